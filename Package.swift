@@ -1,0 +1,172 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings list for every target: Swift 6 mode and the upcoming features the
+/// grpc-swift and hummingbird codebases use (see ../shared/STYLE.md).
+let swiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let grpcCore = Target.Dependency.product(name: "GRPCCore", package: "grpc-swift-2")
+let grpcTransport = Target.Dependency.product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
+let grpcProtobuf = Target.Dependency.product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+
+let package = Package(
+  name: "sightline",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "sightline", targets: ["sightline"]),
+    .executable(name: "sightline-gateway", targets: ["sightline-gateway"]),
+    .executable(name: "sightline-ingestion", targets: ["sightline-ingestion"]),
+    .executable(name: "sightline-metrics", targets: ["sightline-metrics"]),
+    .executable(name: "sightline-segmentation", targets: ["sightline-segmentation"]),
+    .executable(name: "sightline-experiments", targets: ["sightline-experiments"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+    .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+  ],
+  targets: [
+    // Domain types, roles, validation rules. No I/O.
+    .target(name: "SightlineModel", swiftSettings: swiftSettings),
+
+    // Code generated from Proto/ by scripts/generate-proto. Never edited by hand.
+    .target(
+      name: "SightlineWire",
+      dependencies: [grpcCore, grpcProtobuf, swiftProtobuf],
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+
+    // RPC plumbing shared by every process: development PKI, TLS configuration,
+    // server and client construction, tenant metadata, health, lifecycle glue.
+    .target(
+      name: "SightlineRPC",
+      dependencies: [
+        "SightlineModel", "SightlineWire", grpcCore, grpcTransport, grpcProtobuf, logging, lifecycle,
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+
+    // Storage: one SQLite file per tenant per service (GRDB, WAL), behind narrow stores.
+    .target(
+      name: "SightlineStorage",
+      dependencies: ["SightlineModel", grdb, logging],
+      swiftSettings: swiftSettings
+    ),
+
+    // Service libraries: the logic of each process, testable in-process.
+    .target(
+      name: "IngestionService",
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, logging],
+      swiftSettings: swiftSettings
+    ),
+    .target(
+      name: "MetricsService",
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, logging],
+      swiftSettings: swiftSettings
+    ),
+    .target(
+      name: "SegmentationService",
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, logging],
+      swiftSettings: swiftSettings
+    ),
+    .target(
+      name: "ExperimentsService",
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, logging],
+      swiftSettings: swiftSettings
+    ),
+    .target(
+      name: "GatewayService",
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, logging,
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The suite launcher and process supervision used by `sightline up` and the tests.
+    .target(
+      name: "SightlineSuite",
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, logging],
+      swiftSettings: swiftSettings
+    ),
+
+    // Thin executables: parse configuration, bootstrap logging, run the service.
+    .executableTarget(
+      name: "sightline-ingestion",
+      dependencies: ["IngestionService", "SightlineRPC", argumentParser, logging, lifecycle],
+      path: "Services/sightline-ingestion",
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "sightline-metrics",
+      dependencies: ["MetricsService", "SightlineRPC", argumentParser, logging, lifecycle],
+      path: "Services/sightline-metrics",
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "sightline-segmentation",
+      dependencies: ["SegmentationService", "SightlineRPC", argumentParser, logging, lifecycle],
+      path: "Services/sightline-segmentation",
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "sightline-experiments",
+      dependencies: ["ExperimentsService", "SightlineRPC", argumentParser, logging, lifecycle],
+      path: "Services/sightline-experiments",
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "sightline-gateway",
+      dependencies: ["GatewayService", "SightlineRPC", argumentParser, logging, lifecycle],
+      path: "Services/sightline-gateway",
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "sightline",
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", grpcCore, grpcTransport, grpcProtobuf,
+        swiftProtobuf, argumentParser, logging,
+      ],
+      swiftSettings: swiftSettings
+    ),
+
+    .testTarget(
+      name: "SightlineTests",
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService",
+        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite",
+        grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
+        .product(name: "X509", package: "swift-certificates"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+  ]
+)

@@ -1,0 +1,1 @@
+// placeholder until real sources land
