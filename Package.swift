@@ -62,6 +62,8 @@ let package = Package(
       name: "SightlineRPC",
       dependencies: [
         "SightlineModel", "SightlineWire", grpcCore, grpcTransport, grpcProtobuf, logging, lifecycle,
+        argumentParser, swiftProtobuf,
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -81,7 +83,7 @@ let package = Package(
     // Service libraries: the logic of each process, testable in-process.
     .target(
       name: "IngestionService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, logging],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, swiftProtobuf, logging],
       swiftSettings: swiftSettings
     ),
     .target(
@@ -102,7 +104,7 @@ let package = Package(
     .target(
       name: "GatewayService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, logging,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, swiftProtobuf, logging,
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],

@@ -1,0 +1,146 @@
+import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+import Logging
+public import SightlineModel
+import SightlineRPC
+
+/// Passes message bytes through unchanged: the gateway never decodes a forwarded RPC.
+struct RawBytesCoder: MessageSerializer, MessageDeserializer {
+  typealias Message = [UInt8]
+  func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+  func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] {
+    bytes.withUnsafeBytes { Array($0) }
+  }
+}
+
+/// Registers a pass-through handler for every method of every backend service
+/// (DESIGN.md, "The suite"): authenticate the key, check the method's role, then call the
+/// backend over mTLS with the same method descriptor, the tenant in metadata, and the
+/// caller's remaining deadline. Cancellation crosses with the task: when the caller goes
+/// away, the handler's task and with it the backend call are cancelled.
+public struct ForwardingService: RegistrableRPCService {
+  private let authenticator: Authenticator
+  private let backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
+
+  /// Forwards to `backends` after authenticating with `authenticator`.
+  public init(authenticator: Authenticator, backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]) {
+    self.authenticator = authenticator
+    self.backends = backends
+  }
+
+  public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+    for (component, methods) in MethodPolicy.services {
+      guard let client = backends[component] else { continue }
+      for method in methods {
+        let role = MethodPolicy.role(for: method)
+        let authenticator = self.authenticator
+        router.registerHandler(forMethod: method, deserializer: RawBytesCoder(), serializer: RawBytesCoder()) {
+          request, context in
+          guard let role else {
+            throw RPCError(code: .permissionDenied, message: "\(method) has no access policy; refusing to forward it")
+          }
+          let (tenant, _, _) = try authenticator.requireTenant(request.metadata, role: role)
+          return Self.forward(request, method: method, tenant: tenant, client: client)
+        }
+      }
+    }
+  }
+
+  static func forward(
+    _ request: StreamingServerRequest<[UInt8]>, method: MethodDescriptor, tenant: TenantID,
+    client: GRPCClient<HTTP2ClientTransport.Posix>
+  ) -> StreamingServerResponse<[UInt8]> {
+    let metadata = ForwardedMetadata.outgoing(from: request.metadata, tenant: tenant)
+    var callOptions = CallOptions.defaults
+    callOptions.timeout = ForwardedMetadata.timeout(request.metadata)
+    let options = callOptions
+    let outgoing = StreamingClientRequest<[UInt8]>(metadata: metadata) { writer in
+      for try await message in request.messages { try await writer.write(message) }
+    }
+    return StreamingServerResponse<[UInt8]> { writer in
+      do {
+        return try await client.bidirectionalStreaming(
+          request: outgoing, descriptor: method, serializer: RawBytesCoder(), deserializer: RawBytesCoder(),
+          options: options
+        ) { response in
+          let contents = try response.accepted.get()
+          var trailers: Metadata = [:]
+          for try await part in contents.bodyParts {
+            switch part {
+            case .message(let bytes): try await writer.write(bytes)
+            case .trailingMetadata(let metadata): trailers = ForwardedMetadata.trailers(metadata)
+            }
+          }
+          return trailers
+        }
+      } catch let error as RPCError {
+        // Keep the backend's code, message and structured details; drop transport-level keys.
+        throw RPCError(code: error.code, message: error.message, metadata: ForwardedMetadata.trailers(error.metadata))
+      }
+    }
+  }
+}
+
+extension Metadata {
+  /// Adds a value of either kind under `key`.
+  mutating func add(_ value: Metadata.Value, forKey key: String) {
+    switch value {
+    case .string(let text): addString(text, forKey: key)
+    case .binary(let bytes): addBinary(bytes, forKey: key)
+    }
+  }
+}
+
+/// Which metadata crosses the gateway.
+enum ForwardedMetadata {
+  /// Keys never copied to a backend: transport headers, the caller's key, and any tenant
+  /// the caller tried to set itself.
+  static func isReserved(_ key: String) -> Bool {
+    let key = key.lowercased()
+    return key.hasPrefix(":") || key.hasPrefix("grpc-") || key == "content-type" || key == "te"
+      || key == "user-agent" || key == SuiteMetadata.authorizationKey || key == SuiteMetadata.tenantKey
+  }
+
+  /// The metadata sent to the backend: the caller's own keys plus the tenant and a
+  /// request id (the caller's, or a new one).
+  static func outgoing(from incoming: Metadata, tenant: TenantID) -> Metadata {
+    var metadata: Metadata = [:]
+    for (key, value) in incoming where !isReserved(key) {
+      metadata.add(value, forKey: key)
+    }
+    metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
+    if SuiteMetadata.requestID(incoming) == nil {
+      metadata.addString(UUID().uuidString.lowercased(), forKey: SuiteMetadata.requestIDKey)
+    }
+    return metadata
+  }
+
+  /// Trailers returned to the caller: everything but the status keys the transport writes.
+  static func trailers(_ metadata: Metadata) -> Metadata {
+    var result: Metadata = [:]
+    for (key, value) in metadata {
+      let lower = key.lowercased()
+      if lower == "grpc-status" || lower == "grpc-message" || lower == "content-type" { continue }
+      result.add(value, forKey: key)
+    }
+    return result
+  }
+
+  /// The caller's deadline from its `grpc-timeout` header (gRPC over HTTP/2 spec:
+  /// up to 8 digits and a unit H, M, S, m, u or n), or nil when it set none.
+  static func timeout(_ metadata: Metadata) -> Duration? {
+    guard let text = metadata[stringValues: "grpc-timeout"].first(where: { _ in true }), text.count >= 2,
+      let amount = Int64(text.dropLast())
+    else { return nil }
+    switch text.last {
+    case "H": return .seconds(amount * 3600)
+    case "M": return .seconds(amount * 60)
+    case "S": return .seconds(amount)
+    case "m": return .milliseconds(amount)
+    case "u": return .microseconds(amount)
+    case "n": return .nanoseconds(amount)
+    default: return nil
+    }
+  }
+}

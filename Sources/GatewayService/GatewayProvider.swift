@@ -1,0 +1,243 @@
+import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import Logging
+public import SightlineModel
+public import SightlineRPC
+public import SightlineStorage
+public import SightlineWire
+import SwiftProtobuf
+
+/// The gateway's own API: tenants, keys, identity and suite health.
+public struct GatewayProvider: Sendable {
+  private let store: GatewayStore
+  private let authenticator: Authenticator
+  private let backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)]
+  private let logger: Logger
+
+  /// A provider over `store`, checking the health of `backends`.
+  public init(
+    store: GatewayStore, authenticator: Authenticator,
+    backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)], logger: Logger
+  ) {
+    self.store = store
+    self.authenticator = authenticator
+    self.backends = backends
+    self.logger = logger
+  }
+
+  static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+  static func timestamp(_ ms: Int64) -> Google_Protobuf_Timestamp {
+    Google_Protobuf_Timestamp(seconds: ms / 1000, nanos: Int32(ms % 1000) * 1_000_000)
+  }
+
+  static func wire(_ tenant: TenantRecord) -> Sightline_Gateway_V1_Tenant {
+    .with {
+      $0.id = tenant.id
+      $0.name = tenant.name
+      $0.createdAt = timestamp(tenant.createdAtMs)
+    }
+  }
+
+  static func wire(_ key: APIKeyRecord) -> Sightline_Gateway_V1_ApiKey {
+    .with {
+      $0.id = key.id
+      $0.tenantID = key.tenantID
+      $0.role = wire(Role(rawValue: key.role) ?? .reader)
+      $0.label = key.label
+      $0.createdAt = timestamp(key.createdAtMs)
+      if let revoked = key.revokedAtMs { $0.revokedAt = timestamp(revoked) }
+    }
+  }
+
+  static func wire(_ role: Role) -> Sightline_Gateway_V1_Role {
+    switch role {
+    case .reader: .reader
+    case .writer: .writer
+    case .admin: .admin
+    }
+  }
+
+  static func role(_ wire: Sightline_Gateway_V1_Role) throws -> Role {
+    switch wire {
+    case .reader: return .reader
+    case .writer: return .writer
+    case .admin: return .admin
+    default: throw InvalidInput(field: "role", reason: "must be READER, WRITER or ADMIN")
+    }
+  }
+
+  /// A new key record and its secret.
+  static func newKey(tenantID: String, role: Role, label: String) -> (APIKeyRecord, String) {
+    let secret = APIKeys.newSecret()
+    let record = APIKeyRecord(
+      id: "k_" + APIKeys.randomHex(bytes: 8), tenantID: tenantID, role: role.rawValue,
+      secretHash: APIKeys.hash(secret), label: label, createdAtMs: nowMs())
+    return (record, secret)
+  }
+}
+
+extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
+  public func createTenant(
+    request: ServerRequest<Sightline_Gateway_V1_CreateTenantRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_CreateTenantResponse> {
+    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+  }
+
+  private func handle(_ request: Sightline_Gateway_V1_CreateTenantRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_CreateTenantResponse {
+    try authenticator.requireOperator(metadata)
+    let name = request.name.trimmingCharacters(in: .whitespaces)
+    if let problem = TenantName.problem(with: name) { throw InvalidInput(field: "name", reason: problem) }
+    let tenant = TenantRecord(id: "t_" + APIKeys.randomHex(bytes: 8), name: name, createdAtMs: Self.nowMs())
+    let (key, secret) = Self.newKey(tenantID: tenant.id, role: .admin, label: "first admin key")
+    do {
+      try store.createTenant(tenant, firstKey: key)
+    } catch let error as GatewayStoreError where error.code == .tenantNameTaken {
+      throw RPCError(code: .alreadyExists, message: error.description)
+    }
+    logger.info("tenant created", metadata: ["tenant.id": "\(tenant.id)", "tenant.name": "\(name)"])
+    return .with {
+      $0.tenant = Self.wire(tenant)
+      $0.adminKey = Self.wire(key)
+      $0.adminSecret = secret
+    }
+  }
+
+  public func listTenants(
+    request: ServerRequest<Sightline_Gateway_V1_ListTenantsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_ListTenantsResponse> {
+    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+  }
+
+  private func handle(_ request: Sightline_Gateway_V1_ListTenantsRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_ListTenantsResponse {
+    try authenticator.requireOperator(metadata)
+    return .with { $0.tenants = (try? store.tenants())?.map(Self.wire) ?? [] }
+  }
+
+  public func createKey(
+    request: ServerRequest<Sightline_Gateway_V1_CreateKeyRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_CreateKeyResponse> {
+    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+  }
+
+  private func handle(_ request: Sightline_Gateway_V1_CreateKeyRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_CreateKeyResponse {
+    let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .admin)
+    let role = try Self.role(request.role)
+    let (key, secret) = Self.newKey(tenantID: tenant.rawValue, role: role, label: String(request.label.prefix(128)))
+    try store.insertKey(key)
+    logger.info("key created", metadata: ["tenant.id": "\(tenant)", "key.id": "\(key.id)", "key.role": "\(role)"])
+    return .with {
+      $0.key = Self.wire(key)
+      $0.secret = secret
+    }
+  }
+
+  public func listKeys(
+    request: ServerRequest<Sightline_Gateway_V1_ListKeysRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_ListKeysResponse> {
+    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+  }
+
+  private func handle(_ request: Sightline_Gateway_V1_ListKeysRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_ListKeysResponse {
+    let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .admin)
+    return .with { $0.keys = (try? store.keys(tenantID: tenant.rawValue))?.map(Self.wire) ?? [] }
+  }
+
+  public func revokeKey(
+    request: ServerRequest<Sightline_Gateway_V1_RevokeKeyRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_RevokeKeyResponse> {
+    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+  }
+
+  private func handle(_ request: Sightline_Gateway_V1_RevokeKeyRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_RevokeKeyResponse {
+    let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .admin)
+    do {
+      let key = try store.revokeKey(id: request.id, tenantID: tenant.rawValue, atMs: Self.nowMs())
+      logger.info("key revoked", metadata: ["tenant.id": "\(tenant)", "key.id": "\(key.id)"])
+      return .with { $0.key = Self.wire(key) }
+    } catch let error as GatewayStoreError where error.code == .keyNotFound {
+      throw RPCError(code: .notFound, message: error.description)
+    }
+  }
+
+  public func whoAmI(
+    request: ServerRequest<Sightline_Gateway_V1_WhoAmIRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_WhoAmIResponse> {
+    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+  }
+
+  private func handle(_ request: Sightline_Gateway_V1_WhoAmIRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_WhoAmIResponse {
+    switch try authenticator.authenticate(metadata) {
+    case .operator:
+      return .with { $0.operator = true }
+    case .tenantKey(let tenant, let role, let keyID):
+      let record = try store.tenant(id: tenant.rawValue)
+      return .with {
+        if let record { $0.tenant = Self.wire(record) }
+        $0.role = Self.wire(role)
+        $0.keyID = keyID
+      }
+    }
+  }
+
+  public func suiteHealth(
+    request: ServerRequest<Sightline_Gateway_V1_SuiteHealthRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_SuiteHealthResponse> {
+    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+  }
+
+  private func handle(_ request: Sightline_Gateway_V1_SuiteHealthRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_SuiteHealthResponse {
+    _ = try authenticator.authenticate(metadata)
+    var results: [Sightline_Gateway_V1_ServiceHealth] = [.with {
+      $0.name = SuiteComponent.gateway.rawValue
+      $0.status = "SERVING"
+    }]
+    // Check every backend in parallel, each bounded by 2 s so one hung service cannot
+    // hold the answer.
+    let checks = await withTaskGroup(of: (Int, Sightline_Gateway_V1_ServiceHealth).self) { group in
+      for (index, (component, endpoint, client)) in backends.enumerated() {
+        group.addTask {
+          let start = ContinuousClock.now
+          var entry = Sightline_Gateway_V1_ServiceHealth.with {
+            $0.name = component.rawValue
+            $0.address = endpoint.description
+          }
+          do {
+            var options = CallOptions.defaults
+            options.timeout = .seconds(2)
+            let reply = try await Grpc_Health_V1_Health.Client(wrapping: client).check(
+              .init(), options: options)
+            entry.status = reply.status == .serving ? "SERVING" : "NOT_SERVING"
+          } catch let error as RPCError {
+            entry.status = "UNREACHABLE"
+            entry.detail = "\(error.code): \(error.message)"
+          } catch {
+            entry.status = "UNREACHABLE"
+            entry.detail = "\(error)"
+          }
+          entry.latencyMs = Double((ContinuousClock.now - start) / .microseconds(1)) / 1000
+          return (index, entry)
+        }
+      }
+      var collected: [(Int, Sightline_Gateway_V1_ServiceHealth)] = []
+      for await result in group { collected.append(result) }
+      return collected.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+    results += checks
+    return .with { $0.services = results }
+  }
+
+  public func dashboard(
+    request: ServerRequest<Sightline_Gateway_V1_DashboardRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_DashboardResponse> {
+    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+  }
+
+  private func handle(_ request: Sightline_Gateway_V1_DashboardRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_DashboardResponse {
+    _ = try authenticator.requireTenant(metadata, role: .reader)
+    // The cockpit needs the metrics, segmentation and experiments RPCs it fans out to;
+    // until they exist (issues 4-7) an honest UNIMPLEMENTED beats an empty cockpit.
+    throw RPCError(code: .unimplemented, message: "Dashboard is not available yet in this version of Sightline")
+  }
+}

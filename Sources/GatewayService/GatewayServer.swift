@@ -1,0 +1,83 @@
+import Foundation
+public import Logging
+public import SightlineModel
+public import SightlineRPC
+import SightlineStorage
+public import ServiceLifecycle
+
+/// Where the gateway listens, keeps its files, and finds the backends.
+public struct GatewayConfiguration: Sendable {
+  /// The public TLS address.
+  public var listen: HostAndPort
+  /// Root of the gateway's files (`gateway.sqlite`).
+  public var dataDirectory: String
+  /// The suite's PKI.
+  public var pki: PKIDirectory
+  /// The file holding the operator key; created (0600) on first start if missing.
+  public var operatorKeyFile: String
+  /// Backend addresses.
+  public var backends: [SuiteComponent: HostAndPort]
+
+  /// A configuration from its parts.
+  public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, operatorKeyFile: String,
+              backends: [SuiteComponent: HostAndPort]) {
+    self.listen = listen
+    self.dataDirectory = dataDirectory
+    self.pki = pki
+    self.operatorKeyFile = operatorKeyFile
+    self.backends = backends
+  }
+}
+
+/// Assembles the gateway process: backend clients over mTLS, the authenticator, the
+/// forwarding handlers, the gateway's own API, health, and the public TLS server.
+public enum GatewayServer {
+  /// The services to run, in dependency order (clients first, so they outlive the server
+  /// during graceful shutdown).
+  public static func make(configuration: GatewayConfiguration, logger: Logger) throws -> (services: [any Service], server: SuiteServer) {
+    try DevelopmentPKI.ensure(configuration.pki)
+    let operatorKey = try OperatorKey.loadOrCreate(path: configuration.operatorKeyFile)
+    let store = try GatewayStore.open(path: "\(configuration.dataDirectory)/gateway/gateway.sqlite")
+    let authenticator = Authenticator(store: store, operatorKeyHash: APIKeys.hash(operatorKey))
+
+    let security = SuiteTLS(pki: configuration.pki).clientSecurity(identity: .gateway)
+    var clients: [SuiteComponent: ManagedClient] = [:]
+    var backendList: [(SuiteComponent, HostAndPort, ManagedClient)] = []
+    for component in SuiteComponent.backends {
+      guard let endpoint = configuration.backends[component] else { continue }
+      let client = ManagedClient(try ClientFactory.makeClient(endpoint: endpoint, security: security))
+      clients[component] = client
+      backendList.append((component, endpoint, client))
+    }
+    let forwarding = ForwardingService(authenticator: authenticator, backends: clients.mapValues(\.client))
+    let provider = GatewayProvider(
+      store: store, authenticator: authenticator,
+      backends: backendList.map { ($0.0, $0.1, $0.2.client) }, logger: logger)
+    let server = SuiteServer(
+      endpoint: configuration.listen,
+      security: SuiteTLS(pki: configuration.pki).serverSecurity(requireClientCertificate: false),
+      services: [forwarding, provider],
+      health: HealthService(services: ["sightline.gateway.v1.Gateway"]),
+      logger: logger)
+    return (backendList.map { $0.2 as any Service } + [server], server)
+  }
+}
+
+/// The operator key: a secret like any API key, kept in a 0600 file beside the data.
+public enum OperatorKey {
+  /// Reads the key at `path`, or creates one there if the file does not exist.
+  public static func loadOrCreate(path: String) throws -> String {
+    if let data = FileManager.default.contents(atPath: path),
+      let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
+    {
+      return text
+    }
+    let key = APIKeys.newSecret()
+    try FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    guard FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8),
+                                         attributes: [.posixPermissions: 0o600])
+    else { throw PKIError(path: path, reason: "cannot create the operator key file") }
+    return key
+  }
+}

@@ -1,0 +1,58 @@
+public import GRPCCore
+public import SightlineModel
+import SightlineWire
+
+/// The role each forwarded method requires: the one table to touch when a service gains
+/// an RPC (DESIGN.md). Reads need `reader`; anything that changes a tenant's data or
+/// definitions needs `writer`; settings need `admin`.
+public enum MethodPolicy {
+  /// Backend services and their methods, by component.
+  public static let services: [(component: SuiteComponent, methods: [MethodDescriptor])] = [
+    (.ingestion, Sightline_Ingestion_V1_Ingestion.Method.descriptors),
+    (.metrics, Sightline_Metrics_V1_Metrics.Method.descriptors),
+    (.segmentation, Sightline_Segmentation_V1_Segmentation.Method.descriptors),
+    (.experiments, Sightline_Experiments_V1_Experiments.Method.descriptors),
+  ]
+
+  /// Required role per fully qualified method name ("service/method").
+  public static let requiredRole: [String: Role] = [
+    "sightline.ingestion.v1.Ingestion/Ingest": .writer,
+    "sightline.ingestion.v1.Ingestion/IngestStream": .writer,
+    "sightline.ingestion.v1.Ingestion/Subscribe": .reader,
+    "sightline.ingestion.v1.Ingestion/GetStats": .reader,
+    "sightline.ingestion.v1.Ingestion/SetAliases": .admin,
+    "sightline.ingestion.v1.Ingestion/GetAliases": .reader,
+
+    "sightline.metrics.v1.Metrics/QueryKpis": .reader,
+    "sightline.metrics.v1.Metrics/GetUnitAggregates": .reader,
+    "sightline.metrics.v1.Metrics/GetSettings": .reader,
+    "sightline.metrics.v1.Metrics/SetSettings": .admin,
+    "sightline.metrics.v1.Metrics/AddAlertRule": .writer,
+    "sightline.metrics.v1.Metrics/ListAlertRules": .reader,
+    "sightline.metrics.v1.Metrics/RemoveAlertRule": .writer,
+    "sightline.metrics.v1.Metrics/ListAlerts": .reader,
+    "sightline.metrics.v1.Metrics/WatchAlerts": .reader,
+
+    "sightline.segmentation.v1.Segmentation/GetCustomer": .reader,
+    "sightline.segmentation.v1.Segmentation/DefineSegment": .writer,
+    "sightline.segmentation.v1.Segmentation/ListSegments": .reader,
+    "sightline.segmentation.v1.Segmentation/DeleteSegment": .writer,
+    "sightline.segmentation.v1.Segmentation/ListMembers": .reader,
+    "sightline.segmentation.v1.Segmentation/GetScorecard": .reader,
+    "sightline.segmentation.v1.Segmentation/ListAtRisk": .reader,
+    "sightline.segmentation.v1.Segmentation/GetThemes": .reader,
+    "sightline.segmentation.v1.Segmentation/AnalyzeText": .reader,
+
+    "sightline.experiments.v1.Experiments/CreateExperiment": .writer,
+    "sightline.experiments.v1.Experiments/ListExperiments": .reader,
+    "sightline.experiments.v1.Experiments/GetExperiment": .reader,
+    "sightline.experiments.v1.Experiments/Evaluate": .reader,
+    "sightline.experiments.v1.Experiments/Plan": .reader,
+  ]
+
+  /// The role `method` requires; methods missing from the table are refused (admin-only
+  /// would be a silent default, so the gateway fails closed and a test checks coverage).
+  public static func role(for method: MethodDescriptor) -> Role? {
+    requiredRole[method.fullyQualifiedMethod]
+  }
+}

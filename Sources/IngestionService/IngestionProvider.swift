@@ -1,0 +1,193 @@
+import Foundation
+public import GRPCCore
+public import Logging
+public import SightlineModel
+import SightlineRPC
+public import SightlineStorage
+public import SightlineWire
+import SwiftProtobuf
+
+/// The ingestion service: validates, normalises, de-duplicates and appends records to
+/// each tenant's event log, and streams the log to downstream services.
+public final class IngestionProvider: Sendable {
+  /// Largest batch accepted in one message.
+  public static let maxBatch = 10_000
+  /// Default entries per `Subscribe` message while catching up.
+  public static let defaultSubscribeBatch = 1_000
+
+  private let databases: TenantDatabases
+  private let signal = LogHeadSignal()
+  private let logger: Logger
+  private let clock: @Sendable () -> Int64
+
+  /// A provider storing under `dataDirectory`; `clock` gives "now" in Unix milliseconds
+  /// (tests pass a fixed clock).
+  public init(
+    dataDirectory: String, logger: Logger,
+    clock: @escaping @Sendable () -> Int64 = IngestionProvider.systemClock
+  ) {
+    self.databases = TenantDatabases(root: dataDirectory, service: "ingestion", migrator: EventLogStore.migrator)
+    self.logger = logger
+    self.clock = clock
+  }
+
+  /// The wall clock in Unix milliseconds.
+  public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+  /// The event log of `tenant`.
+  public func store(for tenant: TenantID) throws -> EventLogStore {
+    EventLogStore(writer: try databases.database(for: tenant))
+  }
+
+  /// Validates and appends one batch; the reply is sent only after the commit.
+  public func ingest(_ events: [Sightline_Ingestion_V1_Event], tenant: TenantID, indexBase: Int = 0) throws
+    -> Sightline_Ingestion_V1_IngestResponse
+  {
+    guard events.count <= Self.maxBatch else {
+      throw InvalidInput(field: "events", reason: "a batch holds at most \(Self.maxBatch) events, this one \(events.count)")
+    }
+    let store = try store(for: tenant)
+    let validator = EventValidator(
+      channelAliases: try store.aliases(field: AliasFieldName.channel),
+      problemTypeAliases: try store.aliases(field: AliasFieldName.problemType),
+      nowMs: clock())
+    var records: [LogRecord] = []
+    records.reserveCapacity(events.count)
+    var rejected: [Sightline_Common_V1_RecordError] = []
+    for (position, event) in events.enumerated() {
+      switch validator.validate(event, index: indexBase + position) {
+      case .success(let valid):
+        records.append(
+          LogRecord(eventID: valid.event.eventID, kind: valid.kind, eventTimeMs: valid.eventTimeMs,
+                    payload: try valid.event.serializedData()))
+      case .failure(let problem):
+        rejected.append(problem.wire)
+      }
+    }
+    let outcome = try store.append(records, rejected: rejected.count)
+    if outcome.accepted > 0 { signal.notify(tenant: tenant) }
+    return .with {
+      $0.accepted = Int64(outcome.accepted)
+      $0.duplicates = Int64(outcome.duplicateIndices.count)
+      $0.rejected = rejected
+      $0.offset = outcome.lastOffset
+    }
+  }
+}
+
+/// The alias map names used in storage.
+enum AliasFieldName {
+  static let channel = "channel"
+  static let problemType = "problem_type"
+
+  static func of(_ field: Sightline_Ingestion_V1_AliasField) throws -> String {
+    switch field {
+    case .channel: channel
+    case .problemType: problemType
+    default: throw InvalidInput(field: "field", reason: "must be CHANNEL or PROBLEM_TYPE")
+    }
+  }
+}
+
+extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
+  public func ingest(
+    request: ServerRequest<Sightline_Ingestion_V1_IngestRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Ingestion_V1_IngestResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    return ServerResponse(message: try ingest(request.message.events, tenant: tenant))
+  }
+
+  public func ingestStream(
+    request: StreamingServerRequest<Sightline_Ingestion_V1_IngestRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Ingestion_V1_IngestResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    var total = Sightline_Ingestion_V1_IngestResponse()
+    var indexBase = 0
+    for try await batch in request.messages {
+      // Each batch commits on its own: a broken stream keeps what was acknowledged so far
+      // by the offsets in the server's log (retries are idempotent by event id).
+      let reply = try ingest(batch.events, tenant: tenant, indexBase: indexBase)
+      indexBase += batch.events.count
+      total.accepted += reply.accepted
+      total.duplicates += reply.duplicates
+      total.rejected += reply.rejected
+      total.offset = reply.offset
+    }
+    if total.offset == 0 { total.offset = try store(for: tenant).lastOffset() }
+    return ServerResponse(message: total)
+  }
+
+  public func subscribe(
+    request: ServerRequest<Sightline_Ingestion_V1_SubscribeRequest>, context: ServerContext
+  ) async throws -> StreamingServerResponse<Sightline_Ingestion_V1_SubscribeResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    guard request.message.fromOffset >= 0 else {
+      throw InvalidInput(field: "from_offset", reason: "must not be negative")
+    }
+    let store = try store(for: tenant)
+    let limit = request.message.maxBatch > 0 ? min(Int(request.message.maxBatch), 10_000) : Self.defaultSubscribeBatch
+    return StreamingServerResponse { writer in
+      var offset = request.message.fromOffset
+      let (wakeups, cancel) = self.signal.subscribe(tenant: tenant)
+      defer { cancel() }
+      var iterator = wakeups.makeAsyncIterator()
+      while !Task.isCancelled {
+        let batch = try store.records(after: offset, limit: limit)
+        if batch.isEmpty {
+          // Caught up: wait for the next commit (or the caller's cancellation).
+          guard await iterator.next() != nil else { break }
+          continue
+        }
+        var message = Sightline_Ingestion_V1_SubscribeResponse()
+        message.entries = try batch.map { stored in
+          try Sightline_Ingestion_V1_LogEntry.with {
+            $0.offset = stored.offset
+            $0.event = try Sightline_Ingestion_V1_Event(serializedBytes: stored.record.payload)
+            $0.eventTimeUnixMs = stored.record.eventTimeMs
+            $0.ingestedAt = Google_Protobuf_Timestamp(
+              seconds: stored.ingestedAtMs / 1000, nanos: Int32(stored.ingestedAtMs % 1000) * 1_000_000)
+          }
+        }
+        offset = batch.last!.offset
+        message.headOffset = max(offset, try store.lastOffset())
+        try await writer.write(message)
+      }
+      return [:]
+    }
+  }
+
+  public func getStats(
+    request: ServerRequest<Sightline_Ingestion_V1_GetStatsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Ingestion_V1_GetStatsResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    let stats = try store(for: tenant).statistics()
+    return ServerResponse(
+      message: .with {
+        $0.lastOffset = stats.lastOffset
+        $0.eventsByKind = stats.countsByKind
+        $0.duplicates = stats.duplicates
+        $0.rejections = stats.rejections
+      })
+  }
+
+  public func setAliases(
+    request: ServerRequest<Sightline_Ingestion_V1_SetAliasesRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Ingestion_V1_SetAliasesResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    let field = try AliasFieldName.of(request.message.field)
+    for (raw, canonical) in request.message.aliases
+    where raw.trimmingCharacters(in: .whitespaces).isEmpty || canonical.trimmingCharacters(in: .whitespaces).isEmpty {
+      throw InvalidInput(field: "aliases[\(raw)]", reason: "alias keys and values must not be empty (value '\(canonical)')")
+    }
+    let stored = try store(for: tenant).setAliases(field: field, request.message.aliases)
+    return ServerResponse(message: .with { $0.aliases = stored })
+  }
+
+  public func getAliases(
+    request: ServerRequest<Sightline_Ingestion_V1_GetAliasesRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Ingestion_V1_GetAliasesResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    let field = try AliasFieldName.of(request.message.field)
+    return ServerResponse(message: .with { $0.aliases = (try? store(for: tenant).aliases(field: field)) ?? [:] })
+  }
+}

@@ -1,0 +1,33 @@
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+
+/// Creates gRPC clients over TLS with the suite's settings.
+public enum ClientFactory {
+  /// Largest message a Sightline client accepts (bulk ingest replies, dashboards).
+  public static let maxMessageBytes = 16 * 1024 * 1024
+
+  /// A client for `endpoint`. Run it with `runConnections()` (or as a `ManagedClient`)
+  /// before making calls.
+  public static func makeClient(
+    endpoint: HostAndPort,
+    security: HTTP2ClientTransport.Posix.TransportSecurity,
+    interceptors: [any ClientInterceptor] = []
+  ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    var config: HTTP2ClientTransport.Posix.Config = .defaults
+    // Dialling an IP literal: verify the certificate's `localhost` name (it also carries
+    // IP SANs, but not every TLS stack checks those).
+    if endpoint.isIPLiteral || endpoint.host == "localhost" {
+      config.http2.authority = "localhost"
+    }
+    config.http2.maxFrameSize = 1 << 20
+    let transport: HTTP2ClientTransport.Posix
+    if endpoint.host.contains(":") {
+      let target: ResolvableTargets.IPv6 = .ipv6(address: endpoint.host, port: endpoint.port)
+      transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
+    } else {
+      let target: ResolvableTargets.DNS = .dns(host: endpoint.host, port: endpoint.port)
+      transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
+    }
+    return GRPCClient(transport: transport, interceptors: interceptors)
+  }
+}

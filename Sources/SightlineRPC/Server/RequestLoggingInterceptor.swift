@@ -1,0 +1,62 @@
+public import GRPCCore
+public import Logging
+import Foundation
+
+/// Logs one line per RPC with its method, status, duration, request id and tenant, using
+/// structured metadata with dotted keys (`rpc.method`, `request.id`, `tenant.id`).
+public struct RequestLoggingInterceptor: ServerInterceptor {
+  private let logger: Logger
+
+  /// Logs through `logger`.
+  public init(logger: Logger) { self.logger = logger }
+
+  public func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let start = ContinuousClock.now
+    var logger = self.logger
+    logger[metadataKey: "rpc.method"] = "\(context.descriptor.fullyQualifiedMethod)"
+    if let id = SuiteMetadata.requestID(request.metadata) { logger[metadataKey: "request.id"] = "\(id)" }
+    if let tenant = request.metadata[stringValues: SuiteMetadata.tenantKey].first(where: { _ in true }) {
+      logger[metadataKey: "tenant.id"] = "\(tenant)"
+    }
+    let finalLogger = logger
+    @Sendable func log(_ code: String, _ message: String?) {
+      let ms = (ContinuousClock.now - start) / .milliseconds(1)
+      var line = finalLogger
+      line[metadataKey: "rpc.status"] = "\(code)"
+      line[metadataKey: "rpc.duration_ms"] = "\(String(format: "%.2f", ms))"
+      if let message { line[metadataKey: "rpc.error"] = "\(message)" }
+      line.info("rpc finished")
+    }
+    do {
+      var response = try await next(request, context)
+      // Log when the response stream finishes, so streaming RPCs report their real outcome.
+      guard case .success(var contents) = response.accepted else {
+        if case .failure(let error) = response.accepted { log("\(error.code)", error.message) }
+        return response
+      }
+      let producer = contents.producer
+      contents.producer = { writer in
+        do {
+          let trailers = try await producer(writer)
+          log("ok", nil)
+          return trailers
+        } catch let error as RPCError {
+          log("\(error.code)", error.message)
+          throw error
+        } catch {
+          log("internal", "\(error)")
+          throw error
+        }
+      }
+      response.accepted = .success(contents)
+      return response
+    } catch let error as RPCError {
+      log("\(error.code)", error.message)
+      throw error
+    }
+  }
+}

@@ -1,0 +1,79 @@
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import Logging
+public import ServiceLifecycle
+
+/// A gRPC server over TLS HTTP/2 that runs as a swift-service-lifecycle `Service`:
+/// `run()` serves until graceful shutdown (SIGTERM/SIGINT through the `ServiceGroup`),
+/// then stops accepting new calls and lets in-flight ones finish.
+public final class SuiteServer: Service, Sendable {
+  /// Largest request message a Sightline server accepts (a 10,000-event ingest batch fits).
+  public static let maxRequestBytes = 16 * 1024 * 1024
+
+  /// The underlying server.
+  public let server: GRPCServer<HTTP2ServerTransport.Posix>
+  private let health: HealthService?
+  private let logger: Logger
+
+  /// A server on `endpoint` with `security`, serving `services`. The health service, when
+  /// given, is registered too and marked NOT_SERVING as shutdown begins.
+  public init(
+    endpoint: HostAndPort,
+    security: HTTP2ServerTransport.Posix.TransportSecurity,
+    services: [any RegistrableRPCService],
+    health: HealthService?,
+    logger: Logger
+  ) {
+    var config = HTTP2ServerTransport.Posix.Config.defaults
+    config.rpc.maxRequestPayloadSize = Self.maxRequestBytes
+    config.http2.maxFrameSize = 1 << 20
+    let address: SocketAddress =
+      endpoint.host.contains(":")
+      ? .ipv6(host: endpoint.host, port: endpoint.port)
+      : .ipv4(host: endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host, port: endpoint.port)
+    let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: security, config: config)
+    var all = services
+    if let health { all.append(health) }
+    self.server = GRPCServer(
+      transport: transport, services: all,
+      interceptors: [RequestLoggingInterceptor(logger: logger)])
+    self.health = health
+    self.logger = logger
+  }
+
+  /// The port actually bound (useful with port 0); waits until the server listens.
+  public func boundPort() async throws -> Int {
+    guard let address = try await server.listeningAddress, let port = address.ipv4?.port ?? address.ipv6?.port
+    else { throw RPCError(code: .internalError, message: "the server is not listening on an IP address") }
+    return port
+  }
+
+  public func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await server.serve()
+    } onGracefulShutdown: {
+      self.health?.enterShutdown()
+      self.logger.info("graceful shutdown: draining in-flight calls")
+      self.server.beginGracefulShutdown()
+    }
+  }
+}
+
+/// A long-lived gRPC client as a lifecycle `Service`: its connections run in `run()` and
+/// close on graceful shutdown, after the services that use it (order them after it in the
+/// `ServiceGroup`).
+public final class ManagedClient: Service, Sendable {
+  /// The client to make calls with.
+  public let client: GRPCClient<HTTP2ClientTransport.Posix>
+
+  /// Wraps `client`.
+  public init(_ client: GRPCClient<HTTP2ClientTransport.Posix>) { self.client = client }
+
+  public func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await client.runConnections()
+    } onGracefulShutdown: {
+      self.client.beginGracefulShutdown()
+    }
+  }
+}

@@ -1,0 +1,197 @@
+public import Foundation
+public import GRDB
+
+/// One record to append to a tenant's event log. The payload is the normalised event,
+/// serialized by the caller (the storage layer does not know the wire format).
+public struct LogRecord: Sendable {
+  /// The idempotency key.
+  public var eventID: String
+  /// Record kind, e.g. `ticket_event`.
+  public var kind: String
+  /// Event time, milliseconds since the Unix epoch (UTC).
+  public var eventTimeMs: Int64
+  /// The serialized normalised event.
+  public var payload: Data
+
+  /// A record to append.
+  public init(eventID: String, kind: String, eventTimeMs: Int64, payload: Data) {
+    self.eventID = eventID
+    self.kind = kind
+    self.eventTimeMs = eventTimeMs
+    self.payload = payload
+  }
+}
+
+/// A record as stored, with its log offset.
+public struct StoredLogRecord: Sendable {
+  /// Position in the log, 1-based, without gaps.
+  public var offset: Int64
+  /// The record.
+  public var record: LogRecord
+  /// When it was committed, milliseconds since the Unix epoch.
+  public var ingestedAtMs: Int64
+}
+
+/// The outcome of one append.
+public struct AppendOutcome: Sendable, Equatable {
+  /// Records newly stored.
+  public var accepted: Int
+  /// Positions (in the input array) of records whose event id was already stored, or
+  /// repeated earlier in the same batch.
+  public var duplicateIndices: [Int]
+  /// The log's last offset after the commit.
+  public var lastOffset: Int64
+}
+
+/// Counters of a tenant's log.
+public struct LogStatistics: Sendable, Equatable {
+  /// The last offset (0 when empty).
+  public var lastOffset: Int64
+  /// Stored records per kind.
+  public var countsByKind: [String: Int64]
+  /// Duplicates seen since the log was created.
+  public var duplicates: Int64
+  /// Rejected records since the log was created.
+  public var rejections: Int64
+}
+
+/// A tenant's append-only, de-duplicated event log in SQLite.
+///
+/// Offsets are assigned as `last + 1` inside the write transaction, so they are gapless and
+/// strictly increasing, and a batch is visible (and acknowledged) only once it committed.
+public struct EventLogStore: Sendable {
+  /// The database.
+  public let writer: any DatabaseWriter
+
+  /// A store on `writer`, which must have been migrated with ``migrator``.
+  public init(writer: any DatabaseWriter) { self.writer = writer }
+
+  /// The schema. Migrations never change once shipped; add new ones.
+  public static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE event (
+            "offset" INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            event_time_ms INTEGER NOT NULL,
+            ingested_at_ms INTEGER NOT NULL,
+            payload BLOB NOT NULL
+          );
+          CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+          CREATE TABLE alias (
+            field TEXT NOT NULL, raw TEXT NOT NULL, canonical TEXT NOT NULL,
+            PRIMARY KEY (field, raw)
+          );
+          """)
+    }
+    return migrator
+  }
+
+  /// Appends `records` in one transaction, skipping duplicates, and counts `rejected`
+  /// records of the same batch. Returns after the commit.
+  public func append(_ records: [LogRecord], rejected: Int = 0) throws -> AppendOutcome {
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    return try writer.write { db in
+      var last = try Int64.fetchOne(db, sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#) ?? 0
+      let insert = try db.cachedStatement(
+        sql: #"INSERT OR IGNORE INTO event ("offset", event_id, kind, event_time_ms, ingested_at_ms, payload) VALUES (?, ?, ?, ?, ?, ?)"#)
+      var duplicates: [Int] = []
+      for (index, record) in records.enumerated() {
+        try insert.execute(arguments: [last + 1, record.eventID, record.kind, record.eventTimeMs, now, record.payload])
+        if db.changesCount == 1 {
+          last += 1
+        } else {
+          duplicates.append(index)
+        }
+      }
+      try bump(db, "duplicates", by: duplicates.count)
+      try bump(db, "rejections", by: rejected)
+      return AppendOutcome(accepted: records.count - duplicates.count, duplicateIndices: duplicates, lastOffset: last)
+    }
+  }
+
+  /// Counts rejected records of a batch that stored nothing.
+  public func recordRejections(_ count: Int) throws {
+    guard count > 0 else { return }
+    try writer.write { db in try bump(db, "rejections", by: count) }
+  }
+
+  private func bump(_ db: Database, _ name: String, by amount: Int) throws {
+    guard amount > 0 else { return }
+    try db.execute(
+      sql: "INSERT INTO counter (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+      arguments: [name, amount])
+  }
+
+  /// Up to `limit` records with offset greater than `offset`, in offset order.
+  public func records(after offset: Int64, limit: Int) throws -> [StoredLogRecord] {
+    try writer.read { db in
+      try Row.fetchAll(
+        db,
+        sql: #"SELECT "offset", event_id, kind, event_time_ms, ingested_at_ms, payload FROM event WHERE "offset" > ? ORDER BY "offset" LIMIT ?"#,
+        arguments: [offset, limit]
+      ).map { row in
+        StoredLogRecord(
+          offset: row[0],
+          record: LogRecord(eventID: row[1], kind: row[2], eventTimeMs: row[3], payload: row[5]),
+          ingestedAtMs: row[4])
+      }
+    }
+  }
+
+  /// The last offset (0 when empty).
+  public func lastOffset() throws -> Int64 {
+    try writer.read { db in try Int64.fetchOne(db, sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#) ?? 0 }
+  }
+
+  /// Counters of the log.
+  public func statistics() throws -> LogStatistics {
+    try writer.read { db in
+      var byKind: [String: Int64] = [:]
+      for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) FROM event GROUP BY kind") {
+        byKind[row[0]] = row[1]
+      }
+      let counters = try Dictionary(
+        uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counter").map { row -> (String, Int64) in
+          (row[0], row[1])
+        })
+      return LogStatistics(
+        lastOffset: try Int64.fetchOne(db, sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#) ?? 0,
+        countsByKind: byKind, duplicates: counters["duplicates"] ?? 0, rejections: counters["rejections"] ?? 0)
+    }
+  }
+
+  /// Replaces the alias map of `field`; keys are stored trimmed and lower-cased.
+  public func setAliases(field: String, _ aliases: [String: String]) throws -> [String: String] {
+    let normalised = Dictionary(
+      aliases.map { (AliasKey.normalise($0.key), $0.value.trimmingCharacters(in: .whitespacesAndNewlines)) },
+      uniquingKeysWith: { _, last in last })
+    try writer.write { db in
+      try db.execute(sql: "DELETE FROM alias WHERE field = ?", arguments: [field])
+      for (raw, canonical) in normalised {
+        try db.execute(sql: "INSERT INTO alias (field, raw, canonical) VALUES (?, ?, ?)", arguments: [field, raw, canonical])
+      }
+    }
+    return normalised
+  }
+
+  /// The alias map of `field`.
+  public func aliases(field: String) throws -> [String: String] {
+    try writer.read { db in
+      Dictionary(
+        uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT raw, canonical FROM alias WHERE field = ?", arguments: [field])
+          .map { row -> (String, String) in (row[0], row[1]) })
+    }
+  }
+}
+
+/// How alias keys are matched: trimmed and lower-cased (so `WeChat`, ` wechat ` match).
+public enum AliasKey {
+  /// The normal form of a raw value.
+  public static func normalise(_ raw: String) -> String {
+    raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+  }
+}

@@ -1,0 +1,62 @@
+import Foundation
+public import GRDB
+public import SightlineModel
+import Synchronization
+
+/// Opens and keeps one SQLite database per tenant for one service (the silo model of
+/// DESIGN.md): `<root>/tenants/<tenant>/<service>.sqlite`, WAL mode, one `DatabasePool`
+/// per file for the life of the process. No query can cross tenants because no
+/// connection ever sees two tenants' files.
+public final class TenantDatabases: Sendable {
+  private let root: String
+  private let service: String
+  private let migrator: DatabaseMigrator
+  private let pools = Mutex<[TenantID: DatabasePool]>([:])
+
+  /// Databases of `service` under `root`, each migrated with `migrator` when opened.
+  public init(root: String, service: String, migrator: DatabaseMigrator) {
+    self.root = root
+    self.service = service
+    self.migrator = migrator
+  }
+
+  /// The file holding `tenant`'s data for this service.
+  public func path(for tenant: TenantID) -> String {
+    "\(root)/tenants/\(tenant.rawValue)/\(service).sqlite"
+  }
+
+  /// The tenant's database, created and migrated on first use.
+  public func database(for tenant: TenantID) throws -> DatabasePool {
+    if let pool = pools.withLock({ $0[tenant] }) { return pool }
+    // Opening happens outside the lock (it does I/O); a racing open is resolved below by
+    // keeping whichever pool was stored first.
+    let path = path(for: tenant)
+    try FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    let pool = try DatabasePool(path: path, configuration: Self.configuration())
+    try migrator.migrate(pool)
+    return pools.withLock { pools in
+      if let existing = pools[tenant] { return existing }
+      pools[tenant] = pool
+      return pool
+    }
+  }
+
+  /// Tenants that already have a file for this service.
+  public func existingTenants() -> [TenantID] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/tenants")) ?? []
+    return names.compactMap(TenantID.init).filter { FileManager.default.fileExists(atPath: path(for: $0)) }
+  }
+
+  /// The connection settings every Sightline database uses.
+  public static func configuration() -> Configuration {
+    var config = Configuration()
+    config.busyMode = .timeout(10)
+    config.prepareDatabase { db in
+      // WAL is set by DatabasePool; FULL sync makes a committed batch survive power loss,
+      // which is what "acknowledged only after its transaction commits" promises.
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+    }
+    return config
+  }
+}
