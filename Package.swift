@@ -113,7 +113,7 @@ let package = Package(
     // The suite launcher and process supervision used by `sightline up` and the tests.
     .target(
       name: "SightlineSuite",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, logging],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, grpcTransport, logging],
       swiftSettings: swiftSettings
     ),
 

@@ -1,0 +1,170 @@
+public import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+public import SightlineModel
+public import SightlineRPC
+public import SightlineWire
+
+/// Starts the five Sightline processes on one machine, as `sightline up` and the
+/// end-to-end tests do: a development PKI and an operator key on first run, each
+/// executable with its own flags, then a wait until every process reports SERVING.
+public final class SuiteLauncher: @unchecked Sendable {
+  /// Where the suite keeps its files.
+  public let dataDirectory: String
+  /// The gateway's public address.
+  public let gateway: HostAndPort
+  /// Every process's address.
+  public let addresses: [SuiteComponent: HostAndPort]
+  /// The suite's PKI (`DATA_DIR/pki`).
+  public var pki: PKIDirectory { PKIDirectory(path: "\(dataDirectory)/pki") }
+  /// The operator key file (`DATA_DIR/operator.key`).
+  public var operatorKeyFile: String { "\(dataDirectory)/operator.key" }
+
+  private let binaryDirectory: String
+  // Guarded by `lock`: the child processes.
+  private let lock = NSLock()
+  private var processes: [SuiteComponent: Process] = [:]
+
+  /// A launcher for a suite under `dataDirectory` whose gateway listens on `gatewayPort`
+  /// and whose services use `servicePorts` (defaults: 7501-7504), running executables
+  /// found in `binaryDirectory`.
+  public init(dataDirectory: String, gatewayPort: Int, servicePorts: [SuiteComponent: Int] = [:], binaryDirectory: String) {
+    self.dataDirectory = (dataDirectory as NSString).standardizingPath
+    self.binaryDirectory = binaryDirectory
+    var addresses: [SuiteComponent: HostAndPort] = [.gateway: HostAndPort(host: "127.0.0.1", port: gatewayPort)]
+    for component in SuiteComponent.backends {
+      addresses[component] = HostAndPort(host: "127.0.0.1", port: servicePorts[component] ?? component.defaultPort)
+    }
+    self.addresses = addresses
+    self.gateway = addresses[.gateway]!
+  }
+
+  /// The directory of the running executable: where `swift build` puts its siblings.
+  public static var currentBinaryDirectory: String {
+    let path = ProcessInfo.processInfo.arguments[0]
+    let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? path
+    return (URL(fileURLWithPath: resolved).deletingLastPathComponent().path as NSString).standardizingPath
+  }
+
+  /// Creates the PKI and operator key if missing, starts every process, and waits (up to
+  /// `timeout`) until all are healthy. On failure, stops whatever it started.
+  public func start(timeout: Duration = .seconds(60), output: FileHandle? = nil) async throws {
+    try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+    try DevelopmentPKI.ensure(pki)
+    for component in SuiteComponent.backends + [.gateway] {
+      try launch(component, output: output)
+    }
+    do {
+      try await waitUntilHealthy(timeout: timeout)
+    } catch {
+      await stop()
+      throw error
+    }
+  }
+
+  private func launch(_ component: SuiteComponent, output: FileHandle?) throws {
+    let executable = "\(binaryDirectory)/\(component.executableName)"
+    guard FileManager.default.isExecutableFile(atPath: executable) else {
+      throw SuiteError("cannot find \(executable); build the package first (swift build)")
+    }
+    var arguments = [
+      "--listen", addresses[component]!.description, "--data-dir", dataDirectory, "--pki-dir", pki.path,
+    ]
+    if component == .gateway {
+      arguments += ["--operator-key-file", operatorKeyFile]
+      for backend in SuiteComponent.backends {
+        arguments += ["--\(backend.rawValue)", addresses[backend]!.description]
+      }
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let output {
+      process.standardOutput = output
+      process.standardError = output
+    }
+    try process.run()
+    lock.withLock { processes[component] = process }
+  }
+
+  /// Polls every process's standard health service until all say SERVING.
+  public func waitUntilHealthy(timeout: Duration) async throws {
+    let deadline = ContinuousClock.now + timeout
+    var lastProblem = "not checked yet"
+    while ContinuousClock.now < deadline {
+      if let exited = lock.withLock({ processes.first(where: { !$0.value.isRunning }) }) {
+        throw SuiteError("\(exited.key.executableName) exited with status \(exited.value.terminationStatus) during start-up")
+      }
+      do {
+        for component in SuiteComponent.allCases {
+          let status = try await checkHealth(component)
+          guard status == .serving else { throw SuiteError("\(component.rawValue) reports \(status)") }
+        }
+        return
+      } catch {
+        lastProblem = "\(error)"
+        try await Task.sleep(for: .milliseconds(200))
+      }
+    }
+    throw SuiteError("the suite did not become healthy in time: \(lastProblem)")
+  }
+
+  /// One health check of `component` (the gateway over TLS, services over mTLS with the
+  /// operator's client certificate).
+  public func checkHealth(_ component: SuiteComponent) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+    let tls = SuiteTLS(pki: pki)
+    let security = tls.clientSecurity(identity: component == .gateway ? nil : .operator)
+    let client = try ClientFactory.makeClient(endpoint: addresses[component]!, security: security)
+    return try await withThrowingDiscardingTaskGroup { group in
+      group.addTask { try await client.runConnections() }
+      defer { client.beginGracefulShutdown() }
+      var options = CallOptions.defaults
+      options.timeout = .seconds(2)
+      return try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: options).status
+    }
+  }
+
+  /// Process ids of the running children, for tests that check nothing is left behind.
+  public var processIdentifiers: [SuiteComponent: Int32] {
+    lock.withLock { processes.mapValues(\.processIdentifier) }
+  }
+
+  /// Sends SIGTERM to every process (gateway first, so it stops taking calls), waits up to
+  /// `grace` for each to exit, then SIGKILLs any that did not.
+  public func stop(grace: Duration = .seconds(10)) async {
+    let running = lock.withLock { processes }
+    for component in [SuiteComponent.gateway] + SuiteComponent.backends {
+      guard let process = running[component], process.isRunning else { continue }
+      process.terminate()
+    }
+    let deadline = ContinuousClock.now + grace
+    for (_, process) in running {
+      while process.isRunning && ContinuousClock.now < deadline {
+        try? await Task.sleep(for: .milliseconds(50))
+      }
+      if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+      }
+    }
+    lock.withLock { processes = [:] }
+  }
+
+  /// Waits until any child exits; returns which.
+  public func waitForAnyExit() async -> SuiteComponent? {
+    while true {
+      let snapshot = lock.withLock { processes }
+      if snapshot.isEmpty { return nil }
+      if let exited = snapshot.first(where: { !$0.value.isRunning }) { return exited.key }
+      try? await Task.sleep(for: .milliseconds(200))
+    }
+  }
+}
+
+/// A suite could not be started.
+public struct SuiteError: Error, CustomStringConvertible {
+  /// What went wrong.
+  public var description: String
+  /// An error with a sentence.
+  public init(_ description: String) { self.description = description }
+}

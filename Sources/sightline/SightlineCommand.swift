@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `sightline` command-line tool: runs a local suite and talks to a gateway.
+@main
+struct SightlineCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sightline",
+    abstract: "Service-quality analytics: run the Sightline suite and talk to its gateway.",
+    version: "0.1.0",
+    subcommands: [Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self])
+}

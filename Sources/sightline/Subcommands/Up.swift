@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import SightlineModel
+import SightlineRPC
+import SightlineSuite
+
+/// `sightline up`: the whole suite in the foreground until Ctrl-C.
+struct Up: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run the whole suite locally (five processes) until Ctrl-C.",
+    discussion: """
+      Creates a development PKI under DATA_DIR/pki and an operator key in DATA_DIR/operator.key \
+      on first run, starts the gateway and the four services, waits until all are healthy, and \
+      prints how to reach the gateway. Ctrl-C (or SIGTERM) stops every process gracefully.
+      """)
+
+  @Option(help: "Where the suite keeps its data, certificates and operator key.")
+  var dataDir: String = "./.sightline"
+
+  @Option(help: "The gateway's public TLS port.")
+  var port: Int = SuiteComponent.gateway.defaultPort
+
+  @Option(help: "First port of the four internal services (they take this and the next three).")
+  var servicePortBase: Int = SuiteComponent.ingestion.defaultPort
+
+  @Flag(help: "Exit once the suite is healthy, leaving nothing running (a smoke test).")
+  var checkOnly = false
+
+  func validate() throws {
+    guard (1...65535).contains(port), (1...65532).contains(servicePortBase) else {
+      throw ValidationError("ports must be between 1 and 65535")
+    }
+  }
+
+  func run() async throws {
+    var ports: [SuiteComponent: Int] = [:]
+    for (offset, component) in SuiteComponent.backends.enumerated() { ports[component] = servicePortBase + offset }
+    let launcher = SuiteLauncher(
+      dataDirectory: dataDir, gatewayPort: port, servicePorts: ports,
+      binaryDirectory: SuiteLauncher.currentBinaryDirectory)
+
+    // Ignore the default disposition so the signal reaches our handler, not a hard exit.
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let (signals, continuation) = AsyncStream<Int32>.makeStream()
+    let sources = [SIGINT, SIGTERM].map { number in
+      let source = DispatchSource.makeSignalSource(signal: number)
+      source.setEventHandler { continuation.yield(number) }
+      source.resume()
+      return source
+    }
+    defer { sources.forEach { $0.cancel() } }
+
+    FileHandle.standardError.write(Data("starting the Sightline suite in \(launcher.dataDirectory)…\n".utf8))
+    try await launcher.start(output: FileHandle.standardError)
+    print("""
+      Sightline is up.
+        gateway       \(launcher.gateway) (TLS)
+        CA            \(launcher.pki.caCertificate)
+        operator key  \(launcher.operatorKeyFile)
+      Next: sightline tenant create acme --data-dir \(dataDir)
+      """)
+    if checkOnly {
+      await launcher.stop()
+      return
+    }
+    print("Press Ctrl-C to stop.")
+    let exited = await withTaskGroup(of: String?.self) { group -> String? in
+      group.addTask {
+        for await number in signals { return number == SIGINT ? "SIGINT" : "SIGTERM" }
+        return nil
+      }
+      group.addTask { await launcher.waitForAnyExit().map { "\($0.executableName) exited" } }
+      let first = await group.next() ?? nil
+      group.cancelAll()
+      return first
+    }
+    FileHandle.standardError.write(Data("stopping (\(exited ?? "done"))…\n".utf8))
+    await launcher.stop()
+    FileHandle.standardError.write(Data("stopped.\n".utf8))
+  }
+}
