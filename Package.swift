@@ -164,9 +164,7 @@ let package = Package(
         "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
         .product(name: "X509", package: "swift-certificates"),
-        .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        .product(name: "NIOCore", package: "swift-nio"),
-        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "SwiftASN1", package: "swift-asn1"),
       ],
       swiftSettings: swiftSettings
     ),

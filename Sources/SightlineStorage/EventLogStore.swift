@@ -41,6 +41,13 @@ public struct AppendOutcome: Sendable, Equatable {
   public var duplicateIndices: [Int]
   /// The log's last offset after the commit.
   public var lastOffset: Int64
+
+  /// An outcome from its parts.
+  public init(accepted: Int, duplicateIndices: [Int], lastOffset: Int64) {
+    self.accepted = accepted
+    self.duplicateIndices = duplicateIndices
+    self.lastOffset = lastOffset
+  }
 }
 
 /// Counters of a tenant's log.

@@ -79,7 +79,7 @@ struct KeyCommand: AsyncParsableCommand {
 
 /// `sightline whoami`: which tenant and role a key has.
 struct WhoAmI: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show the tenant and role of your key.")
+  static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Show the tenant and role of your key.")
   @OptionGroup var connection: ConnectionOptions
 
   func run() async throws {

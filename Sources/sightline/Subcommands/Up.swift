@@ -65,6 +65,7 @@ struct Up: AsyncParsableCommand {
       return
     }
     print("Press Ctrl-C to stop.")
+    fflush(nil)  // show the banner at once even when stdout is a pipe or a file
     let exited = await withTaskGroup(of: String?.self) { group -> String? in
       group.addTask {
         for await number in signals { return number == SIGINT ? "SIGINT" : "SIGTERM" }

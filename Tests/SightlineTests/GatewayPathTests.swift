@@ -1,0 +1,106 @@
+import Foundation
+import GRPCCore
+import GRPCProtobuf
+import GatewayService
+import SightlineModel
+import SightlineRPC
+import SightlineWire
+import SwiftProtobuf
+import Testing
+
+/// The walking skeleton: client → gateway → ingestion → SQLite → back, over TLS.
+@Suite(.serialized) struct GatewayPathTests {
+  @Test func ingestedEventsAreStoredOnceAndCountedBack() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        let key = InProcessSuite.bearer(tenant.adminKey)
+        var bad = ticketCreated("bad")
+        bad.ticketEvent.time = "not a time"
+        let first = try await ingestion.ingest(.with { $0.events = [ticketCreated("e1"), bad, ticketCreated("e2", ticket: "T2")] }, metadata: key)
+        #expect(first.accepted == 2)
+        #expect(first.offset == 2)
+        #expect(first.rejected.map(\.index) == [1])
+        #expect(first.rejected.first?.field == "ticket_event.time")
+        // Re-sending the same batch stores nothing twice and reports the duplicates.
+        let again = try await ingestion.ingest(.with { $0.events = [ticketCreated("e1"), ticketCreated("e2", ticket: "T2")] }, metadata: key)
+        #expect(again.accepted == 0)
+        #expect(again.duplicates == 2)
+        #expect(again.offset == 2)
+        let stats = try await ingestion.getStats(.init(), metadata: key)
+        #expect(stats.lastOffset == 2)
+        #expect(stats.eventsByKind == ["ticket_event": 2])
+        #expect(stats.duplicates == 2)
+        #expect(stats.rejections == 1)
+      }
+    }
+  }
+
+  @Test func subscribeStreamsThroughTheGatewayAndDeadlinesPropagate() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        let key = InProcessSuite.bearer(tenant.adminKey)
+        _ = try await ingestion.ingest(.with { $0.events = [ticketCreated("e1"), ticketCreated("e2", ticket: "T2")] }, metadata: key)
+        // Subscribe catches up and then waits for new events, so it only ends at the
+        // caller's deadline, which must cross the gateway to the service.
+        var options = CallOptions.defaults
+        options.timeout = .milliseconds(800)
+        let start = ContinuousClock.now
+        let received = Counter()
+        let error = await #expect(throws: RPCError.self) {
+          try await ingestion.subscribe(.with { $0.fromOffset = 0 }, metadata: key, options: options) { response in
+            for try await message in response.messages { received.add(message.entries.count) }
+          }
+        }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(received.value == 2)
+        #expect(ContinuousClock.now - start < .seconds(10))
+      }
+    }
+  }
+
+  @Test func invalidRequestsCarryFieldDetails() async throws {
+    try await InProcessSuite.with { suite in
+      try await suite.withGatewayClient { client in
+        let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+        let error = await #expect(throws: RPCError.self) {
+          try await gateway.createTenant(.with { $0.name = "no spaces allowed" }, metadata: InProcessSuite.bearer(suite.operatorKey))
+        }
+        #expect(error?.code == .invalidArgument)
+        let status = try #require(try error?.unpackGoogleRPCStatus())
+        #expect(status.details.compactMap(\.badRequest).first?.violations.first?.field == "name")
+      }
+    }
+  }
+
+  @Test func everyBackendMethodHasAnAccessPolicy() {
+    for (_, methods) in MethodPolicy.services {
+      for method in methods {
+        #expect(MethodPolicy.role(for: method) != nil, "\(method) has no role in MethodPolicy")
+      }
+    }
+  }
+
+  @Test func suiteHealthReportsEachBackend() async throws {
+    try await InProcessSuite.with { suite in
+      let reply = try await suite.withGatewayClient { client in
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).suiteHealth(.init(), metadata: InProcessSuite.bearer(suite.operatorKey))
+      }
+      let byName = Dictionary(uniqueKeysWithValues: reply.services.map { ($0.name, $0.status) })
+      #expect(byName["gateway"] == "SERVING")
+      #expect(byName["ingestion"] == "SERVING")
+      #expect(byName["metrics"] == "UNREACHABLE", "the in-process suite runs no metrics service")
+    }
+  }
+}
+
+/// A thread-safe counter for streaming callbacks.
+final class Counter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+  func add(_ amount: Int) { lock.withLock { count += amount } }
+  var value: Int { lock.withLock { count } }
+}

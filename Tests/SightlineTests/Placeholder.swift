@@ -1,1 +1,0 @@
-// placeholder until real sources land
