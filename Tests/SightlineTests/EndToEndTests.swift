@@ -43,11 +43,6 @@ import Testing
         let reply = try await ingestion.ingest(.with { $0.events = [ticketCreated("x1"), ticketCreated("x2", ticket: "T2")] }, metadata: key)
         #expect(reply.accepted == 2)
         #expect(try await ingestion.getStats(.init(), metadata: key).lastOffset == 2)
-        // A backend method without an implementation yet answers UNIMPLEMENTED through the gateway.
-        let missing = await #expect(throws: RPCError.self) {
-          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(.init(), metadata: key)
-        }
-        #expect(missing?.code == .unimplemented)
       }
     } catch {
       await launcher.stop()

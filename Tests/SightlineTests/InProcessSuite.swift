@@ -50,12 +50,22 @@ struct InProcessSuite {
       let suite = InProcessSuite(
         directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
         operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"))
-      defer {
+      // Tear down promptly whatever the body left open (e.g. a stream a test abandoned):
+      // begin graceful shutdown, then cancel the serving tasks.
+      func tearDown() {
         gateway.server.beginGracefulShutdown()
         ingestion.server.beginGracefulShutdown()
         for client in clients { client.client.beginGracefulShutdown() }
+        group.cancelAll()
       }
-      return try await body(suite)
+      do {
+        let result = try await body(suite)
+        tearDown()
+        return result
+      } catch {
+        tearDown()
+        throw error
+      }
     }
   }
 
@@ -81,7 +91,10 @@ struct InProcessSuite {
     let client = try ClientFactory.makeClient(endpoint: address, security: security)
     return try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await client.runConnections() }
-      defer { client.beginGracefulShutdown() }
+      defer {
+        client.beginGracefulShutdown()
+        group.cancelAll()
+      }
       return try await body(client)
     }
   }
