@@ -120,25 +120,25 @@ let package = Package(
     // Thin executables: parse configuration, bootstrap logging, run the service.
     .executableTarget(
       name: "sightline-ingestion",
-      dependencies: ["IngestionService", "SightlineRPC", argumentParser, logging, lifecycle],
+      dependencies: ["IngestionService", "SightlineModel", "SightlineRPC", argumentParser],
       path: "Services/sightline-ingestion",
       swiftSettings: swiftSettings
     ),
     .executableTarget(
       name: "sightline-metrics",
-      dependencies: ["MetricsService", "SightlineRPC", argumentParser, logging, lifecycle],
+      dependencies: ["MetricsService", "SightlineModel", "SightlineRPC", argumentParser],
       path: "Services/sightline-metrics",
       swiftSettings: swiftSettings
     ),
     .executableTarget(
       name: "sightline-segmentation",
-      dependencies: ["SegmentationService", "SightlineRPC", argumentParser, logging, lifecycle],
+      dependencies: ["SegmentationService", "SightlineModel", "SightlineRPC", argumentParser],
       path: "Services/sightline-segmentation",
       swiftSettings: swiftSettings
     ),
     .executableTarget(
       name: "sightline-experiments",
-      dependencies: ["ExperimentsService", "SightlineRPC", argumentParser, logging, lifecycle],
+      dependencies: ["ExperimentsService", "SightlineModel", "SightlineRPC", argumentParser],
       path: "Services/sightline-experiments",
       swiftSettings: swiftSettings
     ),

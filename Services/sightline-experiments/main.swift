@@ -1,6 +1,5 @@
 import ArgumentParser
 import ExperimentsService
-import Logging
 import SightlineModel
 import SightlineRPC
 
@@ -13,11 +12,6 @@ struct ExperimentsCommand: AsyncParsableCommand {
   @OptionGroup var options: BackendOptions
 
   func run() async throws {
-    ProcessBootstrap.bootstrapLogging()
-    let logger = Logger(label: "sightline.experiments")
-    let configuration = try options.resolve(for: .experiments)
-    let server = try ExperimentsServer.make(configuration: configuration, logger: logger)
-    logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
-    try await ProcessBootstrap.run([server], logger: logger)
+    try await ProcessBootstrap.runBackend(.experiments, options: options, makeServer: ExperimentsServer.make)
   }
 }

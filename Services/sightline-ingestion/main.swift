@@ -1,6 +1,5 @@
 import ArgumentParser
 import IngestionService
-import Logging
 import SightlineModel
 import SightlineRPC
 
@@ -13,11 +12,6 @@ struct IngestionCommand: AsyncParsableCommand {
   @OptionGroup var options: BackendOptions
 
   func run() async throws {
-    ProcessBootstrap.bootstrapLogging()
-    let logger = Logger(label: "sightline.ingestion")
-    let configuration = try options.resolve(for: .ingestion)
-    let server = try IngestionServer.make(configuration: configuration, logger: logger)
-    logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
-    try await ProcessBootstrap.run([server], logger: logger)
+    try await ProcessBootstrap.runBackend(.ingestion, options: options, makeServer: IngestionServer.make)
   }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import MetricsService
-import Logging
 import SightlineModel
 import SightlineRPC
 
@@ -13,11 +12,6 @@ struct MetricsCommand: AsyncParsableCommand {
   @OptionGroup var options: BackendOptions
 
   func run() async throws {
-    ProcessBootstrap.bootstrapLogging()
-    let logger = Logger(label: "sightline.metrics")
-    let configuration = try options.resolve(for: .metrics)
-    let server = try MetricsServer.make(configuration: configuration, logger: logger)
-    logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
-    try await ProcessBootstrap.run([server], logger: logger)
+    try await ProcessBootstrap.runBackend(.metrics, options: options, makeServer: MetricsServer.make)
   }
 }

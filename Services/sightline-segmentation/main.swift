@@ -1,6 +1,5 @@
 import ArgumentParser
 import SegmentationService
-import Logging
 import SightlineModel
 import SightlineRPC
 
@@ -13,11 +12,6 @@ struct SegmentationCommand: AsyncParsableCommand {
   @OptionGroup var options: BackendOptions
 
   func run() async throws {
-    ProcessBootstrap.bootstrapLogging()
-    let logger = Logger(label: "sightline.segmentation")
-    let configuration = try options.resolve(for: .segmentation)
-    let server = try SegmentationServer.make(configuration: configuration, logger: logger)
-    logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
-    try await ProcessBootstrap.run([server], logger: logger)
+    try await ProcessBootstrap.runBackend(.segmentation, options: options, makeServer: SegmentationServer.make)
   }
 }

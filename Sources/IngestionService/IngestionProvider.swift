@@ -1,6 +1,5 @@
 import Foundation
 public import GRPCCore
-public import Logging
 public import SightlineModel
 import SightlineRPC
 public import SightlineStorage
@@ -17,17 +16,15 @@ public final class IngestionProvider: Sendable {
 
   private let databases: TenantDatabases
   private let signal = LogHeadSignal()
-  private let logger: Logger
   private let clock: @Sendable () -> Int64
 
   /// A provider storing under `dataDirectory`; `clock` gives "now" in Unix milliseconds
   /// (tests pass a fixed clock).
   public init(
-    dataDirectory: String, logger: Logger,
+    dataDirectory: String,
     clock: @escaping @Sendable () -> Int64 = IngestionProvider.systemClock
   ) {
     self.databases = TenantDatabases(root: dataDirectory, service: "ingestion", migrator: EventLogStore.migrator)
-    self.logger = logger
     self.clock = clock
   }
 

@@ -1,0 +1,40 @@
+public import GRPCCore
+public import SightlineModel
+public import Logging
+
+extension SuiteServer {
+  /// A backend service's server: mutual TLS on `configuration.listen` (only clients with a
+  /// certificate from the suite's CA get in), serving `services` and a health service that
+  /// also reports each of `serviceNames`. Generates the development PKI if it is missing.
+  public static func backend(
+    configuration: BackendConfiguration,
+    services: [any RegistrableRPCService],
+    serviceNames: [String] = [],
+    logger: Logger
+  ) throws -> SuiteServer {
+    try DevelopmentPKI.ensure(configuration.pki)
+    return SuiteServer(
+      endpoint: configuration.listen,
+      security: SuiteTLS(pki: configuration.pki).serverSecurity(requireClientCertificate: true),
+      services: services,
+      health: HealthService(services: serviceNames),
+      logger: logger)
+  }
+}
+
+extension ProcessBootstrap {
+  /// The whole body of a backend executable: bootstrap logging, resolve `options`, build the
+  /// server with `makeServer`, and run it until SIGTERM/SIGINT.
+  public static func runBackend(
+    _ component: SuiteComponent,
+    options: BackendOptions,
+    makeServer: (BackendConfiguration, Logger) throws -> SuiteServer
+  ) async throws {
+    bootstrapLogging()
+    let logger = Logger(label: "sightline.\(component.rawValue)")
+    let configuration = try options.resolve(for: component)
+    let server = try makeServer(configuration, logger)
+    logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
+    try await run([server], logger: logger)
+  }
+}
