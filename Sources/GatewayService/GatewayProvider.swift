@@ -112,7 +112,8 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
 
   private func handle(_ request: Sightline_Gateway_V1_ListTenantsRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_ListTenantsResponse {
     try authenticator.requireOperator(metadata)
-    return .with { $0.tenants = (try? store.tenants())?.map(Self.wire) ?? [] }
+    let tenants = try store.tenants()
+    return .with { $0.tenants = tenants.map(Self.wire) }
   }
 
   public func createKey(
@@ -141,7 +142,8 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
 
   private func handle(_ request: Sightline_Gateway_V1_ListKeysRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_ListKeysResponse {
     let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .admin)
-    return .with { $0.keys = (try? store.keys(tenantID: tenant.rawValue))?.map(Self.wire) ?? [] }
+    let keys = try store.keys(tenantID: tenant.rawValue)
+    return .with { $0.keys = keys.map(Self.wire) }
   }
 
   public func revokeKey(

@@ -185,6 +185,7 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
   ) async throws -> ServerResponse<Sightline_Ingestion_V1_GetAliasesResponse> {
     let tenant = try SuiteMetadata.requireTenant(request.metadata)
     let field = try AliasFieldName.of(request.message.field)
-    return ServerResponse(message: .with { $0.aliases = (try? store(for: tenant).aliases(field: field)) ?? [:] })
+    let aliases = try store(for: tenant).aliases(field: field)
+    return ServerResponse(message: .with { $0.aliases = aliases })
   }
 }

@@ -42,12 +42,6 @@ public final class TenantDatabases: Sendable {
     }
   }
 
-  /// Tenants that already have a file for this service.
-  public func existingTenants() -> [TenantID] {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/tenants")) ?? []
-    return names.compactMap(TenantID.init).filter { FileManager.default.fileExists(atPath: path(for: $0)) }
-  }
-
   /// The connection settings every Sightline database uses.
   public static func configuration() -> Configuration {
     var config = Configuration()

@@ -73,7 +73,6 @@ extension HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
       return id
     }
     defer { _ = state.withLock { $0.watchers.removeValue(forKey: id) } }
-    continuation.onTermination = { _ in }
     // Ends when the caller cancels (the stream's iteration is cancelled with the task).
     var last: Status?
     for await status in stream {
