@@ -10,10 +10,8 @@ struct Health: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func run() async throws {
-    let reply = try await reporting {
-      try await connection.withGateway(operatorFallback: true) { client, metadata in
-        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).suiteHealth(.init(), metadata: metadata)
-      }
+    let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
+      try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).suiteHealth(.init(), metadata: metadata)
     }
     printTable(
       ["SERVICE", "STATUS", "ADDRESS", "LATENCY", "DETAIL"],

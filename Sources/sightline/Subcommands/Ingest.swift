@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import SightlineWire
 import SwiftProtobuf
 
@@ -23,7 +24,7 @@ struct Ingest: AsyncParsableCommand {
   }
 
   /// A rejected line: where it came from and why.
-  struct Rejection: Codable {
+  struct Rejection: Codable, Sendable {
     var file: String
     var line: Int
     var eventID: String
@@ -31,46 +32,23 @@ struct Ingest: AsyncParsableCommand {
     var reason: String
   }
 
-  func run() async throws {
-    var rejections: [Rejection] = []
+  /// What one run sent and what came back.
+  struct Summary: Sendable {
     var accepted: Int64 = 0
     var duplicates: Int64 = 0
     var offset: Int64 = 0
-    for file in files {
-      let text = try String(contentsOfFile: file, encoding: .utf8)
-      var batch: [(line: Int, event: Sightline_Ingestion_V1_Event)] = []
-      func flush() async throws {
-        guard !batch.isEmpty else { return }
-        let events = batch.map(\.event)
-        let lines = batch.map(\.line)
-        let reply = try await reporting {
-          try await connection.withGateway { client, metadata in
-            try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
-              .with { $0.events = events }, metadata: metadata)
-          }
-        }
-        accepted += reply.accepted
-        duplicates += reply.duplicates
-        offset = max(offset, reply.offset)
-        for error in reply.rejected {
-          rejections.append(Rejection(file: file, line: lines[Int(error.index)], eventID: error.recordID,
-                                      field: error.field, reason: error.reason))
-        }
-        batch.removeAll(keepingCapacity: true)
-      }
-      for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
-        if trimmed.isEmpty { continue }
-        do {
-          batch.append((number + 1, try Sightline_Ingestion_V1_Event(jsonString: String(trimmed))))
-        } catch {
-          rejections.append(Rejection(file: file, line: number + 1, eventID: "", field: "(line)",
-                                      reason: "not a JSON event: \(error)"))
-        }
-        if batch.count == batchSize { try await flush() }
-      }
-      try await flush()
+    var rejections: [Rejection] = []
+  }
+
+  func run() async throws {
+    let (files, batchSize) = (self.files, self.batchSize)
+    // One connection for the whole run: batches share it instead of a handshake each.
+    let summary = try await connection.withGateway { client, metadata in
+      try await Self.send(
+        files: files, batchSize: batchSize,
+        ingestion: Sightline_Ingestion_V1_Ingestion.Client(wrapping: client), metadata: metadata)
     }
+    let rejections = summary.rejections
     for rejection in rejections.prefix(20) {
       FileHandle.standardError.write(Data(
         "rejected \(rejection.file):\(rejection.line) \(rejection.eventID) \(rejection.field): \(rejection.reason)\n".utf8))
@@ -80,8 +58,46 @@ struct Ingest: AsyncParsableCommand {
       let lines = try rejections.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
       try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: rejects, atomically: true, encoding: .utf8)
     }
-    print("accepted \(accepted), duplicates \(duplicates), rejected \(rejections.count), log offset \(offset)")
+    print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(rejections.count), log offset \(summary.offset)")
     if !rejections.isEmpty { throw ExitCode.failure }
+  }
+  /// Reads `files` line by line and ingests them in batches of `batchSize`. Lines that do
+  /// not parse are rejected locally; the service's rejections are mapped back to lines.
+  static func send(
+    files: [String], batchSize: Int,
+    ingestion: Sightline_Ingestion_V1_Ingestion.Client<HTTP2ClientTransport.Posix>, metadata: Metadata
+  ) async throws -> Summary {
+    var summary = Summary()
+    for file in files {
+      let text = try String(contentsOfFile: file, encoding: .utf8)
+      var batch: [(line: Int, event: Sightline_Ingestion_V1_Event)] = []
+      func flush() async throws {
+        guard !batch.isEmpty else { return }
+        let reply = try await ingestion.ingest(.with { $0.events = batch.map(\.event) }, metadata: metadata)
+        summary.accepted += reply.accepted
+        summary.duplicates += reply.duplicates
+        summary.offset = max(summary.offset, reply.offset)
+        for error in reply.rejected {
+          summary.rejections.append(
+            Rejection(file: file, line: batch[Int(error.index)].line, eventID: error.recordID,
+                      field: error.field, reason: error.reason))
+        }
+        batch.removeAll(keepingCapacity: true)
+      }
+      for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { continue }
+        do {
+          batch.append((number + 1, try Sightline_Ingestion_V1_Event(jsonString: String(trimmed))))
+        } catch {
+          summary.rejections.append(
+            Rejection(file: file, line: number + 1, eventID: "", field: "(line)", reason: "not a JSON event: \(error)"))
+        }
+        if batch.count == batchSize { try await flush() }
+      }
+      try await flush()
+    }
+    return summary
   }
 }
 
@@ -91,10 +107,8 @@ struct Stats: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func run() async throws {
-    let reply = try await reporting {
-      try await connection.withGateway { client, metadata in
-        try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: metadata)
-      }
+    let reply = try await connection.withGateway { client, metadata in
+      try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: metadata)
     }
     print("last offset  \(reply.lastOffset)")
     print("duplicates   \(reply.duplicates)")

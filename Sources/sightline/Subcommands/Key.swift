@@ -28,14 +28,12 @@ struct KeyCommand: AsyncParsableCommand {
 
     func run() async throws {
       let (role, label) = (self.role, self.label)
-      let reply = try await reporting {
-        try await connection.withGateway { client, metadata in
-          try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createKey(
-            .with {
-              $0.role = role.wire
-              $0.label = label
-            }, metadata: metadata)
-        }
+      let reply = try await connection.withGateway { client, metadata in
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createKey(
+          .with {
+            $0.role = role.wire
+            $0.label = label
+          }, metadata: metadata)
       }
       print("key     \(reply.secret)")
       print("key id  \(reply.key.id)  role \(role.rawValue)")
@@ -48,10 +46,8 @@ struct KeyCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-      let reply = try await reporting {
-        try await connection.withGateway { client, metadata in
-          try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listKeys(.init(), metadata: metadata)
-        }
+      let reply = try await connection.withGateway { client, metadata in
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listKeys(.init(), metadata: metadata)
       }
       printTable(
         ["ID", "ROLE", "STATE", "LABEL"],
@@ -66,11 +62,9 @@ struct KeyCommand: AsyncParsableCommand {
 
     func run() async throws {
       let id = self.id
-      _ = try await reporting {
-        try await connection.withGateway { client, metadata in
-          try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).revokeKey(
-            .with { $0.id = id }, metadata: metadata)
-        }
+      _ = try await connection.withGateway { client, metadata in
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).revokeKey(
+          .with { $0.id = id }, metadata: metadata)
       }
       print("revoked \(id)")
     }
@@ -83,10 +77,8 @@ struct WhoAmI: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func run() async throws {
-    let reply = try await reporting {
-      try await connection.withGateway(operatorFallback: true) { client, metadata in
-        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).whoAmI(.init(), metadata: metadata)
-      }
+    let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
+      try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).whoAmI(.init(), metadata: metadata)
     }
     if reply.operator {
       print("operator key")

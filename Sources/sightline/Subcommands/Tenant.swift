@@ -16,11 +16,9 @@ struct TenantCommand: AsyncParsableCommand {
 
     func run() async throws {
       let name = self.name
-      let reply = try await reporting {
-        try await connection.withGateway(operatorFallback: true) { client, metadata in
-          try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createTenant(
-            .with { $0.name = name }, metadata: metadata)
-        }
+      let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createTenant(
+          .with { $0.name = name }, metadata: metadata)
       }
       print("tenant     \(reply.tenant.id)  (\(reply.tenant.name))")
       print("admin key  \(reply.adminSecret)")
@@ -34,10 +32,8 @@ struct TenantCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-      let reply = try await reporting {
-        try await connection.withGateway(operatorFallback: true) { client, metadata in
-          try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listTenants(.init(), metadata: metadata)
-        }
+      let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listTenants(.init(), metadata: metadata)
       }
       printTable(["ID", "NAME"], reply.tenants.map { [$0.id, $0.name] })
     }

@@ -48,9 +48,21 @@ struct ConnectionOptions: ParsableArguments {
     throw ValidationError("no API key: pass --api-key KEY or set SIGHTLINE_API_KEY")
   }
 
-  /// Runs `body` with a connected client and the call metadata carrying the key.
+  /// Runs `body` with a connected client and the call metadata carrying the key; an RPC
+  /// failure is printed for a person (see `report`) and becomes exit status 1.
   func withGateway<R: Sendable>(
     operatorFallback: Bool = false,
+    _ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Metadata) async throws -> R
+  ) async throws -> R {
+    do {
+      return try await connect(operatorFallback: operatorFallback, body)
+    } catch {
+      throw report(error)
+    }
+  }
+
+  private func connect<R: Sendable>(
+    operatorFallback: Bool,
     _ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Metadata) async throws -> R
   ) async throws -> R {
     let metadata: Metadata = ["authorization": "Bearer \(try key(operatorFallback: operatorFallback))"]

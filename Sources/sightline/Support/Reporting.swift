@@ -19,11 +19,6 @@ func report(_ error: any Error) -> any Error {
   return ExitCode.failure
 }
 
-/// Runs `body`, reporting RPC errors readably.
-func reporting<R>(_ body: () async throws -> R) async throws -> R {
-  do { return try await body() } catch { throw report(error) }
-}
-
 /// Prints rows as an aligned table.
 func printTable(_ header: [String], _ rows: [[String]]) {
   let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
