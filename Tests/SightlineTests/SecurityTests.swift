@@ -68,7 +68,12 @@ import X509
 
   @Test func plaintextIsRefusedOnEveryPort() async throws {
     try await InProcessSuite.with { suite in
-      for port in [suite.gatewayPort, suite.ingestionPort] {
+      for (port, identity) in [(suite.gatewayPort, nil), (suite.ingestionPort, ClientIdentity.operator)] {
+        // The port is up and answers TLS, so the refusal below is about plaintext.
+        let tlsStatus = try await InProcessSuite.withClient(
+          HostAndPort(host: "127.0.0.1", port: port), security: SuiteTLS(pki: suite.pki).clientSecurity(identity: identity)
+        ) { try await Grpc_Health_V1_Health.Client(wrapping: $0).check(.init()).status }
+        #expect(tlsStatus == .serving)
         await #expect(throws: RPCError.self) {
           try await InProcessSuite.withClient(HostAndPort(host: "127.0.0.1", port: port), security: .plaintext) { client in
             var options = CallOptions.defaults

@@ -1,0 +1,102 @@
+import Foundation
+import GRPCCore
+import SightlineModel
+import SightlineRPC
+import SightlineWire
+import SwiftProtobuf
+import Testing
+
+/// Ingestion RPCs beyond unary ingest, through the gateway over TLS.
+@Suite(.serialized) struct IngestionRPCTests {
+  @Test func subscribeFollowsCommitsAfterCatchingUp() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        let key = InProcessSuite.bearer(tenant.adminKey)
+        _ = try await ingestion.ingest(.with { $0.events = [ticketCreated("old")] }, metadata: key)
+        let received = Counter()
+        var callOptions = CallOptions.defaults
+        callOptions.timeout = .seconds(10)
+        let options = callOptions
+        let offsets = try await withThrowingTaskGroup(of: [Int64]?.self) { group in
+          group.addTask {
+            try await ingestion.subscribe(.with { $0.fromOffset = 0 }, metadata: key, options: options) { response in
+              var offsets: [Int64] = []
+              for try await message in response.messages {
+                offsets += message.entries.map(\.offset)
+                received.add(message.entries.count)
+                if offsets.count == 2 { break }
+              }
+              return offsets
+            }
+          }
+          group.addTask {
+            // Commit a new event only once the subscriber has caught up.
+            while received.value < 1 { try await Task.sleep(for: .milliseconds(20)) }
+            _ = try await ingestion.ingest(.with { $0.events = [ticketCreated("new", ticket: "T2")] }, metadata: key)
+            return nil
+          }
+          var result: [Int64] = []
+          for try await value in group { if let value { result = value } }
+          return result
+        }
+        #expect(offsets == [1, 2])
+      }
+    }
+  }
+
+  @Test func aliasesApplyToLaterIngestsAndNeedTheAdminRole() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+        let admin = InProcessSuite.bearer(tenant.adminKey)
+        let writer = try await gateway.createKey(.with { $0.role = .writer }, metadata: admin)
+        let denied = await #expect(throws: RPCError.self) {
+          try await ingestion.setAliases(
+            .with { $0.field = .channel; $0.aliases = ["微信": "wechat"] }, metadata: InProcessSuite.bearer(writer.secret))
+        }
+        #expect(denied?.code == .permissionDenied)
+
+        let stored = try await ingestion.setAliases(
+          .with { $0.field = .channel; $0.aliases = [" WeChat ": "wechat", "微信": "wechat"] }, metadata: admin)
+        #expect(stored.aliases == ["wechat": "wechat", "微信": "wechat"])
+        var event = ticketCreated("e1")
+        event.ticketEvent.channel = "微信"
+        _ = try await ingestion.ingest(.with { $0.events = [event] }, metadata: admin)
+
+        var options = CallOptions.defaults
+        options.timeout = .seconds(10)
+        let channel = try await ingestion.subscribe(.with { $0.fromOffset = 0 }, metadata: admin, options: options) { response in
+          for try await message in response.messages { return message.entries.first?.event.ticketEvent.channel }
+          return nil
+        }
+        #expect(channel == "wechat")
+      }
+    }
+  }
+
+  @Test func ingestStreamCommitsEachBatchAndNumbersRejectionsAcrossThem() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        let key = InProcessSuite.bearer(tenant.adminKey)
+        var unnamed = ticketCreated("bad", ticket: "T9")
+        unnamed.ticketEvent.ticketID = ""
+        let bad = unnamed
+        let reply = try await ingestion.ingestStream(metadata: key) { writer in
+          try await writer.write(.with { $0.events = [ticketCreated("a"), ticketCreated("b", ticket: "T2")] })
+          try await writer.write(.with { $0.events = [ticketCreated("a"), bad, ticketCreated("c", ticket: "T3")] })
+        }
+        #expect(reply.accepted == 3)
+        #expect(reply.duplicates == 1)
+        #expect(reply.offset == 3)
+        #expect(reply.rejected.map(\.index) == [3], "indices count across the stream's batches")
+        #expect(reply.rejected.first?.field == "ticket_event.ticket_id")
+      }
+    }
+  }
+}
