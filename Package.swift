@@ -153,6 +153,7 @@ let package = Package(
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", grpcCore, grpcTransport, grpcProtobuf,
         swiftProtobuf, argumentParser, logging,
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -150,14 +150,16 @@ public final class SuiteLauncher: @unchecked Sendable {
     lock.withLock { processes = [:] }
   }
 
-  /// Waits until any child exits; returns which.
+  /// Waits until any child exits and returns which; nil when none runs or the task is
+  /// cancelled.
   public func waitForAnyExit() async -> SuiteComponent? {
-    while true {
+    while !Task.isCancelled {
       let snapshot = lock.withLock { processes }
       if snapshot.isEmpty { return nil }
       if let exited = snapshot.first(where: { !$0.value.isRunning }) { return exited.key }
       try? await Task.sleep(for: .milliseconds(200))
     }
+    return nil
   }
 }
 

@@ -76,3 +76,50 @@ import Testing
     await restarted.stop()
   }
 }
+
+/// `sightline up` itself, as README's first command runs it.
+@Suite(.serialized) struct UpCommandTests {
+  /// Process ids whose command line mentions `text` (read from /proc).
+  static func processes(mentioning text: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+      guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+      return String(decoding: data, as: UTF8.self).contains(text)
+    }
+  }
+
+  @Test(arguments: [SIGTERM, SIGINT])
+  func upStopsEveryProcessOnASignal(signal: Int32) async throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let base = EndToEndTests.freePortBase()
+    let up = Process()
+    up.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
+    up.arguments = ["up", "--data-dir", directory, "--port", "\(base)", "--service-port-base", "\(base + 1)"]
+    let output = Pipe()
+    up.standardOutput = output
+    up.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    try up.run()
+    defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
+
+    // Read stdout until the banner says the suite is up (bounded by the read deadline).
+    var banner = ""
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !banner.contains("Press Ctrl-C"), ContinuousClock.now < deadline, up.isRunning {
+      let chunk = output.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      banner += String(decoding: chunk, as: UTF8.self)
+    }
+    #expect(banner.contains("gateway       127.0.0.1:\(base) (TLS)"))
+    let children = Self.processes(mentioning: directory).filter { $0 != up.processIdentifier }
+    #expect(children.count == 5, "five suite processes run under \(directory)")
+
+    kill(up.processIdentifier, signal)
+    let stopDeadline = ContinuousClock.now + .seconds(30)
+    while up.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
+    #expect(!up.isRunning, "sightline up exits on the signal")
+    #expect(up.terminationReason == .exit && up.terminationStatus == 0)
+    #expect(Self.processes(mentioning: directory).isEmpty, "no suite process is left behind")
+    for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
+  }
+}

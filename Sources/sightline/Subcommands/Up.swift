@@ -3,6 +3,7 @@ import Foundation
 import SightlineModel
 import SightlineRPC
 import SightlineSuite
+import UnixSignals
 
 /// `sightline up`: the whole suite in the foreground until Ctrl-C.
 struct Up: AsyncParsableCommand {
@@ -39,17 +40,9 @@ struct Up: AsyncParsableCommand {
       dataDirectory: dataDir, gatewayPort: port, servicePorts: ports,
       binaryDirectory: SuiteLauncher.currentBinaryDirectory)
 
-    // Ignore the default disposition so the signal reaches our handler, not a hard exit.
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    let (signals, continuation) = AsyncStream<Int32>.makeStream()
-    let sources = [SIGINT, SIGTERM].map { number in
-      let source = DispatchSource.makeSignalSource(signal: number)
-      source.setEventHandler { continuation.yield(number) }
-      source.resume()
-      return source
-    }
-    defer { sources.forEach { $0.cancel() } }
+    // Trap SIGINT/SIGTERM with swift-service-lifecycle's signal sequence (what the service
+    // executables use too); trapping before start-up means an early Ctrl-C is not lost.
+    let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
 
     FileHandle.standardError.write(Data("starting the Sightline suite in \(launcher.dataDirectory)…\n".utf8))
     try await launcher.start(output: FileHandle.standardError)
@@ -68,7 +61,7 @@ struct Up: AsyncParsableCommand {
     fflush(nil)  // show the banner at once even when stdout is a pipe or a file
     let exited = await withTaskGroup(of: String?.self) { group -> String? in
       group.addTask {
-        for await number in signals { return number == SIGINT ? "SIGINT" : "SIGTERM" }
+        for await signal in signals { return "\(signal)" }
         return nil
       }
       group.addTask { await launcher.waitForAnyExit().map { "\($0.executableName) exited" } }
