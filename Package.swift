@@ -88,7 +88,7 @@ let package = Package(
     ),
     .target(
       name: "MetricsService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, logging],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, swiftProtobuf, logging, lifecycle],
       swiftSettings: swiftSettings
     ),
     .target(

@@ -12,6 +12,8 @@ struct MetricsCommand: AsyncParsableCommand {
   @OptionGroup var options: BackendOptions
 
   func run() async throws {
-    try await ProcessBootstrap.runBackend(.metrics, options: options, makeServer: MetricsServer.make)
+    try await ProcessBootstrap.runBackend(.metrics, options: options) { configuration, logger in
+      try MetricsServer.make(configuration: configuration, logger: logger)
+    }
   }
 }

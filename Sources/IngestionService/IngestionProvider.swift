@@ -15,7 +15,8 @@ public final class IngestionProvider: Sendable {
   public static let defaultSubscribeBatch = 1_000
 
   private let databases: TenantDatabases
-  private let signal = LogHeadSignal()
+  /// Wakes `Subscribe` streams after each commit (newest-only: a wake-up, not data).
+  private let signal = TenantBroadcast<Void>(buffering: .bufferingNewest(1))
   private let clock: @Sendable () -> Int64
 
   /// A provider storing under `dataDirectory`; `clock` gives "now" in Unix milliseconds
@@ -62,7 +63,7 @@ public final class IngestionProvider: Sendable {
       }
     }
     let outcome = try store.append(records, rejected: rejected.count)
-    if outcome.accepted > 0 { signal.notify(tenant: tenant) }
+    if outcome.accepted > 0 { signal.publish((), tenant: tenant) }
     return .with {
       $0.accepted = Int64(outcome.accepted)
       $0.duplicates = Int64(outcome.duplicateIndices.count)

@@ -10,7 +10,10 @@ public enum IngestionServer {
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> SuiteServer {
     try SuiteServer.backend(
       configuration: configuration,
-      services: [IngestionProvider(dataDirectory: configuration.dataDirectory)],
+      services: [
+        IngestionProvider(dataDirectory: configuration.dataDirectory),
+        TenantDirectoryProvider(dataDirectory: configuration.dataDirectory),
+      ],
       serviceNames: [serviceName],
       logger: logger)
   }

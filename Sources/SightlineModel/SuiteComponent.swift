@@ -20,6 +20,17 @@ public enum SuiteComponent: String, Sendable, CaseIterable, Codable {
     }
   }
 
+  /// The services this one calls (DESIGN.md's arrows): the consumers tail ingestion,
+  /// experiments asks metrics, the gateway reaches every backend.
+  public var upstreams: [SuiteComponent] {
+    switch self {
+    case .gateway: Self.backends
+    case .metrics, .segmentation: [.ingestion]
+    case .experiments: [.metrics]
+    case .ingestion: []
+    }
+  }
+
   /// The backend services, in the order the gateway dials and reports them.
   public static let backends: [SuiteComponent] = [.ingestion, .metrics, .segmentation, .experiments]
 }

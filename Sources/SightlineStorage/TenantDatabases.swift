@@ -54,3 +54,15 @@ public final class TenantDatabases: Sendable {
     return config
   }
 }
+
+extension TenantDatabases {
+  /// Tenants that have a database file for this service, sorted.
+  public func tenants() -> [TenantID] {
+    let directory = "\(root)/tenants"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return names.sorted().compactMap { name in
+      guard let tenant = TenantID(name), FileManager.default.fileExists(atPath: path(for: tenant)) else { return nil }
+      return tenant
+    }
+  }
+}

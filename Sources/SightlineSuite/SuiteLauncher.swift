@@ -70,11 +70,9 @@ public final class SuiteLauncher: @unchecked Sendable {
     var arguments = [
       "--listen", addresses[component]!.description, "--data-dir", dataDirectory, "--pki-dir", pki.path,
     ]
-    if component == .gateway {
-      arguments += ["--operator-key-file", operatorKeyFile]
-      for backend in SuiteComponent.backends {
-        arguments += ["--\(backend.rawValue)", addresses[backend]!.description]
-      }
+    if component == .gateway { arguments += ["--operator-key-file", operatorKeyFile] }
+    for upstream in component.upstreams {
+      arguments += ["--\(upstream.rawValue)", addresses[upstream]!.description]
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)

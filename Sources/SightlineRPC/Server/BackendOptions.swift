@@ -17,6 +17,14 @@ public struct BackendOptions: ParsableArguments, Sendable {
   @Option(name: .long, help: "Directory of the suite's PKI (env SIGHTLINE_PKI_DIR; default DATA_DIR/pki). Created on first start if empty.")
   public var pkiDir: String?
 
+  /// Ingestion's address, for the services that tail its log.
+  @Option(name: .long, help: "Ingestion service HOST:PORT, for metrics and segmentation (env SIGHTLINE_INGESTION).")
+  public var ingestion: String?
+
+  /// Metrics' address, for the experiments service.
+  @Option(name: .long, help: "Metrics service HOST:PORT, for experiments (env SIGHTLINE_METRICS).")
+  public var metrics: String?
+
   public init() {}
 
   /// The resolved configuration for `component`.
@@ -28,7 +36,20 @@ public struct BackendOptions: ParsableArguments, Sendable {
       throw ValidationError("--listen must be HOST:PORT, got '\(listenText)'")
     }
     let pki = PKIDirectory(path: pkiDir ?? env["SIGHTLINE_PKI_DIR"] ?? "\(dataDir)/pki")
-    return BackendConfiguration(listen: endpoint, dataDirectory: dataDir, pki: pki)
+    var upstreams: [SuiteComponent: HostAndPort] = [:]
+    for upstream in component.upstreams {
+      let flag: String? = switch upstream {
+      case .ingestion: ingestion
+      case .metrics: metrics
+      default: nil
+      }
+      let text = flag ?? env["SIGHTLINE_\(upstream.rawValue.uppercased())"] ?? "127.0.0.1:\(upstream.defaultPort)"
+      guard let address = HostAndPort(text) else {
+        throw ValidationError("--\(upstream.rawValue) must be HOST:PORT, got '\(text)'")
+      }
+      upstreams[upstream] = address
+    }
+    return BackendConfiguration(listen: endpoint, dataDirectory: dataDir, pki: pki, upstreams: upstreams)
   }
 }
 
@@ -40,11 +61,23 @@ public struct BackendConfiguration: Sendable {
   public var dataDirectory: String
   /// The suite's PKI.
   public var pki: PKIDirectory
+  /// Addresses of the services this one calls (see `SuiteComponent.upstreams`).
+  public var upstreams: [SuiteComponent: HostAndPort]
 
   /// A configuration from its parts.
-  public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory) {
+  public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, upstreams: [SuiteComponent: HostAndPort] = [:]) {
     self.listen = listen
     self.dataDirectory = dataDirectory
     self.pki = pki
+    self.upstreams = upstreams
+  }
+
+  /// A client for `upstream` over mutual TLS with the suite's service identity.
+  public func upstreamClient(_ upstream: SuiteComponent) throws -> ManagedClient {
+    guard let endpoint = upstreams[upstream] else {
+      throw ValidationError("no address for the \(upstream.rawValue) service")
+    }
+    let security = SuiteTLS(pki: pki).clientSecurity(identity: .service)
+    return ManagedClient(try ClientFactory.makeClient(endpoint: endpoint, security: security))
   }
 }

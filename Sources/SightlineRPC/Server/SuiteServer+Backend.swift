@@ -1,6 +1,7 @@
 public import GRPCCore
 public import SightlineModel
 public import Logging
+public import ServiceLifecycle
 
 extension SuiteServer {
   /// A backend service's server: mutual TLS on `configuration.listen` (only clients with a
@@ -30,11 +31,23 @@ extension ProcessBootstrap {
     options: BackendOptions,
     makeServer: (BackendConfiguration, Logger) throws -> SuiteServer
   ) async throws {
+    try await runBackend(component, options: options) { configuration, logger in
+      [try makeServer(configuration, logger)]
+    }
+  }
+
+  /// As above for a backend that runs more than its server (upstream clients, consumers,
+  /// schedulers): `makeServices` returns them in dependency order, the server last.
+  public static func runBackend(
+    _ component: SuiteComponent,
+    options: BackendOptions,
+    makeServices: (BackendConfiguration, Logger) throws -> [any Service]
+  ) async throws {
     bootstrapLogging()
     let logger = Logger(label: "sightline.\(component.rawValue)")
     let configuration = try options.resolve(for: component)
-    let server = try makeServer(configuration, logger)
+    let services = try makeServices(configuration, logger)
     logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
-    try await run([server], logger: logger)
+    try await run(services, logger: logger)
   }
 }

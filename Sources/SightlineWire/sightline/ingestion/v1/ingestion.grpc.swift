@@ -1494,3 +1494,366 @@ extension Sightline_Ingestion_V1_Ingestion.ClientProtocol {
         )
     }
 }
+
+// MARK: - sightline.ingestion.v1.TenantDirectory
+
+/// Namespace containing generated types for the "sightline.ingestion.v1.TenantDirectory" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Sightline_Ingestion_V1_TenantDirectory: Sendable {
+    /// Service descriptor for the "sightline.ingestion.v1.TenantDirectory" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.ingestion.v1.TenantDirectory")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "ListTenants" metadata.
+        public enum ListTenants: Sendable {
+            /// Request type for "ListTenants".
+            public typealias Input = Sightline_Ingestion_V1_ListTenantsRequest
+            /// Response type for "ListTenants".
+            public typealias Output = Sightline_Ingestion_V1_ListTenantsResponse
+            /// Descriptor for "ListTenants".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.ingestion.v1.TenantDirectory"),
+                method: "ListTenants",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "sightline.ingestion.v1.TenantDirectory" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            ListTenants.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "sightline.ingestion.v1.TenantDirectory" service.
+    public static let sightline_ingestion_v1_TenantDirectory = GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.ingestion.v1.TenantDirectory")
+}
+
+// MARK: sightline.ingestion.v1.TenantDirectory (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Sightline_Ingestion_V1_TenantDirectory {
+    /// Streaming variant of the service protocol for the "sightline.ingestion.v1.TenantDirectory" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
+    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
+    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
+    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "ListTenants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the tenants that have a log.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Ingestion_V1_ListTenantsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Ingestion_V1_ListTenantsResponse` messages.
+        func listTenants(
+            request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_ListTenantsResponse>
+    }
+
+    /// Service protocol for the "sightline.ingestion.v1.TenantDirectory" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
+    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
+    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
+    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    public protocol ServiceProtocol: Sightline_Ingestion_V1_TenantDirectory.StreamingServiceProtocol {
+        /// Handle the "ListTenants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the tenants that have a log.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_ListTenantsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Ingestion_V1_ListTenantsResponse` message.
+        func listTenants(
+            request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_ListTenantsResponse>
+    }
+
+    /// Simple service protocol for the "sightline.ingestion.v1.TenantDirectory" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
+    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
+    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
+    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    public protocol SimpleServiceProtocol: Sightline_Ingestion_V1_TenantDirectory.ServiceProtocol {
+        /// Handle the "ListTenants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the tenants that have a log.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Ingestion_V1_ListTenantsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Ingestion_V1_ListTenantsResponse` to respond with.
+        func listTenants(
+            request: Sightline_Ingestion_V1_ListTenantsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Ingestion_V1_ListTenantsResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Sightline_Ingestion_V1_TenantDirectory.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Sightline_Ingestion_V1_TenantDirectory.Method.ListTenants.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_ListTenantsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_ListTenantsResponse>(),
+            handler: { request, context in
+                try await self.listTenants(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Sightline_Ingestion_V1_TenantDirectory.ServiceProtocol {
+    public func listTenants(
+        request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_ListTenantsResponse> {
+        let response = try await self.listTenants(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Sightline_Ingestion_V1_TenantDirectory.SimpleServiceProtocol {
+    public func listTenants(
+        request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_ListTenantsResponse> {
+        return GRPCCore.ServerResponse<Sightline_Ingestion_V1_ListTenantsResponse>(
+            message: try await self.listTenants(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: sightline.ingestion.v1.TenantDirectory (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Sightline_Ingestion_V1_TenantDirectory {
+    /// Generated client protocol for the "sightline.ingestion.v1.TenantDirectory" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
+    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
+    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
+    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "ListTenants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the tenants that have a log.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_ListTenantsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_ListTenantsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_ListTenantsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listTenants<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_ListTenantsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_ListTenantsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ListTenantsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "sightline.ingestion.v1.TenantDirectory" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
+    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
+    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
+    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "ListTenants" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Lists the tenants that have a log.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_ListTenantsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_ListTenantsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_ListTenantsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listTenants<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_ListTenantsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_ListTenantsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ListTenantsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Ingestion_V1_TenantDirectory.Method.ListTenants.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Sightline_Ingestion_V1_TenantDirectory.ClientProtocol {
+    /// Call the "ListTenants" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the tenants that have a log.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Ingestion_V1_ListTenantsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTenants<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ListTenantsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listTenants(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_ListTenantsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_ListTenantsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Sightline_Ingestion_V1_TenantDirectory.ClientProtocol {
+    /// Call the "ListTenants" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Lists the tenants that have a log.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTenants<Result>(
+        _ message: Sightline_Ingestion_V1_ListTenantsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ListTenantsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Ingestion_V1_ListTenantsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listTenants(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}

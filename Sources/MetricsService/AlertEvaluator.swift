@@ -1,0 +1,186 @@
+import Foundation
+import SightlineModel
+import SightlineStorage
+
+/// Evaluates a tenant's alert rules over the window ending now, opens alerts that breach
+/// and resolves those that no longer do. Returns the alerts that opened or resolved.
+///
+/// - Threshold rules compare the window's value with the threshold.
+/// - Anomaly rules need no threshold: the baseline is the same window on the same weekday
+///   of each of the last four weeks; the expected range is their median ± 3 robust
+///   standard deviations (1.4826 × MAD), never narrower than the current value's sampling
+///   error. Only the bad direction alerts (a falling complaint rate is not an incident);
+///   volume alerts both ways. At least 3 baseline weeks with enough data are needed.
+/// - A window (or baseline week) with fewer than `min_sample` observations is not judged,
+///   so a day with three tickets pages no one; an open alert stays open until a judged
+///   window is back in range.
+struct AlertEvaluator {
+  /// Deviation (in robust SDs) outside which a value is anomalous, and critical.
+  static let anomalyK = 3.0
+  static let criticalK = 5.0
+  static let baselineWeeks = 4
+  static let weekMs: Int64 = 7 * 86_400_000
+
+  let store: MetricsStore
+  let alerts: AlertStore
+  let settings: KpiSettings
+  let nowMs: Int64
+
+  func evaluate() throws -> [AlertRecord] {
+    var changes: [AlertRecord] = []
+    for rule in try alerts.rules() {
+      changes += try evaluate(rule)
+    }
+    return changes
+  }
+
+  private func values(_ rule: AlertRuleRecord, endMs: Int64) throws -> [String: KpiResult] {
+    let buckets = try CalendarBuckets(startMs: endMs - rule.windowMs, endMs: endMs, interval: .all, timeZone: "UTC")
+    let engine = KpiEngine(store: store, settings: settings, nowMs: min(nowMs, endMs))
+    var results: [String: KpiResult] = [:]
+    for (cell, accumulator) in try engine.compute(
+      kpis: [rule.kpi], buckets: buckets, filters: [:], groupBy: rule.by.map { [$0] } ?? [])
+    {
+      results[cell.group.first ?? ""] = accumulator.result(rule.kpi)
+    }
+    return results
+  }
+
+  private func evaluate(_ rule: AlertRuleRecord) throws -> [AlertRecord] {
+    let current = try values(rule, endMs: nowMs)
+    var history: [String: [Double]] = [:]
+    if rule.anomaly {
+      for week in 1...Self.baselineWeeks {
+        for (group, result) in try values(rule, endMs: nowMs - Int64(week) * Self.weekMs)
+        where result.sampleSize >= rule.minSample {
+          history[group, default: []].append(result.value)
+        }
+      }
+    }
+    var changes: [AlertRecord] = []
+    for (group, result) in current.sorted(by: { $0.key < $1.key }) where result.sampleSize >= rule.minSample {
+      let verdict = rule.anomaly
+        ? anomalyVerdict(rule, result, history: history[group] ?? [])
+        : thresholdVerdict(rule, result)
+      guard let verdict else { continue }
+      let open = try alerts.openAlert(ruleID: rule.id, dimensionValue: group)
+      switch (verdict.breach, open) {
+      case (true, nil):
+        let alert = AlertRecord(
+          id: UUID().uuidString.lowercased(), ruleID: rule.id, kpi: rule.kpi, dimension: rule.by, dimensionValue: group,
+          value: result.value, sampleSize: result.sampleSize, expectedLow: verdict.expected.lowerBound,
+          expectedHigh: verdict.expected.upperBound, severity: verdict.severity, openedMs: nowMs, resolvedMs: nil,
+          windowStartMs: nowMs - rule.windowMs, windowEndMs: nowMs,
+          message: message(rule, group: group, result: result, expected: verdict.expected))
+        try alerts.save(alert)
+        changes.append(alert)
+      case (true, var alert?):
+        // Still breaching: keep the alert current, without announcing it again.
+        alert.value = result.value
+        alert.sampleSize = result.sampleSize
+        alert.severity = verdict.severity
+        alert.windowStartMs = nowMs - rule.windowMs
+        alert.windowEndMs = nowMs
+        try alerts.save(alert)
+      case (false, var alert?):
+        alert.resolvedMs = nowMs
+        alert.value = result.value
+        alert.sampleSize = result.sampleSize
+        try alerts.save(alert)
+        changes.append(alert)
+      case (false, nil):
+        break
+      }
+    }
+    return changes
+  }
+
+  private struct Verdict {
+    var breach: Bool
+    var expected: ClosedRange<Double>
+    var severity: AlertSeverity
+  }
+
+  private func thresholdVerdict(_ rule: AlertRuleRecord, _ result: KpiResult) -> Verdict? {
+    guard let comparison = rule.comparison else { return nil }
+    let bounds = Self.naturalRange(rule.kpi)
+    let excess: Double
+    let expected: ClosedRange<Double>
+    switch comparison {
+    case .greater:
+      excess = result.value - rule.threshold
+      expected = min(bounds.lowerBound, rule.threshold)...rule.threshold
+    case .less:
+      excess = rule.threshold - result.value
+      expected = rule.threshold...max(bounds.upperBound, rule.threshold)
+    }
+    // Critical when the value is half as far again beyond the threshold.
+    let critical = excess > 0.5 * abs(rule.threshold) && rule.threshold != 0
+    return Verdict(breach: excess > 0, expected: expected, severity: critical ? .critical : .warning)
+  }
+
+  private func anomalyVerdict(_ rule: AlertRuleRecord, _ result: KpiResult, history: [Double]) -> Verdict? {
+    guard let median = Percentile.median(history),
+      let baseline = RobustBaseline(history: history, floor: Self.samplingError(rule.kpi, median: median, n: result.sampleSize))
+    else { return nil }
+    let deviation = baseline.deviation(of: result.value)
+    let bad: Bool = switch rule.kpi.higherIsBetter {
+    case true?: deviation < -Self.anomalyK
+    case false?: deviation > Self.anomalyK
+    case nil: abs(deviation) > Self.anomalyK
+    }
+    let band = baseline.band(k: Self.anomalyK)
+    return Verdict(breach: bad, expected: band, severity: abs(deviation) >= Self.criticalK ? .critical : .warning)
+  }
+
+  /// The smallest spread a baseline may have: the sampling error of a value of about
+  /// `median` from `n` observations (binomial for shares, Poisson for counts, 10 % of the
+  /// median for times, where the spread of single observations is unknown here).
+  static func samplingError(_ kpi: KpiKind, median: Double, n: Int64) -> Double {
+    let size = Double(max(n, 1))
+    if kpi.isRate {
+      let p = min(max(median, 0.01), 0.99)
+      return (p * (1 - p) / size).squareRoot()
+    }
+    switch kpi {
+    case .nps: return 100 / size.squareRoot()
+    case .ces: return 1.5 / size.squareRoot()
+    case .volume, .backlog, .unanswered: return max(median, 1).squareRoot()
+    default: return max(0.1 * abs(median), 1)
+    }
+  }
+
+  /// The range a KPI can take (for the open side of a threshold's expected range).
+  static func naturalRange(_ kpi: KpiKind) -> ClosedRange<Double> {
+    if kpi.isRate { return 0...1 }
+    switch kpi {
+    case .nps: return -100...100
+    case .ces: return 1...7
+    default: return 0...Double.greatestFiniteMagnitude
+    }
+  }
+
+  private func message(_ rule: AlertRuleRecord, group: String, result: KpiResult, expected: ClosedRange<Double>) -> String {
+    let scope = rule.by.map { "\($0.rawValue)=\(group)" } ?? "all tickets"
+    let window = Self.describe(windowMs: rule.windowMs)
+    let value = Self.format(result.value, rule.kpi)
+    if rule.anomaly {
+      return "\(rule.kpi.rawValue) is \(value) for \(scope) over the last \(window) (n=\(result.sampleSize)); "
+        + "expected \(Self.format(expected.lowerBound, rule.kpi))–\(Self.format(expected.upperBound, rule.kpi)) "
+        + "from the same window of the last \(Self.baselineWeeks) weeks"
+    }
+    let sign = rule.comparison == .less ? "<" : ">"
+    return "\(rule.kpi.rawValue) is \(value) for \(scope) over the last \(window) (n=\(result.sampleSize)), "
+      + "\(sign) \(Self.format(rule.threshold, rule.kpi)) (rule \(rule.name))"
+  }
+
+  static func format(_ value: Double, _ kpi: KpiKind) -> String {
+    kpi.isRate ? String(format: "%.1f%%", value * 100) : String(format: "%.4g", value)
+  }
+
+  static func describe(windowMs: Int64) -> String {
+    if windowMs % 86_400_000 == 0 { return "\(windowMs / 86_400_000) day\(windowMs == 86_400_000 ? "" : "s")" }
+    if windowMs % 3_600_000 == 0 { return "\(windowMs / 3_600_000) h" }
+    return "\(windowMs / 1000) s"
+  }
+}

@@ -1,0 +1,358 @@
+import Foundation
+public import GRPCCore
+public import SightlineModel
+public import SightlineRPC
+public import SightlineStorage
+public import SightlineWire
+import SwiftProtobuf
+
+/// The metrics service: KPIs and unit-level aggregates from the tenant's folded ticket
+/// state, KPI settings, alert rules, alerts and their live feed.
+public final class MetricsProvider: Sendable {
+  /// Longest a `min_offset` read waits for the consumer before giving up.
+  public static let maxOffsetWait: Duration = .seconds(30)
+  /// Default range of a query without one: the 30 days up to now.
+  public static let defaultRangeMs: Int64 = 30 * 86_400_000
+
+  /// The per-tenant state.
+  public let state: MetricsState
+  private let follower: LogFollower?
+  private let clock: @Sendable () -> Int64
+  private let feed = TenantBroadcast<AlertRecord>(buffering: .unbounded)
+
+  /// A provider over `state`; `follower` (if any) is asked to follow tenants as calls for
+  /// them arrive; `clock` gives "now" in Unix ms.
+  public init(
+    state: MetricsState, follower: LogFollower?,
+    clock: @escaping @Sendable () -> Int64 = MetricsProvider.systemClock
+  ) {
+    self.state = state
+    self.follower = follower
+    self.clock = clock
+  }
+
+  /// The wall clock in Unix milliseconds.
+  public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+  /// Evaluates `tenant`'s alert rules now; publishes and returns what opened or resolved.
+  @discardableResult
+  public func evaluateAlerts(tenant: TenantID, nowMs: Int64? = nil) throws -> [AlertRecord] {
+    let store = try state.store(for: tenant)
+    let changes = try AlertEvaluator(
+      store: store, alerts: try state.alerts(for: tenant), settings: try store.settings(), nowMs: nowMs ?? clock()
+    ).evaluate()
+    for alert in changes { feed.publish(alert, tenant: tenant) }
+    return changes
+  }
+
+  /// Waits until the consumer applied `offset` for `tenant` (read-your-writes).
+  private func waitForOffset(_ offset: Int64, tenant: TenantID, store: MetricsStore) async throws -> Int64 {
+    follower?.follow(tenant)
+    let started = ContinuousClock.now
+    while true {
+      let applied = try store.appliedOffset()
+      if applied >= offset { return applied }
+      guard ContinuousClock.now - started < Self.maxOffsetWait else {
+        throw RPCError(
+          code: .unavailable,
+          message: "min_offset \(offset) not applied yet (applied \(applied)); the consumer is behind, retry later")
+      }
+      try await Task.sleep(for: .milliseconds(10))
+    }
+  }
+
+  private func context(_ metadata: Metadata) throws -> (TenantID, MetricsStore) {
+    let tenant = try SuiteMetadata.requireTenant(metadata)
+    follower?.follow(tenant)
+    return (tenant, try state.store(for: tenant))
+  }
+}
+
+extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
+  public func queryKpis(
+    request: ServerRequest<Sightline_Metrics_V1_QueryKpisRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_QueryKpisResponse> {
+    let (tenant, store) = try self.context(request.metadata)
+    let message = request.message
+    let applied = try await waitForOffset(message.minOffset, tenant: tenant, store: store)
+    guard !message.kpis.isEmpty else { throw InvalidInput(field: "kpis", reason: "ask for at least one KPI") }
+    let kpis = try message.kpis.enumerated().map { try WireMapping.kpi($1, field: "kpis[\($0)]") }
+    let groupBy = try message.groupBy.enumerated().map { try WireMapping.dimension($1, field: "group_by[\($0)]") }
+    let filters = try Self.filters(message.filters)
+    let interval: BucketInterval = switch message.interval {
+    case .day: .day
+    case .week: .week
+    case .month: .month
+    default: .all
+    }
+    let settings = try store.settings()
+    let now = clock()
+    let (start, end) = try Self.range(message.hasRange ? message.range : nil, nowMs: now, field: "range")
+    let buckets: CalendarBuckets
+    do {
+      buckets = try CalendarBuckets(startMs: start, endMs: end, interval: interval, timeZone: settings.timeZone)
+    } catch { throw InvalidInput(field: "range", reason: error.description) }
+    let cells = try KpiEngine(store: store, settings: settings, nowMs: now)
+      .compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: groupBy)
+    let rows = cells.map { cell, accumulator in
+      Sightline_Metrics_V1_KpiRow.with { row in
+        row.bucketStart = WireMapping.timestamp(buckets.starts[cell.bucket])
+        row.groupValues = cell.group
+        row.values = kpis.map { kpi in Self.wireValue(kpi, accumulator.result(kpi)) }
+      }
+    }
+    return ServerResponse(message: .with {
+      $0.rows = rows
+      $0.appliedOffset = applied
+    })
+  }
+
+  public func getUnitAggregates(
+    request: ServerRequest<Sightline_Metrics_V1_GetUnitAggregatesRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_GetUnitAggregatesResponse> {
+    let (tenant, store) = try self.context(request.metadata)
+    let message = request.message
+    let applied = try await waitForOffset(message.minOffset, tenant: tenant, store: store)
+    let unit = try WireMapping.dimension(message.unit, field: "unit")
+    guard !message.kpis.isEmpty else { throw InvalidInput(field: "kpis", reason: "ask for at least one KPI") }
+    let kpis = try message.kpis.enumerated().map { try WireMapping.kpi($1, field: "kpis[\($0)]") }
+    guard !message.periods.isEmpty else { throw InvalidInput(field: "periods", reason: "give at least one period") }
+    let settings = try store.settings()
+    let now = clock()
+    let engine = KpiEngine(store: store, settings: settings, nowMs: now)
+    var aggregates: [Sightline_Metrics_V1_UnitAggregate] = []
+    for (index, period) in message.periods.enumerated() {
+      let (start, end) = try Self.range(period, nowMs: now, field: "periods[\(index)]", requireBoth: true)
+      let buckets: CalendarBuckets
+      do {
+        buckets = try CalendarBuckets(startMs: start, endMs: end, interval: .all, timeZone: settings.timeZone)
+      } catch { throw InvalidInput(field: "periods[\(index)]", reason: error.description) }
+      let filters: [KpiDimension: [String]] = message.units.isEmpty ? [:] : [unit: message.units]
+      for (cell, accumulator) in try engine.compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: [unit]) {
+        aggregates.append(.with { aggregate in
+          aggregate.unit = cell.group[0]
+          aggregate.periodIndex = Int32(index)
+          aggregate.stats = kpis.map { kpi in
+            let stats = accumulator.sufficientStatistics(kpi)
+            return .with {
+              $0.kpi = WireMapping.wireKpis[kpi]!
+              $0.count = stats.count
+              $0.sum = stats.sum
+              $0.sumSquares = stats.sumSquares
+            }
+          }
+        })
+      }
+    }
+    return ServerResponse(message: .with {
+      $0.aggregates = aggregates
+      $0.appliedOffset = applied
+    })
+  }
+
+  public func getSettings(
+    request: ServerRequest<Sightline_Metrics_V1_GetSettingsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_TenantSettings> {
+    let (_, store) = try self.context(request.metadata)
+    return ServerResponse(message: Self.wireSettings(try store.settings()))
+  }
+
+  public func setSettings(
+    request: ServerRequest<Sightline_Metrics_V1_SetSettingsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_TenantSettings> {
+    let (_, store) = try self.context(request.metadata)
+    let wire = request.message.settings
+    var settings = KpiSettings.defaults
+    if !wire.timeZone.isEmpty {
+      guard TimeZone(identifier: wire.timeZone) != nil else {
+        throw InvalidInput(field: "settings.time_zone", reason: "'\(wire.timeZone)' is not an IANA time zone (e.g. Asia/Shanghai)")
+      }
+      settings.timeZone = wire.timeZone
+    }
+    let sla: [(TicketPriority, Int64, String)] = [
+      (.urgent, wire.sla.urgentSeconds, "urgent_seconds"), (.high, wire.sla.highSeconds, "high_seconds"),
+      (.normal, wire.sla.normalSeconds, "normal_seconds"), (.low, wire.sla.lowSeconds, "low_seconds"),
+    ]
+    for (priority, seconds, name) in sla {
+      guard seconds >= 0 else { throw InvalidInput(field: "settings.sla.\(name)", reason: "must not be negative") }
+      if seconds > 0 { settings.slaTargetMs[priority] = seconds * 1000 }
+    }
+    for (value, name) in [(wire.complaintTargetSeconds, "complaint_target_seconds"), (wire.repeatWindowSeconds, "repeat_window_seconds")] {
+      guard value >= 0 else { throw InvalidInput(field: "settings.\(name)", reason: "must not be negative") }
+    }
+    if wire.complaintTargetSeconds > 0 { settings.complaintTargetMs = wire.complaintTargetSeconds * 1000 }
+    if wire.repeatWindowSeconds > 0 { settings.repeatWindowMs = wire.repeatWindowSeconds * 1000 }
+    try store.setSettings(settings)
+    return ServerResponse(message: Self.wireSettings(settings))
+  }
+
+  public func addAlertRule(
+    request: ServerRequest<Sightline_Metrics_V1_AddAlertRuleRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_AlertRule> {
+    let (tenant, _) = try self.context(request.metadata)
+    let wire = request.message.rule
+    let kpi = try WireMapping.kpi(wire.kpi, field: "rule.kpi")
+    let by = wire.by == .unspecified ? nil : try WireMapping.dimension(wire.by, field: "rule.by")
+    guard wire.windowSeconds >= 0, wire.windowSeconds <= 90 * 86_400 else {
+      throw InvalidInput(field: "rule.window_seconds", reason: "must be between 1 second and 90 days (0 = 1 day)")
+    }
+    guard wire.minSample >= 0 else { throw InvalidInput(field: "rule.min_sample", reason: "must not be negative") }
+    let comparison: AlertComparison? = switch wire.comparison {
+    case .greater: .greater
+    case .less: .less
+    default: nil
+    }
+    if wire.anomaly && comparison != nil {
+      throw InvalidInput(field: "rule.comparison", reason: "an anomaly rule has no threshold; leave comparison unset")
+    }
+    if !wire.anomaly && comparison == nil {
+      throw InvalidInput(field: "rule.comparison", reason: "a threshold rule needs GREATER or LESS (or set anomaly)")
+    }
+    guard wire.threshold.isFinite else { throw InvalidInput(field: "rule.threshold", reason: "must be a finite number") }
+    let name = wire.name.trimmingCharacters(in: .whitespacesAndNewlines)
+    let rule = AlertRuleRecord(
+      id: "rule_" + UUID().uuidString.lowercased().prefix(8), name: name.isEmpty ? kpi.rawValue : name, kpi: kpi, by: by,
+      windowMs: (wire.windowSeconds == 0 ? 86_400 : wire.windowSeconds) * 1000, comparison: comparison,
+      threshold: wire.threshold, anomaly: wire.anomaly, minSample: wire.minSample == 0 ? 20 : wire.minSample)
+    try state.alerts(for: tenant).add(rule)
+    return ServerResponse(message: Self.wireRule(rule))
+  }
+
+  public func listAlertRules(
+    request: ServerRequest<Sightline_Metrics_V1_ListAlertRulesRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_ListAlertRulesResponse> {
+    let (tenant, _) = try self.context(request.metadata)
+    let rules = try state.alerts(for: tenant).rules()
+    return ServerResponse(message: .with { $0.rules = rules.map(Self.wireRule) })
+  }
+
+  public func removeAlertRule(
+    request: ServerRequest<Sightline_Metrics_V1_RemoveAlertRuleRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_RemoveAlertRuleResponse> {
+    let (tenant, _) = try self.context(request.metadata)
+    guard try state.alerts(for: tenant).removeRule(id: request.message.id) else {
+      throw RPCError(code: .notFound, message: "no alert rule '\(request.message.id)'")
+    }
+    return ServerResponse(message: .init())
+  }
+
+  public func listAlerts(
+    request: ServerRequest<Sightline_Metrics_V1_ListAlertsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_ListAlertsResponse> {
+    let (tenant, _) = try self.context(request.metadata)
+    let limit = request.message.limit > 0 ? min(Int(request.message.limit), 10_000) : 100
+    let alerts = try state.alerts(for: tenant).alerts(openOnly: request.message.openOnly, limit: limit)
+    return ServerResponse(message: .with { $0.alerts = alerts.map(Self.wireAlert) })
+  }
+
+  public func watchAlerts(
+    request: ServerRequest<Sightline_Metrics_V1_WatchAlertsRequest>, context: ServerContext
+  ) async throws -> StreamingServerResponse<Sightline_Metrics_V1_WatchAlertsResponse> {
+    let (tenant, _) = try self.context(request.metadata)
+    let (alerts, cancel) = feed.subscribe(tenant: tenant)
+    return StreamingServerResponse { writer in
+      defer { cancel() }
+      for await alert in alerts {
+        try await writer.write(.with { $0.alert = Self.wireAlert(alert) })
+      }
+      return [:]
+    }
+  }
+}
+
+extension MetricsProvider {
+  static func filters(_ wire: [Sightline_Common_V1_DimensionFilter]) throws -> [KpiDimension: [String]] {
+    var filters: [KpiDimension: [String]] = [:]
+    for (index, filter) in wire.enumerated() {
+      let dimension = try WireMapping.dimension(filter.dimension, field: "filters[\(index)].dimension")
+      guard !filter.values.isEmpty else {
+        throw InvalidInput(field: "filters[\(index)].values", reason: "give at least one value for \(dimension.rawValue)")
+      }
+      // Two filters on one dimension must both hold: keep the values common to both.
+      filters[dimension] = filters[dimension].map { existing in existing.filter(filter.values.contains) } ?? filter.values
+    }
+    return filters
+  }
+
+  /// A query range in Unix ms: unset end = now, unset start = 30 days before the end.
+  static func range(_ range: Sightline_Common_V1_TimeRange?, nowMs: Int64, field: String, requireBoth: Bool = false) throws
+    -> (Int64, Int64)
+  {
+    if requireBoth && (range?.hasStart != true || range?.hasEnd != true) {
+      throw InvalidInput(field: field, reason: "give both start and end")
+    }
+    let end = range?.hasEnd == true ? WireMapping.milliseconds(range!.end) : nowMs
+    let start = range?.hasStart == true ? WireMapping.milliseconds(range!.start) : end - defaultRangeMs
+    guard end > start else { throw InvalidInput(field: field, reason: "the end must be after the start") }
+    return (start, end)
+  }
+
+  static func wireValue(_ kpi: KpiKind, _ result: KpiResult) -> Sightline_Metrics_V1_KpiValue {
+    .with {
+      $0.kpi = WireMapping.wireKpis[kpi]!
+      $0.value = result.value
+      $0.sampleSize = result.sampleSize
+      if let median = result.median { $0.median = median }
+      if let p90 = result.p90 { $0.p90 = p90 }
+      if let secondary = result.secondary { $0.secondary = secondary }
+    }
+  }
+
+  static func wireSettings(_ settings: KpiSettings) -> Sightline_Metrics_V1_TenantSettings {
+    .with {
+      $0.timeZone = settings.timeZone
+      $0.sla = .with { sla in
+        sla.urgentSeconds = settings.slaTarget(.urgent) / 1000
+        sla.highSeconds = settings.slaTarget(.high) / 1000
+        sla.normalSeconds = settings.slaTarget(.normal) / 1000
+        sla.lowSeconds = settings.slaTarget(.low) / 1000
+      }
+      $0.complaintTargetSeconds = settings.complaintTargetMs / 1000
+      $0.repeatWindowSeconds = settings.repeatWindowMs / 1000
+    }
+  }
+
+  static func wireRule(_ rule: AlertRuleRecord) -> Sightline_Metrics_V1_AlertRule {
+    .with {
+      $0.id = rule.id
+      $0.name = rule.name
+      $0.kpi = WireMapping.wireKpis[rule.kpi]!
+      $0.by = rule.by.flatMap { WireMapping.wireDimensions[$0] } ?? .unspecified
+      $0.windowSeconds = rule.windowMs / 1000
+      $0.comparison = switch rule.comparison {
+      case .greater?: .greater
+      case .less?: .less
+      case nil: .unspecified
+      }
+      $0.threshold = rule.threshold
+      $0.anomaly = rule.anomaly
+      $0.minSample = rule.minSample
+    }
+  }
+
+  static func wireAlert(_ alert: AlertRecord) -> Sightline_Metrics_V1_Alert {
+    .with {
+      $0.id = alert.id
+      $0.ruleID = alert.ruleID
+      $0.kpi = WireMapping.wireKpis[alert.kpi]!
+      $0.dimension = alert.dimension.flatMap { WireMapping.wireDimensions[$0] } ?? .unspecified
+      $0.dimensionValue = alert.dimensionValue
+      $0.value = alert.value
+      $0.sampleSize = alert.sampleSize
+      $0.expectedLow = alert.expectedLow
+      $0.expectedHigh = alert.expectedHigh
+      $0.severity = switch alert.severity {
+      case .info: .info
+      case .warning: .warning
+      case .critical: .critical
+      }
+      $0.openedAt = WireMapping.timestamp(alert.openedMs)
+      if let resolved = alert.resolvedMs { $0.resolvedAt = WireMapping.timestamp(resolved) }
+      $0.window = .with { window in
+        window.start = WireMapping.timestamp(alert.windowStartMs)
+        window.end = WireMapping.timestamp(alert.windowEndMs)
+      }
+      $0.message = alert.message
+    }
+  }
+}

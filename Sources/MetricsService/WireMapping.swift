@@ -1,0 +1,105 @@
+import SightlineModel
+import SightlineRPC
+import SightlineWire
+import SwiftProtobuf
+
+/// Conversions between the wire contract and the model's KPI types.
+enum WireMapping {
+  static let kpis: [Sightline_Metrics_V1_Kpi: KpiKind] = [
+    .volume: .volume, .firstResponseTime: .firstResponseTime, .resolutionTime: .resolutionTime,
+    .unanswered: .unanswered, .fcrRate: .fcrRate, .reopenRate: .reopenRate, .slaFirstResponse: .slaFirstResponse,
+    .csat: .csat, .nps: .nps, .ces: .ces, .complaintRate: .complaintRate,
+    .complaintClosureRate: .complaintClosureRate, .repeatContactRate: .repeatContactRate, .backlog: .backlog,
+  ]
+  static let wireKpis = Dictionary(uniqueKeysWithValues: kpis.map { ($1, $0) })
+
+  static let dimensions: [Sightline_Common_V1_Dimension: KpiDimension] = [
+    .channel: .channel, .region: .region, .businessLine: .businessLine, .agent: .agent,
+    .productModule: .productModule, .problemType: .problemType, .priority: .priority,
+    .customerTier: .customerTier, .customerType: .customerType, .customer: .customer,
+  ]
+  static let wireDimensions = Dictionary(uniqueKeysWithValues: dimensions.map { ($1, $0) })
+
+  /// The model KPI of `kpi`, or INVALID_ARGUMENT naming `field`.
+  static func kpi(_ kpi: Sightline_Metrics_V1_Kpi, field: String) throws -> KpiKind {
+    guard let known = kpis[kpi] else { throw InvalidInput(field: field, reason: "unknown or unspecified KPI (\(kpi))") }
+    return known
+  }
+
+  /// The model dimension of `dimension`, or INVALID_ARGUMENT naming `field`.
+  static func dimension(_ dimension: Sightline_Common_V1_Dimension, field: String) throws -> KpiDimension {
+    if dimension == .segment {
+      throw InvalidInput(
+        field: field,
+        reason: "the segment dimension is answered by the segmentation service (GetScorecard); metrics groups by ticket and customer attributes")
+    }
+    guard let known = dimensions[dimension] else {
+      throw InvalidInput(field: field, reason: "unknown or unspecified dimension (\(dimension))")
+    }
+    return known
+  }
+
+  /// Unix milliseconds of a timestamp.
+  static func milliseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
+    timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
+  }
+
+  /// A timestamp of Unix milliseconds.
+  static func timestamp(_ ms: Int64) -> Google_Protobuf_Timestamp {
+    let seconds = ms.floorDivided(by: 1000)
+    return Google_Protobuf_Timestamp(seconds: seconds, nanos: Int32(ms - seconds * 1000) * 1_000_000)
+  }
+
+  /// What the KPIs take from a log entry.
+  static func metricsEvent(_ entry: Sightline_Ingestion_V1_LogEntry) -> MetricsEvent {
+    let time = entry.eventTimeUnixMs
+    switch entry.event.record {
+    case .ticketEvent(let ticket):
+      let type: TicketEventType? = switch ticket.kind {
+      case .created: .created
+      case .agentReply: .agentReply
+      case .customerReply: .customerReply
+      case .resolved: .resolved
+      case .reopened: .reopened
+      default: nil
+      }
+      guard let type else { return .other }
+      let priority: TicketPriority = switch ticket.priority {
+      case .low: .low
+      case .high: .high
+      case .urgent: .urgent
+      default: .normal
+      }
+      return .ticket(
+        ticketID: ticket.ticketID, customerID: ticket.customerID, type: type, timeMs: time,
+        attributes: TicketAttributes(
+          channel: ticket.channel, region: ticket.region, businessLine: ticket.businessLine, agent: ticket.agent,
+          productModule: ticket.productModule, problemType: ticket.problemType, priority: priority,
+          complaint: ticket.complaint))
+    case .surveyResponse(let survey):
+      let scale: SurveyScale? = switch survey.kind {
+      case .csat: .csat
+      case .nps: .nps
+      case .ces: .ces
+      default: nil
+      }
+      guard let scale else { return .other }
+      return .survey(
+        responseID: entry.event.eventID, customerID: survey.customerID, ticketID: survey.ticketID, scale: scale,
+        score: Int(survey.score), timeMs: time, channel: survey.channel)
+    case .customerProfile(let profile):
+      return .profile(customerID: profile.customerID, type: profile.type, tier: profile.tier, region: profile.region,
+                      timeMs: time)
+    default:
+      return .other
+    }
+  }
+}
+
+extension Int64 {
+  /// Division rounding towards minus infinity (for negative epoch milliseconds).
+  func floorDivided(by divisor: Int64) -> Int64 {
+    let quotient = self / divisor
+    return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+  }
+}

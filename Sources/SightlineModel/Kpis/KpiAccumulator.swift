@@ -1,0 +1,210 @@
+/// One KPI's answer for one group and bucket.
+public struct KpiResult: Sendable, Equatable {
+  /// The headline value: a share in [0, 1], a count, a mean in seconds or score points,
+  /// or NPS points. Meaningless (0) when `sampleSize` is 0.
+  public var value: Double
+  /// Observations behind the value: tickets, resolved tickets, responses, ...
+  public var sampleSize: Int64
+  /// Median and 90th percentile (time KPIs only), exact with linear interpolation.
+  public var median: Double?
+  public var p90: Double?
+  /// Mean score for csat; share scoring 5-7 for ces.
+  public var secondary: Double?
+
+  /// A result from its parts.
+  public init(value: Double, sampleSize: Int64, median: Double? = nil, p90: Double? = nil, secondary: Double? = nil) {
+    self.value = value
+    self.sampleSize = sampleSize
+    self.median = median
+    self.p90 = p90
+    self.secondary = secondary
+  }
+}
+
+/// Sufficient statistics of one KPI for one unit and period: enough for unit-level means,
+/// variances and delta-method ratios without raw events. For a ratio KPI `count` is the
+/// denominator and `sum` the numerator (0/1 observations, so `sumSquares == sum`); for a
+/// time or score KPI they are the count, sum and sum of squares of the observations.
+public struct SufficientStatistics: Sendable, Equatable {
+  public var count: Double
+  public var sum: Double
+  public var sumSquares: Double
+
+  /// Statistics from their parts.
+  public init(count: Double, sum: Double, sumSquares: Double) {
+    self.count = count
+    self.sum = sum
+    self.sumSquares = sumSquares
+  }
+
+  /// The mean (or the ratio), nil without observations.
+  public var mean: Double? { count > 0 ? sum / count : nil }
+}
+
+/// Folds tickets and survey answers of one group and bucket into every KPI of DOMAIN.md.
+/// Values are exact: time observations are kept, so medians and p90s are exact.
+public struct KpiAccumulator: Sendable {
+  private var tickets = 0
+  private var firstResponseSeconds: [Double] = []
+  private var resolutionSeconds: [Double] = []
+  private var unanswered = 0
+  private var resolved = 0
+  private var firstContactResolved = 0
+  private var everResolved = 0
+  private var reopened = 0
+  private var slaMet = 0
+  private var slaBreached = 0
+  private var complaints = 0
+  private var complaintsClosedInTarget = 0
+  private var repeatContacts = 0
+  private var csatResponses = 0
+  private var csatSatisfied = 0
+  private var csatScoreSum = 0
+  private var npsResponses = 0
+  private var promoters = 0
+  private var detractors = 0
+  private var cesResponses = 0
+  private var cesScoreSum = 0
+  private var cesScoreSquares = 0
+  private var cesEasy = 0
+  private var backlog = 0
+
+  /// An empty accumulator.
+  public init() {}
+
+  /// Counts a ticket created in the bucket. `nowMs` is when the query runs: an unanswered
+  /// ticket breaches its SLA only once its target has passed by then.
+  public mutating func add(ticket: TicketFacts, settings: KpiSettings, nowMs: Int64) {
+    tickets += 1
+    if let reply = ticket.firstReplyMs {
+      firstResponseSeconds.append(Double(reply - ticket.createdMs) / 1000)
+    } else {
+      unanswered += 1
+    }
+    if ticket.isResolved {
+      resolved += 1
+      if let last = ticket.lastResolvedMs { resolutionSeconds.append(Double(last - ticket.createdMs) / 1000) }
+      if ticket.replyCount == 1 && ticket.reopenCount == 0 { firstContactResolved += 1 }
+    }
+    if ticket.everResolved {
+      everResolved += 1
+      if ticket.reopenCount > 0 { reopened += 1 }
+    }
+    let deadline = ticket.createdMs + settings.slaTarget(ticket.priority)
+    if let reply = ticket.firstReplyMs {
+      if reply <= deadline { slaMet += 1 } else { slaBreached += 1 }
+    } else if nowMs > deadline {
+      slaBreached += 1
+    }
+    if ticket.complaint {
+      complaints += 1
+      if let first = ticket.firstResolvedMs, first - ticket.createdMs <= settings.complaintTargetMs {
+        complaintsClosedInTarget += 1
+      }
+    }
+    if let next = ticket.nextContactMs, next > ticket.createdMs, next - ticket.createdMs <= settings.repeatWindowMs {
+      repeatContacts += 1
+    }
+  }
+
+  /// Counts a survey answer given in the bucket.
+  public mutating func add(survey: SurveyFact) {
+    switch survey.scale {
+    case .csat:
+      csatResponses += 1
+      csatScoreSum += survey.score
+      if survey.score >= 4 { csatSatisfied += 1 }
+    case .nps:
+      npsResponses += 1
+      if survey.score >= 9 { promoters += 1 } else if survey.score <= 6 { detractors += 1 }
+    case .ces:
+      cesResponses += 1
+      cesScoreSum += survey.score
+      cesScoreSquares += survey.score * survey.score
+      if survey.score >= 5 { cesEasy += 1 }
+    }
+  }
+
+  /// Counts a ticket open at the bucket's end.
+  public mutating func addBacklog() { backlog += 1 }
+
+  /// The value of `kpi`.
+  public func result(_ kpi: KpiKind) -> KpiResult {
+    switch kpi {
+    case .volume: return KpiResult(value: Double(tickets), sampleSize: Int64(tickets))
+    case .firstResponseTime: return Self.timeResult(firstResponseSeconds)
+    case .resolutionTime: return Self.timeResult(resolutionSeconds)
+    case .unanswered: return KpiResult(value: Double(unanswered), sampleSize: Int64(tickets))
+    case .backlog: return KpiResult(value: Double(backlog), sampleSize: Int64(backlog))
+    case .nps:
+      let value = npsResponses > 0 ? 100 * Double(promoters - detractors) / Double(npsResponses) : 0
+      return KpiResult(value: value, sampleSize: Int64(npsResponses))
+    case .ces:
+      guard cesResponses > 0 else { return KpiResult(value: 0, sampleSize: 0, secondary: 0) }
+      return KpiResult(
+        value: Double(cesScoreSum) / Double(cesResponses), sampleSize: Int64(cesResponses),
+        secondary: Double(cesEasy) / Double(cesResponses))
+    case .csat:
+      var result = Self.share(csatSatisfied, of: csatResponses)
+      result.secondary = csatResponses > 0 ? Double(csatScoreSum) / Double(csatResponses) : 0
+      return result
+    case .fcrRate, .reopenRate, .slaFirstResponse, .complaintRate, .complaintClosureRate, .repeatContactRate:
+      let (numerator, denominator) = ratioParts(kpi)!
+      return Self.share(numerator, of: denominator)
+    }
+  }
+
+  /// The sufficient statistics of `kpi` (see ``SufficientStatistics``).
+  public func sufficientStatistics(_ kpi: KpiKind) -> SufficientStatistics {
+    if let (numerator, denominator) = ratioParts(kpi) {
+      return SufficientStatistics(count: Double(denominator), sum: Double(numerator), sumSquares: Double(numerator))
+    }
+    switch kpi {
+    case .firstResponseTime: return Self.moments(firstResponseSeconds)
+    case .resolutionTime: return Self.moments(resolutionSeconds)
+    case .volume: return SufficientStatistics(count: Double(tickets), sum: Double(tickets), sumSquares: Double(tickets))
+    case .backlog: return SufficientStatistics(count: Double(backlog), sum: Double(backlog), sumSquares: Double(backlog))
+    case .unanswered:
+      return SufficientStatistics(count: Double(tickets), sum: Double(unanswered), sumSquares: Double(unanswered))
+    case .nps:
+      // Each answer scores +100 (promoter), 0 (passive) or -100 (detractor); NPS is their mean.
+      return SufficientStatistics(
+        count: Double(npsResponses), sum: 100 * Double(promoters - detractors),
+        sumSquares: 10_000 * Double(promoters + detractors))
+    case .ces:
+      return SufficientStatistics(count: Double(cesResponses), sum: Double(cesScoreSum), sumSquares: Double(cesScoreSquares))
+    default: preconditionFailure("ratio KPIs are handled above")
+    }
+  }
+
+  /// Numerator and denominator of the share KPIs; nil for the others.
+  private func ratioParts(_ kpi: KpiKind) -> (Int, Int)? {
+    switch kpi {
+    case .fcrRate: (firstContactResolved, resolved)
+    case .reopenRate: (reopened, everResolved)
+    case .slaFirstResponse: (slaMet, slaMet + slaBreached)
+    case .csat: (csatSatisfied, csatResponses)
+    case .complaintRate: (complaints, tickets)
+    case .complaintClosureRate: (complaintsClosedInTarget, complaints)
+    case .repeatContactRate: (repeatContacts, tickets)
+    default: nil
+    }
+  }
+
+  private static func share(_ numerator: Int, of denominator: Int) -> KpiResult {
+    KpiResult(value: denominator > 0 ? Double(numerator) / Double(denominator) : 0, sampleSize: Int64(denominator))
+  }
+
+  private static func timeResult(_ seconds: [Double]) -> KpiResult {
+    guard !seconds.isEmpty else { return KpiResult(value: 0, sampleSize: 0) }
+    let sorted = seconds.sorted()
+    return KpiResult(
+      value: sorted.reduce(0, +) / Double(sorted.count), sampleSize: Int64(sorted.count),
+      median: Percentile.linear(sorted: sorted, 0.5), p90: Percentile.linear(sorted: sorted, 0.9))
+  }
+
+  private static func moments(_ values: [Double]) -> SufficientStatistics {
+    SufficientStatistics(
+      count: Double(values.count), sum: values.reduce(0, +), sumSquares: values.reduce(0) { $0 + $1 * $1 })
+  }
+}

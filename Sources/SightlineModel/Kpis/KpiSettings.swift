@@ -1,0 +1,32 @@
+/// A tenant's KPI settings (DOMAIN.md defaults unless the tenant set its own).
+public struct KpiSettings: Sendable, Equatable {
+  /// IANA time zone for day, week and month boundaries.
+  public var timeZone: String
+  /// First-response SLA target per priority, in milliseconds.
+  public var slaTargetMs: [TicketPriority: Int64]
+  /// Complaint closure target, milliseconds from creation to the first `resolved` event.
+  public var complaintTargetMs: Int64
+  /// Repeat-contact window, milliseconds after a ticket's creation.
+  public var repeatWindowMs: Int64
+
+  /// DOMAIN.md's defaults: UTC, SLA urgent 1 h / high 4 h / normal 8 h / low 24 h,
+  /// complaint target 48 h, repeat window 7 days.
+  public static let defaults = KpiSettings(
+    timeZone: "UTC",
+    slaTargetMs: [.urgent: 3_600_000, .high: 4 * 3_600_000, .normal: 8 * 3_600_000, .low: 24 * 3_600_000],
+    complaintTargetMs: 48 * 3_600_000,
+    repeatWindowMs: 7 * 86_400_000)
+
+  /// Settings from their parts.
+  public init(timeZone: String, slaTargetMs: [TicketPriority: Int64], complaintTargetMs: Int64, repeatWindowMs: Int64) {
+    self.timeZone = timeZone
+    self.slaTargetMs = slaTargetMs
+    self.complaintTargetMs = complaintTargetMs
+    self.repeatWindowMs = repeatWindowMs
+  }
+
+  /// The SLA target of `priority`, falling back to the default.
+  public func slaTarget(_ priority: TicketPriority) -> Int64 {
+    slaTargetMs[priority] ?? Self.defaults.slaTargetMs[priority]!
+  }
+}
