@@ -17,13 +17,16 @@ public struct BackendOptions: ParsableArguments, Sendable {
   @Option(name: .long, help: "Directory of the suite's PKI (env SIGHTLINE_PKI_DIR; default DATA_DIR/pki). Created on first start if empty.")
   public var pkiDir: String?
 
-  /// Ingestion's address, for the services that tail its log.
-  @Option(name: .long, help: "Ingestion service HOST:PORT, for metrics and segmentation (env SIGHTLINE_INGESTION).")
+  /// Addresses of the services this one calls (see `SuiteComponent.upstreams`; a flag
+  /// for a service this process does not call is ignored).
+  @Option(name: .long, help: "Ingestion service HOST:PORT, for metrics, segmentation and the gateway (env SIGHTLINE_INGESTION_ADDR).")
   public var ingestion: String?
-
-  /// Metrics' address, for the experiments service.
-  @Option(name: .long, help: "Metrics service HOST:PORT, for experiments (env SIGHTLINE_METRICS).")
+  @Option(name: .long, help: "Metrics service HOST:PORT, for experiments and the gateway (env SIGHTLINE_METRICS_ADDR).")
   public var metrics: String?
+  @Option(name: .long, help: "Segmentation service HOST:PORT, for the gateway (env SIGHTLINE_SEGMENTATION_ADDR).")
+  public var segmentation: String?
+  @Option(name: .long, help: "Experiments service HOST:PORT, for the gateway (env SIGHTLINE_EXPERIMENTS_ADDR).")
+  public var experiments: String?
 
   public init() {}
 
@@ -41,9 +44,11 @@ public struct BackendOptions: ParsableArguments, Sendable {
       let flag: String? = switch upstream {
       case .ingestion: ingestion
       case .metrics: metrics
-      default: nil
+      case .segmentation: segmentation
+      case .experiments: experiments
+      case .gateway: nil
       }
-      let text = flag ?? env["SIGHTLINE_\(upstream.rawValue.uppercased())"] ?? "127.0.0.1:\(upstream.defaultPort)"
+      let text = flag ?? env["SIGHTLINE_\(upstream.rawValue.uppercased())_ADDR"] ?? "127.0.0.1:\(upstream.defaultPort)"
       guard let address = HostAndPort(text) else {
         throw ValidationError("--\(upstream.rawValue) must be HOST:PORT, got '\(text)'")
       }
