@@ -116,12 +116,15 @@ enum ForwardedMetadata {
     return metadata
   }
 
-  /// Trailers returned to the caller: everything but the status keys the transport writes.
+  /// Trailers returned to the caller: everything but the keys the transport writes itself.
+  /// A backend error that arrives as a trailers-only response carries its HTTP/2 pseudo
+  /// headers (`:status`) in the error's metadata; copying one into our own trailers would
+  /// be an HTTP/2 protocol error that drops the caller's connection.
   static func trailers(_ metadata: Metadata) -> Metadata {
     var result: Metadata = [:]
     for (key, value) in metadata {
       let lower = key.lowercased()
-      if lower == "grpc-status" || lower == "grpc-message" || lower == "content-type" { continue }
+      if lower.hasPrefix(":") || lower == "grpc-status" || lower == "grpc-message" || lower == "content-type" { continue }
       result.add(value, forKey: key)
     }
     return result

@@ -3,23 +3,36 @@ public import ServiceLifecycle
 public import SightlineRPC
 import SightlineModel
 
+/// The parts of a metrics process.
+public struct MetricsProcess: Sendable {
+  /// Everything to run, in dependency order (the server last, so it drains first).
+  public var services: [any Service]
+  /// The provider (tests evaluate alerts through it).
+  public var provider: MetricsProvider
+  /// The mutual-TLS server.
+  public var server: SuiteServer
+}
+
 /// Assembles the metrics process: the ingestion client, the log follower that folds every
 /// tenant's log into KPI state, the alert scheduler, and the mutual-TLS server.
 public enum MetricsServer {
   /// The fully qualified gRPC service name, as reported by health.
   public static let serviceName = "sightline.metrics.v1.Metrics"
 
-  /// The services to run, in dependency order (the server last, so it drains first).
-  /// `alertInterval` is how often alert rules are evaluated.
+  /// A metrics process for `configuration`. Alert rules are evaluated every
+  /// `alertInterval`; ingestion is asked for new tenants every `discoveryInterval`.
   public static func make(
-    configuration: BackendConfiguration, logger: Logger, alertInterval: Duration = .seconds(15)
-  ) throws -> [any Service] {
+    configuration: BackendConfiguration, logger: Logger, alertInterval: Duration = .seconds(15),
+    discoveryInterval: Duration = .seconds(2)
+  ) throws -> MetricsProcess {
     let ingestion = try configuration.upstreamClient(.ingestion)
     let state = MetricsState(dataDirectory: configuration.dataDirectory)
-    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
+    let follower = LogFollower(
+      client: ingestion.client, consumer: state, logger: logger, discoveryInterval: discoveryInterval)
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider], serviceNames: [serviceName], logger: logger)
-    return [ingestion, follower, AlertScheduler(provider: provider, interval: alertInterval, logger: logger), server]
+    let scheduler = AlertScheduler(provider: provider, interval: alertInterval, logger: logger)
+    return MetricsProcess(services: [ingestion, follower, scheduler, server], provider: provider, server: server)
   }
 }

@@ -3,20 +3,25 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import GatewayService
 import IngestionService
+import MetricsService
+import ServiceLifecycle
 import Logging
 import SightlineModel
 import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
 
-/// A gateway and an ingestion service running in this process on ephemeral ports with
-/// real TLS and a fresh PKI, for tests. Other backends point at a closed port.
+/// A gateway, ingestion and metrics running in this process on ephemeral ports with real
+/// TLS and a fresh PKI, for tests. Segmentation and experiments point at a closed port.
 struct InProcessSuite {
   let directory: String
   let pki: PKIDirectory
   let gatewayPort: Int
   let ingestionPort: Int
+  let metricsPort: Int
   let operatorKey: String
+  /// The metrics provider (to evaluate alerts at a chosen time).
+  let metrics: MetricsProvider
 
   static func temporaryDirectory() -> String {
     let path = NSTemporaryDirectory() + "sightline-test-" + UUID().uuidString
@@ -28,7 +33,9 @@ struct InProcessSuite {
   static func with<R: Sendable>(_ body: @Sendable (InProcessSuite) async throws -> R) async throws -> R {
     let directory = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    let logger = ProcessInfo.processInfo.environment["SIGHTLINE_TEST_LOG"] == nil
+      ? Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+      : Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
     let pki = PKIDirectory(path: directory + "/pki")
     try DevelopmentPKI.ensure(pki)
     let ingestion = try IngestionServer.make(
@@ -37,11 +44,20 @@ struct InProcessSuite {
     return try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await ingestion.server.serve() }
       let ingestionPort = try await ingestion.boundPort()
+      let metricsConfiguration = BackendConfiguration(
+        listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
+        upstreams: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort)])
+      let metricsProcess = try MetricsServer.make(
+        configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600), discoveryInterval: .milliseconds(100))
+      let metricsServer = metricsProcess.server
+      for service in metricsProcess.services { group.addTask { try await service.run() } }
+      let metricsPort = try await metricsServer.boundPort()
       let closed = HostAndPort(host: "127.0.0.1", port: 1)
       let configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",
-        backends: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort), .metrics: closed,
+        backends: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort),
+                   .metrics: HostAndPort(host: "127.0.0.1", port: metricsPort),
                    .segmentation: closed, .experiments: closed])
       let (services, gateway) = try GatewayServer.make(configuration: configuration, logger: logger)
       let clients = services.compactMap { $0 as? ManagedClient }
@@ -49,12 +65,14 @@ struct InProcessSuite {
       group.addTask { try await gateway.server.serve() }
       let suite = InProcessSuite(
         directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
-        operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"))
+        metricsPort: metricsPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
+        metrics: metricsProcess.provider)
       // Tear down promptly whatever the body left open (e.g. a stream a test abandoned):
       // begin graceful shutdown, then cancel the serving tasks.
       func tearDown() {
         gateway.server.beginGracefulShutdown()
         ingestion.server.beginGracefulShutdown()
+        metricsServer.server.beginGracefulShutdown()
         for client in clients { client.client.beginGracefulShutdown() }
         group.cancelAll()
       }

@@ -1,0 +1,218 @@
+import Foundation
+import GRPCCore
+import MetricsService
+import SightlineModel
+import SightlineRPC
+import SightlineStorage
+import SightlineWire
+import SwiftProtobuf
+import Testing
+
+/// Wire events of the worked example (KpiFixture.worked), for ingesting through the gateway.
+func workedExampleEvents() -> [Sightline_Ingestion_V1_Event] {
+  typealias Kind = Sightline_Ingestion_V1_TicketEventKind
+  func ticket(_ id: String, _ ticket: String, _ kind: Kind, _ time: String, customer: String = "C0", line: String = "",
+              priority: Sightline_Ingestion_V1_Priority = .normal, complaint: Bool = false) -> Sightline_Ingestion_V1_Event {
+    .with {
+      $0.eventID = id
+      $0.ticketEvent = .with {
+        $0.ticketID = ticket
+        $0.customerID = customer
+        $0.kind = kind
+        $0.time = time
+        $0.businessLine = line
+        $0.priority = priority
+        $0.complaint = complaint
+      }
+    }
+  }
+  func survey(_ id: String, _ kind: Sightline_Ingestion_V1_SurveyKind, _ score: Int32, _ time: String) -> Sightline_Ingestion_V1_Event {
+    .with {
+      $0.eventID = id
+      $0.surveyResponse = .with {
+        $0.customerID = "C9"
+        $0.kind = kind
+        $0.score = score
+        $0.time = time
+      }
+    }
+  }
+  var events = [
+    ticket("e1", "T1", .created, "2026-03-02T17:00:00+08:00", customer: "C1", line: "A", complaint: true),
+    ticket("e2", "T1", .agentReply, "2026-03-02T09:30:00Z"),
+    ticket("e3", "T1", .resolved, "2026-03-02T12:00:00Z"),
+    ticket("e4", "T2", .created, "2026-03-02T10:00:00Z", customer: "C2", line: "A", priority: .urgent),
+    ticket("e5", "T2", .agentReply, "2026-03-02T12:00:00Z"),
+    ticket("e6", "T2", .agentReply, "2026-03-02T13:00:00Z"),
+    ticket("e7", "T2", .resolved, "2026-03-02T14:00:00Z"),
+    ticket("e8", "T2", .reopened, "2026-03-02T15:00:00Z"),
+    ticket("e9", "T2", .resolved, "2026-03-02T18:00:00Z"),
+    ticket("e10", "T3", .created, "2026-03-02T11:00:00Z", customer: "C1", line: "B", priority: .high, complaint: true),
+    ticket("e11", "T4", .created, "2026-03-02T23:30:00Z", customer: "C3", line: "B", priority: .low),
+    ticket("e12", "T4", .agentReply, "2026-03-03T00:30:00Z"),
+    ticket("e13", "T4", .resolved, "2026-03-03T01:00:00Z"),
+    ticket("e14", "T4", .reopened, "2026-03-03T02:00:00Z"),
+    ticket("e15", "T4", .resolved, "2026-03-03T03:00:00Z"),
+    ticket("e16", "T4", .reopened, "2026-03-03T04:00:00Z"),
+    ticket("e17", "T5", .created, "2026-03-02T12:00:00Z", customer: "C2", line: "A", complaint: true),
+    ticket("e18", "T5", .resolved, "2026-03-05T12:00:00Z"),
+    ticket("e19", "T5", .agentReply, "2026-03-02T12:10:00Z"),
+  ]
+  for (index, score) in [5, 4, 3, 1].enumerated() { events.append(survey("c\(index)", .csat, Int32(score), "2026-03-02T15:00:00Z")) }
+  for (index, score) in [10, 9, 7, 3].enumerated() { events.append(survey("n\(index)", .nps, Int32(score), "2026-03-02T16:00:00Z")) }
+  for (index, score) in [7, 5, 4].enumerated() { events.append(survey("s\(index)", .ces, Int32(score), "2026-03-02T17:00:00Z")) }
+  return events
+}
+
+func timestamp(_ text: String) -> Google_Protobuf_Timestamp {
+  let ms = RFC3339.parseMilliseconds(text)!
+  return Google_Protobuf_Timestamp(seconds: ms / 1000, nanos: Int32(ms % 1000) * 1_000_000)
+}
+
+/// Metrics RPCs end to end: ingest through the gateway, the metrics consumer tails the log
+/// over mTLS, queries come back through the gateway.
+@Suite(.serialized) struct MetricsRPCTests {
+  @Test func queryReadsItsWritesAndMatchesTheHandComputedValues() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let key = InProcessSuite.bearer(tenant.adminKey)
+        let ingested = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          .ingest(.with { $0.events = workedExampleEvents() }, metadata: key)
+        #expect(ingested.accepted == 30)
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        let reply = try await metrics.queryKpis(
+          .with {
+            $0.kpis = [.volume, .firstResponseTime, .complaintRate, .csat, .nps]
+            $0.range = .with { $0.start = timestamp("2026-03-02T00:00:00Z"); $0.end = timestamp("2026-03-03T00:00:00Z") }
+            $0.interval = .day
+            $0.groupBy = [.businessLine]
+            $0.minOffset = ingested.offset
+          }, metadata: key)
+        #expect(reply.appliedOffset >= ingested.offset)
+        #expect(reply.rows.map(\.groupValues) == [[""], ["A"], ["B"]])
+        let lineA = reply.rows[1].values
+        #expect(lineA.map(\.kpi) == [.volume, .firstResponseTime, .complaintRate, .csat, .nps])
+        #expect(lineA[0].value == 3)
+        #expect(lineA[1].median == 1800)  // T1 1800 s, T2 7200 s, T5 600 s
+        #expect(abs(lineA[2].value - 2.0 / 3) < 1e-12)
+        // Surveys without a ticket land in the "" group: 4 CSAT answers, 2 satisfied.
+        #expect(reply.rows[0].values[3].value == 0.5)
+        #expect(reply.rows[0].values[3].sampleSize == 4)
+        #expect(reply.rows[0].values[4].value == 25)
+
+        let units = try await metrics.getUnitAggregates(
+          .with {
+            $0.unit = .businessLine
+            $0.kpis = [.complaintRate, .firstResponseTime]
+            $0.periods = [.with { $0.start = timestamp("2026-03-02T00:00:00Z"); $0.end = timestamp("2026-03-03T00:00:00Z") }]
+            $0.units = ["A", "B"]
+          }, metadata: key)
+        #expect(units.aggregates.map(\.unit) == ["A", "B"])
+        #expect(units.aggregates[0].stats[0].count == 3)
+        #expect(units.aggregates[0].stats[0].sum == 2)
+        #expect(units.aggregates[0].stats[1].sum == 1800 + 7200 + 600)
+      }
+    }
+  }
+
+  @Test func badQueriesNameTheFieldAndSettingsNeedAdmin() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let admin = InProcessSuite.bearer(tenant.adminKey)
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        let noKpis = await #expect(throws: RPCError.self) { try await metrics.queryKpis(.init(), metadata: admin) }
+        #expect(noKpis?.code == .invalidArgument)
+        #expect(noKpis?.message.contains("kpis") == true)
+        let badZone = await #expect(throws: RPCError.self) {
+          try await metrics.setSettings(.with { $0.settings.timeZone = "Mars/Olympus" }, metadata: admin)
+        }
+        #expect(badZone?.code == .invalidArgument)
+        #expect(badZone?.message.contains("settings.time_zone") == true)
+        let saved = try await metrics.setSettings(
+          .with { $0.settings.timeZone = "Asia/Shanghai"; $0.settings.sla.urgentSeconds = 1800 }, metadata: admin)
+        #expect(saved.sla.urgentSeconds == 1800)
+        #expect(saved.sla.lowSeconds == 86_400)
+        #expect(try await metrics.getSettings(.init(), metadata: admin).timeZone == "Asia/Shanghai")
+        let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+          .createKey(.with { $0.role = .reader }, metadata: admin)
+        let denied = await #expect(throws: RPCError.self) {
+          try await metrics.setSettings(.init(), metadata: InProcessSuite.bearer(reader.secret))
+        }
+        #expect(denied?.code == .permissionDenied)
+      }
+    }
+  }
+
+  @Test func alertRulesAndTheLiveFeed() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let key = InProcessSuite.bearer(tenant.adminKey)
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        let missingComparison = await #expect(throws: RPCError.self) {
+          try await metrics.addAlertRule(.with { $0.rule.kpi = .complaintRate }, metadata: key)
+        }
+        #expect(missingComparison?.message.contains("rule.comparison") == true)
+        let rule = try await metrics.addAlertRule(
+          .with {
+            $0.rule = .with {
+              $0.name = "complaints"
+              $0.kpi = .complaintRate
+              $0.by = .businessLine
+              $0.comparison = .greater
+              $0.threshold = 0.5
+              $0.minSample = 2
+              $0.windowSeconds = 86_400
+            }
+          }, metadata: key)
+        #expect(try await metrics.listAlertRules(.init(), metadata: key).rules.map(\.id) == [rule.id])
+        let ingested = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          .ingest(.with { $0.events = workedExampleEvents() }, metadata: key)
+        // Wait for the consumer, then evaluate "at" the end of the example's day.
+        _ = try await metrics.queryKpis(.with { $0.kpis = [.volume]; $0.minOffset = ingested.offset }, metadata: key)
+        let tenantID = try #require(TenantID(tenant.id))
+        let received = try await withThrowingTaskGroup(of: Sightline_Metrics_V1_Alert?.self) { group in
+          group.addTask {
+            try await metrics.watchAlerts(.init(), metadata: key) { response in
+              for try await message in response.messages { return message.alert }
+              return nil
+            }
+          }
+          group.addTask {
+            // The watcher subscribes asynchronously: until it has seen the alert, close any
+            // open one behind the evaluator's back and evaluate again, which reopens and
+            // republishes it.
+            let alerts = try suite.metrics.state.alerts(for: tenantID)
+            while !Task.isCancelled {
+              for var open in try alerts.alerts(openOnly: true, limit: 10) {
+                open.resolvedMs = 0
+                try alerts.save(open)
+              }
+              try suite.metrics.evaluateAlerts(tenant: tenantID, nowMs: RFC3339.parseMilliseconds("2026-03-03T00:00:00Z")!)
+              try? await Task.sleep(for: .milliseconds(200))
+            }
+            return nil
+          }
+          var alert: Sightline_Metrics_V1_Alert?
+          for try await value in group where value != nil {
+            alert = value
+            group.cancelAll()
+          }
+          return alert
+        }
+        // Line A: 2 complaints of 3 tickets (> 50 %); line B: 1 of 2 (not above).
+        #expect(received?.dimensionValue == "A")
+        #expect(received?.severity == .warning)
+        let listed = try await metrics.listAlerts(.with { $0.openOnly = true }, metadata: key)
+        #expect(listed.alerts.map(\.dimensionValue) == ["A"])
+        _ = try await metrics.removeAlertRule(.with { $0.id = rule.id }, metadata: key)
+        let gone = await #expect(throws: RPCError.self) {
+          try await metrics.removeAlertRule(.with { $0.id = rule.id }, metadata: key)
+        }
+        #expect(gone?.code == .notFound)
+      }
+    }
+  }
+}
