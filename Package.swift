@@ -83,7 +83,7 @@ let package = Package(
     // Service libraries: the logic of each process, testable in-process.
     .target(
       name: "IngestionService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, swiftProtobuf, logging],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, swiftProtobuf, logging, lifecycle],
       swiftSettings: swiftSettings
     ),
     .target(
@@ -104,7 +104,7 @@ let package = Package(
     .target(
       name: "GatewayService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, swiftProtobuf, logging,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, swiftProtobuf, logging, lifecycle,
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],

@@ -3,6 +3,7 @@ public import GRPCCore
 public import GRPCNIOTransportHTTP2
 import Logging
 public import SightlineModel
+import ServiceLifecycle
 import SightlineRPC
 
 /// Passes message bytes through unchanged: the gateway never decodes a forwarded RPC.
@@ -58,26 +59,40 @@ public struct ForwardingService: RegistrableRPCService {
     let outgoing = StreamingClientRequest<[UInt8]>(metadata: metadata) { writer in
       for try await message in request.messages { try await writer.write(message) }
     }
+    let live = MethodPolicy.liveStreams.contains(method.fullyQualifiedMethod)
     return StreamingServerResponse<[UInt8]> { writer in
-      do {
-        return try await client.bidirectionalStreaming(
-          request: outgoing, descriptor: method, serializer: RawBytesCoder(), deserializer: RawBytesCoder(),
-          options: options
-        ) { response in
-          let contents = try response.accepted.get()
-          var trailers: Metadata = [:]
-          for try await part in contents.bodyParts {
-            switch part {
-            case .message(let bytes): try await writer.write(bytes)
-            case .trailingMetadata(let metadata): trailers = ForwardedMetadata.trailers(metadata)
-            }
-          }
-          return trailers
+      if live {
+        return try await cancelWhenGracefulShutdown {
+          try await relay(outgoing, method: method, options: options, client: client, to: writer)
         }
-      } catch let error as RPCError {
-        // Keep the backend's code, message and structured details; drop transport-level keys.
-        throw RPCError(code: error.code, message: error.message, metadata: ForwardedMetadata.trailers(error.metadata))
       }
+      return try await relay(outgoing, method: method, options: options, client: client, to: writer)
+    }
+  }
+
+  /// Calls the backend and relays its messages and trailers (or its error) to `writer`.
+  private static func relay(
+    _ outgoing: StreamingClientRequest<[UInt8]>, method: MethodDescriptor, options: CallOptions,
+    client: GRPCClient<HTTP2ClientTransport.Posix>, to writer: RPCWriter<[UInt8]>
+  ) async throws -> Metadata {
+    do {
+      return try await client.bidirectionalStreaming(
+        request: outgoing, descriptor: method, serializer: RawBytesCoder(), deserializer: RawBytesCoder(),
+        options: options
+      ) { response in
+        let contents = try response.accepted.get()
+        var trailers: Metadata = [:]
+        for try await part in contents.bodyParts {
+          switch part {
+          case .message(let bytes): try await writer.write(bytes)
+          case .trailingMetadata(let metadata): trailers = ForwardedMetadata.trailers(metadata)
+          }
+        }
+        return trailers
+      }
+    } catch let error as RPCError {
+      // Keep the backend's code, message and structured details; drop transport-level keys.
+      throw RPCError(code: error.code, message: error.message, metadata: ForwardedMetadata.trailers(error.metadata))
     }
   }
 }

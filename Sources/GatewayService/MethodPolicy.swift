@@ -50,6 +50,13 @@ public enum MethodPolicy {
     "sightline.experiments.v1.Experiments/Plan": .reader,
   ]
 
+  /// Server streams that stay open until the caller leaves. When the gateway drains, it
+  /// ends these rather than wait for them (unary and bulk calls are allowed to finish).
+  public static let liveStreams: Set<String> = [
+    "sightline.ingestion.v1.Ingestion/Subscribe",
+    "sightline.metrics.v1.Metrics/WatchAlerts",
+  ]
+
   /// The role `method` requires; methods missing from the table are refused (admin-only
   /// would be a silent default, so the gateway fails closed and a test checks coverage).
   public static func role(for method: MethodDescriptor) -> Role? {

@@ -4,6 +4,7 @@ public import SightlineModel
 import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
+import ServiceLifecycle
 import SwiftProtobuf
 
 /// The ingestion service: validates, normalises, de-duplicates and appends records to
@@ -125,32 +126,43 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
     let store = try store(for: tenant)
     let limit = request.message.maxBatch > 0 ? min(Int(request.message.maxBatch), 10_000) : Self.defaultSubscribeBatch
     return StreamingServerResponse { writer in
-      var offset = request.message.fromOffset
-      let (wakeups, cancel) = self.signal.subscribe(tenant: tenant)
-      defer { cancel() }
-      var iterator = wakeups.makeAsyncIterator()
-      while !Task.isCancelled {
-        let batch = try store.records(after: offset, limit: limit)
-        if batch.isEmpty {
-          // Caught up: wait for the next commit (or the caller's cancellation).
-          guard await iterator.next() != nil else { break }
-          continue
-        }
-        var message = Sightline_Ingestion_V1_SubscribeResponse()
-        message.entries = try batch.map { stored in
-          try Sightline_Ingestion_V1_LogEntry.with {
-            $0.offset = stored.offset
-            $0.event = try Sightline_Ingestion_V1_Event(serializedBytes: stored.record.payload)
-            $0.eventTimeUnixMs = stored.record.eventTimeMs
-            $0.ingestedAt = Google_Protobuf_Timestamp(
-              seconds: stored.ingestedAtMs / 1000, nanos: Int32(stored.ingestedAtMs % 1000) * 1_000_000)
-          }
-        }
-        offset = batch.last!.offset
-        message.headOffset = max(offset, try store.lastOffset())
-        try await writer.write(message)
+      // A live stream never ends by itself: stop it when the server drains, so shutdown
+      // does not wait for subscribers (they resubscribe from their stored offset).
+      try await cancelWhenGracefulShutdown {
+        try await self.follow(store: store, tenant: tenant, from: request.message.fromOffset, limit: limit, writer: writer)
       }
       return [:]
+    }
+  }
+
+  private func follow(
+    store: EventLogStore, tenant: TenantID, from: Int64, limit: Int,
+    writer: RPCWriter<Sightline_Ingestion_V1_SubscribeResponse>
+  ) async throws {
+    var offset = from
+    let (wakeups, cancel) = self.signal.subscribe(tenant: tenant)
+    defer { cancel() }
+    var iterator = wakeups.makeAsyncIterator()
+    while !Task.isCancelled {
+      let batch = try store.records(after: offset, limit: limit)
+      if batch.isEmpty {
+        // Caught up: wait for the next commit (or the caller's cancellation).
+        guard await iterator.next() != nil else { break }
+        continue
+      }
+      var message = Sightline_Ingestion_V1_SubscribeResponse()
+      message.entries = try batch.map { stored in
+        try Sightline_Ingestion_V1_LogEntry.with {
+          $0.offset = stored.offset
+          $0.event = try Sightline_Ingestion_V1_Event(serializedBytes: stored.record.payload)
+          $0.eventTimeUnixMs = stored.record.eventTimeMs
+          $0.ingestedAt = Google_Protobuf_Timestamp(
+            seconds: stored.ingestedAtMs / 1000, nanos: Int32(stored.ingestedAtMs % 1000) * 1_000_000)
+        }
+      }
+      offset = batch.last!.offset
+      message.headOffset = max(offset, try store.lastOffset())
+      try await writer.write(message)
     }
   }
 

@@ -4,6 +4,7 @@ public import SightlineModel
 public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
+import ServiceLifecycle
 import SwiftProtobuf
 
 /// The metrics service: KPIs and unit-level aggregates from the tenant's folded ticket
@@ -252,8 +253,11 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let (alerts, cancel) = feed.subscribe(tenant: tenant)
     return StreamingServerResponse { writer in
       defer { cancel() }
-      for await alert in alerts {
-        try await writer.write(.with { $0.alert = Self.wireAlert(alert) })
+      // Live until the caller leaves or the server drains.
+      try await cancelWhenGracefulShutdown {
+        for await alert in alerts {
+          try await writer.write(.with { $0.alert = Self.wireAlert(alert) })
+        }
       }
       return [:]
     }

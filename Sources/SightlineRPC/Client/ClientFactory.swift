@@ -20,6 +20,9 @@ public enum ClientFactory {
       config.http2.authority = "localhost"
     }
     config.http2.maxFrameSize = 1 << 20
+    // Suite processes start in any order and restart independently: reconnect quickly
+    // (the default backs off to two minutes, leaving a restarted backend unreachable).
+    config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
     let transport: HTTP2ClientTransport.Posix
     if endpoint.host.contains(":") {
       let target: ResolvableTargets.IPv6 = .ipv6(address: endpoint.host, port: endpoint.port)
