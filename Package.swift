@@ -110,6 +110,13 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // The seeded demo data set: realistic service data with planted effects, shared by
+    // `sightline demo`, the benchmarks and the tests.
+    .target(
+      name: "SightlineDemo",
+      dependencies: ["SightlineModel", "SightlineWire", swiftProtobuf],
+      swiftSettings: swiftSettings
+    ),
     // The suite launcher and process supervision used by `sightline up` and the tests.
     .target(
       name: "SightlineSuite",
@@ -151,7 +158,7 @@ let package = Package(
     .executableTarget(
       name: "sightline",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", grpcCore, grpcTransport, grpcProtobuf,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", "SightlineDemo", grpcCore, grpcTransport, grpcProtobuf,
         swiftProtobuf, argumentParser, logging,
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ],
@@ -162,7 +169,7 @@ let package = Package(
       name: "SightlineTests",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService",
-        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite",
+        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite", "SightlineDemo",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -1,0 +1,55 @@
+/// What the demo data set plants: a realistic service operation over `days`, where some
+/// business lines get the dashboard on the rollout day and improve, one region suffers a
+/// complaint spike at the end, and VIP customers sour over the last weeks. Tests check
+/// that Sightline finds exactly these.
+public struct DemoScenario: Sendable, Equatable {
+  /// Seed of the generator: the same seed gives the same data set.
+  public var seed: UInt64 = 7
+  /// End of the data (exclusive), Unix ms; usually today's midnight, UTC.
+  public var endMs: Int64
+  /// Days of history.
+  public var days = 120
+  /// Business lines, named L01, L02, ...
+  public var lineCount = 20
+  /// Lines that get the dashboard on the rollout day (the first half by default).
+  public var treatedLineCount = 10
+  /// Mean tickets per business line per day (lines differ in size around it).
+  public var ticketsPerLineDay = 6.0
+  /// Customer pool size.
+  public var customers = 2_000
+  /// Day index (0-based from the first day) of the rollout.
+  public var rolloutDay = 60
+  /// Planted effect on treated lines after rollout: relative change of first response
+  /// time (−0.15 = 15 % faster) and absolute change of the chance a CSAT answer is 4-5.
+  public var firstResponseEffect = -0.15
+  public var csatEffect = 0.04
+  /// Region whose complaint rate spikes over the last `spikeDays`, and to what.
+  public var spikeRegion = "south"
+  public var spikeDays = 2
+  public var spikeComplaintRate = 0.30
+  /// Normal complaint share.
+  public var baseComplaintRate = 0.05
+  /// VIP customers' CSAT "satisfied" chance drops by `vipDrop` over the last `vipDays`.
+  public var vipDays = 30
+  public var vipDrop = 0.30
+
+  /// A scenario ending at `endMs` with the defaults above.
+  public init(endMs: Int64) { self.endMs = endMs }
+
+  /// Business line names.
+  public var lines: [String] { (1...lineCount).map { "L" + (($0 < 10) ? "0\($0)" : "\($0)") } }
+  /// Lines that got the dashboard.
+  public var treatedLines: [String] { Array(lines.prefix(treatedLineCount)) }
+  /// Lines that did not.
+  public var controlLines: [String] { Array(lines.dropFirst(treatedLineCount)) }
+  /// First day, Unix ms.
+  public var startMs: Int64 { endMs - Int64(days) * DemoScenario.dayMs }
+  /// The rollout moment, Unix ms.
+  public var rolloutMs: Int64 { startMs + Int64(rolloutDay) * DemoScenario.dayMs }
+
+  static let dayMs: Int64 = 86_400_000
+  static let regions = ["north", "south", "east", "west", "central", "northeast"]
+  static let channels: [(String, Double)] = [("wechat", 0.35), ("phone", 0.25), ("app", 0.2), ("email", 0.1), ("web", 0.1)]
+  static let problemTypes = ["billing", "delivery", "product_defect", "account", "installation", "refund"]
+  static let modules = ["app", "payment", "logistics", "device", "membership"]
+}

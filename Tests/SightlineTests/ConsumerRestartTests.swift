@@ -1,0 +1,119 @@
+import Foundation
+import GRPCCore
+import Logging
+@testable import MetricsService
+import SightlineDemo
+import SightlineModel
+import SightlineRPC
+import SightlineStorage
+import SightlineWire
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+/// A consumer that crashes (throws before its transaction) on chosen calls, as a process
+/// killed mid-stream would stop: nothing of that batch is stored.
+final class CrashingConsumer: LogConsumer {
+  let inner: MetricsState
+  let crashOnCalls: Set<Int>
+  private let calls = Mutex(0)
+
+  init(_ inner: MetricsState, crashOnCalls: Set<Int>) {
+    self.inner = inner
+    self.crashOnCalls = crashOnCalls
+  }
+
+  func appliedOffset(tenant: TenantID) throws -> Int64 { try inner.appliedOffset(tenant: tenant) }
+
+  func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
+    let call = calls.withLock { $0 += 1; return $0 }
+    if crashOnCalls.contains(call) { throw CancellationError() }
+    try inner.apply(entries, throughOffset: throughOffset, tenant: tenant)
+  }
+}
+
+/// Ingests `events` through the gateway in batches; returns the last offset.
+func ingestThroughGateway(_ events: [Sightline_Ingestion_V1_Event], client: GRPCClient<some ClientTransport>, key: Metadata)
+  async throws -> Int64
+{
+  let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+  var offset: Int64 = 0
+  for start in stride(from: 0, to: events.count, by: 5_000) {
+    let reply = try await ingestion.ingest(
+      .with { $0.events = Array(events[start..<min(start + 5_000, events.count)]) }, metadata: key)
+    #expect(reply.rejected.isEmpty, "\(reply.rejected.prefix(3))")
+    offset = reply.offset
+  }
+  return offset
+}
+
+func todayMidnightMs() -> Int64 {
+  let now = Int64(Date().timeIntervalSince1970 * 1000)
+  return now - now % 86_400_000
+}
+
+@Suite(.serialized) struct ConsumerRestartTests {
+  @Test func aConsumerRestartedMidStreamEndsWithTheSameKpisAsAnUninterruptedOne() async throws {
+    var scenario = DemoScenario(endMs: todayMidnightMs())
+    scenario.days = 30
+    scenario.lineCount = 4
+    scenario.treatedLineCount = 2
+    scenario.customers = 300
+    scenario.rolloutDay = 15
+    let events = DemoDataset(scenario).events
+    let start = scenario.startMs
+    let end = scenario.endMs
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      let tenantID = try #require(TenantID(tenant.id))
+      let last = try await suite.withGatewayClient { client in
+        try await ingestThroughGateway(events, client: client, key: InProcessSuite.bearer(tenant.adminKey))
+      }
+      #expect(last > 2_000, "the log spans several Subscribe batches")
+
+      // A second consumer in its own directory crashes on its 2nd and 3rd batches, resumes
+      // from its stored offset, then "restarts" (a new state object on the same files).
+      let directory = InProcessSuite.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+      let security = SuiteTLS(pki: suite.pki).clientSecurity(identity: .service)
+      try await InProcessSuite.withClient(HostAndPort(host: "127.0.0.1", port: suite.ingestionPort), security: security) { client in
+        for crashes in [Set([2, 3]), Set<Int>()] {
+          let state = MetricsState(dataDirectory: directory)
+          let follower = LogFollower(client: client, consumer: CrashingConsumer(state, crashOnCalls: crashes), logger: logger)
+          follower.follow(tenantID)
+          try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await follower.run() }
+            // The first run stops part-way; the second catches up to the end.
+            let target = crashes.isEmpty ? last : 1
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try state.appliedOffset(tenant: tenantID) < target, ContinuousClock.now < deadline {
+              try await Task.sleep(for: .milliseconds(20))
+            }
+            group.cancelAll()
+          }
+        }
+      }
+      let restarted = MetricsState(dataDirectory: directory)
+      #expect(try restarted.appliedOffset(tenant: tenantID) == last)
+
+      // The suite's own metrics consumed the same log without interruption.
+      let uninterrupted = suite.metrics.state
+      let deadline = ContinuousClock.now + .seconds(60)
+      while try uninterrupted.appliedOffset(tenant: tenantID) < last, ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      let buckets = try CalendarBuckets(startMs: start, endMs: end, interval: .week, timeZone: "UTC")
+      func answer(_ state: MetricsState) throws -> [String] {
+        try KpiEngine(store: state.store(for: tenantID), settings: .defaults, nowMs: end)
+          .compute(kpis: Set(KpiKind.allCases), buckets: buckets, filters: [:], groupBy: [.businessLine])
+          .map { cell, accumulator in
+            "\(cell.bucket) \(cell.group) " + KpiKind.allCases.map { "\(accumulator.result($0))" }.joined(separator: " ")
+          }
+      }
+      let expected = try answer(uninterrupted)
+      #expect(expected.count == buckets.starts.count * 4)
+      #expect(try answer(restarted) == expected)
+    }
+  }
+}
