@@ -120,7 +120,10 @@ let package = Package(
     // The suite launcher and process supervision used by `sightline up` and the tests.
     .target(
       name: "SightlineSuite",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, grpcTransport, logging],
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "IngestionService", "MetricsService", "GatewayService", grpcCore,
+        grpcTransport, swiftProtobuf, logging, lifecycle,
+      ],
       swiftSettings: swiftSettings
     ),
 

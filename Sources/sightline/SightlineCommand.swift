@@ -7,5 +7,8 @@ struct SightlineCommand: AsyncParsableCommand {
     commandName: "sightline",
     abstract: "Service-quality analytics: run the Sightline suite and talk to its gateway.",
     version: "0.1.0",
-    subcommands: [Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self])
+    subcommands: [
+      Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self, Kpi.self,
+      AlertsCommand.self,
+    ])
 }

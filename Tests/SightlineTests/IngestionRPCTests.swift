@@ -1,3 +1,4 @@
+import SightlineSuite
 import Foundation
 import GRPCCore
 import SightlineModel

@@ -1,39 +1,46 @@
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
 import GatewayService
 import IngestionService
-import MetricsService
+public import MetricsService
 import ServiceLifecycle
 import Logging
 import SightlineModel
-import SightlineRPC
+public import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
 
-/// A gateway, ingestion and metrics running in this process on ephemeral ports with real
-/// TLS and a fresh PKI, for tests. Segmentation and experiments point at a closed port.
-struct InProcessSuite {
-  let directory: String
-  let pki: PKIDirectory
-  let gatewayPort: Int
-  let ingestionPort: Int
-  let metricsPort: Int
-  let operatorKey: String
+/// The suite's services running in this process on ephemeral loopback ports with real
+/// TLS and a fresh PKI in a temporary directory: what the tests and the benchmarks run.
+/// Services not built yet (segmentation, experiments) point at a closed port.
+public struct InProcessSuite: Sendable {
+  /// The temporary data directory (removed afterwards).
+  public let directory: String
+  /// The suite's PKI.
+  public let pki: PKIDirectory
+  /// Ports of the gateway and the services.
+  public let gatewayPort: Int
+  public let ingestionPort: Int
+  public let metricsPort: Int
+  /// The operator key.
+  public let operatorKey: String
   /// The metrics provider (to evaluate alerts at a chosen time).
-  let metrics: MetricsProvider
+  public let metrics: MetricsProvider
 
-  static func temporaryDirectory() -> String {
+  /// A fresh temporary directory.
+  public static func temporaryDirectory() -> String {
     let path = NSTemporaryDirectory() + "sightline-test-" + UUID().uuidString
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
   }
 
-  /// Runs `body` with a started suite and tears it down afterwards.
-  static func with<R: Sendable>(_ body: @Sendable (InProcessSuite) async throws -> R) async throws -> R {
+  /// Runs `body` with a started suite and tears it down afterwards (set SIGHTLINE_SUITE_LOG
+  /// to see the services' logs).
+  public static func with<R: Sendable>(_ body: @Sendable (InProcessSuite) async throws -> R) async throws -> R {
     let directory = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let logger = ProcessInfo.processInfo.environment["SIGHTLINE_TEST_LOG"] == nil
+    let logger = ProcessInfo.processInfo.environment["SIGHTLINE_SUITE_LOG"] == nil
       ? Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
       : Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
     let pki = PKIDirectory(path: directory + "/pki")
@@ -88,21 +95,22 @@ struct InProcessSuite {
   }
 
   /// Runs `body` with a client of the gateway (TLS, trusting the suite's CA).
-  func withGatewayClient<R: Sendable>(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
+  public func withGatewayClient<R: Sendable>(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
     try await Self.withClient(
       HostAndPort(host: "127.0.0.1", port: gatewayPort),
       security: SuiteTLS(pki: pki).clientSecurity(identity: nil), body)
   }
 
   /// Runs `body` with a client dialling the ingestion service directly.
-  func withIngestionClient<R: Sendable>(
+  public func withIngestionClient<R: Sendable>(
     security: HTTP2ClientTransport.Posix.TransportSecurity,
     _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R
   ) async throws -> R {
     try await Self.withClient(HostAndPort(host: "127.0.0.1", port: ingestionPort), security: security, body)
   }
 
-  static func withClient<R: Sendable>(
+  /// Runs `body` with a client of `address`.
+  public static func withClient<R: Sendable>(
     _ address: HostAndPort, security: HTTP2ClientTransport.Posix.TransportSecurity,
     _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R
   ) async throws -> R {
@@ -118,7 +126,7 @@ struct InProcessSuite {
   }
 
   /// Creates a tenant with the operator key; returns its id and admin key.
-  func createTenant(_ name: String) async throws -> (id: String, adminKey: String) {
+  public func createTenant(_ name: String) async throws -> (id: String, adminKey: String) {
     let reply = try await withGatewayClient { client in
       try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createTenant(
         .with { $0.name = name }, metadata: Self.bearer(operatorKey))
@@ -126,19 +134,7 @@ struct InProcessSuite {
     return (reply.tenant.id, reply.adminSecret)
   }
 
-  static func bearer(_ key: String) -> Metadata { ["authorization": "Bearer \(key)"] }
+  /// Call metadata carrying `key`.
+  public static func bearer(_ key: String) -> Metadata { ["authorization": "Bearer \(key)"] }
 }
 
-/// A ticket-created event for tests.
-func ticketCreated(_ id: String, ticket: String = "T1", time: String = "2026-03-01T09:30:00+08:00") -> Sightline_Ingestion_V1_Event {
-  .with {
-    $0.eventID = id
-    $0.ticketEvent = .with {
-      $0.ticketID = ticket
-      $0.customerID = "C1"
-      $0.time = time
-      $0.kind = .created
-      $0.channel = "WeChat"
-    }
-  }
-}

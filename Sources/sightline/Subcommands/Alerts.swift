@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import SightlineModel
+import SightlineWire
+import SwiftProtobuf
+
+/// `sightline alerts …`: alerts and alert rules of the caller's tenant.
+struct AlertsCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "alerts", abstract: "List and watch alerts; add, list and remove alert rules.",
+    subcommands: [List.self, Watch.self, RuleCommand.self])
+
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List alerts, newest first.")
+    @Flag(help: "Only open alerts.") var open = false
+    @Option(help: "At most this many.") var limit: Int32 = 50
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let (open, limit) = (self.open, self.limit)
+      let reply = try await connection.withGateway { client, metadata in
+        try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(
+          .with { $0.openOnly = open; $0.limit = limit }, metadata: metadata)
+      }
+      if reply.alerts.isEmpty {
+        print(open ? "No open alerts." : "No alerts.")
+        return
+      }
+      printTable(
+        ["state", "severity", "opened", "metric", "where", "value", "expected", "n"],
+        reply.alerts.map { alert in
+          [alert.hasResolvedAt ? "resolved" : "OPEN", AlertText.severity(alert.severity),
+           RFC3339.format(milliseconds: alert.openedAt.seconds * 1000), WireNames.name(alert.kpi), AlertText.scope(alert),
+           AlertText.value(alert.value, alert.kpi), AlertText.expected(alert), String(alert.sampleSize)]
+        })
+    }
+  }
+
+  struct Watch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print alerts as they open and resolve, until interrupted.")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      try await connection.withGateway { client, metadata in
+        try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).watchAlerts(.init(), metadata: metadata) { response in
+          for try await message in response.messages {
+            let alert = message.alert
+            let state = alert.hasResolvedAt ? "resolved" : "OPENED  "
+            let line = "\(RFC3339.format(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))) \(state) "
+              + "\(AlertText.severity(alert.severity)) \(alert.message)\n"
+            // Unbuffered, so a pipe sees each alert as it happens.
+            FileHandle.standardOutput.write(Data(line.utf8))
+          }
+        }
+      }
+    }
+  }
+
+  struct RuleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "rule", abstract: "Alert rules.", subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Add a threshold (--above/--below) or anomaly (--anomaly) rule.",
+        discussion: "Example: sightline alerts rule add --metric complaint_rate --by region --window 1d --above 0.08")
+      @Option(help: "The KPI watched.") var metric: String
+      @Option(help: "Evaluate per value of this dimension.") var by: String?
+      @Option(help: "Window: e.g. 1d, 6h, 30m (default 1d).") var window: String = "1d"
+      @Option(help: "Alert when the value is above this.") var above: Double?
+      @Option(help: "Alert when the value is below this.") var below: Double?
+      @Flag(help: "Alert on values outside the robust baseline (same weekday, last 4 weeks).") var anomaly = false
+      @Option(help: "Windows with fewer observations are not judged (default 20).") var minSample: Int64 = 20
+      @Option(help: "A name for people.") var name: String = ""
+      @OptionGroup var connection: ConnectionOptions
+
+      func validate() throws {
+        let modes = [above != nil, below != nil, anomaly].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("give exactly one of --above, --below, --anomaly") }
+        _ = try Self.seconds(window)
+      }
+
+      static func seconds(_ text: String) throws -> Int64 {
+        guard let unit = text.last, let amount = Int64(text.dropLast()), amount > 0 else {
+          throw ValidationError("--window must look like 1d, 6h or 30m, got '\(text)'")
+        }
+        switch unit {
+        case "d": return amount * 86_400
+        case "h": return amount * 3_600
+        case "m": return amount * 60
+        default: throw ValidationError("--window unit must be d, h or m, got '\(text)'")
+        }
+      }
+
+      func run() async throws {
+        let rule = try Sightline_Metrics_V1_AlertRule.with {
+          $0.name = name
+          $0.kpi = try WireNames.kpi(metric)
+          if let by { $0.by = try WireNames.dimension(by) }
+          $0.windowSeconds = try Self.seconds(window)
+          if let above { $0.comparison = .greater; $0.threshold = above }
+          if let below { $0.comparison = .less; $0.threshold = below }
+          $0.anomaly = anomaly
+          $0.minSample = minSample
+        }
+        let added = try await connection.withGateway { client, metadata in
+          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).addAlertRule(
+            .with { $0.rule = rule }, metadata: metadata)
+        }
+        print("rule \(added.id) added: \(AlertText.describe(added))")
+      }
+    }
+
+    struct List: AsyncParsableCommand {
+      static let configuration = CommandConfiguration(abstract: "List alert rules.")
+      @OptionGroup var connection: ConnectionOptions
+
+      func run() async throws {
+        let reply = try await connection.withGateway { client, metadata in
+          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlertRules(.init(), metadata: metadata)
+        }
+        if reply.rules.isEmpty {
+          print("No alert rules. Add one with: sightline alerts rule add --metric complaint_rate --by region --above 0.08")
+          return
+        }
+        printTable(["id", "name", "rule"], reply.rules.map { [$0.id, $0.name, AlertText.describe($0)] })
+      }
+    }
+
+    struct Remove: AsyncParsableCommand {
+      static let configuration = CommandConfiguration(abstract: "Remove an alert rule.")
+      @Argument(help: "Rule id.") var id: String
+      @OptionGroup var connection: ConnectionOptions
+
+      func run() async throws {
+        let id = self.id
+        _ = try await connection.withGateway { client, metadata in
+          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).removeAlertRule(
+            .with { $0.id = id }, metadata: metadata)
+        }
+        print("rule \(id) removed")
+      }
+    }
+  }
+}
+
+/// How alerts and rules read on a terminal.
+enum AlertText {
+  static func severity(_ severity: Sightline_Metrics_V1_Severity) -> String {
+    switch severity {
+    case .critical: "CRITICAL"
+    case .warning: "warning"
+    case .info: "info"
+    default: "-"
+    }
+  }
+
+  static func scope(_ alert: Sightline_Metrics_V1_Alert) -> String {
+    alert.dimension == .unspecified ? "all" : "\(WireNames.name(alert.dimension))=\(alert.dimensionValue)"
+  }
+
+  static func value(_ value: Double, _ kpi: Sightline_Metrics_V1_Kpi) -> String {
+    WireNames.model(kpi).map { KpiFormat.value(value, $0) } ?? "\(value)"
+  }
+
+  static func expected(_ alert: Sightline_Metrics_V1_Alert) -> String {
+    "\(value(alert.expectedLow, alert.kpi))–\(value(alert.expectedHigh, alert.kpi))"
+  }
+
+  static func describe(_ rule: Sightline_Metrics_V1_AlertRule) -> String {
+    let scope = rule.by == .unspecified ? "" : " by \(WireNames.name(rule.by))"
+    let window = rule.windowSeconds % 86_400 == 0 ? "\(rule.windowSeconds / 86_400)d" : "\(rule.windowSeconds / 3_600)h"
+    let test = rule.anomaly
+      ? "anomalous"
+      : "\(rule.comparison == .less ? "<" : ">") \(value(rule.threshold, rule.kpi))"
+    return "\(WireNames.name(rule.kpi)) \(test)\(scope) over \(window) (min sample \(rule.minSample))"
+  }
+}

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import SightlineModel
+import SightlineWire
+import SwiftProtobuf
+
+/// `sightline kpi`: any KPIs over a range, by interval, grouped and filtered.
+struct Kpi: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Query KPIs: any set, any range, by day/week/month, grouped and filtered by dimensions.",
+    discussion: """
+      Metrics: \(WireNames.kpis.keys.sorted().joined(separator: ", ")).
+      Dimensions: \(WireNames.dimensions.keys.sorted().joined(separator: ", ")).
+      Dates are YYYY-MM-DD in the tenant's time zone (or RFC 3339); --to is exclusive.
+      Definitions: docs/kpis.md.
+      """)
+
+  enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+  enum IntervalArgument: String, ExpressibleByArgument, CaseIterable { case day, week, month, all }
+
+  @Option(name: .customLong("metric"), help: "A KPI (repeatable; default: volume, first_response_time, csat, nps, complaint_rate).")
+  var metrics: [String] = []
+  @Option(name: .customLong("by"), help: "Group by a dimension (repeatable).") var groupBy: [String] = []
+  @Option(name: .customLong("where"), help: "Filter DIM=VALUE (repeatable; repeated DIMs are alternatives).")
+  var filters: [String] = []
+  @Option(help: "Start date (default: 30 days before --to).") var from: String?
+  @Option(help: "End date, exclusive (default: now).") var to: String?
+  @Option(help: "Bucket: day, week, month or all.") var interval: IntervalArgument = .all
+  @Option(help: "Output: table, json or csv.") var format: Format = .table
+  @Option(help: "Wait until the metrics service applied this ingestion offset (read your writes).")
+  var minOffset: Int64 = 0
+  @OptionGroup var connection: ConnectionOptions
+
+  func run() async throws {
+    let kpis = try (metrics.isEmpty ? ["volume", "first_response_time", "csat", "nps", "complaint_rate"] : metrics)
+      .map(WireNames.kpi)
+    let dimensions = try groupBy.map(WireNames.dimension)
+    var filterValues: [(Sightline_Common_V1_Dimension, [String])] = []
+    for filter in filters {
+      let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[1].isEmpty else { throw ValidationError("--where must be DIM=VALUE, got '\(filter)'") }
+      let dimension = try WireNames.dimension(parts[0])
+      if let index = filterValues.firstIndex(where: { $0.0 == dimension }) {
+        filterValues[index].1.append(parts[1])
+      } else {
+        filterValues.append((dimension, [parts[1]]))
+      }
+    }
+    let (from, to, interval, minOffset) = (self.from, self.to, self.interval, self.minOffset)
+    let wireFilters = filterValues.map { dimension, values in
+      Sightline_Common_V1_DimensionFilter.with { $0.dimension = dimension; $0.values = values }
+    }
+    let (reply, zone) = try await connection.withGateway { client, metadata in
+      let metricsClient = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+      let settings = try await metricsClient.getSettings(.init(), metadata: metadata)
+      let zone = TimeZone(identifier: settings.timeZone) ?? .gmt
+      let request = try Sightline_Metrics_V1_QueryKpisRequest.with {
+        $0.kpis = kpis
+        $0.groupBy = dimensions
+        $0.filters = wireFilters
+        $0.interval = switch interval {
+        case .day: .day
+        case .week: .week
+        case .month: .month
+        case .all: .all
+        }
+        $0.minOffset = minOffset
+        if let from { $0.range.start = try DateArgument.timestamp(from, zone: zone, flag: "--from") }
+        if let to { $0.range.end = try DateArgument.timestamp(to, zone: zone, flag: "--to") }
+      }
+      return (try await metricsClient.queryKpis(request), zone)
+    }
+    let table = KpiTable(reply: reply, kpis: kpis, groupBy: groupBy, zone: zone)
+    switch format {
+    case .table: printTable(table.header(raw: false), table.rows(raw: false))
+    case .csv:
+      print(table.header(raw: true).map(CSV.escape).joined(separator: ","))
+      for row in table.rows(raw: true) { print(row.map(CSV.escape).joined(separator: ",")) }
+    case .json: print(try table.json())
+    }
+  }
+}
+
+/// Parses `--from`/`--to`: a date at local midnight in the tenant's zone, or RFC 3339.
+enum DateArgument {
+  static func timestamp(_ text: String, zone: TimeZone, flag: String) throws -> Google_Protobuf_Timestamp {
+    if let ms = RFC3339.parseMilliseconds(text) {
+      return Google_Protobuf_Timestamp(seconds: ms / 1000, nanos: Int32(ms % 1000) * 1_000_000)
+    }
+    let parts = text.split(separator: "-").compactMap { Int($0) }
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = zone
+    guard parts.count == 3,
+      let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2]))
+    else { throw ValidationError("\(flag) must be YYYY-MM-DD or RFC 3339, got '\(text)'") }
+    return Google_Protobuf_Timestamp(seconds: Int64(date.timeIntervalSince1970), nanos: 0)
+  }
+
+  /// The local date of `timestamp` in `zone`, YYYY-MM-DD.
+  static func localDate(_ timestamp: Google_Protobuf_Timestamp, zone: TimeZone) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = zone
+    let parts = calendar.dateComponents(
+      [.year, .month, .day], from: Date(timeIntervalSince1970: TimeInterval(timestamp.seconds)))
+    return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+  }
+}
+
+/// RFC 4180 quoting.
+enum CSV {
+  static func escape(_ field: String) -> String {
+    guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+    return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+}
+
+/// A KPI answer laid out as columns: period, group values, then per KPI its value, the
+/// sample size, and (for time KPIs) median and p90, (csat) mean score, (ces) share 5-7.
+struct KpiTable {
+  let reply: Sightline_Metrics_V1_QueryKpisResponse
+  let kpis: [Sightline_Metrics_V1_Kpi]
+  let groupBy: [String]
+  let zone: TimeZone
+
+  private func extras(_ kpi: Sightline_Metrics_V1_Kpi) -> [String] {
+    switch kpi {
+    case .firstResponseTime, .resolutionTime: ["p50", "p90"]
+    case .csat: ["mean"]
+    case .ces: ["share_5_7"]
+    default: []
+    }
+  }
+
+  func header(raw: Bool) -> [String] {
+    var header = ["period"] + groupBy
+    for kpi in kpis {
+      let name = WireNames.name(kpi)
+      header += [name] + extras(kpi).map { "\(name).\($0)" } + [raw ? "\(name).n" : "n"]
+    }
+    return header
+  }
+
+  func rows(raw: Bool) -> [[String]] {
+    reply.rows.map { row in
+      var cells = [DateArgument.localDate(row.bucketStart, zone: zone)] + row.groupValues.map { $0.isEmpty ? "(none)" : $0 }
+      for (kpi, value) in zip(kpis, row.values) {
+        let model = WireNames.model(kpi)!
+        let empty = raw ? "" : "–"
+        cells.append(value.sampleSize == 0 ? empty : raw ? "\(value.value)" : KpiFormat.value(value.value, model))
+        for extra in extras(kpi) {
+          guard value.sampleSize > 0 else {
+            cells.append(empty)
+            continue
+          }
+          let (number, text): (Double, String) = switch extra {
+          case "p50": (value.median, KpiFormat.value(value.median, model))
+          case "p90": (value.p90, KpiFormat.value(value.p90, model))
+          case "mean": (value.secondary, KpiFormat.fixed(value.secondary, digits: 2))
+          default: (value.secondary, KpiFormat.percent(value.secondary))
+          }
+          cells.append(raw ? "\(number)" : text)
+        }
+        cells.append(String(value.sampleSize))
+      }
+      return cells
+    }
+  }
+
+  func json() throws -> String {
+    var options = JSONEncodingOptions()
+    options.preserveProtoFieldNames = true
+    return try reply.jsonString(options: options)
+  }
+}
