@@ -168,6 +168,17 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
 
+    // Benchmarks: commands that print figures (docs/performance.md records the latest).
+    .executableTarget(
+      name: "bench-kpi",
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", "SightlineDemo", "MetricsService", grpcCore,
+        swiftProtobuf, grdb,
+      ],
+      path: "benchmarks/kpi",
+      swiftSettings: swiftSettings
+    ),
+
     .testTarget(
       name: "SightlineTests",
       dependencies: [

@@ -1,0 +1,290 @@
+// The KPI benchmark (issue 4): loads synthetic tickets with surveys through the gateway,
+// then times a dashboard query (10 KPIs, 90 days, by business line) through the gateway
+// against recomputing the same answer by scanning the raw events. Prints the figures;
+// docs/performance.md records the latest run.
+//
+//   swift run -c release bench-kpi [--tickets N] [--queries N]
+import Foundation
+import GRDB
+import GRPCCore
+import MetricsService
+import SightlineDemo
+import SightlineModel
+import SightlineRPC
+import SightlineSuite
+import SightlineWire
+import SwiftProtobuf
+
+struct Options {
+  var tickets = 5_000_000
+  var queries = 50
+  var days = 120
+  var lines = 20
+
+  init(_ arguments: [String]) {
+    var iterator = arguments.dropFirst().makeIterator()
+    while let flag = iterator.next() {
+      let value = iterator.next().flatMap(Int.init) ?? 0
+      switch flag {
+      case "--tickets": tickets = value
+      case "--queries": queries = value
+      case "--days": days = value
+      default: FileHandle.standardError.write(Data("unknown flag \(flag)\n".utf8)); exit(2)
+      }
+    }
+  }
+}
+
+let dayMs: Int64 = 86_400_000
+let options = Options(CommandLine.arguments)
+let now = Int64(Date().timeIntervalSince1970 * 1000)
+let endMs = now - now % dayMs
+let startMs = endMs - Int64(options.days) * dayMs
+let queryStart = endMs - 90 * dayMs
+let kpis: [Sightline_Metrics_V1_Kpi] = [
+  .volume, .firstResponseTime, .resolutionTime, .unanswered, .fcrRate, .reopenRate, .slaFirstResponse, .csat,
+  .complaintRate, .repeatContactRate,
+]
+
+/// Streams the synthetic events of tickets `range` in batches.
+func batches(_ range: Range<Int>, into body: ([Sightline_Ingestion_V1_Event]) async throws -> Void) async throws {
+  var random = SeededRandom(seed: 42)
+  var batch: [Sightline_Ingestion_V1_Event] = []
+  batch.reserveCapacity(5_000)
+  for index in range {
+    let ticket = "T\(index)"
+    let line = "L\(index % options.lines + 1)"
+    let created = startMs + Int64(random.unit() * Double(endMs - startMs - dayMs))
+    let customer = "C\(Int(random.next() % UInt64(max(options.tickets / 3, 1))))"
+    let priority: Sightline_Ingestion_V1_Priority = random.pick([.low, .normal, .normal, .high, .urgent])
+    let complaint = random.chance(0.06)
+    var sequence = 0
+    func add(_ kind: Sightline_Ingestion_V1_TicketEventKind, _ ms: Int64) {
+      sequence += 1
+      batch.append(.with {
+        $0.eventID = "\(ticket)-\(sequence)"
+        $0.ticketEvent = .with {
+          $0.ticketID = ticket
+          $0.customerID = customer
+          $0.time = RFC3339.format(milliseconds: ms)
+          $0.kind = kind
+          $0.businessLine = line
+          $0.channel = "wechat"
+          $0.region = "r\(index % 6)"
+          $0.priority = priority
+          $0.complaint = complaint
+        }
+      })
+    }
+    add(.created, created)
+    if random.chance(0.98) {
+      let reply = created + Int64(random.logNormal(median: 3_600, sigma: 0.8) * 1000)
+      add(.agentReply, reply)
+      if random.chance(0.95) {
+        let resolved = reply + Int64(random.logNormal(median: 14_400, sigma: 0.8) * 1000)
+        add(.resolved, resolved)
+        if random.chance(0.07) {
+          add(.reopened, resolved + 3_600_000)
+          add(.resolved, resolved + 7_200_000)
+        }
+        if random.chance(0.4) {
+          let score = Int32(1 + random.next() % 5)
+          batch.append(.with {
+            $0.eventID = "\(ticket)-csat"
+            $0.surveyResponse = .with {
+              $0.customerID = customer
+              $0.ticketID = ticket
+              $0.kind = .csat
+              $0.score = score
+              $0.time = RFC3339.format(milliseconds: resolved + 600_000)
+            }
+          })
+        }
+      }
+    }
+    if batch.count >= 5_000 {
+      try await body(batch)
+      batch.removeAll(keepingCapacity: true)
+    }
+  }
+  if !batch.isEmpty { try await body(batch) }
+}
+
+func percentile(_ values: [Double], _ q: Double) -> Double { Percentile.linear(sorted: values.sorted(), q) ?? 0 }
+func ms(_ duration: Duration) -> Double {
+  Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+/// Recomputes the dashboard answer from the raw event log, without rollups or ticket state:
+/// decode every event, fold tickets, then accumulate (the "scan" baseline).
+func scan(logPath: String) throws -> [String: KpiAccumulator] {
+  let queue = try DatabaseQueue(path: logPath, configuration: { var c = Configuration(); c.readonly = true; return c }())
+  struct Folded {
+    var line = ""
+    var created: Int64?
+    var facts = TicketFacts(createdMs: 0)
+    var statusMs: Int64 = .min
+  }
+  var tickets: [String: Folded] = [:]
+  var surveys: [(ticket: String, fact: SurveyFact, ms: Int64)] = []
+  var customerTickets: [String: [Int64]] = [:]
+  var ticketCustomer: [String: String] = [:]
+  try queue.read { db in
+    let rows = try Row.fetchCursor(db, sql: #"SELECT payload, event_time_ms FROM event ORDER BY "offset""#)
+    while let row = try rows.next() {
+      let event = try Sightline_Ingestion_V1_Event(serializedBytes: row[0] as Data)
+      let time: Int64 = row[1]
+      switch event.record {
+      case .ticketEvent(let e):
+        var t = tickets[e.ticketID] ?? Folded()
+        switch e.kind {
+        case .created:
+          t.created = time
+          t.line = e.businessLine
+          t.facts.createdMs = time
+          t.facts.complaint = e.complaint
+          t.facts.priority = switch e.priority {
+          case .low: .low
+          case .high: .high
+          case .urgent: .urgent
+          default: .normal
+          }
+          customerTickets[e.customerID, default: []].append(time)
+          ticketCustomer[e.ticketID] = e.customerID
+        case .agentReply:
+          t.facts.replyCount += 1
+          t.facts.firstReplyMs = min(t.facts.firstReplyMs ?? .max, time)
+        case .resolved:
+          t.facts.firstResolvedMs = min(t.facts.firstResolvedMs ?? .max, time)
+          t.facts.lastResolvedMs = max(t.facts.lastResolvedMs ?? .min, time)
+        case .reopened:
+          t.facts.reopenCount += 1
+        default: break
+        }
+        if [.created, .resolved, .reopened].contains(e.kind), time >= t.statusMs {
+          t.statusMs = time
+          t.facts.isResolved = e.kind == .resolved
+        }
+        tickets[e.ticketID] = t
+      case .surveyResponse(let s) where s.kind == .csat:
+        surveys.append((s.ticketID, SurveyFact(scale: .csat, score: Int(s.score)), time))
+      default: break
+      }
+    }
+  }
+  for key in customerTickets.keys { customerTickets[key]!.sort() }
+  var cells: [String: KpiAccumulator] = [:]
+  for (id, var ticket) in tickets {
+    guard let created = ticket.created, created >= queryStart, created < endMs else { continue }
+    let times = customerTickets[ticketCustomer[id]!]!
+    ticket.facts.nextContactMs = times.first { $0 > created }
+    cells[ticket.line, default: KpiAccumulator()].add(ticket: ticket.facts, settings: .defaults, nowMs: now)
+  }
+  for survey in surveys where survey.ms >= queryStart && survey.ms < endMs {
+    cells[tickets[survey.ticket]?.line ?? "", default: KpiAccumulator()].add(survey: survey.fact)
+  }
+  return cells
+}
+
+let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, "
+  + "\(ProcessInfo.processInfo.physicalMemory / (1 << 30)) GiB, \(ProcessInfo.processInfo.operatingSystemVersionString)"
+print("bench-kpi: \(options.tickets) tickets over \(options.days) days, \(options.lines) business lines; \(machine)")
+
+try await InProcessSuite.with { suite in
+  let tenant = try await suite.createTenant("bench")
+  let key = InProcessSuite.bearer(tenant.adminKey)
+  try await suite.withGatewayClient { client in
+    let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+    let loadStart = ContinuousClock.now
+    let reply = try await ingestion.ingestStream(
+      request: StreamingClientRequest(metadata: key) { writer in
+        try await batches(0..<options.tickets) { batch in
+          try await writer.write(.with { $0.events = batch })
+        }
+      })
+    let loadTime = ContinuousClock.now - loadStart
+    let events = Int(reply.accepted)
+    print(String(format: "ingest: %d events through the gateway (IngestStream) in %.1f s = %.0f events/s",
+                 events, ms(loadTime) / 1000, Double(events) / (ms(loadTime) / 1000)))
+
+    let tenantID = TenantID(tenant.id)!
+    while try suite.metrics.state.appliedOffset(tenant: tenantID) < reply.offset {
+      try await Task.sleep(for: .milliseconds(200))
+    }
+    let consumeTime = ContinuousClock.now - loadStart
+    print(String(format: "metrics consumer: caught up %.1f s after the load started (%.0f events/s end to end)",
+                 ms(consumeTime) / 1000, Double(events) / (ms(consumeTime) / 1000)))
+
+    let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+    let request = Sightline_Metrics_V1_QueryKpisRequest.with {
+      $0.kpis = kpis
+      $0.range = .with {
+        $0.start = Google_Protobuf_Timestamp(seconds: queryStart / 1000, nanos: 0)
+        $0.end = Google_Protobuf_Timestamp(seconds: endMs / 1000, nanos: 0)
+      }
+      $0.interval = .all
+      $0.groupBy = [.businessLine]
+    }
+    var latencies: [Double] = []
+    var answer = Sightline_Metrics_V1_QueryKpisResponse()
+    for index in 0..<(options.queries + 3) {
+      let start = ContinuousClock.now
+      answer = try await metrics.queryKpis(request, metadata: key)
+      if index >= 3 { latencies.append(ms(ContinuousClock.now - start)) }
+    }
+    let p50 = percentile(latencies, 0.5)
+    print(String(format: "dashboard query via gateway (10 KPIs, 90 days, by business line, %d runs): p50 %.1f ms, p99 %.1f ms",
+                 latencies.count, p50, percentile(latencies, 0.99)))
+
+    let logPath = "\(suite.directory)/tenants/\(tenant.id)/ingestion.sqlite"
+    var scans: [Double] = []
+    var scanned: [String: KpiAccumulator] = [:]
+    for _ in 0..<3 {
+      let start = ContinuousClock.now
+      scanned = try scan(logPath: logPath)
+      scans.append(ms(ContinuousClock.now - start))
+    }
+    let scanP50 = percentile(scans, 0.5)
+    print(String(format: "same answer by scanning the raw events (3 runs): p50 %.0f ms -> the query is %.0fx faster",
+                 scanP50, scanP50 / p50))
+    // The two answers must agree.
+    var mismatches = 0
+    for row in answer.rows {
+      let line = row.groupValues[0]
+      guard let cell = scanned[line] else { mismatches += 1; continue }
+      for value in row.values {
+        let kind = KpiKind(rawValue: WireNames.name(value.kpi))!
+        let expected = cell.result(kind)
+        if abs(expected.value - value.value) > 1e-6 * max(1, abs(expected.value)) || expected.sampleSize != value.sampleSize {
+          mismatches += 1
+          print("  mismatch \(line) \(kind): service \(value.value) (n=\(value.sampleSize)) scan \(expected.value) (n=\(expected.sampleSize))")
+        }
+      }
+    }
+    print(mismatches == 0 ? "check: the service's answer equals the scan's for every line and KPI" : "check: \(mismatches) mismatches")
+    if let duckdb = ["/usr/bin/duckdb", "/usr/local/bin/duckdb"].first(where: FileManager.default.isExecutableFile) {
+      print("duckdb found at \(duckdb) but not wired into this benchmark yet")
+    } else {
+      print("duckdb: not installed here, comparison skipped")
+    }
+  }
+}
+
+/// KPI names as documented.
+enum WireNames {
+  static func name(_ kpi: Sightline_Metrics_V1_Kpi) -> String {
+    switch kpi {
+    case .volume: "volume"
+    case .firstResponseTime: "first_response_time"
+    case .resolutionTime: "resolution_time"
+    case .unanswered: "unanswered"
+    case .fcrRate: "fcr_rate"
+    case .reopenRate: "reopen_rate"
+    case .slaFirstResponse: "sla_first_response"
+    case .csat: "csat"
+    case .complaintRate: "complaint_rate"
+    case .repeatContactRate: "repeat_contact_rate"
+    default: "\(kpi)"
+    }
+  }
+}
