@@ -3,7 +3,6 @@ public import GRPCCore
 public import GRPCNIOTransportHTTP2
 import Logging
 public import SightlineModel
-import ServiceLifecycle
 import SightlineRPC
 
 /// Passes message bytes through unchanged: the gateway never decodes a forwarded RPC.
@@ -62,7 +61,7 @@ public struct ForwardingService: RegistrableRPCService {
     let live = MethodPolicy.liveStreams.contains(method.fullyQualifiedMethod)
     return StreamingServerResponse<[UInt8]> { writer in
       if live {
-        return try await cancelWhenGracefulShutdown {
+        return try await runLiveStream {
           try await relay(outgoing, method: method, options: options, client: client, to: writer)
         }
       }

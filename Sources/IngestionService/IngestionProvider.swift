@@ -4,7 +4,6 @@ public import SightlineModel
 import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
-import ServiceLifecycle
 import SwiftProtobuf
 
 /// The ingestion service: validates, normalises, de-duplicates and appends records to
@@ -126,9 +125,9 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
     let store = try store(for: tenant)
     let limit = request.message.maxBatch > 0 ? min(Int(request.message.maxBatch), 10_000) : Self.defaultSubscribeBatch
     return StreamingServerResponse { writer in
-      // A live stream never ends by itself: stop it when the server drains, so shutdown
-      // does not wait for subscribers (they resubscribe from their stored offset).
-      try await cancelWhenGracefulShutdown {
+      // Ends when the subscriber leaves or the server drains (subscribers resume from
+      // their stored offset).
+      try await runLiveStream {
         try await self.follow(store: store, tenant: tenant, from: request.message.fromOffset, limit: limit, writer: writer)
       }
       return [:]

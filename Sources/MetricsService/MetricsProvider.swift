@@ -4,7 +4,6 @@ public import SightlineModel
 public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
-import ServiceLifecycle
 import SwiftProtobuf
 
 /// The metrics service: KPIs and unit-level aggregates from the tenant's folded ticket
@@ -254,7 +253,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     return StreamingServerResponse { writer in
       defer { cancel() }
       // Live until the caller leaves or the server drains.
-      try await cancelWhenGracefulShutdown {
+      try await runLiveStream {
         for await alert in alerts {
           try await writer.write(.with { $0.alert = Self.wireAlert(alert) })
         }

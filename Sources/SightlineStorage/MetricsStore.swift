@@ -151,8 +151,8 @@ public struct MetricsStore: Sendable {
         try Self.apply(entry.event, offset: entry.offset, db)
       }
       let reached = max(applied, throughOffset)
-      try db.execute(
-        sql: "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
+      try db.run(
+        "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
         arguments: [reached])
       return reached
     }
@@ -164,13 +164,13 @@ public struct MetricsStore: Sendable {
       try applyTicketEvent(ticketID: ticketID, customerID: customerID, type: type, timeMs: timeMs,
                            attributes: attributes, offset: offset, db)
     case .survey(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let channel):
-      try db.execute(
-        sql: "INSERT OR IGNORE INTO survey (response_id, customer_id, ticket_id, scale, score, time_ms, channel) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      try db.run(
+        "INSERT OR IGNORE INTO survey (response_id, customer_id, ticket_id, scale, score, time_ms, channel) VALUES (?, ?, ?, ?, ?, ?, ?)",
         arguments: [responseID, customerID, ticketID, scale.rawValue, score, timeMs, channel])
     case .profile(let customerID, let type, let tier, let region, let timeMs):
       // The latest profile (by its own time) wins, whatever the arrival order.
-      try db.execute(
-        sql: """
+      try db.run(
+        """
           INSERT INTO customer (customer_id, type, tier, region, profile_ms) VALUES (?, ?, ?, ?, ?)
           ON CONFLICT(customer_id) DO UPDATE SET type = excluded.type, tier = excluded.tier,
             region = excluded.region, profile_ms = excluded.profile_ms
@@ -186,13 +186,13 @@ public struct MetricsStore: Sendable {
     ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, attributes: TicketAttributes,
     offset: Int64, _ db: Database
   ) throws {
-    try db.execute(sql: "INSERT OR IGNORE INTO ticket (ticket_id) VALUES (?)", arguments: [ticketID])
+    try db.run("INSERT OR IGNORE INTO ticket (ticket_id) VALUES (?)", arguments: [ticketID])
     switch type {
     case .created:
       // The earliest `created` event defines the ticket (a second one, under another event
       // id, is a correction only if it is earlier).
-      try db.execute(
-        sql: """
+      try db.run(
+        """
           UPDATE ticket SET created_ms = :time, customer_id = :customer, channel = :channel, region = :region,
             business_line = :line, agent = CASE WHEN :agent != '' THEN :agent ELSE agent END,
             product_module = :module, problem_type = :problem, priority = :priority, complaint = :complaint
@@ -207,8 +207,8 @@ public struct MetricsStore: Sendable {
       if db.changesCount > 0 {
         // Repeat contacts: recompute "the same customer's next ticket" for this customer's
         // tickets (a handful), which stays right whatever order tickets arrive in.
-        try db.execute(
-          sql: """
+        try db.run(
+          """
             UPDATE ticket SET next_contact_ms = (
               SELECT MIN(other.created_ms) FROM ticket AS other
               WHERE other.customer_id = ticket.customer_id AND other.created_ms > ticket.created_ms)
@@ -218,8 +218,8 @@ public struct MetricsStore: Sendable {
       }
       try recordStatus(ticketID: ticketID, open: true, timeMs: timeMs, offset: offset, db)
     case .agentReply:
-      try db.execute(
-        sql: """
+      try db.run(
+        """
           UPDATE ticket SET reply_count = reply_count + 1,
             first_reply_ms = CASE WHEN first_reply_ms IS NULL OR first_reply_ms > :time THEN :time ELSE first_reply_ms END,
             agent = CASE WHEN agent = '' THEN :agent ELSE agent END
@@ -227,8 +227,8 @@ public struct MetricsStore: Sendable {
           """,
         arguments: ["time": timeMs, "agent": attributes.agent, "ticket": ticketID])
     case .resolved:
-      try db.execute(
-        sql: """
+      try db.run(
+        """
           UPDATE ticket SET
             first_resolved_ms = CASE WHEN first_resolved_ms IS NULL OR first_resolved_ms > :time THEN :time ELSE first_resolved_ms END,
             last_resolved_ms = CASE WHEN last_resolved_ms IS NULL OR last_resolved_ms < :time THEN :time ELSE last_resolved_ms END
@@ -237,7 +237,7 @@ public struct MetricsStore: Sendable {
         arguments: ["time": timeMs, "ticket": ticketID])
       try recordStatus(ticketID: ticketID, open: false, timeMs: timeMs, offset: offset, db)
     case .reopened:
-      try db.execute(sql: "UPDATE ticket SET reopen_count = reopen_count + 1 WHERE ticket_id = ?", arguments: [ticketID])
+      try db.run("UPDATE ticket SET reopen_count = reopen_count + 1 WHERE ticket_id = ?", arguments: [ticketID])
       try recordStatus(ticketID: ticketID, open: true, timeMs: timeMs, offset: offset, db)
     case .customerReply:
       break
@@ -247,11 +247,11 @@ public struct MetricsStore: Sendable {
   /// Keeps the status history (for backlog) and the current status: that of the latest
   /// status event by event time, ties broken by log order.
   private static func recordStatus(ticketID: String, open: Bool, timeMs: Int64, offset: Int64, _ db: Database) throws {
-    try db.execute(
-      sql: "INSERT OR IGNORE INTO status_event (ticket_id, log_offset, time_ms, open) VALUES (?, ?, ?, ?)",
+    try db.run(
+      "INSERT OR IGNORE INTO status_event (ticket_id, log_offset, time_ms, open) VALUES (?, ?, ?, ?)",
       arguments: [ticketID, offset, timeMs, open])
-    try db.execute(
-      sql: """
+    try db.run(
+      """
         UPDATE ticket SET status_open = :open, status_ms = :time, status_offset = :offset
         WHERE ticket_id = :ticket AND (status_ms IS NULL OR status_ms < :time OR (status_ms = :time AND status_offset < :offset))
         """,
@@ -412,5 +412,13 @@ public struct MetricsStore: Sendable {
         try db.execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?)", arguments: [name, value])
       }
     }
+  }
+}
+
+extension Database {
+  /// Executes `sql` through the connection's statement cache: the consumer runs the same
+  /// few statements for every event, so preparing them once matters.
+  fileprivate func run(_ sql: String, arguments: StatementArguments = StatementArguments()) throws {
+    try cachedStatement(sql: sql).execute(arguments: arguments)
   }
 }

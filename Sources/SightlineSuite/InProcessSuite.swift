@@ -57,7 +57,12 @@ public struct InProcessSuite: Sendable {
       let metricsProcess = try MetricsServer.make(
         configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600), discoveryInterval: .milliseconds(100))
       let metricsServer = metricsProcess.server
-      for service in metricsProcess.services { group.addTask { try await service.run() } }
+      group.addTask { try await metricsServer.server.serve() }
+      // Everything that is not a server runs as a task of its own, stopped before the
+      // servers (see tearDown).
+      var helpers: [Task<Void, any Error>] = metricsProcess.services.filter { !($0 is SuiteServer) }.map { service in
+        Task { try await service.run() }
+      }
       let metricsPort = try await metricsServer.boundPort()
       let closed = HostAndPort(host: "127.0.0.1", port: 1)
       let configuration = GatewayConfiguration(
@@ -68,27 +73,37 @@ public struct InProcessSuite: Sendable {
                    .segmentation: closed, .experiments: closed])
       let (services, gateway) = try GatewayServer.make(configuration: configuration, logger: logger)
       let clients = services.compactMap { $0 as? ManagedClient }
-      for client in clients { group.addTask { try await client.client.runConnections() } }
+      helpers += clients.map { client in Task { try await client.client.runConnections() } }
       group.addTask { try await gateway.server.serve() }
       let suite = InProcessSuite(
         directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
         metricsPort: metricsPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
         metrics: metricsProcess.provider)
-      // Tear down promptly whatever the body left open (e.g. a stream a test abandoned):
-      // begin graceful shutdown, then cancel the serving tasks.
-      func tearDown() {
+      // Tear down without cancelling a serving task: NIO traps (in debug builds) when a
+      // server task is cancelled while an accepted stream is still queued
+      // (apple/swift-nio#2637). So stop every client first (no new streams), then shut the
+      // servers down gracefully; cancel only if something the body left open (an abandoned
+      // stream) keeps them from finishing within five seconds.
+      func tearDown() async {
+        for helper in helpers { helper.cancel() }
+        for helper in helpers { _ = await helper.result }
         gateway.server.beginGracefulShutdown()
         ingestion.server.beginGracefulShutdown()
         metricsServer.server.beginGracefulShutdown()
-        for client in clients { client.client.beginGracefulShutdown() }
+        group.addTask {
+          try await Task.sleep(for: .seconds(5))
+          throw CancellationError()
+        }
+        var finished = 0
+        while finished < 3, (try? await group.next()) != nil { finished += 1 }
         group.cancelAll()
       }
       do {
         let result = try await body(suite)
-        tearDown()
+        await tearDown()
         return result
       } catch {
-        tearDown()
+        await tearDown()
         throw error
       }
     }
