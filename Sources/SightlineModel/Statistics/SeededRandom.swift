@@ -1,5 +1,7 @@
+import Foundation
+
 /// A small, fast, seedable generator (SplitMix64), so a seed always yields the same data
-/// set on every machine.
+/// set, permutation sample or simulation on every machine.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
   private var state: UInt64
 
@@ -45,9 +47,3 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
   /// One element of `items`.
   public mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
