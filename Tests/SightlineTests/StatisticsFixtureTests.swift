@@ -82,6 +82,7 @@ struct StatisticsFixtureTests {
       Self.expectClose(r.control, c["control_ratio"], "control ratio")
       Self.expectClose(r.treatment, c["treatment_ratio"], "treatment ratio")
       Self.expectClose(r.standardError, c["se"], "se")
+      Self.expectClose(r.degreesOfFreedom!, c["df"], "df")
       Self.expectClose(r.pValue, c["p"], "p")
       let ci = Self.doubles(c["ci"])
       Self.expectClose(r.ciLow, ci[0], "ci low")

@@ -46,7 +46,10 @@ public enum ABStatistics {
 
   /// A ratio metric Σnumerator ÷ Σdenominator per arm over units (e.g. CSAT = satisfied ÷
   /// answers per business line), compared with the delta method:
-  /// Var(R) ≈ (s²_y − 2R·s_xy + R²·s²_x) ÷ (n·x̄²), arms independent, normal interval.
+  /// Var(R) ≈ (s²_y − 2R·s_xy + R²·s²_x) ÷ (n·x̄²), arms independent. With few units the
+  /// normal interval undercovers (about 91 % at 15 units per arm in our simulations), so
+  /// the interval and p-value use Student's t with Welch–Satterthwaite degrees of freedom,
+  /// which tends to the normal as units grow.
   public static func deltaRatio(
     control: [(numerator: Double, denominator: Double)], treatment: [(numerator: Double, denominator: Double)],
     confidence: Double = 0.95
@@ -54,7 +57,14 @@ public enum ABStatistics {
     guard let c = ratioMoments(control), let t = ratioMoments(treatment) else { return nil }
     let se = (c.variance + t.variance).squareRoot()
     guard se > 0 else { return nil }
-    return .normal(control: c.ratio, treatment: t.ratio, effect: t.ratio - c.ratio, se: se, confidence: confidence)
+    let df = (c.variance + t.variance) * (c.variance + t.variance)
+      / (c.variance * c.variance / Double(control.count - 1) + t.variance * t.variance / Double(treatment.count - 1))
+    let effect = t.ratio - c.ratio
+    let critical = Distributions.tQuantile(0.5 + confidence / 2, df: df)
+    return EffectEstimate(
+      control: c.ratio, treatment: t.ratio, effect: effect, standardError: se, statistic: effect / se,
+      degreesOfFreedom: df, ciLow: effect - critical * se, ciHigh: effect + critical * se,
+      pValue: Distributions.tTwoSidedP(effect / se, df: df))
   }
 
   /// The ratio of sums and its delta-method variance.

@@ -59,9 +59,12 @@ for n in [(10, 10), (6, 9)]:
         denominators = rng.integers(50, 400, size)
         units.append([[float(rng.binomial(d, rate)), float(d)] for d in denominators])
     rc, vc = delta_ratio(units[0]); rt, vt = delta_ratio(units[1])
-    se = np.sqrt(vc + vt); z = (rt - rc) / se
+    se = np.sqrt(vc + vt); t = (rt - rc) / se
+    # Welch-Satterthwaite degrees of freedom for the small-sample interval.
+    df = (vc + vt) ** 2 / (vc ** 2 / (n[0] - 1) + vt ** 2 / (n[1] - 1))
+    q = stats.t.ppf(0.975, df)
     ratios.append({"control": units[0], "treatment": units[1], "control_ratio": rc, "treatment_ratio": rt, "se": se,
-                   "p": 2 * stats.norm.sf(abs(z)), "ci": [rt - rc - stats.norm.ppf(0.975) * se, rt - rc + stats.norm.ppf(0.975) * se]})
+                   "df": df, "p": 2 * stats.t.sf(abs(t), df), "ci": [rt - rc - q * se, rt - rc + q * se]})
 out["delta_ratio"] = ratios
 
 prepost = []
