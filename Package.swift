@@ -98,7 +98,10 @@ let package = Package(
     ),
     .target(
       name: "ExperimentsService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, logging],
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, swiftProtobuf, logging,
+        lifecycle,
+      ],
       swiftSettings: swiftSettings
     ),
     .target(
@@ -121,7 +124,8 @@ let package = Package(
     .target(
       name: "SightlineSuite",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "IngestionService", "MetricsService", "GatewayService", grpcCore,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "IngestionService", "MetricsService", "ExperimentsService",
+        "GatewayService", grpcCore,
         grpcTransport, swiftProtobuf, logging, lifecycle,
       ],
       swiftSettings: swiftSettings

@@ -12,6 +12,8 @@ struct ExperimentsCommand: AsyncParsableCommand {
   @OptionGroup var options: BackendOptions
 
   func run() async throws {
-    try await ProcessBootstrap.runBackend(.experiments, options: options, makeServer: ExperimentsServer.make)
+    try await ProcessBootstrap.runBackend(.experiments, options: options) { configuration, logger in
+      try ExperimentsServer.make(configuration: configuration, logger: logger)
+    }
   }
 }

@@ -1,15 +1,20 @@
 public import Logging
+public import ServiceLifecycle
 public import SightlineRPC
+import SightlineModel
 
-/// Assembles the experiments process: a mutual-TLS server with health, ready for the
-/// `sightline.experiments.v1.Experiments` provider.
-///
-/// The experiments RPCs are specified in `Proto/sightline/experiments/v1/` but not implemented in
-/// this version: the server registers no handler for them, so a call fails with a gRPC
-/// error (never a placeholder reply), and health reports the process only.
+/// Assembles the experiments process: the metrics client (mutual TLS, service identity)
+/// and the mutual-TLS server.
 public enum ExperimentsServer {
-  /// A server for `configuration`; generates the development PKI if it is missing.
-  public static func make(configuration: BackendConfiguration, logger: Logger) throws -> SuiteServer {
-    try SuiteServer.backend(configuration: configuration, services: [], logger: logger)
+  /// The fully qualified gRPC service name, as reported by health.
+  public static let serviceName = "sightline.experiments.v1.Experiments"
+
+  /// The services to run, in dependency order (the server last, so it drains first).
+  public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
+    let metrics = try configuration.upstreamClient(.metrics)
+    let provider = ExperimentsProvider(dataDirectory: configuration.dataDirectory, metrics: metrics.client)
+    let server = try SuiteServer.backend(
+      configuration: configuration, services: [provider], serviceNames: [serviceName], logger: logger)
+    return [metrics, server]
   }
 }

@@ -5,38 +5,13 @@ import SwiftProtobuf
 
 /// Conversions between the wire contract and the model's KPI types.
 enum WireMapping {
-  static let kpis: [Sightline_Metrics_V1_Kpi: KpiKind] = [
-    .volume: .volume, .firstResponseTime: .firstResponseTime, .resolutionTime: .resolutionTime,
-    .unanswered: .unanswered, .fcrRate: .fcrRate, .reopenRate: .reopenRate, .slaFirstResponse: .slaFirstResponse,
-    .csat: .csat, .nps: .nps, .ces: .ces, .complaintRate: .complaintRate,
-    .complaintClosureRate: .complaintClosureRate, .repeatContactRate: .repeatContactRate, .backlog: .backlog,
-  ]
-  static let wireKpis = Dictionary(uniqueKeysWithValues: kpis.map { ($1, $0) })
+  static let wireKpis = KpiWire.wireKpis
+  static let wireDimensions = KpiWire.wireDimensions
 
-  static let dimensions: [Sightline_Common_V1_Dimension: KpiDimension] = [
-    .channel: .channel, .region: .region, .businessLine: .businessLine, .agent: .agent,
-    .productModule: .productModule, .problemType: .problemType, .priority: .priority,
-    .customerTier: .customerTier, .customerType: .customerType, .customer: .customer,
-  ]
-  static let wireDimensions = Dictionary(uniqueKeysWithValues: dimensions.map { ($1, $0) })
+  static func kpi(_ kpi: Sightline_Metrics_V1_Kpi, field: String) throws -> KpiKind { try KpiWire.kpi(kpi, field: field) }
 
-  /// The model KPI of `kpi`, or INVALID_ARGUMENT naming `field`.
-  static func kpi(_ kpi: Sightline_Metrics_V1_Kpi, field: String) throws -> KpiKind {
-    guard let known = kpis[kpi] else { throw InvalidInput(field: field, reason: "unknown or unspecified KPI (\(kpi))") }
-    return known
-  }
-
-  /// The model dimension of `dimension`, or INVALID_ARGUMENT naming `field`.
   static func dimension(_ dimension: Sightline_Common_V1_Dimension, field: String) throws -> KpiDimension {
-    if dimension == .segment {
-      throw InvalidInput(
-        field: field,
-        reason: "the segment dimension is answered by the segmentation service (GetScorecard); metrics groups by ticket and customer attributes")
-    }
-    guard let known = dimensions[dimension] else {
-      throw InvalidInput(field: field, reason: "unknown or unspecified dimension (\(dimension))")
-    }
-    return known
+    try KpiWire.dimension(dimension, field: field)
   }
 
   /// Unix milliseconds of a timestamp.

@@ -4,6 +4,7 @@ public import GRPCNIOTransportHTTP2
 import GatewayService
 import IngestionService
 public import MetricsService
+import ExperimentsService
 import ServiceLifecycle
 import Logging
 import SightlineModel
@@ -13,7 +14,7 @@ import SwiftProtobuf
 
 /// The suite's services running in this process on ephemeral loopback ports with real
 /// TLS and a fresh PKI in a temporary directory: what the tests and the benchmarks run.
-/// Services not built yet (segmentation, experiments) point at a closed port.
+/// Services not built yet (segmentation) point at a closed port.
 public struct InProcessSuite: Sendable {
   /// The temporary data directory (removed afterwards).
   public let directory: String
@@ -23,6 +24,7 @@ public struct InProcessSuite: Sendable {
   public let gatewayPort: Int
   public let ingestionPort: Int
   public let metricsPort: Int
+  public let experimentsPort: Int
   /// The operator key.
   public let operatorKey: String
   /// The metrics provider (to evaluate alerts at a chosen time).
@@ -64,20 +66,28 @@ public struct InProcessSuite: Sendable {
         Task { try await service.run() }
       }
       let metricsPort = try await metricsServer.boundPort()
+      let experimentsConfiguration = BackendConfiguration(
+        listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
+        upstreams: [.metrics: HostAndPort(host: "127.0.0.1", port: metricsPort)])
+      let experimentsServices = try ExperimentsServer.make(configuration: experimentsConfiguration, logger: logger)
+      let experimentsServer = experimentsServices.last as! SuiteServer
+      group.addTask { try await experimentsServer.server.serve() }
+      helpers += experimentsServices.filter { !($0 is SuiteServer) }.map { service in Task { try await service.run() } }
+      let experimentsPort = try await experimentsServer.boundPort()
       let closed = HostAndPort(host: "127.0.0.1", port: 1)
       let configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",
         backends: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort),
                    .metrics: HostAndPort(host: "127.0.0.1", port: metricsPort),
-                   .segmentation: closed, .experiments: closed])
+                   .segmentation: closed, .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort)])
       let (services, gateway) = try GatewayServer.make(configuration: configuration, logger: logger)
       let clients = services.compactMap { $0 as? ManagedClient }
       helpers += clients.map { client in Task { try await client.client.runConnections() } }
       group.addTask { try await gateway.server.serve() }
       let suite = InProcessSuite(
         directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
-        metricsPort: metricsPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
+        metricsPort: metricsPort, experimentsPort: experimentsPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
         metrics: metricsProcess.provider)
       // Tear down without cancelling a serving task: NIO traps (in debug builds) when a
       // server task is cancelled while an accepted stream is still queued
@@ -90,12 +100,13 @@ public struct InProcessSuite: Sendable {
         gateway.server.beginGracefulShutdown()
         ingestion.server.beginGracefulShutdown()
         metricsServer.server.beginGracefulShutdown()
+        experimentsServer.server.beginGracefulShutdown()
         group.addTask {
           try await Task.sleep(for: .seconds(5))
           throw CancellationError()
         }
         var finished = 0
-        while finished < 3, (try? await group.next()) != nil { finished += 1 }
+        while finished < 4, (try? await group.next()) != nil { finished += 1 }
         group.cancelAll()
       }
       do {

@@ -112,3 +112,24 @@ struct StatisticsSimulationTests {
     #expect(naiveRate > 0.1, "fixed-horizon Welch with daily looks: \(naiveRate)")
   }
 }
+
+@Suite("Hash assignment and SRM")
+struct HashAssignmentTests {
+  @Test func hashAssignmentIsDeterministicAndSplitsAsDesigned() {
+    let units = (0..<20_000).map { "C\($0)" }
+    let treated = units.filter { HashAssignment.isTreated(unit: $0, salt: "exp-1", treatmentShare: 0.3) }
+    #expect(treated == units.filter { HashAssignment.isTreated(unit: $0, salt: "exp-1", treatmentShare: 0.3) })
+    #expect(abs(Double(treated.count) / 20_000 - 0.3) < 0.015)
+    let srm = ABStatistics.sampleRatioMismatch(
+      controlCount: Double(units.count - treated.count), treatmentCount: Double(treated.count), treatmentShare: 0.3)
+    #expect(srm.pValue > 0.001, "a correct split raises no SRM")
+    // Another salt is an independent split.
+    let other = Set(units.filter { HashAssignment.isTreated(unit: $0, salt: "exp-2", treatmentShare: 0.3) })
+    let overlap = Double(treated.filter(other.contains).count) / Double(treated.count)
+    #expect(abs(overlap - 0.3) < 0.03)
+    // Losing a third of the treated units (a broken pipeline) is flagged.
+    let broken = ABStatistics.sampleRatioMismatch(
+      controlCount: Double(units.count - treated.count), treatmentCount: Double(treated.count) * 2 / 3, treatmentShare: 0.3)
+    #expect(broken.pValue < 0.001)
+  }
+}

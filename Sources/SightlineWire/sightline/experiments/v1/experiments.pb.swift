@@ -460,6 +460,29 @@ public nonisolated struct Sightline_Experiments_V1_MetricResult: @unchecked Send
     set {_uniqueStorage()._guardrail = newValue}
   }
 
+  /// Always-valid (mSPRT) p-value and confidence sequence of the effect: valid however
+  /// often the experiment is looked at. A running experiment's verdict uses these.
+  public var sequentialPValue: Double {
+    get {_storage._sequentialPValue}
+    set {_uniqueStorage()._sequentialPValue = newValue}
+  }
+
+  public var sequentialCiLow: Double {
+    get {_storage._sequentialCiLow}
+    set {_uniqueStorage()._sequentialCiLow = newValue}
+  }
+
+  public var sequentialCiHigh: Double {
+    get {_storage._sequentialCiHigh}
+    set {_uniqueStorage()._sequentialCiHigh = newValue}
+  }
+
+  /// Why this method, and anything else a reader of this metric needs.
+  public var note: String {
+    get {_storage._note}
+    set {_uniqueStorage()._note = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -485,44 +508,88 @@ public nonisolated struct Sightline_Experiments_V1_Warning: Sendable {
 }
 
 /// An evaluation.
-public nonisolated struct Sightline_Experiments_V1_Evaluation: Sendable {
+public nonisolated struct Sightline_Experiments_V1_Evaluation: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Experiment name.
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
   /// Per-metric results.
-  public var results: [Sightline_Experiments_V1_MetricResult] = []
+  public var results: [Sightline_Experiments_V1_MetricResult] {
+    get {_storage._results}
+    set {_uniqueStorage()._results = newValue}
+  }
 
   /// Overall verdict.
-  public var verdict: Sightline_Experiments_V1_Verdict = .unspecified
+  public var verdict: Sightline_Experiments_V1_Verdict {
+    get {_storage._verdict}
+    set {_uniqueStorage()._verdict = newValue}
+  }
 
   /// Warnings.
-  public var warnings: [Sightline_Experiments_V1_Warning] = []
+  public var warnings: [Sightline_Experiments_V1_Warning] {
+    get {_storage._warnings}
+    set {_uniqueStorage()._warnings = newValue}
+  }
 
   /// SRM p-value (hash assignments), or 1.
-  public var srmPValue: Double = 0
+  public var srmPValue: Double {
+    get {_storage._srmPValue}
+    set {_uniqueStorage()._srmPValue = newValue}
+  }
 
   /// Pre-period balance p-value per primary metric (in the order of `primary`).
-  public var balancePValues: [Double] = []
+  public var balancePValues: [Double] {
+    get {_storage._balancePValues}
+    set {_uniqueStorage()._balancePValues = newValue}
+  }
 
   /// When evaluated.
   public var evaluatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_evaluatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_evaluatedAt = newValue}
+    get {_storage._evaluatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._evaluatedAt = newValue}
   }
   /// Returns true if `evaluatedAt` has been explicitly set.
-  public var hasEvaluatedAt: Bool {self._evaluatedAt != nil}
+  public var hasEvaluatedAt: Bool {_storage._evaluatedAt != nil}
   /// Clears the value of `evaluatedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearEvaluatedAt() {self._evaluatedAt = nil}
+  public mutating func clearEvaluatedAt() {_uniqueStorage()._evaluatedAt = nil}
+
+  /// True while the experiment runs (no end, or `as_of` before it): verdicts then use the
+  /// always-valid sequential results.
+  public var running: Bool {
+    get {_storage._running}
+    set {_uniqueStorage()._running = newValue}
+  }
+
+  /// The periods compared: pre-period and post-period (from the rollout to the end or as_of).
+  public var prePeriod: Sightline_Common_V1_TimeRange {
+    get {_storage._prePeriod ?? Sightline_Common_V1_TimeRange()}
+    set {_uniqueStorage()._prePeriod = newValue}
+  }
+  /// Returns true if `prePeriod` has been explicitly set.
+  public var hasPrePeriod: Bool {_storage._prePeriod != nil}
+  /// Clears the value of `prePeriod`. Subsequent reads from it will return its default value.
+  public mutating func clearPrePeriod() {_uniqueStorage()._prePeriod = nil}
+
+  public var postPeriod: Sightline_Common_V1_TimeRange {
+    get {_storage._postPeriod ?? Sightline_Common_V1_TimeRange()}
+    set {_uniqueStorage()._postPeriod = newValue}
+  }
+  /// Returns true if `postPeriod` has been explicitly set.
+  public var hasPostPeriod: Bool {_storage._postPeriod != nil}
+  /// Clears the value of `postPeriod`. Subsequent reads from it will return its default value.
+  public mutating func clearPostPeriod() {_uniqueStorage()._postPeriod = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _evaluatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Power / minimum detectable effect for a planned experiment.
@@ -962,7 +1029,7 @@ nonisolated extension Sightline_Experiments_V1_EvaluateRequest: SwiftProtobuf.Me
 
 nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}method\0\u{1}control\0\u{1}treatment\0\u{1}effect\0\u{3}ci_low\0\u{3}ci_high\0\u{3}relative_effect\0\u{3}relative_ci_low\0\u{3}relative_ci_high\0\u{3}p_value\0\u{3}p_value_adjusted\0\u{3}probability_better\0\u{3}expected_loss\0\u{3}control_units\0\u{3}treatment_units\0\u{1}verdict\0\u{1}guardrail\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}method\0\u{1}control\0\u{1}treatment\0\u{1}effect\0\u{3}ci_low\0\u{3}ci_high\0\u{3}relative_effect\0\u{3}relative_ci_low\0\u{3}relative_ci_high\0\u{3}p_value\0\u{3}p_value_adjusted\0\u{3}probability_better\0\u{3}expected_loss\0\u{3}control_units\0\u{3}treatment_units\0\u{1}verdict\0\u{1}guardrail\0\u{3}sequential_p_value\0\u{3}sequential_ci_low\0\u{3}sequential_ci_high\0\u{1}note\0")
 
   fileprivate class _StorageClass {
     var _metric: Sightline_Experiments_V1_ExperimentMetric? = nil
@@ -983,6 +1050,10 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
     var _treatmentUnits: Int64 = 0
     var _verdict: Sightline_Experiments_V1_Verdict = .unspecified
     var _guardrail: Bool = false
+    var _sequentialPValue: Double = 0
+    var _sequentialCiLow: Double = 0
+    var _sequentialCiHigh: Double = 0
+    var _note: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1011,6 +1082,10 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
       _treatmentUnits = source._treatmentUnits
       _verdict = source._verdict
       _guardrail = source._guardrail
+      _sequentialPValue = source._sequentialPValue
+      _sequentialCiLow = source._sequentialCiLow
+      _sequentialCiHigh = source._sequentialCiHigh
+      _note = source._note
     }
   }
 
@@ -1047,6 +1122,10 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._treatmentUnits) }()
         case 17: try { try decoder.decodeSingularEnumField(value: &_storage._verdict) }()
         case 18: try { try decoder.decodeSingularBoolField(value: &_storage._guardrail) }()
+        case 19: try { try decoder.decodeSingularDoubleField(value: &_storage._sequentialPValue) }()
+        case 20: try { try decoder.decodeSingularDoubleField(value: &_storage._sequentialCiLow) }()
+        case 21: try { try decoder.decodeSingularDoubleField(value: &_storage._sequentialCiHigh) }()
+        case 22: try { try decoder.decodeSingularStringField(value: &_storage._note) }()
         default: break
         }
       }
@@ -1113,6 +1192,18 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
       if _storage._guardrail != false {
         try visitor.visitSingularBoolField(value: _storage._guardrail, fieldNumber: 18)
       }
+      if _storage._sequentialPValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._sequentialPValue, fieldNumber: 19)
+      }
+      if _storage._sequentialCiLow.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._sequentialCiLow, fieldNumber: 20)
+      }
+      if _storage._sequentialCiHigh.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._sequentialCiHigh, fieldNumber: 21)
+      }
+      if !_storage._note.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._note, fieldNumber: 22)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1140,6 +1231,10 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
         if _storage._treatmentUnits != rhs_storage._treatmentUnits {return false}
         if _storage._verdict != rhs_storage._verdict {return false}
         if _storage._guardrail != rhs_storage._guardrail {return false}
+        if _storage._sequentialPValue != rhs_storage._sequentialPValue {return false}
+        if _storage._sequentialCiLow != rhs_storage._sequentialCiLow {return false}
+        if _storage._sequentialCiHigh != rhs_storage._sequentialCiHigh {return false}
+        if _storage._note != rhs_storage._note {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1186,63 +1281,132 @@ nonisolated extension Sightline_Experiments_V1_Warning: SwiftProtobuf.Message, S
 
 nonisolated extension Sightline_Experiments_V1_Evaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Evaluation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}results\0\u{1}verdict\0\u{1}warnings\0\u{3}srm_p_value\0\u{3}balance_p_values\0\u{3}evaluated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}results\0\u{1}verdict\0\u{1}warnings\0\u{3}srm_p_value\0\u{3}balance_p_values\0\u{3}evaluated_at\0\u{1}running\0\u{3}pre_period\0\u{3}post_period\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _results: [Sightline_Experiments_V1_MetricResult] = []
+    var _verdict: Sightline_Experiments_V1_Verdict = .unspecified
+    var _warnings: [Sightline_Experiments_V1_Warning] = []
+    var _srmPValue: Double = 0
+    var _balancePValues: [Double] = []
+    var _evaluatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _running: Bool = false
+    var _prePeriod: Sightline_Common_V1_TimeRange? = nil
+    var _postPeriod: Sightline_Common_V1_TimeRange? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _results = source._results
+      _verdict = source._verdict
+      _warnings = source._warnings
+      _srmPValue = source._srmPValue
+      _balancePValues = source._balancePValues
+      _evaluatedAt = source._evaluatedAt
+      _running = source._running
+      _prePeriod = source._prePeriod
+      _postPeriod = source._postPeriod
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.verdict) }()
-      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.warnings) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self.srmPValue) }()
-      case 6: try { try decoder.decodeRepeatedDoubleField(value: &self.balancePValues) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._evaluatedAt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._results) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._verdict) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._warnings) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._srmPValue) }()
+        case 6: try { try decoder.decodeRepeatedDoubleField(value: &_storage._balancePValues) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._evaluatedAt) }()
+        case 8: try { try decoder.decodeSingularBoolField(value: &_storage._running) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._prePeriod) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._postPeriod) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      if !_storage._results.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._results, fieldNumber: 2)
+      }
+      if _storage._verdict != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._verdict, fieldNumber: 3)
+      }
+      if !_storage._warnings.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._warnings, fieldNumber: 4)
+      }
+      if _storage._srmPValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._srmPValue, fieldNumber: 5)
+      }
+      if !_storage._balancePValues.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._balancePValues, fieldNumber: 6)
+      }
+      try { if let v = _storage._evaluatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._running != false {
+        try visitor.visitSingularBoolField(value: _storage._running, fieldNumber: 8)
+      }
+      try { if let v = _storage._prePeriod {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._postPeriod {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
     }
-    if !self.results.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 2)
-    }
-    if self.verdict != .unspecified {
-      try visitor.visitSingularEnumField(value: self.verdict, fieldNumber: 3)
-    }
-    if !self.warnings.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.warnings, fieldNumber: 4)
-    }
-    if self.srmPValue.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.srmPValue, fieldNumber: 5)
-    }
-    if !self.balancePValues.isEmpty {
-      try visitor.visitPackedDoubleField(value: self.balancePValues, fieldNumber: 6)
-    }
-    try { if let v = self._evaluatedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Experiments_V1_Evaluation, rhs: Sightline_Experiments_V1_Evaluation) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.results != rhs.results {return false}
-    if lhs.verdict != rhs.verdict {return false}
-    if lhs.warnings != rhs.warnings {return false}
-    if lhs.srmPValue != rhs.srmPValue {return false}
-    if lhs.balancePValues != rhs.balancePValues {return false}
-    if lhs._evaluatedAt != rhs._evaluatedAt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._results != rhs_storage._results {return false}
+        if _storage._verdict != rhs_storage._verdict {return false}
+        if _storage._warnings != rhs_storage._warnings {return false}
+        if _storage._srmPValue != rhs_storage._srmPValue {return false}
+        if _storage._balancePValues != rhs_storage._balancePValues {return false}
+        if _storage._evaluatedAt != rhs_storage._evaluatedAt {return false}
+        if _storage._running != rhs_storage._running {return false}
+        if _storage._prePeriod != rhs_storage._prePeriod {return false}
+        if _storage._postPeriod != rhs_storage._postPeriod {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

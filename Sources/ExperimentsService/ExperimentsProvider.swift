@@ -1,0 +1,179 @@
+import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+import SightlineModel
+import SightlineRPC
+import SightlineStorage
+public import SightlineWire
+import SwiftProtobuf
+
+/// The experiments service: experiment definitions per tenant, and their evaluation from the
+/// metrics service's unit-level aggregates (fetched over mutual TLS).
+public final class ExperimentsProvider: Sendable {
+  private let databases: TenantDatabases
+  private let metrics: GRPCClient<HTTP2ClientTransport.Posix>
+  private let clock: @Sendable () -> Int64
+  static let dayMs: Int64 = 86_400_000
+
+  /// A provider storing under `dataDirectory` and asking `metrics` for aggregates.
+  public init(
+    dataDirectory: String, metrics: GRPCClient<HTTP2ClientTransport.Posix>,
+    clock: @escaping @Sendable () -> Int64 = ExperimentsProvider.systemClock
+  ) {
+    databases = TenantDatabases(root: dataDirectory, service: "experiments", migrator: ExperimentStore.migrator)
+    self.metrics = metrics
+    self.clock = clock
+  }
+
+  /// The wall clock in Unix milliseconds.
+  public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+  private func store(_ tenant: TenantID) throws -> ExperimentStore {
+    ExperimentStore(writer: try databases.database(for: tenant))
+  }
+
+  private func experiment(named name: String, tenant: TenantID) throws -> Sightline_Experiments_V1_Experiment {
+    guard let data = try store(tenant).definition(name: name) else {
+      throw RPCError(code: .notFound, message: "no experiment named '\(name)'")
+    }
+    return try Sightline_Experiments_V1_Experiment(serializedBytes: data)
+  }
+
+  /// Asks metrics for the unit aggregates of `kpis` over `periods`, as `tenant`.
+  private func aggregates(
+    tenant: TenantID, requestMetadata: Metadata, unit: Sightline_Common_V1_Dimension, kpis: [Sightline_Metrics_V1_Kpi],
+    periods: [(Int64, Int64)], units: [String], minOffset: Int64
+  ) async throws -> Sightline_Metrics_V1_GetUnitAggregatesResponse {
+    var metadata = Metadata()
+    metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
+    if let id = SuiteMetadata.requestID(requestMetadata) { metadata.addString(id, forKey: SuiteMetadata.requestIDKey) }
+    var options = CallOptions.defaults
+    options.timeout = .seconds(60)
+    let request = Sightline_Metrics_V1_GetUnitAggregatesRequest.with {
+      $0.unit = unit
+      $0.kpis = kpis
+      $0.periods = periods.map { start, end in .with { $0.start = Wire.timestamp(start); $0.end = Wire.timestamp(end) } }
+      $0.units = units
+      $0.minOffset = minOffset
+    }
+    do {
+      return try await Sightline_Metrics_V1_Metrics.Client(wrapping: metrics)
+        .getUnitAggregates(request, metadata: metadata, options: options)
+    } catch let error as RPCError {
+      throw RPCError(code: error.code == .invalidArgument ? .internalError : error.code,
+                     message: "metrics service: \(error.message)")
+    }
+  }
+}
+
+extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProtocol {
+  public func createExperiment(
+    request: ServerRequest<Sightline_Experiments_V1_CreateExperimentRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Experiments_V1_Experiment> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    var experiment = request.message.experiment
+    try ExperimentValidation.validate(&experiment)
+    guard try store(tenant).create(name: experiment.name, definition: try experiment.serializedData()) else {
+      throw RPCError(code: .alreadyExists, message: "an experiment named '\(experiment.name)' exists already")
+    }
+    return ServerResponse(message: experiment)
+  }
+
+  public func listExperiments(
+    request: ServerRequest<Sightline_Experiments_V1_ListExperimentsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Experiments_V1_ListExperimentsResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    let all = try store(tenant).all().map { try Sightline_Experiments_V1_Experiment(serializedBytes: $0) }
+    return ServerResponse(message: .with { $0.experiments = all })
+  }
+
+  public func getExperiment(
+    request: ServerRequest<Sightline_Experiments_V1_GetExperimentRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Experiments_V1_Experiment> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    return ServerResponse(message: try experiment(named: request.message.name, tenant: tenant))
+  }
+
+  public func evaluate(
+    request: ServerRequest<Sightline_Experiments_V1_EvaluateRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Experiments_V1_Evaluation> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    let experiment = try experiment(named: request.message.name, tenant: tenant)
+    let asOf = request.message.hasAsOf ? Wire.milliseconds(request.message.asOf) : clock()
+    let start = Wire.milliseconds(experiment.start)
+    let end = experiment.hasEnd ? min(Wire.milliseconds(experiment.end), asOf) : asOf
+    guard end > start else {
+      throw RPCError(code: .failedPrecondition, message: "the experiment starts at \(RFC3339.format(milliseconds: start)), after as_of")
+    }
+    let preStart = start - Int64(experiment.prePeriodDays) * Self.dayMs
+    let metrics = experiment.primary + experiment.guardrails
+    var kpis: [Sightline_Metrics_V1_Kpi] = []
+    for metric in metrics where !kpis.contains(metric.kpi) { kpis.append(metric.kpi) }
+    let units: [String] = experiment.explicitUnits
+    var periods = [(start, end)]
+    if experiment.prePeriodDays > 0 { periods.append((preStart, start)) }
+    let data = try await aggregates(
+      tenant: tenant, requestMetadata: request.metadata, unit: experiment.unit, kpis: kpis, periods: periods, units: units,
+      minOffset: request.message.minOffset)
+    let evaluation = try ExperimentEvaluator(
+      experiment: experiment, aggregates: data, method: request.message.method, running: !experiment.hasEnd || asOf < Wire.milliseconds(experiment.end),
+      post: (start, end), pre: experiment.prePeriodDays > 0 ? (preStart, start) : nil
+    ).evaluate()
+    return ServerResponse(message: evaluation.with { $0.evaluatedAt = Wire.timestamp(clock()) })
+  }
+
+  public func plan(
+    request: ServerRequest<Sightline_Experiments_V1_PlanRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Experiments_V1_PlanResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    var experiment = request.message.experiment
+    try ExperimentValidation.validate(&experiment)
+    let power = request.message.power == 0 ? 0.8 : request.message.power
+    let alpha = request.message.alpha == 0 ? 0.05 : request.message.alpha
+    guard power > 0 && power < 1 else { throw InvalidInput(field: "power", reason: "must be in (0, 1)") }
+    guard alpha > 0 && alpha < 1 else { throw InvalidInput(field: "alpha", reason: "must be in (0, 1)") }
+    // The variance comes from the pre-period (28 days before the start if none is set).
+    let start = Wire.milliseconds(experiment.start)
+    let days = experiment.prePeriodDays > 0 ? Int64(experiment.prePeriodDays) : 28
+    let units: [String] = experiment.explicitUnits
+    let data = try await aggregates(
+      tenant: tenant, requestMetadata: request.metadata, unit: experiment.unit, kpis: experiment.primary.map(\.kpi),
+      periods: [(start - days * Self.dayMs, start)], units: units, minOffset: 0)
+    return ServerResponse(message: ExperimentPlanner(experiment: experiment, aggregates: data, days: Double(days))
+      .plan(power: power, alpha: alpha))
+  }
+}
+
+/// Timestamp conversions.
+enum Wire {
+  static func milliseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
+    timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
+  }
+
+  static func timestamp(_ ms: Int64) -> Google_Protobuf_Timestamp {
+    let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+    return Google_Protobuf_Timestamp(seconds: seconds, nanos: Int32(ms - seconds * 1000) * 1_000_000)
+  }
+}
+
+extension Sightline_Experiments_V1_Evaluation {
+  func with(_ change: (inout Self) -> Void) -> Self {
+    var copy = self
+    change(&copy)
+    return copy
+  }
+}
+
+extension Sightline_Experiments_V1_Experiment {
+  /// The units named by an explicit assignment (empty for a hash assignment).
+  var explicitUnits: [String] {
+    if case .explicit(let explicit) = assignment { return explicit.treatment + explicit.control }
+    return []
+  }
+
+  /// Whether units are assigned by hash.
+  var isHashAssigned: Bool {
+    if case .hash = assignment { return true }
+    return false
+  }
+}

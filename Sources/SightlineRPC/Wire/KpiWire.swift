@@ -1,0 +1,45 @@
+public import SightlineModel
+public import SightlineWire
+
+/// The wire enums of KPIs and dimensions and their model counterparts, in one place for
+/// every service and the CLI.
+public enum KpiWire {
+  /// Wire KPI → model KPI.
+  public static let kpis: [Sightline_Metrics_V1_Kpi: KpiKind] = [
+    .volume: .volume, .firstResponseTime: .firstResponseTime, .resolutionTime: .resolutionTime,
+    .unanswered: .unanswered, .fcrRate: .fcrRate, .reopenRate: .reopenRate, .slaFirstResponse: .slaFirstResponse,
+    .csat: .csat, .nps: .nps, .ces: .ces, .complaintRate: .complaintRate,
+    .complaintClosureRate: .complaintClosureRate, .repeatContactRate: .repeatContactRate, .backlog: .backlog,
+  ]
+  /// Model KPI → wire KPI.
+  public static let wireKpis = Dictionary(uniqueKeysWithValues: kpis.map { ($1, $0) })
+
+  /// Wire dimension → model dimension (the segment dimension has no model counterpart:
+  /// segmentation answers it).
+  public static let dimensions: [Sightline_Common_V1_Dimension: KpiDimension] = [
+    .channel: .channel, .region: .region, .businessLine: .businessLine, .agent: .agent,
+    .productModule: .productModule, .problemType: .problemType, .priority: .priority,
+    .customerTier: .customerTier, .customerType: .customerType, .customer: .customer,
+  ]
+  /// Model dimension → wire dimension.
+  public static let wireDimensions = Dictionary(uniqueKeysWithValues: dimensions.map { ($1, $0) })
+
+  /// The model KPI of `kpi`, or INVALID_ARGUMENT naming `field`.
+  public static func kpi(_ kpi: Sightline_Metrics_V1_Kpi, field: String) throws -> KpiKind {
+    guard let known = kpis[kpi] else { throw InvalidInput(field: field, reason: "unknown or unspecified KPI (\(kpi))") }
+    return known
+  }
+
+  /// The model dimension of `dimension`, or INVALID_ARGUMENT naming `field`.
+  public static func dimension(_ dimension: Sightline_Common_V1_Dimension, field: String) throws -> KpiDimension {
+    if dimension == .segment {
+      throw InvalidInput(
+        field: field,
+        reason: "the segment dimension is answered by the segmentation service (GetScorecard); metrics groups by ticket and customer attributes")
+    }
+    guard let known = dimensions[dimension] else {
+      throw InvalidInput(field: field, reason: "unknown or unspecified dimension (\(dimension))")
+    }
+    return known
+  }
+}

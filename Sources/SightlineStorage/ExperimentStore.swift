@@ -1,0 +1,48 @@
+public import Foundation
+public import GRDB
+
+/// A tenant's experiment definitions (in the experiments database). The definition is an
+/// opaque serialized message owned by the service; the store keys it by name.
+public struct ExperimentStore: Sendable {
+  /// The database.
+  public let writer: any DatabaseWriter
+
+  /// A store on `writer`, migrated with ``migrator``.
+  public init(writer: any DatabaseWriter) { self.writer = writer }
+
+  /// The schema.
+  public static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE experiment (
+            name TEXT PRIMARY KEY,
+            definition BLOB NOT NULL,
+            created_ms INTEGER NOT NULL
+          );
+          """)
+    }
+    return migrator
+  }
+
+  /// Stores a new definition; false if the name is taken.
+  public func create(name: String, definition: Data) throws -> Bool {
+    try writer.write { db in
+      try db.execute(
+        sql: "INSERT OR IGNORE INTO experiment (name, definition, created_ms) VALUES (?, ?, ?)",
+        arguments: [name, definition, Int64(Date().timeIntervalSince1970 * 1000)])
+      return db.changesCount == 1
+    }
+  }
+
+  /// The definition named `name`, if any.
+  public func definition(name: String) throws -> Data? {
+    try writer.read { db in try Data.fetchOne(db, sql: "SELECT definition FROM experiment WHERE name = ?", arguments: [name]) }
+  }
+
+  /// All definitions, oldest first.
+  public func all() throws -> [Data] {
+    try writer.read { db in try Data.fetchAll(db, sql: "SELECT definition FROM experiment ORDER BY created_ms, name") }
+  }
+}
