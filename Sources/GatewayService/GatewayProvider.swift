@@ -237,9 +237,16 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
   }
 
   private func handle(_ request: Sightline_Gateway_V1_DashboardRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_DashboardResponse {
-    _ = try authenticator.requireTenant(metadata, role: .reader)
-    // The cockpit needs the metrics, segmentation and experiments RPCs it fans out to;
-    // until they exist (issues 4-7) an honest UNIMPLEMENTED beats an empty cockpit.
-    throw RPCError(code: .unimplemented, message: "Dashboard is not available yet in this version of Sightline")
+    let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .reader)
+    guard (0...366).contains(request.periodDays) else {
+      throw InvalidInput(field: "period_days", reason: "must be 1-366 (0 = 30)")
+    }
+    // Each section call gets the caller's deadline (less a margin to answer in), else 10 s.
+    let deadline = ForwardedMetadata.timeout(metadata).map { max($0 - .milliseconds(200), .milliseconds(100)) } ?? .seconds(10)
+    let assembler = DashboardAssembler(
+      clients: Dictionary(backends.map { ($0.0, $0.2) }, uniquingKeysWith: { first, _ in first }))
+    return await assembler.assemble(
+      tenant: tenant, requestID: SuiteMetadata.requestID(metadata), periodDays: request.periodDays == 0 ? 30 : Int(request.periodDays),
+      minOffset: request.minOffset, nowMs: Self.nowMs(), timeout: deadline)
   }
 }

@@ -9,6 +9,6 @@ struct SightlineCommand: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self, Kpi.self,
-      AlertsCommand.self,
+      AlertsCommand.self, ExperimentCommand.self, Dashboard.self,
     ])
 }

@@ -37,4 +37,16 @@ enum WireNames {
     dimensions.first { $0.value == dimension }?.key ?? ""
   }
   static func model(_ kpi: Sightline_Metrics_V1_Kpi) -> KpiKind? { KpiKind(rawValue: name(kpi)) }
+
+  static func name(_ method: Sightline_Experiments_V1_Method) -> String {
+    switch method {
+    case .welch: "welch"
+    case .cuped: "cuped"
+    case .did: "did"
+    case .permutation: "permutation"
+    case .zTest: "z_test"
+    case .delta: "delta"
+    default: "auto"
+    }
+  }
 }

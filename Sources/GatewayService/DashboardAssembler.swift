@@ -1,0 +1,163 @@
+import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import SightlineModel
+import SightlineRPC
+public import SightlineWire
+import SwiftProtobuf
+
+/// Builds the cockpit in one call: fans out to metrics, segmentation and experiments in
+/// parallel under one deadline. A section whose service fails or is too slow is marked
+/// unavailable with the reason; the rest still arrive.
+public struct DashboardAssembler: Sendable {
+  /// The KPIs of the headline and the breakdown.
+  public static let headlineKpis: [Sightline_Metrics_V1_Kpi] = [
+    .volume, .firstResponseTime, .resolutionTime, .fcrRate, .slaFirstResponse, .csat, .nps, .complaintRate,
+    .reopenRate, .backlog,
+  ]
+  /// The KPIs of the daily trend.
+  public static let trendKpis: [Sightline_Metrics_V1_Kpi] = [.volume, .firstResponseTime, .csat, .complaintRate]
+  /// Running experiments evaluated per call, at most.
+  public static let maxExperiments = 5
+
+  let clients: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
+
+  /// An assembler calling the services through `clients` (mutual TLS, gateway identity).
+  public init(clients: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]) { self.clients = clients }
+
+  private enum Part: Sendable {
+    case headline(Data), previous(Data), trend(Data), byLine(Data), alerts(Data)
+    case scorecards([Data]), themes(Data), atRisk(Data), experiments([Data])
+  }
+
+  /// The cockpit of `tenant` for the `periodDays` ending `nowMs`; each backend call gets
+  /// `timeout` (the caller's remaining deadline).
+  public func assemble(
+    tenant: TenantID, requestID: String?, periodDays: Int, minOffset: Int64, nowMs: Int64, timeout: Duration
+  ) async -> Sightline_Gateway_V1_DashboardResponse {
+    var metadata = Metadata()
+    metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
+    if let requestID { metadata.addString(requestID, forKey: SuiteMetadata.requestIDKey) }
+    var options = CallOptions.defaults
+    options.timeout = timeout
+    let (callMetadata, callOptions) = (metadata, options)
+    let period = Int64(periodDays) * 86_400_000
+    let current = Self.range(nowMs - period, nowMs)
+    let previous = Self.range(nowMs - 2 * period, nowMs - period)
+
+    let sections: [(name: String, component: SuiteComponent, fetch: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> [Part])] = [
+      ("headline", .metrics, { client in
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        async let now = metrics.queryKpis(Self.query(Self.headlineKpis, current, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
+        async let before = metrics.queryKpis(Self.query(Self.headlineKpis, previous, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
+        return [.headline(try await now.serializedData()), .previous(try await before.serializedData())]
+      }),
+      ("trend", .metrics, { client in
+        let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+          Self.query(Self.trendKpis, current, .day, minOffset: minOffset), metadata: callMetadata, options: callOptions)
+        return [.trend(try reply.serializedData())]
+      }),
+      ("by_business_line", .metrics, { client in
+        var request = Self.query(Self.headlineKpis, current, .all, minOffset: minOffset)
+        request.groupBy = [.businessLine]
+        let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+          request, metadata: callMetadata, options: callOptions)
+        return [.byLine(try reply.serializedData())]
+      }),
+      ("alerts", .metrics, { client in
+        let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(
+          .with { $0.openOnly = true; $0.limit = 20 }, metadata: callMetadata, options: callOptions)
+        return [.alerts(try reply.serializedData())]
+      }),
+      ("segments", .segmentation, { client in
+        let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
+        var scorecards: [Data] = []
+        for segment in ["vip", "at_risk"] {
+          let card = try await segmentation.getScorecard(
+            .with { $0.segment = segment; $0.range = current; $0.minOffset = minOffset }, metadata: callMetadata, options: callOptions)
+          scorecards.append(try card.serializedData())
+        }
+        let themes = try await segmentation.getThemes(
+          .with { $0.range = current; $0.limit = 10; $0.negativeOnly = true }, metadata: callMetadata, options: callOptions)
+        let atRisk = try await segmentation.listAtRisk(.with { $0.limit = 10 }, metadata: callMetadata, options: callOptions)
+        return [.scorecards(scorecards), .themes(try themes.serializedData()), .atRisk(try atRisk.serializedData())]
+      }),
+      ("experiments", .experiments, { client in
+        let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
+        let all = try await experiments.listExperiments(.init(), metadata: callMetadata, options: callOptions)
+        let running = all.experiments.filter { !$0.hasEnd || $0.end.seconds * 1000 > nowMs }.prefix(Self.maxExperiments)
+        var evaluations: [Data] = []
+        for experiment in running {
+          do {
+            let evaluation = try await experiments.evaluate(
+              .with { $0.name = experiment.name; $0.minOffset = minOffset }, metadata: callMetadata, options: callOptions)
+            evaluations.append(try evaluation.serializedData())
+          } catch let error as RPCError where error.code == .failedPrecondition {
+            continue  // not started yet
+          }
+        }
+        return [.experiments(evaluations)]
+      }),
+    ]
+
+    var response = Sightline_Gateway_V1_DashboardResponse()
+    let outcomes = await withTaskGroup(of: (Int, Result<[Part], any Error>).self) { group in
+      for (index, section) in sections.enumerated() {
+        group.addTask {
+          guard let client = clients[section.component] else {
+            return (index, .failure(RPCError(code: .unavailable, message: "no \(section.component.rawValue) service configured")))
+          }
+          do { return (index, .success(try await section.fetch(client))) } catch { return (index, .failure(error)) }
+        }
+      }
+      var collected: [(Int, Result<[Part], any Error>)] = []
+      for await outcome in group { collected.append(outcome) }
+      return collected.sorted { $0.0 < $1.0 }
+    }
+    for (index, outcome) in outcomes {
+      let section = sections[index]
+      switch outcome {
+      case .success(let parts):
+        response.sections.append(.with { $0.section = section.name; $0.available = true })
+        for part in parts {
+          switch part {
+          case .headline(let data): response.headline = data
+          case .previous(let data): response.headlinePrevious = data
+          case .trend(let data): response.trend = data
+          case .byLine(let data): response.byBusinessLine = data
+          case .alerts(let data): response.alerts = data
+          case .scorecards(let data): response.scorecards = data
+          case .themes(let data): response.themes = data
+          case .atRisk(let data): response.atRisk = data
+          case .experiments(let data): response.experiments = data
+          }
+        }
+      case .failure(let error):
+        let reason = (error as? RPCError).map { "\(section.component.rawValue) service: \($0.code): \($0.message)" }
+          ?? "\(section.component.rawValue) service: \(error)"
+        response.sections.append(.with { $0.section = section.name; $0.available = false; $0.reason = reason })
+      }
+    }
+    response.generatedAt = Google_Protobuf_Timestamp(seconds: nowMs / 1000, nanos: Int32(nowMs % 1000) * 1_000_000)
+    return response
+  }
+
+  static func range(_ start: Int64, _ end: Int64) -> Sightline_Common_V1_TimeRange {
+    .with {
+      $0.start = Google_Protobuf_Timestamp(seconds: start / 1000, nanos: 0)
+      $0.end = Google_Protobuf_Timestamp(seconds: end / 1000, nanos: 0)
+    }
+  }
+
+  static func query(
+    _ kpis: [Sightline_Metrics_V1_Kpi], _ range: Sightline_Common_V1_TimeRange, _ interval: Sightline_Metrics_V1_Interval,
+    minOffset: Int64
+  ) -> Sightline_Metrics_V1_QueryKpisRequest {
+    .with {
+      $0.kpis = kpis
+      $0.range = range
+      $0.interval = interval
+      $0.minOffset = minOffset
+    }
+  }
+}

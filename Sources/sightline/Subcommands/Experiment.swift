@@ -1,0 +1,228 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import SightlineModel
+import SightlineRPC
+import SightlineWire
+import SwiftProtobuf
+
+/// `sightline experiment …`: define, list, evaluate and plan A/B experiments.
+struct ExperimentCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "experiment", abstract: "Define, list, evaluate and plan A/B experiments (docs/statistics.md).",
+    subcommands: [Create.self, List.self, Evaluate.self, Plan.self])
+
+  enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+  struct Create: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Create an experiment from a JSON or YAML spec.",
+      discussion: """
+        Example spec (YAML):
+          name: dashboard rollout
+          hypothesis: lines with the cockpit answer faster
+          unit: business_line
+          explicit:
+            treatment: [L01, L02, L03]
+            control: [L04, L05, L06]
+          start: 2026-03-01T00:00:00+08:00
+          pre_period_days: 60
+          primary:
+            - kpi: first_response_time
+            - kpi: csat
+          guardrails:
+            - kpi: complaint_rate
+        Hash assignment instead of explicit: hash: {salt: ..., treatment_share: 0.5} as a block.
+        KPI, unit and direction names may be written short (csat, business_line, up).
+        """)
+    @Option(help: "Spec file (.json, .yaml or .yml).") var file: String
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let experiment = try ExperimentSpec.load(file)
+      let created = try await connection.withGateway { client, metadata in
+        try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).createExperiment(
+          .with { $0.experiment = experiment }, metadata: metadata)
+      }
+      print("experiment '\(created.name)' created")
+    }
+  }
+
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List experiments.")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let reply = try await connection.withGateway { client, metadata in
+        try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).listExperiments(.init(), metadata: metadata)
+      }
+      if reply.experiments.isEmpty {
+        print("No experiments. Create one with: sightline experiment create --file SPEC.yaml")
+        return
+      }
+      printTable(["name", "unit", "assignment", "start", "end", "primary"], reply.experiments.map { e in
+        let assignment: String = switch e.assignment {
+        case .explicit(let x): "\(x.treatment.count) treated / \(x.control.count) control"
+        case .hash(let h): "hash \(h.salt) \(KpiFormat.percent(h.treatmentShare))"
+        case nil: "-"
+        }
+        return [e.name, WireNames.name(e.unit), assignment, RFC3339.format(milliseconds: e.start.seconds * 1000),
+                e.hasEnd ? RFC3339.format(milliseconds: e.end.seconds * 1000) : "running",
+                e.primary.map { WireNames.name($0.kpi) }.joined(separator: ", ")]
+      })
+    }
+  }
+
+  struct Evaluate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Evaluate an experiment: effects, intervals, verdicts, warnings.")
+    enum MethodArgument: String, ExpressibleByArgument, CaseIterable {
+      case auto, welch, cuped, did, permutation, zTest = "z_test", delta
+    }
+    @Argument(help: "Experiment name.") var name: String
+    @Option(help: "Evaluate as of this date (YYYY-MM-DD or RFC 3339; default now).") var asOf: String?
+    @Option(help: "Method: auto, welch, cuped, did, permutation, z_test, delta.") var method: MethodArgument = .auto
+    @Option(help: "Output: table or json.") var format: Format = .table
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let (name, asOf, method) = (self.name, self.asOf, self.method)
+      let asOfTimestamp = try asOf.map { try DateArgument.timestamp($0, zone: .gmt, flag: "--as-of") }
+      let evaluation = try await connection.withGateway { client, metadata in
+        try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
+          .with {
+            $0.name = name
+            if let asOfTimestamp { $0.asOf = asOfTimestamp }
+            $0.method = switch method {
+            case .auto: .auto
+            case .welch: .welch
+            case .cuped: .cuped
+            case .did: .did
+            case .permutation: .permutation
+            case .zTest: .zTest
+            case .delta: .delta
+            }
+          }, metadata: metadata)
+      }
+      switch format {
+      case .json: print(try evaluation.jsonString(options: ExperimentSpec.jsonOptions))
+      case .table: ExperimentReport.print(evaluation)
+      }
+    }
+  }
+
+  struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Minimum detectable effect per primary metric for a planned experiment (from pre-period variance).")
+    @Option(help: "Spec file of the planned experiment (.json, .yaml).") var file: String
+    @Option(help: "Power wanted.") var power: Double = 0.8
+    @Option(help: "Two-sided significance level.") var alpha: Double = 0.05
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let experiment = try ExperimentSpec.load(file)
+      let (power, alpha) = (self.power, self.alpha)
+      let plan = try await connection.withGateway { client, metadata in
+        try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).plan(
+          .with { $0.experiment = experiment; $0.power = power; $0.alpha = alpha }, metadata: metadata)
+      }
+      printTable(["metric", "MDE", "MDE relative"], zip(experiment.primary, zip(plan.mde, plan.mdeRelative)).map { metric, mde in
+        let kind = WireNames.model(metric.kpi)!
+        return [kind.rawValue, KpiFormat.value(mde.0, kind), KpiFormat.percent(mde.1)]
+      })
+      for warning in plan.warnings { print("note: \(warning.message)") }
+    }
+  }
+}
+
+/// Reading experiment specs: JSON or the YAML subset, with short names for enums.
+enum ExperimentSpec {
+  static let jsonOptions: JSONEncodingOptions = {
+    var options = JSONEncodingOptions()
+    options.preserveProtoFieldNames = true
+    return options
+  }()
+
+  static func load(_ path: String) throws -> Sightline_Experiments_V1_Experiment {
+    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+      throw ValidationError("cannot read \(path)")
+    }
+    let object: Any
+    do {
+      object = path.hasSuffix(".yaml") || path.hasSuffix(".yml")
+        ? try SimpleYAML.parse(text)
+        : try JSONSerialization.jsonObject(with: data)
+    } catch {
+      throw ValidationError("\(path): \(error)")
+    }
+    let json = try JSONSerialization.data(withJSONObject: expand(object))
+    do {
+      return try Sightline_Experiments_V1_Experiment(jsonUTF8Data: json)
+    } catch {
+      throw ValidationError("\(path) is not an experiment spec: \(error)")
+    }
+  }
+
+  /// Short enum names become the wire's: csat → KPI_CSAT, business_line →
+  /// DIMENSION_BUSINESS_LINE, up → GOOD_DIRECTION_UP. Whole numbers stay numbers.
+  static func expand(_ value: Any, key: String = "") -> Any {
+    if let mapping = value as? [String: Any] {
+      return Dictionary(uniqueKeysWithValues: mapping.map { ($0.key, expand($0.value, key: $0.key)) })
+    }
+    if let list = value as? [Any] { return list.map { expand($0, key: key) } }
+    if let number = value as? Double, number == number.rounded() { return Int64(number) }
+    guard let text = value as? String else { return value }
+    let prefix: String? = switch key {
+    case "kpi": "KPI_"
+    case "unit": "DIMENSION_"
+    case "good_direction", "goodDirection": "GOOD_DIRECTION_"
+    default: nil
+    }
+    guard let prefix, !text.uppercased().hasPrefix(prefix) else { return text }
+    return prefix + text.uppercased()
+  }
+}
+
+/// The evaluation as a person reads it.
+enum ExperimentReport {
+  static func print(_ evaluation: Sightline_Experiments_V1_Evaluation) {
+    let verdict = name(evaluation.verdict).uppercased()
+    let period = { (range: Sightline_Common_V1_TimeRange) in
+      "\(DateArgument.localDate(range.start, zone: .gmt)) → \(DateArgument.localDate(range.end, zone: .gmt))"
+    }
+    Swift.print("Experiment '\(evaluation.name)': \(verdict)\(evaluation.running ? " (interim look)" : "")")
+    Swift.print("  post-period \(period(evaluation.postPeriod))"
+      + (evaluation.hasPrePeriod ? ", pre-period \(period(evaluation.prePeriod))" : ""))
+    printTable(
+      ["metric", "method", "control", "treatment", "effect", "95% CI", "relative", "p (Holm)", "P(better)", "verdict"],
+      evaluation.results.map { r in
+        let kind = WireNames.model(r.metric.kpi)!
+        let format = { (value: Double) in value.isFinite ? signed(value, kind) : (value > 0 ? "+∞" : "−∞") }
+        return [
+          kind.rawValue + (r.guardrail ? " (guardrail)" : ""), WireNames.name(r.method),
+          KpiFormat.value(r.control, kind), KpiFormat.value(r.treatment, kind), format(r.effect),
+          "[\(format(r.ciLow)), \(format(r.ciHigh))]",
+          r.control != 0 ? (r.relativeEffect >= 0 ? "+" : "") + KpiFormat.percent(r.relativeEffect) : "–",
+          KpiFormat.fixed(r.pValueAdjusted, digits: 4), KpiFormat.fixed(r.probabilityBetter, digits: 3), name(r.verdict),
+        ]
+      })
+    for result in evaluation.results where !result.note.isEmpty {
+      Swift.print("  \(WireNames.name(result.metric.kpi)): \(result.note)")
+    }
+    for warning in evaluation.warnings { Swift.print("warning [\(warning.code)]: \(warning.message)") }
+  }
+
+  /// A difference with its sign, in the KPI's units (shares in percentage points).
+  static func signed(_ value: Double, _ kind: KpiKind) -> String {
+    let sign = value < 0 ? "-" : "+"
+    if kind.isRate { return sign + KpiFormat.fixed(abs(value) * 100, digits: 1) + " pts" }
+    return sign + KpiFormat.value(abs(value), kind)
+  }
+
+  static func name(_ verdict: Sightline_Experiments_V1_Verdict) -> String {
+    switch verdict {
+    case .better: "better"
+    case .worse: "worse"
+    default: "inconclusive"
+    }
+  }
+}
