@@ -125,7 +125,7 @@ let package = Package(
       name: "SightlineSuite",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "IngestionService", "MetricsService", "ExperimentsService",
-        "GatewayService", grpcCore,
+        "GatewayService", "SightlineDemo", grpcCore,
         grpcTransport, swiftProtobuf, logging, lifecycle,
       ],
       swiftSettings: swiftSettings

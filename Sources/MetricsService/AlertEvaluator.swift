@@ -129,7 +129,8 @@ struct AlertEvaluator {
     case false?: deviation > Self.anomalyK
     case nil: abs(deviation) > Self.anomalyK
     }
-    let band = baseline.band(k: Self.anomalyK)
+    // The band, clipped to what the KPI can take (a share is never below 0).
+    let band = baseline.band(k: Self.anomalyK).clamped(to: Self.naturalRange(rule.kpi))
     return Verdict(breach: bad, expected: band, severity: abs(deviation) >= Self.criticalK ? .critical : .warning)
   }
 

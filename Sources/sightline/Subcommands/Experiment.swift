@@ -213,7 +213,9 @@ enum ExperimentReport {
 
   /// A difference with its sign, in the KPI's units (shares in percentage points).
   static func signed(_ value: Double, _ kind: KpiKind) -> String {
-    let sign = value < 0 ? "-" : "+"
+    // No "-0.0": a value that rounds to zero shows as +0.
+    let shown = kind.isRate ? (value * 1000).rounded() / 1000 : value
+    let sign = shown < 0 ? "-" : "+"
     if kind.isRate { return sign + KpiFormat.fixed(abs(value) * 100, digits: 1) + " pts" }
     return sign + KpiFormat.value(abs(value), kind)
   }

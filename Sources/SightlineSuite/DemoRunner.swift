@@ -1,0 +1,138 @@
+import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import SightlineDemo
+import SightlineModel
+import SightlineRPC
+public import SightlineWire
+import SwiftProtobuf
+
+/// What the demo set up.
+public struct DemoOutcome: Sendable {
+  /// The tenant created, and its admin key.
+  public var tenantID: String
+  public var tenantName: String
+  public var adminKey: String
+  /// Events ingested and the log offset reached.
+  public var events: Int
+  public var offset: Int64
+  /// The rollout experiment's name.
+  public var experiment: String
+  /// The scenario generated.
+  public var scenario: DemoScenario
+}
+
+/// The demo, against any running gateway: creates a tenant, sets its aliases and time
+/// zone, ingests the seeded data set with progress, defines alert rules and the rollout
+/// experiment, and waits until the metrics consumer has caught up. `sightline demo` and
+/// the tests run it.
+public struct DemoRunner: Sendable {
+  /// The rollout experiment's name.
+  public static let experimentName = "dashboard rollout"
+
+  let client: GRPCClient<HTTP2ClientTransport.Posix>
+  let operatorKey: String
+  let progress: @Sendable (String) -> Void
+
+  /// A runner calling the gateway through `client`, administering with `operatorKey` and
+  /// reporting progress lines through `progress`.
+  public init(client: GRPCClient<HTTP2ClientTransport.Posix>, operatorKey: String, progress: @escaping @Sendable (String) -> Void) {
+    self.client = client
+    self.operatorKey = operatorKey
+    self.progress = progress
+  }
+
+  static func bearer(_ key: String) -> Metadata { ["authorization": "Bearer \(key)"] }
+
+  /// Runs the demo for `scenario`.
+  public func run(_ scenario: DemoScenario) async throws -> DemoOutcome {
+    let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+    let existing = Set(try await gateway.listTenants(.init(), metadata: Self.bearer(operatorKey)).tenants.map(\.name))
+    let name = (1...).lazy.map { "demo-\(scenario.seed)" + ($0 == 1 ? "" : "-\($0)") }.first { !existing.contains($0) }!
+    let tenant = try await gateway.createTenant(.with { $0.name = name }, metadata: Self.bearer(operatorKey))
+    let key = Self.bearer(tenant.adminSecret)
+    progress("tenant \(name) created")
+
+    let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+    _ = try await ingestion.setAliases(.with { $0.field = .channel; $0.aliases = ["微信": "wechat", "WeChat": "wechat"] }, metadata: key)
+    let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+    _ = try await metrics.setSettings(.with { $0.settings.timeZone = "Asia/Shanghai" }, metadata: key)
+
+    let dataset = DemoDataset(scenario)
+    let events = dataset.events
+    progress("generated \(events.count) events: " + dataset.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+    let batch = 5_000
+    let reporter = progress
+    let reply = try await ingestion.ingestStream(
+      request: StreamingClientRequest(metadata: key) { writer in
+        for start in stride(from: 0, to: events.count, by: batch) {
+          try await writer.write(.with { $0.events = Array(events[start..<min(start + batch, events.count)]) })
+          reporter(ProgressBar.line(done: min(start + batch, events.count), total: events.count, label: "ingest"))
+        }
+      })
+    guard reply.rejected.isEmpty else {
+      throw RPCError(code: .internalError, message: "the demo data set had rejected records: \(reply.rejected.prefix(3))")
+    }
+    progress("ingested \(reply.accepted) events (log offset \(reply.offset))")
+
+    for rule in Self.alertRules {
+      _ = try await metrics.addAlertRule(.with { $0.rule = rule }, metadata: key)
+    }
+    let experiment = Self.rolloutExperiment(scenario)
+    _ = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client)
+      .createExperiment(.with { $0.experiment = experiment }, metadata: key)
+    progress("alert rules and the '\(Self.experimentName)' experiment defined; waiting for the metrics service to catch up")
+    var options = CallOptions.defaults
+    options.timeout = .seconds(120)
+    _ = try await metrics.queryKpis(.with { $0.kpis = [.volume]; $0.minOffset = reply.offset }, metadata: key, options: options)
+    return DemoOutcome(
+      tenantID: tenant.tenant.id, tenantName: name, adminKey: tenant.adminSecret, events: Int(reply.accepted),
+      offset: reply.offset, experiment: Self.experimentName, scenario: scenario)
+  }
+
+  /// Complaint-rate rules: an anomaly rule per region and a fixed ceiling.
+  public static let alertRules: [Sightline_Metrics_V1_AlertRule] = [
+    .with {
+      $0.name = "complaint spike by region"
+      $0.kpi = .complaintRate
+      $0.by = .region
+      $0.anomaly = true
+      $0.windowSeconds = 86_400
+      $0.minSample = 10
+    },
+    .with {
+      $0.name = "complaint ceiling by region"
+      $0.kpi = .complaintRate
+      $0.by = .region
+      $0.comparison = .greater
+      $0.threshold = 0.2
+      $0.windowSeconds = 86_400
+      $0.minSample = 10
+    },
+  ]
+
+  /// The dashboard rollout: treated vs control business lines, the pre-period before it.
+  public static func rolloutExperiment(_ scenario: DemoScenario) -> Sightline_Experiments_V1_Experiment {
+    .with {
+      $0.name = experimentName
+      $0.hypothesis = "Business lines with the cockpit answer faster and satisfy more customers"
+      $0.unit = .businessLine
+      $0.explicit = .with { $0.treatment = scenario.treatedLines; $0.control = scenario.controlLines }
+      $0.start = Google_Protobuf_Timestamp(seconds: scenario.rolloutMs / 1000, nanos: 0)
+      $0.prePeriodDays = Int32(scenario.rolloutDay)
+      $0.primary = [.with { $0.kpi = .firstResponseTime }, .with { $0.kpi = .csat }]
+      $0.guardrails = [.with { $0.kpi = .complaintRate }, .with { $0.kpi = .reopenRate }]
+    }
+  }
+}
+
+/// A one-line progress bar for standard error.
+public enum ProgressBar {
+  /// "ingest [#########.........]  45% 45000/100000".
+  public static func line(done: Int, total: Int, label: String, width: Int = 30) -> String {
+    let share = total > 0 ? Double(done) / Double(total) : 1
+    let filled = Int(share * Double(width))
+    return "\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+      + "\(Int(share * 100))% \(done)/\(total)"
+  }
+}
