@@ -90,15 +90,17 @@ public struct DemoRunner: Sendable {
       offset: reply.offset, experiment: Self.experimentName, scenario: scenario)
   }
 
-  /// Complaint-rate rules: an anomaly rule per region and a fixed ceiling.
+  /// Complaint-rate rules: an anomaly rule per region and a fixed ceiling, over two days
+  /// (a region sees about 20 tickets a day in the demo: one day is too thin to judge
+  /// without paging on noise).
   public static let alertRules: [Sightline_Metrics_V1_AlertRule] = [
     .with {
       $0.name = "complaint spike by region"
       $0.kpi = .complaintRate
       $0.by = .region
       $0.anomaly = true
-      $0.windowSeconds = 86_400
-      $0.minSample = 10
+      $0.windowSeconds = 2 * 86_400
+      $0.minSample = 20
     },
     .with {
       $0.name = "complaint ceiling by region"
@@ -106,8 +108,8 @@ public struct DemoRunner: Sendable {
       $0.by = .region
       $0.comparison = .greater
       $0.threshold = 0.2
-      $0.windowSeconds = 86_400
-      $0.minSample = 10
+      $0.windowSeconds = 2 * 86_400
+      $0.minSample = 20
     },
   ]
 
