@@ -93,7 +93,7 @@ let package = Package(
     ),
     .target(
       name: "SegmentationService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, logging],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, swiftProtobuf, logging, lifecycle],
       swiftSettings: swiftSettings
     ),
     .target(
@@ -125,7 +125,7 @@ let package = Package(
       name: "SightlineSuite",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "IngestionService", "MetricsService", "ExperimentsService",
-        "GatewayService", "SightlineDemo", grpcCore,
+        "SegmentationService", "GatewayService", "SightlineDemo", grpcCore,
         grpcTransport, swiftProtobuf, logging, lifecycle,
       ],
       swiftSettings: swiftSettings

@@ -12,6 +12,8 @@ struct SegmentationCommand: AsyncParsableCommand {
   @OptionGroup var options: BackendOptions
 
   func run() async throws {
-    try await ProcessBootstrap.runBackend(.segmentation, options: options, makeServer: SegmentationServer.make)
+    try await ProcessBootstrap.runBackend(.segmentation, options: options) { configuration, logger in
+      try SegmentationServer.make(configuration: configuration, logger: logger)
+    }
   }
 }

@@ -1,15 +1,25 @@
+import Foundation
 public import Logging
+public import ServiceLifecycle
 public import SightlineRPC
+import SightlineModel
 
-/// Assembles the segmentation process: a mutual-TLS server with health, ready for the
-/// `sightline.segmentation.v1.Segmentation` provider.
-///
-/// The segmentation RPCs are specified in `Proto/sightline/segmentation/v1/` but not implemented in
-/// this version: the server registers no handler for them, so a call fails with a gRPC
-/// error (never a placeholder reply), and health reports the process only.
+/// Assembles the segmentation process: the ingestion client, the log follower that folds
+/// every tenant's log into customer state, and the mutual-TLS server.
 public enum SegmentationServer {
-  /// A server for `configuration`; generates the development PKI if it is missing.
-  public static func make(configuration: BackendConfiguration, logger: Logger) throws -> SuiteServer {
-    try SuiteServer.backend(configuration: configuration, services: [], logger: logger)
+  /// The fully qualified gRPC service name, as reported by health.
+  public static let serviceName = "sightline.segmentation.v1.Segmentation"
+
+  /// The services to run, in dependency order (the server last, so it drains first).
+  public static func make(
+    configuration: BackendConfiguration, logger: Logger, discoveryInterval: Duration = .seconds(2)
+  ) throws -> [any Service] {
+    let ingestion = try configuration.upstreamClient(.ingestion)
+    let state = SegmentationState(dataDirectory: configuration.dataDirectory)
+    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, discoveryInterval: discoveryInterval)
+    let provider = SegmentationProvider(state: state, follower: follower, clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    let server = try SuiteServer.backend(
+      configuration: configuration, services: [provider], serviceNames: [serviceName], logger: logger)
+    return [ingestion, follower, server]
   }
 }

@@ -5,16 +5,17 @@ import GatewayService
 import IngestionService
 public import MetricsService
 import ExperimentsService
+import SegmentationService
 import ServiceLifecycle
 import Logging
-import SightlineModel
+public import SightlineModel
 public import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
 
 /// The suite's services running in this process on ephemeral loopback ports with real
 /// TLS and a fresh PKI in a temporary directory: what the tests and the benchmarks run.
-/// Services not built yet (segmentation) point at a closed port.
+/// Every service runs.
 public struct InProcessSuite: Sendable {
   /// The temporary data directory (removed afterwards).
   public let directory: String
@@ -25,10 +26,13 @@ public struct InProcessSuite: Sendable {
   public let ingestionPort: Int
   public let metricsPort: Int
   public let experimentsPort: Int
+  public let segmentationPort: Int
   /// The operator key.
   public let operatorKey: String
   /// The metrics provider (to evaluate alerts at a chosen time).
   public let metrics: MetricsProvider
+  /// The backend servers, to stop one and watch the rest cope.
+  public let servers: [SuiteComponent: SuiteServer]
 
   /// A fresh temporary directory.
   public static func temporaryDirectory() -> String {
@@ -74,21 +78,29 @@ public struct InProcessSuite: Sendable {
       group.addTask { try await experimentsServer.server.serve() }
       helpers += experimentsServices.filter { !($0 is SuiteServer) }.map { service in Task { try await service.run() } }
       let experimentsPort = try await experimentsServer.boundPort()
-      let closed = HostAndPort(host: "127.0.0.1", port: 1)
+      let segmentationServices = try SegmentationServer.make(
+        configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger,
+        discoveryInterval: .milliseconds(100))
+      let segmentationServer = segmentationServices.last as! SuiteServer
+      group.addTask { try await segmentationServer.server.serve() }
+      helpers += segmentationServices.filter { !($0 is SuiteServer) }.map { service in Task { try await service.run() } }
+      let segmentationPort = try await segmentationServer.boundPort()
       let configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",
         backends: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort),
                    .metrics: HostAndPort(host: "127.0.0.1", port: metricsPort),
-                   .segmentation: closed, .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort)])
+                   .segmentation: HostAndPort(host: "127.0.0.1", port: segmentationPort),
+                   .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort)])
       let (services, gateway) = try GatewayServer.make(configuration: configuration, logger: logger)
       let clients = services.compactMap { $0 as? ManagedClient }
       helpers += clients.map { client in Task { try await client.client.runConnections() } }
       group.addTask { try await gateway.server.serve() }
       let suite = InProcessSuite(
         directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
-        metricsPort: metricsPort, experimentsPort: experimentsPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
-        metrics: metricsProcess.provider)
+        metricsPort: metricsPort, experimentsPort: experimentsPort, segmentationPort: segmentationPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
+        metrics: metricsProcess.provider,
+        servers: [.ingestion: ingestion, .metrics: metricsServer, .segmentation: segmentationServer, .experiments: experimentsServer])
       // Tear down without cancelling a serving task: NIO traps (in debug builds) when a
       // server task is cancelled while an accepted stream is still queued
       // (apple/swift-nio#2637). So stop every client first (no new streams), then shut the
@@ -101,12 +113,13 @@ public struct InProcessSuite: Sendable {
         ingestion.server.beginGracefulShutdown()
         metricsServer.server.beginGracefulShutdown()
         experimentsServer.server.beginGracefulShutdown()
+        segmentationServer.server.beginGracefulShutdown()
         group.addTask {
           try await Task.sleep(for: .seconds(5))
           throw CancellationError()
         }
         var finished = 0
-        while finished < 4, (try? await group.next()) != nil { finished += 1 }
+        while finished < 5, (try? await group.next()) != nil { finished += 1 }
         group.cancelAll()
       }
       do {

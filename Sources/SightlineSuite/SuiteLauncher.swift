@@ -117,7 +117,8 @@ public final class SuiteLauncher: @unchecked Sendable {
       group.addTask { try await client.runConnections() }
       defer { client.beginGracefulShutdown() }
       var options = CallOptions.defaults
-      options.timeout = .seconds(2)
+      // Generous: a debug build under a parallel test run can take seconds per TLS handshake.
+      options.timeout = .seconds(10)
       return try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: options).status
     }
   }

@@ -42,13 +42,11 @@ import Testing
         let csat = try #require(evaluation.results.first { $0.metric.kpi == .csat })
         #expect(csat.ciLow < planted.csatEffect && planted.csatEffect < csat.ciHigh)
 
-        // The cockpit equals the individual RPCs; segmentation is not running, so that
-        // section alone is unavailable and the call still succeeds.
-        let cockpit = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-          .dashboard(.with { $0.periodDays = 30 }, metadata: key)
-        let available = Dictionary(uniqueKeysWithValues: cockpit.sections.map { ($0.section, $0.available) })
-        #expect(available == ["headline": true, "trend": true, "by_business_line": true, "alerts": true, "segments": false, "experiments": true])
-        #expect(cockpit.sections.first { $0.section == "segments" }?.reason.contains("segmentation") == true)
+        // The cockpit equals the individual RPCs.
+        let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+        let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
+        let unavailable = cockpit.sections.filter { !$0.available }
+        #expect(unavailable.isEmpty, "\(unavailable)")
         let headline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline)
         let range = Sightline_Common_V1_TimeRange.with {
           $0.start = Google_Protobuf_Timestamp(seconds: cockpit.generatedAt.seconds - 30 * 86_400, nanos: 0)
@@ -61,6 +59,23 @@ import Testing
         #expect(alerts.alerts.map(\.dimensionValue).allSatisfy { $0 == planted.spikeRegion })
         let cockpitEvaluation = try Sightline_Experiments_V1_Evaluation(serializedBytes: try #require(cockpit.experiments.first))
         #expect(cockpitEvaluation.results.map(\.effect) == evaluation.results.map(\.effect))
+
+        // VIP customers soured over the last 30 days: their CSAT dropped against the 30 before.
+        let vip = try #require(cockpit.scorecards.compactMap { try? Sightline_Segmentation_V1_Scorecard(serializedBytes: $0) }
+          .first { $0.segment == "vip" })
+        let vipCSAT = try #require(vip.figures.first { $0.name == "csat" })
+        #expect(vipCSAT.value < vipCSAT.previous - 0.1, "VIP CSAT \(vipCSAT.value) vs \(vipCSAT.previous)")
+        let themes = try Sightline_Segmentation_V1_GetThemesResponse(serializedBytes: cockpit.themes)
+        #expect(!themes.themes.isEmpty)
+
+        // Stop segmentation: the cockpit still answers, with that section marked unavailable.
+        suite.servers[.segmentation]!.server.beginGracefulShutdown()
+        try await Task.sleep(for: .milliseconds(300))
+        let partial = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
+        let available = Dictionary(uniqueKeysWithValues: partial.sections.map { ($0.section, $0.available) })
+        #expect(available == ["headline": true, "trend": true, "by_business_line": true, "alerts": true, "segments": false, "experiments": true])
+        #expect(partial.sections.first { $0.section == "segments" }?.reason.contains("segmentation service") == true)
+        #expect(partial.headline == cockpit.headline || !partial.headline.isEmpty)
       }
     }
   }

@@ -77,6 +77,13 @@ public struct BackendConfiguration: Sendable {
     self.upstreams = upstreams
   }
 
+  /// The same configuration listening on `listen`.
+  public func with(listen: HostAndPort) -> BackendConfiguration {
+    var copy = self
+    copy.listen = listen
+    return copy
+  }
+
   /// A client for `upstream` over mutual TLS with the suite's service identity.
   public func upstreamClient(_ upstream: SuiteComponent) throws -> ManagedClient {
     guard let endpoint = upstreams[upstream] else {

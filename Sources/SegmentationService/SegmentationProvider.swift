@@ -1,0 +1,244 @@
+import Foundation
+public import GRPCCore
+import SightlineModel
+import SightlineRPC
+import SightlineStorage
+public import SightlineWire
+import SwiftProtobuf
+
+/// The segmentation service: customers with derived fields, lifecycle and RFM segments,
+/// custom segments, scorecards, the at-risk list, text themes and sentiment
+/// (docs/segments.md).
+public final class SegmentationProvider: Sendable {
+  static let dayMs: Int64 = 86_400_000
+  let state: SegmentationState
+  private let follower: LogFollower?
+  private let clock: @Sendable () -> Int64
+
+  init(state: SegmentationState, follower: LogFollower?, clock: @escaping @Sendable () -> Int64) {
+    self.state = state
+    self.follower = follower
+    self.clock = clock
+  }
+
+  private func store(_ metadata: Metadata) throws -> (TenantID, SegmentationStore) {
+    let tenant = try SuiteMetadata.requireTenant(metadata)
+    follower?.follow(tenant)
+    return (tenant, try state.store(for: tenant))
+  }
+
+  private func waitForOffset(_ offset: Int64, store: SegmentationStore) async throws {
+    let started = ContinuousClock.now
+    while try store.appliedOffset() < offset {
+      guard ContinuousClock.now - started < .seconds(30) else {
+        throw RPCError(code: .unavailable, message: "min_offset \(offset) not applied yet; the consumer is behind, retry later")
+      }
+      try await Task.sleep(for: .milliseconds(10))
+    }
+  }
+
+  private func asOf(_ timestamp: Google_Protobuf_Timestamp, isSet: Bool) -> Int64 {
+    isSet ? timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000) : clock()
+  }
+
+  /// The segment `name`: built in or saved; NOT_FOUND otherwise.
+  private func definition(_ name: String, store: SegmentationStore) throws -> SegmentDefinition {
+    if let builtin = try SegmentDefinition.builtin(name) { return builtin }
+    guard let saved = try store.segments().first(where: { $0.name == name }) else {
+      throw RPCError(code: .notFound, message: "no segment named '\(name)'; built in: \(SegmentDefinition.builtin.joined(separator: ", "))")
+    }
+    return .expression(try SegmentExpression(saved.expression, schema: DerivedCustomer.schema))
+  }
+
+  static func timestamp(_ ms: Int64) -> Google_Protobuf_Timestamp {
+    Google_Protobuf_Timestamp(seconds: ms / 1000, nanos: Int32(ms % 1000) * 1_000_000)
+  }
+
+  static func wire(_ customer: DerivedCustomer, view: SegmentView) -> Sightline_Segmentation_V1_Customer {
+    .with {
+      $0.customerID = customer.facts.customerID
+      $0.attributes = customer.facts.attributes
+      $0.derived = view.numbers[customer.facts.customerID] ?? [:]
+      $0.lifecycle = switch customer.lifecycle {
+      case .new: .new
+      case .active: .active
+      case .atRisk: .atRisk
+      case .dormant: .dormant
+      case .churned: .churned
+      }
+      if let rfm = view.rfm[customer.facts.customerID] {
+        $0.rfmRecency = Int32(rfm.recency)
+        $0.rfmFrequency = Int32(rfm.frequency)
+        $0.rfmMonetary = Int32(rfm.monetary)
+        $0.rfmGroup = rfm.group
+      }
+    }
+  }
+}
+
+extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServiceProtocol {
+  public func getCustomer(
+    request: ServerRequest<Sightline_Segmentation_V1_GetCustomerRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_Customer> {
+    let (_, store) = try store(request.metadata)
+    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
+    guard let customer = view.customers.first(where: { $0.facts.customerID == request.message.customerID }) else {
+      throw RPCError(code: .notFound, message: "no customer '\(request.message.customerID)'")
+    }
+    return ServerResponse(message: Self.wire(customer, view: view))
+  }
+
+  public func defineSegment(
+    request: ServerRequest<Sightline_Segmentation_V1_DefineSegmentRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_Segment> {
+    let (_, store) = try store(request.metadata)
+    let name = request.message.name
+    guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+      throw InvalidInput(field: "name", reason: "1-64 letters, digits, '_' or '-'")
+    }
+    guard try SegmentDefinition.builtin(name) == nil else {
+      throw InvalidInput(field: "name", reason: "'\(name)' is a built-in segment")
+    }
+    do {
+      _ = try SegmentExpression(request.message.expression, schema: DerivedCustomer.schema)
+    } catch {
+      throw InvalidInput(field: "expression", reason: error.description)
+    }
+    let created = try store.saveSegment(name: name, expression: request.message.expression)
+    return ServerResponse(message: .with {
+      $0.name = name
+      $0.expression = request.message.expression
+      $0.createdAt = Self.timestamp(created)
+    })
+  }
+
+  public func listSegments(
+    request: ServerRequest<Sightline_Segmentation_V1_ListSegmentsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListSegmentsResponse> {
+    let (_, store) = try store(request.metadata)
+    let saved = try store.segments()
+    return ServerResponse(message: .with {
+      $0.segments = saved.map { segment in
+        .with {
+          $0.name = segment.name
+          $0.expression = segment.expression
+          $0.createdAt = Self.timestamp(segment.createdMs)
+        }
+      }
+      $0.builtin = SegmentDefinition.builtin
+    })
+  }
+
+  public func deleteSegment(
+    request: ServerRequest<Sightline_Segmentation_V1_DeleteSegmentRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_DeleteSegmentResponse> {
+    let (_, store) = try store(request.metadata)
+    guard try store.deleteSegment(name: request.message.name) else {
+      throw RPCError(code: .notFound, message: "no saved segment '\(request.message.name)'")
+    }
+    return ServerResponse(message: .init())
+  }
+
+  public func listMembers(
+    request: ServerRequest<Sightline_Segmentation_V1_ListMembersRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListMembersResponse> {
+    let (_, store) = try store(request.metadata)
+    let segment = try definition(request.message.segment, store: store)
+    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
+    let members = view.members(segment)
+    let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 100
+    guard let start = request.message.pageToken.isEmpty ? 0 : Int(request.message.pageToken), start >= 0 else {
+      throw InvalidInput(field: "page_token", reason: "not a page token from a previous answer")
+    }
+    let page = members.dropFirst(start).prefix(limit)
+    return ServerResponse(message: .with {
+      $0.customers = page.map { Self.wire($0, view: view) }
+      $0.total = Int64(members.count)
+      if start + page.count < members.count { $0.nextPageToken = String(start + page.count) }
+    })
+  }
+
+  public func getScorecard(
+    request: ServerRequest<Sightline_Segmentation_V1_GetScorecardRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_Scorecard> {
+    let (_, store) = try store(request.metadata)
+    try await waitForOffset(request.message.minOffset, store: store)
+    let segment = try definition(request.message.segment, store: store)
+    let now = clock()
+    let range = request.message.range
+    let end = range.hasEnd ? range.end.seconds * 1000 : now
+    let start = range.hasStart ? range.start.seconds * 1000 : end - 30 * Self.dayMs
+    guard end > start else { throw InvalidInput(field: "range", reason: "the end must be after the start") }
+    let facts = try store.customers()
+    let card = try Scorecard.compute(
+      segment: segment, facts: facts, store: store, current: (start, end), previous: (start - (end - start), start))
+    return ServerResponse(message: card.with { $0.segment = request.message.segment })
+  }
+
+  public func listAtRisk(
+    request: ServerRequest<Sightline_Segmentation_V1_ListAtRiskRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse> {
+    let (_, store) = try store(request.metadata)
+    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
+    let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 20
+    let ranked = view.customers.compactMap { customer -> (DerivedCustomer, Double, [RiskReason])? in
+      let (score, reasons) = RiskScore.assess(customer)
+      return score > 0 ? (customer, score, reasons) : nil
+    }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.facts.customerID < $1.0.facts.customerID }
+    return ServerResponse(message: .with {
+      $0.customers = ranked.prefix(limit).map { customer, score, reasons in
+        .with {
+          $0.customerID = customer.facts.customerID
+          $0.score = score
+          $0.tier = customer.facts.attributes["tier"] ?? ""
+          $0.reasons = reasons.map { reason in .with { $0.code = reason.code; $0.points = reason.points; $0.detail = reason.detail } }
+        }
+      }
+    })
+  }
+
+  public func getThemes(
+    request: ServerRequest<Sightline_Segmentation_V1_GetThemesRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_GetThemesResponse> {
+    let (_, store) = try store(request.metadata)
+    let message = request.message
+    let end = message.range.hasEnd ? message.range.end.seconds * 1000 : clock()
+    let start = message.range.hasStart ? message.range.start.seconds * 1000 : Int64.min
+    var members: Set<String>?
+    if !message.segment.isEmpty {
+      let view = SegmentView(facts: try store.customers(), asOfMs: end)
+      members = Set(view.members(try definition(message.segment, store: store)).map(\.facts.customerID))
+    }
+    let themes = Themes.find(
+      documents: try store.documents(startMs: nil, endMs: nil), range: (start, end), members: members,
+      problemType: message.problemType.isEmpty ? nil : message.problemType, negativeOnly: message.negativeOnly,
+      limit: message.limit > 0 ? min(Int(message.limit), 100) : 10)
+    return ServerResponse(message: themes)
+  }
+
+  public func analyzeText(
+    request: ServerRequest<Sightline_Segmentation_V1_AnalyzeTextRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_AnalyzeTextResponse> {
+    _ = try SuiteMetadata.requireTenant(request.metadata)
+    guard request.message.texts.count <= 1_000 else { throw InvalidInput(field: "texts", reason: "at most 1,000 texts per call") }
+    if let index = request.message.texts.firstIndex(where: { $0.utf8.count > 16_384 }) {
+      throw InvalidInput(field: "texts[\(index)]", reason: "longer than 16 KiB")
+    }
+    return ServerResponse(message: .with {
+      $0.results = request.message.texts.map { text in
+        .with {
+          $0.sentiment = Sentiment.score(text)
+          $0.tokens = Tokenizer.terms(text)
+        }
+      }
+    })
+  }
+}
+
+extension Sightline_Segmentation_V1_Scorecard {
+  func with(_ change: (inout Self) -> Void) -> Self {
+    var copy = self
+    change(&copy)
+    return copy
+  }
+}

@@ -1,0 +1,272 @@
+import Foundation
+public import GRDB
+public import SightlineModel
+
+/// A log entry reduced to what segmentation keeps.
+public enum SegmentationEvent: Sendable {
+  case profile(customerID: String, attributes: [String: String], signupMs: Int64?, timeMs: Int64)
+  case ticket(ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, complaint: Bool, problemType: String)
+  case answer(responseID: String, customerID: String, ticketID: String, scale: SurveyScale, score: Int, timeMs: Int64, comment: String)
+  case feedback(id: String, customerID: String, ticketID: String, source: String, text: String, timeMs: Int64, rating: Int)
+  case order(id: String, customerID: String, amountMinor: Int64, timeMs: Int64)
+  case other
+}
+
+/// A ticket as scorecards read it.
+public struct SegmentTicket: Sendable {
+  public var customerID: String
+  public var createdMs: Int64
+  public var complaint: Bool
+  public var resolved: Bool
+  public var replyCount: Int
+  public var reopenCount: Int
+  public var firstReplyMs: Int64?
+}
+
+/// A text to mine for themes: feedback, or a survey comment.
+public struct FeedbackDocument: Sendable {
+  public var id: String
+  public var customerID: String
+  public var problemType: String
+  public var text: String
+  public var timeMs: Int64
+  /// A low rating or score goes with it (CSAT ≤ 2, NPS ≤ 6, rating ≤ 2).
+  public var lowScore: Bool
+}
+
+/// The segmentation service's per-tenant state: profiles, each customer's tickets, answers,
+/// orders and texts, saved segments and the consumer's offset (stored with the state in
+/// one transaction, as metrics does).
+public struct SegmentationStore: Sendable {
+  public let writer: any DatabaseWriter
+
+  public init(writer: any DatabaseWriter) { self.writer = writer }
+
+  public static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE customer (
+            customer_id TEXT PRIMARY KEY, attributes TEXT NOT NULL, signup_ms INTEGER, profile_ms INTEGER NOT NULL,
+            first_profile_ms INTEGER NOT NULL
+          );
+          CREATE TABLE ticket (
+            ticket_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL DEFAULT '', created_ms INTEGER,
+            complaint INTEGER NOT NULL DEFAULT 0, problem_type TEXT NOT NULL DEFAULT '',
+            last_resolved_ms INTEGER, status_open INTEGER, status_ms INTEGER, status_offset INTEGER,
+            reply_count INTEGER NOT NULL DEFAULT 0, first_reply_ms INTEGER, reopen_count INTEGER NOT NULL DEFAULT 0
+          );
+          CREATE INDEX ticket_by_customer ON ticket(customer_id);
+          CREATE TABLE answer (
+            response_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, ticket_id TEXT NOT NULL, scale TEXT NOT NULL,
+            score INTEGER NOT NULL, time_ms INTEGER NOT NULL, comment TEXT NOT NULL
+          );
+          CREATE TABLE purchase (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, amount_minor INTEGER NOT NULL, time_ms INTEGER NOT NULL);
+          CREATE TABLE feedback (
+            id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, ticket_id TEXT NOT NULL, source TEXT NOT NULL, text TEXT NOT NULL,
+            time_ms INTEGER NOT NULL, rating INTEGER NOT NULL
+          );
+          CREATE TABLE segment (name TEXT PRIMARY KEY, expression TEXT NOT NULL, created_ms INTEGER NOT NULL);
+          CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), applied_offset INTEGER NOT NULL);
+          """)
+    }
+    return migrator
+  }
+
+  // MARK: - Consumer
+
+  public func appliedOffset() throws -> Int64 {
+    try writer.read { db in try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0 }
+  }
+
+  /// Applies entries above the stored offset and stores `throughOffset`, in one transaction.
+  public func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64) throws {
+    try writer.write { db in
+      let applied = try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0
+      for entry in entries where entry.offset > applied { try Self.apply(entry.event, offset: entry.offset, db) }
+      try db.execute(
+        sql: "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
+        arguments: [max(applied, throughOffset)])
+    }
+  }
+
+  private static func apply(_ event: SegmentationEvent, offset: Int64, _ db: Database) throws {
+    func run(_ sql: String, _ arguments: StatementArguments) throws { try db.cachedStatement(sql: sql).execute(arguments: arguments) }
+    switch event {
+    case .profile(let customerID, let attributes, let signupMs, let timeMs):
+      let json = String(decoding: try JSONSerialization.data(withJSONObject: attributes, options: [.sortedKeys]), as: UTF8.self)
+      try run(
+        """
+        INSERT INTO customer (customer_id, attributes, signup_ms, profile_ms, first_profile_ms) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(customer_id) DO UPDATE SET attributes = excluded.attributes, signup_ms = excluded.signup_ms,
+          profile_ms = excluded.profile_ms, first_profile_ms = MIN(customer.first_profile_ms, excluded.first_profile_ms)
+        WHERE excluded.profile_ms >= customer.profile_ms
+        """, [customerID, json, signupMs, timeMs, timeMs])
+    case .ticket(let ticketID, let customerID, let type, let timeMs, let complaint, let problemType):
+      try run("INSERT OR IGNORE INTO ticket (ticket_id) VALUES (?)", [ticketID])
+      switch type {
+      case .created:
+        try run(
+          """
+          UPDATE ticket SET created_ms = :time, customer_id = :customer, complaint = :complaint, problem_type = :problem
+          WHERE ticket_id = :ticket AND (created_ms IS NULL OR created_ms > :time)
+          """, ["time": timeMs, "customer": customerID, "complaint": complaint, "problem": problemType, "ticket": ticketID])
+      case .agentReply:
+        try run(
+          """
+          UPDATE ticket SET reply_count = reply_count + 1,
+            first_reply_ms = CASE WHEN first_reply_ms IS NULL OR first_reply_ms > :time THEN :time ELSE first_reply_ms END
+          WHERE ticket_id = :ticket
+          """, ["time": timeMs, "ticket": ticketID])
+      case .resolved:
+        try run(
+          "UPDATE ticket SET last_resolved_ms = MAX(COALESCE(last_resolved_ms, :time), :time) WHERE ticket_id = :ticket",
+          ["time": timeMs, "ticket": ticketID])
+      case .reopened:
+        try run("UPDATE ticket SET reopen_count = reopen_count + 1 WHERE ticket_id = ?", [ticketID])
+      case .customerReply:
+        return
+      }
+      if type != .agentReply {
+        try run(
+          """
+          UPDATE ticket SET status_open = :open, status_ms = :time, status_offset = :offset
+          WHERE ticket_id = :ticket AND (status_ms IS NULL OR status_ms < :time OR (status_ms = :time AND status_offset < :offset))
+          """, ["open": type != .resolved, "time": timeMs, "offset": offset, "ticket": ticketID])
+      }
+    case .answer(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let comment):
+      try run(
+        "INSERT OR IGNORE INTO answer (response_id, customer_id, ticket_id, scale, score, time_ms, comment) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [responseID, customerID, ticketID, scale.rawValue, score, timeMs, comment])
+    case .feedback(let id, let customerID, let ticketID, let source, let text, let timeMs, let rating):
+      try run(
+        "INSERT OR IGNORE INTO feedback (id, customer_id, ticket_id, source, text, time_ms, rating) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [id, customerID, ticketID, source, text, timeMs, rating])
+    case .order(let id, let customerID, let amountMinor, let timeMs):
+      try run("INSERT OR IGNORE INTO purchase (order_id, customer_id, amount_minor, time_ms) VALUES (?, ?, ?, ?)",
+              [id, customerID, amountMinor, timeMs])
+    case .other:
+      return
+    }
+  }
+
+  // MARK: - Reads
+
+  /// Every customer known from a profile or any activity, with all their facts. Loaded
+  /// whole: segmentation evaluates segments over the full customer base (docs/segments.md).
+  public func customers() throws -> [CustomerFacts] {
+    try writer.read { db in
+      var facts: [String: CustomerFacts] = [:]
+      func entry(_ id: String) -> CustomerFacts { facts[id] ?? CustomerFacts(customerID: id) }
+      for row in try Row.fetchAll(db, sql: "SELECT customer_id, attributes, signup_ms, first_profile_ms FROM customer") {
+        var customer = entry(row[0])
+        let json: String = row[1]
+        customer.attributes = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
+        customer.signupMs = row[2]
+        customer.profileMs = row[3]
+        facts[customer.customerID] = customer
+      }
+      for row in try Row.fetchAll(db, sql: "SELECT customer_id, created_ms, complaint, status_open, last_resolved_ms FROM ticket WHERE created_ms IS NOT NULL AND customer_id != ''") {
+        var customer = entry(row[0])
+        let open: Int? = row[3]
+        customer.tickets.append(.init(createdMs: row[1], complaint: row[2], resolvedMs: open == 0 ? row[4] : nil))
+        facts[customer.customerID] = customer
+      }
+      for row in try Row.fetchAll(db, sql: "SELECT customer_id, scale, score, time_ms FROM answer") {
+        guard let scale = SurveyScale(rawValue: row[1]) else { continue }
+        var customer = entry(row[0])
+        customer.answers.append(.init(scale: scale, score: row[2], timeMs: row[3]))
+        facts[customer.customerID] = customer
+      }
+      for row in try Row.fetchAll(db, sql: "SELECT customer_id, amount_minor, time_ms FROM purchase") {
+        var customer = entry(row[0])
+        customer.purchases.append(.init(amountMinor: row[1], timeMs: row[2]))
+        facts[customer.customerID] = customer
+      }
+      return facts.values.sorted { $0.customerID < $1.customerID }
+    }
+  }
+
+  /// Tickets created in [start, end), for scorecards.
+  public func tickets(startMs: Int64, endMs: Int64) throws -> [SegmentTicket] {
+    try writer.read { db in
+      try Row.fetchAll(
+        db,
+        sql: "SELECT customer_id, created_ms, complaint, status_open, reply_count, reopen_count, first_reply_ms FROM ticket WHERE created_ms >= ? AND created_ms < ?",
+        arguments: [startMs, endMs]
+      ).map { row in
+        let open: Int? = row[3]
+        return SegmentTicket(customerID: row[0], createdMs: row[1], complaint: row[2], resolved: open == 0, replyCount: row[4],
+                             reopenCount: row[5], firstReplyMs: row[6])
+      }
+    }
+  }
+
+  /// Survey answers given in [start, end) as (customer, scale, score).
+  public func answers(startMs: Int64, endMs: Int64) throws -> [(customerID: String, scale: SurveyScale, score: Int)] {
+    try writer.read { db in
+      try Row.fetchAll(db, sql: "SELECT customer_id, scale, score FROM answer WHERE time_ms >= ? AND time_ms < ?",
+                       arguments: [startMs, endMs]).compactMap { row in
+        guard let scale = SurveyScale(rawValue: row[1]) else { return nil }
+        return (row[0], scale, row[2])
+      }
+    }
+  }
+
+  /// Feedback texts and survey comments written in [start, end) (all time when nil).
+  public func documents(startMs: Int64?, endMs: Int64?) throws -> [FeedbackDocument] {
+    try writer.read { db in
+      let (start, end) = (startMs ?? .min, endMs ?? .max)
+      let feedback = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT f.id, f.customer_id, COALESCE(t.problem_type, ''), f.text, f.time_ms, f.rating FROM feedback AS f
+          LEFT JOIN ticket AS t ON t.ticket_id = f.ticket_id WHERE f.time_ms >= ? AND f.time_ms < ?
+          """, arguments: [start, end]
+      ).map { row -> FeedbackDocument in
+        let rating: Int = row[5]
+        return FeedbackDocument(id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4],
+                                lowScore: rating > 0 && rating <= 2)
+      }
+      let comments = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT a.response_id, a.customer_id, COALESCE(t.problem_type, ''), a.comment, a.time_ms, a.scale, a.score FROM answer AS a
+          LEFT JOIN ticket AS t ON t.ticket_id = a.ticket_id WHERE a.comment != '' AND a.time_ms >= ? AND a.time_ms < ?
+          """, arguments: [start, end]
+      ).map { row -> FeedbackDocument in
+        let scale: String = row[5]
+        let score: Int = row[6]
+        let low = (scale == "csat" && score <= 2) || (scale == "nps" && score <= 6) || (scale == "ces" && score <= 2)
+        return FeedbackDocument(id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4], lowScore: low)
+      }
+      return feedback + comments
+    }
+  }
+
+  // MARK: - Segments
+
+  public func saveSegment(name: String, expression: String) throws -> Int64 {
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    try writer.write { db in
+      try db.execute(
+        sql: "INSERT INTO segment (name, expression, created_ms) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET expression = excluded.expression, created_ms = excluded.created_ms",
+        arguments: [name, expression, now])
+    }
+    return now
+  }
+
+  public func segments() throws -> [(name: String, expression: String, createdMs: Int64)] {
+    try writer.read { db in
+      try Row.fetchAll(db, sql: "SELECT name, expression, created_ms FROM segment ORDER BY name").map { ($0[0], $0[1], $0[2]) }
+    }
+  }
+
+  public func deleteSegment(name: String) throws -> Bool {
+    try writer.write { db in
+      try db.execute(sql: "DELETE FROM segment WHERE name = ?", arguments: [name])
+      return db.changesCount > 0
+    }
+  }
+}
