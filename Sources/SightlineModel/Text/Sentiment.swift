@@ -31,19 +31,36 @@ public enum Sentiment {
       let value = negated ? -polarity : polarity
       if value > 0 { positive += 1 } else { negative += 1 }
     }
-    // English: words with a negator among the three before.
-    var recent: [String] = []
+    // English: a negator flips the next sentiment word within three words; its scope ends
+    // there, at "and"/"but", or at punctuation ("never helpful and slow" is two negatives).
+    var negationLeft = 0
     var word = ""
     func flush() {
       guard !word.isEmpty else { return }
-      let negated = recent.suffix(3).contains(where: englishNegators.contains) || recent.suffix(3).contains { $0.hasSuffix("n't") }
-      if englishPositive.contains(word) { add(1, negated: negated) }
-      if englishNegative.contains(word) { add(-1, negated: negated) }
-      recent.append(word)
-      word = ""
+      defer { word = "" }
+      if englishNegators.contains(word) || word.hasSuffix("n't") {
+        negationLeft = 3
+        return
+      }
+      if word == "and" || word == "but" {
+        negationLeft = 0
+        return
+      }
+      let polarity: Double? = englishPositive.contains(word) ? 1 : englishNegative.contains(word) ? -1 : nil
+      if let polarity {
+        add(polarity, negated: negationLeft > 0)
+        negationLeft = 0
+      } else if negationLeft > 0 {
+        negationLeft -= 1
+      }
     }
     for c in text.lowercased() {
-      if c.isLetter && !Tokenizer.isCJK(c) || c == "'" { word.append(c) } else { flush() }
+      if c.isLetter && !Tokenizer.isCJK(c) || c == "'" {
+        word.append(c)
+      } else {
+        flush()
+        if c != " " { negationLeft = 0 }
+      }
     }
     flush()
     // Chinese: longest entries first; each character used once; a negator within two
