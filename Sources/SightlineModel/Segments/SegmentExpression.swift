@@ -158,7 +158,8 @@ enum Lexer {
           tokens.append(Token(kind: .symbol, text: String(c), column: column))
           index += 1
         } else {
-          throw SegmentExpressionError(column: column, message: "unexpected character '\(c)'")
+          let hint = c == "=" ? "; compare with '=='" : c == "&" ? "; 'and' is '&&'" : c == "|" ? "; 'or' is '||'" : ""
+          throw SegmentExpressionError(column: column, message: "unexpected character '\(c)'\(hint)")
         }
       }
     }

@@ -4,12 +4,14 @@
 /// left alone stays a term). "物流太慢了" → 物流, 慢.
 public enum Tokenizer {
   static let englishStopWords: Set<String> = [
-    "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "i", "me", "my", "we", "our",
-    "you", "your", "it", "its", "this", "that", "these", "those", "to", "of", "in", "on", "for", "with", "at", "by",
-    "from", "as", "so", "if", "then", "than", "too", "very", "again", "after", "before", "still", "just", "also", "and",
-    "has", "have", "had", "do", "does", "did", "will", "would", "can", "could", "there", "their", "they", "them", "he",
-    "she", "his", "her", "what", "which", "who", "when", "up", "out", "about", "into", "over", "nobody", "all", "any",
-    "some", "it's", "i'm", "was", "ok", "get", "got",
+    "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "i",
+    "me", "my", "we", "our", "you", "your", "it", "its", "this", "that", "these", "those", "to", "of",
+    "in", "on", "for", "with", "at", "by", "from", "as", "so", "if", "then", "than", "too", "very",
+    "again", "after", "before", "still", "just", "also", "has", "have", "had", "do", "does", "did", "will", "would",
+    "can", "could", "there", "their", "they", "them", "he", "she", "his", "her", "what", "which", "who", "when",
+    "up", "out", "about", "into", "over", "nobody", "all", "any", "some", "it's", "i'm", "ok", "get", "got",
+    "one", "two", "three", "four", "five", "day", "days", "week", "weeks", "month", "months", "time", "times", "hour",
+    "hours",
   ]
   /// Function characters that carry no theme; negations are kept out of terms too (the
   /// sentiment scorer reads them from the raw text).

@@ -216,7 +216,10 @@ struct CockpitView {
     if let reason = unavailable("segments") { return lines + [reason] }
     for data in cockpit.scorecards {
       guard let card = try? Sightline_Segmentation_V1_Scorecard(serializedBytes: data) else { continue }
-      let figures = card.figures.map { "\($0.name) \(KpiFormat.fixed($0.value, digits: 2)) (was \(KpiFormat.fixed($0.previous, digits: 2)))" }
+      let figures = card.figures.compactMap { figure -> String? in
+        guard let kind = KpiKind(rawValue: figure.name), kind != .volume, figure.sampleSize > 0 else { return nil }
+        return "\(kind.rawValue) \(KpiFormat.value(figure.value, kind)) (was \(KpiFormat.value(figure.previous, kind)))"
+      }
       lines.append("  \(card.segment) (\(card.members) members): " + figures.joined(separator: ", "))
     }
     if let themes = try? Sightline_Segmentation_V1_GetThemesResponse(serializedBytes: cockpit.themes), !themes.themes.isEmpty {

@@ -69,7 +69,7 @@ struct Kpi: AsyncParsableCommand {
         if let from { $0.range.start = try DateArgument.timestamp(from, zone: zone, flag: "--from") }
         if let to { $0.range.end = try DateArgument.timestamp(to, zone: zone, flag: "--to") }
       }
-      return (try await metricsClient.queryKpis(request), zone)
+      return (try await metricsClient.queryKpis(request, metadata: metadata), zone)
     }
     let table = KpiTable(reply: reply, kpis: kpis, groupBy: groupBy, zone: zone)
     switch format {
