@@ -63,6 +63,7 @@ struct ExperimentEvaluator {
         $0.verdict = .inconclusive
         $0.pValue = 1
         $0.pValueAdjusted = 1
+        $0.pValueBh = 1
         $0.sequentialPValue = 1
       }
       do {
@@ -81,9 +82,13 @@ struct ExperimentEvaluator {
 
     // Holm across the primary metrics (guardrails are each judged alone).
     let primaryIndices = results.indices.filter { !results[$0].guardrail && !results[$0].note.hasPrefix("not analysed") }
-    let adjusted = ABStatistics.holm(primaryIndices.map { results[$0].pValue })
-    for (index, p) in zip(primaryIndices, adjusted) { results[index].pValueAdjusted = p }
-    for index in results.indices where results[index].guardrail { results[index].pValueAdjusted = results[index].pValue }
+    let primaryP = primaryIndices.map { results[$0].pValue }
+    for (index, p) in zip(primaryIndices, ABStatistics.holm(primaryP)) { results[index].pValueAdjusted = p }
+    for (index, p) in zip(primaryIndices, ABStatistics.benjaminiHochberg(primaryP)) { results[index].pValueBh = p }
+    for index in results.indices where results[index].guardrail {
+      results[index].pValueAdjusted = results[index].pValue
+      results[index].pValueBh = results[index].pValue
+    }
     for index in results.indices where !results[index].note.hasPrefix("not analysed") {
       results[index].verdict = verdict(results[index])
       if results[index].guardrail && results[index].verdict == .worse {

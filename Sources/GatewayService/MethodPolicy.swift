@@ -42,6 +42,8 @@ public enum MethodPolicy {
     "sightline.segmentation.v1.Segmentation/ListAtRisk": .reader,
     "sightline.segmentation.v1.Segmentation/GetThemes": .reader,
     "sightline.segmentation.v1.Segmentation/AnalyzeText": .reader,
+    "sightline.segmentation.v1.Segmentation/GetSegmentSettings": .reader,
+    "sightline.segmentation.v1.Segmentation/SetSegmentSettings": .admin,
 
     "sightline.experiments.v1.Experiments/CreateExperiment": .writer,
     "sightline.experiments.v1.Experiments/ListExperiments": .reader,

@@ -8,11 +8,11 @@ import SwiftProtobuf
 /// judged at each period's end).
 enum Scorecard {
   static func compute(
-    segment: SegmentDefinition, facts: [CustomerFacts], store: SegmentationStore, current: (Int64, Int64),
-    previous: (Int64, Int64)
+    segment: SegmentDefinition, facts: [CustomerFacts], store: SegmentationStore, windows: SegmentWindows,
+    current: (Int64, Int64), previous: (Int64, Int64)
   ) throws -> Sightline_Segmentation_V1_Scorecard {
-    let now = try figures(segment: segment, facts: facts, store: store, period: current)
-    let before = try figures(segment: segment, facts: facts, store: store, period: previous)
+    let now = try figures(segment: segment, facts: facts, store: store, windows: windows, period: current)
+    let before = try figures(segment: segment, facts: facts, store: store, windows: windows, period: previous)
     return .with {
       $0.members = Int64(now.members)
       $0.figures = now.values.map { name, value, n in
@@ -26,10 +26,10 @@ enum Scorecard {
     }
   }
 
-  static func figures(segment: SegmentDefinition, facts: [CustomerFacts], store: SegmentationStore, period: (Int64, Int64)) throws
-    -> (members: Int, values: [(String, Double, Int)])
-  {
-    let view = SegmentView(facts: facts, asOfMs: period.1)
+  static func figures(
+    segment: SegmentDefinition, facts: [CustomerFacts], store: SegmentationStore, windows: SegmentWindows, period: (Int64, Int64)
+  ) throws -> (members: Int, values: [(String, Double, Int)]) {
+    let view = SegmentView(facts: facts, asOfMs: period.1, windows: windows)
     let members = Set(view.members(segment).map(\.facts.customerID))
     let tickets = try store.tickets(startMs: period.0, endMs: period.1).filter { members.contains($0.customerID) }
     let answers = try store.answers(startMs: period.0, endMs: period.1).filter { members.contains($0.customerID) }

@@ -81,7 +81,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     request: ServerRequest<Sightline_Segmentation_V1_GetCustomerRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_Customer> {
     let (_, store) = try store(request.metadata)
-    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
+    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
     guard let customer = view.customers.first(where: { $0.facts.customerID == request.message.customerID }) else {
       throw RPCError(code: .notFound, message: "no customer '\(request.message.customerID)'")
     }
@@ -144,7 +144,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListMembersResponse> {
     let (_, store) = try store(request.metadata)
     let segment = try definition(request.message.segment, store: store)
-    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
+    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
     let members = view.members(segment)
     let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 100
     guard let start = request.message.pageToken.isEmpty ? 0 : Int(request.message.pageToken), start >= 0 else {
@@ -171,7 +171,8 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     guard end > start else { throw InvalidInput(field: "range", reason: "the end must be after the start") }
     let facts = try store.customers()
     let card = try Scorecard.compute(
-      segment: segment, facts: facts, store: store, current: (start, end), previous: (start - (end - start), start))
+      segment: segment, facts: facts, store: store, windows: try store.windows(), current: (start, end),
+      previous: (start - (end - start), start))
     return ServerResponse(message: card.with { $0.segment = request.message.segment })
   }
 
@@ -179,7 +180,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     request: ServerRequest<Sightline_Segmentation_V1_ListAtRiskRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse> {
     let (_, store) = try store(request.metadata)
-    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
+    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
     let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 20
     let ranked = view.customers.compactMap { customer -> (DerivedCustomer, Double, [RiskReason])? in
       let (score, reasons) = RiskScore.assess(customer)
@@ -206,7 +207,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     let start = message.range.hasStart ? message.range.start.seconds * 1000 : Int64.min
     var members: Set<String>?
     if !message.segment.isEmpty {
-      let view = SegmentView(facts: try store.customers(), asOfMs: end)
+      let view = SegmentView(facts: try store.customers(), asOfMs: end, windows: try store.windows())
       members = Set(view.members(try definition(message.segment, store: store)).map(\.facts.customerID))
     }
     let themes = Themes.find(
@@ -214,6 +215,45 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
       problemType: message.problemType.isEmpty ? nil : message.problemType, negativeOnly: message.negativeOnly,
       limit: message.limit > 0 ? min(Int(message.limit), 100) : 10)
     return ServerResponse(message: themes)
+  }
+
+  public func getSegmentSettings(
+    request: ServerRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_SegmentSettings> {
+    let (_, store) = try store(request.metadata)
+    return ServerResponse(message: Self.wire(try store.windows()))
+  }
+
+  public func setSegmentSettings(
+    request: ServerRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_SegmentSettings> {
+    let (_, store) = try store(request.metadata)
+    let wire = request.message.settings
+    var windows = SegmentWindows()
+    let fields: [(Int32, String, WritableKeyPath<SegmentWindows, Double>)] = [
+      (wire.newDays, "new_days", \.newDays), (wire.activeDays, "active_days", \.activeDays),
+      (wire.atRiskDays, "at_risk_days", \.atRiskDays), (wire.dormantDays, "dormant_days", \.dormantDays),
+      (wire.rfmDays, "rfm_days", \.rfmDays),
+    ]
+    for (value, name, path) in fields {
+      guard (0...3_650).contains(value) else { throw InvalidInput(field: "settings.\(name)", reason: "must be 0-3650 days (0 = default)") }
+      if value > 0 { windows[keyPath: path] = Double(value) }
+    }
+    guard windows.dormantDays > windows.activeDays else {
+      throw InvalidInput(field: "settings.dormant_days", reason: "must be longer than active_days (\(Int(windows.activeDays)))")
+    }
+    try store.setWindows(windows)
+    return ServerResponse(message: Self.wire(windows))
+  }
+
+  static func wire(_ windows: SegmentWindows) -> Sightline_Segmentation_V1_SegmentSettings {
+    .with {
+      $0.newDays = Int32(windows.newDays)
+      $0.activeDays = Int32(windows.activeDays)
+      $0.atRiskDays = Int32(windows.atRiskDays)
+      $0.dormantDays = Int32(windows.dormantDays)
+      $0.rfmDays = Int32(windows.rfmDays)
+    }
   }
 
   public func analyzeText(

@@ -71,6 +71,9 @@ public struct SegmentationStore: Sendable {
           CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), applied_offset INTEGER NOT NULL);
           """)
     }
+    migrator.registerMigration("v2-settings") { db in
+      try db.execute(sql: "CREATE TABLE setting (name TEXT PRIMARY KEY, value REAL NOT NULL)")
+    }
     return migrator
   }
 
@@ -242,6 +245,39 @@ public struct SegmentationStore: Sendable {
         return FeedbackDocument(id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4], lowScore: low)
       }
       return feedback + comments
+    }
+  }
+
+  // MARK: - Settings
+
+  /// The tenant's segment windows (defaults until set).
+  public func windows() throws -> SegmentWindows {
+    try writer.read { db in
+      var windows = SegmentWindows()
+      for row in try Row.fetchAll(db, sql: "SELECT name, value FROM setting") {
+        let name: String = row[0]
+        let value: Double = row[1]
+        switch name {
+        case "new_days": windows.newDays = value
+        case "active_days": windows.activeDays = value
+        case "at_risk_days": windows.atRiskDays = value
+        case "dormant_days": windows.dormantDays = value
+        case "rfm_days": windows.rfmDays = value
+        default: break
+        }
+      }
+      return windows
+    }
+  }
+
+  /// Replaces the tenant's segment windows.
+  public func setWindows(_ windows: SegmentWindows) throws {
+    try writer.write { db in
+      try db.execute(sql: "DELETE FROM setting")
+      for (name, value) in [("new_days", windows.newDays), ("active_days", windows.activeDays), ("at_risk_days", windows.atRiskDays),
+                            ("dormant_days", windows.dormantDays), ("rfm_days", windows.rfmDays)] {
+        try db.execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?)", arguments: [name, value])
+      }
     }
   }
 

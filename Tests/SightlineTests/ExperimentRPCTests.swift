@@ -59,6 +59,9 @@ import Testing
         #expect(frt.relativeCiLow < -0.15 && -0.15 < frt.relativeCiHigh, "\(frt.relativeCiLow)...\(frt.relativeCiHigh)")
         #expect(frt.pValue < 0.001)
         #expect(frt.probabilityBetter > 0.99)
+        // Two primaries: Holm doubles the smaller p; Benjamini-Hochberg never exceeds Holm.
+        #expect(frt.pValueAdjusted == min(1, 2 * frt.pValue))
+        #expect(frt.pValueBh <= frt.pValueAdjusted && frt.pValueBh >= frt.pValue)
         let csat = try #require(evaluation.results.first { $0.metric.kpi == .csat })
         #expect(csat.ciLow < 0.04 && 0.04 < csat.ciHigh, "CSAT +4 points is plausible")
         #expect(evaluation.verdict == .better)

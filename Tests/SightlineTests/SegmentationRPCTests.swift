@@ -104,6 +104,16 @@ import Testing
         #expect(customer.attributes["tier"] == "vip")
         #expect(customer.lifecycle == .atRisk)
         #expect(customer.derived["nps_last"] == 3)
+        // Per-tenant windows: with a 3-day at-risk window the 4-day-old detractor answer no
+        // longer counts.
+        let windows = try await segmentation.setSegmentSettings(.with { $0.settings.atRiskDays = 3 }, metadata: key)
+        #expect(windows.atRiskDays == 3 && windows.activeDays == 90)
+        let relaxed = try await segmentation.getCustomer(.with { $0.customerID = "C0" }, metadata: key)
+        #expect(relaxed.lifecycle == .active)
+        let badWindows = await #expect(throws: RPCError.self) {
+          try await segmentation.setSegmentSettings(.with { $0.settings.dormantDays = 30 }, metadata: key)
+        }
+        #expect(badWindows?.message.contains("settings.dormant_days") == true)
         let missing = await #expect(throws: RPCError.self) {
           try await segmentation.getCustomer(.with { $0.customerID = "nobody" }, metadata: key)
         }

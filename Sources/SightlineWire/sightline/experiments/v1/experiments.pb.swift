@@ -483,6 +483,13 @@ public nonisolated struct Sightline_Experiments_V1_MetricResult: @unchecked Send
     set {_uniqueStorage()._note = newValue}
   }
 
+  /// Benjamini-Hochberg (false discovery rate) adjusted p-value across the primary metrics,
+  /// for readers who control the FDR rather than the family-wise error (Holm, above).
+  public var pValueBh: Double {
+    get {_storage._pValueBh}
+    set {_uniqueStorage()._pValueBh = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1029,7 +1036,7 @@ nonisolated extension Sightline_Experiments_V1_EvaluateRequest: SwiftProtobuf.Me
 
 nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}method\0\u{1}control\0\u{1}treatment\0\u{1}effect\0\u{3}ci_low\0\u{3}ci_high\0\u{3}relative_effect\0\u{3}relative_ci_low\0\u{3}relative_ci_high\0\u{3}p_value\0\u{3}p_value_adjusted\0\u{3}probability_better\0\u{3}expected_loss\0\u{3}control_units\0\u{3}treatment_units\0\u{1}verdict\0\u{1}guardrail\0\u{3}sequential_p_value\0\u{3}sequential_ci_low\0\u{3}sequential_ci_high\0\u{1}note\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}method\0\u{1}control\0\u{1}treatment\0\u{1}effect\0\u{3}ci_low\0\u{3}ci_high\0\u{3}relative_effect\0\u{3}relative_ci_low\0\u{3}relative_ci_high\0\u{3}p_value\0\u{3}p_value_adjusted\0\u{3}probability_better\0\u{3}expected_loss\0\u{3}control_units\0\u{3}treatment_units\0\u{1}verdict\0\u{1}guardrail\0\u{3}sequential_p_value\0\u{3}sequential_ci_low\0\u{3}sequential_ci_high\0\u{1}note\0\u{3}p_value_bh\0")
 
   fileprivate class _StorageClass {
     var _metric: Sightline_Experiments_V1_ExperimentMetric? = nil
@@ -1054,6 +1061,7 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
     var _sequentialCiLow: Double = 0
     var _sequentialCiHigh: Double = 0
     var _note: String = String()
+    var _pValueBh: Double = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1086,6 +1094,7 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
       _sequentialCiLow = source._sequentialCiLow
       _sequentialCiHigh = source._sequentialCiHigh
       _note = source._note
+      _pValueBh = source._pValueBh
     }
   }
 
@@ -1126,6 +1135,7 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
         case 20: try { try decoder.decodeSingularDoubleField(value: &_storage._sequentialCiLow) }()
         case 21: try { try decoder.decodeSingularDoubleField(value: &_storage._sequentialCiHigh) }()
         case 22: try { try decoder.decodeSingularStringField(value: &_storage._note) }()
+        case 23: try { try decoder.decodeSingularDoubleField(value: &_storage._pValueBh) }()
         default: break
         }
       }
@@ -1204,6 +1214,9 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
       if !_storage._note.isEmpty {
         try visitor.visitSingularStringField(value: _storage._note, fieldNumber: 22)
       }
+      if _storage._pValueBh.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._pValueBh, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1235,6 +1248,7 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
         if _storage._sequentialCiLow != rhs_storage._sequentialCiLow {return false}
         if _storage._sequentialCiHigh != rhs_storage._sequentialCiHigh {return false}
         if _storage._note != rhs_storage._note {return false}
+        if _storage._pValueBh != rhs_storage._pValueBh {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -141,6 +141,32 @@ public enum Sightline_Segmentation_V1_Segmentation: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetSegmentSettings" metadata.
+        public enum GetSegmentSettings: Sendable {
+            /// Request type for "GetSegmentSettings".
+            public typealias Input = Sightline_Segmentation_V1_GetSegmentSettingsRequest
+            /// Response type for "GetSegmentSettings".
+            public typealias Output = Sightline_Segmentation_V1_SegmentSettings
+            /// Descriptor for "GetSegmentSettings".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.segmentation.v1.Segmentation"),
+                method: "GetSegmentSettings",
+                type: .unary
+            )
+        }
+        /// Namespace for "SetSegmentSettings" metadata.
+        public enum SetSegmentSettings: Sendable {
+            /// Request type for "SetSegmentSettings".
+            public typealias Input = Sightline_Segmentation_V1_SetSegmentSettingsRequest
+            /// Response type for "SetSegmentSettings".
+            public typealias Output = Sightline_Segmentation_V1_SegmentSettings
+            /// Descriptor for "SetSegmentSettings".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.segmentation.v1.Segmentation"),
+                method: "SetSegmentSettings",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "sightline.segmentation.v1.Segmentation" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetCustomer.descriptor,
@@ -151,7 +177,9 @@ public enum Sightline_Segmentation_V1_Segmentation: Sendable {
             GetScorecard.descriptor,
             ListAtRisk.descriptor,
             GetThemes.descriptor,
-            AnalyzeText.descriptor
+            AnalyzeText.descriptor,
+            GetSegmentSettings.descriptor,
+            SetSegmentSettings.descriptor
         ]
     }
 }
@@ -343,6 +371,42 @@ extension Sightline_Segmentation_V1_Segmentation {
             request: GRPCCore.StreamingServerRequest<Sightline_Segmentation_V1_AnalyzeTextRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_AnalyzeTextResponse>
+
+        /// Handle the "GetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Segmentation_V1_GetSegmentSettingsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Segmentation_V1_SegmentSettings` messages.
+        func getSegmentSettings(
+            request: GRPCCore.StreamingServerRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_SegmentSettings>
+
+        /// Handle the "SetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Segmentation_V1_SetSegmentSettingsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Segmentation_V1_SegmentSettings` messages.
+        func setSegmentSettings(
+            request: GRPCCore.StreamingServerRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_SegmentSettings>
     }
 
     /// Service protocol for the "sightline.segmentation.v1.Segmentation" service.
@@ -518,6 +582,42 @@ extension Sightline_Segmentation_V1_Segmentation {
             request: GRPCCore.ServerRequest<Sightline_Segmentation_V1_AnalyzeTextRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_AnalyzeTextResponse>
+
+        /// Handle the "GetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_GetSegmentSettingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Segmentation_V1_SegmentSettings` message.
+        func getSegmentSettings(
+            request: GRPCCore.ServerRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_SegmentSettings>
+
+        /// Handle the "SetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_SetSegmentSettingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Segmentation_V1_SegmentSettings` message.
+        func setSegmentSettings(
+            request: GRPCCore.ServerRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_SegmentSettings>
     }
 
     /// Simple service protocol for the "sightline.segmentation.v1.Segmentation" service.
@@ -691,6 +791,42 @@ extension Sightline_Segmentation_V1_Segmentation {
             request: Sightline_Segmentation_V1_AnalyzeTextRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Segmentation_V1_AnalyzeTextResponse
+
+        /// Handle the "GetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Segmentation_V1_GetSegmentSettingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Segmentation_V1_SegmentSettings` to respond with.
+        func getSegmentSettings(
+            request: Sightline_Segmentation_V1_GetSegmentSettingsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Segmentation_V1_SegmentSettings
+
+        /// Handle the "SetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Segmentation_V1_SetSegmentSettingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Segmentation_V1_SegmentSettings` to respond with.
+        func setSegmentSettings(
+            request: Sightline_Segmentation_V1_SetSegmentSettingsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Segmentation_V1_SegmentSettings
     }
 }
 
@@ -797,6 +933,28 @@ extension Sightline_Segmentation_V1_Segmentation.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Sightline_Segmentation_V1_Segmentation.Method.GetSegmentSettings.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_GetSegmentSettingsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_SegmentSettings>(),
+            handler: { request, context in
+                try await self.getSegmentSettings(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Segmentation_V1_Segmentation.Method.SetSegmentSettings.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_SetSegmentSettingsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_SegmentSettings>(),
+            handler: { request, context in
+                try await self.setSegmentSettings(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -896,6 +1054,28 @@ extension Sightline_Segmentation_V1_Segmentation.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_AnalyzeTextResponse> {
         let response = try await self.analyzeText(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getSegmentSettings(
+        request: GRPCCore.StreamingServerRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_SegmentSettings> {
+        let response = try await self.getSegmentSettings(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setSegmentSettings(
+        request: GRPCCore.StreamingServerRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_SegmentSettings> {
+        let response = try await self.setSegmentSettings(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1016,6 +1196,32 @@ extension Sightline_Segmentation_V1_Segmentation.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_AnalyzeTextResponse> {
         return GRPCCore.ServerResponse<Sightline_Segmentation_V1_AnalyzeTextResponse>(
             message: try await self.analyzeText(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getSegmentSettings(
+        request: GRPCCore.ServerRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_SegmentSettings> {
+        return GRPCCore.ServerResponse<Sightline_Segmentation_V1_SegmentSettings>(
+            message: try await self.getSegmentSettings(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setSegmentSettings(
+        request: GRPCCore.ServerRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_SegmentSettings> {
+        return GRPCCore.ServerResponse<Sightline_Segmentation_V1_SegmentSettings>(
+            message: try await self.setSegmentSettings(
                 request: request.message,
                 context: context
             ),
@@ -1242,6 +1448,52 @@ extension Sightline_Segmentation_V1_Segmentation {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Segmentation_V1_AnalyzeTextResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_AnalyzeTextResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_GetSegmentSettingsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Segmentation_V1_GetSegmentSettingsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Segmentation_V1_SegmentSettings` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getSegmentSettings<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Segmentation_V1_SegmentSettings>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_SegmentSettings>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_SetSegmentSettingsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Segmentation_V1_SetSegmentSettingsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Segmentation_V1_SegmentSettings` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setSegmentSettings<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Segmentation_V1_SegmentSettings>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_SegmentSettings>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1570,6 +1822,74 @@ extension Sightline_Segmentation_V1_Segmentation {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_GetSegmentSettingsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Segmentation_V1_GetSegmentSettingsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Segmentation_V1_SegmentSettings` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getSegmentSettings<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Segmentation_V1_SegmentSettings>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_SegmentSettings>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Segmentation_V1_Segmentation.Method.GetSegmentSettings.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetSegmentSettings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's segment windows.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_SetSegmentSettingsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Segmentation_V1_SetSegmentSettingsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Segmentation_V1_SegmentSettings` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setSegmentSettings<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Segmentation_V1_SegmentSettings>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_SegmentSettings>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Segmentation_V1_Segmentation.Method.SetSegmentSettings.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1832,6 +2152,64 @@ extension Sightline_Segmentation_V1_Segmentation.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_AnalyzeTextRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_AnalyzeTextResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSegmentSettings" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The tenant's segment windows.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Segmentation_V1_GetSegmentSettingsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSegmentSettings<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_SegmentSettings>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getSegmentSettings(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_GetSegmentSettingsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_SegmentSettings>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetSegmentSettings" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replaces the tenant's segment windows.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Segmentation_V1_SetSegmentSettingsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setSegmentSettings<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_SegmentSettings>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setSegmentSettings(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_SetSegmentSettingsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_SegmentSettings>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2132,6 +2510,72 @@ extension Sightline_Segmentation_V1_Segmentation.ClientProtocol {
             metadata: metadata
         )
         return try await self.analyzeText(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSegmentSettings" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The tenant's segment windows.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSegmentSettings<Result>(
+        _ message: Sightline_Segmentation_V1_GetSegmentSettingsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_SegmentSettings>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Segmentation_V1_GetSegmentSettingsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getSegmentSettings(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetSegmentSettings" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replaces the tenant's segment windows.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setSegmentSettings<Result>(
+        _ message: Sightline_Segmentation_V1_SetSegmentSettingsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_SegmentSettings>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Segmentation_V1_SetSegmentSettingsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setSegmentSettings(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -562,6 +562,66 @@ public nonisolated struct Sightline_Segmentation_V1_TextAnalysis: Sendable {
   public init() {}
 }
 
+/// The tenant's segment windows, in days (docs/segments.md); 0 = the default.
+public nonisolated struct Sightline_Segmentation_V1_SegmentSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "new": first seen less than this many days ago (default 30).
+  public var newDays: Int32 = 0
+
+  /// "active": any activity within this many days (default 90).
+  public var activeDays: Int32 = 0
+
+  /// "at_risk": detractor answer or complaints within this many days (default 30).
+  public var atRiskDays: Int32 = 0
+
+  /// "dormant" until this many days without activity, "churned" after (default 180).
+  public var dormantDays: Int32 = 0
+
+  /// RFM looks at orders within this many days (default 365).
+  public var rfmDays: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Reads the tenant's segment windows.
+public nonisolated struct Sightline_Segmentation_V1_GetSegmentSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Replaces the tenant's segment windows; zero fields take the defaults.
+public nonisolated struct Sightline_Segmentation_V1_SetSegmentSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The windows.
+  public var settings: Sightline_Segmentation_V1_SegmentSettings {
+    get {_settings ?? Sightline_Segmentation_V1_SegmentSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Sightline_Segmentation_V1_SegmentSettings? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sightline.segmentation.v1"
@@ -1457,6 +1517,109 @@ nonisolated extension Sightline_Segmentation_V1_TextAnalysis: SwiftProtobuf.Mess
   public static func ==(lhs: Sightline_Segmentation_V1_TextAnalysis, rhs: Sightline_Segmentation_V1_TextAnalysis) -> Bool {
     if lhs.sentiment != rhs.sentiment {return false}
     if lhs.tokens != rhs.tokens {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_SegmentSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}new_days\0\u{3}active_days\0\u{3}at_risk_days\0\u{3}dormant_days\0\u{3}rfm_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.newDays) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.activeDays) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.atRiskDays) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.dormantDays) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.rfmDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.newDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.newDays, fieldNumber: 1)
+    }
+    if self.activeDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.activeDays, fieldNumber: 2)
+    }
+    if self.atRiskDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.atRiskDays, fieldNumber: 3)
+    }
+    if self.dormantDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.dormantDays, fieldNumber: 4)
+    }
+    if self.rfmDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.rfmDays, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_SegmentSettings, rhs: Sightline_Segmentation_V1_SegmentSettings) -> Bool {
+    if lhs.newDays != rhs.newDays {return false}
+    if lhs.activeDays != rhs.activeDays {return false}
+    if lhs.atRiskDays != rhs.atRiskDays {return false}
+    if lhs.dormantDays != rhs.dormantDays {return false}
+    if lhs.rfmDays != rhs.rfmDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_GetSegmentSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSegmentSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_GetSegmentSettingsRequest, rhs: Sightline_Segmentation_V1_GetSegmentSettingsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_SetSegmentSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetSegmentSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_SetSegmentSettingsRequest, rhs: Sightline_Segmentation_V1_SetSegmentSettingsRequest) -> Bool {
+    if lhs._settings != rhs._settings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
