@@ -77,6 +77,10 @@ public final class SuiteLauncher: @unchecked Sendable {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    // The child shuts itself down if this process dies without stopping it (SIGKILL).
+    var environment = ProcessInfo.processInfo.environment
+    environment["SIGHTLINE_PARENT_PID"] = String(getpid())
+    process.environment = environment
     if let output {
       process.standardOutput = output
       process.standardError = output

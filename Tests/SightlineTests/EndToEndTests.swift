@@ -122,4 +122,34 @@ import Testing
     #expect(Self.processes(mentioning: directory).isEmpty, "no suite process is left behind")
     for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
   }
+
+  @Test func childrenStopWhenUpIsKilledOutright() async throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let base = EndToEndTests.freePortBase()
+    let up = Process()
+    up.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
+    up.arguments = ["up", "--data-dir", directory, "--port", "\(base)", "--service-port-base", "\(base + 1)"]
+    let output = Pipe()
+    up.standardOutput = output
+    up.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    try up.run()
+    var banner = ""
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !banner.contains("Press Ctrl-C"), ContinuousClock.now < deadline, up.isRunning {
+      let chunk = output.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      banner += String(decoding: chunk, as: UTF8.self)
+    }
+    #expect(Self.processes(mentioning: directory).count == 6)
+    // SIGKILL cannot be trapped: the children notice their parent is gone and drain.
+    kill(up.processIdentifier, SIGKILL)
+    let stopDeadline = ContinuousClock.now + .seconds(20)
+    while !Self.processes(mentioning: directory).isEmpty, ContinuousClock.now < stopDeadline {
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    let left = Self.processes(mentioning: directory)
+    #expect(left.isEmpty, "orphans: \(left)")
+    for pid in left { kill(pid, SIGKILL) }
+  }
 }

@@ -19,11 +19,34 @@ public enum ProcessBootstrap {
   /// Runs `services` in order (each depends on the ones before it) until a signal asks
   /// for graceful shutdown, which proceeds in reverse order.
   public static func run(_ services: [any Service], logger: Logger) async throws {
+    var configured = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+    // Started by `sightline up`: stop when it dies, even by SIGKILL (which it cannot relay).
+    if let text = ProcessInfo.processInfo.environment[ParentWatch.environmentKey], let parent = Int32(text) {
+      configured.insert(.init(service: ParentWatch(parent: parent, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup), at: 0)
+    }
     let group = ServiceGroup(
-      configuration: .init(
-        services: services.map { .init(service: $0) },
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger))
+      configuration: .init(services: configured, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
+  }
+}
+
+/// Ends (and so shuts the process down gracefully) when the process that started it is gone:
+/// a child of `sightline up` whose parent was killed with SIGKILL is re-parented, and would
+/// otherwise run on as an orphan holding its port.
+struct ParentWatch: Service {
+  /// The variable the launcher sets to its own process id.
+  static let environmentKey = "SIGHTLINE_PARENT_PID"
+
+  let parent: Int32
+  let logger: Logger
+
+  func run() async throws {
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      if getppid() != parent {
+        logger.warning("the launching process is gone; shutting down", metadata: ["parent_pid": "\(parent)"])
+        return
+      }
+      try? await Task.sleep(for: .milliseconds(250))
+    }
   }
 }
