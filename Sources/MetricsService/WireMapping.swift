@@ -30,21 +30,8 @@ enum WireMapping {
     let time = entry.eventTimeUnixMs
     switch entry.event.record {
     case .ticketEvent(let ticket):
-      let type: TicketEventType? = switch ticket.kind {
-      case .created: .created
-      case .agentReply: .agentReply
-      case .customerReply: .customerReply
-      case .resolved: .resolved
-      case .reopened: .reopened
-      default: nil
-      }
-      guard let type else { return .other }
-      let priority: TicketPriority = switch ticket.priority {
-      case .low: .low
-      case .high: .high
-      case .urgent: .urgent
-      default: .normal
-      }
+      guard let type = RecordWire.ticketEventType(ticket.kind) else { return .other }
+      let priority = RecordWire.priority(ticket.priority)
       return .ticket(
         ticketID: ticket.ticketID, customerID: ticket.customerID, type: type, timeMs: time,
         attributes: TicketAttributes(
@@ -52,13 +39,7 @@ enum WireMapping {
           productModule: ticket.productModule, problemType: ticket.problemType, priority: priority,
           complaint: ticket.complaint))
     case .surveyResponse(let survey):
-      let scale: SurveyScale? = switch survey.kind {
-      case .csat: .csat
-      case .nps: .nps
-      case .ces: .ces
-      default: nil
-      }
-      guard let scale else { return .other }
+      guard let scale = RecordWire.surveyScale(survey.kind) else { return .other }
       return .survey(
         responseID: entry.event.eventID, customerID: survey.customerID, ticketID: survey.ticketID, scale: scale,
         score: Int(survey.score), timeMs: time, channel: survey.channel)

@@ -31,25 +31,11 @@ final class SegmentationState: LogConsumer {
       return .profile(customerID: p.customerID, attributes: attributes,
                       signupMs: p.signupTime.isEmpty ? nil : RFC3339.parseMilliseconds(p.signupTime), timeMs: time)
     case .ticketEvent(let t):
-      let type: TicketEventType? = switch t.kind {
-      case .created: .created
-      case .agentReply: .agentReply
-      case .customerReply: .customerReply
-      case .resolved: .resolved
-      case .reopened: .reopened
-      default: nil
-      }
-      guard let type else { return .other }
+      guard let type = RecordWire.ticketEventType(t.kind) else { return .other }
       return .ticket(ticketID: t.ticketID, customerID: t.customerID, type: type, timeMs: time, complaint: t.complaint,
                      problemType: t.problemType)
     case .surveyResponse(let s):
-      let scale: SurveyScale? = switch s.kind {
-      case .csat: .csat
-      case .nps: .nps
-      case .ces: .ces
-      default: nil
-      }
-      guard let scale else { return .other }
+      guard let scale = RecordWire.surveyScale(s.kind) else { return .other }
       return .answer(responseID: entry.event.eventID, customerID: s.customerID, ticketID: s.ticketID, scale: scale,
                      score: Int(s.score), timeMs: time, comment: s.comment)
     case .feedback(let f):

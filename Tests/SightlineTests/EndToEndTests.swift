@@ -88,11 +88,9 @@ import Testing
     }
   }
 
-  @Test(arguments: [SIGTERM, SIGINT])
-  func upStopsEveryProcessOnASignal(signal: Int32) async throws {
-    let directory = InProcessSuite.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let base = EndToEndTests.freePortBase()
+  /// Starts the real `sightline up` and reads its output until the banner says the suite is
+  /// up (bounded by a deadline); returns the process and the banner.
+  static func startUp(directory: String, base: Int) throws -> (Process, String) {
     let up = Process()
     up.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
     up.arguments = ["up", "--data-dir", directory, "--port", "\(base)", "--service-port-base", "\(base + 1)"]
@@ -100,9 +98,6 @@ import Testing
     up.standardOutput = output
     up.standardError = FileHandle(forWritingAtPath: "/dev/null")
     try up.run()
-    defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
-
-    // Read stdout until the banner says the suite is up (bounded by the read deadline).
     var banner = ""
     let deadline = ContinuousClock.now + .seconds(60)
     while !banner.contains("Press Ctrl-C"), ContinuousClock.now < deadline, up.isRunning {
@@ -110,6 +105,16 @@ import Testing
       if chunk.isEmpty { break }
       banner += String(decoding: chunk, as: UTF8.self)
     }
+    return (up, banner)
+  }
+
+  @Test(arguments: [SIGTERM, SIGINT])
+  func upStopsEveryProcessOnASignal(signal: Int32) async throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let base = EndToEndTests.freePortBase()
+    let (up, banner) = try Self.startUp(directory: directory, base: base)
+    defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
     #expect(banner.contains("gateway       127.0.0.1:\(base) (TLS)"))
     let children = Self.processes(mentioning: directory).filter { $0 != up.processIdentifier }
     #expect(children.count == 5, "five suite processes run under \(directory)")
@@ -127,20 +132,7 @@ import Testing
     let directory = InProcessSuite.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let base = EndToEndTests.freePortBase()
-    let up = Process()
-    up.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
-    up.arguments = ["up", "--data-dir", directory, "--port", "\(base)", "--service-port-base", "\(base + 1)"]
-    let output = Pipe()
-    up.standardOutput = output
-    up.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    try up.run()
-    var banner = ""
-    let deadline = ContinuousClock.now + .seconds(60)
-    while !banner.contains("Press Ctrl-C"), ContinuousClock.now < deadline, up.isRunning {
-      let chunk = output.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      banner += String(decoding: chunk, as: UTF8.self)
-    }
+    let (up, _) = try Self.startUp(directory: directory, base: base)
     #expect(Self.processes(mentioning: directory).count == 6)
     // SIGKILL cannot be trapped: the children notice their parent is gone and drain.
     kill(up.processIdentifier, SIGKILL)

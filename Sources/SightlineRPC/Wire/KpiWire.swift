@@ -43,3 +43,38 @@ public enum KpiWire {
     return known
   }
 }
+
+/// The wire enums of ingested records and their model counterparts, shared by the consumers.
+public enum RecordWire {
+  /// The model type of a ticket event kind (nil when unspecified).
+  public static func ticketEventType(_ kind: Sightline_Ingestion_V1_TicketEventKind) -> TicketEventType? {
+    switch kind {
+    case .created: .created
+    case .agentReply: .agentReply
+    case .customerReply: .customerReply
+    case .resolved: .resolved
+    case .reopened: .reopened
+    default: nil
+    }
+  }
+
+  /// The model scale of a survey kind (nil when unspecified).
+  public static func surveyScale(_ kind: Sightline_Ingestion_V1_SurveyKind) -> SurveyScale? {
+    switch kind {
+    case .csat: .csat
+    case .nps: .nps
+    case .ces: .ces
+    default: nil
+    }
+  }
+
+  /// The model priority (unspecified means normal).
+  public static func priority(_ priority: Sightline_Ingestion_V1_Priority) -> TicketPriority {
+    switch priority {
+    case .low: .low
+    case .high: .high
+    case .urgent: .urgent
+    default: .normal
+    }
+  }
+}
