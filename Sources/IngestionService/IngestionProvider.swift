@@ -49,19 +49,33 @@ public final class IngestionProvider: Sendable {
       channelAliases: try store.aliases(field: AliasFieldName.channel),
       problemTypeAliases: try store.aliases(field: AliasFieldName.problemType),
       nowMs: clock())
-    var records: [LogRecord] = []
-    records.reserveCapacity(events.count)
-    var rejected: [Sightline_Common_V1_RecordError] = []
+    var valid: [(index: Int, event: ValidatedEvent)] = []
+    valid.reserveCapacity(events.count)
+    var problems: [RecordProblem] = []
     for (position, event) in events.enumerated() {
       switch validator.validate(event, index: indexBase + position) {
-      case .success(let valid):
-        records.append(
-          LogRecord(eventID: valid.event.eventID, kind: valid.kind, eventTimeMs: valid.eventTimeMs,
-                    payload: try valid.event.serializedData()))
-      case .failure(let problem):
-        rejected.append(problem.wire)
+      case .success(let event): valid.append((indexBase + position, event))
+      case .failure(let problem): problems.append(problem)
       }
     }
+    // A ticket's replies, resolutions and reopenings cannot precede its creation, when the
+    // creation is known (stored earlier, or in this batch).
+    let ordering = TicketOrdering(valid.map(\.event))
+    let stored = try store.creationTimes(of: ordering.ticketsToCheck)
+    var records: [LogRecord] = []
+    records.reserveCapacity(valid.count)
+    for (index, event) in valid {
+      if let problem = ordering.problem(event, index: index, stored: stored) {
+        problems.append(problem)
+        continue
+      }
+      var creates: String?
+      if case .ticketEvent(let ticket) = event.event.record, ticket.kind == .created { creates = ticket.ticketID }
+      records.append(
+        LogRecord(eventID: event.event.eventID, kind: event.kind, eventTimeMs: event.eventTimeMs,
+                  payload: try event.event.serializedData(), createsTicket: creates))
+    }
+    let rejected = problems.sorted { $0.index < $1.index }.map(\.wire)
     let outcome = try store.append(records, rejected: rejected.count)
     if outcome.accepted > 0 { signal.publish((), tenant: tenant) }
     return .with {

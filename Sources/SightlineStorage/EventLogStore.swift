@@ -12,13 +12,17 @@ public struct LogRecord: Sendable {
   public var eventTimeMs: Int64
   /// The serialized normalised event.
   public var payload: Data
+  /// For a ticket's `created` event, the ticket id: the store remembers creation times so
+  /// that later replies can be checked against them.
+  public var createsTicket: String?
 
   /// A record to append.
-  public init(eventID: String, kind: String, eventTimeMs: Int64, payload: Data) {
+  public init(eventID: String, kind: String, eventTimeMs: Int64, payload: Data, createsTicket: String? = nil) {
     self.eventID = eventID
     self.kind = kind
     self.eventTimeMs = eventTimeMs
     self.payload = payload
+    self.createsTicket = createsTicket
   }
 }
 
@@ -94,7 +98,23 @@ public struct EventLogStore: Sendable {
           );
           """)
     }
+    migrator.registerMigration("v2-ticket-created") { db in
+      try db.execute(sql: "CREATE TABLE ticket_created (ticket_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)")
+    }
     return migrator
+  }
+
+  /// Creation times of the given tickets, for those whose `created` event is stored.
+  public func creationTimes(of tickets: Set<String>) throws -> [String: Int64] {
+    guard !tickets.isEmpty else { return [:] }
+    return try writer.read { db in
+      var times: [String: Int64] = [:]
+      let statement = try db.cachedStatement(sql: "SELECT created_ms FROM ticket_created WHERE ticket_id = ?")
+      for ticket in tickets {
+        if let ms = try Int64.fetchOne(statement, arguments: [ticket]) { times[ticket] = ms }
+      }
+      return times
+    }
   }
 
   /// Appends `records` in one transaction, skipping duplicates, and counts `rejected`
@@ -106,10 +126,13 @@ public struct EventLogStore: Sendable {
       let insert = try db.cachedStatement(
         sql: #"INSERT OR IGNORE INTO event ("offset", event_id, kind, event_time_ms, ingested_at_ms, payload) VALUES (?, ?, ?, ?, ?, ?)"#)
       var duplicates: [Int] = []
+      let created = try db.cachedStatement(
+        sql: "INSERT INTO ticket_created (ticket_id, created_ms) VALUES (?, ?) ON CONFLICT(ticket_id) DO UPDATE SET created_ms = MIN(created_ms, excluded.created_ms)")
       for (index, record) in records.enumerated() {
         try insert.execute(arguments: [last + 1, record.eventID, record.kind, record.eventTimeMs, now, record.payload])
         if db.changesCount == 1 {
           last += 1
+          if let ticket = record.createsTicket { try created.execute(arguments: [ticket, record.eventTimeMs]) }
         } else {
           duplicates.append(index)
         }

@@ -1,6 +1,7 @@
 import SightlineSuite
 import Foundation
 import GRPCCore
+import IngestionService
 import SightlineModel
 import SightlineRPC
 import SightlineWire
@@ -99,5 +100,42 @@ import Testing
         #expect(reply.rejected.first?.field == "ticket_event.ticket_id")
       }
     }
+  }
+}
+
+/// The ordering rule: nothing happens to a ticket before it was created.
+@Suite struct TicketOrderingTests {
+  static func reply(_ id: String, ticket: String, time: String) -> Sightline_Ingestion_V1_Event {
+    .with {
+      $0.eventID = id
+      $0.ticketEvent = .with {
+        $0.ticketID = ticket
+        $0.time = time
+        $0.kind = .agentReply
+      }
+    }
+  }
+
+  @Test func repliesBeforeTheTicketsCreationAreRejectedInTheBatchAndAcrossBatches() throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let provider = IngestionProvider(dataDirectory: directory)
+    let tenant = try #require(TenantID("t_ordering"))
+    // Same batch: the creation at 09:30+08:00 (01:30Z) and a reply at 01:00Z.
+    let first = try provider.ingest(
+      [ticketCreated("c1", ticket: "T1"), Self.reply("r1", ticket: "T1", time: "2026-03-01T01:00:00Z"),
+       Self.reply("r2", ticket: "T1", time: "2026-03-01T02:00:00Z"), Self.reply("r3", ticket: "T9", time: "2026-02-01T00:00:00Z")],
+      tenant: tenant)
+    #expect(first.accepted == 3, "the creation, the later reply, and a reply to a ticket not seen yet")
+    #expect(first.rejected.map(\.index) == [1])
+    #expect(first.rejected.first?.field == "ticket_event.time")
+    #expect(first.rejected.first?.code == "before_creation")
+    #expect(first.rejected.first?.reason.contains("created at 2026-03-01T01:30:00Z") == true)
+    // A later batch: checked against the stored creation.
+    let second = try provider.ingest(
+      [Self.reply("r4", ticket: "T1", time: "2026-03-01T01:29:59Z"), Self.reply("r5", ticket: "T1", time: "2026-03-01T01:30:00Z")],
+      tenant: tenant)
+    #expect(second.accepted == 1)
+    #expect(second.rejected.map(\.recordID) == ["r4"])
   }
 }
