@@ -145,3 +145,101 @@ import Testing
     for pid in left { kill(pid, SIGKILL) }
   }
 }
+
+/// Ingestion's promises with real processes: the CLI on a 10,000-line file with 1 % bad
+/// lines, CSV and flat exports, and a SIGKILL between batches losing nothing acknowledged.
+@Suite(.serialized) struct IngestionEndToEndTests {
+  static func cli(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
+    process.arguments = arguments
+    let (out, err) = (Pipe(), Pipe())
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+  }
+
+  @Test func aFileWithBadLinesAndAKillBetweenBatches() async throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let base = EndToEndTests.freePortBase()
+    var ports: [SuiteComponent: Int] = [:]
+    for (offset, component) in SuiteComponent.backends.enumerated() { ports[component] = base + 1 + offset }
+    let launcher = SuiteLauncher(dataDirectory: directory, gatewayPort: base, servicePorts: ports, binaryDirectory: EndToEndTests.binaryDirectory)
+    try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
+    let connection = ["--data-dir", directory, "--gateway", "127.0.0.1:\(base)"]
+    do {
+      let created = try Self.cli(["tenant", "create", "acme"] + connection)
+      let key = try #require(created.stdout.split(separator: " ").first { $0.hasPrefix("slk_") }.map { String($0.prefix(68)) })
+
+      // 10,000 lines, every 100th broken in a different way.
+      var lines: [String] = []
+      for index in 0..<10_000 {
+        switch index % 100 {
+        case 99 where index % 300 == 99: lines.append("{not json")
+        case 99 where index % 300 == 199:
+          lines.append(#"{"eventId":"b\#(index)","surveyResponse":{"customerId":"C1","kind":"SURVEY_KIND_CSAT","score":9,"time":"2026-11-20T10:00:00Z"}}"#)
+        case 99:
+          lines.append(#"{"eventId":"b\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C1","kind":"TICKET_EVENT_KIND_CREATED","time":"1999-12-31T23:59:59Z"}}"#)
+        default:
+          lines.append(#"{"eventId":"e\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C\#(index % 50)","kind":"TICKET_EVENT_KIND_CREATED","time":"2026-11-20T10:00:00+08:00","channel":"wechat"}}"#)
+        }
+      }
+      let file = directory + "/events.ndjson"
+      try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+      let rejects = directory + "/rejects.ndjson"
+      let run = try Self.cli(["ingest", file, "--api-key", key, "--rejects", rejects, "--batch-size", "2000"] + connection)
+      #expect(run.status == 1, "rejections make the exit status 1")
+      #expect(run.stdout.contains("accepted 9900, duplicates 0, rejected 100"), "\(run.stdout)")
+      let rejected = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
+      #expect(rejected.count == 100)
+      #expect(rejected.contains { $0.contains("survey_response.score") })
+      #expect(rejected.contains { $0.contains("\"line\":100") })
+
+      // A flat helpdesk export becomes ticket events; re-importing it stores nothing twice.
+      let export = directory + "/export.csv"
+      try """
+        ticket_id,customer_id,created,first_reply,resolved,reopened,channel,priority,complaint
+        X1,C1,2026-11-20T09:00:00Z,2026-11-20T09:30:00Z,2026-11-20T12:00:00Z,2026-11-21T08:00:00Z,phone,high,true
+        X2,C2,2026-11-20T10:00:00Z,,,,"web, form",low,false
+        """.write(toFile: export, atomically: true, encoding: .utf8)
+      let imported = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
+      #expect(imported.stdout.contains("accepted 5, duplicates 0, rejected 0"), "\(imported.stdout) \(imported.stderr)")
+      let again = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
+      #expect(again.stdout.contains("accepted 0, duplicates 5, rejected 0"))
+
+      // Kill ingestion with SIGKILL between acknowledged batches.
+      let acknowledged = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        var offset: Int64 = 0
+        for batch in 0..<5 {
+          let events = (0..<1_000).map { ticketCreated("k\(batch)-\($0)", ticket: "K\(batch)-\($0)") }
+          offset = try await ingestion.ingest(.with { $0.events = events }, metadata: InProcessSuite.bearer(key)).offset
+        }
+        return offset
+      }
+      kill(try #require(launcher.processIdentifiers[.ingestion]), SIGKILL)
+      await launcher.stop()
+      let restarted = SuiteLauncher(dataDirectory: directory, gatewayPort: base, servicePorts: ports, binaryDirectory: EndToEndTests.binaryDirectory)
+      try await restarted.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
+      defer { Task { await restarted.stop() } }
+      try await InProcessSuite.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        let stats = try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(key))
+        #expect(stats.lastOffset == acknowledged, "every acknowledged record survived the SIGKILL")
+        // The client retries everything it sent: all duplicates, nothing stored twice.
+        let events = (0..<1_000).map { ticketCreated("k4-\($0)", ticket: "K4-\($0)") }
+        let retry = try await ingestion.ingest(.with { $0.events = events }, metadata: InProcessSuite.bearer(key))
+        #expect(retry.duplicates == 1_000 && retry.accepted == 0 && retry.offset == acknowledged)
+      }
+      await restarted.stop()
+    } catch {
+      await launcher.stop()
+      throw error
+    }
+  }
+}

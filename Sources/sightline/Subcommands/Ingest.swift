@@ -8,13 +8,29 @@ import SwiftProtobuf
 /// `sightline ingest FILE…`: sends NDJSON events through the gateway in batches.
 struct Ingest: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Ingest NDJSON files of events (one sightline.ingestion.v1.Event per line, proto3 JSON).",
-    discussion: "Lines that do not parse and records the service rejects are reported with their line; the exit status is 1 if any was rejected.")
+    abstract: "Ingest files of events: NDJSON (one sightline.ingestion.v1.Event per line, proto3 JSON) or CSV.",
+    discussion: """
+      CSV has a header row naming the record's fields (event_id first; attr.NAME for free profile attributes) \
+      and needs --kind. --kind ticket_export reads a flat helpdesk export (ticket_id, customer_id, created, \
+      first_reply, resolved, reopened, channel, region, business_line, agent, product_module, problem_type, \
+      priority, complaint) and ingests the equivalent ticket events. Lines that do not parse and records the \
+      service rejects are reported with their line; the exit status is 1 if any was rejected. Progress goes \
+      to stderr. See docs/ingestion.md.
+      """)
 
-  @Argument(help: "NDJSON files.") var files: [String]
+  @Argument(help: "Files (.ndjson/.jsonl or .csv).") var files: [String]
+  @Option(help: "Input format: ndjson or csv (default: by extension).") var format: FormatArgument?
+  @Option(help: "Record kind of CSV input: ticket_event, survey_response, feedback, customer_profile, order, ticket_export.")
+  var kind: KindArgument?
   @Option(help: "Events per batch (at most 10000).") var batchSize: Int = 1000
   @Option(help: "Write rejected records and their reasons to this file (NDJSON).") var rejects: String?
   @OptionGroup var connection: ConnectionOptions
+
+  enum FormatArgument: String, ExpressibleByArgument, CaseIterable { case ndjson, csv }
+  enum KindArgument: String, ExpressibleByArgument, CaseIterable {
+    case ticketEvent = "ticket_event", surveyResponse = "survey_response", feedback, customerProfile = "customer_profile"
+    case order, ticketExport = "ticket_export"
+  }
 
   func validate() throws {
     guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1-10000") }
@@ -42,10 +58,12 @@ struct Ingest: AsyncParsableCommand {
 
   func run() async throws {
     let (files, batchSize) = (self.files, self.batchSize)
+    let format = self.format.map { RecordReader.Format(rawValue: $0.rawValue)! }
+    let kind = self.kind.map { RecordReader.Kind(rawValue: $0.rawValue)! }
     // One connection for the whole run: batches share it instead of a handshake each.
     let summary = try await connection.withGateway { client, metadata in
       try await Self.send(
-        files: files, batchSize: batchSize,
+        files: files, format: format, kind: kind, batchSize: batchSize,
         ingestion: Sightline_Ingestion_V1_Ingestion.Client(wrapping: client), metadata: metadata)
     }
     let rejections = summary.rejections
@@ -61,15 +79,32 @@ struct Ingest: AsyncParsableCommand {
     print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(rejections.count), log offset \(summary.offset)")
     if !rejections.isEmpty { throw ExitCode.failure }
   }
-  /// Reads `files` line by line and ingests them in batches of `batchSize`. Lines that do
-  /// not parse are rejected locally; the service's rejections are mapped back to lines.
+  /// Reads `files` and ingests them in batches of `batchSize`. Records that do not parse are
+  /// rejected locally; the service's rejections are mapped back to lines. Progress (records,
+  /// records/s, rejected) is redrawn on standard error when it is a terminal.
   static func send(
-    files: [String], batchSize: Int,
+    files: [String], format: RecordReader.Format?, kind: RecordReader.Kind?, batchSize: Int,
     ingestion: Sightline_Ingestion_V1_Ingestion.Client<HTTP2ClientTransport.Posix>, metadata: Metadata
   ) async throws -> Summary {
     var summary = Summary()
+    let started = ContinuousClock.now
+    var sent = 0
+    let tty = isatty(STDERR_FILENO) == 1
+    func progress(_ file: String, final: Bool = false) {
+      guard tty || final else { return }
+      let seconds = max(Double((ContinuousClock.now - started).components.seconds)
+        + Double((ContinuousClock.now - started).components.attoseconds) / 1e18, 0.001)
+      let line = "\(file): \(sent) records, \(Int(Double(sent) / seconds)) records/s, \(summary.rejections.count) rejected"
+      FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + line + (final ? "\n" : "")).utf8))
+    }
     for file in files {
       let text = try String(contentsOfFile: file, encoding: .utf8)
+      let records: [RecordReader.Record]
+      do {
+        records = try RecordReader.records(text: text, format: format ?? RecordReader.format(of: file), kind: kind)
+      } catch {
+        throw ValidationError("\(file): \(error)")
+      }
       var batch: [(line: Int, event: Sightline_Ingestion_V1_Event)] = []
       func flush() async throws {
         guard !batch.isEmpty else { return }
@@ -82,20 +117,21 @@ struct Ingest: AsyncParsableCommand {
             Rejection(file: file, line: batch[Int(error.index)].line, eventID: error.recordID,
                       field: error.field, reason: error.reason))
         }
+        sent += batch.count
         batch.removeAll(keepingCapacity: true)
+        progress(file)
       }
-      for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
-        if trimmed.isEmpty { continue }
-        do {
-          batch.append((number + 1, try Sightline_Ingestion_V1_Event(jsonString: String(trimmed))))
-        } catch {
+      for (line, result) in records {
+        switch result {
+        case .success(let event): batch.append((line, event))
+        case .failure(let problem):
           summary.rejections.append(
-            Rejection(file: file, line: number + 1, eventID: "", field: "(line)", reason: "not a JSON event: \(error)"))
+            Rejection(file: file, line: line, eventID: problem.eventID, field: problem.field, reason: problem.reason))
         }
         if batch.count == batchSize { try await flush() }
       }
       try await flush()
+      progress(file, final: true)
     }
     return summary
   }
