@@ -1,0 +1,45 @@
+import Foundation
+import SightlineRPC
+import SightlineSuite
+import Testing
+
+/// The contract beyond Swift: examples/python/ingest.py (grpcio over TLS) against the
+/// suite. `.ci/run` installs grpcio and grpcio-tools; without them the test is skipped.
+@Suite(.serialized) struct PythonClientTests {
+  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+  static var pythonHasGRPC: Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", "import grpc, grpc_tools"]
+    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    guard (try? process.run()) != nil else { return false }
+    process.waitUntilExit()
+    return process.terminationStatus == 0
+  }
+
+  @Test(.enabled(if: pythonHasGRPC, "needs python3 with grpcio and grpcio-tools (pip install grpcio grpcio-tools)"))
+  func thePythonExampleIngestsThroughTheGateway() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      process.arguments = [
+        "python3", Self.root.appendingPathComponent("examples/python/ingest.py").path, "--gateway", "127.0.0.1:\(suite.gatewayPort)",
+        "--ca", suite.pki.caCertificate, "--api-key", tenant.adminKey,
+      ]
+      let output = Pipe()
+      process.standardOutput = output
+      process.standardError = output
+      try process.run()
+      // Read while it runs; the suite answers from this process's tasks meanwhile.
+      let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+      process.waitUntilExit()
+      let text = String(decoding: data, as: UTF8.self)
+      #expect(process.terminationStatus == 0, "\(text)")
+      #expect(text.contains("accepted 2, duplicates 0, rejected 1"), "\(text)")
+      #expect(text.contains("survey_response.score"))
+    }
+  }
+}
