@@ -183,6 +183,13 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
 
+    .executableTarget(
+      name: "bench-ingest",
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", "SightlineStorage", grpcCore, swiftProtobuf, grdb],
+      path: "benchmarks/ingest",
+      swiftSettings: swiftSettings
+    ),
+
     .testTarget(
       name: "SightlineTests",
       dependencies: [
