@@ -268,7 +268,7 @@ public struct MetricsStore: Sendable {
     let sql = """
       SELECT t.created_ms, t.priority, t.complaint, t.first_reply_ms, t.reply_count, t.first_resolved_ms,
         t.last_resolved_ms, t.reopen_count, t.status_open, t.next_contact_ms\(groups.map { ", " + $0 }.joined())
-      FROM ticket AS t LEFT JOIN customer AS c ON c.customer_id = t.customer_id
+      FROM ticket AS t\(Self.customerJoin(selection.filters, selection.groupBy))
       WHERE t.created_ms >= ? AND t.created_ms < ?\(conditions)
       """
     try writer.read { db in
@@ -337,6 +337,13 @@ public struct MetricsStore: Sendable {
       }
       if current != nil { try body(history, labels) }
     }
+  }
+
+  /// The join to customers, only when a customer dimension is read (it costs a lookup per
+  /// ticket).
+  private static func customerJoin(_ filters: [KpiDimension: [String]], _ groupBy: [KpiDimension]) -> String {
+    let needed = [KpiDimension.customerTier, .customerType].contains { filters[$0] != nil || groupBy.contains($0) }
+    return needed ? " LEFT JOIN customer AS c ON c.customer_id = t.customer_id" : ""
   }
 
   /// Where a dimension's value comes from.
