@@ -62,29 +62,26 @@ public struct InProcessSuite: Sendable {
         upstreams: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort)])
       let metricsProcess = try MetricsServer.make(
         configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600), discoveryInterval: .milliseconds(100))
-      let metricsServer = metricsProcess.server
-      group.addTask { try await metricsServer.server.serve() }
       // Everything that is not a server runs as a task of its own, stopped before the
-      // servers (see tearDown).
-      var helpers: [Task<Void, any Error>] = metricsProcess.services.filter { !($0 is SuiteServer) }.map { service in
-        Task { try await service.run() }
+      // servers (see tearDown); the server is the last service of each process.
+      var helpers: [Task<Void, any Error>] = []
+      func start(_ services: [any Service]) async throws -> (server: SuiteServer, port: Int) {
+        let server = services.last as! SuiteServer
+        group.addTask { try await server.server.serve() }
+        helpers += services.dropLast().map { service in Task { try await service.run() } }
+        return (server, try await server.boundPort())
       }
-      let metricsPort = try await metricsServer.boundPort()
-      let experimentsConfiguration = BackendConfiguration(
-        listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
-        upstreams: [.metrics: HostAndPort(host: "127.0.0.1", port: metricsPort)])
-      let experimentsServices = try ExperimentsServer.make(configuration: experimentsConfiguration, logger: logger)
-      let experimentsServer = experimentsServices.last as! SuiteServer
-      group.addTask { try await experimentsServer.server.serve() }
-      helpers += experimentsServices.filter { !($0 is SuiteServer) }.map { service in Task { try await service.run() } }
-      let experimentsPort = try await experimentsServer.boundPort()
-      let segmentationServices = try SegmentationServer.make(
-        configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger,
-        discoveryInterval: .milliseconds(100))
-      let segmentationServer = segmentationServices.last as! SuiteServer
-      group.addTask { try await segmentationServer.server.serve() }
-      helpers += segmentationServices.filter { !($0 is SuiteServer) }.map { service in Task { try await service.run() } }
-      let segmentationPort = try await segmentationServer.boundPort()
+      let (metricsServer, metricsPort) = try await start(metricsProcess.services)
+      let (experimentsServer, experimentsPort) = try await start(
+        try ExperimentsServer.make(
+          configuration: BackendConfiguration(
+            listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
+            upstreams: [.metrics: HostAndPort(host: "127.0.0.1", port: metricsPort)]),
+          logger: logger))
+      let (segmentationServer, segmentationPort) = try await start(
+        try SegmentationServer.make(
+          configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger,
+          discoveryInterval: .milliseconds(100)))
       let configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",
