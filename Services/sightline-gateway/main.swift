@@ -17,6 +17,13 @@ struct GatewayCommand: AsyncParsableCommand {
   @Option(help: "Operator key file (env SIGHTLINE_OPERATOR_KEY_FILE; default DATA_DIR/operator.key). Created if missing.")
   var operatorKeyFile: String?
 
+  @Option(help: "Per-tenant sustained calls per second (env SIGHTLINE_RATE_LIMIT; default 500).")
+  var rateLimit: Double?
+  @Option(help: "Per-tenant burst above the rate (env SIGHTLINE_BURST; default 1000).")
+  var burst: Double?
+  @Option(help: "Per-tenant calls in flight (env SIGHTLINE_MAX_IN_FLIGHT; default 64).")
+  var maxInFlight: Int?
+
   func run() async throws {
     ProcessBootstrap.bootstrapLogging()
     let logger = Logger(label: "sightline.gateway")
@@ -25,7 +32,11 @@ struct GatewayCommand: AsyncParsableCommand {
     let configuration = GatewayConfiguration(
       listen: base.listen, dataDirectory: base.dataDirectory, pki: base.pki,
       operatorKeyFile: operatorKeyFile ?? env["SIGHTLINE_OPERATOR_KEY_FILE"] ?? "\(base.dataDirectory)/operator.key",
-      backends: base.upstreams)
+      backends: base.upstreams,
+      limits: TenantLimiter.Limits(
+        ratePerSecond: rateLimit ?? env["SIGHTLINE_RATE_LIMIT"].flatMap(Double.init) ?? TenantLimiter.Limits.defaults.ratePerSecond,
+        burst: burst ?? env["SIGHTLINE_BURST"].flatMap(Double.init) ?? TenantLimiter.Limits.defaults.burst,
+        maxInFlight: maxInFlight ?? env["SIGHTLINE_MAX_IN_FLIGHT"].flatMap(Int.init) ?? TenantLimiter.Limits.defaults.maxInFlight))
     let (services, _) = try GatewayServer.make(configuration: configuration, logger: logger)
     logger.info("starting", metadata: ["listen": "\(configuration.listen)"])
     try await ProcessBootstrap.run(services, logger: logger)

@@ -4,6 +4,7 @@ public import GRPCNIOTransportHTTP2
 import Logging
 public import SightlineModel
 import SightlineRPC
+import Synchronization
 
 /// Passes message bytes through unchanged: the gateway never decodes a forwarded RPC.
 struct RawBytesCoder: MessageSerializer, MessageDeserializer {
@@ -22,11 +23,17 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
 public struct ForwardingService: RegistrableRPCService {
   private let authenticator: Authenticator
   private let backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
+  private let limiter: TenantLimiter
 
-  /// Forwards to `backends` after authenticating with `authenticator`.
-  public init(authenticator: Authenticator, backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]) {
+  /// Forwards to `backends` after authenticating with `authenticator` and admitting the call
+  /// under the tenant's limits.
+  public init(
+    authenticator: Authenticator, backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>],
+    limiter: TenantLimiter = TenantLimiter(limits: .defaults)
+  ) {
     self.authenticator = authenticator
     self.backends = backends
+    self.limiter = limiter
   }
 
   public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
@@ -34,38 +41,69 @@ public struct ForwardingService: RegistrableRPCService {
       guard let client = backends[component] else { continue }
       for method in methods {
         let role = MethodPolicy.role(for: method)
-        let authenticator = self.authenticator
+        let (authenticator, limiter) = (self.authenticator, self.limiter)
         router.registerHandler(forMethod: method, deserializer: RawBytesCoder(), serializer: RawBytesCoder()) {
           request, context in
-          guard let role else {
-            throw RPCError(code: .permissionDenied, message: "\(method) has no access policy; refusing to forward it")
-          }
-          let (tenant, _, _) = try authenticator.requireTenant(request.metadata, role: role)
-          return Self.forward(request, method: method, tenant: tenant, client: client)
+          try Self.admit(request, method: method, role: role, authenticator: authenticator, limiter: limiter, client: client)
         }
       }
     }
   }
 
+  /// Authenticates, checks the role, admits the call under the tenant's limits, and
+  /// forwards it.
+  static func admit(
+    _ request: StreamingServerRequest<[UInt8]>, method: MethodDescriptor, role: Role?, authenticator: Authenticator,
+    limiter: TenantLimiter, client: GRPCClient<HTTP2ClientTransport.Posix>
+  ) throws -> StreamingServerResponse<[UInt8]> {
+    guard let role else {
+      throw RPCError(code: .permissionDenied, message: "\(method) has no access policy; refusing to forward it")
+    }
+    let (tenant, _, _) = try authenticator.requireTenant(request.metadata, role: role)
+    let live = MethodPolicy.liveStreams.contains(method.fullyQualifiedMethod)
+    try limiter.admit(tenant, holdsSlot: !live)
+    let slot = live ? nil : AdmissionSlot(limiter: limiter, tenant: tenant)
+    return forward(request, method: method, tenant: tenant, client: client, slot: slot)
+  }
+
   static func forward(
     _ request: StreamingServerRequest<[UInt8]>, method: MethodDescriptor, tenant: TenantID,
-    client: GRPCClient<HTTP2ClientTransport.Posix>
+    client: GRPCClient<HTTP2ClientTransport.Posix>, slot: AdmissionSlot? = nil
   ) -> StreamingServerResponse<[UInt8]> {
     let metadata = ForwardedMetadata.outgoing(from: request.metadata, tenant: tenant)
     var callOptions = CallOptions.defaults
     callOptions.timeout = ForwardedMetadata.timeout(request.metadata)
     let options = callOptions
+    // A message over the limit ends the request stream; the caller gets this error rather
+    // than the backend call's cancellation.
+    let refusal = Mutex<RPCError?>(nil)
     let outgoing = StreamingClientRequest<[UInt8]>(metadata: metadata) { writer in
-      for try await message in request.messages { try await writer.write(message) }
+      for try await message in request.messages {
+        guard message.count <= SuiteServer.maxRequestBytes else {
+          let error = RPCError(
+            code: .resourceExhausted,
+            message: "the request message is \(message.count) bytes; the limit is \(SuiteServer.maxRequestBytes) bytes (16 MiB): send smaller batches")
+          refusal.withLock { $0 = error }
+          throw error
+        }
+        try await writer.write(message)
+      }
     }
     let live = MethodPolicy.liveStreams.contains(method.fullyQualifiedMethod)
     return StreamingServerResponse<[UInt8]> { writer in
-      if live {
-        return try await runLiveStream {
-          try await relay(outgoing, method: method, options: options, client: client, to: writer)
+      // The slot is freed when the call ends (or when the response is dropped unrun).
+      defer { withExtendedLifetime(slot) {} }
+      do {
+        if live {
+          return try await runLiveStream {
+            try await relay(outgoing, method: method, options: options, client: client, to: writer)
+          }
         }
+        return try await relay(outgoing, method: method, options: options, client: client, to: writer)
+      } catch {
+        if let refused = refusal.withLock({ $0 }) { throw refused }
+        throw error
       }
-      return try await relay(outgoing, method: method, options: options, client: client, to: writer)
     }
   }
 
@@ -94,6 +132,20 @@ public struct ForwardingService: RegistrableRPCService {
       throw RPCError(code: error.code, message: error.message, metadata: ForwardedMetadata.trailers(error.metadata))
     }
   }
+}
+
+/// An admitted call's in-flight slot, freed when the last reference goes (the call ended,
+/// or its response was never run).
+final class AdmissionSlot: Sendable {
+  let limiter: TenantLimiter
+  let tenant: TenantID
+
+  init(limiter: TenantLimiter, tenant: TenantID) {
+    self.limiter = limiter
+    self.tenant = tenant
+  }
+
+  deinit { limiter.release(tenant) }
 }
 
 extension Metadata {

@@ -13,16 +13,20 @@ public struct GatewayProvider: Sendable {
   private let store: GatewayStore
   private let authenticator: Authenticator
   private let backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)]
+  private let limiter: TenantLimiter
   private let logger: Logger
 
-  /// A provider over `store`, checking the health of `backends`.
+  /// A provider over `store`, checking the health of `backends`; the Dashboard is admitted
+  /// under `limiter` like any forwarded call.
   public init(
     store: GatewayStore, authenticator: Authenticator,
-    backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)], logger: Logger
+    backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)],
+    limiter: TenantLimiter = TenantLimiter(limits: .defaults), logger: Logger
   ) {
     self.store = store
     self.authenticator = authenticator
     self.backends = backends
+    self.limiter = limiter
     self.logger = logger
   }
 
@@ -238,6 +242,8 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
 
   private func handle(_ request: Sightline_Gateway_V1_DashboardRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_DashboardResponse {
     let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .reader)
+    try limiter.admit(tenant, holdsSlot: true)
+    defer { limiter.release(tenant) }
     guard (0...366).contains(request.periodDays) else {
       throw InvalidInput(field: "period_days", reason: "must be 1-366 (0 = 30)")
     }

@@ -17,15 +17,18 @@ public struct GatewayConfiguration: Sendable {
   public var operatorKeyFile: String
   /// Backend addresses.
   public var backends: [SuiteComponent: HostAndPort]
+  /// Per-tenant admission limits.
+  public var limits: TenantLimiter.Limits
 
   /// A configuration from its parts.
   public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, operatorKeyFile: String,
-              backends: [SuiteComponent: HostAndPort]) {
+              backends: [SuiteComponent: HostAndPort], limits: TenantLimiter.Limits = .defaults) {
     self.listen = listen
     self.dataDirectory = dataDirectory
     self.pki = pki
     self.operatorKeyFile = operatorKeyFile
     self.backends = backends
+    self.limits = limits
   }
 }
 
@@ -49,10 +52,11 @@ public enum GatewayServer {
       clients[component] = client
       backendList.append((component, endpoint, client))
     }
-    let forwarding = ForwardingService(authenticator: authenticator, backends: clients.mapValues(\.client))
+    let limiter = TenantLimiter(limits: configuration.limits)
+    let forwarding = ForwardingService(authenticator: authenticator, backends: clients.mapValues(\.client), limiter: limiter)
     let provider = GatewayProvider(
       store: store, authenticator: authenticator,
-      backends: backendList.map { ($0.0, $0.1, $0.2.client) }, logger: logger)
+      backends: backendList.map { ($0.0, $0.1, $0.2.client) }, limiter: limiter, logger: logger)
     let server = SuiteServer(
       endpoint: configuration.listen,
       security: SuiteTLS(pki: configuration.pki).serverSecurity(requireClientCertificate: false),

@@ -1,7 +1,7 @@
 import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
-import GatewayService
+public import GatewayService
 import IngestionService
 public import MetricsService
 import ExperimentsService
@@ -43,7 +43,9 @@ public struct InProcessSuite: Sendable {
 
   /// Runs `body` with a started suite and tears it down afterwards (set SIGHTLINE_SUITE_LOG
   /// to see the services' logs).
-  public static func with<R: Sendable>(_ body: @Sendable (InProcessSuite) async throws -> R) async throws -> R {
+  public static func with<R: Sendable>(
+    limits: TenantLimiter.Limits = .defaults, _ body: @Sendable (InProcessSuite) async throws -> R
+  ) async throws -> R {
     let directory = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let logger = ProcessInfo.processInfo.environment["SIGHTLINE_SUITE_LOG"] == nil
@@ -88,7 +90,8 @@ public struct InProcessSuite: Sendable {
         backends: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort),
                    .metrics: HostAndPort(host: "127.0.0.1", port: metricsPort),
                    .segmentation: HostAndPort(host: "127.0.0.1", port: segmentationPort),
-                   .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort)])
+                   .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort)],
+        limits: limits)
       let (services, gateway) = try GatewayServer.make(configuration: configuration, logger: logger)
       let clients = services.compactMap { $0 as? ManagedClient }
       helpers += clients.map { client in Task { try await client.client.runConnections() } }

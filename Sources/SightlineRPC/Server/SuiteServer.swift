@@ -7,8 +7,12 @@ public import ServiceLifecycle
 /// `run()` serves until graceful shutdown (SIGTERM/SIGINT through the `ServiceGroup`),
 /// then stops accepting new calls and lets in-flight ones finish.
 public final class SuiteServer: Service, Sendable {
-  /// Largest request message a Sightline server accepts (a 10,000-event ingest batch fits).
+  /// Largest request message Sightline accepts (a 10,000-event ingest batch fits). The
+  /// gateway answers a larger one with RESOURCE_EXHAUSTED and the sizes.
   public static let maxRequestBytes = 16 * 1024 * 1024
+  /// What the transport itself accepts: above this a stream is reset without a message, so
+  /// it is set well above ``maxRequestBytes`` for the gateway's clear error to be seen.
+  public static let transportMaxRequestBytes = 64 * 1024 * 1024
 
   /// The underlying server.
   public let server: GRPCServer<HTTP2ServerTransport.Posix>
@@ -25,7 +29,7 @@ public final class SuiteServer: Service, Sendable {
     logger: Logger
   ) {
     var config = HTTP2ServerTransport.Posix.Config.defaults
-    config.rpc.maxRequestPayloadSize = Self.maxRequestBytes
+    config.rpc.maxRequestPayloadSize = Self.transportMaxRequestBytes
     config.http2.maxFrameSize = 1 << 20
     let address: SocketAddress =
       endpoint.host.contains(":")
