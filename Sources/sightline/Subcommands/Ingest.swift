@@ -108,7 +108,9 @@ struct Ingest: AsyncParsableCommand {
       var batch: [(line: Int, event: Sightline_Ingestion_V1_Event)] = []
       func flush() async throws {
         guard !batch.isEmpty else { return }
-        let reply = try await ingestion.ingest(.with { $0.events = batch.map(\.event) }, metadata: metadata)
+        let request = Sightline_Ingestion_V1_IngestRequest.with { $0.events = batch.map(\.event) }
+        // Ingest is idempotent by event id, so a batch whose answer was lost is simply sent again.
+        let reply = try await Retry.transient { try await ingestion.ingest(request, metadata: metadata) }
         summary.accepted += reply.accepted
         summary.duplicates += reply.duplicates
         summary.offset = max(summary.offset, reply.offset)
