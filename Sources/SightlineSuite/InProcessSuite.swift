@@ -7,7 +7,7 @@ public import MetricsService
 import ExperimentsService
 import SegmentationService
 import ServiceLifecycle
-import Logging
+public import Logging
 public import SightlineModel
 public import SightlineRPC
 import SightlineWire
@@ -44,13 +44,18 @@ public struct InProcessSuite: Sendable {
   /// Runs `body` with a started suite and tears it down afterwards (set SIGHTLINE_SUITE_LOG
   /// to see the services' logs).
   public static func with<R: Sendable>(
-    limits: TenantLimiter.Limits = .defaults, _ body: @Sendable (InProcessSuite) async throws -> R
+    limits: TenantLimiter.Limits = .defaults, logHandler: (@Sendable (String) -> any LogHandler)? = nil,
+    _ body: @Sendable (InProcessSuite) async throws -> R
   ) async throws -> R {
     let directory = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let logger = ProcessInfo.processInfo.environment["SIGHTLINE_SUITE_LOG"] == nil
-      ? Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-      : Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
+    let logger = if let logHandler {
+      Logger(label: "test", factory: logHandler)
+    } else if ProcessInfo.processInfo.environment["SIGHTLINE_SUITE_LOG"] == nil {
+      Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    } else {
+      Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
+    }
     let pki = PKIDirectory(path: directory + "/pki")
     try DevelopmentPKI.ensure(pki)
     let ingestion = try IngestionServer.make(

@@ -1,5 +1,8 @@
 import SightlineSuite
 import Foundation
+import Logging
+import Synchronization
+import SightlineDemo
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import SightlineModel
@@ -149,6 +152,128 @@ import X509
         }
         #expect(crossRevoke?.code == .notFound)
         #expect(try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(a.adminKey)).lastOffset == 2)
+      }
+    }
+  }
+}
+
+/// Captures every log line (message and metadata) at trace level.
+struct CapturingLogHandler: LogHandler {
+  let lines: Mutex<[String]>.Box
+  var metadata: Logger.Metadata = [:]
+  var logLevel: Logger.Level = .trace
+
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { metadata[key] }
+    set { metadata[key] = newValue }
+  }
+
+  func log(event: LogEvent) {
+    let all = metadata.merging(event.metadata ?? [:]) { $1 }
+    lines.value.withLock { $0.append("\(event.level) \(event.message) \(all) \(event.error.map { "\($0)" } ?? "")") }
+  }
+}
+
+extension Mutex {
+  /// A shareable box around a mutex (LogHandlers are copied).
+  final class Box: Sendable where Value: Sendable {
+    let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+  }
+}
+
+@Suite(.serialized) struct SecretsInLogsTests {
+  @Test func noKeyEverAppearsInTheLogs() async throws {
+    let lines = Mutex<[String]>.Box([])
+    let secrets = Mutex<[String]>.Box([])
+    try await InProcessSuite.with(logHandler: { _ in CapturingLogHandler(lines: lines) }) { suite in
+      secrets.value.withLock { $0.append(suite.operatorKey) }
+      let tenant = try await suite.createTenant("acme")
+      secrets.value.withLock { $0.append(tenant.adminKey) }
+      try await suite.withGatewayClient { client in
+        let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+        let admin = InProcessSuite.bearer(tenant.adminKey)
+        let writer = try await gateway.createKey(.with { $0.role = .writer }, metadata: admin)
+        secrets.value.withLock { $0.append(writer.secret) }
+        _ = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
+          .with { $0.events = [ticketCreated("e1")] }, metadata: InProcessSuite.bearer(writer.secret))
+        _ = try await gateway.revokeKey(.with { $0.id = writer.key.id }, metadata: admin)
+        // Refused calls: a revoked key, a made-up key, a malformed header.
+        for bad in [writer.secret, "slk_" + String(repeating: "ab", count: 32), "not-a-key"] {
+          secrets.value.withLock { $0.append(bad) }
+          await #expect(throws: RPCError.self) {
+            try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: InProcessSuite.bearer(bad))
+          }
+        }
+      }
+    }
+    let logged = lines.value.withLock { $0 }
+    #expect(logged.count > 10, "the suite logged its calls")
+    for secret in secrets.value.withLock({ $0 }) {
+      #expect(!logged.contains { $0.contains(secret) }, "a key appeared in the logs")
+    }
+    #expect(!logged.contains { $0.contains("Bearer") })
+  }
+}
+
+/// Tenant B's key walks the tenant-scoped RPCs with tenant A's ids, and sees nothing of A.
+@Suite(.serialized) struct ForeignTenantTests {
+  @Test func anotherTenantsIdsReachNothing() async throws {
+    try await InProcessSuite.with { suite in
+      let a = try await suite.createTenant("alpha")
+      let b = try await suite.createTenant("beta")
+      try await suite.withGatewayClient { client in
+        let (keyA, keyB) = (InProcessSuite.bearer(a.adminKey), InProcessSuite.bearer(b.adminKey))
+        // Tenant A's data and definitions.
+        let ingested = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          .ingest(.with { $0.events = workedExampleEvents() }, metadata: keyA)
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        let rule = try await metrics.addAlertRule(
+          .with { $0.rule = .with { $0.kpi = .volume; $0.comparison = .greater; $0.threshold = 1 } }, metadata: keyA)
+        let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
+        _ = try await segmentation.defineSegment(.with { $0.name = "seg_a"; $0.expression = "tier == 'vip'" }, metadata: keyA)
+        let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
+        _ = try await experiments.createExperiment(
+          .with { $0.experiment = ExperimentRPCTests.rolloutExperiment(.init(endMs: todayMidnightMs())) }, metadata: keyA)
+        _ = try await metrics.queryKpis(.with { $0.kpis = [.volume]; $0.minOffset = ingested.offset }, metadata: keyA)
+        let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+        let keysOfA = try await gateway.listKeys(.init(), metadata: keyA)
+
+        // Tenant B with A's ids: NOT_FOUND or empty, never A's data.
+        func notFound(_ call: () async throws -> Void) async {
+          let error = await #expect(throws: RPCError.self) { try await call() }
+          #expect(error?.code == .notFound, "\(String(describing: error))")
+        }
+        await notFound { _ = try await experiments.getExperiment(.with { $0.name = "dashboard rollout" }, metadata: keyB) }
+        await notFound { _ = try await experiments.evaluate(.with { $0.name = "dashboard rollout" }, metadata: keyB) }
+        await notFound { _ = try await segmentation.getCustomer(.with { $0.customerID = "C1" }, metadata: keyB) }
+        await notFound { _ = try await segmentation.listMembers(.with { $0.segment = "seg_a" }, metadata: keyB) }
+        await notFound { _ = try await segmentation.deleteSegment(.with { $0.name = "seg_a" }, metadata: keyB) }
+        await notFound { _ = try await metrics.removeAlertRule(.with { $0.id = rule.id }, metadata: keyB) }
+        await notFound { _ = try await gateway.revokeKey(.with { $0.id = keysOfA.keys[0].id }, metadata: keyB) }
+        #expect(try await experiments.listExperiments(.init(), metadata: keyB).experiments.isEmpty)
+        #expect(try await segmentation.listSegments(.init(), metadata: keyB).segments.isEmpty)
+        #expect(try await metrics.listAlertRules(.init(), metadata: keyB).rules.isEmpty)
+        #expect(try await metrics.listAlerts(.init(), metadata: keyB).alerts.isEmpty)
+        #expect(try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: keyB).lastOffset == 0)
+        let volume = try await metrics.queryKpis(
+          .with { $0.kpis = [.volume]; $0.range = .with { $0.start = timestamp("2026-03-01T00:00:00Z"); $0.end = timestamp("2026-03-04T00:00:00Z") } },
+          metadata: keyB)
+        #expect(volume.rows.allSatisfy { $0.values[0].sampleSize == 0 })
+        let units = try await metrics.getUnitAggregates(
+          .with { $0.unit = .businessLine; $0.kpis = [.volume]; $0.periods = [.with { $0.start = timestamp("2026-03-01T00:00:00Z"); $0.end = timestamp("2026-03-04T00:00:00Z") }] },
+          metadata: keyB)
+        #expect(units.aggregates.isEmpty)
+        #expect(try await segmentation.listAtRisk(.init(), metadata: keyB).customers.isEmpty)
+        #expect(try await segmentation.getThemes(.init(), metadata: keyB).documents == 0)
+        let keysOfB = try await gateway.listKeys(.init(), metadata: keyB)
+        #expect(Set(keysOfB.keys.map(\.id)).isDisjoint(with: keysOfA.keys.map(\.id)))
+        // A tenant header smuggled in by B is dropped by the gateway.
+        var smuggled = keyB
+        smuggled.addString(a.id, forKey: "x-sightline-tenant")
+        #expect(try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: smuggled).lastOffset == 0)
+        // A still sees its own.
+        #expect(try await experiments.listExperiments(.init(), metadata: keyA).experiments.count == 1)
       }
     }
   }
