@@ -75,8 +75,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let (tenant, store) = try self.context(request.metadata)
     let message = request.message
     let applied = try await waitForOffset(message.minOffset, tenant: tenant, store: store)
-    guard !message.kpis.isEmpty else { throw InvalidInput(field: "kpis", reason: "ask for at least one KPI") }
-    let kpis = try message.kpis.enumerated().map { try WireMapping.kpi($1, field: "kpis[\($0)]") }
+    let kpis = try Self.kpis(message.kpis)
     let groupBy = try message.groupBy.enumerated().map { try WireMapping.dimension($1, field: "group_by[\($0)]") }
     let filters = try Self.filters(message.filters)
     let interval: BucketInterval = switch message.interval {
@@ -88,10 +87,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let settings = try store.settings()
     let now = clock()
     let (start, end) = try Self.range(message.hasRange ? message.range : nil, nowMs: now, field: "range")
-    let buckets: CalendarBuckets
-    do {
-      buckets = try CalendarBuckets(startMs: start, endMs: end, interval: interval, timeZone: settings.timeZone)
-    } catch { throw InvalidInput(field: "range", reason: error.description) }
+    let buckets = try Self.buckets(start, end, interval, settings.timeZone, field: "range")
     let cells = try KpiEngine(store: store, settings: settings, nowMs: now)
       .compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: groupBy)
     let rows = cells.map { cell, accumulator in
@@ -114,8 +110,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let message = request.message
     let applied = try await waitForOffset(message.minOffset, tenant: tenant, store: store)
     let unit = try WireMapping.dimension(message.unit, field: "unit")
-    guard !message.kpis.isEmpty else { throw InvalidInput(field: "kpis", reason: "ask for at least one KPI") }
-    let kpis = try message.kpis.enumerated().map { try WireMapping.kpi($1, field: "kpis[\($0)]") }
+    let kpis = try Self.kpis(message.kpis)
     guard !message.periods.isEmpty else { throw InvalidInput(field: "periods", reason: "give at least one period") }
     let settings = try store.settings()
     let now = clock()
@@ -123,10 +118,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     var aggregates: [Sightline_Metrics_V1_UnitAggregate] = []
     for (index, period) in message.periods.enumerated() {
       let (start, end) = try Self.range(period, nowMs: now, field: "periods[\(index)]", requireBoth: true)
-      let buckets: CalendarBuckets
-      do {
-        buckets = try CalendarBuckets(startMs: start, endMs: end, interval: .all, timeZone: settings.timeZone)
-      } catch { throw InvalidInput(field: "periods[\(index)]", reason: error.description) }
+      let buckets = try Self.buckets(start, end, .all, settings.timeZone, field: "periods[\(index)]")
       let filters: [KpiDimension: [String]] = message.units.isEmpty ? [:] : [unit: message.units]
       for (cell, accumulator) in try engine.compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: [unit]) {
         aggregates.append(.with { aggregate in
@@ -264,6 +256,23 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
 }
 
 extension MetricsProvider {
+  /// The requested KPIs (at least one), or INVALID_ARGUMENT naming the bad one.
+  static func kpis(_ wire: [Sightline_Metrics_V1_Kpi]) throws -> [KpiKind] {
+    guard !wire.isEmpty else { throw InvalidInput(field: "kpis", reason: "ask for at least one KPI") }
+    return try wire.enumerated().map { try WireMapping.kpi($1, field: "kpis[\($0)]") }
+  }
+
+  /// The buckets of a range, or INVALID_ARGUMENT naming `field`.
+  static func buckets(_ start: Int64, _ end: Int64, _ interval: BucketInterval, _ timeZone: String, field: String) throws
+    -> CalendarBuckets
+  {
+    do {
+      return try CalendarBuckets(startMs: start, endMs: end, interval: interval, timeZone: timeZone)
+    } catch {
+      throw InvalidInput(field: field, reason: error.description)
+    }
+  }
+
   static func filters(_ wire: [Sightline_Common_V1_DimensionFilter]) throws -> [KpiDimension: [String]] {
     var filters: [KpiDimension: [String]] = [:]
     for (index, filter) in wire.enumerated() {
