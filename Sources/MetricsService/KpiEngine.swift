@@ -1,5 +1,14 @@
+import Foundation
 import SightlineModel
 import SightlineStorage
+import Synchronization
+
+/// The two halves' results of a parallel scan.
+private final class ScanResults: Sendable {
+  private let slots = Mutex<[Int: Result<[KpiCell: KpiAccumulator], any Error>]>([:])
+  func set(_ index: Int, _ result: Result<[KpiCell: KpiAccumulator], any Error>) { slots.withLock { $0[index] = result } }
+  func get(_ index: Int) throws -> [KpiCell: KpiAccumulator] { try slots.withLock { $0[index]! }.get() }
+}
 
 /// One cell of a KPI answer: a bucket and a combination of group values.
 struct KpiCell: Hashable, Comparable {
@@ -16,7 +25,7 @@ struct KpiCell: Hashable, Comparable {
 
 /// Computes KPIs from a tenant's metrics store: tickets by creation time, survey answers by
 /// response time, backlog at each bucket's end (DOMAIN.md), accumulated per cell.
-struct KpiEngine {
+struct KpiEngine: Sendable {
   let store: MetricsStore
   let settings: KpiSettings
   /// "Now": when the query runs (SLA breaches of unanswered tickets, backlog of the
@@ -32,11 +41,7 @@ struct KpiEngine {
     var cells: [KpiCell: KpiAccumulator] = [:]
     let selection = KpiSelection(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs, filters: filters, groupBy: groupBy)
     if kpis.contains(where: { !$0.isSurvey && $0 != .backlog }) {
-      try store.forEachTicket(selection) { ticket, group in
-        guard let bucket = buckets.index(of: ticket.createdMs) else { return }
-        cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()]
-          .add(ticket: ticket, settings: settings, nowMs: nowMs)
-      }
+      try addTickets(to: &cells, selection: selection, buckets: buckets)
     }
     if kpis.contains(where: \.isSurvey) {
       try store.forEachSurvey(selection) { survey, timeMs, group in
@@ -53,6 +58,40 @@ struct KpiEngine {
       }
     }
     return cells.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+  }
+
+  /// Ranges longer than this are scanned in two halves on two threads (SQLite's WAL lets
+  /// the reads run side by side); the halves' accumulators are then merged.
+  static let parallelScanThresholdMs: Int64 = 7 * 86_400_000
+
+  private func scan(_ part: KpiSelection, buckets: CalendarBuckets) throws -> [KpiCell: KpiAccumulator] {
+    var partial: [KpiCell: KpiAccumulator] = [:]
+    try store.forEachTicket(part) { ticket, group in
+      guard let bucket = buckets.index(of: ticket.createdMs) else { return }
+      partial[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()]
+        .add(ticket: ticket, settings: settings, nowMs: nowMs)
+    }
+    return partial
+  }
+
+  private func addTickets(to cells: inout [KpiCell: KpiAccumulator], selection: KpiSelection, buckets: CalendarBuckets) throws {
+    guard selection.endMs - selection.startMs > Self.parallelScanThresholdMs else {
+      for (cell, accumulator) in try scan(selection, buckets: buckets) { cells[cell, default: KpiAccumulator()].merge(accumulator) }
+      return
+    }
+    let middle = selection.startMs + (selection.endMs - selection.startMs) / 2
+    var first = selection
+    var second = selection
+    first.endMs = middle
+    second.startMs = middle
+    let halves = [first, second]
+    let results = ScanResults()
+    DispatchQueue.concurrentPerform(iterations: 2) { index in
+      results.set(index, Result { try self.scan(halves[index], buckets: buckets) })
+    }
+    for index in 0..<2 {
+      for (cell, accumulator) in try results.get(index) { cells[cell, default: KpiAccumulator()].merge(accumulator) }
+    }
   }
 
   /// Backlog: at the end of each bucket (or now, for the current one), the tickets created

@@ -128,6 +128,35 @@ public struct KpiAccumulator: Sendable {
   /// Counts a ticket open at the bucket's end.
   public mutating func addBacklog() { backlog += 1 }
 
+  /// Adds everything `other` counted (the two must have seen disjoint tickets and answers),
+  /// so parts of a range can be accumulated in parallel.
+  public mutating func merge(_ other: KpiAccumulator) {
+    tickets += other.tickets
+    firstResponseSeconds += other.firstResponseSeconds
+    resolutionSeconds += other.resolutionSeconds
+    unanswered += other.unanswered
+    resolved += other.resolved
+    firstContactResolved += other.firstContactResolved
+    everResolved += other.everResolved
+    reopened += other.reopened
+    slaMet += other.slaMet
+    slaBreached += other.slaBreached
+    complaints += other.complaints
+    complaintsClosedInTarget += other.complaintsClosedInTarget
+    repeatContacts += other.repeatContacts
+    csatResponses += other.csatResponses
+    csatSatisfied += other.csatSatisfied
+    csatScoreSum += other.csatScoreSum
+    npsResponses += other.npsResponses
+    promoters += other.promoters
+    detractors += other.detractors
+    cesResponses += other.cesResponses
+    cesScoreSum += other.cesScoreSum
+    cesScoreSquares += other.cesScoreSquares
+    cesEasy += other.cesEasy
+    backlog += other.backlog
+  }
+
   /// The value of `kpi`.
   public func result(_ kpi: KpiKind) -> KpiResult {
     switch kpi {
