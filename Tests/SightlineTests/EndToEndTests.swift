@@ -147,7 +147,9 @@ import Testing
 }
 
 /// Ingestion's promises with real processes: the CLI on a 10,000-line file with 1 % bad
-/// lines, CSV and flat exports, and a SIGKILL between batches losing nothing acknowledged.
+/// lines, CSV and flat exports, and a SIGKILL between batches losing nothing acknowledged;
+/// on the same data, the CLI's kpi (CSV), segments (a parse error) and experiment (a YAML
+/// spec, evaluated as JSON) commands.
 @Suite(.serialized) struct IngestionEndToEndTests {
   static func cli(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
@@ -211,6 +213,37 @@ import Testing
       #expect(imported.stdout.contains("accepted 5, duplicates 0, rejected 0"), "\(imported.stdout) \(imported.stderr)")
       let again = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
       #expect(again.stdout.contains("accepted 0, duplicates 5, rejected 0"))
+
+      // The other CLI commands against the same data: kpi as CSV, a segment, an experiment
+      // from a YAML spec (short enum names, a flow list, comments) evaluated as JSON.
+      let kpi = try Self.cli(["kpi", "--metric", "volume", "--by", "channel", "--from", "2026-11-19", "--to", "2026-11-22",
+                              "--format", "csv", "--min-offset", "9905", "--api-key", key] + connection)
+      #expect(kpi.status == 0, "\(kpi.stderr)")
+      #expect(kpi.stdout.hasPrefix("period,channel,volume,volume.n"), "\(kpi.stdout)")
+      #expect(kpi.stdout.contains(",wechat,9900.0,9900"), "\(kpi.stdout)")
+      let badSegment = try Self.cli(["segments", "define", "x", "tier = 'vip'", "--api-key", key] + connection)
+      #expect(badSegment.status == 1 && badSegment.stderr.contains("column 6"), "\(badSegment.stderr)")
+      let spec = directory + "/spec.yaml"
+      try """
+        # a customer-level test
+        name: callback pilot
+        unit: customer
+        hash:
+          salt: pilot-1
+          treatment_share: 0.5
+        start: 2026-11-01T00:00:00Z
+        pre_period_days: 7
+        primary:
+          - kpi: complaint_rate
+            good_direction: down
+        guardrails: [ ]
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
+      let createdExperiment = try Self.cli(["experiment", "create", "--file", spec, "--api-key", key] + connection)
+      #expect(createdExperiment.status == 0, "\(createdExperiment.stderr)")
+      let evaluated = try Self.cli(["experiment", "evaluate", "callback pilot", "--format", "json", "--api-key", key] + connection)
+      #expect(evaluated.status == 0, "\(evaluated.stderr)")
+      #expect(evaluated.stdout.contains("\"method\": \"METHOD_DELTA\"") || evaluated.stdout.contains("\"method\":\"METHOD_DELTA\""),
+              "\(evaluated.stdout)")
 
       // Kill ingestion with SIGKILL between acknowledged batches.
       let acknowledged = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
