@@ -12,6 +12,8 @@ public final class TenantDatabases: Sendable {
   private let service: String
   private let migrator: DatabaseMigrator
   private let pools = Mutex<[TenantID: DatabasePool]>([:])
+  /// Held while a database is opened and migrated (never while one is used).
+  private let opening = Mutex(())
 
   /// Databases of `service` under `root`, each migrated with `migrator` when opened.
   public init(root: String, service: String, migrator: DatabaseMigrator) {
@@ -28,16 +30,17 @@ public final class TenantDatabases: Sendable {
   /// The tenant's database, created and migrated on first use.
   public func database(for tenant: TenantID) throws -> DatabasePool {
     if let pool = pools.withLock({ $0[tenant] }) { return pool }
-    // Opening happens outside the lock (it does I/O); a racing open is resolved below by
-    // keeping whichever pool was stored first.
-    let path = path(for: tenant)
-    try FileManager.default.createDirectory(
-      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    let pool = try DatabasePool(path: path, configuration: Self.configuration())
-    try migrator.migrate(pool)
-    return pools.withLock { pools in
-      if let existing = pools[tenant] { return existing }
-      pools[tenant] = pool
+    // Opening and migrating happen once per tenant, under a lock of their own: an RPC and
+    // the log consumer often reach a new tenant at the same moment, and two pools
+    // migrating one file at once collide ("table already exists").
+    return try opening.withLock { _ in
+      if let pool = pools.withLock({ $0[tenant] }) { return pool }
+      let path = path(for: tenant)
+      try FileManager.default.createDirectory(
+        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      let pool = try DatabasePool(path: path, configuration: Self.configuration())
+      try migrator.migrate(pool)
+      pools.withLock { $0[tenant] = pool }
       return pool
     }
   }

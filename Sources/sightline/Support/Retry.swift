@@ -4,7 +4,7 @@ import GRPCCore
 /// Retries calls that failed for a passing reason: UNAVAILABLE (a restarting service),
 /// DEADLINE_EXCEEDED, and RESOURCE_EXHAUSTED (after the server's `retry-after-ms`).
 /// Exponential backoff from 200 ms, capped at 5 s, with full jitter; at most 8 attempts.
-/// Only for idempotent calls (ingest is, by event id).
+/// Only for idempotent calls: ingest (by event id) and reads.
 enum Retry {
   static let attempts = 8
 
