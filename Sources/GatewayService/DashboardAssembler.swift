@@ -53,8 +53,14 @@ public struct DashboardAssembler: Sendable {
         return [.headline(try await now.serializedData()), .previous(try await before.serializedData())]
       }),
       ("trend", .metrics, { client in
-        let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
-          Self.query(Self.trendKpis, current, .day, minOffset: minOffset), metadata: callMetadata, options: callOptions)
+        // Whole local days: from midnight (tenant's zone) `periodDays - 1` days ago to now, so
+        // the first point is not a partial day.
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        let settings = try await metrics.getSettings(.init(), metadata: callMetadata, options: callOptions)
+        let start = Self.localMidnight(daysBefore: periodDays - 1, nowMs: nowMs, timeZone: settings.timeZone)
+        let reply = try await metrics.queryKpis(
+          Self.query(Self.trendKpis, Self.range(start, nowMs), .day, minOffset: minOffset), metadata: callMetadata,
+          options: callOptions)
         return [.trend(try reply.serializedData())]
       }),
       ("by_business_line", .metrics, { client in
@@ -140,6 +146,15 @@ public struct DashboardAssembler: Sendable {
     }
     response.generatedAt = Google_Protobuf_Timestamp(seconds: nowMs / 1000, nanos: Int32(nowMs % 1000) * 1_000_000)
     return response
+  }
+
+  /// Local midnight `days` days before `nowMs` in `timeZone` (UTC if unknown), Unix ms.
+  static func localMidnight(daysBefore days: Int, nowMs: Int64, timeZone: String) -> Int64 {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: timeZone) ?? .gmt
+    let now = Date(timeIntervalSince1970: Double(nowMs) / 1000)
+    let day = calendar.date(byAdding: .day, value: -days, to: calendar.startOfDay(for: now)) ?? now
+    return Int64(day.timeIntervalSince1970 * 1000)
   }
 
   static func range(_ start: Int64, _ end: Int64) -> Sightline_Common_V1_TimeRange {

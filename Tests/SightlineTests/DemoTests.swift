@@ -55,6 +55,9 @@ import Testing
         let direct = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
           .with { $0.kpis = DashboardAssembler.headlineKpis; $0.range = range; $0.interval = .all }, metadata: key)
         #expect(headline.rows.map(\.values) == direct.rows.map(\.values))
+        // The daily trend covers whole local days: 29 full days and today.
+        let trend = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.trend)
+        #expect(trend.rows.count == 30)
         let alerts = try Sightline_Metrics_V1_ListAlertsResponse(serializedBytes: cockpit.alerts)
         #expect(alerts.alerts.map(\.dimensionValue).allSatisfy { $0 == planted.spikeRegion })
         let cockpitEvaluation = try Sightline_Experiments_V1_Evaluation(serializedBytes: try #require(cockpit.experiments.first))
