@@ -133,8 +133,8 @@ struct ExperimentEvaluator {
       $0.srmPValue = srmP
       $0.balancePValues = balance
       $0.running = running
-      if let pre { $0.prePeriod = .with { $0.start = Wire.timestamp(pre.0); $0.end = Wire.timestamp(pre.1) } }
-      $0.postPeriod = .with { $0.start = Wire.timestamp(post.0); $0.end = Wire.timestamp(post.1) }
+      if let pre { $0.prePeriod = .with { $0.start = Google_Protobuf_Timestamp(unixMilliseconds: pre.0); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: pre.1) } }
+      $0.postPeriod = .with { $0.start = Google_Protobuf_Timestamp(unixMilliseconds: post.0); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: post.1) }
     }
   }
 

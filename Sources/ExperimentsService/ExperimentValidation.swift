@@ -42,7 +42,7 @@ enum ExperimentValidation {
     guard experiment.hasStart, experiment.start.seconds > 946_684_800 else {
       throw InvalidInput(field: "experiment.start", reason: "the rollout start is required (after 2000-01-01)")
     }
-    if experiment.hasEnd && Wire.milliseconds(experiment.end) <= Wire.milliseconds(experiment.start) {
+    if experiment.hasEnd && experiment.end.unixMilliseconds <= experiment.start.unixMilliseconds {
       throw InvalidInput(field: "experiment.end", reason: "must be after the start")
     }
     guard (0...365).contains(experiment.prePeriodDays) else {

@@ -52,7 +52,7 @@ public final class ExperimentsProvider: Sendable {
     let request = Sightline_Metrics_V1_GetUnitAggregatesRequest.with {
       $0.unit = unit
       $0.kpis = kpis
-      $0.periods = periods.map { start, end in .with { $0.start = Wire.timestamp(start); $0.end = Wire.timestamp(end) } }
+      $0.periods = periods.map { start, end in .with { $0.start = Google_Protobuf_Timestamp(unixMilliseconds: start); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end) } }
       $0.units = units
       $0.minOffset = minOffset
     }
@@ -99,9 +99,9 @@ extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProto
   ) async throws -> ServerResponse<Sightline_Experiments_V1_Evaluation> {
     let tenant = try SuiteMetadata.requireTenant(request.metadata)
     let experiment = try experiment(named: request.message.name, tenant: tenant)
-    let asOf = request.message.hasAsOf ? Wire.milliseconds(request.message.asOf) : clock()
-    let start = Wire.milliseconds(experiment.start)
-    let end = experiment.hasEnd ? min(Wire.milliseconds(experiment.end), asOf) : asOf
+    let asOf = request.message.hasAsOf ? request.message.asOf.unixMilliseconds : clock()
+    let start = experiment.start.unixMilliseconds
+    let end = experiment.hasEnd ? min(experiment.end.unixMilliseconds, asOf) : asOf
     guard end > start else {
       throw RPCError(code: .failedPrecondition, message: "the experiment starts at \(RFC3339.format(milliseconds: start)), after as_of")
     }
@@ -116,10 +116,10 @@ extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProto
       tenant: tenant, requestMetadata: request.metadata, unit: experiment.unit, kpis: kpis, periods: periods, units: units,
       minOffset: request.message.minOffset)
     let evaluation = try ExperimentEvaluator(
-      experiment: experiment, aggregates: data, method: request.message.method, running: !experiment.hasEnd || asOf < Wire.milliseconds(experiment.end),
+      experiment: experiment, aggregates: data, method: request.message.method, running: !experiment.hasEnd || asOf < experiment.end.unixMilliseconds,
       post: (start, end), pre: experiment.prePeriodDays > 0 ? (preStart, start) : nil
     ).evaluate()
-    return ServerResponse(message: evaluation.with { $0.evaluatedAt = Wire.timestamp(clock()) })
+    return ServerResponse(message: evaluation.with { $0.evaluatedAt = Google_Protobuf_Timestamp(unixMilliseconds: clock()) })
   }
 
   public func plan(
@@ -133,7 +133,7 @@ extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProto
     guard power > 0 && power < 1 else { throw InvalidInput(field: "power", reason: "must be in (0, 1)") }
     guard alpha > 0 && alpha < 1 else { throw InvalidInput(field: "alpha", reason: "must be in (0, 1)") }
     // The variance comes from the pre-period (28 days before the start if none is set).
-    let start = Wire.milliseconds(experiment.start)
+    let start = experiment.start.unixMilliseconds
     let days = experiment.prePeriodDays > 0 ? Int64(experiment.prePeriodDays) : 28
     let units: [String] = experiment.explicitUnits
     let data = try await aggregates(
@@ -141,18 +141,6 @@ extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProto
       periods: [(start - days * Self.dayMs, start)], units: units, minOffset: 0)
     return ServerResponse(message: ExperimentPlanner(experiment: experiment, aggregates: data, days: Double(days))
       .plan(power: power, alpha: alpha))
-  }
-}
-
-/// Timestamp conversions.
-enum Wire {
-  static func milliseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
-    timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
-  }
-
-  static func timestamp(_ ms: Int64) -> Google_Protobuf_Timestamp {
-    let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-    return Google_Protobuf_Timestamp(seconds: seconds, nanos: Int32(ms - seconds * 1000) * 1_000_000)
   }
 }
 

@@ -144,7 +144,7 @@ public struct DashboardAssembler: Sendable {
         response.sections.append(.with { $0.section = section.name; $0.available = false; $0.reason = reason })
       }
     }
-    response.generatedAt = Google_Protobuf_Timestamp(seconds: nowMs / 1000, nanos: Int32(nowMs % 1000) * 1_000_000)
+    response.generatedAt = Google_Protobuf_Timestamp(unixMilliseconds: nowMs)
     return response
   }
 
@@ -159,8 +159,8 @@ public struct DashboardAssembler: Sendable {
 
   static func range(_ start: Int64, _ end: Int64) -> Sightline_Common_V1_TimeRange {
     .with {
-      $0.start = Google_Protobuf_Timestamp(seconds: start / 1000, nanos: 0)
-      $0.end = Google_Protobuf_Timestamp(seconds: end / 1000, nanos: 0)
+      $0.start = Google_Protobuf_Timestamp(unixMilliseconds: start)
+      $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
     }
   }
 

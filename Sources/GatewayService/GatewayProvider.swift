@@ -32,15 +32,11 @@ public struct GatewayProvider: Sendable {
 
   static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-  static func timestamp(_ ms: Int64) -> Google_Protobuf_Timestamp {
-    Google_Protobuf_Timestamp(seconds: ms / 1000, nanos: Int32(ms % 1000) * 1_000_000)
-  }
-
   static func wire(_ tenant: TenantRecord) -> Sightline_Gateway_V1_Tenant {
     .with {
       $0.id = tenant.id
       $0.name = tenant.name
-      $0.createdAt = timestamp(tenant.createdAtMs)
+      $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: tenant.createdAtMs)
     }
   }
 
@@ -50,8 +46,8 @@ public struct GatewayProvider: Sendable {
       $0.tenantID = key.tenantID
       $0.role = wire(Role(rawValue: key.role) ?? .reader)
       $0.label = key.label
-      $0.createdAt = timestamp(key.createdAtMs)
-      if let revoked = key.revokedAtMs { $0.revokedAt = timestamp(revoked) }
+      $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: key.createdAtMs)
+      if let revoked = key.revokedAtMs { $0.revokedAt = Google_Protobuf_Timestamp(unixMilliseconds: revoked) }
     }
   }
 

@@ -92,7 +92,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
       .compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: groupBy)
     let rows = cells.map { cell, accumulator in
       Sightline_Metrics_V1_KpiRow.with { row in
-        row.bucketStart = WireMapping.timestamp(buckets.starts[cell.bucket])
+        row.bucketStart = Google_Protobuf_Timestamp(unixMilliseconds: buckets.starts[cell.bucket])
         row.groupValues = cell.group
         row.values = kpis.map { kpi in Self.wireValue(kpi, accumulator.result(kpi)) }
       }
@@ -293,8 +293,8 @@ extension MetricsProvider {
     if requireBoth && (range?.hasStart != true || range?.hasEnd != true) {
       throw InvalidInput(field: field, reason: "give both start and end")
     }
-    let end = range?.hasEnd == true ? WireMapping.milliseconds(range!.end) : nowMs
-    let start = range?.hasStart == true ? WireMapping.milliseconds(range!.start) : end - defaultRangeMs
+    let end = range?.hasEnd == true ? range!.end.unixMilliseconds : nowMs
+    let start = range?.hasStart == true ? range!.start.unixMilliseconds : end - defaultRangeMs
     guard end > start else { throw InvalidInput(field: field, reason: "the end must be after the start") }
     return (start, end)
   }
@@ -358,11 +358,11 @@ extension MetricsProvider {
       case .warning: .warning
       case .critical: .critical
       }
-      $0.openedAt = WireMapping.timestamp(alert.openedMs)
-      if let resolved = alert.resolvedMs { $0.resolvedAt = WireMapping.timestamp(resolved) }
+      $0.openedAt = Google_Protobuf_Timestamp(unixMilliseconds: alert.openedMs)
+      if let resolved = alert.resolvedMs { $0.resolvedAt = Google_Protobuf_Timestamp(unixMilliseconds: resolved) }
       $0.window = .with { window in
-        window.start = WireMapping.timestamp(alert.windowStartMs)
-        window.end = WireMapping.timestamp(alert.windowEndMs)
+        window.start = Google_Protobuf_Timestamp(unixMilliseconds: alert.windowStartMs)
+        window.end = Google_Protobuf_Timestamp(unixMilliseconds: alert.windowEndMs)
       }
       $0.message = alert.message
     }

@@ -14,17 +14,6 @@ enum WireMapping {
     try KpiWire.dimension(dimension, field: field)
   }
 
-  /// Unix milliseconds of a timestamp.
-  static func milliseconds(_ timestamp: Google_Protobuf_Timestamp) -> Int64 {
-    timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000)
-  }
-
-  /// A timestamp of Unix milliseconds.
-  static func timestamp(_ ms: Int64) -> Google_Protobuf_Timestamp {
-    let seconds = ms.floorDivided(by: 1000)
-    return Google_Protobuf_Timestamp(seconds: seconds, nanos: Int32(ms - seconds * 1000) * 1_000_000)
-  }
-
   /// What the KPIs take from a log entry.
   static func metricsEvent(_ entry: Sightline_Ingestion_V1_LogEntry) -> MetricsEvent {
     let time = entry.eventTimeUnixMs
@@ -49,13 +38,5 @@ enum WireMapping {
     default:
       return .other
     }
-  }
-}
-
-extension Int64 {
-  /// Division rounding towards minus infinity (for negative epoch milliseconds).
-  func floorDivided(by divisor: Int64) -> Int64 {
-    let quotient = self / divisor
-    return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
   }
 }

@@ -50,10 +50,6 @@ public final class SegmentationProvider: Sendable {
     return .expression(try SegmentExpression(saved.expression, schema: DerivedCustomer.schema))
   }
 
-  static func timestamp(_ ms: Int64) -> Google_Protobuf_Timestamp {
-    Google_Protobuf_Timestamp(seconds: ms / 1000, nanos: Int32(ms % 1000) * 1_000_000)
-  }
-
   static func wire(_ customer: DerivedCustomer, view: SegmentView) -> Sightline_Segmentation_V1_Customer {
     .with {
       $0.customerID = customer.facts.customerID
@@ -108,7 +104,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     return ServerResponse(message: .with {
       $0.name = name
       $0.expression = request.message.expression
-      $0.createdAt = Self.timestamp(created)
+      $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: created)
     })
   }
 
@@ -122,7 +118,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
         .with {
           $0.name = segment.name
           $0.expression = segment.expression
-          $0.createdAt = Self.timestamp(segment.createdMs)
+          $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: segment.createdMs)
         }
       }
       $0.builtin = SegmentDefinition.builtin

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import SightlineModel
+import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
 
@@ -87,7 +88,7 @@ struct Kpi: AsyncParsableCommand {
 enum DateArgument {
   static func timestamp(_ text: String, zone: TimeZone, flag: String) throws -> Google_Protobuf_Timestamp {
     if let ms = RFC3339.parseMilliseconds(text) {
-      return Google_Protobuf_Timestamp(seconds: ms / 1000, nanos: Int32(ms % 1000) * 1_000_000)
+      return Google_Protobuf_Timestamp(unixMilliseconds: ms)
     }
     let parts = text.split(separator: "-").compactMap { Int($0) }
     var calendar = Calendar(identifier: .gregorian)
