@@ -2,7 +2,7 @@ import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 import SightlineModel
-import SightlineRPC
+public import SightlineRPC
 import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
@@ -18,15 +18,13 @@ public final class ExperimentsProvider: Sendable {
   /// A provider storing under `dataDirectory` and asking `metrics` for aggregates.
   public init(
     dataDirectory: String, metrics: GRPCClient<HTTP2ClientTransport.Posix>,
-    clock: @escaping @Sendable () -> Int64 = ExperimentsProvider.systemClock
+    clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
   ) {
     databases = TenantDatabases(root: dataDirectory, service: "experiments", migrator: ExperimentStore.migrator)
     self.metrics = metrics
     self.clock = clock
   }
 
-  /// The wall clock in Unix milliseconds.
-  public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
   private func store(_ tenant: TenantID) throws -> ExperimentStore {
     ExperimentStore(writer: try databases.database(for: tenant))

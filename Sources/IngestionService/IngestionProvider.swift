@@ -1,7 +1,7 @@
 import Foundation
 public import GRPCCore
 public import SightlineModel
-import SightlineRPC
+public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
@@ -23,14 +23,12 @@ public final class IngestionProvider: Sendable {
   /// (tests pass a fixed clock).
   public init(
     dataDirectory: String,
-    clock: @escaping @Sendable () -> Int64 = IngestionProvider.systemClock
+    clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
   ) {
     self.databases = TenantDatabases(root: dataDirectory, service: "ingestion", migrator: EventLogStore.migrator)
     self.clock = clock
   }
 
-  /// The wall clock in Unix milliseconds.
-  public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
   /// The event log of `tenant`.
   public func store(for tenant: TenantID) throws -> EventLogStore {

@@ -9,8 +9,6 @@ import SwiftProtobuf
 /// The metrics service: KPIs and unit-level aggregates from the tenant's folded ticket
 /// state, KPI settings, alert rules, alerts and their live feed.
 public final class MetricsProvider: Sendable {
-  /// Longest a `min_offset` read waits for the consumer before giving up.
-  public static let maxOffsetWait: Duration = .seconds(30)
   /// Default range of a query without one: the 30 days up to now.
   public static let defaultRangeMs: Int64 = 30 * 86_400_000
 
@@ -24,15 +22,12 @@ public final class MetricsProvider: Sendable {
   /// them arrive; `clock` gives "now" in Unix ms.
   public init(
     state: MetricsState, follower: LogFollower?,
-    clock: @escaping @Sendable () -> Int64 = MetricsProvider.systemClock
+    clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
   ) {
     self.state = state
     self.follower = follower
     self.clock = clock
   }
-
-  /// The wall clock in Unix milliseconds.
-  public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
   /// Evaluates `tenant`'s alert rules now; publishes and returns what opened or resolved.
   @discardableResult
@@ -48,17 +43,7 @@ public final class MetricsProvider: Sendable {
   /// Waits until the consumer applied `offset` for `tenant` (read-your-writes).
   private func waitForOffset(_ offset: Int64, tenant: TenantID, store: MetricsStore) async throws -> Int64 {
     follower?.follow(tenant)
-    let started = ContinuousClock.now
-    while true {
-      let applied = try store.appliedOffset()
-      if applied >= offset { return applied }
-      guard ContinuousClock.now - started < Self.maxOffsetWait else {
-        throw RPCError(
-          code: .unavailable,
-          message: "min_offset \(offset) not applied yet (applied \(applied)); the consumer is behind, retry later")
-      }
-      try await Task.sleep(for: .milliseconds(10))
-    }
+    return try await ReadYourWrites.wait(for: offset, applied: store.appliedOffset)
   }
 
   private func context(_ metadata: Metadata) throws -> (TenantID, MetricsStore) {

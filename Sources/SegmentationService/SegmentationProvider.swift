@@ -27,16 +27,6 @@ public final class SegmentationProvider: Sendable {
     return (tenant, try state.store(for: tenant))
   }
 
-  private func waitForOffset(_ offset: Int64, store: SegmentationStore) async throws {
-    let started = ContinuousClock.now
-    while try store.appliedOffset() < offset {
-      guard ContinuousClock.now - started < .seconds(30) else {
-        throw RPCError(code: .unavailable, message: "min_offset \(offset) not applied yet; the consumer is behind, retry later")
-      }
-      try await Task.sleep(for: .milliseconds(10))
-    }
-  }
-
   private func asOf(_ timestamp: Google_Protobuf_Timestamp, isSet: Bool) -> Int64 {
     isSet ? timestamp.seconds * 1000 + Int64(timestamp.nanos / 1_000_000) : clock()
   }
@@ -158,7 +148,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     request: ServerRequest<Sightline_Segmentation_V1_GetScorecardRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_Scorecard> {
     let (_, store) = try store(request.metadata)
-    try await waitForOffset(request.message.minOffset, store: store)
+    try await ReadYourWrites.wait(for: request.message.minOffset, applied: store.appliedOffset)
     let segment = try definition(request.message.segment, store: store)
     let now = clock()
     let range = request.message.range

@@ -17,7 +17,7 @@ public enum SegmentationServer {
     let ingestion = try configuration.upstreamClient(.ingestion)
     let state = SegmentationState(dataDirectory: configuration.dataDirectory)
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, discoveryInterval: discoveryInterval)
-    let provider = SegmentationProvider(state: state, follower: follower, clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider], serviceNames: [serviceName], logger: logger)
     return [ingestion, follower, server]

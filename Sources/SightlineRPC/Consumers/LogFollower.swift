@@ -34,7 +34,6 @@ public final class LogFollower: Service, Sendable {
 
   private struct State {
     var following: Set<TenantID> = []
-    var headOffsets: [TenantID: Int64] = [:]
     var failures: [TenantID: Int] = [:]
   }
 
@@ -52,9 +51,6 @@ public final class LogFollower: Service, Sendable {
   public func follow(_ tenant: TenantID) {
     if !state.withLock({ $0.following.contains(tenant) }) { wantedContinuation.yield(tenant) }
   }
-
-  /// The log head last reported by ingestion for `tenant` (for lag), if known.
-  public func headOffset(of tenant: TenantID) -> Int64? { state.withLock { $0.headOffsets[tenant] } }
 
   public func run() async throws {
     await withDiscardingTaskGroup { group in
@@ -91,10 +87,7 @@ public final class LogFollower: Service, Sendable {
         metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
         try await ingestion.subscribe(.with { $0.fromOffset = from }, metadata: metadata) { response in
           for try await message in response.messages {
-            self.state.withLock {
-              $0.headOffsets[tenant] = message.headOffset
-              $0.failures[tenant] = 0
-            }
+            self.state.withLock { $0.failures[tenant] = 0 }
             guard let last = message.entries.last?.offset else { continue }
             try self.consumer.apply(message.entries, throughOffset: last, tenant: tenant)
           }
