@@ -24,13 +24,18 @@ struct KpiCell: Hashable, Comparable {
 }
 
 /// Computes KPIs from a tenant's metrics store: tickets by creation time, survey answers by
-/// response time, backlog at each bucket's end (DOMAIN.md), accumulated per cell.
+/// response time, backlog at each bucket's end (DOMAIN.md), accumulated per cell. Whole
+/// local days come from daily rollups when the query allows (``DailyRollups``); the rest
+/// is scanned from the per-ticket state.
 struct KpiEngine: Sendable {
   let store: MetricsStore
   let settings: KpiSettings
   /// "Now": when the query runs (SLA breaches of unanswered tickets, backlog of the
   /// current period).
   let nowMs: Int64
+  /// Whether whole days may come from daily rollups (off: everything is scanned, the
+  /// reference the rollups are tested against).
+  var useRollups = true
 
   /// Every cell of `buckets` × the groups seen, with accumulators for `kpis`. Every group
   /// that has data in any bucket gets a cell in every bucket (empty cells have sample 0),
@@ -39,15 +44,28 @@ struct KpiEngine: Sendable {
     kpis: Set<KpiKind>, buckets: CalendarBuckets, filters: [KpiDimension: [String]], groupBy: [KpiDimension]
   ) throws -> [(cell: KpiCell, accumulator: KpiAccumulator)] {
     var cells: [KpiCell: KpiAccumulator] = [:]
-    let selection = KpiSelection(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs, filters: filters, groupBy: groupBy)
-    if kpis.contains(where: { !$0.isSurvey && $0 != .backlog }) {
-      try addTickets(to: &cells, selection: selection, buckets: buckets)
-    }
-    if kpis.contains(where: \.isSurvey) {
-      try store.forEachSurvey(selection) { survey, timeMs, group in
-        guard let bucket = buckets.index(of: timeMs) else { return }
-        cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].add(survey: survey)
+    let needsTickets = kpis.contains { !$0.isSurvey && $0 != .backlog }
+    let needsSurveys = kpis.contains(where: \.isSurvey)
+    var scanned = [KpiSelection(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs, filters: filters, groupBy: groupBy)]
+    let rollups = DailyRollups(store: store, settings: settings, nowMs: nowMs)
+    if useRollups, needsTickets || needsSurveys, let plan = DailyRollups.plan(filters: filters, groupBy: groupBy) {
+      let days = rollups.wholeDays(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs)
+      if let first = days.first, let last = days.last {
+        try rollups.ensureBuilt(days)
+        for part in [MetricsStore.RollupPart.tickets, .surveys] where part == .tickets ? needsTickets : needsSurveys {
+          try rollups.add(part, days: days, plan: plan, groupBy: groupBy, filters: filters, buckets: buckets, to: &cells)
+        }
+        // Only the partial days at either end are left to scan.
+        var head = scanned[0]
+        var tail = scanned[0]
+        head.endMs = first.startMs
+        tail.startMs = last.endMs
+        scanned = [head, tail].filter { $0.endMs > $0.startMs }
       }
+    }
+    for selection in scanned {
+      if needsTickets { try addTickets(to: &cells, selection: selection, buckets: buckets) }
+      if needsSurveys { try addSurveys(to: &cells, selection: selection, buckets: buckets) }
     }
     if kpis.contains(.backlog) { try addBacklog(to: &cells, buckets: buckets, filters: filters, groupBy: groupBy) }
 
@@ -91,6 +109,13 @@ struct KpiEngine: Sendable {
     }
     for index in 0..<2 {
       for (cell, accumulator) in try results.get(index) { cells[cell, default: KpiAccumulator()].merge(accumulator) }
+    }
+  }
+
+  private func addSurveys(to cells: inout [KpiCell: KpiAccumulator], selection: KpiSelection, buckets: CalendarBuckets) throws {
+    try store.forEachSurvey(selection) { survey, timeMs, group in
+      guard let bucket = buckets.index(of: timeMs) else { return }
+      cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].add(survey: survey)
     }
   }
 

@@ -12,6 +12,8 @@ public struct KpiSelection: Sendable {
   public var filters: [KpiDimension: [String]]
   /// Dimensions whose values label each row, in order.
   public var groupBy: [KpiDimension]
+  /// Only tickets without an agent reply (for judging SLA breaches of unanswered tickets).
+  public var unansweredOnly = false
 
   /// A selection from its parts.
   public init(startMs: Int64, endMs: Int64, filters: [KpiDimension: [String]] = [:], groupBy: [KpiDimension] = []) {
@@ -126,6 +128,9 @@ public struct MetricsStore: Sendable {
           CREATE INDEX alert_open ON alert(rule_id, dimension_value, resolved_ms);
           """)
     }
+    migrator.registerMigration("v2-daily-rollups") { db in
+      try db.execute(sql: rollupSchema)
+    }
     return migrator
   }
 
@@ -167,6 +172,7 @@ public struct MetricsStore: Sendable {
       try db.run(
         "INSERT OR IGNORE INTO survey (response_id, customer_id, ticket_id, scale, score, time_ms, channel) VALUES (?, ?, ?, ?, ?, ?, ?)",
         arguments: [responseID, customerID, ticketID, scale.rawValue, score, timeMs, channel])
+      if db.changesCount > 0 { try markDirty(timeMs: timeMs, db) }
     case .profile(let customerID, let type, let tier, let region, let timeMs):
       // The latest profile (by its own time) wins, whatever the arrival order.
       try db.run(
@@ -177,6 +183,8 @@ public struct MetricsStore: Sendable {
           WHERE excluded.profile_ms >= customer.profile_ms
           """,
         arguments: [customerID, type, tier, region, timeMs])
+      // Answers without a ticket region take the profile's.
+      if db.changesCount > 0 { try markCustomerSurveysDirty(customerID, db) }
     case .other:
       break
     }
@@ -187,8 +195,12 @@ public struct MetricsStore: Sendable {
     offset: Int64, _ db: Database
   ) throws {
     try db.run("INSERT OR IGNORE INTO ticket (ticket_id) VALUES (?)", arguments: [ticketID])
+    // Whatever changes, the ticket's day (and its survey answers' days, which take the
+    // ticket's dimensions) must be rolled up again; a `created` event may move the ticket
+    // to another day, so its old day is marked before the update too.
     switch type {
     case .created:
+      try markTicketDirty(ticketID, db)
       // The earliest `created` event defines the ticket (a second one, under another event
       // id, is a correction only if it is earlier).
       try db.run(
@@ -215,6 +227,7 @@ public struct MetricsStore: Sendable {
             WHERE customer_id = ? AND created_ms IS NOT NULL
             """,
           arguments: [customerID])
+        try markCustomerTicketsDirty(customerID, db)
       }
       try recordStatus(ticketID: ticketID, open: true, timeMs: timeMs, offset: offset, db)
     case .agentReply:
@@ -240,8 +253,9 @@ public struct MetricsStore: Sendable {
       try db.run("UPDATE ticket SET reopen_count = reopen_count + 1 WHERE ticket_id = ?", arguments: [ticketID])
       try recordStatus(ticketID: ticketID, open: true, timeMs: timeMs, offset: offset, db)
     case .customerReply:
-      break
+      return
     }
+    try markTicketDirty(ticketID, db)
   }
 
   /// Keeps the status history (for backlog) and the current status: that of the latest
@@ -265,11 +279,12 @@ public struct MetricsStore: Sendable {
   public func forEachTicket(_ selection: KpiSelection, _ body: (TicketFacts, [String]) throws -> Void) throws {
     let (conditions, arguments) = Self.filterSQL(selection.filters, source: .ticket)
     let groups = selection.groupBy.map { Self.expression($0, source: .ticket) }
+    let unanswered = selection.unansweredOnly ? " AND t.first_reply_ms IS NULL" : ""
     let sql = """
       SELECT t.created_ms, t.priority, t.complaint, t.first_reply_ms, t.reply_count, t.first_resolved_ms,
         t.last_resolved_ms, t.reopen_count, t.status_open, t.next_contact_ms\(groups.map { ", " + $0 }.joined())
       FROM ticket AS t\(Self.customerJoin(selection.filters, selection.groupBy))
-      WHERE t.created_ms >= ? AND t.created_ms < ?\(conditions)
+      WHERE t.created_ms >= ? AND t.created_ms < ?\(unanswered)\(conditions)
       """
     try writer.read { db in
       let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([selection.startMs, selection.endMs] + arguments))
@@ -409,6 +424,9 @@ public struct MetricsStore: Sendable {
   /// Replaces the tenant's KPI settings.
   public func setSettings(_ settings: KpiSettings) throws {
     try writer.write { db in
+      // Rollups hold SLA, complaint and repeat-contact counts under the old settings, and
+      // days of the old time zone.
+      try Self.dropRollups(db)
       try db.execute(sql: "DELETE FROM setting")
       var pairs: [(String, String)] = [
         ("time_zone", settings.timeZone), ("complaint_target_ms", String(settings.complaintTargetMs)),

@@ -42,11 +42,12 @@ public struct SufficientStatistics: Sendable, Equatable {
 }
 
 /// Folds tickets and survey answers of one group and bucket into every KPI of DOMAIN.md.
-/// Values are exact: time observations are kept, so medians and p90s are exact.
+/// Counts and means are exact; medians and p90s are exact too unless a daily rollup
+/// contributed a histogram (``TimeDistribution``: then within 1 %).
 public struct KpiAccumulator: Sendable {
   private var tickets = 0
-  private var firstResponseSeconds: [Double] = []
-  private var resolutionSeconds: [Double] = []
+  private var firstResponse = TimeDistribution()
+  private var resolution = TimeDistribution()
   private var unanswered = 0
   private var resolved = 0
   private var firstContactResolved = 0
@@ -73,17 +74,20 @@ public struct KpiAccumulator: Sendable {
   public init() {}
 
   /// Counts a ticket created in the bucket. `nowMs` is when the query runs: an unanswered
-  /// ticket breaches its SLA only once its target has passed by then.
-  public mutating func add(ticket: TicketFacts, settings: KpiSettings, nowMs: Int64) {
+  /// ticket breaches its SLA only once its target has passed by then. With `nowMs` nil
+  /// (a daily rollup, built before the query's "now" is known) unanswered tickets are left
+  /// unjudged; the query judges them later with ``countUnansweredAsBreached()`` or
+  /// ``addUnansweredBreach()``.
+  public mutating func add(ticket: TicketFacts, settings: KpiSettings, nowMs: Int64?) {
     tickets += 1
     if let reply = ticket.firstReplyMs {
-      firstResponseSeconds.append(Double(reply - ticket.createdMs) / 1000)
+      firstResponse.add(reply - ticket.createdMs)
     } else {
       unanswered += 1
     }
     if ticket.isResolved {
       resolved += 1
-      if let last = ticket.lastResolvedMs { resolutionSeconds.append(Double(last - ticket.createdMs) / 1000) }
+      if let last = ticket.lastResolvedMs { resolution.add(last - ticket.createdMs) }
       if ticket.replyCount == 1 && ticket.reopenCount == 0 { firstContactResolved += 1 }
     }
     if ticket.everResolved {
@@ -93,7 +97,7 @@ public struct KpiAccumulator: Sendable {
     let deadline = ticket.createdMs + settings.slaTarget(ticket.priority)
     if let reply = ticket.firstReplyMs {
       if reply <= deadline { slaMet += 1 } else { slaBreached += 1 }
-    } else if nowMs > deadline {
+    } else if let nowMs, nowMs > deadline {
       slaBreached += 1
     }
     if ticket.complaint {
@@ -128,12 +132,20 @@ public struct KpiAccumulator: Sendable {
   /// Counts a ticket open at the bucket's end.
   public mutating func addBacklog() { backlog += 1 }
 
+  /// Judges every unanswered ticket counted so far as breaching its SLA: right for a day
+  /// whose every ticket's target had passed by the query's "now".
+  public mutating func countUnansweredAsBreached() { slaBreached += unanswered }
+
+  /// Counts one unanswered ticket whose SLA target has passed (for tickets counted with
+  /// `nowMs` nil).
+  public mutating func addUnansweredBreach() { slaBreached += 1 }
+
   /// Adds everything `other` counted (the two must have seen disjoint tickets and answers),
   /// so parts of a range can be accumulated in parallel.
   public mutating func merge(_ other: KpiAccumulator) {
     tickets += other.tickets
-    firstResponseSeconds += other.firstResponseSeconds
-    resolutionSeconds += other.resolutionSeconds
+    firstResponse.merge(other.firstResponse)
+    resolution.merge(other.resolution)
     unanswered += other.unanswered
     resolved += other.resolved
     firstContactResolved += other.firstContactResolved
@@ -161,8 +173,8 @@ public struct KpiAccumulator: Sendable {
   public func result(_ kpi: KpiKind) -> KpiResult {
     switch kpi {
     case .volume: return KpiResult(value: Double(tickets), sampleSize: Int64(tickets))
-    case .firstResponseTime: return Self.timeResult(firstResponseSeconds)
-    case .resolutionTime: return Self.timeResult(resolutionSeconds)
+    case .firstResponseTime: return Self.timeResult(firstResponse)
+    case .resolutionTime: return Self.timeResult(resolution)
     case .unanswered: return KpiResult(value: Double(unanswered), sampleSize: Int64(tickets))
     case .backlog: return KpiResult(value: Double(backlog), sampleSize: Int64(backlog))
     case .nps:
@@ -189,8 +201,8 @@ public struct KpiAccumulator: Sendable {
       return SufficientStatistics(count: Double(denominator), sum: Double(numerator), sumSquares: Double(numerator))
     }
     switch kpi {
-    case .firstResponseTime: return Self.moments(firstResponseSeconds)
-    case .resolutionTime: return Self.moments(resolutionSeconds)
+    case .firstResponseTime: return Self.moments(firstResponse)
+    case .resolutionTime: return Self.moments(resolution)
     case .volume: return SufficientStatistics(count: Double(tickets), sum: Double(tickets), sumSquares: Double(tickets))
     case .backlog: return SufficientStatistics(count: Double(backlog), sum: Double(backlog), sumSquares: Double(backlog))
     case .unanswered:
@@ -224,16 +236,60 @@ public struct KpiAccumulator: Sendable {
     KpiResult(value: denominator > 0 ? Double(numerator) / Double(denominator) : 0, sampleSize: Int64(denominator))
   }
 
-  private static func timeResult(_ seconds: [Double]) -> KpiResult {
-    guard !seconds.isEmpty else { return KpiResult(value: 0, sampleSize: 0) }
-    let sorted = seconds.sorted()
+  private static func timeResult(_ times: TimeDistribution) -> KpiResult {
+    guard let mean = times.meanSeconds else { return KpiResult(value: 0, sampleSize: 0) }
     return KpiResult(
-      value: sorted.reduce(0, +) / Double(sorted.count), sampleSize: Int64(sorted.count),
-      median: Percentile.linear(sorted: sorted, 0.5), p90: Percentile.linear(sorted: sorted, 0.9))
+      value: mean, sampleSize: Int64(times.count), median: times.percentile(0.5), p90: times.percentile(0.9))
   }
 
-  private static func moments(_ values: [Double]) -> SufficientStatistics {
-    SufficientStatistics(
-      count: Double(values.count), sum: values.reduce(0, +), sumSquares: values.reduce(0) { $0 + $1 * $1 })
+  private static func moments(_ times: TimeDistribution) -> SufficientStatistics {
+    SufficientStatistics(count: Double(times.count), sum: Double(times.sumMs) / 1000, sumSquares: times.sumSquaresSeconds)
+  }
+
+  // MARK: - Serialization (rollup rows)
+
+  /// Format version of ``encoded()``; a stored rollup of another version is rebuilt.
+  static let encodingVersion: Int64 = 1
+
+  /// The counters, in the order ``encoded()`` writes them.
+  private var counters: [Int] {
+    [
+      tickets, unanswered, resolved, firstContactResolved, everResolved, reopened, slaMet, slaBreached, complaints,
+      complaintsClosedInTarget, repeatContacts, csatResponses, csatSatisfied, csatScoreSum, npsResponses, promoters,
+      detractors, cesResponses, cesScoreSum, cesScoreSquares, cesEasy, backlog,
+    ]
+  }
+
+  /// A compact binary form for daily rollup rows: little-endian 64-bit words.
+  public func encoded() -> [UInt8] {
+    var words: [Int64] = [Self.encodingVersion]
+    words += counters.map(Int64.init)
+    firstResponse.encode(into: &words)
+    resolution.encode(into: &words)
+    return words.withUnsafeBytes { Array($0) }
+  }
+
+  /// Reads an accumulator written by ``encoded()``.
+  public init(encoded bytes: [UInt8]) throws(RollupDecodingError) {
+    guard bytes.count % 8 == 0 else { throw RollupDecodingError() }
+    var words = [Int64](repeating: 0, count: bytes.count / 8)
+    words.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count)) }
+    let counterCount = KpiAccumulator().counters.count
+    guard words.count > counterCount, words[0] == Self.encodingVersion else { throw RollupDecodingError() }
+    let c = words[1...counterCount].map { Int($0) }
+    (tickets, unanswered, resolved, firstContactResolved, everResolved, reopened, slaMet, slaBreached) =
+      (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
+    (complaints, complaintsClosedInTarget, repeatContacts, csatResponses, csatSatisfied, csatScoreSum) =
+      (c[8], c[9], c[10], c[11], c[12], c[13])
+    (npsResponses, promoters, detractors, cesResponses, cesScoreSum, cesScoreSquares, cesEasy, backlog) =
+      (c[14], c[15], c[16], c[17], c[18], c[19], c[20], c[21])
+    var position = counterCount + 1
+    let distributions = try words.withUnsafeBufferPointer { buffer throws(RollupDecodingError) in
+      let first = try TimeDistribution(decoding: buffer, at: &position)
+      let second = try TimeDistribution(decoding: buffer, at: &position)
+      return (first, second)
+    }
+    guard position == words.count else { throw RollupDecodingError() }
+    (firstResponse, resolution) = distributions
   }
 }

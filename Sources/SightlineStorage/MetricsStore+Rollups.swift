@@ -1,0 +1,176 @@
+import Foundation
+public import GRDB
+public import SightlineModel
+
+/// Daily KPI rollups: per local day of the tenant, per dimension value (and for the whole
+/// tenant), the accumulated KPIs of the tickets created and the survey answers given that
+/// day, so long-range queries read days instead of tickets.
+///
+/// A rollup is a cache of what a scan of that day would accumulate, kept exact by
+/// invalidation: every change the consumer makes marks the UTC hours it touches
+/// (`dirty_hour`, in the same transaction as the change), and before rollups are read the
+/// days overlapping a marked hour are dropped and built again from the ticket table. Hours
+/// need no time zone, so the consumer marks them in SQL; days are the tenant's local days.
+extension MetricsStore {
+  /// Which part of the KPIs a rollup row holds.
+  public enum RollupPart: String, Sendable {
+    /// Tickets created that day.
+    case tickets
+    /// Survey answers given that day.
+    case surveys
+  }
+
+  /// One stored rollup row.
+  public struct RollupRow: Sendable {
+    /// Local day, start (inclusive) and end (exclusive), Unix ms.
+    public var dayStartMs: Int64
+    public var dayEndMs: Int64
+    /// Value of the row's dimension ("" for rows of the whole tenant).
+    public var value: String
+    /// What the day accumulated for that value.
+    public var accumulator: KpiAccumulator
+  }
+
+  /// One rollup row to store.
+  public struct RollupEntry: Sendable {
+    /// The row's dimension (nil: the whole tenant).
+    public var dimension: KpiDimension?
+    public var part: RollupPart
+    /// Value of the dimension ("" for the whole tenant).
+    public var value: String
+    public var accumulator: KpiAccumulator
+
+    /// An entry from its parts.
+    public init(dimension: KpiDimension?, part: RollupPart, value: String, accumulator: KpiAccumulator) {
+      self.dimension = dimension
+      self.part = part
+      self.value = value
+      self.accumulator = accumulator
+    }
+  }
+
+  static let rollupSchema = """
+    CREATE TABLE rollup (
+      dimension TEXT NOT NULL,
+      part TEXT NOT NULL,
+      day_start_ms INTEGER NOT NULL,
+      day_end_ms INTEGER NOT NULL,
+      value TEXT NOT NULL,
+      summary BLOB NOT NULL,
+      PRIMARY KEY (dimension, part, day_start_ms, value)
+    );
+    CREATE TABLE rollup_day (day_start_ms INTEGER PRIMARY KEY, day_end_ms INTEGER NOT NULL);
+    CREATE INDEX rollup_day_by_end ON rollup_day(day_end_ms);
+    CREATE TABLE dirty_hour (hour INTEGER PRIMARY KEY);
+    CREATE INDEX survey_by_ticket ON survey(ticket_id);
+    CREATE INDEX survey_by_customer ON survey(customer_id);
+    CREATE INDEX ticket_unanswered ON ticket(created_ms) WHERE first_reply_ms IS NULL;
+    """
+
+  // MARK: - Marking changes (consumer side)
+
+  static let hourMs: Int64 = 3_600_000
+
+  static func markDirty(timeMs: Int64, _ db: Database) throws {
+    try db.cachedStatement(sql: "INSERT OR IGNORE INTO dirty_hour (hour) VALUES (?)")
+      .execute(arguments: [timeMs / hourMs])  // truncating, like SQLite's `/` in the statements below
+  }
+
+  /// The ticket's creation hour and the hours of the answers that name it.
+  static func markTicketDirty(_ ticketID: String, _ db: Database) throws {
+    try db.cachedStatement(
+      sql: """
+        INSERT OR IGNORE INTO dirty_hour (hour)
+        SELECT created_ms / 3600000 FROM ticket WHERE ticket_id = ?1 AND created_ms IS NOT NULL
+        UNION SELECT time_ms / 3600000 FROM survey WHERE ticket_id = ?1
+        """
+    ).execute(arguments: [ticketID])
+  }
+
+  /// The creation hours of every ticket of the customer (their repeat contacts changed).
+  static func markCustomerTicketsDirty(_ customerID: String, _ db: Database) throws {
+    try db.cachedStatement(
+      sql: """
+        INSERT OR IGNORE INTO dirty_hour (hour)
+        SELECT DISTINCT created_ms / 3600000 FROM ticket WHERE customer_id = ? AND created_ms IS NOT NULL
+        """
+    ).execute(arguments: [customerID])
+  }
+
+  /// The hours of every answer of the customer (their region may come from the profile).
+  static func markCustomerSurveysDirty(_ customerID: String, _ db: Database) throws {
+    try db.cachedStatement(
+      sql: "INSERT OR IGNORE INTO dirty_hour (hour) SELECT DISTINCT time_ms / 3600000 FROM survey WHERE customer_id = ?"
+    ).execute(arguments: [customerID])
+  }
+
+  static func dropRollups(_ db: Database) throws {
+    try db.execute(sql: "DELETE FROM rollup; DELETE FROM rollup_day; DELETE FROM dirty_hour")
+  }
+
+  // MARK: - Reading and building (query side)
+
+  /// Drops the rollups of every day that overlaps an hour changed since it was built, and
+  /// clears the marks. Returns the days (start → end) that still have valid rollups.
+  ///
+  /// Callers must not run this and ``storeRollups(dayStartMs:dayEndMs:rows:)`` for the same
+  /// tenant concurrently with each other: a build that read the tickets before a change
+  /// whose mark another caller has just cleared would store a stale day.
+  public func invalidateChangedRollups() throws -> [Int64: Int64] {
+    try writer.write { db in
+      try db.execute(
+        sql: """
+          CREATE TEMP TABLE IF NOT EXISTS stale_day (day_start_ms INTEGER PRIMARY KEY);
+          DELETE FROM temp.stale_day;
+          INSERT OR IGNORE INTO temp.stale_day
+            SELECT d.day_start_ms FROM dirty_hour AS h JOIN rollup_day AS d
+              ON d.day_end_ms > h.hour * 3600000 AND d.day_start_ms < (h.hour + 1) * 3600000;
+          DELETE FROM rollup WHERE day_start_ms IN (SELECT day_start_ms FROM temp.stale_day);
+          DELETE FROM rollup_day WHERE day_start_ms IN (SELECT day_start_ms FROM temp.stale_day);
+          DELETE FROM dirty_hour;
+          """)
+      var days: [Int64: Int64] = [:]
+      for row in try Row.fetchAll(db, sql: "SELECT day_start_ms, day_end_ms FROM rollup_day") { days[row[0]] = row[1] }
+      return days
+    }
+  }
+
+  /// Stores a day's rollup rows, replacing any it had, and marks the day built.
+  public func storeRollups(dayStartMs: Int64, dayEndMs: Int64, rows: [RollupEntry]) throws {
+    try writer.write { db in
+      try db.execute(sql: "DELETE FROM rollup WHERE day_start_ms = ?", arguments: [dayStartMs])
+      let insert = try db.cachedStatement(
+        sql: """
+          INSERT INTO rollup (dimension, part, day_start_ms, day_end_ms, value, summary) VALUES (?, ?, ?, ?, ?, ?)
+          """)
+      for row in rows {
+        try insert.execute(arguments: [
+          row.dimension?.rawValue ?? "", row.part.rawValue, dayStartMs, dayEndMs, row.value, Data(row.accumulator.encoded()),
+        ])
+      }
+      try db.execute(
+        sql: "INSERT OR REPLACE INTO rollup_day (day_start_ms, day_end_ms) VALUES (?, ?)", arguments: [dayStartMs, dayEndMs])
+    }
+  }
+
+  /// The rollup rows of `dimension` (nil: the whole tenant) and `part` for days starting in
+  /// [fromMs, toMs).
+  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> [RollupRow] {
+    try writer.read { db in
+      let rows = try Row.fetchCursor(
+        db,
+        sql: """
+          SELECT day_start_ms, day_end_ms, value, summary FROM rollup
+          WHERE dimension = ? AND part = ? AND day_start_ms >= ? AND day_start_ms < ?
+          """,
+        arguments: [dimension?.rawValue ?? "", part.rawValue, fromMs, toMs])
+      var result: [RollupRow] = []
+      while let row = try rows.next() {
+        let summary: Data = row[3]
+        result.append(RollupRow(
+          dayStartMs: row[0], dayEndMs: row[1], value: row[2], accumulator: try KpiAccumulator(encoded: [UInt8](summary))))
+      }
+      return result
+    }
+  }
+}

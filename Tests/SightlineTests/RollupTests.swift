@@ -1,0 +1,227 @@
+import Foundation
+import GRDB
+@testable import MetricsService
+@testable import SightlineModel
+import SightlineStorage
+import Testing
+
+/// Daily rollups must answer exactly what a scan of the per-ticket state answers, also
+/// after late and out-of-order events changed days already rolled up, and after the
+/// settings changed.
+@Suite("Daily rollups")
+struct RollupTests {
+  static let start = RFC3339.parseMilliseconds("2026-03-01T00:00:00Z")!
+  static let day: Int64 = 86_400_000
+  static let hour: Int64 = 3_600_000
+
+  /// Seeded tickets over 20 days with replies, resolutions, reopens, survey answers (some
+  /// without a ticket) and profiles, in shuffled order.
+  static func randomEvents(seed: UInt64, tickets: Int) -> [MetricsEvent] {
+    var random = SeededRandom(seed: seed)
+    var events: [MetricsEvent] = []
+    for index in 0..<tickets {
+      let ticket = "T\(index)"
+      let customer = "C\(Int.random(in: 0..<40, using: &random))"
+      let created = start + Int64.random(in: 0..<(20 * day - 15 * hour), using: &random)
+      let agent = Bool.random(using: &random) ? "a\(Int.random(in: 0..<6, using: &random))" : ""
+      let attributes = TicketAttributes(
+        channel: ["email", "phone", "wechat"].randomElement(using: &random)!, region: "r\(Int.random(in: 0..<3, using: &random))",
+        businessLine: "L\(Int.random(in: 0..<4, using: &random))", agent: agent,
+        priority: TicketPriority.allCases.randomElement(using: &random)!, complaint: Int.random(in: 0..<5, using: &random) == 0)
+      func add(_ type: TicketEventType, _ time: Int64, agent: String = "") {
+        var eventAttributes = attributes
+        eventAttributes.agent = agent
+        events.append(.ticket(ticketID: ticket, customerID: customer, type: type, timeMs: time, attributes: type == .created ? attributes : eventAttributes))
+      }
+      add(.created, created)
+      var time = created
+      if Int.random(in: 0..<100, using: &random) < 85 {
+        for _ in 0..<Int.random(in: 1...3, using: &random) {
+          time += Int64.random(in: 60_000...(30 * hour), using: &random)
+          add(.agentReply, time, agent: "a\(Int.random(in: 0..<6, using: &random))")
+        }
+      }
+      if Int.random(in: 0..<100, using: &random) < 70 {
+        time += Int64.random(in: 60_000...(60 * hour), using: &random)
+        add(.resolved, time)
+        if Int.random(in: 0..<5, using: &random) == 0 {
+          add(.reopened, time + hour)
+          add(.resolved, time + 5 * hour)
+        }
+      }
+      if Bool.random(using: &random) {
+        let scale = [SurveyScale.csat, .nps, .ces].randomElement(using: &random)!
+        let score = switch scale {
+        case .csat: Int.random(in: 1...5, using: &random)
+        case .nps: Int.random(in: 0...10, using: &random)
+        case .ces: Int.random(in: 1...7, using: &random)
+        }
+        let withTicket = Int.random(in: 0..<4, using: &random) != 0
+        events.append(.survey(
+          responseID: "S\(index)", customerID: customer, ticketID: withTicket ? ticket : "", scale: scale, score: score,
+          timeMs: time + hour, channel: withTicket ? "" : "sms"))
+      }
+    }
+    for customer in 0..<40 {
+      events.append(.profile(customerID: "C\(customer)", type: "person", tier: "gold", region: "r\(customer % 3)", timeMs: start))
+    }
+    events.shuffle(using: &random)
+    return events
+  }
+
+  static func store() throws -> MetricsStore {
+    let queue = try DatabaseQueue()
+    try MetricsStore.migrator.migrate(queue)
+    return MetricsStore(writer: queue)
+  }
+
+  /// Queries with and without rollups must agree on every KPI of every cell.
+  static func expectRollupsEqualScan(_ store: MetricsStore, nowMs: Int64, comment: String) throws {
+    let settings = try store.settings()
+    let queries: [(groupBy: [KpiDimension], filters: [KpiDimension: [String]])] = [
+      ([], [:]), ([.businessLine], [:]), ([.agent], [:]), ([.priority], [:]), ([.channel], [:]), ([.region], [:]),
+      ([.region], [.region: ["r1", "r2"]]), ([], [.businessLine: ["L2"]]),
+    ]
+    let ranges: [(Int64, Int64)] = [(start, start + 21 * day), (start + day + 5 * hour, start + 19 * day + 13 * hour)]
+    for (from, to) in ranges {
+      for interval in [BucketInterval.day, .week, .all] {
+        let buckets = try CalendarBuckets(startMs: from, endMs: to, interval: interval, timeZone: settings.timeZone)
+        for query in queries {
+          var engine = KpiEngine(store: store, settings: settings, nowMs: nowMs)
+          let fromRollups = try engine.compute(
+            kpis: Set(KpiKind.allCases), buckets: buckets, filters: query.filters, groupBy: query.groupBy)
+          engine.useRollups = false
+          let scanned = try engine.compute(
+            kpis: Set(KpiKind.allCases), buckets: buckets, filters: query.filters, groupBy: query.groupBy)
+          let label = "\(comment), \(interval), by \(query.groupBy), where \(query.filters), from \(from)"
+          try #require(fromRollups.map(\.cell) == scanned.map(\.cell), "cells differ: \(label)")
+          for (rolled, scan) in zip(fromRollups, scanned) {
+            for kpi in KpiKind.allCases {
+              #expect(rolled.accumulator.result(kpi) == scan.accumulator.result(kpi), "\(kpi) in \(rolled.cell): \(label)")
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test("answers equal a scan, before and after late events, and after the settings change")
+  func rollupsEqualScan() throws {
+    let store = try Self.store()
+    let events = Self.randomEvents(seed: 7, tickets: 600)
+    let nowMs = Self.start + 19 * Self.day + 10 * Self.hour
+    let early = events.count * 7 / 10
+    var offset: Int64 = 0
+    func apply(_ slice: ArraySlice<MetricsEvent>) throws {
+      for batch in Array(slice).chunked(50) {
+        try store.apply(batch.map { offset += 1; return (offset, $0) }, throughOffset: offset)
+      }
+    }
+    try apply(events[..<early])
+    try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "first 70 %")
+    let settings = try store.settings()
+    let whole = try CalendarBuckets(startMs: Self.start, endMs: Self.start + 21 * Self.day, interval: .all, timeZone: "UTC")
+    var scan = KpiEngine(store: store, settings: settings, nowMs: nowMs)
+    scan.useRollups = false
+    let before = try scan.compute(kpis: [.volume, .firstResponseTime, .csat], buckets: whole, filters: [:], groupBy: [])
+
+    // The rest arrives late and out of order: replies, resolutions and answers for days
+    // whose rollups exist, and tickets that make earlier ones repeat contacts.
+    try apply(events[early...])
+    let after = try scan.compute(kpis: [.volume, .firstResponseTime, .csat], buckets: whole, filters: [:], groupBy: [])
+    #expect(after[0].accumulator.result(.volume).value > before[0].accumulator.result(.volume).value)
+    #expect(after[0].accumulator.result(.firstResponseTime) != before[0].accumulator.result(.firstResponseTime))
+    try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "all events")
+
+    // A profile moves answers without a ticket region to another region.
+    offset += 1
+    try store.apply([(offset, .profile(customerID: "C4", type: "person", tier: "gold", region: "r9", timeMs: Self.start + Self.day))], throughOffset: offset)
+    try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "after a profile change")
+
+    // Another time zone lays out other days; other SLA targets judge tickets again.
+    var changed = KpiSettings.defaults
+    changed.timeZone = "Asia/Kolkata"
+    changed.slaTargetMs[.low] = 3 * Self.day
+    changed.repeatWindowMs = 2 * Self.day
+    try store.setSettings(changed)
+    try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "Asia/Kolkata")
+  }
+
+  @Test("busy days keep percentiles within 1 % and everything else exact")
+  func busyDaysUseHistograms() throws {
+    let store = try Self.store()
+    var random = SeededRandom(seed: 11)
+    var entries: [(Int64, MetricsEvent)] = []
+    for index in 0..<3_000 {
+      let created = Self.start + Int64(index) * 20_000
+      // Log-normal-ish first responses from seconds to days.
+      let response = Int64(exp(Double.random(in: 0...12, using: &random)) * 1000)
+      let attributes = TicketAttributes(businessLine: "L\(index % 2)")
+      entries.append((Int64(entries.count + 1), .ticket(ticketID: "T\(index)", customerID: "C\(index)", type: .created, timeMs: created, attributes: attributes)))
+      entries.append((Int64(entries.count + 1), .ticket(ticketID: "T\(index)", customerID: "C\(index)", type: .agentReply, timeMs: created + response, attributes: attributes)))
+    }
+    try store.apply(entries, throughOffset: Int64(entries.count))
+    let buckets = try CalendarBuckets(startMs: Self.start, endMs: Self.start + 3 * Self.day, interval: .all, timeZone: "UTC")
+    var engine = KpiEngine(store: store, settings: .defaults, nowMs: Self.start + 10 * Self.day)
+    let rolled = try engine.compute(kpis: [.firstResponseTime, .volume], buckets: buckets, filters: [:], groupBy: [.businessLine])
+    engine.useRollups = false
+    let scanned = try engine.compute(kpis: [.firstResponseTime, .volume], buckets: buckets, filters: [:], groupBy: [.businessLine])
+    #expect(rolled.count == 2)
+    for (fromRollups, scan) in zip(rolled, scanned) {
+      let approximate = fromRollups.accumulator.result(.firstResponseTime)
+      let exact = scan.accumulator.result(.firstResponseTime)
+      #expect(approximate.value == exact.value)
+      #expect(approximate.sampleSize == exact.sampleSize)
+      #expect(approximate.median != exact.median, "more than 256 a day: the rollup holds a histogram")
+      #expect(abs(approximate.median! - exact.median!) <= 0.01 * exact.median!)
+      #expect(abs(approximate.p90! - exact.p90!) <= 0.01 * exact.p90!)
+    }
+  }
+
+  @Test("time distributions: exact while small, histogram within 1 %, and a lossless encoding")
+  func timeDistribution() throws {
+    var random = SeededRandom(seed: 3)
+    var exact = TimeDistribution()
+    var values: [Int64] = [0, -1_500, 1, 999]
+    for _ in 0..<5_000 { values.append(Int64(exp(Double.random(in: 0...16, using: &random)))) }
+    for value in values { exact.add(value) }
+    #expect(exact.isExact)
+
+    // Encoding a large distribution turns it into a histogram; decoding gives it back.
+    var small = TimeDistribution()
+    for value in values.prefix(100) { small.add(value) }
+    var accumulator = KpiAccumulator()
+    accumulator.add(ticket: TicketFacts(createdMs: 0, firstReplyMs: 10_000, lastResolvedMs: 20_000, isResolved: true), settings: .defaults, nowMs: nil)
+    let decoded = try KpiAccumulator(encoded: accumulator.encoded())
+    for kpi in KpiKind.allCases { #expect(decoded.result(kpi) == accumulator.result(kpi)) }
+
+    var words: [Int64] = []
+    exact.encode(into: &words)
+    small.encode(into: &words)
+    var position = 0
+    let (histogram, smallAgain) = try words.withUnsafeBufferPointer { buffer in
+      (try TimeDistribution(decoding: buffer, at: &position), try TimeDistribution(decoding: buffer, at: &position))
+    }
+    #expect(position == words.count)
+    #expect(!histogram.isExact && smallAgain.isExact)
+    #expect(smallAgain == small)
+    #expect(histogram.count == exact.count && histogram.sumMs == exact.sumMs)
+    for q in [0.0, 0.01, 0.1, 0.25, 0.5, 0.9, 0.99, 1.0] {
+      let truth = exact.percentile(q)!
+      #expect(abs(histogram.percentile(q)! - truth) <= 0.01 * abs(truth) + 1e-9, "q \(q)")
+    }
+
+    // Merging a histogram into exact values gives a histogram over all of them.
+    var merged = small
+    merged.merge(histogram)
+    #expect(merged.count == small.count + exact.count && !merged.isExact)
+    #expect(throws: RollupDecodingError.self) { try KpiAccumulator(encoded: [1, 2, 3]) }
+  }
+}
+
+extension Array {
+  /// Consecutive slices of at most `size` elements.
+  fileprivate func chunked(_ size: Int) -> [[Element]] {
+    stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+  }
+}
