@@ -69,39 +69,26 @@ extension MetricsStore {
 
   // MARK: - Marking changes (consumer side)
 
-  static let hourMs: Int64 = 3_600_000
+  /// The hours one consumer batch changed, written to `dirty_hour` in the batch's
+  /// transaction (collected first: the events of a batch mostly share a few hours).
+  struct ChangedHours {
+    static let hourMs: Int64 = 3_600_000
+    private var hours = Set<Int64>()
 
-  static func markDirty(timeMs: Int64, _ db: Database) throws {
-    try db.cachedStatement(sql: "INSERT OR IGNORE INTO dirty_hour (hour) VALUES (?)")
-      .execute(arguments: [timeMs / hourMs])  // truncating, like SQLite's `/` in the statements below
-  }
+    /// Marks the hour of `ms`.
+    mutating func insert(_ ms: Int64) { hours.insert(ms / Self.hourMs) }
 
-  /// The ticket's creation hour and the hours of the answers that name it.
-  static func markTicketDirty(_ ticketID: String, _ db: Database) throws {
-    try db.cachedStatement(
-      sql: """
-        INSERT OR IGNORE INTO dirty_hour (hour)
-        SELECT created_ms / 3600000 FROM ticket WHERE ticket_id = ?1 AND created_ms IS NOT NULL
-        UNION SELECT time_ms / 3600000 FROM survey WHERE ticket_id = ?1
-        """
-    ).execute(arguments: [ticketID])
-  }
+    /// Marks the hour of every time the statement returns (NULLs are skipped): a SELECT,
+    /// or an UPDATE with RETURNING.
+    mutating func insert(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
+      let times = try Int64?.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+      for case let ms? in times { insert(ms) }
+    }
 
-  /// The creation hours of every ticket of the customer (their repeat contacts changed).
-  static func markCustomerTicketsDirty(_ customerID: String, _ db: Database) throws {
-    try db.cachedStatement(
-      sql: """
-        INSERT OR IGNORE INTO dirty_hour (hour)
-        SELECT DISTINCT created_ms / 3600000 FROM ticket WHERE customer_id = ? AND created_ms IS NOT NULL
-        """
-    ).execute(arguments: [customerID])
-  }
-
-  /// The hours of every answer of the customer (their region may come from the profile).
-  static func markCustomerSurveysDirty(_ customerID: String, _ db: Database) throws {
-    try db.cachedStatement(
-      sql: "INSERT OR IGNORE INTO dirty_hour (hour) SELECT DISTINCT time_ms / 3600000 FROM survey WHERE customer_id = ?"
-    ).execute(arguments: [customerID])
+    func mark(_ db: Database) throws {
+      let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dirty_hour (hour) VALUES (?)")
+      for hour in hours { try statement.execute(arguments: [hour]) }
+    }
   }
 
   static func dropRollups(_ db: Database) throws {

@@ -152,9 +152,11 @@ public struct MetricsStore: Sendable {
   public func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64) throws -> Int64 {
     try writer.write { db in
       let applied = try Self.appliedOffset(db)
+      var changed = ChangedHours()
       for entry in entries where entry.offset > applied {
-        try Self.apply(entry.event, offset: entry.offset, db)
+        try Self.apply(entry.event, offset: entry.offset, changed: &changed, db)
       }
+      try changed.mark(db)
       let reached = max(applied, throughOffset)
       try db.run(
         "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
@@ -163,16 +165,16 @@ public struct MetricsStore: Sendable {
     }
   }
 
-  private static func apply(_ event: MetricsEvent, offset: Int64, _ db: Database) throws {
+  private static func apply(_ event: MetricsEvent, offset: Int64, changed: inout ChangedHours, _ db: Database) throws {
     switch event {
     case .ticket(let ticketID, let customerID, let type, let timeMs, let attributes):
       try applyTicketEvent(ticketID: ticketID, customerID: customerID, type: type, timeMs: timeMs,
-                           attributes: attributes, offset: offset, db)
+                           attributes: attributes, offset: offset, changed: &changed, db)
     case .survey(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let channel):
       try db.run(
         "INSERT OR IGNORE INTO survey (response_id, customer_id, ticket_id, scale, score, time_ms, channel) VALUES (?, ?, ?, ?, ?, ?, ?)",
         arguments: [responseID, customerID, ticketID, scale.rawValue, score, timeMs, channel])
-      if db.changesCount > 0 { try markDirty(timeMs: timeMs, db) }
+      if db.changesCount > 0 { changed.insert(timeMs) }
     case .profile(let customerID, let type, let tier, let region, let timeMs):
       // The latest profile (by its own time) wins, whatever the arrival order.
       try db.run(
@@ -184,7 +186,9 @@ public struct MetricsStore: Sendable {
           """,
         arguments: [customerID, type, tier, region, timeMs])
       // Answers without a ticket region take the profile's.
-      if db.changesCount > 0 { try markCustomerSurveysDirty(customerID, db) }
+      if db.changesCount > 0 {
+        try changed.insert(db, "SELECT time_ms FROM survey WHERE customer_id = ?", [customerID])
+      }
     case .other:
       break
     }
@@ -192,15 +196,15 @@ public struct MetricsStore: Sendable {
 
   private static func applyTicketEvent(
     ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, attributes: TicketAttributes,
-    offset: Int64, _ db: Database
+    offset: Int64, changed: inout ChangedHours, _ db: Database
   ) throws {
     try db.run("INSERT OR IGNORE INTO ticket (ticket_id) VALUES (?)", arguments: [ticketID])
-    // Whatever changes, the ticket's day (and its survey answers' days, which take the
-    // ticket's dimensions) must be rolled up again; a `created` event may move the ticket
-    // to another day, so its old day is marked before the update too.
+    // Every change marks the creation hour of the ticket, so its day is rolled up again;
+    // a change of the ticket's dimensions also marks its survey answers' hours.
     switch type {
     case .created:
-      try markTicketDirty(ticketID, db)
+      // The day the ticket was on so far (its status changes; it may move to another day).
+      try changed.insert(db, "SELECT created_ms FROM ticket WHERE ticket_id = ?", [ticketID])
       // The earliest `created` event defines the ticket (a second one, under another event
       // id, is a correction only if it is earlier).
       try db.run(
@@ -227,35 +231,42 @@ public struct MetricsStore: Sendable {
             WHERE customer_id = ? AND created_ms IS NOT NULL
             """,
           arguments: [customerID])
-        try markCustomerTicketsDirty(customerID, db)
+        changed.insert(timeMs)
+        try changed.insert(db, "SELECT created_ms FROM ticket WHERE customer_id = ?", [customerID])
+        try changed.insert(db, "SELECT time_ms FROM survey WHERE ticket_id = ?", [ticketID])
       }
       try recordStatus(ticketID: ticketID, open: true, timeMs: timeMs, offset: offset, db)
     case .agentReply:
-      try db.run(
+      try changed.insert(
+        db,
         """
           UPDATE ticket SET reply_count = reply_count + 1,
             first_reply_ms = CASE WHEN first_reply_ms IS NULL OR first_reply_ms > :time THEN :time ELSE first_reply_ms END,
             agent = CASE WHEN agent = '' THEN :agent ELSE agent END
-          WHERE ticket_id = :ticket
+          WHERE ticket_id = :ticket RETURNING created_ms
           """,
-        arguments: ["time": timeMs, "agent": attributes.agent, "ticket": ticketID])
+        ["time": timeMs, "agent": attributes.agent, "ticket": ticketID])
+      // The reply may give the ticket its agent.
+      if !attributes.agent.isEmpty {
+        try changed.insert(db, "SELECT time_ms FROM survey WHERE ticket_id = ?", [ticketID])
+      }
     case .resolved:
-      try db.run(
+      try changed.insert(
+        db,
         """
           UPDATE ticket SET
             first_resolved_ms = CASE WHEN first_resolved_ms IS NULL OR first_resolved_ms > :time THEN :time ELSE first_resolved_ms END,
             last_resolved_ms = CASE WHEN last_resolved_ms IS NULL OR last_resolved_ms < :time THEN :time ELSE last_resolved_ms END
-          WHERE ticket_id = :ticket
+          WHERE ticket_id = :ticket RETURNING created_ms
           """,
-        arguments: ["time": timeMs, "ticket": ticketID])
+        ["time": timeMs, "ticket": ticketID])
       try recordStatus(ticketID: ticketID, open: false, timeMs: timeMs, offset: offset, db)
     case .reopened:
-      try db.run("UPDATE ticket SET reopen_count = reopen_count + 1 WHERE ticket_id = ?", arguments: [ticketID])
+      try changed.insert(db, "UPDATE ticket SET reopen_count = reopen_count + 1 WHERE ticket_id = ? RETURNING created_ms", [ticketID])
       try recordStatus(ticketID: ticketID, open: true, timeMs: timeMs, offset: offset, db)
     case .customerReply:
-      return
+      break
     }
-    try markTicketDirty(ticketID, db)
   }
 
   /// Keeps the status history (for backlog) and the current status: that of the latest

@@ -225,8 +225,11 @@ try await InProcessSuite.with { suite in
       $0.interval = .all
       $0.groupBy = [.businessLine]
     }
+    // The first query finds no rollups yet and builds the 90 days it reads.
+    let coldStart = ContinuousClock.now
+    var answer = try await metrics.queryKpis(request, metadata: key)
+    print(String(format: "first dashboard query (builds the daily rollups it reads): %.0f ms", ms(ContinuousClock.now - coldStart)))
     var latencies: [Double] = []
-    var answer = Sightline_Metrics_V1_QueryKpisResponse()
     for index in 0..<(options.queries + 3) {
       let start = ContinuousClock.now
       answer = try await metrics.queryKpis(request, metadata: key)
@@ -249,6 +252,7 @@ try await InProcessSuite.with { suite in
                  scanP50, scanP50 / p50))
     // The two answers must agree.
     var mismatches = 0
+    var worstPercentileError = 0.0
     for row in answer.rows {
       let line = row.groupValues[0]
       guard let cell = scanned[line] else { mismatches += 1; continue }
@@ -259,9 +263,21 @@ try await InProcessSuite.with { suite in
           mismatches += 1
           print("  mismatch \(line) \(kind): service \(value.value) (n=\(value.sampleSize)) scan \(expected.value) (n=\(expected.sampleSize))")
         }
+        // Percentiles from rollup histograms carry a 1 % relative error bound.
+        for (name, exact, served) in [("median", expected.median, value.median), ("p90", expected.p90, value.p90)] {
+          guard let exact else { continue }
+          let error = abs(served - exact) / max(abs(exact), 1e-9)
+          worstPercentileError = max(worstPercentileError, error)
+          if error > TimeDistribution.relativeError + 1e-9 {
+            mismatches += 1
+            print("  \(name) of \(kind) for \(line): service \(served), exact \(exact) (\(error * 100) % off)")
+          }
+        }
       }
     }
-    print(mismatches == 0 ? "check: the service's answer equals the scan's for every line and KPI" : "check: \(mismatches) mismatches")
+    print(mismatches == 0
+      ? String(format: "check: the service's answer equals the scan's for every line and KPI (medians and p90s at most %.3f %% off)", worstPercentileError * 100)
+      : "check: \(mismatches) mismatches")
     if let duckdb = ["/usr/bin/duckdb", "/usr/local/bin/duckdb"].first(where: FileManager.default.isExecutableFile) {
       print("duckdb found at \(duckdb) but not wired into this benchmark yet")
     } else {

@@ -237,9 +237,10 @@ public struct KpiAccumulator: Sendable {
   }
 
   private static func timeResult(_ times: TimeDistribution) -> KpiResult {
-    guard let mean = times.meanSeconds else { return KpiResult(value: 0, sampleSize: 0) }
-    return KpiResult(
-      value: mean, sampleSize: Int64(times.count), median: times.percentile(0.5), p90: times.percentile(0.9))
+    guard let mean = times.meanSeconds, let quantiles = times.percentiles([0.5, 0.9]) else {
+      return KpiResult(value: 0, sampleSize: 0)
+    }
+    return KpiResult(value: mean, sampleSize: Int64(times.count), median: quantiles[0], p90: quantiles[1])
   }
 
   private static func moments(_ times: TimeDistribution) -> SufficientStatistics {

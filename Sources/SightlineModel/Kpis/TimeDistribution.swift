@@ -95,17 +95,23 @@ public struct TimeDistribution: Sendable, Equatable {
   /// (numpy's default); nil when empty. From a histogram, the two ranks' values are their
   /// buckets' representatives, each within 1 % of the true value, so the interpolation is
   /// within 1 % too.
-  public func percentile(_ q: Double) -> Double? {
+  public func percentile(_ q: Double) -> Double? { percentiles([q])?.first }
+
+  /// Several quantiles at once (one sort of exact values); nil when empty.
+  public func percentiles(_ qs: [Double]) -> [Double]? {
     guard count > 0 else { return nil }
     if case .exact(let values) = storage {
-      return Percentile.linear(sorted: values.sorted().map { Double($0) / 1000 }, q)
+      let sorted = values.sorted().map { Double($0) / 1000 }
+      return qs.map { Percentile.linear(sorted: sorted, $0)! }
     }
-    let position = q * Double(count - 1)
-    let lower = Int(position.rounded(.down))
-    let upper = min(lower + 1, count - 1)
-    let fraction = position - Double(lower)
-    let (low, high) = valuesAtRanks(lower, upper)
-    return (low + (high - low) * fraction) / 1000
+    return qs.map { q in
+      let position = q * Double(count - 1)
+      let lower = Int(position.rounded(.down))
+      let upper = min(lower + 1, count - 1)
+      let fraction = position - Double(lower)
+      let (low, high) = valuesAtRanks(lower, upper)
+      return (low + (high - low) * fraction) / 1000
+    }
   }
 
   /// Representative values (ms) of the observations at 0-based ranks `first` <= `second`.
