@@ -120,6 +120,12 @@ let package = Package(
       dependencies: ["SightlineModel", "SightlineWire", swiftProtobuf],
       swiftSettings: swiftSettings
     ),
+    // Input files (NDJSON, CSV, flat ticket exports) read into ingestion events.
+    .target(
+      name: "SightlineRecords",
+      dependencies: ["SightlineWire", swiftProtobuf],
+      swiftSettings: swiftSettings
+    ),
     // The suite launcher and process supervision used by `sightline up` and the tests.
     .target(
       name: "SightlineSuite",
@@ -165,7 +171,7 @@ let package = Package(
     .executableTarget(
       name: "sightline",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", "SightlineDemo", grpcCore, grpcTransport, grpcProtobuf,
+        "SightlineModel", "SightlineRecords", "SightlineWire", "SightlineRPC", "SightlineSuite", "SightlineDemo", grpcCore, grpcTransport, grpcProtobuf,
         swiftProtobuf, argumentParser, logging,
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ],
@@ -190,10 +196,24 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
 
+    .executableTarget(
+      name: "fault-drill",
+      dependencies: ["SightlineModel", "SightlineSuite"],
+      path: "benchmarks/faults",
+      swiftSettings: swiftSettings
+    ),
+
+    .executableTarget(
+      name: "bench-load",
+      dependencies: ["SightlineModel", "SightlineSuite"],
+      path: "benchmarks/load",
+      swiftSettings: swiftSettings
+    ),
+
     .testTarget(
       name: "SightlineTests",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService",
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService", "SightlineRecords",
         "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite", "SightlineDemo",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
         .product(name: "X509", package: "swift-certificates"),

@@ -78,7 +78,8 @@ public enum OperatorKey {
     }
     let key = APIKeys.newSecret()
     try FileManager.default.createDirectory(
-      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+      attributes: [.posixPermissions: 0o700])
     guard FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8),
                                          attributes: [.posixPermissions: 0o600])
     else { throw PKIError(path: path, reason: "cannot create the operator key file") }

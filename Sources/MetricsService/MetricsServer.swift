@@ -14,7 +14,8 @@ public struct MetricsProcess: Sendable {
 }
 
 /// Assembles the metrics process: the ingestion client, the log follower that folds every
-/// tenant's log into KPI state, the alert scheduler, and the mutual-TLS server.
+/// tenant's log into KPI state, the alert scheduler, the rollup warmer, and the mutual-TLS
+/// server.
 public enum MetricsServer {
   /// The fully qualified gRPC service name, as reported by health.
   public static let serviceName = "sightline.metrics.v1.Metrics"
@@ -32,7 +33,12 @@ public enum MetricsServer {
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider], serviceNames: [serviceName], logger: logger)
-    let scheduler = AlertScheduler(provider: provider, interval: alertInterval, logger: logger)
-    return MetricsProcess(services: [ingestion, follower, scheduler, server], provider: provider, server: server)
+    let scheduler = AlertScheduler(provider: provider, logger: logger)
+    let warmer = RollupWarmer(state: state, logger: logger)
+    let services: [any Service] = [
+      ingestion, follower, PeriodicService(interval: alertInterval) { scheduler.evaluateAll() },
+      PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() }, server,
+    ]
+    return MetricsProcess(services: services, provider: provider, server: server)
   }
 }

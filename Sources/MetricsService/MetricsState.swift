@@ -2,11 +2,14 @@ public import SightlineModel
 public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
+import Synchronization
 
 /// The metrics service's per-tenant databases, and the consumer that folds ingestion's
 /// log into them.
 public final class MetricsState: LogConsumer {
   private let databases: TenantDatabases
+  /// When each tenant's consumer last applied a batch (for ``RollupWarmer``).
+  private let lastApplied = Mutex<[TenantID: ContinuousClock.Instant]>([:])
 
   /// State under `dataDirectory` (`tenants/<tenant>/metrics.sqlite`).
   public init(dataDirectory: String) {
@@ -26,5 +29,11 @@ public final class MetricsState: LogConsumer {
 
   public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
     try store(for: tenant).apply(entries.map { ($0.offset, WireMapping.metricsEvent($0)) }, throughOffset: throughOffset)
+    lastApplied.withLock { $0[tenant] = .now }
+  }
+
+  /// How long since `tenant`'s consumer last applied a batch (forever, if not since start).
+  func quietFor(_ tenant: TenantID) -> Duration {
+    lastApplied.withLock { $0[tenant] }.map { .now - $0 } ?? .seconds(1_000_000)
   }
 }

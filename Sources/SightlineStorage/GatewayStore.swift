@@ -88,9 +88,7 @@ public struct GatewayStore: Sendable {
 
   /// Opens (creating) the store at `path`.
   public static func open(path: String) throws -> GatewayStore {
-    try FileManager.default.createDirectory(
-      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    return try GatewayStore(writer: DatabasePool(path: path, configuration: TenantDatabases.configuration()))
+    try GatewayStore(writer: PrivateFiles.openDatabase(at: path, configuration: TenantDatabases.configuration()))
   }
 
   static var migrator: DatabaseMigrator {

@@ -36,9 +36,7 @@ public final class TenantDatabases: Sendable {
     return try opening.withLock { _ in
       if let pool = pools.withLock({ $0[tenant] }) { return pool }
       let path = path(for: tenant)
-      try FileManager.default.createDirectory(
-        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-      let pool = try DatabasePool(path: path, configuration: Self.configuration())
+      let pool = try PrivateFiles.openDatabase(at: path, configuration: Self.configuration())
       try migrator.migrate(pool)
       pools.withLock { $0[tenant] = pool }
       return pool

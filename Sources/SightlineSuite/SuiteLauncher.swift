@@ -1,6 +1,7 @@
 public import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SwiftProtobuf
 public import SightlineModel
 public import SightlineRPC
 public import SightlineWire
@@ -19,6 +20,10 @@ public final class SuiteLauncher: @unchecked Sendable {
   public var pki: PKIDirectory { PKIDirectory(path: "\(dataDirectory)/pki") }
   /// The operator key file (`DATA_DIR/operator.key`).
   public var operatorKeyFile: String { "\(dataDirectory)/operator.key" }
+
+  /// Variables added to every child's environment (e.g. `SIGHTLINE_RATE_LIMIT` for a load
+  /// test).
+  public var environment: [String: String] = [:]
 
   private let binaryDirectory: String
   // Guarded by `lock`: the child processes.
@@ -39,6 +44,14 @@ public final class SuiteLauncher: @unchecked Sendable {
     self.gateway = addresses[.gateway]!
   }
 
+  /// A launcher whose processes listen on five consecutive ports from `portBase`: the
+  /// gateway on `portBase`, then ingestion, metrics, segmentation and experiments.
+  public convenience init(dataDirectory: String, portBase: Int, binaryDirectory: String) {
+    var ports: [SuiteComponent: Int] = [:]
+    for (offset, component) in SuiteComponent.backends.enumerated() { ports[component] = portBase + 1 + offset }
+    self.init(dataDirectory: dataDirectory, gatewayPort: portBase, servicePorts: ports, binaryDirectory: binaryDirectory)
+  }
+
   /// The directory of the running executable: where `swift build` puts its siblings.
   public static var currentBinaryDirectory: String {
     let path = ProcessInfo.processInfo.arguments[0]
@@ -49,7 +62,9 @@ public final class SuiteLauncher: @unchecked Sendable {
   /// Creates the PKI and operator key if missing, starts every process, and waits (up to
   /// `timeout`) until all are healthy. On failure, stops whatever it started.
   public func start(timeout: Duration = .seconds(60), output: FileHandle? = nil) async throws {
-    try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+    // Private: it holds every tenant's data and the operator key.
+    try FileManager.default.createDirectory(
+      atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     try DevelopmentPKI.ensure(pki)
     for component in SuiteComponent.backends + [.gateway] {
       try launch(component, output: output)
@@ -79,6 +94,7 @@ public final class SuiteLauncher: @unchecked Sendable {
     process.arguments = arguments
     // The child shuts itself down if this process dies without stopping it (SIGKILL).
     var environment = ProcessInfo.processInfo.environment
+    environment.merge(self.environment) { _, added in added }
     environment["SIGHTLINE_PARENT_PID"] = String(getpid())
     process.environment = environment
     if let output {
@@ -125,6 +141,33 @@ public final class SuiteLauncher: @unchecked Sendable {
       options.timeout = .seconds(10)
       return try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: options).status
     }
+  }
+
+  /// Kills `component` with SIGKILL, as a crash would (no drain, nothing flushed), and
+  /// waits until it is gone.
+  public func crash(_ component: SuiteComponent) {
+    guard let process = lock.withLock({ processes[component] }), process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+
+  /// Starts `component` again (after ``crash(_:)``) and waits until the whole suite is
+  /// healthy.
+  public func restart(_ component: SuiteComponent, timeout: Duration = .seconds(60), output: FileHandle? = nil) async throws {
+    try launch(component, output: output)
+    try await waitUntilHealthy(timeout: timeout)
+  }
+
+  /// Creates a tenant through the gateway with the operator key; returns its admin key.
+  public func createTenant(_ name: String) async throws -> String {
+    let operatorKey = try String(contentsOfFile: operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let request = Sightline_Gateway_V1_CreateTenantRequest.with { $0.name = name }
+    let security = SuiteTLS(pki: pki).clientSecurity(identity: nil)
+    let reply: Sightline_Gateway_V1_CreateTenantResponse = try await InProcessSuite.withClient(gateway, security: security) {
+      client in
+      try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createTenant(request, metadata: InProcessSuite.bearer(operatorKey))
+    }
+    return reply.adminSecret
   }
 
   /// Process ids of the running children, for tests that check nothing is left behind.

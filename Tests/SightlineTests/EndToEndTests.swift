@@ -21,9 +21,7 @@ import Testing
     let directory = InProcessSuite.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let base = Self.freePortBase()
-    var ports: [SuiteComponent: Int] = [:]
-    for (offset, component) in SuiteComponent.backends.enumerated() { ports[component] = base + 1 + offset }
-    let launcher = SuiteLauncher(dataDirectory: directory, gatewayPort: base, servicePorts: ports, binaryDirectory: Self.binaryDirectory)
+    let launcher = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
     let log = FileHandle(forWritingAtPath: "/dev/null")
     try await launcher.start(timeout: .seconds(60), output: log)
     let pids = launcher.processIdentifiers
@@ -56,7 +54,7 @@ import Testing
       #expect(kill(pid, 0) != 0, "\(component.executableName) (pid \(pid)) is still running")
     }
     // Data survives the restart: the tenant, its key and both logged events.
-    let restarted = SuiteLauncher(dataDirectory: directory, gatewayPort: base, servicePorts: ports, binaryDirectory: Self.binaryDirectory)
+    let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
     try await restarted.start(timeout: .seconds(60), output: log)
     let operatorKey = try String(contentsOfFile: restarted.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     do {
@@ -169,9 +167,7 @@ import Testing
     let directory = InProcessSuite.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let base = EndToEndTests.freePortBase()
-    var ports: [SuiteComponent: Int] = [:]
-    for (offset, component) in SuiteComponent.backends.enumerated() { ports[component] = base + 1 + offset }
-    let launcher = SuiteLauncher(dataDirectory: directory, gatewayPort: base, servicePorts: ports, binaryDirectory: EndToEndTests.binaryDirectory)
+    let launcher = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
     try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
     let connection = ["--data-dir", directory, "--gateway", "127.0.0.1:\(base)"]
     do {
@@ -257,7 +253,7 @@ import Testing
       }
       kill(try #require(launcher.processIdentifiers[.ingestion]), SIGKILL)
       await launcher.stop()
-      let restarted = SuiteLauncher(dataDirectory: directory, gatewayPort: base, servicePorts: ports, binaryDirectory: EndToEndTests.binaryDirectory)
+      let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
       try await restarted.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
       defer { Task { await restarted.stop() } }
       try await InProcessSuite.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in

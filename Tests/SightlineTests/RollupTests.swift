@@ -3,6 +3,7 @@ import GRDB
 @testable import MetricsService
 @testable import SightlineModel
 import SightlineStorage
+import SightlineSuite
 import Testing
 
 /// Daily rollups must answer exactly what a scan of the per-ticket state answers, also
@@ -145,6 +146,31 @@ struct RollupTests {
     changed.repeatWindowMs = 2 * Self.day
     try store.setSettings(changed)
     try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "Asia/Kolkata")
+  }
+
+  @Test("the warmer builds every day ahead of queries, and a late event makes it rebuild that day")
+  func warmerBuildsAhead() throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let state = MetricsState(dataDirectory: directory)
+    let tenant = TenantID("warm")!
+    let store = try state.store(for: tenant)
+    let events = Self.randomEvents(seed: 5, tickets: 100)
+    try store.apply(events.enumerated().map { (Int64($0.offset + 1), $0.element) }, throughOffset: Int64(events.count))
+    let nowMs = Self.start + 25 * Self.day
+    try RollupWarmer.warm(state: state, tenant: tenant, nowMs: nowMs)
+    let built = try store.invalidateChangedRollups()
+    for day in 0..<25 { #expect(built[Self.start + Int64(day) * Self.day] == Self.start + Int64(day + 1) * Self.day, "day \(day)") }
+    #expect(built.count == 400, "the horizon's whole days")
+
+    // A late reply for a ticket of day 3 drops that day (and only it) until warmed again.
+    let late = events.first { if case .ticket(_, _, .created, let time, _) = $0 { time / Self.day == Self.start / Self.day + 3 } else { false } }
+    guard case .ticket(let ticketID, let customerID, _, let created, let attributes) = try #require(late) else { return }
+    try store.apply([(Int64(events.count + 1), .ticket(ticketID: ticketID, customerID: customerID, type: .agentReply, timeMs: created + 60_000, attributes: attributes))], throughOffset: Int64(events.count + 1))
+    let afterLate = try store.invalidateChangedRollups()
+    #expect(afterLate.count == 399 && afterLate[Self.start + 3 * Self.day] == nil)
+    try RollupWarmer.warm(state: state, tenant: tenant, nowMs: nowMs)
+    #expect(try store.invalidateChangedRollups().count == 400)
   }
 
   @Test("busy days keep percentiles within 1 % and everything else exact")

@@ -129,6 +129,29 @@ import X509
     }
   }
 
+  @Test func tenantDirectoriesAndDatabasesArePrivate() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("private")
+      try await suite.withGatewayClient { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        let stored = try await ingestion.ingest(.with { $0.events = [ticketCreated("p1")] }, metadata: InProcessSuite.bearer(tenant.adminKey))
+        // Metrics and segmentation open the tenant's files once they have applied the event.
+        _ = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+          .with { $0.kpis = [.volume]; $0.minOffset = stored.offset }, metadata: InProcessSuite.bearer(tenant.adminKey))
+      }
+      let tenantDirectory = "\(suite.directory)/tenants/\(tenant.id)"
+      let files = try FileManager.default.contentsOfDirectory(atPath: tenantDirectory)
+      #expect(files.contains("ingestion.sqlite") && files.contains("metrics.sqlite"), "\(files)")
+      var checked = ["\(suite.directory)/tenants", tenantDirectory]
+      checked += files.map { "\(tenantDirectory)/\($0)" }
+      for path in checked {
+        let mode = try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        let directory = (try? FileManager.default.contentsOfDirectory(atPath: path)) != nil
+        #expect(mode == (directory ? 0o700 : 0o600), "\(path) has mode \(String(mode, radix: 8))")
+      }
+    }
+  }
+
   @Test func aTenantSeesOnlyItsOwnData() async throws {
     try await InProcessSuite.with { suite in
       let a = try await suite.createTenant("tenant-a")

@@ -5,7 +5,8 @@ public struct KpiResult: Sendable, Equatable {
   public var value: Double
   /// Observations behind the value: tickets, resolved tickets, responses, ...
   public var sampleSize: Int64
-  /// Median and 90th percentile (time KPIs only), exact with linear interpolation.
+  /// Median and 90th percentile (time KPIs only), linear interpolation between closest
+  /// ranks; exact, or within 1 % when read from daily rollups of busy days.
   public var median: Double?
   public var p90: Double?
   /// Mean score for csat; share scoring 5-7 for ces.
@@ -274,7 +275,7 @@ public struct KpiAccumulator: Sendable {
   public init(encoded bytes: [UInt8]) throws(RollupDecodingError) {
     guard bytes.count % 8 == 0 else { throw RollupDecodingError() }
     var words = [Int64](repeating: 0, count: bytes.count / 8)
-    words.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count)) }
+    bytes.withUnsafeBytes { source in words.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
     let counterCount = KpiAccumulator().counters.count
     guard words.count > counterCount, words[0] == Self.encodingVersion else { throw RollupDecodingError() }
     let c = words[1...counterCount].map { Int($0) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SightlineRecords
 import SightlineWire
 import SwiftProtobuf
 
@@ -79,6 +80,20 @@ struct Ingest: AsyncParsableCommand {
     print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(rejections.count), log offset \(summary.offset)")
     if !rejections.isEmpty { throw ExitCode.failure }
   }
+  /// Byte offset of the first byte that does not belong to a valid UTF-8 sequence.
+  static func firstInvalidUTF8(_ data: Data) -> Int {
+    var parser = Unicode.UTF8.ForwardParser()
+    var bytes = data.makeIterator()
+    var offset = 0
+    while true {
+      switch parser.parseScalar(from: &bytes) {
+      case .valid(let scalar): offset += scalar.count
+      case .error: return offset
+      case .emptyInput: return offset
+      }
+    }
+  }
+
   /// Reads `files` and ingests them in batches of `batchSize`. Records that do not parse are
   /// rejected locally; the service's rejections are mapped back to lines. Progress (records,
   /// records/s, rejected) is redrawn on standard error when it is a terminal.
@@ -98,7 +113,10 @@ struct Ingest: AsyncParsableCommand {
       FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + line + (final ? "\n" : "")).utf8))
     }
     for file in files {
-      let text = try String(contentsOfFile: file, encoding: .utf8)
+      let data = try Data(contentsOf: URL(fileURLWithPath: file))
+      guard let text = String(validating: data, as: UTF8.self) else {
+        throw ValidationError("\(file): not valid UTF-8 (the first bad byte is at offset \(Self.firstInvalidUTF8(data)))")
+      }
       let records: [RecordReader.Record]
       do {
         records = try RecordReader.records(text: text, format: format ?? RecordReader.format(of: file), kind: kind)
