@@ -103,22 +103,33 @@ public struct FaultDrill: Sendable {
     let started = ContinuousClock.now
     let client = try startIngest(file: file, key: faultyKey, suite: faulty, directory: directory + "/faulty")
     let fractions = (0..<3).map { _ in 0.15 + 0.7 * random.unit() }.sorted()
-    for (component, fraction) in zip([SuiteComponent.ingestion, .metrics, .gateway], fractions) {
-      let target = Int64(fraction * Double(events))
+    let pauses = (0..<3).map { _ in Int(100 + 400 * random.unit()) }
+    // One watching connection for the whole phase (it reconnects after the gateway's
+    // restart): a handshake per poll would be slower than the client being watched.
+    report.kills = try await InProcessSuite.withClient(faulty.gateway, security: Self.security(faulty)) { watcher in
+      let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: watcher)
+      var options = CallOptions.defaults
+      options.timeout = .seconds(1)
+      var kills: [Kill] = []
       var stored: Int64 = 0
-      while client.process.isRunning {
-        stored = (try? await lastOffset(faulty, key: faultyKey)) ?? stored
-        if stored >= target { break }
-        try await Task.sleep(for: .milliseconds(20))
+      for (index, component) in [SuiteComponent.ingestion, .metrics, .gateway].enumerated() {
+        let target = Int64(fractions[index] * Double(events))
+        while client.process.isRunning {
+          let stats = try? await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(faultyKey), options: options)
+          stored = stats?.lastOffset ?? stored
+          if stored >= target { break }
+          try await Task.sleep(for: .milliseconds(10))
+        }
+        let duringIngest = client.process.isRunning
+        let killed = ContinuousClock.now
+        faulty.crash(component)
+        try await Task.sleep(for: .milliseconds(pauses[index]))
+        try await faulty.restart(component, timeout: .seconds(60), output: output)
+        let kill = Kill(component: component, storedAtKill: stored, duringIngest: duringIngest, recovery: ContinuousClock.now - killed)
+        log("killed \(kill)")
+        kills.append(kill)
       }
-      let duringIngest = client.process.isRunning
-      let killed = ContinuousClock.now
-      faulty.crash(component)
-      try await Task.sleep(for: .milliseconds(Int(100 + 400 * random.unit())))
-      try await faulty.restart(component, timeout: .seconds(60), output: output)
-      let kill = Kill(component: component, storedAtKill: stored, duringIngest: duringIngest, recovery: ContinuousClock.now - killed)
-      log("killed \(kill)")
-      report.kills.append(kill)
+      return kills
     }
     let result = try await client.finish()
     report.faultyIngest = ContinuousClock.now - started
@@ -156,10 +167,6 @@ public struct FaultDrill: Sendable {
       return try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(
         .init(), metadata: InProcessSuite.bearer(key), options: options)
     }
-  }
-
-  private func lastOffset(_ suite: SuiteLauncher, key: String) async throws -> Int64 {
-    try await stats(suite, key: key).lastOffset
   }
 
   /// A running `sightline ingest`.

@@ -11,7 +11,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let seed = UInt64.random(in: 1...1_000_000)
     var drill = FaultDrill(events: 30_000, seed: seed, binaryDirectory: EndToEndTests.binaryDirectory, portBase: EndToEndTests.freePortBase())
-    drill.batchSize = 250
+    drill.batchSize = 100
     let report = try await drill.run(in: directory)
     let context = "seed \(seed); kills: \(report.kills.map(\.description)); client: \(report.clientSummary)"
     print("FaultDrillTests: \(context); stored \(report.stored); \(report.clientRetries) retries; \(report.cellsCompared) KPI cells compared")
