@@ -295,10 +295,11 @@ public nonisolated struct Sightline_Metrics_V1_KpiValue: Sendable {
   /// and `value` is then meaningless.
   public var sampleSize: Int64 = 0
 
-  /// Median, for time KPIs.
+  /// Median, for time KPIs: exact, or within 1 % relative error when whole days were read
+  /// from daily rollups holding histograms (docs/kpis.md, "Daily rollups").
   public var median: Double = 0
 
-  /// 90th percentile, for time KPIs.
+  /// 90th percentile, for time KPIs; exact or within 1 %, like `median`.
   public var p90: Double = 0
 
   /// Secondary value: mean score for csat, share 5-7 for ces.
