@@ -24,16 +24,19 @@ public struct ForwardingService: RegistrableRPCService {
   private let authenticator: Authenticator
   private let backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
   private let limiter: TenantLimiter
+  private let readiness: BackendReadiness?
 
   /// Forwards to `backends` after authenticating with `authenticator` and admitting the call
-  /// under the tenant's limits.
+  /// under the tenant's limits; fails fast while `readiness` says the backend is not
+  /// serving.
   public init(
     authenticator: Authenticator, backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>],
-    limiter: TenantLimiter = TenantLimiter(limits: .defaults)
+    limiter: TenantLimiter = TenantLimiter(limits: .defaults), readiness: BackendReadiness? = nil
   ) {
     self.authenticator = authenticator
     self.backends = backends
     self.limiter = limiter
+    self.readiness = readiness
   }
 
   public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
@@ -41,10 +44,14 @@ public struct ForwardingService: RegistrableRPCService {
       guard let client = backends[component] else { continue }
       for method in methods {
         let role = MethodPolicy.role(for: method)
-        let (authenticator, limiter) = (self.authenticator, self.limiter)
+        let (authenticator, limiter, readiness) = (self.authenticator, self.limiter, self.readiness)
         router.registerHandler(forMethod: method, deserializer: RawBytesCoder(), serializer: RawBytesCoder()) {
           request, context in
-          try Self.admit(request, method: method, role: role, authenticator: authenticator, limiter: limiter, client: client)
+          if let reason = readiness?.problem(of: component) {
+            throw RPCError(
+              code: .unavailable, message: "the \(component.rawValue) service is not serving: \(reason); retry later")
+          }
+          return try Self.admit(request, method: method, role: role, authenticator: authenticator, limiter: limiter, client: client)
         }
       }
     }

@@ -206,11 +206,9 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
             $0.address = endpoint.description
           }
           do {
-            var options = CallOptions.defaults
-            options.timeout = .seconds(2)
-            let reply = try await Grpc_Health_V1_Health.Client(wrapping: client).check(
-              .init(), options: options)
-            entry.status = reply.status == .serving ? "SERVING" : "NOT_SERVING"
+            let (status, reason) = try await BackendReadiness.check(client, timeout: .seconds(2))
+            entry.status = status == .serving ? "SERVING" : "NOT_SERVING"
+            entry.detail = reason ?? ""
           } catch let error as RPCError {
             entry.status = "UNREACHABLE"
             entry.detail = "\(error.code): \(error.message)"

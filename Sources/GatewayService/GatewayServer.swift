@@ -53,7 +53,9 @@ public enum GatewayServer {
       backendList.append((component, endpoint, client))
     }
     let limiter = TenantLimiter(limits: configuration.limits)
-    let forwarding = ForwardingService(authenticator: authenticator, backends: clients.mapValues(\.client), limiter: limiter)
+    let readiness = BackendReadiness(backends: clients.mapValues(\.client))
+    let forwarding = ForwardingService(
+      authenticator: authenticator, backends: clients.mapValues(\.client), limiter: limiter, readiness: readiness)
     let provider = GatewayProvider(
       store: store, authenticator: authenticator,
       backends: backendList.map { ($0.0, $0.1, $0.2.client) }, limiter: limiter, logger: logger)
@@ -62,8 +64,9 @@ public enum GatewayServer {
       security: SuiteTLS(pki: configuration.pki).serverSecurity(requireClientCertificate: false),
       services: [forwarding, provider],
       health: HealthService(services: ["sightline.gateway.v1.Gateway"]),
+      readiness: [ReadinessMonitor.dataDirectoryWritable("\(configuration.dataDirectory)/gateway", name: "gateway")],
       logger: logger)
-    return (backendList.map { $0.2 as any Service } + [server], server)
+    return (backendList.map { $0.2 as any Service } + [readiness, server], server)
   }
 }
 

@@ -19,7 +19,8 @@ public enum SegmentationServer {
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, discoveryInterval: discoveryInterval)
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(
-      configuration: configuration, services: [provider], serviceNames: [serviceName], logger: logger)
+      configuration: configuration, services: [provider], serviceNames: [serviceName],
+      readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)], logger: logger)
     return [ingestion, follower, server]
   }
 }

@@ -62,7 +62,7 @@ public struct InProcessSuite: Sendable {
       configuration: BackendConfiguration(listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki),
       logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await ingestion.server.serve() }
+      group.addTask { try await ingestion.serve() }
       let ingestionPort = try await ingestion.boundPort()
       let metricsConfiguration = BackendConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
@@ -74,7 +74,7 @@ public struct InProcessSuite: Sendable {
       var helpers: [Task<Void, any Error>] = []
       func start(_ services: [any Service]) async throws -> (server: SuiteServer, port: Int) {
         let server = services.last as! SuiteServer
-        group.addTask { try await server.server.serve() }
+        group.addTask { try await server.serve() }
         helpers += services.dropLast().map { service in Task { try await service.run() } }
         return (server, try await server.boundPort())
       }
@@ -100,7 +100,8 @@ public struct InProcessSuite: Sendable {
       let (services, gateway) = try GatewayServer.make(configuration: configuration, logger: logger)
       let clients = services.compactMap { $0 as? ManagedClient }
       helpers += clients.map { client in Task { try await client.client.runConnections() } }
-      group.addTask { try await gateway.server.serve() }
+      helpers += services.compactMap { $0 as? BackendReadiness }.map { readiness in Task { try await readiness.run() } }
+      group.addTask { try await gateway.serve() }
       let suite = InProcessSuite(
         directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
         metricsPort: metricsPort, experimentsPort: experimentsPort, segmentationPort: segmentationPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),

@@ -171,6 +171,9 @@ import Testing
     try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
     let connection = ["--data-dir", directory, "--gateway", "127.0.0.1:\(base)"]
     do {
+      // Readiness of one process, directly (what docker-compose's health checks run).
+      let direct = try Self.cli(["health", "--direct", "127.0.0.1:\(base + 2)"] + connection)
+      #expect(direct.status == 0 && direct.stdout == "SERVING\n", "\(direct)")
       let created = try Self.cli(["tenant", "create", "acme"] + connection)
       let key = try #require(created.stdout.split(separator: " ").first { $0.hasPrefix("slk_") }.map { String($0.prefix(68)) })
 

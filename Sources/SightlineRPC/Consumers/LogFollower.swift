@@ -35,6 +35,54 @@ public final class LogFollower: Service, Sendable {
   private struct State {
     var following: Set<TenantID> = []
     var failures: [TenantID: Int] = [:]
+    var progress: [TenantID: Progress] = [:]
+  }
+
+  /// How one tenant's subscription is doing.
+  public struct Progress: Sendable, Equatable {
+    /// The last offset applied, and the log's head when ingestion last said.
+    public var applied: Int64 = 0
+    public var head: Int64 = 0
+    /// Since when it has failed without a delivery in between, and the last error.
+    public var failingSince: ContinuousClock.Instant?
+    public var lastError = ""
+
+    /// Events behind the log's head.
+    public var lag: Int64 { max(0, head - applied) }
+
+    /// A progress from its parts.
+    public init(applied: Int64 = 0, head: Int64 = 0, failingSince: ContinuousClock.Instant? = nil, lastError: String = "") {
+      self.applied = applied
+      self.head = head
+      self.failingSince = failingSince
+      self.lastError = lastError
+    }
+  }
+
+  /// Every followed tenant's progress.
+  public var progress: [TenantID: Progress] { state.withLock { $0.progress } }
+
+  /// A readiness check of this follower: failing for more than 30 s, or more than `maxLag`
+  /// events behind.
+  public func readinessCheck(maxLag: Int64) -> ReadinessMonitor.Check {
+    { Self.readinessProblem(self.progress, maxLag: maxLag, failureGrace: .seconds(30)) }
+  }
+
+  /// The readiness verdict on `progress`: a problem when a tenant is more than `maxLag`
+  /// events behind the log's head, or its subscription has failed for longer than
+  /// `failureGrace` (a restart of ingestion takes a second or two, so brief failures pass).
+  public static func readinessProblem(
+    _ progress: [TenantID: Progress], maxLag: Int64, failureGrace: Duration, now: ContinuousClock.Instant = .now
+  ) -> String? {
+    var problems: [String] = []
+    for (tenant, state) in progress.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+      if let since = state.failingSince, now - since > failureGrace {
+        problems.append("the log subscription of tenant \(tenant) has failed for \((now - since).components.seconds) s (\(state.lastError))")
+      } else if state.lag > maxLag {
+        problems.append("tenant \(tenant) is \(state.lag) events behind ingestion's log (the limit is \(maxLag))")
+      }
+    }
+    return problems.isEmpty ? nil : problems.joined(separator: "; ")
   }
 
   /// A follower calling ingestion through `client` (mutual TLS, service identity).
@@ -88,13 +136,27 @@ public final class LogFollower: Service, Sendable {
         try await ingestion.subscribe(.with { $0.fromOffset = from }, metadata: metadata) { response in
           for try await message in response.messages {
             self.state.withLock { $0.failures[tenant] = 0 }
-            guard let last = message.entries.last?.offset else { continue }
-            try self.consumer.apply(message.entries, throughOffset: last, tenant: tenant)
+            if let last = message.entries.last?.offset {
+              try self.consumer.apply(message.entries, throughOffset: last, tenant: tenant)
+            }
+            self.state.withLock { state in
+              var progress = state.progress[tenant] ?? Progress(applied: from)
+              progress.applied = message.entries.last?.offset ?? progress.applied
+              progress.head = max(message.headOffset, progress.applied)
+              progress.failingSince = nil
+              state.progress[tenant] = progress
+            }
           }
         }
       } catch {
         if Task.isCancelled { break }
-        state.withLock { $0.failures[tenant, default: 0] += 1 }
+        state.withLock { state in
+          state.failures[tenant, default: 0] += 1
+          var progress = state.progress[tenant] ?? Progress()
+          progress.failingSince = progress.failingSince ?? .now
+          progress.lastError = "\(error)"
+          state.progress[tenant] = progress
+        }
         logger.warning("log subscription broke; resubscribing", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
       }
       // Capped exponential backoff with jitter: 0.1 s, 0.2 s, ... up to 5 s.

@@ -8,11 +8,19 @@ import Synchronization
 ///
 /// The process sets statuses with ``setStatus(_:for:)``; the empty service name stands
 /// for the whole process. `Watch` streams the current status at once and every change.
+/// A NOT_SERVING status can carry a reason (``setReadiness(problem:)``), which `Check`
+/// returns in the `sightline-health-reason` response header, so that the gateway and
+/// `sightline health` can say why.
 public final class HealthService: Sendable {
   public typealias Status = Grpc_Health_V1_HealthCheckResponse.ServingStatus
 
+  /// The response header carrying the reason of a NOT_SERVING status.
+  public static let reasonKey = "sightline-health-reason"
+
   private struct State {
     var statuses: [String: Status] = [:]
+    var reason: String?
+    var shuttingDown = false
     var watchers: [Int: (service: String, continuation: AsyncStream<Status>.Continuation)] = [:]
     var nextWatcher = 0
   }
@@ -37,11 +45,30 @@ public final class HealthService: Sendable {
   }
 
   /// Marks every known service NOT_SERVING; called when the process begins to shut down
-  /// so that load balancers stop sending new work while in-flight calls drain.
+  /// so that load balancers stop sending new work while in-flight calls drain. Readiness
+  /// changes after this are ignored.
   public func enterShutdown() {
-    let services = state.withLock { Array($0.statuses.keys) }
+    let services = state.withLock { state in
+      state.shuttingDown = true
+      state.reason = "shutting down"
+      return Array(state.statuses.keys)
+    }
     for service in services { setStatus(.notServing, for: service) }
   }
+
+  /// Sets every known service SERVING (`problem` nil) or NOT_SERVING with `problem` as the
+  /// reason, unless the process is shutting down.
+  public func setReadiness(problem: String?) {
+    let services = state.withLock { state -> [String] in
+      guard !state.shuttingDown else { return [] }
+      state.reason = problem
+      return Array(state.statuses.keys)
+    }
+    for service in services { setStatus(problem == nil ? .serving : .notServing, for: service) }
+  }
+
+  /// Why the process is NOT_SERVING, if it said.
+  public var reason: String? { state.withLock { $0.reason } }
 
   /// The current status of `service`, or nil when unknown.
   public func status(of service: String) -> Status? {
@@ -57,6 +84,16 @@ extension HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
       throw RPCError(code: .notFound, message: "unknown service '\(request.service)'")
     }
     return .with { $0.status = status }
+  }
+
+  /// `Check` with the reason of a NOT_SERVING status in the response header.
+  public func check(
+    request: ServerRequest<Grpc_Health_V1_HealthCheckRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Grpc_Health_V1_HealthCheckResponse> {
+    let message: Grpc_Health_V1_HealthCheckResponse = try await check(request: request.message, context: context)
+    var metadata: Metadata = [:]
+    if message.status != .serving, let reason { metadata.addString(reason, forKey: Self.reasonKey) }
+    return ServerResponse(message: message, metadata: metadata)
   }
 
   public func watch(

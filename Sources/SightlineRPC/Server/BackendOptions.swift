@@ -27,6 +27,8 @@ public struct BackendOptions: ParsableArguments, Sendable {
   public var segmentation: String?
   @Option(name: .long, help: "Experiments service HOST:PORT, for the gateway (env SIGHTLINE_EXPERIMENTS_ADDR).")
   public var experiments: String?
+  @Option(name: .long, help: "Metrics and segmentation report NOT_SERVING while a tenant's consumer is more than this many events behind ingestion's log (env SIGHTLINE_MAX_CONSUMER_LAG; default 1000000).")
+  public var maxConsumerLag: Int64?
 
   public init() {}
 
@@ -54,7 +56,12 @@ public struct BackendOptions: ParsableArguments, Sendable {
       }
       upstreams[upstream] = address
     }
-    return BackendConfiguration(listen: endpoint, dataDirectory: dataDir, pki: pki, upstreams: upstreams)
+    var configuration = BackendConfiguration(listen: endpoint, dataDirectory: dataDir, pki: pki, upstreams: upstreams)
+    if let lag = maxConsumerLag ?? env["SIGHTLINE_MAX_CONSUMER_LAG"].flatMap(Int64.init) {
+      guard lag > 0 else { throw ValidationError("--max-consumer-lag must be positive") }
+      configuration.maxConsumerLag = lag
+    }
+    return configuration
   }
 }
 
@@ -68,6 +75,8 @@ public struct BackendConfiguration: Sendable {
   public var pki: PKIDirectory
   /// Addresses of the services this one calls (see `SuiteComponent.upstreams`).
   public var upstreams: [SuiteComponent: HostAndPort]
+  /// Events a log consumer may lag behind before the process reports NOT_SERVING.
+  public var maxConsumerLag: Int64 = 1_000_000
 
   /// A configuration from its parts.
   public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, upstreams: [SuiteComponent: HostAndPort] = [:]) {

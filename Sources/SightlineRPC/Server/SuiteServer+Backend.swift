@@ -6,19 +6,23 @@ public import ServiceLifecycle
 extension SuiteServer {
   /// A backend service's server: mutual TLS on `configuration.listen` (only clients with a
   /// certificate from the suite's CA get in), serving `services` and a health service that
-  /// also reports each of `serviceNames`. Generates the development PKI if it is missing.
+  /// also reports each of `serviceNames`. Readiness: the data directory must be writable,
+  /// and every check of `readiness` must pass. Generates the development PKI if missing.
   public static func backend(
     configuration: BackendConfiguration,
     services: [any RegistrableRPCService],
     serviceNames: [String] = [],
+    readiness: [ReadinessMonitor.Check] = [],
     logger: Logger
   ) throws -> SuiteServer {
     try DevelopmentPKI.ensure(configuration.pki)
+    let name = serviceNames.first ?? "service"
     return SuiteServer(
       endpoint: configuration.listen,
       security: SuiteTLS(pki: configuration.pki).serverSecurity(requireClientCertificate: true),
       services: services,
       health: HealthService(services: serviceNames),
+      readiness: [ReadinessMonitor.dataDirectoryWritable(configuration.dataDirectory, name: name)] + readiness,
       logger: logger)
   }
 }

@@ -16,16 +16,20 @@ public final class SuiteServer: Service, Sendable {
 
   /// The underlying server.
   public let server: GRPCServer<HTTP2ServerTransport.Posix>
-  private let health: HealthService?
+  /// The process's health service (readiness monitors set its status).
+  public let health: HealthService?
   private let logger: Logger
+  private let readiness: ReadinessMonitor?
 
   /// A server on `endpoint` with `security`, serving `services`. The health service, when
-  /// given, is registered too and marked NOT_SERVING as shutdown begins.
+  /// given, is registered too, set from `readiness` every 2 s while serving (NOT_SERVING
+  /// with the reasons while a check fails), and marked NOT_SERVING as shutdown begins.
   public init(
     endpoint: HostAndPort,
     security: HTTP2ServerTransport.Posix.TransportSecurity,
     services: [any RegistrableRPCService],
     health: HealthService?,
+    readiness: [ReadinessMonitor.Check] = [],
     logger: Logger
   ) {
     var config = HTTP2ServerTransport.Posix.Config.defaults
@@ -43,6 +47,7 @@ public final class SuiteServer: Service, Sendable {
       interceptors: [RequestLoggingInterceptor(logger: logger)])
     self.health = health
     self.logger = logger
+    self.readiness = health.flatMap { readiness.isEmpty ? nil : ReadinessMonitor(health: $0, checks: readiness, logger: logger) }
   }
 
   /// The port actually bound (useful with port 0); waits until the server listens.
@@ -52,9 +57,19 @@ public final class SuiteServer: Service, Sendable {
     return port
   }
 
+  /// Serves, with the readiness checks running beside, until the server shuts down
+  /// (`server.beginGracefulShutdown()`).
+  public func serve() async throws {
+    try await withThrowingDiscardingTaskGroup { group in
+      if let readiness { group.addTask { await readiness.watch() } }
+      try await server.serve()
+      group.cancelAll()
+    }
+  }
+
   public func run() async throws {
     try await withGracefulShutdownHandler {
-      try await server.serve()
+      try await serve()
     } onGracefulShutdown: {
       self.health?.enterShutdown()
       self.logger.info("graceful shutdown: draining in-flight calls")

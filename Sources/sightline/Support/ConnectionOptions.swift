@@ -20,7 +20,7 @@ struct ConnectionOptions: ParsableArguments {
   var dataDir: String?
 
   private var env: [String: String] { ProcessInfo.processInfo.environment }
-  private var resolvedDataDir: String { dataDir ?? env["SIGHTLINE_DATA_DIR"] ?? "./.sightline" }
+  var resolvedDataDir: String { dataDir ?? env["SIGHTLINE_DATA_DIR"] ?? "./.sightline" }
 
   func gatewayAddress() throws -> HostAndPort {
     let text = gateway ?? env["SIGHTLINE_GATEWAY"] ?? "127.0.0.1:7443"
