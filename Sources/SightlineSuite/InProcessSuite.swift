@@ -54,7 +54,7 @@ public struct InProcessSuite: Sendable {
     } else if ProcessInfo.processInfo.environment["SIGHTLINE_SUITE_LOG"] == nil {
       Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     } else {
-      Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0) })
+      Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0, metadataProvider: TraceContext.metadataProvider) })
     }
     let pki = PKIDirectory(path: directory + "/pki")
     try DevelopmentPKI.ensure(pki)

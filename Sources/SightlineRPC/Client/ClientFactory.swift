@@ -31,6 +31,7 @@ public enum ClientFactory {
       let target: ResolvableTargets.DNS = .dns(host: endpoint.host, port: endpoint.port)
       transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
     }
-    return GRPCClient(transport: transport, interceptors: interceptors)
+    // Every client passes the current trace on (a no-op outside a traced call).
+    return GRPCClient(transport: transport, interceptors: [TracingClientInterceptor()] + interceptors)
   }
 }

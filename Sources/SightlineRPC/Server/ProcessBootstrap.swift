@@ -6,14 +6,16 @@ import UnixSignals
 /// What every Sightline executable does first and last: one logging bootstrap, and a
 /// `ServiceGroup` that stops on SIGTERM/SIGINT.
 public enum ProcessBootstrap {
-  /// Bootstraps swift-log once, to standard error, at `SIGHTLINE_LOG_LEVEL` (default info).
+  /// Bootstraps swift-log once, to standard error, at `SIGHTLINE_LOG_LEVEL` (default info),
+  /// with the current trace (`trace_id`, `span_id`) on every line.
   public static func bootstrapLogging() {
     let level = ProcessInfo.processInfo.environment["SIGHTLINE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-    LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
-    }
+    LoggingSystem.bootstrap(
+      { label, metadataProvider in
+        var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
+        handler.logLevel = level
+        return handler
+      }, metadataProvider: TraceContext.metadataProvider)
   }
 
   /// Runs `services` in order (each depends on the ones before it) until a signal asks

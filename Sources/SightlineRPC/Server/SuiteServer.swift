@@ -44,7 +44,8 @@ public final class SuiteServer: Service, Sendable {
     if let health { all.append(health) }
     self.server = GRPCServer(
       transport: transport, services: all,
-      interceptors: [RequestLoggingInterceptor(logger: logger)])
+      // Tracing first: the request log line and everything after it carry the trace.
+      interceptors: [TracingServerInterceptor(), RequestLoggingInterceptor(logger: logger)])
     self.health = health
     self.logger = logger
     self.readiness = health.flatMap { readiness.isEmpty ? nil : ReadinessMonitor(health: $0, checks: readiness, logger: logger) }

@@ -1,0 +1,111 @@
+import Foundation
+public import GRPCCore
+public import Logging
+
+/// W3C Trace Context (`traceparent`) carried through the suite: the gateway accepts a
+/// caller's trace or starts one, every server hop continues it with a span of its own,
+/// every outgoing call (forwarding, service to service) passes it on in gRPC metadata, and
+/// every log line written while handling the call carries `trace_id` and `span_id`.
+///
+/// This is the plain header rather than swift-distributed-tracing with a tracer: the suite
+/// needs correlation across processes and in logs, which the header gives without a
+/// tracing backend to export spans to (none runs here).
+public struct TraceContext: Sendable, Equatable {
+  /// 32 lowercase hex digits, not all zero.
+  public let traceID: String
+  /// This hop's span: 16 lowercase hex digits, not all zero.
+  public let spanID: String
+  /// The caller's sampled flag, passed on unchanged.
+  public let sampled: Bool
+
+  /// The metadata key.
+  public static let header = "traceparent"
+
+  /// The context of the call being handled, if any.
+  @TaskLocal public static var current: TraceContext?
+
+  /// A context from its parts.
+  public init(traceID: String, spanID: String, sampled: Bool) {
+    self.traceID = traceID
+    self.spanID = spanID
+    self.sampled = sampled
+  }
+
+  /// Parses a `traceparent` value (version 00): nil when malformed, so a bad header starts
+  /// a new trace rather than poisoning the logs.
+  public init?(traceparent: String) {
+    let parts = traceparent.trimmingCharacters(in: .whitespaces).split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16,
+      parts[3].count == 2, parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
+      parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" }),
+      let flags = UInt8(parts[3], radix: 16)
+    else { return nil }
+    self.init(traceID: parts[1].lowercased(), spanID: parts[2].lowercased(), sampled: flags & 1 == 1)
+  }
+
+  /// A new trace with a new span.
+  public static func start() -> TraceContext {
+    TraceContext(traceID: randomHex(bytes: 16), spanID: randomHex(bytes: 8), sampled: true)
+  }
+
+  /// The span of a hop that continues this trace (a new span id, same trace).
+  public func child() -> TraceContext { TraceContext(traceID: traceID, spanID: Self.randomHex(bytes: 8), sampled: sampled) }
+
+  /// The header value naming this span as the parent of the next hop.
+  public var traceparent: String { "00-\(traceID)-\(spanID)-\(sampled ? "01" : "00")" }
+
+  /// Adds `trace_id` and `span_id` of the current call to every log line (handlers that
+  /// honour metadata providers, such as swift-log's StreamLogHandler, merge it).
+  public static let metadataProvider = Logger.MetadataProvider {
+    guard let context = current else { return [:] }
+    return ["trace_id": .string(context.traceID), "span_id": .string(context.spanID)]
+  }
+
+  private static func randomHex(bytes: Int) -> String {
+    var text = ""
+    repeat {
+      text = (0..<bytes).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+    } while text.allSatisfy { $0 == "0" }
+    return text
+  }
+}
+
+/// Continues the caller's trace (or starts one) for the whole handling of each call.
+/// Installed first on every server, so the request log line carries the trace too.
+public struct TracingServerInterceptor: ServerInterceptor {
+  public init() {}
+
+  public func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let incoming = request.metadata[stringValues: TraceContext.header].first { _ in true }.flatMap(TraceContext.init(traceparent:))
+    let trace = incoming?.child() ?? TraceContext.start()
+    var response = try await TraceContext.$current.withValue(trace) { try await next(request, context) }
+    // A streaming response is produced after this returns: keep the trace for it too.
+    if case .success(var contents) = response.accepted {
+      let producer = contents.producer
+      contents.producer = { writer in try await TraceContext.$current.withValue(trace) { try await producer(writer) } }
+      response.accepted = .success(contents)
+    }
+    return response
+  }
+}
+
+/// Passes the current trace on to the next hop (replacing any `traceparent` copied from
+/// an incoming call, so each hop names its own span as the parent).
+public struct TracingClientInterceptor: ClientInterceptor {
+  public init() {}
+
+  public func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingClientRequest<Input>,
+    context: ClientContext,
+    next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+  ) async throws -> StreamingClientResponse<Output> {
+    guard let trace = TraceContext.current else { return try await next(request, context) }
+    var request = request
+    request.metadata.replaceOrAddString(trace.traceparent, forKey: TraceContext.header)
+    return try await next(request, context)
+  }
+}
