@@ -37,8 +37,10 @@ struct GatewayCommand: AsyncParsableCommand {
         ratePerSecond: rateLimit ?? env["SIGHTLINE_RATE_LIMIT"].flatMap(Double.init) ?? TenantLimiter.Limits.defaults.ratePerSecond,
         burst: burst ?? env["SIGHTLINE_BURST"].flatMap(Double.init) ?? TenantLimiter.Limits.defaults.burst,
         maxInFlight: maxInFlight ?? env["SIGHTLINE_MAX_IN_FLIGHT"].flatMap(Int.init) ?? TenantLimiter.Limits.defaults.maxInFlight))
+    let prometheus = ProcessMetrics.endpoint(
+      for: .gateway, dataDirectory: base.dataDirectory, listen: base.prometheusListen, logger: logger)
     let (services, _) = try GatewayServer.make(configuration: configuration, logger: logger)
     logger.info("starting", metadata: ["listen": "\(configuration.listen)"])
-    try await ProcessBootstrap.run(services, logger: logger)
+    try await ProcessBootstrap.run((prometheus.map { [$0] } ?? []) + services, logger: logger)
   }
 }

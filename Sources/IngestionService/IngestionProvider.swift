@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 public import GRPCCore
 public import SightlineModel
 public import SightlineRPC
@@ -76,11 +77,35 @@ public final class IngestionProvider: Sendable {
     let rejected = problems.sorted { $0.index < $1.index }.map(\.wire)
     let outcome = try store.append(records, rejected: rejected.count)
     if outcome.accepted > 0 { signal.publish((), tenant: tenant) }
+    Self.count(records: records, outcome: outcome, problems: problems, tenant: tenant)
     return .with {
       $0.accepted = Int64(outcome.accepted)
       $0.duplicates = Int64(outcome.duplicateIndices.count)
       $0.rejected = rejected
       $0.offset = outcome.lastOffset
+    }
+  }
+}
+
+extension IngestionProvider {
+  /// `sightline_ingest_records_total` by tenant, record kind and outcome (accepted,
+  /// duplicate, rejected). A rejected record's kind comes from its field path.
+  static func count(records: [LogRecord], outcome: AppendOutcome, problems: [RecordProblem], tenant: TenantID) {
+    var counts: [String: [String: Int]] = [:]
+    let duplicates = Set(outcome.duplicateIndices)
+    for (index, record) in records.enumerated() {
+      counts[duplicates.contains(index) ? "duplicate" : "accepted", default: [:]][record.kind, default: 0] += 1
+    }
+    let kinds: Set<String> = ["ticket_event", "survey_response", "feedback", "customer_profile", "order"]
+    for problem in problems {
+      let prefix = String(problem.field.prefix { $0 != "." })
+      counts["rejected", default: [:]][kinds.contains(prefix) ? prefix : "unknown", default: 0] += 1
+    }
+    for (outcome, byKind) in counts {
+      for (kind, count) in byKind {
+        Counter(label: "sightline_ingest_records_total", dimensions: [("tenant", tenant.rawValue), ("kind", kind), ("outcome", outcome)])
+          .increment(by: count)
+      }
     }
   }
 }

@@ -21,6 +21,9 @@ public final class SuiteLauncher: @unchecked Sendable {
   /// The operator key file (`DATA_DIR/operator.key`).
   public var operatorKeyFile: String { "\(dataDirectory)/operator.key" }
 
+  /// Ports on which processes serve Prometheus metrics (127.0.0.1), if any.
+  public var prometheusPorts: [SuiteComponent: Int] = [:]
+
   /// Variables added to every child's environment (e.g. `SIGHTLINE_RATE_LIMIT` for a load
   /// test).
   public var environment: [String: String] = [:]
@@ -86,6 +89,7 @@ public final class SuiteLauncher: @unchecked Sendable {
       "--listen", addresses[component]!.description, "--data-dir", dataDirectory, "--pki-dir", pki.path,
     ]
     if component == .gateway { arguments += ["--operator-key-file", operatorKeyFile] }
+    if let port = prometheusPorts[component] { arguments += ["--prometheus-listen", "127.0.0.1:\(port)"] }
     for upstream in component.upstreams {
       arguments += ["--\(upstream.rawValue)", addresses[upstream]!.description]
     }

@@ -23,7 +23,7 @@ import Testing
       // A floor only: a debug build sharing two cores with the rest of the tests is slow.
       #expect(report.calls > 100, "the gateway answered only \(report.calls) calls in 8 s")
       #expect(report.p50Ms > 0 && report.p50Ms <= report.p99Ms)
-      #expect(report.memory.count >= 10)
+      #expect(report.memory.count >= 5, "memory was sampled through the run")
       let growth = try #require(report.growthKiB(.gateway))
       #expect(growth < 32 * 1024, "the gateway grew by \(growth) KiB under steady load")
     } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
@@ -145,6 +146,7 @@ public final class LogFollower: Service, Sendable {
               progress.head = max(message.headOffset, progress.applied)
               progress.failingSince = nil
               state.progress[tenant] = progress
+              Gauge(label: "sightline_consumer_lag_events", dimensions: [("tenant", tenant.rawValue)]).record(progress.lag)
             }
           }
         }

@@ -27,6 +27,8 @@ public struct BackendOptions: ParsableArguments, Sendable {
   public var segmentation: String?
   @Option(name: .long, help: "Experiments service HOST:PORT, for the gateway (env SIGHTLINE_EXPERIMENTS_ADDR).")
   public var experiments: String?
+  @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (env SIGHTLINE_PROMETHEUS_LISTEN; default: not served).")
+  public var prometheusListen: String?
   @Option(name: .long, help: "Metrics and segmentation report NOT_SERVING while a tenant's consumer is more than this many events behind ingestion's log (env SIGHTLINE_MAX_CONSUMER_LAG; default 1000000).")
   public var maxConsumerLag: Int64?
 
@@ -57,6 +59,12 @@ public struct BackendOptions: ParsableArguments, Sendable {
       upstreams[upstream] = address
     }
     var configuration = BackendConfiguration(listen: endpoint, dataDirectory: dataDir, pki: pki, upstreams: upstreams)
+    if let text = prometheusListen ?? env["SIGHTLINE_PROMETHEUS_LISTEN"] {
+      guard let address = HostAndPort(text) else {
+        throw ValidationError("--prometheus-listen must be HOST:PORT, got '\(text)'")
+      }
+      configuration.prometheusListen = address
+    }
     if let lag = maxConsumerLag ?? env["SIGHTLINE_MAX_CONSUMER_LAG"].flatMap(Int64.init) {
       guard lag > 0 else { throw ValidationError("--max-consumer-lag must be positive") }
       configuration.maxConsumerLag = lag
@@ -75,6 +83,8 @@ public struct BackendConfiguration: Sendable {
   public var pki: PKIDirectory
   /// Addresses of the services this one calls (see `SuiteComponent.upstreams`).
   public var upstreams: [SuiteComponent: HostAndPort]
+  /// Where to serve Prometheus metrics, if anywhere.
+  public var prometheusListen: HostAndPort?
   /// Events a log consumer may lag behind before the process reports NOT_SERVING.
   public var maxConsumerLag: Int64 = 1_000_000
 

@@ -1,9 +1,12 @@
 public import GRPCCore
 public import Logging
 import Foundation
+import Metrics
 
 /// Logs one line per RPC with its method, status, duration, request id and tenant, using
-/// structured metadata with dotted keys (`rpc.method`, `request.id`, `tenant.id`).
+/// structured metadata with dotted keys (`rpc.method`, `request.id`, `tenant.id`), and
+/// records the RPC metrics: calls by method and status code, a latency histogram by method,
+/// calls in flight by method (swift-metrics; served by `PrometheusEndpoint`).
 public struct RequestLoggingInterceptor: ServerInterceptor {
   private let logger: Logger
 
@@ -16,15 +19,23 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
     next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
     let start = ContinuousClock.now
+    let method = context.descriptor.fullyQualifiedMethod
+    let inFlight = Meter(label: "sightline_rpc_in_flight", dimensions: [("method", method)])
+    inFlight.increment()
     var logger = self.logger
-    logger[metadataKey: "rpc.method"] = "\(context.descriptor.fullyQualifiedMethod)"
+    logger[metadataKey: "rpc.method"] = "\(method)"
     if let id = SuiteMetadata.requestID(request.metadata) { logger[metadataKey: "request.id"] = "\(id)" }
     if let tenant = request.metadata[stringValues: SuiteMetadata.tenantKey].first(where: { _ in true }) {
       logger[metadataKey: "tenant.id"] = "\(tenant)"
     }
     let finalLogger = logger
     @Sendable func log(_ code: String, _ message: String?) {
-      let ms = (ContinuousClock.now - start) / .milliseconds(1)
+      let elapsed = ContinuousClock.now - start
+      inFlight.decrement()
+      Counter(label: "sightline_rpc_total", dimensions: [("method", method), ("code", code)]).increment()
+      Timer(label: "sightline_rpc_duration_seconds", dimensions: [("method", method)]).recordNanoseconds(
+        Int64(elapsed.components.seconds) * 1_000_000_000 + Int64(elapsed.components.attoseconds / 1_000_000_000))
+      let ms = elapsed / .milliseconds(1)
       var line = finalLogger
       line[metadataKey: "rpc.status"] = "\(code)"
       line[metadataKey: "rpc.duration_ms"] = "\(String(format: "%.2f", ms))"

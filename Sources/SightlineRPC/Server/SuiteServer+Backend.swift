@@ -50,8 +50,10 @@ extension ProcessBootstrap {
     bootstrapLogging()
     let logger = Logger(label: "sightline.\(component.rawValue)")
     let configuration = try options.resolve(for: component)
+    let prometheus = ProcessMetrics.endpoint(
+      for: component, dataDirectory: configuration.dataDirectory, listen: configuration.prometheusListen, logger: logger)
     let services = try makeServices(configuration, logger)
     logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
-    try await run(services, logger: logger)
+    try await run((prometheus.map { [$0] } ?? []) + services, logger: logger)
   }
 }

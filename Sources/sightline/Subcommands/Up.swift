@@ -24,6 +24,9 @@ struct Up: AsyncParsableCommand {
   @Option(help: "First port of the four internal services (they take this and the next three).")
   var servicePortBase: Int = SuiteComponent.ingestion.defaultPort
 
+  @Option(help: "Serve each process's Prometheus metrics on 127.0.0.1 from this port: the gateway on it, the services on the next four (default: not served).")
+  var prometheusPortBase: Int?
+
   @Flag(help: "Exit once the suite is healthy, leaving nothing running (a smoke test).")
   var checkOnly = false
 
@@ -39,6 +42,11 @@ struct Up: AsyncParsableCommand {
     let launcher = SuiteLauncher(
       dataDirectory: dataDir, gatewayPort: port, servicePorts: ports,
       binaryDirectory: SuiteLauncher.currentBinaryDirectory)
+    if let base = prometheusPortBase {
+      for (offset, component) in ([SuiteComponent.gateway] + SuiteComponent.backends).enumerated() {
+        launcher.prometheusPorts[component] = base + offset
+      }
+    }
 
     // Trap SIGINT/SIGTERM with swift-service-lifecycle's signal sequence (what the service
     // executables use too); trapping before start-up means an early Ctrl-C is not lost.
@@ -53,6 +61,9 @@ struct Up: AsyncParsableCommand {
         operator key  \(launcher.operatorKeyFile)
       Next: sightline tenant create acme --data-dir \(dataDir)
       """)
+    for (component, port) in launcher.prometheusPorts.sorted(by: { $0.value < $1.value }) {
+      print("  metrics       http://127.0.0.1:\(port)/metrics (\(component.rawValue))")
+    }
     if checkOnly {
       await launcher.stop()
       return
