@@ -102,8 +102,9 @@ struct DailyRollups: Sendable {
     let lock = Self.locks.withLock { $0[ObjectIdentifier(store.writer), default: BuildLock()] }
     try lock.mutex.withLock { _ in
       let built = try store.invalidateChangedRollups()
-      // A day laid out in another time zone (the setting changed) does not count.
-      let missing = days.filter { built[$0.startMs] != $0.endMs }
+      // A day laid out in another time zone, or built under other settings, does not count.
+      let fingerprint = settings.fingerprint
+      let missing = days.filter { built[$0.startMs] != .init(endMs: $0.endMs, settings: fingerprint) }
       guard !missing.isEmpty else { return }
       let failures = Mutex<[any Error]>([])
       DispatchQueue.concurrentPerform(iterations: min(2, missing.count)) { worker in
@@ -130,7 +131,7 @@ struct DailyRollups: Sendable {
       surveys.add(values) { $0.add(survey: survey) }
     }
     rows += surveys.rows(.surveys)
-    try store.storeRollups(dayStartMs: day.startMs, dayEndMs: day.endMs, rows: rows)
+    try store.storeRollups(dayStartMs: day.startMs, dayEndMs: day.endMs, settings: settings.fingerprint, rows: rows)
   }
 
   /// One day's accumulators: the whole tenant's and one per value of each dimension.

@@ -31,6 +31,19 @@ extension MetricsStore {
     public var accumulator: KpiAccumulator
   }
 
+  /// A day with rollups: its end and the settings it was built under.
+  public struct BuiltDay: Sendable, Equatable {
+    public var endMs: Int64
+    /// `KpiSettings.fingerprint` at build time.
+    public var settings: String
+
+    /// A built day from its parts.
+    public init(endMs: Int64, settings: String) {
+      self.endMs = endMs
+      self.settings = settings
+    }
+  }
+
   /// One rollup row to store.
   public struct RollupEntry: Sendable {
     /// The row's dimension (nil: the whole tenant).
@@ -98,12 +111,12 @@ extension MetricsStore {
   // MARK: - Reading and building (query side)
 
   /// Drops the rollups of every day that overlaps an hour changed since it was built, and
-  /// clears the marks. Returns the days (start → end) that still have valid rollups.
+  /// clears the marks. Returns the days (by start) that still have rollups.
   ///
   /// Callers must not run this and ``storeRollups(dayStartMs:dayEndMs:rows:)`` for the same
   /// tenant concurrently with each other: a build that read the tickets before a change
   /// whose mark another caller has just cleared would store a stale day.
-  public func invalidateChangedRollups() throws -> [Int64: Int64] {
+  public func invalidateChangedRollups() throws -> [Int64: BuiltDay] {
     try writer.write { db in
       try db.execute(
         sql: """
@@ -116,14 +129,17 @@ extension MetricsStore {
           DELETE FROM rollup_day WHERE day_start_ms IN (SELECT day_start_ms FROM temp.stale_day);
           DELETE FROM dirty_hour;
           """)
-      var days: [Int64: Int64] = [:]
-      for row in try Row.fetchAll(db, sql: "SELECT day_start_ms, day_end_ms FROM rollup_day") { days[row[0]] = row[1] }
+      var days: [Int64: BuiltDay] = [:]
+      for row in try Row.fetchAll(db, sql: "SELECT day_start_ms, day_end_ms, settings FROM rollup_day") {
+        days[row[0]] = BuiltDay(endMs: row[1], settings: row[2])
+      }
       return days
     }
   }
 
-  /// Stores a day's rollup rows, replacing any it had, and marks the day built.
-  public func storeRollups(dayStartMs: Int64, dayEndMs: Int64, rows: [RollupEntry]) throws {
+  /// Stores a day's rollup rows, replacing any it had, and marks the day built under
+  /// `settings` (a `KpiSettings.fingerprint`).
+  public func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry]) throws {
     try writer.write { db in
       try db.execute(sql: "DELETE FROM rollup WHERE day_start_ms = ?", arguments: [dayStartMs])
       let insert = try db.cachedStatement(
@@ -136,7 +152,8 @@ extension MetricsStore {
         ])
       }
       try db.execute(
-        sql: "INSERT OR REPLACE INTO rollup_day (day_start_ms, day_end_ms) VALUES (?, ?)", arguments: [dayStartMs, dayEndMs])
+        sql: "INSERT OR REPLACE INTO rollup_day (day_start_ms, day_end_ms, settings) VALUES (?, ?, ?)",
+        arguments: [dayStartMs, dayEndMs, settings])
     }
   }
 

@@ -131,6 +131,11 @@ public struct MetricsStore: Sendable {
     migrator.registerMigration("v2-daily-rollups") { db in
       try db.execute(sql: rollupSchema)
     }
+    migrator.registerMigration("v3-rollup-settings") { db in
+      // The settings a day was built under: a build racing a settings change must not
+      // leave a day counted under the old ones.
+      try db.execute(sql: "ALTER TABLE rollup_day ADD COLUMN settings TEXT NOT NULL DEFAULT ''")
+    }
     return migrator
   }
 

@@ -25,6 +25,13 @@ public struct KpiSettings: Sendable, Equatable {
     self.repeatWindowMs = repeatWindowMs
   }
 
+  /// Every value the KPIs depend on, as one string: rollups built under other settings
+  /// are rebuilt.
+  public var fingerprint: String {
+    let targets = TicketPriority.allCases.map { "\($0.rawValue)=\(slaTarget($0))" }.joined(separator: ",")
+    return "\(timeZone)|\(targets)|\(complaintTargetMs)|\(repeatWindowMs)"
+  }
+
   /// The SLA target of `priority`, falling back to the default.
   public func slaTarget(_ priority: TicketPriority) -> Int64 {
     slaTargetMs[priority] ?? Self.defaults.slaTargetMs[priority]!

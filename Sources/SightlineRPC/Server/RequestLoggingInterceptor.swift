@@ -68,6 +68,9 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
     } catch let error as RPCError {
       log("\(error.code)", error.message)
       throw error
+    } catch {
+      log("internal", "\(error)")
+      throw error
     }
   }
 }
