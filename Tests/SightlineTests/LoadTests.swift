@@ -15,13 +15,14 @@ import Testing
     try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
     do {
       let key = try await launcher.createTenant("load")
-      var load = GatewayLoad(concurrency: 16, duration: .seconds(8))
+      // Small enough not to starve the tests running beside it; bench-load runs the full size.
+      var load = GatewayLoad(concurrency: 4, duration: .seconds(6))
       load.sampleEvery = .milliseconds(500)
       let report = try await load.run(against: launcher, key: key)
       print("LoadTests: \(report.calls) calls, \(Int(report.throughput)) calls/s, p50 \(report.p50Ms) ms, p99 \(report.p99Ms) ms")
       #expect(report.failures.isEmpty, "\(report.failures)")
       // A floor only: a debug build sharing two cores with the rest of the tests is slow.
-      #expect(report.calls > 100, "the gateway answered only \(report.calls) calls in 8 s")
+      #expect(report.calls >= 20, "the gateway answered only \(report.calls) calls in 6 s")
       #expect(report.p50Ms > 0 && report.p50Ms <= report.p99Ms)
       #expect(report.memory.count >= 5, "memory was sampled through the run")
       let growth = try #require(report.growthKiB(.gateway))
