@@ -61,12 +61,24 @@ public struct TraceContext: Sendable, Equatable {
     return ["trace_id": .string(context.traceID), "span_id": .string(context.spanID)]
   }
 
+  private static let hexDigits = Array("0123456789abcdef".utf8)
+
+  /// `bytes` random bytes as lowercase hex, never all zero (W3C forbids zero ids).
   private static func randomHex(bytes: Int) -> String {
-    var text = ""
+    var digits: [UInt8] = []
+    digits.reserveCapacity(2 * bytes)
+    var random = SystemRandomNumberGenerator()
     repeat {
-      text = (0..<bytes).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
-    } while text.allSatisfy { $0 == "0" }
-    return text
+      digits.removeAll(keepingCapacity: true)
+      var word: UInt64 = 0
+      for index in 0..<bytes {
+        if index % 8 == 0 { word = random.next() }
+        let byte = UInt8(truncatingIfNeeded: word >> (8 * (index % 8)))
+        digits.append(hexDigits[Int(byte >> 4)])
+        digits.append(hexDigits[Int(byte & 0x0F)])
+      }
+    } while digits.allSatisfy { $0 == UInt8(ascii: "0") }
+    return String(decoding: digits, as: UTF8.self)
   }
 }
 
