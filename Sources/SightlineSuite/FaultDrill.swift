@@ -60,7 +60,7 @@ public struct FaultDrill: Sendable {
     public var clientSummary = ""
     /// How many times the CLI retried.
     public var clientRetries = 0
-    /// Events in the faulty suite's log, and distinct event ids stored.
+    /// The faulty suite's log: its last offset (one per stored event) and events per kind.
     public var stored: Int64 = 0
     public var storedByKind: [String: Int64] = [:]
     /// Time the CLI took under faults, and without.
@@ -73,7 +73,6 @@ public struct FaultDrill: Sendable {
 
   /// Runs the drill in `directory` (two suites under it).
   public func run(in directory: String) async throws -> Report {
-    var report = Report()
     var random = SeededRandom(seed: seed)
     let file = directory + "/events.ndjson"
     let range = try Self.writeEvents(count: events, seed: seed, to: file)
@@ -81,27 +80,34 @@ public struct FaultDrill: Sendable {
 
     let faulty = SuiteLauncher(dataDirectory: directory + "/faulty", portBase: portBase, binaryDirectory: binaryDirectory)
     let clean = SuiteLauncher(dataDirectory: directory + "/clean", portBase: portBase + 5, binaryDirectory: binaryDirectory)
-    let output = FileHandle(forWritingAtPath: "/dev/null")
-    try await faulty.start(timeout: .seconds(120), output: output)
+    // Both suites are stopped before this returns, whatever happens.
     do {
-      try await clean.start(timeout: .seconds(120), output: output)
+      let report = try await drive(faulty: faulty, clean: clean, file: file, range: range, random: &random)
+      await faulty.stop()
+      await clean.stop()
+      return report
     } catch {
       await faulty.stop()
+      await clean.stop()
       throw error
     }
-    defer {
-      let (faulty, clean) = (faulty, clean)
-      Task {
-        await faulty.stop()
-        await clean.stop()
-      }
-    }
+  }
+
+  /// Starts both suites, streams the file into each (the faulty one under kills), and
+  /// compares.
+  private func drive(
+    faulty: SuiteLauncher, clean: SuiteLauncher, file: String, range: (Int64, Int64), random: inout SeededRandom
+  ) async throws -> Report {
+    var report = Report()
+    let output = FileHandle(forWritingAtPath: "/dev/null")
+    try await faulty.start(timeout: .seconds(120), output: output)
+    try await clean.start(timeout: .seconds(120), output: output)
     let faultyKey = try await faulty.createTenant("drill")
     let cleanKey = try await clean.createTenant("drill")
 
     // Under faults: kill points at random fractions of the file, in order.
     let started = ContinuousClock.now
-    let client = try startIngest(file: file, key: faultyKey, suite: faulty, directory: directory + "/faulty")
+    let client = try startIngest(file: file, key: faultyKey, suite: faulty)
     let fractions = (0..<3).map { _ in 0.15 + 0.7 * random.unit() }.sorted()
     let pauses = (0..<3).map { _ in Int(100 + 400 * random.unit()) }
     // One watching connection for the whole phase (it reconnects after the gateway's
@@ -137,7 +143,7 @@ public struct FaultDrill: Sendable {
     log("client under faults: status \(result.status), \(result.summary), \(result.retries) retries")
 
     let cleanStarted = ContinuousClock.now
-    let cleanResult = try await startIngest(file: file, key: cleanKey, suite: clean, directory: directory + "/clean").finish()
+    let cleanResult = try await startIngest(file: file, key: cleanKey, suite: clean).finish()
     report.cleanIngest = ContinuousClock.now - cleanStarted
     guard cleanResult.status == 0 else { throw SuiteError("the reference ingest failed: \(cleanResult.summary)") }
 
@@ -184,8 +190,9 @@ public struct FaultDrill: Sendable {
     }
   }
 
-  private func startIngest(file: String, key: String, suite: SuiteLauncher, directory: String) throws -> IngestRun {
-    let output = directory + "/ingest-client.log"
+  /// Starts `sightline ingest` against `suite`, logging to its data directory.
+  private func startIngest(file: String, key: String, suite: SuiteLauncher) throws -> IngestRun {
+    let output = suite.dataDirectory + "/ingest-client.log"
     _ = FileManager.default.createFile(atPath: output, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binaryDirectory + "/sightline")
