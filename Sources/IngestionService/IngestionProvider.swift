@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import Synchronization
 public import GRPCCore
 public import SightlineModel
 public import SightlineRPC
@@ -19,6 +20,8 @@ public final class IngestionProvider: Sendable {
   /// Wakes `Subscribe` streams after each commit (newest-only: a wake-up, not data).
   private let signal = TenantBroadcast<Void>(buffering: .bufferingNewest(1))
   private let clock: @Sendable () -> Int64
+  /// When each tenant's retention was last applied (Unix ms).
+  private let lastRetention = Mutex<[TenantID: Int64]>([:])
 
   /// A provider storing under `dataDirectory`; `clock` gives "now" in Unix milliseconds
   /// (tests pass a fixed clock).
@@ -35,6 +38,25 @@ public final class IngestionProvider: Sendable {
   public func store(for tenant: TenantID) throws -> EventLogStore {
     EventLogStore(writer: try databases.database(for: tenant))
   }
+
+  /// Applies `tenant`'s retention: at once when `force`, else at most hourly (ingest calls
+  /// it after each batch, so an active tenant's old events go without a scheduler).
+  /// Returns the events removed.
+  func applyRetention(_ store: EventLogStore, tenant: TenantID, force: Bool) throws -> Int {
+    let now = clock()
+    let due = lastRetention.withLock { last -> Bool in
+      guard force || now - (last[tenant] ?? 0) >= Self.retentionInterval else { return false }
+      last[tenant] = now
+      return true
+    }
+    guard due else { return 0 }
+    let days = try store.retainDays()
+    guard days > 0 else { return 0 }
+    return try store.prune(before: now - Int64(days) * 86_400_000)
+  }
+
+  /// How often an ingesting tenant's retention is applied.
+  static let retentionInterval: Int64 = 3_600_000
 
   /// Validates and appends one batch; the reply is sent only after the commit.
   public func ingest(_ events: [Sightline_Ingestion_V1_Event], tenant: TenantID, indexBase: Int = 0) throws
@@ -77,6 +99,7 @@ public final class IngestionProvider: Sendable {
     let rejected = problems.sorted { $0.index < $1.index }.map(\.wire)
     let outcome = try store.append(records, rejected: rejected.count)
     if outcome.accepted > 0 { signal.publish((), tenant: tenant) }
+    _ = try applyRetention(store, tenant: tenant, force: false)
     Self.count(records: records, outcome: outcome, problems: problems, tenant: tenant)
     return .with {
       $0.accepted = Int64(outcome.accepted)
@@ -213,7 +236,26 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
         $0.eventsByKind = stats.countsByKind
         $0.duplicates = stats.duplicates
         $0.rejections = stats.rejections
+        $0.retainDays = Int32(stats.retainDays)
+        $0.prunedEvents = stats.pruned
       })
+  }
+
+  public func setRetention(
+    request: ServerRequest<Sightline_Ingestion_V1_SetRetentionRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Ingestion_V1_SetRetentionResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    let days = Int(request.message.retainDays)
+    guard (0...36_500).contains(days) else {
+      throw InvalidInput(field: "retain_days", reason: "must be 0 (keep forever) to 36500 days, got \(days)")
+    }
+    let store = try store(for: tenant)
+    try store.setRetainDays(days)
+    let pruned = try applyRetention(store, tenant: tenant, force: true)
+    return ServerResponse(message: .with {
+      $0.retainDays = Int32(days)
+      $0.prunedEvents = Int64(pruned)
+    })
   }
 
   public func setAliases(

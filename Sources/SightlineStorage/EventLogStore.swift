@@ -64,6 +64,9 @@ public struct LogStatistics: Sendable, Equatable {
   public var duplicates: Int64
   /// Rejected records since the log was created.
   public var rejections: Int64
+  /// Retention of raw events in days (0: forever), and events it removed.
+  public var retainDays: Int = 0
+  public var pruned: Int64 = 0
 }
 
 /// A tenant's append-only, de-duplicated event log in SQLite.
@@ -161,7 +164,11 @@ public struct EventLogStore: Sendable {
     try writer.read { db in
       try Row.fetchAll(
         db,
-        sql: #"SELECT "offset", event_id, kind, event_time_ms, ingested_at_ms, payload FROM event WHERE "offset" > ? ORDER BY "offset" LIMIT ?"#,
+        // Entries emptied by retention are skipped (their offsets stay taken).
+        sql: #"""
+          SELECT "offset", event_id, kind, event_time_ms, ingested_at_ms, payload FROM event
+          WHERE "offset" > ? AND length(payload) > 0 ORDER BY "offset" LIMIT ?
+          """#,
         arguments: [offset, limit]
       ).map { row in
         StoredLogRecord(
@@ -190,7 +197,37 @@ public struct EventLogStore: Sendable {
         })
       return LogStatistics(
         lastOffset: try Int64.fetchOne(db, sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#) ?? 0,
-        countsByKind: byKind, duplicates: counters["duplicates"] ?? 0, rejections: counters["rejections"] ?? 0)
+        countsByKind: byKind, duplicates: counters["duplicates"] ?? 0, rejections: counters["rejections"] ?? 0,
+        retainDays: Int(counters["retain_days"] ?? 0), pruned: counters["pruned"] ?? 0)
+    }
+  }
+
+  // MARK: - Retention
+
+  /// The retention of raw events in days (0: forever).
+  public func retainDays() throws -> Int {
+    try writer.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter WHERE name = 'retain_days'") ?? 0 }
+  }
+
+  /// Sets the retention of raw events (0: forever).
+  public func setRetainDays(_ days: Int) throws {
+    try writer.write { db in
+      try db.execute(
+        sql: "INSERT INTO counter (name, value) VALUES ('retain_days', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        arguments: [days])
+    }
+  }
+
+  /// Removes the content of every event whose event time is before `cutoffMs`, keeping its
+  /// row (offset, id, kind, times), so offsets stay taken and a re-sent id is still a
+  /// duplicate. Returns how many were removed now.
+  public func prune(before cutoffMs: Int64) throws -> Int {
+    try writer.write { db in
+      try db.execute(
+        sql: "UPDATE event SET payload = X'' WHERE event_time_ms < ? AND length(payload) > 0", arguments: [cutoffMs])
+      let pruned = db.changesCount
+      try bump(db, "pruned", by: pruned)
+      return pruned
     }
   }
 

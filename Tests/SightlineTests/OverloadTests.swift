@@ -69,9 +69,10 @@ import Testing
         let status = try #require(try first.unpackGoogleRPCStatus())
         #expect(status.details.contains { $0.retryInfo != nil })
         let quietOutcome = try #require(outcomes.first { $0.0 == "quiet" })
-        // Every quiet call succeeded (a refusal would have thrown); the bound is loose because
-        // the whole test run shares two cores (alone it is a few milliseconds).
-        #expect(quietOutcome.2 < .seconds(10), "the quiet tenant's slowest call took \(quietOutcome.2)")
+        // Every quiet call succeeded (a refusal would have thrown). The bound only catches a
+        // quiet tenant queued behind the flood: the whole test run, fault drill and load
+        // test included, shares two cores (alone the slowest call takes a few milliseconds).
+        #expect(quietOutcome.2 < .seconds(30), "the quiet tenant's slowest call took \(quietOutcome.2)")
       }
     }
   }

@@ -105,6 +105,19 @@ public enum Sightline_Ingestion_V1_Ingestion: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SetRetention" metadata.
+        public enum SetRetention: Sendable {
+            /// Request type for "SetRetention".
+            public typealias Input = Sightline_Ingestion_V1_SetRetentionRequest
+            /// Response type for "SetRetention".
+            public typealias Output = Sightline_Ingestion_V1_SetRetentionResponse
+            /// Descriptor for "SetRetention".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.ingestion.v1.Ingestion"),
+                method: "SetRetention",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "sightline.ingestion.v1.Ingestion" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Ingest.descriptor,
@@ -112,7 +125,8 @@ public enum Sightline_Ingestion_V1_Ingestion: Sendable {
             Subscribe.descriptor,
             GetStats.descriptor,
             SetAliases.descriptor,
-            GetAliases.descriptor
+            GetAliases.descriptor,
+            SetRetention.descriptor
         ]
     }
 }
@@ -253,6 +267,27 @@ extension Sightline_Ingestion_V1_Ingestion {
             request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_GetAliasesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_GetAliasesResponse>
+
+        /// Handle the "SetRetention" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's retention of raw events and applies it at once (and hourly after).
+        /// > Events older than the window lose their content and are no longer delivered by
+        /// > Subscribe; their ids are kept, so idempotency holds. Metrics and segmentation keep
+        /// > their folded state, so KPIs and segments are unchanged.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Ingestion_V1_SetRetentionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Ingestion_V1_SetRetentionResponse` messages.
+        func setRetention(
+            request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_SetRetentionResponse>
     }
 
     /// Service protocol for the "sightline.ingestion.v1.Ingestion" service.
@@ -377,6 +412,27 @@ extension Sightline_Ingestion_V1_Ingestion {
             request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_GetAliasesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_GetAliasesResponse>
+
+        /// Handle the "SetRetention" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's retention of raw events and applies it at once (and hourly after).
+        /// > Events older than the window lose their content and are no longer delivered by
+        /// > Subscribe; their ids are kept, so idempotency holds. Metrics and segmentation keep
+        /// > their folded state, so KPIs and segments are unchanged.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_SetRetentionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Ingestion_V1_SetRetentionResponse` message.
+        func setRetention(
+            request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRetentionResponse>
     }
 
     /// Simple service protocol for the "sightline.ingestion.v1.Ingestion" service.
@@ -500,6 +556,27 @@ extension Sightline_Ingestion_V1_Ingestion {
             request: Sightline_Ingestion_V1_GetAliasesRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Ingestion_V1_GetAliasesResponse
+
+        /// Handle the "SetRetention" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's retention of raw events and applies it at once (and hourly after).
+        /// > Events older than the window lose their content and are no longer delivered by
+        /// > Subscribe; their ids are kept, so idempotency holds. Metrics and segmentation keep
+        /// > their folded state, so KPIs and segments are unchanged.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Ingestion_V1_SetRetentionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Ingestion_V1_SetRetentionResponse` to respond with.
+        func setRetention(
+            request: Sightline_Ingestion_V1_SetRetentionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Ingestion_V1_SetRetentionResponse
     }
 }
 
@@ -573,6 +650,17 @@ extension Sightline_Ingestion_V1_Ingestion.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Sightline_Ingestion_V1_Ingestion.Method.SetRetention.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_SetRetentionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_SetRetentionResponse>(),
+            handler: { request, context in
+                try await self.setRetention(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -639,6 +727,17 @@ extension Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_GetAliasesResponse> {
         let response = try await self.getAliases(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setRetention(
+        request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_SetRetentionResponse> {
+        let response = try await self.setRetention(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -724,6 +823,19 @@ extension Sightline_Ingestion_V1_Ingestion.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_GetAliasesResponse> {
         return GRPCCore.ServerResponse<Sightline_Ingestion_V1_GetAliasesResponse>(
             message: try await self.getAliases(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setRetention(
+        request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRetentionResponse> {
+        return GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRetentionResponse>(
+            message: try await self.setRetention(
                 request: request.message,
                 context: context
             ),
@@ -884,6 +996,32 @@ extension Sightline_Ingestion_V1_Ingestion {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_GetAliasesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_GetAliasesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetRetention" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's retention of raw events and applies it at once (and hourly after).
+        /// > Events older than the window lose their content and are no longer delivered by
+        /// > Subscribe; their ids are kept, so idempotency holds. Metrics and segmentation keep
+        /// > their folded state, so KPIs and segments are unchanged.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_SetRetentionRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_SetRetentionRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_SetRetentionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setRetention<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_SetRetentionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_SetRetentionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRetentionResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1111,6 +1249,43 @@ extension Sightline_Ingestion_V1_Ingestion {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SetRetention" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's retention of raw events and applies it at once (and hourly after).
+        /// > Events older than the window lose their content and are no longer delivered by
+        /// > Subscribe; their ids are kept, so idempotency holds. Metrics and segmentation keep
+        /// > their folded state, so KPIs and segments are unchanged.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_SetRetentionRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_SetRetentionRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_SetRetentionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setRetention<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_SetRetentionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_SetRetentionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRetentionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Ingestion_V1_Ingestion.Method.SetRetention.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1286,6 +1461,38 @@ extension Sightline_Ingestion_V1_Ingestion.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_GetAliasesRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_GetAliasesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetRetention" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sets the tenant's retention of raw events and applies it at once (and hourly after).
+    /// > Events older than the window lose their content and are no longer delivered by
+    /// > Subscribe; their ids are kept, so idempotency holds. Metrics and segmentation keep
+    /// > their folded state, so KPIs and segments are unchanged.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Ingestion_V1_SetRetentionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setRetention<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRetentionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setRetention(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_SetRetentionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_SetRetentionResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1488,6 +1695,42 @@ extension Sightline_Ingestion_V1_Ingestion.ClientProtocol {
             metadata: metadata
         )
         return try await self.getAliases(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetRetention" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sets the tenant's retention of raw events and applies it at once (and hourly after).
+    /// > Events older than the window lose their content and are no longer delivered by
+    /// > Subscribe; their ids are kept, so idempotency holds. Metrics and segmentation keep
+    /// > their folded state, so KPIs and segments are unchanged.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setRetention<Result>(
+        _ message: Sightline_Ingestion_V1_SetRetentionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRetentionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Ingestion_V1_SetRetentionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setRetention(
             request: request,
             options: options,
             onResponse: handleResponse

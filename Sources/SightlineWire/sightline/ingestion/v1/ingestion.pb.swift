@@ -559,7 +559,8 @@ public nonisolated struct Sightline_Ingestion_V1_LogEntry: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Position in the tenant's log, 1-based, strictly increasing without gaps.
+  /// Position in the tenant's log, 1-based, strictly increasing without gaps (except where
+  /// the tenant's retention removed old events: those are not delivered).
   public var offset: Int64 {
     get {_storage._offset}
     set {_uniqueStorage()._offset = newValue}
@@ -643,6 +644,44 @@ public nonisolated struct Sightline_Ingestion_V1_GetStatsResponse: Sendable {
 
   /// Rejected records since the log was created.
   public var rejections: Int64 = 0
+
+  /// Raw events are kept this many days by event time (0: forever); see SetRetention.
+  public var retainDays: Int32 = 0
+
+  /// Events whose content retention removed (their ids stay, so re-sending one is
+  /// still a duplicate). Included in last_offset and events_by_kind.
+  public var prunedEvents: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Sets how long the tenant's raw events are kept.
+public nonisolated struct Sightline_Ingestion_V1_SetRetentionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Days by event time, 1-36500; 0 keeps raw events forever.
+  public var retainDays: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The retention now in force.
+public nonisolated struct Sightline_Ingestion_V1_SetRetentionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// As set.
+  public var retainDays: Int32 = 0
+
+  /// Events removed now because they are older than the window.
+  public var prunedEvents: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1453,7 +1492,7 @@ nonisolated extension Sightline_Ingestion_V1_GetStatsRequest: SwiftProtobuf.Mess
 
 nonisolated extension Sightline_Ingestion_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_offset\0\u{3}events_by_kind\0\u{1}duplicates\0\u{1}rejections\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_offset\0\u{3}events_by_kind\0\u{1}duplicates\0\u{1}rejections\0\u{3}retain_days\0\u{3}pruned_events\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1465,6 +1504,8 @@ nonisolated extension Sightline_Ingestion_V1_GetStatsResponse: SwiftProtobuf.Mes
       case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.eventsByKind) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.duplicates) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.rejections) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.retainDays) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.prunedEvents) }()
       default: break
       }
     }
@@ -1483,6 +1524,12 @@ nonisolated extension Sightline_Ingestion_V1_GetStatsResponse: SwiftProtobuf.Mes
     if self.rejections != 0 {
       try visitor.visitSingularInt64Field(value: self.rejections, fieldNumber: 4)
     }
+    if self.retainDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.retainDays, fieldNumber: 5)
+    }
+    if self.prunedEvents != 0 {
+      try visitor.visitSingularInt64Field(value: self.prunedEvents, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1491,6 +1538,73 @@ nonisolated extension Sightline_Ingestion_V1_GetStatsResponse: SwiftProtobuf.Mes
     if lhs.eventsByKind != rhs.eventsByKind {return false}
     if lhs.duplicates != rhs.duplicates {return false}
     if lhs.rejections != rhs.rejections {return false}
+    if lhs.retainDays != rhs.retainDays {return false}
+    if lhs.prunedEvents != rhs.prunedEvents {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_SetRetentionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetRetentionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}retain_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.retainDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.retainDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.retainDays, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_SetRetentionRequest, rhs: Sightline_Ingestion_V1_SetRetentionRequest) -> Bool {
+    if lhs.retainDays != rhs.retainDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_SetRetentionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetRetentionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}retain_days\0\u{3}pruned_events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.retainDays) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.prunedEvents) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.retainDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.retainDays, fieldNumber: 1)
+    }
+    if self.prunedEvents != 0 {
+      try visitor.visitSingularInt64Field(value: self.prunedEvents, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_SetRetentionResponse, rhs: Sightline_Ingestion_V1_SetRetentionResponse) -> Bool {
+    if lhs.retainDays != rhs.retainDays {return false}
+    if lhs.prunedEvents != rhs.prunedEvents {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
