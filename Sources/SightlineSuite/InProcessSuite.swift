@@ -43,8 +43,11 @@ public struct InProcessSuite: Sendable {
 
   /// Runs `body` with a started suite and tears it down afterwards (set SIGHTLINE_SUITE_LOG
   /// to see the services' logs).
+  /// `followLogs: false` leaves metrics and segmentation without their log consumers (the
+  /// ingest benchmark measures the ingest path alone with it).
   public static func with<R: Sendable>(
     limits: TenantLimiter.Limits = .defaults, logHandler: (@Sendable (String) -> any LogHandler)? = nil,
+    followLogs: Bool = true,
     _ body: @Sendable (InProcessSuite) async throws -> R
   ) async throws -> R {
     let directory = temporaryDirectory()
@@ -75,7 +78,8 @@ public struct InProcessSuite: Sendable {
       func start(_ services: [any Service]) async throws -> (server: SuiteServer, port: Int) {
         let server = services.last as! SuiteServer
         group.addTask { try await server.serve() }
-        helpers += services.dropLast().map { service in Task { try await service.run() } }
+        let helperServices = services.dropLast().filter { followLogs || !($0 is LogFollower) }
+        helpers += helperServices.map { service in Task { try await service.run() } }
         return (server, try await server.boundPort())
       }
       let (metricsServer, metricsPort) = try await start(metricsProcess.services)

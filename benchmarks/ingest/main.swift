@@ -2,7 +2,10 @@
 // committed, over TLS) for generated events, against a plain SQLite batch insert of the
 // same rows on the same disk (the local limit). docs/performance.md records the latest run.
 //
-//   swift run -c release bench-ingest [--events N] [--batch N]
+//   swift run -c release bench-ingest [--events N] [--batch N] [--consumers 0|1]
+//
+// `--consumers 0` runs the suite without the metrics and segmentation log consumers, which
+// otherwise tail the log on the same two cores while it is written.
 import Foundation
 import GRDB
 import GRPCCore
@@ -15,12 +18,14 @@ import SwiftProtobuf
 
 var events = 1_000_000
 var batchSize = 5_000
+var followLogs = true
 var iterator = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = iterator.next() {
   let value = iterator.next().flatMap(Int.init) ?? 0
   switch flag {
   case "--events": events = value
   case "--batch": batchSize = value
+  case "--consumers": followLogs = value != 0
   default: FileHandle.standardError.write(Data("unknown flag \(flag)\n".utf8)); exit(2)
   }
 }
@@ -49,7 +54,7 @@ let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessI
 print("bench-ingest: \(events) events in batches of \(batchSize); \(machine)")
 let batches = stride(from: 0, to: events, by: batchSize).map { start in (start..<min(start + batchSize, events)).map(event) }
 
-try await InProcessSuite.with { suite in
+try await InProcessSuite.with(followLogs: followLogs) { suite in
   let tenant = try await suite.createTenant("bench")
   try await suite.withGatewayClient { client in
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
