@@ -41,7 +41,7 @@ public final class BackendReadiness: Service, Sendable {
     await withTaskGroup(of: (SuiteComponent, String?).self) { group in
       for (component, client) in backends {
         group.addTask {
-          guard let (status, reason) = try? await Self.check(client, timeout: .seconds(1)), status != .serving else {
+          guard let (status, reason) = try? await HealthService.check(client, timeout: .seconds(1)), status != .serving else {
             return (component, nil)
           }
           return (component, reason ?? "it reports \(status)")
@@ -50,21 +50,6 @@ public final class BackendReadiness: Service, Sendable {
       for await (component, reason) in group {
         notServing.withLock { $0[component] = reason }
       }
-    }
-  }
-
-  /// One health check of a backend: its status and the reason it gave, if any.
-  static func check(
-    _ client: GRPCClient<HTTP2ClientTransport.Posix>, timeout: Duration
-  ) async throws -> (Grpc_Health_V1_HealthCheckResponse.ServingStatus, String?) {
-    var options = CallOptions.defaults
-    options.timeout = timeout
-    return try await Grpc_Health_V1_Health.Client(wrapping: client).check(
-      Grpc_Health_V1_HealthCheckRequest(), options: options
-    ) { response in
-      let message = try response.message
-      let reason = response.metadata[stringValues: HealthService.reasonKey].first { _ in true }
-      return (message.status, reason)
     }
   }
 }

@@ -206,7 +206,7 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
             $0.address = endpoint.description
           }
           do {
-            let (status, reason) = try await BackendReadiness.check(client, timeout: .seconds(2))
+            let (status, reason) = try await HealthService.check(client, timeout: .seconds(2))
             entry.status = status == .serving ? "SERVING" : "NOT_SERVING"
             entry.detail = reason ?? ""
           } catch let error as RPCError {

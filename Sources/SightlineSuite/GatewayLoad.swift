@@ -71,7 +71,7 @@ public struct GatewayLoad: Sendable {
       while !Task.isCancelled {
         var resident: [SuiteComponent: Int] = [:]
         for component in [SuiteComponent.gateway, .ingestion] {
-          if let pid = pids[component], let kib = Self.residentKiB(pid) { resident[component] = kib }
+          if let pid = pids[component], let bytes = ProcessMetrics.residentBytes(pid: pid) { resident[component] = bytes / 1024 }
         }
         samples.append(MemorySample(at: ContinuousClock.now - started, residentKiB: resident))
         try? await Task.sleep(for: sampleEvery)
@@ -132,13 +132,5 @@ public struct GatewayLoad: Sendable {
     report.p99Ms = Percentile.linear(sorted: sorted, 0.99) ?? 0
     report.maxMs = sorted.last ?? 0
     return report
-  }
-
-  /// VmRSS of `pid` from /proc (Linux), KiB.
-  static func residentKiB(_ pid: Int32) -> Int? {
-    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-    else { return nil }
-    return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
   }
 }

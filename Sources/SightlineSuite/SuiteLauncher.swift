@@ -140,10 +140,8 @@ public final class SuiteLauncher: @unchecked Sendable {
     return try await withThrowingDiscardingTaskGroup { group in
       group.addTask { try await client.runConnections() }
       defer { client.beginGracefulShutdown() }
-      var options = CallOptions.defaults
       // Generous: a debug build under a parallel test run can take seconds per TLS handshake.
-      options.timeout = .seconds(10)
-      return try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: options).status
+      return try await HealthService.check(client, timeout: .seconds(10)).status
     }
   }
 

@@ -31,7 +31,7 @@ import Testing
     let directory = InProcessSuite.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let logFile = directory + "/suite.log"
-    FileManager.default.createFile(atPath: logFile, contents: nil)
+    #expect(FileManager.default.createFile(atPath: logFile, contents: nil))
     let launcher = SuiteLauncher(dataDirectory: directory + "/data", portBase: EndToEndTests.freePortBase(), binaryDirectory: EndToEndTests.binaryDirectory)
     try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: logFile))
     do {

@@ -120,3 +120,19 @@ extension HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     }
   }
 }
+
+extension HealthService {
+  /// Checks a process's readiness through `client` (its whole-process status): the status
+  /// and, when not serving, the reason it gave in the `sightline-health-reason` header.
+  public static func check(
+    _ client: GRPCClient<some ClientTransport>, timeout: Duration
+  ) async throws -> (status: Status, reason: String?) {
+    var options = CallOptions.defaults
+    options.timeout = timeout
+    return try await Grpc_Health_V1_Health.Client(wrapping: client).check(
+      Grpc_Health_V1_HealthCheckRequest(), options: options
+    ) { response in
+      (try response.message.status, response.metadata[stringValues: reasonKey].first { _ in true })
+    }
+  }
+}

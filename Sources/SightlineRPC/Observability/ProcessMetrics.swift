@@ -24,9 +24,9 @@ public enum ProcessMetrics {
     }
   }
 
-  /// VmRSS from /proc/self/status, bytes.
-  static func residentBytes() -> Int? {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+  /// Resident memory (VmRSS from /proc, Linux) of `pid`, this process by default; bytes.
+  public static func residentBytes(pid: Int32? = nil) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8),
       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
       let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
     else { return nil }

@@ -37,11 +37,7 @@ struct Health: AsyncParsableCommand {
     let (status, reason) = try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await client.runConnections() }
       defer { client.beginGracefulShutdown() }
-      var options = CallOptions.defaults
-      options.timeout = .seconds(5)
-      return try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: options) { response in
-        (try response.message.status, response.metadata[stringValues: HealthService.reasonKey].first { _ in true })
-      }
+      return try await HealthService.check(client, timeout: .seconds(5))
     }
     print(status == .serving ? "SERVING" : "NOT_SERVING\(reason.map { ": \($0)" } ?? "")")
     if status != .serving { throw ExitCode.failure }
