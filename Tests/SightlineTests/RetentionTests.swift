@@ -2,8 +2,11 @@ import Foundation
 import GRPCCore
 import SightlineModel
 import SightlineRPC
+import SightlineStorage
 import SightlineSuite
 import SightlineWire
+import IngestionService
+import Synchronization
 import SwiftProtobuf
 import Testing
 
@@ -86,5 +89,40 @@ import Testing
         #expect(try await kpis(days: 30) == windowBefore)
       }
     }
+  }
+}
+
+/// Retention applied while a tenant ingests: at most hourly, by the provider's clock.
+@Suite struct RetentionScheduleTests {
+  @Test func ingestingAppliesRetentionAtMostHourly() throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let day: Int64 = 86_400_000
+    let start = Int64(Date().timeIntervalSince1970 * 1000)
+    let clock = Mutex<Int64>(start)
+    let provider = IngestionProvider(dataDirectory: directory, clock: { clock.withLock { $0 } })
+    let tenant = TenantID("t_retention")!
+    func ingest(_ id: String, daysBeforeNow: Int64) throws {
+      let time = clock.withLock { $0 } - daysBeforeNow * day
+      let reply = try provider.ingest([ticketCreated(id, ticket: id, time: RFC3339.format(milliseconds: time))], tenant: tenant)
+      #expect(reply.accepted == 1)
+    }
+    try ingest("a", daysBeforeNow: 10)
+    try provider.store(for: tenant).setRetainDays(30)
+    func pruned() throws -> Int64 { try provider.store(for: tenant).statistics().pruned }
+
+    // 25 days later "a" is 35 days old: the next batch applies the window.
+    clock.withLock { $0 += 25 * day }
+    try ingest("b", daysBeforeNow: 1)
+    #expect(try pruned() == 1)
+    // An old event ingested half an hour later waits for the next hourly pass...
+    clock.withLock { $0 += 1_800_000 }
+    try ingest("c", daysBeforeNow: 40)
+    #expect(try pruned() == 1)
+    // ...which comes with the first batch after the hour.
+    clock.withLock { $0 += 2 * 3_600_000 }
+    try ingest("d", daysBeforeNow: 1)
+    #expect(try pruned() == 2)
+    #expect(try provider.store(for: tenant).records(after: 0, limit: 10).map(\.record.eventID) == ["b", "d"])
   }
 }

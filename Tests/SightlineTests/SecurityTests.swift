@@ -8,6 +8,8 @@ import GRPCNIOTransportHTTP2
 import SightlineModel
 import SightlineRPC
 import SightlineWire
+import SightlineStorage
+import GRDB
 import SwiftProtobuf
 import Testing
 import SwiftASN1
@@ -149,6 +151,21 @@ import X509
         let directory = (try? FileManager.default.contentsOfDirectory(atPath: path)) != nil
         #expect(mode == (directory ? 0o700 : 0o600), "\(path) has mode \(String(mode, radix: 8))")
       }
+    }
+  }
+
+  @Test func databasesLeftWorldReadableByAnOlderVersionAreTightenedOnOpen() throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let tenantDirectory = directory + "/tenants/t_old"
+    try FileManager.default.createDirectory(atPath: tenantDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+    let path = tenantDirectory + "/metrics.sqlite"
+    #expect(FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o644]))
+    #expect(FileManager.default.createFile(atPath: path + "-wal", contents: nil, attributes: [.posixPermissions: 0o644]))
+    let pool = try PrivateFiles.openDatabase(at: path, configuration: TenantDatabases.configuration())
+    try pool.write { try $0.execute(sql: "CREATE TABLE probe (x)") }
+    for (file, mode) in [(tenantDirectory, 0o700), (path, 0o600), (path + "-wal", 0o600), (path + "-shm", 0o600)] {
+      #expect(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int == mode, "\(file)")
     }
   }
 
