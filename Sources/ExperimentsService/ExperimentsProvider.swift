@@ -1,8 +1,8 @@
 import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
-import SightlineModel
-public import SightlineRPC
+public import SightlineModel
+import SightlineRPC
 import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf

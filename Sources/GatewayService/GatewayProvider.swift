@@ -30,7 +30,7 @@ public struct GatewayProvider: Sendable {
     self.logger = logger
   }
 
-  static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+  static func nowMs() -> Int64 { WallClock.now }
 
   static func wire(_ tenant: TenantRecord) -> Sightline_Gateway_V1_Tenant {
     .with {

@@ -3,7 +3,7 @@ import Metrics
 import Synchronization
 public import GRPCCore
 public import SightlineModel
-public import SightlineRPC
+import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf

@@ -22,7 +22,7 @@ struct RollupWarmer: Sendable {
       await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
         DispatchQueue.global().async {
           do {
-            try Self.warm(state: state, tenant: tenant, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+            try Self.warm(state: state, tenant: tenant, nowMs: WallClock.now)
           } catch {
             logger.error("building rollups failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
           }

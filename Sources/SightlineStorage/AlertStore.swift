@@ -101,7 +101,7 @@ public struct AlertStore: Sendable {
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [rule.id, rule.name, rule.kpi.rawValue, rule.by?.rawValue, rule.windowMs, rule.comparison?.rawValue,
-                    rule.threshold, rule.anomaly, rule.minSample, Int64(Date().timeIntervalSince1970 * 1000)])
+                    rule.threshold, rule.anomaly, rule.minSample, WallClock.now])
     }
   }
 

@@ -1,5 +1,6 @@
 public import Foundation
 public import GRDB
+import SightlineModel
 
 /// One record to append to a tenant's event log. The payload is the normalised event,
 /// serialized by the caller (the storage layer does not know the wire format).
@@ -123,7 +124,7 @@ public struct EventLogStore: Sendable {
   /// Appends `records` in one transaction, skipping duplicates, and counts `rejected`
   /// records of the same batch. Returns after the commit.
   public func append(_ records: [LogRecord], rejected: Int = 0) throws -> AppendOutcome {
-    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    let now = WallClock.now
     return try writer.write { db in
       var last = try Int64.fetchOne(db, sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#) ?? 0
       let insert = try db.cachedStatement(

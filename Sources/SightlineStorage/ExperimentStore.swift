@@ -1,5 +1,6 @@
 public import Foundation
 public import GRDB
+import SightlineModel
 
 /// A tenant's experiment definitions (in the experiments database). The definition is an
 /// opaque serialized message owned by the service; the store keys it by name.
@@ -31,7 +32,7 @@ public struct ExperimentStore: Sendable {
     try writer.write { db in
       try db.execute(
         sql: "INSERT OR IGNORE INTO experiment (name, definition, created_ms) VALUES (?, ?, ?)",
-        arguments: [name, definition, Int64(Date().timeIntervalSince1970 * 1000)])
+        arguments: [name, definition, WallClock.now])
       return db.changesCount == 1
     }
   }

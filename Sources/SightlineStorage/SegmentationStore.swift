@@ -284,7 +284,7 @@ public struct SegmentationStore: Sendable {
   // MARK: - Segments
 
   public func saveSegment(name: String, expression: String) throws -> Int64 {
-    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    let now = WallClock.now
     try writer.write { db in
       try db.execute(
         sql: "INSERT INTO segment (name, expression, created_ms) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET expression = excluded.expression, created_ms = excluded.created_ms",

@@ -248,7 +248,7 @@ public struct FaultDrill: Sendable {
   static func writeEvents(count: Int, seed: UInt64, to path: String) throws -> (Int64, Int64) {
     var random = SeededRandom(seed: seed)
     let day: Int64 = 86_400_000
-    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    let now = WallClock.now
     let end = now - now % day - 2 * day
     let start = end - 30 * day
     var lines: [String] = []

@@ -23,9 +23,3 @@ public enum ReadYourWrites {
     }
   }
 }
-
-/// The wall clock in Unix milliseconds, the default "now" of every service (tests pass
-/// their own).
-public enum WallClock {
-  public static let unixMilliseconds: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
-}

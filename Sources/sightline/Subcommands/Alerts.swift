@@ -48,7 +48,7 @@ struct AlertsCommand: AsyncParsableCommand {
           for try await message in response.messages {
             let alert = message.alert
             let state = alert.hasResolvedAt ? "resolved" : "OPENED  "
-            let line = "\(RFC3339.format(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))) \(state) "
+            let line = "\(RFC3339.format(milliseconds: WallClock.now)) \(state) "
               + "\(AlertText.severity(alert.severity)) \(alert.message)\n"
             // Unbuffered, so a pipe sees each alert as it happens.
             FileHandle.standardOutput.write(Data(line.utf8))

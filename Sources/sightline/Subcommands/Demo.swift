@@ -75,7 +75,7 @@ struct Demo: AsyncParsableCommand {
 
   private func demo(_ launcher: SuiteLauncher) async throws {
     let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    var scenario = DemoScenario(endMs: Int64(Date().timeIntervalSince1970 * 1000) / 60_000 * 60_000)
+    var scenario = DemoScenario(endMs: WallClock.now / 60_000 * 60_000)
     scenario.seed = seed
     scenario.days = days
     scenario.rolloutDay = days / 2
