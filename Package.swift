@@ -89,26 +89,36 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
 
+    // Every backend's part of the tenant data lifecycle: export, verified import, delete.
+    .target(
+      name: "TenantDataService",
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, logging, swiftProtobuf,
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+
     // Service libraries: the logic of each process, testable in-process.
     .target(
       name: "IngestionService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, swiftProtobuf, logging, lifecycle, metrics],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, metrics],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "MetricsService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, swiftProtobuf, logging, lifecycle, metrics],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, metrics],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "SegmentationService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, swiftProtobuf, logging, lifecycle],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "ExperimentsService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, swiftProtobuf, logging,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, grpcTransport, swiftProtobuf, logging,
         lifecycle,
       ],
       swiftSettings: swiftSettings

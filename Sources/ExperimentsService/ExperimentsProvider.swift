@@ -10,7 +10,7 @@ import SwiftProtobuf
 /// The experiments service: experiment definitions per tenant, and their evaluation from the
 /// metrics service's unit-level aggregates (fetched over mutual TLS).
 public final class ExperimentsProvider: Sendable {
-  private let databases: TenantDatabases
+  let databases: TenantDatabases
   private let metrics: GRPCClient<HTTP2ClientTransport.Posix>
   private let clock: @Sendable () -> Int64
   static let dayMs: Int64 = 86_400_000

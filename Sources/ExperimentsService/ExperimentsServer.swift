@@ -2,6 +2,7 @@ public import Logging
 public import ServiceLifecycle
 public import SightlineRPC
 import SightlineModel
+import TenantDataService
 
 /// Assembles the experiments process: the metrics client (mutual TLS, service identity)
 /// and the mutual-TLS server.
@@ -13,8 +14,9 @@ public enum ExperimentsServer {
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let metrics = try configuration.upstreamClient(.metrics)
     let provider = ExperimentsProvider(dataDirectory: configuration.dataDirectory, metrics: metrics.client)
+    let tenantData = TenantDataProvider(databases: provider.databases, logger: logger)
     let server = try SuiteServer.backend(
-      configuration: configuration, services: [provider], serviceNames: [serviceName], logger: logger)
+      configuration: configuration, services: [provider, tenantData], serviceNames: [serviceName], logger: logger)
     return [metrics, server]
   }
 }

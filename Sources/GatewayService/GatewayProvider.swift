@@ -32,6 +32,12 @@ public struct GatewayProvider: Sendable {
 
   static func nowMs() -> Int64 { WallClock.now }
 
+  private var lifecycle: TenantLifecycle {
+    TenantLifecycle(
+      store: store, backends: Dictionary(backends.map { ($0.0, $0.2) }, uniquingKeysWith: { first, _ in first }),
+      logger: logger)
+  }
+
   static func wire(_ tenant: TenantRecord) -> Sightline_Gateway_V1_Tenant {
     .with {
       $0.id = tenant.id
@@ -114,6 +120,31 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     try authenticator.requireOperator(metadata)
     let tenants = try store.tenants()
     return .with { $0.tenants = tenants.map(Self.wire) }
+  }
+
+  public func exportTenant(
+    request: ServerRequest<Sightline_Gateway_V1_ExportTenantRequest>, context: ServerContext
+  ) async throws -> StreamingServerResponse<Sightline_Gateway_V1_ExportTenantResponse> {
+    try authenticator.requireOperator(request.metadata)
+    let name = request.message.name
+    return StreamingServerResponse { writer in
+      try await lifecycle.export(name: name, to: writer)
+      return [:]
+    }
+  }
+
+  public func importTenant(
+    request: StreamingServerRequest<Sightline_Gateway_V1_ImportTenantRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_ImportTenantResponse> {
+    try authenticator.requireOperator(request.metadata)
+    return ServerResponse(message: try await lifecycle.importTenant(request.messages))
+  }
+
+  public func deleteTenant(
+    request: ServerRequest<Sightline_Gateway_V1_DeleteTenantRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_DeleteTenantResponse> {
+    try authenticator.requireOperator(request.metadata)
+    return ServerResponse(message: try await lifecycle.delete(name: request.message.name, confirm: request.message.confirm))
   }
 
   public func createKey(

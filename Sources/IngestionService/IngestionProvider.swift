@@ -7,6 +7,8 @@ import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
+public import TenantDataService
+public import Logging
 
 /// The ingestion service: validates, normalises, de-duplicates and appends records to
 /// each tenant's event log, and streams the log to downstream services.
@@ -33,6 +35,12 @@ public final class IngestionProvider: Sendable {
     self.clock = clock
   }
 
+
+  /// This service's part of the tenant data lifecycle; deleting a tenant first ends its
+  /// `Subscribe` streams (the downstream consumers see their stream end).
+  public func tenantData(logger: Logger) -> TenantDataProvider {
+    TenantDataProvider(databases: databases, logger: logger) { tenant in self.signal.finish(tenant: tenant) }
+  }
 
   /// The event log of `tenant`.
   public func store(for tenant: TenantID) throws -> EventLogStore {

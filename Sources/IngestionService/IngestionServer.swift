@@ -8,11 +8,13 @@ public enum IngestionServer {
 
   /// A server for `configuration`; generates the development PKI if it is missing.
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> SuiteServer {
-    try SuiteServer.backend(
+    let provider = IngestionProvider(dataDirectory: configuration.dataDirectory)
+    return try SuiteServer.backend(
       configuration: configuration,
       services: [
-        IngestionProvider(dataDirectory: configuration.dataDirectory),
+        provider,
         TenantDirectoryProvider(dataDirectory: configuration.dataDirectory),
+        provider.tenantData(logger: logger),
       ],
       serviceNames: [serviceName],
       logger: logger)

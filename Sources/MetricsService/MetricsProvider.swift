@@ -5,6 +5,8 @@ public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
+public import TenantDataService
+public import Logging
 
 /// The metrics service: KPIs and unit-level aggregates from the tenant's folded ticket
 /// state, KPI settings, alert rules, alerts and their live feed.
@@ -27,6 +29,15 @@ public final class MetricsProvider: Sendable {
     self.state = state
     self.follower = follower
     self.clock = clock
+  }
+
+  /// This service's part of the tenant data lifecycle; deleting a tenant first stops its log
+  /// consumer and ends its `WatchAlerts` streams.
+  public func tenantData(logger: Logger) -> TenantDataProvider {
+    TenantDataProvider(databases: state.databases, logger: logger) { tenant in
+      self.follower?.stop(tenant)
+      self.feed.finish(tenant: tenant)
+    }
   }
 
   /// Evaluates `tenant`'s alert rules now; publishes and returns what opened or resolved.

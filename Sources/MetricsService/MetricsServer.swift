@@ -32,7 +32,7 @@ public enum MetricsServer {
       client: ingestion.client, consumer: state, logger: logger, discoveryInterval: discoveryInterval)
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(
-      configuration: configuration, services: [provider], serviceNames: [serviceName],
+      configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)], logger: logger)
     let scheduler = AlertScheduler(provider: provider, logger: logger)
     let warmer = RollupWarmer(state: state, logger: logger)

@@ -7,7 +7,7 @@ import Synchronization
 /// The metrics service's per-tenant databases, and the consumer that folds ingestion's
 /// log into them.
 public final class MetricsState: LogConsumer {
-  private let databases: TenantDatabases
+  let databases: TenantDatabases
   /// When each tenant's consumer last applied a batch (for ``RollupWarmer``).
   private let lastApplied = Mutex<[TenantID: ContinuousClock.Instant]>([:])
 

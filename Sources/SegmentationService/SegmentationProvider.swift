@@ -5,6 +5,8 @@ import SightlineRPC
 import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
+import TenantDataService
+import Logging
 
 /// The segmentation service: customers with derived fields, lifecycle and RFM segments,
 /// custom segments, scorecards, the at-risk list, text themes and sentiment
@@ -19,6 +21,12 @@ public final class SegmentationProvider: Sendable {
     self.state = state
     self.follower = follower
     self.clock = clock
+  }
+
+  /// This service's part of the tenant data lifecycle; deleting a tenant first stops its log
+  /// consumer.
+  func tenantData(logger: Logger) -> TenantDataProvider {
+    TenantDataProvider(databases: state.databases, logger: logger) { tenant in self.follower?.stop(tenant) }
   }
 
   private func store(_ metadata: Metadata) throws -> (TenantID, SegmentationStore) {

@@ -19,7 +19,7 @@ public enum SegmentationServer {
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, discoveryInterval: discoveryInterval)
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(
-      configuration: configuration, services: [provider], serviceNames: [serviceName],
+      configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)], logger: logger)
     return [ingestion, follower, server]
   }

@@ -5,7 +5,7 @@ import SightlineWire
 
 /// Per-tenant segmentation databases, and the consumer that folds ingestion's log into them.
 final class SegmentationState: LogConsumer {
-  private let databases: TenantDatabases
+  let databases: TenantDatabases
 
   init(dataDirectory: String) {
     databases = TenantDatabases(root: dataDirectory, service: "segmentation", migrator: SegmentationStore.migrator)

@@ -10,17 +10,22 @@ public struct TenantRecord: Sendable, Equatable, Codable, FetchableRecord, Persi
   public var name: String
   /// Creation time, Unix milliseconds.
   public var createdAtMs: Int64
+  /// When the tenant was deleted, Unix milliseconds; nil while it exists. The row stays as
+  /// the record of the deletion (its keys stay revoked); its name is free again.
+  public var deletedAtMs: Int64?
 
   enum CodingKeys: String, CodingKey {
     case id, name
     case createdAtMs = "created_at_ms"
+    case deletedAtMs = "deleted_at_ms"
   }
 
   /// A tenant record.
-  public init(id: String, name: String, createdAtMs: Int64) {
+  public init(id: String, name: String, createdAtMs: Int64, deletedAtMs: Int64? = nil) {
     self.id = id
     self.name = name
     self.createdAtMs = createdAtMs
+    self.deletedAtMs = deletedAtMs
   }
 }
 
@@ -68,6 +73,7 @@ public struct GatewayStoreError: Error, Equatable, CustomStringConvertible {
   /// What went wrong.
   public enum Code: Sendable, Equatable {
     case tenantNameTaken
+    case tenantExists
     case keyNotFound
   }
   /// The code.
@@ -109,13 +115,25 @@ public struct GatewayStore: Sendable {
           CREATE INDEX api_key_tenant ON api_key(tenant_id);
           """)
     }
+    // Deleted tenants keep their row; only live tenants' names must be unique.
+    migrator.registerMigration("v2-deleted-tenants") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE tenant_v2 (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+                                  deleted_at_ms INTEGER);
+          INSERT INTO tenant_v2 (id, name, created_at_ms) SELECT id, name, created_at_ms FROM tenant;
+          DROP TABLE tenant;
+          ALTER TABLE tenant_v2 RENAME TO tenant;
+          CREATE UNIQUE INDEX tenant_live_name ON tenant(name) WHERE deleted_at_ms IS NULL;
+          """)
+    }
     return migrator
   }
 
   /// Creates a tenant and its first key in one transaction.
   public func createTenant(_ tenant: TenantRecord, firstKey: APIKeyRecord) throws {
     try writer.write { db in
-      if try TenantRecord.filter(Column("name") == tenant.name).fetchCount(db) > 0 {
+      if try Self.liveTenants.filter(Column("name") == tenant.name).fetchCount(db) > 0 {
         throw GatewayStoreError(code: .tenantNameTaken, description: "a tenant named '\(tenant.name)' already exists")
       }
       try tenant.insert(db)
@@ -123,14 +141,62 @@ public struct GatewayStore: Sendable {
     }
   }
 
-  /// All tenants by name.
-  public func tenants() throws -> [TenantRecord] {
-    try writer.read { db in try TenantRecord.order(Column("name")).fetchAll(db) }
+  private static var liveTenants: QueryInterfaceRequest<TenantRecord> {
+    TenantRecord.filter(Column("deleted_at_ms") == nil)
   }
 
-  /// One tenant by id.
+  /// All tenants that exist (not deleted), by name.
+  public func tenants() throws -> [TenantRecord] {
+    try writer.read { db in try Self.liveTenants.order(Column("name")).fetchAll(db) }
+  }
+
+  /// One tenant by id, deleted or not.
   public func tenant(id: String) throws -> TenantRecord? {
     try writer.read { db in try TenantRecord.fetchOne(db, key: id) }
+  }
+
+  /// The tenant named `name`: the live one, else the one deleted last (so a delete that
+  /// was interrupted can be finished by name).
+  public func tenant(named name: String) throws -> TenantRecord? {
+    try writer.read { db in
+      try TenantRecord.filter(Column("name") == name)
+        .order(sql: "deleted_at_ms IS NOT NULL, deleted_at_ms DESC").fetchOne(db)
+    }
+  }
+
+  /// Marks tenant `id` deleted and revokes every key it still has, in one transaction (from
+  /// the commit on, no key of it authenticates). Returns the keys revoked now.
+  public func markDeleted(id: String, atMs: Int64) throws -> Int {
+    try writer.write { db in
+      try db.execute(sql: "UPDATE tenant SET deleted_at_ms = ? WHERE id = ? AND deleted_at_ms IS NULL", arguments: [atMs, id])
+      try db.execute(
+        sql: "UPDATE api_key SET revoked_at_ms = ? WHERE tenant_id = ? AND revoked_at_ms IS NULL", arguments: [atMs, id])
+      return db.changesCount
+    }
+  }
+
+  /// Restores an exported tenant and its keys exactly as they were. Refused when a live
+  /// tenant has its id or its name; the record of a deleted tenant with its id is replaced.
+  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord]) throws {
+    try writer.write { db in
+      if let existing = try TenantRecord.fetchOne(db, key: tenant.id), existing.deletedAtMs == nil {
+        throw GatewayStoreError(code: .tenantExists, description: "tenant \(tenant.id) ('\(existing.name)') exists here")
+      }
+      if try Self.liveTenants.filter(Column("name") == tenant.name).fetchCount(db) > 0 {
+        throw GatewayStoreError(code: .tenantNameTaken, description: "a tenant named '\(tenant.name)' already exists")
+      }
+      try APIKeyRecord.filter(Column("tenant_id") == tenant.id).deleteAll(db)
+      try TenantRecord.deleteOne(db, key: tenant.id)
+      var restored = tenant
+      restored.deletedAtMs = nil
+      try restored.insert(db)
+      for key in keys {
+        guard key.tenantID == tenant.id else {
+          throw GatewayStoreError(code: .keyNotFound, description: "key \(key.id) belongs to another tenant")
+        }
+        try key.insert(db)
+      }
+    }
   }
 
   /// Stores a new key.

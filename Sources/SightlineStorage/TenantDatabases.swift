@@ -10,10 +10,13 @@ import Synchronization
 public final class TenantDatabases: Sendable {
   private let root: String
   private let service: String
-  private let migrator: DatabaseMigrator
+  let migrator: DatabaseMigrator
   private let pools = Mutex<[TenantID: DatabasePool]>([:])
-  /// Held while a database is opened and migrated (never while one is used).
-  private let opening = Mutex(())
+  /// Held while a database is opened, installed or removed (never while one is used).
+  let opening = Mutex(())
+  /// Tenants whose data this process deleted: nothing may recreate their files (a log
+  /// consumer finishing a batch, a late call) until an import brings the tenant back.
+  let deleted = Mutex<Set<TenantID>>([])
 
   /// Databases of `service` under `root`, each migrated with `migrator` when opened.
   public init(root: String, service: String, migrator: DatabaseMigrator) {
@@ -30,11 +33,13 @@ public final class TenantDatabases: Sendable {
   /// The tenant's database, created and migrated on first use.
   public func database(for tenant: TenantID) throws -> DatabasePool {
     if let pool = pools.withLock({ $0[tenant] }) { return pool }
+    try requireNotDeleted(tenant)
     // Opening and migrating happen once per tenant, under a lock of their own: an RPC and
     // the log consumer often reach a new tenant at the same moment, and two pools
     // migrating one file at once collide ("table already exists").
     return try opening.withLock { _ in
       if let pool = pools.withLock({ $0[tenant] }) { return pool }
+      try requireNotDeleted(tenant)
       let path = path(for: tenant)
       let pool = try PrivateFiles.openDatabase(at: path, configuration: Self.configuration())
       try migrator.migrate(pool)
@@ -42,6 +47,29 @@ public final class TenantDatabases: Sendable {
       return pool
     }
   }
+
+  func requireNotDeleted(_ tenant: TenantID) throws {
+    if deleted.withLock({ $0.contains(tenant) }) {
+      throw TenantDataError(code: .deleted, description: "the data of tenant \(tenant) was deleted")
+    }
+  }
+
+  /// Removes the open pool of `tenant`, if any (the caller holds `opening`).
+  func takePool(_ tenant: TenantID) -> DatabasePool? {
+    pools.withLock { $0.removeValue(forKey: tenant) }
+  }
+
+  /// Whether `tenant`'s database is open in this process.
+  func isOpen(_ tenant: TenantID) -> Bool {
+    pools.withLock { $0[tenant] != nil }
+  }
+
+  /// The service whose databases these are ("metrics", …).
+  public var serviceName: String { service }
+
+  /// The directory for files in transit (exports being streamed, imports being verified):
+  /// on the same file system as the tenants, so an import is installed by a rename.
+  public var transferDirectory: String { "\(root)/transfers" }
 
   /// The connection settings every Sightline database uses.
   public static func configuration() -> Configuration {

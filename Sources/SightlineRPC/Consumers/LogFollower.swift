@@ -35,6 +35,8 @@ public final class LogFollower: Service, Sendable {
 
   private struct State {
     var following: Set<TenantID> = []
+    /// Tenants whose data was deleted: their subscriptions end at the next turn.
+    var stopped: Set<TenantID> = []
     var failures: [TenantID: Int] = [:]
     var progress: [TenantID: Progress] = [:]
   }
@@ -101,6 +103,29 @@ public final class LogFollower: Service, Sendable {
     if !state.withLock({ $0.following.contains(tenant) }) { wantedContinuation.yield(tenant) }
   }
 
+  /// Stops following `tenant`, whose data is being deleted: its subscription ends at its
+  /// next turn (ingestion deletes the tenant's log first, which ends the stream) and its
+  /// progress is forgotten, so readiness does not count it. A later import is found again
+  /// by discovery.
+  public func stop(_ tenant: TenantID) {
+    state.withLock { state in
+      if state.following.contains(tenant) { state.stopped.insert(tenant) }
+      state.progress[tenant] = nil
+    }
+  }
+
+  /// Whether `tenant` was stopped; if so, forgets it, so that it can be followed anew.
+  private func endIfStopped(_ tenant: TenantID) -> Bool {
+    state.withLock { state in
+      guard state.stopped.contains(tenant) else { return false }
+      state.stopped.remove(tenant)
+      state.following.remove(tenant)
+      state.failures[tenant] = nil
+      state.progress[tenant] = nil
+      return true
+    }
+  }
+
   public func run() async throws {
     await withDiscardingTaskGroup { group in
       group.addTask { await self.discover() }
@@ -129,13 +154,14 @@ public final class LogFollower: Service, Sendable {
 
   private func followForever(_ tenant: TenantID) async {
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-    while !Task.isCancelled {
+    while !Task.isCancelled && !endIfStopped(tenant) {
       do {
         let from = try consumer.appliedOffset(tenant: tenant)
         var metadata = Metadata()
         metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
         try await ingestion.subscribe(.with { $0.fromOffset = from }, metadata: metadata) { response in
           for try await message in response.messages {
+            if self.state.withLock({ $0.stopped.contains(tenant) }) { break }
             self.state.withLock { $0.failures[tenant] = 0 }
             if let last = message.entries.last?.offset {
               try self.consumer.apply(message.entries, throughOffset: last, tenant: tenant)
@@ -152,6 +178,7 @@ public final class LogFollower: Service, Sendable {
         }
       } catch {
         if Task.isCancelled { break }
+        if state.withLock({ $0.stopped.contains(tenant) }) { continue }
         state.withLock { state in
           state.failures[tenant, default: 0] += 1
           var progress = state.progress[tenant] ?? Progress()

@@ -30,6 +30,15 @@ public final class TenantBroadcast<Element: Sendable>: Sendable {
     })
   }
 
+  /// Ends every stream of `tenant` (its data is being deleted).
+  public func finish(tenant: TenantID) {
+    let targets = subscribers.withLock { subscribers in
+      let ids = subscribers.filter { $0.value.tenant == tenant }.map(\.key)
+      return ids.compactMap { subscribers.removeValue(forKey: $0)?.continuation }
+    }
+    for continuation in targets { continuation.finish() }
+  }
+
   /// Delivers `value` to `tenant`'s subscribers.
   public func publish(_ value: Element, tenant: TenantID) {
     let targets = subscribers.withLock { $0.values.filter { $0.tenant == tenant }.map(\.continuation) }

@@ -52,6 +52,45 @@ public enum Sightline_Gateway_V1_Gateway: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ExportTenant" metadata.
+        public enum ExportTenant: Sendable {
+            /// Request type for "ExportTenant".
+            public typealias Input = Sightline_Gateway_V1_ExportTenantRequest
+            /// Response type for "ExportTenant".
+            public typealias Output = Sightline_Gateway_V1_ExportTenantResponse
+            /// Descriptor for "ExportTenant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.gateway.v1.Gateway"),
+                method: "ExportTenant",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "ImportTenant" metadata.
+        public enum ImportTenant: Sendable {
+            /// Request type for "ImportTenant".
+            public typealias Input = Sightline_Gateway_V1_ImportTenantRequest
+            /// Response type for "ImportTenant".
+            public typealias Output = Sightline_Gateway_V1_ImportTenantResponse
+            /// Descriptor for "ImportTenant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.gateway.v1.Gateway"),
+                method: "ImportTenant",
+                type: .clientStreaming
+            )
+        }
+        /// Namespace for "DeleteTenant" metadata.
+        public enum DeleteTenant: Sendable {
+            /// Request type for "DeleteTenant".
+            public typealias Input = Sightline_Gateway_V1_DeleteTenantRequest
+            /// Response type for "DeleteTenant".
+            public typealias Output = Sightline_Gateway_V1_DeleteTenantResponse
+            /// Descriptor for "DeleteTenant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.gateway.v1.Gateway"),
+                method: "DeleteTenant",
+                type: .unary
+            )
+        }
         /// Namespace for "CreateKey" metadata.
         public enum CreateKey: Sendable {
             /// Request type for "CreateKey".
@@ -134,6 +173,9 @@ public enum Sightline_Gateway_V1_Gateway: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateTenant.descriptor,
             ListTenants.descriptor,
+            ExportTenant.descriptor,
+            ImportTenant.descriptor,
+            DeleteTenant.descriptor,
             CreateKey.descriptor,
             ListKeys.descriptor,
             RevokeKey.descriptor,
@@ -205,6 +247,66 @@ extension Sightline_Gateway_V1_Gateway {
             request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ListTenantsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ListTenantsResponse>
+
+        /// Handle the "ExportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a consistent export of a tenant: its record and keys, then every service's
+        /// > database (online backups, consumers first so their offsets never pass the log's)
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Gateway_V1_ExportTenantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Gateway_V1_ExportTenantResponse` messages.
+        func exportTenant(
+            request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ExportTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ExportTenantResponse>
+
+        /// Handle the "ImportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores an exported tenant into a deployment that does not have it: every file is
+        /// > verified by the service receiving it before it is installed, and the tenant and its
+        /// > keys return only once all data is in place (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Gateway_V1_ImportTenantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Gateway_V1_ImportTenantResponse` messages.
+        func importTenant(
+            request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ImportTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ImportTenantResponse>
+
+        /// Handle the "DeleteTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a tenant irreversibly: revokes its keys at once, then removes its data and
+        /// > files on every service; logged. Repeating it finishes an interrupted delete
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Gateway_V1_DeleteTenantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Gateway_V1_DeleteTenantResponse` messages.
+        func deleteTenant(
+            request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_DeleteTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_DeleteTenantResponse>
 
         /// Handle the "CreateKey" method.
         ///
@@ -363,6 +465,66 @@ extension Sightline_Gateway_V1_Gateway {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_ListTenantsResponse>
 
+        /// Handle the "ExportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a consistent export of a tenant: its record and keys, then every service's
+        /// > database (online backups, consumers first so their offsets never pass the log's)
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_ExportTenantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Gateway_V1_ExportTenantResponse` messages.
+        func exportTenant(
+            request: GRPCCore.ServerRequest<Sightline_Gateway_V1_ExportTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ExportTenantResponse>
+
+        /// Handle the "ImportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores an exported tenant into a deployment that does not have it: every file is
+        /// > verified by the service receiving it before it is installed, and the tenant and its
+        /// > keys return only once all data is in place (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Gateway_V1_ImportTenantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Gateway_V1_ImportTenantResponse` message.
+        func importTenant(
+            request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ImportTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_ImportTenantResponse>
+
+        /// Handle the "DeleteTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a tenant irreversibly: revokes its keys at once, then removes its data and
+        /// > files on every service; logged. Repeating it finishes an interrupted delete
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_DeleteTenantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Gateway_V1_DeleteTenantResponse` message.
+        func deleteTenant(
+            request: GRPCCore.ServerRequest<Sightline_Gateway_V1_DeleteTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_DeleteTenantResponse>
+
         /// Handle the "CreateKey" method.
         ///
         /// > Source IDL Documentation:
@@ -518,6 +680,67 @@ extension Sightline_Gateway_V1_Gateway {
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Gateway_V1_ListTenantsResponse
 
+        /// Handle the "ExportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a consistent export of a tenant: its record and keys, then every service's
+        /// > database (online backups, consumers first so their offsets never pass the log's)
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Gateway_V1_ExportTenantRequest` message.
+        ///   - response: A response stream of `Sightline_Gateway_V1_ExportTenantResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func exportTenant(
+            request: Sightline_Gateway_V1_ExportTenantRequest,
+            response: GRPCCore.RPCWriter<Sightline_Gateway_V1_ExportTenantResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "ImportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores an exported tenant into a deployment that does not have it: every file is
+        /// > verified by the service receiving it before it is installed, and the tenant and its
+        /// > keys return only once all data is in place (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Sightline_Gateway_V1_ImportTenantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Gateway_V1_ImportTenantResponse` to respond with.
+        func importTenant(
+            request: GRPCCore.RPCAsyncSequence<Sightline_Gateway_V1_ImportTenantRequest, any Swift.Error>,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Gateway_V1_ImportTenantResponse
+
+        /// Handle the "DeleteTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a tenant irreversibly: revokes its keys at once, then removes its data and
+        /// > files on every service; logged. Repeating it finishes an interrupted delete
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Gateway_V1_DeleteTenantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Gateway_V1_DeleteTenantResponse` to respond with.
+        func deleteTenant(
+            request: Sightline_Gateway_V1_DeleteTenantRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Gateway_V1_DeleteTenantResponse
+
         /// Handle the "CreateKey" method.
         ///
         /// > Source IDL Documentation:
@@ -655,6 +878,39 @@ extension Sightline_Gateway_V1_Gateway.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Sightline_Gateway_V1_Gateway.Method.ExportTenant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_ExportTenantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_ExportTenantResponse>(),
+            handler: { request, context in
+                try await self.exportTenant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Gateway_V1_Gateway.Method.ImportTenant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_ImportTenantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_ImportTenantResponse>(),
+            handler: { request, context in
+                try await self.importTenant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Gateway_V1_Gateway.Method.DeleteTenant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_DeleteTenantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_DeleteTenantResponse>(),
+            handler: { request, context in
+                try await self.deleteTenant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Sightline_Gateway_V1_Gateway.Method.CreateKey.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_CreateKeyRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_CreateKeyResponse>(),
@@ -742,6 +998,39 @@ extension Sightline_Gateway_V1_Gateway.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ListTenantsResponse> {
         let response = try await self.listTenants(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportTenant(
+        request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ExportTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ExportTenantResponse> {
+        let response = try await self.exportTenant(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func importTenant(
+        request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ImportTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ImportTenantResponse> {
+        let response = try await self.importTenant(
+            request: request,
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteTenant(
+        request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_DeleteTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_DeleteTenantResponse> {
+        let response = try await self.deleteTenant(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -837,6 +1126,49 @@ extension Sightline_Gateway_V1_Gateway.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_ListTenantsResponse> {
         return GRPCCore.ServerResponse<Sightline_Gateway_V1_ListTenantsResponse>(
             message: try await self.listTenants(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportTenant(
+        request: GRPCCore.ServerRequest<Sightline_Gateway_V1_ExportTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ExportTenantResponse> {
+        return GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ExportTenantResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.exportTenant(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func importTenant(
+        request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ImportTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_ImportTenantResponse> {
+        return GRPCCore.ServerResponse<Sightline_Gateway_V1_ImportTenantResponse>(
+            message: try await self.importTenant(
+                request: request.messages,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteTenant(
+        request: GRPCCore.ServerRequest<Sightline_Gateway_V1_DeleteTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_DeleteTenantResponse> {
+        return GRPCCore.ServerResponse<Sightline_Gateway_V1_DeleteTenantResponse>(
+            message: try await self.deleteTenant(
                 request: request.message,
                 context: context
             ),
@@ -980,6 +1312,81 @@ extension Sightline_Gateway_V1_Gateway {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_ListTenantsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ListTenantsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a consistent export of a tenant: its record and keys, then every service's
+        /// > database (online backups, consumers first so their offsets never pass the log's)
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_ExportTenantRequest` message.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_ExportTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_ExportTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportTenant<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Gateway_V1_ExportTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_ExportTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_ExportTenantResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sightline_Gateway_V1_ExportTenantResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ImportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores an exported tenant into a deployment that does not have it: every file is
+        /// > verified by the service receiving it before it is installed, and the tenant and its
+        /// > keys return only once all data is in place (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Sightline_Gateway_V1_ImportTenantRequest` messages.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_ImportTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_ImportTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func importTenant<Result>(
+            request: GRPCCore.StreamingClientRequest<Sightline_Gateway_V1_ImportTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_ImportTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_ImportTenantResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ImportTenantResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a tenant irreversibly: revokes its keys at once, then removes its data and
+        /// > files on every service; logged. Repeating it finishes an interrupted delete
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_DeleteTenantRequest` message.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_DeleteTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_DeleteTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteTenant<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Gateway_V1_DeleteTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_DeleteTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_DeleteTenantResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_DeleteTenantResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "CreateKey" method.
@@ -1202,6 +1609,112 @@ extension Sightline_Gateway_V1_Gateway {
             try await self.client.unary(
                 request: request,
                 descriptor: Sightline_Gateway_V1_Gateway.Method.ListTenants.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a consistent export of a tenant: its record and keys, then every service's
+        /// > database (online backups, consumers first so their offsets never pass the log's)
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_ExportTenantRequest` message.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_ExportTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_ExportTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportTenant<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Gateway_V1_ExportTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_ExportTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_ExportTenantResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sightline_Gateway_V1_ExportTenantResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Sightline_Gateway_V1_Gateway.Method.ExportTenant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ImportTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Restores an exported tenant into a deployment that does not have it: every file is
+        /// > verified by the service receiving it before it is installed, and the tenant and its
+        /// > keys return only once all data is in place (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Sightline_Gateway_V1_ImportTenantRequest` messages.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_ImportTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_ImportTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func importTenant<Result>(
+            request: GRPCCore.StreamingClientRequest<Sightline_Gateway_V1_ImportTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_ImportTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_ImportTenantResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ImportTenantResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.clientStreaming(
+                request: request,
+                descriptor: Sightline_Gateway_V1_Gateway.Method.ImportTenant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a tenant irreversibly: revokes its keys at once, then removes its data and
+        /// > files on every service; logged. Repeating it finishes an interrupted delete
+        /// > (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_DeleteTenantRequest` message.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_DeleteTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_DeleteTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteTenant<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Gateway_V1_DeleteTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_DeleteTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_DeleteTenantResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_DeleteTenantResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Gateway_V1_Gateway.Method.DeleteTenant.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1476,6 +1989,97 @@ extension Sightline_Gateway_V1_Gateway.ClientProtocol {
         )
     }
 
+    /// Call the "ExportTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams a consistent export of a tenant: its record and keys, then every service's
+    /// > database (online backups, consumers first so their offsets never pass the log's)
+    /// > (operator key).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Gateway_V1_ExportTenantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportTenant<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Gateway_V1_ExportTenantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sightline_Gateway_V1_ExportTenantResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportTenant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_ExportTenantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_ExportTenantResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Restores an exported tenant into a deployment that does not have it: every file is
+    /// > verified by the service receiving it before it is installed, and the tenant and its
+    /// > keys return only once all data is in place (operator key).
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Sightline_Gateway_V1_ImportTenantRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importTenant<Result>(
+        request: GRPCCore.StreamingClientRequest<Sightline_Gateway_V1_ImportTenantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ImportTenantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.importTenant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_ImportTenantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_ImportTenantResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a tenant irreversibly: revokes its keys at once, then removes its data and
+    /// > files on every service; logged. Repeating it finishes an interrupted delete
+    /// > (operator key).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Gateway_V1_DeleteTenantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteTenant<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Gateway_V1_DeleteTenantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_DeleteTenantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteTenant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_DeleteTenantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_DeleteTenantResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "CreateKey" method.
     ///
     /// > Source IDL Documentation:
@@ -1714,6 +2318,110 @@ extension Sightline_Gateway_V1_Gateway.ClientProtocol {
             metadata: metadata
         )
         return try await self.listTenants(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams a consistent export of a tenant: its record and keys, then every service's
+    /// > database (online backups, consumers first so their offsets never pass the log's)
+    /// > (operator key).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportTenant<Result>(
+        _ message: Sightline_Gateway_V1_ExportTenantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sightline_Gateway_V1_ExportTenantResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Gateway_V1_ExportTenantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportTenant(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Restores an exported tenant into a deployment that does not have it: every file is
+    /// > verified by the service receiving it before it is installed, and the tenant and its
+    /// > keys return only once all data is in place (operator key).
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importTenant<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Sightline_Gateway_V1_ImportTenantRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ImportTenantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Sightline_Gateway_V1_ImportTenantRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.importTenant(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a tenant irreversibly: revokes its keys at once, then removes its data and
+    /// > files on every service; logged. Repeating it finishes an interrupted delete
+    /// > (operator key).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteTenant<Result>(
+        _ message: Sightline_Gateway_V1_DeleteTenantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_DeleteTenantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Gateway_V1_DeleteTenantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteTenant(
             request: request,
             options: options,
             onResponse: handleResponse
