@@ -152,6 +152,7 @@ let package = Package(
         "SightlineModel", "SightlineWire", "SightlineRPC", "IngestionService", "MetricsService", "ExperimentsService",
         "SegmentationService", "GatewayService", "SightlineDemo", grpcCore,
         grpcTransport, swiftProtobuf, logging, lifecycle,
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -236,6 +237,7 @@ let package = Package(
         "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite", "SightlineDemo",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
         .product(name: "X509", package: "swift-certificates"),
+        .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
         .product(name: "NIOHTTP2", package: "swift-nio-http2"),
         .product(name: "NIOHPACK", package: "swift-nio-http2"),

@@ -58,15 +58,18 @@ struct TenantLifecycle: Sendable {
     })
     var bytes: Int64 = 0
     for component in Self.transferOrder {
-      let part = try await tenantData(component).exportData(.with { $0.tenantID = tenant.id }) { response in
-        var bytes: Int64 = 0
-        for try await chunk in response.messages {
-          if case .end(let end) = chunk.part { bytes = end.bytes }
-          try await writer.write(.with { $0.chunk = chunk })
+      do {
+        bytes += try await tenantData(component).exportData(.with { $0.tenantID = tenant.id }) { response in
+          var bytes: Int64 = 0
+          for try await chunk in response.messages {
+            if case .end(let end) = chunk.part { bytes = end.bytes }
+            try await writer.write(.with { $0.chunk = chunk })
+          }
+          return bytes
         }
-        return bytes
+      } catch {
+        throw Self.relayed(error)
       }
-      bytes += part
     }
     logger.notice("tenant exported", metadata: ["tenant.id": "\(tenant.id)", "tenant.name": "\(tenant.name)", "bytes": "\(bytes)"])
   }
@@ -83,12 +86,13 @@ struct TenantLifecycle: Sendable {
     guard case .archive(let archive)? = try await inbound.next()?.part else {
       throw InvalidInput(field: "archive", reason: "an import begins with the export's archive (manifest.json)")
     }
-    let (tenant, keys) = try Self.check(archive)
-    if let existing = try store.tenant(id: tenant.id), existing.deletedAtMs == nil {
-      throw RPCError(code: .alreadyExists, message: "tenant \(tenant.id) ('\(existing.name)') exists in this deployment")
-    }
-    if let named = try store.tenant(named: tenant.name), named.deletedAtMs == nil {
-      throw RPCError(code: .alreadyExists, message: "a tenant named '\(tenant.name)' exists in this deployment")
+    let (tenant, keys): (TenantRecord, [APIKeyRecord])
+    do {
+      (tenant, keys) = try Self.check(archive)
+      try refuseExisting(tenant)
+    } catch {
+      await inbound.drain()
+      throw error
     }
     var installed: [SuiteComponent] = []
     do {
@@ -104,8 +108,9 @@ struct TenantLifecycle: Sendable {
       for component in installed {
         _ = try? await tenantData(component).deleteData(.with { $0.tenantID = tenant.id })
       }
+      await inbound.drain()
       if let error = error as? GatewayStoreError { throw RPCError(code: .alreadyExists, message: error.description) }
-      throw error
+      throw Self.relayed(error)
     }
     logger.notice(
       "tenant imported",
@@ -115,6 +120,23 @@ struct TenantLifecycle: Sendable {
       $0.tenant = GatewayProvider.wire(tenant)
       $0.keys = Int32(keys.count)
       $0.files = archive.files
+    }
+  }
+
+  /// A backend's error as the gateway may answer it: the backend's response headers
+  /// (`:status`, …) ride in the error's metadata and must not become the gateway's trailers
+  /// (an invalid trailer block resets the caller's connection).
+  static func relayed(_ error: any Error) -> any Error {
+    guard let error = error as? RPCError else { return error }
+    return RPCError(code: error.code, message: error.message, metadata: ForwardedMetadata.trailers(error.metadata))
+  }
+
+  private func refuseExisting(_ tenant: TenantRecord) throws {
+    if let existing = try store.tenant(id: tenant.id), existing.deletedAtMs == nil {
+      throw RPCError(code: .alreadyExists, message: "tenant \(tenant.id) ('\(existing.name)') exists in this deployment")
+    }
+    if let named = try store.tenant(named: tenant.name), named.deletedAtMs == nil {
+      throw RPCError(code: .alreadyExists, message: "a tenant named '\(tenant.name)' exists in this deployment")
     }
   }
 
@@ -193,6 +215,13 @@ struct TenantLifecycle: Sendable {
       self.iterator = iterator
     }
     func next() async throws -> Sightline_Gateway_V1_ImportTenantRequest? { try await iterator.next() }
+    /// Reads what the caller is still sending. A refusal is answered only after the
+    /// request stream has ended: answering while a client is mid-stream makes HTTP/2 reset
+    /// the connection under it ("Stream unexpectedly closed"), and the caller would never
+    /// read the reason.
+    func drain() async {
+      while (try? await iterator.next()) != nil {}
+    }
   }
 
   // MARK: Delete

@@ -67,6 +67,19 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     request: StreamingServerRequest<Sightline_Tenantdata_V1_DataChunk>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Tenantdata_V1_ImportDataResponse> {
     var messages = request.messages.makeAsyncIterator()
+    do {
+      return try await receive(&messages)
+    } catch {
+      // Answer a refusal only once the caller has finished sending: answering mid-stream
+      // makes HTTP/2 reset the connection, and the caller would never read the reason.
+      while (try? await messages.next()) != nil {}
+      throw error
+    }
+  }
+
+  private func receive(
+    _ messages: inout RPCAsyncSequence<Sightline_Tenantdata_V1_DataChunk, any Error>.AsyncIterator
+  ) async throws -> ServerResponse<Sightline_Tenantdata_V1_ImportDataResponse> {
     guard case .start(let start)? = try await messages.next()?.part else {
       throw InvalidInput(field: "start", reason: "an import begins with a FileStart")
     }

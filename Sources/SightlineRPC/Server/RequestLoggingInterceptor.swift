@@ -55,22 +55,30 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
           let trailers = try await producer(writer)
           log("ok", nil)
           return trailers
-        } catch let error as RPCError {
-          log("\(error.code)", error.message)
-          throw error
         } catch {
-          log("internal", "\(error)")
+          log(Self.status(of: error), Self.message(of: error))
           throw error
         }
       }
       response.accepted = .success(contents)
       return response
-    } catch let error as RPCError {
-      log("\(error.code)", error.message)
-      throw error
     } catch {
-      log("internal", "\(error)")
+      log(Self.status(of: error), Self.message(of: error))
       throw error
     }
+  }
+
+  /// The status code a thrown error becomes on the wire: an `RPCError`'s or an
+  /// `RPCErrorConvertible`'s own (`InvalidInput` is INVALID_ARGUMENT), else INTERNAL.
+  static func status(of error: any Error) -> String {
+    if let error = error as? RPCError { return "\(error.code)" }
+    if let error = error as? any RPCErrorConvertible { return "\(error.rpcErrorCode)" }
+    return "internal"
+  }
+
+  static func message(of error: any Error) -> String {
+    if let error = error as? RPCError { return error.message }
+    if let error = error as? any RPCErrorConvertible { return error.rpcErrorMessage }
+    return "\(error)"
   }
 }

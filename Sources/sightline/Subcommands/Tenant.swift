@@ -1,13 +1,15 @@
 import ArgumentParser
+import Foundation
 import GRPCCore
+import SightlineSuite
 import SightlineWire
 import SwiftProtobuf
 
 /// `sightline tenant …`: tenant administration with the operator key.
 struct TenantCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "tenant", abstract: "Create and list tenants (operator key).",
-    subcommands: [Create.self, List.self])
+    commandName: "tenant", abstract: "Create, list, export, import and delete tenants (operator key).",
+    subcommands: [Create.self, List.self, Export.self, Import.self, Delete.self])
 
   struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a tenant; prints its id and an admin key (shown once).")
@@ -36,6 +38,73 @@ struct TenantCommand: AsyncParsableCommand {
         try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listTenants(.init(), metadata: metadata)
       }
       printTable(["ID", "NAME"], reply.tenants.map { [$0.id, $0.name] })
+    }
+  }
+
+  struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Export a tenant: its keys' hashes and every service's data, consistent while the suite runs, into DIR.",
+      discussion: "DIR gets manifest.json (sizes and SHA-256 of every file) and one SQLite file per service. It holds the tenant's data: keep it private.")
+    @Argument(help: "The tenant's name.") var name: String
+    @Argument(help: "A new or empty directory.") var directory: String
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let (name, directory) = (self.name, self.directory)
+      let archive = try await connection.withGateway(operatorFallback: true) { client, metadata in
+        try await TenantExportDirectory.export(name: name, into: directory, gateway: client, metadata: metadata)
+      }
+      print("exported tenant \(archive.tenant.id) (\(archive.tenant.name)) with \(archive.keys.count) keys into \(directory)")
+      printTable(["SERVICE", "FILE", "BYTES", "SHA-256"], archive.files.map { [$0.service, $0.file, "\($0.bytes)", $0.sha256] })
+    }
+  }
+
+  struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Import a tenant exported with 'tenant export' into a deployment that does not have it.",
+      discussion: "Every file is checked against the manifest before sending, and again by the service receiving it. The tenant and its keys come back only once every service has installed its data.")
+    @Argument(help: "The export directory.") var directory: String
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let directory = self.directory
+      do {
+        _ = try TenantExportDirectory.read(directory)
+      } catch let problem as TenantExportDirectory.Problem {
+        throw ValidationError(problem.description)
+      }
+      let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
+        try await TenantExportDirectory.importTenant(from: directory, gateway: client, metadata: metadata)
+      }
+      print("imported tenant \(reply.tenant.id) (\(reply.tenant.name)) with \(reply.keys) keys; its keys work again")
+      printTable(["SERVICE", "BYTES", "SHA-256"], reply.files.map { [$0.service, "\($0.bytes)", $0.sha256] })
+    }
+  }
+
+  struct Delete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Delete a tenant irreversibly: revoke its keys, remove its data and files on every service.",
+      discussion: "Asks for the tenant's name again unless --yes is given. Running it again finishes a delete that was interrupted.")
+    @Argument(help: "The tenant's name.") var name: String
+    @Flag(help: "Do not ask for confirmation.") var yes = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let name = self.name
+      if !yes {
+        FileHandle.standardError.write(Data(
+          "This deletes tenant '\(name)' and all its data on every service. It cannot be undone.\nType the tenant's name to confirm: ".utf8))
+        guard readLine(strippingNewline: true) == name else {
+          FileHandle.standardError.write(Data("not confirmed; nothing deleted\n".utf8))
+          throw ExitCode.failure
+        }
+      }
+      let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).deleteTenant(
+          .with { $0.name = name; $0.confirm = name }, metadata: metadata)
+      }
+      print("deleted tenant \(reply.tenant.id) (\(reply.tenant.name)); \(reply.keysRevoked) keys revoked")
+      printTable(["SERVICE", "FILES", "BYTES"], reply.services.map { [$0.service, "\($0.filesRemoved)", "\($0.bytesRemoved)"] })
     }
   }
 }
