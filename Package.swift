@@ -49,6 +49,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    // The web cockpit's HTTPS server (HTTP/2 and HTTP/1.1).
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
   ],
   targets: [
     // Domain types, roles, validation rules. No I/O.
@@ -132,6 +135,19 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // The web cockpit: server-rendered pages with inline SVG charts, served by the gateway
+    // process over HTTPS, built on the gateway's own gRPC API.
+    .target(
+      name: "Cockpit",
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", grpcCore, grpcTransport, swiftProtobuf, logging, lifecycle,
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The seeded demo data set: realistic service data with planted effects, shared by
     // `sightline demo`, the benchmarks and the tests.
     .target(
@@ -184,7 +200,7 @@ let package = Package(
     ),
     .executableTarget(
       name: "sightline-gateway",
-      dependencies: ["GatewayService", "SightlineRPC", argumentParser, logging, lifecycle],
+      dependencies: ["GatewayService", "Cockpit", "SightlineRPC", argumentParser, logging, lifecycle],
       path: "Services/sightline-gateway",
       swiftSettings: swiftSettings
     ),

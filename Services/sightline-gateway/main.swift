@@ -1,9 +1,11 @@
 import ArgumentParser
+import Cockpit
 import Foundation
 import GatewayService
 import Logging
 import SightlineModel
 import SightlineRPC
+import ServiceLifecycle
 
 /// The `sightline-gateway` executable: the suite's only public port.
 @main
@@ -24,6 +26,9 @@ struct GatewayCommand: AsyncParsableCommand {
   @Option(help: "Per-tenant calls in flight (env SIGHTLINE_MAX_IN_FLIGHT; default 64).")
   var maxInFlight: Int?
 
+  @Option(help: "Serve the web cockpit over HTTPS on HOST:PORT (env SIGHTLINE_WEB_LISTEN; default: not served).")
+  var webListen: String?
+
   func run() async throws {
     ProcessBootstrap.bootstrapLogging()
     let logger = Logger(label: "sightline.gateway")
@@ -40,7 +45,17 @@ struct GatewayCommand: AsyncParsableCommand {
     let prometheus = ProcessMetrics.endpoint(
       for: .gateway, dataDirectory: base.dataDirectory, listen: base.prometheusListen, logger: logger)
     let (services, _) = try GatewayServer.make(configuration: configuration, logger: logger)
+    var cockpit: [any Service] = []
+    if let text = webListen ?? env["SIGHTLINE_WEB_LISTEN"] {
+      guard let web = HostAndPort(text) else { throw ValidationError("--web-listen must be HOST:PORT, got '\(text)'") }
+      // The cockpit calls this gateway's own gRPC port, on loopback when it listens on all.
+      let own = ["0.0.0.0", "::", ""].contains(base.listen.host) ? HostAndPort(host: "127.0.0.1", port: base.listen.port) : base.listen
+      cockpit = try Cockpit.make(configuration: .init(listen: web, pki: base.pki, gateway: own), logger: logger)
+      logger.info("serving the web cockpit", metadata: ["listen": "https://\(web)"])
+    }
     logger.info("starting", metadata: ["listen": "\(configuration.listen)"])
-    try await ProcessBootstrap.run((prometheus.map { [$0] } ?? []) + services, logger: logger)
+    // Services stop in reverse order: the cockpit stops taking requests before the gRPC
+    // server it calls.
+    try await ProcessBootstrap.run((prometheus.map { [$0] } ?? []) + services + cockpit, logger: logger)
   }
 }

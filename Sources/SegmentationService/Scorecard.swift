@@ -93,6 +93,7 @@ enum Themes {
     }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
     return .with {
       $0.documents = Int64(target.count)
+      $0.meanSentiment = target.isEmpty ? 0 : target.reduce(0) { $0 + $1.2 } / Double(target.count)
       $0.themes = ranked.prefix(limit).map { term, keyness in
         let containing = target.filter { $0.1.contains(term) }
         var examples: [String] = []

@@ -23,6 +23,11 @@ public final class SuiteLauncher: @unchecked Sendable {
 
   /// Ports on which processes serve Prometheus metrics (127.0.0.1), if any.
   public var prometheusPorts: [SuiteComponent: Int] = [:]
+  /// The web cockpit's HTTPS port on 127.0.0.1, served by the gateway (nil: none).
+  public var cockpitPort: Int?
+
+  /// The cockpit's address, when it is served.
+  public var cockpitURL: String? { cockpitPort.map { "https://localhost:\($0)/" } }
 
   /// Variables added to every child's environment (e.g. `SIGHTLINE_RATE_LIMIT` for a load
   /// test).
@@ -89,6 +94,7 @@ public final class SuiteLauncher: @unchecked Sendable {
       "--listen", addresses[component]!.description, "--data-dir", dataDirectory, "--pki-dir", pki.path,
     ]
     if component == .gateway { arguments += ["--operator-key-file", operatorKeyFile] }
+    if component == .gateway, let port = cockpitPort { arguments += ["--web-listen", "127.0.0.1:\(port)"] }
     if let port = prometheusPorts[component] { arguments += ["--prometheus-listen", "127.0.0.1:\(port)"] }
     for upstream in component.upstreams {
       arguments += ["--\(upstream.rawValue)", addresses[upstream]!.description]

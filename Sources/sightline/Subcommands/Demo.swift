@@ -27,6 +27,8 @@ struct Demo: AsyncParsableCommand {
   @Option(help: "Mean tickets per business line per day.") var ticketsPerDay: Double = 6
   @Option(help: "The gateway's port.") var port: Int = SuiteComponent.gateway.defaultPort
   @Option(help: "First port of the four internal services.") var servicePortBase: Int = SuiteComponent.ingestion.defaultPort
+  @Option(help: "The web cockpit's HTTPS port on 127.0.0.1 (0: do not serve it).")
+  var cockpitPort: Int = SuiteComponent.gateway.defaultPort + 1
   @Flag(help: "Keep a suite the demo started running until Ctrl-C.") var keepRunning = false
 
   func validate() throws {
@@ -39,6 +41,7 @@ struct Demo: AsyncParsableCommand {
     for (offset, component) in SuiteComponent.backends.enumerated() { ports[component] = servicePortBase + offset }
     let launcher = SuiteLauncher(
       dataDirectory: dataDir, gatewayPort: port, servicePorts: ports, binaryDirectory: SuiteLauncher.currentBinaryDirectory)
+    if cockpitPort > 0 { launcher.cockpitPort = cockpitPort }
     let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
     let alreadyRunning = (try? await launcher.checkHealth(.gateway)) == .serving
     if !alreadyRunning {
@@ -57,6 +60,7 @@ struct Demo: AsyncParsableCommand {
     }
     guard !alreadyRunning else { return }
     if keepRunning {
+      if let url = launcher.cockpitURL { print(CockpitBanner.text(url: url, dataDirectory: dataDir)) }
       print("The suite keeps running at \(launcher.gateway). Press Ctrl-C to stop.")
       fflush(nil)
       for await _ in signals { break }
@@ -129,6 +133,12 @@ struct Demo: AsyncParsableCommand {
           sightline experiment evaluate '\(outcome.experiment)' --api-key $(cat \(keyFile)) --data-dir \(dataDir)
           sightline dashboard --watch --api-key $(cat \(keyFile)) --data-dir \(dataDir)
         """)
+      if let url = launcher.cockpitURL {
+        print("""
+          Web cockpit: \(url) (sign in with the key in \(keyFile): \(outcome.adminKey)); it is up while the suite runs \
+          (--keep-running, or sightline up --data-dir \(dataDir)).
+          """)
+      }
     }
   }
 }

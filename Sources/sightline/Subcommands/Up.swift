@@ -27,6 +27,9 @@ struct Up: AsyncParsableCommand {
   @Option(help: "Serve each process's Prometheus metrics on 127.0.0.1 from this port: the gateway on it, the services on the next four (default: not served).")
   var prometheusPortBase: Int?
 
+  @Option(help: "The web cockpit's HTTPS port on 127.0.0.1 (0: do not serve it).")
+  var cockpitPort: Int = SuiteComponent.gateway.defaultPort + 1
+
   @Flag(help: "Exit once the suite is healthy, leaving nothing running (a smoke test).")
   var checkOnly = false
 
@@ -42,6 +45,7 @@ struct Up: AsyncParsableCommand {
     let launcher = SuiteLauncher(
       dataDirectory: dataDir, gatewayPort: port, servicePorts: ports,
       binaryDirectory: SuiteLauncher.currentBinaryDirectory)
+    if cockpitPort > 0 { launcher.cockpitPort = cockpitPort }
     if let base = prometheusPortBase {
       for (offset, component) in ([SuiteComponent.gateway] + SuiteComponent.backends).enumerated() {
         launcher.prometheusPorts[component] = base + offset
@@ -61,6 +65,7 @@ struct Up: AsyncParsableCommand {
         operator key  \(launcher.operatorKeyFile)
       Next: sightline tenant create acme --data-dir \(dataDir)
       """)
+    if let url = launcher.cockpitURL { print(CockpitBanner.text(url: url, dataDirectory: dataDir)) }
     for (component, port) in launcher.prometheusPorts.sorted(by: { $0.value < $1.value }) {
       print("  metrics       http://127.0.0.1:\(port)/metrics (\(component.rawValue))")
     }
@@ -83,5 +88,17 @@ struct Up: AsyncParsableCommand {
     FileHandle.standardError.write(Data("stopping (\(exited ?? "done"))…\n".utf8))
     await launcher.stop()
     FileHandle.standardError.write(Data("stopped.\n".utf8))
+  }
+}
+
+/// How `up` and `demo` point people at the web cockpit: its URL and a key to sign in with
+/// (the demo tenant's, when there is one).
+enum CockpitBanner {
+  static func text(url: String, dataDirectory: String) -> String {
+    let demoKey = (try? String(contentsOfFile: "\(dataDirectory)/demo.key", encoding: .utf8))?
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let signIn = demoKey.map { "sign in with the demo tenant's key \($0) (from \(dataDirectory)/demo.key)" }
+      ?? "sign in with a tenant's key (sightline tenant create prints one)"
+    return "  cockpit       \(url) (HTTPS, the suite's CA): \(signIn)"
   }
 }

@@ -512,6 +512,10 @@ public nonisolated struct Sightline_Segmentation_V1_GetThemesResponse: Sendable 
   /// Texts analysed.
   public var documents: Int64 = 0
 
+  /// Mean sentiment of those texts, in [-1, 1] (0 when there are none): one point of the
+  /// cockpit's sentiment trend.
+  public var meanSentiment: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1394,7 +1398,7 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
 
 nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetThemesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}themes\0\u{1}documents\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}themes\0\u{1}documents\0\u{3}mean_sentiment\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1404,6 +1408,7 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.themes) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.documents) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.meanSentiment) }()
       default: break
       }
     }
@@ -1416,12 +1421,16 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf
     if self.documents != 0 {
       try visitor.visitSingularInt64Field(value: self.documents, fieldNumber: 2)
     }
+    if self.meanSentiment.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanSentiment, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Segmentation_V1_GetThemesResponse, rhs: Sightline_Segmentation_V1_GetThemesResponse) -> Bool {
     if lhs.themes != rhs.themes {return false}
     if lhs.documents != rhs.documents {return false}
+    if lhs.meanSentiment != rhs.meanSentiment {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

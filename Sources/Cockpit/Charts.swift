@@ -1,0 +1,127 @@
+import SightlineModel
+
+/// Charts drawn on the server as inline SVG: no script, readable by screen readers (a
+/// `<title>` and `<desc>` on each, and the numbers in a table beside them), scaled to the
+/// page width by the viewBox.
+enum Charts {
+  /// One line of a line chart.
+  struct Series {
+    var name: String
+    var points: [Double?]
+  }
+
+  static let palette = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b45309", "#0e7490", "#be123c", "#4d7c0f"]
+
+  /// A line chart of `series` over `labels` (x, e.g. dates), values formatted by `format`
+  /// on the y axis. Gaps (nil) break the line.
+  static func line(
+    title: String, description: String, labels: [String], series: [Series], format: (Double) -> String
+  ) -> String {
+    let width = 640.0, height = 220.0, left = 64.0, right = 12.0, top = 12.0, bottom = 28.0
+    let values = series.flatMap { $0.points.compactMap { $0 } }
+    guard let low0 = values.min(), let high0 = values.max(), labels.count > 0 else {
+      return ""
+    }
+    // A flat series gets a band around it; a non-negative one starts at zero when that
+    // does not squash it (counts and shares read truer from zero).
+    var (low, high) = (low0, high0)
+    if low == high { (low, high) = (low - 1, high + 1) }
+    if low > 0 && low < (high - low) { low = 0 }
+    let plotWidth = width - left - right, plotHeight = height - top - bottom
+    func x(_ index: Int) -> Double { left + (labels.count == 1 ? plotWidth / 2 : plotWidth * Double(index) / Double(labels.count - 1)) }
+    func y(_ value: Double) -> Double { top + plotHeight * (1 - (value - low) / (high - low)) }
+    var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
+    svg += "<title id=\"t\(id(title))\">\(HTML.escape(title))</title><desc id=\"d\(id(title))\">\(HTML.escape(description))</desc>"
+    // Y axis: four gridlines with labels.
+    for step in 0...3 {
+      let value = low + (high - low) * Double(step) / 3
+      let position = y(value)
+      svg += "<line class=\"grid\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(position))\" y2=\"\(f(position))\"/>"
+      svg += "<text class=\"axis\" x=\"\(f(left - 6))\" y=\"\(f(position + 4))\" text-anchor=\"end\">\(HTML.escape(format(value)))</text>"
+    }
+    // X axis: first, middle and last label.
+    for index in Set([0, labels.count / 2, labels.count - 1]).sorted() {
+      svg += "<text class=\"axis\" x=\"\(f(x(index)))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(HTML.escape(labels[index]))</text>"
+    }
+    for (number, line) in series.enumerated() {
+      let colour = palette[number % palette.count]
+      var path = ""
+      var drawing = false
+      for (index, point) in line.points.enumerated() {
+        guard let point else { drawing = false; continue }
+        path += (drawing ? "L" : "M") + "\(f(x(index))),\(f(y(point)))"
+        drawing = true
+      }
+      svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"><title>\(HTML.escape(line.name))</title></path>"
+      if line.points.compactMap({ $0 }).count <= 2 {
+        for (index, point) in line.points.enumerated() {
+          if let point { svg += "<circle cx=\"\(f(x(index)))\" cy=\"\(f(y(point)))\" r=\"3\" fill=\"\(colour)\"/>" }
+        }
+      }
+    }
+    svg += "</svg>"
+    if series.count > 1 {
+      svg += "<ul class=\"legend\">" + series.enumerated().map { number, line in
+        "<li><span class=\"swatch\" style=\"--c:\(palette[number % palette.count])\"></span>\(HTML.escape(line.name))</li>"
+      }.joined() + "</ul>"
+    }
+    return svg
+  }
+
+  /// One row of a forest plot: an estimate and its interval.
+  struct Estimate {
+    var label: String
+    var value: Double
+    var low: Double
+    var high: Double
+    var colour: String
+  }
+
+  /// A forest plot: each estimate as a dot with its interval, against a zero line, values
+  /// formatted by `format` (e.g. percentages).
+  static func forest(title: String, description: String, estimates: [Estimate], format: (Double) -> String) -> String {
+    guard !estimates.isEmpty else { return "" }
+    let width = 640.0, rowHeight = 28.0, left = 200.0, right = 20.0, top = 10.0
+    let height = top + rowHeight * Double(estimates.count) + 30
+    let bound = max(estimates.map { max(abs($0.low), abs($0.high)) }.filter(\.isFinite).max() ?? 0.1, 1e-9) * 1.1
+    let plotWidth = width - left - right
+    func x(_ value: Double) -> Double { left + plotWidth * (min(max(value, -bound), bound) + bound) / (2 * bound) }
+    var svg = "<svg class=\"chart forest\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
+    svg += "<title id=\"t\(id(title))\">\(HTML.escape(title))</title><desc id=\"d\(id(title))\">\(HTML.escape(description))</desc>"
+    svg += "<line class=\"zero\" x1=\"\(f(x(0)))\" x2=\"\(f(x(0)))\" y1=\"\(f(top))\" y2=\"\(f(height - 24))\"/>"
+    for (row, estimate) in estimates.enumerated() {
+      let y = top + rowHeight * (Double(row) + 0.5)
+      svg += "<text class=\"axis\" x=\"\(f(left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(HTML.escape(estimate.label))</text>"
+      svg += "<line x1=\"\(f(x(estimate.low)))\" x2=\"\(f(x(estimate.high)))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"\(estimate.colour)\" stroke-width=\"2\"/>"
+      svg += "<circle cx=\"\(f(x(estimate.value)))\" cy=\"\(f(y))\" r=\"5\" fill=\"\(estimate.colour)\"><title>\(HTML.escape("\(estimate.label): \(format(estimate.value)) [\(format(estimate.low)), \(format(estimate.high))]"))</title></circle>"
+    }
+    for value in [-bound / 1.1, 0, bound / 1.1] {
+      svg += "<text class=\"axis\" x=\"\(f(x(value)))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(HTML.escape(format(value)))</text>"
+    }
+    return svg + "</svg>"
+  }
+
+  /// A horizontal bar chart of labelled values.
+  static func bars(title: String, description: String, items: [(String, Double)], format: (Double) -> String) -> String {
+    guard let top = items.map(\.1).max(), top > 0 else { return "" }
+    let width = 640.0, rowHeight = 24.0, left = 160.0, right = 90.0
+    let height = rowHeight * Double(items.count) + 8
+    var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
+    svg += "<title id=\"t\(id(title))\">\(HTML.escape(title))</title><desc id=\"d\(id(title))\">\(HTML.escape(description))</desc>"
+    for (row, item) in items.enumerated() {
+      let y = 4 + rowHeight * Double(row)
+      let length = (width - left - right) * max(0, item.1) / top
+      svg += "<text class=\"axis\" x=\"\(f(left - 8))\" y=\"\(f(y + 16))\" text-anchor=\"end\">\(HTML.escape(item.0))</text>"
+      svg += "<rect x=\"\(f(left))\" y=\"\(f(y + 3))\" width=\"\(f(length))\" height=\"\(f(rowHeight - 8))\" fill=\"\(palette[0])\"/>"
+      svg += "<text class=\"axis\" x=\"\(f(left + length + 6))\" y=\"\(f(y + 16))\">\(HTML.escape(format(item.1)))</text>"
+    }
+    return svg + "</svg>"
+  }
+
+  private static func f(_ value: Double) -> String { KpiFormat.fixed(value, digits: 1) }
+
+  /// An id for `title`'s elements, unique per title within a page.
+  private static func id(_ title: String) -> String {
+    String(UInt32(truncatingIfNeeded: title.unicodeScalars.reduce(5381) { ($0 &* 33) &+ Int($1.value) }), radix: 36)
+  }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SightlineModel
+import SightlineRPC
+import SightlineWire
+import SwiftProtobuf
+
+/// The KPI explorer: any KPI, grouped by any dimension (or none), at any interval, over any
+/// range, with the sample size behind every point, as a chart, a table and a CSV download.
+/// Every choice is a URL parameter, so a view can be bookmarked and shared.
+struct ExplorerQuery: Sendable {
+  static let intervals: [(String, Sightline_Metrics_V1_Interval)] = [("day", .day), ("week", .week), ("month", .month), ("all", .all)]
+  static let groupable: [KpiDimension] = [.businessLine, .channel, .region, .problemType, .productModule, .priority, .agent, .customerTier, .customerType]
+
+  var kpi: KpiKind
+  var dimension: KpiDimension?
+  var interval: String
+  /// The range, Unix ms, [from, to).
+  var fromMs: Int64
+  var toMs: Int64
+
+  /// The query of a request's parameters; missing or unknown values take defaults (CSAT by
+  /// business line, weekly, the last 90 days).
+  init(_ context: PageContext, nowMs: Int64 = WallClock.now) {
+    kpi = context.parameter("kpi").flatMap(KpiKind.init(rawValue:)) ?? .csat
+    dimension = context.parameter("by").flatMap(KpiDimension.init(rawValue:)).flatMap { Self.groupable.contains($0) ? $0 : nil }
+    if context.parameter("by") == nil { dimension = .businessLine }
+    interval = context.parameter("interval").flatMap { name in Self.intervals.contains { $0.0 == name } ? name : nil } ?? "week"
+    let day: Int64 = 86_400_000
+    let today = nowMs / day * day + day
+    toMs = context.parameter("to").flatMap { RFC3339.parseMilliseconds($0 + "T00:00:00Z") }.map { $0 + day } ?? today
+    fromMs = context.parameter("from").flatMap { RFC3339.parseMilliseconds($0 + "T00:00:00Z") } ?? toMs - 90 * day
+    if fromMs >= toMs { fromMs = toMs - day }
+  }
+
+  var parameters: [(String, String)] {
+    [("kpi", kpi.rawValue), ("by", dimension?.rawValue ?? "none"), ("interval", interval),
+     ("from", String(RFC3339.format(milliseconds: fromMs).prefix(10))),
+     ("to", String(RFC3339.format(milliseconds: toMs - 86_400_000).prefix(10)))]
+  }
+
+  var request: Sightline_Metrics_V1_QueryKpisRequest {
+    .with {
+      $0.kpis = [KpiWire.wireKpis[kpi]!]
+      $0.range = .with {
+        $0.start = Google_Protobuf_Timestamp(unixMilliseconds: fromMs)
+        $0.end = Google_Protobuf_Timestamp(unixMilliseconds: toMs)
+      }
+      $0.interval = Self.intervals.first { $0.0 == interval }!.1
+      if let dimension { $0.groupBy = [KpiWire.wireDimensions[dimension]!] }
+    }
+  }
+
+  func run(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> [Sightline_Metrics_V1_KpiRow] {
+    try await Sightline_Metrics_V1_Metrics.Client(wrapping: gateway).queryKpis(request, metadata: Cockpit.metadata(context.session)).rows
+  }
+}
+
+enum ExplorerPage {
+  static func render(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
+    let query = ExplorerQuery(context)
+    let rows = try await query.run(context, gateway: gateway)
+    var body = form(context, query)
+    body += "<p><a class=\"button\" href=\"/explore.csv\(HTML.escape(HTML.query(query.parameters)))\" download>\(HTML.escape(context.text("explore.csv")))</a></p>"
+    guard !rows.isEmpty else {
+      return Layout.page(context, title: context.text("explore.title"), body: body + "<p>\(HTML.escape(context.text("nodata")))</p>")
+    }
+    let kind = query.kpi
+    let buckets = Array(Set(rows.map { Layout.day($0.bucketStart) })).sorted()
+    let groups = Array(Set(rows.map { $0.groupValues.first ?? "" })).sorted()
+    // One line per group (the first eight), one point per bucket; no data leaves a gap.
+    var cells: [String: Sightline_Metrics_V1_KpiValue] = [:]
+    for row in rows {
+      if let value = row.values.first { cells[Layout.day(row.bucketStart) + "|" + (row.groupValues.first ?? "")] = value }
+    }
+    let series: [Charts.Series] = groups.prefix(Charts.palette.count).map { group in
+      let points: [Double?] = buckets.map { bucket in
+        guard let value = cells[bucket + "|" + group], value.sampleSize > 0 else { return nil }
+        return value.value
+      }
+      return Charts.Series(name: group.isEmpty ? context.language.kpi(kind) : group, points: points)
+    }
+    let name = context.language.kpi(kind)
+    body += "<figure class=\"chart-box wide\"><figcaption>\(HTML.escape(name))</figcaption>"
+    body += Charts.line(
+      title: name, description: "\(name), \(buckets.first ?? "") – \(buckets.last ?? "")", labels: buckets, series: series,
+      format: { KpiFormat.value($0, kind) })
+    body += "</figure>"
+    let tableRows = rows.map { row -> [String] in
+      let value = row.values.first ?? .init()
+      return [Layout.day(row.bucketStart), HTML.escape(row.groupValues.first ?? "–"),
+              "<span data-value=\"\(value.value)\">\(HTML.escape(Layout.value(value, kind)))</span>", "\(value.sampleSize)"]
+    }
+    body += Layout.table(
+      caption: name,
+      header: [context.text("explore.bucket"), context.text("explore.group"), context.text("explore.value"), context.text("explore.sample")],
+      rows: tableRows, numericFrom: 2)
+    return Layout.page(context, title: context.text("explore.title"), body: body)
+  }
+
+  static func form(_ context: PageContext, _ query: ExplorerQuery) -> String {
+    func options(_ items: [(String, String)], selected: String) -> String {
+      items.map { "<option value=\"\($0.0)\"\($0.0 == selected ? " selected" : "")>\(HTML.escape($0.1))</option>" }.joined()
+    }
+    let kpis = KpiKind.allCases.map { ($0.rawValue, context.language.kpi($0)) }
+    let dimensions = [("none", context.text("explore.none"))] + ExplorerQuery.groupable.map { ($0.rawValue, context.language.dimension($0)) }
+    let intervals = ExplorerQuery.intervals.map { ($0.0, context.text("interval." + $0.0)) }
+    let values = Dictionary(query.parameters, uniquingKeysWith: { $1 })
+    return """
+      <form class="filters" method="get" action="/explore">
+      <label>\(HTML.escape(context.text("explore.kpi"))) <select name="kpi">\(options(kpis, selected: query.kpi.rawValue))</select></label>
+      <label>\(HTML.escape(context.text("explore.by"))) <select name="by">\(options(dimensions, selected: query.dimension?.rawValue ?? "none"))</select></label>
+      <label>\(HTML.escape(context.text("explore.interval"))) <select name="interval">\(options(intervals, selected: query.interval))</select></label>
+      <label>\(HTML.escape(context.text("explore.from"))) <input type="date" name="from" value="\(values["from"] ?? "")"></label>
+      <label>\(HTML.escape(context.text("explore.to"))) <input type="date" name="to" value="\(values["to"] ?? "")"></label>
+      <input type="hidden" name="lang" value="\(context.language.rawValue)">
+      <button type="submit">\(HTML.escape(context.text("explore.show")))</button>
+      </form>
+      """
+  }
+
+  /// The explorer's rows as CSV: bucket start, group, value, sample size, median, p90.
+  static func csv(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
+    let query = ExplorerQuery(context)
+    let rows = try await query.run(context, gateway: gateway)
+    func field(_ text: String) -> String {
+      // Quote fields that need it; defuse spreadsheet formulas in free text.
+      var text = text
+      if let first = text.first, "=+-@".contains(first) { text = "'" + text }
+      return text.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+    var lines = ["bucket_start,\(query.dimension?.rawValue ?? "group"),kpi,value,sample_size,median,p90"]
+    for row in rows {
+      let value = row.values.first ?? .init()
+      lines.append([Layout.day(row.bucketStart), field(row.groupValues.first ?? ""), query.kpi.rawValue,
+                    value.sampleSize > 0 ? "\(value.value)" : "", "\(value.sampleSize)",
+                    value.sampleSize > 0 ? "\(value.median)" : "", value.sampleSize > 0 ? "\(value.p90)" : ""].joined(separator: ","))
+    }
+    return lines.joined(separator: "\r\n") + "\r\n"
+  }
+}

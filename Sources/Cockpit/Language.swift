@@ -1,0 +1,161 @@
+import Foundation
+import SightlineModel
+
+/// The cockpit's languages: English and Simplified Chinese, with the terms Chinese service
+/// management uses for the KPIs (首次响应时长, 首次联系解决率, 投诉闭环率, …).
+enum Language: String, Sendable, CaseIterable {
+  case en
+  case zh
+
+  /// The language a browser asks for in `Accept-Language` (zh, zh-CN, zh-Hans… → zh;
+  /// anything else, or nothing, → en), honouring q-values.
+  static func preferred(acceptLanguage header: String?) -> Language {
+    guard let header else { return .en }
+    var best: (Language, Double)?
+    for part in header.split(separator: ",") {
+      let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+      guard let tag = pieces.first?.lowercased(), !tag.isEmpty else { continue }
+      let q = pieces.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+      let language: Language? = tag.hasPrefix("zh") ? .zh : tag.hasPrefix("en") ? .en : nil
+      if let language, q > (best?.1 ?? 0) { best = (language, q) }
+    }
+    return best?.0 ?? .en
+  }
+
+  /// The BCP 47 tag for `<html lang>`.
+  var tag: String { self == .zh ? "zh-Hans" : "en" }
+
+  /// The label `key` in this language (the key itself if it has none, which a test forbids).
+  func text(_ key: String) -> String {
+    guard let entry = Self.texts[key] else { return key }
+    return self == .zh ? entry.zh : entry.en
+  }
+
+  /// A KPI's name.
+  func kpi(_ kind: KpiKind) -> String { text("kpi." + kind.rawValue) }
+
+  /// A dimension's name.
+  func dimension(_ dimension: KpiDimension) -> String { text("dimension." + dimension.rawValue) }
+
+  static let texts: [String: (en: String, zh: String)] = [
+    "app.title": ("Sightline cockpit", "Sightline 服务驾驶舱"),
+    "nav.overview": ("Overview", "总览"),
+    "nav.explore": ("KPI explorer", "指标分析"),
+    "nav.segments": ("Segments", "客户分群"),
+    "nav.voice": ("Voice of the customer", "客户之声"),
+    "nav.experiments": ("Experiments", "实验评估"),
+    "nav.keys": ("Keys (admin)", "密钥管理"),
+    "nav.signout": ("Sign out", "退出"),
+    "nav.language": ("中文", "English"),
+    "signin.title": ("Sign in", "登录"),
+    "signin.key": ("API key (reader, writer or admin)", "API 密钥（只读、写入或管理员）"),
+    "signin.submit": ("Sign in", "登录"),
+    "signin.failed": ("That key was not accepted.", "该密钥无效。"),
+    "signin.expired": ("The form expired; please try again.", "表单已过期，请重试。"),
+    "signin.operator": ("The operator key administers tenants; sign in with a tenant's key.", "运维密钥只能管理租户，请使用租户密钥登录。"),
+    "period": ("Period", "统计周期"),
+    "period.days": ("last %d days", "最近 %d 天"),
+    "period.vs": ("vs the %d days before", "对比前 %d 天"),
+    "updated": ("Updated", "更新于"),
+    "live": ("Live: refreshes when new data or alerts arrive.", "实时：有新数据或告警时自动刷新。"),
+    "alerts.title": ("Open alerts", "未关闭告警"),
+    "alerts.none": ("No open alerts.", "暂无告警。"),
+    "alerts.critical": ("Critical", "严重"),
+    "alerts.warning": ("Warning", "警告"),
+    "headline.title": ("Headline KPIs", "核心指标"),
+    "headline.previous": ("before", "上期"),
+    "headline.sample": ("n", "样本"),
+    "status.green": ("on target", "达标"),
+    "status.amber": ("near target", "接近目标"),
+    "status.red": ("off target", "未达标"),
+    "status.none": ("no data", "无数据"),
+    "target": ("target", "目标"),
+    "trend.title": ("Daily trend", "每日趋势"),
+    "lines.title": ("By business line", "按业务线"),
+    "unavailable": ("Unavailable", "暂不可用"),
+    "nodata": ("No data in this period.", "本周期无数据。"),
+    "explore.title": ("KPI explorer", "指标分析"),
+    "explore.kpi": ("KPI", "指标"),
+    "explore.by": ("Group by", "分组维度"),
+    "explore.none": ("(none)", "（不分组）"),
+    "explore.interval": ("Interval", "时间粒度"),
+    "explore.from": ("From", "开始"),
+    "explore.to": ("To", "结束"),
+    "explore.show": ("Show", "查询"),
+    "explore.csv": ("Download CSV", "下载 CSV"),
+    "explore.bucket": ("Period start", "周期开始"),
+    "explore.group": ("Group", "分组"),
+    "explore.value": ("Value", "数值"),
+    "explore.sample": ("Sample size", "样本量"),
+    "interval.day": ("day", "日"),
+    "interval.week": ("week", "周"),
+    "interval.month": ("month", "月"),
+    "interval.all": ("whole range", "整个区间"),
+    "segments.title": ("Segment scorecards", "分群计分卡"),
+    "segments.members": ("members", "客户数"),
+    "segments.figure": ("Figure", "指标"),
+    "segments.now": ("This period", "本期"),
+    "segments.before": ("Previous period", "上期"),
+    "atrisk.title": ("At-risk customers: call back first", "流失风险客户：优先回访"),
+    "atrisk.customer": ("Customer", "客户"),
+    "atrisk.score": ("Risk score", "风险分"),
+    "atrisk.reasons": ("Why", "原因"),
+    "voice.title": ("Voice of the customer", "客户之声"),
+    "voice.themes": ("Top negative themes", "主要负面主题"),
+    "voice.term": ("Theme", "主题"),
+    "voice.count": ("Texts", "条数"),
+    "voice.sentiment": ("Sentiment", "情感"),
+    "voice.examples": ("Example comments", "示例评论"),
+    "voice.trend": ("Weekly sentiment (−1 negative … +1 positive)", "每周情感得分（−1 负面 … +1 正面）"),
+    "experiments.title": ("Experiments", "实验评估"),
+    "experiments.none": ("No experiments defined.", "暂无实验。"),
+    "experiments.verdict": ("Verdict", "结论"),
+    "experiments.metric": ("Metric", "指标"),
+    "experiments.effect": ("Effect", "效应"),
+    "experiments.ci": ("95% interval", "95% 置信区间"),
+    "experiments.p": ("p (adjusted)", "p 值（校正）"),
+    "experiments.warnings": ("Warnings", "提示"),
+    "experiments.forest": ("Relative effects with confidence intervals", "相对效应及置信区间"),
+    "experiments.running": ("running: always-valid intervals", "进行中：使用随时有效区间"),
+    "experiments.guardrail": ("guardrail", "护栏指标"),
+    "verdict.better": ("better", "更好"),
+    "verdict.worse": ("worse", "更差"),
+    "verdict.inconclusive": ("inconclusive", "无显著差异"),
+    "verdict.unspecified": ("not evaluated", "未评估"),
+    "keys.title": ("API keys of this tenant", "本租户的 API 密钥"),
+    "keys.id": ("Key", "密钥"),
+    "keys.role": ("Role", "角色"),
+    "keys.label": ("Label", "标签"),
+    "keys.created": ("Created", "创建时间"),
+    "keys.revoked": ("Revoked", "已吊销"),
+    "forbidden.title": ("Not allowed", "无权访问"),
+    "forbidden.text": ("This page needs an admin key.", "此页面需要管理员密钥。"),
+    "notfound.title": ("Not found", "页面不存在"),
+    "error.title": ("Something went wrong", "出错了"),
+    "chart.days": ("day", "日期"),
+    "kpi.volume": ("Tickets", "工单量"),
+    "kpi.first_response_time": ("First response time", "首次响应时长"),
+    "kpi.resolution_time": ("Resolution time", "解决时长"),
+    "kpi.unanswered": ("Unanswered tickets", "未响应工单"),
+    "kpi.fcr_rate": ("First contact resolution", "首次联系解决率"),
+    "kpi.reopen_rate": ("Reopen rate", "工单重开率"),
+    "kpi.sla_first_response": ("First-response SLA met", "首响 SLA 达成率"),
+    "kpi.csat": ("CSAT", "客户满意度"),
+    "kpi.nps": ("NPS", "净推荐值"),
+    "kpi.ces": ("Customer effort (CES)", "客户费力度"),
+    "kpi.complaint_rate": ("Complaint rate", "投诉率"),
+    "kpi.complaint_closure_rate": ("Complaint closure rate", "投诉闭环率"),
+    "kpi.repeat_contact_rate": ("Repeat contact rate", "重复来电率"),
+    "kpi.backlog": ("Backlog", "积压工单"),
+    "dimension.channel": ("Channel", "渠道"),
+    "dimension.region": ("Region", "区域"),
+    "dimension.business_line": ("Business line", "业务线"),
+    "dimension.agent": ("Agent", "客服"),
+    "dimension.product_module": ("Product module", "产品模块"),
+    "dimension.problem_type": ("Problem type", "问题类型"),
+    "dimension.priority": ("Priority", "优先级"),
+    "dimension.customer_tier": ("Customer tier", "客户等级"),
+    "dimension.customer_type": ("Customer type", "客户类型"),
+    "dimension.customer": ("Customer", "客户"),
+  ]
+}
