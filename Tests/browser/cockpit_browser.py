@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Drives the Sightline web cockpit in headless Chromium and checks it against the RPCs.
+
+Run by CockpitBrowserTests (Swift), which starts the suite on demo data and writes the
+numbers every page must show to --expected. Needs Debian's chromium and chromium-driver,
+and python3 with selenium, grpcio and grpcio-tools. Screenshots of every page in English
+and Chinese go to --screenshots. Exits 0 and prints "all cockpit checks passed", or
+exits 1 naming the first check that failed.
+"""
+import argparse
+import http.client
+import json
+import os
+import socket
+import ssl
+import sys
+import tempfile
+import time
+import urllib.parse
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python"))
+import ingest  # noqa: E402  (the example client's stub generation)
+
+
+CHECKS = [0]
+
+
+def check(condition, message):
+    CHECKS[0] += 1
+    if not condition:
+        print("FAILED: " + message, flush=True)
+        sys.exit(1)
+
+
+class Cockpit:
+    def __init__(self, url, ca):
+        parsed = urllib.parse.urlparse(url)
+        self.base = url.rstrip("/")
+        self.host, self.port = parsed.hostname, parsed.port
+        self.context = ssl.create_default_context(cafile=ca)
+
+    def request(self, method, path, cookie=None, body=None):
+        """One request without a browser (no redirects followed): status, headers, body."""
+        connection = http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=30)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+        if cookie:
+            headers["Cookie"] = cookie
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, dict((k.lower(), v) for k, v in response.getheaders()), data.decode("utf-8", "replace")
+
+
+def browser(width, height):
+    options = webdriver.ChromeOptions()
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     f"--window-size={width},{height}", "--lang=en-US",
+                     # The suite's development CA is not in Chromium's store; the TLS chain
+                     # is checked against it separately (check_tls).
+                     "--ignore-certificate-errors"]:
+        options.add_argument(argument)
+    options.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def check_tls(cockpit):
+    """The cockpit presents the suite's certificate and offers HTTP/2 and HTTP/1.1."""
+    for protocol in ["h2", "http/1.1"]:
+        context = cockpit.context
+        context.set_alpn_protocols([protocol])
+        with socket.create_connection((cockpit.host, cockpit.port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                check(tls.selected_alpn_protocol() == protocol, f"ALPN {protocol} not negotiated")
+    cockpit.context.set_alpn_protocols(["http/1.1"])
+
+
+def text(driver, selector):
+    return driver.find_element(By.CSS_SELECTOR, selector).text.strip()
+
+
+def shoot(driver, folder, name):
+    driver.save_screenshot(os.path.join(folder, name + ".png"))
+
+
+def sign_in(driver, cockpit, key):
+    driver.get(cockpit.base + "/signin")
+    driver.find_element(By.ID, "key").send_keys(key)
+    driver.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    WebDriverWait(driver, 20).until(lambda d: "/signin" not in d.current_url)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--gateway", required=True)
+    parser.add_argument("--ca", required=True)
+    parser.add_argument("--expected", required=True)
+    parser.add_argument("--screenshots", required=True)
+    args = parser.parse_args()
+    expected = json.load(open(args.expected))
+    os.makedirs(args.screenshots, exist_ok=True)
+    cockpit = Cockpit(args.url, args.ca)
+
+    # TLS with the suite's PKI, HTTP/2 and HTTP/1.1.
+    check_tls(cockpit)
+
+    # Nothing without a session: pages redirect to sign-in, data URLs are refused.
+    status, headers, _ = cockpit.request("GET", "/")
+    check(status == 303 and headers.get("location", "").startswith("/signin"), f"/ without a session: {status}")
+    for path in ["/explore.csv", "/events"]:
+        status, _, _ = cockpit.request("GET", path)
+        check(status == 401, f"{path} without a session answered {status}")
+    status, headers, _ = cockpit.request("GET", "/segments")
+    check(status == 303, f"/segments without a session answered {status}")
+    csp = headers.get("content-security-policy", "")
+    check("default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, f"CSP: {csp}")
+    # Sign-in without the form's token is refused (CSRF).
+    status, _, _ = cockpit.request("POST", "/signin", body="key=" + expected["reader_key"])
+    check(status == 403, f"sign-in without the CSRF token answered {status}")
+
+    driver = browser(1280, 1800)
+    try:
+        # A wrong key is refused with a message.
+        driver.get(cockpit.base + "/signin")
+        driver.find_element(By.ID, "key").send_keys("slk_not_a_key")
+        driver.find_element(By.CSS_SELECTOR, "form.signin button").click()
+        check("not accepted" in text(driver, ".problem"), "a wrong key was not refused")
+
+        # The reader signs in: the session cookie is HttpOnly, Secure, SameSite=Strict.
+        sign_in(driver, cockpit, expected["reader_key"])
+        cookie = next(c for c in driver.get_cookies() if c["name"] == "sl_session")
+        check(cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict", f"session cookie flags: {cookie}")
+        check("expiry" in cookie, "the session cookie does not expire")
+        session = "sl_session=" + cookie["value"]
+
+        # Overview: headline values and sample sizes, the business-line table.
+        driver.get(cockpit.base + "/")
+        for kpi, value in expected["headline"].items():
+            shown = text(driver, f'article[data-kpi="{kpi}"] .value')
+            check(shown == value, f"overview {kpi}: page {shown!r}, RPC {value!r}")
+            n = text(driver, f'article[data-kpi="{kpi}"] .n')
+            check(n == str(expected["headline_samples"][kpi]), f"overview {kpi} sample: page {n}, RPC {expected['headline_samples'][kpi]}")
+        for line, values in expected["lines"].items():
+            for kpi in ["volume", "first_response_time", "csat", "nps", "complaint_rate"]:
+                shown = text(driver, f'span[data-line="{line}"][data-kpi="{kpi}"]')
+                check(shown == values[kpi], f"line {line} {kpi}: page {shown!r}, RPC {values[kpi]!r}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.chart title")) >= 4, "the trend charts are missing")
+        check(driver.find_element(By.ID, "alerts").is_displayed(), "no alerts section")
+        shoot(driver, args.screenshots, "overview-en")
+
+        # KPI explorer: the table equals the RPC; the CSV download carries the same rows.
+        query = expected["explore"]["query"]
+        driver.get(cockpit.base + "/explore?" + query)
+        rows = driver.find_elements(By.CSS_SELECTOR, "main table tbody tr")
+        shown = [[cell.text.strip() for cell in row.find_elements(By.CSS_SELECTOR, "th, td")] for row in rows]
+        check(shown == expected["explore"]["rows"], f"explorer rows differ: page {shown[:3]}…, RPC {expected['explore']['rows'][:3]}…")
+        check(driver.find_element(By.CSS_SELECTOR, "select[name=kpi] option[selected]").get_attribute("value") == "csat",
+              "the explorer's filters are not kept in the URL")
+        shoot(driver, args.screenshots, "explore-en")
+        status, headers, body = cockpit.request("GET", "/explore.csv?" + query, cookie=session)
+        check(status == 200 and headers.get("content-type", "").startswith("text/csv"), f"CSV: {status} {headers}")
+        lines = body.strip().splitlines()
+        check(lines[0].startswith("bucket_start,business_line,kpi,value,sample_size"), f"CSV header: {lines[0]}")
+        check(len(lines) - 1 == len(expected["explore"]["rows"]), f"CSV rows: {len(lines) - 1}")
+        check([line.split(",")[4] for line in lines[1:]] == [row[3] for row in expected["explore"]["rows"]], "CSV sample sizes differ")
+
+        # Segments: every scorecard's members.
+        driver.get(cockpit.base + "/segments")
+        for segment, members in expected["members"].items():
+            shown = text(driver, f'article[data-segment="{segment}"] .members')
+            check(shown == str(members), f"segment {segment}: page {shown} members, RPC {members}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "[data-customer]")) > 0, "no at-risk customers shown")
+        shoot(driver, args.screenshots, "segments-en")
+
+        # Voice of the customer: the negative themes in the RPC's order, and the trend.
+        driver.get(cockpit.base + "/voice")
+        terms = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "[data-theme]")]
+        check(terms == expected["themes"], f"themes: page {terms}, RPC {expected['themes']}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.chart")) == 1, "no sentiment trend")
+        shoot(driver, args.screenshots, "voice-en")
+
+        # Experiments: verdict and effects, a forest plot.
+        driver.get(cockpit.base + "/experiments")
+        experiment = expected["experiment"]
+        section = f'section[data-experiment="{experiment["name"]}"]'
+        verdict = driver.find_element(By.CSS_SELECTOR, section + " [data-verdict]").get_attribute("data-verdict")
+        check(verdict == experiment["verdict"], f"verdict: page {verdict}, RPC {experiment['verdict']}")
+        for kpi, effect in experiment["effects"].items():
+            shown = driver.find_element(By.CSS_SELECTOR, f'{section} [data-metric="{kpi}"]').get_attribute("data-effect")
+            check(shown == effect, f"effect {kpi}: page {shown}, RPC {effect}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, section + " svg.forest circle")) >= 1, "no forest plot")
+        shoot(driver, args.screenshots, "experiments-en")
+
+        # Live: a new ticket makes the overview reload by itself (server-sent events). Last
+        # of the number checks: the ticket changes them.
+        driver.get(cockpit.base + "/")
+        driver.execute_script("window.__beforeRefresh = true;")
+        pb, stubs = ingest.generate_stubs(tempfile.mkdtemp())
+        import grpc
+        credentials = grpc.ssl_channel_credentials(open(args.ca, "rb").read())
+        channel = grpc.secure_channel(args.gateway, credentials, options=[("grpc.ssl_target_name_override", "localhost")])
+        reply = stubs.IngestionStub(channel).Ingest(pb.IngestRequest(events=[pb.Event(
+            event_id="live-1", ticket_event=pb.TicketEvent(
+                ticket_id="LIVE-1", kind=pb.TICKET_EVENT_KIND_CREATED, customer_id="C-live",
+                time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), channel="email", business_line="L01"))]),
+            metadata=[("authorization", "Bearer " + expected["admin_key"])], timeout=30)
+        check(reply.accepted == 1, f"the live ticket was not accepted: {reply}")
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.__beforeRefresh === undefined;"))
+
+        # A reader cannot reach the admin page, and has no link to it.
+        status, _, _ = cockpit.request("GET", "/admin/keys", cookie=session)
+        check(status == 403, f"a reader reached /admin/keys: {status}")
+        check(not driver.find_elements(By.CSS_SELECTOR, 'nav a[href="/admin/keys"]'), "a reader sees the admin link")
+
+        # Sign-out needs the session's form token; then the session is gone.
+        status, _, _ = cockpit.request("POST", "/signout", cookie=session, body="csrf=wrong")
+        check(status == 403, f"sign-out without the token answered {status}")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+        WebDriverWait(driver, 20).until(lambda d: "/signin" in d.current_url)
+        status, _, _ = cockpit.request("GET", "/", cookie=session)
+        check(status == 303, f"the old session still works after sign-out: {status}")
+
+        # The admin, in Chinese (the switch), on every page; the keys page lists the reader's key.
+        sign_in(driver, cockpit, expected["admin_key"])
+        driver.get(cockpit.base + "/admin/keys")
+        check(expected["reader_key_id"] in driver.page_source, "the keys page does not list the reader's key")
+        shoot(driver, args.screenshots, "keys-en")
+        driver.find_element(By.ID, "language").click()
+        WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans")
+        shoot(driver, args.screenshots, "keys-zh")
+        for page, path in [("overview", "/"), ("explore", "/explore?" + query), ("segments", "/segments"),
+                           ("voice", "/voice"), ("experiments", "/experiments")]:
+            driver.get(cockpit.base + path)
+            check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans", f"{page} is not in Chinese")
+            shoot(driver, args.screenshots, f"{page}-zh")
+        driver.get(cockpit.base + "/")
+        check(text(driver, 'article[data-kpi="csat"] h3') == "客户满意度", "CSAT is not 客户满意度")
+        check(text(driver, 'article[data-kpi="first_response_time"] h3') == "首次响应时长", "first response is not 首次响应时长")
+        check(text(driver, 'article[data-kpi="fcr_rate"] h3') == "首次联系解决率", "FCR is not 首次联系解决率")
+        check(text(driver, "nav a[aria-current=page]") == "总览", "the navigation is not in Chinese")
+
+        # A phone-sized window: the overview still lays out (no horizontal scrolling of the page).
+        driver.set_window_size(390, 1400)
+        driver.get(cockpit.base + "/")
+        width = driver.execute_script("return document.documentElement.scrollWidth;")
+        check(width <= 400, f"the overview is {width}px wide on a phone")
+        shoot(driver, args.screenshots, "overview-phone-zh")
+    finally:
+        driver.quit()
+    print(f"all cockpit checks passed ({CHECKS[0]} checks)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
