@@ -250,7 +250,7 @@ let package = Package(
       name: "SightlineTests",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService", "SightlineRecords",
-        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite", "SightlineDemo",
+        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite", "SightlineDemo", "Cockpit",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Crypto", package: "swift-crypto"),

@@ -69,11 +69,6 @@ final class SessionStore: Sendable {
     _ = sessions.withLock { $0.removeValue(forKey: id) }
   }
 
-  /// Ends every session opened with a key whose id is `keyID` (the key was revoked).
-  func closeAll(keyID: String) {
-    sessions.withLock { sessions in sessions = sessions.filter { $0.value.keyID != keyID } }
-  }
-
   /// 32 random bytes as hex.
   static func token() -> String {
     var generator = SystemRandomNumberGenerator()

@@ -1,0 +1,74 @@
+@testable import Cockpit
+import SightlineModel
+import Testing
+
+/// The cockpit's pieces that need no browser: languages, escaping, forms, traffic lights.
+@Suite struct CockpitUnitTests {
+  @Test func theBrowsersLanguageIsHonouredWithQValues() {
+    #expect(Language.preferred(acceptLanguage: nil) == .en)
+    #expect(Language.preferred(acceptLanguage: "zh-CN,zh;q=0.9,en;q=0.8") == .zh)
+    #expect(Language.preferred(acceptLanguage: "en-US,en;q=0.9,zh-Hans;q=0.5") == .en)
+    #expect(Language.preferred(acceptLanguage: "fr-FR, zh-TW;q=0.7, en;q=0.3") == .zh)
+    #expect(Language.preferred(acceptLanguage: "de") == .en)
+  }
+
+  @Test func everyLabelHasBothLanguagesAndEveryKpiAndDimensionIsNamed() {
+    for (key, entry) in Language.texts {
+      #expect(!entry.en.isEmpty && !entry.zh.isEmpty, "\(key)")
+      #expect(entry.zh.unicodeScalars.contains { $0.value > 0x2E80 } || key == "nav.language", "\(key) has no Chinese: \(entry.zh)")
+    }
+    for kind in KpiKind.allCases { #expect(Language.texts["kpi." + kind.rawValue] != nil, "\(kind)") }
+    for dimension in KpiDimension.allCases { #expect(Language.texts["dimension." + dimension.rawValue] != nil, "\(dimension)") }
+    #expect(Language.zh.kpi(.firstResponseTime) == "首次响应时长")
+    #expect(Language.zh.kpi(.fcrRate) == "首次联系解决率")
+    #expect(Language.zh.kpi(.complaintClosureRate) == "投诉闭环率")
+    #expect(Language.zh.kpi(.csat) == "客户满意度")
+    #expect(Language.zh.kpi(.nps) == "净推荐值")
+  }
+
+  @Test func dataNeverBecomesMarkup() {
+    #expect(HTML.escape("<script>alert('x')</script> & \"q\"") == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;")
+    #expect(HTML.query([("kpi", "csat"), ("by", "a b&c"), ("empty", "")]) == "?kpi=csat&by=a%20b%26c")
+    let chart = Charts.line(
+      title: "<b>", description: "\"d\"", labels: ["</svg>"], series: [.init(name: "<i>", points: [1])], format: { "\($0)" })
+    #expect(!chart.contains("<b>") && !chart.contains("<i>") && chart.contains("&lt;/svg&gt;"))
+  }
+
+  @Test func formsDecodeInOrderWithPlusAndPercent() {
+    let pairs = FormData.decode("key=slk_a%2Bb&csrf=12&next=%2Fexplore%3Fkpi%3Dcsat&note=a+b&=x&flag")
+    #expect(pairs.map(\.0) == ["key", "csrf", "next", "note", "flag"])
+    #expect(pairs.map(\.1) == ["slk_a+b", "12", "/explore?kpi=csat", "a b", ""])
+  }
+
+  @Test func trafficLightsFollowTheKpisDirection() {
+    let csat = Target.defaults[.csat]!
+    #expect(csat.status(0.90, kind: .csat, sampleSize: 10) == .green)
+    #expect(csat.status(0.80, kind: .csat, sampleSize: 10) == .amber)
+    #expect(csat.status(0.70, kind: .csat, sampleSize: 10) == .red)
+    #expect(csat.status(0.90, kind: .csat, sampleSize: 0) == Target.Status.none)
+    let firstResponse = Target.defaults[.firstResponseTime]!
+    #expect(firstResponse.status(1_800, kind: .firstResponseTime, sampleSize: 5) == .green)
+    #expect(firstResponse.status(7_200, kind: .firstResponseTime, sampleSize: 5) == .amber)
+    #expect(firstResponse.status(5 * 3_600, kind: .firstResponseTime, sampleSize: 5) == .red)
+    #expect(Target.defaults[.volume] == nil && Target.defaults[.backlog] == nil)
+  }
+
+  @Test func sessionsExpireCloseAndHaveACapacity() async throws {
+    let store = SessionStore(lifetime: .milliseconds(200), capacity: 2)
+    let first = store.open(key: "k1", tenantID: "t_1", role: "reader", keyID: "k_1")
+    #expect(store.session(first.id)?.key == "k1")
+    #expect(first.id.count == 64 && first.csrf.count == 64 && first.id != first.csrf)
+    #expect(store.session("nope") == nil && store.session(nil) == nil)
+    let second = store.open(key: "k2", tenantID: "t_1", role: "admin", keyID: "k_2")
+    #expect(store.session(second.id)?.isAdmin == true)
+    store.close(second.id)
+    #expect(store.session(second.id) == nil)
+    // Capacity: a third session pushes out the oldest.
+    _ = store.open(key: "k3", tenantID: "t_1", role: "reader", keyID: "k_3")
+    _ = store.open(key: "k4", tenantID: "t_1", role: "reader", keyID: "k_4")
+    #expect(store.session(first.id) == nil)
+    let late = store.open(key: "k5", tenantID: "t_1", role: "reader", keyID: "k_5")
+    try await Task.sleep(for: .milliseconds(300))
+    #expect(store.session(late.id) == nil)
+  }
+}
