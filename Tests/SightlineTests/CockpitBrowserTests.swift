@@ -66,21 +66,12 @@ import Testing
     try expected.write(to: URL(fileURLWithPath: expectedFile))
 
     let screenshots = Self.root.appendingPathComponent("artifacts/screenshots").path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
+    let (status, text) = try await ChildProcess.run([
       "python3", Self.root.appendingPathComponent("Tests/browser/cockpit_browser.py").path,
       "--url", launcher.cockpitURL!, "--gateway", launcher.gateway.description, "--ca", launcher.pki.caCertificate,
       "--expected", expectedFile, "--screenshots", screenshots,
-    ]
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    #expect(process.terminationStatus == 0, "\(text)")
+    ])
+    #expect(status == 0, "\(text)")
     #expect(text.contains("all cockpit checks passed"), "\(text)")
     // Every headline KPI, every line's figures, every explorer row… were compared.
     let checks = text.firstMatch(of: /passed \((\d+) checks\)/).flatMap { Int($0.1) } ?? 0

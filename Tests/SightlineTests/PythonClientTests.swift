@@ -23,21 +23,12 @@ import Testing
   func thePythonExampleIngestsThroughTheGateway() async throws {
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = [
+      // The suite answers from this process's tasks while the child runs.
+      let (status, text) = try await ChildProcess.run([
         "python3", Self.root.appendingPathComponent("examples/python/ingest.py").path, "--gateway", "127.0.0.1:\(suite.gatewayPort)",
         "--ca", suite.pki.caCertificate, "--api-key", tenant.adminKey,
-      ]
-      let output = Pipe()
-      process.standardOutput = output
-      process.standardError = output
-      try process.run()
-      // Read while it runs; the suite answers from this process's tasks meanwhile.
-      let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-      process.waitUntilExit()
-      let text = String(decoding: data, as: UTF8.self)
-      #expect(process.terminationStatus == 0, "\(text)")
+      ])
+      #expect(status == 0, "\(text)")
       #expect(text.contains("accepted 2, duplicates 0, rejected 1"), "\(text)")
       #expect(text.contains("survey_response.score"))
     }

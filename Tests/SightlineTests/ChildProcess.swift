@@ -1,0 +1,25 @@
+import Foundation
+
+/// Runs a child process to its end and collects its output (stdout and stderr together)
+/// without holding a thread of Swift's cooperative pool: tests run in parallel on two
+/// cores, and a pool thread blocked on a pipe for the child's whole run starves every
+/// in-process suite's RPC handlers meanwhile.
+enum ChildProcess {
+  static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = await withCheckedContinuation { continuation in
+      DispatchQueue.global().async {
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        continuation.resume(returning: data)
+      }
+    }
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+}
