@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SightlineModel
 import SightlineStorage
+import Synchronization
 
 /// Builds each tenant's daily rollups ahead of queries, so that the first long-range query
 /// after a bulk load (or a burst of late events) does not have to build them itself: with
@@ -16,26 +17,44 @@ struct RollupWarmer: Sendable {
   /// How long a tenant's consumer must have applied nothing.
   static let quietPeriod: Duration = .seconds(3)
 
-  /// One round over every quiet tenant (run every 10 s by ``PeriodicService``).
+  /// One round over every quiet tenant (run every 10 s by ``PeriodicService``). Stops
+  /// between months of days when its task is cancelled (shutdown): building a large
+  /// tenant's whole horizon takes long, and must not hold the process's shutdown up.
   func warmQuietTenants() async {
-    for tenant in state.tenants() where state.quietFor(tenant) >= Self.quietPeriod {
-      await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-        DispatchQueue.global().async {
-          do {
-            try Self.warm(state: state, tenant: tenant, nowMs: WallClock.now)
-          } catch {
-            logger.error("building rollups failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+    let stop = StopFlag()
+    await withTaskCancellationHandler {
+      for tenant in state.tenants() where state.quietFor(tenant) >= Self.quietPeriod && !stop.isSet {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+          DispatchQueue.global().async {
+            do {
+              try Self.warm(state: state, tenant: tenant, nowMs: WallClock.now, isCancelled: { stop.isSet })
+            } catch {
+              logger.error("building rollups failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            }
+            done.resume()
           }
-          done.resume()
         }
       }
+    } onCancel: {
+      stop.set()
     }
   }
 
-  /// Builds every whole local day of `tenant` in the horizon that has no current rollup.
-  static func warm(state: MetricsState, tenant: TenantID, nowMs: Int64) throws {
+  /// Builds every whole local day of `tenant` in the horizon that has no current rollup,
+  /// the most recent month first (what dashboards read), asking `isCancelled` between months.
+  static func warm(state: MetricsState, tenant: TenantID, nowMs: Int64, isCancelled: () -> Bool = { false }) throws {
     let store = try state.store(for: tenant)
     let rollups = DailyRollups(store: store, settings: try store.settings(), nowMs: nowMs)
-    try rollups.ensureBuilt(rollups.wholeDays(startMs: nowMs - horizonMs, endMs: nowMs))
+    let days = rollups.wholeDays(startMs: nowMs - horizonMs, endMs: nowMs)
+    for end in stride(from: days.count, to: 0, by: -31) where !isCancelled() {
+      try rollups.ensureBuilt(Array(days[max(0, end - 31)..<end]))
+    }
   }
+}
+
+/// A flag set once, read from any thread.
+private final class StopFlag: Sendable {
+  private let flag = Atomic<Bool>(false)
+  var isSet: Bool { flag.load(ordering: .relaxed) }
+  func set() { flag.store(true, ordering: .relaxed) }
 }

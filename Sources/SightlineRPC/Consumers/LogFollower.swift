@@ -161,7 +161,9 @@ public final class LogFollower: Service, Sendable {
         metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
         try await ingestion.subscribe(.with { $0.fromOffset = from }, metadata: metadata) { response in
           for try await message in response.messages {
-            if self.state.withLock({ $0.stopped.contains(tenant) }) { break }
+            // Stop between batches on shutdown or delete: the stream may still hold
+            // delivered batches, and applying them all would hold shutdown up.
+            if Task.isCancelled || self.state.withLock({ $0.stopped.contains(tenant) }) { break }
             self.state.withLock { $0.failures[tenant] = 0 }
             if let last = message.entries.last?.offset {
               try self.consumer.apply(message.entries, throughOffset: last, tenant: tenant)
