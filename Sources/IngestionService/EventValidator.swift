@@ -88,7 +88,7 @@ private struct Checker {
   }
 
   mutating func id(_ value: String, _ field: String, required: Bool = true) -> String {
-    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = value.trimmingWhitespace
     if trimmed.isEmpty && required { fail(field, "missing", "is required") }
     if trimmed.utf8.count > EventValidator.maxFieldBytes {
       fail(field, "too_large", "is longer than \(EventValidator.maxFieldBytes) bytes")
@@ -97,7 +97,7 @@ private struct Checker {
   }
 
   mutating func text(_ value: String, _ field: String, required: Bool) -> String {
-    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = value.trimmingWhitespace
     if trimmed.isEmpty && required { fail(field, "missing", "is required") }
     if trimmed.utf8.count > EventValidator.maxTextBytes {
       fail(field, "too_large", "is \(trimmed.utf8.count) bytes, more than the limit of \(EventValidator.maxTextBytes)")
@@ -106,7 +106,7 @@ private struct Checker {
   }
 
   mutating func time(_ value: String, _ field: String, required: Bool = true) -> (String, Int64)? {
-    let trimmed = value.trimmingCharacters(in: .whitespaces)
+    let trimmed = value.trimmingWhitespace
     if trimmed.isEmpty {
       if required { fail(field, "missing", "is required") }
       return nil
@@ -127,7 +127,7 @@ private struct Checker {
   }
 
   func alias(_ value: String, _ map: [String: String]) -> String {
-    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = value.trimmingWhitespace
     return map[AliasKey.normalise(trimmed)] ?? trimmed
   }
 
@@ -211,7 +211,7 @@ private struct Checker {
       o.customerID = id(o.customerID, "order.customer_id")
       if let (text, ms) = time(o.time, "order.time") { (o.time, timeMs) = (text, ms) }
       if o.amountMinor < 0 { fail("order.amount_minor", "out_of_range", "\(o.amountMinor) is negative") }
-      let currency = o.currency.trimmingCharacters(in: .whitespaces).uppercased()
+      let currency = o.currency.trimmingWhitespace.uppercased()
       if currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isLetter }) {
         fail("order.currency", currency.isEmpty ? "missing" : "invalid", "must be a 3-letter ISO 4217 code such as CNY")
       }

@@ -272,7 +272,7 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
     let tenant = try SuiteMetadata.requireTenant(request.metadata)
     let field = try AliasFieldName.of(request.message.field)
     for (raw, canonical) in request.message.aliases
-    where raw.trimmingCharacters(in: .whitespaces).isEmpty || canonical.trimmingCharacters(in: .whitespaces).isEmpty {
+    where raw.trimmingWhitespace.isEmpty || canonical.trimmingWhitespace.isEmpty {
       throw InvalidInput(field: "aliases[\(raw)]", reason: "alias keys and values must not be empty (value '\(canonical)')")
     }
     let stored = try store(for: tenant).setAliases(field: field, request.message.aliases)

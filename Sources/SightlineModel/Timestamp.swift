@@ -67,6 +67,33 @@ public enum RFC3339 {
     let days = totalSeconds.floorDiv(86_400)
     let secondOfDay = totalSeconds - days * 86_400
     let (y, m, d) = civilFromDays(days)
+    if (0...9999).contains(y) {
+      // The common case, written digit by digit: this runs for every event ingested, and
+      // string interpolation of seven pieces was a measurable share of ingestion's time.
+      let length = millis != 0 ? 24 : 20
+      return String(unsafeUninitializedCapacity: length) { buffer in
+        var position = 0
+        func put(_ value: Int, digits: Int) {
+          var divisor = 1
+          for _ in 1..<digits { divisor *= 10 }
+          while divisor > 0 {
+            buffer[position] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+            position += 1
+            divisor /= 10
+          }
+        }
+        func put(_ character: Unicode.Scalar) {
+          buffer[position] = UInt8(ascii: character)
+          position += 1
+        }
+        put(y, digits: 4); put("-"); put(m, digits: 2); put("-"); put(d, digits: 2); put("T")
+        put(secondOfDay / 3600, digits: 2); put(":"); put(secondOfDay / 60 % 60, digits: 2); put(":")
+        put(secondOfDay % 60, digits: 2)
+        if millis != 0 { put("."); put(millis, digits: 3) }
+        put("Z")
+        return position
+      }
+    }
     func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
     var text = "\(y)-\(two(m))-\(two(d))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
     if millis != 0 {

@@ -260,6 +260,6 @@ public struct EventLogStore: Sendable {
 public enum AliasKey {
   /// The normal form of a raw value.
   public static func normalise(_ raw: String) -> String {
-    raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    raw.trimmingWhitespace.lowercased()
   }
 }
