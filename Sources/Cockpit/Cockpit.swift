@@ -249,7 +249,8 @@ public struct Cockpit: Sendable {
 
   /// Server-sent events for the overview: `refresh` when the tenant's log grows or its
   /// open alerts change (checked every 3 s), a comment every 15 s to keep proxies open.
-  /// Ends after 10 minutes; the browser reconnects by itself.
+  /// Ends after 10 minutes, or within a second of the gateway shutting down; the browser
+  /// reconnects by itself.
   func events(_ request: Request) -> Response {
     guard let session = session(request) else { return Response(status: .unauthorized) }
     let gateway = self.gateway
@@ -260,7 +261,7 @@ public struct Cockpit: Sendable {
         var last: String?
         let started = ContinuousClock.now
         var beat = 0
-        while ContinuousClock.now - started < .seconds(600), !Task.isCancelled {
+        while ContinuousClock.now - started < .seconds(600), !Task.isCancelled, !Task.isShuttingDownGracefully {
           let state = try? await Self.liveState(gateway, session: session)
           if let state, let previous = last, state != previous {
             try await writer.write(ByteBuffer(string: "event: refresh\ndata: \(state)\n\n"))
@@ -268,7 +269,8 @@ public struct Cockpit: Sendable {
           last = state ?? last
           beat += 1
           if beat % 5 == 0 { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
-          try await Task.sleep(for: .seconds(3))
+          // Three one-second naps, so a shutdown never waits on an open stream for long.
+          for _ in 0..<3 where !Task.isShuttingDownGracefully { try await Task.sleep(for: .seconds(1)) }
         }
         try await writer.finish(nil)
       })
