@@ -9,167 +9,169 @@ import SightlineWire
 import SwiftProtobuf
 import Testing
 
-/// The web cockpit driven in headless Chromium (Tests/browser/cockpit_browser.py, Selenium
-/// with Debian's chromium and chromium-driver) against the real processes on demo data:
-/// every page's numbers equal the RPCs', sign-in, sessions, CSRF, roles, languages, live
-/// refresh, and screenshots in artifacts/screenshots. `.ci/run` installs what it needs;
-/// without it the test is skipped.
-@Suite(.serialized) struct CockpitBrowserTests {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+extension RealProcessSuites {
+  /// The web cockpit driven in headless Chromium (Tests/browser/cockpit_browser.py, Selenium
+  /// with Debian's chromium and chromium-driver) against the real processes on demo data:
+  /// every page's numbers equal the RPCs', sign-in, sessions, CSRF, roles, languages, live
+  /// refresh, and screenshots in artifacts/screenshots. `.ci/run` installs what it needs;
+  /// without it the test is skipped.
+  @Suite(.serialized) struct CockpitBrowserTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-  static var browserAvailable: Bool {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import selenium, grpc, grpc_tools"]
-    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    guard (try? process.run()) != nil else { return false }
-    process.waitUntilExit()
-    return process.terminationStatus == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
-      && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
-  }
-
-  @Test(.enabled(if: browserAvailable, "needs chromium, chromium-driver and python3 with selenium and grpcio (.ci/run installs them)"))
-  func thePagesShowTheRPCsNumbersInBothLanguages() async throws {
-    let directory = InProcessSuite.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let binaries = Self.root.appendingPathComponent(".build/debug").path
-    let portBase = Int.random(in: 30_000...39_000)
-    let launcher = SuiteLauncher(dataDirectory: directory, portBase: portBase, binaryDirectory: binaries)
-    launcher.cockpitPort = portBase + 5
-    _ = FileManager.default.createFile(atPath: directory + "/suite.log", contents: nil)
-    try await launcher.start(output: FileHandle(forWritingAtPath: directory + "/suite.log"))
-    defer { Task { await launcher.stop() } }
-
-    // Demo data that ends two days ago and spans 20 days: every rolling window of the
-    // pages (30 days ending now) holds all of it whenever the page is drawn, and every SLA
-    // target has passed, so the numbers cannot move between the RPCs and the pages.
-    let day: Int64 = 86_400_000
-    var scenario = DemoScenario(endMs: (WallClock.now - 2 * day) / 60_000 * 60_000)
-    scenario.days = 20
-    scenario.rolloutDay = 10
-    scenario.customers = 300
-    scenario.ticketsPerLineDay = 3
-    scenario.vipDays = 10
-    let planted = scenario
-    let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    let expected = try await InProcessSuite.withClient(
-      launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)
-    ) { client in
-      let demo = try await DemoRunner(client: client, operatorKey: operatorKey) { _ in }.run(planted)
-      let admin = InProcessSuite.bearer(demo.adminKey)
-      let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createKey(
-        .with { $0.role = .reader; $0.label = "cockpit test" }, metadata: admin)
-      return try await Self.expectations(client, key: admin, demo: demo, readerKey: reader.secret, readerKeyID: reader.key.id, planted: planted)
+    static var browserAvailable: Bool {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      process.arguments = ["python3", "-c", "import selenium, grpc, grpc_tools"]
+      process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+      process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+      guard (try? process.run()) != nil else { return false }
+      process.waitUntilExit()
+      return process.terminationStatus == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+        && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
     }
-    let expectedFile = directory + "/expected.json"
-    try expected.write(to: URL(fileURLWithPath: expectedFile))
 
-    let screenshots = Self.root.appendingPathComponent("artifacts/screenshots").path
-    let (status, text) = try await ChildProcess.run([
-      "python3", Self.root.appendingPathComponent("Tests/browser/cockpit_browser.py").path,
-      "--url", launcher.cockpitURL!, "--gateway", launcher.gateway.description, "--ca", launcher.pki.caCertificate,
-      "--expected", expectedFile, "--screenshots", screenshots,
-    ])
-    #expect(status == 0, "\(text)")
-    #expect(text.contains("all cockpit checks passed"), "\(text)")
-    // Every headline KPI, every line's figures, every explorer row… were compared.
-    let checks = text.firstMatch(of: /passed \((\d+) checks\)/).flatMap { Int($0.1) } ?? 0
-    #expect(checks > 150, "only \(checks) checks ran")
-    for page in ["overview", "explore", "segments", "voice", "experiments", "keys"] {
-      for language in ["en", "zh"] {
-        #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-\(language).png"), "\(page)-\(language).png")
+    @Test(.enabled(if: browserAvailable, "needs chromium, chromium-driver and python3 with selenium and grpcio (.ci/run installs them)"))
+    func thePagesShowTheRPCsNumbersInBothLanguages() async throws {
+      let directory = InProcessSuite.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let binaries = Self.root.appendingPathComponent(".build/debug").path
+      let portBase = Int.random(in: 30_000...39_000)
+      let launcher = SuiteLauncher(dataDirectory: directory, portBase: portBase, binaryDirectory: binaries)
+      launcher.cockpitPort = portBase + 5
+      _ = FileManager.default.createFile(atPath: directory + "/suite.log", contents: nil)
+      try await launcher.start(output: FileHandle(forWritingAtPath: directory + "/suite.log"))
+      defer { Task { await launcher.stop() } }
+
+      // Demo data that ends two days ago and spans 20 days: every rolling window of the
+      // pages (30 days ending now) holds all of it whenever the page is drawn, and every SLA
+      // target has passed, so the numbers cannot move between the RPCs and the pages.
+      let day: Int64 = 86_400_000
+      var scenario = DemoScenario(endMs: (WallClock.now - 2 * day) / 60_000 * 60_000)
+      scenario.days = 20
+      scenario.rolloutDay = 10
+      scenario.customers = 300
+      scenario.ticketsPerLineDay = 3
+      scenario.vipDays = 10
+      let planted = scenario
+      let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+      let expected = try await InProcessSuite.withClient(
+        launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)
+      ) { client in
+        let demo = try await DemoRunner(client: client, operatorKey: operatorKey) { _ in }.run(planted)
+        let admin = InProcessSuite.bearer(demo.adminKey)
+        let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createKey(
+          .with { $0.role = .reader; $0.label = "cockpit test" }, metadata: admin)
+        return try await Self.expectations(client, key: admin, demo: demo, readerKey: reader.secret, readerKeyID: reader.key.id, planted: planted)
       }
-    }
-    await launcher.stop()
-  }
+      let expectedFile = directory + "/expected.json"
+      try expected.write(to: URL(fileURLWithPath: expectedFile))
 
-  /// What each page must show, from the RPCs, formatted as the pages format numbers.
-  static func expectations(
-    _ client: GRPCClient<HTTP2ClientTransport.Posix>, key: Metadata, demo: DemoOutcome, readerKey: String, readerKeyID: String,
-    planted: DemoScenario
-  ) async throws -> Data {
-    let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-    let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
-    // Wait until the consumers have applied the whole log.
-    let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30; $0.minOffset = demo.offset }, metadata: key)
-    let headline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline)
-    var headlineValues: [String: String] = [:]
-    var headlineSamples: [String: Int64] = [:]
-    for value in headline.rows.first?.values ?? [] {
-      guard let kind = KpiWire.kpis[value.kpi] else { continue }
-      headlineValues[kind.rawValue] = value.sampleSize > 0 ? KpiFormat.value(value.value, kind) : "–"
-      headlineSamples[kind.rawValue] = value.sampleSize
+      let screenshots = Self.root.appendingPathComponent("artifacts/screenshots").path
+      let (status, text) = try await ChildProcess.run([
+        "python3", Self.root.appendingPathComponent("Tests/browser/cockpit_browser.py").path,
+        "--url", launcher.cockpitURL!, "--gateway", launcher.gateway.description, "--ca", launcher.pki.caCertificate,
+        "--expected", expectedFile, "--screenshots", screenshots,
+      ])
+      #expect(status == 0, "\(text)")
+      #expect(text.contains("all cockpit checks passed"), "\(text)")
+      // Every headline KPI, every line's figures, every explorer row… were compared.
+      let checks = text.firstMatch(of: /passed \((\d+) checks\)/).flatMap { Int($0.1) } ?? 0
+      #expect(checks > 150, "only \(checks) checks ran")
+      for page in ["overview", "explore", "segments", "voice", "experiments", "keys"] {
+        for language in ["en", "zh"] {
+          #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-\(language).png"), "\(page)-\(language).png")
+        }
+      }
+      await launcher.stop()
     }
-    var lines: [String: [String: String]] = [:]
-    for row in try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.byBusinessLine).rows {
-      var values: [String: String] = [:]
-      for value in row.values {
+
+    /// What each page must show, from the RPCs, formatted as the pages format numbers.
+    static func expectations(
+      _ client: GRPCClient<HTTP2ClientTransport.Posix>, key: Metadata, demo: DemoOutcome, readerKey: String, readerKeyID: String,
+      planted: DemoScenario
+    ) async throws -> Data {
+      let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+      let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+      // Wait until the consumers have applied the whole log.
+      let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30; $0.minOffset = demo.offset }, metadata: key)
+      let headline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline)
+      var headlineValues: [String: String] = [:]
+      var headlineSamples: [String: Int64] = [:]
+      for value in headline.rows.first?.values ?? [] {
         guard let kind = KpiWire.kpis[value.kpi] else { continue }
-        values[kind.rawValue] = value.sampleSize > 0 ? KpiFormat.value(value.value, kind) : "–"
+        headlineValues[kind.rawValue] = value.sampleSize > 0 ? KpiFormat.value(value.value, kind) : "–"
+        headlineSamples[kind.rawValue] = value.sampleSize
       }
-      lines[row.groupValues.first ?? ""] = values
-    }
-    // The explorer at fixed dates: weekly CSAT by business line over the demo's days.
-    let from = String(RFC3339.format(milliseconds: planted.startMs).prefix(10))
-    let to = String(RFC3339.format(milliseconds: planted.endMs).prefix(10))
-    let explored = try await metrics.queryKpis(.with {
-      $0.kpis = [.csat]
-      $0.range = .with {
-        $0.start = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(from + "T00:00:00Z")!)
-        $0.end = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(to + "T00:00:00Z")! + 86_400_000)
+      var lines: [String: [String: String]] = [:]
+      for row in try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.byBusinessLine).rows {
+        var values: [String: String] = [:]
+        for value in row.values {
+          guard let kind = KpiWire.kpis[value.kpi] else { continue }
+          values[kind.rawValue] = value.sampleSize > 0 ? KpiFormat.value(value.value, kind) : "–"
+        }
+        lines[row.groupValues.first ?? ""] = values
       }
-      $0.interval = .week
-      $0.groupBy = [.businessLine]
-    }, metadata: key)
-    let explorerRows = explored.rows.map { row -> [String] in
-      let value = row.values[0]
-      return [String(RFC3339.format(milliseconds: row.bucketStart.unixMilliseconds).prefix(10)), row.groupValues.first ?? "",
-              value.sampleSize > 0 ? KpiFormat.value(value.value, .csat) : "–", "\(value.sampleSize)"]
-    }
-    let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
-    let segments = try await segmentation.listSegments(.init(), metadata: key)
-    var members: [String: Int64] = [:]
-    let end = WallClock.now
-    for name in segments.builtin + segments.segments.map(\.name) {
-      let card = try await segmentation.getScorecard(.with {
-        $0.segment = name
+      // The explorer at fixed dates: weekly CSAT by business line over the demo's days.
+      let from = String(RFC3339.format(milliseconds: planted.startMs).prefix(10))
+      let to = String(RFC3339.format(milliseconds: planted.endMs).prefix(10))
+      let explored = try await metrics.queryKpis(.with {
+        $0.kpis = [.csat]
+        $0.range = .with {
+          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(from + "T00:00:00Z")!)
+          $0.end = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(to + "T00:00:00Z")! + 86_400_000)
+        }
+        $0.interval = .week
+        $0.groupBy = [.businessLine]
+      }, metadata: key)
+      let explorerRows = explored.rows.map { row -> [String] in
+        let value = row.values[0]
+        return [String(RFC3339.format(milliseconds: row.bucketStart.unixMilliseconds).prefix(10)), row.groupValues.first ?? "",
+                value.sampleSize > 0 ? KpiFormat.value(value.value, .csat) : "–", "\(value.sampleSize)"]
+      }
+      let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
+      let segments = try await segmentation.listSegments(.init(), metadata: key)
+      var members: [String: Int64] = [:]
+      let end = WallClock.now
+      for name in segments.builtin + segments.segments.map(\.name) {
+        let card = try await segmentation.getScorecard(.with {
+          $0.segment = name
+          $0.range = .with {
+            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - 30 * 86_400_000)
+            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
+          }
+        }, metadata: key)
+        members[name] = card.members
+      }
+      let themes = try await segmentation.getThemes(.with {
         $0.range = .with {
           $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - 30 * 86_400_000)
           $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
         }
+        $0.limit = 12
+        $0.negativeOnly = true
       }, metadata: key)
-      members[name] = card.members
+      let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
+        .with { $0.name = demo.experiment }, metadata: key)
+      let effects = Dictionary(uniqueKeysWithValues: evaluation.results.compactMap { result in
+        KpiWire.kpis[result.metric.kpi].map { ($0.rawValue, "\(result.effect)") }
+      })
+      let expected: [String: Any] = [
+        "admin_key": demo.adminKey, "reader_key": readerKey, "reader_key_id": readerKeyID,
+        "headline": headlineValues, "headline_samples": headlineSamples, "lines": lines,
+        "explore": ["query": "kpi=csat&by=business_line&interval=week&from=\(from)&to=\(to)", "rows": explorerRows],
+        "members": members, "themes": themes.themes.map(\.term),
+        "experiment": ["name": demo.experiment, "verdict": Self.verdict(evaluation.verdict), "effects": effects],
+      ]
+      return try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys])
     }
-    let themes = try await segmentation.getThemes(.with {
-      $0.range = .with {
-        $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - 30 * 86_400_000)
-        $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
-      }
-      $0.limit = 12
-      $0.negativeOnly = true
-    }, metadata: key)
-    let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
-      .with { $0.name = demo.experiment }, metadata: key)
-    let effects = Dictionary(uniqueKeysWithValues: evaluation.results.compactMap { result in
-      KpiWire.kpis[result.metric.kpi].map { ($0.rawValue, "\(result.effect)") }
-    })
-    let expected: [String: Any] = [
-      "admin_key": demo.adminKey, "reader_key": readerKey, "reader_key_id": readerKeyID,
-      "headline": headlineValues, "headline_samples": headlineSamples, "lines": lines,
-      "explore": ["query": "kpi=csat&by=business_line&interval=week&from=\(from)&to=\(to)", "rows": explorerRows],
-      "members": members, "themes": themes.themes.map(\.term),
-      "experiment": ["name": demo.experiment, "verdict": Self.verdict(evaluation.verdict), "effects": effects],
-    ]
-    return try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys])
-  }
 
-  static func verdict(_ verdict: Sightline_Experiments_V1_Verdict) -> String {
-    switch verdict {
-    case .better: "better"
-    case .worse: "worse"
-    case .inconclusive: "inconclusive"
-    default: "unspecified"
+    static func verdict(_ verdict: Sightline_Experiments_V1_Verdict) -> String {
+      switch verdict {
+      case .better: "better"
+      case .worse: "worse"
+      case .inconclusive: "inconclusive"
+      default: "unspecified"
+      }
     }
   }
 }

@@ -12,7 +12,7 @@ import Testing
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", Self.root.appendingPathComponent("scripts/config-reference").path, "--check"]
     var environment = ProcessInfo.processInfo.environment
-    environment["SIGHTLINE_BIN"] = EndToEndTests.binaryDirectory
+    environment["SIGHTLINE_BIN"] = RealProcessSuites.EndToEndTests.binaryDirectory
     process.environment = environment
     let errors = Pipe()
     process.standardError = errors

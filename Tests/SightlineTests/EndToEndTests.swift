@@ -7,271 +7,277 @@ import SightlineWire
 import SwiftProtobuf
 import Testing
 
-/// Runs the built executables as a user would (`swift build` first), through the gateway over TLS.
-@Suite(.serialized) struct EndToEndTests {
-  static var binaryDirectory: String {
-    // Tests/SightlineTests/EndToEndTests.swift → package root → .build/debug
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.appendingPathComponent(".build/debug").path
-  }
+extension RealProcessSuites {
+  /// Runs the built executables as a user would (`swift build` first), through the gateway over TLS.
+  @Suite(.serialized) struct EndToEndTests {
+    static var binaryDirectory: String {
+      // Tests/SightlineTests/EndToEndTests.swift → package root → .build/debug
+      let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      return root.appendingPathComponent(".build/debug").path
+    }
 
-  static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<2_000) * 5 }
+    static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<2_000) * 5 }
 
-  @Test func suiteStartsHealthyServesTheRealPathAndStopsCleanly() async throws {
-    let directory = InProcessSuite.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let base = Self.freePortBase()
-    let launcher = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
-    let log = FileHandle(forWritingAtPath: "/dev/null")
-    try await launcher.start(timeout: .seconds(60), output: log)
-    let pids = launcher.processIdentifiers
-    #expect(pids.count == 5)
-    let tenantKey: String
-    do {
-      for component in SuiteComponent.allCases {
-        #expect(try await launcher.checkHealth(component) == .serving)
+    @Test func suiteStartsHealthyServesTheRealPathAndStopsCleanly() async throws {
+      let directory = InProcessSuite.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let base = Self.freePortBase()
+      let launcher = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
+      let log = FileHandle(forWritingAtPath: "/dev/null")
+      try await launcher.start(timeout: .seconds(60), output: log)
+      let pids = launcher.processIdentifiers
+      #expect(pids.count == 5)
+      let tenantKey: String
+      do {
+        for component in SuiteComponent.allCases {
+          #expect(try await launcher.checkHealth(component) == .serving)
+        }
+        let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let mode = try FileManager.default.attributesOfItem(atPath: launcher.operatorKeyFile)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        tenantKey = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+          let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+          let tenant = try await gateway.createTenant(.with { $0.name = "e2e" }, metadata: InProcessSuite.bearer(operatorKey))
+          let key = InProcessSuite.bearer(tenant.adminSecret)
+          let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          let reply = try await ingestion.ingest(.with { $0.events = [ticketCreated("x1"), ticketCreated("x2", ticket: "T2")] }, metadata: key)
+          #expect(reply.accepted == 2)
+          #expect(try await ingestion.getStats(.init(), metadata: key).lastOffset == 2)
+          return tenant.adminSecret
+        }
+      } catch {
+        await launcher.stop()
+        throw error
       }
-      let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-      let mode = try FileManager.default.attributesOfItem(atPath: launcher.operatorKeyFile)[.posixPermissions] as? Int
-      #expect(mode == 0o600)
-      tenantKey = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
-        let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-        let tenant = try await gateway.createTenant(.with { $0.name = "e2e" }, metadata: InProcessSuite.bearer(operatorKey))
-        let key = InProcessSuite.bearer(tenant.adminSecret)
-        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        let reply = try await ingestion.ingest(.with { $0.events = [ticketCreated("x1"), ticketCreated("x2", ticket: "T2")] }, metadata: key)
-        #expect(reply.accepted == 2)
-        #expect(try await ingestion.getStats(.init(), metadata: key).lastOffset == 2)
-        return tenant.adminSecret
-      }
-    } catch {
       await launcher.stop()
-      throw error
-    }
-    await launcher.stop()
-    // SIGTERM drained every process; none is left behind.
-    for (component, pid) in pids {
-      #expect(kill(pid, 0) != 0, "\(component.executableName) (pid \(pid)) is still running")
-    }
-    // Data survives the restart: the tenant, its key and both logged events.
-    let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
-    try await restarted.start(timeout: .seconds(60), output: log)
-    let operatorKey = try String(contentsOfFile: restarted.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    do {
-      try await InProcessSuite.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
-        let tenants = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listTenants(
-          .init(), metadata: InProcessSuite.bearer(operatorKey))
-        #expect(tenants.tenants.map(\.name) == ["e2e"])
-        let stats = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(
-          .init(), metadata: InProcessSuite.bearer(tenantKey))
-        #expect(stats.lastOffset == 2)
-        #expect(stats.eventsByKind == ["ticket_event": 2])
+      // SIGTERM drained every process; none is left behind.
+      for (component, pid) in pids {
+        #expect(kill(pid, 0) != 0, "\(component.executableName) (pid \(pid)) is still running")
       }
-    } catch {
+      // Data survives the restart: the tenant, its key and both logged events.
+      let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
+      try await restarted.start(timeout: .seconds(60), output: log)
+      let operatorKey = try String(contentsOfFile: restarted.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+      do {
+        try await InProcessSuite.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
+          let tenants = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listTenants(
+            .init(), metadata: InProcessSuite.bearer(operatorKey))
+          #expect(tenants.tenants.map(\.name) == ["e2e"])
+          let stats = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(
+            .init(), metadata: InProcessSuite.bearer(tenantKey))
+          #expect(stats.lastOffset == 2)
+          #expect(stats.eventsByKind == ["ticket_event": 2])
+        }
+      } catch {
+        await restarted.stop()
+        throw error
+      }
       await restarted.stop()
-      throw error
     }
-    await restarted.stop()
   }
 }
 
-/// `sightline up` itself, as README's first command runs it.
-@Suite(.serialized) struct UpCommandTests {
-  /// Process ids whose command line mentions `text` (read from /proc).
-  static func processes(mentioning text: String) -> [Int32] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap(Int32.init).filter { pid in
-      guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-      return String(decoding: data, as: UTF8.self).contains(text)
+extension RealProcessSuites {
+  /// `sightline up` itself, as README's first command runs it.
+  @Suite(.serialized) struct UpCommandTests {
+    /// Process ids whose command line mentions `text` (read from /proc).
+    static func processes(mentioning text: String) -> [Int32] {
+      let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+      return entries.compactMap(Int32.init).filter { pid in
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: data, as: UTF8.self).contains(text)
+      }
     }
-  }
 
-  /// Starts the real `sightline up` and reads its output until the banner says the suite is
-  /// up (bounded by a deadline); returns the process and the banner.
-  static func startUp(directory: String, base: Int) throws -> (Process, String) {
-    let up = Process()
-    up.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
-    up.arguments = ["up", "--data-dir", directory, "--port", "\(base)", "--service-port-base", "\(base + 1)"]
-    let output = Pipe()
-    up.standardOutput = output
-    up.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    try up.run()
-    var banner = ""
-    let deadline = ContinuousClock.now + .seconds(60)
-    while !banner.contains("Press Ctrl-C"), ContinuousClock.now < deadline, up.isRunning {
-      let chunk = output.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      banner += String(decoding: chunk, as: UTF8.self)
+    /// Starts the real `sightline up` and reads its output until the banner says the suite is
+    /// up (bounded by a deadline); returns the process and the banner.
+    static func startUp(directory: String, base: Int) throws -> (Process, String) {
+      let up = Process()
+      up.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
+      up.arguments = ["up", "--data-dir", directory, "--port", "\(base)", "--service-port-base", "\(base + 1)"]
+      let output = Pipe()
+      up.standardOutput = output
+      up.standardError = FileHandle(forWritingAtPath: "/dev/null")
+      try up.run()
+      var banner = ""
+      let deadline = ContinuousClock.now + .seconds(60)
+      while !banner.contains("Press Ctrl-C"), ContinuousClock.now < deadline, up.isRunning {
+        let chunk = output.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        banner += String(decoding: chunk, as: UTF8.self)
+      }
+      return (up, banner)
     }
-    return (up, banner)
-  }
 
-  @Test(arguments: [SIGTERM, SIGINT])
-  func upStopsEveryProcessOnASignal(signal: Int32) async throws {
-    let directory = InProcessSuite.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let base = EndToEndTests.freePortBase()
-    let (up, banner) = try Self.startUp(directory: directory, base: base)
-    defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
-    #expect(banner.contains("gateway       127.0.0.1:\(base) (TLS)"))
-    let children = Self.processes(mentioning: directory).filter { $0 != up.processIdentifier }
-    #expect(children.count == 5, "five suite processes run under \(directory)")
+    @Test(arguments: [SIGTERM, SIGINT])
+    func upStopsEveryProcessOnASignal(signal: Int32) async throws {
+      let directory = InProcessSuite.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let base = EndToEndTests.freePortBase()
+      let (up, banner) = try Self.startUp(directory: directory, base: base)
+      defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
+      #expect(banner.contains("gateway       127.0.0.1:\(base) (TLS)"))
+      let children = Self.processes(mentioning: directory).filter { $0 != up.processIdentifier }
+      #expect(children.count == 5, "five suite processes run under \(directory)")
 
-    kill(up.processIdentifier, signal)
-    let stopDeadline = ContinuousClock.now + .seconds(30)
-    while up.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
-    #expect(!up.isRunning, "sightline up exits on the signal")
-    #expect(up.terminationReason == .exit && up.terminationStatus == 0)
-    #expect(Self.processes(mentioning: directory).isEmpty, "no suite process is left behind")
-    for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
-  }
-
-  @Test func childrenStopWhenUpIsKilledOutright() async throws {
-    let directory = InProcessSuite.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let base = EndToEndTests.freePortBase()
-    let (up, _) = try Self.startUp(directory: directory, base: base)
-    #expect(Self.processes(mentioning: directory).count == 6)
-    // SIGKILL cannot be trapped: the children notice their parent is gone and drain.
-    kill(up.processIdentifier, SIGKILL)
-    let stopDeadline = ContinuousClock.now + .seconds(20)
-    while !Self.processes(mentioning: directory).isEmpty, ContinuousClock.now < stopDeadline {
-      try await Task.sleep(for: .milliseconds(100))
+      kill(up.processIdentifier, signal)
+      let stopDeadline = ContinuousClock.now + .seconds(30)
+      while up.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
+      #expect(!up.isRunning, "sightline up exits on the signal")
+      #expect(up.terminationReason == .exit && up.terminationStatus == 0)
+      #expect(Self.processes(mentioning: directory).isEmpty, "no suite process is left behind")
+      for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
     }
-    let left = Self.processes(mentioning: directory)
-    #expect(left.isEmpty, "orphans: \(left)")
-    for pid in left { kill(pid, SIGKILL) }
+
+    @Test func childrenStopWhenUpIsKilledOutright() async throws {
+      let directory = InProcessSuite.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let base = EndToEndTests.freePortBase()
+      let (up, _) = try Self.startUp(directory: directory, base: base)
+      #expect(Self.processes(mentioning: directory).count == 6)
+      // SIGKILL cannot be trapped: the children notice their parent is gone and drain.
+      kill(up.processIdentifier, SIGKILL)
+      let stopDeadline = ContinuousClock.now + .seconds(20)
+      while !Self.processes(mentioning: directory).isEmpty, ContinuousClock.now < stopDeadline {
+        try await Task.sleep(for: .milliseconds(100))
+      }
+      let left = Self.processes(mentioning: directory)
+      #expect(left.isEmpty, "orphans: \(left)")
+      for pid in left { kill(pid, SIGKILL) }
+    }
   }
 }
 
-/// Ingestion's promises with real processes: the CLI on a 10,000-line file with 1 % bad
-/// lines, CSV and flat exports, and a SIGKILL between batches losing nothing acknowledged;
-/// on the same data, the CLI's kpi (CSV), segments (a parse error) and experiment (a YAML
-/// spec, evaluated as JSON) commands.
-@Suite(.serialized) struct IngestionEndToEndTests {
-  static func cli(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
-    process.arguments = arguments
-    let (out, err) = (Pipe(), Pipe())
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-  }
+extension RealProcessSuites {
+  /// Ingestion's promises with real processes: the CLI on a 10,000-line file with 1 % bad
+  /// lines, CSV and flat exports, and a SIGKILL between batches losing nothing acknowledged;
+  /// on the same data, the CLI's kpi (CSV), segments (a parse error) and experiment (a YAML
+  /// spec, evaluated as JSON) commands.
+  @Suite(.serialized) struct IngestionEndToEndTests {
+    static func cli(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
+      process.arguments = arguments
+      let (out, err) = (Pipe(), Pipe())
+      process.standardOutput = out
+      process.standardError = err
+      try process.run()
+      let stdout = out.fileHandleForReading.readDataToEndOfFile()
+      let stderr = err.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
 
-  @Test func aFileWithBadLinesAndAKillBetweenBatches() async throws {
-    let directory = InProcessSuite.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let base = EndToEndTests.freePortBase()
-    let launcher = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
-    try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
-    let connection = ["--data-dir", directory, "--gateway", "127.0.0.1:\(base)"]
-    do {
-      // Readiness of one process, directly (what docker-compose's health checks run).
-      let direct = try Self.cli(["health", "--direct", "127.0.0.1:\(base + 2)"] + connection)
-      #expect(direct.status == 0 && direct.stdout == "SERVING\n", "\(direct)")
-      let created = try Self.cli(["tenant", "create", "acme"] + connection)
-      let key = try #require(created.stdout.split(separator: " ").first { $0.hasPrefix("slk_") }.map { String($0.prefix(68)) })
+    @Test func aFileWithBadLinesAndAKillBetweenBatches() async throws {
+      let directory = InProcessSuite.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let base = EndToEndTests.freePortBase()
+      let launcher = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
+      try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
+      let connection = ["--data-dir", directory, "--gateway", "127.0.0.1:\(base)"]
+      do {
+        // Readiness of one process, directly (what docker-compose's health checks run).
+        let direct = try Self.cli(["health", "--direct", "127.0.0.1:\(base + 2)"] + connection)
+        #expect(direct.status == 0 && direct.stdout == "SERVING\n", "\(direct)")
+        let created = try Self.cli(["tenant", "create", "acme"] + connection)
+        let key = try #require(created.stdout.split(separator: " ").first { $0.hasPrefix("slk_") }.map { String($0.prefix(68)) })
 
-      // 10,000 lines, every 100th broken in a different way.
-      var lines: [String] = []
-      for index in 0..<10_000 {
-        switch index % 100 {
-        case 99 where index % 300 == 99: lines.append("{not json")
-        case 99 where index % 300 == 199:
-          lines.append(#"{"eventId":"b\#(index)","surveyResponse":{"customerId":"C1","kind":"SURVEY_KIND_CSAT","score":9,"time":"2026-11-20T10:00:00Z"}}"#)
-        case 99:
-          lines.append(#"{"eventId":"b\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C1","kind":"TICKET_EVENT_KIND_CREATED","time":"1999-12-31T23:59:59Z"}}"#)
-        default:
-          lines.append(#"{"eventId":"e\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C\#(index % 50)","kind":"TICKET_EVENT_KIND_CREATED","time":"2026-11-20T10:00:00+08:00","channel":"wechat"}}"#)
+        // 10,000 lines, every 100th broken in a different way.
+        var lines: [String] = []
+        for index in 0..<10_000 {
+          switch index % 100 {
+          case 99 where index % 300 == 99: lines.append("{not json")
+          case 99 where index % 300 == 199:
+            lines.append(#"{"eventId":"b\#(index)","surveyResponse":{"customerId":"C1","kind":"SURVEY_KIND_CSAT","score":9,"time":"2026-11-20T10:00:00Z"}}"#)
+          case 99:
+            lines.append(#"{"eventId":"b\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C1","kind":"TICKET_EVENT_KIND_CREATED","time":"1999-12-31T23:59:59Z"}}"#)
+          default:
+            lines.append(#"{"eventId":"e\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C\#(index % 50)","kind":"TICKET_EVENT_KIND_CREATED","time":"2026-11-20T10:00:00+08:00","channel":"wechat"}}"#)
+          }
         }
-      }
-      let file = directory + "/events.ndjson"
-      try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-      let rejects = directory + "/rejects.ndjson"
-      let run = try Self.cli(["ingest", file, "--api-key", key, "--rejects", rejects, "--batch-size", "2000"] + connection)
-      #expect(run.status == 1, "rejections make the exit status 1")
-      #expect(run.stdout.contains("accepted 9900, duplicates 0, rejected 100"), "\(run.stdout)")
-      let rejected = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
-      #expect(rejected.count == 100)
-      #expect(rejected.contains { $0.contains("survey_response.score") })
-      #expect(rejected.contains { $0.contains("\"line\":100") })
+        let file = directory + "/events.ndjson"
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let rejects = directory + "/rejects.ndjson"
+        let run = try Self.cli(["ingest", file, "--api-key", key, "--rejects", rejects, "--batch-size", "2000"] + connection)
+        #expect(run.status == 1, "rejections make the exit status 1")
+        #expect(run.stdout.contains("accepted 9900, duplicates 0, rejected 100"), "\(run.stdout)")
+        let rejected = try String(contentsOfFile: rejects, encoding: .utf8).split(separator: "\n")
+        #expect(rejected.count == 100)
+        #expect(rejected.contains { $0.contains("survey_response.score") })
+        #expect(rejected.contains { $0.contains("\"line\":100") })
 
-      // A flat helpdesk export becomes ticket events; re-importing it stores nothing twice.
-      let export = directory + "/export.csv"
-      try """
-        ticket_id,customer_id,created,first_reply,resolved,reopened,channel,priority,complaint
-        X1,C1,2026-11-20T09:00:00Z,2026-11-20T09:30:00Z,2026-11-20T12:00:00Z,2026-11-21T08:00:00Z,phone,high,true
-        X2,C2,2026-11-20T10:00:00Z,,,,"web, form",low,false
-        """.write(toFile: export, atomically: true, encoding: .utf8)
-      let imported = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
-      #expect(imported.stdout.contains("accepted 5, duplicates 0, rejected 0"), "\(imported.stdout) \(imported.stderr)")
-      let again = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
-      #expect(again.stdout.contains("accepted 0, duplicates 5, rejected 0"))
+        // A flat helpdesk export becomes ticket events; re-importing it stores nothing twice.
+        let export = directory + "/export.csv"
+        try """
+          ticket_id,customer_id,created,first_reply,resolved,reopened,channel,priority,complaint
+          X1,C1,2026-11-20T09:00:00Z,2026-11-20T09:30:00Z,2026-11-20T12:00:00Z,2026-11-21T08:00:00Z,phone,high,true
+          X2,C2,2026-11-20T10:00:00Z,,,,"web, form",low,false
+          """.write(toFile: export, atomically: true, encoding: .utf8)
+        let imported = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
+        #expect(imported.stdout.contains("accepted 5, duplicates 0, rejected 0"), "\(imported.stdout) \(imported.stderr)")
+        let again = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
+        #expect(again.stdout.contains("accepted 0, duplicates 5, rejected 0"))
 
-      // The other CLI commands against the same data: kpi as CSV, a segment, an experiment
-      // from a YAML spec (short enum names, a flow list, comments) evaluated as JSON.
-      let kpi = try Self.cli(["kpi", "--metric", "volume", "--by", "channel", "--from", "2026-11-19", "--to", "2026-11-22",
-                              "--format", "csv", "--min-offset", "9905", "--api-key", key] + connection)
-      #expect(kpi.status == 0, "\(kpi.stderr)")
-      #expect(kpi.stdout.hasPrefix("period,channel,volume,volume.n"), "\(kpi.stdout)")
-      #expect(kpi.stdout.contains(",wechat,9900.0,9900"), "\(kpi.stdout)")
-      let badSegment = try Self.cli(["segments", "define", "x", "tier = 'vip'", "--api-key", key] + connection)
-      #expect(badSegment.status == 1 && badSegment.stderr.contains("column 6"), "\(badSegment.stderr)")
-      let spec = directory + "/spec.yaml"
-      try """
-        # a customer-level test
-        name: callback pilot
-        unit: customer
-        hash:
-          salt: pilot-1
-          treatment_share: 0.5
-        start: 2026-11-01T00:00:00Z
-        pre_period_days: 7
-        primary:
-          - kpi: complaint_rate
-            good_direction: down
-        guardrails: [ ]
-        """.write(toFile: spec, atomically: true, encoding: .utf8)
-      let createdExperiment = try Self.cli(["experiment", "create", "--file", spec, "--api-key", key] + connection)
-      #expect(createdExperiment.status == 0, "\(createdExperiment.stderr)")
-      let evaluated = try Self.cli(["experiment", "evaluate", "callback pilot", "--format", "json", "--api-key", key] + connection)
-      #expect(evaluated.status == 0, "\(evaluated.stderr)")
-      #expect(evaluated.stdout.contains("\"method\": \"METHOD_DELTA\"") || evaluated.stdout.contains("\"method\":\"METHOD_DELTA\""),
-              "\(evaluated.stdout)")
+        // The other CLI commands against the same data: kpi as CSV, a segment, an experiment
+        // from a YAML spec (short enum names, a flow list, comments) evaluated as JSON.
+        let kpi = try Self.cli(["kpi", "--metric", "volume", "--by", "channel", "--from", "2026-11-19", "--to", "2026-11-22",
+                                "--format", "csv", "--min-offset", "9905", "--api-key", key] + connection)
+        #expect(kpi.status == 0, "\(kpi.stderr)")
+        #expect(kpi.stdout.hasPrefix("period,channel,volume,volume.n"), "\(kpi.stdout)")
+        #expect(kpi.stdout.contains(",wechat,9900.0,9900"), "\(kpi.stdout)")
+        let badSegment = try Self.cli(["segments", "define", "x", "tier = 'vip'", "--api-key", key] + connection)
+        #expect(badSegment.status == 1 && badSegment.stderr.contains("column 6"), "\(badSegment.stderr)")
+        let spec = directory + "/spec.yaml"
+        try """
+          # a customer-level test
+          name: callback pilot
+          unit: customer
+          hash:
+            salt: pilot-1
+            treatment_share: 0.5
+          start: 2026-11-01T00:00:00Z
+          pre_period_days: 7
+          primary:
+            - kpi: complaint_rate
+              good_direction: down
+          guardrails: [ ]
+          """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let createdExperiment = try Self.cli(["experiment", "create", "--file", spec, "--api-key", key] + connection)
+        #expect(createdExperiment.status == 0, "\(createdExperiment.stderr)")
+        let evaluated = try Self.cli(["experiment", "evaluate", "callback pilot", "--format", "json", "--api-key", key] + connection)
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        #expect(evaluated.stdout.contains("\"method\": \"METHOD_DELTA\"") || evaluated.stdout.contains("\"method\":\"METHOD_DELTA\""),
+                "\(evaluated.stdout)")
 
-      // Kill ingestion with SIGKILL between acknowledged batches.
-      let acknowledged = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
-        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        var offset: Int64 = 0
-        for batch in 0..<5 {
-          let events = (0..<1_000).map { ticketCreated("k\(batch)-\($0)", ticket: "K\(batch)-\($0)") }
-          offset = try await ingestion.ingest(.with { $0.events = events }, metadata: InProcessSuite.bearer(key)).offset
+        // Kill ingestion with SIGKILL between acknowledged batches.
+        let acknowledged = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+          let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          var offset: Int64 = 0
+          for batch in 0..<5 {
+            let events = (0..<1_000).map { ticketCreated("k\(batch)-\($0)", ticket: "K\(batch)-\($0)") }
+            offset = try await ingestion.ingest(.with { $0.events = events }, metadata: InProcessSuite.bearer(key)).offset
+          }
+          return offset
         }
-        return offset
+        kill(try #require(launcher.processIdentifiers[.ingestion]), SIGKILL)
+        await launcher.stop()
+        let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
+        try await restarted.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
+        defer { Task { await restarted.stop() } }
+        try await InProcessSuite.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
+          let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          let stats = try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(key))
+          #expect(stats.lastOffset == acknowledged, "every acknowledged record survived the SIGKILL")
+          // The client retries everything it sent: all duplicates, nothing stored twice.
+          let events = (0..<1_000).map { ticketCreated("k4-\($0)", ticket: "K4-\($0)") }
+          let retry = try await ingestion.ingest(.with { $0.events = events }, metadata: InProcessSuite.bearer(key))
+          #expect(retry.duplicates == 1_000 && retry.accepted == 0 && retry.offset == acknowledged)
+        }
+        await restarted.stop()
+      } catch {
+        await launcher.stop()
+        throw error
       }
-      kill(try #require(launcher.processIdentifiers[.ingestion]), SIGKILL)
-      await launcher.stop()
-      let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
-      try await restarted.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
-      defer { Task { await restarted.stop() } }
-      try await InProcessSuite.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
-        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        let stats = try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(key))
-        #expect(stats.lastOffset == acknowledged, "every acknowledged record survived the SIGKILL")
-        // The client retries everything it sent: all duplicates, nothing stored twice.
-        let events = (0..<1_000).map { ticketCreated("k4-\($0)", ticket: "K4-\($0)") }
-        let retry = try await ingestion.ingest(.with { $0.events = events }, metadata: InProcessSuite.bearer(key))
-        #expect(retry.duplicates == 1_000 && retry.accepted == 0 && retry.offset == acknowledged)
-      }
-      await restarted.stop()
-    } catch {
-      await launcher.stop()
-      throw error
     }
   }
 }

@@ -49,7 +49,9 @@ import Testing
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
         let request = Sightline_Metrics_V1_QueryKpisRequest.with { $0.kpis = [.volume] }
         var refusal: RPCError?
-        let deadline = ContinuousClock.now + .seconds(15)
+        // Probes run every 2 s and the gateway looks every second; the margin is for a
+        // loaded machine (fsync of the probe can take seconds under load).
+        let deadline = ContinuousClock.now + .seconds(30)
         while refusal == nil && ContinuousClock.now < deadline {
           do {
             _ = try await metrics.queryKpis(request, metadata: key)
