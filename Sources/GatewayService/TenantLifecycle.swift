@@ -84,6 +84,7 @@ struct TenantLifecycle: Sendable {
   ) async throws -> Sightline_Gateway_V1_ImportTenantResponse {
     let inbound = Inbound(messages.makeAsyncIterator())
     guard case .archive(let archive)? = try await inbound.next()?.part else {
+      await inbound.drain()
       throw InvalidInput(field: "archive", reason: "an import begins with the export's archive (manifest.json)")
     }
     let (tenant, keys): (TenantRecord, [APIKeyRecord])

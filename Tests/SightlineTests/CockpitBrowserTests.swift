@@ -35,7 +35,7 @@ extension RealProcessSuites {
       let directory = InProcessSuite.temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: directory) }
       let binaries = Self.root.appendingPathComponent(".build/debug").path
-      let portBase = Int.random(in: 30_000...39_000)
+      let portBase = EndToEndTests.freePortBase()
       let launcher = SuiteLauncher(dataDirectory: directory, portBase: portBase, binaryDirectory: binaries)
       launcher.cockpitPort = portBase + 5
       _ = FileManager.default.createFile(atPath: directory + "/suite.log", contents: nil)

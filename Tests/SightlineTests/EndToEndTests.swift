@@ -16,7 +16,8 @@ extension RealProcessSuites {
       return root.appendingPathComponent(".build/debug").path
     }
 
-    static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<2_000) * 5 }
+    /// A random block of six ports: the gateway, four services and the cockpit.
+    static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<2_000) * 6 }
 
     @Test func suiteStartsHealthyServesTheRealPathAndStopsCleanly() async throws {
       let directory = InProcessSuite.temporaryDirectory()
@@ -94,7 +95,9 @@ extension RealProcessSuites {
     static func startUp(directory: String, base: Int) throws -> (Process, String) {
       let up = Process()
       up.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
-      up.arguments = ["up", "--data-dir", directory, "--port", "\(base)", "--service-port-base", "\(base + 1)"]
+      up.arguments = [
+        "up", "--data-dir", directory, "--port", "\(base)", "--service-port-base", "\(base + 1)", "--cockpit-port", "\(base + 5)",
+      ]
       let output = Pipe()
       up.standardOutput = output
       up.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -117,6 +120,7 @@ extension RealProcessSuites {
       let (up, banner) = try Self.startUp(directory: directory, base: base)
       defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
       #expect(banner.contains("gateway       127.0.0.1:\(base) (TLS)"))
+      #expect(banner.contains("cockpit       https://localhost:\(base + 5)/"), "\(banner)")
       let children = Self.processes(mentioning: directory).filter { $0 != up.processIdentifier }
       #expect(children.count == 5, "five suite processes run under \(directory)")
 
