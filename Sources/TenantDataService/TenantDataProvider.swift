@@ -137,6 +137,7 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     let tenant = try Self.tenant(request.message.tenantID)
     beforeDelete(tenant)
     let removed = databases.remove(tenant)
+    TenantSeries.forget(tenant)
     logger.notice(
       "tenant data deleted", metadata: ["tenant": "\(tenant)", "files": "\(removed.files)", "bytes": "\(removed.bytes)"])
     return ServerResponse(message: .with {

@@ -69,6 +69,18 @@ extension RealProcessSuites {
 
         let (missing, _) = try await Self.scrape(ingestionPort, path: "/other")
         #expect(missing == 404)
+
+        // A deleted tenant leaves no series behind in any process.
+        try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+          let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+          _ = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).deleteTenant(
+            .with { $0.name = "scraped"; $0.confirm = "scraped" }, metadata: InProcessSuite.bearer(operatorKey))
+        }
+        for component in SuiteComponent.allCases {
+          let (_, text) = try await Self.scrape(launcher.prometheusPorts[component]!)
+          let left = text.split(separator: "\n").filter { $0.contains(tenant) }
+          #expect(left.isEmpty, "\(component) still shows \(left)")
+        }
       } catch {
         await launcher.stop()
         throw error

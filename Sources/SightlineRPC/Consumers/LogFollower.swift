@@ -169,6 +169,8 @@ public final class LogFollower: Service, Sendable {
               try self.consumer.apply(message.entries, throughOffset: last, tenant: tenant)
             }
             self.state.withLock { state in
+              // A tenant being deleted keeps no progress and no series.
+              guard !state.stopped.contains(tenant) else { return }
               var progress = state.progress[tenant] ?? Progress(applied: from)
               progress.applied = message.entries.last?.offset ?? progress.applied
               progress.head = max(message.headOffset, progress.applied)
