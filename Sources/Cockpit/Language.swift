@@ -70,6 +70,8 @@ enum Language: String, Sendable, CaseIterable {
     "status.red": ("off target", "未达标"),
     "status.none": ("no data", "无数据"),
     "target": ("target", "目标"),
+    "unit.points": (" pts", " 个百分点"),
+    "unit.scorePoints": (" pts", " 分"),
     "trend.title": ("Daily trend", "每日趋势"),
     "lines.title": ("By business line", "按业务线"),
     "unavailable": ("Unavailable", "暂不可用"),

@@ -94,9 +94,9 @@ enum OverviewPage {
     let delta = now.value - before.value
     let amount: String
     if kind.isRate {
-      amount = KpiFormat.fixed(abs(delta) * 100, digits: 1) + " pts"
+      amount = KpiFormat.fixed(abs(delta) * 100, digits: 1) + context.text("unit.points")
     } else if kind == .nps {
-      amount = KpiFormat.fixed(abs(delta), digits: 1) + " pts"
+      amount = KpiFormat.fixed(abs(delta), digits: 1) + context.text("unit.scorePoints")
     } else if before.value != 0 {
       amount = KpiFormat.fixed(abs(delta / before.value) * 100, digits: 1) + "%"
     } else {
