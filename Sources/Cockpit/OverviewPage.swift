@@ -14,8 +14,13 @@ enum OverviewPage {
 
   static func render(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
     let days = context.parameter("days").flatMap(Int32.init).flatMap { periods.contains($0) ? $0 : nil } ?? 30
-    let cockpit = try await Sightline_Gateway_V1_Gateway.Client(wrapping: gateway).dashboard(
-      .with { $0.periodDays = days }, metadata: Cockpit.metadata(context.session))
+    let metadata = Cockpit.metadata(context.session)
+    async let dashboard = Sightline_Gateway_V1_Gateway.Client(wrapping: gateway).dashboard(
+      .with { $0.periodDays = days }, metadata: metadata)
+    // The tenant's own targets; without them (metrics unreachable) the defaults.
+    async let settings = try? Sightline_Metrics_V1_Metrics.Client(wrapping: gateway).getSettings(.init(), metadata: metadata)
+    let cockpit = try await dashboard
+    let targets = Self.targets(await settings)
     func unavailable(_ section: String) -> String? {
       cockpit.sections.first { $0.section == section && !$0.available }.map { Layout.unavailable(context, $0.reason) }
     }
@@ -26,7 +31,7 @@ enum OverviewPage {
     body += "</section>"
     body += "<section aria-labelledby=\"headline\"><h2 id=\"headline\">\(HTML.escape(context.text("headline.title")))</h2>"
     body += unavailable("headline") ?? headline(
-      context, now: try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline),
+      context, targets: targets, now: try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline),
       before: try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headlinePrevious))
     body += "</section>"
     body += "<section aria-labelledby=\"trend\"><h2 id=\"trend\">\(HTML.escape(context.text("trend.title")))</h2>"
@@ -62,15 +67,25 @@ enum OverviewPage {
     }.joined() + "</ul>"
   }
 
+  /// Each KPI's target: the tenant's where it set one, else the default.
+  static func targets(_ settings: Sightline_Metrics_V1_TenantSettings?) -> [KpiKind: KpiTarget] {
+    var targets = KpiTarget.defaults
+    for target in settings?.targets ?? [] {
+      if let kind = KpiWire.kpis[target.kpi] { targets[kind] = KpiTarget(goal: target.goal, tolerance: target.tolerance) }
+    }
+    return targets
+  }
+
   static func headline(
-    _ context: PageContext, now: Sightline_Metrics_V1_QueryKpisResponse?, before: Sightline_Metrics_V1_QueryKpisResponse?
+    _ context: PageContext, targets: [KpiKind: KpiTarget], now: Sightline_Metrics_V1_QueryKpisResponse?,
+    before: Sightline_Metrics_V1_QueryKpisResponse?
   ) -> String {
     guard let current = now?.rows.first else { return "<p>\(HTML.escape(context.text("nodata")))</p>" }
     let previous = before?.rows.first?.values ?? []
     return "<div class=\"cards\">" + current.values.compactMap { value -> String? in
       guard let kind = KpiWire.kpis[value.kpi] else { return nil }
       let earlier = previous.first { $0.kpi == value.kpi }
-      let target = Target.defaults[kind]
+      let target = targets[kind]
       let status = target?.status(value.value, kind: kind, sampleSize: value.sampleSize) ?? .none
       let targetText = target.map { "\(context.text("target")) \(kind.higherIsBetter == true ? "≥" : "≤") \(KpiFormat.value($0.goal, kind))" } ?? ""
       return """

@@ -170,6 +170,14 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     }
     if wire.complaintTargetSeconds > 0 { settings.complaintTargetMs = wire.complaintTargetSeconds * 1000 }
     if wire.repeatWindowSeconds > 0 { settings.repeatWindowMs = wire.repeatWindowSeconds * 1000 }
+    for (index, target) in wire.targets.enumerated() {
+      let field = "settings.targets[\(index)]"
+      let kind = try WireMapping.kpi(target.kpi, field: "\(field).kpi")
+      guard settings.targets[kind] == nil else { throw InvalidInput(field: "\(field).kpi", reason: "\(kind.rawValue) has a target already") }
+      let value = KpiTarget(goal: target.goal, tolerance: target.tolerance)
+      if let problem = KpiTarget.problem(with: value, for: kind) { throw InvalidInput(field: field, reason: problem) }
+      settings.targets[kind] = value
+    }
     try store.setSettings(settings)
     return ServerResponse(message: Self.wireSettings(settings))
   }
@@ -317,6 +325,9 @@ extension MetricsProvider {
       }
       $0.complaintTargetSeconds = settings.complaintTargetMs / 1000
       $0.repeatWindowSeconds = settings.repeatWindowMs / 1000
+      $0.targets = settings.targets.sorted { $0.key.rawValue < $1.key.rawValue }.compactMap { kind, target in
+        WireMapping.wireKpis[kind].map { kpi in .with { $0.kpi = kpi; $0.goal = target.goal; $0.tolerance = target.tolerance } }
+      }
     }
   }
 

@@ -10,6 +10,6 @@ struct SightlineCommand: AsyncParsableCommand {
     subcommands: [
       Demo.self, Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self, Retention.self, Kpi.self,
       AlertsCommand.self, ExperimentCommand.self, Dashboard.self, SegmentsCommand.self, CustomersCommand.self,
-      ThemesCommand.self,
+      ThemesCommand.self, SettingsCommand.self,
     ])
 }

@@ -92,6 +92,11 @@ extension RealProcessSuites {
     ) async throws -> Data {
       let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
       let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+      // The tenant's own CSAT target (the rest keep the defaults): the overview's traffic
+      // light must follow it.
+      var settings = try await metrics.getSettings(.init(), metadata: key)
+      settings.targets = [.with { $0.kpi = .csat; $0.goal = 0.5; $0.tolerance = 0.05 }]
+      _ = try await metrics.setSettings(.with { $0.settings = settings }, metadata: key)
       // Wait until the consumers have applied the whole log.
       let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30; $0.minOffset = demo.offset }, metadata: key)
       let headline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline)
@@ -158,6 +163,9 @@ extension RealProcessSuites {
       let expected: [String: Any] = [
         "admin_key": demo.adminKey, "reader_key": readerKey, "reader_key_id": readerKeyID,
         "headline": headlineValues, "headline_samples": headlineSamples, "lines": lines,
+        "csat_status": KpiTarget(goal: 0.5, tolerance: 0.05).status(
+          headline.rows.first?.values.first { $0.kpi == .csat }?.value ?? 0, kind: .csat,
+          sampleSize: headline.rows.first?.values.first { $0.kpi == .csat }?.sampleSize ?? 0).rawValue,
         "explore": ["query": "kpi=csat&by=business_line&interval=week&from=\(from)&to=\(to)", "rows": explorerRows],
         "members": members, "themes": themes.themes.map(\.term),
         "experiment": ["name": demo.experiment, "verdict": Self.verdict(evaluation.verdict), "effects": effects],

@@ -41,16 +41,21 @@ import Testing
   }
 
   @Test func trafficLightsFollowTheKpisDirection() {
-    let csat = Target.defaults[.csat]!
+    let csat = KpiTarget.defaults[.csat]!
     #expect(csat.status(0.90, kind: .csat, sampleSize: 10) == .green)
     #expect(csat.status(0.80, kind: .csat, sampleSize: 10) == .amber)
     #expect(csat.status(0.70, kind: .csat, sampleSize: 10) == .red)
-    #expect(csat.status(0.90, kind: .csat, sampleSize: 0) == Target.Status.none)
-    let firstResponse = Target.defaults[.firstResponseTime]!
+    #expect(csat.status(0.90, kind: .csat, sampleSize: 0) == KpiTarget.Status.none)
+    let firstResponse = KpiTarget.defaults[.firstResponseTime]!
     #expect(firstResponse.status(1_800, kind: .firstResponseTime, sampleSize: 5) == .green)
     #expect(firstResponse.status(7_200, kind: .firstResponseTime, sampleSize: 5) == .amber)
     #expect(firstResponse.status(5 * 3_600, kind: .firstResponseTime, sampleSize: 5) == .red)
-    #expect(Target.defaults[.volume] == nil && Target.defaults[.backlog] == nil)
+    #expect(KpiTarget.defaults[.volume] == nil && KpiTarget.defaults[.backlog] == nil)
+    #expect(KpiTarget.problem(with: .init(goal: 1.2, tolerance: 0.1), for: .csat) != nil)
+    #expect(KpiTarget.problem(with: .init(goal: 0.9, tolerance: -0.1), for: .csat) != nil)
+    #expect(KpiTarget.problem(with: .init(goal: 100, tolerance: 0), for: .volume) != nil)
+    #expect(KpiTarget.problem(with: .init(goal: .nan, tolerance: 0), for: .nps) != nil)
+    #expect(KpiTarget.problem(with: .init(goal: 1_800, tolerance: 600), for: .firstResponseTime) == nil)
   }
 
   @Test func sessionsExpireCloseAndHaveACapacity() async throws {

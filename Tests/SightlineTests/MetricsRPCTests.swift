@@ -136,6 +136,33 @@ func timestamp(_ text: String) -> Google_Protobuf_Timestamp {
         #expect(saved.sla.urgentSeconds == 1800)
         #expect(saved.sla.lowSeconds == 86_400)
         #expect(try await metrics.getSettings(.init(), metadata: admin).timeZone == "Asia/Shanghai")
+
+        // Cockpit targets: kept with the settings, checked, one per KPI.
+        var withTargets = saved
+        withTargets.targets = [
+          .with { $0.kpi = .csat; $0.goal = 0.9; $0.tolerance = 0.05 },
+          .with { $0.kpi = .firstResponseTime; $0.goal = 1_800; $0.tolerance = 1_800 },
+        ]
+        let targeted = try await metrics.setSettings(.with { $0.settings = withTargets }, metadata: admin)
+        #expect(targeted.targets.map(\.kpi) == [.csat, .firstResponseTime])
+        let read = try await metrics.getSettings(.init(), metadata: admin)
+        #expect(read.targets == targeted.targets && read.timeZone == "Asia/Shanghai" && read.sla.urgentSeconds == 1800)
+        for (bad, field) in [
+          (Sightline_Metrics_V1_KpiTarget.with { $0.kpi = .csat; $0.goal = 90; $0.tolerance = 5 }, "settings.targets[0]"),
+          (.with { $0.kpi = .volume; $0.goal = 100 }, "settings.targets[0]"),
+          (.with { $0.kpi = .nps; $0.goal = 30; $0.tolerance = -1 }, "settings.targets[0]"),
+          (.with { $0.goal = 1 }, "settings.targets[0].kpi"),
+        ] {
+          let refused = await #expect(throws: RPCError.self) {
+            try await metrics.setSettings(.with { $0.settings.targets = [bad] }, metadata: admin)
+          }
+          #expect(refused?.code == .invalidArgument && refused?.message.hasPrefix(field) == true, "\(String(describing: refused))")
+        }
+        let twice = await #expect(throws: RPCError.self) {
+          try await metrics.setSettings(.with { $0.settings.targets = [withTargets.targets[0], withTargets.targets[0]] }, metadata: admin)
+        }
+        #expect(twice?.message.contains("settings.targets[1].kpi") == true)
+        #expect(try await metrics.getSettings(.init(), metadata: admin).targets == targeted.targets, "a refused change keeps the old settings")
         let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client)
           .createKey(.with { $0.role = .reader }, metadata: admin)
         let denied = await #expect(throws: RPCError.self) {

@@ -151,6 +151,10 @@ def main():
                 shown = text(driver, f'span[data-line="{line}"][data-kpi="{kpi}"]')
                 check(shown == values[kpi], f"line {line} {kpi}: page {shown!r}, RPC {values[kpi]!r}")
         check(len(driver.find_elements(By.CSS_SELECTOR, "svg.chart title")) >= 4, "the trend charts are missing")
+        # The traffic light follows the tenant's own CSAT target (50 %), not the default.
+        card = driver.find_element(By.CSS_SELECTOR, 'article[data-kpi="csat"]')
+        check(expected["csat_status"] in card.get_attribute("class").split(), f"CSAT light: {card.get_attribute('class')}")
+        check("≥ 50.0%" in text(driver, 'article[data-kpi="csat"] .status'), "the CSAT card does not show the tenant's target")
         check(driver.find_element(By.ID, "alerts").is_displayed(), "no alerts section")
         shoot(driver, args.screenshots, "overview-en")
 

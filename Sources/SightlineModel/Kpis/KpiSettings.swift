@@ -8,6 +8,9 @@ public struct KpiSettings: Sendable, Equatable {
   public var complaintTargetMs: Int64
   /// Repeat-contact window, milliseconds after a ticket's creation.
   public var repeatWindowMs: Int64
+  /// The tenant's own cockpit targets; KPIs not here use `KpiTarget.defaults`. They do not
+  /// change any KPI's value, so they are not part of `fingerprint`.
+  public var targets: [KpiKind: KpiTarget] = [:]
 
   /// DOMAIN.md's defaults: UTC, SLA urgent 1 h / high 4 h / normal 8 h / low 24 h,
   /// complaint target 48 h, repeat window 7 days.
@@ -30,6 +33,11 @@ public struct KpiSettings: Sendable, Equatable {
   public var fingerprint: String {
     let targets = TicketPriority.allCases.map { "\($0.rawValue)=\(slaTarget($0))" }.joined(separator: ",")
     return "\(timeZone)|\(targets)|\(complaintTargetMs)|\(repeatWindowMs)"
+  }
+
+  /// `kind`'s cockpit target: the tenant's, else the default (nil for volume and backlog).
+  public func target(_ kind: KpiKind) -> KpiTarget? {
+    targets[kind] ?? KpiTarget.defaults[kind]
   }
 
   /// The SLA target of `priority`, falling back to the default.

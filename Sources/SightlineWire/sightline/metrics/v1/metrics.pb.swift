@@ -486,11 +486,37 @@ public nonisolated struct Sightline_Metrics_V1_TenantSettings: Sendable {
   /// Repeat-contact window in seconds; default 7 days.
   public var repeatWindowSeconds: Int64 = 0
 
+  /// The tenant's own cockpit targets, at most one per KPI; KPIs not listed use the
+  /// defaults of docs/cockpit.md. They change no KPI value.
+  public var targets: [Sightline_Metrics_V1_KpiTarget] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _sla: Sightline_Metrics_V1_SlaTargets? = nil
+}
+
+/// A KPI's target for the cockpit's traffic light: green at or beyond `goal`, amber within
+/// `tolerance` short of it, red beyond. Shares (rates, CSAT) are in [0, 1]; times in
+/// seconds. Volume and backlog take none.
+public nonisolated struct Sightline_Metrics_V1_KpiTarget: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The KPI.
+  public var kpi: Sightline_Metrics_V1_Kpi = .unspecified
+
+  /// The value to reach: at least, when higher is better; at most, otherwise.
+  public var goal: Double = 0
+
+  /// How far short of the goal is still amber; not negative.
+  public var tolerance: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Reads the tenant's settings.
@@ -1238,7 +1264,7 @@ nonisolated extension Sightline_Metrics_V1_SlaTargets: SwiftProtobuf.Message, Sw
 
 nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TenantSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{1}sla\0\u{3}complaint_target_seconds\0\u{3}repeat_window_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{1}sla\0\u{3}complaint_target_seconds\0\u{3}repeat_window_seconds\0\u{1}targets\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1250,6 +1276,7 @@ nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message
       case 2: try { try decoder.decodeSingularMessageField(value: &self._sla) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.complaintTargetSeconds) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.repeatWindowSeconds) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.targets) }()
       default: break
       }
     }
@@ -1272,6 +1299,9 @@ nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message
     if self.repeatWindowSeconds != 0 {
       try visitor.visitSingularInt64Field(value: self.repeatWindowSeconds, fieldNumber: 4)
     }
+    if !self.targets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.targets, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1280,6 +1310,47 @@ nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message
     if lhs._sla != rhs._sla {return false}
     if lhs.complaintTargetSeconds != rhs.complaintTargetSeconds {return false}
     if lhs.repeatWindowSeconds != rhs.repeatWindowSeconds {return false}
+    if lhs.targets != rhs.targets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_KpiTarget: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KpiTarget"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}goal\0\u{1}tolerance\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kpi) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.goal) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.tolerance) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kpi != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kpi, fieldNumber: 1)
+    }
+    if self.goal.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.goal, fieldNumber: 2)
+    }
+    if self.tolerance.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.tolerance, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_KpiTarget, rhs: Sightline_Metrics_V1_KpiTarget) -> Bool {
+    if lhs.kpi != rhs.kpi {return false}
+    if lhs.goal != rhs.goal {return false}
+    if lhs.tolerance != rhs.tolerance {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
