@@ -1,4 +1,5 @@
 import Foundation
+import SightlineModel
 import Synchronization
 
 /// Signed-in browsers. A session holds the API key it was opened with on the server side
@@ -70,8 +71,5 @@ final class SessionStore: Sendable {
   }
 
   /// 32 random bytes as hex.
-  static func token() -> String {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
-  }
+  static func token() -> String { Hex.random(bytes: 32) }
 }

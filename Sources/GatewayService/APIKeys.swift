@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SightlineModel
 
 /// API key secrets: 256 random bits from the system CSPRNG, shown once as
 /// `slk_<64 hex>`, stored only as their SHA-256.
@@ -14,12 +15,11 @@ public enum APIKeys {
 
   /// The stored form of `secret`.
   public static func hash(_ secret: String) -> String {
-    SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    Hex.encode(SHA256.hash(data: Data(secret.utf8)))
   }
 
   /// `bytes` random bytes as lowercase hex.
   public static func randomHex(bytes: Int) -> String {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    Hex.random(bytes: bytes)
   }
 }

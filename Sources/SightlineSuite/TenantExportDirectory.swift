@@ -105,7 +105,7 @@ public enum TenantExportDirectory {
     func finish(expected end: Sightline_Tenantdata_V1_FileEnd) throws -> Sightline_Gateway_V1_ArchivedFile {
       try handle.synchronize()
       try handle.close()
-      let digest = TenantExportDirectory.hex(hash.finalize())
+      let digest = Hex.encode(hash.finalize())
       guard bytes == end.bytes, digest == end.sha256 else {
         throw Problem(
           description: "the \(service) file arrived damaged: \(bytes) bytes with SHA-256 \(digest); the service sent \(end.bytes) bytes with \(end.sha256)")
@@ -158,7 +158,7 @@ public enum TenantExportDirectory {
         hash.update(data: chunk)
         bytes += Int64(chunk.count)
       }
-      let digest = hex(hash.finalize())
+      let digest = Hex.encode(hash.finalize())
       guard bytes == file.bytes, digest == file.sha256 else {
         throw Problem(
           description: "\(directory)/\(file.file) is damaged: \(bytes) bytes with SHA-256 \(digest); the manifest says \(file.bytes) bytes with \(file.sha256)")
@@ -191,9 +191,5 @@ public enum TenantExportDirectory {
         })
       }
     }
-  }
-
-  static func hex(_ digest: SHA256.Digest) -> String {
-    digest.map { String(format: "%02x", $0) }.joined()
   }
 }

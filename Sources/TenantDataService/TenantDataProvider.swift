@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 import Foundation
 public import GRPCCore
 public import Logging
@@ -55,7 +55,7 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
         bytes += Int64(chunk.count)
         try await writer.write(.with { $0.data = chunk })
       }
-      let digest = Self.hex(hash.finalize())
+      let digest = Hex.encode(hash.finalize())
       try await writer.write(.with { $0.end = .with { $0.bytes = bytes; $0.sha256 = digest } })
       self.logger.notice(
         "tenant data exported", metadata: ["tenant": "\(tenant)", "bytes": "\(bytes)", "sha256": "\(digest)"])
@@ -113,7 +113,7 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     guard let end else {
       throw InvalidInput(field: "end", reason: "the \(service) file ended after \(bytes) bytes without its FileEnd")
     }
-    let digest = Self.hex(hash.finalize())
+    let digest = Hex.encode(hash.finalize())
     guard end.bytes == bytes, end.sha256 == digest else {
       throw RPCError(
         code: .dataLoss,
@@ -159,10 +159,5 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     case .alreadyExists: return RPCError(code: .alreadyExists, message: error.description)
     case .invalidFile: return RPCError(code: .invalidArgument, message: error.description)
     }
-  }
-
-  /// Lowercase hex of a digest.
-  public static func hex(_ digest: SHA256.Digest) -> String {
-    digest.map { String(format: "%02x", $0) }.joined()
   }
 }

@@ -16,6 +16,14 @@ import Testing
     #expect(" \u{3000}\t".trimmingWhitespace == "")
   }
 
+  @Test func hexIsTwoLowercaseDigitsPerByte() {
+    #expect(Hex.encode([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+    let bytes = (0..<256).map { UInt8($0) }
+    #expect(Hex.encode(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
+    let token = Hex.random(bytes: 32)
+    #expect(token.count == 64 && token != Hex.random(bytes: 32))
+  }
+
   @Test func rfc3339FormattingMatchesTheCalendar() {
     let formatter = DateFormatter()
     formatter.locale = Locale(identifier: "en_US_POSIX")
