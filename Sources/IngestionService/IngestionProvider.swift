@@ -127,15 +127,13 @@ extension IngestionProvider {
     for (index, record) in records.enumerated() {
       counts[duplicates.contains(index) ? "duplicate" : "accepted", default: [:]][record.kind, default: 0] += 1
     }
-    let kinds: Set<String> = ["ticket_event", "survey_response", "feedback", "customer_profile", "order"]
     for problem in problems {
       let prefix = String(problem.field.prefix { $0 != "." })
-      counts["rejected", default: [:]][kinds.contains(prefix) ? prefix : "unknown", default: 0] += 1
+      counts["rejected", default: [:]][TenantSeries.recordKinds.contains(prefix) ? prefix : "unknown", default: 0] += 1
     }
     for (outcome, byKind) in counts {
       for (kind, count) in byKind {
-        Counter(label: "sightline_ingest_records_total", dimensions: [("tenant", tenant.rawValue), ("kind", kind), ("outcome", outcome)])
-          .increment(by: count)
+        TenantSeries.ingestRecords(tenant.rawValue, kind: kind, outcome: outcome).increment(by: count)
       }
     }
   }

@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import SightlineModel
+import SightlineRPC
 import SightlineStorage
 
 /// Evaluates every tenant's alert rules (run every 15 s by ``PeriodicService``).
@@ -15,7 +16,7 @@ struct AlertScheduler: Sendable {
         let changes = try provider.evaluateAlerts(tenant: tenant)
         for alert in changes {
           let change = alert.resolvedMs == nil ? "opened" : "resolved"
-          Counter(label: "sightline_alerts_total", dimensions: [("tenant", tenant.rawValue), ("change", change)]).increment()
+          TenantSeries.alerts(tenant.rawValue, change: change).increment()
           logger.info(
             alert.resolvedMs == nil ? "alert opened" : "alert resolved",
             metadata: ["tenant": "\(tenant)", "rule": "\(alert.ruleID)", "message": "\(alert.message)"])

@@ -176,7 +176,7 @@ public final class LogFollower: Service, Sendable {
               progress.head = max(message.headOffset, progress.applied)
               progress.failingSince = nil
               state.progress[tenant] = progress
-              Gauge(label: "sightline_consumer_lag_events", dimensions: [("tenant", tenant.rawValue)]).record(progress.lag)
+              TenantSeries.consumerLag(tenant.rawValue).record(progress.lag)
             }
           }
         }

@@ -19,7 +19,7 @@ public enum ProcessMetrics {
     return PrometheusEndpoint(address: listen, registry: registry, logger: logger) {
       if let resident = residentBytes() { Gauge(label: "sightline_process_resident_bytes").record(resident) }
       for (tenant, bytes) in databaseBytes(dataDirectory: dataDirectory, component: component) {
-        Gauge(label: "sightline_database_bytes", dimensions: [("tenant", tenant)]).record(bytes)
+        TenantSeries.databaseBytes(tenant).record(bytes)
       }
     }
   }

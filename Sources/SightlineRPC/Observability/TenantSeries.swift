@@ -1,25 +1,44 @@
-import Metrics
+public import Metrics
 public import SightlineModel
 
-/// The per-tenant Prometheus series, named in one place so that a deleted tenant's can be
-/// removed: after `sightline tenant delete`, no scrape shows the tenant any more.
+/// The per-tenant Prometheus series, made in one place so that a deleted tenant's can all
+/// be removed: after `sightline tenant delete`, no scrape shows the tenant any more.
 public enum TenantSeries {
-  /// The record kinds and outcomes `sightline_ingest_records_total` is labelled with.
+  /// The record kinds `sightline_ingest_records_total` is labelled with ("unknown" for a
+  /// rejected record whose kind cannot be told), and its outcomes.
   public static let recordKinds = ["ticket_event", "survey_response", "feedback", "customer_profile", "order", "unknown"]
   public static let recordOutcomes = ["accepted", "duplicate", "rejected"]
+  /// The changes `sightline_alerts_total` counts.
+  public static let alertChanges = ["opened", "resolved"]
+
+  /// Ingestion: records of `kind` with `outcome`.
+  public static func ingestRecords(_ tenant: String, kind: String, outcome: String) -> Counter {
+    Counter(label: "sightline_ingest_records_total", dimensions: [("tenant", tenant), ("kind", kind), ("outcome", outcome)])
+  }
+
+  /// Metrics and segmentation: events behind ingestion's log head.
+  public static func consumerLag(_ tenant: String) -> Gauge {
+    Gauge(label: "sightline_consumer_lag_events", dimensions: [("tenant", tenant)])
+  }
+
+  /// This process's database of the tenant (file and WAL), in bytes.
+  public static func databaseBytes(_ tenant: String) -> Gauge {
+    Gauge(label: "sightline_database_bytes", dimensions: [("tenant", tenant)])
+  }
+
+  /// Metrics: alerts opened or resolved.
+  public static func alerts(_ tenant: String, change: String) -> Counter {
+    Counter(label: "sightline_alerts_total", dimensions: [("tenant", tenant), ("change", change)])
+  }
 
   /// Removes every series of `tenant` from this process's registry.
   public static func forget(_ tenant: TenantID) {
-    let label = ("tenant", tenant.rawValue)
-    Gauge(label: "sightline_database_bytes", dimensions: [label]).destroy()
-    Gauge(label: "sightline_consumer_lag_events", dimensions: [label]).destroy()
+    let id = tenant.rawValue
+    databaseBytes(id).destroy()
+    consumerLag(id).destroy()
     for kind in recordKinds {
-      for outcome in recordOutcomes {
-        Counter(label: "sightline_ingest_records_total", dimensions: [label, ("kind", kind), ("outcome", outcome)]).destroy()
-      }
+      for outcome in recordOutcomes { ingestRecords(id, kind: kind, outcome: outcome).destroy() }
     }
-    for change in ["opened", "resolved"] {
-      Counter(label: "sightline_alerts_total", dimensions: [label, ("change", change)]).destroy()
-    }
+    for change in alertChanges { alerts(id, change: change).destroy() }
   }
 }
