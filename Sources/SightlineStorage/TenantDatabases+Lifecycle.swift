@@ -83,15 +83,17 @@ extension TenantDatabases {
         throw TenantDataError(
           code: .invalidFile, description: "SQLite's integrity check failed: \(integrity.prefix(3).joined(separator: "; "))")
       }
-      let superseded = try queue.read { db in try migrator.hasBeenSuperseded(db) }
-      guard !superseded else {
-        throw TenantDataError(
-          code: .invalidFile, description: "the file comes from a newer version of the \(serviceName) service")
-      }
-      let known = Set(migrator.migrations)
+      // Its schema must be one this service's migrations made: none at all is not one of
+      // its databases; one it does not know comes from a newer version (or another service).
       let applied = try queue.read { db in try migrator.appliedIdentifiers(db) }
-      guard !applied.isEmpty, applied.isSubset(of: known) else {
-        throw TenantDataError(code: .invalidFile, description: "the file is not a \(serviceName) database")
+      guard !applied.isEmpty else {
+        throw TenantDataError(code: .invalidFile, description: "the file is not a database of the \(serviceName) service")
+      }
+      let unknown = applied.subtracting(migrator.migrations).sorted()
+      guard unknown.isEmpty else {
+        throw TenantDataError(
+          code: .invalidFile,
+          description: "the file's schema has migrations this \(serviceName) service does not know (\(unknown.joined(separator: ", "))): it comes from a newer version, or another service")
       }
       try migrator.migrate(queue)
     } catch let error as DatabaseError {
