@@ -68,13 +68,14 @@ struct TenantCommand: AsyncParsableCommand {
 
     func run() async throws {
       let directory = self.directory
+      let reply: Sightline_Gateway_V1_ImportTenantResponse
       do {
-        _ = try TenantExportDirectory.read(directory)
+        // The directory is checked (every file hashed) before anything is sent.
+        reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
+          try await TenantExportDirectory.importTenant(from: directory, gateway: client, metadata: metadata)
+        }
       } catch let problem as TenantExportDirectory.Problem {
         throw ValidationError(problem.description)
-      }
-      let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
-        try await TenantExportDirectory.importTenant(from: directory, gateway: client, metadata: metadata)
       }
       print("imported tenant \(reply.tenant.id) (\(reply.tenant.name)) with \(reply.keys) keys; its keys work again")
       printTable(["SERVICE", "BYTES", "SHA-256"], reply.files.map { [$0.service, "\($0.bytes)", $0.sha256] })
