@@ -226,13 +226,16 @@ public struct Cockpit: Sendable {
     }
     let session = sessions.open(key: key, tenantID: identity.tenant.id, role: role, keyID: identity.keyID)
     logger.info("cockpit sign-in", metadata: ["tenant.id": "\(identity.tenant.id)", "key.id": "\(identity.keyID)"])
-    // Only a local path is followed after sign-in (no open redirect).
-    let next = field("next")
-    let target = next.hasPrefix("/") && !next.hasPrefix("//") && !next.contains("\\") ? next : "/"
-    return Self.redirect(target, cookies: [
+    return Self.redirect(Self.localPath(field("next")), cookies: [
       Self.cookie(Self.sessionCookie, session.id, maxAge: Int(sessions.lifetime.components.seconds)),
       Self.cookie(Self.signInCookie, "", maxAge: 0),
     ])
+  }
+
+  /// Where to go after sign-in: `next` when it is a path on this site, else the overview
+  /// (never another site: no open redirect).
+  static func localPath(_ next: String) -> String {
+    next.hasPrefix("/") && !next.hasPrefix("//") && !next.contains("\\") ? next : "/"
   }
 
   func signOut(_ request: Request) async -> Response {

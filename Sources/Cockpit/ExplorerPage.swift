@@ -120,20 +120,22 @@ enum ExplorerPage {
       """
   }
 
+  /// `text` as one CSV field: quoted when it holds a comma, quote or line break, and with a
+  /// leading `'` when a spreadsheet would run it as a formula (= + - @).
+  static func csvField(_ text: String) -> String {
+    var text = text
+    if let first = text.first, "=+-@".contains(first) { text = "'" + text }
+    return text.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+  }
+
   /// The explorer's rows as CSV: bucket start, group, value, sample size, median, p90.
   static func csv(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
     let query = ExplorerQuery(context)
     let rows = try await query.run(context, gateway: gateway)
-    func field(_ text: String) -> String {
-      // Quote fields that need it; defuse spreadsheet formulas in free text.
-      var text = text
-      if let first = text.first, "=+-@".contains(first) { text = "'" + text }
-      return text.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-    }
     var lines = ["bucket_start,\(query.dimension?.rawValue ?? "group"),kpi,value,sample_size,median,p90"]
     for row in rows {
       let value = row.values.first ?? .init()
-      lines.append([Layout.day(row.bucketStart), field(row.groupValues.first ?? ""), query.kpi.rawValue,
+      lines.append([Layout.day(row.bucketStart), csvField(row.groupValues.first ?? ""), query.kpi.rawValue,
                     value.sampleSize > 0 ? "\(value.value)" : "", "\(value.sampleSize)",
                     value.sampleSize > 0 ? "\(value.median)" : "", value.sampleSize > 0 ? "\(value.p90)" : ""].joined(separator: ","))
     }

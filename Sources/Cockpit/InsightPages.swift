@@ -8,7 +8,7 @@ import SwiftProtobuf
 
 /// The period a segments or voice page covers: the last `days` days (URL `days`).
 private func period(_ context: PageContext) -> (days: Int32, range: Sightline_Common_V1_TimeRange) {
-  let days = context.parameter("days").flatMap(Int32.init).flatMap { OverviewPage.periods.contains($0) ? $0 : nil } ?? 30
+  let days = OverviewPage.days(context)
   let end = WallClock.now
   return (days, .with {
     $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - Int64(days) * 86_400_000)

@@ -12,8 +12,13 @@ import SwiftProtobuf
 enum OverviewPage {
   static let periods: [Int32] = [7, 30, 90]
 
+  /// The period of a page (URL `days`): one of `periods`, else 30.
+  static func days(_ context: PageContext) -> Int32 {
+    context.parameter("days").flatMap(Int32.init).flatMap { periods.contains($0) ? $0 : nil } ?? 30
+  }
+
   static func render(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
-    let days = context.parameter("days").flatMap(Int32.init).flatMap { periods.contains($0) ? $0 : nil } ?? 30
+    let days = Self.days(context)
     let metadata = Cockpit.metadata(context.session)
     async let dashboard = Sightline_Gateway_V1_Gateway.Client(wrapping: gateway).dashboard(
       .with { $0.periodDays = days }, metadata: metadata)

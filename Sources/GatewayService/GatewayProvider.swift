@@ -13,6 +13,9 @@ public struct GatewayProvider: Sendable {
   private let store: GatewayStore
   private let authenticator: Authenticator
   private let backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)]
+  /// The backends' clients by component (the Dashboard's fan-out, the tenant lifecycle).
+  private let clients: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
+  private let lifecycle: TenantLifecycle
   private let limiter: TenantLimiter
   private let logger: Logger
 
@@ -26,17 +29,13 @@ public struct GatewayProvider: Sendable {
     self.store = store
     self.authenticator = authenticator
     self.backends = backends
+    clients = Dictionary(backends.map { ($0.0, $0.2) }, uniquingKeysWith: { first, _ in first })
+    lifecycle = TenantLifecycle(store: store, backends: clients, logger: logger)
     self.limiter = limiter
     self.logger = logger
   }
 
   static func nowMs() -> Int64 { WallClock.now }
-
-  private var lifecycle: TenantLifecycle {
-    TenantLifecycle(
-      store: store, backends: Dictionary(backends.map { ($0.0, $0.2) }, uniquingKeysWith: { first, _ in first }),
-      logger: logger)
-  }
 
   static func wire(_ tenant: TenantRecord) -> Sightline_Gateway_V1_Tenant {
     .with {
@@ -275,7 +274,7 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     // Each section call gets the caller's deadline (less a margin to answer in), else 10 s.
     let deadline = ForwardedMetadata.timeout(metadata).map { max($0 - .milliseconds(200), .milliseconds(100)) } ?? .seconds(10)
     let assembler = DashboardAssembler(
-      clients: Dictionary(backends.map { ($0.0, $0.2) }, uniquingKeysWith: { first, _ in first }))
+      clients: clients)
     return await assembler.assemble(
       tenant: tenant, requestID: SuiteMetadata.requestID(metadata), periodDays: request.periodDays == 0 ? 30 : Int(request.periodDays),
       minOffset: request.minOffset, nowMs: Self.nowMs(), timeout: deadline)

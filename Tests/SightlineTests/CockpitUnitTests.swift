@@ -34,6 +34,23 @@ import Testing
     #expect(!chart.contains("<b>") && !chart.contains("<i>") && chart.contains("&lt;/svg&gt;"))
   }
 
+  @Test func csvFieldsAreQuotedAndFormulasDefused() {
+    #expect(ExplorerPage.csvField("L01") == "L01")
+    #expect(ExplorerPage.csvField("a,b") == "\"a,b\"")
+    #expect(ExplorerPage.csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
+    #expect(ExplorerPage.csvField("=HYPERLINK(\"x\")") == "\"'=HYPERLINK(\"\"x\"\")\"")
+    #expect(ExplorerPage.csvField("-1+1") == "'-1+1")
+    #expect(ExplorerPage.csvField("@cmd") == "'@cmd")
+  }
+
+  @Test func signInOnlyReturnsToPathsOfThisSite() {
+    #expect(Cockpit.localPath("/explore?kpi=csat") == "/explore?kpi=csat")
+    #expect(Cockpit.localPath("https://evil.example/") == "/")
+    #expect(Cockpit.localPath("//evil.example/") == "/")
+    #expect(Cockpit.localPath("/\\evil.example") == "/")
+    #expect(Cockpit.localPath("") == "/")
+  }
+
   @Test func formsDecodeInOrderWithPlusAndPercent() {
     let pairs = FormData.decode("key=slk_a%2Bb&csrf=12&next=%2Fexplore%3Fkpi%3Dcsat&note=a+b&=x&flag")
     #expect(pairs.map(\.0) == ["key", "csrf", "next", "note", "flag"])
