@@ -5,6 +5,19 @@ import Foundation
 /// cores, and a pool thread blocked on a pipe for the child's whole run starves every
 /// in-process suite's RPC handlers meanwhile.
 enum ChildProcess {
+  /// Whether `arguments` (through /usr/bin/env) exits 0; output discarded. For the
+  /// `.enabled(if:)` checks of optional tools.
+  static func succeeds(_ arguments: [String]) -> Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    guard (try? process.run()) != nil else { return false }
+    process.waitUntilExit()
+    return process.terminationStatus == 0
+  }
+
   static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -19,14 +19,8 @@ extension RealProcessSuites {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static var browserAvailable: Bool {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = ["python3", "-c", "import selenium, grpc, grpc_tools"]
-      process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-      process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-      guard (try? process.run()) != nil else { return false }
-      process.waitUntilExit()
-      return process.terminationStatus == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+      ChildProcess.succeeds(["python3", "-c", "import selenium, grpc, grpc_tools"])
+        && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
     }
 

@@ -8,16 +8,7 @@ import Testing
 @Suite(.serialized) struct PythonClientTests {
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-  static var pythonHasGRPC: Bool {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import grpc, grpc_tools"]
-    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    guard (try? process.run()) != nil else { return false }
-    process.waitUntilExit()
-    return process.terminationStatus == 0
-  }
+  static var pythonHasGRPC: Bool { ChildProcess.succeeds(["python3", "-c", "import grpc, grpc_tools"]) }
 
   @Test(.enabled(if: pythonHasGRPC, "needs python3 with grpcio and grpcio-tools (pip install grpcio grpcio-tools)"))
   func thePythonExampleIngestsThroughTheGateway() async throws {
