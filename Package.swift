@@ -246,6 +246,13 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
 
+    .executableTarget(
+      name: "bench-tenants",
+      dependencies: ["SightlineModel", "SightlineRPC", "SightlineSuite", grpcCore, grpcTransport],
+      path: "benchmarks/tenants",
+      swiftSettings: swiftSettings
+    ),
+
     .testTarget(
       name: "SightlineTests",
       dependencies: [

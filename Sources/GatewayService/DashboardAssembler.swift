@@ -30,6 +30,13 @@ public struct DashboardAssembler: Sendable {
     case scorecards([Data]), themes(Data), atRisk(Data), experiments([Data])
   }
 
+  /// What one section's fetch gave: its parts, or why it is unavailable.
+  private struct SectionOutcome: Sendable {
+    var index: Int
+    var parts: [Part] = []
+    var failure: String?
+  }
+
   /// The cockpit of `tenant` for the `periodDays` ending `nowMs`; each backend call gets
   /// `timeout` (the caller's remaining deadline).
   public func assemble(
@@ -107,25 +114,34 @@ public struct DashboardAssembler: Sendable {
     ]
 
     var response = Sightline_Gateway_V1_DashboardResponse()
-    let outcomes = await withTaskGroup(of: (Int, Result<[Part], any Error>).self) { group in
+    // Each child returns a plain struct, its failure already a sentence: a child result of
+    // a tuple holding a `Result<_, any Error>` is miscompiled by Swift 6.3.1 in release
+    // builds (docs/architecture.md, "Toolchain notes").
+    let outcomes = await withTaskGroup(of: SectionOutcome.self) { group in
       for (index, section) in sections.enumerated() {
         group.addTask {
+          let service = section.component.rawValue
           guard let client = clients[section.component] else {
-            return (index, .failure(RPCError(code: .unavailable, message: "no \(section.component.rawValue) service configured")))
+            return SectionOutcome(index: index, failure: "\(service) service: unavailable: no \(service) service configured")
           }
-          do { return (index, .success(try await section.fetch(client))) } catch { return (index, .failure(error)) }
+          do {
+            return SectionOutcome(index: index, parts: try await section.fetch(client))
+          } catch let error as RPCError {
+            return SectionOutcome(index: index, failure: "\(service) service: \(error.code): \(error.message)")
+          } catch {
+            return SectionOutcome(index: index, failure: "\(service) service: \(error)")
+          }
         }
       }
-      var collected: [(Int, Result<[Part], any Error>)] = []
+      var collected: [SectionOutcome] = []
       for await outcome in group { collected.append(outcome) }
-      return collected.sorted { $0.0 < $1.0 }
+      return collected.sorted { $0.index < $1.index }
     }
-    for (index, outcome) in outcomes {
-      let section = sections[index]
-      switch outcome {
-      case .success(let parts):
-        response.sections.append(.with { $0.section = section.name; $0.available = true })
-        for part in parts {
+    for outcome in outcomes {
+      let name = sections[outcome.index].name
+      guard let reason = outcome.failure else {
+        response.sections.append(.with { $0.section = name; $0.available = true })
+        for part in outcome.parts {
           switch part {
           case .headline(let data): response.headline = data
           case .previous(let data): response.headlinePrevious = data
@@ -138,11 +154,9 @@ public struct DashboardAssembler: Sendable {
           case .experiments(let data): response.experiments = data
           }
         }
-      case .failure(let error):
-        let reason = (error as? RPCError).map { "\(section.component.rawValue) service: \($0.code): \($0.message)" }
-          ?? "\(section.component.rawValue) service: \(error)"
-        response.sections.append(.with { $0.section = section.name; $0.available = false; $0.reason = reason })
+        continue
       }
+      response.sections.append(.with { $0.section = name; $0.available = false; $0.reason = reason })
     }
     response.generatedAt = Google_Protobuf_Timestamp(unixMilliseconds: nowMs)
     return response

@@ -70,16 +70,22 @@ public struct ForwardingService: RegistrableRPCService {
     let live = MethodPolicy.liveStreams.contains(method.fullyQualifiedMethod)
     try limiter.admit(tenant, holdsSlot: !live)
     let slot = live ? nil : AdmissionSlot(limiter: limiter, tenant: tenant)
-    return forward(request, method: method, tenant: tenant, client: client, slot: slot)
+    return forward(request, method: method, tenant: tenant, client: client, slot: slot, waitForReady: role == .reader)
   }
 
+  /// Forwards one call. With `waitForReady` (idempotent reads), a backend channel that is
+  /// still connecting or in its reconnect backoff is waited for within the caller's
+  /// deadline rather than failing the call at once: nothing has reached the backend yet,
+  /// and a read can safely wait for it.
   static func forward(
     _ request: StreamingServerRequest<[UInt8]>, method: MethodDescriptor, tenant: TenantID,
-    client: GRPCClient<HTTP2ClientTransport.Posix>, slot: AdmissionSlot? = nil
+    client: GRPCClient<HTTP2ClientTransport.Posix>, slot: AdmissionSlot? = nil, waitForReady: Bool = false
   ) -> StreamingServerResponse<[UInt8]> {
     let metadata = ForwardedMetadata.outgoing(from: request.metadata, tenant: tenant)
     var callOptions = CallOptions.defaults
     callOptions.timeout = ForwardedMetadata.timeout(request.metadata)
+    // Only within a deadline: a read without one would wait forever for a backend that is down.
+    callOptions.waitForReady = waitForReady && callOptions.timeout != nil
     let options = callOptions
     // A message over the limit ends the request stream; the caller gets this error rather
     // than the backend call's cancellation.

@@ -64,7 +64,10 @@ public enum GatewayServer {
       security: SuiteTLS(pki: configuration.pki).serverSecurity(requireClientCertificate: false),
       services: [forwarding, provider],
       health: HealthService(services: ["sightline.gateway.v1.Gateway"]),
-      readiness: [ReadinessMonitor.dataDirectoryWritable("\(configuration.dataDirectory)/gateway", name: "gateway")],
+      readiness: [
+        ReadinessMonitor.dataDirectoryWritable("\(configuration.dataDirectory)/gateway", name: "gateway"),
+        readiness.connectedCheck,
+      ],
       logger: logger)
     return (backendList.map { $0.2 as any Service } + [readiness, server], server)
   }

@@ -18,9 +18,11 @@ public final class IngestionProvider: Sendable {
   /// Default entries per `Subscribe` message while catching up.
   public static let defaultSubscribeBatch = 1_000
 
-  private let databases: TenantDatabases
+  let databases: TenantDatabases
   /// Wakes `Subscribe` streams after each commit (newest-only: a wake-up, not data).
   private let signal = TenantBroadcast<Void>(buffering: .bufferingNewest(1))
+  /// Tells the downstream consumers which tenants' logs moved (`WatchChanges`).
+  public let feed = ChangeFeed()
   private let clock: @Sendable () -> Int64
   /// When each tenant's retention was last applied (Unix ms).
   private let lastRetention = Mutex<[TenantID: Int64]>([:])
@@ -37,9 +39,33 @@ public final class IngestionProvider: Sendable {
 
 
   /// This service's part of the tenant data lifecycle; deleting a tenant first ends its
-  /// `Subscribe` streams (the downstream consumers see their stream end).
+  /// `Subscribe` streams and tells the change feed; an import announces the tenant's log.
   public func tenantData(logger: Logger) -> TenantDataProvider {
-    TenantDataProvider(databases: databases, logger: logger) { tenant in self.signal.finish(tenant: tenant) }
+    TenantDataProvider(
+      databases: databases, logger: logger,
+      beforeDelete: { tenant in
+        self.signal.finish(tenant: tenant)
+        self.feed.deleted(tenant)
+      },
+      afterImport: { tenant in
+        if let head = try? self.store(for: tenant).lastOffset() { self.feed.moved(tenant, to: head) }
+      })
+  }
+
+  /// Reads every tenant's log head into the change feed, then marks its snapshot complete:
+  /// run once at start, beside the server (a commit during the scan is not lost: the feed
+  /// keeps the newer head). Each log is opened once, through the bounded cache of handles.
+  public func scanHeads(isCancelled: () -> Bool = { Task.isCancelled }) {
+    var heads: [TenantID: Int64] = [:]
+    for tenant in databases.tenants() where !isCancelled() {
+      if let head = try? store(for: tenant).lastOffset() { heads[tenant] = head }
+      if heads.count == 500 {
+        feed.fill(heads)
+        heads = [:]
+      }
+    }
+    feed.fill(heads)
+    if !isCancelled() { feed.completeSnapshot() }
   }
 
   /// The event log of `tenant`.
@@ -106,7 +132,10 @@ public final class IngestionProvider: Sendable {
     }
     let rejected = problems.sorted { $0.index < $1.index }.map(\.wire)
     let outcome = try store.append(records, rejected: rejected.count)
-    if outcome.accepted > 0 { signal.publish((), tenant: tenant) }
+    if outcome.accepted > 0 {
+      signal.publish((), tenant: tenant)
+      feed.moved(tenant, to: outcome.lastOffset)
+    }
     _ = try applyRetention(store, tenant: tenant, force: false)
     Self.count(records: records, outcome: outcome, problems: problems, tenant: tenant)
     return .with {
@@ -216,18 +245,21 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
         continue
       }
       var message = Sightline_Ingestion_V1_SubscribeResponse()
-      message.entries = try batch.map { stored in
-        try Sightline_Ingestion_V1_LogEntry.with {
-          $0.offset = stored.offset
-          $0.event = try Sightline_Ingestion_V1_Event(serializedBytes: stored.record.payload)
-          $0.eventTimeUnixMs = stored.record.eventTimeMs
-          $0.ingestedAt = Google_Protobuf_Timestamp(
-            seconds: stored.ingestedAtMs / 1000, nanos: Int32(stored.ingestedAtMs % 1000) * 1_000_000)
-        }
-      }
+      message.entries = try batch.map(Self.logEntry)
       offset = batch.last!.offset
       message.headOffset = max(offset, try store.lastOffset())
       try await writer.write(message)
+    }
+  }
+
+  /// A stored record as the wire's log entry.
+  static func logEntry(_ stored: StoredLogRecord) throws -> Sightline_Ingestion_V1_LogEntry {
+    try .with {
+      $0.offset = stored.offset
+      $0.event = try Sightline_Ingestion_V1_Event(serializedBytes: stored.record.payload)
+      $0.eventTimeUnixMs = stored.record.eventTimeMs
+      $0.ingestedAt = Google_Protobuf_Timestamp(
+        seconds: stored.ingestedAtMs / 1000, nanos: Int32(stored.ingestedAtMs % 1000) * 1_000_000)
     }
   }
 

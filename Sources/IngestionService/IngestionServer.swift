@@ -1,22 +1,56 @@
+import Foundation
+import SightlineModel
 public import Logging
+public import ServiceLifecycle
 public import SightlineRPC
 
-/// Assembles the ingestion process: the provider behind a mutual-TLS server with health.
+/// Assembles the ingestion process: the provider and the tenant directory (the consumers'
+/// change feed) behind a mutual-TLS server with health, and the scan that fills the feed
+/// with every tenant's head at start.
 public enum IngestionServer {
   /// The fully qualified gRPC service name, as reported by health.
   public static let serviceName = "sightline.ingestion.v1.Ingestion"
 
-  /// A server for `configuration`; generates the development PKI if it is missing.
-  public static func make(configuration: BackendConfiguration, logger: Logger) throws -> SuiteServer {
+  /// The services of an ingestion process for `configuration`, the server last; generates
+  /// the development PKI if it is missing.
+  public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let provider = IngestionProvider(dataDirectory: configuration.dataDirectory)
-    return try SuiteServer.backend(
+    let server = try SuiteServer.backend(
       configuration: configuration,
       services: [
         provider,
-        TenantDirectoryProvider(dataDirectory: configuration.dataDirectory),
+        TenantDirectoryProvider(ingestion: provider),
         provider.tenantData(logger: logger),
       ],
       serviceNames: [serviceName],
       logger: logger)
+    return [HeadScan(provider: provider, logger: logger), server]
+  }
+}
+
+/// Reads every tenant's log head into the change feed once at start, off the cooperative
+/// pool (it opens each log once), then idles until shutdown.
+struct HeadScan: Service {
+  let provider: IngestionProvider
+  let logger: Logger
+
+  func run() async throws {
+    let started = ContinuousClock.now
+    let stop = StopFlag()
+    await withTaskCancellationHandler {
+      await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        DispatchQueue.global().async {
+          provider.scanHeads(isCancelled: { stop.isSet })
+          done.resume()
+        }
+      }
+    } onCancel: {
+      stop.set()
+    }
+    let (tenants, complete) = provider.feed.known
+    if complete {
+      logger.info("change feed ready", metadata: ["tenants": "\(tenants)", "scan_s": "\(ContinuousClock.now - started)"])
+    }
+    try? await gracefulShutdown()
   }
 }

@@ -1,24 +1,74 @@
 public import GRPCCore
 import SightlineModel
+import SightlineRPC
 import SightlineStorage
 import SwiftProtobuf
 public import SightlineWire
 
-/// Lists the tenants that have an event log, for the downstream consumers (metrics,
-/// segmentation) to discover what to tail. Served on ingestion's mutual-TLS port only;
-/// the gateway does not forward it.
+/// How the downstream consumers (metrics, segmentation) follow every tenant's log: the
+/// list of tenants, the change feed, and bounded reads of one tenant's log. Served on
+/// ingestion's mutual-TLS port only; the gateway does not forward it.
 public struct TenantDirectoryProvider: Sightline_Ingestion_V1_TenantDirectory.ServiceProtocol {
-  private let databases: TenantDatabases
+  /// Most entries one `ReadLog` returns.
+  public static let maxReadEntries = 10_000
+  /// Entries a `ReadLog` without `max_entries` returns at most.
+  public static let defaultReadEntries = 2_000
 
-  /// A directory over the ingestion databases under `dataDirectory`.
-  public init(dataDirectory: String) {
-    databases = TenantDatabases(root: dataDirectory, service: "ingestion", migrator: EventLogStore.migrator)
+  private let ingestion: IngestionProvider
+
+  /// The directory of `ingestion`'s logs.
+  public init(ingestion: IngestionProvider) {
+    self.ingestion = ingestion
   }
 
   public func listTenants(
     request: ServerRequest<Sightline_Ingestion_V1_ListTenantsRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Ingestion_V1_ListTenantsResponse> {
-    let tenants = databases.tenants().map(\.rawValue)
+    let tenants = ingestion.databases.tenants().map(\.rawValue)
     return ServerResponse(message: .with { $0.tenants = tenants })
+  }
+
+  public func watchChanges(
+    request: ServerRequest<Sightline_Ingestion_V1_WatchChangesRequest>, context: ServerContext
+  ) async throws -> StreamingServerResponse<Sightline_Ingestion_V1_WatchChangesResponse> {
+    StreamingServerResponse { writer in
+      // Ends when the consumer leaves or the server drains; it reconnects and gets every
+      // head again, so nothing is missed in between.
+      try await runLiveStream {
+        try await ingestion.feed.watch { changes in
+          try await writer.write(.with { message in
+            message.heads = changes.heads.sorted { $0.key.rawValue < $1.key.rawValue }.map { tenant, head in
+              .with {
+                $0.tenant = tenant.rawValue
+                $0.headOffset = head
+              }
+            }
+            message.deleted = changes.deleted.map(\.rawValue).sorted()
+            message.snapshotComplete = changes.snapshotComplete
+          })
+        }
+      }
+      return [:]
+    }
+  }
+
+  public func readLog(
+    request: ServerRequest<Sightline_Ingestion_V1_ReadLogRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Ingestion_V1_ReadLogResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    let message = request.message
+    guard message.fromOffset >= 0 else { throw InvalidInput(field: "from_offset", reason: "must not be negative") }
+    guard (0...Self.maxReadEntries).contains(Int(message.maxEntries)) else {
+      throw InvalidInput(field: "max_entries", reason: "must be 0 (the default, \(Self.defaultReadEntries)) to \(Self.maxReadEntries)")
+    }
+    let limit = message.maxEntries > 0 ? Int(message.maxEntries) : Self.defaultReadEntries
+    let store = try ingestion.store(for: tenant)
+    let records = try store.records(after: message.fromOffset, limit: limit)
+    let head = max(records.last?.offset ?? 0, try store.lastOffset())
+    let entries = try records.map(IngestionProvider.logEntry)
+    return ServerResponse(message: .with {
+      $0.entries = entries
+      $0.headOffset = head
+    })
   }
 }

@@ -9,10 +9,17 @@ struct AlertScheduler: Sendable {
   let provider: MetricsProvider
   let logger: Logger
 
-  /// One round over every tenant.
+  /// One round over every tenant that may have rules: a tenant found without any is
+  /// skipped until its rules change, so idle tenants without rules cost no database open.
   func evaluateAll() {
-    for tenant in provider.state.tenants() {
+    let state = provider.state
+    for tenant in state.tenants() where state.mayHaveRules(tenant) {
       do {
+        let ruleChanges = state.ruleChanges(tenant)
+        if try state.alerts(for: tenant).rules().isEmpty {
+          state.markWithoutRules(tenant, ifUnchangedSince: ruleChanges)
+          continue
+        }
         let changes = try provider.evaluateAlerts(tenant: tenant)
         for alert in changes {
           let change = alert.resolvedMs == nil ? "opened" : "resolved"

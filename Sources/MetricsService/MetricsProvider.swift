@@ -34,10 +34,14 @@ public final class MetricsProvider: Sendable {
   /// This service's part of the tenant data lifecycle; deleting a tenant first stops its log
   /// consumer and ends its `WatchAlerts` streams.
   public func tenantData(logger: Logger) -> TenantDataProvider {
-    TenantDataProvider(databases: state.databases, logger: logger) { tenant in
-      self.follower?.stop(tenant)
-      self.feed.finish(tenant: tenant)
-    }
+    TenantDataProvider(
+      databases: state.databases, logger: logger,
+      beforeDelete: { tenant in
+        self.follower?.stop(tenant)
+        self.feed.finish(tenant: tenant)
+        self.state.forget(tenant)
+      },
+      afterImport: { tenant in self.state.forget(tenant) })
   }
 
   /// Evaluates `tenant`'s alert rules now; publishes and returns what opened or resolved.
@@ -54,7 +58,9 @@ public final class MetricsProvider: Sendable {
   /// Waits until the consumer applied `offset` for `tenant` (read-your-writes).
   private func waitForOffset(_ offset: Int64, tenant: TenantID, store: MetricsStore) async throws -> Int64 {
     follower?.follow(tenant)
-    return try await ReadYourWrites.wait(for: offset, applied: store.appliedOffset)
+    return try await ReadYourWrites.wait(for: offset, tenant: tenant, follower: follower) {
+      try store.appliedOffset()
+    }
   }
 
   private func context(_ metadata: Metadata) throws -> (TenantID, MetricsStore) {
@@ -211,6 +217,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
       windowMs: (wire.windowSeconds == 0 ? 86_400 : wire.windowSeconds) * 1000, comparison: comparison,
       threshold: wire.threshold, anomaly: wire.anomaly, minSample: wire.minSample == 0 ? 20 : wire.minSample)
     try state.alerts(for: tenant).add(rule)
+    state.rulesChanged(tenant)
     return ServerResponse(message: Self.wireRule(rule))
   }
 

@@ -21,19 +21,18 @@ public enum MetricsServer {
   public static let serviceName = "sightline.metrics.v1.Metrics"
 
   /// A metrics process for `configuration`. Alert rules are evaluated every
-  /// `alertInterval`; ingestion is asked for new tenants every `discoveryInterval`.
+  /// `alertInterval`.
   public static func make(
-    configuration: BackendConfiguration, logger: Logger, alertInterval: Duration = .seconds(15),
-    discoveryInterval: Duration = .seconds(2)
+    configuration: BackendConfiguration, logger: Logger, alertInterval: Duration = .seconds(15)
   ) throws -> MetricsProcess {
     let ingestion = try configuration.upstreamClient(.ingestion)
     let state = MetricsState(dataDirectory: configuration.dataDirectory)
-    let follower = LogFollower(
-      client: ingestion.client, consumer: state, logger: logger, discoveryInterval: discoveryInterval)
+    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)], logger: logger)
+    server.health?.setDetail(follower.healthDetail)
     let scheduler = AlertScheduler(provider: provider, logger: logger)
     let warmer = RollupWarmer(state: state, logger: logger)
     let services: [any Service] = [

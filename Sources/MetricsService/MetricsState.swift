@@ -8,8 +8,22 @@ import Synchronization
 /// log into them.
 public final class MetricsState: LogConsumer {
   let databases: TenantDatabases
-  /// When each tenant's consumer last applied a batch (for ``RollupWarmer``).
-  private let lastApplied = Mutex<[TenantID: ContinuousClock.Instant]>([:])
+  /// When each tenant's consumer last applied a batch, and when its rollups were last
+  /// warmed (for ``RollupWarmer``).
+  private let activity = Mutex<[TenantID: Activity]>([:])
+  /// Which tenants are known to have no alert rules (for ``AlertScheduler``), and a count
+  /// of rule changes per tenant, so a change racing a check is never lost.
+  private let rules = Mutex<RuleMarks>(RuleMarks())
+
+  private struct Activity {
+    var applied: ContinuousClock.Instant?
+    var warmed: ContinuousClock.Instant?
+  }
+
+  private struct RuleMarks {
+    var without: Set<TenantID> = []
+    var changes: [TenantID: Int] = [:]
+  }
 
   /// State under `dataDirectory` (`tenants/<tenant>/metrics.sqlite`).
   public init(dataDirectory: String) {
@@ -29,11 +43,50 @@ public final class MetricsState: LogConsumer {
 
   public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
     try store(for: tenant).apply(entries.map { ($0.offset, WireMapping.metricsEvent($0)) }, throughOffset: throughOffset)
-    lastApplied.withLock { $0[tenant] = .now }
+    activity.withLock { $0[tenant, default: Activity()].applied = .now }
   }
 
-  /// How long since `tenant`'s consumer last applied a batch (forever, if not since start).
-  func quietFor(_ tenant: TenantID) -> Duration {
-    lastApplied.withLock { $0[tenant] }.map { .now - $0 } ?? .seconds(1_000_000)
+  /// Whether `tenant`'s rollups are worth warming now: its consumer has been quiet for
+  /// `quietPeriod`, and it applied something since the last warming (each tenant is warmed
+  /// once after start too). An idle tenant costs nothing round after round.
+  func needsWarming(_ tenant: TenantID, quietPeriod: Duration) -> Bool {
+    let now = ContinuousClock.now
+    return activity.withLock { activity in
+      guard let entry = activity[tenant] else { return true }
+      guard let applied = entry.applied else { return entry.warmed == nil }
+      return now - applied >= quietPeriod && (entry.warmed.map { $0 < applied } ?? true)
+    }
+  }
+
+  /// `tenant`'s rollups were warmed as of `started`.
+  func warmed(_ tenant: TenantID, at started: ContinuousClock.Instant) {
+    activity.withLock { $0[tenant, default: Activity()].warmed = started }
+  }
+
+  /// A change count of `tenant`'s rules, to pass to ``markWithoutRules(_:ifUnchangedSince:)``.
+  func ruleChanges(_ tenant: TenantID) -> Int { rules.withLock { $0.changes[tenant] ?? 0 } }
+
+  /// Whether `tenant` may have alert rules (it is not known to have none).
+  func mayHaveRules(_ tenant: TenantID) -> Bool { rules.withLock { !$0.without.contains(tenant) } }
+
+  /// Notes that `tenant` has no rules, unless they changed since `changes` was read.
+  func markWithoutRules(_ tenant: TenantID, ifUnchangedSince changes: Int) {
+    rules.withLock { marks in
+      if (marks.changes[tenant] ?? 0) == changes { marks.without.insert(tenant) }
+    }
+  }
+
+  /// `tenant`'s rules changed (added, removed, imported or deleted with the tenant).
+  func rulesChanged(_ tenant: TenantID) {
+    rules.withLock { marks in
+      marks.without.remove(tenant)
+      marks.changes[tenant, default: 0] += 1
+    }
+  }
+
+  /// Forgets what is kept in memory about `tenant` (its data was deleted or imported).
+  func forget(_ tenant: TenantID) {
+    rulesChanged(tenant)
+    activity.withLock { $0[tenant] = nil }
   }
 }

@@ -23,11 +23,13 @@ struct RollupWarmer: Sendable {
   func warmQuietTenants() async {
     let stop = StopFlag()
     await withTaskCancellationHandler {
-      for tenant in state.tenants() where state.quietFor(tenant) >= Self.quietPeriod && !stop.isSet {
+      for tenant in state.tenants() where state.needsWarming(tenant, quietPeriod: Self.quietPeriod) && !stop.isSet {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
           DispatchQueue.global().async {
             do {
+              let started = ContinuousClock.now
               try Self.warm(state: state, tenant: tenant, nowMs: WallClock.now, isCancelled: { stop.isSet })
+              if !stop.isSet { state.warmed(tenant, at: started) }
             } catch {
               logger.error("building rollups failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
             }
@@ -52,9 +54,3 @@ struct RollupWarmer: Sendable {
   }
 }
 
-/// A flag set once, read from any thread.
-private final class StopFlag: Sendable {
-  private let flag = Atomic<Bool>(false)
-  var isSet: Bool { flag.load(ordering: .relaxed) }
-  func set() { flag.store(true, ordering: .relaxed) }
-}

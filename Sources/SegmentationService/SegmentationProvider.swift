@@ -155,8 +155,9 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   public func getScorecard(
     request: ServerRequest<Sightline_Segmentation_V1_GetScorecardRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_Scorecard> {
-    let (_, store) = try store(request.metadata)
-    try await ReadYourWrites.wait(for: request.message.minOffset, applied: store.appliedOffset)
+    let (tenant, store) = try store(request.metadata)
+    try await ReadYourWrites.wait(
+      for: request.message.minOffset, tenant: tenant, follower: follower) { try store.appliedOffset() }
     let segment = try definition(request.message.segment, store: store)
     let now = clock()
     let range = request.message.range

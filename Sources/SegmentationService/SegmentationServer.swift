@@ -11,16 +11,15 @@ public enum SegmentationServer {
   public static let serviceName = "sightline.segmentation.v1.Segmentation"
 
   /// The services to run, in dependency order (the server last, so it drains first).
-  public static func make(
-    configuration: BackendConfiguration, logger: Logger, discoveryInterval: Duration = .seconds(2)
-  ) throws -> [any Service] {
+  public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let ingestion = try configuration.upstreamClient(.ingestion)
     let state = SegmentationState(dataDirectory: configuration.dataDirectory)
-    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, discoveryInterval: discoveryInterval)
+    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)], logger: logger)
+    server.health?.setDetail(follower.healthDetail)
     return [ingestion, follower, server]
   }
 }

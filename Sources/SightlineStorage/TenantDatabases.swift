@@ -3,26 +3,58 @@ public import GRDB
 public import SightlineModel
 import Synchronization
 
-/// Opens and keeps one SQLite database per tenant for one service (the silo model of
-/// DESIGN.md): `<root>/tenants/<tenant>/<service>.sqlite`, WAL mode, one `DatabasePool`
-/// per file for the life of the process. No query can cross tenants because no
-/// connection ever sees two tenants' files.
+/// Opens one SQLite database per tenant for one service (the silo model of DESIGN.md):
+/// `<root>/tenants/<tenant>/<service>.sqlite`, WAL mode, one `DatabasePool` per file.
+/// No query can cross tenants because no connection ever sees two tenants' files.
+///
+/// Open databases are a bounded cache, not one per tenant for the life of the process: at
+/// most `maxOpen` stay open, the least recently used is closed when another must open, and
+/// one idle for `idleTimeout` is closed when the next database opens. So open files stay
+/// bounded whatever the number of tenants (a pool holds up to about seven descriptors).
+/// A closed pool still in use by a call finishes that call: the cache drops its reference,
+/// and the pool closes when its last user lets go.
+///
+/// A new tenant's database is a copy of a migrated empty database made once per process
+/// (the template), not a migration run in the first ingest's request path.
 public final class TenantDatabases: Sendable {
+  /// Databases kept open at most, by default.
+  public static let defaultMaxOpen = 96
+  /// Reader connections per pool (GRDB's default is five): what a tenant's concurrent
+  /// queries share; fewer keeps the descriptors per open tenant low.
+  public static let readersPerPool = 2
+
   private let root: String
   private let service: String
   let migrator: DatabaseMigrator
-  private let pools = Mutex<[TenantID: DatabasePool]>([:])
+  /// The most databases kept open, and how long an unused one stays open.
+  public let maxOpen: Int
+  public let idleTimeout: Duration
+
+  private struct OpenPool {
+    let pool: DatabasePool
+    var lastUse: ContinuousClock.Instant
+  }
+
+  private let pools = Mutex<[TenantID: OpenPool]>([:])
+  /// A migrated empty database of this service, copied for each new tenant.
+  private let template = Mutex<Data?>(nil)
   /// Held while a database is opened, installed or removed (never while one is used).
   let opening = Mutex(())
   /// Tenants whose data this process deleted: nothing may recreate their files (a log
   /// consumer finishing a batch, a late call) until an import brings the tenant back.
   let deleted = Mutex<Set<TenantID>>([])
 
-  /// Databases of `service` under `root`, each migrated with `migrator` when opened.
-  public init(root: String, service: String, migrator: DatabaseMigrator) {
+  /// Databases of `service` under `root`, each migrated with `migrator` when opened; at
+  /// most `maxOpen` open at once, each closed after `idleTimeout` unused.
+  public init(
+    root: String, service: String, migrator: DatabaseMigrator, maxOpen: Int = defaultMaxOpen,
+    idleTimeout: Duration = .seconds(60)
+  ) {
     self.root = root
     self.service = service
     self.migrator = migrator
+    self.maxOpen = max(1, maxOpen)
+    self.idleTimeout = idleTimeout
   }
 
   /// The file holding `tenant`'s data for this service.
@@ -30,22 +62,89 @@ public final class TenantDatabases: Sendable {
     "\(root)/tenants/\(tenant.rawValue)/\(service).sqlite"
   }
 
-  /// The tenant's database, created and migrated on first use.
+  /// The tenant's database, created (from the template) and migrated on first use.
   public func database(for tenant: TenantID) throws -> DatabasePool {
-    if let pool = pools.withLock({ $0[tenant] }) { return pool }
+    if let pool = cached(tenant) { return pool }
     try requireNotDeleted(tenant)
-    // Opening and migrating happen once per tenant, under a lock of their own: an RPC and
-    // the log consumer often reach a new tenant at the same moment, and two pools
-    // migrating one file at once collide ("table already exists").
+    // Opening and migrating happen under a lock of their own: an RPC and the log consumer
+    // often reach a new tenant at the same moment, and two pools migrating one file at
+    // once collide ("table already exists").
     return try opening.withLock { _ in
-      if let pool = pools.withLock({ $0[tenant] }) { return pool }
+      if let pool = cached(tenant) { return pool }
       try requireNotDeleted(tenant)
       let path = path(for: tenant)
+      if !FileManager.default.fileExists(atPath: path) { try createFromTemplate(at: path) }
       let pool = try PrivateFiles.openDatabase(at: path, configuration: Self.configuration())
       try migrator.migrate(pool)
-      pools.withLock { $0[tenant] = pool }
+      keep(pool, for: tenant)
       return pool
     }
+  }
+
+  /// The open pool of `tenant`, marked as just used.
+  private func cached(_ tenant: TenantID) -> DatabasePool? {
+    pools.withLock { pools in
+      guard var entry = pools[tenant] else { return nil }
+      entry.lastUse = .now
+      pools[tenant] = entry
+      return entry.pool
+    }
+  }
+
+  /// Caches `pool`, first dropping pools idle too long and, at the bound, the least
+  /// recently used.
+  private func keep(_ pool: DatabasePool, for tenant: TenantID) {
+    let dropped = pools.withLock { pools -> [DatabasePool] in
+      let now = ContinuousClock.now
+      var dropped: [DatabasePool] = []
+      for (key, entry) in pools where now - entry.lastUse > idleTimeout {
+        dropped.append(entry.pool)
+        pools[key] = nil
+      }
+      while pools.count >= maxOpen, let oldest = pools.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+        dropped.append(oldest.value.pool)
+        pools[oldest.key] = nil
+      }
+      pools[tenant] = OpenPool(pool: pool, lastUse: now)
+      return dropped
+    }
+    // Released outside the lock: a pool no call uses closes here (its deinit).
+    _ = dropped
+  }
+
+  /// Writes a copy of the template (a migrated empty database) to `path`, durably: a
+  /// temporary file, flushed, then renamed into place.
+  private func createFromTemplate(at path: String) throws {
+    let bytes = try template.withLock { template -> Data in
+      if let template { return template }
+      let made = try makeTemplate()
+      template = made
+      return made
+    }
+    let directory = (path as NSString).deletingLastPathComponent
+    try PrivateFiles.createDirectory(directory)
+    let temporary = path + ".new"
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary]) }
+    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    let synced = fsync(descriptor) == 0
+    close(descriptor)
+    guard written == bytes.count, synced, rename(temporary, path) == 0 else {
+      unlink(temporary)
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    }
+    Self.syncDirectory(directory)
+  }
+
+  /// A migrated empty database of this service, as bytes (built in a scratch file).
+  private func makeTemplate() throws -> Data {
+    try PrivateFiles.createDirectory(transferDirectory)
+    let scratch = "\(transferDirectory)/template-\(service)-\(UUID().uuidString).sqlite"
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    let queue = try DatabaseQueue(path: scratch)
+    try migrator.migrate(queue)
+    try queue.close()
+    return try Data(contentsOf: URL(fileURLWithPath: scratch))
   }
 
   func requireNotDeleted(_ tenant: TenantID) throws {
@@ -56,13 +155,16 @@ public final class TenantDatabases: Sendable {
 
   /// Removes the open pool of `tenant`, if any (the caller holds `opening`).
   func takePool(_ tenant: TenantID) -> DatabasePool? {
-    pools.withLock { $0.removeValue(forKey: tenant) }
+    pools.withLock { $0.removeValue(forKey: tenant)?.pool }
   }
 
   /// Whether `tenant`'s database is open in this process.
   func isOpen(_ tenant: TenantID) -> Bool {
     pools.withLock { $0[tenant] != nil }
   }
+
+  /// Databases open now.
+  public var openCount: Int { pools.withLock { $0.count } }
 
   /// The service whose databases these are ("metrics", …).
   public var serviceName: String { service }
@@ -75,6 +177,7 @@ public final class TenantDatabases: Sendable {
   public static func configuration() -> Configuration {
     var config = Configuration()
     config.busyMode = .timeout(10)
+    config.maximumReaderCount = readersPerPool
     config.prepareDatabase { db in
       // WAL is set by DatabasePool; FULL sync makes a committed batch survive power loss,
       // which is what "acknowledged only after its transaction commits" promises.

@@ -44,47 +44,70 @@ public struct DemoRunner: Sendable {
 
   static func bearer(_ key: String) -> Metadata { ["authorization": "Bearer \(key)"] }
 
-  /// Runs the demo for `scenario`.
+  /// Runs `call`, riding out a transient failure (a service restarting, a channel still
+  /// connecting) with ``TransientRetry``; each retry is reported as progress.
+  private func retrying<R: Sendable>(_ call: () async throws -> R) async throws -> R {
+    try await TransientRetry.run(report: progress, call)
+  }
+
+  /// Runs the demo for `scenario`. Every step is safe to repeat, so each rides out a
+  /// transient UNAVAILABLE: a tenant is created under a name still free at that attempt,
+  /// ingest is idempotent by event id, and rules and the experiment are added only when
+  /// missing.
   public func run(_ scenario: DemoScenario) async throws -> DemoOutcome {
     let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-    let existing = Set(try await gateway.listTenants(.init(), metadata: Self.bearer(operatorKey)).tenants.map(\.name))
-    let name = (1...).lazy.map { "demo-\(scenario.seed)" + ($0 == 1 ? "" : "-\($0)") }.first { !existing.contains($0) }!
-    let tenant = try await gateway.createTenant(.with { $0.name = name }, metadata: Self.bearer(operatorKey))
+    let (name, tenant) = try await retrying {
+      let existing = Set(try await gateway.listTenants(.init(), metadata: Self.bearer(operatorKey)).tenants.map(\.name))
+      let name = (1...).lazy.map { "demo-\(scenario.seed)" + ($0 == 1 ? "" : "-\($0)") }.first { !existing.contains($0) }!
+      return (name, try await gateway.createTenant(.with { $0.name = name }, metadata: Self.bearer(operatorKey)))
+    }
     let key = Self.bearer(tenant.adminSecret)
     progress("tenant \(name) created")
 
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-    _ = try await ingestion.setAliases(.with { $0.field = .channel; $0.aliases = ["微信": "wechat", "WeChat": "wechat"] }, metadata: key)
+    _ = try await retrying {
+      try await ingestion.setAliases(.with { $0.field = .channel; $0.aliases = ["微信": "wechat", "WeChat": "wechat"] }, metadata: key)
+    }
     let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
-    _ = try await metrics.setSettings(.with { $0.settings.timeZone = "Asia/Shanghai" }, metadata: key)
+    _ = try await retrying { try await metrics.setSettings(.with { $0.settings.timeZone = "Asia/Shanghai" }, metadata: key) }
 
     let dataset = DemoDataset(scenario)
     let events = dataset.events
     progress("generated \(events.count) events: " + dataset.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
     let batch = 5_000
     let reporter = progress
-    let reply = try await ingestion.ingestStream(
-      request: StreamingClientRequest(metadata: key) { writer in
-        for start in stride(from: 0, to: events.count, by: batch) {
-          try await writer.write(.with { $0.events = Array(events[start..<min(start + batch, events.count)]) })
-          reporter(ProgressBar.line(done: min(start + batch, events.count), total: events.count, label: "ingest"))
-        }
-      })
+    let reply = try await retrying {
+      try await ingestion.ingestStream(
+        request: StreamingClientRequest(metadata: key) { writer in
+          for start in stride(from: 0, to: events.count, by: batch) {
+            try await writer.write(.with { $0.events = Array(events[start..<min(start + batch, events.count)]) })
+            reporter(ProgressBar.line(done: min(start + batch, events.count), total: events.count, label: "ingest"))
+          }
+        })
+    }
     guard reply.rejected.isEmpty else {
       throw RPCError(code: .internalError, message: "the demo data set had rejected records: \(reply.rejected.prefix(3))")
     }
     progress("ingested \(reply.accepted) events (log offset \(reply.offset))")
 
     for rule in Self.alertRules {
-      _ = try await metrics.addAlertRule(.with { $0.rule = rule }, metadata: key)
+      try await retrying {
+        let present = try await metrics.listAlertRules(.init(), metadata: key).rules.contains { $0.name == rule.name }
+        if !present { _ = try await metrics.addAlertRule(.with { $0.rule = rule }, metadata: key) }
+      }
     }
     let experiment = Self.rolloutExperiment(scenario)
-    _ = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client)
-      .createExperiment(.with { $0.experiment = experiment }, metadata: key)
+    let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
+    try await retrying {
+      let present = try await experiments.listExperiments(.init(), metadata: key).experiments.contains { $0.name == experiment.name }
+      if !present { _ = try await experiments.createExperiment(.with { $0.experiment = experiment }, metadata: key) }
+    }
     progress("alert rules and the '\(Self.experimentName)' experiment defined; waiting for the metrics service to catch up")
     var options = CallOptions.defaults
     options.timeout = .seconds(120)
-    _ = try await metrics.queryKpis(.with { $0.kpis = [.volume]; $0.minOffset = reply.offset }, metadata: key, options: options)
+    _ = try await retrying {
+      try await metrics.queryKpis(.with { $0.kpis = [.volume]; $0.minOffset = reply.offset }, metadata: key, options: options)
+    }
     return DemoOutcome(
       tenantID: tenant.tenant.id, tenantName: name, adminKey: tenant.adminSecret, events: Int(reply.accepted),
       offset: reply.offset, experiment: Self.experimentName, scenario: scenario)

@@ -61,17 +61,10 @@ public struct InProcessSuite: Sendable {
     }
     let pki = PKIDirectory(path: directory + "/pki")
     try DevelopmentPKI.ensure(pki)
-    let ingestion = try IngestionServer.make(
+    let ingestionServices = try IngestionServer.make(
       configuration: BackendConfiguration(listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki),
       logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await ingestion.serve() }
-      let ingestionPort = try await ingestion.boundPort()
-      let metricsConfiguration = BackendConfiguration(
-        listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
-        upstreams: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort)])
-      let metricsProcess = try MetricsServer.make(
-        configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600), discoveryInterval: .milliseconds(100))
       // Everything that is not a server runs as a task of its own, stopped before the
       // servers (see tearDown); the server is the last service of each process.
       var helpers: [Task<Void, any Error>] = []
@@ -82,6 +75,11 @@ public struct InProcessSuite: Sendable {
         helpers += helperServices.map { service in Task { try await service.run() } }
         return (server, try await server.boundPort())
       }
+      let (ingestion, ingestionPort) = try await start(ingestionServices)
+      let metricsConfiguration = BackendConfiguration(
+        listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
+        upstreams: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort)])
+      let metricsProcess = try MetricsServer.make(configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600))
       let (metricsServer, metricsPort) = try await start(metricsProcess.services)
       let (experimentsServer, experimentsPort) = try await start(
         try ExperimentsServer.make(
@@ -91,8 +89,7 @@ public struct InProcessSuite: Sendable {
           logger: logger))
       let (segmentationServer, segmentationPort) = try await start(
         try SegmentationServer.make(
-          configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger,
-          discoveryInterval: .milliseconds(100)))
+          configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger))
       let configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",

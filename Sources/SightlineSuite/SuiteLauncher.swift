@@ -34,9 +34,10 @@ public final class SuiteLauncher: @unchecked Sendable {
   public var environment: [String: String] = [:]
 
   private let binaryDirectory: String
-  // Guarded by `lock`: the child processes.
+  // Guarded by `lock`: the child processes, and where their output goes.
   private let lock = NSLock()
   private var processes: [SuiteComponent: Process] = [:]
+  private var output: FileHandle?
 
   /// A launcher for a suite under `dataDirectory` whose gateway listens on `gatewayPort`
   /// and whose services use `servicePorts` (defaults: 7501-7504), running executables
@@ -74,6 +75,7 @@ public final class SuiteLauncher: @unchecked Sendable {
     try FileManager.default.createDirectory(
       atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     try DevelopmentPKI.ensure(pki)
+    lock.withLock { self.output = output }
     for component in SuiteComponent.backends + [.gateway] {
       try launch(component, output: output)
     }
@@ -204,17 +206,96 @@ public final class SuiteLauncher: @unchecked Sendable {
     lock.withLock { processes = [:] }
   }
 
-  /// Waits until any child exits and returns which; nil when none runs or the task is
-  /// cancelled.
-  public func waitForAnyExit() async -> SuiteComponent? {
+  /// Waits until any child exits and returns which, with how it ended; nil when none runs
+  /// or the task is cancelled.
+  public func waitForAnyExit() async -> (component: SuiteComponent, ending: ChildEnding)? {
     while !Task.isCancelled {
       let snapshot = lock.withLock { processes }
       if snapshot.isEmpty { return nil }
-      if let exited = snapshot.first(where: { !$0.value.isRunning }) { return exited.key }
-      try? await Task.sleep(for: .milliseconds(200))
+      if let exited = snapshot.first(where: { !$0.value.isRunning }) {
+        return (exited.key, ChildEnding(exited.value))
+      }
+      try? await Task.sleep(for: .milliseconds(100))
     }
     return nil
   }
+
+  /// Keeps the children running, as a supervisor would: a child that dies is reported to
+  /// `report` (which one, and its exit status or signal) and started again after a backoff
+  /// that doubles with each crash in the last `policy.window` (from `policy.firstDelay` up
+  /// to `policy.maxDelay`). Returns when the task is cancelled (nil), or when one child has
+  /// crashed more than `policy.maxCrashes` times within the window (a sentence saying so):
+  /// a child that cannot stay up is a fault to fix, not one to hide by restarting forever.
+  public func supervise(policy: RestartPolicy = .init(), report: @Sendable (String) -> Void) async -> String? {
+    var crashes: [SuiteComponent: [ContinuousClock.Instant]] = [:]
+    while !Task.isCancelled {
+      guard let (component, ending) = await waitForAnyExit() else { return nil }
+      let now = ContinuousClock.now
+      var recent = (crashes[component] ?? []).filter { now - $0 < policy.window }
+      recent.append(now)
+      crashes[component] = recent
+      let name = component.executableName
+      guard recent.count <= policy.maxCrashes else {
+        return "\(name) \(ending); it died \(recent.count) times within \(policy.window.components.seconds) s, so it is not restarted again: see its log above"
+      }
+      let delay = min(policy.maxDelay, policy.firstDelay * (1 << min(recent.count - 1, 10)))
+      report("\(name) \(ending); restarting it in \(Self.seconds(delay)) (crash \(recent.count) of at most \(policy.maxCrashes) within \(policy.window.components.seconds) s)")
+      do {
+        try await Task.sleep(for: delay)
+      } catch { return nil }
+      do {
+        try launch(component, output: lock.withLock { output })
+        report("\(name) restarted (pid \(lock.withLock { processes[component]?.processIdentifier ?? 0 }))")
+      } catch {
+        return "\(name) could not be restarted: \(error)"
+      }
+    }
+    return nil
+  }
+
+  private static func seconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    return String(format: "%.1f s", Double(seconds) + Double(attoseconds) / 1e18)
+  }
+}
+
+/// How `SuiteLauncher.supervise` restarts children that die.
+public struct RestartPolicy: Sendable {
+  /// The wait before the first restart; it doubles with each further crash in `window`.
+  public var firstDelay: Duration = .milliseconds(250)
+  /// The longest wait before a restart.
+  public var maxDelay: Duration = .seconds(8)
+  /// Crashes of one child within `window` after which it is given up on.
+  public var maxCrashes = 5
+  /// The span over which crashes are counted.
+  public var window: Duration = .seconds(60)
+
+  /// The default policy: 0.25 s, 0.5 s, 1 s, 2 s, 4 s; the sixth crash in a minute gives up.
+  public init() {}
+}
+
+/// How a child process ended, for a person: its exit status or the signal that killed it.
+public struct ChildEnding: Sendable, CustomStringConvertible, Equatable {
+  /// The exit status, or the signal number when `bySignal`.
+  public var code: Int32
+  /// Whether a signal ended the process.
+  public var bySignal: Bool
+
+  init(_ process: Process) {
+    code = process.terminationStatus
+    bySignal = process.terminationReason == .uncaughtSignal
+  }
+
+  public var description: String {
+    guard bySignal else { return "exited with status \(code)" }
+    let name = ChildEnding.signalNames[code].map { "SIG\($0)" } ?? "signal \(code)"
+    return "was killed by \(name) (signal \(code))"
+  }
+
+  private static let signalNames: [Int32: String] = [
+    SIGHUP: "HUP", SIGINT: "INT", SIGQUIT: "QUIT", SIGILL: "ILL", SIGTRAP: "TRAP", SIGABRT: "ABRT", SIGBUS: "BUS",
+    SIGFPE: "FPE", SIGKILL: "KILL", SIGSEGV: "SEGV", SIGPIPE: "PIPE", SIGTERM: "TERM",
+  ]
 }
 
 /// A suite could not be started.

@@ -17,14 +17,21 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
 
   private let databases: TenantDatabases
   private let beforeDelete: @Sendable (TenantID) -> Void
+  private let afterImport: @Sendable (TenantID) -> Void
   private let logger: Logger
 
   /// The lifecycle of the tenants in `databases`. `beforeDelete` runs first when a tenant is
   /// deleted: it stops what would touch the data (log consumers, live streams).
-  public init(databases: TenantDatabases, logger: Logger, beforeDelete: @escaping @Sendable (TenantID) -> Void = { _ in }) {
+  /// `afterImport` runs once an imported tenant's file is installed (ingestion announces
+  /// the tenant's log on its change feed).
+  public init(
+    databases: TenantDatabases, logger: Logger, beforeDelete: @escaping @Sendable (TenantID) -> Void = { _ in },
+    afterImport: @escaping @Sendable (TenantID) -> Void = { _ in }
+  ) {
     self.databases = databases
     self.logger = logger
     self.beforeDelete = beforeDelete
+    self.afterImport = afterImport
   }
 
   private var service: String { databases.serviceName }
@@ -124,6 +131,7 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     } catch {
       throw Self.rpcError(error)
     }
+    afterImport(tenant)
     logger.notice("tenant data imported", metadata: ["tenant": "\(tenant)", "bytes": "\(bytes)", "sha256": "\(digest)"])
     return ServerResponse(message: .with {
       $0.service = service

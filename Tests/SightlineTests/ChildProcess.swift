@@ -36,3 +36,22 @@ enum ChildProcess {
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
   }
 }
+
+/// Everything a pipe delivers, read on a dispatch thread (not a cooperative-pool thread)
+/// until its writers close it; `text` is what has arrived so far.
+final class CollectedOutput: @unchecked Sendable {
+  private let lock = NSLock()
+  private var data = Data()
+
+  init(_ handle: FileHandle) {
+    DispatchQueue.global().async {
+      while true {
+        let chunk = handle.availableData
+        if chunk.isEmpty { return }
+        self.lock.withLock { self.data.append(chunk) }
+      }
+    }
+  }
+
+  var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+}

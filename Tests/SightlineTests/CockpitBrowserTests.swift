@@ -28,7 +28,7 @@ extension RealProcessSuites {
     func thePagesShowTheRPCsNumbersInBothLanguages() async throws {
       let directory = InProcessSuite.temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: directory) }
-      let binaries = Self.root.appendingPathComponent(".build/debug").path
+      let binaries = EndToEndTests.binaryDirectory
       let portBase = EndToEndTests.freePortBase()
       let launcher = SuiteLauncher(dataDirectory: directory, portBase: portBase, binaryDirectory: binaries)
       launcher.cockpitPort = portBase + 5

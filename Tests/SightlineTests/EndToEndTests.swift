@@ -5,12 +5,16 @@ import SightlineRPC
 import SightlineSuite
 import SightlineWire
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 extension RealProcessSuites {
   /// Runs the built executables as a user would (`swift build` first), through the gateway over TLS.
   @Suite(.serialized) struct EndToEndTests {
+    /// The executables under test: `SIGHTLINE_BIN` when set (CI points it at the release
+    /// build, which is what users deploy), else the debug build `swift build` makes.
     static var binaryDirectory: String {
+      if let directory = ProcessInfo.processInfo.environment["SIGHTLINE_BIN"], !directory.isEmpty { return directory }
       // Tests/SightlineTests/EndToEndTests.swift → package root → .build/debug
       let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
       return root.appendingPathComponent(".build/debug").path
@@ -78,10 +82,41 @@ extension RealProcessSuites {
   }
 }
 
+extension RealProcessSuites.EndToEndTests {
+  @Test func aSupervisorGivesUpOnAChildThatKeepsDying() async throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let launcher = SuiteLauncher(dataDirectory: directory, portBase: Self.freePortBase(), binaryDirectory: Self.binaryDirectory)
+    try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
+    var policy = RestartPolicy()
+    policy.firstDelay = .milliseconds(50)
+    policy.maxCrashes = 1
+    let events = Mutex<[String]>([])
+    async let verdict = launcher.supervise(policy: policy) { event in events.withLock { $0.append(event) } }
+    launcher.crash(.segmentation)
+    // Wait for the restart, then kill the new process too: the second crash in the window.
+    let deadline = ContinuousClock.now + .seconds(20)
+    while !events.withLock({ $0.contains { $0.hasPrefix("sightline-segmentation restarted") } }), ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    launcher.crash(.segmentation)
+    let reason = await verdict
+    await launcher.stop()
+    #expect(events.withLock { $0.first?.hasPrefix("sightline-segmentation was killed by SIGKILL (signal 9); restarting it in ") } == true, "\(events.withLock { $0 })")
+    #expect(reason?.hasPrefix("sightline-segmentation was killed by SIGKILL (signal 9); it died 2 times within 60 s, so it is not restarted again") == true, "\(reason ?? "nil")")
+  }
+}
+
 extension RealProcessSuites {
   /// `sightline up` itself, as README's first command runs it.
   @Suite(.serialized) struct UpCommandTests {
     /// Process ids whose command line mentions `text` (read from /proc).
+    /// A process's command line, its arguments joined by spaces.
+    static func commandLine(_ pid: Int32) -> String {
+      let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+      return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+    }
+
     static func processes(mentioning text: String) -> [Int32] {
       let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
       return entries.compactMap(Int32.init).filter { pid in
@@ -92,7 +127,7 @@ extension RealProcessSuites {
 
     /// Starts the real `sightline up` and reads its output until the banner says the suite is
     /// up (bounded by a deadline); returns the process and the banner.
-    static func startUp(directory: String, base: Int) throws -> (Process, String) {
+    static func startUp(directory: String, base: Int, errors: Any? = nil) throws -> (Process, String) {
       let up = Process()
       up.executableURL = URL(fileURLWithPath: EndToEndTests.binaryDirectory + "/sightline")
       up.arguments = [
@@ -100,7 +135,7 @@ extension RealProcessSuites {
       ]
       let output = Pipe()
       up.standardOutput = output
-      up.standardError = FileHandle(forWritingAtPath: "/dev/null")
+      up.standardError = errors ?? FileHandle(forWritingAtPath: "/dev/null")
       try up.run()
       var banner = ""
       let deadline = ContinuousClock.now + .seconds(60)
@@ -131,6 +166,43 @@ extension RealProcessSuites {
       #expect(up.terminationReason == .exit && up.terminationStatus == 0)
       #expect(Self.processes(mentioning: directory).isEmpty, "no suite process is left behind")
       for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
+    }
+
+    @Test func upRestartsAChildThatDiesAndSaysSo() async throws {
+      let directory = InProcessSuite.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let base = EndToEndTests.freePortBase()
+      let errors = Pipe()
+      let collected = CollectedOutput(errors.fileHandleForReading)
+      let (up, _) = try Self.startUp(directory: directory, base: base, errors: errors)
+      defer {
+        if up.isRunning { kill(up.processIdentifier, SIGKILL) }
+        for pid in Self.processes(mentioning: directory) { kill(pid, SIGKILL) }
+      }
+      let metrics = try #require(Self.processes(mentioning: directory).first { Self.commandLine($0).contains("sightline-metrics") })
+
+      kill(metrics, SIGKILL)
+      let killed = ContinuousClock.now
+      // The same ports as `up`'s: the gateway on base, the services from base + 1.
+      let probe = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
+      var serving = false
+      while !serving, ContinuousClock.now - killed < .seconds(5) {
+        let restarted = Self.processes(mentioning: directory).contains { $0 != metrics && Self.commandLine($0).contains("sightline-metrics") }
+        serving = restarted && (try? await probe.checkHealth(.metrics)) == .serving
+        if !serving { try await Task.sleep(for: .milliseconds(100)) }
+      }
+      #expect(serving, "metrics is restarted and serving within 5 s of its SIGKILL")
+      try await Task.sleep(for: .milliseconds(200))
+      let log = collected.text
+      #expect(log.contains("sightline-metrics was killed by SIGKILL (signal 9); restarting it in"), "\(log)")
+      #expect(log.contains("sightline-metrics restarted (pid "), "\(log)")
+      #expect(try await probe.checkHealth(.gateway) == .serving)
+
+      kill(up.processIdentifier, SIGTERM)
+      let stopDeadline = ContinuousClock.now + .seconds(30)
+      while up.isRunning, ContinuousClock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
+      #expect(up.terminationReason == .exit && up.terminationStatus == 0)
+      #expect(Self.processes(mentioning: directory).isEmpty, "the restarted child stops with the rest")
     }
 
     @Test func childrenStopWhenUpIsKilledOutright() async throws {
@@ -180,9 +252,10 @@ extension RealProcessSuites {
       try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
       let connection = ["--data-dir", directory, "--gateway", "127.0.0.1:\(base)"]
       do {
-        // Readiness of one process, directly (what docker-compose's health checks run).
+        // Readiness of one process, directly (what docker-compose's health checks run);
+        // a log consumer says how many tenants it follows and how many are behind.
         let direct = try Self.cli(["health", "--direct", "127.0.0.1:\(base + 2)"] + connection)
-        #expect(direct.status == 0 && direct.stdout == "SERVING\n", "\(direct)")
+        #expect(direct.status == 0 && direct.stdout == "SERVING: following 0 tenants, 0 behind\n", "\(direct)")
         let created = try Self.cli(["tenant", "create", "acme"] + connection)
         let key = try #require(created.stdout.split(separator: " ").first { $0.hasPrefix("slk_") }.map { String($0.prefix(68)) })
 

@@ -15,38 +15,57 @@ public protocol LogConsumer: Sendable {
   /// The last offset applied for `tenant` (0 before the first).
   func appliedOffset(tenant: TenantID) throws -> Int64
   /// Applies `entries` (in offset order) for `tenant` and records `throughOffset` with them,
-  /// atomically. Called again with entries already applied after a reconnect: skip them.
+  /// atomically. Called again with entries already applied after a failure: skip them.
   func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws
 }
 
-/// Tails ingestion's `Subscribe` stream for every tenant (DESIGN.md, "Storage and data
-/// flow"): discovers tenants through ingestion's `TenantDirectory` (and on demand, when a
-/// call for a new tenant arrives), follows each from the offset its consumer stored,
-/// reconnects with capped exponential backoff, and stops between batches on shutdown.
+/// Folds every tenant's log into a downstream service (DESIGN.md, "Storage and data flow"),
+/// at a cost that does not grow with the number of idle tenants:
+/// - one change feed (`TenantDirectory/WatchChanges`) says which tenants' logs moved, and
+///   to which head, whatever the number of tenants;
+/// - a fixed pool of workers catches those tenants up, one bounded turn (`ReadLog`, at
+///   most `maxEntriesPerTurn` entries) at a time, in first-come order: a tenant still
+///   behind after its turn goes to the back of the queue, so a busy tenant cannot starve
+///   the others;
+/// - an idle tenant costs no stream, no task and no open file: only its two offsets here.
+///
+/// A turn that fails is retried after a capped exponential backoff; the feed reconnects the
+/// same way and its first messages (every tenant's head) reconcile whatever was missed.
 public final class LogFollower: Service, Sendable {
-  /// How often ingestion is asked for new tenants.
-  public let discoveryInterval: Duration
+  /// Workers folding at once.
+  public let workers: Int
+  /// Entries one worker takes from one tenant before it moves on.
+  public let maxEntriesPerTurn: Int
+  /// Each tenant's applied offset, published after every turn that moved it: what
+  /// read-your-writes waits are woken by.
+  public let appliedProgress = TenantBroadcast<Int64>(buffering: .bufferingNewest(1))
+
   private let client: GRPCClient<HTTP2ClientTransport.Posix>
   private let consumer: any LogConsumer
   private let logger: Logger
-  private let wanted: AsyncStream<TenantID>
-  private let wantedContinuation: AsyncStream<TenantID>.Continuation
+  private let queue = TurnQueue()
   private let state = Mutex(State())
 
   private struct State {
-    var following: Set<TenantID> = []
-    /// Tenants whose data was deleted: their subscriptions end at the next turn.
-    var stopped: Set<TenantID> = []
-    var failures: [TenantID: Int] = [:]
     var progress: [TenantID: Progress] = [:]
+    /// Tenants whose applied offset is known (read from the consumer's store once).
+    var appliedKnown: Set<TenantID> = []
+    /// Tenants waiting out a backoff after a failed turn, and when to try again.
+    var retryAt: [TenantID: ContinuousClock.Instant] = [:]
+    var failures: [TenantID: Int] = [:]
+    /// Tenants whose data was deleted: their turns end and nothing is recorded.
+    var stopped: Set<TenantID> = []
+    /// Whether the feed is connected and has delivered its first complete snapshot.
+    var feedProblem: String? = "the change feed from ingestion is not connected yet"
+    var feedFailingSince: ContinuousClock.Instant? = .now
   }
 
-  /// How one tenant's subscription is doing.
+  /// How one tenant's consumption is doing.
   public struct Progress: Sendable, Equatable {
     /// The last offset applied, and the log's head when ingestion last said.
     public var applied: Int64 = 0
     public var head: Int64 = 0
-    /// Since when it has failed without a delivery in between, and the last error.
+    /// Since when it has failed without a success in between, and the last error.
     public var failingSince: ContinuousClock.Instant?
     public var lastError = ""
 
@@ -65,137 +84,357 @@ public final class LogFollower: Service, Sendable {
   /// Every followed tenant's progress.
   public var progress: [TenantID: Progress] { state.withLock { $0.progress } }
 
-  /// A readiness check of this follower: failing for more than 30 s, or more than `maxLag`
-  /// events behind.
+  /// Tenants followed (every tenant with a log), and how many of them are behind their head.
+  public var counts: (followed: Int, behind: Int) {
+    state.withLock { state in (state.progress.count, state.progress.values.count { $0.lag > 0 }) }
+  }
+
+  /// What readiness reports while serving: "following N tenants, M behind".
+  public var healthDetail: @Sendable () -> String? {
+    {
+      let (followed, behind) = self.counts
+      return "following \(followed) tenant\(followed == 1 ? "" : "s"), \(behind) behind"
+    }
+  }
+
+  /// A readiness check of this follower: the feed down for more than 30 s, a tenant failing
+  /// for more than 30 s, or more than `maxLag` events behind.
   public func readinessCheck(maxLag: Int64) -> ReadinessMonitor.Check {
-    { Self.readinessProblem(self.progress, maxLag: maxLag, failureGrace: .seconds(30)) }
+    {
+      let (progress, feedProblem, feedSince) = self.state.withLock { ($0.progress, $0.feedProblem, $0.feedFailingSince) }
+      var problems: [String] = []
+      if let feedProblem, let feedSince, ContinuousClock.now - feedSince > .seconds(30) { problems.append(feedProblem) }
+      if let tenants = Self.readinessProblem(progress, maxLag: maxLag, failureGrace: .seconds(30)) { problems.append(tenants) }
+      return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    }
   }
 
   /// The readiness verdict on `progress`: a problem when a tenant is more than `maxLag`
-  /// events behind the log's head, or its subscription has failed for longer than
+  /// events behind the log's head, or its consumption has failed for longer than
   /// `failureGrace` (a restart of ingestion takes a second or two, so brief failures pass).
+  /// Names at most five tenants, and says how many more.
   public static func readinessProblem(
     _ progress: [TenantID: Progress], maxLag: Int64, failureGrace: Duration, now: ContinuousClock.Instant = .now
   ) -> String? {
     var problems: [String] = []
     for (tenant, state) in progress.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
       if let since = state.failingSince, now - since > failureGrace {
-        problems.append("the log subscription of tenant \(tenant) has failed for \((now - since).components.seconds) s (\(state.lastError))")
+        problems.append("the log consumption of tenant \(tenant) has failed for \((now - since).components.seconds) s (\(state.lastError))")
       } else if state.lag > maxLag {
         problems.append("tenant \(tenant) is \(state.lag) events behind ingestion's log (the limit is \(maxLag))")
       }
     }
-    return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    guard !problems.isEmpty else { return nil }
+    let shown = problems.prefix(5).joined(separator: "; ")
+    return problems.count > 5 ? "\(shown); and \(problems.count - 5) more tenants" : shown
   }
 
-  /// A follower calling ingestion through `client` (mutual TLS, service identity).
-  public init(client: GRPCClient<HTTP2ClientTransport.Posix>, consumer: any LogConsumer, logger: Logger,
-              discoveryInterval: Duration = .seconds(2)) {
+  /// Why `tenant`'s queries may see stale data, if something is wrong: its consumption is
+  /// failing, or the change feed is down.
+  public func problem(of tenant: TenantID) -> String? {
+    state.withLock { state in
+      if let progress = state.progress[tenant], progress.failingSince != nil {
+        return "the consumer cannot fold this tenant's log: \(progress.lastError)"
+      }
+      return state.feedProblem.map { "the consumer is not following ingestion: \($0)" }
+    }
+  }
+
+  /// A follower calling ingestion through `client` (mutual TLS, service identity), with
+  /// `workers` folding at once, each taking at most `maxEntriesPerTurn` entries of a tenant
+  /// per turn.
+  public init(
+    client: GRPCClient<HTTP2ClientTransport.Posix>, consumer: any LogConsumer, logger: Logger,
+    workers: Int = 4, maxEntriesPerTurn: Int = 2_000
+  ) {
     self.client = client
     self.consumer = consumer
     self.logger = logger
-    self.discoveryInterval = discoveryInterval
-    (wanted, wantedContinuation) = AsyncStream.makeStream(of: TenantID.self)
+    self.workers = max(1, workers)
+    self.maxEntriesPerTurn = max(1, maxEntriesPerTurn)
   }
 
-  /// Starts following `tenant` if it is not followed yet (a call for it arrived).
+  /// Makes sure `tenant` is caught up (a call for it arrived): a tenant not heard of yet
+  /// gets a turn, which learns its head from ingestion.
   public func follow(_ tenant: TenantID) {
-    if !state.withLock({ $0.following.contains(tenant) }) { wantedContinuation.yield(tenant) }
+    let unknown = state.withLock { $0.progress[tenant] == nil && !$0.stopped.contains(tenant) }
+    if unknown { queue.enqueue(tenant) }
   }
 
-  /// Stops following `tenant`, whose data is being deleted: its subscription ends at its
-  /// next turn (ingestion deletes the tenant's log first, which ends the stream) and its
-  /// progress is forgotten, so readiness does not count it. A later import is found again
-  /// by discovery.
+  /// Stops following `tenant`, whose data is being deleted: a turn in progress ends without
+  /// recording anything, its progress is forgotten (readiness does not count it), and its
+  /// waits end. A later import is followed again once the feed reports it.
   public func stop(_ tenant: TenantID) {
     state.withLock { state in
-      if state.following.contains(tenant) { state.stopped.insert(tenant) }
+      state.stopped.insert(tenant)
       state.progress[tenant] = nil
-    }
-  }
-
-  /// Whether `tenant` was stopped; if so, forgets it, so that it can be followed anew.
-  private func endIfStopped(_ tenant: TenantID) -> Bool {
-    state.withLock { state in
-      guard state.stopped.contains(tenant) else { return false }
-      state.stopped.remove(tenant)
-      state.following.remove(tenant)
+      state.appliedKnown.remove(tenant)
+      state.retryAt[tenant] = nil
       state.failures[tenant] = nil
-      state.progress[tenant] = nil
-      return true
     }
+    appliedProgress.finish(tenant: tenant)
   }
 
   public func run() async throws {
     await withDiscardingTaskGroup { group in
-      group.addTask { await self.discover() }
-      for await tenant in wanted.cancelOnGracefulShutdown() {
-        let isNew = state.withLock { $0.following.insert(tenant).inserted }
-        if isNew { group.addTask { await self.followForever(tenant) } }
+      group.addTask { await self.watchChanges() }
+      group.addTask { await self.retryWhenDue() }
+      for _ in 0..<workers {
+        group.addTask { await self.work() }
       }
-      // Shutdown: stop discovery and every subscription (each stops between batches).
+      // Shutdown: the feed ends, the workers stop between turns.
+      try? await gracefulShutdown()
+      queue.close()
       group.cancelAll()
     }
   }
 
-  private func discover() async {
+  // MARK: The change feed
+
+  private func watchChanges() async {
     let directory = Sightline_Ingestion_V1_TenantDirectory.Client(wrapping: client)
-    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+    var failures = 0
+    while !Task.isCancelled {
       do {
-        let tenants = try await directory.listTenants(.init())
-        for tenant in tenants.tenants.compactMap(TenantID.init) { follow(tenant) }
+        let delivered = try await directory.watchChanges(.init()) { response in
+          var delivered = false
+          for try await message in response.messages {
+            delivered = true
+            self.received(message)
+          }
+          return delivered
+        }
+        if delivered { failures = 0 }
+        if Task.isCancelled { return }
+        throw RPCError(code: .unavailable, message: "the change feed ended")
       } catch {
-        logger.debug("tenant discovery failed; retrying", metadata: ["error": "\(error)"])
+        if Task.isCancelled { return }
+        failures += 1
+        state.withLock { state in
+          state.feedProblem = "the change feed from ingestion broke: \(error)"
+          state.feedFailingSince = state.feedFailingSince ?? .now
+        }
+        logger.warning("the change feed from ingestion broke; reconnecting", metadata: ["error": "\(error)"])
+        try? await Task.sleep(for: Self.backoff(failures: failures))
       }
-      try? await Task.sleep(for: discoveryInterval)
     }
-    wantedContinuation.finish()
   }
 
-  private func followForever(_ tenant: TenantID) async {
-    let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-    while !Task.isCancelled && !endIfStopped(tenant) {
-      do {
-        let from = try consumer.appliedOffset(tenant: tenant)
-        var metadata = Metadata()
-        metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
-        try await ingestion.subscribe(.with { $0.fromOffset = from }, metadata: metadata) { response in
-          for try await message in response.messages {
-            // Stop between batches on shutdown or delete: the stream may still hold
-            // delivered batches, and applying them all would hold shutdown up.
-            if Task.isCancelled || self.state.withLock({ $0.stopped.contains(tenant) }) { break }
-            self.state.withLock { $0.failures[tenant] = 0 }
-            if let last = message.entries.last?.offset {
-              try self.consumer.apply(message.entries, throughOffset: last, tenant: tenant)
-            }
-            self.state.withLock { state in
-              // A tenant being deleted keeps no progress and no series.
-              guard !state.stopped.contains(tenant) else { return }
-              var progress = state.progress[tenant] ?? Progress(applied: from)
-              progress.applied = message.entries.last?.offset ?? progress.applied
-              progress.head = max(message.headOffset, progress.applied)
-              progress.failingSince = nil
-              state.progress[tenant] = progress
-              TenantSeries.consumerLag(tenant.rawValue).record(progress.lag)
-            }
-          }
-        }
-      } catch {
-        if Task.isCancelled { break }
-        if state.withLock({ $0.stopped.contains(tenant) }) { continue }
-        state.withLock { state in
-          state.failures[tenant, default: 0] += 1
-          var progress = state.progress[tenant] ?? Progress()
-          progress.failingSince = progress.failingSince ?? .now
-          progress.lastError = "\(error)"
-          state.progress[tenant] = progress
-        }
-        logger.warning("log subscription broke; resubscribing", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+  private func received(_ message: Sightline_Ingestion_V1_WatchChangesResponse) {
+    var due: [TenantID] = []
+    state.withLock { state in
+      if message.snapshotComplete {
+        state.feedProblem = nil
+        state.feedFailingSince = nil
       }
-      // Capped exponential backoff with jitter: 0.1 s, 0.2 s, ... up to 5 s.
-      let failures = state.withLock { $0.failures[tenant] ?? 0 }
-      let base = min(5.0, 0.1 * pow(2.0, Double(min(failures, 6))))
-      try? await Task.sleep(for: .milliseconds(Int(base * 1000 * Double.random(in: 0.5...1.0))))
+      for name in message.deleted {
+        guard let tenant = TenantID(name) else { continue }
+        state.progress[tenant] = nil
+        state.appliedKnown.remove(tenant)
+      }
+      for head in message.heads {
+        guard let tenant = TenantID(head.tenant) else { continue }
+        // A head for a tenant once deleted here means it was imported again.
+        state.stopped.remove(tenant)
+        var progress = state.progress[tenant] ?? Progress()
+        progress.head = max(progress.head, head.headOffset)
+        state.progress[tenant] = progress
+        let known = state.appliedKnown.contains(tenant)
+        if (!known || progress.applied < progress.head) && state.retryAt[tenant] == nil { due.append(tenant) }
+      }
     }
+    for tenant in due { queue.enqueue(tenant) }
+  }
+
+  /// Puts tenants whose backoff has passed back in the queue; once a second, records how
+  /// many tenants are followed and behind (`sightline_consumer_tenants`).
+  private func retryWhenDue() async {
+    var round = 0
+    while !Task.isCancelled {
+      try? await Task.sleep(for: .milliseconds(100))
+      round += 1
+      if round % 10 == 0 {
+        let (followed, behind) = counts
+        Gauge(label: "sightline_consumer_tenants", dimensions: [("state", "followed")]).record(followed)
+        Gauge(label: "sightline_consumer_tenants", dimensions: [("state", "behind")]).record(behind)
+      }
+      let now = ContinuousClock.now
+      let due = state.withLock { state -> [TenantID] in
+        let due = state.retryAt.filter { $0.value <= now }.map(\.key)
+        for tenant in due { state.retryAt[tenant] = nil }
+        return due
+      }
+      for tenant in due { queue.enqueue(tenant) }
+    }
+  }
+
+  // MARK: Workers
+
+  private func work() async {
+    while let tenant = await queue.next() {
+      let again = await turn(tenant)
+      queue.finished(tenant, again: again)
+    }
+  }
+
+  /// One turn of `tenant`: reads at most `maxEntriesPerTurn` entries after its applied
+  /// offset and applies them. Returns whether it is still behind (another turn is due).
+  private func turn(_ tenant: TenantID) async -> Bool {
+    var metadata = Metadata()
+    metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
+    do {
+      guard let applied = try appliedOffset(tenant) else { return false }
+      let reply = try await Sightline_Ingestion_V1_TenantDirectory.Client(wrapping: client).readLog(
+        .with {
+          $0.fromOffset = applied
+          $0.maxEntries = Int32(maxEntriesPerTurn)
+        }, metadata: metadata)
+      if state.withLock({ $0.stopped.contains(tenant) }) { return false }
+      var reached = applied
+      if let last = reply.entries.last?.offset {
+        try consumer.apply(reply.entries, throughOffset: last, tenant: tenant)
+        reached = last
+      }
+      let behind = state.withLock { state -> Bool in
+        guard !state.stopped.contains(tenant) else { return false }
+        state.failures[tenant] = nil
+        var progress = state.progress[tenant] ?? Progress()
+        progress.applied = reached
+        progress.head = max(progress.head, reply.headOffset, reached)
+        progress.failingSince = nil
+        progress.lastError = ""
+        state.progress[tenant] = progress
+        TenantSeries.consumerLag(tenant.rawValue).record(progress.lag)
+        return progress.lag > 0
+      }
+      if reached > applied { appliedProgress.publish(reached, tenant: tenant) }
+      return behind
+    } catch {
+      if Task.isCancelled || state.withLock({ $0.stopped.contains(tenant) }) { return false }
+      let failures = state.withLock { state -> Int in
+        let failures = (state.failures[tenant] ?? 0) + 1
+        state.failures[tenant] = failures
+        var progress = state.progress[tenant] ?? Progress()
+        progress.failingSince = progress.failingSince ?? .now
+        progress.lastError = "\(error)"
+        state.progress[tenant] = progress
+        state.retryAt[tenant] = .now + Self.backoff(failures: failures)
+        return failures
+      }
+      // The first failure and then every tenth: a tenant that keeps failing is in the log
+      // without flooding it.
+      if failures == 1 || failures % 10 == 0 {
+        logger.warning(
+          "cannot fold the tenant's log; retrying with backoff",
+          metadata: ["tenant": "\(tenant)", "failures": "\(failures)", "error": "\(error)"])
+      }
+      return false
+    }
+  }
+
+  /// The applied offset of `tenant`: from memory, or (once) from the consumer's store. Nil
+  /// for a tenant that was stopped.
+  private func appliedOffset(_ tenant: TenantID) throws -> Int64? {
+    let known = state.withLock { state -> Int64?? in
+      if state.stopped.contains(tenant) { return .some(nil) }
+      return state.appliedKnown.contains(tenant) ? .some(state.progress[tenant]?.applied ?? 0) : nil
+    }
+    if let known { return known }
+    let stored = try consumer.appliedOffset(tenant: tenant)
+    return state.withLock { state -> Int64? in
+      guard !state.stopped.contains(tenant) else { return nil }
+      state.appliedKnown.insert(tenant)
+      var progress = state.progress[tenant] ?? Progress()
+      progress.applied = stored
+      progress.head = max(progress.head, stored)
+      state.progress[tenant] = progress
+      return stored
+    }
+  }
+
+  /// Capped exponential backoff with jitter: 0.1 s, 0.2 s, … up to 5 s.
+  static func backoff(failures: Int) -> Duration {
+    let base = min(5.0, 0.1 * pow(2.0, Double(min(max(failures - 1, 0), 6))))
+    return .milliseconds(Int(base * 1000 * Double.random(in: 0.5...1.0)))
+  }
+}
+
+/// The workers' queue of tenants due a turn: first come, first served; a tenant is queued
+/// at most once, and a tenant in a turn is not handed to a second worker (one tenant's
+/// batches apply in order). A tenant that becomes due during its turn goes to the back of
+/// the queue when the turn ends.
+final class TurnQueue: Sendable {
+  private struct State {
+    var order: [TenantID] = []
+    var head = 0
+    var queued: Set<TenantID> = []
+    var running: Set<TenantID> = []
+    var dueAgain: Set<TenantID> = []
+    var waiters: [CheckedContinuation<TenantID?, Never>] = []
+    var closed = false
+  }
+
+  private let state = Mutex(State())
+
+  /// Makes `tenant` due a turn.
+  func enqueue(_ tenant: TenantID) {
+    let waiter = state.withLock { state -> CheckedContinuation<TenantID?, Never>? in
+      if state.closed || state.queued.contains(tenant) { return nil }
+      if state.running.contains(tenant) {
+        state.dueAgain.insert(tenant)
+        return nil
+      }
+      if !state.waiters.isEmpty {
+        state.running.insert(tenant)
+        return state.waiters.removeFirst()
+      }
+      state.queued.insert(tenant)
+      state.order.append(tenant)
+      return nil
+    }
+    waiter?.resume(returning: tenant)
+  }
+
+  /// The next tenant due a turn, waiting for one; nil once closed.
+  func next() async -> TenantID? {
+    await withCheckedContinuation { continuation in
+      let ready = state.withLock { state -> TenantID?? in
+        if state.closed { return .some(nil) }
+        guard state.head < state.order.count else {
+          state.waiters.append(continuation)
+          return nil
+        }
+        let tenant = state.order[state.head]
+        state.head += 1
+        // Compact now and then, so the array does not grow with every turn ever taken.
+        if state.head > 1_024 && state.head * 2 > state.order.count {
+          state.order.removeFirst(state.head)
+          state.head = 0
+        }
+        state.queued.remove(tenant)
+        state.running.insert(tenant)
+        return .some(tenant)
+      }
+      if let ready { continuation.resume(returning: ready) }
+    }
+  }
+
+  /// Ends `tenant`'s turn; queues it again (at the back) if `again` or it became due meanwhile.
+  func finished(_ tenant: TenantID, again: Bool) {
+    let requeue = state.withLock { state -> Bool in
+      state.running.remove(tenant)
+      return state.dueAgain.remove(tenant) != nil || again
+    }
+    if requeue { enqueue(tenant) }
+  }
+
+  /// Wakes every waiting worker with nil; later calls to `next` return nil at once.
+  func close() {
+    let waiters = state.withLock { state -> [CheckedContinuation<TenantID?, Never>] in
+      state.closed = true
+      defer { state.waiters = [] }
+      return state.waiters
+    }
+    for waiter in waiters { waiter.resume(returning: nil) }
   }
 }

@@ -16,6 +16,9 @@ public final class HealthService: Sendable {
 
   /// The response header carrying the reason of a NOT_SERVING status.
   public static let reasonKey = "sightline-health-reason"
+  /// The response header carrying what a SERVING process reports about itself (a log
+  /// consumer: how many tenants it follows and how many are behind).
+  public static let detailKey = "sightline-health-detail"
 
   private struct State {
     var statuses: [String: Status] = [:]
@@ -26,6 +29,10 @@ public final class HealthService: Sendable {
   }
 
   private let state = Mutex(State())
+  private let detail = Mutex<(@Sendable () -> String?)?>(nil)
+
+  /// Reports `provider`'s sentence with every SERVING answer of `Check`.
+  public func setDetail(_ provider: @escaping @Sendable () -> String?) { detail.withLock { $0 = provider } }
 
   /// A health service that reports `initial` for the process and each named service.
   public init(services: [String] = [], initial: Status = .serving) {
@@ -93,6 +100,7 @@ extension HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     let message: Grpc_Health_V1_HealthCheckResponse = try await check(request: request.message, context: context)
     var metadata: Metadata = [:]
     if message.status != .serving, let reason { metadata.addString(reason, forKey: Self.reasonKey) }
+    if message.status == .serving, let text = detail.withLock({ $0 })?() { metadata.addString(text, forKey: Self.detailKey) }
     return ServerResponse(message: message, metadata: metadata)
   }
 
@@ -123,16 +131,22 @@ extension HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
 
 extension HealthService {
   /// Checks a process's readiness through `client` (its whole-process status): the status
-  /// and, when not serving, the reason it gave in the `sightline-health-reason` header.
+  /// and, when not serving, the reason it gave in the `sightline-health-reason` header, or
+  /// when serving, what it reports about itself (`sightline-health-detail`), if anything.
+  /// With `waitForReady`, a channel still connecting is waited for within `timeout`
+  /// instead of failing the check at once.
   public static func check(
-    _ client: GRPCClient<some ClientTransport>, timeout: Duration
+    _ client: GRPCClient<some ClientTransport>, timeout: Duration, waitForReady: Bool = false
   ) async throws -> (status: Status, reason: String?) {
     var options = CallOptions.defaults
     options.timeout = timeout
+    options.waitForReady = waitForReady
     return try await Grpc_Health_V1_Health.Client(wrapping: client).check(
       Grpc_Health_V1_HealthCheckRequest(), options: options
     ) { response in
-      (try response.message.status, response.metadata[stringValues: reasonKey].first { _ in true })
+      let status = try response.message.status
+      let header = status == .serving ? detailKey : reasonKey
+      return (status, response.metadata[stringValues: header].first { _ in true })
     }
   }
 }

@@ -41,7 +41,9 @@ public struct ReadinessMonitor: Sendable {
         if let problem { logger.warning("not ready", metadata: ["reason": "\(problem)"]) } else if last != nil { logger.info("ready again") }
         last = problem
       }
-      try? await Task.sleep(for: interval)
+      // While not ready, look again soon: start-up waits on this (a launcher polls for
+      // SERVING), and recovery should show as soon as it happens.
+      try? await Task.sleep(for: problem == nil ? interval : min(interval, .milliseconds(200)))
     }
   }
 

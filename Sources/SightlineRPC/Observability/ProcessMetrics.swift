@@ -18,6 +18,7 @@ public enum ProcessMetrics {
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     return PrometheusEndpoint(address: listen, registry: registry, logger: logger) {
       if let resident = residentBytes() { Gauge(label: "sightline_process_resident_bytes").record(resident) }
+      if let files = openFiles() { Gauge(label: "sightline_process_open_files").record(files) }
       for (tenant, bytes) in databaseBytes(dataDirectory: dataDirectory, component: component) {
         TenantSeries.databaseBytes(tenant).record(bytes)
       }
@@ -31,6 +32,16 @@ public enum ProcessMetrics {
       let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
     else { return nil }
     return kib * 1024
+  }
+
+  /// Open file descriptors (entries of /proc/PID/fd, Linux) of `pid`, this process by default.
+  public static func openFiles(pid: Int32? = nil) -> Int? {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid.map(String.init) ?? "self")/fd"))?.count
+  }
+
+  /// Threads (entries of /proc/PID/task, Linux) of `pid`, this process by default.
+  public static func threads(pid: Int32? = nil) -> Int? {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid.map(String.init) ?? "self")/task"))?.count
   }
 
   /// Bytes of each tenant's database of `component` (the file and its WAL); the gateway's

@@ -18,9 +18,33 @@ public enum ProcessBootstrap {
       }, metadataProvider: TraceContext.metadataProvider)
   }
 
+  /// Raises this process's open-file soft limit to its hard limit and logs both: a
+  /// process serving many tenants opens many databases and sockets, and a soft limit of
+  /// 1,024 is a common default well below what the system allows. Returns the limit in force.
+  @discardableResult
+  public static func raiseOpenFileLimit(logger: Logger) -> UInt64 {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
+      logger.warning("cannot read the open-file limit", metadata: ["error": "\(String(cString: strerror(errno)))"])
+      return 0
+    }
+    let before = limit.rlim_cur
+    if limit.rlim_cur < limit.rlim_max {
+      limit.rlim_cur = limit.rlim_max
+      if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+        logger.warning(
+          "cannot raise the open-file limit", metadata: ["soft": "\(before)", "hard": "\(limit.rlim_max)", "error": "\(String(cString: strerror(errno)))"])
+        return UInt64(before)
+      }
+    }
+    logger.info("open-file limit", metadata: ["soft": "\(limit.rlim_cur)", "was": "\(before)", "hard": "\(limit.rlim_max)"])
+    return UInt64(limit.rlim_cur)
+  }
+
   /// Runs `services` in order (each depends on the ones before it) until a signal asks
-  /// for graceful shutdown, which proceeds in reverse order.
+  /// for graceful shutdown, which proceeds in reverse order. Raises the open-file limit first.
   public static func run(_ services: [any Service], logger: Logger) async throws {
+    raiseOpenFileLimit(logger: logger)
     var configured = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
     // Started by `sightline up`: stop when it dies, even by SIGKILL (which it cannot relay).
     if let text = ProcessInfo.processInfo.environment[ParentWatch.environmentKey], let parent = Int32(text) {

@@ -49,6 +49,9 @@ public final class SuiteServer: Service, Sendable {
     self.health = health
     self.logger = logger
     self.readiness = health.flatMap { readiness.isEmpty ? nil : ReadinessMonitor(health: $0, checks: readiness, logger: logger) }
+    // The first verdict before the port opens: a health check that arrives before the
+    // monitor's first turn must not see SERVING from a process that is not ready.
+    self.readiness?.checkOnce()
   }
 
   /// The port actually bound (useful with port 0); waits until the server listens.

@@ -39,7 +39,7 @@ struct Health: AsyncParsableCommand {
       defer { client.beginGracefulShutdown() }
       return try await HealthService.check(client, timeout: .seconds(5))
     }
-    print(status == .serving ? "SERVING" : "NOT_SERVING\(reason.map { ": \($0)" } ?? "")")
+    print((status == .serving ? "SERVING" : "NOT_SERVING") + (reason.map { ": \($0)" } ?? ""))
     if status != .serving { throw ExitCode.failure }
   }
 }

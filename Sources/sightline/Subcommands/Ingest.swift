@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import SightlineRPC
 import SightlineRecords
 import SightlineWire
 import SwiftProtobuf
@@ -128,7 +129,7 @@ struct Ingest: AsyncParsableCommand {
         guard !batch.isEmpty else { return }
         let request = Sightline_Ingestion_V1_IngestRequest.with { $0.events = batch.map(\.event) }
         // Ingest is idempotent by event id, so a batch whose answer was lost is simply sent again.
-        let reply = try await Retry.transient { try await ingestion.ingest(request, metadata: metadata) }
+        let reply = try await TransientRetry.run { try await ingestion.ingest(request, metadata: metadata) }
         summary.accepted += reply.accepted
         summary.duplicates += reply.duplicates
         summary.offset = max(summary.offset, reply.offset)

@@ -55,7 +55,7 @@ struct Kpi: AsyncParsableCommand {
     let (reply, zone) = try await connection.withGateway { client, metadata in
       let metricsClient = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
       // Reads are safe to repeat: ride out a restarting service or a consumer catching up.
-      let settings = try await Retry.transient { try await metricsClient.getSettings(.init(), metadata: metadata) }
+      let settings = try await TransientRetry.run { try await metricsClient.getSettings(.init(), metadata: metadata) }
       let zone = TimeZone(identifier: settings.timeZone) ?? .gmt
       let request = try Sightline_Metrics_V1_QueryKpisRequest.with {
         $0.kpis = kpis
@@ -71,7 +71,7 @@ struct Kpi: AsyncParsableCommand {
         if let from { $0.range.start = try DateArgument.timestamp(from, zone: zone, flag: "--from") }
         if let to { $0.range.end = try DateArgument.timestamp(to, zone: zone, flag: "--to") }
       }
-      return (try await Retry.transient { try await metricsClient.queryKpis(request, metadata: metadata) }, zone)
+      return (try await TransientRetry.run { try await metricsClient.queryKpis(request, metadata: metadata) }, zone)
     }
     let table = KpiTable(reply: reply, kpis: kpis, groupBy: groupBy, zone: zone)
     switch format {

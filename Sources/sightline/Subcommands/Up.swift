@@ -75,19 +75,39 @@ struct Up: AsyncParsableCommand {
     }
     print("Press Ctrl-C to stop.")
     fflush(nil)  // show the banner at once even when stdout is a pipe or a file
-    let exited = await withTaskGroup(of: String?.self) { group -> String? in
+    // Until a signal: a child that dies is reported and restarted with backoff; one that
+    // keeps dying ends the suite with a message saying which and why.
+    let ending = await withTaskGroup(of: Ending?.self) { group -> Ending? in
       group.addTask {
-        for await signal in signals { return "\(signal)" }
+        for await signal in signals { return .signal("\(signal)") }
         return nil
       }
-      group.addTask { await launcher.waitForAnyExit().map { "\($0.executableName) exited" } }
+      group.addTask {
+        await launcher.supervise { event in
+          FileHandle.standardError.write(Data("sightline up: \(event)\n".utf8))
+        }.map(Ending.gaveUp)
+      }
       let first = await group.next() ?? nil
       group.cancelAll()
       return first
     }
-    FileHandle.standardError.write(Data("stopping (\(exited ?? "done"))…\n".utf8))
+    switch ending {
+    case .gaveUp(let reason):
+      FileHandle.standardError.write(Data("sightline up: \(reason); stopping the suite…\n".utf8))
+    case .signal(let name):
+      FileHandle.standardError.write(Data("stopping (\(name))…\n".utf8))
+    case nil:
+      FileHandle.standardError.write(Data("stopping…\n".utf8))
+    }
     await launcher.stop()
     FileHandle.standardError.write(Data("stopped.\n".utf8))
+    if case .gaveUp = ending { throw ExitCode.failure }
+  }
+
+  /// Why the suite stops.
+  private enum Ending: Sendable {
+    case signal(String)
+    case gaveUp(String)
   }
 }
 

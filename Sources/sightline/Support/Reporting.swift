@@ -8,6 +8,7 @@ import GRPCProtobuf
 func report(_ error: any Error) -> any Error {
   guard let rpc = error as? RPCError else { return error }
   var text = "error: \(rpc.code): \(rpc.message)"
+  if let explanation = explainTransportFailure(rpc) { text += "\n  " + explanation }
   if let status = try? rpc.unpackGoogleRPCStatus() {
     for detail in status.details {
       if let badRequest = detail.badRequest {
@@ -17,6 +18,15 @@ func report(_ error: any Error) -> any Error {
   }
   FileHandle.standardError.write(Data((text + "\n").utf8))
   return ExitCode.failure
+}
+
+/// What a person should make of a call the transport ended rather than the server: the
+/// gateway closed the connection in mid-call (its process died or was restarted), which is
+/// not a network fault and is worth a look at the gateway's log.
+func explainTransportFailure(_ error: RPCError) -> String? {
+  guard error.code == .unavailable, error.message.hasPrefix("Stream unexpectedly closed") else { return nil }
+  return "the gateway closed the connection in the middle of the call: it may have crashed or been restarted. "
+    + "Check the gateway's log (sightline up prints it, with the exit signal of a process that died), then try again."
 }
 
 /// Prints rows as an aligned table.

@@ -1760,9 +1760,37 @@ public enum Sightline_Ingestion_V1_TenantDirectory: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "WatchChanges" metadata.
+        public enum WatchChanges: Sendable {
+            /// Request type for "WatchChanges".
+            public typealias Input = Sightline_Ingestion_V1_WatchChangesRequest
+            /// Response type for "WatchChanges".
+            public typealias Output = Sightline_Ingestion_V1_WatchChangesResponse
+            /// Descriptor for "WatchChanges".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.ingestion.v1.TenantDirectory"),
+                method: "WatchChanges",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "ReadLog" metadata.
+        public enum ReadLog: Sendable {
+            /// Request type for "ReadLog".
+            public typealias Input = Sightline_Ingestion_V1_ReadLogRequest
+            /// Response type for "ReadLog".
+            public typealias Output = Sightline_Ingestion_V1_ReadLogResponse
+            /// Descriptor for "ReadLog".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.ingestion.v1.TenantDirectory"),
+                method: "ReadLog",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "sightline.ingestion.v1.TenantDirectory" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            ListTenants.descriptor
+            ListTenants.descriptor,
+            WatchChanges.descriptor,
+            ReadLog.descriptor
         ]
     }
 }
@@ -1791,10 +1819,10 @@ extension Sightline_Ingestion_V1_TenantDirectory {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
-    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
-    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
-    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    /// > Service-to-service only: how the downstream consumers (metrics, segmentation) follow
+    /// > every tenant's log. It is not tenant-scoped, so the gateway never forwards it (it is
+    /// > absent from the gateway's method table); only holders of a suite client certificate
+    /// > can reach it, on ingestion's mutual-TLS port.
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
         /// Handle the "ListTenants" method.
         ///
@@ -1813,6 +1841,45 @@ extension Sightline_Ingestion_V1_TenantDirectory {
             request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_ListTenantsResponse>
+
+        /// Handle the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One stream per consumer, whatever the number of tenants: first every tenant with a
+        /// > log and its head, then, as commits happen, the tenants whose heads moved (coalesced).
+        /// > A consumer reads the entries themselves with ReadLog, as its workers get to them.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Ingestion_V1_WatchChangesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Ingestion_V1_WatchChangesResponse` messages.
+        func watchChanges(
+            request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_WatchChangesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_WatchChangesResponse>
+
+        /// Handle the "ReadLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads up to max_entries of one tenant's log after from_offset: the consumers' catch-up
+        /// > read, one bounded turn at a time.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Ingestion_V1_ReadLogRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Ingestion_V1_ReadLogResponse` messages.
+        func readLog(
+            request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_ReadLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_ReadLogResponse>
     }
 
     /// Service protocol for the "sightline.ingestion.v1.TenantDirectory" service.
@@ -1825,10 +1892,10 @@ extension Sightline_Ingestion_V1_TenantDirectory {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
-    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
-    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
-    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    /// > Service-to-service only: how the downstream consumers (metrics, segmentation) follow
+    /// > every tenant's log. It is not tenant-scoped, so the gateway never forwards it (it is
+    /// > absent from the gateway's method table); only holders of a suite client certificate
+    /// > can reach it, on ingestion's mutual-TLS port.
     public protocol ServiceProtocol: Sightline_Ingestion_V1_TenantDirectory.StreamingServiceProtocol {
         /// Handle the "ListTenants" method.
         ///
@@ -1847,6 +1914,45 @@ extension Sightline_Ingestion_V1_TenantDirectory {
             request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_ListTenantsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_ListTenantsResponse>
+
+        /// Handle the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One stream per consumer, whatever the number of tenants: first every tenant with a
+        /// > log and its head, then, as commits happen, the tenants whose heads moved (coalesced).
+        /// > A consumer reads the entries themselves with ReadLog, as its workers get to them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_WatchChangesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Ingestion_V1_WatchChangesResponse` messages.
+        func watchChanges(
+            request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_WatchChangesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_WatchChangesResponse>
+
+        /// Handle the "ReadLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads up to max_entries of one tenant's log after from_offset: the consumers' catch-up
+        /// > read, one bounded turn at a time.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_ReadLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Ingestion_V1_ReadLogResponse` message.
+        func readLog(
+            request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_ReadLogRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_ReadLogResponse>
     }
 
     /// Simple service protocol for the "sightline.ingestion.v1.TenantDirectory" service.
@@ -1857,10 +1963,10 @@ extension Sightline_Ingestion_V1_TenantDirectory {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
-    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
-    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
-    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    /// > Service-to-service only: how the downstream consumers (metrics, segmentation) follow
+    /// > every tenant's log. It is not tenant-scoped, so the gateway never forwards it (it is
+    /// > absent from the gateway's method table); only holders of a suite client certificate
+    /// > can reach it, on ingestion's mutual-TLS port.
     public protocol SimpleServiceProtocol: Sightline_Ingestion_V1_TenantDirectory.ServiceProtocol {
         /// Handle the "ListTenants" method.
         ///
@@ -1879,6 +1985,46 @@ extension Sightline_Ingestion_V1_TenantDirectory {
             request: Sightline_Ingestion_V1_ListTenantsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Ingestion_V1_ListTenantsResponse
+
+        /// Handle the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One stream per consumer, whatever the number of tenants: first every tenant with a
+        /// > log and its head, then, as commits happen, the tenants whose heads moved (coalesced).
+        /// > A consumer reads the entries themselves with ReadLog, as its workers get to them.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Ingestion_V1_WatchChangesRequest` message.
+        ///   - response: A response stream of `Sightline_Ingestion_V1_WatchChangesResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchChanges(
+            request: Sightline_Ingestion_V1_WatchChangesRequest,
+            response: GRPCCore.RPCWriter<Sightline_Ingestion_V1_WatchChangesResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "ReadLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads up to max_entries of one tenant's log after from_offset: the consumers' catch-up
+        /// > read, one bounded turn at a time.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Ingestion_V1_ReadLogRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Ingestion_V1_ReadLogResponse` to respond with.
+        func readLog(
+            request: Sightline_Ingestion_V1_ReadLogRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Ingestion_V1_ReadLogResponse
     }
 }
 
@@ -1897,6 +2043,28 @@ extension Sightline_Ingestion_V1_TenantDirectory.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Sightline_Ingestion_V1_TenantDirectory.Method.WatchChanges.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_WatchChangesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_WatchChangesResponse>(),
+            handler: { request, context in
+                try await self.watchChanges(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Ingestion_V1_TenantDirectory.Method.ReadLog.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_ReadLogRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_ReadLogResponse>(),
+            handler: { request, context in
+                try await self.readLog(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1908,6 +2076,28 @@ extension Sightline_Ingestion_V1_TenantDirectory.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_ListTenantsResponse> {
         let response = try await self.listTenants(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchChanges(
+        request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_WatchChangesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_WatchChangesResponse> {
+        let response = try await self.watchChanges(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func readLog(
+        request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_ReadLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_ReadLogResponse> {
+        let response = try await self.readLog(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1930,6 +2120,36 @@ extension Sightline_Ingestion_V1_TenantDirectory.SimpleServiceProtocol {
             metadata: [:]
         )
     }
+
+    public func watchChanges(
+        request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_WatchChangesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_WatchChangesResponse> {
+        return GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_WatchChangesResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchChanges(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func readLog(
+        request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_ReadLogRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_ReadLogResponse> {
+        return GRPCCore.ServerResponse<Sightline_Ingestion_V1_ReadLogResponse>(
+            message: try await self.readLog(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
 }
 
 // MARK: sightline.ingestion.v1.TenantDirectory (client)
@@ -1943,10 +2163,10 @@ extension Sightline_Ingestion_V1_TenantDirectory {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
-    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
-    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
-    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    /// > Service-to-service only: how the downstream consumers (metrics, segmentation) follow
+    /// > every tenant's log. It is not tenant-scoped, so the gateway never forwards it (it is
+    /// > absent from the gateway's method table); only holders of a suite client certificate
+    /// > can reach it, on ingestion's mutual-TLS port.
     public protocol ClientProtocol: Sendable {
         /// Call the "ListTenants" method.
         ///
@@ -1970,6 +2190,55 @@ extension Sightline_Ingestion_V1_TenantDirectory {
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ListTenantsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One stream per consumer, whatever the number of tenants: first every tenant with a
+        /// > log and its head, then, as commits happen, the tenants whose heads moved (coalesced).
+        /// > A consumer reads the entries themselves with ReadLog, as its workers get to them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_WatchChangesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_WatchChangesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_WatchChangesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchChanges<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_WatchChangesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_WatchChangesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_WatchChangesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sightline_Ingestion_V1_WatchChangesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReadLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads up to max_entries of one tenant's log after from_offset: the consumers' catch-up
+        /// > read, one bounded turn at a time.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_ReadLogRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_ReadLogRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_ReadLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func readLog<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_ReadLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_ReadLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_ReadLogResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ReadLogResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
     }
 
     /// Generated client for the "sightline.ingestion.v1.TenantDirectory" service.
@@ -1980,10 +2249,10 @@ extension Sightline_Ingestion_V1_TenantDirectory {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Service-to-service only: lets the downstream consumers (metrics, segmentation) discover
-    /// > the tenants whose logs they must tail. It is not tenant-scoped, so the gateway never
-    /// > forwards it (it is absent from the gateway's method table); only holders of a suite
-    /// > client certificate can reach it, on ingestion's mutual-TLS port.
+    /// > Service-to-service only: how the downstream consumers (metrics, segmentation) follow
+    /// > every tenant's log. It is not tenant-scoped, so the gateway never forwards it (it is
+    /// > absent from the gateway's method table); only holders of a suite client certificate
+    /// > can reach it, on ingestion's mutual-TLS port.
     public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
         private let client: GRPCCore.GRPCClient<Transport>
 
@@ -2028,6 +2297,75 @@ extension Sightline_Ingestion_V1_TenantDirectory {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "WatchChanges" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One stream per consumer, whatever the number of tenants: first every tenant with a
+        /// > log and its head, then, as commits happen, the tenants whose heads moved (coalesced).
+        /// > A consumer reads the entries themselves with ReadLog, as its workers get to them.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_WatchChangesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_WatchChangesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_WatchChangesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchChanges<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_WatchChangesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_WatchChangesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_WatchChangesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sightline_Ingestion_V1_WatchChangesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Sightline_Ingestion_V1_TenantDirectory.Method.WatchChanges.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReadLog" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads up to max_entries of one tenant's log after from_offset: the consumers' catch-up
+        /// > read, one bounded turn at a time.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_ReadLogRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_ReadLogRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_ReadLogResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func readLog<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_ReadLogRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_ReadLogRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_ReadLogResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ReadLogResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Ingestion_V1_TenantDirectory.Method.ReadLog.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2058,6 +2396,65 @@ extension Sightline_Ingestion_V1_TenantDirectory.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_ListTenantsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_ListTenantsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchChanges" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One stream per consumer, whatever the number of tenants: first every tenant with a
+    /// > log and its head, then, as commits happen, the tenants whose heads moved (coalesced).
+    /// > A consumer reads the entries themselves with ReadLog, as its workers get to them.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Ingestion_V1_WatchChangesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchChanges<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_WatchChangesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sightline_Ingestion_V1_WatchChangesResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchChanges(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_WatchChangesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_WatchChangesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReadLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads up to max_entries of one tenant's log after from_offset: the consumers' catch-up
+    /// > read, one bounded turn at a time.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Ingestion_V1_ReadLogRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func readLog<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_ReadLogRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ReadLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.readLog(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_ReadLogRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_ReadLogResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2094,6 +2491,73 @@ extension Sightline_Ingestion_V1_TenantDirectory.ClientProtocol {
             metadata: metadata
         )
         return try await self.listTenants(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchChanges" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One stream per consumer, whatever the number of tenants: first every tenant with a
+    /// > log and its head, then, as commits happen, the tenants whose heads moved (coalesced).
+    /// > A consumer reads the entries themselves with ReadLog, as its workers get to them.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchChanges<Result>(
+        _ message: Sightline_Ingestion_V1_WatchChangesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sightline_Ingestion_V1_WatchChangesResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Ingestion_V1_WatchChangesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchChanges(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReadLog" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads up to max_entries of one tenant's log after from_offset: the consumers' catch-up
+    /// > read, one bounded turn at a time.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func readLog<Result>(
+        _ message: Sightline_Ingestion_V1_ReadLogRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_ReadLogResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Ingestion_V1_ReadLogRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.readLog(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -773,6 +773,91 @@ public nonisolated struct Sightline_Ingestion_V1_ListTenantsResponse: Sendable {
   public init() {}
 }
 
+/// Asks for the feed of which tenants' logs moved.
+public nonisolated struct Sightline_Ingestion_V1_WatchChangesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One tenant's log head: the last offset committed to its log.
+public nonisolated struct Sightline_Ingestion_V1_TenantHead: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The tenant id.
+  public var tenant: String = String()
+
+  /// The last offset in the tenant's log (0: empty).
+  public var headOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A batch of the change feed: tenants whose log head moved since the previous message
+/// (in the first messages, every tenant that has a log). A tenant appears at most once per
+/// message, with its newest head; a busy tenant's many commits coalesce into one entry.
+public nonisolated struct Sightline_Ingestion_V1_WatchChangesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The tenants and their heads.
+  public var heads: [Sightline_Ingestion_V1_TenantHead] = []
+
+  /// True on the message that completes the first snapshot of every tenant: a consumer
+  /// may then treat a tenant it has not heard of as having no log.
+  public var snapshotComplete: Bool = false
+
+  /// Tenants whose data was deleted since the previous message.
+  public var deleted: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Reads a stretch of one tenant's log (the tenant in metadata, as for Ingestion).
+public nonisolated struct Sightline_Ingestion_V1_ReadLogRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Entries after this offset.
+  public var fromOffset: Int64 = 0
+
+  /// At most this many entries (1-10000; 0: 2000).
+  public var maxEntries: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A stretch of the log.
+public nonisolated struct Sightline_Ingestion_V1_ReadLogResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The entries, in offset order (empty when the reader is at the head).
+  public var entries: [Sightline_Ingestion_V1_LogEntry] = []
+
+  /// The last offset in the tenant's log when read.
+  public var headOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sightline.ingestion.v1"
@@ -1779,6 +1864,170 @@ nonisolated extension Sightline_Ingestion_V1_ListTenantsResponse: SwiftProtobuf.
 
   public static func ==(lhs: Sightline_Ingestion_V1_ListTenantsResponse, rhs: Sightline_Ingestion_V1_ListTenantsResponse) -> Bool {
     if lhs.tenants != rhs.tenants {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_WatchChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchChangesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_WatchChangesRequest, rhs: Sightline_Ingestion_V1_WatchChangesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_TenantHead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TenantHead"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tenant\0\u{3}head_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tenant) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.headOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tenant.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenant, fieldNumber: 1)
+    }
+    if self.headOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.headOffset, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_TenantHead, rhs: Sightline_Ingestion_V1_TenantHead) -> Bool {
+    if lhs.tenant != rhs.tenant {return false}
+    if lhs.headOffset != rhs.headOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_WatchChangesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchChangesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}heads\0\u{3}snapshot_complete\0\u{1}deleted\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.heads) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.snapshotComplete) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.deleted) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.heads.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.heads, fieldNumber: 1)
+    }
+    if self.snapshotComplete != false {
+      try visitor.visitSingularBoolField(value: self.snapshotComplete, fieldNumber: 2)
+    }
+    if !self.deleted.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.deleted, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_WatchChangesResponse, rhs: Sightline_Ingestion_V1_WatchChangesResponse) -> Bool {
+    if lhs.heads != rhs.heads {return false}
+    if lhs.snapshotComplete != rhs.snapshotComplete {return false}
+    if lhs.deleted != rhs.deleted {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_ReadLogRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReadLogRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_offset\0\u{3}max_entries\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.fromOffset) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.maxEntries) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.fromOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.fromOffset, fieldNumber: 1)
+    }
+    if self.maxEntries != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxEntries, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_ReadLogRequest, rhs: Sightline_Ingestion_V1_ReadLogRequest) -> Bool {
+    if lhs.fromOffset != rhs.fromOffset {return false}
+    if lhs.maxEntries != rhs.maxEntries {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_ReadLogResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReadLogResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0\u{3}head_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.headOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 1)
+    }
+    if self.headOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.headOffset, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_ReadLogResponse, rhs: Sightline_Ingestion_V1_ReadLogResponse) -> Bool {
+    if lhs.entries != rhs.entries {return false}
+    if lhs.headOffset != rhs.headOffset {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
