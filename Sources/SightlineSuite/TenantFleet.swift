@@ -19,6 +19,13 @@ public struct TenantFleet: Sendable {
     public var key: String
     /// The log offset its last ingest reached.
     public var offset: Int64 = 0
+
+    /// A member from its parts.
+    public init(name: String, key: String, offset: Int64 = 0) {
+      self.name = name
+      self.key = key
+      self.offset = offset
+    }
   }
 
   /// Calls in flight at once.

@@ -188,7 +188,7 @@ extension RealProcessSuites {
       var serving = false
       while !serving, ContinuousClock.now - killed < .seconds(5) {
         let restarted = Self.processes(mentioning: directory).contains { $0 != metrics && Self.commandLine($0).contains("sightline-metrics") }
-        serving = restarted && (try? await probe.checkHealth(.metrics)) == .serving
+        if restarted { serving = (try? await probe.checkHealth(.metrics)) == .serving }
         if !serving { try await Task.sleep(for: .milliseconds(100)) }
       }
       #expect(serving, "metrics is restarted and serving within 5 s of its SIGKILL")

@@ -55,8 +55,7 @@ extension RealProcessSuites {
         let metricsPID = try #require(launcher.processIdentifiers[.metrics])
 
         // 200 callers ask for an offset that will not come, and give up after 300 ms.
-        var unreachable = ingested
-        unreachable.offset = 1_000_000
+        let unreachable = TenantFleet.Member(name: ingested.name, key: ingested.key, offset: 1_000_000)
         let outcomes = try await fleet.forEach(Array(0..<200)) { _ in await fleet.isVisible(unreachable, wait: .milliseconds(300)) }
         #expect(outcomes.allSatisfy { !$0 })
 
