@@ -130,6 +130,11 @@ public struct InProcessSuite: Sendable {
         group.cancelAll()
       }
       do {
+        // As a launcher does: start once the gateway says it can forward to every backend.
+        let ready = ContinuousClock.now + .seconds(30)
+        while gateway.health?.status(of: "") != .serving, ContinuousClock.now < ready {
+          try await Task.sleep(for: .milliseconds(20))
+        }
         let result = try await body(suite)
         await tearDown()
         return result
