@@ -187,7 +187,8 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
     request: ServerRequest<Sightline_Ingestion_V1_IngestRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Ingestion_V1_IngestResponse> {
     let tenant = try SuiteMetadata.requireTenant(request.metadata)
-    return ServerResponse(message: try ingest(request.message.events, tenant: tenant))
+    let events = request.message.events
+    return ServerResponse(message: try await BlockingWork.run { try self.ingest(events, tenant: tenant) })
   }
 
   public func ingestStream(
@@ -199,7 +200,8 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
     for try await batch in request.messages {
       // Each batch commits on its own: a broken stream keeps what was acknowledged so far
       // by the offsets in the server's log (retries are idempotent by event id).
-      let reply = try ingest(batch.events, tenant: tenant, indexBase: indexBase)
+      let base = indexBase
+      let reply = try await BlockingWork.run { try self.ingest(batch.events, tenant: tenant, indexBase: base) }
       indexBase += batch.events.count
       total.accepted += reply.accepted
       total.duplicates += reply.duplicates

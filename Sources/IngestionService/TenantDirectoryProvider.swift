@@ -62,10 +62,12 @@ public struct TenantDirectoryProvider: Sightline_Ingestion_V1_TenantDirectory.Se
       throw InvalidInput(field: "max_entries", reason: "must be 0 (the default, \(Self.defaultReadEntries)) to \(Self.maxReadEntries)")
     }
     let limit = message.maxEntries > 0 ? Int(message.maxEntries) : Self.defaultReadEntries
-    let store = try ingestion.store(for: tenant)
-    let records = try store.records(after: message.fromOffset, limit: limit)
-    let head = max(records.last?.offset ?? 0, try store.lastOffset())
-    let entries = try records.map(IngestionProvider.logEntry)
+    let from = message.fromOffset
+    let (entries, head) = try await BlockingWork.run {
+      let store = try ingestion.store(for: tenant)
+      let records = try store.records(after: from, limit: limit)
+      return (try records.map(IngestionProvider.logEntry), max(records.last?.offset ?? 0, try store.lastOffset()))
+    }
     return ServerResponse(message: .with {
       $0.entries = entries
       $0.headOffset = head

@@ -58,7 +58,7 @@ extension TenantDatabases {
   /// tenant in this process. The candidate is moved (a rename), not copied.
   public func install(_ tenant: TenantID, from candidate: String) throws {
     try verify(candidate)
-    try opening.withLock { _ in
+    try opening(tenant).mutex.withLock { _ in
       let destination = path(for: tenant)
       if isOpen(tenant) || FileManager.default.fileExists(atPath: destination) {
         throw TenantDataError(
@@ -106,7 +106,7 @@ extension TenantDatabases {
   /// this process can reopen or recreate it, until an import installs it again.
   @discardableResult
   public func remove(_ tenant: TenantID) -> RemovedFiles {
-    opening.withLock { _ in
+    opening(tenant).mutex.withLock { _ in
       _ = deleted.withLock { $0.insert(tenant) }
       // Closing waits for the reads and writes in progress; one still holding a statement
       // keeps the connection open, and the files go anyway (their inode with it).

@@ -18,7 +18,7 @@ import Synchronization
 /// (the template), not a migration run in the first ingest's request path.
 public final class TenantDatabases: Sendable {
   /// Databases kept open at most, by default.
-  public static let defaultMaxOpen = 96
+  public static let defaultMaxOpen = 128
   /// Reader connections per pool (GRDB's default is five): what a tenant's concurrent
   /// queries share; fewer keeps the descriptors per open tenant low.
   public static let readersPerPool = 2
@@ -38,8 +38,19 @@ public final class TenantDatabases: Sendable {
   private let pools = Mutex<[TenantID: OpenPool]>([:])
   /// A migrated empty database of this service, copied for each new tenant.
   private let template = Mutex<Data?>(nil)
-  /// Held while a database is opened, installed or removed (never while one is used).
-  let opening = Mutex(())
+  /// Held while a tenant's database is opened, installed or removed (never while one is
+  /// used): one lock per stripe of tenants, so the log consumer's workers open different
+  /// tenants' databases at once, while two opens of one tenant never overlap.
+  private let openingStripes: [OpeningLock] = (0..<16).map { _ in OpeningLock() }
+
+  final class OpeningLock: Sendable {
+    let mutex = Mutex(())
+  }
+
+  /// The opening lock of `tenant`'s stripe.
+  func opening(_ tenant: TenantID) -> OpeningLock {
+    openingStripes[Int(UInt(bitPattern: tenant.rawValue.hashValue) % UInt(openingStripes.count))]
+  }
   /// Tenants whose data this process deleted: nothing may recreate their files (a log
   /// consumer finishing a batch, a late call) until an import brings the tenant back.
   let deleted = Mutex<Set<TenantID>>([])
@@ -69,7 +80,7 @@ public final class TenantDatabases: Sendable {
     // Opening and migrating happen under a lock of their own: an RPC and the log consumer
     // often reach a new tenant at the same moment, and two pools migrating one file at
     // once collide ("table already exists").
-    return try opening.withLock { _ in
+    return try opening(tenant).mutex.withLock { _ in
       if let pool = cached(tenant) { return pool }
       try requireNotDeleted(tenant)
       let path = path(for: tenant)
@@ -143,6 +154,8 @@ public final class TenantDatabases: Sendable {
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     let queue = try DatabaseQueue(path: scratch)
     try migrator.migrate(queue)
+    // In WAL mode already, so that opening a copy does not convert it (a write and a sync).
+    _ = try queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
     try queue.close()
     return try Data(contentsOf: URL(fileURLWithPath: scratch))
   }
@@ -153,7 +166,7 @@ public final class TenantDatabases: Sendable {
     }
   }
 
-  /// Removes the open pool of `tenant`, if any (the caller holds `opening`).
+  /// Removes the open pool of `tenant`, if any (the caller holds its opening lock).
   func takePool(_ tenant: TenantID) -> DatabasePool? {
     pools.withLock { $0.removeValue(forKey: tenant)?.pool }
   }

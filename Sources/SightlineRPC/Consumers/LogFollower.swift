@@ -283,7 +283,7 @@ public final class LogFollower: Service, Sendable {
     var metadata = Metadata()
     metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
     do {
-      guard let applied = try await Self.offPool({ try self.appliedOffset(tenant) }) else { return false }
+      guard let applied = try await BlockingWork.run({ try self.appliedOffset(tenant) }) else { return false }
       let reply = try await Sightline_Ingestion_V1_TenantDirectory.Client(wrapping: client).readLog(
         .with {
           $0.fromOffset = applied
@@ -292,7 +292,7 @@ public final class LogFollower: Service, Sendable {
       if state.withLock({ $0.stopped.contains(tenant) }) { return false }
       var reached = applied
       if let last = reply.entries.last?.offset {
-        try await Self.offPool { try self.consumer.apply(reply.entries, throughOffset: last, tenant: tenant) }
+        try await BlockingWork.run { try self.consumer.apply(reply.entries, throughOffset: last, tenant: tenant) }
         reached = last
       }
       let behind = state.withLock { state -> Bool in
@@ -349,15 +349,6 @@ public final class LogFollower: Service, Sendable {
       progress.head = max(progress.head, stored)
       state.progress[tenant] = progress
       return stored
-    }
-  }
-
-  /// Runs blocking database work on a dispatch thread, not a thread of Swift's cooperative
-  /// pool: a fold commits with a full fsync, and several workers blocking the pool's two
-  /// threads would stall every RPC handler of the process meanwhile.
-  static func offPool<R: Sendable>(_ work: @escaping @Sendable () throws -> R) async throws -> R {
-    try await withCheckedThrowingContinuation { continuation in
-      DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
   }
 
