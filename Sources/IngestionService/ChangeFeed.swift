@@ -45,16 +45,14 @@ public final class ChangeFeed: Sendable {
 
   /// `tenant`'s log now ends at `head` (a commit, or an import).
   public func moved(_ tenant: TenantID, to head: Int64) {
-    let wakes = state.withLock { state -> [AsyncStream<Void>.Continuation] in
-      guard head > state.heads[tenant] ?? -1 else { return [] }
+    change { state in
+      guard head > state.heads[tenant] ?? -1 else { return false }
       state.heads[tenant] = head
-      for id in state.watchers.keys {
-        state.watchers[id]!.pending.heads[tenant] = head
-        state.watchers[id]!.pending.deleted.remove(tenant)
-      }
-      return state.watchers.values.map(\.wake)
+      return true
+    } pending: { pending in
+      pending.heads[tenant] = head
+      pending.deleted.remove(tenant)
     }
-    for wake in wakes { wake.yield() }
   }
 
   /// Heads read by the start-up scan; a head already known (a commit raced the scan) wins
@@ -65,22 +63,29 @@ public final class ChangeFeed: Sendable {
 
   /// The start-up scan is complete.
   public func completeSnapshot() {
-    let wakes = state.withLock { state -> [AsyncStream<Void>.Continuation] in
+    change { state in
       state.snapshotComplete = true
-      for id in state.watchers.keys { state.watchers[id]!.pending.snapshotComplete = true }
-      return state.watchers.values.map(\.wake)
-    }
-    for wake in wakes { wake.yield() }
+      return true
+    } pending: { $0.snapshotComplete = true }
   }
 
   /// `tenant`'s data was deleted.
   public func deleted(_ tenant: TenantID) {
-    let wakes = state.withLock { state -> [AsyncStream<Void>.Continuation] in
+    change { state in
       state.heads[tenant] = nil
-      for id in state.watchers.keys {
-        state.watchers[id]!.pending.heads[tenant] = nil
-        state.watchers[id]!.pending.deleted.insert(tenant)
-      }
+      return true
+    } pending: { pending in
+      pending.heads[tenant] = nil
+      pending.deleted.insert(tenant)
+    }
+  }
+
+  /// Applies `update` to the feed and, if it says something changed, `pending` to every
+  /// watcher's pending changes; then wakes the watchers.
+  private func change(_ update: (inout State) -> Bool, pending: (inout Changes) -> Void) {
+    let wakes = state.withLock { state -> [AsyncStream<Void>.Continuation] in
+      guard update(&state) else { return [] }
+      for id in state.watchers.keys { pending(&state.watchers[id]!.pending) }
       return state.watchers.values.map(\.wake)
     }
     for wake in wakes { wake.yield() }

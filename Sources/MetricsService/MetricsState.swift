@@ -17,7 +17,8 @@ public final class MetricsState: LogConsumer {
 
   private struct Activity {
     var applied: ContinuousClock.Instant?
-    var warmed: ContinuousClock.Instant?
+    /// Events applied since the rollups were last warmed.
+    var appliedSinceWarming = 0
   }
 
   private struct RuleMarks {
@@ -43,24 +44,33 @@ public final class MetricsState: LogConsumer {
 
   public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
     try store(for: tenant).apply(entries.map { ($0.offset, WireMapping.metricsEvent($0)) }, throughOffset: throughOffset)
-    activity.withLock { $0[tenant, default: Activity()].applied = .now }
-  }
-
-  /// Whether `tenant`'s rollups are worth warming now: its consumer has been quiet for
-  /// `quietPeriod`, and it applied something since the last warming (each tenant is warmed
-  /// once after start too). An idle tenant costs nothing round after round.
-  func needsWarming(_ tenant: TenantID, quietPeriod: Duration) -> Bool {
-    let now = ContinuousClock.now
-    return activity.withLock { activity in
-      guard let entry = activity[tenant] else { return true }
-      guard let applied = entry.applied else { return entry.warmed == nil }
-      return now - applied >= quietPeriod && (entry.warmed.map { $0 < applied } ?? true)
+    activity.withLock { activity in
+      activity[tenant, default: Activity()].applied = .now
+      activity[tenant, default: Activity()].appliedSinceWarming += entries.count
     }
   }
 
-  /// `tenant`'s rollups were warmed as of `started`.
-  func warmed(_ tenant: TenantID, at started: ContinuousClock.Instant) {
-    activity.withLock { $0[tenant, default: Activity()].warmed = started }
+  /// Whether `tenant`'s rollups are worth warming now: its consumer has been quiet for
+  /// `quietPeriod` after applying at least `minEvents` events since the last warming. A
+  /// query builds what it needs itself, which is quick for a small tenant; warming ahead
+  /// pays only after a bulk load, and warming every small or idle tenant (a day at a time,
+  /// over the whole horizon) would be most of the process's I/O on a many-tenant deployment.
+  func needsWarming(_ tenant: TenantID, quietPeriod: Duration, minEvents: Int) -> Bool {
+    let now = ContinuousClock.now
+    return activity.withLock { activity in
+      guard let entry = activity[tenant], let applied = entry.applied else { return false }
+      return now - applied >= quietPeriod && entry.appliedSinceWarming >= minEvents
+    }
+  }
+
+  /// `tenant`'s rollups were warmed with what had been applied by then.
+  func warmed(_ tenant: TenantID, applied: Int) {
+    activity.withLock { $0[tenant, default: Activity()].appliedSinceWarming -= applied }
+  }
+
+  /// Events applied to `tenant` since its rollups were last warmed.
+  func appliedSinceWarming(_ tenant: TenantID) -> Int {
+    activity.withLock { $0[tenant]?.appliedSinceWarming ?? 0 }
   }
 
   /// A change count of `tenant`'s rules, to pass to ``markWithoutRules(_:ifUnchangedSince:)``.

@@ -16,6 +16,8 @@ struct RollupWarmer: Sendable {
   static let horizonMs: Int64 = 400 * 86_400_000
   /// How long a tenant's consumer must have applied nothing.
   static let quietPeriod: Duration = .seconds(3)
+  /// Events a tenant must have received since its last warming to be warmed again.
+  static let minEvents = 10_000
 
   /// One round over every quiet tenant (run every 10 s by ``PeriodicService``). Stops
   /// between months of days when its task is cancelled (shutdown): building a large
@@ -23,13 +25,14 @@ struct RollupWarmer: Sendable {
   func warmQuietTenants() async {
     let stop = StopFlag()
     await withTaskCancellationHandler {
-      for tenant in state.tenants() where state.needsWarming(tenant, quietPeriod: Self.quietPeriod) && !stop.isSet {
+      for tenant in state.tenants()
+      where state.needsWarming(tenant, quietPeriod: Self.quietPeriod, minEvents: Self.minEvents) && !stop.isSet {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
           DispatchQueue.global().async {
             do {
-              let started = ContinuousClock.now
+              let applied = state.appliedSinceWarming(tenant)
               try Self.warm(state: state, tenant: tenant, nowMs: WallClock.now, isCancelled: { stop.isSet })
-              if !stop.isSet { state.warmed(tenant, at: started) }
+              if !stop.isSet { state.warmed(tenant, applied: applied) }
             } catch {
               logger.error("building rollups failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
             }

@@ -57,7 +57,6 @@ func scrape(port: Int, series: String) async -> Double? {
 }
 
 let directory = NSTemporaryDirectory() + "sightline-tenants-\(getpid())"
-defer { try? FileManager.default.removeItem(atPath: directory) }
 let launcher = SuiteLauncher(dataDirectory: directory, portBase: 27_200, binaryDirectory: SuiteLauncher.currentBinaryDirectory)
 launcher.prometheusPorts = [.metrics: 27_210, .segmentation: 27_211]
 // The limits would turn an onboarding burst away; this measures the consumers, not the limiter.
@@ -179,7 +178,7 @@ do {
         print("the consumers did not catch up within 600 s")
         exitCode = 1
       }
-      let missing = try await fleet.waitUntilVisible(members, deadline: .now + .seconds(60))
+      let missing = try await fleet.waitUntilVisible(members, deadline: .now + .seconds(300))
       print("checked by query: \(members.count - missing.count) of \(members.count) tenants visible (min_offset) in metrics and segmentation")
       if !missing.isEmpty { exitCode = 1 }
       sampled["\(members.count)"] = resources("at \(members.count) tenants:")
@@ -229,4 +228,5 @@ do {
   exitCode = 1
 }
 await launcher.stop()
+try? FileManager.default.removeItem(atPath: directory)  // `exit` runs no `defer`
 exit(exitCode)
