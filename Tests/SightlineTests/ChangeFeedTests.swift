@@ -19,11 +19,14 @@ import Testing
   static func deliveries(
     _ feed: ChangeFeed, count: Int, limit: Int = 1_000, afterSubscribing: @escaping @Sendable () -> Void = {}
   ) async throws -> [ChangeFeed.Changes] {
-    let seen = Mutex<[ChangeFeed.Changes]>([])
+    final class Seen: Sendable {
+      let changes = Mutex<[ChangeFeed.Changes]>([])
+    }
+    let seen = Seen()
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask {
         try await feed.watch(limit: limit) { changes in
-          let total = seen.withLock { seen in
+          let total = seen.changes.withLock { seen in
             seen.append(changes)
             return seen.count
           }
@@ -34,7 +37,7 @@ import Testing
       _ = try? await group.next()
       group.cancelAll()
     }
-    return seen.withLock { $0 }
+    return seen.changes.withLock { $0 }
   }
 
   @Test func aWatcherGetsEveryHeadThenTheSnapshotsEndThenCoalescedMoves() async throws {
