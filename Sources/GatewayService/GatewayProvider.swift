@@ -236,7 +236,8 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
             $0.address = endpoint.description
           }
           do {
-            let (status, reason) = try await HealthService.check(client, timeout: .seconds(2))
+            // Wait-for-ready within the bound: a channel reconnecting is not a backend down.
+            let (status, reason) = try await HealthService.check(client, timeout: .seconds(2), waitForReady: true)
             entry.status = status == .serving ? "SERVING" : "NOT_SERVING"
             entry.detail = reason ?? ""
           } catch let error as RPCError {
