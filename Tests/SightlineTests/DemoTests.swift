@@ -11,77 +11,81 @@ import SightlineWire
 import SwiftProtobuf
 import Testing
 
-/// The demo at a small size, end to end through the gateway: the planted effects are found,
-/// and the cockpit's numbers are the individual RPCs' numbers.
-@Suite(.serialized) struct DemoTests {
-  @Test func theDemoFindsWhatWasPlantedAndTheCockpitAgreesWithTheRPCs() async throws {
-    var scenario = DemoScenario(endMs: Int64(Date().timeIntervalSince1970 * 1000) / 60_000 * 60_000)
-    scenario.days = 70
-    scenario.rolloutDay = 35
-    scenario.customers = 800
-    scenario.ticketsPerLineDay = 5
-    let planted = scenario
-    try await InProcessSuite.with { suite in
-      try await suite.withGatewayClient { client in
-        let outcome = try await DemoRunner(client: client, operatorKey: suite.operatorKey) { _ in }.run(planted)
-        #expect(outcome.events > 20_000)
-        let key = InProcessSuite.bearer(outcome.adminKey)
-        let tenant = try #require(TenantID(outcome.tenantID))
+extension RealProcessSuites {
+  /// The demo at a small size, end to end through the gateway: the planted effects are
+  /// found, and the cockpit's numbers are the individual RPCs' numbers. In-process, but as
+  /// heavy as the suites that start the executables (an experiment's permutation tests
+  /// among them), so it runs one after another with them rather than beside them.
+  @Suite(.serialized) struct DemoTests {
+    @Test func theDemoFindsWhatWasPlantedAndTheCockpitAgreesWithTheRPCs() async throws {
+      var scenario = DemoScenario(endMs: Int64(Date().timeIntervalSince1970 * 1000) / 60_000 * 60_000)
+      scenario.days = 70
+      scenario.rolloutDay = 35
+      scenario.customers = 800
+      scenario.ticketsPerLineDay = 5
+      let planted = scenario
+      try await InProcessSuite.with { suite in
+        try await suite.withGatewayClient { client in
+          let outcome = try await DemoRunner(client: client, operatorKey: suite.operatorKey) { _ in }.run(planted)
+          #expect(outcome.events > 20_000)
+          let key = InProcessSuite.bearer(outcome.adminKey)
+          let tenant = try #require(TenantID(outcome.tenantID))
 
-        // The complaint spike raises alerts for the south region and no other.
-        let changes = try suite.metrics.evaluateAlerts(tenant: tenant)
-        #expect(!changes.isEmpty)
-        #expect(Set(changes.map(\.dimensionValue)) == [planted.spikeRegion])
+          // The complaint spike raises alerts for the south region and no other.
+          let changes = try suite.metrics.evaluateAlerts(tenant: tenant)
+          #expect(!changes.isEmpty)
+          #expect(Set(changes.map(\.dimensionValue)) == [planted.spikeRegion])
 
-        // The rollout: first response faster on treated lines, the planted −15 % inside the interval.
-        let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client)
-          .evaluate(.with { $0.name = outcome.experiment; $0.minOffset = outcome.offset }, metadata: key)
-        let frt = try #require(evaluation.results.first { $0.metric.kpi == .firstResponseTime })
-        #expect(frt.effect < 0)
-        #expect(frt.relativeCiLow < planted.firstResponseEffect && planted.firstResponseEffect < frt.relativeCiHigh)
-        let csat = try #require(evaluation.results.first { $0.metric.kpi == .csat })
-        #expect(csat.ciLow < planted.csatEffect && planted.csatEffect < csat.ciHigh)
+          // The rollout: first response faster on treated lines, the planted −15 % inside the interval.
+          let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client)
+            .evaluate(.with { $0.name = outcome.experiment; $0.minOffset = outcome.offset }, metadata: key)
+          let frt = try #require(evaluation.results.first { $0.metric.kpi == .firstResponseTime })
+          #expect(frt.effect < 0)
+          #expect(frt.relativeCiLow < planted.firstResponseEffect && planted.firstResponseEffect < frt.relativeCiHigh)
+          let csat = try #require(evaluation.results.first { $0.metric.kpi == .csat })
+          #expect(csat.ciLow < planted.csatEffect && planted.csatEffect < csat.ciHigh)
 
-        // The cockpit equals the individual RPCs.
-        let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-        let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
-        let unavailable = cockpit.sections.filter { !$0.available }
-        #expect(unavailable.isEmpty, "\(unavailable)")
-        let headline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline)
-        let range = Sightline_Common_V1_TimeRange.with {
-          $0.start = Google_Protobuf_Timestamp(seconds: cockpit.generatedAt.seconds - 30 * 86_400, nanos: 0)
-          $0.end = Google_Protobuf_Timestamp(seconds: cockpit.generatedAt.seconds, nanos: 0)
+          // The cockpit equals the individual RPCs.
+          let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+          let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
+          let unavailable = cockpit.sections.filter { !$0.available }
+          #expect(unavailable.isEmpty, "\(unavailable)")
+          let headline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline)
+          let range = Sightline_Common_V1_TimeRange.with {
+            $0.start = Google_Protobuf_Timestamp(seconds: cockpit.generatedAt.seconds - 30 * 86_400, nanos: 0)
+            $0.end = Google_Protobuf_Timestamp(seconds: cockpit.generatedAt.seconds, nanos: 0)
+          }
+          let direct = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+            .with { $0.kpis = DashboardAssembler.headlineKpis; $0.range = range; $0.interval = .all }, metadata: key)
+          #expect(headline.rows.map(\.values) == direct.rows.map(\.values))
+          // The daily trend covers whole local days: 29 full days and today.
+          let trend = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.trend)
+          #expect(trend.rows.count == 30)
+          let alerts = try Sightline_Metrics_V1_ListAlertsResponse(serializedBytes: cockpit.alerts)
+          #expect(alerts.alerts.map(\.dimensionValue).allSatisfy { $0 == planted.spikeRegion })
+          let cockpitEvaluation = try Sightline_Experiments_V1_Evaluation(serializedBytes: try #require(cockpit.experiments.first))
+          #expect(cockpitEvaluation.results.map(\.effect) == evaluation.results.map(\.effect))
+
+          // VIP customers soured over the last 30 days: their CSAT dropped against the 30 before.
+          let vip = try #require(cockpit.scorecards.compactMap { try? Sightline_Segmentation_V1_Scorecard(serializedBytes: $0) }
+            .first { $0.segment == "vip" })
+          let vipCSAT = try #require(vip.figures.first { $0.name == "csat" })
+          #expect(vipCSAT.value < vipCSAT.previous - 0.1, "VIP CSAT \(vipCSAT.value) vs \(vipCSAT.previous)")
+          let themes = try Sightline_Segmentation_V1_GetThemesResponse(serializedBytes: cockpit.themes)
+          #expect(!themes.themes.isEmpty)
+
+          // Stop segmentation: the cockpit still answers, with that section marked unavailable.
+          suite.servers[.segmentation]!.server.beginGracefulShutdown()
+          try await Task.sleep(for: .milliseconds(300))
+          let partial = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
+          let available = Dictionary(uniqueKeysWithValues: partial.sections.map { ($0.section, $0.available) })
+          #expect(available == ["headline": true, "trend": true, "by_business_line": true, "alerts": true, "segments": false, "experiments": true])
+          #expect(partial.sections.first { $0.section == "segments" }?.reason.contains("segmentation service") == true)
+          // The other sections still carry their data.
+          let partialHeadline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: partial.headline)
+          #expect((partialHeadline.rows.first?.values.first?.sampleSize ?? 0) > 1_000)
+          #expect(!partial.experiments.isEmpty && !partial.trend.isEmpty)
         }
-        let direct = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
-          .with { $0.kpis = DashboardAssembler.headlineKpis; $0.range = range; $0.interval = .all }, metadata: key)
-        #expect(headline.rows.map(\.values) == direct.rows.map(\.values))
-        // The daily trend covers whole local days: 29 full days and today.
-        let trend = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.trend)
-        #expect(trend.rows.count == 30)
-        let alerts = try Sightline_Metrics_V1_ListAlertsResponse(serializedBytes: cockpit.alerts)
-        #expect(alerts.alerts.map(\.dimensionValue).allSatisfy { $0 == planted.spikeRegion })
-        let cockpitEvaluation = try Sightline_Experiments_V1_Evaluation(serializedBytes: try #require(cockpit.experiments.first))
-        #expect(cockpitEvaluation.results.map(\.effect) == evaluation.results.map(\.effect))
-
-        // VIP customers soured over the last 30 days: their CSAT dropped against the 30 before.
-        let vip = try #require(cockpit.scorecards.compactMap { try? Sightline_Segmentation_V1_Scorecard(serializedBytes: $0) }
-          .first { $0.segment == "vip" })
-        let vipCSAT = try #require(vip.figures.first { $0.name == "csat" })
-        #expect(vipCSAT.value < vipCSAT.previous - 0.1, "VIP CSAT \(vipCSAT.value) vs \(vipCSAT.previous)")
-        let themes = try Sightline_Segmentation_V1_GetThemesResponse(serializedBytes: cockpit.themes)
-        #expect(!themes.themes.isEmpty)
-
-        // Stop segmentation: the cockpit still answers, with that section marked unavailable.
-        suite.servers[.segmentation]!.server.beginGracefulShutdown()
-        try await Task.sleep(for: .milliseconds(300))
-        let partial = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
-        let available = Dictionary(uniqueKeysWithValues: partial.sections.map { ($0.section, $0.available) })
-        #expect(available == ["headline": true, "trend": true, "by_business_line": true, "alerts": true, "segments": false, "experiments": true])
-        #expect(partial.sections.first { $0.section == "segments" }?.reason.contains("segmentation service") == true)
-        // The other sections still carry their data.
-        let partialHeadline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: partial.headline)
-        #expect((partialHeadline.rows.first?.values.first?.sampleSize ?? 0) > 1_000)
-        #expect(!partial.experiments.isEmpty && !partial.trend.isEmpty)
       }
     }
   }
