@@ -66,7 +66,11 @@ def browser(width, height):
                      "--ignore-certificate-errors"]:
         options.add_argument(argument)
     options.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    # A page after a form's submission can be slow to arrive on a loaded machine: look for
+    # an element for up to 10 s rather than once.
+    driver.implicitly_wait(10)
+    return driver
 
 
 def check_tls(cockpit):
