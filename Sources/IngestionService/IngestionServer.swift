@@ -37,13 +37,8 @@ struct HeadScan: Service {
   func run() async throws {
     let started = ContinuousClock.now
     let stop = StopFlag()
-    await withTaskCancellationHandler {
-      await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-        DispatchQueue.global().async {
-          provider.scanHeads(isCancelled: { stop.isSet })
-          done.resume()
-        }
-      }
+    try? await withTaskCancellationHandler {
+      try await BlockingWork.run { provider.scanHeads(isCancelled: { stop.isSet }) }
     } onCancel: {
       stop.set()
     }
