@@ -105,24 +105,24 @@ let package = Package(
     // Service libraries: the logic of each process, testable in-process.
     .target(
       name: "IngestionService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, metrics],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, metrics, grdb],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "MetricsService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, metrics],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, metrics, grdb],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "SegmentationService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, grdb],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "ExperimentsService",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, grpcTransport, swiftProtobuf, logging,
-        lifecycle,
+        lifecycle, grdb,
       ],
       swiftSettings: swiftSettings
     ),
@@ -130,7 +130,7 @@ let package = Package(
       name: "GatewayService",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, swiftProtobuf, logging, lifecycle,
-        .product(name: "Crypto", package: "swift-crypto"),
+        grdb, .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],
       swiftSettings: swiftSettings

@@ -10,24 +10,34 @@ import SwiftProtobuf
 /// The experiments service: experiment definitions per tenant, and their evaluation from the
 /// metrics service's unit-level aggregates (fetched over mutual TLS).
 public final class ExperimentsProvider: Sendable {
-  let databases: TenantDatabases
+  /// Every tenant's experiment definitions.
+  let storage: any ExperimentStorage
   private let metrics: GRPCClient<HTTP2ClientTransport.Posix>
   private let clock: @Sendable () -> Int64
   static let dayMs: Int64 = 86_400_000
 
-  /// A provider storing under `dataDirectory` and asking `metrics` for aggregates.
+  /// A provider keeping definitions in `storage` and asking `metrics` for aggregates.
   public init(
-    dataDirectory: String, metrics: GRPCClient<HTTP2ClientTransport.Posix>,
+    storage: any ExperimentStorage, metrics: GRPCClient<HTTP2ClientTransport.Posix>,
     clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
   ) {
-    databases = TenantDatabases(root: dataDirectory, service: "experiments", migrator: ExperimentStore.migrator)
+    self.storage = storage
     self.metrics = metrics
     self.clock = clock
   }
 
+  /// A provider keeping definitions in SQLite under `dataDirectory` (the embedded default).
+  public convenience init(
+    dataDirectory: String, metrics: GRPCClient<HTTP2ClientTransport.Posix>,
+    clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
+  ) {
+    self.init(
+      storage: SQLiteTenantStores<SQLiteExperimentStore>(root: dataDirectory, service: "experiments"), metrics: metrics,
+      clock: clock)
+  }
 
-  private func store(_ tenant: TenantID) throws -> ExperimentStore {
-    ExperimentStore(writer: try databases.database(for: tenant))
+  private func store(_ tenant: TenantID) throws -> any ExperimentStore {
+    try storage.experiments(for: tenant)
   }
 
   private func experiment(named name: String, tenant: TenantID) throws -> Sightline_Experiments_V1_Experiment {

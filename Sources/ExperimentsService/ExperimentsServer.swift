@@ -14,7 +14,7 @@ public enum ExperimentsServer {
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let metrics = try configuration.upstreamClient(.metrics)
     let provider = ExperimentsProvider(dataDirectory: configuration.dataDirectory, metrics: metrics.client)
-    let tenantData = TenantDataProvider(databases: provider.databases, logger: logger)
+    let tenantData = TenantDataProvider(store: provider.storage, logger: logger)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, tenantData], serviceNames: [serviceName], logger: logger)
     return [metrics, server]

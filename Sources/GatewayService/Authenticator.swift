@@ -15,11 +15,11 @@ public enum Principal: Sendable, Equatable {
 /// Resolves API keys to principals. Each call looks the key up in the store, so a
 /// revocation takes effect on the very next call.
 public struct Authenticator: Sendable {
-  private let store: GatewayStore
+  private let store: any GatewayStore
   private let operatorKeyHash: String
 
   /// Keys from `store`; `operatorKeyHash` is the SHA-256 of the operator key.
-  public init(store: GatewayStore, operatorKeyHash: String) {
+  public init(store: any GatewayStore, operatorKeyHash: String) {
     self.store = store
     self.operatorKeyHash = operatorKeyHash
   }

@@ -10,7 +10,7 @@ import SwiftProtobuf
 
 /// The gateway's own API: tenants, keys, identity and suite health.
 public struct GatewayProvider: Sendable {
-  private let store: GatewayStore
+  private let store: any GatewayStore
   private let authenticator: Authenticator
   private let backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)]
   /// The backends' clients by component (the Dashboard's fan-out, the tenant lifecycle).
@@ -22,7 +22,7 @@ public struct GatewayProvider: Sendable {
   /// A provider over `store`, checking the health of `backends`; the Dashboard is admitted
   /// under `limiter` like any forwarded call.
   public init(
-    store: GatewayStore, authenticator: Authenticator,
+    store: any GatewayStore, authenticator: Authenticator,
     backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)],
     limiter: TenantLimiter = TenantLimiter(limits: .defaults), logger: Logger
   ) {

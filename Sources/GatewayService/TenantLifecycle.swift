@@ -23,7 +23,7 @@ struct TenantLifecycle: Sendable {
   /// Delete order: the log first, which ends its consumers' streams, then the consumers.
   static let deleteOrder: [SuiteComponent] = [.ingestion, .metrics, .segmentation, .experiments]
 
-  let store: GatewayStore
+  let store: any GatewayStore
   let backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
   let logger: Logger
 

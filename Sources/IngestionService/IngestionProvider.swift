@@ -18,7 +18,8 @@ public final class IngestionProvider: Sendable {
   /// Default entries per `Subscribe` message while catching up.
   public static let defaultSubscribeBatch = 1_000
 
-  let databases: TenantDatabases
+  /// Every tenant's event log.
+  let storage: any EventLogStorage
   /// Wakes `Subscribe` streams after each commit (newest-only: a wake-up, not data).
   private let signal = TenantBroadcast<Void>(buffering: .bufferingNewest(1))
   /// Tells the downstream consumers which tenants' logs moved (`WatchChanges`).
@@ -27,14 +28,19 @@ public final class IngestionProvider: Sendable {
   /// When each tenant's retention was last applied (Unix ms).
   private let lastRetention = Mutex<[TenantID: Int64]>([:])
 
-  /// A provider storing under `dataDirectory`; `clock` gives "now" in Unix milliseconds
+  /// A provider keeping its logs in `storage`; `clock` gives "now" in Unix milliseconds
   /// (tests pass a fixed clock).
-  public init(
+  public init(storage: any EventLogStorage, clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds) {
+    self.storage = storage
+    self.clock = clock
+  }
+
+  /// A provider keeping its logs in SQLite under `dataDirectory` (the embedded default).
+  public convenience init(
     dataDirectory: String,
     clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
   ) {
-    self.databases = TenantDatabases(root: dataDirectory, service: "ingestion", migrator: EventLogStore.migrator)
-    self.clock = clock
+    self.init(storage: SQLiteTenantStores<SQLiteEventLog>(root: dataDirectory, service: "ingestion"), clock: clock)
   }
 
 
@@ -42,7 +48,7 @@ public final class IngestionProvider: Sendable {
   /// `Subscribe` streams and tells the change feed; an import announces the tenant's log.
   public func tenantData(logger: Logger) -> TenantDataProvider {
     TenantDataProvider(
-      databases: databases, logger: logger,
+      store: storage, logger: logger,
       beforeDelete: { tenant in
         self.signal.finish(tenant: tenant)
         self.feed.deleted(tenant)
@@ -57,7 +63,7 @@ public final class IngestionProvider: Sendable {
   /// keeps the newer head). Each log is opened once, through the bounded cache of handles.
   public func scanHeads(isCancelled: () -> Bool = { Task.isCancelled }) {
     var heads: [TenantID: Int64] = [:]
-    for tenant in databases.tenants() where !isCancelled() {
+    for tenant in storage.tenants() where !isCancelled() {
       if let head = try? store(for: tenant).lastOffset() { heads[tenant] = head }
       if heads.count == 500 {
         feed.fill(heads)
@@ -69,14 +75,14 @@ public final class IngestionProvider: Sendable {
   }
 
   /// The event log of `tenant`.
-  public func store(for tenant: TenantID) throws -> EventLogStore {
-    EventLogStore(writer: try databases.database(for: tenant))
+  public func store(for tenant: TenantID) throws -> any EventLog {
+    try storage.log(for: tenant)
   }
 
   /// Applies `tenant`'s retention: at once when `force`, else at most hourly (ingest calls
   /// it after each batch, so an active tenant's old events go without a scheduler).
   /// Returns the events removed.
-  func applyRetention(_ store: EventLogStore, tenant: TenantID, force: Bool) throws -> Int {
+  func applyRetention(_ store: any EventLog, tenant: TenantID, force: Bool) throws -> Int {
     let now = clock()
     let due = lastRetention.withLock { last -> Bool in
       guard force || now - (last[tenant] ?? 0) >= Self.retentionInterval else { return false }
@@ -232,7 +238,7 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
   }
 
   private func follow(
-    store: EventLogStore, tenant: TenantID, from: Int64, limit: Int,
+    store: any EventLog, tenant: TenantID, from: Int64, limit: Int,
     writer: RPCWriter<Sightline_Ingestion_V1_SubscribeResponse>
   ) async throws {
     var offset = from

@@ -1,6 +1,5 @@
 import Foundation
 import SightlineModel
-import SightlineStorage
 import Synchronization
 
 /// The two halves' results of a parallel scan.
@@ -24,15 +23,17 @@ struct KpiCell: Hashable, Comparable {
 }
 
 /// Computes KPIs from a tenant's metrics store: tickets by creation time, survey answers by
-/// response time, backlog at each bucket's end (DOMAIN.md), accumulated per cell. Whole
+/// response time, backlog at each bucket's end (docs/kpis.md), accumulated per cell. Whole
 /// local days come from daily rollups when the query allows (``DailyRollups``); the rest
 /// is scanned from the per-ticket state.
 struct KpiEngine: Sendable {
-  let store: MetricsStore
+  let store: any MetricsStore
   let settings: KpiSettings
   /// "Now": when the query runs (SLA breaches of unanswered tickets, backlog of the
   /// current period).
   let nowMs: Int64
+  /// The tenant's rollup build lock (``MetricsLogConsumer/rollupLock(for:)``).
+  let buildLock: RollupBuildLock
   /// Whether whole days may come from daily rollups (off: everything is scanned, the
   /// reference the rollups are tested against).
   var useRollups = true
@@ -47,12 +48,12 @@ struct KpiEngine: Sendable {
     let needsTickets = kpis.contains { !$0.isSurvey && $0 != .backlog }
     let needsSurveys = kpis.contains(where: \.isSurvey)
     var scanned = [KpiSelection(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs, filters: filters, groupBy: groupBy)]
-    let rollups = DailyRollups(store: store, settings: settings, nowMs: nowMs)
+    let rollups = DailyRollups(store: store, settings: settings, nowMs: nowMs, buildLock: buildLock)
     if useRollups, needsTickets || needsSurveys, let plan = DailyRollups.plan(filters: filters, groupBy: groupBy) {
       let days = rollups.wholeDays(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs)
       if let first = days.first, let last = days.last {
         try rollups.ensureBuilt(days)
-        for part in [MetricsStore.RollupPart.tickets, .surveys] where part == .tickets ? needsTickets : needsSurveys {
+        for part in [RollupPart.tickets, .surveys] where part == .tickets ? needsTickets : needsSurveys {
           try rollups.add(part, days: days, plan: plan, groupBy: groupBy, filters: filters, buckets: buckets, to: &cells)
         }
         // Only the partial days at either end are left to scan.

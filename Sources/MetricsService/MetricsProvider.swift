@@ -15,7 +15,7 @@ public final class MetricsProvider: Sendable {
   public static let defaultRangeMs: Int64 = 30 * 86_400_000
 
   /// The per-tenant state.
-  public let state: MetricsState
+  public let state: MetricsLogConsumer
   private let follower: LogFollower?
   private let clock: @Sendable () -> Int64
   private let feed = TenantBroadcast<AlertRecord>(buffering: .unbounded)
@@ -23,7 +23,7 @@ public final class MetricsProvider: Sendable {
   /// A provider over `state`; `follower` (if any) is asked to follow tenants as calls for
   /// them arrive; `clock` gives "now" in Unix ms.
   public init(
-    state: MetricsState, follower: LogFollower?,
+    state: MetricsLogConsumer, follower: LogFollower?,
     clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
   ) {
     self.state = state
@@ -35,7 +35,7 @@ public final class MetricsProvider: Sendable {
   /// consumer and ends its `WatchAlerts` streams.
   public func tenantData(logger: Logger) -> TenantDataProvider {
     TenantDataProvider(
-      databases: state.databases, logger: logger,
+      store: state.storage, logger: logger,
       beforeDelete: { tenant in
         self.follower?.stop(tenant)
         self.feed.finish(tenant: tenant)
@@ -49,21 +49,22 @@ public final class MetricsProvider: Sendable {
   public func evaluateAlerts(tenant: TenantID, nowMs: Int64? = nil) throws -> [AlertRecord] {
     let store = try state.store(for: tenant)
     let changes = try AlertEvaluator(
-      store: store, alerts: try state.alerts(for: tenant), settings: try store.settings(), nowMs: nowMs ?? clock()
+      store: store, alerts: try state.alerts(for: tenant), settings: try store.settings(), nowMs: nowMs ?? clock(),
+      buildLock: state.rollupLock(for: tenant)
     ).evaluate()
     for alert in changes { feed.publish(alert, tenant: tenant) }
     return changes
   }
 
   /// Waits until the consumer applied `offset` for `tenant` (read-your-writes).
-  private func waitForOffset(_ offset: Int64, tenant: TenantID, store: MetricsStore) async throws -> Int64 {
+  private func waitForOffset(_ offset: Int64, tenant: TenantID, store: any MetricsStore) async throws -> Int64 {
     follower?.follow(tenant)
     return try await ReadYourWrites.wait(for: offset, tenant: tenant, follower: follower) {
       try store.appliedOffset()
     }
   }
 
-  private func context(_ metadata: Metadata) throws -> (TenantID, MetricsStore) {
+  private func context(_ metadata: Metadata) throws -> (TenantID, any MetricsStore) {
     let tenant = try SuiteMetadata.requireTenant(metadata)
     follower?.follow(tenant)
     return (tenant, try state.store(for: tenant))
@@ -90,7 +91,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let now = clock()
     let (start, end) = try Self.range(message.hasRange ? message.range : nil, nowMs: now, field: "range")
     let buckets = try Self.buckets(start, end, interval, settings.timeZone, field: "range")
-    let cells = try KpiEngine(store: store, settings: settings, nowMs: now)
+    let cells = try KpiEngine(store: store, settings: settings, nowMs: now, buildLock: state.rollupLock(for: tenant))
       .compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: groupBy)
     let rows = cells.map { cell, accumulator in
       Sightline_Metrics_V1_KpiRow.with { row in
@@ -116,7 +117,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     guard !message.periods.isEmpty else { throw InvalidInput(field: "periods", reason: "give at least one period") }
     let settings = try store.settings()
     let now = clock()
-    let engine = KpiEngine(store: store, settings: settings, nowMs: now)
+    let engine = KpiEngine(store: store, settings: settings, nowMs: now, buildLock: state.rollupLock(for: tenant))
     var aggregates: [Sightline_Metrics_V1_UnitAggregate] = []
     for (index, period) in message.periods.enumerated() {
       let (start, end) = try Self.range(period, nowMs: now, field: "periods[\(index)]", requireBoth: true)

@@ -26,7 +26,7 @@ public enum MetricsServer {
     configuration: BackendConfiguration, logger: Logger, alertInterval: Duration = .seconds(15)
   ) throws -> MetricsProcess {
     let ingestion = try configuration.upstreamClient(.ingestion)
-    let state = MetricsState(dataDirectory: configuration.dataDirectory)
+    let state = MetricsLogConsumer(dataDirectory: configuration.dataDirectory)
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(

@@ -8,7 +8,7 @@ import SwiftProtobuf
 /// judged at each period's end).
 enum Scorecard {
   static func compute(
-    segment: SegmentDefinition, facts: [CustomerFacts], store: SegmentationStore, windows: SegmentWindows,
+    segment: SegmentDefinition, facts: [CustomerFacts], store: any SegmentationStore, windows: SegmentWindows,
     current: (Int64, Int64), previous: (Int64, Int64)
   ) throws -> Sightline_Segmentation_V1_Scorecard {
     let now = try figures(segment: segment, facts: facts, store: store, windows: windows, period: current)
@@ -27,7 +27,7 @@ enum Scorecard {
   }
 
   static func figures(
-    segment: SegmentDefinition, facts: [CustomerFacts], store: SegmentationStore, windows: SegmentWindows, period: (Int64, Int64)
+    segment: SegmentDefinition, facts: [CustomerFacts], store: any SegmentationStore, windows: SegmentWindows, period: (Int64, Int64)
   ) throws -> (members: Int, values: [(String, Double, Int)]) {
     let view = SegmentView(facts: facts, asOfMs: period.1, windows: windows)
     let members = Set(view.members(segment).map(\.facts.customerID))

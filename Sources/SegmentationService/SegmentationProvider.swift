@@ -13,11 +13,11 @@ import Logging
 /// (docs/segments.md).
 public final class SegmentationProvider: Sendable {
   static let dayMs: Int64 = 86_400_000
-  let state: SegmentationState
+  let state: SegmentationLogConsumer
   private let follower: LogFollower?
   private let clock: @Sendable () -> Int64
 
-  init(state: SegmentationState, follower: LogFollower?, clock: @escaping @Sendable () -> Int64) {
+  init(state: SegmentationLogConsumer, follower: LogFollower?, clock: @escaping @Sendable () -> Int64) {
     self.state = state
     self.follower = follower
     self.clock = clock
@@ -26,10 +26,10 @@ public final class SegmentationProvider: Sendable {
   /// This service's part of the tenant data lifecycle; deleting a tenant first stops its log
   /// consumer.
   func tenantData(logger: Logger) -> TenantDataProvider {
-    TenantDataProvider(databases: state.databases, logger: logger) { tenant in self.follower?.stop(tenant) }
+    TenantDataProvider(store: state.storage, logger: logger) { tenant in self.follower?.stop(tenant) }
   }
 
-  private func store(_ metadata: Metadata) throws -> (TenantID, SegmentationStore) {
+  private func store(_ metadata: Metadata) throws -> (TenantID, any SegmentationStore) {
     let tenant = try SuiteMetadata.requireTenant(metadata)
     follower?.follow(tenant)
     return (tenant, try state.store(for: tenant))
@@ -40,7 +40,7 @@ public final class SegmentationProvider: Sendable {
   }
 
   /// The segment `name`: built in or saved; NOT_FOUND otherwise.
-  private func definition(_ name: String, store: SegmentationStore) throws -> SegmentDefinition {
+  private func definition(_ name: String, store: any SegmentationStore) throws -> SegmentDefinition {
     if let builtin = try SegmentDefinition.builtin(name) { return builtin }
     guard let saved = try store.segments().first(where: { $0.name == name }) else {
       throw RPCError(code: .notFound, message: "no segment named '\(name)'; built in: \(SegmentDefinition.builtin.joined(separator: ", "))")

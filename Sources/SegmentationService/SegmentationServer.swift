@@ -3,6 +3,7 @@ public import Logging
 public import ServiceLifecycle
 public import SightlineRPC
 import SightlineModel
+import SightlineStorage
 
 /// Assembles the segmentation process: the ingestion client, the log follower that folds
 /// every tenant's log into customer state, and the mutual-TLS server.
@@ -13,7 +14,8 @@ public enum SegmentationServer {
   /// The services to run, in dependency order (the server last, so it drains first).
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let ingestion = try configuration.upstreamClient(.ingestion)
-    let state = SegmentationState(dataDirectory: configuration.dataDirectory)
+    let state = SegmentationLogConsumer(
+      storage: SQLiteTenantStores<SQLiteSegmentationStore>(root: configuration.dataDirectory, service: "segmentation"))
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(

@@ -15,34 +15,34 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
   /// Bytes per data message: well under every message size limit of the suite.
   public static let chunkBytes = 256 * 1024
 
-  private let databases: TenantDatabases
+  private let store: any TenantDataStore
   private let beforeDelete: @Sendable (TenantID) -> Void
   private let afterImport: @Sendable (TenantID) -> Void
   private let logger: Logger
 
-  /// The lifecycle of the tenants in `databases`. `beforeDelete` runs first when a tenant is
+  /// The lifecycle of the tenants in `store`. `beforeDelete` runs first when a tenant is
   /// deleted: it stops what would touch the data (log consumers, live streams).
   /// `afterImport` runs once an imported tenant's file is installed (ingestion announces
   /// the tenant's log on its change feed).
   public init(
-    databases: TenantDatabases, logger: Logger, beforeDelete: @escaping @Sendable (TenantID) -> Void = { _ in },
+    store: any TenantDataStore, logger: Logger, beforeDelete: @escaping @Sendable (TenantID) -> Void = { _ in },
     afterImport: @escaping @Sendable (TenantID) -> Void = { _ in }
   ) {
-    self.databases = databases
+    self.store = store
     self.logger = logger
     self.beforeDelete = beforeDelete
     self.afterImport = afterImport
   }
 
-  private var service: String { databases.serviceName }
+  private var service: String { store.serviceName }
 
   public func exportData(
     request: ServerRequest<Sightline_Tenantdata_V1_ExportDataRequest>, context: ServerContext
   ) async throws -> StreamingServerResponse<Sightline_Tenantdata_V1_DataChunk> {
     let tenant = try Self.tenant(request.message.tenantID)
-    let copy = "\(databases.transferDirectory)/export-\(tenant)-\(service)-\(UUID().uuidString).sqlite"
+    let copy = "\(store.transferDirectory)/export-\(tenant)-\(service)-\(UUID().uuidString).sqlite"
     do {
-      try databases.backup(tenant, to: copy)
+      try store.backup(tenant, to: copy)
     } catch {
       try? FileManager.default.removeItem(atPath: copy)
       throw Self.rpcError(error)
@@ -94,9 +94,9 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     guard start.service == service else {
       throw InvalidInput(field: "start.service", reason: "this is the \(service) service; the file holds \(start.service) data")
     }
-    let candidate = "\(databases.transferDirectory)/import-\(tenant)-\(service)-\(UUID().uuidString).sqlite"
+    let candidate = "\(store.transferDirectory)/import-\(tenant)-\(service)-\(UUID().uuidString).sqlite"
     defer { try? FileManager.default.removeItem(atPath: candidate) }
-    try PrivateFiles.createDirectory(databases.transferDirectory)
+    try PrivateFiles.createDirectory(store.transferDirectory)
     guard FileManager.default.createFile(atPath: candidate, contents: nil, attributes: [.posixPermissions: 0o600]),
       let file = FileHandle(forWritingAtPath: candidate)
     else { throw RPCError(code: .internalError, message: "cannot create \(candidate)") }
@@ -127,7 +127,7 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
         message: "the \(service) file arrived damaged: \(bytes) bytes with SHA-256 \(digest), expected \(end.bytes) bytes with \(end.sha256)")
     }
     do {
-      try databases.install(tenant, from: candidate)
+      try store.install(tenant, from: candidate)
     } catch {
       throw Self.rpcError(error)
     }
@@ -144,7 +144,7 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
   ) async throws -> ServerResponse<Sightline_Tenantdata_V1_DeleteDataResponse> {
     let tenant = try Self.tenant(request.message.tenantID)
     beforeDelete(tenant)
-    let removed = databases.remove(tenant)
+    let removed = store.remove(tenant)
     TenantSeries.forget(tenant)
     logger.notice(
       "tenant data deleted", metadata: ["tenant": "\(tenant)", "files": "\(removed.files)", "bytes": "\(removed.bytes)"])

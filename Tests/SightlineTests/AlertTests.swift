@@ -30,8 +30,9 @@ struct AlertTests {
     return f
   }
 
-  static func evaluator(_ f: KpiFixture, alerts: AlertStore, now: String) throws -> AlertEvaluator {
-    AlertEvaluator(store: f.store, alerts: alerts, settings: .defaults, nowMs: KpiFixture.ms(now))
+  static func evaluator(_ f: KpiFixture, alerts: any AlertStore, now: String) throws -> AlertEvaluator {
+    AlertEvaluator(
+      store: f.store, alerts: alerts, settings: .defaults, nowMs: KpiFixture.ms(now), buildLock: RollupBuildLock())
   }
 
   static func rule(anomaly: Bool) -> AlertRuleRecord {
@@ -43,7 +44,7 @@ struct AlertTests {
   @Test("an injected complaint spike in one region raises exactly that anomaly alert")
   func spikeRaisesOneAnomaly() throws {
     let f = try Self.history(today: ["north": 16, "south": 3, "east": 2])
-    let alerts = AlertStore(writer: f.store.writer)
+    let alerts = SQLiteAlertStore(writer: f.store.writer)
     try alerts.add(Self.rule(anomaly: true))
     let opened = try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z").evaluate()
     #expect(opened.map(\.dimensionValue) == ["north"])
@@ -63,7 +64,7 @@ struct AlertTests {
   @Test("a quiet series raises no alert")
   func quietSeriesIsSilent() throws {
     let f = try Self.history(today: ["north": 3, "south": 1, "east": 2])
-    let alerts = AlertStore(writer: f.store.writer)
+    let alerts = SQLiteAlertStore(writer: f.store.writer)
     try alerts.add(Self.rule(anomaly: true))
     try alerts.add(Self.rule(anomaly: false))
     #expect(try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z").evaluate().isEmpty)
@@ -72,7 +73,7 @@ struct AlertTests {
   @Test("a threshold alert opens, stays open through a thin window, and resolves when back in range")
   func thresholdLifecycle() throws {
     var f = try Self.history(today: ["north": 16, "south": 3, "east": 2])
-    let alerts = AlertStore(writer: f.store.writer)
+    let alerts = SQLiteAlertStore(writer: f.store.writer)
     try alerts.add(Self.rule(anomaly: false))
     let opened = try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z").evaluate()
     #expect(opened.map(\.dimensionValue) == ["north"])

@@ -103,10 +103,10 @@ import Testing
   @Test func openDatabasesAreBoundedAndNewOnesComeMigratedFromTheTemplate() throws {
     let directory = InProcessSuite.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let databases = TenantDatabases(root: directory, service: "ingestion", migrator: EventLogStore.migrator, maxOpen: 3)
+    let databases = TenantDatabases(root: directory, service: "ingestion", migrator: SQLiteEventLog.migrator, maxOpen: 3)
     let tenants = (0..<10).map { TenantID(String(format: "t_%016d", $0))! }
     for (index, tenant) in tenants.enumerated() {
-      let store = EventLogStore(writer: try databases.database(for: tenant))
+      let store = SQLiteEventLog(writer: try databases.database(for: tenant))
       _ = try store.append(
         [LogRecord(eventID: "e\(index)", kind: "ticket_event", eventTimeMs: 1, payload: Data([1]), createsTicket: nil)], rejected: 0)
       #expect(databases.openCount <= 3)
@@ -114,7 +114,7 @@ import Testing
     // Every tenant's file is a migrated database of its own, and its data is still there
     // after its handle was closed and the file reopened.
     for tenant in tenants {
-      #expect(try EventLogStore(writer: try databases.database(for: tenant)).lastOffset() == 1)
+      #expect(try SQLiteEventLog(writer: try databases.database(for: tenant)).lastOffset() == 1)
       let mode = try FileManager.default.attributesOfItem(atPath: databases.path(for: tenant))[.posixPermissions] as? Int
       #expect(mode == 0o600)
     }

@@ -15,11 +15,11 @@ import Testing
 /// A consumer that crashes (throws before its transaction) on chosen calls, as a process
 /// killed mid-stream would stop: nothing of that batch is stored.
 final class CrashingConsumer: LogConsumer {
-  let inner: MetricsState
+  let inner: MetricsLogConsumer
   let crashOnCalls: Set<Int>
   private let calls = Mutex(0)
 
-  init(_ inner: MetricsState, crashOnCalls: Set<Int>) {
+  init(_ inner: MetricsLogConsumer, crashOnCalls: Set<Int>) {
     self.inner = inner
     self.crashOnCalls = crashOnCalls
   }
@@ -80,7 +80,7 @@ func todayMidnightMs() -> Int64 {
       let security = SuiteTLS(pki: suite.pki).clientSecurity(identity: .service)
       try await InProcessSuite.withClient(HostAndPort(host: "127.0.0.1", port: suite.ingestionPort), security: security) { client in
         for crashes in [Set([2, 3]), Set<Int>()] {
-          let state = MetricsState(dataDirectory: directory)
+          let state = MetricsLogConsumer(dataDirectory: directory)
           let follower = LogFollower(client: client, consumer: CrashingConsumer(state, crashOnCalls: crashes), logger: logger)
           follower.follow(tenantID)
           try await withThrowingTaskGroup(of: Void.self) { group in
@@ -95,7 +95,7 @@ func todayMidnightMs() -> Int64 {
           }
         }
       }
-      let restarted = MetricsState(dataDirectory: directory)
+      let restarted = MetricsLogConsumer(dataDirectory: directory)
       #expect(try restarted.appliedOffset(tenant: tenantID) == last)
 
       // The suite's own metrics consumed the same log without interruption.
@@ -105,8 +105,8 @@ func todayMidnightMs() -> Int64 {
         try await Task.sleep(for: .milliseconds(20))
       }
       let buckets = try CalendarBuckets(startMs: start, endMs: end, interval: .week, timeZone: "UTC")
-      func answer(_ state: MetricsState) throws -> [String] {
-        try KpiEngine(store: state.store(for: tenantID), settings: .defaults, nowMs: end)
+      func answer(_ state: MetricsLogConsumer) throws -> [String] {
+        try KpiEngine(store: state.store(for: tenantID), settings: .defaults, nowMs: end, buildLock: RollupBuildLock())
           .compute(kpis: Set(KpiKind.allCases), buckets: buckets, filters: [:], groupBy: [.businessLine])
           .map { cell, accumulator in
             "\(cell.bucket) \(cell.group) " + KpiKind.allCases.map { "\(accumulator.result($0))" }.joined(separator: " ")

@@ -7,13 +7,13 @@ import Testing
 
 /// Builds metrics state from hand-written events and reads KPIs back through the engine.
 struct KpiFixture {
-  let store: MetricsStore
+  let store: SQLiteMetricsStore
   private(set) var offset: Int64 = 0
 
   init() throws {
     let queue = try DatabaseQueue()
-    try MetricsStore.migrator.migrate(queue)
-    store = MetricsStore(writer: queue)
+    try SQLiteMetricsStore.migrator.migrate(queue)
+    store = SQLiteMetricsStore(writer: queue)
   }
 
   static func ms(_ text: String) -> Int64 { RFC3339.parseMilliseconds(text)! }
@@ -44,7 +44,7 @@ struct KpiFixture {
     var settings = try store.settings()
     settings.timeZone = timeZone
     let buckets = try CalendarBuckets(startMs: Self.ms(from), endMs: Self.ms(to), interval: interval, timeZone: timeZone)
-    return try KpiEngine(store: store, settings: settings, nowMs: Self.ms(now))
+    return try KpiEngine(store: store, settings: settings, nowMs: Self.ms(now), buildLock: RollupBuildLock())
       .compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: groupBy)
   }
 

@@ -107,10 +107,10 @@ import GRDB
 }
 
 @Suite struct EventLogStoreTests {
-  func store() throws -> EventLogStore {
+  func store() throws -> SQLiteEventLog {
     let queue = try DatabaseQueue()
-    try EventLogStore.migrator.migrate(queue)
-    return EventLogStore(writer: queue)
+    try SQLiteEventLog.migrator.migrate(queue)
+    return SQLiteEventLog(writer: queue)
   }
 
   func record(_ id: String) -> LogRecord {

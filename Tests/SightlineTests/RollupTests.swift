@@ -70,14 +70,14 @@ struct RollupTests {
     return events
   }
 
-  static func store() throws -> MetricsStore {
+  static func store() throws -> SQLiteMetricsStore {
     let queue = try DatabaseQueue()
-    try MetricsStore.migrator.migrate(queue)
-    return MetricsStore(writer: queue)
+    try SQLiteMetricsStore.migrator.migrate(queue)
+    return SQLiteMetricsStore(writer: queue)
   }
 
   /// Queries with and without rollups must agree on every KPI of every cell.
-  static func expectRollupsEqualScan(_ store: MetricsStore, nowMs: Int64, comment: String) throws {
+  static func expectRollupsEqualScan(_ store: SQLiteMetricsStore, nowMs: Int64, comment: String) throws {
     let settings = try store.settings()
     let queries: [(groupBy: [KpiDimension], filters: [KpiDimension: [String]])] = [
       ([], [:]), ([.businessLine], [:]), ([.agent], [:]), ([.priority], [:]), ([.channel], [:]), ([.region], [:]),
@@ -88,7 +88,7 @@ struct RollupTests {
       for interval in [BucketInterval.day, .week, .all] {
         let buckets = try CalendarBuckets(startMs: from, endMs: to, interval: interval, timeZone: settings.timeZone)
         for query in queries {
-          var engine = KpiEngine(store: store, settings: settings, nowMs: nowMs)
+          var engine = KpiEngine(store: store, settings: settings, nowMs: nowMs, buildLock: RollupBuildLock())
           let fromRollups = try engine.compute(
             kpis: Set(KpiKind.allCases), buckets: buckets, filters: query.filters, groupBy: query.groupBy)
           engine.useRollups = false
@@ -122,7 +122,7 @@ struct RollupTests {
     try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "first 70 %")
     let settings = try store.settings()
     let whole = try CalendarBuckets(startMs: Self.start, endMs: Self.start + 21 * Self.day, interval: .all, timeZone: "UTC")
-    var scan = KpiEngine(store: store, settings: settings, nowMs: nowMs)
+    var scan = KpiEngine(store: store, settings: settings, nowMs: nowMs, buildLock: RollupBuildLock())
     scan.useRollups = false
     let before = try scan.compute(kpis: [.volume, .firstResponseTime, .csat], buckets: whole, filters: [:], groupBy: [])
 
@@ -152,7 +152,7 @@ struct RollupTests {
   func warmerBuildsAhead() throws {
     let directory = InProcessSuite.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let state = MetricsState(dataDirectory: directory)
+    let state = MetricsLogConsumer(dataDirectory: directory)
     let tenant = TenantID("warm")!
     let store = try state.store(for: tenant)
     let events = Self.randomEvents(seed: 5, tickets: 100)
@@ -188,7 +188,7 @@ struct RollupTests {
     }
     try store.apply(entries, throughOffset: Int64(entries.count))
     let buckets = try CalendarBuckets(startMs: Self.start, endMs: Self.start + 3 * Self.day, interval: .all, timeZone: "UTC")
-    var engine = KpiEngine(store: store, settings: .defaults, nowMs: Self.start + 10 * Self.day)
+    var engine = KpiEngine(store: store, settings: .defaults, nowMs: Self.start + 10 * Self.day, buildLock: RollupBuildLock())
     let rolled = try engine.compute(kpis: [.firstResponseTime, .volume], buckets: buckets, filters: [:], groupBy: [.businessLine])
     engine.useRollups = false
     let scanned = try engine.compute(kpis: [.firstResponseTime, .volume], buckets: buckets, filters: [:], groupBy: [.businessLine])

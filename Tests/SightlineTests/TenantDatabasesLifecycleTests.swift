@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import IngestionService
 import SightlineModel
 import SightlineStorage
 import SightlineSuite
@@ -10,7 +11,7 @@ import Testing
 /// that already has data), and that a deleted tenant cannot come back by accident.
 @Suite struct TenantDatabasesLifecycleTests {
   static func databases(_ root: String) -> TenantDatabases {
-    TenantDatabases(root: root, service: "ingestion", migrator: EventLogStore.migrator)
+    TenantDatabases(root: root, service: "ingestion", migrator: SQLiteEventLog.migrator)
   }
 
   @Test func aBackupInstallsOnceAndRefusesForeignOrNewerFiles() throws {
@@ -18,7 +19,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: root) }
     let source = Self.databases(root + "/a")
     let tenant = try #require(TenantID("t_0123456789abcdef"))
-    _ = try EventLogStore(writer: source.database(for: tenant))
+    _ = try SQLiteEventLog(writer: source.database(for: tenant))
       .append([LogRecord(eventID: "e1", kind: "order", eventTimeMs: 1, payload: Data("e1".utf8))])
     try source.backup(tenant, to: root + "/copy.sqlite")
     #expect((try FileManager.default.attributesOfItem(atPath: root + "/copy.sqlite")[.posixPermissions] as? Int) == 0o600)
@@ -27,7 +28,7 @@ import Testing
     let target = Self.databases(root + "/b")
     try FileManager.default.copyItem(atPath: root + "/copy.sqlite", toPath: root + "/again.sqlite")
     try target.install(tenant, from: root + "/copy.sqlite")
-    #expect(try EventLogStore(writer: target.database(for: tenant)).lastOffset() == 1)
+    #expect(try SQLiteEventLog(writer: target.database(for: tenant)).lastOffset() == 1)
     #expect(throws: TenantDataError(code: .alreadyExists, description: "tenant \(tenant) already has ingestion data; delete it first")) {
       try target.install(tenant, from: root + "/again.sqlite")
     }
@@ -54,7 +55,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: root) }
     let databases = Self.databases(root)
     let tenant = try #require(TenantID("t_0123456789abcdef"))
-    _ = try EventLogStore(writer: databases.database(for: tenant))
+    _ = try SQLiteEventLog(writer: databases.database(for: tenant))
       .append([LogRecord(eventID: "e1", kind: "order", eventTimeMs: 1, payload: Data("e1".utf8))])
     try databases.backup(tenant, to: root + "/copy.sqlite")
 
@@ -69,6 +70,6 @@ import Testing
     #expect(again.files == 0 && again.bytes == 0, "deleting again removes nothing and fails nothing")
 
     try databases.install(tenant, from: root + "/copy.sqlite")
-    #expect(try EventLogStore(writer: databases.database(for: tenant)).lastOffset() == 1)
+    #expect(try SQLiteEventLog(writer: databases.database(for: tenant)).lastOffset() == 1)
   }
 }

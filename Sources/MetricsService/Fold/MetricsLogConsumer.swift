@@ -4,10 +4,16 @@ public import SightlineStorage
 public import SightlineWire
 import Synchronization
 
-/// The metrics service's per-tenant databases, and the consumer that folds ingestion's
-/// log into them.
-public final class MetricsState: LogConsumer {
-  let databases: TenantDatabases
+/// The metrics service's log consumer: folds ingestion's log into each tenant's metrics
+/// store, and keeps what the background work needs to know about each tenant (when it last
+/// folded, whether it has alert rules, one lock per stripe of tenants for rollup builds).
+public final class MetricsLogConsumer: LogConsumer {
+  /// Every tenant's metrics state and alerts.
+  public let storage: any MetricsStorage
+  /// Serialise rollup invalidation and building per tenant (see
+  /// ``MetricsStore/invalidateChangedRollups()``): a fixed set of locks, one per stripe of
+  /// tenants, so nothing has to be cleaned up when tenants go.
+  private let rollupLocks: [RollupBuildLock] = (0..<16).map { _ in RollupBuildLock() }
   /// When each tenant's consumer last applied a batch, and when its rollups were last
   /// warmed (for ``RollupWarmer``).
   private let activity = Mutex<[TenantID: Activity]>([:])
@@ -26,19 +32,29 @@ public final class MetricsState: LogConsumer {
     var changes: [TenantID: Int] = [:]
   }
 
-  /// State under `dataDirectory` (`tenants/<tenant>/metrics.sqlite`).
-  public init(dataDirectory: String) {
-    databases = TenantDatabases(root: dataDirectory, service: "metrics", migrator: MetricsStore.migrator)
+  /// A consumer folding into `storage`.
+  public init(storage: any MetricsStorage) {
+    self.storage = storage
+  }
+
+  /// A consumer folding into SQLite under `dataDirectory` (`tenants/<tenant>/metrics.sqlite`).
+  public convenience init(dataDirectory: String) {
+    self.init(storage: SQLiteTenantStores<SQLiteMetricsStore>(root: dataDirectory, service: "metrics"))
   }
 
   /// The KPI state of `tenant`.
-  public func store(for tenant: TenantID) throws -> MetricsStore { MetricsStore(writer: try databases.database(for: tenant)) }
+  public func store(for tenant: TenantID) throws -> any MetricsStore { try storage.metrics(for: tenant) }
 
   /// The alert rules and alerts of `tenant`.
-  public func alerts(for tenant: TenantID) throws -> AlertStore { AlertStore(writer: try databases.database(for: tenant)) }
+  public func alerts(for tenant: TenantID) throws -> any AlertStore { try storage.alerts(for: tenant) }
 
   /// Tenants with metrics state.
-  public func tenants() -> [TenantID] { databases.tenants() }
+  public func tenants() -> [TenantID] { storage.tenants() }
+
+  /// The lock `tenant`'s rollups are invalidated and built under.
+  func rollupLock(for tenant: TenantID) -> RollupBuildLock {
+    rollupLocks[Int(UInt(bitPattern: tenant.rawValue.hashValue) % UInt(rollupLocks.count))]
+  }
 
   public func appliedOffset(tenant: TenantID) throws -> Int64 { try store(for: tenant).appliedOffset() }
 

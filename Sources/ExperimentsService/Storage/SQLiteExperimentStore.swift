@@ -1,31 +1,25 @@
 public import Foundation
 public import GRDB
 import SightlineModel
+public import SightlineStorage
 
-/// A tenant's experiment definitions (in the experiments database). The definition is an
-/// opaque serialized message owned by the service; the store keys it by name.
-public struct ExperimentStore: Sendable {
-  /// The database.
+/// A tenant's experiment definitions in the tenant's experiments SQLite file.
+public struct SQLiteExperimentStore: ExperimentStore, SQLiteStore {
   public let writer: any DatabaseWriter
 
-  /// A store on `writer`, migrated with ``migrator``.
   public init(writer: any DatabaseWriter) { self.writer = writer }
 
-  /// The schema.
-  public static var migrator: DatabaseMigrator {
-    var migrator = DatabaseMigrator()
-    migrator.registerMigration("v1") { db in
-      try db.execute(
-        sql: """
-          CREATE TABLE experiment (
-            name TEXT PRIMARY KEY,
-            definition BLOB NOT NULL,
-            created_ms INTEGER NOT NULL
-          );
-          """)
-    }
-    return migrator
-  }
+  public static let migrations = [
+    SQLiteMigration(
+      "v1",
+      """
+        CREATE TABLE experiment (
+          name TEXT PRIMARY KEY,
+          definition BLOB NOT NULL,
+          created_ms INTEGER NOT NULL
+        );
+        """)
+  ]
 
   /// Stores a new definition; false if the name is taken.
   public func create(name: String, definition: Data) throws -> Bool {

@@ -1,95 +1,12 @@
-import Foundation
 public import GRDB
 public import SightlineModel
 
-/// An alert rule as stored: a fixed threshold, or anomaly detection against a robust
-/// baseline, evaluated over a sliding window for the whole tenant or per dimension value.
-public struct AlertRuleRecord: Sendable, Equatable {
-  public var id: String
-  public var name: String
-  public var kpi: KpiKind
-  /// Evaluate per value of this dimension (nil: the whole tenant).
-  public var by: KpiDimension?
-  public var windowMs: Int64
-  /// `greater` or `less`, for threshold rules.
-  public var comparison: AlertComparison?
-  public var threshold: Double
-  public var anomaly: Bool
-  /// Windows with fewer observations are not judged.
-  public var minSample: Int64
-
-  /// A rule from its parts.
-  public init(id: String, name: String, kpi: KpiKind, by: KpiDimension?, windowMs: Int64, comparison: AlertComparison?,
-              threshold: Double, anomaly: Bool, minSample: Int64) {
-    self.id = id
-    self.name = name
-    self.kpi = kpi
-    self.by = by
-    self.windowMs = windowMs
-    self.comparison = comparison
-    self.threshold = threshold
-    self.anomaly = anomaly
-    self.minSample = minSample
-  }
-}
-
-/// Direction of a threshold rule.
-public enum AlertComparison: String, Sendable {
-  case greater, less
-}
-
-/// How urgent an alert is.
-public enum AlertSeverity: String, Sendable {
-  case info, warning, critical
-}
-
-/// An alert as stored: open while `resolvedMs` is nil.
-public struct AlertRecord: Sendable, Equatable {
-  public var id: String
-  public var ruleID: String
-  public var kpi: KpiKind
-  public var dimension: KpiDimension?
-  /// The dimension value concerned ("" for the whole tenant).
-  public var dimensionValue: String
-  public var value: Double
-  public var sampleSize: Int64
-  public var expectedLow: Double
-  public var expectedHigh: Double
-  public var severity: AlertSeverity
-  public var openedMs: Int64
-  public var resolvedMs: Int64?
-  public var windowStartMs: Int64
-  public var windowEndMs: Int64
-  public var message: String
-
-  /// An alert from its parts.
-  public init(id: String, ruleID: String, kpi: KpiKind, dimension: KpiDimension?, dimensionValue: String, value: Double,
-              sampleSize: Int64, expectedLow: Double, expectedHigh: Double, severity: AlertSeverity, openedMs: Int64,
-              resolvedMs: Int64?, windowStartMs: Int64, windowEndMs: Int64, message: String) {
-    self.id = id
-    self.ruleID = ruleID
-    self.kpi = kpi
-    self.dimension = dimension
-    self.dimensionValue = dimensionValue
-    self.value = value
-    self.sampleSize = sampleSize
-    self.expectedLow = expectedLow
-    self.expectedHigh = expectedHigh
-    self.severity = severity
-    self.openedMs = openedMs
-    self.resolvedMs = resolvedMs
-    self.windowStartMs = windowStartMs
-    self.windowEndMs = windowEndMs
-    self.message = message
-  }
-}
-
 /// Alert rules and alerts of one tenant (in the metrics database).
-public struct AlertStore: Sendable {
-  /// The database (migrated with ``MetricsStore/migrator``).
+public struct SQLiteAlertStore: AlertStore {
+  /// The metrics database (migrated with ``SQLiteMetricsStore/migrator``).
   public let writer: any DatabaseWriter
 
-  /// A store on `writer`.
+  /// A store on the metrics database `writer`.
   public init(writer: any DatabaseWriter) { self.writer = writer }
 
   /// Stores a new rule.

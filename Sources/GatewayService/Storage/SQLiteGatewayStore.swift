@@ -1,107 +1,25 @@
 import Foundation
 public import GRDB
+public import SightlineStorage
 
-/// A tenant as the gateway stores it.
-public struct TenantRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+extension TenantRecord: FetchableRecord, PersistableRecord {
   public static let databaseTableName = "tenant"
-  /// Stable id.
-  public var id: String
-  /// Unique human name.
-  public var name: String
-  /// Creation time, Unix milliseconds.
-  public var createdAtMs: Int64
-  /// When the tenant was deleted, Unix milliseconds; nil while it exists. The row stays as
-  /// the record of the deletion (its keys stay revoked); its name is free again.
-  public var deletedAtMs: Int64?
-
-  enum CodingKeys: String, CodingKey {
-    case id, name
-    case createdAtMs = "created_at_ms"
-    case deletedAtMs = "deleted_at_ms"
-  }
-
-  /// A tenant record.
-  public init(id: String, name: String, createdAtMs: Int64, deletedAtMs: Int64? = nil) {
-    self.id = id
-    self.name = name
-    self.createdAtMs = createdAtMs
-    self.deletedAtMs = deletedAtMs
-  }
 }
 
-/// An API key as stored: only the SHA-256 of its secret, never the secret.
-public struct APIKeyRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+extension APIKeyRecord: FetchableRecord, PersistableRecord {
   public static let databaseTableName = "api_key"
-  /// Key id, shown to users for revocation.
-  public var id: String
-  /// Owning tenant.
-  public var tenantID: String
-  /// Role raw value (`admin`, `writer`, `reader`).
-  public var role: String
-  /// Hex SHA-256 of the secret.
-  public var secretHash: String
-  /// Label for people.
-  public var label: String
-  /// Creation time, Unix milliseconds.
-  public var createdAtMs: Int64
-  /// Revocation time, Unix milliseconds; nil while active.
-  public var revokedAtMs: Int64?
-
-  enum CodingKeys: String, CodingKey {
-    case id, role, label
-    case tenantID = "tenant_id"
-    case secretHash = "secret_hash"
-    case createdAtMs = "created_at_ms"
-    case revokedAtMs = "revoked_at_ms"
-  }
-
-  /// A key record.
-  public init(id: String, tenantID: String, role: String, secretHash: String, label: String, createdAtMs: Int64,
-              revokedAtMs: Int64? = nil) {
-    self.id = id
-    self.tenantID = tenantID
-    self.role = role
-    self.secretHash = secretHash
-    self.label = label
-    self.createdAtMs = createdAtMs
-    self.revokedAtMs = revokedAtMs
-  }
-}
-
-/// Errors of the gateway store that a caller can act on.
-public struct GatewayStoreError: Error, Equatable, CustomStringConvertible {
-  /// What went wrong.
-  public enum Code: Sendable, Equatable {
-    case tenantNameTaken
-    case tenantExists
-    case keyNotFound
-  }
-  /// The code.
-  public var code: Code
-  /// A sentence.
-  public var description: String
 }
 
 /// Tenants and API keys, kept by the gateway in its own SQLite file.
-public struct GatewayStore: Sendable {
-  private let writer: any DatabaseWriter
+public struct SQLiteGatewayStore: GatewayStore, SQLiteStore {
+  public let writer: any DatabaseWriter
 
-  /// A store on `writer`; runs the migrations.
-  public init(writer: any DatabaseWriter) throws {
-    self.writer = writer
-    try Self.migrator.migrate(writer)
-  }
+  public init(writer: any DatabaseWriter) { self.writer = writer }
 
-  /// Opens (creating) the store at `path`.
-  public static func open(path: String) throws -> GatewayStore {
-    try GatewayStore(writer: PrivateFiles.openDatabase(at: path, configuration: TenantDatabases.configuration()))
-  }
-
-  static var migrator: DatabaseMigrator {
-    var migrator = DatabaseMigrator()
-    migrator.registerMigration("v1") { db in
-      try db.execute(
-        sql: """
+  public static let migrations = [
+    SQLiteMigration(
+      "v1",
+      """
           CREATE TABLE tenant (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL);
           CREATE TABLE api_key (
             id TEXT PRIMARY KEY,
@@ -113,22 +31,19 @@ public struct GatewayStore: Sendable {
             revoked_at_ms INTEGER
           );
           CREATE INDEX api_key_tenant ON api_key(tenant_id);
-          """)
-    }
+          """),
     // Deleted tenants keep their row; only live tenants' names must be unique.
-    migrator.registerMigration("v2-deleted-tenants") { db in
-      try db.execute(
-        sql: """
+    SQLiteMigration(
+      "v2-deleted-tenants",
+      """
           CREATE TABLE tenant_v2 (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
                                   deleted_at_ms INTEGER);
           INSERT INTO tenant_v2 (id, name, created_at_ms) SELECT id, name, created_at_ms FROM tenant;
           DROP TABLE tenant;
           ALTER TABLE tenant_v2 RENAME TO tenant;
           CREATE UNIQUE INDEX tenant_live_name ON tenant(name) WHERE deleted_at_ms IS NULL;
-          """)
-    }
-    return migrator
-  }
+          """),
+  ]
 
   /// Creates a tenant and its first key in one transaction.
   public func createTenant(_ tenant: TenantRecord, firstKey: APIKeyRecord) throws {

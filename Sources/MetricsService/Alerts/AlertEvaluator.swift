@@ -21,10 +21,12 @@ struct AlertEvaluator {
   static let baselineWeeks = 4
   static let weekMs: Int64 = 7 * 86_400_000
 
-  let store: MetricsStore
-  let alerts: AlertStore
+  let store: any MetricsStore
+  let alerts: any AlertStore
   let settings: KpiSettings
   let nowMs: Int64
+  /// The tenant's rollup build lock.
+  let buildLock: RollupBuildLock
 
   func evaluate() throws -> [AlertRecord] {
     var changes: [AlertRecord] = []
@@ -36,7 +38,7 @@ struct AlertEvaluator {
 
   private func values(_ rule: AlertRuleRecord, endMs: Int64) throws -> [String: KpiResult] {
     let buckets = try CalendarBuckets(startMs: endMs - rule.windowMs, endMs: endMs, interval: .all, timeZone: "UTC")
-    let engine = KpiEngine(store: store, settings: settings, nowMs: min(nowMs, endMs))
+    let engine = KpiEngine(store: store, settings: settings, nowMs: min(nowMs, endMs), buildLock: buildLock)
     var results: [String: KpiResult] = [:]
     for (cell, accumulator) in try engine.compute(
       kpis: [rule.kpi], buckets: buckets, filters: [:], groupBy: rule.by.map { [$0] } ?? [])

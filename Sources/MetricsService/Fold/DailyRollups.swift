@@ -4,7 +4,7 @@ import SightlineStorage
 import Synchronization
 
 /// Answers the whole local days of a query from the tenant's daily rollups
-/// (`MetricsStore+Rollups`), building any day that has none or changed since it was built.
+/// (`SQLiteMetricsStore+Rollups`), building any day that has none or changed since it was built.
 ///
 /// A query can use rollups when it filters and groups by at most one dimension, and that
 /// dimension is one the ticket itself carries (the customer's tier and type can change
@@ -19,9 +19,11 @@ struct DailyRollups: Sendable {
   /// The dimensions rolled up (besides the whole tenant).
   static let dimensions: [KpiDimension] = [.channel, .region, .businessLine, .agent, .productModule, .problemType, .priority]
 
-  let store: MetricsStore
+  let store: any MetricsStore
   let settings: KpiSettings
   let nowMs: Int64
+  /// Held while the tenant's rollups are invalidated and built.
+  let buildLock: RollupBuildLock
 
   /// One local day, [startMs, endMs).
   struct Day: Sendable {
@@ -60,7 +62,7 @@ struct DailyRollups: Sendable {
 
   /// Adds the tickets (or survey answers) of `days` to `cells`.
   func add(
-    _ part: MetricsStore.RollupPart, days: [Day], plan: Plan, groupBy: [KpiDimension], filters: [KpiDimension: [String]],
+    _ part: RollupPart, days: [Day], plan: Plan, groupBy: [KpiDimension], filters: [KpiDimension: [String]],
     buckets: CalendarBuckets, to cells: inout [KpiCell: KpiAccumulator]
   ) throws {
     guard let first = days.first, let last = days.last else { return }
@@ -88,19 +90,10 @@ struct DailyRollups: Sendable {
 
   // MARK: - Building
 
-  /// Serialises invalidation and building per tenant database (see
-  /// `MetricsStore.invalidateChangedRollups`).
-  private static let locks = Mutex<[ObjectIdentifier: BuildLock]>([:])
-
-  private final class BuildLock: Sendable {
-    let mutex = Mutex(())
-  }
-
   /// Makes sure every day in `days` has current rollups: drops the days changed since they
   /// were built, then builds the missing ones, two at a time.
   func ensureBuilt(_ days: [Day]) throws {
-    let lock = Self.locks.withLock { $0[ObjectIdentifier(store.writer), default: BuildLock()] }
-    try lock.mutex.withLock { _ in
+    try buildLock.mutex.withLock { _ in
       let built = try store.invalidateChangedRollups()
       // A day laid out in another time zone, or built under other settings, does not count.
       let fingerprint = settings.fingerprint
@@ -119,7 +112,7 @@ struct DailyRollups: Sendable {
   /// Accumulates one day for the whole tenant and each value of each rolled-up dimension,
   /// and stores it.
   private func build(_ day: Day) throws {
-    var rows: [MetricsStore.RollupEntry] = []
+    var rows: [RollupEntry] = []
     let selection = KpiSelection(startMs: day.startMs, endMs: day.endMs, groupBy: Self.dimensions)
     var tickets = DayAccumulators()
     try store.forEachTicket(selection) { ticket, values in
@@ -148,8 +141,8 @@ struct DailyRollups: Sendable {
       for (index, value) in values.enumerated() { count(&byDimension[index][value, default: KpiAccumulator()]) }
     }
 
-    func rows(_ part: MetricsStore.RollupPart) -> [MetricsStore.RollupEntry] {
-      var rows: [MetricsStore.RollupEntry] = []
+    func rows(_ part: RollupPart) -> [RollupEntry] {
+      var rows: [RollupEntry] = []
       if counted { rows.append(.init(dimension: nil, part: part, value: "", accumulator: total)) }
       for (index, values) in byDimension.enumerated() {
         for (value, accumulator) in values {
@@ -159,4 +152,11 @@ struct DailyRollups: Sendable {
       return rows
     }
   }
+}
+
+/// Serialises invalidation and building of one tenant's rollups: a build that read the
+/// tickets before a change whose mark another caller has just cleared would store a stale
+/// day.
+final class RollupBuildLock: Sendable {
+  let mutex = Mutex(())
 }

@@ -1,52 +1,20 @@
 import Foundation
 public import GRDB
 public import SightlineModel
-
-/// A log entry reduced to what segmentation keeps.
-public enum SegmentationEvent: Sendable {
-  case profile(customerID: String, attributes: [String: String], signupMs: Int64?, timeMs: Int64)
-  case ticket(ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, complaint: Bool, problemType: String)
-  case answer(responseID: String, customerID: String, ticketID: String, scale: SurveyScale, score: Int, timeMs: Int64, comment: String)
-  case feedback(id: String, customerID: String, ticketID: String, source: String, text: String, timeMs: Int64, rating: Int)
-  case order(id: String, customerID: String, amountMinor: Int64, timeMs: Int64)
-  case other
-}
-
-/// A ticket as scorecards read it.
-public struct SegmentTicket: Sendable {
-  public var customerID: String
-  public var createdMs: Int64
-  public var complaint: Bool
-  public var resolved: Bool
-  public var replyCount: Int
-  public var reopenCount: Int
-  public var firstReplyMs: Int64?
-}
-
-/// A text to mine for themes: feedback, or a survey comment.
-public struct FeedbackDocument: Sendable {
-  public var id: String
-  public var customerID: String
-  public var problemType: String
-  public var text: String
-  public var timeMs: Int64
-  /// A low rating or score goes with it (CSAT ≤ 2, NPS ≤ 6, rating ≤ 2).
-  public var lowScore: Bool
-}
+public import SightlineStorage
 
 /// The segmentation service's per-tenant state: profiles, each customer's tickets, answers,
 /// orders and texts, saved segments and the consumer's offset (stored with the state in
 /// one transaction, as metrics does).
-public struct SegmentationStore: Sendable {
+public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
   public let writer: any DatabaseWriter
 
   public init(writer: any DatabaseWriter) { self.writer = writer }
 
-  public static var migrator: DatabaseMigrator {
-    var migrator = DatabaseMigrator()
-    migrator.registerMigration("v1") { db in
-      try db.execute(
-        sql: """
+  public static let migrations = [
+    SQLiteMigration(
+      "v1",
+      """
           CREATE TABLE customer (
             customer_id TEXT PRIMARY KEY, attributes TEXT NOT NULL, signup_ms INTEGER, profile_ms INTEGER NOT NULL,
             first_profile_ms INTEGER NOT NULL
@@ -69,13 +37,9 @@ public struct SegmentationStore: Sendable {
           );
           CREATE TABLE segment (name TEXT PRIMARY KEY, expression TEXT NOT NULL, created_ms INTEGER NOT NULL);
           CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), applied_offset INTEGER NOT NULL);
-          """)
-    }
-    migrator.registerMigration("v2-settings") { db in
-      try db.execute(sql: "CREATE TABLE setting (name TEXT PRIMARY KEY, value REAL NOT NULL)")
-    }
-    return migrator
-  }
+          """),
+    SQLiteMigration("v2-settings", "CREATE TABLE setting (name TEXT PRIMARY KEY, value REAL NOT NULL)"),
+  ]
 
   // MARK: - Consumer
 

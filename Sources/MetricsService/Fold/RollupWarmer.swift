@@ -10,7 +10,7 @@ import Synchronization
 /// tenants whose consumer has been quiet for a few seconds, so it never competes with a
 /// load in progress, and off the concurrency pool, since building is blocking SQLite work.
 struct RollupWarmer: Sendable {
-  let state: MetricsState
+  let state: MetricsLogConsumer
   let logger: Logger
   /// How far back days are kept built.
   static let horizonMs: Int64 = 400 * 86_400_000
@@ -47,9 +47,10 @@ struct RollupWarmer: Sendable {
 
   /// Builds every whole local day of `tenant` in the horizon that has no current rollup,
   /// the most recent month first (what dashboards read), asking `isCancelled` between months.
-  static func warm(state: MetricsState, tenant: TenantID, nowMs: Int64, isCancelled: () -> Bool = { false }) throws {
+  static func warm(state: MetricsLogConsumer, tenant: TenantID, nowMs: Int64, isCancelled: () -> Bool = { false }) throws {
     let store = try state.store(for: tenant)
-    let rollups = DailyRollups(store: store, settings: try store.settings(), nowMs: nowMs)
+    let rollups = DailyRollups(
+      store: store, settings: try store.settings(), nowMs: nowMs, buildLock: state.rollupLock(for: tenant))
     let days = rollups.wholeDays(startMs: nowMs - horizonMs, endMs: nowMs)
     for end in stride(from: days.count, to: 0, by: -31) where !isCancelled() {
       try rollups.ensureBuilt(Array(days[max(0, end - 31)..<end]))

@@ -1,17 +1,18 @@
 import SightlineModel
 import SightlineRPC
-import SightlineStorage
 import SightlineWire
 
-/// Per-tenant segmentation databases, and the consumer that folds ingestion's log into them.
-final class SegmentationState: LogConsumer {
-  let databases: TenantDatabases
+/// The segmentation service's log consumer: folds ingestion's log into each tenant's
+/// segmentation store.
+final class SegmentationLogConsumer: LogConsumer {
+  /// Every tenant's segmentation state.
+  let storage: any SegmentationStorage
 
-  init(dataDirectory: String) {
-    databases = TenantDatabases(root: dataDirectory, service: "segmentation", migrator: SegmentationStore.migrator)
+  init(storage: any SegmentationStorage) {
+    self.storage = storage
   }
 
-  func store(for tenant: TenantID) throws -> SegmentationStore { SegmentationStore(writer: try databases.database(for: tenant)) }
+  func store(for tenant: TenantID) throws -> any SegmentationStore { try storage.segmentation(for: tenant) }
 
   func appliedOffset(tenant: TenantID) throws -> Int64 { try store(for: tenant).appliedOffset() }
 

@@ -1,92 +1,21 @@
 public import Foundation
 public import GRDB
 import SightlineModel
-
-/// One record to append to a tenant's event log. The payload is the normalised event,
-/// serialized by the caller (the storage layer does not know the wire format).
-public struct LogRecord: Sendable {
-  /// The idempotency key.
-  public var eventID: String
-  /// Record kind, e.g. `ticket_event`.
-  public var kind: String
-  /// Event time, milliseconds since the Unix epoch (UTC).
-  public var eventTimeMs: Int64
-  /// The serialized normalised event.
-  public var payload: Data
-  /// For a ticket's `created` event, the ticket id: the store remembers creation times so
-  /// that later replies can be checked against them.
-  public var createsTicket: String?
-
-  /// A record to append.
-  public init(eventID: String, kind: String, eventTimeMs: Int64, payload: Data, createsTicket: String? = nil) {
-    self.eventID = eventID
-    self.kind = kind
-    self.eventTimeMs = eventTimeMs
-    self.payload = payload
-    self.createsTicket = createsTicket
-  }
-}
-
-/// A record as stored, with its log offset.
-public struct StoredLogRecord: Sendable {
-  /// Position in the log, 1-based, without gaps.
-  public var offset: Int64
-  /// The record.
-  public var record: LogRecord
-  /// When it was committed, milliseconds since the Unix epoch.
-  public var ingestedAtMs: Int64
-}
-
-/// The outcome of one append.
-public struct AppendOutcome: Sendable, Equatable {
-  /// Records newly stored.
-  public var accepted: Int
-  /// Positions (in the input array) of records whose event id was already stored, or
-  /// repeated earlier in the same batch.
-  public var duplicateIndices: [Int]
-  /// The log's last offset after the commit.
-  public var lastOffset: Int64
-
-  /// An outcome from its parts.
-  public init(accepted: Int, duplicateIndices: [Int], lastOffset: Int64) {
-    self.accepted = accepted
-    self.duplicateIndices = duplicateIndices
-    self.lastOffset = lastOffset
-  }
-}
-
-/// Counters of a tenant's log.
-public struct LogStatistics: Sendable, Equatable {
-  /// The last offset (0 when empty).
-  public var lastOffset: Int64
-  /// Stored records per kind.
-  public var countsByKind: [String: Int64]
-  /// Duplicates seen since the log was created.
-  public var duplicates: Int64
-  /// Rejected records since the log was created.
-  public var rejections: Int64
-  /// Retention of raw events in days (0: forever), and events it removed.
-  public var retainDays: Int = 0
-  public var pruned: Int64 = 0
-}
+public import SightlineStorage
 
 /// A tenant's append-only, de-duplicated event log in SQLite.
 ///
 /// Offsets are assigned as `last + 1` inside the write transaction, so they are gapless and
 /// strictly increasing, and a batch is visible (and acknowledged) only once it committed.
-public struct EventLogStore: Sendable {
-  /// The database.
+public struct SQLiteEventLog: EventLog, SQLiteStore {
   public let writer: any DatabaseWriter
 
-  /// A store on `writer`, which must have been migrated with ``migrator``.
   public init(writer: any DatabaseWriter) { self.writer = writer }
 
-  /// The schema. Migrations never change once shipped; add new ones.
-  public static var migrator: DatabaseMigrator {
-    var migrator = DatabaseMigrator()
-    migrator.registerMigration("v1") { db in
-      try db.execute(
-        sql: """
+  public static let migrations = [
+    SQLiteMigration(
+      "v1",
+      """
           CREATE TABLE event (
             "offset" INTEGER PRIMARY KEY,
             event_id TEXT NOT NULL UNIQUE,
@@ -100,13 +29,9 @@ public struct EventLogStore: Sendable {
             field TEXT NOT NULL, raw TEXT NOT NULL, canonical TEXT NOT NULL,
             PRIMARY KEY (field, raw)
           );
-          """)
-    }
-    migrator.registerMigration("v2-ticket-created") { db in
-      try db.execute(sql: "CREATE TABLE ticket_created (ticket_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)")
-    }
-    return migrator
-  }
+          """),
+    SQLiteMigration("v2-ticket-created", "CREATE TABLE ticket_created (ticket_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)"),
+  ]
 
   /// Creation times of the given tickets, for those whose `created` event is stored.
   public func creationTimes(of tickets: Set<String>) throws -> [String: Int64] {
@@ -123,7 +48,7 @@ public struct EventLogStore: Sendable {
 
   /// Appends `records` in one transaction, skipping duplicates, and counts `rejected`
   /// records of the same batch. Returns after the commit.
-  public func append(_ records: [LogRecord], rejected: Int = 0) throws -> AppendOutcome {
+  public func append(_ records: [LogRecord], rejected: Int) throws -> AppendOutcome {
     let now = WallClock.now
     return try writer.write { db in
       var last = try Int64.fetchOne(db, sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#) ?? 0
@@ -256,10 +181,3 @@ public struct EventLogStore: Sendable {
   }
 }
 
-/// How alias keys are matched: trimmed and lower-cased (so `WeChat`, ` wechat ` match).
-public enum AliasKey {
-  /// The normal form of a raw value.
-  public static func normalise(_ raw: String) -> String {
-    raw.trimmingWhitespace.lowercased()
-  }
-}

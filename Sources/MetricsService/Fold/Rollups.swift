@@ -1,0 +1,51 @@
+public import SightlineModel
+
+/// Which part of the KPIs a rollup row holds.
+public enum RollupPart: String, Sendable {
+  /// Tickets created that day.
+  case tickets
+  /// Survey answers given that day.
+  case surveys
+}
+
+/// One stored rollup row.
+public struct RollupRow: Sendable {
+  /// Local day, start (inclusive) and end (exclusive), Unix ms.
+  public var dayStartMs: Int64
+  public var dayEndMs: Int64
+  /// Value of the row's dimension ("" for rows of the whole tenant).
+  public var value: String
+  /// What the day accumulated for that value.
+  public var accumulator: KpiAccumulator
+}
+
+/// A day with rollups: its end and the settings it was built under.
+public struct BuiltDay: Sendable, Equatable {
+  public var endMs: Int64
+  /// `KpiSettings.fingerprint` at build time.
+  public var settings: String
+
+  /// A built day from its parts.
+  public init(endMs: Int64, settings: String) {
+    self.endMs = endMs
+    self.settings = settings
+  }
+}
+
+/// One rollup row to store.
+public struct RollupEntry: Sendable {
+  /// The row's dimension (nil: the whole tenant).
+  public var dimension: KpiDimension?
+  public var part: RollupPart
+  /// Value of the dimension ("" for the whole tenant).
+  public var value: String
+  public var accumulator: KpiAccumulator
+
+  /// An entry from its parts.
+  public init(dimension: KpiDimension?, part: RollupPart, value: String, accumulator: KpiAccumulator) {
+    self.dimension = dimension
+    self.part = part
+    self.value = value
+    self.accumulator = accumulator
+  }
+}

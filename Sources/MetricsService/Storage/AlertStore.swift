@@ -1,0 +1,102 @@
+import Foundation
+public import SightlineModel
+
+/// An alert rule as stored: a fixed threshold, or anomaly detection against a robust
+/// baseline, evaluated over a sliding window for the whole tenant or per dimension value.
+public struct AlertRuleRecord: Sendable, Equatable {
+  public var id: String
+  public var name: String
+  public var kpi: KpiKind
+  /// Evaluate per value of this dimension (nil: the whole tenant).
+  public var by: KpiDimension?
+  public var windowMs: Int64
+  /// `greater` or `less`, for threshold rules.
+  public var comparison: AlertComparison?
+  public var threshold: Double
+  public var anomaly: Bool
+  /// Windows with fewer observations are not judged.
+  public var minSample: Int64
+
+  /// A rule from its parts.
+  public init(id: String, name: String, kpi: KpiKind, by: KpiDimension?, windowMs: Int64, comparison: AlertComparison?,
+              threshold: Double, anomaly: Bool, minSample: Int64) {
+    self.id = id
+    self.name = name
+    self.kpi = kpi
+    self.by = by
+    self.windowMs = windowMs
+    self.comparison = comparison
+    self.threshold = threshold
+    self.anomaly = anomaly
+    self.minSample = minSample
+  }
+}
+
+/// Direction of a threshold rule.
+public enum AlertComparison: String, Sendable {
+  case greater, less
+}
+
+/// How urgent an alert is.
+public enum AlertSeverity: String, Sendable {
+  case info, warning, critical
+}
+
+/// An alert as stored: open while `resolvedMs` is nil.
+public struct AlertRecord: Sendable, Equatable {
+  public var id: String
+  public var ruleID: String
+  public var kpi: KpiKind
+  public var dimension: KpiDimension?
+  /// The dimension value concerned ("" for the whole tenant).
+  public var dimensionValue: String
+  public var value: Double
+  public var sampleSize: Int64
+  public var expectedLow: Double
+  public var expectedHigh: Double
+  public var severity: AlertSeverity
+  public var openedMs: Int64
+  public var resolvedMs: Int64?
+  public var windowStartMs: Int64
+  public var windowEndMs: Int64
+  public var message: String
+
+  /// An alert from its parts.
+  public init(id: String, ruleID: String, kpi: KpiKind, dimension: KpiDimension?, dimensionValue: String, value: Double,
+              sampleSize: Int64, expectedLow: Double, expectedHigh: Double, severity: AlertSeverity, openedMs: Int64,
+              resolvedMs: Int64?, windowStartMs: Int64, windowEndMs: Int64, message: String) {
+    self.id = id
+    self.ruleID = ruleID
+    self.kpi = kpi
+    self.dimension = dimension
+    self.dimensionValue = dimensionValue
+    self.value = value
+    self.sampleSize = sampleSize
+    self.expectedLow = expectedLow
+    self.expectedHigh = expectedHigh
+    self.severity = severity
+    self.openedMs = openedMs
+    self.resolvedMs = resolvedMs
+    self.windowStartMs = windowStartMs
+    self.windowEndMs = windowEndMs
+    self.message = message
+  }
+}
+
+/// A tenant's alert rules and alerts: what alerting needs from the metrics storage.
+public protocol AlertStore: Sendable {
+  /// Stores a new rule.
+  func add(_ rule: AlertRuleRecord) throws
+  /// All rules, oldest first.
+  func rules() throws -> [AlertRuleRecord]
+  /// Removes a rule, keeping its alerts as history; false if unknown.
+  func removeRule(id: String) throws -> Bool
+  /// The open alert of `ruleID` for `dimensionValue`, if any.
+  func openAlert(ruleID: String, dimensionValue: String) throws -> AlertRecord?
+  /// Every open alert of `ruleID`.
+  func openAlerts(ruleID: String) throws -> [AlertRecord]
+  /// Inserts or updates `alert` (by id).
+  func save(_ alert: AlertRecord) throws
+  /// The newest alerts first, at most `limit`, only open ones when `openOnly`.
+  func alerts(openOnly: Bool, limit: Int) throws -> [AlertRecord]
+}

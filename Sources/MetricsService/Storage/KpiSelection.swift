@@ -1,0 +1,23 @@
+public import SightlineModel
+
+/// Which rows a KPI read selects and how it labels them: a time range, filters (every one
+/// must hold; values of one filter are alternatives) and the dimensions to group by.
+public struct KpiSelection: Sendable {
+  /// Range start (inclusive) and end (exclusive), Unix ms.
+  public var startMs: Int64
+  public var endMs: Int64
+  /// Dimension → accepted values.
+  public var filters: [KpiDimension: [String]]
+  /// Dimensions whose values label each row, in order.
+  public var groupBy: [KpiDimension]
+  /// Only tickets without an agent reply (for judging SLA breaches of unanswered tickets).
+  public var unansweredOnly = false
+
+  /// A selection from its parts.
+  public init(startMs: Int64, endMs: Int64, filters: [KpiDimension: [String]] = [:], groupBy: [KpiDimension] = []) {
+    self.startMs = startMs
+    self.endMs = endMs
+    self.filters = filters
+    self.groupBy = groupBy
+  }
+}

@@ -1,0 +1,69 @@
+public import SightlineModel
+public import SightlineStorage
+
+/// A tenant's metrics state: what the metrics service needs from its storage.
+///
+/// - The fold applies each batch of log entries with the offset reached in one
+///   transaction, so a crash or restart neither loses nor double counts an event.
+/// - KPI reads visit the folded tickets, survey answers and status histories of a
+///   selection.
+/// - Daily rollups are a cache of those reads per local day, invalidated by the hours
+///   each batch changed.
+public protocol MetricsStore: Sendable {
+  // MARK: Fold
+
+  /// The last log offset applied (0 before the first batch).
+  func appliedOffset() throws -> Int64
+  /// Applies `entries` (offset order) above the stored offset and records `throughOffset`,
+  /// atomically. Returns the offset now applied.
+  @discardableResult
+  func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64) throws -> Int64
+
+  // MARK: KPI reads
+
+  /// Calls `body` with each ticket created in the selection that passes its filters, and
+  /// the ticket's values of the grouping dimensions.
+  func forEachTicket(_ selection: KpiSelection, _ body: (TicketFacts, [String]) throws -> Void) throws
+  /// Calls `body` with each survey answer in the selection, its time and its group values.
+  func forEachSurvey(_ selection: KpiSelection, _ body: (SurveyFact, Int64, [String]) throws -> Void) throws
+  /// Calls `body` with the time-ordered status history of every ticket passing `filters`,
+  /// created before `beforeMs`, that may be open at or after `sinceMs`.
+  func forEachStatusHistory(
+    filters: [KpiDimension: [String]], groupBy: [KpiDimension], sinceMs: Int64, beforeMs: Int64,
+    _ body: ([(timeMs: Int64, open: Bool)], [String]) throws -> Void
+  ) throws
+
+  // MARK: Settings
+
+  /// The tenant's KPI settings (defaults until set).
+  func settings() throws -> KpiSettings
+  /// Replaces the tenant's KPI settings (dropping rollups built under other ones).
+  func setSettings(_ settings: KpiSettings) throws
+
+  // MARK: Rollups
+
+  /// Drops the rollups of every day changed since it was built; returns the days (by
+  /// start) that still have rollups. Not concurrent with ``storeRollups`` of one tenant.
+  func invalidateChangedRollups() throws -> [Int64: BuiltDay]
+  /// Stores a day's rollup rows, replacing any, built under `settings` (a fingerprint).
+  func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry]) throws
+  /// The rollup rows of `dimension` (nil: the whole tenant) and `part` for days starting
+  /// in [fromMs, toMs).
+  func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> [RollupRow]
+}
+
+/// Every tenant's metrics state and alerts, and the tenant data lifecycle over them.
+public protocol MetricsStorage: TenantDataStore {
+  /// The metrics state of `tenant`, created on first use.
+  func metrics(for tenant: TenantID) throws -> any MetricsStore
+  /// The alert rules and alerts of `tenant`.
+  func alerts(for tenant: TenantID) throws -> any AlertStore
+}
+
+extension SQLiteTenantStores: MetricsStorage where Store == SQLiteMetricsStore {
+  public func metrics(for tenant: TenantID) throws -> any MetricsStore { try store(for: tenant) }
+  /// Alerts live in the tenant's metrics database.
+  public func alerts(for tenant: TenantID) throws -> any AlertStore {
+    SQLiteAlertStore(writer: try databases.database(for: tenant))
+  }
+}

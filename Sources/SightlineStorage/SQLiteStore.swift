@@ -1,0 +1,101 @@
+public import GRDB
+public import SightlineModel
+
+/// One step of a store's SQLite schema. A shipped migration never changes; a new one is
+/// added after it.
+public struct SQLiteMigration: Sendable {
+  /// The name GRDB records once the step ran.
+  public var identifier: String
+  /// The statements of the step.
+  public var sql: String
+
+  /// A step from its name and statements.
+  public init(_ identifier: String, _ sql: String) {
+    self.identifier = identifier
+    self.sql = sql
+  }
+}
+
+/// A service's store kept in SQLite: its schema and how to reach it over one connection
+/// pool. This is the preamble every SQLite store shares, written once; the service's own
+/// store protocol (named for what the service needs) is what its logic calls.
+public protocol SQLiteStore: Sendable {
+  /// The schema, oldest step first.
+  static var migrations: [SQLiteMigration] { get }
+  /// The database, migrated with ``migrator``.
+  var writer: any DatabaseWriter { get }
+  /// A store on `writer`, which must have been migrated with ``migrator``.
+  init(writer: any DatabaseWriter)
+}
+
+extension SQLiteStore {
+  /// The migrator that brings a database to ``migrations``.
+  public static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    for migration in migrations {
+      migrator.registerMigration(migration.identifier) { db in try db.execute(sql: migration.sql) }
+    }
+    return migrator
+  }
+
+  /// A store on a new, migrated, in-memory database (tests and tools).
+  public static func inMemory() throws -> Self {
+    let queue = try DatabaseQueue()
+    try migrator.migrate(queue)
+    return Self(writer: queue)
+  }
+
+  /// The store in the migrated SQLite file at `path`, created (mode 0600) if missing.
+  public static func open(path: String) throws -> Self {
+    let pool = try PrivateFiles.openDatabase(at: path, configuration: TenantDatabases.configuration())
+    try migrator.migrate(pool)
+    return Self(writer: pool)
+  }
+}
+
+/// Where one service keeps every tenant's data, as the tenant data lifecycle sees it:
+/// which tenants have data, a consistent copy of one tenant's data to export, a verified
+/// install of an imported copy, and removal for good (docs/operations.md).
+public protocol TenantDataStore: Sendable {
+  /// The service whose data this is ("metrics", …).
+  var serviceName: String { get }
+  /// Tenants that have data of this service, sorted.
+  func tenants() -> [TenantID]
+  /// A directory for files in transit (exports being streamed, imports being verified).
+  var transferDirectory: String { get }
+  /// Writes a consistent copy of `tenant`'s data to a new file at `destination`.
+  func backup(_ tenant: TenantID, to destination: String) throws
+  /// Installs the copy at `candidate` as `tenant`'s data, after checking it; refused when
+  /// the tenant has data. The candidate is consumed.
+  func install(_ tenant: TenantID, from candidate: String) throws
+  /// Removes `tenant`'s data for good; nothing recreates it until an import.
+  @discardableResult func remove(_ tenant: TenantID) -> RemovedFiles
+}
+
+extension TenantDatabases: TenantDataStore {}
+
+/// Every tenant's store of one kind, each in the tenant's own SQLite file of the service
+/// (`<root>/tenants/<tenant>/<service>.sqlite`): the first conformer of each service's
+/// storage protocol (`EventLogStorage`, `MetricsStorage`, …).
+public final class SQLiteTenantStores<Store: SQLiteStore>: TenantDataStore {
+  /// The bounded cache of open databases.
+  public let databases: TenantDatabases
+
+  /// The stores of `service` under `root`, at most `maxOpen` databases open at once.
+  public init(root: String, service: String, maxOpen: Int = TenantDatabases.defaultMaxOpen) {
+    databases = TenantDatabases(root: root, service: service, migrator: Store.migrator, maxOpen: maxOpen)
+  }
+
+  /// The store of `tenant`, its database created and migrated on first use.
+  public func store(for tenant: TenantID) throws -> Store { Store(writer: try databases.database(for: tenant)) }
+
+  /// Databases open now.
+  public var openCount: Int { databases.openCount }
+
+  public var serviceName: String { databases.serviceName }
+  public func tenants() -> [TenantID] { databases.tenants() }
+  public var transferDirectory: String { databases.transferDirectory }
+  public func backup(_ tenant: TenantID, to destination: String) throws { try databases.backup(tenant, to: destination) }
+  public func install(_ tenant: TenantID, from candidate: String) throws { try databases.install(tenant, from: candidate) }
+  @discardableResult public func remove(_ tenant: TenantID) -> RemovedFiles { databases.remove(tenant) }
+}
