@@ -161,14 +161,25 @@ let package = Package(
       dependencies: ["SightlineWire", swiftProtobuf],
       swiftSettings: swiftSettings
     ),
-    // The suite launcher and process supervision used by `sightline up` and the tests.
+    // The launcher: starts the suite's executables and supervises them (`sightline up`,
+    // `sightline demo`), seeds the demo, moves tenant export files. Reaches services only
+    // by starting their executables or over gRPC: it links no service module.
     .target(
-      name: "SightlineSuite",
+      name: "SightlineLauncher",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "IngestionService", "MetricsService", "ExperimentsService",
-        "SegmentationService", "GatewayService", "SightlineDemo", grpcCore,
-        grpcTransport, swiftProtobuf, logging, lifecycle,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineDemo", grpcCore, grpcTransport, swiftProtobuf, logging,
         .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The test harness: the whole suite in one process, the fault drill, the gateway load
+    // generator and many-tenant fleets. Tests and benchmarks use it; no shipped binary does.
+    .target(
+      name: "SightlineTesting",
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "IngestionService", "MetricsService",
+        "ExperimentsService", "SegmentationService", "GatewayService", grpcCore, grpcTransport, swiftProtobuf, logging,
+        lifecycle,
       ],
       swiftSettings: swiftSettings
     ),
@@ -207,7 +218,7 @@ let package = Package(
     .executableTarget(
       name: "sightline",
       dependencies: [
-        "SightlineModel", "SightlineRecords", "SightlineWire", "SightlineRPC", "SightlineSuite", "SightlineDemo", grpcCore, grpcTransport, grpcProtobuf,
+        "SightlineModel", "SightlineRecords", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineDemo", grpcCore, grpcTransport, grpcProtobuf,
         swiftProtobuf, argumentParser, logging,
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ],
@@ -218,7 +229,7 @@ let package = Package(
     .executableTarget(
       name: "bench-kpi",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", "SightlineDemo", "MetricsService", grpcCore,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineTesting", "SightlineDemo", "MetricsService", grpcCore,
         swiftProtobuf, grdb,
       ],
       path: "benchmarks/kpi",
@@ -227,28 +238,28 @@ let package = Package(
 
     .executableTarget(
       name: "bench-ingest",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineSuite", "SightlineStorage", grpcCore, swiftProtobuf, grdb],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineTesting", "SightlineStorage", grpcCore, swiftProtobuf, grdb],
       path: "benchmarks/ingest",
       swiftSettings: swiftSettings
     ),
 
     .executableTarget(
       name: "fault-drill",
-      dependencies: ["SightlineModel", "SightlineSuite"],
+      dependencies: ["SightlineModel", "SightlineLauncher", "SightlineTesting"],
       path: "benchmarks/faults",
       swiftSettings: swiftSettings
     ),
 
     .executableTarget(
       name: "bench-load",
-      dependencies: ["SightlineModel", "SightlineSuite"],
+      dependencies: ["SightlineModel", "SightlineLauncher", "SightlineTesting"],
       path: "benchmarks/load",
       swiftSettings: swiftSettings
     ),
 
     .executableTarget(
       name: "bench-tenants",
-      dependencies: ["SightlineModel", "SightlineRPC", "SightlineSuite", grpcCore, grpcTransport],
+      dependencies: ["SightlineModel", "SightlineRPC", "SightlineLauncher", "SightlineTesting", grpcCore, grpcTransport],
       path: "benchmarks/tenants",
       swiftSettings: swiftSettings
     ),
@@ -257,7 +268,7 @@ let package = Package(
       name: "SightlineTests",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService", "SightlineRecords",
-        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineSuite", "SightlineDemo", "Cockpit",
+        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineLauncher", "SightlineTesting", "SightlineDemo", "Cockpit",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Crypto", package: "swift-crypto"),

@@ -41,7 +41,7 @@ public struct Cockpit: Sendable {
   let logger: Logger
 
   /// The gRPC metadata carrying a session's key.
-  static func metadata(_ session: SessionStore.Session) -> Metadata { ["authorization": "Bearer \(session.key)"] }
+  static func metadata(_ session: SessionStore.Session) -> Metadata { SuiteMetadata.bearer(session.key) }
 
   /// The cockpit's services: its gateway client, then its HTTPS server. `onListening`
   /// receives the bound port (for a configured port 0).
@@ -213,7 +213,7 @@ public struct Cockpit: Sendable {
     let identity: Sightline_Gateway_V1_WhoAmIResponse
     do {
       identity = try await Sightline_Gateway_V1_Gateway.Client(wrapping: gateway).whoAmI(
-        .init(), metadata: ["authorization": "Bearer \(key)"])
+        .init(), metadata: SuiteMetadata.bearer(key))
     } catch {
       logger.info("cockpit sign-in refused", metadata: ["error": "\((error as? RPCError)?.code.description ?? "\(error)")"])
       return signInPage(request, problem: "signin.failed", status: .unauthorized)

@@ -57,7 +57,7 @@ struct ExperimentEvaluator {
       var result = Sightline_Experiments_V1_MetricResult.with {
         $0.metric = metric
         $0.guardrail = guardrail
-        $0.method = Self.wireMethod(chosen)
+        $0.method = MethodWire.wireMethods[chosen]!
         $0.controlUnits = Int64(c.count)
         $0.treatmentUnits = Int64(t.count)
         $0.verdict = .inconclusive
@@ -139,15 +139,8 @@ struct ExperimentEvaluator {
   }
 
   private func choose(kpi: KpiKind, hashAssigned: Bool, unitsPerArm: Int, hasPre: Bool) -> (AnalysisMethod, String) {
-    switch method {
-    case .welch: (.welch, "requested")
-    case .cuped: (.cuped, "requested")
-    case .did: (.did, "requested")
-    case .permutation: (.permutation, "requested")
-    case .zTest: (.zTest, "requested")
-    case .delta: (.delta, "requested")
-    default: MetricAnalysis.automatic(kpi: kpi, hashAssigned: hashAssigned, unitsPerArm: unitsPerArm, hasPrePeriod: hasPre)
-    }
+    if let requested = MethodWire.methods[method] { return (requested, "requested") }
+    return MetricAnalysis.automatic(kpi: kpi, hashAssigned: hashAssigned, unitsPerArm: unitsPerArm, hasPrePeriod: hasPre)
   }
 
   private func fill(
@@ -155,7 +148,7 @@ struct ExperimentEvaluator {
     kpi: KpiKind, reason: String
   ) {
     let estimate = outcome.estimate
-    result.method = Self.wireMethod(outcome.method)
+    result.method = MethodWire.wireMethods[outcome.method]!
     result.control = estimate.control
     result.treatment = estimate.treatment
     result.effect = estimate.effect
@@ -191,17 +184,6 @@ struct ExperimentEvaluator {
     let p = running ? max(result.sequentialPValue, result.pValueAdjusted) : result.pValueAdjusted
     guard p < Self.alpha, result.metric.goodDirection != .unspecified, result.effect != 0 else { return .inconclusive }
     return (result.effect > 0) == (result.metric.goodDirection == .up) ? .better : .worse
-  }
-
-  static func wireMethod(_ method: AnalysisMethod) -> Sightline_Experiments_V1_Method {
-    switch method {
-    case .welch: .welch
-    case .cuped: .cuped
-    case .did: .did
-    case .permutation: .permutation
-    case .zTest: .zTest
-    case .delta: .delta
-    }
   }
 }
 

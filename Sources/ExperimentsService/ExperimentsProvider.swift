@@ -52,9 +52,7 @@ public final class ExperimentsProvider: Sendable {
     tenant: TenantID, requestMetadata: Metadata, unit: Sightline_Common_V1_Dimension, kpis: [Sightline_Metrics_V1_Kpi],
     periods: [(Int64, Int64)], units: [String], minOffset: Int64
   ) async throws -> Sightline_Metrics_V1_GetUnitAggregatesResponse {
-    var metadata = Metadata()
-    metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
-    if let id = SuiteMetadata.requestID(requestMetadata) { metadata.addString(id, forKey: SuiteMetadata.requestIDKey) }
+    let metadata = SuiteMetadata.forTenant(tenant, requestID: SuiteMetadata.requestID(requestMetadata))
     var options = CallOptions.defaults
     options.timeout = .seconds(60)
     let request = Sightline_Metrics_V1_GetUnitAggregatesRequest.with {

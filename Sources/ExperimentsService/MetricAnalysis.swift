@@ -7,11 +7,6 @@ struct UnitData: Sendable {
   var post: SufficientStatistics
 }
 
-/// The analysis methods (docs/statistics.md says when `auto` picks which).
-enum AnalysisMethod: String, Sendable {
-  case welch, cuped, did, permutation, zTest = "z_test", delta
-}
-
 /// Why a metric could not be analysed with the method asked for.
 struct AnalysisError: Error, CustomStringConvertible {
   var description: String

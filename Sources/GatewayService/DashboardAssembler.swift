@@ -42,9 +42,7 @@ public struct DashboardAssembler: Sendable {
   public func assemble(
     tenant: TenantID, requestID: String?, periodDays: Int, minOffset: Int64, nowMs: Int64, timeout: Duration
   ) async -> Sightline_Gateway_V1_DashboardResponse {
-    var metadata = Metadata()
-    metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
-    if let requestID { metadata.addString(requestID, forKey: SuiteMetadata.requestIDKey) }
+    let metadata = SuiteMetadata.forTenant(tenant, requestID: requestID)
     var options = CallOptions.defaults
     options.timeout = timeout
     let (callMetadata, callOptions) = (metadata, options)

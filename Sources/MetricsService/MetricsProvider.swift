@@ -79,7 +79,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let message = request.message
     let applied = try await waitForOffset(message.minOffset, tenant: tenant, store: store)
     let kpis = try Self.kpis(message.kpis)
-    let groupBy = try message.groupBy.enumerated().map { try WireMapping.dimension($1, field: "group_by[\($0)]") }
+    let groupBy = try message.groupBy.enumerated().map { try KpiWire.dimension($1, field: "group_by[\($0)]") }
     let filters = try Self.filters(message.filters)
     let interval: BucketInterval = switch message.interval {
     case .day: .day
@@ -112,7 +112,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let (tenant, store) = try self.context(request.metadata)
     let message = request.message
     let applied = try await waitForOffset(message.minOffset, tenant: tenant, store: store)
-    let unit = try WireMapping.dimension(message.unit, field: "unit")
+    let unit = try KpiWire.dimension(message.unit, field: "unit")
     let kpis = try Self.kpis(message.kpis)
     guard !message.periods.isEmpty else { throw InvalidInput(field: "periods", reason: "give at least one period") }
     let settings = try store.settings()
@@ -130,7 +130,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
           aggregate.stats = kpis.map { kpi in
             let stats = accumulator.sufficientStatistics(kpi)
             return .with {
-              $0.kpi = WireMapping.wireKpis[kpi]!
+              $0.kpi = KpiWire.wireKpis[kpi]!
               $0.count = stats.count
               $0.sum = stats.sum
               $0.sumSquares = stats.sumSquares
@@ -179,7 +179,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     if wire.repeatWindowSeconds > 0 { settings.repeatWindowMs = wire.repeatWindowSeconds * 1000 }
     for (index, target) in wire.targets.enumerated() {
       let field = "settings.targets[\(index)]"
-      let kind = try WireMapping.kpi(target.kpi, field: "\(field).kpi")
+      let kind = try KpiWire.kpi(target.kpi, field: "\(field).kpi")
       guard settings.targets[kind] == nil else { throw InvalidInput(field: "\(field).kpi", reason: "\(kind.rawValue) has a target already") }
       let value = KpiTarget(goal: target.goal, tolerance: target.tolerance)
       if let problem = KpiTarget.problem(with: value, for: kind) { throw InvalidInput(field: field, reason: problem) }
@@ -194,8 +194,8 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
   ) async throws -> ServerResponse<Sightline_Metrics_V1_AlertRule> {
     let (tenant, _) = try self.context(request.metadata)
     let wire = request.message.rule
-    let kpi = try WireMapping.kpi(wire.kpi, field: "rule.kpi")
-    let by = wire.by == .unspecified ? nil : try WireMapping.dimension(wire.by, field: "rule.by")
+    let kpi = try KpiWire.kpi(wire.kpi, field: "rule.kpi")
+    let by = wire.by == .unspecified ? nil : try KpiWire.dimension(wire.by, field: "rule.by")
     guard wire.windowSeconds >= 0, wire.windowSeconds <= 90 * 86_400 else {
       throw InvalidInput(field: "rule.window_seconds", reason: "must be between 1 second and 90 days (0 = 1 day)")
     }
@@ -271,7 +271,7 @@ extension MetricsProvider {
   /// The requested KPIs (at least one), or INVALID_ARGUMENT naming the bad one.
   static func kpis(_ wire: [Sightline_Metrics_V1_Kpi]) throws -> [KpiKind] {
     guard !wire.isEmpty else { throw InvalidInput(field: "kpis", reason: "ask for at least one KPI") }
-    return try wire.enumerated().map { try WireMapping.kpi($1, field: "kpis[\($0)]") }
+    return try wire.enumerated().map { try KpiWire.kpi($1, field: "kpis[\($0)]") }
   }
 
   /// The buckets of a range, or INVALID_ARGUMENT naming `field`.
@@ -288,7 +288,7 @@ extension MetricsProvider {
   static func filters(_ wire: [Sightline_Common_V1_DimensionFilter]) throws -> [KpiDimension: [String]] {
     var filters: [KpiDimension: [String]] = [:]
     for (index, filter) in wire.enumerated() {
-      let dimension = try WireMapping.dimension(filter.dimension, field: "filters[\(index)].dimension")
+      let dimension = try KpiWire.dimension(filter.dimension, field: "filters[\(index)].dimension")
       guard !filter.values.isEmpty else {
         throw InvalidInput(field: "filters[\(index)].values", reason: "give at least one value for \(dimension.rawValue)")
       }
@@ -313,7 +313,7 @@ extension MetricsProvider {
 
   static func wireValue(_ kpi: KpiKind, _ result: KpiResult) -> Sightline_Metrics_V1_KpiValue {
     .with {
-      $0.kpi = WireMapping.wireKpis[kpi]!
+      $0.kpi = KpiWire.wireKpis[kpi]!
       $0.value = result.value
       $0.sampleSize = result.sampleSize
       if let median = result.median { $0.median = median }
@@ -334,7 +334,7 @@ extension MetricsProvider {
       $0.complaintTargetSeconds = settings.complaintTargetMs / 1000
       $0.repeatWindowSeconds = settings.repeatWindowMs / 1000
       $0.targets = settings.targets.sorted { $0.key.rawValue < $1.key.rawValue }.compactMap { kind, target in
-        WireMapping.wireKpis[kind].map { kpi in .with { $0.kpi = kpi; $0.goal = target.goal; $0.tolerance = target.tolerance } }
+        KpiWire.wireKpis[kind].map { kpi in .with { $0.kpi = kpi; $0.goal = target.goal; $0.tolerance = target.tolerance } }
       }
     }
   }
@@ -343,8 +343,8 @@ extension MetricsProvider {
     .with {
       $0.id = rule.id
       $0.name = rule.name
-      $0.kpi = WireMapping.wireKpis[rule.kpi]!
-      $0.by = rule.by.flatMap { WireMapping.wireDimensions[$0] } ?? .unspecified
+      $0.kpi = KpiWire.wireKpis[rule.kpi]!
+      $0.by = rule.by.flatMap { KpiWire.wireDimensions[$0] } ?? .unspecified
       $0.windowSeconds = rule.windowMs / 1000
       $0.comparison = switch rule.comparison {
       case .greater?: .greater
@@ -361,8 +361,8 @@ extension MetricsProvider {
     .with {
       $0.id = alert.id
       $0.ruleID = alert.ruleID
-      $0.kpi = WireMapping.wireKpis[alert.kpi]!
-      $0.dimension = alert.dimension.flatMap { WireMapping.wireDimensions[$0] } ?? .unspecified
+      $0.kpi = KpiWire.wireKpis[alert.kpi]!
+      $0.dimension = alert.dimension.flatMap { KpiWire.wireDimensions[$0] } ?? .unspecified
       $0.dimensionValue = alert.dimensionValue
       $0.value = alert.value
       $0.sampleSize = alert.sampleSize

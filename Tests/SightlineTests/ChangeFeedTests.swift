@@ -4,7 +4,8 @@ import IngestionService
 import SightlineModel
 @testable import SightlineRPC
 @testable import SightlineStorage
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Synchronization
 import Testing
 

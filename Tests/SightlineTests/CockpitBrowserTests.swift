@@ -4,7 +4,8 @@ import GRPCNIOTransportHTTP2
 import SightlineDemo
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -48,11 +49,11 @@ extension RealProcessSuites {
       scenario.vipDays = 10
       let planted = scenario
       let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-      let expected = try await InProcessSuite.withClient(
+      let expected = try await ClientFactory.withClient(
         launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)
       ) { client in
         let demo = try await DemoRunner(client: client, operatorKey: operatorKey) { _ in }.run(planted)
-        let admin = InProcessSuite.bearer(demo.adminKey)
+        let admin = SuiteMetadata.bearer(demo.adminKey)
         let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createKey(
           .with { $0.role = .reader; $0.label = "cockpit test" }, metadata: admin)
         return try await Self.expectations(client, key: admin, demo: demo, readerKey: reader.secret, readerKeyID: reader.key.id, planted: planted)

@@ -1,4 +1,5 @@
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Foundation
 import GRPCCore
 import Logging
@@ -68,7 +69,7 @@ func todayMidnightMs() -> Int64 {
       let tenant = try await suite.createTenant("acme")
       let tenantID = try #require(TenantID(tenant.id))
       let last = try await suite.withGatewayClient { client in
-        try await ingestThroughGateway(events, client: client, key: InProcessSuite.bearer(tenant.adminKey))
+        try await ingestThroughGateway(events, client: client, key: SuiteMetadata.bearer(tenant.adminKey))
       }
       #expect(last > 2_000, "the log spans several Subscribe batches")
 
@@ -78,7 +79,7 @@ func todayMidnightMs() -> Int64 {
       defer { try? FileManager.default.removeItem(atPath: directory) }
       let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
       let security = SuiteTLS(pki: suite.pki).clientSecurity(identity: .service)
-      try await InProcessSuite.withClient(HostAndPort(host: "127.0.0.1", port: suite.ingestionPort), security: security) { client in
+      try await ClientFactory.withClient(HostAndPort(host: "127.0.0.1", port: suite.ingestionPort), security: security) { client in
         for crashes in [Set([2, 3]), Set<Int>()] {
           let state = MetricsLogConsumer(dataDirectory: directory)
           let follower = LogFollower(client: client, consumer: CrashingConsumer(state, crashOnCalls: crashes), logger: logger)

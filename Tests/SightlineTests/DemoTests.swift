@@ -6,7 +6,8 @@ import SightlineStorage
 import SightlineDemo
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -28,7 +29,7 @@ extension RealProcessSuites {
         try await suite.withGatewayClient { client in
           let outcome = try await DemoRunner(client: client, operatorKey: suite.operatorKey) { _ in }.run(planted)
           #expect(outcome.events > 20_000)
-          let key = InProcessSuite.bearer(outcome.adminKey)
+          let key = SuiteMetadata.bearer(outcome.adminKey)
           let tenant = try #require(TenantID(outcome.tenantID))
 
           // The complaint spike raises alerts for the south region and no other.

@@ -2,7 +2,8 @@ import Foundation
 import GRPCCore
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Synchronization
@@ -40,10 +41,10 @@ extension RealProcessSuites {
         let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let mode = try FileManager.default.attributesOfItem(atPath: launcher.operatorKeyFile)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        tenantKey = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        tenantKey = try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
           let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-          let tenant = try await gateway.createTenant(.with { $0.name = "e2e" }, metadata: InProcessSuite.bearer(operatorKey))
-          let key = InProcessSuite.bearer(tenant.adminSecret)
+          let tenant = try await gateway.createTenant(.with { $0.name = "e2e" }, metadata: SuiteMetadata.bearer(operatorKey))
+          let key = SuiteMetadata.bearer(tenant.adminSecret)
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           let reply = try await ingestion.ingest(.with { $0.events = [ticketCreated("x1"), ticketCreated("x2", ticket: "T2")] }, metadata: key)
           #expect(reply.accepted == 2)
@@ -64,12 +65,12 @@ extension RealProcessSuites {
       try await restarted.start(timeout: .seconds(60), output: log)
       let operatorKey = try String(contentsOfFile: restarted.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
       do {
-        try await InProcessSuite.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
+        try await ClientFactory.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
           let tenants = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listTenants(
-            .init(), metadata: InProcessSuite.bearer(operatorKey))
+            .init(), metadata: SuiteMetadata.bearer(operatorKey))
           #expect(tenants.tenants.map(\.name) == ["e2e"])
           let stats = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(
-            .init(), metadata: InProcessSuite.bearer(tenantKey))
+            .init(), metadata: SuiteMetadata.bearer(tenantKey))
           #expect(stats.lastOffset == 2)
           #expect(stats.eventsByKind == ["ticket_event": 2])
         }
@@ -327,12 +328,12 @@ extension RealProcessSuites {
                 "\(evaluated.stdout)")
 
         // Kill ingestion with SIGKILL between acknowledged batches.
-        let acknowledged = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        let acknowledged = try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           var offset: Int64 = 0
           for batch in 0..<5 {
             let events = (0..<1_000).map { ticketCreated("k\(batch)-\($0)", ticket: "K\(batch)-\($0)") }
-            offset = try await ingestion.ingest(.with { $0.events = events }, metadata: InProcessSuite.bearer(key)).offset
+            offset = try await ingestion.ingest(.with { $0.events = events }, metadata: SuiteMetadata.bearer(key)).offset
           }
           return offset
         }
@@ -341,13 +342,13 @@ extension RealProcessSuites {
         let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
         try await restarted.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
         defer { Task { await restarted.stop() } }
-        try await InProcessSuite.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
+        try await ClientFactory.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-          let stats = try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(key))
+          let stats = try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(key))
           #expect(stats.lastOffset == acknowledged, "every acknowledged record survived the SIGKILL")
           // The client retries everything it sent: all duplicates, nothing stored twice.
           let events = (0..<1_000).map { ticketCreated("k4-\($0)", ticket: "K4-\($0)") }
-          let retry = try await ingestion.ingest(.with { $0.events = events }, metadata: InProcessSuite.bearer(key))
+          let retry = try await ingestion.ingest(.with { $0.events = events }, metadata: SuiteMetadata.bearer(key))
           #expect(retry.duplicates == 1_000 && retry.accepted == 0 && retry.offset == acknowledged)
         }
         await restarted.stop()

@@ -3,7 +3,8 @@ import GRPCCore
 import SightlineDemo
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -38,7 +39,7 @@ import Testing
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         let offset = try await ingestThroughGateway(events, client: client, key: key)
         let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
         let created = try await experiments.createExperiment(.with { $0.experiment = experiment }, metadata: key)
@@ -98,7 +99,7 @@ import Testing
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
         let valid = ExperimentRPCTests.rolloutExperiment(DemoScenario(endMs: todayMidnightMs()))
         let cases: [(String, (inout Sightline_Experiments_V1_Experiment) -> Void)] = [

@@ -1,4 +1,5 @@
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Foundation
 import GRPCCore
 import GRPCProtobuf
@@ -16,7 +17,7 @@ import Testing
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         var bad = ticketCreated("bad")
         bad.ticketEvent.time = "not a time"
         let first = try await ingestion.ingest(.with { $0.events = [ticketCreated("e1"), bad, ticketCreated("e2", ticket: "T2")] }, metadata: key)
@@ -43,7 +44,7 @@ import Testing
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         _ = try await ingestion.ingest(.with { $0.events = [ticketCreated("e1"), ticketCreated("e2", ticket: "T2")] }, metadata: key)
         // Subscribe catches up and then waits for new events, so it only ends at the
         // caller's deadline, which must cross the gateway to the service. (Long enough for
@@ -69,7 +70,7 @@ import Testing
       try await suite.withGatewayClient { client in
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
         let error = await #expect(throws: RPCError.self) {
-          try await gateway.createTenant(.with { $0.name = "no spaces allowed" }, metadata: InProcessSuite.bearer(suite.operatorKey))
+          try await gateway.createTenant(.with { $0.name = "no spaces allowed" }, metadata: SuiteMetadata.bearer(suite.operatorKey))
         }
         #expect(error?.code == .invalidArgument)
         let status = try #require(try error?.unpackGoogleRPCStatus())
@@ -89,7 +90,7 @@ import Testing
   @Test func suiteHealthReportsEachBackend() async throws {
     try await InProcessSuite.with { suite in
       let reply = try await suite.withGatewayClient { client in
-        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).suiteHealth(.init(), metadata: InProcessSuite.bearer(suite.operatorKey))
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).suiteHealth(.init(), metadata: SuiteMetadata.bearer(suite.operatorKey))
       }
       let byName = Dictionary(uniqueKeysWithValues: reply.services.map { ($0.name, $0.status) })
       #expect(byName["gateway"] == "SERVING")

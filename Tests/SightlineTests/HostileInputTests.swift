@@ -3,7 +3,8 @@ import GRPCCore
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing

@@ -1,4 +1,5 @@
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Foundation
 import GRPCCore
 import IngestionService
@@ -15,7 +16,7 @@ import Testing
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         _ = try await ingestion.ingest(.with { $0.events = [ticketCreated("old")] }, metadata: key)
         let received = Counter()
         var callOptions = CallOptions.defaults
@@ -55,11 +56,11 @@ import Testing
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-        let admin = InProcessSuite.bearer(tenant.adminKey)
+        let admin = SuiteMetadata.bearer(tenant.adminKey)
         let writer = try await gateway.createKey(.with { $0.role = .writer }, metadata: admin)
         let denied = await #expect(throws: RPCError.self) {
           try await ingestion.setAliases(
-            .with { $0.field = .channel; $0.aliases = ["微信": "wechat"] }, metadata: InProcessSuite.bearer(writer.secret))
+            .with { $0.field = .channel; $0.aliases = ["微信": "wechat"] }, metadata: SuiteMetadata.bearer(writer.secret))
         }
         #expect(denied?.code == .permissionDenied)
 
@@ -86,7 +87,7 @@ import Testing
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         var unnamed = ticketCreated("bad", ticket: "T9")
         unnamed.ticketEvent.ticketID = ""
         let bad = unnamed

@@ -1,6 +1,7 @@
 import Foundation
 import SightlineModel
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Testing
 
 extension RealProcessSuites {

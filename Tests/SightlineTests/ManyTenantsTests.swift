@@ -2,7 +2,8 @@ import Foundation
 import GRPCCore
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import Testing
 
@@ -21,7 +22,7 @@ extension RealProcessSuites {
       do {
         let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8)
           .trimmingCharacters(in: .whitespacesAndNewlines)
-        try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) {
+        try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) {
           client in
           try await body(launcher, TenantFleet(client: client, concurrency: 16), operatorKey)
         }

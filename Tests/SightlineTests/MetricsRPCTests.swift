@@ -1,4 +1,5 @@
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Foundation
 import GRPCCore
 import MetricsService
@@ -77,7 +78,7 @@ func timestamp(_ text: String) -> Google_Protobuf_Timestamp {
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         let ingested = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           .ingest(.with { $0.events = workedExampleEvents() }, metadata: key)
         #expect(ingested.accepted == 30)
@@ -121,7 +122,7 @@ func timestamp(_ text: String) -> Google_Protobuf_Timestamp {
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
-        let admin = InProcessSuite.bearer(tenant.adminKey)
+        let admin = SuiteMetadata.bearer(tenant.adminKey)
         let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
         let noKpis = await #expect(throws: RPCError.self) { try await metrics.queryKpis(.init(), metadata: admin) }
         #expect(noKpis?.code == .invalidArgument)
@@ -166,7 +167,7 @@ func timestamp(_ text: String) -> Google_Protobuf_Timestamp {
         let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client)
           .createKey(.with { $0.role = .reader }, metadata: admin)
         let denied = await #expect(throws: RPCError.self) {
-          try await metrics.setSettings(.init(), metadata: InProcessSuite.bearer(reader.secret))
+          try await metrics.setSettings(.init(), metadata: SuiteMetadata.bearer(reader.secret))
         }
         #expect(denied?.code == .permissionDenied)
       }
@@ -177,7 +178,7 @@ func timestamp(_ text: String) -> Google_Protobuf_Timestamp {
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
         let missingComparison = await #expect(throws: RPCError.self) {
           try await metrics.addAlertRule(.with { $0.rule.kpi = .complaintRate }, metadata: key)

@@ -4,7 +4,8 @@ import GRPCProtobuf
 import GatewayService
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -39,7 +40,7 @@ import Testing
           for _ in 0..<120 {
             group.addTask {
               do {
-                _ = try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(noisy.adminKey))
+                _ = try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(noisy.adminKey))
                 return ("noisy", nil, .zero)
               } catch let error as RPCError {
                 return ("noisy", error, .zero)
@@ -51,7 +52,7 @@ import Testing
             var slowest = Duration.zero
             for _ in 0..<5 {
               let start = ContinuousClock.now
-              _ = try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(quiet.adminKey))
+              _ = try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(quiet.adminKey))
               slowest = max(slowest, ContinuousClock.now - start)
             }
             return ("quiet", nil, slowest)
@@ -91,7 +92,7 @@ import Testing
         }
         let error = await #expect(throws: RPCError.self) {
           try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
-            .with { $0.events = events }, metadata: InProcessSuite.bearer(tenant.adminKey))
+            .with { $0.events = events }, metadata: SuiteMetadata.bearer(tenant.adminKey))
         }
         #expect(error?.code == .resourceExhausted, "\(String(describing: error))")
         #expect(error?.message.contains("the limit is 16777216 bytes") == true, "\(error?.message ?? "")")

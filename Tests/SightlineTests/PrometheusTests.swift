@@ -4,7 +4,8 @@ import FoundationNetworking
 #endif
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -33,11 +34,11 @@ extension RealProcessSuites {
       }
       try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
       do {
-        let key = InProcessSuite.bearer(try await launcher.createTenant("scraped"))
+        let key = SuiteMetadata.bearer(try await launcher.createTenant("scraped"))
         let events = (0..<10).map { ticketCreated("m\($0)", ticket: "M\($0)") }
         var bad = ticketCreated("bad", ticket: "B1")
         bad.ticketEvent.time = "yesterday"
-        let (offset, tenant) = try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        let (offset, tenant) = try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           let first = try await ingestion.ingest(.with { $0.events = events + [bad] }, metadata: key)
           _ = try await ingestion.ingest(.with { $0.events = Array(events.prefix(4)) }, metadata: key)
@@ -71,10 +72,10 @@ extension RealProcessSuites {
         #expect(missing == 404)
 
         // A deleted tenant leaves no series behind in any process.
-        try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
           let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
           _ = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).deleteTenant(
-            .with { $0.name = "scraped"; $0.confirm = "scraped" }, metadata: InProcessSuite.bearer(operatorKey))
+            .with { $0.name = "scraped"; $0.confirm = "scraped" }, metadata: SuiteMetadata.bearer(operatorKey))
         }
         for component in SuiteComponent.allCases {
           let (_, text) = try await Self.scrape(launcher.prometheusPorts[component]!)

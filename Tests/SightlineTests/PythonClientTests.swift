@@ -1,6 +1,7 @@
 import Foundation
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Testing
 
 /// The contract beyond Swift: examples/python/ingest.py (grpcio over TLS) against the

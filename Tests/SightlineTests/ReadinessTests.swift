@@ -2,7 +2,8 @@ import Foundation
 import GRPCCore
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -39,7 +40,7 @@ import Testing
   @Test func anUnwritableDataDirectoryMakesMetricsNotServingAndTheGatewayFailsFast() async throws {
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("ready")
-      let key = InProcessSuite.bearer(tenant.adminKey)
+      let key = SuiteMetadata.bearer(tenant.adminKey)
       // A directory where metrics writes its probe file: the write fails as it would on a
       // full or read-only disk (even for root).
       let probe = "\(suite.directory)/.readiness-sightline.metrics.v1.Metrics"

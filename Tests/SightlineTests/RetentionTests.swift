@@ -3,7 +3,8 @@ import GRPCCore
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import IngestionService
 import Synchronization
@@ -35,7 +36,7 @@ import Testing
     let (old, recent) = (oldEvents, recentEvents)
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("retained")
-      let key = InProcessSuite.bearer(tenant.adminKey)
+      let key = SuiteMetadata.bearer(tenant.adminKey)
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
         let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
@@ -59,7 +60,7 @@ import Testing
         // A reader may not set retention; an admin may.
         let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createKey(.with { $0.role = .reader }, metadata: key)
         let refused = await #expect(throws: RPCError.self) {
-          try await ingestion.setRetention(.with { $0.retainDays = 30 }, metadata: InProcessSuite.bearer(reader.secret))
+          try await ingestion.setRetention(.with { $0.retainDays = 30 }, metadata: SuiteMetadata.bearer(reader.secret))
         }
         #expect(refused?.code == .permissionDenied)
         let bad = await #expect(throws: RPCError.self) { try await ingestion.setRetention(.with { $0.retainDays = -1 }, metadata: key) }

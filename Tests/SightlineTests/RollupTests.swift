@@ -3,7 +3,8 @@ import GRDB
 @testable import MetricsService
 @testable import SightlineModel
 import SightlineStorage
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Testing
 
 /// Daily rollups must answer exactly what a scan of the per-ticket state answers, also

@@ -1,4 +1,5 @@
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Foundation
 import Logging
 import Synchronization
@@ -76,12 +77,12 @@ import X509
     try await InProcessSuite.with { suite in
       for (port, identity) in [(suite.gatewayPort, nil), (suite.ingestionPort, ClientIdentity.operator)] {
         // The port is up and answers TLS, so the refusal below is about plaintext.
-        let tlsStatus = try await InProcessSuite.withClient(
+        let tlsStatus = try await ClientFactory.withClient(
           HostAndPort(host: "127.0.0.1", port: port), security: SuiteTLS(pki: suite.pki).clientSecurity(identity: identity)
         ) { try await Grpc_Health_V1_Health.Client(wrapping: $0).check(.init()).status }
         #expect(tlsStatus == .serving)
         await #expect(throws: RPCError.self) {
-          try await InProcessSuite.withClient(HostAndPort(host: "127.0.0.1", port: port), security: .plaintext) { client in
+          try await ClientFactory.withClient(HostAndPort(host: "127.0.0.1", port: port), security: .plaintext) { client in
             var options = CallOptions.defaults
             options.timeout = .seconds(5)
             _ = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: options)
@@ -98,33 +99,33 @@ import X509
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
 
-        for metadata: Metadata in [[:], InProcessSuite.bearer("slk_" + String(repeating: "0", count: 64)), ["authorization": "Basic abc"]] {
+        for metadata: Metadata in [[:], SuiteMetadata.bearer("slk_" + String(repeating: "0", count: 64)), ["authorization": "Basic abc"]] {
           let error = await #expect(throws: RPCError.self) { try await ingestion.getStats(.init(), metadata: metadata) }
           #expect(error?.code == .unauthenticated)
         }
 
-        let reader = try await gateway.createKey(.with { $0.role = .reader }, metadata: InProcessSuite.bearer(tenant.adminKey))
+        let reader = try await gateway.createKey(.with { $0.role = .reader }, metadata: SuiteMetadata.bearer(tenant.adminKey))
         let denied = await #expect(throws: RPCError.self) {
-          try await ingestion.ingest(.with { $0.events = [ticketCreated("e1")] }, metadata: InProcessSuite.bearer(reader.secret))
+          try await ingestion.ingest(.with { $0.events = [ticketCreated("e1")] }, metadata: SuiteMetadata.bearer(reader.secret))
         }
         #expect(denied?.code == .permissionDenied)
         // Reading is allowed for a reader.
-        #expect(try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(reader.secret)).lastOffset == 0)
+        #expect(try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(reader.secret)).lastOffset == 0)
 
         // The operator key administers tenants but sees no tenant data.
         let operatorRead = await #expect(throws: RPCError.self) {
-          try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(suite.operatorKey))
+          try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(suite.operatorKey))
         }
         #expect(operatorRead?.code == .permissionDenied)
         // A tenant key cannot create tenants.
         let tenantAdmin = await #expect(throws: RPCError.self) {
-          try await gateway.createTenant(.with { $0.name = "evil" }, metadata: InProcessSuite.bearer(tenant.adminKey))
+          try await gateway.createTenant(.with { $0.name = "evil" }, metadata: SuiteMetadata.bearer(tenant.adminKey))
         }
         #expect(tenantAdmin?.code == .permissionDenied)
 
-        _ = try await gateway.revokeKey(.with { $0.id = reader.key.id }, metadata: InProcessSuite.bearer(tenant.adminKey))
+        _ = try await gateway.revokeKey(.with { $0.id = reader.key.id }, metadata: SuiteMetadata.bearer(tenant.adminKey))
         let revoked = await #expect(throws: RPCError.self) {
-          try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(reader.secret))
+          try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(reader.secret))
         }
         #expect(revoked?.code == .unauthenticated)
       }
@@ -136,10 +137,10 @@ import X509
       let tenant = try await suite.createTenant("private")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        let stored = try await ingestion.ingest(.with { $0.events = [ticketCreated("p1")] }, metadata: InProcessSuite.bearer(tenant.adminKey))
+        let stored = try await ingestion.ingest(.with { $0.events = [ticketCreated("p1")] }, metadata: SuiteMetadata.bearer(tenant.adminKey))
         // Metrics and segmentation open the tenant's files once they have applied the event.
         _ = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
-          .with { $0.kpis = [.volume]; $0.minOffset = stored.offset }, metadata: InProcessSuite.bearer(tenant.adminKey))
+          .with { $0.kpis = [.volume]; $0.minOffset = stored.offset }, metadata: SuiteMetadata.bearer(tenant.adminKey))
       }
       let tenantDirectory = "\(suite.directory)/tenants/\(tenant.id)"
       let files = try FileManager.default.contentsOfDirectory(atPath: tenantDirectory)
@@ -177,21 +178,21 @@ import X509
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
         let stored = try await ingestion.ingest(
-          .with { $0.events = [ticketCreated("a1"), ticketCreated("a2", ticket: "T2")] }, metadata: InProcessSuite.bearer(a.adminKey))
+          .with { $0.events = [ticketCreated("a1"), ticketCreated("a2", ticket: "T2")] }, metadata: SuiteMetadata.bearer(a.adminKey))
         #expect(stored.accepted == 2)
         // A tenant key trying to smuggle another tenant through metadata is ignored.
-        var smuggled = InProcessSuite.bearer(b.adminKey)
+        var smuggled = SuiteMetadata.bearer(b.adminKey)
         smuggled.addString(a.id, forKey: SuiteMetadata.tenantKey)
         let statsB = try await ingestion.getStats(.init(), metadata: smuggled)
         #expect(statsB.lastOffset == 0)
         #expect(statsB.eventsByKind.isEmpty)
         // B cannot revoke A's keys either: they do not exist in B's tenant.
-        let aKeys = try await gateway.listKeys(.init(), metadata: InProcessSuite.bearer(a.adminKey))
+        let aKeys = try await gateway.listKeys(.init(), metadata: SuiteMetadata.bearer(a.adminKey))
         let crossRevoke = await #expect(throws: RPCError.self) {
-          try await gateway.revokeKey(.with { $0.id = aKeys.keys[0].id }, metadata: InProcessSuite.bearer(b.adminKey))
+          try await gateway.revokeKey(.with { $0.id = aKeys.keys[0].id }, metadata: SuiteMetadata.bearer(b.adminKey))
         }
         #expect(crossRevoke?.code == .notFound)
-        #expect(try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(a.adminKey)).lastOffset == 2)
+        #expect(try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(a.adminKey)).lastOffset == 2)
       }
     }
   }
@@ -232,17 +233,17 @@ extension Mutex {
       secrets.value.withLock { $0.append(tenant.adminKey) }
       try await suite.withGatewayClient { client in
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-        let admin = InProcessSuite.bearer(tenant.adminKey)
+        let admin = SuiteMetadata.bearer(tenant.adminKey)
         let writer = try await gateway.createKey(.with { $0.role = .writer }, metadata: admin)
         secrets.value.withLock { $0.append(writer.secret) }
         _ = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
-          .with { $0.events = [ticketCreated("e1")] }, metadata: InProcessSuite.bearer(writer.secret))
+          .with { $0.events = [ticketCreated("e1")] }, metadata: SuiteMetadata.bearer(writer.secret))
         _ = try await gateway.revokeKey(.with { $0.id = writer.key.id }, metadata: admin)
         // Refused calls: a revoked key, a made-up key, a malformed header.
         for bad in [writer.secret, "slk_" + String(repeating: "ab", count: 32), "not-a-key"] {
           secrets.value.withLock { $0.append(bad) }
           await #expect(throws: RPCError.self) {
-            try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: InProcessSuite.bearer(bad))
+            try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: SuiteMetadata.bearer(bad))
           }
         }
       }
@@ -263,7 +264,7 @@ extension Mutex {
       let a = try await suite.createTenant("alpha")
       let b = try await suite.createTenant("beta")
       try await suite.withGatewayClient { client in
-        let (keyA, keyB) = (InProcessSuite.bearer(a.adminKey), InProcessSuite.bearer(b.adminKey))
+        let (keyA, keyB) = (SuiteMetadata.bearer(a.adminKey), SuiteMetadata.bearer(b.adminKey))
         // Tenant A's data and definitions.
         let ingested = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           .ingest(.with { $0.events = workedExampleEvents() }, metadata: keyA)

@@ -2,7 +2,8 @@ import Foundation
 import GRPCCore
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -60,7 +61,7 @@ import Testing
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
-        let key = InProcessSuite.bearer(tenant.adminKey)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let offset = try await ingestThroughGateway(Self.events(now: now), client: client, key: key)
         let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)

@@ -4,7 +4,8 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import SightlineRPC
 import SightlineStorage
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing

@@ -3,7 +3,8 @@ import GRDB
 import IngestionService
 import SightlineModel
 import SightlineStorage
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Testing
 
 /// One service's side of export, import and delete, on real files: what an operator's

@@ -6,7 +6,8 @@ import Logging
 import SightlineDemo
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Synchronization
@@ -81,13 +82,13 @@ import Testing
     let lines = Mutex<[String]>.Box([])
     let (archive, before, demoKey) = try await InProcessSuite.with(logHandler: { _ in CapturingLogHandler(lines: lines) }) { suite in
       try await suite.withGatewayClient { client in
-        let operatorKey = InProcessSuite.bearer(suite.operatorKey)
+        let operatorKey = SuiteMetadata.bearer(suite.operatorKey)
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
         // Tenant A: the demo's data, segments and experiment. Tenant B: a few tickets.
         let demo = try await DemoRunner(client: client, operatorKey: suite.operatorKey) { _ in }.run(planted)
-        let keyA = InProcessSuite.bearer(demo.adminKey)
+        let keyA = SuiteMetadata.bearer(demo.adminKey)
         let b = try await suite.createTenant("bystander")
-        let keyB = InProcessSuite.bearer(b.adminKey)
+        let keyB = SuiteMetadata.bearer(b.adminKey)
         let storedB = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(.with {
           $0.events = (0..<30).map { index in
             ticketCreated("b\(index)", ticket: "B\(index)", time: RFC3339.format(milliseconds: planted.endMs - Int64(index) * 3_600_000))
@@ -191,10 +192,10 @@ import Testing
     try await InProcessSuite.with { fresh in
       try await fresh.withGatewayClient { client in
         let imported = try await TenantExportDirectory.importTenant(
-          from: exportDirectory, gateway: client, metadata: InProcessSuite.bearer(fresh.operatorKey))
+          from: exportDirectory, gateway: client, metadata: SuiteMetadata.bearer(fresh.operatorKey))
         #expect(imported.tenant == archive.tenant)
         let after = try await Self.answers(
-          client, key: InProcessSuite.bearer(demoKey), endMs: planted.endMs, minOffset: before.stats.lastOffset)
+          client, key: SuiteMetadata.bearer(demoKey), endMs: planted.endMs, minOffset: before.stats.lastOffset)
         #expect(after == before)
       }
     }
@@ -211,7 +212,7 @@ import Testing
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     let (archive, key) = try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("busy")
-      let key = InProcessSuite.bearer(tenant.adminKey)
+      let key = SuiteMetadata.bearer(tenant.adminKey)
       return try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
         // Ingest 40 batches of 250 new tickets while the export runs.
@@ -231,7 +232,7 @@ import Testing
           try await Task.sleep(for: .milliseconds(20))
         }
         let archive = try await TenantExportDirectory.export(
-          name: "busy", into: exportDirectory, gateway: client, metadata: InProcessSuite.bearer(suite.operatorKey))
+          name: "busy", into: exportDirectory, gateway: client, metadata: SuiteMetadata.bearer(suite.operatorKey))
         try await writer.value
         let stats = try await ingestion.getStats(.init(), metadata: key)
         #expect(stats.lastOffset == 10_000)
@@ -241,7 +242,7 @@ import Testing
     try await InProcessSuite.with { fresh in
       try await fresh.withGatewayClient { client in
         _ = try await TenantExportDirectory.importTenant(
-          from: exportDirectory, gateway: client, metadata: InProcessSuite.bearer(fresh.operatorKey))
+          from: exportDirectory, gateway: client, metadata: SuiteMetadata.bearer(fresh.operatorKey))
         let stats = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: key)
         // A cut taken mid-ingest: some batches, whole ones (each is one transaction).
         #expect(stats.lastOffset >= 1_000 && stats.lastOffset < 10_000, "the export was not taken mid-ingest: \(stats.lastOffset)")

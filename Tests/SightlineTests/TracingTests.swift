@@ -3,7 +3,8 @@ import GRPCCore
 import SightlineDemo
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -36,11 +37,11 @@ extension RealProcessSuites {
       let launcher = SuiteLauncher(dataDirectory: directory + "/data", portBase: EndToEndTests.freePortBase(), binaryDirectory: EndToEndTests.binaryDirectory)
       try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: logFile))
       do {
-        let key = InProcessSuite.bearer(try await launcher.createTenant("traced"))
+        let key = SuiteMetadata.bearer(try await launcher.createTenant("traced"))
         let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
         var traced = key
         traced.addString("00-\(traceID)-00f067aa0ba902b7-01", forKey: "traceparent")
-        try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
           let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
           _ = try await experiments.createExperiment(
             .with { $0.experiment = ExperimentRPCTests.rolloutExperiment(.init(endMs: todayMidnightMs())) }, metadata: key)

@@ -6,7 +6,8 @@ import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import Testing
 
@@ -106,7 +107,7 @@ import Testing
       // The gateway still serves, and nothing was stored.
       try await suite.withGatewayClient { client in
         let stats = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(
-          .init(), metadata: InProcessSuite.bearer(tenant.adminKey))
+          .init(), metadata: SuiteMetadata.bearer(tenant.adminKey))
         #expect(stats.lastOffset == 0, "\(name)")
       }
     }

@@ -7,7 +7,8 @@
 //   swift build -c release && swift run -c release fault-drill --events 1000000 [--seed S]
 import Foundation
 import SightlineModel
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 
 var events = 1_000_000
 var seed = UInt64.random(in: 1...1_000_000)

@@ -12,7 +12,8 @@ import GRPCCore
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 
@@ -60,7 +61,7 @@ try await InProcessSuite.with(followLogs: followLogs) { suite in
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
     let start = ContinuousClock.now
     let reply = try await ingestion.ingestStream(
-      request: StreamingClientRequest(metadata: InProcessSuite.bearer(tenant.adminKey)) { writer in
+      request: StreamingClientRequest(metadata: SuiteMetadata.bearer(tenant.adminKey)) { writer in
         for batch in batches { try await writer.write(.with { $0.events = batch }) }
       })
     let elapsed = seconds(ContinuousClock.now - start)

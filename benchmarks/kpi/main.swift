@@ -11,7 +11,8 @@ import MetricsService
 import SightlineDemo
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 
@@ -192,7 +193,7 @@ print("bench-kpi: \(options.tickets) tickets over \(options.days) days, \(option
 
 try await InProcessSuite.with { suite in
   let tenant = try await suite.createTenant("bench")
-  let key = InProcessSuite.bearer(tenant.adminKey)
+  let key = SuiteMetadata.bearer(tenant.adminKey)
   try await suite.withGatewayClient { client in
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
     let loadStart = ContinuousClock.now

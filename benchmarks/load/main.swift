@@ -8,7 +8,8 @@
 //   swift run -c release bench-load --seconds 1800     # the 30-minute soak
 import Foundation
 import SightlineModel
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 
 var seconds = 30
 var concurrency = 32

@@ -14,7 +14,8 @@ import Foundation
 import GRPCCore
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
+import SightlineTesting
 import Synchronization
 
 var settings = ["--tenants": 10_000, "--busy": 100, "--rate": 2_000, "--seconds": 30]
@@ -155,7 +156,7 @@ extension Duration {
 var exitCode: Int32 = 0
 do {
   let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-  try await InProcessSuite.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+  try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
     let fleet = TenantFleet(client: client, concurrency: 32)
     var members: [TenantFleet.Member] = []
     var firstIngest: [Double] = []

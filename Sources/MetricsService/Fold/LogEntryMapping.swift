@@ -3,17 +3,8 @@ import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
 
-/// Conversions between the wire contract and the model's KPI types.
-enum WireMapping {
-  static let wireKpis = KpiWire.wireKpis
-  static let wireDimensions = KpiWire.wireDimensions
-
-  static func kpi(_ kpi: Sightline_Metrics_V1_Kpi, field: String) throws -> KpiKind { try KpiWire.kpi(kpi, field: field) }
-
-  static func dimension(_ dimension: Sightline_Common_V1_Dimension, field: String) throws -> KpiDimension {
-    try KpiWire.dimension(dimension, field: field)
-  }
-
+/// What the fold takes from a log entry (the KPI and dimension tables live in `KpiWire`).
+enum LogEntryMapping {
   /// What the KPIs take from a log entry.
   static func metricsEvent(_ entry: Sightline_Ingestion_V1_LogEntry) -> MetricsEvent {
     let time = entry.eventTimeUnixMs

@@ -59,7 +59,7 @@ public final class MetricsLogConsumer: LogConsumer {
   public func appliedOffset(tenant: TenantID) throws -> Int64 { try store(for: tenant).appliedOffset() }
 
   public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
-    try store(for: tenant).apply(entries.map { ($0.offset, WireMapping.metricsEvent($0)) }, throughOffset: throughOffset)
+    try store(for: tenant).apply(entries.map { ($0.offset, LogEntryMapping.metricsEvent($0)) }, throughOffset: throughOffset)
     activity.withLock { activity in
       activity[tenant, default: Activity()].applied = .now
       activity[tenant, default: Activity()].appliedSinceWarming += entries.count

@@ -34,4 +34,22 @@ public enum ClientFactory {
     // Every client passes the current trace on (a no-op outside a traced call).
     return GRPCClient(transport: transport, interceptors: [TracingClientInterceptor()] + interceptors)
   }
+
+  /// Opens a client of `endpoint`, runs `body` with it, and closes it: for a command or a
+  /// tool that makes a few calls (long-lived clients run as a ``ManagedClient``).
+  public static func withClient<R: Sendable>(
+    _ endpoint: HostAndPort, security: HTTP2ClientTransport.Posix.TransportSecurity,
+    interceptors: [any ClientInterceptor] = [],
+    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R
+  ) async throws -> R {
+    let client = try makeClient(endpoint: endpoint, security: security, interceptors: interceptors)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await client.runConnections() }
+      defer {
+        client.beginGracefulShutdown()
+        group.cancelAll()
+      }
+      return try await body(client)
+    }
+  }
 }

@@ -280,8 +280,7 @@ public final class LogFollower: Service, Sendable {
   /// One turn of `tenant`: reads at most `maxEntriesPerTurn` entries after its applied
   /// offset and applies them. Returns whether it is still behind (another turn is due).
   private func turn(_ tenant: TenantID) async -> Bool {
-    var metadata = Metadata()
-    metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
+    let metadata = SuiteMetadata.forTenant(tenant)
     do {
       guard let applied = try await BlockingWork.run({ try self.appliedOffset(tenant) }) else { return false }
       let reply = try await Sightline_Ingestion_V1_TenantDirectory.Client(wrapping: client).readLog(

@@ -12,6 +12,23 @@ public enum SuiteMetadata {
   /// The API key header of callers at the gateway.
   public static let authorizationKey = "authorization"
 
+  /// Call metadata carrying an API key, as callers of the gateway send it
+  /// (`authorization: Bearer <key>`).
+  public static func bearer(_ key: String) -> Metadata {
+    var metadata = Metadata()
+    metadata.addString("Bearer \(key)", forKey: authorizationKey)
+    return metadata
+  }
+
+  /// Call metadata acting for `tenant`, as a service calling a service over mutual TLS
+  /// sends it, with the request id of the call it serves (if any) for log correlation.
+  public static func forTenant(_ tenant: TenantID, requestID: String? = nil) -> Metadata {
+    var metadata = Metadata()
+    metadata.addString(tenant.rawValue, forKey: tenantKey)
+    if let requestID { metadata.addString(requestID, forKey: requestIDKey) }
+    return metadata
+  }
+
   /// The tenant in `metadata`, or UNAUTHENTICATED. A service accepts a tenant from
   /// nowhere else: not from a request field, not from a default.
   public static func requireTenant(_ metadata: Metadata) throws -> TenantID {

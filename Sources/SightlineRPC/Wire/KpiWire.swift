@@ -24,6 +24,22 @@ public enum KpiWire {
   /// Model dimension → wire dimension.
   public static let wireDimensions = Dictionary(uniqueKeysWithValues: dimensions.map { ($1, $0) })
 
+  /// The wire KPI of a documented KPI name (`first_response_time`), if it is one.
+  public static func kpi(named name: String) -> Sightline_Metrics_V1_Kpi? {
+    KpiKind(rawValue: name).flatMap { wireKpis[$0] }
+  }
+
+  /// The wire dimension of a documented dimension name (`business_line`), if it is one.
+  public static func dimension(named name: String) -> Sightline_Common_V1_Dimension? {
+    KpiDimension(rawValue: name).flatMap { wireDimensions[$0] }
+  }
+
+  /// The documented name of a wire KPI.
+  public static func name(_ kpi: Sightline_Metrics_V1_Kpi) -> String { kpis[kpi]?.rawValue ?? "\(kpi)" }
+
+  /// The documented name of a wire dimension ("" when unspecified).
+  public static func name(_ dimension: Sightline_Common_V1_Dimension) -> String { dimensions[dimension]?.rawValue ?? "" }
+
   /// The model KPI of `kpi`, or INVALID_ARGUMENT naming `field`.
   public static func kpi(_ kpi: Sightline_Metrics_V1_Kpi, field: String) throws -> KpiKind {
     guard let known = kpis[kpi] else { throw InvalidInput(field: field, reason: "unknown or unspecified KPI (\(kpi))") }
@@ -42,6 +58,19 @@ public enum KpiWire {
     }
     return known
   }
+}
+
+/// The wire enum of experiment analysis methods and the model's.
+public enum MethodWire {
+  /// Model method → wire method.
+  public static let wireMethods: [AnalysisMethod: Sightline_Experiments_V1_Method] = [
+    .welch: .welch, .cuped: .cuped, .did: .did, .permutation: .permutation, .zTest: .zTest, .delta: .delta,
+  ]
+  /// Wire method → model method (`auto` and unspecified have none: the service chooses).
+  public static let methods = Dictionary(uniqueKeysWithValues: wireMethods.map { ($1, $0) })
+
+  /// The documented name of a wire method (`auto` for auto or unspecified).
+  public static func name(_ method: Sightline_Experiments_V1_Method) -> String { methods[method]?.rawValue ?? "auto" }
 }
 
 /// The wire enums of ingested records and their model counterparts, shared by the consumers.

@@ -4,7 +4,7 @@ import GRPCCore
 import SightlineDemo
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
 import SightlineWire
 import SwiftProtobuf
 import UnixSignals
@@ -85,11 +85,8 @@ struct Demo: AsyncParsableCommand {
     scenario.rolloutDay = days / 2
     scenario.ticketsPerLineDay = ticketsPerDay
     let security = SuiteTLS.clientSecurity(caFile: launcher.pki.caCertificate, identity: nil)
-    let client = try ClientFactory.makeClient(endpoint: launcher.gateway, security: security)
     let dataDir = self.dataDir
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await client.runConnections() }
-      defer { client.beginGracefulShutdown() }
+    try await ClientFactory.withClient(launcher.gateway, security: security) { client in
       let tty = isatty(STDERR_FILENO) == 1
       let outcome = try await DemoRunner(client: client, operatorKey: operatorKey) { line in
         // The progress bar redraws in place on a terminal.
@@ -102,7 +99,7 @@ struct Demo: AsyncParsableCommand {
       }.run(scenario)
       let keyFile = "\(dataDir)/demo.key"
       _ = FileManager.default.createFile(atPath: keyFile, contents: Data((outcome.adminKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
-      let key: Metadata = ["authorization": "Bearer \(outcome.adminKey)"]
+      let key = SuiteMetadata.bearer(outcome.adminKey)
 
       // Alert rules are evaluated every 15 s: wait for the first round.
       let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)

@@ -92,15 +92,7 @@ struct ExperimentCommand: AsyncParsableCommand {
           .with {
             $0.name = name
             if let asOfTimestamp { $0.asOf = asOfTimestamp }
-            $0.method = switch method {
-            case .auto: .auto
-            case .welch: .welch
-            case .cuped: .cuped
-            case .did: .did
-            case .permutation: .permutation
-            case .zTest: .zTest
-            case .delta: .delta
-            }
+            $0.method = AnalysisMethod(rawValue: method.rawValue).flatMap { MethodWire.wireMethods[$0] } ?? .auto
           }, metadata: metadata)
       }
       switch format {

@@ -33,11 +33,10 @@ struct Health: AsyncParsableCommand {
   private func checkDirectly(_ address: String) async throws {
     guard let endpoint = HostAndPort(address) else { throw ValidationError("--direct must be HOST:PORT") }
     let pki = PKIDirectory(path: pkiDir ?? "\(connection.resolvedDataDir)/pki")
-    let client = try ClientFactory.makeClient(endpoint: endpoint, security: SuiteTLS(pki: pki).clientSecurity(identity: .operator))
-    let (status, reason) = try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await client.runConnections() }
-      defer { client.beginGracefulShutdown() }
-      return try await HealthService.check(client, timeout: .seconds(5))
+    let (status, reason) = try await ClientFactory.withClient(
+      endpoint, security: SuiteTLS(pki: pki).clientSecurity(identity: .operator)
+    ) { client in
+      try await HealthService.check(client, timeout: .seconds(5))
     }
     print((status == .serving ? "SERVING" : "NOT_SERVING") + (reason.map { ": \($0)" } ?? ""))
     if status != .serving { throw ExitCode.failure }

@@ -11,8 +11,8 @@ struct Kpi: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Query KPIs: any set, any range, by day/week/month, grouped and filtered by dimensions.",
     discussion: """
-      Metrics: \(WireNames.kpis.keys.sorted().joined(separator: ", ")).
-      Dimensions: \(WireNames.dimensions.keys.sorted().joined(separator: ", ")).
+      Metrics: \(WireNames.kpiNames.joined(separator: ", ")).
+      Dimensions: \(WireNames.dimensionNames.joined(separator: ", ")).
       Dates are YYYY-MM-DD in the tenant's time zone (or RFC 3339); --to is exclusive.
       Definitions: docs/kpis.md.
       """)

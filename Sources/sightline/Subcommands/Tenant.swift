@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCCore
-import SightlineSuite
+import SightlineLauncher
 import SightlineWire
 import SwiftProtobuf
 

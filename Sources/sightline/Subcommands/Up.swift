@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SightlineModel
 import SightlineRPC
-import SightlineSuite
+import SightlineLauncher
 import UnixSignals
 
 /// `sightline up`: the whole suite in the foreground until Ctrl-C.

@@ -65,15 +65,11 @@ struct ConnectionOptions: ParsableArguments {
     operatorFallback: Bool,
     _ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Metadata) async throws -> R
   ) async throws -> R {
-    let metadata: Metadata = ["authorization": "Bearer \(try key(operatorFallback: operatorFallback))"]
-    let client = try ClientFactory.makeClient(
-      endpoint: try gatewayAddress(), security: SuiteTLS.clientSecurity(caFile: try caFile(), identity: nil))
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await client.runConnections() }
-      defer {
-        client.beginGracefulShutdown()
-      }
-      return try await body(client, metadata)
+    let metadata = SuiteMetadata.bearer(try key(operatorFallback: operatorFallback))
+    return try await ClientFactory.withClient(
+      try gatewayAddress(), security: SuiteTLS.clientSecurity(caFile: try caFile(), identity: nil)
+    ) { client in
+      try await body(client, metadata)
     }
   }
 }

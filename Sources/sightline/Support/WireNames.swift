@@ -1,52 +1,32 @@
 import ArgumentParser
 import SightlineModel
+import SightlineRPC
 import SightlineWire
 
-/// Command-line names of KPIs and dimensions (the documented snake_case names) and their
-/// wire values.
+/// Command-line names of KPIs and dimensions: the documented snake_case names, which are
+/// the model's raw values (the wire tables live in `KpiWire`, next to the wire module).
 enum WireNames {
-  static let kpis: [String: Sightline_Metrics_V1_Kpi] = [
-    "volume": .volume, "first_response_time": .firstResponseTime, "resolution_time": .resolutionTime,
-    "unanswered": .unanswered, "fcr_rate": .fcrRate, "reopen_rate": .reopenRate,
-    "sla_first_response": .slaFirstResponse, "csat": .csat, "nps": .nps, "ces": .ces,
-    "complaint_rate": .complaintRate, "complaint_closure_rate": .complaintClosureRate,
-    "repeat_contact_rate": .repeatContactRate, "backlog": .backlog,
-  ]
-  static let dimensions: [String: Sightline_Common_V1_Dimension] = [
-    "channel": .channel, "region": .region, "business_line": .businessLine, "agent": .agent,
-    "product_module": .productModule, "problem_type": .problemType, "priority": .priority,
-    "customer_tier": .customerTier, "customer_type": .customerType, "customer": .customer,
-  ]
+  /// Every KPI name, sorted.
+  static var kpiNames: [String] { KpiKind.allCases.map(\.rawValue).sorted() }
+  /// Every dimension name, sorted.
+  static var dimensionNames: [String] { KpiDimension.allCases.map(\.rawValue).sorted() }
 
   static func kpi(_ name: String) throws -> Sightline_Metrics_V1_Kpi {
-    guard let kpi = kpis[name] else {
-      throw ValidationError("unknown metric '\(name)'; one of: \(kpis.keys.sorted().joined(separator: ", "))")
+    guard let kpi = KpiWire.kpi(named: name) else {
+      throw ValidationError("unknown metric '\(name)'; one of: \(kpiNames.joined(separator: ", "))")
     }
     return kpi
   }
 
   static func dimension(_ name: String) throws -> Sightline_Common_V1_Dimension {
-    guard let dimension = dimensions[name] else {
-      throw ValidationError("unknown dimension '\(name)'; one of: \(dimensions.keys.sorted().joined(separator: ", "))")
+    guard let dimension = KpiWire.dimension(named: name) else {
+      throw ValidationError("unknown dimension '\(name)'; one of: \(dimensionNames.joined(separator: ", "))")
     }
     return dimension
   }
 
-  static func name(_ kpi: Sightline_Metrics_V1_Kpi) -> String { kpis.first { $0.value == kpi }?.key ?? "\(kpi)" }
-  static func name(_ dimension: Sightline_Common_V1_Dimension) -> String {
-    dimensions.first { $0.value == dimension }?.key ?? ""
-  }
-  static func model(_ kpi: Sightline_Metrics_V1_Kpi) -> KpiKind? { KpiKind(rawValue: name(kpi)) }
-
-  static func name(_ method: Sightline_Experiments_V1_Method) -> String {
-    switch method {
-    case .welch: "welch"
-    case .cuped: "cuped"
-    case .did: "did"
-    case .permutation: "permutation"
-    case .zTest: "z_test"
-    case .delta: "delta"
-    default: "auto"
-    }
-  }
+  static func name(_ kpi: Sightline_Metrics_V1_Kpi) -> String { KpiWire.name(kpi) }
+  static func name(_ dimension: Sightline_Common_V1_Dimension) -> String { KpiWire.name(dimension) }
+  static func model(_ kpi: Sightline_Metrics_V1_Kpi) -> KpiKind? { KpiWire.kpis[kpi] }
+  static func name(_ method: Sightline_Experiments_V1_Method) -> String { MethodWire.name(method) }
 }

@@ -68,7 +68,7 @@ public struct TenantFleet: Sendable {
     let names = (1...max(count, 1)).prefix(count).map { "\(prefix)-\(String(format: "%05d", $0))" }
     return try await forEach(names) { name in
       let reply = try await TransientRetry.run(report: { _ in }) {
-        try await gateway.createTenant(.with { $0.name = name }, metadata: Self.bearer(operatorKey))
+        try await gateway.createTenant(.with { $0.name = name }, metadata: SuiteMetadata.bearer(operatorKey))
       }
       return Member(name: name, key: reply.adminSecret)
     }
@@ -81,7 +81,7 @@ public struct TenantFleet: Sendable {
     let batch = (0..<events).map { Self.ticketEvent(tenant: member.name, sequence: sequence * 1_000_000 + $0) }
     let started = ContinuousClock.now
     let reply = try await TransientRetry.run(report: { _ in }) {
-      try await ingestion.ingest(.with { $0.events = batch }, metadata: Self.bearer(member.key))
+      try await ingestion.ingest(.with { $0.events = batch }, metadata: SuiteMetadata.bearer(member.key))
     }
     var updated = member
     updated.offset = reply.offset
@@ -93,7 +93,7 @@ public struct TenantFleet: Sendable {
   public func readYourWrites(_ member: Member, in service: SuiteComponent, wait: Duration) async throws {
     var options = CallOptions.defaults
     options.timeout = wait
-    let metadata = Self.bearer(member.key)
+    let metadata = SuiteMetadata.bearer(member.key)
     if service == .segmentation {
       _ = try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).getScorecard(
         .with {
@@ -145,5 +145,4 @@ public struct TenantFleet: Sendable {
     }
   }
 
-  static func bearer(_ key: String) -> Metadata { ["authorization": "Bearer \(key)"] }
 }

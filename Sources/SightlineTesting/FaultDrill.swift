@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 public import SightlineModel
 import SightlineRPC
+public import SightlineLauncher
 import SightlineWire
 import SwiftProtobuf
 
@@ -112,7 +113,7 @@ public struct FaultDrill: Sendable {
     let pauses = (0..<3).map { _ in Int(100 + 400 * random.unit()) }
     // One watching connection for the whole phase (it reconnects after the gateway's
     // restart): a handshake per poll would be slower than the client being watched.
-    report.kills = try await InProcessSuite.withClient(faulty.gateway, security: Self.security(faulty)) { watcher in
+    report.kills = try await ClientFactory.withClient(faulty.gateway, security: Self.security(faulty)) { watcher in
       let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: watcher)
       var options = CallOptions.defaults
       options.timeout = .seconds(1)
@@ -121,7 +122,7 @@ public struct FaultDrill: Sendable {
       for (index, component) in [SuiteComponent.ingestion, .metrics, .gateway].enumerated() {
         let target = Int64(fractions[index] * Double(events))
         while client.process.isRunning {
-          let stats = try? await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(faultyKey), options: options)
+          let stats = try? await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(faultyKey), options: options)
           stored = stats?.lastOffset ?? stored
           if stored >= target { break }
           try await Task.sleep(for: .milliseconds(10))
@@ -167,11 +168,11 @@ public struct FaultDrill: Sendable {
   }
 
   private func stats(_ suite: SuiteLauncher, key: String) async throws -> Sightline_Ingestion_V1_GetStatsResponse {
-    try await InProcessSuite.withClient(suite.gateway, security: Self.security(suite)) { client in
+    try await ClientFactory.withClient(suite.gateway, security: Self.security(suite)) { client in
       var options = CallOptions.defaults
       options.timeout = .seconds(5)
       return try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(
-        .init(), metadata: InProcessSuite.bearer(key), options: options)
+        .init(), metadata: SuiteMetadata.bearer(key), options: options)
     }
   }
 
@@ -223,8 +224,8 @@ public struct FaultDrill: Sendable {
     let deadline = ContinuousClock.now + .seconds(600)
     while true {
       do {
-        let response = try await InProcessSuite.withClient(suite.gateway, security: Self.security(suite)) { client in
-          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(request, metadata: InProcessSuite.bearer(key))
+        let response = try await ClientFactory.withClient(suite.gateway, security: Self.security(suite)) { client in
+          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(request, metadata: SuiteMetadata.bearer(key))
         }
         var cells: [String: [Double]] = [:]
         for row in response.rows {

@@ -144,12 +144,9 @@ public final class SuiteLauncher: @unchecked Sendable {
   public func checkHealth(_ component: SuiteComponent) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
     let tls = SuiteTLS(pki: pki)
     let security = tls.clientSecurity(identity: component == .gateway ? nil : .operator)
-    let client = try ClientFactory.makeClient(endpoint: addresses[component]!, security: security)
-    return try await withThrowingDiscardingTaskGroup { group in
-      group.addTask { try await client.runConnections() }
-      defer { client.beginGracefulShutdown() }
+    return try await ClientFactory.withClient(addresses[component]!, security: security) { client in
       // Generous: a debug build under a parallel test run can take seconds per TLS handshake.
-      return try await HealthService.check(client, timeout: .seconds(10)).status
+      try await HealthService.check(client, timeout: .seconds(10)).status
     }
   }
 
@@ -173,9 +170,9 @@ public final class SuiteLauncher: @unchecked Sendable {
     let operatorKey = try String(contentsOfFile: operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     let request = Sightline_Gateway_V1_CreateTenantRequest.with { $0.name = name }
     let security = SuiteTLS(pki: pki).clientSecurity(identity: nil)
-    let reply: Sightline_Gateway_V1_CreateTenantResponse = try await InProcessSuite.withClient(gateway, security: security) {
+    let reply: Sightline_Gateway_V1_CreateTenantResponse = try await ClientFactory.withClient(gateway, security: security) {
       client in
-      try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createTenant(request, metadata: InProcessSuite.bearer(operatorKey))
+      try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createTenant(request, metadata: SuiteMetadata.bearer(operatorKey))
     }
     return reply.adminSecret
   }

@@ -147,7 +147,7 @@ public struct InProcessSuite: Sendable {
 
   /// Runs `body` with a client of the gateway (TLS, trusting the suite's CA).
   public func withGatewayClient<R: Sendable>(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
-    try await Self.withClient(
+    try await ClientFactory.withClient(
       HostAndPort(host: "127.0.0.1", port: gatewayPort),
       security: SuiteTLS(pki: pki).clientSecurity(identity: nil), body)
   }
@@ -157,35 +157,16 @@ public struct InProcessSuite: Sendable {
     security: HTTP2ClientTransport.Posix.TransportSecurity,
     _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R
   ) async throws -> R {
-    try await Self.withClient(HostAndPort(host: "127.0.0.1", port: ingestionPort), security: security, body)
-  }
-
-  /// Runs `body` with a client of `address`.
-  public static func withClient<R: Sendable>(
-    _ address: HostAndPort, security: HTTP2ClientTransport.Posix.TransportSecurity,
-    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R
-  ) async throws -> R {
-    let client = try ClientFactory.makeClient(endpoint: address, security: security)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await client.runConnections() }
-      defer {
-        client.beginGracefulShutdown()
-        group.cancelAll()
-      }
-      return try await body(client)
-    }
+    try await ClientFactory.withClient(HostAndPort(host: "127.0.0.1", port: ingestionPort), security: security, body)
   }
 
   /// Creates a tenant with the operator key; returns its id and admin key.
   public func createTenant(_ name: String) async throws -> (id: String, adminKey: String) {
     let reply = try await withGatewayClient { client in
       try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createTenant(
-        .with { $0.name = name }, metadata: Self.bearer(operatorKey))
+        .with { $0.name = name }, metadata: SuiteMetadata.bearer(operatorKey))
     }
     return (reply.tenant.id, reply.adminSecret)
   }
-
-  /// Call metadata carrying `key`.
-  public static func bearer(_ key: String) -> Metadata { ["authorization": "Bearer \(key)"] }
 }
 

@@ -42,7 +42,6 @@ public struct DemoRunner: Sendable {
     self.progress = progress
   }
 
-  static func bearer(_ key: String) -> Metadata { ["authorization": "Bearer \(key)"] }
 
   /// Runs `call`, riding out a transient failure (a service restarting, a channel still
   /// connecting) with ``TransientRetry``; each retry is reported as progress.
@@ -57,11 +56,11 @@ public struct DemoRunner: Sendable {
   public func run(_ scenario: DemoScenario) async throws -> DemoOutcome {
     let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
     let (name, tenant) = try await retrying {
-      let existing = Set(try await gateway.listTenants(.init(), metadata: Self.bearer(operatorKey)).tenants.map(\.name))
+      let existing = Set(try await gateway.listTenants(.init(), metadata: SuiteMetadata.bearer(operatorKey)).tenants.map(\.name))
       let name = (1...).lazy.map { "demo-\(scenario.seed)" + ($0 == 1 ? "" : "-\($0)") }.first { !existing.contains($0) }!
-      return (name, try await gateway.createTenant(.with { $0.name = name }, metadata: Self.bearer(operatorKey)))
+      return (name, try await gateway.createTenant(.with { $0.name = name }, metadata: SuiteMetadata.bearer(operatorKey)))
     }
-    let key = Self.bearer(tenant.adminSecret)
+    let key = SuiteMetadata.bearer(tenant.adminSecret)
     progress("tenant \(name) created")
 
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)

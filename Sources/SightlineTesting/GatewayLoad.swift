@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 public import SightlineModel
 import SightlineRPC
+public import SightlineLauncher
 import SightlineWire
 
 /// A bounded load test of a running suite's gateway: `concurrency` callers repeat a unary
@@ -83,7 +84,7 @@ public struct GatewayLoad: Sendable {
       for connection in 0..<2 {
         let callers = concurrency / 2 + (connection == 0 ? concurrency % 2 : 0)
         group.addTask {
-          try await InProcessSuite.withClient(suite.gateway, security: security) { client in
+          try await ClientFactory.withClient(suite.gateway, security: security) { client in
             let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
             return await withTaskGroup(of: ([Double], [String: Int]).self) { callersGroup in
               for _ in 0..<callers {
@@ -93,7 +94,7 @@ public struct GatewayLoad: Sendable {
                   while ContinuousClock.now < deadline {
                     let start = ContinuousClock.now
                     do {
-                      _ = try await ingestion.getStats(.init(), metadata: InProcessSuite.bearer(key))
+                      _ = try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(key))
                       latencies.append(Self.seconds(ContinuousClock.now - start) * 1000)
                     } catch let error as RPCError {
                       failures["\(error.code)", default: 0] += 1
