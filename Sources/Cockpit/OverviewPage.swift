@@ -32,19 +32,19 @@ enum OverviewPage {
     var body = periodPicker(context, days: days)
     body += "<p class=\"meta\">\(HTML.escape(String(format: context.text("period.vs"), Int(days)))) · \(HTML.escape(context.text("updated"))) <time>\(Layout.time(cockpit.generatedAt))</time> · <span class=\"live\">\(HTML.escape(context.text("live")))</span></p>"
     body += "<section aria-labelledby=\"alerts\"><h2 id=\"alerts\">\(HTML.escape(context.text("alerts.title")))</h2>"
-    body += unavailable("alerts") ?? alerts(context, (try? Sightline_Metrics_V1_ListAlertsResponse(serializedBytes: cockpit.alerts))?.alerts ?? [])
+    body += unavailable("alerts") ?? alerts(context, cockpit.alerts.alerts)
     body += "</section>"
     body += "<section aria-labelledby=\"headline\"><h2 id=\"headline\">\(HTML.escape(context.text("headline.title")))</h2>"
     body += unavailable("headline") ?? headline(
-      context, targets: targets, now: try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline),
-      before: try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headlinePrevious))
+      context, targets: targets, now: cockpit.hasHeadline ? cockpit.headline : nil,
+      before: cockpit.hasHeadlinePrevious ? cockpit.headlinePrevious : nil)
     body += "</section>"
     body += "<section aria-labelledby=\"trend\"><h2 id=\"trend\">\(HTML.escape(context.text("trend.title")))</h2>"
-    body += unavailable("trend") ?? trend(context, try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.trend))
+    body += unavailable("trend") ?? trend(context, cockpit.hasTrend ? cockpit.trend : nil)
     body += "</section>"
     body += "<section aria-labelledby=\"lines\"><h2 id=\"lines\">\(HTML.escape(context.text("lines.title")))</h2>"
     body += unavailable("by_business_line")
-      ?? byLine(context, try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.byBusinessLine))
+      ?? byLine(context, cockpit.hasByBusinessLine ? cockpit.byBusinessLine : nil)
     body += "</section>"
     return Layout.page(context, title: context.text("nav.overview"), live: true, body: body)
   }

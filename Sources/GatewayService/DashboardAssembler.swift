@@ -26,8 +26,11 @@ public struct DashboardAssembler: Sendable {
   public init(clients: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]) { self.clients = clients }
 
   private enum Part: Sendable {
-    case headline(Data), previous(Data), trend(Data), byLine(Data), alerts(Data)
-    case scorecards([Data]), themes(Data), atRisk(Data), experiments([Data])
+    case headline(Sightline_Metrics_V1_QueryKpisResponse), previous(Sightline_Metrics_V1_QueryKpisResponse)
+    case trend(Sightline_Metrics_V1_QueryKpisResponse), byLine(Sightline_Metrics_V1_QueryKpisResponse)
+    case alerts(Sightline_Metrics_V1_ListAlertsResponse)
+    case scorecards([Sightline_Segmentation_V1_Scorecard]), themes(Sightline_Segmentation_V1_GetThemesResponse)
+    case atRisk(Sightline_Segmentation_V1_ListAtRiskResponse), experiments([Sightline_Experiments_V1_Evaluation])
   }
 
   /// What one section's fetch gave: its parts, or why it is unavailable.
@@ -55,7 +58,7 @@ public struct DashboardAssembler: Sendable {
         let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
         async let now = metrics.queryKpis(Self.query(Self.headlineKpis, current, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
         async let before = metrics.queryKpis(Self.query(Self.headlineKpis, previous, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
-        return [.headline(try await now.serializedData()), .previous(try await before.serializedData())]
+        return [.headline(try await now), .previous(try await before)]
       }),
       ("trend", .metrics, { client in
         // Whole local days: from midnight (tenant's zone) `periodDays - 1` days ago to now, so
@@ -66,43 +69,43 @@ public struct DashboardAssembler: Sendable {
         let reply = try await metrics.queryKpis(
           Self.query(Self.trendKpis, Self.range(start, nowMs), .day, minOffset: minOffset), metadata: callMetadata,
           options: callOptions)
-        return [.trend(try reply.serializedData())]
+        return [.trend(reply)]
       }),
       ("by_business_line", .metrics, { client in
         var request = Self.query(Self.headlineKpis, current, .all, minOffset: minOffset)
         request.groupBy = [.businessLine]
         let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
           request, metadata: callMetadata, options: callOptions)
-        return [.byLine(try reply.serializedData())]
+        return [.byLine(reply)]
       }),
       ("alerts", .metrics, { client in
         let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(
           .with { $0.openOnly = true; $0.limit = 20 }, metadata: callMetadata, options: callOptions)
-        return [.alerts(try reply.serializedData())]
+        return [.alerts(reply)]
       }),
       ("segments", .segmentation, { client in
         let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
-        var scorecards: [Data] = []
+        var scorecards: [Sightline_Segmentation_V1_Scorecard] = []
         for segment in ["vip", "at_risk"] {
           let card = try await segmentation.getScorecard(
             .with { $0.segment = segment; $0.range = current; $0.minOffset = minOffset }, metadata: callMetadata, options: callOptions)
-          scorecards.append(try card.serializedData())
+          scorecards.append(card)
         }
         let themes = try await segmentation.getThemes(
           .with { $0.range = current; $0.limit = 10; $0.negativeOnly = true }, metadata: callMetadata, options: callOptions)
         let atRisk = try await segmentation.listAtRisk(.with { $0.limit = 10 }, metadata: callMetadata, options: callOptions)
-        return [.scorecards(scorecards), .themes(try themes.serializedData()), .atRisk(try atRisk.serializedData())]
+        return [.scorecards(scorecards), .themes(themes), .atRisk(atRisk)]
       }),
       ("experiments", .experiments, { client in
         let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
         let all = try await experiments.listExperiments(.init(), metadata: callMetadata, options: callOptions)
         let running = all.experiments.filter { !$0.hasEnd || $0.end.seconds * 1000 > nowMs }.prefix(Self.maxExperiments)
-        var evaluations: [Data] = []
+        var evaluations: [Sightline_Experiments_V1_Evaluation] = []
         for experiment in running {
           do {
             let evaluation = try await experiments.evaluate(
               .with { $0.name = experiment.name; $0.minOffset = minOffset }, metadata: callMetadata, options: callOptions)
-            evaluations.append(try evaluation.serializedData())
+            evaluations.append(evaluation)
           } catch let error as RPCError where error.code == .failedPrecondition {
             continue  // not started yet
           }
@@ -141,15 +144,15 @@ public struct DashboardAssembler: Sendable {
         response.sections.append(.with { $0.section = name; $0.available = true })
         for part in outcome.parts {
           switch part {
-          case .headline(let data): response.headline = data
-          case .previous(let data): response.headlinePrevious = data
-          case .trend(let data): response.trend = data
-          case .byLine(let data): response.byBusinessLine = data
-          case .alerts(let data): response.alerts = data
-          case .scorecards(let data): response.scorecards = data
-          case .themes(let data): response.themes = data
-          case .atRisk(let data): response.atRisk = data
-          case .experiments(let data): response.experiments = data
+          case .headline(let reply): response.headline = reply
+          case .previous(let reply): response.headlinePrevious = reply
+          case .trend(let reply): response.trend = reply
+          case .byLine(let reply): response.byBusinessLine = reply
+          case .alerts(let reply): response.alerts = reply
+          case .scorecards(let cards): response.scorecards = cards
+          case .themes(let reply): response.themes = reply
+          case .atRisk(let reply): response.atRisk = reply
+          case .experiments(let evaluations): response.experiments = evaluations
           }
         }
         continue

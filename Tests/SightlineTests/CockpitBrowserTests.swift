@@ -94,7 +94,7 @@ extension RealProcessSuites {
       _ = try await metrics.setSettings(.with { $0.settings = settings }, metadata: key)
       // Wait until the consumers have applied the whole log.
       let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30; $0.minOffset = demo.offset }, metadata: key)
-      let headline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline)
+      let headline = cockpit.headline
       var headlineValues: [String: String] = [:]
       var headlineSamples: [String: Int64] = [:]
       for value in headline.rows.first?.values ?? [] {
@@ -103,7 +103,7 @@ extension RealProcessSuites {
         headlineSamples[kind.rawValue] = value.sampleSize
       }
       var lines: [String: [String: String]] = [:]
-      for row in try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.byBusinessLine).rows {
+      for row in cockpit.byBusinessLine.rows {
         var values: [String: String] = [:]
         for value in row.values {
           guard let kind = KpiWire.kpis[value.kpi] else { continue }

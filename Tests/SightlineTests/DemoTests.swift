@@ -51,7 +51,7 @@ extension RealProcessSuites {
           let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
           let unavailable = cockpit.sections.filter { !$0.available }
           #expect(unavailable.isEmpty, "\(unavailable)")
-          let headline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline)
+          let headline = cockpit.headline
           let range = Sightline_Common_V1_TimeRange.with {
             $0.start = Google_Protobuf_Timestamp(seconds: cockpit.generatedAt.seconds - 30 * 86_400, nanos: 0)
             $0.end = Google_Protobuf_Timestamp(seconds: cockpit.generatedAt.seconds, nanos: 0)
@@ -60,19 +60,18 @@ extension RealProcessSuites {
             .with { $0.kpis = DashboardAssembler.headlineKpis; $0.range = range; $0.interval = .all }, metadata: key)
           #expect(headline.rows.map(\.values) == direct.rows.map(\.values))
           // The daily trend covers whole local days: 29 full days and today.
-          let trend = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.trend)
+          let trend = cockpit.trend
           #expect(trend.rows.count == 30)
-          let alerts = try Sightline_Metrics_V1_ListAlertsResponse(serializedBytes: cockpit.alerts)
+          let alerts = cockpit.alerts
           #expect(alerts.alerts.map(\.dimensionValue).allSatisfy { $0 == planted.spikeRegion })
-          let cockpitEvaluation = try Sightline_Experiments_V1_Evaluation(serializedBytes: try #require(cockpit.experiments.first))
+          let cockpitEvaluation = try #require(cockpit.experiments.first)
           #expect(cockpitEvaluation.results.map(\.effect) == evaluation.results.map(\.effect))
 
           // VIP customers soured over the last 30 days: their CSAT dropped against the 30 before.
-          let vip = try #require(cockpit.scorecards.compactMap { try? Sightline_Segmentation_V1_Scorecard(serializedBytes: $0) }
-            .first { $0.segment == "vip" })
+          let vip = try #require(cockpit.scorecards.first { $0.segment == "vip" })
           let vipCSAT = try #require(vip.figures.first { $0.name == "csat" })
           #expect(vipCSAT.value < vipCSAT.previous - 0.1, "VIP CSAT \(vipCSAT.value) vs \(vipCSAT.previous)")
-          let themes = try Sightline_Segmentation_V1_GetThemesResponse(serializedBytes: cockpit.themes)
+          let themes = cockpit.themes
           #expect(!themes.themes.isEmpty)
 
           // Stop segmentation: the cockpit still answers, with that section marked unavailable.
@@ -83,9 +82,9 @@ extension RealProcessSuites {
           #expect(available == ["headline": true, "trend": true, "by_business_line": true, "alerts": true, "segments": false, "experiments": true])
           #expect(partial.sections.first { $0.section == "segments" }?.reason.contains("segmentation service") == true)
           // The other sections still carry their data.
-          let partialHeadline = try Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: partial.headline)
+          let partialHeadline = partial.headline
           #expect((partialHeadline.rows.first?.values.first?.sampleSize ?? 0) > 1_000)
-          #expect(!partial.experiments.isEmpty && !partial.trend.isEmpty)
+          #expect(!partial.experiments.isEmpty && !partial.trend.rows.isEmpty)
         }
       }
     }

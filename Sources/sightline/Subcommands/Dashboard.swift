@@ -50,25 +50,28 @@ enum Terminal {
   static var isTTY: Bool { isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
 }
 
-/// The cockpit as JSON: each section decoded into its service's message.
+/// The cockpit as JSON: every section present (`null` when unavailable), lists as arrays.
 enum CockpitJSON {
   static func render(_ cockpit: Sightline_Gateway_V1_DashboardResponse) throws -> String {
     var options = JSONEncodingOptions()
     options.preserveProtoFieldNames = true
-    func json<M: SwiftProtobuf.Message>(_ type: M.Type, _ data: Data) throws -> String {
-      data.isEmpty ? "null" : try M(serializedBytes: data).jsonString(options: options)
+    func json(_ message: some SwiftProtobuf.Message, present: Bool) throws -> String {
+      present ? try message.jsonString(options: options) : "null"
+    }
+    func array(_ messages: [some SwiftProtobuf.Message]) throws -> String {
+      "[" + (try messages.map { try $0.jsonString(options: options) }.joined(separator: ",")) + "]"
     }
     let fields: [(String, String)] = [
-      ("sections", "[" + (try cockpit.sections.map { try $0.jsonString(options: options) }.joined(separator: ",")) + "]"),
-      ("headline", try json(Sightline_Metrics_V1_QueryKpisResponse.self, cockpit.headline)),
-      ("headline_previous", try json(Sightline_Metrics_V1_QueryKpisResponse.self, cockpit.headlinePrevious)),
-      ("trend", try json(Sightline_Metrics_V1_QueryKpisResponse.self, cockpit.trend)),
-      ("by_business_line", try json(Sightline_Metrics_V1_QueryKpisResponse.self, cockpit.byBusinessLine)),
-      ("alerts", try json(Sightline_Metrics_V1_ListAlertsResponse.self, cockpit.alerts)),
-      ("scorecards", "[" + (try cockpit.scorecards.map { try json(Sightline_Segmentation_V1_Scorecard.self, $0) }.joined(separator: ",")) + "]"),
-      ("themes", try json(Sightline_Segmentation_V1_GetThemesResponse.self, cockpit.themes)),
-      ("at_risk", try json(Sightline_Segmentation_V1_ListAtRiskResponse.self, cockpit.atRisk)),
-      ("experiments", "[" + (try cockpit.experiments.map { try json(Sightline_Experiments_V1_Evaluation.self, $0) }.joined(separator: ",")) + "]"),
+      ("sections", try array(cockpit.sections)),
+      ("headline", try json(cockpit.headline, present: cockpit.hasHeadline)),
+      ("headline_previous", try json(cockpit.headlinePrevious, present: cockpit.hasHeadlinePrevious)),
+      ("trend", try json(cockpit.trend, present: cockpit.hasTrend)),
+      ("by_business_line", try json(cockpit.byBusinessLine, present: cockpit.hasByBusinessLine)),
+      ("alerts", try json(cockpit.alerts, present: cockpit.hasAlerts)),
+      ("scorecards", try array(cockpit.scorecards)),
+      ("themes", try json(cockpit.themes, present: cockpit.hasThemes)),
+      ("at_risk", try json(cockpit.atRisk, present: cockpit.hasAtRisk)),
+      ("experiments", try array(cockpit.experiments)),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
   }
@@ -111,7 +114,7 @@ struct CockpitView {
   func alerts() -> [String] {
     var lines = [bold("ALERTS")]
     if let reason = unavailable("alerts") { return lines + [reason, ""] }
-    let alerts = (try? Sightline_Metrics_V1_ListAlertsResponse(serializedBytes: cockpit.alerts))?.alerts ?? []
+    let alerts = cockpit.alerts.alerts
     if alerts.isEmpty { lines.append("  " + paint("no open alerts", "32")) }
     for alert in alerts {
       let severity = alert.severity == .critical ? paint("CRITICAL", "1;31") : paint("warning ", "33")
@@ -123,9 +126,8 @@ struct CockpitView {
   func headline() -> [String] {
     let lines = [bold("HEADLINE")]
     if let reason = unavailable("headline") { return lines + [reason, ""] }
-    guard let now = try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headline), let current = now.rows.first
-    else { return lines + ["  no data", ""] }
-    let before = (try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.headlinePrevious))?.rows.first
+    guard let current = cockpit.headline.rows.first else { return lines + ["  no data", ""] }
+    let before = cockpit.headlinePrevious.rows.first
     var rows: [[String]] = []
     for (index, value) in current.values.enumerated() {
       guard let kind = WireNames.model(value.kpi) else { continue }
@@ -159,8 +161,8 @@ struct CockpitView {
   func trend() -> [String] {
     var lines = [bold("DAILY TREND")]
     if let reason = unavailable("trend") { return lines + [reason, ""] }
-    guard let trend = try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.trend), let first = trend.rows.first
-    else { return lines + ["  no data", ""] }
+    let trend = cockpit.trend
+    guard let first = trend.rows.first else { return lines + ["  no data", ""] }
     for (index, value) in first.values.enumerated() {
       guard let kind = WireNames.model(value.kpi) else { continue }
       let series = trend.rows.map { row -> Double? in
@@ -176,8 +178,8 @@ struct CockpitView {
   func byLine() -> [String] {
     let lines = [bold("BY BUSINESS LINE")]
     if let reason = unavailable("by_business_line") { return lines + [reason, ""] }
-    guard let reply = try? Sightline_Metrics_V1_QueryKpisResponse(serializedBytes: cockpit.byBusinessLine), !reply.rows.isEmpty
-    else { return lines + ["  no data", ""] }
+    let reply = cockpit.byBusinessLine
+    guard !reply.rows.isEmpty else { return lines + ["  no data", ""] }
     let shown: [Sightline_Metrics_V1_Kpi] = [.volume, .firstResponseTime, .csat, .nps, .complaintRate, .backlog]
     let header = ["  line"] + shown.compactMap { WireNames.model($0)?.rawValue }
     let rows = reply.rows.map { row -> [String] in
@@ -193,7 +195,7 @@ struct CockpitView {
   func experiments() -> [String] {
     var lines = [bold("EXPERIMENTS")]
     if let reason = unavailable("experiments") { return lines + [reason, ""] }
-    let evaluations = cockpit.experiments.compactMap { try? Sightline_Experiments_V1_Evaluation(serializedBytes: $0) }
+    let evaluations = cockpit.experiments
     if evaluations.isEmpty { lines.append("  no running experiments") }
     for evaluation in evaluations {
       let verdict = ExperimentReport.name(evaluation.verdict).uppercased()
@@ -214,18 +216,17 @@ struct CockpitView {
   func segments() -> [String] {
     var lines = [bold("SEGMENTS, THEMES, FOLLOW-UP")]
     if let reason = unavailable("segments") { return lines + [reason] }
-    for data in cockpit.scorecards {
-      guard let card = try? Sightline_Segmentation_V1_Scorecard(serializedBytes: data) else { continue }
+    for card in cockpit.scorecards {
       let figures = card.figures.compactMap { figure -> String? in
         guard let kind = KpiKind(rawValue: figure.name), kind != .volume, figure.sampleSize > 0 else { return nil }
         return "\(kind.rawValue) \(KpiFormat.value(figure.value, kind)) (was \(KpiFormat.value(figure.previous, kind)))"
       }
       lines.append("  \(card.segment) (\(card.members) members): " + figures.joined(separator: ", "))
     }
-    if let themes = try? Sightline_Segmentation_V1_GetThemesResponse(serializedBytes: cockpit.themes), !themes.themes.isEmpty {
+    if case let themes = cockpit.themes, !themes.themes.isEmpty {
       lines.append("  negative themes: " + themes.themes.prefix(8).map { "\($0.term) (\($0.count))" }.joined(separator: ", "))
     }
-    if let atRisk = try? Sightline_Segmentation_V1_ListAtRiskResponse(serializedBytes: cockpit.atRisk), !atRisk.customers.isEmpty {
+    if case let atRisk = cockpit.atRisk, !atRisk.customers.isEmpty {
       lines.append("  call back first: " + atRisk.customers.prefix(5).map { "\($0.customerID) (\(KpiFormat.fixed($0.score, digits: 0)))" }.joined(separator: ", "))
     }
     return lines

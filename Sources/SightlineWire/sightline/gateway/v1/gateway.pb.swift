@@ -14,11 +14,6 @@
 /// Authentication: `authorization: Bearer <key>` metadata on every call. Tenant
 /// administration needs the operator key; key administration needs a tenant `admin` key.
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -467,58 +462,117 @@ public nonisolated struct Sightline_Gateway_V1_SectionStatus: Sendable {
   public init() {}
 }
 
-/// The cockpit. Sections whose service failed are listed in `sections` as unavailable;
-/// the call itself still succeeds. Section payloads are the services' own messages,
-/// serialized, so the gateway does not copy their schemas.
-public nonisolated struct Sightline_Gateway_V1_DashboardResponse: Sendable {
+/// The cockpit. Sections whose service failed are listed in `sections` as unavailable,
+/// with the reason, and their fields are left unset; the call itself still succeeds. The
+/// fields are the services' own messages (the field numbers and encoding are those of the
+/// earlier `bytes` fields, so older clients still decode them).
+public nonisolated struct Sightline_Gateway_V1_DashboardResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Availability of each section.
-  public var sections: [Sightline_Gateway_V1_SectionStatus] = []
+  public var sections: [Sightline_Gateway_V1_SectionStatus] {
+    get {_storage._sections}
+    set {_uniqueStorage()._sections = newValue}
+  }
 
-  /// Headline KPIs (sightline.metrics.v1.QueryKpisResponse, interval ALL, this and previous period).
-  public var headline: Data = Data()
+  /// Headline KPIs (interval ALL), this period and the one before.
+  public var headline: Sightline_Metrics_V1_QueryKpisResponse {
+    get {_storage._headline ?? Sightline_Metrics_V1_QueryKpisResponse()}
+    set {_uniqueStorage()._headline = newValue}
+  }
+  /// Returns true if `headline` has been explicitly set.
+  public var hasHeadline: Bool {_storage._headline != nil}
+  /// Clears the value of `headline`. Subsequent reads from it will return its default value.
+  public mutating func clearHeadline() {_uniqueStorage()._headline = nil}
 
-  public var headlinePrevious: Data = Data()
+  public var headlinePrevious: Sightline_Metrics_V1_QueryKpisResponse {
+    get {_storage._headlinePrevious ?? Sightline_Metrics_V1_QueryKpisResponse()}
+    set {_uniqueStorage()._headlinePrevious = newValue}
+  }
+  /// Returns true if `headlinePrevious` has been explicitly set.
+  public var hasHeadlinePrevious: Bool {_storage._headlinePrevious != nil}
+  /// Clears the value of `headlinePrevious`. Subsequent reads from it will return its default value.
+  public mutating func clearHeadlinePrevious() {_uniqueStorage()._headlinePrevious = nil}
 
-  /// Daily trend (QueryKpisResponse, interval DAY).
-  public var trend: Data = Data()
+  /// Daily trend (interval DAY, whole local days).
+  public var trend: Sightline_Metrics_V1_QueryKpisResponse {
+    get {_storage._trend ?? Sightline_Metrics_V1_QueryKpisResponse()}
+    set {_uniqueStorage()._trend = newValue}
+  }
+  /// Returns true if `trend` has been explicitly set.
+  public var hasTrend: Bool {_storage._trend != nil}
+  /// Clears the value of `trend`. Subsequent reads from it will return its default value.
+  public mutating func clearTrend() {_uniqueStorage()._trend = nil}
 
-  /// Breakdown by business line (QueryKpisResponse).
-  public var byBusinessLine: Data = Data()
+  /// Breakdown by business line.
+  public var byBusinessLine: Sightline_Metrics_V1_QueryKpisResponse {
+    get {_storage._byBusinessLine ?? Sightline_Metrics_V1_QueryKpisResponse()}
+    set {_uniqueStorage()._byBusinessLine = newValue}
+  }
+  /// Returns true if `byBusinessLine` has been explicitly set.
+  public var hasByBusinessLine: Bool {_storage._byBusinessLine != nil}
+  /// Clears the value of `byBusinessLine`. Subsequent reads from it will return its default value.
+  public mutating func clearByBusinessLine() {_uniqueStorage()._byBusinessLine = nil}
 
-  /// Open alerts (sightline.metrics.v1.ListAlertsResponse).
-  public var alerts: Data = Data()
+  /// Open alerts.
+  public var alerts: Sightline_Metrics_V1_ListAlertsResponse {
+    get {_storage._alerts ?? Sightline_Metrics_V1_ListAlertsResponse()}
+    set {_uniqueStorage()._alerts = newValue}
+  }
+  /// Returns true if `alerts` has been explicitly set.
+  public var hasAlerts: Bool {_storage._alerts != nil}
+  /// Clears the value of `alerts`. Subsequent reads from it will return its default value.
+  public mutating func clearAlerts() {_uniqueStorage()._alerts = nil}
 
-  /// Scorecards (repeated sightline.segmentation.v1.Scorecard, each serialized).
-  public var scorecards: [Data] = []
+  /// Scorecards of the `vip` and `at_risk` segments.
+  public var scorecards: [Sightline_Segmentation_V1_Scorecard] {
+    get {_storage._scorecards}
+    set {_uniqueStorage()._scorecards = newValue}
+  }
 
-  /// Top negative themes (sightline.segmentation.v1.GetThemesResponse).
-  public var themes: Data = Data()
+  /// Top negative themes.
+  public var themes: Sightline_Segmentation_V1_GetThemesResponse {
+    get {_storage._themes ?? Sightline_Segmentation_V1_GetThemesResponse()}
+    set {_uniqueStorage()._themes = newValue}
+  }
+  /// Returns true if `themes` has been explicitly set.
+  public var hasThemes: Bool {_storage._themes != nil}
+  /// Clears the value of `themes`. Subsequent reads from it will return its default value.
+  public mutating func clearThemes() {_uniqueStorage()._themes = nil}
 
-  /// At-risk list head (sightline.segmentation.v1.ListAtRiskResponse).
-  public var atRisk: Data = Data()
+  /// At-risk list head.
+  public var atRisk: Sightline_Segmentation_V1_ListAtRiskResponse {
+    get {_storage._atRisk ?? Sightline_Segmentation_V1_ListAtRiskResponse()}
+    set {_uniqueStorage()._atRisk = newValue}
+  }
+  /// Returns true if `atRisk` has been explicitly set.
+  public var hasAtRisk: Bool {_storage._atRisk != nil}
+  /// Clears the value of `atRisk`. Subsequent reads from it will return its default value.
+  public mutating func clearAtRisk() {_uniqueStorage()._atRisk = nil}
 
-  /// Running experiments' evaluations (each a serialized sightline.experiments.v1.Evaluation).
-  public var experiments: [Data] = []
+  /// Running experiments' evaluations.
+  public var experiments: [Sightline_Experiments_V1_Evaluation] {
+    get {_storage._experiments}
+    set {_uniqueStorage()._experiments = newValue}
+  }
 
   /// When assembled.
   public var generatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_generatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_generatedAt = newValue}
+    get {_storage._generatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._generatedAt = newValue}
   }
   /// Returns true if `generatedAt` has been explicitly set.
-  public var hasGeneratedAt: Bool {self._generatedAt != nil}
+  public var hasGeneratedAt: Bool {_storage._generatedAt != nil}
   /// Clears the value of `generatedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearGeneratedAt() {self._generatedAt = nil}
+  public mutating func clearGeneratedAt() {_uniqueStorage()._generatedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _generatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A key as an export keeps it: its description and the SHA-256 of its secret (never the
@@ -1449,81 +1503,137 @@ nonisolated extension Sightline_Gateway_V1_DashboardResponse: SwiftProtobuf.Mess
   public static let protoMessageName: String = _protobuf_package + ".DashboardResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sections\0\u{1}headline\0\u{3}headline_previous\0\u{1}trend\0\u{3}by_business_line\0\u{1}alerts\0\u{1}scorecards\0\u{1}themes\0\u{3}at_risk\0\u{1}experiments\0\u{3}generated_at\0")
 
+  fileprivate class _StorageClass {
+    var _sections: [Sightline_Gateway_V1_SectionStatus] = []
+    var _headline: Sightline_Metrics_V1_QueryKpisResponse? = nil
+    var _headlinePrevious: Sightline_Metrics_V1_QueryKpisResponse? = nil
+    var _trend: Sightline_Metrics_V1_QueryKpisResponse? = nil
+    var _byBusinessLine: Sightline_Metrics_V1_QueryKpisResponse? = nil
+    var _alerts: Sightline_Metrics_V1_ListAlertsResponse? = nil
+    var _scorecards: [Sightline_Segmentation_V1_Scorecard] = []
+    var _themes: Sightline_Segmentation_V1_GetThemesResponse? = nil
+    var _atRisk: Sightline_Segmentation_V1_ListAtRiskResponse? = nil
+    var _experiments: [Sightline_Experiments_V1_Evaluation] = []
+    var _generatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _sections = source._sections
+      _headline = source._headline
+      _headlinePrevious = source._headlinePrevious
+      _trend = source._trend
+      _byBusinessLine = source._byBusinessLine
+      _alerts = source._alerts
+      _scorecards = source._scorecards
+      _themes = source._themes
+      _atRisk = source._atRisk
+      _experiments = source._experiments
+      _generatedAt = source._generatedAt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.sections) }()
-      case 2: try { try decoder.decodeSingularBytesField(value: &self.headline) }()
-      case 3: try { try decoder.decodeSingularBytesField(value: &self.headlinePrevious) }()
-      case 4: try { try decoder.decodeSingularBytesField(value: &self.trend) }()
-      case 5: try { try decoder.decodeSingularBytesField(value: &self.byBusinessLine) }()
-      case 6: try { try decoder.decodeSingularBytesField(value: &self.alerts) }()
-      case 7: try { try decoder.decodeRepeatedBytesField(value: &self.scorecards) }()
-      case 8: try { try decoder.decodeSingularBytesField(value: &self.themes) }()
-      case 9: try { try decoder.decodeSingularBytesField(value: &self.atRisk) }()
-      case 10: try { try decoder.decodeRepeatedBytesField(value: &self.experiments) }()
-      case 11: try { try decoder.decodeSingularMessageField(value: &self._generatedAt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedMessageField(value: &_storage._sections) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._headline) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._headlinePrevious) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._trend) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._byBusinessLine) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._alerts) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._scorecards) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._themes) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._atRisk) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._experiments) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._generatedAt) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.sections.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.sections, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._sections.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._sections, fieldNumber: 1)
+      }
+      try { if let v = _storage._headline {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._headlinePrevious {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._trend {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._byBusinessLine {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._alerts {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._scorecards.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._scorecards, fieldNumber: 7)
+      }
+      try { if let v = _storage._themes {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._atRisk {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._experiments.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._experiments, fieldNumber: 10)
+      }
+      try { if let v = _storage._generatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
     }
-    if !self.headline.isEmpty {
-      try visitor.visitSingularBytesField(value: self.headline, fieldNumber: 2)
-    }
-    if !self.headlinePrevious.isEmpty {
-      try visitor.visitSingularBytesField(value: self.headlinePrevious, fieldNumber: 3)
-    }
-    if !self.trend.isEmpty {
-      try visitor.visitSingularBytesField(value: self.trend, fieldNumber: 4)
-    }
-    if !self.byBusinessLine.isEmpty {
-      try visitor.visitSingularBytesField(value: self.byBusinessLine, fieldNumber: 5)
-    }
-    if !self.alerts.isEmpty {
-      try visitor.visitSingularBytesField(value: self.alerts, fieldNumber: 6)
-    }
-    if !self.scorecards.isEmpty {
-      try visitor.visitRepeatedBytesField(value: self.scorecards, fieldNumber: 7)
-    }
-    if !self.themes.isEmpty {
-      try visitor.visitSingularBytesField(value: self.themes, fieldNumber: 8)
-    }
-    if !self.atRisk.isEmpty {
-      try visitor.visitSingularBytesField(value: self.atRisk, fieldNumber: 9)
-    }
-    if !self.experiments.isEmpty {
-      try visitor.visitRepeatedBytesField(value: self.experiments, fieldNumber: 10)
-    }
-    try { if let v = self._generatedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Gateway_V1_DashboardResponse, rhs: Sightline_Gateway_V1_DashboardResponse) -> Bool {
-    if lhs.sections != rhs.sections {return false}
-    if lhs.headline != rhs.headline {return false}
-    if lhs.headlinePrevious != rhs.headlinePrevious {return false}
-    if lhs.trend != rhs.trend {return false}
-    if lhs.byBusinessLine != rhs.byBusinessLine {return false}
-    if lhs.alerts != rhs.alerts {return false}
-    if lhs.scorecards != rhs.scorecards {return false}
-    if lhs.themes != rhs.themes {return false}
-    if lhs.atRisk != rhs.atRisk {return false}
-    if lhs.experiments != rhs.experiments {return false}
-    if lhs._generatedAt != rhs._generatedAt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._sections != rhs_storage._sections {return false}
+        if _storage._headline != rhs_storage._headline {return false}
+        if _storage._headlinePrevious != rhs_storage._headlinePrevious {return false}
+        if _storage._trend != rhs_storage._trend {return false}
+        if _storage._byBusinessLine != rhs_storage._byBusinessLine {return false}
+        if _storage._alerts != rhs_storage._alerts {return false}
+        if _storage._scorecards != rhs_storage._scorecards {return false}
+        if _storage._themes != rhs_storage._themes {return false}
+        if _storage._atRisk != rhs_storage._atRisk {return false}
+        if _storage._experiments != rhs_storage._experiments {return false}
+        if _storage._generatedAt != rhs_storage._generatedAt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
