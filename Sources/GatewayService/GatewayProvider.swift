@@ -17,15 +17,18 @@ public struct GatewayProvider: Sendable {
   private let clients: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
   private let lifecycle: TenantLifecycle
   private let limiter: TenantLimiter
+  /// The gateway's own health (draining, readiness), reported first by SuiteHealth.
+  private let health: HealthService
   private let logger: Logger
 
   /// A provider over `store`, checking the health of `backends`; the Dashboard is admitted
-  /// under `limiter` like any forwarded call.
+  /// under `limiter` like any forwarded call. `health` is the gateway server's own.
   public init(
     store: any GatewayStore, authenticator: Authenticator,
     backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)],
-    limiter: TenantLimiter = TenantLimiter(limits: .defaults), logger: Logger
+    limiter: TenantLimiter = TenantLimiter(limits: .defaults), health: HealthService, logger: Logger
   ) {
+    self.health = health
     self.store = store
     self.authenticator = authenticator
     self.backends = backends
@@ -221,9 +224,13 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
 
   private func handle(_ request: Sightline_Gateway_V1_SuiteHealthRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_SuiteHealthResponse {
     _ = try authenticator.authenticate(metadata)
+    // The gateway's own status, as its health service reports it: NOT_SERVING with the
+    // reason while it drains or before it can reach every backend.
+    let own = health.status(of: "") ?? .notServing
     var results: [Sightline_Gateway_V1_ServiceHealth] = [.with {
       $0.name = SuiteComponent.gateway.rawValue
-      $0.status = "SERVING"
+      $0.status = own == .serving ? "SERVING" : "NOT_SERVING"
+      if own != .serving { $0.detail = health.reason ?? "" }
     }]
     // Check every backend in parallel, each bounded by 2 s so one hung service cannot
     // hold the answer.

@@ -56,14 +56,15 @@ public enum GatewayServer {
     let readiness = BackendReadiness(backends: clients.mapValues(\.client))
     let forwarding = ForwardingService(
       authenticator: authenticator, backends: clients.mapValues(\.client), limiter: limiter, readiness: readiness)
+    let health = HealthService(services: ["sightline.gateway.v1.Gateway"])
     let provider = GatewayProvider(
       store: store, authenticator: authenticator,
-      backends: backendList.map { ($0.0, $0.1, $0.2.client) }, limiter: limiter, logger: logger)
+      backends: backendList.map { ($0.0, $0.1, $0.2.client) }, limiter: limiter, health: health, logger: logger)
     let server = SuiteServer(
       endpoint: configuration.listen,
       security: SuiteTLS(pki: configuration.pki).serverSecurity(requireClientCertificate: false),
       services: [forwarding, provider],
-      health: HealthService(services: ["sightline.gateway.v1.Gateway"]),
+      health: health,
       readiness: [
         ReadinessMonitor.dataDirectoryWritable("\(configuration.dataDirectory)/gateway", name: "gateway"),
         readiness.connectedCheck,

@@ -11,6 +11,44 @@ import Testing
 
 /// Ingestion RPCs beyond unary ingest, through the gateway over TLS.
 @Suite(.serialized) struct IngestionRPCTests {
+  /// grpc-swift's clients refuse messages over 4 MiB by default (the transport checks
+  /// replies against the request limit): a 6 MB ingest batch and a 6 MB catch-up message
+  /// must both pass, through the gateway's hop as well as the caller's client.
+  @Test func messagesOverFourMebibytesPassBothWays() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+        let key = SuiteMetadata.bearer(tenant.adminKey)
+        let text = String(repeating: "很慢 slow reply ", count: 600)  // 12 KB of UTF-8
+        let events = (0..<500).map { index in
+          Sightline_Ingestion_V1_Event.with {
+            $0.eventID = "f\(index)"
+            $0.feedback = .with {
+              $0.customerID = "C\(index)"
+              $0.source = .appReview
+              $0.text = text
+              $0.time = "2026-03-01T09:30:00+08:00"
+            }
+          }
+        }
+        let batch = Sightline_Ingestion_V1_IngestRequest.with { $0.events = events }
+        #expect(try batch.serializedData().count > 4 * 1_048_576)
+        let reply = try await ingestion.ingest(batch, metadata: key)
+        #expect(reply.accepted == 500)
+        var options = CallOptions.defaults
+        options.timeout = .seconds(60)
+        let first = try await ingestion.subscribe(.with { $0.fromOffset = 0; $0.maxBatch = 500 }, metadata: key, options: options) {
+          response in
+          for try await message in response.messages { return message }
+          return Sightline_Ingestion_V1_SubscribeResponse()
+        }
+        #expect(first.entries.count == 500)
+        #expect(try first.serializedData().count > 4 * 1_048_576)
+      }
+    }
+  }
+
   @Test func subscribeFollowsCommitsAfterCatchingUp() async throws {
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")

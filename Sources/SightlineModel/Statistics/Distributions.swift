@@ -116,16 +116,6 @@ public enum Distributions {
     return (low + high) / 2
   }
 
-  /// Student's t density.
-  public static func tPDF(_ t: Double, df: Double) -> Double {
-    let logNormaliser: Double = lgamma((df + 1) / 2) - lgamma(df / 2) - 0.5 * log(df * Double.pi)
-    let logKernel: Double = -(df + 1) / 2 * log(1 + t * t / df)
-    return exp(logNormaliser + logKernel)
-  }
-
-  /// Regularized lower incomplete gamma P(a, x).
-  public static func incompleteGammaP(_ a: Double, x: Double) -> Double { incompleteGamma(a, x: x).p }
-
   /// Regularized incomplete gamma P(a, x) and Q(a, x) = 1 − P, each computed directly on
   /// the side where it is accurate (so small tail probabilities keep their precision).
   private static func incompleteGamma(_ a: Double, x: Double) -> (p: Double, q: Double) {

@@ -3,8 +3,18 @@ public import GRPCNIOTransportHTTP2
 
 /// Creates gRPC clients over TLS with the suite's settings.
 public enum ClientFactory {
-  /// Largest message a Sightline client accepts (bulk ingest replies, dashboards).
-  public static let maxMessageBytes = 16 * 1024 * 1024
+  /// Largest message a Sightline client sends or accepts: what a Sightline server accepts
+  /// (``SuiteServer/transportMaxRequestBytes``). grpc-swift's default of 4 MiB would refuse
+  /// a bulk ingest batch or a large reply (a year of daily KPIs by agent); the transport
+  /// checks replies against the request limit, so both are set.
+  public static let maxMessageBytes = SuiteServer.transportMaxRequestBytes
+
+  /// The limits every Sightline client applies to every method.
+  static let serviceConfig = ServiceConfig(methodConfig: [
+    MethodConfig(
+      names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes,
+      maxResponseMessageBytes: maxMessageBytes)
+  ])
 
   /// A client for `endpoint`. Run it with `runConnections()` (or as a `ManagedClient`)
   /// before making calls.
@@ -26,10 +36,12 @@ public enum ClientFactory {
     let transport: HTTP2ClientTransport.Posix
     if endpoint.host.contains(":") {
       let target: ResolvableTargets.IPv6 = .ipv6(address: endpoint.host, port: endpoint.port)
-      transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
+      transport = try HTTP2ClientTransport.Posix(
+        target: target, transportSecurity: security, config: config, serviceConfig: serviceConfig)
     } else {
       let target: ResolvableTargets.DNS = .dns(host: endpoint.host, port: endpoint.port)
-      transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
+      transport = try HTTP2ClientTransport.Posix(
+        target: target, transportSecurity: security, config: config, serviceConfig: serviceConfig)
     }
     // Every client passes the current trace on (a no-op outside a traced call).
     return GRPCClient(transport: transport, interceptors: [TracingClientInterceptor()] + interceptors)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import GRPCProtobuf
+import SightlineRPC
 
 /// Turns an RPC failure into what a person reads: the status, the message, and each
 /// offending field from a `google.rpc.BadRequest` detail. Exit code 1.
@@ -20,13 +21,21 @@ func report(_ error: any Error) -> any Error {
   return ExitCode.failure
 }
 
-/// What a person should make of a call the transport ended rather than the server: the
-/// gateway closed the connection in mid-call (its process died or was restarted), which is
-/// not a network fault and is worth a look at the gateway's log.
+/// What a person should make of a call the transport ended rather than the server:
+/// - the gateway closed the connection in mid-call (its process died or was restarted),
+///   which is not a network fault and is worth a look at the gateway's log;
+/// - a reply larger than a client's message limit (``ClientFactory/maxMessageBytes``, on
+///   the CLI or on the gateway's hop to a service), which only a narrower query avoids.
 func explainTransportFailure(_ error: RPCError) -> String? {
-  guard error.code == .unavailable, error.message.hasPrefix("Stream unexpectedly closed") else { return nil }
-  return "the gateway closed the connection in the middle of the call: it may have crashed or been restarted. "
-    + "Check the gateway's log (sightline up prints it, with the exit signal of a process that died), then try again."
+  if error.code == .unavailable, error.message.hasPrefix("Stream unexpectedly closed") {
+    return "the gateway closed the connection in the middle of the call: it may have crashed or been restarted. "
+      + "Check the gateway's log (sightline up prints it, with the exit signal of a process that died), then try again."
+  }
+  if error.message.contains("maximum payload size") {
+    return "the reply is larger than \(ClientFactory.maxMessageBytes / 1_048_576) MiB, the most one message may carry. "
+      + "Ask for less at once: a shorter --from/--to range, a coarser --interval, fewer --by dimensions, or a --filter."
+  }
+  return nil
 }
 
 /// Prints rows as an aligned table.
