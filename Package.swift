@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// One settings list for every target: Swift 6 mode and the upcoming features the
-/// grpc-swift and hummingbird codebases use (see ../shared/STYLE.md).
+/// grpc-swift and hummingbird codebases use (docs/architecture.md, "Conventions").
 let swiftSettings: [SwiftSetting] = [
   .swiftLanguageMode(.v6),
   .enableUpcomingFeature("ExistentialAny"),
@@ -94,7 +94,7 @@ let package = Package(
 
     // Every backend's part of the tenant data lifecycle: export, verified import, delete.
     .target(
-      name: "TenantDataService",
+      name: "SightlineTenantData",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, logging, swiftProtobuf,
         .product(name: "Crypto", package: "swift-crypto"),
@@ -105,23 +105,23 @@ let package = Package(
     // Service libraries: the logic of each process, testable in-process.
     .target(
       name: "IngestionService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, metrics, grdb],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging, lifecycle, metrics, grdb],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "MetricsService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, metrics, grdb],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging, lifecycle, metrics, grdb],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "SegmentationService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, swiftProtobuf, logging, lifecycle, grdb],
+      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging, lifecycle, grdb],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "ExperimentsService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "TenantDataService", grpcCore, grpcTransport, swiftProtobuf, logging,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, grpcTransport, swiftProtobuf, logging,
         lifecycle, grdb,
       ],
       swiftSettings: swiftSettings

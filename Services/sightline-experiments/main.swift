@@ -13,7 +13,7 @@ struct ExperimentsCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await ProcessBootstrap.runBackend(.experiments, options: options) { configuration, logger in
-      try ExperimentsServer.make(configuration: configuration, logger: logger)
+      try ExperimentsProcess.make(configuration: configuration, logger: logger)
     }
   }
 }

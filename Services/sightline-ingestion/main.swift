@@ -12,6 +12,6 @@ struct IngestionCommand: AsyncParsableCommand {
   @OptionGroup var options: BackendOptions
 
   func run() async throws {
-    try await ProcessBootstrap.runBackend(.ingestion, options: options, makeServices: IngestionServer.make)
+    try await ProcessBootstrap.runBackend(.ingestion, options: options, makeServices: IngestionProcess.make)
   }
 }

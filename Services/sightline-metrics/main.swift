@@ -13,7 +13,7 @@ struct MetricsCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await ProcessBootstrap.runBackend(.metrics, options: options) { configuration, logger in
-      try MetricsServer.make(configuration: configuration, logger: logger).services
+      try MetricsProcess.make(configuration: configuration, logger: logger).services
     }
   }
 }

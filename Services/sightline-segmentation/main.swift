@@ -13,7 +13,7 @@ struct SegmentationCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await ProcessBootstrap.runBackend(.segmentation, options: options) { configuration, logger in
-      try SegmentationServer.make(configuration: configuration, logger: logger)
+      try SegmentationProcess.make(configuration: configuration, logger: logger)
     }
   }
 }

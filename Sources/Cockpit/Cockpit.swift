@@ -110,8 +110,10 @@ public struct Cockpit: Sendable {
     FormData.decode(request.uri.query ?? "")
   }
 
+  /// A cookie of the cockpit (Hummingbird's `Cookie`): the whole site, HTTPS only, never
+  /// read by scripts, never sent from another site.
   static func cookie(_ name: String, _ value: String, maxAge: Int) -> String {
-    "\(name)=\(value); Path=/; Max-Age=\(maxAge); Secure; HttpOnly; SameSite=Strict"
+    Cookie(name: name, value: value, maxAge: maxAge, path: "/", secure: true, httpOnly: true, sameSite: .strict).description
   }
 
   static func html(_ body: String, status: HTTPResponse.Status = .ok, cookies: [String] = []) -> Response {

@@ -16,7 +16,7 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
 }
 
 /// Registers a pass-through handler for every method of every backend service
-/// (DESIGN.md, "The suite"): authenticate the key, check the method's role, then call the
+/// (docs/architecture.md): authenticate the key, check the method's role, then call the
 /// backend over mTLS with the same method descriptor, the tenant in metadata, and the
 /// caller's remaining deadline. Cancellation crosses with the task: when the caller goes
 /// away, the handler's task and with it the backend call are cancelled.

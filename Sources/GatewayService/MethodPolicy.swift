@@ -3,7 +3,7 @@ public import SightlineModel
 import SightlineWire
 
 /// The role each forwarded method requires: the one table to touch when a service gains
-/// an RPC (DESIGN.md). Reads need `reader`; anything that changes a tenant's data or
+/// an RPC (docs/architecture.md, "Tenancy and keys"). Reads need `reader`; anything that changes a tenant's data or
 /// definitions needs `writer`; settings need `admin`.
 public enum MethodPolicy {
   /// Backend services and their methods, by component.

@@ -7,7 +7,7 @@ import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
-public import TenantDataService
+public import SightlineTenantData
 public import Logging
 
 /// The ingestion service: validates, normalises, de-duplicates and appends records to

@@ -5,7 +5,7 @@ public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
-public import TenantDataService
+public import SightlineTenantData
 public import Logging
 
 /// The metrics service: KPIs and unit-level aggregates from the tenant's folded ticket

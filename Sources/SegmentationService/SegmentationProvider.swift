@@ -5,7 +5,7 @@ import SightlineRPC
 import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
-import TenantDataService
+import SightlineTenantData
 import Logging
 
 /// The segmentation service: customers with derived fields, lifecycle and RFM segments,

@@ -20,7 +20,7 @@ public enum SuiteComponent: String, Sendable, CaseIterable, Codable {
     }
   }
 
-  /// The services this one calls (DESIGN.md's arrows): the consumers tail ingestion,
+  /// The services this one calls (the arrows of docs/architecture.md): the consumers tail ingestion,
   /// experiments asks metrics, the gateway reaches every backend.
   public var upstreams: [SuiteComponent] {
     switch self {

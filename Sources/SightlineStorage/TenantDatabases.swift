@@ -3,7 +3,7 @@ public import GRDB
 public import SightlineModel
 import Synchronization
 
-/// Opens one SQLite database per tenant for one service (the silo model of DESIGN.md):
+/// Opens one SQLite database per tenant for one service (the silo model: no query can span tenants):
 /// `<root>/tenants/<tenant>/<service>.sqlite`, WAL mode, one `DatabasePool` per file.
 /// No query can cross tenants because no connection ever sees two tenants' files.
 ///

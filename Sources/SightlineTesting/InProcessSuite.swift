@@ -61,38 +61,37 @@ public struct InProcessSuite: Sendable {
     }
     let pki = PKIDirectory(path: directory + "/pki")
     try DevelopmentPKI.ensure(pki)
-    let ingestionServices = try IngestionServer.make(
+    let ingestionServices = try IngestionProcess.make(
       configuration: BackendConfiguration(listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki),
       logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
-      // Each process's services run in a `ServiceGroup` of their own, as the executables
-      // run them (ProcessBootstrap): started in order, shut down gracefully in reverse
-      // order (the server first), a service that ends early ending its process.
-      var processes: [ServiceGroup] = []
+      // Everything that is not a server runs as a task of its own, stopped before the
+      // servers (see tearDown); the server is the last service of each process. (Each
+      // process's services in a `ServiceGroup`, as the executables run them, hung the
+      // parallel test run in teardown; the suites that start the real executables cover
+      // that lifecycle: docs/architecture.md, "Testing".)
+      var helpers: [Task<Void, any Error>] = []
       func start(_ services: [any Service]) async throws -> (server: SuiteServer, port: Int) {
         let server = services.last as! SuiteServer
-        let kept = services.filter { followLogs || !($0 is LogFollower) }
-        let process = ServiceGroup(
-          configuration: .init(
-            services: kept.map { .init(service: $0) }, gracefulShutdownSignals: [], cancellationSignals: [], logger: logger))
-        processes.append(process)
-        group.addTask { try? await process.run() }
+        group.addTask { try await server.serve() }
+        let helperServices = services.dropLast().filter { followLogs || !($0 is LogFollower) }
+        helpers += helperServices.map { service in Task { try await service.run() } }
         return (server, try await server.boundPort())
       }
       let (ingestion, ingestionPort) = try await start(ingestionServices)
       let metricsConfiguration = BackendConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         upstreams: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort)])
-      let metricsProcess = try MetricsServer.make(configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600))
+      let metricsProcess = try MetricsProcess.make(configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600))
       let (metricsServer, metricsPort) = try await start(metricsProcess.services)
       let (experimentsServer, experimentsPort) = try await start(
-        try ExperimentsServer.make(
+        try ExperimentsProcess.make(
           configuration: BackendConfiguration(
             listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
             upstreams: [.metrics: HostAndPort(host: "127.0.0.1", port: metricsPort)]),
           logger: logger))
       let (segmentationServer, segmentationPort) = try await start(
-        try SegmentationServer.make(
+        try SegmentationProcess.make(
           configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger))
       let configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
@@ -102,25 +101,35 @@ public struct InProcessSuite: Sendable {
                    .segmentation: HostAndPort(host: "127.0.0.1", port: segmentationPort),
                    .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort)],
         limits: limits)
-      let (gateway, gatewayPort) = try await start(try GatewayServer.make(configuration: configuration, logger: logger).services)
+      let (services, gateway) = try GatewayProcess.make(configuration: configuration, logger: logger)
+      let clients = services.compactMap { $0 as? ManagedClient }
+      helpers += clients.map { client in Task { try await client.client.runConnections() } }
+      helpers += services.compactMap { $0 as? BackendReadiness }.map { readiness in Task { try await readiness.run() } }
+      group.addTask { try await gateway.serve() }
       let suite = InProcessSuite(
-        directory: directory, pki: pki, gatewayPort: gatewayPort, ingestionPort: ingestionPort,
+        directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
         metricsPort: metricsPort, experimentsPort: experimentsPort, segmentationPort: segmentationPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
         metrics: metricsProcess.provider,
         servers: [.ingestion: ingestion, .metrics: metricsServer, .segmentation: segmentationServer, .experiments: experimentsServer])
-      // Tear down as a deployment stops: every process shuts down gracefully (the gateway
-      // first, so no new calls arrive), each in reverse order of its services. Only if
-      // something the body left open (an abandoned stream) keeps a server from finishing
-      // within five seconds is the rest cancelled. (Cancelling a serving task while an
-      // accepted stream is still queued traps NIO in debug builds: apple/swift-nio#2637.)
+      // Tear down without cancelling a serving task: NIO traps (in debug builds) when a
+      // server task is cancelled while an accepted stream is still queued
+      // (apple/swift-nio#2637). So stop every client first (no new streams), then shut the
+      // servers down gracefully; cancel only if something the body left open (an abandoned
+      // stream) keeps them from finishing within five seconds.
       func tearDown() async {
-        for process in processes.reversed() { await process.triggerGracefulShutdown() }
+        for helper in helpers { helper.cancel() }
+        for helper in helpers { _ = await helper.result }
+        gateway.server.beginGracefulShutdown()
+        ingestion.server.beginGracefulShutdown()
+        metricsServer.server.beginGracefulShutdown()
+        experimentsServer.server.beginGracefulShutdown()
+        segmentationServer.server.beginGracefulShutdown()
         group.addTask {
           try await Task.sleep(for: .seconds(5))
           throw CancellationError()
         }
         var finished = 0
-        while finished < processes.count, (try? await group.next()) != nil { finished += 1 }
+        while finished < 5, (try? await group.next()) != nil { finished += 1 }
         group.cancelAll()
       }
       do {

@@ -34,26 +34,6 @@ final class CrashingConsumer: LogConsumer {
   }
 }
 
-/// Ingests `events` through the gateway in batches; returns the last offset.
-func ingestThroughGateway(_ events: [Sightline_Ingestion_V1_Event], client: GRPCClient<some ClientTransport>, key: Metadata)
-  async throws -> Int64
-{
-  let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-  var offset: Int64 = 0
-  for start in stride(from: 0, to: events.count, by: 5_000) {
-    let reply = try await ingestion.ingest(
-      .with { $0.events = Array(events[start..<min(start + 5_000, events.count)]) }, metadata: key)
-    #expect(reply.rejected.isEmpty, "\(reply.rejected.prefix(3))")
-    offset = reply.offset
-  }
-  return offset
-}
-
-func todayMidnightMs() -> Int64 {
-  let now = Int64(Date().timeIntervalSince1970 * 1000)
-  return now - now % 86_400_000
-}
-
 @Suite(.serialized) struct ConsumerRestartTests {
   @Test func aConsumerRestartedMidStreamEndsWithTheSameKpisAsAnUninterruptedOne() async throws {
     var scenario = DemoScenario(endMs: todayMidnightMs())

@@ -42,7 +42,7 @@ public struct SufficientStatistics: Sendable, Equatable {
   public var mean: Double? { count > 0 ? sum / count : nil }
 }
 
-/// Folds tickets and survey answers of one group and bucket into every KPI of DOMAIN.md.
+/// Folds tickets and survey answers of one group and bucket into every KPI of docs/kpis.md.
 /// Counts and means are exact; medians and p90s are exact too unless a daily rollup
 /// contributed a histogram (``TimeDistribution``: then within 1 %).
 public struct KpiAccumulator: Sendable {

@@ -1,4 +1,4 @@
-/// The KPIs of DOMAIN.md, by their documented names (docs/kpis.md defines each as
+/// The KPIs, by their documented names (docs/kpis.md defines each as
 /// implemented).
 public enum KpiKind: String, CaseIterable, Sendable, Hashable {
   case volume
@@ -41,7 +41,7 @@ public enum KpiKind: String, CaseIterable, Sendable, Hashable {
   }
 }
 
-/// The dimensions KPIs are grouped and filtered by (DOMAIN.md). Ticket attributes come
+/// The dimensions KPIs are grouped and filtered by (docs/kpis.md). Ticket attributes come
 /// from the ticket's `created` event; customer tier and type from the customer's latest
 /// profile.
 public enum KpiDimension: String, CaseIterable, Sendable, Hashable {

@@ -1,4 +1,4 @@
-/// A tenant's KPI settings (DOMAIN.md defaults unless the tenant set its own).
+/// A tenant's KPI settings (the defaults of docs/kpis.md unless the tenant set its own).
 public struct KpiSettings: Sendable, Equatable {
   /// IANA time zone for day, week and month boundaries.
   public var timeZone: String
@@ -12,7 +12,7 @@ public struct KpiSettings: Sendable, Equatable {
   /// change any KPI's value, so they are not part of `fingerprint`.
   public var targets: [KpiKind: KpiTarget] = [:]
 
-  /// DOMAIN.md's defaults: UTC, SLA urgent 1 h / high 4 h / normal 8 h / low 24 h,
+  /// The defaults (docs/kpis.md): UTC, SLA urgent 1 h / high 4 h / normal 8 h / low 24 h,
   /// complaint target 48 h, repeat window 7 days.
   public static let defaults = KpiSettings(
     timeZone: "UTC",

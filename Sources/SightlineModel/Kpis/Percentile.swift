@@ -1,5 +1,5 @@
 /// Exact percentiles with linear interpolation between closest ranks: numpy's default
-/// (`method="linear"`), the rule DOMAIN.md fixes for medians and p90s.
+/// (`method="linear"`), the rule docs/kpis.md fixes for medians and p90s.
 public enum Percentile {
   /// The `q`-th quantile (0...1) of `sorted` (ascending); nil when empty.
   public static func linear(sorted: [Double], _ q: Double) -> Double? {

@@ -57,7 +57,7 @@ public struct CustomerFacts: Sendable, Equatable {
   }
 }
 
-/// Per-tenant windows of the segment definitions (DOMAIN.md's defaults).
+/// Per-tenant windows of the segment definitions (defaults in docs/segments.md).
 public struct SegmentWindows: Sendable, Equatable {
   public var newDays = 30.0
   public var activeDays = 90.0

@@ -19,7 +19,7 @@ public protocol LogConsumer: Sendable {
   func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws
 }
 
-/// Folds every tenant's log into a downstream service (DESIGN.md, "Storage and data flow"),
+/// Folds every tenant's log into a downstream service (docs/architecture.md, "Data flow between services"),
 /// at a cost that does not grow with the number of idle tenants:
 /// - one change feed (`TenantDirectory/WatchChanges`) says which tenants' logs moved, and
 ///   to which head, whatever the number of tenants;

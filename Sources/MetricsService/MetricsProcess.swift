@@ -3,7 +3,9 @@ public import ServiceLifecycle
 public import SightlineRPC
 import SightlineModel
 
-/// The parts of a metrics process.
+/// The parts of a metrics process, as ``make(configuration:logger:alertInterval:)``
+/// assembles them: the ingestion client, the log follower that folds every tenant's log
+/// into KPI state, the alert scheduler, the rollup warmer, and the mutual-TLS server.
 public struct MetricsProcess: Sendable {
   /// Everything to run, in dependency order (the server last, so it drains first).
   public var services: [any Service]
@@ -11,12 +13,7 @@ public struct MetricsProcess: Sendable {
   public var provider: MetricsProvider
   /// The mutual-TLS server.
   public var server: SuiteServer
-}
 
-/// Assembles the metrics process: the ingestion client, the log follower that folds every
-/// tenant's log into KPI state, the alert scheduler, the rollup warmer, and the mutual-TLS
-/// server.
-public enum MetricsServer {
   /// The fully qualified gRPC service name, as reported by health.
   public static let serviceName = "sightline.metrics.v1.Metrics"
 

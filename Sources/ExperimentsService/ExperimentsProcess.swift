@@ -2,11 +2,11 @@ public import Logging
 public import ServiceLifecycle
 public import SightlineRPC
 import SightlineModel
-import TenantDataService
+import SightlineTenantData
 
 /// Assembles the experiments process: the metrics client (mutual TLS, service identity)
 /// and the mutual-TLS server.
-public enum ExperimentsServer {
+public enum ExperimentsProcess {
   /// The fully qualified gRPC service name, as reported by health.
   public static let serviceName = "sightline.experiments.v1.Experiments"
 

@@ -34,7 +34,7 @@ public struct GatewayConfiguration: Sendable {
 
 /// Assembles the gateway process: backend clients over mTLS, the authenticator, the
 /// forwarding handlers, the gateway's own API, health, and the public TLS server.
-public enum GatewayServer {
+public enum GatewayProcess {
   /// The services to run, in dependency order (clients first, so they outlive the server
   /// during graceful shutdown).
   public static func make(configuration: GatewayConfiguration, logger: Logger) throws -> (services: [any Service], server: SuiteServer) {

@@ -7,7 +7,7 @@ import SightlineStorage
 
 /// Assembles the segmentation process: the ingestion client, the log follower that folds
 /// every tenant's log into customer state, and the mutual-TLS server.
-public enum SegmentationServer {
+public enum SegmentationProcess {
   /// The fully qualified gRPC service name, as reported by health.
   public static let serviceName = "sightline.segmentation.v1.Segmentation"
 

@@ -7,7 +7,7 @@ public import SightlineRPC
 /// Assembles the ingestion process: the provider and the tenant directory (the consumers'
 /// change feed) behind a mutual-TLS server with health, and the scan that fills the feed
 /// with every tenant's head at start.
-public enum IngestionServer {
+public enum IngestionProcess {
   /// The fully qualified gRPC service name, as reported by health.
   public static let serviceName = "sightline.ingestion.v1.Ingestion"
 
