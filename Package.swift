@@ -105,23 +105,33 @@ let package = Package(
     // Service libraries: the logic of each process, testable in-process.
     .target(
       name: "IngestionService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging, lifecycle, metrics, grdb],
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging,
+        lifecycle, metrics, grdb,
+      ],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "MetricsService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging, lifecycle, metrics, grdb],
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging,
+        lifecycle, metrics, grdb,
+      ],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "SegmentationService",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging, lifecycle, grdb],
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging,
+        lifecycle, grdb,
+      ],
       swiftSettings: swiftSettings
     ),
     .target(
       name: "ExperimentsService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, grpcTransport, swiftProtobuf, logging,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, grpcTransport,
+        swiftProtobuf, logging,
         lifecycle, grdb,
       ],
       swiftSettings: swiftSettings
@@ -218,7 +228,8 @@ let package = Package(
     .executableTarget(
       name: "sightline",
       dependencies: [
-        "SightlineModel", "SightlineRecords", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineDemo", grpcCore, grpcTransport, grpcProtobuf,
+        "SightlineModel", "SightlineRecords", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineDemo", grpcCore,
+        grpcTransport, grpcProtobuf,
         swiftProtobuf, argumentParser, logging,
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ],
@@ -229,7 +240,8 @@ let package = Package(
     .executableTarget(
       name: "bench-kpi",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineTesting", "SightlineDemo", "MetricsService", grpcCore,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineTesting", "SightlineDemo", "MetricsService",
+        grpcCore,
         swiftProtobuf, grdb,
       ],
       path: "benchmarks/kpi",
@@ -238,7 +250,10 @@ let package = Package(
 
     .executableTarget(
       name: "bench-ingest",
-      dependencies: ["SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineTesting", "SightlineStorage", grpcCore, swiftProtobuf, grdb],
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineTesting", "SightlineStorage", grpcCore,
+        swiftProtobuf, grdb,
+      ],
       path: "benchmarks/ingest",
       swiftSettings: swiftSettings
     ),
@@ -268,7 +283,8 @@ let package = Package(
       name: "SightlineTests",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService", "SightlineRecords",
-        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineLauncher", "SightlineTesting", "SightlineDemo", "Cockpit",
+        "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineLauncher", "SightlineTesting",
+        "SightlineDemo", "Cockpit",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Crypto", package: "swift-crypto"),

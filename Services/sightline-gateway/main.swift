@@ -3,9 +3,9 @@ import Cockpit
 import Foundation
 import GatewayService
 import Logging
+import ServiceLifecycle
 import SightlineModel
 import SightlineRPC
-import ServiceLifecycle
 
 /// The `sightline-gateway` executable: the suite's only public port.
 @main

@@ -30,7 +30,8 @@ enum Charts {
     let plotWidth = width - left - right, plotHeight = height - top - bottom
     func x(_ index: Int) -> Double { left + (labels.count == 1 ? plotWidth / 2 : plotWidth * Double(index) / Double(labels.count - 1)) }
     func y(_ value: Double) -> Double { top + plotHeight * (1 - (value - low) / (high - low)) }
-    var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
+    var svg =
+      "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
     svg += "<title id=\"t\(id(title))\">\(HTML.escape(title))</title><desc id=\"d\(id(title))\">\(HTML.escape(description))</desc>"
     // Y axis: four gridlines with labels.
     for step in 0...3 {
@@ -61,9 +62,11 @@ enum Charts {
     }
     svg += "</svg>"
     if series.count > 1 {
-      svg += "<ul class=\"legend\">" + series.enumerated().map { number, line in
-        "<li><span class=\"swatch\" style=\"--c:\(palette[number % palette.count])\"></span>\(HTML.escape(line.name))</li>"
-      }.joined() + "</ul>"
+      svg +=
+        "<ul class=\"legend\">"
+        + series.enumerated().map { number, line in
+          "<li><span class=\"swatch\" style=\"--c:\(palette[number % palette.count])\"></span>\(HTML.escape(line.name))</li>"
+        }.joined() + "</ul>"
     }
     return svg
   }
@@ -86,14 +89,17 @@ enum Charts {
     let bound = max(estimates.map { max(abs($0.low), abs($0.high)) }.filter(\.isFinite).max() ?? 0.1, 1e-9) * 1.1
     let plotWidth = width - left - right
     func x(_ value: Double) -> Double { left + plotWidth * (min(max(value, -bound), bound) + bound) / (2 * bound) }
-    var svg = "<svg class=\"chart forest\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
+    var svg =
+      "<svg class=\"chart forest\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
     svg += "<title id=\"t\(id(title))\">\(HTML.escape(title))</title><desc id=\"d\(id(title))\">\(HTML.escape(description))</desc>"
     svg += "<line class=\"zero\" x1=\"\(f(x(0)))\" x2=\"\(f(x(0)))\" y1=\"\(f(top))\" y2=\"\(f(height - 24))\"/>"
     for (row, estimate) in estimates.enumerated() {
       let y = top + rowHeight * (Double(row) + 0.5)
       svg += "<text class=\"axis\" x=\"\(f(left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(HTML.escape(estimate.label))</text>"
-      svg += "<line x1=\"\(f(x(estimate.low)))\" x2=\"\(f(x(estimate.high)))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"\(estimate.colour)\" stroke-width=\"2\"/>"
-      svg += "<circle cx=\"\(f(x(estimate.value)))\" cy=\"\(f(y))\" r=\"5\" fill=\"\(estimate.colour)\"><title>\(HTML.escape("\(estimate.label): \(format(estimate.value)) [\(format(estimate.low)), \(format(estimate.high))]"))</title></circle>"
+      svg +=
+        "<line x1=\"\(f(x(estimate.low)))\" x2=\"\(f(x(estimate.high)))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"\(estimate.colour)\" stroke-width=\"2\"/>"
+      svg +=
+        "<circle cx=\"\(f(x(estimate.value)))\" cy=\"\(f(y))\" r=\"5\" fill=\"\(estimate.colour)\"><title>\(HTML.escape("\(estimate.label): \(format(estimate.value)) [\(format(estimate.low)), \(format(estimate.high))]"))</title></circle>"
     }
     for value in [-bound / 1.1, 0, bound / 1.1] {
       svg += "<text class=\"axis\" x=\"\(f(x(value)))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(HTML.escape(format(value)))</text>"
@@ -106,7 +112,8 @@ enum Charts {
     guard let top = items.map(\.1).max(), top > 0 else { return "" }
     let width = 640.0, rowHeight = 24.0, left = 160.0, right = 90.0
     let height = rowHeight * Double(items.count) + 8
-    var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
+    var svg =
+      "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
     svg += "<title id=\"t\(id(title))\">\(HTML.escape(title))</title><desc id=\"d\(id(title))\">\(HTML.escape(description))</desc>"
     for (row, item) in items.enumerated() {
       let y = 4 + rowHeight * Double(row)

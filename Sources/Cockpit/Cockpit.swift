@@ -48,8 +48,9 @@ public struct Cockpit: Sendable {
   public static func make(
     configuration: Configuration, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }
   ) throws -> [any Service] {
-    let client = ManagedClient(try ClientFactory.makeClient(
-      endpoint: configuration.gateway, security: SuiteTLS.clientSecurity(caFile: configuration.pki.caCertificate, identity: nil)))
+    let client = ManagedClient(
+      try ClientFactory.makeClient(
+        endpoint: configuration.gateway, security: SuiteTLS.clientSecurity(caFile: configuration.pki.caCertificate, identity: nil)))
     let cockpit = Cockpit(gateway: client.client, sessions: SessionStore(), logger: logger)
     var tls = TLSConfiguration.makeServerConfiguration(
       certificateChain: try NIOSSLCertificate.fromPEMFile(configuration.pki.serverCertificate).map { .certificate($0) },
@@ -172,8 +173,10 @@ public struct Cockpit: Sendable {
       let query = ExplorerQuery(context)
       return Response(
         status: .ok,
-        headers: [.contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
-                  .contentDisposition: "attachment; filename=\"sightline-\(query.kpi.rawValue).csv\""],
+        headers: [
+          .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+          .contentDisposition: "attachment; filename=\"sightline-\(query.kpi.rawValue).csv\"",
+        ],
         body: .init(byteBuffer: ByteBuffer(string: text)))
     } catch {
       return Response(status: .badGateway, body: .init(byteBuffer: ByteBuffer(string: "\(error)")))
@@ -221,17 +224,20 @@ public struct Cockpit: Sendable {
       return signInPage(request, problem: "signin.failed", status: .unauthorized)
     }
     guard !identity.operator else { return signInPage(request, problem: "signin.operator", status: .forbidden) }
-    let role = switch identity.role {
-    case .admin: "admin"
-    case .writer: "writer"
-    default: "reader"
-    }
+    let role =
+      switch identity.role {
+      case .admin: "admin"
+      case .writer: "writer"
+      default: "reader"
+      }
     let session = sessions.open(key: key, tenantID: identity.tenant.id, role: role, keyID: identity.keyID)
     logger.info("cockpit sign-in", metadata: ["tenant.id": "\(identity.tenant.id)", "key.id": "\(identity.keyID)"])
-    return Self.redirect(Self.localPath(field("next")), cookies: [
-      Self.cookie(Self.sessionCookie, session.id, maxAge: Int(sessions.lifetime.components.seconds)),
-      Self.cookie(Self.signInCookie, "", maxAge: 0),
-    ])
+    return Self.redirect(
+      Self.localPath(field("next")),
+      cookies: [
+        Self.cookie(Self.sessionCookie, session.id, maxAge: Int(sessions.lifetime.components.seconds)),
+        Self.cookie(Self.signInCookie, "", maxAge: 0),
+      ])
   }
 
   /// Where to go after sign-in: `next` when it is a path on this site, else the overview
@@ -285,7 +291,8 @@ public struct Cockpit: Sendable {
   static func liveState(_ gateway: GRPCClient<HTTP2ClientTransport.Posix>, session: SessionStore.Session) async throws -> String {
     let metadata = metadata(session)
     let stats = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: gateway).getStats(.init(), metadata: metadata)
-    let alerts = try await Sightline_Metrics_V1_Metrics.Client(wrapping: gateway).listAlerts(.with { $0.openOnly = true }, metadata: metadata)
+    let alerts = try await Sightline_Metrics_V1_Metrics.Client(wrapping: gateway).listAlerts(
+      .with { $0.openOnly = true }, metadata: metadata)
     return "\(stats.lastOffset)-" + alerts.alerts.map(\.id).sorted().joined(separator: ".")
   }
 }

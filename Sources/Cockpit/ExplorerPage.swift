@@ -11,7 +11,9 @@ import SwiftProtobuf
 /// Every choice is a URL parameter, so a view can be bookmarked and shared.
 struct ExplorerQuery: Sendable {
   static let intervals: [(String, Sightline_Metrics_V1_Interval)] = [("day", .day), ("week", .week), ("month", .month), ("all", .all)]
-  static let groupable: [KpiDimension] = [.businessLine, .channel, .region, .problemType, .productModule, .priority, .agent, .customerTier, .customerType]
+  static let groupable: [KpiDimension] = [
+    .businessLine, .channel, .region, .problemType, .productModule, .priority, .agent, .customerTier, .customerType,
+  ]
 
   var kpi: KpiKind
   var dimension: KpiDimension?
@@ -35,9 +37,11 @@ struct ExplorerQuery: Sendable {
   }
 
   var parameters: [(String, String)] {
-    [("kpi", kpi.rawValue), ("by", dimension?.rawValue ?? "none"), ("interval", interval),
-     ("from", String(RFC3339.format(milliseconds: fromMs).prefix(10))),
-     ("to", String(RFC3339.format(milliseconds: toMs - 86_400_000).prefix(10)))]
+    [
+      ("kpi", kpi.rawValue), ("by", dimension?.rawValue ?? "none"), ("interval", interval),
+      ("from", String(RFC3339.format(milliseconds: fromMs).prefix(10))),
+      ("to", String(RFC3339.format(milliseconds: toMs - 86_400_000).prefix(10))),
+    ]
   }
 
   var request: Sightline_Metrics_V1_QueryKpisRequest {
@@ -62,7 +66,8 @@ enum ExplorerPage {
     let query = ExplorerQuery(context)
     let rows = try await query.run(context, gateway: gateway)
     var body = form(context, query)
-    body += "<p><a class=\"button\" href=\"/explore.csv\(HTML.escape(HTML.query(query.parameters)))\" download>\(HTML.escape(context.text("explore.csv")))</a></p>"
+    body +=
+      "<p><a class=\"button\" href=\"/explore.csv\(HTML.escape(HTML.query(query.parameters)))\" download>\(HTML.escape(context.text("explore.csv")))</a></p>"
     guard !rows.isEmpty else {
       return Layout.page(context, title: context.text("explore.title"), body: body + "<p>\(HTML.escape(context.text("nodata")))</p>")
     }
@@ -89,12 +94,16 @@ enum ExplorerPage {
     body += "</figure>"
     let tableRows = rows.map { row -> [String] in
       let value = row.values.first ?? .init()
-      return [Layout.day(row.bucketStart), HTML.escape(row.groupValues.first ?? "–"),
-              "<span data-value=\"\(value.value)\">\(HTML.escape(Layout.value(value, kind)))</span>", "\(value.sampleSize)"]
+      return [
+        Layout.day(row.bucketStart), HTML.escape(row.groupValues.first ?? "–"),
+        "<span data-value=\"\(value.value)\">\(HTML.escape(Layout.value(value, kind)))</span>", "\(value.sampleSize)",
+      ]
     }
     body += Layout.table(
       caption: name,
-      header: [context.text("explore.bucket"), context.text("explore.group"), context.text("explore.value"), context.text("explore.sample")],
+      header: [
+        context.text("explore.bucket"), context.text("explore.group"), context.text("explore.value"), context.text("explore.sample"),
+      ],
       rows: tableRows, numericFrom: 2)
     return Layout.page(context, title: context.text("explore.title"), body: body)
   }
@@ -104,7 +113,8 @@ enum ExplorerPage {
       items.map { "<option value=\"\($0.0)\"\($0.0 == selected ? " selected" : "")>\(HTML.escape($0.1))</option>" }.joined()
     }
     let kpis = KpiKind.allCases.map { ($0.rawValue, context.language.kpi($0)) }
-    let dimensions = [("none", context.text("explore.none"))] + ExplorerQuery.groupable.map { ($0.rawValue, context.language.dimension($0)) }
+    let dimensions =
+      [("none", context.text("explore.none"))] + ExplorerQuery.groupable.map { ($0.rawValue, context.language.dimension($0)) }
     let intervals = ExplorerQuery.intervals.map { ($0.0, context.text("interval." + $0.0)) }
     let values = Dictionary(query.parameters, uniquingKeysWith: { $1 })
     return """
@@ -135,9 +145,12 @@ enum ExplorerPage {
     var lines = ["bucket_start,\(query.dimension?.rawValue ?? "group"),kpi,value,sample_size,median,p90"]
     for row in rows {
       let value = row.values.first ?? .init()
-      lines.append([Layout.day(row.bucketStart), csvField(row.groupValues.first ?? ""), query.kpi.rawValue,
-                    value.sampleSize > 0 ? "\(value.value)" : "", "\(value.sampleSize)",
-                    value.sampleSize > 0 ? "\(value.median)" : "", value.sampleSize > 0 ? "\(value.p90)" : ""].joined(separator: ","))
+      lines.append(
+        [
+          Layout.day(row.bucketStart), csvField(row.groupValues.first ?? ""), query.kpi.rawValue,
+          value.sampleSize > 0 ? "\(value.value)" : "", "\(value.sampleSize)",
+          value.sampleSize > 0 ? "\(value.median)" : "", value.sampleSize > 0 ? "\(value.p90)" : "",
+        ].joined(separator: ","))
     }
     return lines.joined(separator: "\r\n") + "\r\n"
   }

@@ -10,10 +10,13 @@ import SwiftProtobuf
 private func period(_ context: PageContext) -> (days: Int32, range: Sightline_Common_V1_TimeRange) {
   let days = OverviewPage.days(context)
   let end = WallClock.now
-  return (days, .with {
-    $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - Int64(days) * 86_400_000)
-    $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
-  })
+  return (
+    days,
+    .with {
+      $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - Int64(days) * 86_400_000)
+      $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
+    }
+  )
 }
 
 /// Segments: every segment's scorecard against the previous period, and the at-risk list
@@ -25,36 +28,49 @@ enum SegmentsPage {
     let metadata = Cockpit.metadata(context.session)
     let segments = try await segmentation.listSegments(.init(), metadata: metadata)
     var body = OverviewPage.periodPicker(context, days: days)
-    body += "<section aria-labelledby=\"cards\"><h2 id=\"cards\">\(HTML.escape(context.text("segments.title")))</h2><div class=\"cards wide\">"
+    body +=
+      "<section aria-labelledby=\"cards\"><h2 id=\"cards\">\(HTML.escape(context.text("segments.title")))</h2><div class=\"cards wide\">"
     for name in segments.builtin + segments.segments.map(\.name) {
-      let card = try await segmentation.getScorecard(.with { $0.segment = name; $0.range = range }, metadata: metadata)
+      let card = try await segmentation.getScorecard(
+        .with {
+          $0.segment = name; $0.range = range
+        }, metadata: metadata)
       let rows = card.figures.map { figure -> [String] in
         let kind = KpiKind(rawValue: figure.name)
         let format = { (value: Double) in kind.map { KpiFormat.value(value, $0) } ?? KpiFormat.fixed(value, digits: 2) }
         let shown = figure.sampleSize > 0 ? format(figure.value) : "–"
-        return [HTML.escape(kind.map(context.language.kpi) ?? figure.name),
-                "<span data-segment=\"\(HTML.escape(name))\" data-figure=\"\(HTML.escape(figure.name))\">\(HTML.escape(shown))</span>",
-                HTML.escape(format(figure.previous)), "\(figure.sampleSize)"]
+        return [
+          HTML.escape(kind.map(context.language.kpi) ?? figure.name),
+          "<span data-segment=\"\(HTML.escape(name))\" data-figure=\"\(HTML.escape(figure.name))\">\(HTML.escape(shown))</span>",
+          HTML.escape(format(figure.previous)), "\(figure.sampleSize)",
+        ]
       }
       body += "<article class=\"scorecard\" data-segment=\"\(HTML.escape(name))\"><h3>\(HTML.escape(name))</h3>"
       body += "<p>\(HTML.escape(context.text("segments.members"))): <span class=\"members\">\(card.members)</span></p>"
       body += Layout.table(
         caption: name,
-        header: [context.text("segments.figure"), context.text("segments.now"), context.text("segments.before"), context.text("headline.sample")],
+        header: [
+          context.text("segments.figure"), context.text("segments.now"), context.text("segments.before"), context.text("headline.sample"),
+        ],
         rows: rows)
       body += "</article>"
     }
     body += "</div></section>"
     let atRisk = try await segmentation.listAtRisk(.with { $0.limit = 25 }, metadata: metadata)
     body += "<section aria-labelledby=\"atrisk\"><h2 id=\"atrisk\">\(HTML.escape(context.text("atrisk.title")))</h2>"
-    body += atRisk.customers.isEmpty ? "<p>\(HTML.escape(context.text("nodata")))</p>" : Layout.table(
-      caption: context.text("atrisk.title"),
-      header: [context.text("atrisk.customer"), context.text("atrisk.score"), context.text("atrisk.reasons")],
-      rows: atRisk.customers.map { customer in
-        ["<span data-customer=\"\(HTML.escape(customer.customerID))\">\(HTML.escape(customer.customerID))</span>",
-         KpiFormat.fixed(customer.score, digits: 0),
-         HTML.escape(customer.reasons.map { "\($0.detail) (+\(KpiFormat.fixed($0.points, digits: 0)))" }.joined(separator: "; "))]
-      }, numericFrom: 1)
+    body +=
+      atRisk.customers.isEmpty
+      ? "<p>\(HTML.escape(context.text("nodata")))</p>"
+      : Layout.table(
+        caption: context.text("atrisk.title"),
+        header: [context.text("atrisk.customer"), context.text("atrisk.score"), context.text("atrisk.reasons")],
+        rows: atRisk.customers.map { customer in
+          [
+            "<span data-customer=\"\(HTML.escape(customer.customerID))\">\(HTML.escape(customer.customerID))</span>",
+            KpiFormat.fixed(customer.score, digits: 0),
+            HTML.escape(customer.reasons.map { "\($0.detail) (+\(KpiFormat.fixed($0.points, digits: 0)))" }.joined(separator: "; ")),
+          ]
+        }, numericFrom: 1)
     body += "</section>"
     return Layout.page(context, title: context.text("nav.segments"), body: body)
   }
@@ -67,17 +83,25 @@ enum VoicePage {
     let (days, range) = period(context)
     let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: gateway)
     let metadata = Cockpit.metadata(context.session)
-    let themes = try await segmentation.getThemes(.with { $0.range = range; $0.limit = 12; $0.negativeOnly = true }, metadata: metadata)
+    let themes = try await segmentation.getThemes(
+      .with {
+        $0.range = range; $0.limit = 12; $0.negativeOnly = true
+      }, metadata: metadata)
     var body = OverviewPage.periodPicker(context, days: days)
     body += "<section aria-labelledby=\"themes\"><h2 id=\"themes\">\(HTML.escape(context.text("voice.themes")))</h2>"
-    body += themes.themes.isEmpty ? "<p>\(HTML.escape(context.text("nodata")))</p>" : Layout.table(
-      caption: context.text("voice.themes"),
-      header: [context.text("voice.term"), context.text("voice.count"), context.text("voice.sentiment"), context.text("voice.examples")],
-      rows: themes.themes.map { theme in
-        ["<span data-theme=\"\(HTML.escape(theme.term))\">\(HTML.escape(theme.term))</span>", "\(theme.count)",
-         KpiFormat.fixed(theme.sentiment, digits: 2),
-         "<ul class=\"examples\">" + theme.examples.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"]
-      }, numericFrom: 1)
+    body +=
+      themes.themes.isEmpty
+      ? "<p>\(HTML.escape(context.text("nodata")))</p>"
+      : Layout.table(
+        caption: context.text("voice.themes"),
+        header: [context.text("voice.term"), context.text("voice.count"), context.text("voice.sentiment"), context.text("voice.examples")],
+        rows: themes.themes.map { theme in
+          [
+            "<span data-theme=\"\(HTML.escape(theme.term))\">\(HTML.escape(theme.term))</span>", "\(theme.count)",
+            KpiFormat.fixed(theme.sentiment, digits: 2),
+            "<ul class=\"examples\">" + theme.examples.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>",
+          ]
+        }, numericFrom: 1)
     body += "</section>"
     // Twelve weeks of sentiment, one GetThemes call per week (its mean sentiment).
     let week: Int64 = 7 * 86_400_000
@@ -86,20 +110,22 @@ enum VoicePage {
     var points: [Double?] = []
     for index in (0..<12).reversed() {
       let start = end - Int64(index + 1) * week
-      let reply = try await segmentation.getThemes(.with {
-        $0.range = .with {
-          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: start)
-          $0.end = Google_Protobuf_Timestamp(unixMilliseconds: start + week)
-        }
-        $0.limit = 1
-      }, metadata: metadata)
+      let reply = try await segmentation.getThemes(
+        .with {
+          $0.range = .with {
+            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: start)
+            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: start + week)
+          }
+          $0.limit = 1
+        }, metadata: metadata)
       labels.append(String(RFC3339.format(milliseconds: start).prefix(10).dropFirst(5)))
       points.append(reply.documents > 0 ? reply.meanSentiment : nil)
     }
     let title = context.text("voice.trend")
     body += "<section aria-labelledby=\"sentiment\"><h2 id=\"sentiment\">\(HTML.escape(title))</h2><figure class=\"chart-box wide\">"
     body += Charts.line(
-      title: title, description: zip(labels, points).map { "\($0): \($1.map { KpiFormat.fixed($0, digits: 2) } ?? "–")" }.joined(separator: "; "),
+      title: title,
+      description: zip(labels, points).map { "\($0): \($1.map { KpiFormat.fixed($0, digits: 2) } ?? "–")" }.joined(separator: "; "),
       labels: labels, series: [.init(name: context.text("voice.sentiment"), points: points)], format: { KpiFormat.fixed($0, digits: 2) })
     body += "</figure></section>"
     return Layout.page(context, title: context.text("voice.title"), body: body)
@@ -126,23 +152,30 @@ enum ExperimentsPage {
         body += Layout.unavailable(context, error.message) + "</section>"
         continue
       }
-      body += "<p class=\"verdict \(verdictName(evaluation.verdict))\">\(HTML.escape(context.text("experiments.verdict"))): <strong data-verdict=\"\(verdictName(evaluation.verdict))\">\(HTML.escape(context.text("verdict." + verdictName(evaluation.verdict))))</strong>"
+      body +=
+        "<p class=\"verdict \(verdictName(evaluation.verdict))\">\(HTML.escape(context.text("experiments.verdict"))): <strong data-verdict=\"\(verdictName(evaluation.verdict))\">\(HTML.escape(context.text("verdict." + verdictName(evaluation.verdict))))</strong>"
       body += evaluation.running ? " · \(HTML.escape(context.text("experiments.running")))" : ""
       body += "</p>"
       let results = evaluation.results.compactMap { result in KpiWire.kpis[result.metric.kpi].map { (result, $0) } }
       body += Layout.table(
         caption: experiment.name,
-        header: [context.text("experiments.metric"), context.text("experiments.effect"), context.text("experiments.ci"),
-                 context.text("experiments.p"), context.text("experiments.verdict")],
+        header: [
+          context.text("experiments.metric"), context.text("experiments.effect"), context.text("experiments.ci"),
+          context.text("experiments.p"), context.text("experiments.verdict"),
+        ],
         rows: results.map { result, kind in
           let name = context.language.kpi(kind) + (result.guardrail ? " (\(context.text("experiments.guardrail")))" : "")
-          let relative = result.control != 0
-            ? " (\(signedPercent(result.relativeEffect)) [\(signedPercent(result.relativeCiLow)), \(signedPercent(result.relativeCiHigh))])" : ""
-          return [HTML.escape(name),
-                  "<span data-metric=\"\(kind.rawValue)\" data-effect=\"\(result.effect)\">\(HTML.escape(signed(result.effect, kind) + relative))</span>",
-                  HTML.escape("[\(signed(result.ciLow, kind)), \(signed(result.ciHigh, kind))]"),
-                  KpiFormat.fixed(result.pValueAdjusted, digits: 4),
-                  HTML.escape(context.text("verdict." + verdictName(result.verdict)))]
+          let relative =
+            result.control != 0
+            ? " (\(signedPercent(result.relativeEffect)) [\(signedPercent(result.relativeCiLow)), \(signedPercent(result.relativeCiHigh))])"
+            : ""
+          return [
+            HTML.escape(name),
+            "<span data-metric=\"\(kind.rawValue)\" data-effect=\"\(result.effect)\">\(HTML.escape(signed(result.effect, kind) + relative))</span>",
+            HTML.escape("[\(signed(result.ciLow, kind)), \(signed(result.ciHigh, kind))]"),
+            KpiFormat.fixed(result.pValueAdjusted, digits: 4),
+            HTML.escape(context.text("verdict." + verdictName(result.verdict))),
+          ]
         })
       let estimates = results.filter { $0.0.control != 0 }.map { result, kind in
         Charts.Estimate(
@@ -153,12 +186,14 @@ enum ExperimentsPage {
       body += "<figure class=\"chart-box wide\"><figcaption>\(HTML.escape(title))</figcaption>"
       body += Charts.forest(
         title: "\(experiment.name): \(title)",
-        description: estimates.map { "\($0.label): \(signedPercent($0.value)) [\(signedPercent($0.low)), \(signedPercent($0.high))]" }.joined(separator: "; "),
+        description: estimates.map { "\($0.label): \(signedPercent($0.value)) [\(signedPercent($0.low)), \(signedPercent($0.high))]" }
+          .joined(separator: "; "),
         estimates: estimates, format: signedPercent)
       body += "</figure>"
       let warnings = evaluation.warnings.filter { $0.code != "running" }
       if !warnings.isEmpty {
-        body += "<h3>\(HTML.escape(context.text("experiments.warnings")))</h3><ul class=\"warnings\">"
+        body +=
+          "<h3>\(HTML.escape(context.text("experiments.warnings")))</h3><ul class=\"warnings\">"
           + warnings.map { "<li data-warning=\"\(HTML.escape($0.code))\">\(HTML.escape($0.message))</li>" }.joined() + "</ul>"
       }
       body += "</section>"
@@ -190,13 +225,19 @@ enum ExperimentsPage {
 /// The tenant's API keys: an admin page (a reader or writer gets 403 before any call).
 enum KeysPage {
   static func render(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
-    let keys = try await Sightline_Gateway_V1_Gateway.Client(wrapping: gateway).listKeys(.init(), metadata: Cockpit.metadata(context.session))
+    let keys = try await Sightline_Gateway_V1_Gateway.Client(wrapping: gateway).listKeys(
+      .init(), metadata: Cockpit.metadata(context.session))
     let body = Layout.table(
       caption: context.text("keys.title"),
-      header: [context.text("keys.id"), context.text("keys.role"), context.text("keys.label"), context.text("keys.created"), context.text("keys.revoked")],
+      header: [
+        context.text("keys.id"), context.text("keys.role"), context.text("keys.label"), context.text("keys.created"),
+        context.text("keys.revoked"),
+      ],
       rows: keys.keys.map { key in
-        [HTML.escape(key.id), HTML.escape("\(key.role)"), HTML.escape(key.label), Layout.time(key.createdAt),
-         key.hasRevokedAt ? Layout.time(key.revokedAt) : "–"]
+        [
+          HTML.escape(key.id), HTML.escape("\(key.role)"), HTML.escape(key.label), Layout.time(key.createdAt),
+          key.hasRevokedAt ? Layout.time(key.revokedAt) : "–",
+        ]
       }, numericFrom: 5)
     return Layout.page(context, title: context.text("keys.title"), body: body)
   }

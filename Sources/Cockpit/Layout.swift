@@ -29,10 +29,11 @@ struct PageContext: Sendable {
 enum Layout {
   static func page(_ context: PageContext, title: String, live: Bool = false, body: String) -> String {
     let other: Language = context.language == .en ? .zh : .en
-    let links: [(String, String)] = [
-      ("/", "nav.overview"), ("/explore", "nav.explore"), ("/segments", "nav.segments"), ("/voice", "nav.voice"),
-      ("/experiments", "nav.experiments"),
-    ] + (context.session.isAdmin ? [("/admin/keys", "nav.keys")] : [])
+    let links: [(String, String)] =
+      [
+        ("/", "nav.overview"), ("/explore", "nav.explore"), ("/segments", "nav.segments"), ("/voice", "nav.voice"),
+        ("/experiments", "nav.experiments"),
+      ] + (context.session.isAdmin ? [("/admin/keys", "nav.keys")] : [])
     let nav = links.map { href, key in
       "<a href=\"\(href)\"\(href == context.path ? " aria-current=\"page\"" : "")>\(HTML.escape(context.text(key)))</a>"
     }.joined()
@@ -81,11 +82,13 @@ enum Layout {
       "<th scope=\"col\"\(index >= numericFrom ? " class=\"num\"" : "")>\(HTML.escape(cell))</th>"
     }.joined()
     let body = rows.map { row in
-      "<tr>" + row.enumerated().map { index, cell in
-        index == 0 ? "<th scope=\"row\">\(cell)</th>" : "<td\(index >= numericFrom ? " class=\"num\"" : "")>\(cell)</td>"
-      }.joined() + "</tr>"
+      "<tr>"
+        + row.enumerated().map { index, cell in
+          index == 0 ? "<th scope=\"row\">\(cell)</th>" : "<td\(index >= numericFrom ? " class=\"num\"" : "")>\(cell)</td>"
+        }.joined() + "</tr>"
     }.joined()
-    return "<div class=\"scroll\"><table><caption>\(HTML.escape(caption))</caption><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
+    return
+      "<div class=\"scroll\"><table><caption>\(HTML.escape(caption))</caption><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
   }
 
   /// A KPI value as shown, "–" without data.

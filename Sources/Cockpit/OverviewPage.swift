@@ -30,46 +30,53 @@ enum OverviewPage {
       cockpit.sections.first { $0.section == section && !$0.available }.map { Layout.unavailable(context, $0.reason) }
     }
     var body = periodPicker(context, days: days)
-    body += "<p class=\"meta\">\(HTML.escape(String(format: context.text("period.vs"), Int(days)))) · \(HTML.escape(context.text("updated"))) <time>\(Layout.time(cockpit.generatedAt))</time> · <span class=\"live\">\(HTML.escape(context.text("live")))</span></p>"
+    body +=
+      "<p class=\"meta\">\(HTML.escape(String(format: context.text("period.vs"), Int(days)))) · \(HTML.escape(context.text("updated"))) <time>\(Layout.time(cockpit.generatedAt))</time> · <span class=\"live\">\(HTML.escape(context.text("live")))</span></p>"
     body += "<section aria-labelledby=\"alerts\"><h2 id=\"alerts\">\(HTML.escape(context.text("alerts.title")))</h2>"
     body += unavailable("alerts") ?? alerts(context, cockpit.alerts.alerts)
     body += "</section>"
     body += "<section aria-labelledby=\"headline\"><h2 id=\"headline\">\(HTML.escape(context.text("headline.title")))</h2>"
-    body += unavailable("headline") ?? headline(
-      context, targets: targets, now: cockpit.hasHeadline ? cockpit.headline : nil,
-      before: cockpit.hasHeadlinePrevious ? cockpit.headlinePrevious : nil)
+    body +=
+      unavailable("headline")
+      ?? headline(
+        context, targets: targets, now: cockpit.hasHeadline ? cockpit.headline : nil,
+        before: cockpit.hasHeadlinePrevious ? cockpit.headlinePrevious : nil)
     body += "</section>"
     body += "<section aria-labelledby=\"trend\"><h2 id=\"trend\">\(HTML.escape(context.text("trend.title")))</h2>"
     body += unavailable("trend") ?? trend(context, cockpit.hasTrend ? cockpit.trend : nil)
     body += "</section>"
     body += "<section aria-labelledby=\"lines\"><h2 id=\"lines\">\(HTML.escape(context.text("lines.title")))</h2>"
-    body += unavailable("by_business_line")
+    body +=
+      unavailable("by_business_line")
       ?? byLine(context, cockpit.hasByBusinessLine ? cockpit.byBusinessLine : nil)
     body += "</section>"
     return Layout.page(context, title: context.text("nav.overview"), live: true, body: body)
   }
 
   static func periodPicker(_ context: PageContext, days: Int32) -> String {
-    "<p class=\"periods\">\(HTML.escape(context.text("period"))): " + periods.map { option in
-      let label = HTML.escape(String(format: context.text("period.days"), Int(option)))
-      return option == days
-        ? "<strong aria-current=\"true\">\(label)</strong>"
-        : "<a href=\"\(context.path)\(HTML.query([("days", "\(option)")]))\">\(label)</a>"
-    }.joined(separator: " · ") + "</p>"
+    "<p class=\"periods\">\(HTML.escape(context.text("period"))): "
+      + periods.map { option in
+        let label = HTML.escape(String(format: context.text("period.days"), Int(option)))
+        return option == days
+          ? "<strong aria-current=\"true\">\(label)</strong>"
+          : "<a href=\"\(context.path)\(HTML.query([("days", "\(option)")]))\">\(label)</a>"
+      }.joined(separator: " · ") + "</p>"
   }
 
   static func alerts(_ context: PageContext, _ alerts: [Sightline_Metrics_V1_Alert]) -> String {
     guard !alerts.isEmpty else { return "<p class=\"ok\">\(HTML.escape(context.text("alerts.none")))</p>" }
-    return "<ul class=\"alerts\">" + alerts.map { alert in
-      let critical = alert.severity == .critical
-      let kind = KpiWire.kpis[alert.kpi]
-      let name = kind.map(context.language.kpi) ?? "\(alert.kpi)"
-      let scope = KpiWire.dimensions[alert.dimension].map { "\(context.language.dimension($0)) = \(alert.dimensionValue)" } ?? ""
-      let value = kind.map { KpiFormat.value(alert.value, $0) } ?? "\(alert.value)"
-      let expected = kind.map { " (\(KpiFormat.value(alert.expectedLow, $0)) – \(KpiFormat.value(alert.expectedHigh, $0)))" } ?? ""
-      return "<li class=\"\(critical ? "critical" : "warning")\" data-alert=\"\(HTML.escape(alert.id))\"><strong>\(HTML.escape(context.text(critical ? "alerts.critical" : "alerts.warning")))</strong> "
-        + "\(HTML.escape(name)) · \(HTML.escape(scope)): \(HTML.escape(value))\(HTML.escape(expected)) · <time>\(Layout.time(alert.openedAt))</time></li>"
-    }.joined() + "</ul>"
+    return "<ul class=\"alerts\">"
+      + alerts.map { alert in
+        let critical = alert.severity == .critical
+        let kind = KpiWire.kpis[alert.kpi]
+        let name = kind.map(context.language.kpi) ?? "\(alert.kpi)"
+        let scope = KpiWire.dimensions[alert.dimension].map { "\(context.language.dimension($0)) = \(alert.dimensionValue)" } ?? ""
+        let value = kind.map { KpiFormat.value(alert.value, $0) } ?? "\(alert.value)"
+        let expected = kind.map { " (\(KpiFormat.value(alert.expectedLow, $0)) – \(KpiFormat.value(alert.expectedHigh, $0)))" } ?? ""
+        return
+          "<li class=\"\(critical ? "critical" : "warning")\" data-alert=\"\(HTML.escape(alert.id))\"><strong>\(HTML.escape(context.text(critical ? "alerts.critical" : "alerts.warning")))</strong> "
+          + "\(HTML.escape(name)) · \(HTML.escape(scope)): \(HTML.escape(value))\(HTML.escape(expected)) · <time>\(Layout.time(alert.openedAt))</time></li>"
+      }.joined() + "</ul>"
   }
 
   /// Each KPI's target: the tenant's where it set one, else the default.
@@ -87,22 +94,24 @@ enum OverviewPage {
   ) -> String {
     guard let current = now?.rows.first else { return "<p>\(HTML.escape(context.text("nodata")))</p>" }
     let previous = before?.rows.first?.values ?? []
-    return "<div class=\"cards\">" + current.values.compactMap { value -> String? in
-      guard let kind = KpiWire.kpis[value.kpi] else { return nil }
-      let earlier = previous.first { $0.kpi == value.kpi }
-      let target = targets[kind]
-      let status = target?.status(value.value, kind: kind, sampleSize: value.sampleSize) ?? .none
-      let targetText = target.map { "\(context.text("target")) \(kind.higherIsBetter == true ? "≥" : "≤") \(KpiFormat.value($0.goal, kind))" } ?? ""
-      return """
-        <article class="card \(status.rawValue)" data-kpi="\(kind.rawValue)">
-        <h3>\(HTML.escape(context.language.kpi(kind)))</h3>
-        <p class="value" data-value="\(value.value)">\(HTML.escape(Layout.value(value, kind)))</p>
-        <p class="change">\(change(value, earlier, kind, context))</p>
-        \(target == nil ? "" : "<p class=\"status\"><span class=\"light\" aria-hidden=\"true\"></span>\(HTML.escape(context.text("status." + status.rawValue))) · \(HTML.escape(targetText))</p>")
-        <p class="sample">\(HTML.escape(context.text("headline.sample")))=<span class="n">\(value.sampleSize)</span></p>
-        </article>
-        """
-    }.joined() + "</div>"
+    return "<div class=\"cards\">"
+      + current.values.compactMap { value -> String? in
+        guard let kind = KpiWire.kpis[value.kpi] else { return nil }
+        let earlier = previous.first { $0.kpi == value.kpi }
+        let target = targets[kind]
+        let status = target?.status(value.value, kind: kind, sampleSize: value.sampleSize) ?? .none
+        let targetText =
+          target.map { "\(context.text("target")) \(kind.higherIsBetter == true ? "≥" : "≤") \(KpiFormat.value($0.goal, kind))" } ?? ""
+        return """
+          <article class="card \(status.rawValue)" data-kpi="\(kind.rawValue)">
+          <h3>\(HTML.escape(context.language.kpi(kind)))</h3>
+          <p class="value" data-value="\(value.value)">\(HTML.escape(Layout.value(value, kind)))</p>
+          <p class="change">\(change(value, earlier, kind, context))</p>
+          \(target == nil ? "" : "<p class=\"status\"><span class=\"light\" aria-hidden=\"true\"></span>\(HTML.escape(context.text("status." + status.rawValue))) · \(HTML.escape(targetText))</p>")
+          <p class="sample">\(HTML.escape(context.text("headline.sample")))=<span class="n">\(value.sampleSize)</span></p>
+          </article>
+          """
+      }.joined() + "</div>"
   }
 
   /// The change against the previous period: an arrow, the amount (points for shares and
@@ -132,30 +141,36 @@ enum OverviewPage {
   static func trend(_ context: PageContext, _ trend: Sightline_Metrics_V1_QueryKpisResponse?) -> String {
     guard let trend, let first = trend.rows.first else { return "<p>\(HTML.escape(context.text("nodata")))</p>" }
     let labels = trend.rows.map { String(Layout.day($0.bucketStart).dropFirst(5)) }
-    return "<div class=\"charts\">" + first.values.compactMap { value -> String? in
-      guard let kind = KpiWire.kpis[value.kpi] else { return nil }
-      let points = trend.rows.map { row -> Double? in
-        guard let point = row.values.first(where: { $0.kpi == value.kpi }), point.sampleSize > 0 else { return nil }
-        return point.value
-      }
-      let name = context.language.kpi(kind)
-      let latest = points.last { $0 != nil }.flatMap { $0 }.map { KpiFormat.value($0, kind) } ?? "–"
-      let chart = Charts.line(
-        title: name, description: "\(name), \(labels.first ?? "") – \(labels.last ?? ""): \(latest)", labels: labels,
-        series: [.init(name: name, points: points)], format: { KpiFormat.value($0, kind) })
-      return "<figure class=\"chart-box\" data-trend=\"\(kind.rawValue)\"><figcaption>\(HTML.escape(name)) · \(HTML.escape(latest))</figcaption>\(chart)</figure>"
-    }.joined() + "</div>"
+    return "<div class=\"charts\">"
+      + first.values.compactMap { value -> String? in
+        guard let kind = KpiWire.kpis[value.kpi] else { return nil }
+        let points = trend.rows.map { row -> Double? in
+          guard let point = row.values.first(where: { $0.kpi == value.kpi }), point.sampleSize > 0 else { return nil }
+          return point.value
+        }
+        let name = context.language.kpi(kind)
+        let latest = points.last { $0 != nil }.flatMap { $0 }.map { KpiFormat.value($0, kind) } ?? "–"
+        let chart = Charts.line(
+          title: name, description: "\(name), \(labels.first ?? "") – \(labels.last ?? ""): \(latest)", labels: labels,
+          series: [.init(name: name, points: points)], format: { KpiFormat.value($0, kind) })
+        return
+          "<figure class=\"chart-box\" data-trend=\"\(kind.rawValue)\"><figcaption>\(HTML.escape(name)) · \(HTML.escape(latest))</figcaption>\(chart)</figure>"
+      }.joined() + "</div>"
   }
 
   static func byLine(_ context: PageContext, _ reply: Sightline_Metrics_V1_QueryKpisResponse?) -> String {
     guard let reply, !reply.rows.isEmpty else { return "<p>\(HTML.escape(context.text("nodata")))</p>" }
-    let shown: [Sightline_Metrics_V1_Kpi] = [.volume, .firstResponseTime, .fcrRate, .slaFirstResponse, .csat, .nps, .complaintRate, .backlog]
+    let shown: [Sightline_Metrics_V1_Kpi] = [
+      .volume, .firstResponseTime, .fcrRate, .slaFirstResponse, .csat, .nps, .complaintRate, .backlog,
+    ]
     let kinds = shown.compactMap { KpiWire.kpis[$0] }
     let rows = reply.rows.map { row -> [String] in
-      [HTML.escape(row.groupValues.first.map { $0.isEmpty ? "–" : $0 } ?? "")] + shown.map { kpi in
-        guard let value = row.values.first(where: { $0.kpi == kpi }), let kind = KpiWire.kpis[kpi] else { return "–" }
-        return "<span data-line=\"\(HTML.escape(row.groupValues.first ?? ""))\" data-kpi=\"\(kind.rawValue)\">\(HTML.escape(Layout.value(value, kind)))</span>"
-      }
+      [HTML.escape(row.groupValues.first.map { $0.isEmpty ? "–" : $0 } ?? "")]
+        + shown.map { kpi in
+          guard let value = row.values.first(where: { $0.kpi == kpi }), let kind = KpiWire.kpis[kpi] else { return "–" }
+          return
+            "<span data-line=\"\(HTML.escape(row.groupValues.first ?? ""))\" data-kpi=\"\(kind.rawValue)\">\(HTML.escape(Layout.value(value, kind)))</span>"
+        }
     }
     let csat = reply.rows.compactMap { row -> (String, Double)? in
       guard let value = row.values.first(where: { $0.kpi == .csat }), value.sampleSize > 0 else { return nil }

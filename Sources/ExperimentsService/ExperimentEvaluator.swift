@@ -71,7 +71,10 @@ struct ExperimentEvaluator {
           kpi: kpi, method: chosen, control: c, treatment: t, preDays: preDays, postDays: postDays)
         fill(&result, outcome: outcome, metric: metric, kpi: kpi, reason: reason)
         if outcome.smallestPossibleP >= Self.alpha {
-          warnings.add("few_units", "with \(outcome.controlUnits) control and \(outcome.treatmentUnits) treated units no randomisation test can reach p < 0.05 (smallest possible p \(KpiFormat.fixed(outcome.smallestPossibleP, digits: 3)))")
+          warnings.add(
+            "few_units",
+            "with \(outcome.controlUnits) control and \(outcome.treatmentUnits) treated units no randomisation test can reach p < 0.05 (smallest possible p \(KpiFormat.fixed(outcome.smallestPossibleP, digits: 3)))"
+          )
         }
       } catch {
         result.note = "not analysed: \(error.description)"
@@ -97,24 +100,38 @@ struct ExperimentEvaluator {
     }
 
     let minimumArm = min(control.count, treatment.count)
-    if minimumArm < 4 { warnings.add("few_units", "only \(control.count) control and \(treatment.count) treated units: effects rest on very few independent units") }
+    if minimumArm < 4 {
+      warnings.add(
+        "few_units", "only \(control.count) control and \(treatment.count) treated units: effects rest on very few independent units")
+    }
     var srmP = 1.0
     if case .hash(let hash) = experiment.assignment {
-      srmP = ABStatistics.sampleRatioMismatch(
-        controlCount: Double(control.count), treatmentCount: Double(treatment.count), treatmentShare: hash.treatmentShare).pValue
+      srmP =
+        ABStatistics.sampleRatioMismatch(
+          controlCount: Double(control.count), treatmentCount: Double(treatment.count), treatmentShare: hash.treatmentShare
+        ).pValue
       if srmP < 0.001 {
-        warnings.add("srm", "sample ratio mismatch: \(treatment.count) treated vs \(control.count) control units for a \(hash.treatmentShare) split (χ² p = \(KpiFormat.fixed(srmP, digits: 6))); the assignment or the data is broken, do not trust the effects")
+        warnings.add(
+          "srm",
+          "sample ratio mismatch: \(treatment.count) treated vs \(control.count) control units for a \(hash.treatmentShare) split (χ² p = \(KpiFormat.fixed(srmP, digits: 6))); the assignment or the data is broken, do not trust the effects"
+        )
       }
     }
     var balance: [Double] = []
     if pre != nil {
       for metric in experiment.primary {
         let kpi = KpiWire.kpis[metric.kpi]!
-        let values = { (units: [UnitData]) in units.compactMap { $0.pre.flatMap { MetricAnalysis.unitValue($0, kpi: kpi, days: preDays) } } }
-        let p = ABStatistics.welch(control: values(units(metric.kpi, in: control)), treatment: values(units(metric.kpi, in: treatment)))?.pValue ?? 1
+        let values = { (units: [UnitData]) in units.compactMap { $0.pre.flatMap { MetricAnalysis.unitValue($0, kpi: kpi, days: preDays) } }
+        }
+        let p =
+          ABStatistics.welch(control: values(units(metric.kpi, in: control)), treatment: values(units(metric.kpi, in: treatment)))?.pValue
+          ?? 1
         balance.append(p)
         if p < 0.05 {
-          warnings.add("pre_period_imbalance", "\(kpi.rawValue) already differed between the arms before the rollout (Welch p = \(KpiFormat.fixed(p, digits: 3))); prefer DiD or CUPED, which adjust for it")
+          warnings.add(
+            "pre_period_imbalance",
+            "\(kpi.rawValue) already differed between the arms before the rollout (Welch p = \(KpiFormat.fixed(p, digits: 3))); prefer DiD or CUPED, which adjust for it"
+          )
         }
       }
     }
@@ -133,8 +150,14 @@ struct ExperimentEvaluator {
       $0.srmPValue = srmP
       $0.balancePValues = balance
       $0.running = running
-      if let pre { $0.prePeriod = .with { $0.start = Google_Protobuf_Timestamp(unixMilliseconds: pre.0); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: pre.1) } }
-      $0.postPeriod = .with { $0.start = Google_Protobuf_Timestamp(unixMilliseconds: post.0); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: post.1) }
+      if let pre {
+        $0.prePeriod = .with {
+          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: pre.0); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: pre.1)
+        }
+      }
+      $0.postPeriod = .with {
+        $0.start = Google_Protobuf_Timestamp(unixMilliseconds: post.0); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: post.1)
+      }
     }
   }
 
@@ -196,11 +219,12 @@ struct ExperimentPlanner {
   func plan(power: Double, alpha: Double) -> Sightline_Experiments_V1_PlanResponse {
     var response = Sightline_Experiments_V1_PlanResponse()
     let observed = Set(aggregates.aggregates.map(\.unit))
-    let (nc, nt): (Double, Double) = switch experiment.assignment {
-    case .explicit(let explicit): (Double(explicit.control.count), Double(explicit.treatment.count))
-    case .hash(let hash): (Double(observed.count) * (1 - hash.treatmentShare), Double(observed.count) * hash.treatmentShare)
-    case nil: (0, 0)
-    }
+    let (nc, nt): (Double, Double) =
+      switch experiment.assignment {
+      case .explicit(let explicit): (Double(explicit.control.count), Double(explicit.treatment.count))
+      case .hash(let hash): (Double(observed.count) * (1 - hash.treatmentShare), Double(observed.count) * hash.treatmentShare)
+      case nil: (0, 0)
+      }
     for metric in experiment.primary {
       let kpi = KpiWire.kpis[metric.kpi]!
       let values = aggregates.aggregates.compactMap { aggregate -> Double? in
@@ -211,10 +235,11 @@ struct ExperimentPlanner {
       guard values.count >= 2, nc >= 1, nt >= 1 else {
         response.mde.append(0)
         response.mdeRelative.append(0)
-        response.warnings.append(.with {
-          $0.code = "no_data"
-          $0.message = "\(kpi.rawValue): fewer than two units with pre-period data; no variance to plan from"
-        })
+        response.warnings.append(
+          .with {
+            $0.code = "no_data"
+            $0.message = "\(kpi.rawValue): fewer than two units with pre-period data; no variance to plan from"
+          })
         continue
       }
       let average = mean(values)
@@ -224,10 +249,12 @@ struct ExperimentPlanner {
       response.mdeRelative.append(average != 0 ? mde / abs(average) : 0)
     }
     if min(nc, nt) <= Double(MetricAnalysis.fewUnits) {
-      response.warnings.append(.with {
-        $0.code = "few_units"
-        $0.message = "\(Int(nc)) control and \(Int(nt)) treated units: the analysis will use randomisation inference; pre-period adjustment (DiD/CUPED) usually shrinks these MDEs"
-      })
+      response.warnings.append(
+        .with {
+          $0.code = "few_units"
+          $0.message =
+            "\(Int(nc)) control and \(Int(nt)) treated units: the analysis will use randomisation inference; pre-period adjustment (DiD/CUPED) usually shrinks these MDEs"
+        })
     }
     return response
   }
@@ -239,6 +266,9 @@ struct WarningList {
 
   mutating func add(_ code: String, _ message: String) {
     guard !items.contains(where: { $0.code == code && $0.message == message }) else { return }
-    items.append(.with { $0.code = code; $0.message = message })
+    items.append(
+      .with {
+        $0.code = code; $0.message = message
+      })
   }
 }

@@ -18,8 +18,12 @@ enum ExperimentValidation {
     _ = try KpiWire.dimension(experiment.unit, field: "experiment.unit")
     switch experiment.assignment {
     case .explicit(let explicit):
-      guard !explicit.treatment.isEmpty else { throw InvalidInput(field: "experiment.explicit.treatment", reason: "name at least one treated unit") }
-      guard !explicit.control.isEmpty else { throw InvalidInput(field: "experiment.explicit.control", reason: "name at least one control unit") }
+      guard !explicit.treatment.isEmpty else {
+        throw InvalidInput(field: "experiment.explicit.treatment", reason: "name at least one treated unit")
+      }
+      guard !explicit.control.isEmpty else {
+        throw InvalidInput(field: "experiment.explicit.control", reason: "name at least one control unit")
+      }
       for (field, list) in [("treatment", explicit.treatment), ("control", explicit.control)] {
         if let empty = list.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
           throw InvalidInput(field: "experiment.explicit.\(field)[\(empty)]", reason: "a unit name must not be empty")

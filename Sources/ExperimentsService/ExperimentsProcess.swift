@@ -1,7 +1,7 @@
 public import Logging
 public import ServiceLifecycle
-public import SightlineRPC
 import SightlineModel
+public import SightlineRPC
 import SightlineTenantData
 
 /// Assembles the experiments process: the metrics client (mutual TLS, service identity)

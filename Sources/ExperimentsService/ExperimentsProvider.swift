@@ -58,7 +58,11 @@ public final class ExperimentsProvider: Sendable {
     let request = Sightline_Metrics_V1_GetUnitAggregatesRequest.with {
       $0.unit = unit
       $0.kpis = kpis
-      $0.periods = periods.map { start, end in .with { $0.start = Google_Protobuf_Timestamp(unixMilliseconds: start); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end) } }
+      $0.periods = periods.map { start, end in
+        .with {
+          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: start); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
+        }
+      }
       $0.units = units
       $0.minOffset = minOffset
     }
@@ -66,8 +70,9 @@ public final class ExperimentsProvider: Sendable {
       return try await Sightline_Metrics_V1_Metrics.Client(wrapping: metrics)
         .getUnitAggregates(request, metadata: metadata, options: options)
     } catch let error as RPCError {
-      throw RPCError(code: error.code == .invalidArgument ? .internalError : error.code,
-                     message: "metrics service: \(error.message)")
+      throw RPCError(
+        code: error.code == .invalidArgument ? .internalError : error.code,
+        message: "metrics service: \(error.message)")
     }
   }
 }
@@ -122,7 +127,8 @@ extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProto
       tenant: tenant, requestMetadata: request.metadata, unit: experiment.unit, kpis: kpis, periods: periods, units: units,
       minOffset: request.message.minOffset)
     let evaluation = try ExperimentEvaluator(
-      experiment: experiment, aggregates: data, method: request.message.method, running: !experiment.hasEnd || asOf < experiment.end.unixMilliseconds,
+      experiment: experiment, aggregates: data, method: request.message.method,
+      running: !experiment.hasEnd || asOf < experiment.end.unixMilliseconds,
       post: (start, end), pre: experiment.prePeriodDays > 0 ? (preStart, start) : nil
     ).evaluate()
     return ServerResponse(message: evaluation.with { $0.evaluatedAt = Google_Protobuf_Timestamp(unixMilliseconds: clock()) })
@@ -145,8 +151,9 @@ extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProto
     let data = try await aggregates(
       tenant: tenant, requestMetadata: request.metadata, unit: experiment.unit, kpis: experiment.primary.map(\.kpi),
       periods: [(start - days * Self.dayMs, start)], units: units, minOffset: 0)
-    return ServerResponse(message: ExperimentPlanner(experiment: experiment, aggregates: data, days: Double(days))
-      .plan(power: power, alpha: alpha))
+    return ServerResponse(
+      message: ExperimentPlanner(experiment: experiment, aggregates: data, days: Double(days))
+        .plan(power: power, alpha: alpha))
   }
 }
 

@@ -44,9 +44,12 @@ enum MetricAnalysis {
       return (.delta, "hash-assigned units: pooled ratio per arm with the delta method (units as clusters)")
     }
     if unitsPerArm <= fewUnits {
-      return (.permutation, hasPrePeriod
-        ? "few units (\(unitsPerArm) per arm): randomisation inference on each unit's pre→post change"
-        : "few units (\(unitsPerArm) per arm): randomisation inference on post-period unit values")
+      return (
+        .permutation,
+        hasPrePeriod
+          ? "few units (\(unitsPerArm) per arm): randomisation inference on each unit's pre→post change"
+          : "few units (\(unitsPerArm) per arm): randomisation inference on post-period unit values"
+      )
     }
     if hasPrePeriod { return (.cuped, "pre-period available: CUPED with θ pooled across arms") }
     return (.welch, "Welch's t-test on unit-level values")
@@ -113,9 +116,10 @@ enum MetricAnalysis {
     case .zTest:
       guard kpi.isRate else { throw AnalysisError(description: "the two-proportion z-test applies to share KPIs only") }
       let sum = { (units: [UnitData], key: KeyPath<SufficientStatistics, Double>) in units.reduce(0) { $0 + $1.post[keyPath: key] } }
-      guard let estimate = ABStatistics.twoProportion(
-        controlSuccesses: sum(control, \.sum), controlTotal: sum(control, \.count),
-        treatmentSuccesses: sum(treatment, \.sum), treatmentTotal: sum(treatment, \.count))
+      guard
+        let estimate = ABStatistics.twoProportion(
+          controlSuccesses: sum(control, \.sum), controlTotal: sum(control, \.count),
+          treatmentSuccesses: sum(treatment, \.sum), treatmentTotal: sum(treatment, \.count))
       else { throw AnalysisError(description: "the z-test needs observations in both arms") }
       return MetricOutcome(
         method: .zTest, estimate: estimate, controlUnits: control.count, treatmentUnits: treatment.count,

@@ -53,66 +53,95 @@ public struct DashboardAssembler: Sendable {
     let current = Self.range(nowMs - period, nowMs)
     let previous = Self.range(nowMs - 2 * period, nowMs - period)
 
-    let sections: [(name: String, component: SuiteComponent, fetch: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> [Part])] = [
-      ("headline", .metrics, { client in
-        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
-        async let now = metrics.queryKpis(Self.query(Self.headlineKpis, current, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
-        async let before = metrics.queryKpis(Self.query(Self.headlineKpis, previous, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
-        return [.headline(try await now), .previous(try await before)]
-      }),
-      ("trend", .metrics, { client in
-        // Whole local days: from midnight (tenant's zone) `periodDays - 1` days ago to now, so
-        // the first point is not a partial day.
-        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
-        let settings = try await metrics.getSettings(.init(), metadata: callMetadata, options: callOptions)
-        let start = Self.localMidnight(daysBefore: periodDays - 1, nowMs: nowMs, timeZone: settings.timeZone)
-        let reply = try await metrics.queryKpis(
-          Self.query(Self.trendKpis, Self.range(start, nowMs), .day, minOffset: minOffset), metadata: callMetadata,
-          options: callOptions)
-        return [.trend(reply)]
-      }),
-      ("by_business_line", .metrics, { client in
-        var request = Self.query(Self.headlineKpis, current, .all, minOffset: minOffset)
-        request.groupBy = [.businessLine]
-        let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
-          request, metadata: callMetadata, options: callOptions)
-        return [.byLine(reply)]
-      }),
-      ("alerts", .metrics, { client in
-        let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(
-          .with { $0.openOnly = true; $0.limit = 20 }, metadata: callMetadata, options: callOptions)
-        return [.alerts(reply)]
-      }),
-      ("segments", .segmentation, { client in
-        let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
-        var scorecards: [Sightline_Segmentation_V1_Scorecard] = []
-        for segment in ["vip", "at_risk"] {
-          let card = try await segmentation.getScorecard(
-            .with { $0.segment = segment; $0.range = current; $0.minOffset = minOffset }, metadata: callMetadata, options: callOptions)
-          scorecards.append(card)
-        }
-        let themes = try await segmentation.getThemes(
-          .with { $0.range = current; $0.limit = 10; $0.negativeOnly = true }, metadata: callMetadata, options: callOptions)
-        let atRisk = try await segmentation.listAtRisk(.with { $0.limit = 10 }, metadata: callMetadata, options: callOptions)
-        return [.scorecards(scorecards), .themes(themes), .atRisk(atRisk)]
-      }),
-      ("experiments", .experiments, { client in
-        let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
-        let all = try await experiments.listExperiments(.init(), metadata: callMetadata, options: callOptions)
-        let running = all.experiments.filter { !$0.hasEnd || $0.end.seconds * 1000 > nowMs }.prefix(Self.maxExperiments)
-        var evaluations: [Sightline_Experiments_V1_Evaluation] = []
-        for experiment in running {
-          do {
-            let evaluation = try await experiments.evaluate(
-              .with { $0.name = experiment.name; $0.minOffset = minOffset }, metadata: callMetadata, options: callOptions)
-            evaluations.append(evaluation)
-          } catch let error as RPCError where error.code == .failedPrecondition {
-            continue  // not started yet
+    let sections:
+      [(name: String, component: SuiteComponent, fetch: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> [Part])] = [
+        (
+          "headline", .metrics,
+          { client in
+            let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+            async let now = metrics.queryKpis(
+              Self.query(Self.headlineKpis, current, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
+            async let before = metrics.queryKpis(
+              Self.query(Self.headlineKpis, previous, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
+            return [.headline(try await now), .previous(try await before)]
           }
-        }
-        return [.experiments(evaluations)]
-      }),
-    ]
+        ),
+        (
+          "trend", .metrics,
+          { client in
+            // Whole local days: from midnight (tenant's zone) `periodDays - 1` days ago to now, so
+            // the first point is not a partial day.
+            let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+            let settings = try await metrics.getSettings(.init(), metadata: callMetadata, options: callOptions)
+            let start = Self.localMidnight(daysBefore: periodDays - 1, nowMs: nowMs, timeZone: settings.timeZone)
+            let reply = try await metrics.queryKpis(
+              Self.query(Self.trendKpis, Self.range(start, nowMs), .day, minOffset: minOffset), metadata: callMetadata,
+              options: callOptions)
+            return [.trend(reply)]
+          }
+        ),
+        (
+          "by_business_line", .metrics,
+          { client in
+            var request = Self.query(Self.headlineKpis, current, .all, minOffset: minOffset)
+            request.groupBy = [.businessLine]
+            let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+              request, metadata: callMetadata, options: callOptions)
+            return [.byLine(reply)]
+          }
+        ),
+        (
+          "alerts", .metrics,
+          { client in
+            let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(
+              .with {
+                $0.openOnly = true; $0.limit = 20
+              }, metadata: callMetadata, options: callOptions)
+            return [.alerts(reply)]
+          }
+        ),
+        (
+          "segments", .segmentation,
+          { client in
+            let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
+            var scorecards: [Sightline_Segmentation_V1_Scorecard] = []
+            for segment in ["vip", "at_risk"] {
+              let card = try await segmentation.getScorecard(
+                .with {
+                  $0.segment = segment; $0.range = current; $0.minOffset = minOffset
+                }, metadata: callMetadata, options: callOptions)
+              scorecards.append(card)
+            }
+            let themes = try await segmentation.getThemes(
+              .with {
+                $0.range = current; $0.limit = 10; $0.negativeOnly = true
+              }, metadata: callMetadata, options: callOptions)
+            let atRisk = try await segmentation.listAtRisk(.with { $0.limit = 10 }, metadata: callMetadata, options: callOptions)
+            return [.scorecards(scorecards), .themes(themes), .atRisk(atRisk)]
+          }
+        ),
+        (
+          "experiments", .experiments,
+          { client in
+            let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
+            let all = try await experiments.listExperiments(.init(), metadata: callMetadata, options: callOptions)
+            let running = all.experiments.filter { !$0.hasEnd || $0.end.seconds * 1000 > nowMs }.prefix(Self.maxExperiments)
+            var evaluations: [Sightline_Experiments_V1_Evaluation] = []
+            for experiment in running {
+              do {
+                let evaluation = try await experiments.evaluate(
+                  .with {
+                    $0.name = experiment.name; $0.minOffset = minOffset
+                  }, metadata: callMetadata, options: callOptions)
+                evaluations.append(evaluation)
+              } catch let error as RPCError where error.code == .failedPrecondition {
+                continue  // not started yet
+              }
+            }
+            return [.experiments(evaluations)]
+          }
+        ),
+      ]
 
     var response = Sightline_Gateway_V1_DashboardResponse()
     // Each child returns a plain struct, its failure already a sentence: a child result of
@@ -141,7 +170,10 @@ public struct DashboardAssembler: Sendable {
     for outcome in outcomes {
       let name = sections[outcome.index].name
       guard let reason = outcome.failure else {
-        response.sections.append(.with { $0.section = name; $0.available = true })
+        response.sections.append(
+          .with {
+            $0.section = name; $0.available = true
+          })
         for part in outcome.parts {
           switch part {
           case .headline(let reply): response.headline = reply
@@ -157,7 +189,10 @@ public struct DashboardAssembler: Sendable {
         }
         continue
       }
-      response.sections.append(.with { $0.section = name; $0.available = false; $0.reason = reason })
+      response.sections.append(
+        .with {
+          $0.section = name; $0.available = false; $0.reason = reason
+        })
     }
     response.generatedAt = Google_Protobuf_Timestamp(unixMilliseconds: nowMs)
     return response

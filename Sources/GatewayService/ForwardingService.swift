@@ -95,7 +95,9 @@ public struct ForwardingService: RegistrableRPCService {
         guard message.count <= SuiteServer.maxRequestBytes else {
           let error = RPCError(
             code: .resourceExhausted,
-            message: "the request message is \(message.count) bytes; the limit is \(SuiteServer.maxRequestBytes) bytes (16 MiB): send smaller batches")
+            message:
+              "the request message is \(message.count) bytes; the limit is \(SuiteServer.maxRequestBytes) bytes (16 MiB): send smaller batches"
+          )
           refusal.withLock { $0 = error }
           throw error
         }

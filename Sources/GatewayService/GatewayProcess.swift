@@ -1,9 +1,9 @@
 import Foundation
 public import Logging
+public import ServiceLifecycle
 public import SightlineModel
 public import SightlineRPC
 import SightlineStorage
-public import ServiceLifecycle
 
 /// Where the gateway listens, keeps its files, and finds the backends.
 public struct GatewayConfiguration: Sendable {
@@ -21,8 +21,10 @@ public struct GatewayConfiguration: Sendable {
   public var limits: TenantLimiter.Limits
 
   /// A configuration from its parts.
-  public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, operatorKeyFile: String,
-              backends: [SuiteComponent: HostAndPort], limits: TenantLimiter.Limits = .defaults) {
+  public init(
+    listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, operatorKeyFile: String,
+    backends: [SuiteComponent: HostAndPort], limits: TenantLimiter.Limits = .defaults
+  ) {
     self.listen = listen
     self.dataDirectory = dataDirectory
     self.pki = pki
@@ -87,8 +89,10 @@ public enum OperatorKey {
     try FileManager.default.createDirectory(
       atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
       attributes: [.posixPermissions: 0o700])
-    guard FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8),
-                                         attributes: [.posixPermissions: 0o600])
+    guard
+      FileManager.default.createFile(
+        atPath: path, contents: Data((key + "\n").utf8),
+        attributes: [.posixPermissions: 0o600])
     else { throw PKIError(path: path, reason: "cannot create the operator key file") }
     return key
   }

@@ -93,7 +93,9 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     ServerResponse(message: try await handle(request.message, metadata: request.metadata))
   }
 
-  private func handle(_ request: Sightline_Gateway_V1_CreateTenantRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_CreateTenantResponse {
+  private func handle(
+    _ request: Sightline_Gateway_V1_CreateTenantRequest, metadata: Metadata
+  ) async throws -> Sightline_Gateway_V1_CreateTenantResponse {
     try authenticator.requireOperator(metadata)
     let name = request.name.trimmingCharacters(in: .whitespaces)
     if let problem = TenantName.problem(with: name) { throw InvalidInput(field: "name", reason: problem) }
@@ -118,7 +120,9 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     ServerResponse(message: try await handle(request.message, metadata: request.metadata))
   }
 
-  private func handle(_ request: Sightline_Gateway_V1_ListTenantsRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_ListTenantsResponse {
+  private func handle(
+    _ request: Sightline_Gateway_V1_ListTenantsRequest, metadata: Metadata
+  ) async throws -> Sightline_Gateway_V1_ListTenantsResponse {
     try authenticator.requireOperator(metadata)
     let tenants = try store.tenants()
     return .with { $0.tenants = tenants.map(Self.wire) }
@@ -155,7 +159,9 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     ServerResponse(message: try await handle(request.message, metadata: request.metadata))
   }
 
-  private func handle(_ request: Sightline_Gateway_V1_CreateKeyRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_CreateKeyResponse {
+  private func handle(
+    _ request: Sightline_Gateway_V1_CreateKeyRequest, metadata: Metadata
+  ) async throws -> Sightline_Gateway_V1_CreateKeyResponse {
     let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .admin)
     let role = try Self.role(request.role)
     let (key, secret) = Self.newKey(tenantID: tenant.rawValue, role: role, label: String(request.label.prefix(128)))
@@ -173,7 +179,9 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     ServerResponse(message: try await handle(request.message, metadata: request.metadata))
   }
 
-  private func handle(_ request: Sightline_Gateway_V1_ListKeysRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_ListKeysResponse {
+  private func handle(
+    _ request: Sightline_Gateway_V1_ListKeysRequest, metadata: Metadata
+  ) async throws -> Sightline_Gateway_V1_ListKeysResponse {
     let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .admin)
     let keys = try store.keys(tenantID: tenant.rawValue)
     return .with { $0.keys = keys.map(Self.wire) }
@@ -185,7 +193,9 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     ServerResponse(message: try await handle(request.message, metadata: request.metadata))
   }
 
-  private func handle(_ request: Sightline_Gateway_V1_RevokeKeyRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_RevokeKeyResponse {
+  private func handle(
+    _ request: Sightline_Gateway_V1_RevokeKeyRequest, metadata: Metadata
+  ) async throws -> Sightline_Gateway_V1_RevokeKeyResponse {
     let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .admin)
     do {
       let key = try store.revokeKey(id: request.id, tenantID: tenant.rawValue, atMs: Self.nowMs())
@@ -202,7 +212,8 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     ServerResponse(message: try await handle(request.message, metadata: request.metadata))
   }
 
-  private func handle(_ request: Sightline_Gateway_V1_WhoAmIRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_WhoAmIResponse {
+  private func handle(_ request: Sightline_Gateway_V1_WhoAmIRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_WhoAmIResponse
+  {
     switch try authenticator.authenticate(metadata) {
     case .operator:
       return .with { $0.operator = true }
@@ -222,16 +233,20 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     ServerResponse(message: try await handle(request.message, metadata: request.metadata))
   }
 
-  private func handle(_ request: Sightline_Gateway_V1_SuiteHealthRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_SuiteHealthResponse {
+  private func handle(
+    _ request: Sightline_Gateway_V1_SuiteHealthRequest, metadata: Metadata
+  ) async throws -> Sightline_Gateway_V1_SuiteHealthResponse {
     _ = try authenticator.authenticate(metadata)
     // The gateway's own status, as its health service reports it: NOT_SERVING with the
     // reason while it drains or before it can reach every backend.
     let own = health.status(of: "") ?? .notServing
-    var results: [Sightline_Gateway_V1_ServiceHealth] = [.with {
-      $0.name = SuiteComponent.gateway.rawValue
-      $0.status = own == .serving ? "SERVING" : "NOT_SERVING"
-      if own != .serving { $0.detail = health.reason ?? "" }
-    }]
+    var results: [Sightline_Gateway_V1_ServiceHealth] = [
+      .with {
+        $0.name = SuiteComponent.gateway.rawValue
+        $0.status = own == .serving ? "SERVING" : "NOT_SERVING"
+        if own != .serving { $0.detail = health.reason ?? "" }
+      }
+    ]
     // Check every backend in parallel, each bounded by 2 s so one hung service cannot
     // hold the answer.
     let checks = await withTaskGroup(of: (Int, Sightline_Gateway_V1_ServiceHealth).self) { group in
@@ -272,7 +287,9 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     ServerResponse(message: try await handle(request.message, metadata: request.metadata))
   }
 
-  private func handle(_ request: Sightline_Gateway_V1_DashboardRequest, metadata: Metadata) async throws -> Sightline_Gateway_V1_DashboardResponse {
+  private func handle(
+    _ request: Sightline_Gateway_V1_DashboardRequest, metadata: Metadata
+  ) async throws -> Sightline_Gateway_V1_DashboardResponse {
     let (tenant, _, _) = try authenticator.requireTenant(metadata, role: .reader)
     try limiter.admit(tenant, holdsSlot: true)
     defer { limiter.release(tenant) }

@@ -48,14 +48,19 @@ struct TenantLifecycle: Sendable {
   func export(name: String, to writer: RPCWriter<Sightline_Gateway_V1_ExportTenantResponse>) async throws {
     let tenant = try liveTenant(named: name)
     let keys = try store.keys(tenantID: tenant.id)
-    try await writer.write(.with {
-      $0.archive = .with {
-        $0.format = Self.format
-        $0.tenant = GatewayProvider.wire(tenant)
-        $0.keys = keys.map { key in .with { $0.key = GatewayProvider.wire(key); $0.secretHash = key.secretHash } }
-        $0.exportedAt = Google_Protobuf_Timestamp(unixMilliseconds: WallClock.now)
-      }
-    })
+    try await writer.write(
+      .with {
+        $0.archive = .with {
+          $0.format = Self.format
+          $0.tenant = GatewayProvider.wire(tenant)
+          $0.keys = keys.map { key in
+            .with {
+              $0.key = GatewayProvider.wire(key); $0.secretHash = key.secretHash
+            }
+          }
+          $0.exportedAt = Google_Protobuf_Timestamp(unixMilliseconds: WallClock.now)
+        }
+      })
     var bytes: Int64 = 0
     for component in Self.transferOrder {
       do {
@@ -115,8 +120,10 @@ struct TenantLifecycle: Sendable {
     }
     logger.notice(
       "tenant imported",
-      metadata: ["tenant.id": "\(tenant.id)", "tenant.name": "\(tenant.name)", "keys": "\(keys.count)",
-                 "bytes": "\(archive.files.reduce(0) { $0 + $1.bytes })"])
+      metadata: [
+        "tenant.id": "\(tenant.id)", "tenant.name": "\(tenant.name)", "keys": "\(keys.count)",
+        "bytes": "\(archive.files.reduce(0) { $0 + $1.bytes })",
+      ])
     return .with {
       $0.tenant = GatewayProvider.wire(tenant)
       $0.keys = Int32(keys.count)
@@ -157,7 +164,9 @@ struct TenantLifecycle: Sendable {
     guard services == expected else {
       throw InvalidInput(
         field: "archive.files",
-        reason: "an export holds one file per service in the order \(expected.joined(separator: ", ")); this one has \(services.joined(separator: ", "))")
+        reason:
+          "an export holds one file per service in the order \(expected.joined(separator: ", ")); this one has \(services.joined(separator: ", "))"
+      )
     }
     let tenant = TenantRecord(
       id: archive.tenant.id, name: archive.tenant.name, createdAtMs: archive.tenant.createdAt.unixMilliseconds)
@@ -196,7 +205,9 @@ struct TenantLifecycle: Sendable {
         guard end.bytes == file.bytes, end.sha256 == file.sha256 else {
           throw RPCError(
             code: .dataLoss,
-            message: "the \(file.service) file sent does not match the manifest (\(end.bytes) bytes, SHA-256 \(end.sha256); manifest \(file.bytes) bytes, \(file.sha256))")
+            message:
+              "the \(file.service) file sent does not match the manifest (\(end.bytes) bytes, SHA-256 \(end.sha256); manifest \(file.bytes) bytes, \(file.sha256))"
+          )
         }
       case .data, nil:
         guard started else { throw InvalidInput(field: "chunk", reason: "data before the \(file.service) file's start") }
@@ -239,7 +250,8 @@ struct TenantLifecycle: Sendable {
     }
     let revoked = try store.markDeleted(id: tenant.id, atMs: WallClock.now)
     logger.notice(
-      "tenant deletion started: keys revoked", metadata: ["tenant.id": "\(tenant.id)", "tenant.name": "\(tenant.name)", "keys": "\(revoked)"])
+      "tenant deletion started: keys revoked",
+      metadata: ["tenant.id": "\(tenant.id)", "tenant.name": "\(tenant.name)", "keys": "\(revoked)"])
     var removed: [Sightline_Tenantdata_V1_DeleteDataResponse] = []
     for component in Self.deleteOrder {
       do {
@@ -247,14 +259,18 @@ struct TenantLifecycle: Sendable {
       } catch {
         throw RPCError(
           code: .unavailable,
-          message: "tenant \(tenant.id) is deleted and its keys revoked, but removing its \(component) data failed (\(error)); run the delete again to finish")
+          message:
+            "tenant \(tenant.id) is deleted and its keys revoked, but removing its \(component) data failed (\(error)); run the delete again to finish"
+        )
       }
     }
     logger.notice(
       "tenant deleted",
-      metadata: ["tenant.id": "\(tenant.id)", "tenant.name": "\(tenant.name)",
-                 "files": "\(removed.reduce(0) { $0 + $1.filesRemoved })",
-                 "bytes": "\(removed.reduce(0) { $0 + $1.bytesRemoved })"])
+      metadata: [
+        "tenant.id": "\(tenant.id)", "tenant.name": "\(tenant.name)",
+        "files": "\(removed.reduce(0) { $0 + $1.filesRemoved })",
+        "bytes": "\(removed.reduce(0) { $0 + $1.bytesRemoved })",
+      ])
     return .with {
       $0.tenant = GatewayProvider.wire(tenant)
       $0.keysRevoked = Int32(revoked)

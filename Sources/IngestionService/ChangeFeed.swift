@@ -66,7 +66,9 @@ public final class ChangeFeed: Sendable {
     change { state in
       state.snapshotComplete = true
       return true
-    } pending: { $0.snapshotComplete = true }
+    } pending: {
+      $0.snapshotComplete = true
+    }
   }
 
   /// `tenant`'s data was deleted.

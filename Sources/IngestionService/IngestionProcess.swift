@@ -1,7 +1,7 @@
 import Foundation
-import SightlineModel
 public import Logging
 public import ServiceLifecycle
+import SightlineModel
 public import SightlineRPC
 
 /// Assembles the ingestion process: the provider and the tenant directory (the consumers'

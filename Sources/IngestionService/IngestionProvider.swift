@@ -1,14 +1,14 @@
 import Foundation
-import Metrics
-import Synchronization
 public import GRPCCore
+public import Logging
+import Metrics
 public import SightlineModel
 import SightlineRPC
 public import SightlineStorage
+public import SightlineTenantData
 public import SightlineWire
 import SwiftProtobuf
-public import SightlineTenantData
-public import Logging
+import Synchronization
 
 /// The ingestion service: validates, normalises, de-duplicates and appends records to
 /// each tenant's event log, and streams the log to downstream services.
@@ -42,7 +42,6 @@ public final class IngestionProvider: Sendable {
   ) {
     self.init(storage: SQLiteTenantStores<SQLiteEventLog>(root: dataDirectory, service: "ingestion"), clock: clock)
   }
-
 
   /// This service's part of the tenant data lifecycle; deleting a tenant first ends its
   /// `Subscribe` streams and tells the change feed; an import announces the tenant's log.
@@ -99,7 +98,9 @@ public final class IngestionProvider: Sendable {
   static let retentionInterval: Int64 = 3_600_000
 
   /// Validates and appends one batch; the reply is sent only after the commit.
-  public func ingest(_ events: [Sightline_Ingestion_V1_Event], tenant: TenantID, indexBase: Int = 0) throws
+  public func ingest(
+    _ events: [Sightline_Ingestion_V1_Event], tenant: TenantID, indexBase: Int = 0
+  ) throws
     -> Sightline_Ingestion_V1_IngestResponse
   {
     guard events.count <= Self.maxBatch else {
@@ -133,8 +134,9 @@ public final class IngestionProvider: Sendable {
       var creates: String?
       if case .ticketEvent(let ticket) = event.event.record, ticket.kind == .created { creates = ticket.ticketID }
       records.append(
-        LogRecord(eventID: event.event.eventID, kind: event.kind, eventTimeMs: event.eventTimeMs,
-                  payload: try event.event.serializedData(), createsTicket: creates))
+        LogRecord(
+          eventID: event.event.eventID, kind: event.kind, eventTimeMs: event.eventTimeMs,
+          payload: try event.event.serializedData(), createsTicket: creates))
     }
     let rejected = problems.sorted { $0.index < $1.index }.map(\.wire)
     let outcome = try store.append(records, rejected: rejected.count)
@@ -298,10 +300,11 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
     let store = try store(for: tenant)
     try store.setRetainDays(days)
     let pruned = try applyRetention(store, tenant: tenant, force: true)
-    return ServerResponse(message: .with {
-      $0.retainDays = Int32(days)
-      $0.prunedEvents = Int64(pruned)
-    })
+    return ServerResponse(
+      message: .with {
+        $0.retainDays = Int32(days)
+        $0.prunedEvents = Int64(pruned)
+      })
   }
 
   public func setAliases(

@@ -2,8 +2,8 @@ public import GRPCCore
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
-import SwiftProtobuf
 public import SightlineWire
+import SwiftProtobuf
 
 /// How the downstream consumers (metrics, segmentation) follow every tenant's log: the
 /// list of tenants, the change feed, and bounded reads of one tenant's log. Served on
@@ -36,16 +36,17 @@ public struct TenantDirectoryProvider: Sightline_Ingestion_V1_TenantDirectory.Se
       // head again, so nothing is missed in between.
       try await runLiveStream {
         try await ingestion.feed.watch { changes in
-          try await writer.write(.with { message in
-            message.heads = changes.heads.sorted { $0.key.rawValue < $1.key.rawValue }.map { tenant, head in
-              .with {
-                $0.tenant = tenant.rawValue
-                $0.headOffset = head
+          try await writer.write(
+            .with { message in
+              message.heads = changes.heads.sorted { $0.key.rawValue < $1.key.rawValue }.map { tenant, head in
+                .with {
+                  $0.tenant = tenant.rawValue
+                  $0.headOffset = head
+                }
               }
-            }
-            message.deleted = changes.deleted.map(\.rawValue).sorted()
-            message.snapshotComplete = changes.snapshotComplete
-          })
+              message.deleted = changes.deleted.map(\.rawValue).sorted()
+              message.snapshotComplete = changes.snapshotComplete
+            })
         }
       }
       return [:]
@@ -68,9 +69,10 @@ public struct TenantDirectoryProvider: Sightline_Ingestion_V1_TenantDirectory.Se
       let records = try store.records(after: from, limit: limit)
       return (try records.map(IngestionProvider.logEntry), max(records.last?.offset ?? 0, try store.lastOffset()))
     }
-    return ServerResponse(message: .with {
-      $0.entries = entries
-      $0.headOffset = head
-    })
+    return ServerResponse(
+      message: .with {
+        $0.entries = entries
+        $0.headOffset = head
+      })
   }
 }

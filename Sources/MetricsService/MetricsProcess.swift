@@ -1,7 +1,7 @@
 public import Logging
 public import ServiceLifecycle
-public import SightlineRPC
 import SightlineModel
+public import SightlineRPC
 
 /// The parts of a metrics process, as ``make(configuration:logger:alertInterval:)``
 /// assembles them: the ingestion client, the log follower that folds every tenant's log

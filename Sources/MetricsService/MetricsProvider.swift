@@ -1,12 +1,12 @@
 import Foundation
 public import GRPCCore
+public import Logging
 public import SightlineModel
 public import SightlineRPC
 public import SightlineStorage
+public import SightlineTenantData
 public import SightlineWire
 import SwiftProtobuf
-public import SightlineTenantData
-public import Logging
 
 /// The metrics service: KPIs and unit-level aggregates from the tenant's folded ticket
 /// state, KPI settings, alert rules, alerts and their live feed.
@@ -81,12 +81,13 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let kpis = try Self.kpis(message.kpis)
     let groupBy = try message.groupBy.enumerated().map { try KpiWire.dimension($1, field: "group_by[\($0)]") }
     let filters = try Self.filters(message.filters)
-    let interval: BucketInterval = switch message.interval {
-    case .day: .day
-    case .week: .week
-    case .month: .month
-    default: .all
-    }
+    let interval: BucketInterval =
+      switch message.interval {
+      case .day: .day
+      case .week: .week
+      case .month: .month
+      default: .all
+      }
     let settings = try store.settings()
     let now = clock()
     let (start, end) = try Self.range(message.hasRange ? message.range : nil, nowMs: now, field: "range")
@@ -100,10 +101,11 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
         row.values = kpis.map { kpi in Self.wireValue(kpi, accumulator.result(kpi)) }
       }
     }
-    return ServerResponse(message: .with {
-      $0.rows = rows
-      $0.appliedOffset = applied
-    })
+    return ServerResponse(
+      message: .with {
+        $0.rows = rows
+        $0.appliedOffset = applied
+      })
   }
 
   public func getUnitAggregates(
@@ -124,25 +126,27 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
       let buckets = try Self.buckets(start, end, .all, settings.timeZone, field: "periods[\(index)]")
       let filters: [KpiDimension: [String]] = message.units.isEmpty ? [:] : [unit: message.units]
       for (cell, accumulator) in try engine.compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: [unit]) {
-        aggregates.append(.with { aggregate in
-          aggregate.unit = cell.group[0]
-          aggregate.periodIndex = Int32(index)
-          aggregate.stats = kpis.map { kpi in
-            let stats = accumulator.sufficientStatistics(kpi)
-            return .with {
-              $0.kpi = KpiWire.wireKpis[kpi]!
-              $0.count = stats.count
-              $0.sum = stats.sum
-              $0.sumSquares = stats.sumSquares
+        aggregates.append(
+          .with { aggregate in
+            aggregate.unit = cell.group[0]
+            aggregate.periodIndex = Int32(index)
+            aggregate.stats = kpis.map { kpi in
+              let stats = accumulator.sufficientStatistics(kpi)
+              return .with {
+                $0.kpi = KpiWire.wireKpis[kpi]!
+                $0.count = stats.count
+                $0.sum = stats.sum
+                $0.sumSquares = stats.sumSquares
+              }
             }
-          }
-        })
+          })
       }
     }
-    return ServerResponse(message: .with {
-      $0.aggregates = aggregates
-      $0.appliedOffset = applied
-    })
+    return ServerResponse(
+      message: .with {
+        $0.aggregates = aggregates
+        $0.appliedOffset = applied
+      })
   }
 
   public func getSettings(
@@ -180,7 +184,9 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     for (index, target) in wire.targets.enumerated() {
       let field = "settings.targets[\(index)]"
       let kind = try KpiWire.kpi(target.kpi, field: "\(field).kpi")
-      guard settings.targets[kind] == nil else { throw InvalidInput(field: "\(field).kpi", reason: "\(kind.rawValue) has a target already") }
+      guard settings.targets[kind] == nil else {
+        throw InvalidInput(field: "\(field).kpi", reason: "\(kind.rawValue) has a target already")
+      }
       let value = KpiTarget(goal: target.goal, tolerance: target.tolerance)
       if let problem = KpiTarget.problem(with: value, for: kind) { throw InvalidInput(field: field, reason: problem) }
       settings.targets[kind] = value
@@ -200,11 +206,12 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
       throw InvalidInput(field: "rule.window_seconds", reason: "must be between 1 second and 90 days (0 = 1 day)")
     }
     guard wire.minSample >= 0 else { throw InvalidInput(field: "rule.min_sample", reason: "must not be negative") }
-    let comparison: AlertComparison? = switch wire.comparison {
-    case .greater: .greater
-    case .less: .less
-    default: nil
-    }
+    let comparison: AlertComparison? =
+      switch wire.comparison {
+      case .greater: .greater
+      case .less: .less
+      default: nil
+      }
     if wire.anomaly && comparison != nil {
       throw InvalidInput(field: "rule.comparison", reason: "an anomaly rule has no threshold; leave comparison unset")
     }
@@ -275,7 +282,9 @@ extension MetricsProvider {
   }
 
   /// The buckets of a range, or INVALID_ARGUMENT naming `field`.
-  static func buckets(_ start: Int64, _ end: Int64, _ interval: BucketInterval, _ timeZone: String, field: String) throws
+  static func buckets(
+    _ start: Int64, _ end: Int64, _ interval: BucketInterval, _ timeZone: String, field: String
+  ) throws
     -> CalendarBuckets
   {
     do {
@@ -299,7 +308,9 @@ extension MetricsProvider {
   }
 
   /// A query range in Unix ms: unset end = now, unset start = 30 days before the end.
-  static func range(_ range: Sightline_Common_V1_TimeRange?, nowMs: Int64, field: String, requireBoth: Bool = false) throws
+  static func range(
+    _ range: Sightline_Common_V1_TimeRange?, nowMs: Int64, field: String, requireBoth: Bool = false
+  ) throws
     -> (Int64, Int64)
   {
     if requireBoth && (range?.hasStart != true || range?.hasEnd != true) {
@@ -334,7 +345,11 @@ extension MetricsProvider {
       $0.complaintTargetSeconds = settings.complaintTargetMs / 1000
       $0.repeatWindowSeconds = settings.repeatWindowMs / 1000
       $0.targets = settings.targets.sorted { $0.key.rawValue < $1.key.rawValue }.compactMap { kind, target in
-        KpiWire.wireKpis[kind].map { kpi in .with { $0.kpi = kpi; $0.goal = target.goal; $0.tolerance = target.tolerance } }
+        KpiWire.wireKpis[kind].map { kpi in
+          .with {
+            $0.kpi = kpi; $0.goal = target.goal; $0.tolerance = target.tolerance
+          }
+        }
       }
     }
   }
@@ -346,11 +361,12 @@ extension MetricsProvider {
       $0.kpi = KpiWire.wireKpis[rule.kpi]!
       $0.by = rule.by.flatMap { KpiWire.wireDimensions[$0] } ?? .unspecified
       $0.windowSeconds = rule.windowMs / 1000
-      $0.comparison = switch rule.comparison {
-      case .greater?: .greater
-      case .less?: .less
-      case nil: .unspecified
-      }
+      $0.comparison =
+        switch rule.comparison {
+        case .greater?: .greater
+        case .less?: .less
+        case nil: .unspecified
+        }
       $0.threshold = rule.threshold
       $0.anomaly = rule.anomaly
       $0.minSample = rule.minSample
@@ -368,11 +384,12 @@ extension MetricsProvider {
       $0.sampleSize = alert.sampleSize
       $0.expectedLow = alert.expectedLow
       $0.expectedHigh = alert.expectedHigh
-      $0.severity = switch alert.severity {
-      case .info: .info
-      case .warning: .warning
-      case .critical: .critical
-      }
+      $0.severity =
+        switch alert.severity {
+        case .info: .info
+        case .warning: .warning
+        case .critical: .critical
+        }
       $0.openedAt = Google_Protobuf_Timestamp(unixMilliseconds: alert.openedMs)
       if let resolved = alert.resolvedMs { $0.resolvedAt = Google_Protobuf_Timestamp(unixMilliseconds: resolved) }
       $0.window = .with { window in

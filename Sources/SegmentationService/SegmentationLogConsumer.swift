@@ -29,19 +29,23 @@ final class SegmentationLogConsumer: LogConsumer {
       where !value.isEmpty {
         attributes[key] = value
       }
-      return .profile(customerID: p.customerID, attributes: attributes,
-                      signupMs: p.signupTime.isEmpty ? nil : RFC3339.parseMilliseconds(p.signupTime), timeMs: time)
+      return .profile(
+        customerID: p.customerID, attributes: attributes,
+        signupMs: p.signupTime.isEmpty ? nil : RFC3339.parseMilliseconds(p.signupTime), timeMs: time)
     case .ticketEvent(let t):
       guard let type = RecordWire.ticketEventType(t.kind) else { return .other }
-      return .ticket(ticketID: t.ticketID, customerID: t.customerID, type: type, timeMs: time, complaint: t.complaint,
-                     problemType: t.problemType)
+      return .ticket(
+        ticketID: t.ticketID, customerID: t.customerID, type: type, timeMs: time, complaint: t.complaint,
+        problemType: t.problemType)
     case .surveyResponse(let s):
       guard let scale = RecordWire.surveyScale(s.kind) else { return .other }
-      return .answer(responseID: entry.event.eventID, customerID: s.customerID, ticketID: s.ticketID, scale: scale,
-                     score: Int(s.score), timeMs: time, comment: s.comment)
+      return .answer(
+        responseID: entry.event.eventID, customerID: s.customerID, ticketID: s.ticketID, scale: scale,
+        score: Int(s.score), timeMs: time, comment: s.comment)
     case .feedback(let f):
-      return .feedback(id: entry.event.eventID, customerID: f.customerID, ticketID: f.ticketID, source: "\(f.source)",
-                       text: f.text, timeMs: time, rating: Int(f.rating))
+      return .feedback(
+        id: entry.event.eventID, customerID: f.customerID, ticketID: f.ticketID, source: "\(f.source)",
+        text: f.text, timeMs: time, rating: Int(f.rating))
     case .order(let o):
       return .order(id: entry.event.eventID, customerID: o.customerID, amountMinor: o.amountMinor, timeMs: time)
     default:

@@ -1,8 +1,8 @@
 import Foundation
 public import Logging
 public import ServiceLifecycle
-public import SightlineRPC
 import SightlineModel
+public import SightlineRPC
 import SightlineStorage
 
 /// Assembles the segmentation process: the ingestion client, the log follower that folds

@@ -1,12 +1,12 @@
 import Foundation
 public import GRPCCore
+import Logging
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
+import SightlineTenantData
 public import SightlineWire
 import SwiftProtobuf
-import SightlineTenantData
-import Logging
 
 /// The segmentation service: customers with derived fields, lifecycle and RFM segments,
 /// custom segments, scorecards, the at-risk list, text themes and sentiment
@@ -53,13 +53,14 @@ public final class SegmentationProvider: Sendable {
       $0.customerID = customer.facts.customerID
       $0.attributes = customer.facts.attributes
       $0.derived = view.numbers[customer.facts.customerID] ?? [:]
-      $0.lifecycle = switch customer.lifecycle {
-      case .new: .new
-      case .active: .active
-      case .atRisk: .atRisk
-      case .dormant: .dormant
-      case .churned: .churned
-      }
+      $0.lifecycle =
+        switch customer.lifecycle {
+        case .new: .new
+        case .active: .active
+        case .atRisk: .atRisk
+        case .dormant: .dormant
+        case .churned: .churned
+        }
       if let rfm = view.rfm[customer.facts.customerID] {
         $0.rfmRecency = Int32(rfm.recency)
         $0.rfmFrequency = Int32(rfm.frequency)
@@ -75,7 +76,8 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     request: ServerRequest<Sightline_Segmentation_V1_GetCustomerRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_Customer> {
     let (_, store) = try store(request.metadata)
-    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
+    let view = SegmentView(
+      facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
     guard let customer = view.customers.first(where: { $0.facts.customerID == request.message.customerID }) else {
       throw RPCError(code: .notFound, message: "no customer '\(request.message.customerID)'")
     }
@@ -99,11 +101,12 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
       throw InvalidInput(field: "expression", reason: error.description)
     }
     let created = try store.saveSegment(name: name, expression: request.message.expression)
-    return ServerResponse(message: .with {
-      $0.name = name
-      $0.expression = request.message.expression
-      $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: created)
-    })
+    return ServerResponse(
+      message: .with {
+        $0.name = name
+        $0.expression = request.message.expression
+        $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: created)
+      })
   }
 
   public func listSegments(
@@ -111,16 +114,17 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListSegmentsResponse> {
     let (_, store) = try store(request.metadata)
     let saved = try store.segments()
-    return ServerResponse(message: .with {
-      $0.segments = saved.map { segment in
-        .with {
-          $0.name = segment.name
-          $0.expression = segment.expression
-          $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: segment.createdMs)
+    return ServerResponse(
+      message: .with {
+        $0.segments = saved.map { segment in
+          .with {
+            $0.name = segment.name
+            $0.expression = segment.expression
+            $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: segment.createdMs)
+          }
         }
-      }
-      $0.builtin = SegmentDefinition.builtin
-    })
+        $0.builtin = SegmentDefinition.builtin
+      })
   }
 
   public func deleteSegment(
@@ -138,18 +142,20 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListMembersResponse> {
     let (_, store) = try store(request.metadata)
     let segment = try definition(request.message.segment, store: store)
-    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
+    let view = SegmentView(
+      facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
     let members = view.members(segment)
     let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 100
     guard let start = request.message.pageToken.isEmpty ? 0 : Int(request.message.pageToken), start >= 0 else {
       throw InvalidInput(field: "page_token", reason: "not a page token from a previous answer")
     }
     let page = members.dropFirst(start).prefix(limit)
-    return ServerResponse(message: .with {
-      $0.customers = page.map { Self.wire($0, view: view) }
-      $0.total = Int64(members.count)
-      if start + page.count < members.count { $0.nextPageToken = String(start + page.count) }
-    })
+    return ServerResponse(
+      message: .with {
+        $0.customers = page.map { Self.wire($0, view: view) }
+        $0.total = Int64(members.count)
+        if start + page.count < members.count { $0.nextPageToken = String(start + page.count) }
+      })
   }
 
   public func getScorecard(
@@ -157,7 +163,8 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_Scorecard> {
     let (tenant, store) = try store(request.metadata)
     try await ReadYourWrites.wait(
-      for: request.message.minOffset, tenant: tenant, follower: follower) { try store.appliedOffset() }
+      for: request.message.minOffset, tenant: tenant, follower: follower
+    ) { try store.appliedOffset() }
     let segment = try definition(request.message.segment, store: store)
     let now = clock()
     let range = request.message.range
@@ -175,22 +182,28 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     request: ServerRequest<Sightline_Segmentation_V1_ListAtRiskRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse> {
     let (_, store) = try store(request.metadata)
-    let view = SegmentView(facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
+    let view = SegmentView(
+      facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
     let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 20
     let ranked = view.customers.compactMap { customer -> (DerivedCustomer, Double, [RiskReason])? in
       let (score, reasons) = RiskScore.assess(customer)
       return score > 0 ? (customer, score, reasons) : nil
     }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.facts.customerID < $1.0.facts.customerID }
-    return ServerResponse(message: .with {
-      $0.customers = ranked.prefix(limit).map { customer, score, reasons in
-        .with {
-          $0.customerID = customer.facts.customerID
-          $0.score = score
-          $0.tier = customer.facts.attributes["tier"] ?? ""
-          $0.reasons = reasons.map { reason in .with { $0.code = reason.code; $0.points = reason.points; $0.detail = reason.detail } }
+    return ServerResponse(
+      message: .with {
+        $0.customers = ranked.prefix(limit).map { customer, score, reasons in
+          .with {
+            $0.customerID = customer.facts.customerID
+            $0.score = score
+            $0.tier = customer.facts.attributes["tier"] ?? ""
+            $0.reasons = reasons.map { reason in
+              .with {
+                $0.code = reason.code; $0.points = reason.points; $0.detail = reason.detail
+              }
+            }
+          }
         }
-      }
-    })
+      })
   }
 
   public func getThemes(
@@ -259,14 +272,15 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     if let index = request.message.texts.firstIndex(where: { $0.utf8.count > 16_384 }) {
       throw InvalidInput(field: "texts[\(index)]", reason: "longer than 16 KiB")
     }
-    return ServerResponse(message: .with {
-      $0.results = request.message.texts.map { text in
-        .with {
-          $0.sentiment = Sentiment.score(text)
-          $0.tokens = Tokenizer.terms(text)
+    return ServerResponse(
+      message: .with {
+        $0.results = request.message.texts.map { text in
+          .with {
+            $0.sentiment = Sentiment.score(text)
+            $0.tokens = Tokenizer.terms(text)
+          }
         }
-      }
-    })
+      })
   }
 }
 

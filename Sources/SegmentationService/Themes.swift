@@ -16,7 +16,8 @@ enum Themes {
     for document in documents {
       let terms = Tokenizer.terms(document.text)
       let sentiment = Sentiment.score(document.text)
-      let selected = document.timeMs >= range.0 && document.timeMs < range.1
+      let selected =
+        document.timeMs >= range.0 && document.timeMs < range.1
         && (members?.contains(document.customerID) ?? true)
         && (problemType.map { $0 == document.problemType } ?? true)
         && (!negativeOnly || document.lowScore || sentiment < 0)

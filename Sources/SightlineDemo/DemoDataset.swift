@@ -1,6 +1,7 @@
 import SightlineModel
 public import SightlineWire
 import SwiftProtobuf
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,14 +29,15 @@ public struct DemoDataset: Sendable {
   public var counts: [String: Int] {
     var counts: [String: Int] = [:]
     for event in events {
-      let kind = switch event.record {
-      case .ticketEvent: "ticket_event"
-      case .surveyResponse: "survey_response"
-      case .feedback: "feedback"
-      case .customerProfile: "customer_profile"
-      case .order: "order"
-      case nil: "none"
-      }
+      let kind =
+        switch event.record {
+        case .ticketEvent: "ticket_event"
+        case .surveyResponse: "survey_response"
+        case .feedback: "feedback"
+        case .customerProfile: "customer_profile"
+        case .order: "order"
+        case nil: "none"
+        }
       counts[kind, default: 0] += 1
     }
     return counts
@@ -134,7 +136,8 @@ private struct Generator {
     // Working hours in China: 08:00-22:00 +08:00 is 00:00-14:00 UTC.
     let created = dayStart + Int64(random.unit() * 14 * 3_600_000)
     let treated = scenario.treatedLines.contains(line) && created >= scenario.rolloutMs
-    let spike = customer.region == scenario.spikeRegion
+    let spike =
+      customer.region == scenario.spikeRegion
       && created >= scenario.endMs - Int64(scenario.spikeDays) * DemoScenario.dayMs
     let complaint = random.chance(spike ? scenario.spikeComplaintRate : scenario.baseComplaintRate)
     let priorityDraw = random.unit()
@@ -190,8 +193,9 @@ private struct Generator {
       clock += Int64(random.logNormal(median: 8 * 3_600, sigma: 0.7) * 1000)
       ticketEvent(.resolved, clock, generator: &self)
     }
-    makeSurveys(ticket: ticket, customer: customer, at: resolvedAt + 3_600_000, firstResponse: firstResponse,
-                treated: treated, problem: problem, channel: channel)
+    makeSurveys(
+      ticket: ticket, customer: customer, at: resolvedAt + 3_600_000, firstResponse: firstResponse,
+      treated: treated, problem: problem, channel: channel)
   }
 
   mutating func makeSurveys(
@@ -274,7 +278,8 @@ private struct Generator {
       let rate = customer.tier == "vip" ? 4.0 : customer.type == "enterprise" ? 2.0 : 0.8
       let count = random.poisson(rate * Double(scenario.days) / 30)
       for index in 0..<count {
-        let ms = scenario.startMs + Int64(random.unit() * Double(scenario.days)) * DemoScenario.dayMs
+        let ms =
+          scenario.startMs + Int64(random.unit() * Double(scenario.days)) * DemoScenario.dayMs
           + Int64(random.unit() * 86_400_000)
         let amount = Int64(random.logNormal(median: customer.tier == "vip" ? 80_000 : 15_000, sigma: 0.7))
         add(ms, "o-\(customer.id)-\(index)") { event in

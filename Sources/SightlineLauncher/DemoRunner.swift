@@ -42,7 +42,6 @@ public struct DemoRunner: Sendable {
     self.progress = progress
   }
 
-
   /// Runs `call`, riding out a transient failure (a service restarting, a channel still
   /// connecting) with ``TransientRetry``; each retry is reported as progress.
   private func retrying<R: Sendable>(_ call: () async throws -> R) async throws -> R {
@@ -65,14 +64,19 @@ public struct DemoRunner: Sendable {
 
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
     _ = try await retrying {
-      try await ingestion.setAliases(.with { $0.field = .channel; $0.aliases = ["微信": "wechat", "WeChat": "wechat"] }, metadata: key)
+      try await ingestion.setAliases(
+        .with {
+          $0.field = .channel; $0.aliases = ["微信": "wechat", "WeChat": "wechat"]
+        }, metadata: key)
     }
     let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
     _ = try await retrying { try await metrics.setSettings(.with { $0.settings.timeZone = "Asia/Shanghai" }, metadata: key) }
 
     let dataset = DemoDataset(scenario)
     let events = dataset.events
-    progress("generated \(events.count) events: " + dataset.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+    progress(
+      "generated \(events.count) events: "
+        + dataset.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
     let batch = 5_000
     let reporter = progress
     let reply = try await retrying {
@@ -105,7 +109,10 @@ public struct DemoRunner: Sendable {
     var options = CallOptions.defaults
     options.timeout = .seconds(120)
     _ = try await retrying {
-      try await metrics.queryKpis(.with { $0.kpis = [.volume]; $0.minOffset = reply.offset }, metadata: key, options: options)
+      try await metrics.queryKpis(
+        .with {
+          $0.kpis = [.volume]; $0.minOffset = reply.offset
+        }, metadata: key, options: options)
     }
     return DemoOutcome(
       tenantID: tenant.tenant.id, tenantName: name, adminKey: tenant.adminSecret, events: Int(reply.accepted),
@@ -141,7 +148,9 @@ public struct DemoRunner: Sendable {
       $0.name = experimentName
       $0.hypothesis = "Business lines with the cockpit answer faster and satisfy more customers"
       $0.unit = .businessLine
-      $0.explicit = .with { $0.treatment = scenario.treatedLines; $0.control = scenario.controlLines }
+      $0.explicit = .with {
+        $0.treatment = scenario.treatedLines; $0.control = scenario.controlLines
+      }
       $0.start = Google_Protobuf_Timestamp(seconds: scenario.rolloutMs / 1000, nanos: 0)
       $0.prePeriodDays = Int32(scenario.rolloutDay)
       $0.primary = [.with { $0.kpi = .firstResponseTime }, .with { $0.kpi = .csat }]

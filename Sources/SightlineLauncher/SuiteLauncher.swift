@@ -1,10 +1,10 @@
 public import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import SwiftProtobuf
 public import SightlineModel
 public import SightlineRPC
 public import SightlineWire
+import SwiftProtobuf
 
 /// Starts the five Sightline processes on one machine, as `sightline up` and the
 /// end-to-end tests do: a development PKI and an operator key on first run, each
@@ -233,10 +233,13 @@ public final class SuiteLauncher: @unchecked Sendable {
       crashes[component] = recent
       let name = component.executableName
       guard recent.count <= policy.maxCrashes else {
-        return "\(name) \(ending); it died \(recent.count) times within \(policy.window.components.seconds) s, so it is not restarted again: see its log above"
+        return
+          "\(name) \(ending); it died \(recent.count) times within \(policy.window.components.seconds) s, so it is not restarted again: see its log above"
       }
       let delay = min(policy.maxDelay, policy.firstDelay * (1 << min(recent.count - 1, 10)))
-      report("\(name) \(ending); restarting it in \(Self.seconds(delay)) (crash \(recent.count) of at most \(policy.maxCrashes) within \(policy.window.components.seconds) s)")
+      report(
+        "\(name) \(ending); restarting it in \(Self.seconds(delay)) (crash \(recent.count) of at most \(policy.maxCrashes) within \(policy.window.components.seconds) s)"
+      )
       do {
         try await Task.sleep(for: delay)
       } catch { return nil }

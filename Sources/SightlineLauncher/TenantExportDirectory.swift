@@ -108,7 +108,9 @@ public enum TenantExportDirectory {
       let digest = Hex.encode(hash.finalize())
       guard bytes == end.bytes, digest == end.sha256 else {
         throw Problem(
-          description: "the \(service) file arrived damaged: \(bytes) bytes with SHA-256 \(digest); the service sent \(end.bytes) bytes with \(end.sha256)")
+          description:
+            "the \(service) file arrived damaged: \(bytes) bytes with SHA-256 \(digest); the service sent \(end.bytes) bytes with \(end.sha256)"
+        )
       }
       try FileManager.default.moveItem(atPath: path + ".partial", toPath: path)
       return .with {
@@ -161,7 +163,9 @@ public enum TenantExportDirectory {
       let digest = Hex.encode(hash.finalize())
       guard bytes == file.bytes, digest == file.sha256 else {
         throw Problem(
-          description: "\(directory)/\(file.file) is damaged: \(bytes) bytes with SHA-256 \(digest); the manifest says \(file.bytes) bytes with \(file.sha256)")
+          description:
+            "\(directory)/\(file.file) is damaged: \(bytes) bytes with SHA-256 \(digest); the manifest says \(file.bytes) bytes with \(file.sha256)"
+        )
       }
     }
     return archive
@@ -176,9 +180,14 @@ public enum TenantExportDirectory {
     return try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).importTenant(metadata: metadata) { writer in
       try await writer.write(.with { $0.archive = archive })
       for file in archive.files {
-        try await writer.write(.with {
-          $0.chunk = .with { $0.start = .with { $0.tenantID = archive.tenant.id; $0.service = file.service } }
-        })
+        try await writer.write(
+          .with {
+            $0.chunk = .with {
+              $0.start = .with {
+                $0.tenantID = archive.tenant.id; $0.service = file.service
+              }
+            }
+          })
         guard let handle = FileHandle(forReadingAtPath: "\(directory)/\(file.file)") else {
           throw Problem(description: "\(directory)/\(file.file) vanished during the import")
         }
@@ -186,9 +195,14 @@ public enum TenantExportDirectory {
         while let data = try handle.read(upToCount: chunkBytes), !data.isEmpty {
           try await writer.write(.with { $0.chunk = .with { $0.data = data } })
         }
-        try await writer.write(.with {
-          $0.chunk = .with { $0.end = .with { $0.bytes = file.bytes; $0.sha256 = file.sha256 } }
-        })
+        try await writer.write(
+          .with {
+            $0.chunk = .with {
+              $0.end = .with {
+                $0.bytes = file.bytes; $0.sha256 = file.sha256
+              }
+            }
+          })
       }
     }
   }

@@ -55,8 +55,15 @@ public enum RecordReader {
         let size = row.fields.reduce(0) { $0 + $1.utf8.count }
         if size > maxRecordBytes { return [(row.line, .failure(tooLarge(size, eventID: values["event_id"] ?? "")))] }
         if row.fields.count != header.count {
-          return [(row.line, .failure(ReadProblem(eventID: values["event_id"] ?? "", field: "(row)",
-                                                  reason: "\(row.fields.count) columns, the header has \(header.count)")))]
+          return [
+            (
+              row.line,
+              .failure(
+                ReadProblem(
+                  eventID: values["event_id"] ?? "", field: "(row)",
+                  reason: "\(row.fields.count) columns, the header has \(header.count)"))
+            )
+          ]
         }
         return kind == .ticketExport ? exportEvents(values, line: row.line) : [(row.line, event(values, kind: kind))]
       }
@@ -131,7 +138,9 @@ public enum RecordReader {
     for (column, kind) in [("first_reply", "agent_reply"), ("resolved", "resolved"), ("reopened", "reopened")] {
       if let time = values[column], !time.trimmingCharacters(in: .whitespaces).isEmpty { steps.append((column, kind, time)) }
     }
-    let attributes = ["customer_id", "channel", "region", "business_line", "agent", "product_module", "problem_type", "priority", "complaint"]
+    let attributes = [
+      "customer_id", "channel", "region", "business_line", "agent", "product_module", "problem_type", "priority", "complaint",
+    ]
     return steps.map { column, kind, time in
       var row = ["event_id": "\(ticket):\(column)", "ticket_id": ticket, "kind": kind, "time": time]
       for name in attributes { if let value = values[name] { row[name] = value } }

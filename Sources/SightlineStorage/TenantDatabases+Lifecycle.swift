@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import Synchronization
 public import SightlineModel
+import Synchronization
 
 /// Why a tenant's data could not be exported, installed or opened.
 public struct TenantDataError: Error, Equatable, CustomStringConvertible {
@@ -93,7 +93,9 @@ extension TenantDatabases {
       guard unknown.isEmpty else {
         throw TenantDataError(
           code: .invalidFile,
-          description: "the file's schema has migrations this \(serviceName) service does not know (\(unknown.joined(separator: ", "))): it comes from a newer version, or another service")
+          description:
+            "the file's schema has migrations this \(serviceName) service does not know (\(unknown.joined(separator: ", "))): it comes from a newer version, or another service"
+        )
       }
       try migrator.migrate(queue)
     } catch let error as DatabaseError {

@@ -50,7 +50,12 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     let service = self.service
     return StreamingServerResponse { writer in
       defer { try? FileManager.default.removeItem(atPath: copy) }
-      try await writer.write(.with { $0.start = .with { $0.tenantID = tenant.rawValue; $0.service = service } })
+      try await writer.write(
+        .with {
+          $0.start = .with {
+            $0.tenantID = tenant.rawValue; $0.service = service
+          }
+        })
       guard let file = FileHandle(forReadingAtPath: copy) else {
         throw RPCError(code: .internalError, message: "the copy of the \(service) database vanished")
       }
@@ -63,7 +68,12 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
         try await writer.write(.with { $0.data = chunk })
       }
       let digest = Hex.encode(hash.finalize())
-      try await writer.write(.with { $0.end = .with { $0.bytes = bytes; $0.sha256 = digest } })
+      try await writer.write(
+        .with {
+          $0.end = .with {
+            $0.bytes = bytes; $0.sha256 = digest
+          }
+        })
       self.logger.notice(
         "tenant data exported", metadata: ["tenant": "\(tenant)", "bytes": "\(bytes)", "sha256": "\(digest)"])
       return [:]
@@ -124,7 +134,8 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     guard end.bytes == bytes, end.sha256 == digest else {
       throw RPCError(
         code: .dataLoss,
-        message: "the \(service) file arrived damaged: \(bytes) bytes with SHA-256 \(digest), expected \(end.bytes) bytes with \(end.sha256)")
+        message:
+          "the \(service) file arrived damaged: \(bytes) bytes with SHA-256 \(digest), expected \(end.bytes) bytes with \(end.sha256)")
     }
     do {
       try store.install(tenant, from: candidate)
@@ -133,10 +144,11 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     }
     afterImport(tenant)
     logger.notice("tenant data imported", metadata: ["tenant": "\(tenant)", "bytes": "\(bytes)", "sha256": "\(digest)"])
-    return ServerResponse(message: .with {
-      $0.service = service
-      $0.bytes = bytes
-    })
+    return ServerResponse(
+      message: .with {
+        $0.service = service
+        $0.bytes = bytes
+      })
   }
 
   public func deleteData(
@@ -148,11 +160,12 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
     TenantSeries.forget(tenant)
     logger.notice(
       "tenant data deleted", metadata: ["tenant": "\(tenant)", "files": "\(removed.files)", "bytes": "\(removed.bytes)"])
-    return ServerResponse(message: .with {
-      $0.service = service
-      $0.filesRemoved = Int32(removed.files)
-      $0.bytesRemoved = removed.bytes
-    })
+    return ServerResponse(
+      message: .with {
+        $0.service = service
+        $0.filesRemoved = Int32(removed.files)
+        $0.bytesRemoved = removed.bytes
+      })
   }
 
   static func tenant(_ id: String) throws -> TenantID {

@@ -1,9 +1,9 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+public import SightlineLauncher
 public import SightlineModel
 import SightlineRPC
-public import SightlineLauncher
 import SightlineWire
 import SwiftProtobuf
 
@@ -265,7 +265,8 @@ public struct FaultDrill: Sendable {
       func event(_ suffix: String, _ kind: String, _ ms: Int64) {
         guard lines.count < count else { return }
         lines.append(
-          #"{"eventId":"\#(id)-\#(suffix)","ticketEvent":{"ticketId":"\#(id)","customerId":"\#(customer)","kind":"TICKET_EVENT_KIND_\#(kind)","time":"\#(RFC3339.format(milliseconds: ms))","channel":"wechat","businessLine":"\#(line)","region":"r\#(ticket % 3)","priority":"\#(priority)","complaint":\#(random.chance(0.08))}}"#)
+          #"{"eventId":"\#(id)-\#(suffix)","ticketEvent":{"ticketId":"\#(id)","customerId":"\#(customer)","kind":"TICKET_EVENT_KIND_\#(kind)","time":"\#(RFC3339.format(milliseconds: ms))","channel":"wechat","businessLine":"\#(line)","region":"r\#(ticket % 3)","priority":"\#(priority)","complaint":\#(random.chance(0.08))}}"#
+        )
       }
       event("c", "CREATED", created)
       guard random.chance(0.95) else { continue }
@@ -280,7 +281,8 @@ public struct FaultDrill: Sendable {
       }
       if random.chance(0.4) && lines.count < count {
         lines.append(
-          #"{"eventId":"\#(id)-q","surveyResponse":{"customerId":"\#(customer)","ticketId":"\#(id)","kind":"SURVEY_KIND_CSAT","score":\#(1 + random.next() % 5),"time":"\#(RFC3339.format(milliseconds: resolved + 600_000))"}}"#)
+          #"{"eventId":"\#(id)-q","surveyResponse":{"customerId":"\#(customer)","ticketId":"\#(id)","kind":"SURVEY_KIND_CSAT","score":\#(1 + random.next() % 5),"time":"\#(RFC3339.format(milliseconds: resolved + 600_000))"}}"#
+        )
       }
     }
     try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)

@@ -1,9 +1,9 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+public import SightlineLauncher
 public import SightlineModel
 import SightlineRPC
-public import SightlineLauncher
 import SightlineWire
 
 /// A bounded load test of a running suite's gateway: `concurrency` callers repeat a unary

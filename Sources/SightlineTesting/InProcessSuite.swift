@@ -1,13 +1,13 @@
+import ExperimentsService
 import Foundation
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import GatewayService
 import IngestionService
+public import Logging
 public import MetricsService
-import ExperimentsService
 import SegmentationService
 import ServiceLifecycle
-public import Logging
 public import SightlineModel
 public import SightlineRPC
 import SightlineWire
@@ -52,13 +52,14 @@ public struct InProcessSuite: Sendable {
   ) async throws -> R {
     let directory = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let logger = if let logHandler {
-      Logger(label: "test", factory: logHandler)
-    } else if ProcessInfo.processInfo.environment["SIGHTLINE_SUITE_LOG"] == nil {
-      Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    } else {
-      Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0, metadataProvider: TraceContext.metadataProvider) })
-    }
+    let logger =
+      if let logHandler {
+        Logger(label: "test", factory: logHandler)
+      } else if ProcessInfo.processInfo.environment["SIGHTLINE_SUITE_LOG"] == nil {
+        Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+      } else {
+        Logger(label: "test", factory: { StreamLogHandler.standardError(label: $0, metadataProvider: TraceContext.metadataProvider) })
+      }
     let pki = PKIDirectory(path: directory + "/pki")
     try DevelopmentPKI.ensure(pki)
     let ingestionServices = try IngestionProcess.make(
@@ -96,10 +97,12 @@ public struct InProcessSuite: Sendable {
       let configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",
-        backends: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort),
-                   .metrics: HostAndPort(host: "127.0.0.1", port: metricsPort),
-                   .segmentation: HostAndPort(host: "127.0.0.1", port: segmentationPort),
-                   .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort)],
+        backends: [
+          .ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort),
+          .metrics: HostAndPort(host: "127.0.0.1", port: metricsPort),
+          .segmentation: HostAndPort(host: "127.0.0.1", port: segmentationPort),
+          .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort),
+        ],
         limits: limits)
       let (services, gateway) = try GatewayProcess.make(configuration: configuration, logger: logger)
       let clients = services.compactMap { $0 as? ManagedClient }
@@ -108,7 +111,8 @@ public struct InProcessSuite: Sendable {
       group.addTask { try await gateway.serve() }
       let suite = InProcessSuite(
         directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
-        metricsPort: metricsPort, experimentsPort: experimentsPort, segmentationPort: segmentationPort, operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
+        metricsPort: metricsPort, experimentsPort: experimentsPort, segmentationPort: segmentationPort,
+        operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
         metrics: metricsProcess.provider,
         servers: [.ingestion: ingestion, .metrics: metricsServer, .segmentation: segmentationServer, .experiments: experimentsServer])
       // Tear down without cancelling a serving task: NIO traps (in debug builds) when a
@@ -172,4 +176,3 @@ public struct InProcessSuite: Sendable {
     return (reply.tenant.id, reply.adminSecret)
   }
 }
-

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-@testable import MetricsService
 import SightlineModel
 import SightlineStorage
 import Testing
+
+@testable import MetricsService
 
 @Suite("Alerts")
 struct AlertTests {
@@ -14,8 +15,9 @@ struct AlertTests {
     for region in regions {
       for i in 0..<40 {
         let id = "\(day)-\(region)-\(i)"
-        try f.ticket(id, .created, "\(day)T\(String(format: "%02d", i % 24)):15:00Z", customer: id, region: region,
-                     complaint: i < complaints[region, default: 0])
+        try f.ticket(
+          id, .created, "\(day)T\(String(format: "%02d", i % 24)):15:00Z", customer: id, region: region,
+          complaint: i < complaints[region, default: 0])
       }
     }
   }

@@ -1,13 +1,14 @@
 import Foundation
 import GRDB
 import IngestionService
-import SightlineModel
-@testable import SightlineRPC
-@testable import SightlineStorage
 import SightlineLauncher
+import SightlineModel
 import SightlineTesting
 import Synchronization
 import Testing
+
+@testable import SightlineRPC
+@testable import SightlineStorage
 
 /// The parts that let one deployment follow many tenants: the change feed, the workers'
 /// queue, and the bounded cache of open databases (issue 17).

@@ -2,9 +2,9 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -48,15 +48,19 @@ extension RealProcessSuites {
       scenario.ticketsPerLineDay = 3
       scenario.vipDays = 10
       let planted = scenario
-      let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+      let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(
+        in: .whitespacesAndNewlines)
       let expected = try await ClientFactory.withClient(
         launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)
       ) { client in
         let demo = try await DemoRunner(client: client, operatorKey: operatorKey) { _ in }.run(planted)
         let admin = SuiteMetadata.bearer(demo.adminKey)
         let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createKey(
-          .with { $0.role = .reader; $0.label = "cockpit test" }, metadata: admin)
-        return try await Self.expectations(client, key: admin, demo: demo, readerKey: reader.secret, readerKeyID: reader.key.id, planted: planted)
+          .with {
+            $0.role = .reader; $0.label = "cockpit test"
+          }, metadata: admin)
+        return try await Self.expectations(
+          client, key: admin, demo: demo, readerKey: reader.secret, readerKeyID: reader.key.id, planted: planted)
       }
       let expectedFile = directory + "/expected.json"
       try expected.write(to: URL(fileURLWithPath: expectedFile))
@@ -90,10 +94,17 @@ extension RealProcessSuites {
       // The tenant's own CSAT target (the rest keep the defaults): the overview's traffic
       // light must follow it.
       var settings = try await metrics.getSettings(.init(), metadata: key)
-      settings.targets = [.with { $0.kpi = .csat; $0.goal = 0.5; $0.tolerance = 0.05 }]
+      settings.targets = [
+        .with {
+          $0.kpi = .csat; $0.goal = 0.5; $0.tolerance = 0.05
+        }
+      ]
       _ = try await metrics.setSettings(.with { $0.settings = settings }, metadata: key)
       // Wait until the consumers have applied the whole log.
-      let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30; $0.minOffset = demo.offset }, metadata: key)
+      let cockpit = try await gateway.dashboard(
+        .with {
+          $0.periodDays = 30; $0.minOffset = demo.offset
+        }, metadata: key)
       let headline = cockpit.headline
       var headlineValues: [String: String] = [:]
       var headlineSamples: [String: Int64] = [:]
@@ -114,53 +125,60 @@ extension RealProcessSuites {
       // The explorer at fixed dates: weekly CSAT by business line over the demo's days.
       let from = String(RFC3339.format(milliseconds: planted.startMs).prefix(10))
       let to = String(RFC3339.format(milliseconds: planted.endMs).prefix(10))
-      let explored = try await metrics.queryKpis(.with {
-        $0.kpis = [.csat]
-        $0.range = .with {
-          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(from + "T00:00:00Z")!)
-          $0.end = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(to + "T00:00:00Z")! + 86_400_000)
-        }
-        $0.interval = .week
-        $0.groupBy = [.businessLine]
-      }, metadata: key)
+      let explored = try await metrics.queryKpis(
+        .with {
+          $0.kpis = [.csat]
+          $0.range = .with {
+            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(from + "T00:00:00Z")!)
+            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(to + "T00:00:00Z")! + 86_400_000)
+          }
+          $0.interval = .week
+          $0.groupBy = [.businessLine]
+        }, metadata: key)
       let explorerRows = explored.rows.map { row -> [String] in
         let value = row.values[0]
-        return [String(RFC3339.format(milliseconds: row.bucketStart.unixMilliseconds).prefix(10)), row.groupValues.first ?? "",
-                value.sampleSize > 0 ? KpiFormat.value(value.value, .csat) : "–", "\(value.sampleSize)"]
+        return [
+          String(RFC3339.format(milliseconds: row.bucketStart.unixMilliseconds).prefix(10)), row.groupValues.first ?? "",
+          value.sampleSize > 0 ? KpiFormat.value(value.value, .csat) : "–", "\(value.sampleSize)",
+        ]
       }
       let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
       let segments = try await segmentation.listSegments(.init(), metadata: key)
       var members: [String: Int64] = [:]
       let end = WallClock.now
       for name in segments.builtin + segments.segments.map(\.name) {
-        let card = try await segmentation.getScorecard(.with {
-          $0.segment = name
+        let card = try await segmentation.getScorecard(
+          .with {
+            $0.segment = name
+            $0.range = .with {
+              $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - 30 * 86_400_000)
+              $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
+            }
+          }, metadata: key)
+        members[name] = card.members
+      }
+      let themes = try await segmentation.getThemes(
+        .with {
           $0.range = .with {
             $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - 30 * 86_400_000)
             $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
           }
+          $0.limit = 12
+          $0.negativeOnly = true
         }, metadata: key)
-        members[name] = card.members
-      }
-      let themes = try await segmentation.getThemes(.with {
-        $0.range = .with {
-          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - 30 * 86_400_000)
-          $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
-        }
-        $0.limit = 12
-        $0.negativeOnly = true
-      }, metadata: key)
       let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
         .with { $0.name = demo.experiment }, metadata: key)
-      let effects = Dictionary(uniqueKeysWithValues: evaluation.results.compactMap { result in
-        KpiWire.kpis[result.metric.kpi].map { ($0.rawValue, "\(result.effect)") }
-      })
+      let effects = Dictionary(
+        uniqueKeysWithValues: evaluation.results.compactMap { result in
+          KpiWire.kpis[result.metric.kpi].map { ($0.rawValue, "\(result.effect)") }
+        })
       let expected: [String: Any] = [
         "admin_key": demo.adminKey, "reader_key": readerKey, "reader_key_id": readerKeyID,
         "headline": headlineValues, "headline_samples": headlineSamples, "lines": lines,
         "csat_status": KpiTarget(goal: 0.5, tolerance: 0.05).status(
           headline.rows.first?.values.first { $0.kpi == .csat }?.value ?? 0, kind: .csat,
-          sampleSize: headline.rows.first?.values.first { $0.kpi == .csat }?.sampleSize ?? 0).rawValue,
+          sampleSize: headline.rows.first?.values.first { $0.kpi == .csat }?.sampleSize ?? 0
+        ).rawValue,
         "explore": ["query": "kpi=csat&by=business_line&interval=week&from=\(from)&to=\(to)", "rows": explorerRows],
         "members": members, "themes": themes.themes.map(\.term),
         "experiment": ["name": demo.experiment, "verdict": Self.verdict(evaluation.verdict), "effects": effects],

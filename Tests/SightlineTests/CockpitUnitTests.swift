@@ -1,6 +1,7 @@
-@testable import Cockpit
 import SightlineModel
 import Testing
+
+@testable import Cockpit
 
 /// The cockpit's pieces that need no browser: languages, escaping, forms, traffic lights.
 @Suite struct CockpitUnitTests {

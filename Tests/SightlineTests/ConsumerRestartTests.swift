@@ -1,17 +1,18 @@
-import SightlineLauncher
-import SightlineTesting
 import Foundation
 import GRPCCore
 import Logging
-@testable import MetricsService
 import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Synchronization
 import Testing
+
+@testable import MetricsService
 
 /// A consumer that crashes (throws before its transaction) on chosen calls, as a process
 /// killed mid-stream would stop: nothing of that batch is stored.
@@ -28,7 +29,9 @@ final class CrashingConsumer: LogConsumer {
   func appliedOffset(tenant: TenantID) throws -> Int64 { try inner.appliedOffset(tenant: tenant) }
 
   func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
-    let call = calls.withLock { $0 += 1; return $0 }
+    let call = calls.withLock {
+      $0 += 1; return $0
+    }
     if crashOnCalls.contains(call) { throw CancellationError() }
     try inner.apply(entries, throughOffset: throughOffset, tenant: tenant)
   }

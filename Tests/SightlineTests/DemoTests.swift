@@ -2,11 +2,11 @@ import Foundation
 import GRPCCore
 import GatewayService
 import MetricsService
-import SightlineStorage
 import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
+import SightlineStorage
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -39,7 +39,10 @@ extension RealProcessSuites {
 
           // The rollout: first response faster on treated lines, the planted −15 % inside the interval.
           let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client)
-            .evaluate(.with { $0.name = outcome.experiment; $0.minOffset = outcome.offset }, metadata: key)
+            .evaluate(
+              .with {
+                $0.name = outcome.experiment; $0.minOffset = outcome.offset
+              }, metadata: key)
           let frt = try #require(evaluation.results.first { $0.metric.kpi == .firstResponseTime })
           #expect(frt.effect < 0)
           #expect(frt.relativeCiLow < planted.firstResponseEffect && planted.firstResponseEffect < frt.relativeCiHigh)
@@ -57,7 +60,9 @@ extension RealProcessSuites {
             $0.end = Google_Protobuf_Timestamp(seconds: cockpit.generatedAt.seconds, nanos: 0)
           }
           let direct = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
-            .with { $0.kpis = DashboardAssembler.headlineKpis; $0.range = range; $0.interval = .all }, metadata: key)
+            .with {
+              $0.kpis = DashboardAssembler.headlineKpis; $0.range = range; $0.interval = .all
+            }, metadata: key)
           #expect(headline.rows.map(\.values) == direct.rows.map(\.values))
           // The daily trend covers whole local days: 29 full days and today.
           let trend = cockpit.trend
@@ -79,7 +84,10 @@ extension RealProcessSuites {
           try await Task.sleep(for: .milliseconds(300))
           let partial = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
           let available = Dictionary(uniqueKeysWithValues: partial.sections.map { ($0.section, $0.available) })
-          #expect(available == ["headline": true, "trend": true, "by_business_line": true, "alerts": true, "segments": false, "experiments": true])
+          #expect(
+            available == [
+              "headline": true, "trend": true, "by_business_line": true, "alerts": true, "segments": false, "experiments": true,
+            ])
           #expect(partial.sections.first { $0.section == "segments" }?.reason.contains("segmentation service") == true)
           // The other sections still carry their data.
           let partialHeadline = partial.headline

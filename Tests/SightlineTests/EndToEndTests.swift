@@ -1,8 +1,8 @@
 import Foundation
 import GRPCCore
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -38,15 +38,19 @@ extension RealProcessSuites {
         for component in SuiteComponent.allCases {
           #expect(try await launcher.checkHealth(component) == .serving)
         }
-        let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(
+          in: .whitespacesAndNewlines)
         let mode = try FileManager.default.attributesOfItem(atPath: launcher.operatorKeyFile)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        tenantKey = try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        tenantKey = try await ClientFactory.withClient(
+          launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)
+        ) { client in
           let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
           let tenant = try await gateway.createTenant(.with { $0.name = "e2e" }, metadata: SuiteMetadata.bearer(operatorKey))
           let key = SuiteMetadata.bearer(tenant.adminSecret)
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-          let reply = try await ingestion.ingest(.with { $0.events = [ticketCreated("x1"), ticketCreated("x2", ticket: "T2")] }, metadata: key)
+          let reply = try await ingestion.ingest(
+            .with { $0.events = [ticketCreated("x1"), ticketCreated("x2", ticket: "T2")] }, metadata: key)
           #expect(reply.accepted == 2)
           #expect(try await ingestion.getStats(.init(), metadata: key).lastOffset == 2)
           return tenant.adminSecret
@@ -63,9 +67,11 @@ extension RealProcessSuites {
       // Data survives the restart: the tenant, its key and both logged events.
       let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
       try await restarted.start(timeout: .seconds(60), output: log)
-      let operatorKey = try String(contentsOfFile: restarted.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+      let operatorKey = try String(contentsOfFile: restarted.operatorKeyFile, encoding: .utf8).trimmingCharacters(
+        in: .whitespacesAndNewlines)
       do {
-        try await ClientFactory.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
+        try await ClientFactory.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) {
+          client in
           let tenants = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listTenants(
             .init(), metadata: SuiteMetadata.bearer(operatorKey))
           #expect(tenants.tenants.map(\.name) == ["e2e"])
@@ -103,8 +109,13 @@ extension RealProcessSuites.EndToEndTests {
     launcher.crash(.segmentation)
     let reason = await verdict
     await launcher.stop()
-    #expect(events.withLock { $0.first?.hasPrefix("sightline-segmentation was killed by SIGKILL (signal 9); restarting it in ") } == true, "\(events.withLock { $0 })")
-    #expect(reason?.hasPrefix("sightline-segmentation was killed by SIGKILL (signal 9); it died 2 times within 60 s, so it is not restarted again") == true, "\(reason ?? "nil")")
+    #expect(
+      events.withLock { $0.first?.hasPrefix("sightline-segmentation was killed by SIGKILL (signal 9); restarting it in ") } == true,
+      "\(events.withLock { $0 })")
+    #expect(
+      reason?.hasPrefix(
+        "sightline-segmentation was killed by SIGKILL (signal 9); it died 2 times within 60 s, so it is not restarted again") == true,
+      "\(reason ?? "nil")")
   }
 }
 
@@ -188,7 +199,9 @@ extension RealProcessSuites {
       let probe = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
       var serving = false
       while !serving, ContinuousClock.now - killed < .seconds(5) {
-        let restarted = Self.processes(mentioning: directory).contains { $0 != metrics && Self.commandLine($0).contains("sightline-metrics") }
+        let restarted = Self.processes(mentioning: directory).contains {
+          $0 != metrics && Self.commandLine($0).contains("sightline-metrics")
+        }
         if restarted { serving = (try? await probe.checkHealth(.metrics)) == .serving }
         if !serving { try await Task.sleep(for: .milliseconds(100)) }
       }
@@ -266,11 +279,17 @@ extension RealProcessSuites {
           switch index % 100 {
           case 99 where index % 300 == 99: lines.append("{not json")
           case 99 where index % 300 == 199:
-            lines.append(#"{"eventId":"b\#(index)","surveyResponse":{"customerId":"C1","kind":"SURVEY_KIND_CSAT","score":9,"time":"2026-11-20T10:00:00Z"}}"#)
+            lines.append(
+              #"{"eventId":"b\#(index)","surveyResponse":{"customerId":"C1","kind":"SURVEY_KIND_CSAT","score":9,"time":"2026-11-20T10:00:00Z"}}"#
+            )
           case 99:
-            lines.append(#"{"eventId":"b\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C1","kind":"TICKET_EVENT_KIND_CREATED","time":"1999-12-31T23:59:59Z"}}"#)
+            lines.append(
+              #"{"eventId":"b\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C1","kind":"TICKET_EVENT_KIND_CREATED","time":"1999-12-31T23:59:59Z"}}"#
+            )
           default:
-            lines.append(#"{"eventId":"e\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C\#(index % 50)","kind":"TICKET_EVENT_KIND_CREATED","time":"2026-11-20T10:00:00+08:00","channel":"wechat"}}"#)
+            lines.append(
+              #"{"eventId":"e\#(index)","ticketEvent":{"ticketId":"T\#(index)","customerId":"C\#(index % 50)","kind":"TICKET_EVENT_KIND_CREATED","time":"2026-11-20T10:00:00+08:00","channel":"wechat"}}"#
+            )
           }
         }
         let file = directory + "/events.ndjson"
@@ -287,10 +306,10 @@ extension RealProcessSuites {
         // A flat helpdesk export becomes ticket events; re-importing it stores nothing twice.
         let export = directory + "/export.csv"
         try """
-          ticket_id,customer_id,created,first_reply,resolved,reopened,channel,priority,complaint
-          X1,C1,2026-11-20T09:00:00Z,2026-11-20T09:30:00Z,2026-11-20T12:00:00Z,2026-11-21T08:00:00Z,phone,high,true
-          X2,C2,2026-11-20T10:00:00Z,,,,"web, form",low,false
-          """.write(toFile: export, atomically: true, encoding: .utf8)
+        ticket_id,customer_id,created,first_reply,resolved,reopened,channel,priority,complaint
+        X1,C1,2026-11-20T09:00:00Z,2026-11-20T09:30:00Z,2026-11-20T12:00:00Z,2026-11-21T08:00:00Z,phone,high,true
+        X2,C2,2026-11-20T10:00:00Z,,,,"web, form",low,false
+        """.write(toFile: export, atomically: true, encoding: .utf8)
         let imported = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
         #expect(imported.stdout.contains("accepted 5, duplicates 0, rejected 0"), "\(imported.stdout) \(imported.stderr)")
         let again = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
@@ -298,8 +317,11 @@ extension RealProcessSuites {
 
         // The other CLI commands against the same data: kpi as CSV, a segment, an experiment
         // from a YAML spec (short enum names, a flow list, comments) evaluated as JSON.
-        let kpi = try Self.cli(["kpi", "--metric", "volume", "--by", "channel", "--from", "2026-11-19", "--to", "2026-11-22",
-                                "--format", "csv", "--min-offset", "9905", "--api-key", key] + connection)
+        let kpi = try Self.cli(
+          [
+            "kpi", "--metric", "volume", "--by", "channel", "--from", "2026-11-19", "--to", "2026-11-22",
+            "--format", "csv", "--min-offset", "9905", "--api-key", key,
+          ] + connection)
         #expect(kpi.status == 0, "\(kpi.stderr)")
         #expect(kpi.stdout.hasPrefix("period,channel,volume,volume.n"), "\(kpi.stdout)")
         #expect(kpi.stdout.contains(",wechat,9900.0,9900"), "\(kpi.stdout)")
@@ -307,28 +329,31 @@ extension RealProcessSuites {
         #expect(badSegment.status == 1 && badSegment.stderr.contains("column 6"), "\(badSegment.stderr)")
         let spec = directory + "/spec.yaml"
         try """
-          # a customer-level test
-          name: callback pilot
-          unit: customer
-          hash:
-            salt: pilot-1
-            treatment_share: 0.5
-          start: 2026-11-01T00:00:00Z
-          pre_period_days: 7
-          primary:
-            - kpi: complaint_rate
-              good_direction: down
-          guardrails: [ ]
-          """.write(toFile: spec, atomically: true, encoding: .utf8)
+        # a customer-level test
+        name: callback pilot
+        unit: customer
+        hash:
+          salt: pilot-1
+          treatment_share: 0.5
+        start: 2026-11-01T00:00:00Z
+        pre_period_days: 7
+        primary:
+          - kpi: complaint_rate
+            good_direction: down
+        guardrails: [ ]
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
         let createdExperiment = try Self.cli(["experiment", "create", "--file", spec, "--api-key", key] + connection)
         #expect(createdExperiment.status == 0, "\(createdExperiment.stderr)")
         let evaluated = try Self.cli(["experiment", "evaluate", "callback pilot", "--format", "json", "--api-key", key] + connection)
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
-        #expect(evaluated.stdout.contains("\"method\": \"METHOD_DELTA\"") || evaluated.stdout.contains("\"method\":\"METHOD_DELTA\""),
-                "\(evaluated.stdout)")
+        #expect(
+          evaluated.stdout.contains("\"method\": \"METHOD_DELTA\"") || evaluated.stdout.contains("\"method\":\"METHOD_DELTA\""),
+          "\(evaluated.stdout)")
 
         // Kill ingestion with SIGKILL between acknowledged batches.
-        let acknowledged = try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        let acknowledged = try await ClientFactory.withClient(
+          launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)
+        ) { client in
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           var offset: Int64 = 0
           for batch in 0..<5 {
@@ -342,7 +367,8 @@ extension RealProcessSuites {
         let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
         try await restarted.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
         defer { Task { await restarted.stop() } }
-        try await ClientFactory.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) { client in
+        try await ClientFactory.withClient(restarted.gateway, security: SuiteTLS(pki: restarted.pki).clientSecurity(identity: nil)) {
+          client in
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           let stats = try await ingestion.getStats(.init(), metadata: SuiteMetadata.bearer(key))
           #expect(stats.lastOffset == acknowledged, "every acknowledged record survived the SIGKILL")

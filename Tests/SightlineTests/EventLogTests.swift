@@ -1,11 +1,11 @@
 import Foundation
+import GRDB
 import IngestionService
 import SightlineModel
 import SightlineStorage
 import SightlineWire
 import SwiftProtobuf
 import Testing
-import GRDB
 
 @Suite struct EventLogStoreTests {
   func store() throws -> SQLiteEventLog {

@@ -1,11 +1,11 @@
 import Foundation
+import GRDB
 import IngestionService
 import SightlineModel
 import SightlineStorage
 import SightlineWire
 import SwiftProtobuf
 import Testing
-import GRDB
 
 @Suite struct EventValidatorTests {
   let now = RFC3339.parseMilliseconds("2026-06-01T00:00:00Z")!
@@ -50,17 +50,23 @@ import GRDB
     #expect(problem(noKind)?.field == "ticket_event.kind")
     let nps = Sightline_Ingestion_V1_Event.with {
       $0.eventID = "n"
-      $0.surveyResponse = .with { $0.customerID = "C"; $0.kind = .nps; $0.score = 11; $0.time = "2026-03-01T00:00:00Z" }
+      $0.surveyResponse = .with {
+        $0.customerID = "C"; $0.kind = .nps; $0.score = 11; $0.time = "2026-03-01T00:00:00Z"
+      }
     }
     #expect(problem(nps)?.field == "survey_response.score")
     let order = Sightline_Ingestion_V1_Event.with {
       $0.eventID = "o"
-      $0.order = .with { $0.customerID = "C"; $0.amountMinor = -5; $0.currency = "CNY"; $0.time = "2026-03-01T00:00:00Z" }
+      $0.order = .with {
+        $0.customerID = "C"; $0.amountMinor = -5; $0.currency = "CNY"; $0.time = "2026-03-01T00:00:00Z"
+      }
     }
     #expect(problem(order)?.field == "order.amount_minor")
     let longText = Sightline_Ingestion_V1_Event.with {
       $0.eventID = "t"
-      $0.feedback = .with { $0.source = .chat; $0.text = String(repeating: "很", count: 6000); $0.time = "2026-03-01T00:00:00Z" }
+      $0.feedback = .with {
+        $0.source = .chat; $0.text = String(repeating: "很", count: 6000); $0.time = "2026-03-01T00:00:00Z"
+      }
     }
     #expect(problem(longText)?.code == "too_large")
   }

@@ -1,9 +1,9 @@
 import Foundation
 import GRPCCore
 import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -18,7 +18,9 @@ import Testing
       $0.name = "dashboard rollout"
       $0.hypothesis = "Lines with the cockpit answer faster and satisfy more customers"
       $0.unit = .businessLine
-      $0.explicit = .with { $0.treatment = scenario.treatedLines; $0.control = scenario.controlLines }
+      $0.explicit = .with {
+        $0.treatment = scenario.treatedLines; $0.control = scenario.controlLines
+      }
       $0.start = Google_Protobuf_Timestamp(seconds: scenario.rolloutMs / 1000, nanos: 0)
       $0.end = Google_Protobuf_Timestamp(seconds: scenario.endMs / 1000, nanos: 0)
       $0.prePeriodDays = Int32(scenario.rolloutDay)
@@ -49,7 +51,10 @@ import Testing
         }
         #expect(duplicate?.code == .alreadyExists)
 
-        let evaluation = try await experiments.evaluate(.with { $0.name = "dashboard rollout"; $0.minOffset = offset }, metadata: key)
+        let evaluation = try await experiments.evaluate(
+          .with {
+            $0.name = "dashboard rollout"; $0.minOffset = offset
+          }, metadata: key)
         let frt = try #require(evaluation.results.first { $0.metric.kpi == .firstResponseTime })
         #expect(frt.method == .permutation)
         #expect(frt.controlUnits == 10 && frt.treatmentUnits == 10)
@@ -72,7 +77,9 @@ import Testing
 
         // An interim look while running uses the always-valid interval, which is wider.
         let interim = try await experiments.evaluate(
-          .with { $0.name = "dashboard rollout"; $0.asOf = Google_Protobuf_Timestamp(seconds: (endMs - 10 * 86_400_000) / 1000, nanos: 0) },
+          .with {
+            $0.name = "dashboard rollout"; $0.asOf = Google_Protobuf_Timestamp(seconds: (endMs - 10 * 86_400_000) / 1000, nanos: 0)
+          },
           metadata: key)
         #expect(interim.running)
         #expect(interim.warnings.contains { $0.code == "running" })
@@ -81,7 +88,10 @@ import Testing
 
         // Other methods on request.
         for method in [Sightline_Experiments_V1_Method.welch, .did, .cuped] {
-          let other = try await experiments.evaluate(.with { $0.name = "dashboard rollout"; $0.method = method }, metadata: key)
+          let other = try await experiments.evaluate(
+            .with {
+              $0.name = "dashboard rollout"; $0.method = method
+            }, metadata: key)
           let result = try #require(other.results.first { $0.metric.kpi == .firstResponseTime })
           #expect(result.method == method)
           #expect(result.effect < 0)
@@ -106,7 +116,14 @@ import Testing
           ("experiment.name", { $0.name = "" }),
           ("experiment.unit", { $0.unit = .unspecified }),
           ("experiment.explicit", { $0.explicit.control.append("L01") }),
-          ("experiment.hash.treatment_share", { $0.hash = .with { $0.salt = "s"; $0.treatmentShare = 1.5 } }),
+          (
+            "experiment.hash.treatment_share",
+            {
+              $0.hash = .with {
+                $0.salt = "s"; $0.treatmentShare = 1.5
+              }
+            }
+          ),
           ("experiment.end", { $0.end = Google_Protobuf_Timestamp(seconds: $0.start.seconds - 1, nanos: 0) }),
           ("experiment.primary", { $0.primary = [] }),
           ("experiment.guardrails[0].kpi", { $0.guardrails = [.with { $0.kpi = .unspecified }] }),

@@ -6,8 +6,10 @@ import Testing
 @Suite struct FastFormattingTests {
   @Test func trimmingWhitespaceEqualsFoundationsTrim() {
     var generator = SystemRandomNumberGenerator()
-    let pieces = ["", " ", "\t", "\n", "\r\n", "\u{00A0}", "\u{3000}", "\u{2028}", "\u{0085}", "\u{200B}", "a", "Z", "微信",
-                  "é", "e\u{0301}", "🙂", "x y", "-", "\u{1680}", "\u{202F}", "\u{FEFF}", "~"]
+    let pieces = [
+      "", " ", "\t", "\n", "\r\n", "\u{00A0}", "\u{3000}", "\u{2028}", "\u{0085}", "\u{200B}", "a", "Z", "微信",
+      "é", "e\u{0301}", "🙂", "x y", "-", "\u{1680}", "\u{202F}", "\u{FEFF}", "~",
+    ]
     for _ in 0..<20_000 {
       let text = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
       #expect(text.trimmingWhitespace == text.trimmingCharacters(in: .whitespacesAndNewlines), "\(text.unicodeScalars.map(\.value))")

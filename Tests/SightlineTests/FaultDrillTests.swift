@@ -1,6 +1,6 @@
 import Foundation
-import SightlineModel
 import SightlineLauncher
+import SightlineModel
 import SightlineTesting
 import Testing
 
@@ -12,11 +12,13 @@ extension RealProcessSuites {
       let directory = InProcessSuite.temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: directory) }
       let seed = UInt64.random(in: 1...1_000_000)
-      var drill = FaultDrill(events: 30_000, seed: seed, binaryDirectory: EndToEndTests.binaryDirectory, portBase: EndToEndTests.freePortBase())
+      var drill = FaultDrill(
+        events: 30_000, seed: seed, binaryDirectory: EndToEndTests.binaryDirectory, portBase: EndToEndTests.freePortBase())
       drill.batchSize = 100
       let report = try await drill.run(in: directory)
       let context = "seed \(seed); kills: \(report.kills.map(\.description)); client: \(report.clientSummary)"
-      print("FaultDrillTests: \(context); stored \(report.stored); \(report.clientRetries) retries; \(report.cellsCompared) KPI cells compared")
+      print(
+        "FaultDrillTests: \(context); stored \(report.stored); \(report.clientRetries) retries; \(report.cellsCompared) KPI cells compared")
       #expect(report.kills.count == 3, "\(context)")
       #expect(report.kills.first?.duringIngest == true, "ingestion was killed while the client streamed: \(context)")
       #expect(report.clientStatus == 0, "\(context)")

@@ -1,11 +1,11 @@
-import SightlineLauncher
-import SightlineTesting
 import Foundation
 import GRPCCore
 import GRPCProtobuf
 import GatewayService
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -20,13 +20,15 @@ import Testing
         let key = SuiteMetadata.bearer(tenant.adminKey)
         var bad = ticketCreated("bad")
         bad.ticketEvent.time = "not a time"
-        let first = try await ingestion.ingest(.with { $0.events = [ticketCreated("e1"), bad, ticketCreated("e2", ticket: "T2")] }, metadata: key)
+        let first = try await ingestion.ingest(
+          .with { $0.events = [ticketCreated("e1"), bad, ticketCreated("e2", ticket: "T2")] }, metadata: key)
         #expect(first.accepted == 2)
         #expect(first.offset == 2)
         #expect(first.rejected.map(\.index) == [1])
         #expect(first.rejected.first?.field == "ticket_event.time")
         // Re-sending the same batch stores nothing twice and reports the duplicates.
-        let again = try await ingestion.ingest(.with { $0.events = [ticketCreated("e1"), ticketCreated("e2", ticket: "T2")] }, metadata: key)
+        let again = try await ingestion.ingest(
+          .with { $0.events = [ticketCreated("e1"), ticketCreated("e2", ticket: "T2")] }, metadata: key)
         #expect(again.accepted == 0)
         #expect(again.duplicates == 2)
         #expect(again.offset == 2)
@@ -90,7 +92,8 @@ import Testing
   @Test func suiteHealthReportsEachBackend() async throws {
     try await InProcessSuite.with { suite in
       let reply = try await suite.withGatewayClient { client in
-        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).suiteHealth(.init(), metadata: SuiteMetadata.bearer(suite.operatorKey))
+        try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).suiteHealth(
+          .init(), metadata: SuiteMetadata.bearer(suite.operatorKey))
       }
       let byName = Dictionary(uniqueKeysWithValues: reply.services.map { ($0.name, $0.status) })
       #expect(byName["gateway"] == "SERVING")

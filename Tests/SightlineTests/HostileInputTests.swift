@@ -1,9 +1,10 @@
 import Foundation
 import GRPCCore
+import IngestionService
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -25,7 +26,8 @@ struct HostileInputTests {
     let started = ContinuousClock.now
     defer { print("HostileInputTests: 50,000 random segment expressions clean in \(ContinuousClock.now - started)") }
     for _ in 0..<50_000 {
-      let source = (0..<Int(1 + random.next() % 12)).map { _ in random.pick(Self.fragments) }.joined(separator: random.chance(0.5) ? " " : "")
+      let source = (0..<Int(1 + random.next() % 12)).map { _ in random.pick(Self.fragments) }.joined(
+        separator: random.chance(0.5) ? " " : "")
       do {
         let expression = try SegmentExpression(source, schema: DerivedCustomer.schema)
         _ = expression.matches { _ in .number(1) }
@@ -93,39 +95,48 @@ struct HostileInputTests {
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let provider = IngestionProviderHarness(directory: directory)
     var random = SeededRandom(seed: 34)
-    let times = ["", "yesterday", "1999-12-31T23:59:59Z", "9999-01-01T00:00:00Z", "2026-13-40T99:99:99Z", "2026-11-20T10:00:00+25:00",
-                 "2026-11-20T10:00:00Z", "'; DROP TABLE event; --"]
+    let times = [
+      "", "yesterday", "1999-12-31T23:59:59Z", "9999-01-01T00:00:00Z", "2026-13-40T99:99:99Z", "2026-11-20T10:00:00+25:00",
+      "2026-11-20T10:00:00Z", "'; DROP TABLE event; --",
+    ]
     var events: [Sightline_Ingestion_V1_Event] = []
     for index in 0..<2_000 {
-      events.append(.with {
-        $0.eventID = random.chance(0.05) ? "" : (random.chance(0.1) ? "'); DELETE FROM event; --\(index)" : "h\(index)")
-        switch random.next() % 4 {
-        case 0:
-          $0.ticketEvent = .with {
-            $0.ticketID = random.chance(0.1) ? "" : "T\(index % 50)"
-            $0.customerID = "C1"
-            $0.time = random.pick(times)
-            $0.kind = Sightline_Ingestion_V1_TicketEventKind(rawValue: Int(random.next() % 8)) ?? .created
+      events.append(
+        .with {
+          $0.eventID = random.chance(0.05) ? "" : (random.chance(0.1) ? "'); DELETE FROM event; --\(index)" : "h\(index)")
+          switch random.next() % 4 {
+          case 0:
+            $0.ticketEvent = .with {
+              $0.ticketID = random.chance(0.1) ? "" : "T\(index % 50)"
+              $0.customerID = "C1"
+              $0.time = random.pick(times)
+              $0.kind = Sightline_Ingestion_V1_TicketEventKind(rawValue: Int(random.next() % 8)) ?? .created
+            }
+          case 1:
+            $0.surveyResponse = .with {
+              $0.customerID = "C1"
+              $0.kind = Sightline_Ingestion_V1_SurveyKind(rawValue: Int(random.next() % 5)) ?? .csat
+              $0.score = Int32(Int(random.next() % 30) - 10)
+              $0.time = random.pick(times)
+            }
+          case 2:
+            $0.order = .with {
+              $0.customerID = "C1"; $0.amountMinor = Int64(random.next() % 200) - 100; $0.currency = random.pick(["CNY", "", "yuan"]);
+              $0.time = random.pick(times)
+            }
+          default:
+            break  // no record at all
           }
-        case 1:
-          $0.surveyResponse = .with {
-            $0.customerID = "C1"
-            $0.kind = Sightline_Ingestion_V1_SurveyKind(rawValue: Int(random.next() % 5)) ?? .csat
-            $0.score = Int32(Int(random.next() % 30) - 10)
-            $0.time = random.pick(times)
-          }
-        case 2:
-          $0.order = .with { $0.customerID = "C1"; $0.amountMinor = Int64(random.next() % 200) - 100; $0.currency = random.pick(["CNY", "", "yuan"]); $0.time = random.pick(times) }
-        default:
-          break  // no record at all
-        }
-      })
+        })
     }
     // An otherwise valid record whose id looks like SQL is just an id.
-    events.append(.with {
-      $0.eventID = "x'); DROP TABLE event; --"
-      $0.order = .with { $0.customerID = "C1"; $0.amountMinor = 100; $0.currency = "CNY"; $0.time = "2026-11-20T10:00:00Z" }
-    })
+    events.append(
+      .with {
+        $0.eventID = "x'); DROP TABLE event; --"
+        $0.order = .with {
+          $0.customerID = "C1"; $0.amountMinor = 100; $0.currency = "CNY"; $0.time = "2026-11-20T10:00:00Z"
+        }
+      })
     var accepted = 0
     var rejected = 0
     for start in stride(from: 0, to: events.count, by: 500) {
@@ -142,5 +153,3 @@ struct HostileInputTests {
     #expect(stats.lastOffset == Int64(accepted) && stats.countsByKind["order", default: 0] >= 1)
   }
 }
-
-import IngestionService

@@ -1,10 +1,10 @@
-import SightlineLauncher
-import SightlineTesting
 import Foundation
 import GRPCCore
 import IngestionService
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -38,7 +38,11 @@ import Testing
         #expect(reply.accepted == 500)
         var options = CallOptions.defaults
         options.timeout = .seconds(60)
-        let first = try await ingestion.subscribe(.with { $0.fromOffset = 0; $0.maxBatch = 500 }, metadata: key, options: options) {
+        let first = try await ingestion.subscribe(
+          .with {
+            $0.fromOffset = 0; $0.maxBatch = 500
+          }, metadata: key, options: options
+        ) {
           response in
           for try await message in response.messages { return message }
           return Sightline_Ingestion_V1_SubscribeResponse()
@@ -98,12 +102,16 @@ import Testing
         let writer = try await gateway.createKey(.with { $0.role = .writer }, metadata: admin)
         let denied = await #expect(throws: RPCError.self) {
           try await ingestion.setAliases(
-            .with { $0.field = .channel; $0.aliases = ["微信": "wechat"] }, metadata: SuiteMetadata.bearer(writer.secret))
+            .with {
+              $0.field = .channel; $0.aliases = ["微信": "wechat"]
+            }, metadata: SuiteMetadata.bearer(writer.secret))
         }
         #expect(denied?.code == .permissionDenied)
 
         let stored = try await ingestion.setAliases(
-          .with { $0.field = .channel; $0.aliases = [" WeChat ": "wechat", "微信": "wechat"] }, metadata: admin)
+          .with {
+            $0.field = .channel; $0.aliases = [" WeChat ": "wechat", "微信": "wechat"]
+          }, metadata: admin)
         #expect(stored.aliases == ["wechat": "wechat", "微信": "wechat"])
         var event = ticketCreated("e1")
         event.ticketEvent.channel = "微信"
@@ -163,8 +171,10 @@ import Testing
     let tenant = try #require(TenantID("t_ordering"))
     // Same batch: the creation at 09:30+08:00 (01:30Z) and a reply at 01:00Z.
     let first = try provider.ingest(
-      [ticketCreated("c1", ticket: "T1"), Self.reply("r1", ticket: "T1", time: "2026-03-01T01:00:00Z"),
-       Self.reply("r2", ticket: "T1", time: "2026-03-01T02:00:00Z"), Self.reply("r3", ticket: "T9", time: "2026-02-01T00:00:00Z")],
+      [
+        ticketCreated("c1", ticket: "T1"), Self.reply("r1", ticket: "T1", time: "2026-03-01T01:00:00Z"),
+        Self.reply("r2", ticket: "T1", time: "2026-03-01T02:00:00Z"), Self.reply("r3", ticket: "T9", time: "2026-02-01T00:00:00Z"),
+      ],
       tenant: tenant)
     #expect(first.accepted == 3, "the creation, the later reply, and a reply to a ticket not seen yet")
     #expect(first.rejected.map(\.index) == [1])

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-@testable import MetricsService
 import SightlineModel
 import SightlineStorage
 import Testing
+
+@testable import MetricsService
 
 @Suite("KPIs against hand-computed values")
 struct KpiFixtureTests {
@@ -41,11 +42,13 @@ struct KpiFixtureTests {
   func slaStillRunning() throws {
     var f = try KpiFixture()
     try f.ticket("U1", .created, "2026-03-02T09:00:00Z", customer: "C1", priority: .low)
-    let early = try f.query([.slaFirstResponse], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
-                            now: "2026-03-02T10:00:00Z")
+    let early = try f.query(
+      [.slaFirstResponse], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
+      now: "2026-03-02T10:00:00Z")
     #expect(early[0].accumulator.result(.slaFirstResponse).sampleSize == 0)
-    let late = try f.query([.slaFirstResponse], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
-                           now: "2026-03-03T10:00:00Z")
+    let late = try f.query(
+      [.slaFirstResponse], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
+      now: "2026-03-03T10:00:00Z")
     #expect(late[0].accumulator.result(.slaFirstResponse) == KpiResult(value: 0, sampleSize: 1))
   }
 
@@ -61,8 +64,9 @@ struct KpiFixtureTests {
   func timeZoneBoundaries() throws {
     let f = try KpiFixture.worked()
     // Asia/Shanghai is UTC+8: T4 (23:30 UTC) is created on the local 3rd, the rest on the 2nd.
-    let cells = try f.query([.volume], from: "2026-03-01T16:00:00Z", to: "2026-03-03T16:00:00Z", interval: .day,
-                            timeZone: "Asia/Shanghai")
+    let cells = try f.query(
+      [.volume], from: "2026-03-01T16:00:00Z", to: "2026-03-03T16:00:00Z", interval: .day,
+      timeZone: "Asia/Shanghai")
     #expect(cells.map { $0.accumulator.result(.volume).value } == [4, 1])
     #expect(cells.map(\.cell.bucket) == [0, 1])
     let utc = try f.query([.volume], from: "2026-03-01T16:00:00Z", to: "2026-03-03T16:00:00Z", interval: .day)
@@ -72,16 +76,19 @@ struct KpiFixtureTests {
   @Test("group by and filters; an empty group gives no rows, an empty range a zero row")
   func groupsAndFilters() throws {
     let f = try KpiFixture.worked()
-    let byLine = try f.query([.volume, .complaintRate], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
-                             groupBy: [.businessLine])
+    let byLine = try f.query(
+      [.volume, .complaintRate], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
+      groupBy: [.businessLine])
     #expect(byLine.map(\.cell.group) == [["A"], ["B"]])
     #expect(byLine.map { $0.accumulator.result(.volume).value } == [3, 2])
     #expect(byLine.map { $0.accumulator.result(.complaintRate).value } == [2.0 / 3, 0.5])
-    let north = try f.query([.volume], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
-                            filters: [.region: ["north"], .businessLine: ["A"]])
+    let north = try f.query(
+      [.volume], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
+      filters: [.region: ["north"], .businessLine: ["A"]])
     #expect(north[0].accumulator.result(.volume).value == 2)
-    let nothing = try f.query([.volume], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
-                              groupBy: [.businessLine], filters: [.businessLine: ["Z"]])
+    let nothing = try f.query(
+      [.volume], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
+      groupBy: [.businessLine], filters: [.businessLine: ["Z"]])
     #expect(nothing.isEmpty)
     let empty = try f.query([.volume, .firstResponseTime], from: "2026-04-02T00:00:00Z", to: "2026-04-03T00:00:00Z")
     #expect(empty.count == 1)
@@ -101,8 +108,10 @@ struct KpiFixtureTests {
   func sufficientStatistics() throws {
     let f = try KpiFixture.worked()
     let cell = try f.query(KpiKind.allCases, from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z")[0].accumulator
-    #expect(cell.sufficientStatistics(.firstResponseTime) == SufficientStatistics(
-      count: 4, sum: 13200, sumSquares: 600 * 600 + 1800 * 1800 + 3600 * 3600 + 7200 * 7200))
+    #expect(
+      cell.sufficientStatistics(.firstResponseTime)
+        == SufficientStatistics(
+          count: 4, sum: 13200, sumSquares: 600 * 600 + 1800 * 1800 + 3600 * 3600 + 7200 * 7200))
     #expect(cell.sufficientStatistics(.csat) == SufficientStatistics(count: 4, sum: 2, sumSquares: 2))
     #expect(cell.sufficientStatistics(.nps) == SufficientStatistics(count: 4, sum: 100, sumSquares: 30_000))
     for kpi in KpiKind.allCases where kpi.isRate {
@@ -115,8 +124,15 @@ struct KpiFixtureTests {
     var f = try KpiFixture.worked()
     let before = try f.day(.reopenRate)
     // Offsets 1...5 again, as a resubscription from an old offset would deliver them.
-    try f.store.apply([(2, .ticket(ticketID: "T1", customerID: "", type: .agentReply, timeMs: KpiFixture.ms("2026-03-02T09:40:00Z"),
-                                   attributes: TicketAttributes()))], throughOffset: 2)
+    try f.store.apply(
+      [
+        (
+          2,
+          .ticket(
+            ticketID: "T1", customerID: "", type: .agentReply, timeMs: KpiFixture.ms("2026-03-02T09:40:00Z"),
+            attributes: TicketAttributes())
+        )
+      ], throughOffset: 2)
     #expect(try f.day(.reopenRate) == before)
     #expect(try f.day(.fcrRate) == KpiResult(value: 2.0 / 3, sampleSize: 3))
     try f.ticket("T1", .reopened, "2026-03-02T13:00:00Z")

@@ -1,6 +1,6 @@
 import Foundation
-import SightlineModel
 import SightlineLauncher
+import SightlineModel
 import SightlineTesting
 import Testing
 

@@ -1,8 +1,8 @@
 import Foundation
 import GRPCCore
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import Testing
@@ -39,7 +39,9 @@ extension RealProcessSuites {
         let ingested = try await fleet.forEach(members) { try await fleet.ingest($0, events: 1).0 }
         #expect(ingested.allSatisfy { $0.offset == 1 })
         let missing = try await fleet.waitUntilVisible(ingested, deadline: .now + .seconds(30))
-        #expect(missing.isEmpty, "\(missing.count) of 300 tenants not visible in metrics and segmentation after 30 s: \(missing.prefix(5).map(\.name))")
+        #expect(
+          missing.isEmpty,
+          "\(missing.count) of 300 tenants not visible in metrics and segmentation after 30 s: \(missing.prefix(5).map(\.name))")
         // Each process holds a bounded number of files, not several per tenant.
         for (component, pid) in launcher.processIdentifiers {
           let files = ProcessMetrics.openFiles(pid: pid) ?? 0

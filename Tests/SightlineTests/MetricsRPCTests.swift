@@ -1,11 +1,11 @@
-import SightlineLauncher
-import SightlineTesting
 import Foundation
 import GRPCCore
 import MetricsService
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
@@ -25,7 +25,9 @@ import Testing
         let reply = try await metrics.queryKpis(
           .with {
             $0.kpis = [.volume, .firstResponseTime, .complaintRate, .csat, .nps]
-            $0.range = .with { $0.start = timestamp("2026-03-02T00:00:00Z"); $0.end = timestamp("2026-03-03T00:00:00Z") }
+            $0.range = .with {
+              $0.start = timestamp("2026-03-02T00:00:00Z"); $0.end = timestamp("2026-03-03T00:00:00Z")
+            }
             $0.interval = .day
             $0.groupBy = [.businessLine]
             $0.minOffset = ingested.offset
@@ -46,7 +48,11 @@ import Testing
           .with {
             $0.unit = .businessLine
             $0.kpis = [.complaintRate, .firstResponseTime]
-            $0.periods = [.with { $0.start = timestamp("2026-03-02T00:00:00Z"); $0.end = timestamp("2026-03-03T00:00:00Z") }]
+            $0.periods = [
+              .with {
+                $0.start = timestamp("2026-03-02T00:00:00Z"); $0.end = timestamp("2026-03-03T00:00:00Z")
+              }
+            ]
             $0.units = ["A", "B"]
           }, metadata: key)
         #expect(units.aggregates.map(\.unit) == ["A", "B"])
@@ -72,7 +78,9 @@ import Testing
         #expect(badZone?.code == .invalidArgument)
         #expect(badZone?.message.contains("settings.time_zone") == true)
         let saved = try await metrics.setSettings(
-          .with { $0.settings.timeZone = "Asia/Shanghai"; $0.settings.sla.urgentSeconds = 1800 }, metadata: admin)
+          .with {
+            $0.settings.timeZone = "Asia/Shanghai"; $0.settings.sla.urgentSeconds = 1800
+          }, metadata: admin)
         #expect(saved.sla.urgentSeconds == 1800)
         #expect(saved.sla.lowSeconds == 86_400)
         #expect(try await metrics.getSettings(.init(), metadata: admin).timeZone == "Asia/Shanghai")
@@ -80,17 +88,33 @@ import Testing
         // Cockpit targets: kept with the settings, checked, one per KPI.
         var withTargets = saved
         withTargets.targets = [
-          .with { $0.kpi = .csat; $0.goal = 0.9; $0.tolerance = 0.05 },
-          .with { $0.kpi = .firstResponseTime; $0.goal = 1_800; $0.tolerance = 1_800 },
+          .with {
+            $0.kpi = .csat; $0.goal = 0.9; $0.tolerance = 0.05
+          },
+          .with {
+            $0.kpi = .firstResponseTime; $0.goal = 1_800; $0.tolerance = 1_800
+          },
         ]
         let targeted = try await metrics.setSettings(.with { $0.settings = withTargets }, metadata: admin)
         #expect(targeted.targets.map(\.kpi) == [.csat, .firstResponseTime])
         let read = try await metrics.getSettings(.init(), metadata: admin)
         #expect(read.targets == targeted.targets && read.timeZone == "Asia/Shanghai" && read.sla.urgentSeconds == 1800)
         for (bad, field) in [
-          (Sightline_Metrics_V1_KpiTarget.with { $0.kpi = .csat; $0.goal = 90; $0.tolerance = 5 }, "settings.targets[0]"),
-          (.with { $0.kpi = .volume; $0.goal = 100 }, "settings.targets[0]"),
-          (.with { $0.kpi = .nps; $0.goal = 30; $0.tolerance = -1 }, "settings.targets[0]"),
+          (
+            Sightline_Metrics_V1_KpiTarget.with {
+              $0.kpi = .csat; $0.goal = 90; $0.tolerance = 5
+            }, "settings.targets[0]"
+          ),
+          (
+            .with {
+              $0.kpi = .volume; $0.goal = 100
+            }, "settings.targets[0]"
+          ),
+          (
+            .with {
+              $0.kpi = .nps; $0.goal = 30; $0.tolerance = -1
+            }, "settings.targets[0]"
+          ),
           (.with { $0.goal = 1 }, "settings.targets[0].kpi"),
         ] {
           let refused = await #expect(throws: RPCError.self) {
@@ -102,7 +126,8 @@ import Testing
           try await metrics.setSettings(.with { $0.settings.targets = [withTargets.targets[0], withTargets.targets[0]] }, metadata: admin)
         }
         #expect(twice?.message.contains("settings.targets[1].kpi") == true)
-        #expect(try await metrics.getSettings(.init(), metadata: admin).targets == targeted.targets, "a refused change keeps the old settings")
+        #expect(
+          try await metrics.getSettings(.init(), metadata: admin).targets == targeted.targets, "a refused change keeps the old settings")
         let reader = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client)
           .createKey(.with { $0.role = .reader }, metadata: admin)
         let denied = await #expect(throws: RPCError.self) {
@@ -139,7 +164,10 @@ import Testing
         let ingested = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           .ingest(.with { $0.events = workedExampleEvents() }, metadata: key)
         // Wait for the consumer, then evaluate "at" the end of the example's day.
-        _ = try await metrics.queryKpis(.with { $0.kpis = [.volume]; $0.minOffset = ingested.offset }, metadata: key)
+        _ = try await metrics.queryKpis(
+          .with {
+            $0.kpis = [.volume]; $0.minOffset = ingested.offset
+          }, metadata: key)
         let tenantID = try #require(TenantID(tenant.id))
         let received = try await withThrowingTaskGroup(of: Sightline_Metrics_V1_Alert?.self) { group in
           group.addTask {

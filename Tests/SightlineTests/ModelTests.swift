@@ -1,11 +1,11 @@
 import Foundation
+import GRDB
 import IngestionService
 import SightlineModel
 import SightlineStorage
 import SightlineWire
 import SwiftProtobuf
 import Testing
-import GRDB
 
 @Suite struct RFC3339Tests {
   @Test(arguments: [
@@ -19,8 +19,10 @@ import GRDB
     #expect(RFC3339.parseMilliseconds(text) == expected)
   }
 
-  @Test(arguments: ["", "2026-03-01", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-03-01T09:30:00",
-                    "2026-03-01T24:00:00Z", "2026-03-01T09:30:00+0800", "yesterday"])
+  @Test(arguments: [
+    "", "2026-03-01", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-03-01T09:30:00",
+    "2026-03-01T24:00:00Z", "2026-03-01T09:30:00+0800", "yesterday",
+  ])
   func rejectsMalformed(text: String) {
     #expect(RFC3339.parseMilliseconds(text) == nil)
   }

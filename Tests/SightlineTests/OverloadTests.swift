@@ -2,9 +2,9 @@ import Foundation
 import GRPCCore
 import GRPCProtobuf
 import GatewayService
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -87,7 +87,9 @@ import Testing
         let events = (0..<1_100).map { index in
           Sightline_Ingestion_V1_Event.with {
             $0.eventID = "big\(index)"
-            $0.feedback = .with { $0.customerID = "C1"; $0.source = .chat; $0.text = big; $0.time = "2026-11-20T10:00:00Z" }
+            $0.feedback = .with {
+              $0.customerID = "C1"; $0.source = .chat; $0.text = big; $0.time = "2026-11-20T10:00:00Z"
+            }
           }
         }
         let error = await #expect(throws: RPCError.self) {

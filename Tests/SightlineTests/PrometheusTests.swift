@@ -1,14 +1,15 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 extension RealProcessSuites {
   /// Every process serves Prometheus text at /metrics: scrape the real processes after known
@@ -38,12 +39,16 @@ extension RealProcessSuites {
         let events = (0..<10).map { ticketCreated("m\($0)", ticket: "M\($0)") }
         var bad = ticketCreated("bad", ticket: "B1")
         bad.ticketEvent.time = "yesterday"
-        let (offset, tenant) = try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        let (offset, tenant) = try await ClientFactory.withClient(
+          launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)
+        ) { client in
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           let first = try await ingestion.ingest(.with { $0.events = events + [bad] }, metadata: key)
           _ = try await ingestion.ingest(.with { $0.events = Array(events.prefix(4)) }, metadata: key)
           _ = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
-            .with { $0.kpis = [.volume]; $0.minOffset = first.offset }, metadata: key)
+            .with {
+              $0.kpis = [.volume]; $0.minOffset = first.offset
+            }, metadata: key)
           let whoami = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).whoAmI(.init(), metadata: key)
           return (first.offset, whoami.tenant.id)
         }
@@ -61,7 +66,8 @@ extension RealProcessSuites {
         #expect((Self.value(ingestion, "sightline_database_bytes{tenant=\"\(tenant)\"}") ?? 0) > 0)
 
         let (_, gateway) = try await Self.scrape(launcher.prometheusPorts[.gateway]!)
-        #expect(Self.value(gateway, "sightline_rpc_total{method=\"sightline.ingestion.v1.Ingestion/Ingest\",code=\"ok\"}") == 2, "\(gateway)")
+        #expect(
+          Self.value(gateway, "sightline_rpc_total{method=\"sightline.ingestion.v1.Ingestion/Ingest\",code=\"ok\"}") == 2, "\(gateway)")
         #expect(Self.value(gateway, "sightline_rpc_in_flight{method=\"sightline.ingestion.v1.Ingestion/Ingest\"}") == 0)
 
         let (_, metrics) = try await Self.scrape(launcher.prometheusPorts[.metrics]!)
@@ -72,10 +78,14 @@ extension RealProcessSuites {
         #expect(missing == 404)
 
         // A deleted tenant leaves no series behind in any process.
-        try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
-          let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) {
+          client in
+          let operatorKey = try String(contentsOfFile: launcher.operatorKeyFile, encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
           _ = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).deleteTenant(
-            .with { $0.name = "scraped"; $0.confirm = "scraped" }, metadata: SuiteMetadata.bearer(operatorKey))
+            .with {
+              $0.name = "scraped"; $0.confirm = "scraped"
+            }, metadata: SuiteMetadata.bearer(operatorKey))
         }
         for component in SuiteComponent.allCases {
           let (_, text) = try await Self.scrape(launcher.prometheusPorts[component]!)

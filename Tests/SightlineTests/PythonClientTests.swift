@@ -1,6 +1,6 @@
 import Foundation
-import SightlineRPC
 import SightlineLauncher
+import SightlineRPC
 import SightlineTesting
 import Testing
 

@@ -1,8 +1,8 @@
 import Foundation
 import GRPCCore
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -17,13 +17,16 @@ import Testing
     let caughtUp = [tenant: LogFollower.Progress(applied: 900, head: 1_000)]
     #expect(LogFollower.readinessProblem(caughtUp, maxLag: 100, failureGrace: .seconds(30), now: now) == nil)
     let behind = [tenant: LogFollower.Progress(applied: 100, head: 1_000)]
-    #expect(LogFollower.readinessProblem(behind, maxLag: 100, failureGrace: .seconds(30), now: now)
-      == "tenant acme is 900 events behind ingestion's log (the limit is 100)")
+    #expect(
+      LogFollower.readinessProblem(behind, maxLag: 100, failureGrace: .seconds(30), now: now)
+        == "tenant acme is 900 events behind ingestion's log (the limit is 100)")
     let briefly = [tenant: LogFollower.Progress(applied: 1_000, head: 1_000, failingSince: now - .seconds(3), lastError: "unavailable")]
-    #expect(LogFollower.readinessProblem(briefly, maxLag: 100, failureGrace: .seconds(30), now: now) == nil, "a restart of ingestion passes")
+    #expect(
+      LogFollower.readinessProblem(briefly, maxLag: 100, failureGrace: .seconds(30), now: now) == nil, "a restart of ingestion passes")
     let failing = [tenant: LogFollower.Progress(applied: 1_000, head: 1_000, failingSince: now - .seconds(45), lastError: "unavailable")]
-    #expect(LogFollower.readinessProblem(failing, maxLag: 100, failureGrace: .seconds(30), now: now)
-      == "the log subscription of tenant acme has failed for 45 s (unavailable)")
+    #expect(
+      LogFollower.readinessProblem(failing, maxLag: 100, failureGrace: .seconds(30), now: now)
+        == "the log subscription of tenant acme has failed for 45 s (unavailable)")
   }
 
   @Test func shutdownIsNotUndoneByReadiness() {

@@ -1,38 +1,54 @@
 import Foundation
 import SightlineModel
-@testable import SightlineRecords
 import Testing
+
+@testable import SightlineRecords
 
 /// Seeded property-based fuzzing of the CLI's file readers (NDJSON, CSV, flat exports):
 /// mutated inputs must give records or per-line failures with a field and a reason, or a
 /// file-level error naming the line, and never trap. docs/reliability.md records the runs.
 @Suite struct RecordFuzzTests {
   static let seeds: [(RecordReader.Format, RecordReader.Kind?, String)] = [
-    (.csv, .ticketEvent, """
+    (
+      .csv, .ticketEvent,
+      """
       event_id,ticket_id,customer_id,kind,time,channel,priority,complaint
       e1,T1,C1,created,2026-11-20T10:00:00+08:00,"web, form",high,true
       e2,T1,C1,agent_reply,2026-11-20T11:00:00Z,微信,,false
 
-      """),
-    (.csv, .surveyResponse, """
+      """
+    ),
+    (
+      .csv, .surveyResponse,
+      """
       event_id,customer_id,ticket_id,kind,score,time,comment
       s1,C1,T1,csat,5,2026-11-20T10:00:00Z,"很好 ""great""
       second line"
       s2,C2,,nps,11,2026-11-20T10:00:00Z,
-      """),
-    (.csv, .ticketExport, """
+      """
+    ),
+    (
+      .csv, .ticketExport,
+      """
       ticket_id,customer_id,created,first_reply,resolved,reopened,channel,priority,complaint
       X1,C1,2026-11-20T09:00:00Z,2026-11-20T09:30:00Z,2026-11-20T12:00:00Z,,phone,high,yes
       X2,C2,2026-11-20T10:00:00Z,,,,"web, form",low,0
-      """),
-    (.ndjson, nil, """
+      """
+    ),
+    (
+      .ndjson, nil,
+      """
       {"eventId":"e1","ticketEvent":{"ticketId":"T1","customerId":"C1","kind":"TICKET_EVENT_KIND_CREATED","time":"2026-11-20T10:00:00Z"}}
       {"eventId":"s1","surveyResponse":{"customerId":"C1","kind":"SURVEY_KIND_CSAT","score":4,"time":"2026-11-20T10:00:00Z","comment":"好"}}
       {"eventId":"o1","order":{"customerId":"C1","amountMinor":"1999","currency":"CNY","time":"2026-11-20T10:00:00Z"}}
-      """),
+      """
+    ),
   ]
 
-  static let fragments = ["\"", ",", "\n", "\r", "\r\n", "\"\"", "{", "}", ":", "\u{0}", "😀", "投诉", "\\", "\\u12", "'; DROP TABLE event; --", "9999999999999999999999", "-1", "\u{FFFD}"]
+  static let fragments = [
+    "\"", ",", "\n", "\r", "\r\n", "\"\"", "{", "}", ":", "\u{0}", "😀", "投诉", "\\", "\\u12", "'; DROP TABLE event; --",
+    "9999999999999999999999", "-1", "\u{FFFD}",
+  ]
 
   /// One mutation of `text`: replace, insert, delete, duplicate or cut.
   static func mutate(_ text: String, _ random: inout SeededRandom) -> String {
@@ -99,7 +115,8 @@ import Testing
   @Test("a 100 MB line is refused as one record, and the lines around it are read")
   func hundredMegabyteLines() throws {
     let huge = String(repeating: "x", count: 100 * 1024 * 1024)
-    let csv = "event_id,customer_id,kind,score,time,comment\n"
+    let csv =
+      "event_id,customer_id,kind,score,time,comment\n"
       + "s1,C1,csat,5,2026-11-20T10:00:00Z,ok\n"
       + "s2,C1,csat,5,2026-11-20T10:00:00Z,\(huge)\n"
       + "s3,C1,csat,4,2026-11-20T10:00:00Z,ok\n"

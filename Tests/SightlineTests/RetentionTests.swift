@@ -1,14 +1,14 @@
 import Foundation
 import GRPCCore
+import IngestionService
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
-import IngestionService
-import Synchronization
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 /// Retention of raw events: old events lose their content and leave Subscribe, their ids
@@ -17,7 +17,9 @@ import Testing
   @Test func retentionDropsOldRawEventsAndKeepsKpisAndIdempotency() async throws {
     let day: Int64 = 86_400_000
     let now = Int64(Date().timeIntervalSince1970 * 1000)
-    func event(_ id: String, ticket: String, _ kind: Sightline_Ingestion_V1_TicketEventKind, daysAgo: Int64, minutes: Int64 = 0)
+    func event(
+      _ id: String, ticket: String, _ kind: Sightline_Ingestion_V1_TicketEventKind, daysAgo: Int64, minutes: Int64 = 0
+    )
       -> Sightline_Ingestion_V1_Event
     {
       var event = ticketCreated(id, ticket: ticket, time: RFC3339.format(milliseconds: now - daysAgo * day + minutes * 60_000))
@@ -28,10 +30,14 @@ import Testing
     var oldEvents: [Sightline_Ingestion_V1_Event] = []
     var recentEvents: [Sightline_Ingestion_V1_Event] = []
     for index in 0..<20 {
-      oldEvents += [event("o\(index)c", ticket: "O\(index)", .created, daysAgo: 40 + Int64(index)),
-              event("o\(index)r", ticket: "O\(index)", .agentReply, daysAgo: 40 + Int64(index), minutes: 30 + Int64(index))]
-      recentEvents += [event("n\(index)c", ticket: "N\(index)", .created, daysAgo: 1 + Int64(index)),
-                 event("n\(index)r", ticket: "N\(index)", .agentReply, daysAgo: 1 + Int64(index), minutes: 10 + Int64(index))]
+      oldEvents += [
+        event("o\(index)c", ticket: "O\(index)", .created, daysAgo: 40 + Int64(index)),
+        event("o\(index)r", ticket: "O\(index)", .agentReply, daysAgo: 40 + Int64(index), minutes: 30 + Int64(index)),
+      ]
+      recentEvents += [
+        event("n\(index)c", ticket: "N\(index)", .created, daysAgo: 1 + Int64(index)),
+        event("n\(index)r", ticket: "N\(index)", .agentReply, daysAgo: 1 + Int64(index), minutes: 10 + Int64(index)),
+      ]
     }
     let (old, recent) = (oldEvents, recentEvents)
     try await InProcessSuite.with { suite in
@@ -43,14 +49,15 @@ import Testing
         let stored = try await ingestion.ingest(.with { $0.events = old + recent }, metadata: key)
         #expect(stored.accepted == 80)
         func kpis(days: Int64) async throws -> [Double] {
-          let reply = try await metrics.queryKpis(.with {
-            $0.kpis = [.volume, .firstResponseTime, .unanswered]
-            $0.range = .with {
-              $0.start = Google_Protobuf_Timestamp(unixMilliseconds: now - days * day)
-              $0.end = Google_Protobuf_Timestamp(unixMilliseconds: now + day)
-            }
-            $0.minOffset = stored.offset
-          }, metadata: key)
+          let reply = try await metrics.queryKpis(
+            .with {
+              $0.kpis = [.volume, .firstResponseTime, .unanswered]
+              $0.range = .with {
+                $0.start = Google_Protobuf_Timestamp(unixMilliseconds: now - days * day)
+                $0.end = Google_Protobuf_Timestamp(unixMilliseconds: now + day)
+              }
+              $0.minOffset = stored.offset
+            }, metadata: key)
           return reply.rows.flatMap { $0.values.flatMap { [$0.value, Double($0.sampleSize), $0.median] } }
         }
         let allTimeBefore = try await kpis(days: 90)

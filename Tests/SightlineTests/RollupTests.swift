@@ -1,11 +1,12 @@
 import Foundation
 import GRDB
-@testable import MetricsService
-@testable import SightlineModel
-import SightlineStorage
 import SightlineLauncher
+import SightlineStorage
 import SightlineTesting
 import Testing
+
+@testable import MetricsService
+@testable import SightlineModel
 
 /// Daily rollups must answer exactly what a scan of the per-ticket state answers, also
 /// after late and out-of-order events changed days already rolled up, and after the
@@ -33,7 +34,9 @@ struct RollupTests {
       func add(_ type: TicketEventType, _ time: Int64, agent: String = "") {
         var eventAttributes = attributes
         eventAttributes.agent = agent
-        events.append(.ticket(ticketID: ticket, customerID: customer, type: type, timeMs: time, attributes: type == .created ? attributes : eventAttributes))
+        events.append(
+          .ticket(
+            ticketID: ticket, customerID: customer, type: type, timeMs: time, attributes: type == .created ? attributes : eventAttributes))
       }
       add(.created, created)
       var time = created
@@ -53,15 +56,17 @@ struct RollupTests {
       }
       if Bool.random(using: &random) {
         let scale = [SurveyScale.csat, .nps, .ces].randomElement(using: &random)!
-        let score = switch scale {
-        case .csat: Int.random(in: 1...5, using: &random)
-        case .nps: Int.random(in: 0...10, using: &random)
-        case .ces: Int.random(in: 1...7, using: &random)
-        }
+        let score =
+          switch scale {
+          case .csat: Int.random(in: 1...5, using: &random)
+          case .nps: Int.random(in: 0...10, using: &random)
+          case .ces: Int.random(in: 1...7, using: &random)
+          }
         let withTicket = Int.random(in: 0..<4, using: &random) != 0
-        events.append(.survey(
-          responseID: "S\(index)", customerID: customer, ticketID: withTicket ? ticket : "", scale: scale, score: score,
-          timeMs: time + hour, channel: withTicket ? "" : "sms"))
+        events.append(
+          .survey(
+            responseID: "S\(index)", customerID: customer, ticketID: withTicket ? ticket : "", scale: scale, score: score,
+            timeMs: time + hour, channel: withTicket ? "" : "sms"))
       }
     }
     for customer in 0..<40 {
@@ -116,7 +121,10 @@ struct RollupTests {
     var offset: Int64 = 0
     func apply(_ slice: ArraySlice<MetricsEvent>) throws {
       for batch in Array(slice).chunked(50) {
-        try store.apply(batch.map { offset += 1; return (offset, $0) }, throughOffset: offset)
+        try store.apply(
+          batch.map {
+            offset += 1; return (offset, $0)
+          }, throughOffset: offset)
       }
     }
     try apply(events[..<early])
@@ -137,7 +145,9 @@ struct RollupTests {
 
     // A profile moves answers without a ticket region to another region.
     offset += 1
-    try store.apply([(offset, .profile(customerID: "C4", type: "person", tier: "gold", region: "r9", timeMs: Self.start + Self.day))], throughOffset: offset)
+    try store.apply(
+      [(offset, .profile(customerID: "C4", type: "person", tier: "gold", region: "r9", timeMs: Self.start + Self.day))],
+      throughOffset: offset)
     try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "after a profile change")
 
     // Another time zone lays out other days; other SLA targets judge tickets again.
@@ -165,9 +175,17 @@ struct RollupTests {
     #expect(built.count == 400, "the horizon's whole days")
 
     // A late reply for a ticket of day 3 drops that day (and only it) until warmed again.
-    let late = events.first { if case .ticket(_, _, .created, let time, _) = $0 { time / Self.day == Self.start / Self.day + 3 } else { false } }
+    let late = events.first {
+      if case .ticket(_, _, .created, let time, _) = $0 { time / Self.day == Self.start / Self.day + 3 } else { false }
+    }
     guard case .ticket(let ticketID, let customerID, _, let created, let attributes) = try #require(late) else { return }
-    try store.apply([(Int64(events.count + 1), .ticket(ticketID: ticketID, customerID: customerID, type: .agentReply, timeMs: created + 60_000, attributes: attributes))], throughOffset: Int64(events.count + 1))
+    try store.apply(
+      [
+        (
+          Int64(events.count + 1),
+          .ticket(ticketID: ticketID, customerID: customerID, type: .agentReply, timeMs: created + 60_000, attributes: attributes)
+        )
+      ], throughOffset: Int64(events.count + 1))
     let afterLate = try store.invalidateChangedRollups()
     #expect(afterLate.count == 399 && afterLate[Self.start + 3 * Self.day] == nil)
     try RollupWarmer.warm(state: state, tenant: tenant, nowMs: nowMs)
@@ -184,8 +202,16 @@ struct RollupTests {
       // Log-normal-ish first responses from seconds to days.
       let response = Int64(exp(Double.random(in: 0...12, using: &random)) * 1000)
       let attributes = TicketAttributes(businessLine: "L\(index % 2)")
-      entries.append((Int64(entries.count + 1), .ticket(ticketID: "T\(index)", customerID: "C\(index)", type: .created, timeMs: created, attributes: attributes)))
-      entries.append((Int64(entries.count + 1), .ticket(ticketID: "T\(index)", customerID: "C\(index)", type: .agentReply, timeMs: created + response, attributes: attributes)))
+      entries.append(
+        (
+          Int64(entries.count + 1),
+          .ticket(ticketID: "T\(index)", customerID: "C\(index)", type: .created, timeMs: created, attributes: attributes)
+        ))
+      entries.append(
+        (
+          Int64(entries.count + 1),
+          .ticket(ticketID: "T\(index)", customerID: "C\(index)", type: .agentReply, timeMs: created + response, attributes: attributes)
+        ))
     }
     try store.apply(entries, throughOffset: Int64(entries.count))
     let buckets = try CalendarBuckets(startMs: Self.start, endMs: Self.start + 3 * Self.day, interval: .all, timeZone: "UTC")
@@ -218,7 +244,8 @@ struct RollupTests {
     var small = TimeDistribution()
     for value in values.prefix(100) { small.add(value) }
     var accumulator = KpiAccumulator()
-    accumulator.add(ticket: TicketFacts(createdMs: 0, firstReplyMs: 10_000, lastResolvedMs: 20_000, isResolved: true), settings: .defaults, nowMs: nil)
+    accumulator.add(
+      ticket: TicketFacts(createdMs: 0, firstReplyMs: 10_000, lastResolvedMs: 20_000, isResolved: true), settings: .defaults, nowMs: nil)
     let decoded = try KpiAccumulator(encoded: accumulator.encoded())
     for kpi in KpiKind.allCases { #expect(decoded.result(kpi) == accumulator.result(kpi)) }
 

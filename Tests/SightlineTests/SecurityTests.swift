@@ -1,19 +1,19 @@
-import SightlineLauncher
-import SightlineTesting
 import Foundation
-import Logging
-import Synchronization
-import SightlineDemo
+import GRDB
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Logging
+import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineWire
 import SightlineStorage
-import GRDB
-import SwiftProtobuf
-import Testing
+import SightlineTesting
+import SightlineWire
 import SwiftASN1
+import SwiftProtobuf
+import Synchronization
+import Testing
 import X509
 
 /// TLS, mutual TLS, API keys, roles and tenant isolation, over real sockets.
@@ -137,10 +137,13 @@ import X509
       let tenant = try await suite.createTenant("private")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
-        let stored = try await ingestion.ingest(.with { $0.events = [ticketCreated("p1")] }, metadata: SuiteMetadata.bearer(tenant.adminKey))
+        let stored = try await ingestion.ingest(
+          .with { $0.events = [ticketCreated("p1")] }, metadata: SuiteMetadata.bearer(tenant.adminKey))
         // Metrics and segmentation open the tenant's files once they have applied the event.
         _ = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
-          .with { $0.kpis = [.volume]; $0.minOffset = stored.offset }, metadata: SuiteMetadata.bearer(tenant.adminKey))
+          .with {
+            $0.kpis = [.volume]; $0.minOffset = stored.offset
+          }, metadata: SuiteMetadata.bearer(tenant.adminKey))
       }
       let tenantDirectory = "\(suite.directory)/tenants/\(tenant.id)"
       let files = try FileManager.default.contentsOfDirectory(atPath: tenantDirectory)
@@ -159,7 +162,8 @@ import X509
     let directory = InProcessSuite.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let tenantDirectory = directory + "/tenants/t_old"
-    try FileManager.default.createDirectory(atPath: tenantDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+    try FileManager.default.createDirectory(
+      atPath: tenantDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     let path = tenantDirectory + "/metrics.sqlite"
     #expect(FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o644]))
     #expect(FileManager.default.createFile(atPath: path + "-wal", contents: nil, attributes: [.posixPermissions: 0o644]))
@@ -245,13 +249,23 @@ import X509
           .ingest(.with { $0.events = workedExampleEvents() }, metadata: keyA)
         let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
         let rule = try await metrics.addAlertRule(
-          .with { $0.rule = .with { $0.kpi = .volume; $0.comparison = .greater; $0.threshold = 1 } }, metadata: keyA)
+          .with {
+            $0.rule = .with {
+              $0.kpi = .volume; $0.comparison = .greater; $0.threshold = 1
+            }
+          }, metadata: keyA)
         let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
-        _ = try await segmentation.defineSegment(.with { $0.name = "seg_a"; $0.expression = "tier == 'vip'" }, metadata: keyA)
+        _ = try await segmentation.defineSegment(
+          .with {
+            $0.name = "seg_a"; $0.expression = "tier == 'vip'"
+          }, metadata: keyA)
         let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
         _ = try await experiments.createExperiment(
           .with { $0.experiment = ExperimentRPCTests.rolloutExperiment(.init(endMs: todayMidnightMs())) }, metadata: keyA)
-        _ = try await metrics.queryKpis(.with { $0.kpis = [.volume]; $0.minOffset = ingested.offset }, metadata: keyA)
+        _ = try await metrics.queryKpis(
+          .with {
+            $0.kpis = [.volume]; $0.minOffset = ingested.offset
+          }, metadata: keyA)
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
         let keysOfA = try await gateway.listKeys(.init(), metadata: keyA)
 
@@ -273,11 +287,23 @@ import X509
         #expect(try await metrics.listAlerts(.init(), metadata: keyB).alerts.isEmpty)
         #expect(try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: keyB).lastOffset == 0)
         let volume = try await metrics.queryKpis(
-          .with { $0.kpis = [.volume]; $0.range = .with { $0.start = timestamp("2026-03-01T00:00:00Z"); $0.end = timestamp("2026-03-04T00:00:00Z") } },
+          .with {
+            $0.kpis = [.volume];
+            $0.range = .with {
+              $0.start = timestamp("2026-03-01T00:00:00Z"); $0.end = timestamp("2026-03-04T00:00:00Z")
+            }
+          },
           metadata: keyB)
         #expect(volume.rows.allSatisfy { $0.values[0].sampleSize == 0 })
         let units = try await metrics.getUnitAggregates(
-          .with { $0.unit = .businessLine; $0.kpis = [.volume]; $0.periods = [.with { $0.start = timestamp("2026-03-01T00:00:00Z"); $0.end = timestamp("2026-03-04T00:00:00Z") }] },
+          .with {
+            $0.unit = .businessLine; $0.kpis = [.volume];
+            $0.periods = [
+              .with {
+                $0.start = timestamp("2026-03-01T00:00:00Z"); $0.end = timestamp("2026-03-04T00:00:00Z")
+              }
+            ]
+          },
           metadata: keyB)
         #expect(units.aggregates.isEmpty)
         #expect(try await segmentation.listAtRisk(.init(), metadata: keyB).customers.isEmpty)

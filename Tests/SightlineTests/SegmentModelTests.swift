@@ -1,3 +1,4 @@
+import Foundation
 import SightlineModel
 import Testing
 
@@ -7,8 +8,10 @@ struct SegmentModelTests {
   static let day: Int64 = 86_400_000
   static let now: Int64 = 1_800_000_000_000
 
-  static func customer(ticketsDaysAgo: [Double] = [], complaintsDaysAgo: [Double] = [], npsDaysAgo: [(Double, Int)] = [],
-                       signupDaysAgo: Double? = nil) -> DerivedCustomer {
+  static func customer(
+    ticketsDaysAgo: [Double] = [], complaintsDaysAgo: [Double] = [], npsDaysAgo: [(Double, Int)] = [],
+    signupDaysAgo: Double? = nil
+  ) -> DerivedCustomer {
     let ms = { (days: Double) in now - Int64(days * Double(day)) }
     let facts = CustomerFacts(
       customerID: "C", signupMs: signupDaysAgo.map(ms),
@@ -63,8 +66,10 @@ struct SegmentModelTests {
   }
 
   @Test func everyExpressionForm() throws {
-    let vip: [String: FieldValue] = ["tier": .text("vip"), "nps_last": .number(5), "complaints_30d": .number(1), "region": .text("south"),
-                                     "attributes.city": .text("上海")]
+    let vip: [String: FieldValue] = [
+      "tier": .text("vip"), "nps_last": .number(5), "complaints_30d": .number(1), "region": .text("south"),
+      "attributes.city": .text("上海"),
+    ]
     #expect(try Self.matches(#"tier == "vip" && nps_last <= 6 && complaints_30d >= 1"#, vip))
     #expect(try Self.matches("tier != 'standard'", vip))
     #expect(try Self.matches("nps_last < 6 && nps_last > 4", vip))
@@ -115,13 +120,18 @@ struct SegmentModelTests {
       let (score, reasons) = RiskScore.assess(DerivedCustomer(facts, asOfMs: Self.now))
       return (score, reasons.map(\.code))
     }
-    let both = CustomerFacts(customerID: "a", attributes: ["tier": "vip"],
-                             tickets: [.init(createdMs: ms(3), complaint: true, resolvedMs: nil), .init(createdMs: ms(9), complaint: true, resolvedMs: ms(8))],
-                             answers: [.init(scale: .nps, score: 2, timeMs: ms(2))])
+    let both = CustomerFacts(
+      customerID: "a", attributes: ["tier": "vip"],
+      tickets: [.init(createdMs: ms(3), complaint: true, resolvedMs: nil), .init(createdMs: ms(9), complaint: true, resolvedMs: ms(8))],
+      answers: [.init(scale: .nps, score: 2, timeMs: ms(2))])
     let detractor = CustomerFacts(customerID: "b", answers: [.init(scale: .nps, score: 6, timeMs: ms(10))])
     let unresolved = CustomerFacts(customerID: "c", tickets: [.init(createdMs: ms(60), complaint: false, resolvedMs: nil)])
-    let falling = CustomerFacts(customerID: "d", purchases: [.init(amountMinor: 100, timeMs: ms(100)), .init(amountMinor: 100, timeMs: ms(120)),
-                                                              .init(amountMinor: 100, timeMs: ms(150))])
+    let falling = CustomerFacts(
+      customerID: "d",
+      purchases: [
+        .init(amountMinor: 100, timeMs: ms(100)), .init(amountMinor: 100, timeMs: ms(120)),
+        .init(amountMinor: 100, timeMs: ms(150)),
+      ])
     let calm = CustomerFacts(customerID: "e", answers: [.init(scale: .nps, score: 10, timeMs: ms(2))])
     // 40 detractor + 30 (2 complaints) + 10 (1 unresolved) + 10 VIP.
     #expect(score(both) == (90, ["detractor", "complaints", "unresolved", "vip"]))
@@ -158,5 +168,3 @@ struct SegmentModelTests {
     #expect(Keyness.logLikelihood(targetCount: 1, targetTotal: 1_000, referenceCount: 90, referenceTotal: 9_000) == 0)
   }
 }
-
-import Foundation

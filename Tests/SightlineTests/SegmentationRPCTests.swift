@@ -1,8 +1,8 @@
 import Foundation
 import GRPCCore
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -17,42 +17,45 @@ import Testing
     for index in 0..<40 {
       let vip = index < 10
       let id = "C\(index)"
-      events.append(.with {
-        $0.eventID = "p\(index)"
-        $0.customerProfile = .with {
-          $0.customerID = id
-          $0.tier = vip ? "vip" : "standard"
-          $0.type = "individual"
-          $0.region = index % 2 == 0 ? "north" : "south"
-          $0.time = time(200)
-          $0.signupTime = time(300)
-        }
-      })
-      events.append(.with {
-        $0.eventID = "t\(index)"
-        $0.ticketEvent = .with {
-          $0.ticketID = "T\(index)"
-          $0.customerID = id
-          $0.kind = .created
-          $0.time = time(5)
-          $0.complaint = index % 3 == 0
-          $0.problemType = "billing"
-        }
-      })
+      events.append(
+        .with {
+          $0.eventID = "p\(index)"
+          $0.customerProfile = .with {
+            $0.customerID = id
+            $0.tier = vip ? "vip" : "standard"
+            $0.type = "individual"
+            $0.region = index % 2 == 0 ? "north" : "south"
+            $0.time = time(200)
+            $0.signupTime = time(300)
+          }
+        })
+      events.append(
+        .with {
+          $0.eventID = "t\(index)"
+          $0.ticketEvent = .with {
+            $0.ticketID = "T\(index)"
+            $0.customerID = id
+            $0.kind = .created
+            $0.time = time(5)
+            $0.complaint = index % 3 == 0
+            $0.problemType = "billing"
+          }
+        })
       // VIPs complain about invoices (发票); everyone else about delivery.
       let vipComments = ["发票一直开不出来，非常失望", "发票金额错误", "申请重开发票三次", "invoice missing, 发票呢", "电子发票无法下载"]
       let comment = vip ? vipComments[index % vipComments.count] : (index % 2 == 0 ? "delivery was slow" : "物流太慢了")
-      events.append(.with {
-        $0.eventID = "s\(index)"
-        $0.surveyResponse = .with {
-          $0.customerID = id
-          $0.ticketID = "T\(index)"
-          $0.kind = .nps
-          $0.score = vip ? 3 : 9
-          $0.comment = comment
-          $0.time = time(4)
-        }
-      })
+      events.append(
+        .with {
+          $0.eventID = "s\(index)"
+          $0.surveyResponse = .with {
+            $0.customerID = id
+            $0.ticketID = "T\(index)"
+            $0.kind = .nps
+            $0.score = vip ? 3 : 9
+            $0.comment = comment
+            $0.time = time(4)
+          }
+        })
     }
     return events
   }
@@ -66,32 +69,48 @@ import Testing
         let offset = try await ingestThroughGateway(Self.events(now: now), client: client, key: key)
         let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
         // Read-your-writes through a scorecard, then everything else sees the data.
-        let card = try await segmentation.getScorecard(.with { $0.segment = "vip"; $0.minOffset = offset }, metadata: key)
+        let card = try await segmentation.getScorecard(
+          .with {
+            $0.segment = "vip"; $0.minOffset = offset
+          }, metadata: key)
         #expect(card.members == 10)
         #expect(card.figures.first { $0.name == "nps" }?.value == -100)
 
         let bad = await #expect(throws: RPCError.self) {
-          try await segmentation.defineSegment(.with { $0.name = "x"; $0.expression = "tier = 'vip'" }, metadata: key)
+          try await segmentation.defineSegment(
+            .with {
+              $0.name = "x"; $0.expression = "tier = 'vip'"
+            }, metadata: key)
         }
         #expect(bad?.code == .invalidArgument)
         #expect(bad?.message.contains("column 6") == true, "\(bad?.message ?? "")")
         _ = try await segmentation.defineSegment(
-          .with { $0.name = "angry_vips"; $0.expression = #"tier == "vip" && nps_last <= 6 && region in ["north"]"# }, metadata: key)
+          .with {
+            $0.name = "angry_vips"; $0.expression = #"tier == "vip" && nps_last <= 6 && region in ["north"]"#
+          }, metadata: key)
         let listed = try await segmentation.listSegments(.init(), metadata: key)
         #expect(listed.segments.map(\.name) == ["angry_vips"])
         #expect(listed.builtin.contains("at_risk"))
-        let members = try await segmentation.listMembers(.with { $0.segment = "angry_vips"; $0.limit = 3 }, metadata: key)
+        let members = try await segmentation.listMembers(
+          .with {
+            $0.segment = "angry_vips"; $0.limit = 3
+          }, metadata: key)
         #expect(members.total == 5)
         #expect(members.customers.count == 3 && !members.nextPageToken.isEmpty)
         let rest = try await segmentation.listMembers(
-          .with { $0.segment = "angry_vips"; $0.limit = 3; $0.pageToken = members.nextPageToken }, metadata: key)
+          .with {
+            $0.segment = "angry_vips"; $0.limit = 3; $0.pageToken = members.nextPageToken
+          }, metadata: key)
         #expect(rest.customers.count == 2 && rest.nextPageToken.isEmpty)
 
         let vipThemes = try await segmentation.getThemes(.with { $0.segment = "vip" }, metadata: key)
         #expect(vipThemes.documents == 10)
         #expect(vipThemes.themes.first?.term == "发票", "\(vipThemes.themes.map(\.term))")
         #expect((vipThemes.themes.first?.sentiment ?? 0) < 0)
-        let all = try await segmentation.getThemes(.with { $0.negativeOnly = true; $0.limit = 5 }, metadata: key)
+        let all = try await segmentation.getThemes(
+          .with {
+            $0.negativeOnly = true; $0.limit = 5
+          }, metadata: key)
         #expect(all.themes.map(\.term).contains("慢") || all.themes.map(\.term).contains("slow"))
 
         let atRisk = try await segmentation.listAtRisk(.with { $0.limit = 5 }, metadata: key)

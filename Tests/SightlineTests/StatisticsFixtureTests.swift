@@ -16,8 +16,10 @@ struct StatisticsFixtureTests {
   static func cases(_ name: String) -> [[String: Any]] { fixtures[name] as! [[String: Any]] }
 
   /// Equal to 1e-9 relative, or 1e-12 absolute near zero.
-  static func expectClose(_ actual: Double, _ expected: Any?, _ label: String, relative: Double = 1e-9,
-                          sourceLocation: SourceLocation = #_sourceLocation) {
+  static func expectClose(
+    _ actual: Double, _ expected: Any?, _ label: String, relative: Double = 1e-9,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) {
     let expected = (expected as! NSNumber).doubleValue
     let tolerance = max(1e-12, relative * abs(expected))
     #expect(abs(actual - expected) <= tolerance, "\(label): \(actual) vs scipy \(expected)", sourceLocation: sourceLocation)
@@ -65,8 +67,9 @@ struct StatisticsFixtureTests {
   @Test func twoProportionZTest() throws {
     for c in Self.cases("two_proportion") {
       let n = { (key: String) in (c[key] as! NSNumber).doubleValue }
-      let r = try #require(ABStatistics.twoProportion(
-        controlSuccesses: n("xc"), controlTotal: n("nc"), treatmentSuccesses: n("xt"), treatmentTotal: n("nt")))
+      let r = try #require(
+        ABStatistics.twoProportion(
+          controlSuccesses: n("xc"), controlTotal: n("nc"), treatmentSuccesses: n("xt"), treatmentTotal: n("nt")))
       Self.expectClose(r.statistic, c["z"], "z")
       Self.expectClose(r.pValue, c["p"], "p")
       let ci = Self.doubles(c["ci"])
@@ -77,8 +80,9 @@ struct StatisticsFixtureTests {
 
   @Test func deltaMethodRatio() throws {
     for c in Self.cases("delta_ratio") {
-      let r = try #require(ABStatistics.deltaRatio(
-        control: Self.pairs(c["control"]).map { ($0.0, $0.1) }, treatment: Self.pairs(c["treatment"]).map { ($0.0, $0.1) }))
+      let r = try #require(
+        ABStatistics.deltaRatio(
+          control: Self.pairs(c["control"]).map { ($0.0, $0.1) }, treatment: Self.pairs(c["treatment"]).map { ($0.0, $0.1) }))
       Self.expectClose(r.control, c["control_ratio"], "control ratio")
       Self.expectClose(r.treatment, c["treatment_ratio"], "treatment ratio")
       Self.expectClose(r.standardError, c["se"], "se")

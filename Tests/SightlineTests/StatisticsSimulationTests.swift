@@ -35,7 +35,8 @@ struct StatisticsSimulationTests {
       let r = ABStatistics.welch(control: draw(&random, 12, mean: 10, sd: 2), treatment: draw(&random, 15, mean: 10 + effect, sd: 3))!
       return (r.pValue < 0.05, r.ciLow <= effect && effect <= r.ciHigh)
     case .did:
-      let r = ABStatistics.differenceInDifferences(control: prePost(&random, 10, effect: 0), treatment: prePost(&random, 10, effect: effect))!
+      let r = ABStatistics.differenceInDifferences(
+        control: prePost(&random, 10, effect: 0), treatment: prePost(&random, 10, effect: effect))!
       return (r.pValue < 0.05, r.ciLow <= effect && effect <= r.ciHigh)
     case .cuped:
       let r = ABStatistics.cuped(control: prePost(&random, 10, effect: 0), treatment: prePost(&random, 10, effect: effect))!.estimate

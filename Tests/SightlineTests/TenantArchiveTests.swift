@@ -1,14 +1,15 @@
 import Foundation
 import GRPCCore
-@testable import GatewayService
 import GRPCNIOTransportHTTP2
+import SightlineLauncher
 import SightlineRPC
 import SightlineStorage
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
+
+@testable import GatewayService
 
 /// What an import is given before any data moves: the manifest's checks at the gateway, and
 /// the export directory's on the operator's side (an export cut short, a reused directory).
@@ -16,13 +17,21 @@ import Testing
   static var archive: Sightline_Gateway_V1_TenantArchive {
     .with {
       $0.format = TenantLifecycle.format
-      $0.tenant = .with { $0.id = "t_0123456789abcdef"; $0.name = "acme" }
-      $0.keys = [.with {
-        $0.key = .with { $0.id = "k_0011223344556677"; $0.tenantID = "t_0123456789abcdef"; $0.role = .admin }
-        $0.secretHash = String(repeating: "a", count: 64)
-      }]
+      $0.tenant = .with {
+        $0.id = "t_0123456789abcdef"; $0.name = "acme"
+      }
+      $0.keys = [
+        .with {
+          $0.key = .with {
+            $0.id = "k_0011223344556677"; $0.tenantID = "t_0123456789abcdef"; $0.role = .admin
+          }
+          $0.secretHash = String(repeating: "a", count: 64)
+        }
+      ]
       $0.files = ["experiments", "segmentation", "metrics", "ingestion"].map { service in
-        .with { $0.service = service; $0.file = service + ".sqlite" }
+        .with {
+          $0.service = service; $0.file = service + ".sqlite"
+        }
       }
     }
   }

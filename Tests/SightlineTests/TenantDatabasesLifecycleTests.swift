@@ -1,9 +1,9 @@
 import Foundation
 import GRDB
 import IngestionService
+import SightlineLauncher
 import SightlineModel
 import SightlineStorage
-import SightlineLauncher
 import SightlineTesting
 import Testing
 

@@ -4,9 +4,9 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -27,36 +27,47 @@ import Testing
     var stats: Sightline_Ingestion_V1_GetStatsResponse
   }
 
-  static func answers(_ client: GRPCClient<HTTP2ClientTransport.Posix>, key: Metadata, endMs: Int64, minOffset: Int64)
+  static func answers(
+    _ client: GRPCClient<HTTP2ClientTransport.Posix>, key: Metadata, endMs: Int64, minOffset: Int64
+  )
     async throws -> Answers
   {
     let range = Sightline_Common_V1_TimeRange.with {
       $0.start = Google_Protobuf_Timestamp(unixMilliseconds: endMs - 40 * 86_400_000)
       $0.end = Google_Protobuf_Timestamp(unixMilliseconds: endMs)
     }
-    let kpis = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(.with {
-      $0.kpis = [.volume, .firstResponseTime, .resolutionTime, .fcrRate, .reopenRate, .slaFirstResponse, .csat, .nps, .ces,
-                 .complaintClosureRate, .repeatContactRate]
-      $0.range = range
-      $0.groupBy = [.businessLine]
-      $0.interval = .day
-      $0.minOffset = minOffset
-    }, metadata: key)
+    let kpis = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+      .with {
+        $0.kpis = [
+          .volume, .firstResponseTime, .resolutionTime, .fcrRate, .reopenRate, .slaFirstResponse, .csat, .nps, .ces,
+          .complaintClosureRate, .repeatContactRate,
+        ]
+        $0.range = range
+        $0.groupBy = [.businessLine]
+        $0.interval = .day
+        $0.minOffset = minOffset
+      }, metadata: key)
     let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
     let segments = try await segmentation.listSegments(.init(), metadata: key)
     var scorecards: [Sightline_Segmentation_V1_Scorecard] = []
     for segment in segments.builtin + segments.segments.map(\.name) {
-      scorecards.append(try await segmentation.getScorecard(.with {
-        $0.segment = segment
-        $0.range = range
-        $0.minOffset = minOffset
-      }, metadata: key))
+      scorecards.append(
+        try await segmentation.getScorecard(
+          .with {
+            $0.segment = segment
+            $0.range = range
+            $0.minOffset = minOffset
+          }, metadata: key))
     }
-    let atRisk = try await segmentation.listAtRisk(.with {
-      $0.limit = 50
-      $0.asOf = Google_Protobuf_Timestamp(unixMilliseconds: endMs)
-    }, metadata: key)
-    let themes = try await segmentation.getThemes(.with { $0.range = range; $0.limit = 10 }, metadata: key)
+    let atRisk = try await segmentation.listAtRisk(
+      .with {
+        $0.limit = 50
+        $0.asOf = Google_Protobuf_Timestamp(unixMilliseconds: endMs)
+      }, metadata: key)
+    let themes = try await segmentation.getThemes(
+      .with {
+        $0.range = range; $0.limit = 10
+      }, metadata: key)
     let experiments = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).listExperiments(.init(), metadata: key)
     let stats = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(.init(), metadata: key)
     return Answers(
@@ -89,11 +100,12 @@ import Testing
         let keyA = SuiteMetadata.bearer(demo.adminKey)
         let b = try await suite.createTenant("bystander")
         let keyB = SuiteMetadata.bearer(b.adminKey)
-        let storedB = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(.with {
-          $0.events = (0..<30).map { index in
-            ticketCreated("b\(index)", ticket: "B\(index)", time: RFC3339.format(milliseconds: planted.endMs - Int64(index) * 3_600_000))
-          }
-        }, metadata: keyB)
+        let storedB = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
+          .with {
+            $0.events = (0..<30).map { index in
+              ticketCreated("b\(index)", ticket: "B\(index)", time: RFC3339.format(milliseconds: planted.endMs - Int64(index) * 3_600_000))
+            }
+          }, metadata: keyB)
         let beforeA = try await Self.answers(client, key: keyA, endMs: planted.endMs, minOffset: demo.offset)
         let beforeB = try await Self.answers(client, key: keyB, endMs: planted.endMs, minOffset: storedB.offset)
         #expect(beforeA.kpis.count > 40 && beforeA.scorecards.count > 3 && !beforeA.experiments.isEmpty)
@@ -110,15 +122,24 @@ import Testing
 
         // Delete: refused without the confirmation; then keys revoked, every file gone.
         let unconfirmed = await #expect(throws: RPCError.self) {
-          try await gateway.deleteTenant(.with { $0.name = demo.tenantName; $0.confirm = "demo" }, metadata: operatorKey)
+          try await gateway.deleteTenant(
+            .with {
+              $0.name = demo.tenantName; $0.confirm = "demo"
+            }, metadata: operatorKey)
         }
         #expect(unconfirmed?.code == .invalidArgument)
         let notOperator = await #expect(throws: RPCError.self) {
-          try await gateway.deleteTenant(.with { $0.name = demo.tenantName; $0.confirm = demo.tenantName }, metadata: keyA)
+          try await gateway.deleteTenant(
+            .with {
+              $0.name = demo.tenantName; $0.confirm = demo.tenantName
+            }, metadata: keyA)
         }
         #expect(notOperator?.code == .permissionDenied)
         #expect(!Self.files(of: demo.tenantID, under: suite.directory).isEmpty)
-        let deleted = try await gateway.deleteTenant(.with { $0.name = demo.tenantName; $0.confirm = demo.tenantName }, metadata: operatorKey)
+        let deleted = try await gateway.deleteTenant(
+          .with {
+            $0.name = demo.tenantName; $0.confirm = demo.tenantName
+          }, metadata: operatorKey)
         #expect(deleted.tenant.id == demo.tenantID && deleted.keysRevoked >= 1)
         #expect(deleted.services.map(\.service) == ["ingestion", "metrics", "segmentation", "experiments"])
         #expect(deleted.services.allSatisfy { $0.filesRemoved >= 1 && $0.bytesRemoved > 0 })
@@ -132,7 +153,10 @@ import Testing
         #expect(try await gateway.listTenants(.init(), metadata: operatorKey).tenants.map(\.name) == ["bystander"])
         #expect(lines.value.withLock { $0.contains { $0.contains("tenant deleted") && $0.contains(demo.tenantID) } })
         // Deleting again finishes nothing more and fails nothing; tenant B is untouched.
-        let again = try await gateway.deleteTenant(.with { $0.name = demo.tenantName; $0.confirm = demo.tenantName }, metadata: operatorKey)
+        let again = try await gateway.deleteTenant(
+          .with {
+            $0.name = demo.tenantName; $0.confirm = demo.tenantName
+          }, metadata: operatorKey)
         #expect(again.keysRevoked == 0 && again.services.allSatisfy { $0.filesRemoved == 0 })
         #expect(try await Self.answers(client, key: keyB, endMs: planted.endMs, minOffset: storedB.offset) == beforeB)
 
@@ -218,12 +242,14 @@ import Testing
         // Ingest 40 batches of 250 new tickets while the export runs.
         let writer = Task {
           for batch in 0..<40 {
-            let reply = try await ingestion.ingest(.with {
-              $0.events = (0..<250).map { index in
-                ticketCreated("e\(batch)-\(index)", ticket: "T\(batch)-\(index)",
-                              time: RFC3339.format(milliseconds: now - 3_600_000 - Int64(batch * 250 + index) * 1000))
-              }
-            }, metadata: key)
+            let reply = try await ingestion.ingest(
+              .with {
+                $0.events = (0..<250).map { index in
+                  ticketCreated(
+                    "e\(batch)-\(index)", ticket: "T\(batch)-\(index)",
+                    time: RFC3339.format(milliseconds: now - 3_600_000 - Int64(batch * 250 + index) * 1000))
+                }
+              }, metadata: key)
             #expect(reply.accepted == 250)
           }
         }
@@ -250,14 +276,15 @@ import Testing
         #expect(archive.files.count == 4)
         // Every ticket in the copied log is counted once: the consumers resumed from their
         // copied offsets and neither missed nor repeated an event.
-        let volume = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(.with {
-          $0.kpis = [.volume]
-          $0.range = .with {
-            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: now - 30 * 86_400_000)
-            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: now)
-          }
-          $0.minOffset = stats.lastOffset
-        }, metadata: key)
+        let volume = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+          .with {
+            $0.kpis = [.volume]
+            $0.range = .with {
+              $0.start = Google_Protobuf_Timestamp(unixMilliseconds: now - 30 * 86_400_000)
+              $0.end = Google_Protobuf_Timestamp(unixMilliseconds: now)
+            }
+            $0.minOffset = stats.lastOffset
+          }, metadata: key)
         #expect(volume.rows.first?.values.first?.value == Double(stats.lastOffset))
         #expect(volume.appliedOffset == stats.lastOffset)
       }

@@ -1,9 +1,9 @@
 import Foundation
 import GRPCCore
 import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -18,9 +18,11 @@ extension RealProcessSuites {
       let parsed = TraceContext(traceparent: "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")
       #expect(parsed == TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", sampled: true))
       #expect(parsed?.traceparent == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-      for bad in ["", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-                  "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                  "00-4bf92f3577b34da6a3ce929d0e0e473z-00f067aa0ba902b7-01"] {
+      for bad in [
+        "", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e473z-00f067aa0ba902b7-01",
+      ] {
         #expect(TraceContext(traceparent: bad) == nil, "\(bad)")
       }
       let child = parsed!.child()
@@ -34,14 +36,16 @@ extension RealProcessSuites {
       defer { try? FileManager.default.removeItem(atPath: directory) }
       let logFile = directory + "/suite.log"
       #expect(FileManager.default.createFile(atPath: logFile, contents: nil))
-      let launcher = SuiteLauncher(dataDirectory: directory + "/data", portBase: EndToEndTests.freePortBase(), binaryDirectory: EndToEndTests.binaryDirectory)
+      let launcher = SuiteLauncher(
+        dataDirectory: directory + "/data", portBase: EndToEndTests.freePortBase(), binaryDirectory: EndToEndTests.binaryDirectory)
       try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: logFile))
       do {
         let key = SuiteMetadata.bearer(try await launcher.createTenant("traced"))
         let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
         var traced = key
         traced.addString("00-\(traceID)-00f067aa0ba902b7-01", forKey: "traceparent")
-        try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) { client in
+        try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) {
+          client in
           let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
           _ = try await experiments.createExperiment(
             .with { $0.experiment = ExperimentRPCTests.rolloutExperiment(.init(endMs: todayMidnightMs())) }, metadata: key)

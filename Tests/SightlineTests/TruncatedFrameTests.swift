@@ -5,8 +5,8 @@ import NIOHPACK
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
-import SightlineRPC
 import SightlineLauncher
+import SightlineRPC
 import SightlineTesting
 import SightlineWire
 import Testing
@@ -86,12 +86,13 @@ import Testing
     return try await done.futureResult.get()
   }
 
-  @Test(arguments: [
-    ("a message shorter than its length prefix", [0, 0, 0, 0, 100, 0x0A, 0x03, 0x61]),
-    ("a cut length prefix", [0, 0, 0]),
-    ("a compressed message without grpc-encoding", [1, 0, 0, 0, 2, 0x0A, 0x00]),
-    ("a length prefix of 4 GiB", [0, 0xFF, 0xFF, 0xFF, 0xFF, 0x0A]),
-  ] as [(String, [UInt8])])
+  @Test(
+    arguments: [
+      ("a message shorter than its length prefix", [0, 0, 0, 0, 100, 0x0A, 0x03, 0x61]),
+      ("a cut length prefix", [0, 0, 0]),
+      ("a compressed message without grpc-encoding", [1, 0, 0, 0, 2, 0x0A, 0x00]),
+      ("a length prefix of 4 GiB", [0, 0xFF, 0xFF, 0xFF, 0xFF, 0x0A]),
+    ] as [(String, [UInt8])])
   func malformedFramingGetsAStatusAndTheGatewayKeepsServing(_ name: String, _ body: [UInt8]) async throws {
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("frames")

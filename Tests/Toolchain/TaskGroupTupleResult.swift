@@ -17,11 +17,11 @@ import Foundation
 enum Part: Sendable { case data(Data) }
 
 #if WORKAROUND
-  struct Outcome: Sendable {
-    var index: Int
-    var parts: [Part] = []
-    var failure: String?
-  }
+struct Outcome: Sendable {
+  var index: Int
+  var parts: [Part] = []
+  var failure: String?
+}
 #endif
 
 @main struct Repro {
@@ -29,27 +29,27 @@ enum Part: Sendable { case data(Data) }
     let fetches: [@Sendable () async throws -> [Part]] = (0..<6).map { i in { [.data(Data([UInt8(i)]))] } }
     for _ in 0..<100 {
       #if WORKAROUND
-        let indices = await withTaskGroup(of: Outcome.self) { group in
-          for (index, fetch) in fetches.enumerated() {
-            group.addTask {
-              do { return Outcome(index: index, parts: try await fetch()) } catch { return Outcome(index: index, failure: "\(error)") }
-            }
+      let indices = await withTaskGroup(of: Outcome.self) { group in
+        for (index, fetch) in fetches.enumerated() {
+          group.addTask {
+            do { return Outcome(index: index, parts: try await fetch()) } catch { return Outcome(index: index, failure: "\(error)") }
           }
-          var collected: [Int] = []
-          for await outcome in group { collected.append(outcome.index) }
-          return collected
         }
+        var collected: [Int] = []
+        for await outcome in group { collected.append(outcome.index) }
+        return collected
+      }
       #else
-        let indices = await withTaskGroup(of: (Int, Result<[Part], any Error>).self) { group in
-          for (index, fetch) in fetches.enumerated() {
-            group.addTask {
-              do { return (index, .success(try await fetch())) } catch { return (index, .failure(error)) }
-            }
+      let indices = await withTaskGroup(of: (Int, Result<[Part], any Error>).self) { group in
+        for (index, fetch) in fetches.enumerated() {
+          group.addTask {
+            do { return (index, .success(try await fetch())) } catch { return (index, .failure(error)) }
           }
-          var collected: [(Int, Result<[Part], any Error>)] = []
-          for await outcome in group { collected.append(outcome) }
-          return collected.map(\.0)
         }
+        var collected: [(Int, Result<[Part], any Error>)] = []
+        for await outcome in group { collected.append(outcome) }
+        return collected.map(\.0)
+      }
       #endif
       precondition(indices.sorted() == Array(fetches.indices), "garbage indices \(indices)")
     }

@@ -6,8 +6,8 @@
 //
 //   swift build -c release && swift run -c release fault-drill --events 1000000 [--seed S]
 import Foundation
-import SightlineModel
 import SightlineLauncher
+import SightlineModel
 import SightlineTesting
 
 var events = 1_000_000
@@ -41,12 +41,15 @@ let report = try await drill.run(in: directory)
 func seconds(_ duration: Duration) -> String {
   String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
 }
-print("client under faults: exit \(report.clientStatus), \(report.clientSummary), \(report.clientRetries) retries, \(seconds(report.faultyIngest))")
+print(
+  "client under faults: exit \(report.clientStatus), \(report.clientSummary), \(report.clientRetries) retries, \(seconds(report.faultyIngest))"
+)
 print("reference client without faults: \(seconds(report.cleanIngest))")
 print("stored: \(report.stored) log entries; by kind \(report.storedByKind.sorted { $0.key < $1.key })")
 print("KPI cells compared with the uninterrupted suite: \(report.cellsCompared), mismatches: \(report.mismatches.count)")
 for mismatch in report.mismatches.prefix(10) { print("  \(mismatch)") }
-let passed = report.clientStatus == 0 && report.stored == Int64(events)
+let passed =
+  report.clientStatus == 0 && report.stored == Int64(events)
   && report.storedByKind.values.reduce(0, +) == Int64(events) && report.mismatches.isEmpty && report.kills.count == 3
 print(passed ? "PASS: nothing lost, nothing stored twice, KPIs identical" : "FAIL")
 exit(passed ? 0 : 1)

@@ -9,10 +9,10 @@
 import Foundation
 import GRDB
 import GRPCCore
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
 import SightlineStorage
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -65,14 +65,19 @@ try await InProcessSuite.with(followLogs: followLogs) { suite in
         for batch in batches { try await writer.write(.with { $0.events = batch }) }
       })
     let elapsed = seconds(ContinuousClock.now - start)
-    print(String(format: "end to end (IngestStream via the gateway, TLS, committed): %d events in %.2f s = %.0f events/s",
-                 Int(reply.accepted), elapsed, Double(reply.accepted) / elapsed))
+    print(
+      String(
+        format: "end to end (IngestStream via the gateway, TLS, committed): %d events in %.2f s = %.0f events/s",
+        Int(reply.accepted), elapsed, Double(reply.accepted) / elapsed))
 
     // The same rows straight into SQLite: one transaction per batch, WAL, synchronous=FULL.
     let path = suite.directory + "/plain.sqlite"
     let pool = try DatabasePool(path: path, configuration: TenantDatabases.configuration())
     try await pool.write { db in
-      try db.execute(sql: #"CREATE TABLE event ("offset" INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, event_time_ms INTEGER NOT NULL, ingested_at_ms INTEGER NOT NULL, payload BLOB NOT NULL)"#)
+      try db.execute(
+        sql:
+          #"CREATE TABLE event ("offset" INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, event_time_ms INTEGER NOT NULL, ingested_at_ms INTEGER NOT NULL, payload BLOB NOT NULL)"#
+      )
     }
     let rows = try batches.map { batch in try batch.map { ($0.eventID, try $0.serializedData()) } }
     let plainStart = ContinuousClock.now
@@ -80,7 +85,9 @@ try await InProcessSuite.with(followLogs: followLogs) { suite in
     for batch in rows {
       let first = offset
       try await pool.write { db in
-        let insert = try db.cachedStatement(sql: #"INSERT INTO event ("offset", event_id, kind, event_time_ms, ingested_at_ms, payload) VALUES (?, ?, 'ticket_event', 0, 0, ?)"#)
+        let insert = try db.cachedStatement(
+          sql:
+            #"INSERT INTO event ("offset", event_id, kind, event_time_ms, ingested_at_ms, payload) VALUES (?, ?, 'ticket_event', 0, 0, ?)"#)
         for (index, (id, payload)) in batch.enumerated() {
           try insert.execute(arguments: [first + index + 1, id, payload])
         }

@@ -9,9 +9,9 @@ import GRDB
 import GRPCCore
 import MetricsService
 import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -62,20 +62,21 @@ func batches(_ range: Range<Int>, into body: ([Sightline_Ingestion_V1_Event]) as
     var sequence = 0
     func add(_ kind: Sightline_Ingestion_V1_TicketEventKind, _ ms: Int64) {
       sequence += 1
-      batch.append(.with {
-        $0.eventID = "\(ticket)-\(sequence)"
-        $0.ticketEvent = .with {
-          $0.ticketID = ticket
-          $0.customerID = customer
-          $0.time = RFC3339.format(milliseconds: ms)
-          $0.kind = kind
-          $0.businessLine = line
-          $0.channel = "wechat"
-          $0.region = "r\(index % 6)"
-          $0.priority = priority
-          $0.complaint = complaint
-        }
-      })
+      batch.append(
+        .with {
+          $0.eventID = "\(ticket)-\(sequence)"
+          $0.ticketEvent = .with {
+            $0.ticketID = ticket
+            $0.customerID = customer
+            $0.time = RFC3339.format(milliseconds: ms)
+            $0.kind = kind
+            $0.businessLine = line
+            $0.channel = "wechat"
+            $0.region = "r\(index % 6)"
+            $0.priority = priority
+            $0.complaint = complaint
+          }
+        })
     }
     add(.created, created)
     if random.chance(0.98) {
@@ -90,16 +91,17 @@ func batches(_ range: Range<Int>, into body: ([Sightline_Ingestion_V1_Event]) as
         }
         if random.chance(0.4) {
           let score = Int32(1 + random.next() % 5)
-          batch.append(.with {
-            $0.eventID = "\(ticket)-csat"
-            $0.surveyResponse = .with {
-              $0.customerID = customer
-              $0.ticketID = ticket
-              $0.kind = .csat
-              $0.score = score
-              $0.time = RFC3339.format(milliseconds: resolved + 600_000)
-            }
-          })
+          batch.append(
+            .with {
+              $0.eventID = "\(ticket)-csat"
+              $0.surveyResponse = .with {
+                $0.customerID = customer
+                $0.ticketID = ticket
+                $0.kind = .csat
+                $0.score = score
+                $0.time = RFC3339.format(milliseconds: resolved + 600_000)
+              }
+            })
         }
       }
     }
@@ -119,7 +121,11 @@ func ms(_ duration: Duration) -> Double {
 /// Recomputes the dashboard answer from the raw event log, without rollups or ticket state:
 /// decode every event, fold tickets, then accumulate (the "scan" baseline).
 func scan(logPath: String) throws -> [String: KpiAccumulator] {
-  let queue = try DatabaseQueue(path: logPath, configuration: { var c = Configuration(); c.readonly = true; return c }())
+  let queue = try DatabaseQueue(
+    path: logPath,
+    configuration: {
+      var c = Configuration(); c.readonly = true; return c
+    }())
   struct Folded {
     var line = ""
     var created: Int64?
@@ -144,12 +150,13 @@ func scan(logPath: String) throws -> [String: KpiAccumulator] {
           t.line = e.businessLine
           t.facts.createdMs = time
           t.facts.complaint = e.complaint
-          t.facts.priority = switch e.priority {
-          case .low: .low
-          case .high: .high
-          case .urgent: .urgent
-          default: .normal
-          }
+          t.facts.priority =
+            switch e.priority {
+            case .low: .low
+            case .high: .high
+            case .urgent: .urgent
+            default: .normal
+            }
           customerTickets[e.customerID, default: []].append(time)
           ticketCustomer[e.ticketID] = e.customerID
         case .agentReply:
@@ -187,7 +194,8 @@ func scan(logPath: String) throws -> [String: KpiAccumulator] {
   return cells
 }
 
-let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, "
+let machine =
+  "\(ProcessInfo.processInfo.activeProcessorCount) cores, "
   + "\(ProcessInfo.processInfo.physicalMemory / (1 << 30)) GiB, \(ProcessInfo.processInfo.operatingSystemVersionString)"
 print("bench-kpi: \(options.tickets) tickets over \(options.days) days, \(options.lines) business lines; \(machine)")
 
@@ -205,16 +213,20 @@ try await InProcessSuite.with { suite in
       })
     let loadTime = ContinuousClock.now - loadStart
     let events = Int(reply.accepted)
-    print(String(format: "ingest: %d events through the gateway (IngestStream) in %.1f s = %.0f events/s",
-                 events, ms(loadTime) / 1000, Double(events) / (ms(loadTime) / 1000)))
+    print(
+      String(
+        format: "ingest: %d events through the gateway (IngestStream) in %.1f s = %.0f events/s",
+        events, ms(loadTime) / 1000, Double(events) / (ms(loadTime) / 1000)))
 
     let tenantID = TenantID(tenant.id)!
     while try suite.metrics.state.appliedOffset(tenant: tenantID) < reply.offset {
       try await Task.sleep(for: .milliseconds(200))
     }
     let consumeTime = ContinuousClock.now - loadStart
-    print(String(format: "metrics consumer: caught up %.1f s after the load started (%.0f events/s end to end)",
-                 ms(consumeTime) / 1000, Double(events) / (ms(consumeTime) / 1000)))
+    print(
+      String(
+        format: "metrics consumer: caught up %.1f s after the load started (%.0f events/s end to end)",
+        ms(consumeTime) / 1000, Double(events) / (ms(consumeTime) / 1000)))
 
     let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
     let request = Sightline_Metrics_V1_QueryKpisRequest.with {
@@ -237,8 +249,10 @@ try await InProcessSuite.with { suite in
       if index >= 3 { latencies.append(ms(ContinuousClock.now - start)) }
     }
     let p50 = percentile(latencies, 0.5)
-    print(String(format: "dashboard query via gateway (10 KPIs, 90 days, by business line, %d runs): p50 %.1f ms, p99 %.1f ms",
-                 latencies.count, p50, percentile(latencies, 0.99)))
+    print(
+      String(
+        format: "dashboard query via gateway (10 KPIs, 90 days, by business line, %d runs): p50 %.1f ms, p99 %.1f ms",
+        latencies.count, p50, percentile(latencies, 0.99)))
 
     let logPath = "\(suite.directory)/tenants/\(tenant.id)/ingestion.sqlite"
     var scans: [Double] = []
@@ -249,8 +263,10 @@ try await InProcessSuite.with { suite in
       scans.append(ms(ContinuousClock.now - start))
     }
     let scanP50 = percentile(scans, 0.5)
-    print(String(format: "same answer by scanning the raw events (3 runs): p50 %.0f ms -> the query is %.0fx faster",
-                 scanP50, scanP50 / p50))
+    print(
+      String(
+        format: "same answer by scanning the raw events (3 runs): p50 %.0f ms -> the query is %.0fx faster",
+        scanP50, scanP50 / p50))
     // The two answers must agree.
     var mismatches = 0
     var worstPercentileError = 0.0
@@ -262,7 +278,8 @@ try await InProcessSuite.with { suite in
         let expected = cell.result(kind)
         if abs(expected.value - value.value) > 1e-6 * max(1, abs(expected.value)) || expected.sampleSize != value.sampleSize {
           mismatches += 1
-          print("  mismatch \(line) \(kind): service \(value.value) (n=\(value.sampleSize)) scan \(expected.value) (n=\(expected.sampleSize))")
+          print(
+            "  mismatch \(line) \(kind): service \(value.value) (n=\(value.sampleSize)) scan \(expected.value) (n=\(expected.sampleSize))")
         }
         // Percentiles from rollup histograms carry a 1 % relative error bound.
         for (name, exact, served) in [("median", expected.median, value.median), ("p90", expected.p90, value.p90)] {
@@ -276,9 +293,12 @@ try await InProcessSuite.with { suite in
         }
       }
     }
-    print(mismatches == 0
-      ? String(format: "check: the service's answer equals the scan's for every line and KPI (medians and p90s at most %.3f %% off)", worstPercentileError * 100)
-      : "check: \(mismatches) mismatches")
+    print(
+      mismatches == 0
+        ? String(
+          format: "check: the service's answer equals the scan's for every line and KPI (medians and p90s at most %.3f %% off)",
+          worstPercentileError * 100)
+        : "check: \(mismatches) mismatches")
     if let duckdb = ["/usr/bin/duckdb", "/usr/local/bin/duckdb"].first(where: FileManager.default.isExecutableFile) {
       print("duckdb found at \(duckdb) but not wired into this benchmark yet")
     } else {

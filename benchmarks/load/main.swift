@@ -7,8 +7,8 @@
 //   swift build -c release && swift run -c release bench-load [--seconds 30] [--concurrency 32]
 //   swift run -c release bench-load --seconds 1800     # the 30-minute soak
 import Foundation
-import SightlineModel
 import SightlineLauncher
+import SightlineModel
 import SightlineTesting
 
 var seconds = 30
@@ -41,8 +41,10 @@ do {
   var load = GatewayLoad(concurrency: concurrency, duration: .seconds(seconds))
   load.sampleEvery = .seconds(max(1, seconds / 30))
   let report = try await load.run(against: launcher, key: key)
-  print(String(format: "calls: %d in %.1f s = %.0f calls/s; latency p50 %.2f ms, p99 %.2f ms, max %.1f ms",
-               report.calls, Double(report.elapsed.components.seconds), report.throughput, report.p50Ms, report.p99Ms, report.maxMs))
+  print(
+    String(
+      format: "calls: %d in %.1f s = %.0f calls/s; latency p50 %.2f ms, p99 %.2f ms, max %.1f ms",
+      report.calls, Double(report.elapsed.components.seconds), report.throughput, report.p50Ms, report.p99Ms, report.maxMs))
   print("failures: \(report.failures.isEmpty ? "none" : "\(report.failures)")")
   for sample in report.memory {
     let parts = sample.residentKiB.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value / 1024) MiB" }

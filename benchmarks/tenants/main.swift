@@ -8,15 +8,16 @@
 //
 //   swift build -c release && .build/release/bench-tenants [--tenants 10000] [--busy 100] [--rate 2000] [--seconds 30]
 import Foundation
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
 import GRPCCore
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineTesting
 import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 var settings = ["--tenants": 10_000, "--busy": 100, "--rate": 2_000, "--seconds": 30]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -44,8 +45,9 @@ func percentile(_ values: [Double], _ share: Double) -> Double {
 }
 
 func latencyLine(_ values: [Double]) -> String {
-  String(format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%d)",
-         percentile(values, 0.5), percentile(values, 0.99), values.max() ?? .nan, values.count)
+  String(
+    format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%d)",
+    percentile(values, 0.5), percentile(values, 0.99), values.max() ?? .nan, values.count)
 }
 
 /// A gauge's value from a process's Prometheus endpoint.
@@ -164,8 +166,10 @@ do {
     for (step, target) in [(1, firstStep), (2, tenantCount)] where target > members.count {
       var started = ContinuousClock.now
       let created = try await fleet.create(count: target - members.count, prefix: "t\(step)", operatorKey: operatorKey)
-      print(String(format: "created %d tenants in %.1f s (%.0f/s)", created.count, seconds(ContinuousClock.now - started),
-                   Double(created.count) / seconds(ContinuousClock.now - started)))
+      print(
+        String(
+          format: "created %d tenants in %.1f s (%.0f/s)", created.count, seconds(ContinuousClock.now - started),
+          Double(created.count) / seconds(ContinuousClock.now - started)))
       started = ContinuousClock.now
       let ingested = try await fleet.forEach(created) { try await fleet.ingest($0, events: 5) }
       let lastAck = ContinuousClock.now
@@ -173,14 +177,16 @@ do {
       members += ingested.map(\.0)
       print(String(format: "ingested 5 events into each in %.1f s", seconds(lastAck - started)))
       if let caughtUp = await waitForConsumers(count: members.count, since: lastAck) {
-        print(String(format: "every tenant's events in metrics and segmentation %.1f s after the last ingest (goal ≤ 60 s)", seconds(caughtUp)))
+        print(
+          String(format: "every tenant's events in metrics and segmentation %.1f s after the last ingest (goal ≤ 60 s)", seconds(caughtUp)))
         if seconds(caughtUp) > 60 { exitCode = 1 }
       } else {
         print("the consumers did not catch up within 600 s")
         exitCode = 1
       }
       let missing = try await fleet.waitUntilVisible(members, deadline: .now + .seconds(300))
-      print("checked by query: \(members.count - missing.count) of \(members.count) tenants visible (min_offset) in metrics and segmentation")
+      print(
+        "checked by query: \(members.count - missing.count) of \(members.count) tenants visible (min_offset) in metrics and segmentation")
       if !missing.isEmpty { exitCode = 1 }
       sampled["\(members.count)"] = resources("at \(members.count) tenants:")
     }
@@ -205,8 +211,10 @@ do {
     let batch = 10
     let (later, fresh, failures) = try await busyPhase(fleet: fleet, busy: busy, batch: batch, rate: rate, seconds: busySeconds)
     let events = later.count * batch
-    print(String(format: "busy phase: %d events in %d s (%.0f events/s) from %d tenants", events, busySeconds,
-                 Double(events) / Double(busySeconds), busy.count))
+    print(
+      String(
+        format: "busy phase: %d events in %d s (%.0f events/s) from %d tenants", events, busySeconds,
+        Double(events) / Double(busySeconds), busy.count))
     print("later ingest (\(batch) events): \(latencyLine(later))")
     print("freshness of a busy tenant (ack → visible): \(latencyLine(fresh)) (goal p99 ≤ 1000 ms)")
     if percentile(fresh, 0.99) > 1000 { exitCode = 1 }

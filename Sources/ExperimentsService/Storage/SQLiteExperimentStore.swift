@@ -13,12 +13,12 @@ public struct SQLiteExperimentStore: ExperimentStore, SQLiteStore {
     SQLiteMigration(
       "v1",
       """
-        CREATE TABLE experiment (
-          name TEXT PRIMARY KEY,
-          definition BLOB NOT NULL,
-          created_ms INTEGER NOT NULL
-        );
-        """)
+      CREATE TABLE experiment (
+        name TEXT PRIMARY KEY,
+        definition BLOB NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      """)
   ]
 
   /// Stores a new definition; false if the name is taken.

@@ -53,8 +53,10 @@ public struct APIKeyRecord: Sendable, Equatable, Codable {
   }
 
   /// A key record.
-  public init(id: String, tenantID: String, role: String, secretHash: String, label: String, createdAtMs: Int64,
-              revokedAtMs: Int64? = nil) {
+  public init(
+    id: String, tenantID: String, role: String, secretHash: String, label: String, createdAtMs: Int64,
+    revokedAtMs: Int64? = nil
+  ) {
     self.id = id
     self.tenantID = tenantID
     self.role = role

@@ -20,29 +20,29 @@ public struct SQLiteGatewayStore: GatewayStore, SQLiteStore {
     SQLiteMigration(
       "v1",
       """
-          CREATE TABLE tenant (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL);
-          CREATE TABLE api_key (
-            id TEXT PRIMARY KEY,
-            tenant_id TEXT NOT NULL REFERENCES tenant(id),
-            role TEXT NOT NULL,
-            secret_hash TEXT NOT NULL UNIQUE,
-            label TEXT NOT NULL,
-            created_at_ms INTEGER NOT NULL,
-            revoked_at_ms INTEGER
-          );
-          CREATE INDEX api_key_tenant ON api_key(tenant_id);
-          """),
+      CREATE TABLE tenant (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL);
+      CREATE TABLE api_key (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenant(id),
+        role TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        revoked_at_ms INTEGER
+      );
+      CREATE INDEX api_key_tenant ON api_key(tenant_id);
+      """),
     // Deleted tenants keep their row; only live tenants' names must be unique.
     SQLiteMigration(
       "v2-deleted-tenants",
       """
-          CREATE TABLE tenant_v2 (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
-                                  deleted_at_ms INTEGER);
-          INSERT INTO tenant_v2 (id, name, created_at_ms) SELECT id, name, created_at_ms FROM tenant;
-          DROP TABLE tenant;
-          ALTER TABLE tenant_v2 RENAME TO tenant;
-          CREATE UNIQUE INDEX tenant_live_name ON tenant(name) WHERE deleted_at_ms IS NULL;
-          """),
+      CREATE TABLE tenant_v2 (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+                              deleted_at_ms INTEGER);
+      INSERT INTO tenant_v2 (id, name, created_at_ms) SELECT id, name, created_at_ms FROM tenant;
+      DROP TABLE tenant;
+      ALTER TABLE tenant_v2 RENAME TO tenant;
+      CREATE UNIQUE INDEX tenant_live_name ON tenant(name) WHERE deleted_at_ms IS NULL;
+      """),
   ]
 
   /// Creates a tenant and its first key in one transaction.

@@ -16,20 +16,20 @@ public struct SQLiteEventLog: EventLog, SQLiteStore {
     SQLiteMigration(
       "v1",
       """
-          CREATE TABLE event (
-            "offset" INTEGER PRIMARY KEY,
-            event_id TEXT NOT NULL UNIQUE,
-            kind TEXT NOT NULL,
-            event_time_ms INTEGER NOT NULL,
-            ingested_at_ms INTEGER NOT NULL,
-            payload BLOB NOT NULL
-          );
-          CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-          CREATE TABLE alias (
-            field TEXT NOT NULL, raw TEXT NOT NULL, canonical TEXT NOT NULL,
-            PRIMARY KEY (field, raw)
-          );
-          """),
+      CREATE TABLE event (
+        "offset" INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        event_time_ms INTEGER NOT NULL,
+        ingested_at_ms INTEGER NOT NULL,
+        payload BLOB NOT NULL
+      );
+      CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      CREATE TABLE alias (
+        field TEXT NOT NULL, raw TEXT NOT NULL, canonical TEXT NOT NULL,
+        PRIMARY KEY (field, raw)
+      );
+      """),
     SQLiteMigration("v2-ticket-created", "CREATE TABLE ticket_created (ticket_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)"),
   ]
 
@@ -56,7 +56,9 @@ public struct SQLiteEventLog: EventLog, SQLiteStore {
         sql: #"INSERT OR IGNORE INTO event ("offset", event_id, kind, event_time_ms, ingested_at_ms, payload) VALUES (?, ?, ?, ?, ?, ?)"#)
       var duplicates: [Int] = []
       let created = try db.cachedStatement(
-        sql: "INSERT INTO ticket_created (ticket_id, created_ms) VALUES (?, ?) ON CONFLICT(ticket_id) DO UPDATE SET created_ms = MIN(created_ms, excluded.created_ms)")
+        sql:
+          "INSERT INTO ticket_created (ticket_id, created_ms) VALUES (?, ?) ON CONFLICT(ticket_id) DO UPDATE SET created_ms = MIN(created_ms, excluded.created_ms)"
+      )
       for (index, record) in records.enumerated() {
         try insert.execute(arguments: [last + 1, record.eventID, record.kind, record.eventTimeMs, now, record.payload])
         if db.changesCount == 1 {
@@ -180,4 +182,3 @@ public struct SQLiteEventLog: EventLog, SQLiteStore {
     }
   }
 }
-

@@ -61,7 +61,8 @@ struct AlertEvaluator {
     }
     var changes: [AlertRecord] = []
     for (group, result) in current.sorted(by: { $0.key < $1.key }) where result.sampleSize >= rule.minSample {
-      let verdict = rule.anomaly
+      let verdict =
+        rule.anomaly
         ? anomalyVerdict(rule, result, history: history[group] ?? [])
         : thresholdVerdict(rule, result)
       guard let verdict else { continue }
@@ -126,11 +127,12 @@ struct AlertEvaluator {
       let baseline = RobustBaseline(history: history, floor: Self.samplingError(rule.kpi, median: median, n: result.sampleSize))
     else { return nil }
     let deviation = baseline.deviation(of: result.value)
-    let bad: Bool = switch rule.kpi.higherIsBetter {
-    case true?: deviation < -Self.anomalyK
-    case false?: deviation > Self.anomalyK
-    case nil: abs(deviation) > Self.anomalyK
-    }
+    let bad: Bool =
+      switch rule.kpi.higherIsBetter {
+      case true?: deviation < -Self.anomalyK
+      case false?: deviation > Self.anomalyK
+      case nil: abs(deviation) > Self.anomalyK
+      }
     // The band, clipped to what the KPI can take (a share is never below 0).
     let band = baseline.band(k: Self.anomalyK).clamped(to: Self.naturalRange(rule.kpi))
     return Verdict(breach: bad, expected: band, severity: abs(deviation) >= Self.criticalK ? .critical : .warning)

@@ -54,8 +54,9 @@ struct DailyRollups: Sendable {
   /// to lay out in days, which then is scanned).
   func wholeDays(startMs: Int64, endMs: Int64) -> [Day] {
     // Lay days out past the end, so that a last day ending exactly at `endMs` is whole.
-    guard let days = try? CalendarBuckets(
-      startMs: startMs, endMs: endMs + 2 * 86_400_000, interval: .day, timeZone: settings.timeZone)
+    guard
+      let days = try? CalendarBuckets(
+        startMs: startMs, endMs: endMs + 2 * 86_400_000, interval: .day, timeZone: settings.timeZone)
     else { return [] }
     return zip(days.starts, days.ends).filter { $0.0 >= startMs && $0.1 <= endMs }.map { Day(startMs: $0.0, endMs: $0.1) }
   }

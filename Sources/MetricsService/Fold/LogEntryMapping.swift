@@ -24,8 +24,9 @@ enum LogEntryMapping {
         responseID: entry.event.eventID, customerID: survey.customerID, ticketID: survey.ticketID, scale: scale,
         score: Int(survey.score), timeMs: time, channel: survey.channel)
     case .customerProfile(let profile):
-      return .profile(customerID: profile.customerID, type: profile.type, tier: profile.tier, region: profile.region,
-                      timeMs: time)
+      return .profile(
+        customerID: profile.customerID, type: profile.type, tier: profile.tier, region: profile.region,
+        timeMs: time)
     default:
       return .other
     }

@@ -42,8 +42,9 @@ extension SQLiteMetricsStore {
   private static func apply(_ event: MetricsEvent, offset: Int64, changed: inout ChangedHours, _ db: Database) throws {
     switch event {
     case .ticket(let ticketID, let customerID, let type, let timeMs, let attributes):
-      try applyTicketEvent(ticketID: ticketID, customerID: customerID, type: type, timeMs: timeMs,
-                           attributes: attributes, offset: offset, changed: &changed, db)
+      try applyTicketEvent(
+        ticketID: ticketID, customerID: customerID, type: type, timeMs: timeMs,
+        attributes: attributes, offset: offset, changed: &changed, db)
     case .survey(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let channel):
       try db.run(
         "INSERT OR IGNORE INTO survey (response_id, customer_id, ticket_id, scale, score, time_ms, channel) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -53,11 +54,11 @@ extension SQLiteMetricsStore {
       // The latest profile (by its own time) wins, whatever the arrival order.
       try db.run(
         """
-          INSERT INTO customer (customer_id, type, tier, region, profile_ms) VALUES (?, ?, ?, ?, ?)
-          ON CONFLICT(customer_id) DO UPDATE SET type = excluded.type, tier = excluded.tier,
-            region = excluded.region, profile_ms = excluded.profile_ms
-          WHERE excluded.profile_ms >= customer.profile_ms
-          """,
+        INSERT INTO customer (customer_id, type, tier, region, profile_ms) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(customer_id) DO UPDATE SET type = excluded.type, tier = excluded.tier,
+          region = excluded.region, profile_ms = excluded.profile_ms
+        WHERE excluded.profile_ms >= customer.profile_ms
+        """,
         arguments: [customerID, type, tier, region, timeMs])
       // Answers without a ticket region take the profile's.
       if db.changesCount > 0 {
@@ -83,11 +84,11 @@ extension SQLiteMetricsStore {
       // id, is a correction only if it is earlier).
       try db.run(
         """
-          UPDATE ticket SET created_ms = :time, customer_id = :customer, channel = :channel, region = :region,
-            business_line = :line, agent = CASE WHEN :agent != '' THEN :agent ELSE agent END,
-            product_module = :module, problem_type = :problem, priority = :priority, complaint = :complaint
-          WHERE ticket_id = :ticket AND (created_ms IS NULL OR created_ms > :time)
-          """,
+        UPDATE ticket SET created_ms = :time, customer_id = :customer, channel = :channel, region = :region,
+          business_line = :line, agent = CASE WHEN :agent != '' THEN :agent ELSE agent END,
+          product_module = :module, problem_type = :problem, priority = :priority, complaint = :complaint
+        WHERE ticket_id = :ticket AND (created_ms IS NULL OR created_ms > :time)
+        """,
         arguments: [
           "time": timeMs, "customer": customerID, "channel": attributes.channel, "region": attributes.region,
           "line": attributes.businessLine, "agent": attributes.agent, "module": attributes.productModule,
@@ -99,11 +100,11 @@ extension SQLiteMetricsStore {
         // tickets (a handful), which stays right whatever order tickets arrive in.
         try db.run(
           """
-            UPDATE ticket SET next_contact_ms = (
-              SELECT MIN(other.created_ms) FROM ticket AS other
-              WHERE other.customer_id = ticket.customer_id AND other.created_ms > ticket.created_ms)
-            WHERE customer_id = ? AND created_ms IS NOT NULL
-            """,
+          UPDATE ticket SET next_contact_ms = (
+            SELECT MIN(other.created_ms) FROM ticket AS other
+            WHERE other.customer_id = ticket.customer_id AND other.created_ms > ticket.created_ms)
+          WHERE customer_id = ? AND created_ms IS NOT NULL
+          """,
           arguments: [customerID])
         changed.insert(timeMs)
         try changed.insert(db, "SELECT created_ms FROM ticket WHERE customer_id = ?", [customerID])
@@ -114,11 +115,11 @@ extension SQLiteMetricsStore {
       try changed.insert(
         db,
         """
-          UPDATE ticket SET reply_count = reply_count + 1,
-            first_reply_ms = CASE WHEN first_reply_ms IS NULL OR first_reply_ms > :time THEN :time ELSE first_reply_ms END,
-            agent = CASE WHEN agent = '' THEN :agent ELSE agent END
-          WHERE ticket_id = :ticket RETURNING created_ms
-          """,
+        UPDATE ticket SET reply_count = reply_count + 1,
+          first_reply_ms = CASE WHEN first_reply_ms IS NULL OR first_reply_ms > :time THEN :time ELSE first_reply_ms END,
+          agent = CASE WHEN agent = '' THEN :agent ELSE agent END
+        WHERE ticket_id = :ticket RETURNING created_ms
+        """,
         ["time": timeMs, "agent": attributes.agent, "ticket": ticketID])
       // The reply may give the ticket its agent.
       if !attributes.agent.isEmpty {
@@ -128,11 +129,11 @@ extension SQLiteMetricsStore {
       try changed.insert(
         db,
         """
-          UPDATE ticket SET
-            first_resolved_ms = CASE WHEN first_resolved_ms IS NULL OR first_resolved_ms > :time THEN :time ELSE first_resolved_ms END,
-            last_resolved_ms = CASE WHEN last_resolved_ms IS NULL OR last_resolved_ms < :time THEN :time ELSE last_resolved_ms END
-          WHERE ticket_id = :ticket RETURNING created_ms
-          """,
+        UPDATE ticket SET
+          first_resolved_ms = CASE WHEN first_resolved_ms IS NULL OR first_resolved_ms > :time THEN :time ELSE first_resolved_ms END,
+          last_resolved_ms = CASE WHEN last_resolved_ms IS NULL OR last_resolved_ms < :time THEN :time ELSE last_resolved_ms END
+        WHERE ticket_id = :ticket RETURNING created_ms
+        """,
         ["time": timeMs, "ticket": ticketID])
       try recordStatus(ticketID: ticketID, open: false, timeMs: timeMs, offset: offset, db)
     case .reopened:
@@ -151,9 +152,9 @@ extension SQLiteMetricsStore {
       arguments: [ticketID, offset, timeMs, open])
     try db.run(
       """
-        UPDATE ticket SET status_open = :open, status_ms = :time, status_offset = :offset
-        WHERE ticket_id = :ticket AND (status_ms IS NULL OR status_ms < :time OR (status_ms = :time AND status_offset < :offset))
-        """,
+      UPDATE ticket SET status_open = :open, status_ms = :time, status_offset = :offset
+      WHERE ticket_id = :ticket AND (status_ms IS NULL OR status_ms < :time OR (status_ms = :time AND status_offset < :offset))
+      """,
       arguments: ["open": open, "time": timeMs, "offset": offset, "ticket": ticketID])
   }
 }

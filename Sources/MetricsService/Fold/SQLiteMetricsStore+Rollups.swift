@@ -1,7 +1,7 @@
 import Foundation
 public import GRDB
-import SightlineStorage
 public import SightlineModel
+import SightlineStorage
 
 /// Daily KPI rollups: per local day of the tenant, per dimension value (and for the whole
 /// tenant), the accumulated KPIs of the tickets created and the survey answers given that
@@ -122,8 +122,9 @@ extension SQLiteMetricsStore {
       var result: [RollupRow] = []
       while let row = try rows.next() {
         let summary: Data = row[3]
-        result.append(RollupRow(
-          dayStartMs: row[0], dayEndMs: row[1], value: row[2], accumulator: try KpiAccumulator(encoded: [UInt8](summary))))
+        result.append(
+          RollupRow(
+            dayStartMs: row[0], dayEndMs: row[1], value: row[2], accumulator: try KpiAccumulator(encoded: [UInt8](summary))))
       }
       return result
     }

@@ -18,8 +18,10 @@ public struct AlertRuleRecord: Sendable, Equatable {
   public var minSample: Int64
 
   /// A rule from its parts.
-  public init(id: String, name: String, kpi: KpiKind, by: KpiDimension?, windowMs: Int64, comparison: AlertComparison?,
-              threshold: Double, anomaly: Bool, minSample: Int64) {
+  public init(
+    id: String, name: String, kpi: KpiKind, by: KpiDimension?, windowMs: Int64, comparison: AlertComparison?,
+    threshold: Double, anomaly: Bool, minSample: Int64
+  ) {
     self.id = id
     self.name = name
     self.kpi = kpi
@@ -62,9 +64,11 @@ public struct AlertRecord: Sendable, Equatable {
   public var message: String
 
   /// An alert from its parts.
-  public init(id: String, ruleID: String, kpi: KpiKind, dimension: KpiDimension?, dimensionValue: String, value: Double,
-              sampleSize: Int64, expectedLow: Double, expectedHigh: Double, severity: AlertSeverity, openedMs: Int64,
-              resolvedMs: Int64?, windowStartMs: Int64, windowEndMs: Int64, message: String) {
+  public init(
+    id: String, ruleID: String, kpi: KpiKind, dimension: KpiDimension?, dimensionValue: String, value: Double,
+    sampleSize: Int64, expectedLow: Double, expectedHigh: Double, severity: AlertSeverity, openedMs: Int64,
+    resolvedMs: Int64?, windowStartMs: Int64, windowEndMs: Int64, message: String
+  ) {
     self.id = id
     self.ruleID = ruleID
     self.kpi = kpi

@@ -17,8 +17,10 @@ public struct SQLiteAlertStore: AlertStore {
           INSERT INTO alert_rule (id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample, created_ms)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
-        arguments: [rule.id, rule.name, rule.kpi.rawValue, rule.by?.rawValue, rule.windowMs, rule.comparison?.rawValue,
-                    rule.threshold, rule.anomaly, rule.minSample, WallClock.now])
+        arguments: [
+          rule.id, rule.name, rule.kpi.rawValue, rule.by?.rawValue, rule.windowMs, rule.comparison?.rawValue,
+          rule.threshold, rule.anomaly, rule.minSample, WallClock.now,
+        ])
     }
   }
 
@@ -26,7 +28,9 @@ public struct SQLiteAlertStore: AlertStore {
   public func rules() throws -> [AlertRuleRecord] {
     try writer.read { db in
       try Row.fetchAll(
-        db, sql: "SELECT id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample FROM alert_rule ORDER BY created_ms, id"
+        db,
+        sql:
+          "SELECT id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample FROM alert_rule ORDER BY created_ms, id"
       ).compactMap { row in
         guard let kpi = KpiKind(rawValue: row[2]) else { return nil }
         return AlertRuleRecord(
@@ -72,9 +76,11 @@ public struct SQLiteAlertStore: AlertStore {
             expected_high, severity, opened_ms, resolved_ms, window_start_ms, window_end_ms, message)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
-        arguments: [alert.id, alert.ruleID, alert.kpi.rawValue, alert.dimension?.rawValue, alert.dimensionValue, alert.value,
-                    alert.sampleSize, alert.expectedLow, alert.expectedHigh, alert.severity.rawValue, alert.openedMs,
-                    alert.resolvedMs, alert.windowStartMs, alert.windowEndMs, alert.message])
+        arguments: [
+          alert.id, alert.ruleID, alert.kpi.rawValue, alert.dimension?.rawValue, alert.dimensionValue, alert.value,
+          alert.sampleSize, alert.expectedLow, alert.expectedHigh, alert.severity.rawValue, alert.openedMs,
+          alert.resolvedMs, alert.windowStartMs, alert.windowEndMs, alert.message,
+        ])
     }
   }
 

@@ -20,87 +20,87 @@ public struct SQLiteMetricsStore: MetricsStore, SQLiteStore {
     SQLiteMigration(
       "v1",
       """
-          CREATE TABLE ticket (
-            ticket_id TEXT PRIMARY KEY,
-            customer_id TEXT NOT NULL DEFAULT '',
-            created_ms INTEGER,
-            channel TEXT NOT NULL DEFAULT '',
-            region TEXT NOT NULL DEFAULT '',
-            business_line TEXT NOT NULL DEFAULT '',
-            agent TEXT NOT NULL DEFAULT '',
-            product_module TEXT NOT NULL DEFAULT '',
-            problem_type TEXT NOT NULL DEFAULT '',
-            priority TEXT NOT NULL DEFAULT 'normal',
-            complaint INTEGER NOT NULL DEFAULT 0,
-            first_reply_ms INTEGER,
-            reply_count INTEGER NOT NULL DEFAULT 0,
-            first_resolved_ms INTEGER,
-            last_resolved_ms INTEGER,
-            reopen_count INTEGER NOT NULL DEFAULT 0,
-            status_open INTEGER,
-            status_ms INTEGER,
-            status_offset INTEGER,
-            next_contact_ms INTEGER
-          );
-          CREATE INDEX ticket_by_created ON ticket(created_ms);
-          CREATE INDEX ticket_by_customer ON ticket(customer_id, created_ms);
-          CREATE TABLE status_event (
-            ticket_id TEXT NOT NULL,
-            log_offset INTEGER NOT NULL,
-            time_ms INTEGER NOT NULL,
-            open INTEGER NOT NULL,
-            PRIMARY KEY (ticket_id, log_offset)
-          ) WITHOUT ROWID;
-          CREATE TABLE survey (
-            response_id TEXT PRIMARY KEY,
-            customer_id TEXT NOT NULL,
-            ticket_id TEXT NOT NULL,
-            scale TEXT NOT NULL,
-            score INTEGER NOT NULL,
-            time_ms INTEGER NOT NULL,
-            channel TEXT NOT NULL
-          );
-          CREATE INDEX survey_by_time ON survey(time_ms);
-          CREATE TABLE customer (
-            customer_id TEXT PRIMARY KEY,
-            type TEXT NOT NULL,
-            tier TEXT NOT NULL,
-            region TEXT NOT NULL,
-            profile_ms INTEGER NOT NULL
-          );
-          CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), applied_offset INTEGER NOT NULL);
-          CREATE TABLE setting (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-          CREATE TABLE alert_rule (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            kpi TEXT NOT NULL,
-            by_dimension TEXT,
-            window_ms INTEGER NOT NULL,
-            comparison TEXT,
-            threshold REAL NOT NULL,
-            anomaly INTEGER NOT NULL,
-            min_sample INTEGER NOT NULL,
-            created_ms INTEGER NOT NULL
-          );
-          CREATE TABLE alert (
-            id TEXT PRIMARY KEY,
-            rule_id TEXT NOT NULL,
-            kpi TEXT NOT NULL,
-            dimension TEXT,
-            dimension_value TEXT NOT NULL,
-            value REAL NOT NULL,
-            sample_size INTEGER NOT NULL,
-            expected_low REAL NOT NULL,
-            expected_high REAL NOT NULL,
-            severity TEXT NOT NULL,
-            opened_ms INTEGER NOT NULL,
-            resolved_ms INTEGER,
-            window_start_ms INTEGER NOT NULL,
-            window_end_ms INTEGER NOT NULL,
-            message TEXT NOT NULL
-          );
-          CREATE INDEX alert_open ON alert(rule_id, dimension_value, resolved_ms);
-          """),
+      CREATE TABLE ticket (
+        ticket_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL DEFAULT '',
+        created_ms INTEGER,
+        channel TEXT NOT NULL DEFAULT '',
+        region TEXT NOT NULL DEFAULT '',
+        business_line TEXT NOT NULL DEFAULT '',
+        agent TEXT NOT NULL DEFAULT '',
+        product_module TEXT NOT NULL DEFAULT '',
+        problem_type TEXT NOT NULL DEFAULT '',
+        priority TEXT NOT NULL DEFAULT 'normal',
+        complaint INTEGER NOT NULL DEFAULT 0,
+        first_reply_ms INTEGER,
+        reply_count INTEGER NOT NULL DEFAULT 0,
+        first_resolved_ms INTEGER,
+        last_resolved_ms INTEGER,
+        reopen_count INTEGER NOT NULL DEFAULT 0,
+        status_open INTEGER,
+        status_ms INTEGER,
+        status_offset INTEGER,
+        next_contact_ms INTEGER
+      );
+      CREATE INDEX ticket_by_created ON ticket(created_ms);
+      CREATE INDEX ticket_by_customer ON ticket(customer_id, created_ms);
+      CREATE TABLE status_event (
+        ticket_id TEXT NOT NULL,
+        log_offset INTEGER NOT NULL,
+        time_ms INTEGER NOT NULL,
+        open INTEGER NOT NULL,
+        PRIMARY KEY (ticket_id, log_offset)
+      ) WITHOUT ROWID;
+      CREATE TABLE survey (
+        response_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        ticket_id TEXT NOT NULL,
+        scale TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        time_ms INTEGER NOT NULL,
+        channel TEXT NOT NULL
+      );
+      CREATE INDEX survey_by_time ON survey(time_ms);
+      CREATE TABLE customer (
+        customer_id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        region TEXT NOT NULL,
+        profile_ms INTEGER NOT NULL
+      );
+      CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), applied_offset INTEGER NOT NULL);
+      CREATE TABLE setting (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE alert_rule (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kpi TEXT NOT NULL,
+        by_dimension TEXT,
+        window_ms INTEGER NOT NULL,
+        comparison TEXT,
+        threshold REAL NOT NULL,
+        anomaly INTEGER NOT NULL,
+        min_sample INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE TABLE alert (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        kpi TEXT NOT NULL,
+        dimension TEXT,
+        dimension_value TEXT NOT NULL,
+        value REAL NOT NULL,
+        sample_size INTEGER NOT NULL,
+        expected_low REAL NOT NULL,
+        expected_high REAL NOT NULL,
+        severity TEXT NOT NULL,
+        opened_ms INTEGER NOT NULL,
+        resolved_ms INTEGER,
+        window_start_ms INTEGER NOT NULL,
+        window_end_ms INTEGER NOT NULL,
+        message TEXT NOT NULL
+      );
+      CREATE INDEX alert_open ON alert(rule_id, dimension_value, resolved_ms);
+      """),
     SQLiteMigration("v2-daily-rollups", rollupSchema),
     // The settings a day was built under: a build racing a settings change must not leave
     // a day counted under the old ones.

@@ -15,29 +15,29 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
     SQLiteMigration(
       "v1",
       """
-          CREATE TABLE customer (
-            customer_id TEXT PRIMARY KEY, attributes TEXT NOT NULL, signup_ms INTEGER, profile_ms INTEGER NOT NULL,
-            first_profile_ms INTEGER NOT NULL
-          );
-          CREATE TABLE ticket (
-            ticket_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL DEFAULT '', created_ms INTEGER,
-            complaint INTEGER NOT NULL DEFAULT 0, problem_type TEXT NOT NULL DEFAULT '',
-            last_resolved_ms INTEGER, status_open INTEGER, status_ms INTEGER, status_offset INTEGER,
-            reply_count INTEGER NOT NULL DEFAULT 0, first_reply_ms INTEGER, reopen_count INTEGER NOT NULL DEFAULT 0
-          );
-          CREATE INDEX ticket_by_customer ON ticket(customer_id);
-          CREATE TABLE answer (
-            response_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, ticket_id TEXT NOT NULL, scale TEXT NOT NULL,
-            score INTEGER NOT NULL, time_ms INTEGER NOT NULL, comment TEXT NOT NULL
-          );
-          CREATE TABLE purchase (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, amount_minor INTEGER NOT NULL, time_ms INTEGER NOT NULL);
-          CREATE TABLE feedback (
-            id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, ticket_id TEXT NOT NULL, source TEXT NOT NULL, text TEXT NOT NULL,
-            time_ms INTEGER NOT NULL, rating INTEGER NOT NULL
-          );
-          CREATE TABLE segment (name TEXT PRIMARY KEY, expression TEXT NOT NULL, created_ms INTEGER NOT NULL);
-          CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), applied_offset INTEGER NOT NULL);
-          """),
+      CREATE TABLE customer (
+        customer_id TEXT PRIMARY KEY, attributes TEXT NOT NULL, signup_ms INTEGER, profile_ms INTEGER NOT NULL,
+        first_profile_ms INTEGER NOT NULL
+      );
+      CREATE TABLE ticket (
+        ticket_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL DEFAULT '', created_ms INTEGER,
+        complaint INTEGER NOT NULL DEFAULT 0, problem_type TEXT NOT NULL DEFAULT '',
+        last_resolved_ms INTEGER, status_open INTEGER, status_ms INTEGER, status_offset INTEGER,
+        reply_count INTEGER NOT NULL DEFAULT 0, first_reply_ms INTEGER, reopen_count INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX ticket_by_customer ON ticket(customer_id);
+      CREATE TABLE answer (
+        response_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, ticket_id TEXT NOT NULL, scale TEXT NOT NULL,
+        score INTEGER NOT NULL, time_ms INTEGER NOT NULL, comment TEXT NOT NULL
+      );
+      CREATE TABLE purchase (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, amount_minor INTEGER NOT NULL, time_ms INTEGER NOT NULL);
+      CREATE TABLE feedback (
+        id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, ticket_id TEXT NOT NULL, source TEXT NOT NULL, text TEXT NOT NULL,
+        time_ms INTEGER NOT NULL, rating INTEGER NOT NULL
+      );
+      CREATE TABLE segment (name TEXT PRIMARY KEY, expression TEXT NOT NULL, created_ms INTEGER NOT NULL);
+      CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), applied_offset INTEGER NOT NULL);
+      """),
     SQLiteMigration("v2-settings", "CREATE TABLE setting (name TEXT PRIMARY KEY, value REAL NOT NULL)"),
   ]
 
@@ -53,7 +53,8 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
       let applied = try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0
       for entry in entries where entry.offset > applied { try Self.apply(entry.event, offset: entry.offset, db) }
       try db.execute(
-        sql: "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
+        sql:
+          "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
         arguments: [max(applied, throughOffset)])
     }
   }
@@ -111,8 +112,9 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
         "INSERT OR IGNORE INTO feedback (id, customer_id, ticket_id, source, text, time_ms, rating) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [id, customerID, ticketID, source, text, timeMs, rating])
     case .order(let id, let customerID, let amountMinor, let timeMs):
-      try run("INSERT OR IGNORE INTO purchase (order_id, customer_id, amount_minor, time_ms) VALUES (?, ?, ?, ?)",
-              [id, customerID, amountMinor, timeMs])
+      try run(
+        "INSERT OR IGNORE INTO purchase (order_id, customer_id, amount_minor, time_ms) VALUES (?, ?, ?, ?)",
+        [id, customerID, amountMinor, timeMs])
     case .other:
       return
     }
@@ -134,7 +136,11 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
         customer.profileMs = row[3]
         facts[customer.customerID] = customer
       }
-      for row in try Row.fetchAll(db, sql: "SELECT customer_id, created_ms, complaint, status_open, last_resolved_ms FROM ticket WHERE created_ms IS NOT NULL AND customer_id != ''") {
+      for row in try Row.fetchAll(
+        db,
+        sql:
+          "SELECT customer_id, created_ms, complaint, status_open, last_resolved_ms FROM ticket WHERE created_ms IS NOT NULL AND customer_id != ''"
+      ) {
         var customer = entry(row[0])
         let open: Int? = row[3]
         customer.tickets.append(.init(createdMs: row[1], complaint: row[2], resolvedMs: open == 0 ? row[4] : nil))
@@ -160,12 +166,14 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
     try writer.read { db in
       try Row.fetchAll(
         db,
-        sql: "SELECT customer_id, created_ms, complaint, status_open, reply_count, reopen_count, first_reply_ms FROM ticket WHERE created_ms >= ? AND created_ms < ?",
+        sql:
+          "SELECT customer_id, created_ms, complaint, status_open, reply_count, reopen_count, first_reply_ms FROM ticket WHERE created_ms >= ? AND created_ms < ?",
         arguments: [startMs, endMs]
       ).map { row in
         let open: Int? = row[3]
-        return SegmentTicket(customerID: row[0], createdMs: row[1], complaint: row[2], resolved: open == 0, replyCount: row[4],
-                             reopenCount: row[5], firstReplyMs: row[6])
+        return SegmentTicket(
+          customerID: row[0], createdMs: row[1], complaint: row[2], resolved: open == 0, replyCount: row[4],
+          reopenCount: row[5], firstReplyMs: row[6])
       }
     }
   }
@@ -173,8 +181,10 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
   /// Survey answers given in [start, end) as (customer, scale, score).
   public func answers(startMs: Int64, endMs: Int64) throws -> [(customerID: String, scale: SurveyScale, score: Int)] {
     try writer.read { db in
-      try Row.fetchAll(db, sql: "SELECT customer_id, scale, score FROM answer WHERE time_ms >= ? AND time_ms < ?",
-                       arguments: [startMs, endMs]).compactMap { row in
+      try Row.fetchAll(
+        db, sql: "SELECT customer_id, scale, score FROM answer WHERE time_ms >= ? AND time_ms < ?",
+        arguments: [startMs, endMs]
+      ).compactMap { row in
         guard let scale = SurveyScale(rawValue: row[1]) else { return nil }
         return (row[0], scale, row[2])
       }
@@ -193,8 +203,9 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
           """, arguments: [start, end]
       ).map { row -> FeedbackDocument in
         let rating: Int = row[5]
-        return FeedbackDocument(id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4],
-                                lowScore: rating > 0 && rating <= 2)
+        return FeedbackDocument(
+          id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4],
+          lowScore: rating > 0 && rating <= 2)
       }
       let comments = try Row.fetchAll(
         db,
@@ -238,8 +249,10 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
   public func setWindows(_ windows: SegmentWindows) throws {
     try writer.write { db in
       try db.execute(sql: "DELETE FROM setting")
-      for (name, value) in [("new_days", windows.newDays), ("active_days", windows.activeDays), ("at_risk_days", windows.atRiskDays),
-                            ("dormant_days", windows.dormantDays), ("rfm_days", windows.rfmDays)] {
+      for (name, value) in [
+        ("new_days", windows.newDays), ("active_days", windows.activeDays), ("at_risk_days", windows.atRiskDays),
+        ("dormant_days", windows.dormantDays), ("rfm_days", windows.rfmDays),
+      ] {
         try db.execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?)", arguments: [name, value])
       }
     }
@@ -251,7 +264,8 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
     let now = WallClock.now
     try writer.write { db in
       try db.execute(
-        sql: "INSERT INTO segment (name, expression, created_ms) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET expression = excluded.expression, created_ms = excluded.created_ms",
+        sql:
+          "INSERT INTO segment (name, expression, created_ms) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET expression = excluded.expression, created_ms = excluded.created_ms",
         arguments: [name, expression, now])
     }
     return now

@@ -1,6 +1,6 @@
-public import SightlineStorage
 import Foundation
 public import SightlineModel
+public import SightlineStorage
 
 /// A log entry reduced to what segmentation keeps.
 public enum SegmentationEvent: Sendable {

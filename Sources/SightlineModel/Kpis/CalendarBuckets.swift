@@ -45,11 +45,12 @@ public struct CalendarBuckets: Sendable, Equatable {
     calendar.timeZone = zone
     calendar.firstWeekday = 2
     calendar.minimumDaysInFirstWeek = 4
-    let component: Calendar.Component = switch interval {
-    case .day: .day
-    case .week: .weekOfYear
-    default: .month
-    }
+    let component: Calendar.Component =
+      switch interval {
+      case .day: .day
+      case .week: .weekOfYear
+      default: .month
+      }
     let startDate = Date(timeIntervalSince1970: Double(startMs) / 1000)
     guard let first = calendar.dateInterval(of: component, for: startDate)?.start else {
       throw BucketError(description: "cannot align \(startMs) to a \(interval.rawValue) in \(timeZone)")

@@ -40,8 +40,9 @@ public enum MetricsEvent: Sendable, Equatable {
   /// A ticket event.
   case ticket(ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, attributes: TicketAttributes)
   /// A survey answer.
-  case survey(responseID: String, customerID: String, ticketID: String, scale: SurveyScale, score: Int, timeMs: Int64,
-              channel: String)
+  case survey(
+    responseID: String, customerID: String, ticketID: String, scale: SurveyScale, score: Int, timeMs: Int64,
+    channel: String)
   /// A customer profile upsert (only the attributes KPIs group by).
   case profile(customerID: String, type: String, tier: String, region: String, timeMs: Int64)
   /// Anything else: it still advances the consumer's offset.

@@ -45,8 +45,10 @@ public struct CustomerFacts: Sendable, Equatable {
   public var purchases: [Purchase]
 
   /// Facts from their parts.
-  public init(customerID: String, attributes: [String: String] = [:], signupMs: Int64? = nil, profileMs: Int64? = nil,
-              tickets: [Ticket] = [], answers: [Answer] = [], purchases: [Purchase] = []) {
+  public init(
+    customerID: String, attributes: [String: String] = [:], signupMs: Int64? = nil, profileMs: Int64? = nil,
+    tickets: [Ticket] = [], answers: [Answer] = [], purchases: [Purchase] = []
+  ) {
     self.customerID = customerID
     self.attributes = attributes
     self.signupMs = signupMs

@@ -82,22 +82,28 @@ public enum RiskScore {
     }
     let complaints = customer.tickets.filter { $0.complaint && customer.within($0.createdMs, days: window) }.count
     if complaints > 0 {
-      reasons.append(RiskReason(code: "complaints", points: Double(min(complaints, 3) * 15),
-                                detail: "\(complaints) complaint\(complaints == 1 ? "" : "s") in the last \(Int(window)) days"))
+      reasons.append(
+        RiskReason(
+          code: "complaints", points: Double(min(complaints, 3) * 15),
+          detail: "\(complaints) complaint\(complaints == 1 ? "" : "s") in the last \(Int(window)) days"))
     }
     if let low = customer.answers.last(where: { $0.scale == .csat && $0.score <= 2 && customer.within($0.timeMs, days: window) }) {
       reasons.append(RiskReason(code: "low_csat", points: 20, detail: "CSAT \(low.score) in the last \(Int(window)) days"))
     }
     let open = customer.tickets.filter { $0.resolvedMs.map { $0 > customer.asOfMs } ?? true }.count
     if open > 0 {
-      reasons.append(RiskReason(code: "unresolved", points: Double(min(open, 3) * 10),
-                                detail: "\(open) unresolved ticket\(open == 1 ? "" : "s")"))
+      reasons.append(
+        RiskReason(
+          code: "unresolved", points: Double(min(open, 3) * 10),
+          detail: "\(open) unresolved ticket\(open == 1 ? "" : "s")"))
     }
     let recent = customer.purchases.filter { customer.within($0.timeMs, days: 90) }.count
     let before = customer.purchases.filter { !customer.within($0.timeMs, days: 90) && customer.within($0.timeMs, days: 180) }.count
     if before >= 2 && Double(recent) < Double(before) / 2 {
-      reasons.append(RiskReason(code: "falling_orders", points: 15,
-                                detail: "\(recent) orders in the last 90 days after \(before) in the 90 before"))
+      reasons.append(
+        RiskReason(
+          code: "falling_orders", points: 15,
+          detail: "\(recent) orders in the last 90 days after \(before) in the 90 before"))
     }
     guard !reasons.isEmpty else { return (0, []) }
     if customer.facts.attributes["tier"] == "vip" {

@@ -144,7 +144,9 @@ enum Lexer {
         index = end
       } else if c.isLetter || c == "_" {
         var end = index + 1
-        while end < characters.count && (characters[end].isLetter || characters[end].isNumber || characters[end] == "_" || characters[end] == ".") {
+        while end < characters.count
+          && (characters[end].isLetter || characters[end].isNumber || characters[end] == "_" || characters[end] == ".")
+        {
           end += 1
         }
         tokens.append(Token(kind: .name, text: String(characters[index..<end]), column: column))
@@ -233,7 +235,8 @@ struct Parser {
       numeric = known
     } else {
       throw SegmentExpressionError(
-        column: field.column, message: "unknown field '\(field.text)'; known fields: \(schema.keys.sorted().joined(separator: ", ")), attributes.<name>")
+        column: field.column,
+        message: "unknown field '\(field.text)'; known fields: \(schema.keys.sorted().joined(separator: ", ")), attributes.<name>")
     }
     let op = next()
     if op.kind == .name && op.text == "in" {
@@ -262,7 +265,10 @@ struct Parser {
     case (.text, false): return .text(token.text)
     case (.number, false), (.text, true):
       throw SegmentExpressionError(
-        column: token.column, message: "'\(field)' is \(numeric ? "a number" : "text"); expected a \(numeric ? "number" : "quoted text") literal, found \(token.display)")
+        column: token.column,
+        message:
+          "'\(field)' is \(numeric ? "a number" : "text"); expected a \(numeric ? "number" : "quoted text") literal, found \(token.display)"
+      )
     default:
       throw SegmentExpressionError(column: token.column, message: "expected a literal, found \(token.display)")
     }

@@ -21,8 +21,10 @@ public struct EffectEstimate: Sendable, Equatable {
   public var pValue: Double
 
   /// An estimate from its parts.
-  public init(control: Double, treatment: Double, effect: Double, standardError: Double, statistic: Double,
-              degreesOfFreedom: Double?, ciLow: Double, ciHigh: Double, pValue: Double) {
+  public init(
+    control: Double, treatment: Double, effect: Double, standardError: Double, statistic: Double,
+    degreesOfFreedom: Double?, ciLow: Double, ciHigh: Double, pValue: Double
+  ) {
     self.control = control
     self.treatment = treatment
     self.effect = effect

@@ -90,7 +90,8 @@ extension ABStatistics {
         if value >= observed - tolerance { greater += 1 }
       }
       let n = Double(sums.count)
-      let (pLess, pGreater) = exact
+      let (pLess, pGreater) =
+        exact
         ? (Double(less) / n, Double(greater) / n)
         : ((Double(less) + 1) / (n + 1), (Double(greater) + 1) / (n + 1))
       return min(1, 2 * min(pLess, pGreater))

@@ -13,7 +13,8 @@ public enum ABStatistics {
     let vt = Moments.variance(treatment) / Double(treatment.count)
     let se = (vc + vt).squareRoot()
     guard se > 0 else { return nil }
-    let df = (vc + vt) * (vc + vt)
+    let df =
+      (vc + vt) * (vc + vt)
       / (vc * vc / Double(control.count - 1) + vt * vt / Double(treatment.count - 1))
     let effect = mt - mc
     let t = effect / se
@@ -57,7 +58,8 @@ public enum ABStatistics {
     guard let c = ratioMoments(control), let t = ratioMoments(treatment) else { return nil }
     let se = (c.variance + t.variance).squareRoot()
     guard se > 0 else { return nil }
-    let df = (c.variance + t.variance) * (c.variance + t.variance)
+    let df =
+      (c.variance + t.variance) * (c.variance + t.variance)
       / (c.variance * c.variance / Double(control.count - 1) + t.variance * t.variance / Double(treatment.count - 1))
     let effect = t.ratio - c.ratio
     let critical = Distributions.tQuantile(0.5 + confidence / 2, df: df)
@@ -75,7 +77,8 @@ public enum ABStatistics {
     let mx = Moments.mean(x)
     guard mx > 0 else { return nil }
     let ratio = y.reduce(0, +) / x.reduce(0, +)
-    let variance = (Moments.variance(y) - 2 * ratio * Moments.covariance(x, y) + ratio * ratio * Moments.variance(x))
+    let variance =
+      (Moments.variance(y) - 2 * ratio * Moments.covariance(x, y) + ratio * ratio * Moments.variance(x))
       / (Double(units.count) * mx * mx)
     return (ratio, max(variance, 0))
   }
@@ -106,8 +109,9 @@ public enum ABStatistics {
   public static func differenceInDifferences(
     control: [(pre: Double, post: Double)], treatment: [(pre: Double, post: Double)], confidence: Double = 0.95
   ) -> EffectEstimate? {
-    guard var estimate = welch(
-      control: control.map { $0.post - $0.pre }, treatment: treatment.map { $0.post - $0.pre }, confidence: confidence)
+    guard
+      var estimate = welch(
+        control: control.map { $0.post - $0.pre }, treatment: treatment.map { $0.post - $0.pre }, confidence: confidence)
     else { return nil }
     estimate.control = Moments.mean(control.map(\.post))
     estimate.treatment = Moments.mean(treatment.map(\.post))
@@ -116,14 +120,17 @@ public enum ABStatistics {
 
   /// χ² test of the arms' sizes against the designed split (sample ratio mismatch),
   /// as `scipy.stats.chisquare([control, treatment], expected)`.
-  public static func sampleRatioMismatch(controlCount: Double, treatmentCount: Double, treatmentShare: Double)
+  public static func sampleRatioMismatch(
+    controlCount: Double, treatmentCount: Double, treatmentShare: Double
+  )
     -> (chiSquare: Double, pValue: Double)
   {
     let total = controlCount + treatmentCount
     guard total > 0, treatmentShare > 0, treatmentShare < 1 else { return (0, 1) }
     let expectedTreatment = total * treatmentShare
     let expectedControl = total - expectedTreatment
-    let chi = (treatmentCount - expectedTreatment) * (treatmentCount - expectedTreatment) / expectedTreatment
+    let chi =
+      (treatmentCount - expectedTreatment) * (treatmentCount - expectedTreatment) / expectedTreatment
       + (controlCount - expectedControl) * (controlCount - expectedControl) / expectedControl
     return (chi, Distributions.chiSquareSurvival(chi, df: 1))
   }
@@ -131,7 +138,9 @@ public enum ABStatistics {
   /// The mixture sequential probability ratio test (mSPRT, normal mixture with variance τ²;
   /// Johari, Pekelis & Walsh): an always-valid p-value and confidence sequence for an
   /// effect estimated as `effect` with variance `variance`, valid however often one looks.
-  public static func mixtureSPRT(effect: Double, variance: Double, tauSquared: Double, alpha: Double = 0.05)
+  public static func mixtureSPRT(
+    effect: Double, variance: Double, tauSquared: Double, alpha: Double = 0.05
+  )
     -> (pValue: Double, ciLow: Double, ciHigh: Double)
   {
     guard variance > 0, tauSquared > 0 else { return (1, -.infinity, .infinity) }
@@ -145,7 +154,9 @@ public enum ABStatistics {
   /// Bayesian summary under a flat prior (normal approximation): the effect ~ N(effect,
   /// se²). Returns P(treatment is better) and the expected loss of choosing treatment, in
   /// the metric's units, for a metric whose good direction is up (`higherIsBetter`) or down.
-  public static func bayes(effect: Double, standardError: Double, higherIsBetter: Bool)
+  public static func bayes(
+    effect: Double, standardError: Double, higherIsBetter: Bool
+  )
     -> (probabilityBetter: Double, expectedLoss: Double)
   {
     guard standardError > 0 else { return (effect == 0 ? 0.5 : (effect > 0) == higherIsBetter ? 1 : 0, 0) }
@@ -186,9 +197,10 @@ public enum ABStatistics {
   /// deviation `sd`, `nControl` and `nTreatment` units, two-sided level `alpha` and the
   /// given power, solving the two-tailed normal power equation exactly (as statsmodels'
   /// `NormalIndPower`).
-  public static func minimumDetectableEffect(sd: Double, nControl: Double, nTreatment: Double, alpha: Double = 0.05,
-                                             power: Double = 0.8) -> Double
-  {
+  public static func minimumDetectableEffect(
+    sd: Double, nControl: Double, nTreatment: Double, alpha: Double = 0.05,
+    power: Double = 0.8
+  ) -> Double {
     let se = sd * (1 / nControl + 1 / nTreatment).squareRoot()
     let critical = Distributions.normalQuantile(1 - alpha / 2)
     func powerAt(_ effect: Double) -> Double {

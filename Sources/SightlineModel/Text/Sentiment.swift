@@ -92,8 +92,10 @@ public enum Sentiment {
 public enum Keyness {
   /// G² for `targetCount` of `targetTotal` target tokens against `referenceCount` of
   /// `referenceTotal`; 0 when the term is not over-represented in the target.
-  public static func logLikelihood(targetCount a: Double, targetTotal c: Double, referenceCount b: Double,
-                                   referenceTotal d: Double) -> Double {
+  public static func logLikelihood(
+    targetCount a: Double, targetTotal c: Double, referenceCount b: Double,
+    referenceTotal d: Double
+  ) -> Double {
     guard a > 0, c > 0 else { return 0 }
     if d > 0 && a / c <= b / d { return 0 }
     let expectedTarget = c * (a + b) / (c + d)

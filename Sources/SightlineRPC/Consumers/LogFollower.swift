@@ -1,8 +1,8 @@
 import Foundation
-import Metrics
 public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
+import Metrics
 public import ServiceLifecycle
 public import SightlineModel
 public import SightlineWire
@@ -119,7 +119,8 @@ public final class LogFollower: Service, Sendable {
     var problems: [String] = []
     for (tenant, state) in progress.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
       if let since = state.failingSince, now - since > failureGrace {
-        problems.append("the log subscription of tenant \(tenant) has failed for \((now - since).components.seconds) s (\(state.lastError))")
+        problems.append(
+          "the log subscription of tenant \(tenant) has failed for \((now - since).components.seconds) s (\(state.lastError))")
       } else if state.lag > maxLag {
         problems.append("tenant \(tenant) is \(state.lag) events behind ingestion's log (the limit is \(maxLag))")
       }

@@ -38,7 +38,11 @@ public struct ReadinessMonitor: Sendable {
     while !Task.isCancelled {
       let problem = checkOnce()
       if problem != last {
-        if let problem { logger.warning("not ready", metadata: ["reason": "\(problem)"]) } else if last != nil { logger.info("ready again") }
+        if let problem {
+          logger.warning("not ready", metadata: ["reason": "\(problem)"])
+        } else if last != nil {
+          logger.info("ready again")
+        }
         last = problem
       }
       // While not ready, look again soon: start-up waits on this (a launcher polls for

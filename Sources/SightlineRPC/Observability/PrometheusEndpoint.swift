@@ -20,8 +20,10 @@ public final class PrometheusEndpoint: Service, Sendable {
   private let logger: Logger
 
   /// An endpoint on `address` for `registry`, calling `beforeScrape` before each scrape.
-  public init(address: HostAndPort, registry: PrometheusCollectorRegistry, logger: Logger,
-              beforeScrape: @escaping @Sendable () -> Void = {}) {
+  public init(
+    address: HostAndPort, registry: PrometheusCollectorRegistry, logger: Logger,
+    beforeScrape: @escaping @Sendable () -> Void = {}
+  ) {
     self.address = address
     self.registry = registry
     self.logger = logger

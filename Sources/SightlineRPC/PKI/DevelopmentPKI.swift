@@ -56,17 +56,20 @@ public enum ClientIdentity: String, Sendable, CaseIterable {
 /// signs, valid for one year. Production deployments point at their own files instead.
 public enum DevelopmentPKI {
   /// The DNS names every server certificate carries, besides `localhost`.
-  public static let serviceNames = ["sightline-gateway", "sightline-ingestion", "sightline-metrics",
-                                    "sightline-segmentation", "sightline-experiments",
-                                    "gateway", "ingestion", "metrics", "segmentation", "experiments"]
+  public static let serviceNames = [
+    "sightline-gateway", "sightline-ingestion", "sightline-metrics",
+    "sightline-segmentation", "sightline-experiments",
+    "gateway", "ingestion", "metrics", "segmentation", "experiments",
+  ]
 
   /// Creates the PKI in `directory` unless it is already complete. Returns true when it
   /// generated new files. Writing is atomic per file; keys get mode 0600.
   @discardableResult
   public static func ensure(_ directory: PKIDirectory, extraDNSNames: [String] = []) throws -> Bool {
     if directory.isComplete { return false }
-    try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true,
-                                            attributes: [.posixPermissions: 0o700])
+    try FileManager.default.createDirectory(
+      atPath: directory.path, withIntermediateDirectories: true,
+      attributes: [.posixPermissions: 0o700])
     let now = Date()
     let notBefore = now.addingTimeInterval(-3600)
     let notAfter = now.addingTimeInterval(365 * 24 * 3600)
@@ -87,7 +90,9 @@ public enum DevelopmentPKI {
       },
       issuerPrivateKey: .init(caKey))
 
-    func issue(commonName: String, usage: [ExtendedKeyUsage.Usage], names: [GeneralName]) throws
+    func issue(
+      commonName: String, usage: [ExtendedKeyUsage.Usage], names: [GeneralName]
+    ) throws
       -> (Certificate, P256.Signing.PrivateKey)
     {
       let key = P256.Signing.PrivateKey()
@@ -136,8 +141,10 @@ public enum DevelopmentPKI {
   static func write(_ text: String, to path: String, secret: Bool) throws {
     let temporary = path + ".tmp-\(getpid())"
     let mode: Int = secret ? 0o600 : 0o644
-    guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8),
-                                         attributes: [.posixPermissions: mode])
+    guard
+      FileManager.default.createFile(
+        atPath: temporary, contents: Data(text.utf8),
+        attributes: [.posixPermissions: mode])
     else { throw PKIError(path: path, reason: "cannot create the file") }
     if rename(temporary, path) != 0 {
       throw PKIError(path: path, reason: String(cString: strerror(errno)))

@@ -29,7 +29,11 @@ public struct BackendOptions: ParsableArguments, Sendable {
   public var experiments: String?
   @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (env SIGHTLINE_PROMETHEUS_LISTEN; default: not served).")
   public var prometheusListen: String?
-  @Option(name: .long, help: "Metrics and segmentation report NOT_SERVING while a tenant's consumer is more than this many events behind ingestion's log (env SIGHTLINE_MAX_CONSUMER_LAG; default 1000000).")
+  @Option(
+    name: .long,
+    help:
+      "Metrics and segmentation report NOT_SERVING while a tenant's consumer is more than this many events behind ingestion's log (env SIGHTLINE_MAX_CONSUMER_LAG; default 1000000)."
+  )
   public var maxConsumerLag: Int64?
 
   public init() {}
@@ -45,13 +49,14 @@ public struct BackendOptions: ParsableArguments, Sendable {
     let pki = PKIDirectory(path: pkiDir ?? env["SIGHTLINE_PKI_DIR"] ?? "\(dataDir)/pki")
     var upstreams: [SuiteComponent: HostAndPort] = [:]
     for upstream in component.upstreams {
-      let flag: String? = switch upstream {
-      case .ingestion: ingestion
-      case .metrics: metrics
-      case .segmentation: segmentation
-      case .experiments: experiments
-      case .gateway: nil
-      }
+      let flag: String? =
+        switch upstream {
+        case .ingestion: ingestion
+        case .metrics: metrics
+        case .segmentation: segmentation
+        case .experiments: experiments
+        case .gateway: nil
+        }
       let text = flag ?? env["SIGHTLINE_\(upstream.rawValue.uppercased())_ADDR"] ?? "127.0.0.1:\(upstream.defaultPort)"
       guard let address = HostAndPort(text) else {
         throw ValidationError("--\(upstream.rawValue) must be HOST:PORT, got '\(text)'")

@@ -33,7 +33,8 @@ public enum ProcessBootstrap {
       limit.rlim_cur = limit.rlim_max
       if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
         logger.warning(
-          "cannot raise the open-file limit", metadata: ["soft": "\(before)", "hard": "\(limit.rlim_max)", "error": "\(String(cString: strerror(errno)))"])
+          "cannot raise the open-file limit",
+          metadata: ["soft": "\(before)", "hard": "\(limit.rlim_max)", "error": "\(String(cString: strerror(errno)))"])
         return UInt64(before)
       }
     }
@@ -48,7 +49,8 @@ public enum ProcessBootstrap {
     var configured = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
     // Started by `sightline up`: stop when it dies, even by SIGKILL (which it cannot relay).
     if let text = ProcessInfo.processInfo.environment[ParentWatch.environmentKey], let parent = Int32(text) {
-      configured.insert(.init(service: ParentWatch(parent: parent, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup), at: 0)
+      configured.insert(
+        .init(service: ParentWatch(parent: parent, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup), at: 0)
     }
     let group = ServiceGroup(
       configuration: .init(services: configured, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -1,6 +1,6 @@
+import Foundation
 public import GRPCCore
 public import Logging
-import Foundation
 import Metrics
 
 /// Logs one line per RPC with its method, status, duration, request id and tenant, using

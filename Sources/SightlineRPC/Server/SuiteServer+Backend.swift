@@ -1,7 +1,7 @@
 public import GRPCCore
-public import SightlineModel
 public import Logging
 public import ServiceLifecycle
+public import SightlineModel
 
 extension SuiteServer {
   /// A backend service's server: mutual TLS on `configuration.listen` (only clients with a

@@ -24,10 +24,13 @@ public final class TenantBroadcast<Element: Sendable>: Sendable {
     let (stream, continuation) = AsyncStream<Element>.makeStream(bufferingPolicy: buffering)
     let id = nextID.add(1, ordering: .relaxed).newValue
     subscribers.withLock { $0[id] = Subscriber(tenant: tenant, continuation: continuation) }
-    return (stream, { [weak self] in
-      self?.subscribers.withLock { _ = $0.removeValue(forKey: id) }
-      continuation.finish()
-    })
+    return (
+      stream,
+      { [weak self] in
+        self?.subscribers.withLock { _ = $0.removeValue(forKey: id) }
+        continuation.finish()
+      }
+    )
   }
 
   /// Ends every stream of `tenant` (its data is being deleted).

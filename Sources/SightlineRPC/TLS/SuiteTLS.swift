@@ -33,14 +33,18 @@ public struct SuiteTLS: Sendable {
   /// Security for a client that trusts the suite's CA and, when `identity` is given,
   /// presents that client certificate (needed for service ports).
   public func clientSecurity(identity: ClientIdentity?) -> HTTP2ClientTransport.Posix.TransportSecurity {
-    Self.clientSecurity(caFile: pki.caCertificate, identity: identity.map {
-      (certificate: pki.clientCertificate($0), key: pki.clientKey($0))
-    })
+    Self.clientSecurity(
+      caFile: pki.caCertificate,
+      identity: identity.map {
+        (certificate: pki.clientCertificate($0), key: pki.clientKey($0))
+      })
   }
 
   /// Security for a client trusting the CA in `caFile`, optionally presenting a
   /// client certificate (a pair of PEM file paths).
-  public static func clientSecurity(caFile: String, identity: (certificate: String, key: String)?)
+  public static func clientSecurity(
+    caFile: String, identity: (certificate: String, key: String)?
+  )
     -> HTTP2ClientTransport.Posix.TransportSecurity
   {
     let roots: TLSConfig.TrustRootsSource = .certificates([.file(path: caFile, format: .pem)])

@@ -51,7 +51,8 @@ public enum KpiWire {
     if dimension == .segment {
       throw InvalidInput(
         field: field,
-        reason: "the segment dimension is answered by the segmentation service (GetScorecard); metrics groups by ticket and customer attributes")
+        reason:
+          "the segment dimension is answered by the segmentation service (GetScorecard); metrics groups by ticket and customer attributes")
     }
     guard let known = dimensions[dimension] else {
       throw InvalidInput(field: field, reason: "unknown or unspecified dimension (\(dimension))")

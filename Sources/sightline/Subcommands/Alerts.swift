@@ -21,7 +21,9 @@ struct AlertsCommand: AsyncParsableCommand {
       let (open, limit) = (self.open, self.limit)
       let reply = try await connection.withGateway { client, metadata in
         try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(
-          .with { $0.openOnly = open; $0.limit = limit }, metadata: metadata)
+          .with {
+            $0.openOnly = open; $0.limit = limit
+          }, metadata: metadata)
       }
       if reply.alerts.isEmpty {
         print(open ? "No open alerts." : "No alerts.")
@@ -30,9 +32,11 @@ struct AlertsCommand: AsyncParsableCommand {
       printTable(
         ["state", "severity", "opened", "metric", "where", "value", "expected", "n"],
         reply.alerts.map { alert in
-          [alert.hasResolvedAt ? "resolved" : "OPEN", AlertText.severity(alert.severity),
-           RFC3339.format(milliseconds: alert.openedAt.seconds * 1000), WireNames.name(alert.kpi), AlertText.scope(alert),
-           AlertText.value(alert.value, alert.kpi), AlertText.expected(alert), String(alert.sampleSize)]
+          [
+            alert.hasResolvedAt ? "resolved" : "OPEN", AlertText.severity(alert.severity),
+            RFC3339.format(milliseconds: alert.openedAt.seconds * 1000), WireNames.name(alert.kpi), AlertText.scope(alert),
+            AlertText.value(alert.value, alert.kpi), AlertText.expected(alert), String(alert.sampleSize),
+          ]
         })
     }
   }
@@ -48,7 +52,8 @@ struct AlertsCommand: AsyncParsableCommand {
           for try await message in response.messages {
             let alert = message.alert
             let state = alert.hasResolvedAt ? "resolved" : "OPENED  "
-            let line = "\(RFC3339.format(milliseconds: WallClock.now)) \(state) "
+            let line =
+              "\(RFC3339.format(milliseconds: WallClock.now)) \(state) "
               + "\(AlertText.severity(alert.severity)) \(alert.message)\n"
             // Unbuffered, so a pipe sees each alert as it happens.
             FileHandle.standardOutput.write(Data(line.utf8))
@@ -172,7 +177,8 @@ enum AlertText {
   static func describe(_ rule: Sightline_Metrics_V1_AlertRule) -> String {
     let scope = rule.by == .unspecified ? "" : " by \(WireNames.name(rule.by))"
     let window = rule.windowSeconds % 86_400 == 0 ? "\(rule.windowSeconds / 86_400)d" : "\(rule.windowSeconds / 3_600)h"
-    let test = rule.anomaly
+    let test =
+      rule.anomaly
       ? "anomalous"
       : "\(rule.comparison == .less ? "<" : ">") \(value(rule.threshold, rule.kpi))"
     return "\(WireNames.name(rule.kpi)) \(test)\(scope) over \(window) (min sample \(rule.minSample))"

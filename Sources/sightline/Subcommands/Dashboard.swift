@@ -183,11 +183,12 @@ struct CockpitView {
     let shown: [Sightline_Metrics_V1_Kpi] = [.volume, .firstResponseTime, .csat, .nps, .complaintRate, .backlog]
     let header = ["  line"] + shown.compactMap { WireNames.model($0)?.rawValue }
     let rows = reply.rows.map { row -> [String] in
-      ["  " + (row.groupValues.first.map { $0.isEmpty ? "(none)" : $0 } ?? "")] + shown.map { kpi in
-        guard let value = row.values.first(where: { $0.kpi == kpi }), let kind = WireNames.model(kpi), value.sampleSize > 0
-        else { return "–" }
-        return KpiFormat.value(value.value, kind)
-      }
+      ["  " + (row.groupValues.first.map { $0.isEmpty ? "(none)" : $0 } ?? "")]
+        + shown.map { kpi in
+          guard let value = row.values.first(where: { $0.kpi == kpi }), let kind = WireNames.model(kpi), value.sampleSize > 0
+          else { return "–" }
+          return KpiFormat.value(value.value, kind)
+        }
     }
     return lines + table(header, rows) + [""]
   }
@@ -203,10 +204,13 @@ struct CockpitView {
       lines.append("  \(evaluation.name): \(painted)\(evaluation.running ? " (running; always-valid intervals)" : "")")
       for result in evaluation.results {
         guard let kind = WireNames.model(result.metric.kpi) else { continue }
-        let relative = result.control != 0
+        let relative =
+          result.control != 0
           ? " \(result.relativeEffect >= 0 ? "+" : "")\(KpiFormat.percent(result.relativeEffect)) [\(KpiFormat.percent(result.relativeCiLow)), \(KpiFormat.percent(result.relativeCiHigh))]"
           : ""
-        lines.append("    \(kind.rawValue)\(result.guardrail ? " (guardrail)" : ""): \(ExperimentReport.signed(result.effect, kind))\(relative), p=\(KpiFormat.fixed(result.pValueAdjusted, digits: 4)), \(ExperimentReport.name(result.verdict))")
+        lines.append(
+          "    \(kind.rawValue)\(result.guardrail ? " (guardrail)" : ""): \(ExperimentReport.signed(result.effect, kind))\(relative), p=\(KpiFormat.fixed(result.pValueAdjusted, digits: 4)), \(ExperimentReport.name(result.verdict))"
+        )
       }
       for warning in evaluation.warnings where warning.code != "running" { lines.append("    ! \(warning.message)") }
     }
@@ -227,7 +231,9 @@ struct CockpitView {
       lines.append("  negative themes: " + themes.themes.prefix(8).map { "\($0.term) (\($0.count))" }.joined(separator: ", "))
     }
     if case let atRisk = cockpit.atRisk, !atRisk.customers.isEmpty {
-      lines.append("  call back first: " + atRisk.customers.prefix(5).map { "\($0.customerID) (\(KpiFormat.fixed($0.score, digits: 0)))" }.joined(separator: ", "))
+      lines.append(
+        "  call back first: "
+          + atRisk.customers.prefix(5).map { "\($0.customerID) (\(KpiFormat.fixed($0.score, digits: 0)))" }.joined(separator: ", "))
     }
     return lines
   }
@@ -250,10 +256,11 @@ enum Sparkline {
   static func render(_ series: [Double?]) -> String {
     let values = series.compactMap { $0 }
     guard let low = values.min(), let high = values.max() else { return String(repeating: " ", count: series.count) }
-    return String(series.map { value -> Character in
-      guard let value else { return " " }
-      guard high > low else { return blocks[3] }
-      return blocks[min(7, Int((value - low) / (high - low) * 7.999))]
-    })
+    return String(
+      series.map { value -> Character in
+        guard let value else { return " " }
+        guard high > low else { return blocks[3] }
+        return blocks[min(7, Int((value - low) / (high - low) * 7.999))]
+      })
   }
 }

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import SightlineDemo
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import SightlineWire
 import SwiftProtobuf
 import UnixSignals
@@ -98,7 +98,8 @@ struct Demo: AsyncParsableCommand {
         }
       }.run(scenario)
       let keyFile = "\(dataDir)/demo.key"
-      _ = FileManager.default.createFile(atPath: keyFile, contents: Data((outcome.adminKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
+      _ = FileManager.default.createFile(
+        atPath: keyFile, contents: Data((outcome.adminKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
       let key = SuiteMetadata.bearer(outcome.adminKey)
 
       // Alert rules are evaluated every 15 s: wait for the first round.
@@ -112,13 +113,18 @@ struct Demo: AsyncParsableCommand {
       }
 
       let cockpit = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).dashboard(
-        .with { $0.periodDays = 30; $0.minOffset = outcome.offset }, metadata: key)
+        .with {
+          $0.periodDays = 30; $0.minOffset = outcome.offset
+        }, metadata: key)
       print(CockpitView(cockpit, days: 30, color: Terminal.isTTY).render())
       print("")
       let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
-        .with { $0.name = outcome.experiment; $0.minOffset = outcome.offset }, metadata: key)
+        .with {
+          $0.name = outcome.experiment; $0.minOffset = outcome.offset
+        }, metadata: key)
       ExperimentReport.print(evaluation)
-      print("""
+      print(
+        """
 
         Planted in the data: lines \(scenario.treatedLines.first!)-\(scenario.treatedLines.last!) got the dashboard on \
         \(RFC3339.format(milliseconds: scenario.rolloutMs).prefix(10)) with first response \(Int(-scenario.firstResponseEffect * 100)) % \
@@ -131,7 +137,8 @@ struct Demo: AsyncParsableCommand {
           sightline dashboard --watch --api-key $(cat \(keyFile)) --data-dir \(dataDir)
         """)
       if let url = launcher.cockpitURL {
-        print("""
+        print(
+          """
           Web cockpit: \(url) (sign in with the key in \(keyFile): \(outcome.adminKey)); it is up while the suite runs \
           (--keep-running, or sightline up --data-dir \(dataDir)).
           """)

@@ -60,16 +60,21 @@ struct ExperimentCommand: AsyncParsableCommand {
         print("No experiments. Create one with: sightline experiment create --file SPEC.yaml")
         return
       }
-      printTable(["name", "unit", "assignment", "start", "end", "primary"], reply.experiments.map { e in
-        let assignment: String = switch e.assignment {
-        case .explicit(let x): "\(x.treatment.count) treated / \(x.control.count) control"
-        case .hash(let h): "hash \(h.salt) \(KpiFormat.percent(h.treatmentShare))"
-        case nil: "-"
-        }
-        return [e.name, WireNames.name(e.unit), assignment, RFC3339.format(milliseconds: e.start.seconds * 1000),
-                e.hasEnd ? RFC3339.format(milliseconds: e.end.seconds * 1000) : "running",
-                e.primary.map { WireNames.name($0.kpi) }.joined(separator: ", ")]
-      })
+      printTable(
+        ["name", "unit", "assignment", "start", "end", "primary"],
+        reply.experiments.map { e in
+          let assignment: String =
+            switch e.assignment {
+            case .explicit(let x): "\(x.treatment.count) treated / \(x.control.count) control"
+            case .hash(let h): "hash \(h.salt) \(KpiFormat.percent(h.treatmentShare))"
+            case nil: "-"
+            }
+          return [
+            e.name, WireNames.name(e.unit), assignment, RFC3339.format(milliseconds: e.start.seconds * 1000),
+            e.hasEnd ? RFC3339.format(milliseconds: e.end.seconds * 1000) : "running",
+            e.primary.map { WireNames.name($0.kpi) }.joined(separator: ", "),
+          ]
+        })
     }
   }
 
@@ -115,12 +120,16 @@ struct ExperimentCommand: AsyncParsableCommand {
       let (power, alpha) = (self.power, self.alpha)
       let plan = try await connection.withGateway { client, metadata in
         try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).plan(
-          .with { $0.experiment = experiment; $0.power = power; $0.alpha = alpha }, metadata: metadata)
+          .with {
+            $0.experiment = experiment; $0.power = power; $0.alpha = alpha
+          }, metadata: metadata)
       }
-      printTable(["metric", "MDE", "MDE relative"], zip(experiment.primary, zip(plan.mde, plan.mdeRelative)).map { metric, mde in
-        let kind = WireNames.model(metric.kpi)!
-        return [kind.rawValue, KpiFormat.value(mde.0, kind), KpiFormat.percent(mde.1)]
-      })
+      printTable(
+        ["metric", "MDE", "MDE relative"],
+        zip(experiment.primary, zip(plan.mde, plan.mdeRelative)).map { metric, mde in
+          let kind = WireNames.model(metric.kpi)!
+          return [kind.rawValue, KpiFormat.value(mde.0, kind), KpiFormat.percent(mde.1)]
+        })
       for warning in plan.warnings { print("note: \(warning.message)") }
     }
   }
@@ -140,7 +149,8 @@ enum ExperimentSpec {
     }
     let object: Any
     do {
-      object = path.hasSuffix(".yaml") || path.hasSuffix(".yml")
+      object =
+        path.hasSuffix(".yaml") || path.hasSuffix(".yml")
         ? try SimpleYAML.parse(text)
         : try JSONSerialization.jsonObject(with: data)
     } catch {
@@ -163,12 +173,13 @@ enum ExperimentSpec {
     if let list = value as? [Any] { return list.map { expand($0, key: key) } }
     if let number = value as? Double, number == number.rounded() { return Int64(number) }
     guard let text = value as? String else { return value }
-    let prefix: String? = switch key {
-    case "kpi": "KPI_"
-    case "unit": "DIMENSION_"
-    case "good_direction", "goodDirection": "GOOD_DIRECTION_"
-    default: nil
-    }
+    let prefix: String? =
+      switch key {
+      case "kpi": "KPI_"
+      case "unit": "DIMENSION_"
+      case "good_direction", "goodDirection": "GOOD_DIRECTION_"
+      default: nil
+      }
     guard let prefix, !text.uppercased().hasPrefix(prefix) else { return text }
     return prefix + text.uppercased()
   }
@@ -182,8 +193,9 @@ enum ExperimentReport {
       "\(DateArgument.localDate(range.start, zone: .gmt)) → \(DateArgument.localDate(range.end, zone: .gmt))"
     }
     Swift.print("Experiment '\(evaluation.name)': \(verdict)\(evaluation.running ? " (interim look)" : "")")
-    Swift.print("  post-period \(period(evaluation.postPeriod))"
-      + (evaluation.hasPrePeriod ? ", pre-period \(period(evaluation.prePeriod))" : ""))
+    Swift.print(
+      "  post-period \(period(evaluation.postPeriod))"
+        + (evaluation.hasPrePeriod ? ", pre-period \(period(evaluation.prePeriod))" : ""))
     printTable(
       ["metric", "method", "control", "treatment", "effect", "95% CI", "relative", "p (Holm)", "P(better)", "verdict"],
       evaluation.results.map { r in

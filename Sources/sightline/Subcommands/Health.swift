@@ -11,7 +11,10 @@ struct Health: AsyncParsableCommand {
     abstract: "Show the health of the gateway and every service.",
     discussion: "Exit status 1 unless everything is SERVING. NOT_SERVING comes with the service's reason.")
 
-  @Option(help: "Check only the process at HOST:PORT, directly (grpc.health.v1 over TLS, with the operator's client certificate from the PKI directory).")
+  @Option(
+    help:
+      "Check only the process at HOST:PORT, directly (grpc.health.v1 over TLS, with the operator's client certificate from the PKI directory)."
+  )
   var direct: String?
   @Option(help: "PKI directory for --direct (default DATA_DIR/pki).")
   var pkiDir: String?

@@ -70,8 +70,9 @@ struct Ingest: AsyncParsableCommand {
     }
     let rejections = summary.rejections
     for rejection in rejections.prefix(20) {
-      FileHandle.standardError.write(Data(
-        "rejected \(rejection.file):\(rejection.line) \(rejection.eventID) \(rejection.field): \(rejection.reason)\n".utf8))
+      FileHandle.standardError.write(
+        Data(
+          "rejected \(rejection.file):\(rejection.line) \(rejection.eventID) \(rejection.field): \(rejection.reason)\n".utf8))
     }
     if let rejects {
       let encoder = JSONEncoder()
@@ -108,8 +109,9 @@ struct Ingest: AsyncParsableCommand {
     let tty = isatty(STDERR_FILENO) == 1
     func progress(_ file: String, final: Bool = false) {
       guard tty || final else { return }
-      let seconds = max(Double((ContinuousClock.now - started).components.seconds)
-        + Double((ContinuousClock.now - started).components.attoseconds) / 1e18, 0.001)
+      let seconds = max(
+        Double((ContinuousClock.now - started).components.seconds)
+          + Double((ContinuousClock.now - started).components.attoseconds) / 1e18, 0.001)
       let line = "\(file): \(sent) records, \(Int(Double(sent) / seconds)) records/s, \(summary.rejections.count) rejected"
       FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + line + (final ? "\n" : "")).utf8))
     }
@@ -135,8 +137,9 @@ struct Ingest: AsyncParsableCommand {
         summary.offset = max(summary.offset, reply.offset)
         for error in reply.rejected {
           summary.rejections.append(
-            Rejection(file: file, line: batch[Int(error.index)].line, eventID: error.recordID,
-                      field: error.field, reason: error.reason))
+            Rejection(
+              file: file, line: batch[Int(error.index)].line, eventID: error.recordID,
+              field: error.field, reason: error.reason))
         }
         sent += batch.count
         batch.removeAll(keepingCapacity: true)

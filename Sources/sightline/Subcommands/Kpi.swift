@@ -50,7 +50,9 @@ struct Kpi: AsyncParsableCommand {
     }
     let (from, to, interval, minOffset) = (self.from, self.to, self.interval, self.minOffset)
     let wireFilters = filterValues.map { dimension, values in
-      Sightline_Common_V1_DimensionFilter.with { $0.dimension = dimension; $0.values = values }
+      Sightline_Common_V1_DimensionFilter.with {
+        $0.dimension = dimension; $0.values = values
+      }
     }
     let (reply, zone) = try await connection.withGateway { client, metadata in
       let metricsClient = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
@@ -61,12 +63,13 @@ struct Kpi: AsyncParsableCommand {
         $0.kpis = kpis
         $0.groupBy = dimensions
         $0.filters = wireFilters
-        $0.interval = switch interval {
-        case .day: .day
-        case .week: .week
-        case .month: .month
-        case .all: .all
-        }
+        $0.interval =
+          switch interval {
+          case .day: .day
+          case .week: .week
+          case .month: .month
+          case .all: .all
+          }
         $0.minOffset = minOffset
         if let from { $0.range.start = try DateArgument.timestamp(from, zone: zone, flag: "--from") }
         if let to { $0.range.end = try DateArgument.timestamp(to, zone: zone, flag: "--to") }
@@ -155,12 +158,13 @@ struct KpiTable {
             cells.append(empty)
             continue
           }
-          let (number, text): (Double, String) = switch extra {
-          case "p50": (value.median, KpiFormat.value(value.median, model))
-          case "p90": (value.p90, KpiFormat.value(value.p90, model))
-          case "mean": (value.secondary, KpiFormat.fixed(value.secondary, digits: 2))
-          default: (value.secondary, KpiFormat.percent(value.secondary))
-          }
+          let (number, text): (Double, String) =
+            switch extra {
+            case "p50": (value.median, KpiFormat.value(value.median, model))
+            case "p90": (value.p90, KpiFormat.value(value.p90, model))
+            case "mean": (value.secondary, KpiFormat.fixed(value.secondary, digits: 2))
+            default: (value.secondary, KpiFormat.percent(value.secondary))
+            }
           cells.append(raw ? "\(number)" : text)
         }
         cells.append(String(value.sampleSize))

@@ -29,8 +29,9 @@ struct Retention: AsyncParsableCommand {
     let reply = try await connection.withGateway { client, metadata in
       try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).setRetention(.with { $0.retainDays = days }, metadata: metadata)
     }
-    print(reply.retainDays == 0
-      ? "raw events are kept forever"
-      : "raw events are kept \(reply.retainDays) days; \(reply.prunedEvents) older events pruned now")
+    print(
+      reply.retainDays == 0
+        ? "raw events are kept forever"
+        : "raw events are kept \(reply.retainDays) days; \(reply.prunedEvents) older events pruned now")
   }
 }

@@ -39,20 +39,29 @@ struct SegmentsCommand: AsyncParsableCommand {
       let (card, members) = try await connection.withGateway { client, metadata in
         let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: client)
         async let card = segmentation.getScorecard(.with { $0.segment = name }, metadata: metadata)
-        async let members = segmentation.listMembers(.with { $0.segment = name; $0.limit = limit }, metadata: metadata)
+        async let members = segmentation.listMembers(
+          .with {
+            $0.segment = name; $0.limit = limit
+          }, metadata: metadata)
         return (try await card, try await members)
       }
       print("segment \(name): \(card.members) members")
-      printTable(["figure", "last 30 days", "30 days before", "n"], card.figures.map { figure in
-        let kind = KpiKind(rawValue: figure.name)
-        let show = { (value: Double) in kind.map { KpiFormat.value(value, $0) } ?? KpiFormat.fixed(value, digits: 2) }
-        return [figure.name, figure.sampleSize > 0 ? show(figure.value) : "–", show(figure.previous), String(figure.sampleSize)]
-      })
+      printTable(
+        ["figure", "last 30 days", "30 days before", "n"],
+        card.figures.map { figure in
+          let kind = KpiKind(rawValue: figure.name)
+          let show = { (value: Double) in kind.map { KpiFormat.value(value, $0) } ?? KpiFormat.fixed(value, digits: 2) }
+          return [figure.name, figure.sampleSize > 0 ? show(figure.value) : "–", show(figure.previous), String(figure.sampleSize)]
+        })
       print("")
-      printTable(["customer", "tier", "lifecycle", "rfm", "nps_last", "complaints_30d"], members.customers.map { customer in
-        [customer.customerID, customer.attributes["tier"] ?? "", Self.lifecycle(customer.lifecycle), customer.rfmGroup,
-         customer.derived["nps_last"].map { String(Int($0)) } ?? "–", String(Int(customer.derived["complaints_30d"] ?? 0))]
-      })
+      printTable(
+        ["customer", "tier", "lifecycle", "rfm", "nps_last", "complaints_30d"],
+        members.customers.map { customer in
+          [
+            customer.customerID, customer.attributes["tier"] ?? "", Self.lifecycle(customer.lifecycle), customer.rfmGroup,
+            customer.derived["nps_last"].map { String(Int($0)) } ?? "–", String(Int(customer.derived["complaints_30d"] ?? 0)),
+          ]
+        })
       if members.total > Int64(members.customers.count) { print("… \(members.total) in all") }
     }
 
@@ -70,7 +79,8 @@ struct SegmentsCommand: AsyncParsableCommand {
 
   struct Define: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Save a custom segment.", discussion: "Example: sightline segments define angry_vips 'tier == \"vip\" && nps_last <= 6 && complaints_30d >= 1'")
+      abstract: "Save a custom segment.",
+      discussion: "Example: sightline segments define angry_vips 'tier == \"vip\" && nps_last <= 6 && complaints_30d >= 1'")
     @Argument(help: "Segment name.") var name: String
     @Argument(help: "Expression (docs/segments.md).") var expression: String
     @OptionGroup var connection: ConnectionOptions
@@ -79,7 +89,9 @@ struct SegmentsCommand: AsyncParsableCommand {
       let (name, expression) = (self.name, self.expression)
       _ = try await connection.withGateway { client, metadata in
         try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).defineSegment(
-          .with { $0.name = name; $0.expression = expression }, metadata: metadata)
+          .with {
+            $0.name = name; $0.expression = expression
+          }, metadata: metadata)
       }
       print("segment \(name) saved")
     }
@@ -93,7 +105,8 @@ struct SegmentsCommand: AsyncParsableCommand {
     func run() async throws {
       let name = self.name
       _ = try await connection.withGateway { client, metadata in
-        try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).deleteSegment(.with { $0.name = name }, metadata: metadata)
+        try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).deleteSegment(
+          .with { $0.name = name }, metadata: metadata)
       }
       print("segment \(name) deleted")
     }
@@ -120,10 +133,14 @@ struct CustomersCommand: AsyncParsableCommand {
         print("No customer needs a call-back.")
         return
       }
-      printTable(["customer", "tier", "score", "reasons"], reply.customers.map { customer in
-        [customer.customerID, customer.tier, KpiFormat.fixed(customer.score, digits: 0),
-         customer.reasons.map { "\($0.detail) (+\(Int($0.points)))" }.joined(separator: "; ")]
-      })
+      printTable(
+        ["customer", "tier", "score", "reasons"],
+        reply.customers.map { customer in
+          [
+            customer.customerID, customer.tier, KpiFormat.fixed(customer.score, digits: 0),
+            customer.reasons.map { "\($0.detail) (+\(Int($0.points)))" }.joined(separator: "; "),
+          ]
+        })
     }
   }
 }
@@ -153,9 +170,13 @@ struct ThemesCommand: AsyncParsableCommand {
         }, metadata: metadata)
     }
     print("\(reply.documents) texts")
-    printTable(["term", "texts", "keyness", "sentiment", "example"], reply.themes.map { theme in
-      [theme.term, String(theme.count), KpiFormat.fixed(theme.keyness, digits: 1), KpiFormat.fixed(theme.sentiment, digits: 2),
-       String((theme.examples.first ?? "").prefix(60))]
-    })
+    printTable(
+      ["term", "texts", "keyness", "sentiment", "example"],
+      reply.themes.map { theme in
+        [
+          theme.term, String(theme.count), KpiFormat.fixed(theme.keyness, digits: 1), KpiFormat.fixed(theme.sentiment, digits: 2),
+          String((theme.examples.first ?? "").prefix(60)),
+        ]
+      })
   }
 }

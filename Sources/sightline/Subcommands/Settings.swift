@@ -11,7 +11,8 @@ struct SettingsCommand: AsyncParsableCommand {
     subcommands: [Show.self, Target.self])
 
   struct Show: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the time zone, SLA and complaint targets, and every KPI's cockpit target.")
+    static let configuration = CommandConfiguration(
+      abstract: "Show the time zone, SLA and complaint targets, and every KPI's cockpit target.")
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
@@ -19,17 +20,24 @@ struct SettingsCommand: AsyncParsableCommand {
         try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).getSettings(.init(), metadata: metadata)
       }
       print("time zone         \(settings.timeZone)")
-      print("first-response SLA urgent \(settings.sla.urgentSeconds) s, high \(settings.sla.highSeconds) s, normal \(settings.sla.normalSeconds) s, low \(settings.sla.lowSeconds) s")
+      print(
+        "first-response SLA urgent \(settings.sla.urgentSeconds) s, high \(settings.sla.highSeconds) s, normal \(settings.sla.normalSeconds) s, low \(settings.sla.lowSeconds) s"
+      )
       print("complaint target  \(settings.complaintTargetSeconds) s")
       print("repeat window     \(settings.repeatWindowSeconds) s")
       print("")
-      let own = Dictionary(settings.targets.compactMap { target in WireNames.model(target.kpi).map { ($0, target) } }, uniquingKeysWith: { $1 })
+      let own = Dictionary(
+        settings.targets.compactMap { target in WireNames.model(target.kpi).map { ($0, target) } }, uniquingKeysWith: { $1 })
       let rows = KpiKind.allCases.compactMap { kind -> [String]? in
         if let target = own[kind] {
-          return [kind.rawValue, Self.direction(kind) + KpiFormat.value(target.goal, kind), KpiFormat.value(target.tolerance, kind), "tenant"]
+          return [
+            kind.rawValue, Self.direction(kind) + KpiFormat.value(target.goal, kind), KpiFormat.value(target.tolerance, kind), "tenant",
+          ]
         }
         guard let target = KpiTarget.defaults[kind] else { return nil }
-        return [kind.rawValue, Self.direction(kind) + KpiFormat.value(target.goal, kind), KpiFormat.value(target.tolerance, kind), "default"]
+        return [
+          kind.rawValue, Self.direction(kind) + KpiFormat.value(target.goal, kind), KpiFormat.value(target.tolerance, kind), "default",
+        ]
       }
       printTable(["KPI", "TARGET", "AMBER WITHIN", "SET BY"], rows)
     }
@@ -61,7 +69,10 @@ struct SettingsCommand: AsyncParsableCommand {
         var settings = try await metrics.getSettings(.init(), metadata: metadata)
         settings.targets.removeAll { $0.kpi == kpi }
         if !clear, let goal {
-          settings.targets.append(.with { $0.kpi = kpi; $0.goal = goal; $0.tolerance = tolerance })
+          settings.targets.append(
+            .with {
+              $0.kpi = kpi; $0.goal = goal; $0.tolerance = tolerance
+            })
         }
         return try await metrics.setSettings(.with { $0.settings = settings }, metadata: metadata)
       }

@@ -19,7 +19,8 @@ struct Stats: AsyncParsableCommand {
     print("last offset  \(reply.lastOffset)")
     print("duplicates   \(reply.duplicates)")
     print("rejections   \(reply.rejections)")
-    print("retention    \(reply.retainDays == 0 ? "raw events kept forever" : "\(reply.retainDays) days"), \(reply.prunedEvents) events pruned")
+    print(
+      "retention    \(reply.retainDays == 0 ? "raw events kept forever" : "\(reply.retainDays) days"), \(reply.prunedEvents) events pruned")
     printTable(["KIND", "EVENTS"], reply.eventsByKind.sorted { $0.key < $1.key }.map { [$0.key, "\($0.value)"] })
   }
 }

@@ -44,7 +44,9 @@ struct TenantCommand: AsyncParsableCommand {
   struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Export a tenant: its keys' hashes and every service's data, consistent while the suite runs, into DIR.",
-      discussion: "DIR gets manifest.json (sizes and SHA-256 of every file) and one SQLite file per service. It holds the tenant's data: keep it private.")
+      discussion:
+        "DIR gets manifest.json (sizes and SHA-256 of every file) and one SQLite file per service. It holds the tenant's data: keep it private."
+    )
     @Argument(help: "The tenant's name.") var name: String
     @Argument(help: "A new or empty directory.") var directory: String
     @OptionGroup var connection: ConnectionOptions
@@ -62,7 +64,9 @@ struct TenantCommand: AsyncParsableCommand {
   struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Import a tenant exported with 'tenant export' into a deployment that does not have it.",
-      discussion: "Every file is checked against the manifest before sending, and again by the service receiving it. The tenant and its keys come back only once every service has installed its data.")
+      discussion:
+        "Every file is checked against the manifest before sending, and again by the service receiving it. The tenant and its keys come back only once every service has installed its data."
+    )
     @Argument(help: "The export directory.") var directory: String
     @OptionGroup var connection: ConnectionOptions
 
@@ -93,8 +97,10 @@ struct TenantCommand: AsyncParsableCommand {
     func run() async throws {
       let name = self.name
       if !yes {
-        FileHandle.standardError.write(Data(
-          "This deletes tenant '\(name)' and all its data on every service. It cannot be undone.\nType the tenant's name to confirm: ".utf8))
+        FileHandle.standardError.write(
+          Data(
+            "This deletes tenant '\(name)' and all its data on every service. It cannot be undone.\nType the tenant's name to confirm: "
+              .utf8))
         guard readLine(strippingNewline: true) == name else {
           FileHandle.standardError.write(Data("not confirmed; nothing deleted\n".utf8))
           throw ExitCode.failure
@@ -102,7 +108,9 @@ struct TenantCommand: AsyncParsableCommand {
       }
       let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
         try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).deleteTenant(
-          .with { $0.name = name; $0.confirm = name }, metadata: metadata)
+          .with {
+            $0.name = name; $0.confirm = name
+          }, metadata: metadata)
       }
       print("deleted tenant \(reply.tenant.id) (\(reply.tenant.name)); \(reply.keysRevoked) keys revoked")
       printTable(["SERVICE", "FILES", "BYTES"], reply.services.map { [$0.service, "\($0.filesRemoved)", "\($0.bytesRemoved)"] })

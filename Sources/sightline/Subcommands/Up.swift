@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import SightlineLauncher
 import SightlineModel
 import SightlineRPC
-import SightlineLauncher
 import UnixSignals
 
 /// `sightline up`: the whole suite in the foreground until Ctrl-C.
@@ -24,7 +24,10 @@ struct Up: AsyncParsableCommand {
   @Option(help: "First port of the four internal services (they take this and the next three).")
   var servicePortBase: Int = SuiteComponent.ingestion.defaultPort
 
-  @Option(help: "Serve each process's Prometheus metrics on 127.0.0.1 from this port: the gateway on it, the services on the next four (default: not served).")
+  @Option(
+    help:
+      "Serve each process's Prometheus metrics on 127.0.0.1 from this port: the gateway on it, the services on the next four (default: not served)."
+  )
   var prometheusPortBase: Int?
 
   @Option(help: "The web cockpit's HTTPS port on 127.0.0.1 (0: do not serve it).")
@@ -58,7 +61,8 @@ struct Up: AsyncParsableCommand {
 
     FileHandle.standardError.write(Data("starting the Sightline suite in \(launcher.dataDirectory)…\n".utf8))
     try await launcher.start(output: FileHandle.standardError)
-    print("""
+    print(
+      """
       Sightline is up.
         gateway       \(launcher.gateway) (TLS)
         CA            \(launcher.pki.caCertificate)
@@ -117,7 +121,8 @@ enum CockpitBanner {
   static func text(url: String, dataDirectory: String) -> String {
     let demoKey = (try? String(contentsOfFile: "\(dataDirectory)/demo.key", encoding: .utf8))?
       .trimmingCharacters(in: .whitespacesAndNewlines)
-    let signIn = demoKey.map { "sign in with the demo tenant's key \($0) (from \(dataDirectory)/demo.key)" }
+    let signIn =
+      demoKey.map { "sign in with the demo tenant's key \($0) (from \(dataDirectory)/demo.key)" }
       ?? "sign in with a tenant's key (sightline tenant create prints one)"
     return "  cockpit       \(url) (HTTPS, the suite's CA): \(signIn)"
   }

@@ -13,7 +13,9 @@ struct ConnectionOptions: ParsableArguments {
   @Option(help: "CA certificate to trust (env SIGHTLINE_CA; default DATA_DIR/pki/ca.pem).")
   var ca: String?
 
-  @Option(name: .customLong("api-key"), help: "API key (env SIGHTLINE_API_KEY). Tenant administration uses the operator key (default DATA_DIR/operator.key).")
+  @Option(
+    name: .customLong("api-key"),
+    help: "API key (env SIGHTLINE_API_KEY). Tenant administration uses the operator key (default DATA_DIR/operator.key).")
   var apiKey: String?
 
   @Option(help: "Data directory of a local suite (env SIGHTLINE_DATA_DIR; default ./.sightline).")

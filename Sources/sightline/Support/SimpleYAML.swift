@@ -45,7 +45,9 @@ enum SimpleYAML {
           var mapping: [String: Any] = [:]
           let key = String(rest[..<colon]).trimmingCharacters(in: .whitespaces)
           let value = String(rest[rest.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-          mapping[key] = value.isEmpty ? try block(lines, &position, indent: lines[safe: position]?.indent ?? indent + 2) : try scalar(value, line.number)
+          mapping[key] =
+            value.isEmpty
+            ? try block(lines, &position, indent: lines[safe: position]?.indent ?? indent + 2) : try scalar(value, line.number)
           if position < lines.count, lines[position].indent > indent, !lines[position].text.hasPrefix("-") {
             let more = try block(lines, &position, indent: lines[position].indent)
             guard let extra = more as? [String: Any] else { throw ParseError(line: line.number, reason: "expected more keys") }
@@ -102,7 +104,8 @@ enum SimpleYAML {
       if inner.isEmpty { return [Any]() }
       return try inner.split(separator: ",").map { try scalar($0.trimmingCharacters(in: .whitespaces), line) }
     }
-    if (text.hasPrefix("\"") && text.hasSuffix("\"") && text.count >= 2) || (text.hasPrefix("'") && text.hasSuffix("'") && text.count >= 2) {
+    if (text.hasPrefix("\"") && text.hasSuffix("\"") && text.count >= 2) || (text.hasPrefix("'") && text.hasSuffix("'") && text.count >= 2)
+    {
       return String(text.dropFirst().dropLast())
     }
     if text == "true" { return true }

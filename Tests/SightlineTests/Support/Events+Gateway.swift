@@ -1,4 +1,3 @@
-@testable import MetricsService
 import Foundation
 import GRPCCore
 import Logging
@@ -14,11 +13,15 @@ import SwiftProtobuf
 import Synchronization
 import Testing
 
+@testable import MetricsService
+
 /// Wire events of the worked example (KpiFixture.worked), for ingesting through the gateway.
 func workedExampleEvents() -> [Sightline_Ingestion_V1_Event] {
   typealias Kind = Sightline_Ingestion_V1_TicketEventKind
-  func ticket(_ id: String, _ ticket: String, _ kind: Kind, _ time: String, customer: String = "C0", line: String = "",
-              priority: Sightline_Ingestion_V1_Priority = .normal, complaint: Bool = false) -> Sightline_Ingestion_V1_Event {
+  func ticket(
+    _ id: String, _ ticket: String, _ kind: Kind, _ time: String, customer: String = "C0", line: String = "",
+    priority: Sightline_Ingestion_V1_Priority = .normal, complaint: Bool = false
+  ) -> Sightline_Ingestion_V1_Event {
     .with {
       $0.eventID = id
       $0.ticketEvent = .with {
@@ -76,7 +79,9 @@ func timestamp(_ text: String) -> Google_Protobuf_Timestamp {
 }
 
 /// Ingests `events` through the gateway in batches; returns the last offset.
-func ingestThroughGateway(_ events: [Sightline_Ingestion_V1_Event], client: GRPCClient<some ClientTransport>, key: Metadata)
+func ingestThroughGateway(
+  _ events: [Sightline_Ingestion_V1_Event], client: GRPCClient<some ClientTransport>, key: Metadata
+)
   async throws -> Int64
 {
   let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)

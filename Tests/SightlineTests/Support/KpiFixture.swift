@@ -1,9 +1,10 @@
-@testable import MetricsService
 import Foundation
 import GRDB
 import SightlineModel
 import SightlineStorage
 import Testing
+
+@testable import MetricsService
 
 /// Builds metrics state from hand-written events and reads KPIs back through the engine.
 struct KpiFixture {
@@ -68,8 +69,9 @@ struct KpiFixture {
     try f.ticket("T2", .resolved, "2026-03-02T14:00:00Z")
     try f.ticket("T2", .reopened, "2026-03-02T15:00:00Z")
     try f.ticket("T2", .resolved, "2026-03-02T18:00:00Z")
-    try f.ticket("T3", .created, "2026-03-02T11:00:00Z", customer: "C1", line: "B", region: "north", priority: .high,
-                 complaint: true)
+    try f.ticket(
+      "T3", .created, "2026-03-02T11:00:00Z", customer: "C1", line: "B", region: "north", priority: .high,
+      complaint: true)
     try f.ticket("T4", .created, "2026-03-02T23:30:00Z", customer: "C3", line: "B", region: "south", priority: .low)
     try f.ticket("T4", .agentReply, "2026-03-03T00:30:00Z")
     try f.ticket("T4", .resolved, "2026-03-03T01:00:00Z")
