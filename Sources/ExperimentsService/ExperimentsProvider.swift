@@ -32,7 +32,7 @@ public final class ExperimentsProvider: Sendable {
     clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
   ) {
     self.init(
-      storage: SQLiteTenantStores<SQLiteExperimentStore>(root: dataDirectory, service: "experiments"), metrics: metrics,
+      storage: SQLiteTenantStores<ExperimentSchema>(root: dataDirectory, service: "experiments"), metrics: metrics,
       clock: clock)
   }
 

@@ -40,7 +40,7 @@ public final class IngestionProvider: Sendable {
     dataDirectory: String,
     clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
   ) {
-    self.init(storage: SQLiteTenantStores<SQLiteEventLog>(root: dataDirectory, service: "ingestion"), clock: clock)
+    self.init(storage: SQLiteTenantStores<EventLogSchema>(root: dataDirectory, service: "ingestion"), clock: clock)
   }
 
   /// This service's part of the tenant data lifecycle; deleting a tenant first ends its

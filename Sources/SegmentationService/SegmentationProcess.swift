@@ -15,7 +15,7 @@ public enum SegmentationProcess {
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let ingestion = try configuration.upstreamClient(.ingestion)
     let state = SegmentationLogConsumer(
-      storage: SQLiteTenantStores<SQLiteSegmentationStore>(root: configuration.dataDirectory, service: "segmentation"))
+      storage: SQLiteTenantStores<SegmentationSchema>(root: configuration.dataDirectory, service: "segmentation"))
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(

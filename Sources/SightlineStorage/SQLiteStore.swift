@@ -16,23 +16,27 @@ public struct SQLiteMigration: Sendable {
   }
 }
 
-/// A service's store kept in SQLite: its schema and how to reach it over one connection
-/// pool. This is the preamble every SQLite store shares, written once; the service's own
-/// store protocol (named for what the service needs) is what its logic calls.
-public protocol SQLiteStore: Sendable {
+/// The schema of one kind of SQLite store: its migrations, oldest first.
+public protocol SQLiteSchema: Sendable {
   /// The schema, oldest step first.
   static var migrations: [SQLiteMigration] { get }
-  /// The database, migrated with ``migrator``.
-  var writer: any DatabaseWriter { get }
-  /// A store on `writer`, which must have been migrated with ``migrator``.
-  init(writer: any DatabaseWriter)
 }
 
-extension SQLiteStore {
-  /// The migrator that brings a database to ``migrations``.
+/// A service's store in SQLite: one connection pool (or queue) migrated to `Schema`.
+/// This is the preamble every SQLite store shares, written once: each store is a
+/// constrained extension of it (`extension SQLiteStore: EventLog where Schema ==
+/// EventLogSchema`), conforming to the protocol its service's logic calls.
+public struct SQLiteStore<Schema: SQLiteSchema>: Sendable {
+  /// The database, migrated with ``migrator``.
+  public let writer: any DatabaseWriter
+
+  /// A store on `writer`, which must have been migrated with ``migrator``.
+  public init(writer: any DatabaseWriter) { self.writer = writer }
+
+  /// The migrator that brings a database to the schema.
   public static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()
-    for migration in migrations {
+    for migration in Schema.migrations {
       migrator.registerMigration(migration.identifier) { db in try db.execute(sql: migration.sql) }
     }
     return migrator
@@ -77,17 +81,19 @@ extension TenantDatabases: TenantDataStore {}
 /// Every tenant's store of one kind, each in the tenant's own SQLite file of the service
 /// (`<root>/tenants/<tenant>/<service>.sqlite`): the first conformer of each service's
 /// storage protocol (`EventLogStorage`, `MetricsStorage`, …).
-public final class SQLiteTenantStores<Store: SQLiteStore>: TenantDataStore {
+public final class SQLiteTenantStores<Schema: SQLiteSchema>: TenantDataStore {
   /// The bounded cache of open databases.
   public let databases: TenantDatabases
 
   /// The stores of `service` under `root`, at most `maxOpen` databases open at once.
   public init(root: String, service: String, maxOpen: Int = TenantDatabases.defaultMaxOpen) {
-    databases = TenantDatabases(root: root, service: service, migrator: Store.migrator, maxOpen: maxOpen)
+    databases = TenantDatabases(root: root, service: service, migrator: SQLiteStore<Schema>.migrator, maxOpen: maxOpen)
   }
 
   /// The store of `tenant`, its database created and migrated on first use.
-  public func store(for tenant: TenantID) throws -> Store { Store(writer: try databases.database(for: tenant)) }
+  public func store(for tenant: TenantID) throws -> SQLiteStore<Schema> {
+    SQLiteStore(writer: try databases.database(for: tenant))
+  }
 
   /// Databases open now.
   public var openCount: Int { databases.openCount }

@@ -19,6 +19,6 @@ public protocol ExperimentStorage: TenantDataStore {
   func experiments(for tenant: TenantID) throws -> any ExperimentStore
 }
 
-extension SQLiteTenantStores: ExperimentStorage where Store == SQLiteExperimentStore {
+extension SQLiteTenantStores: ExperimentStorage where Schema == ExperimentSchema {
   public func experiments(for tenant: TenantID) throws -> any ExperimentStore { try store(for: tenant) }
 }

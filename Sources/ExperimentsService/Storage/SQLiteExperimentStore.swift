@@ -3,12 +3,8 @@ public import GRDB
 import SightlineModel
 public import SightlineStorage
 
-/// A tenant's experiment definitions in the tenant's experiments SQLite file.
-public struct SQLiteExperimentStore: ExperimentStore, SQLiteStore {
-  public let writer: any DatabaseWriter
-
-  public init(writer: any DatabaseWriter) { self.writer = writer }
-
+/// The SQLite schema of the experiment definitions.
+public enum ExperimentSchema: SQLiteSchema {
   public static let migrations = [
     SQLiteMigration(
       "v1",
@@ -20,6 +16,12 @@ public struct SQLiteExperimentStore: ExperimentStore, SQLiteStore {
       );
       """)
   ]
+}
+
+/// A tenant's experiment definitions in the tenant's experiments SQLite file.
+public typealias SQLiteExperimentStore = SQLiteStore<ExperimentSchema>
+
+extension SQLiteStore: ExperimentStore where Schema == ExperimentSchema {
 
   /// Stores a new definition; false if the name is taken.
   public func create(name: String, definition: Data) throws -> Bool {

@@ -9,13 +9,8 @@ extension TenantRecord: FetchableRecord, PersistableRecord {
 extension APIKeyRecord: FetchableRecord, PersistableRecord {
   public static let databaseTableName = "api_key"
 }
-
-/// Tenants and API keys, kept by the gateway in its own SQLite file.
-public struct SQLiteGatewayStore: GatewayStore, SQLiteStore {
-  public let writer: any DatabaseWriter
-
-  public init(writer: any DatabaseWriter) { self.writer = writer }
-
+/// The SQLite schema of the gateway's tenants and keys.
+public enum GatewaySchema: SQLiteSchema {
   public static let migrations = [
     SQLiteMigration(
       "v1",
@@ -44,6 +39,12 @@ public struct SQLiteGatewayStore: GatewayStore, SQLiteStore {
       CREATE UNIQUE INDEX tenant_live_name ON tenant(name) WHERE deleted_at_ms IS NULL;
       """),
   ]
+}
+
+/// Tenants and API keys, kept by the gateway in its own SQLite file.
+public typealias SQLiteGatewayStore = SQLiteStore<GatewaySchema>
+
+extension SQLiteStore: GatewayStore where Schema == GatewaySchema {
 
   /// Creates a tenant and its first key in one transaction.
   public func createTenant(_ tenant: TenantRecord, firstKey: APIKeyRecord) throws {

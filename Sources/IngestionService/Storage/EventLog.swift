@@ -115,7 +115,7 @@ public protocol EventLogStorage: TenantDataStore {
   var openCount: Int { get }
 }
 
-extension SQLiteTenantStores: EventLogStorage where Store == SQLiteEventLog {
+extension SQLiteTenantStores: EventLogStorage where Schema == EventLogSchema {
   public func log(for tenant: TenantID) throws -> any EventLog { try store(for: tenant) }
 }
 

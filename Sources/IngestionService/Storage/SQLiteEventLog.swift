@@ -3,15 +3,8 @@ public import GRDB
 import SightlineModel
 public import SightlineStorage
 
-/// A tenant's append-only, de-duplicated event log in SQLite.
-///
-/// Offsets are assigned as `last + 1` inside the write transaction, so they are gapless and
-/// strictly increasing, and a batch is visible (and acknowledged) only once it committed.
-public struct SQLiteEventLog: EventLog, SQLiteStore {
-  public let writer: any DatabaseWriter
-
-  public init(writer: any DatabaseWriter) { self.writer = writer }
-
+/// The SQLite schema of the event log.
+public enum EventLogSchema: SQLiteSchema {
   public static let migrations = [
     SQLiteMigration(
       "v1",
@@ -32,6 +25,15 @@ public struct SQLiteEventLog: EventLog, SQLiteStore {
       """),
     SQLiteMigration("v2-ticket-created", "CREATE TABLE ticket_created (ticket_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)"),
   ]
+}
+
+/// A tenant's append-only, de-duplicated event log in SQLite.
+///
+/// Offsets are assigned as `last + 1` inside the write transaction, so they are gapless and
+/// strictly increasing, and a batch is visible (and acknowledged) only once it committed.
+public typealias SQLiteEventLog = SQLiteStore<EventLogSchema>
+
+extension SQLiteStore: EventLog where Schema == EventLogSchema {
 
   /// Creation times of the given tickets, for those whose `created` event is stored.
   public func creationTimes(of tickets: Set<String>) throws -> [String: Int64] {

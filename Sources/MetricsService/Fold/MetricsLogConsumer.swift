@@ -39,7 +39,7 @@ public final class MetricsLogConsumer: LogConsumer {
 
   /// A consumer folding into SQLite under `dataDirectory` (`tenants/<tenant>/metrics.sqlite`).
   public convenience init(dataDirectory: String) {
-    self.init(storage: SQLiteTenantStores<SQLiteMetricsStore>(root: dataDirectory, service: "metrics"))
+    self.init(storage: SQLiteTenantStores<MetricsSchema>(root: dataDirectory, service: "metrics"))
   }
 
   /// The KPI state of `tenant`.

@@ -1,7 +1,7 @@
 import Foundation
 public import GRDB
 public import SightlineModel
-import SightlineStorage
+public import SightlineStorage
 
 /// The fold: each batch of log entries becomes per-ticket state (first reply, last
 /// resolution, reply and reopen counts, status, next contact), survey answers and

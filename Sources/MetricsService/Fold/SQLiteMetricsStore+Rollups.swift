@@ -1,7 +1,7 @@
 import Foundation
 public import GRDB
 public import SightlineModel
-import SightlineStorage
+public import SightlineStorage
 
 /// Daily KPI rollups: per local day of the tenant, per dimension value (and for the whole
 /// tenant), the accumulated KPIs of the tickets created and the survey answers given that
@@ -13,47 +13,8 @@ import SightlineStorage
 /// days overlapping a marked hour are dropped and built again from the ticket table. Hours
 /// need no time zone, so the consumer marks them in SQL; days are the tenant's local days.
 extension SQLiteMetricsStore {
-  static let rollupSchema = """
-    CREATE TABLE rollup (
-      dimension TEXT NOT NULL,
-      part TEXT NOT NULL,
-      day_start_ms INTEGER NOT NULL,
-      day_end_ms INTEGER NOT NULL,
-      value TEXT NOT NULL,
-      summary BLOB NOT NULL,
-      PRIMARY KEY (dimension, part, day_start_ms, value)
-    );
-    CREATE TABLE rollup_day (day_start_ms INTEGER PRIMARY KEY, day_end_ms INTEGER NOT NULL);
-    CREATE INDEX rollup_day_by_end ON rollup_day(day_end_ms);
-    CREATE TABLE dirty_hour (hour INTEGER PRIMARY KEY);
-    CREATE INDEX survey_by_ticket ON survey(ticket_id);
-    CREATE INDEX survey_by_customer ON survey(customer_id);
-    CREATE INDEX ticket_unanswered ON ticket(created_ms) WHERE first_reply_ms IS NULL;
-    """
 
   // MARK: - Marking changes (consumer side)
-
-  /// The hours one consumer batch changed, written to `dirty_hour` in the batch's
-  /// transaction (collected first: the events of a batch mostly share a few hours).
-  struct ChangedHours {
-    static let hourMs: Int64 = 3_600_000
-    private var hours = Set<Int64>()
-
-    /// Marks the hour of `ms`.
-    mutating func insert(_ ms: Int64) { hours.insert(ms / Self.hourMs) }
-
-    /// Marks the hour of every time the statement returns (NULLs are skipped): a SELECT,
-    /// or an UPDATE with RETURNING.
-    mutating func insert(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
-      let times = try Int64?.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
-      for case let ms? in times { insert(ms) }
-    }
-
-    func mark(_ db: Database) throws {
-      let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dirty_hour (hour) VALUES (?)")
-      for hour in hours { try statement.execute(arguments: [hour]) }
-    }
-  }
 
   static func dropRollups(_ db: Database) throws {
     try db.execute(sql: "DELETE FROM rollup; DELETE FROM rollup_day; DELETE FROM dirty_hour")
@@ -129,4 +90,46 @@ extension SQLiteMetricsStore {
       return result
     }
   }
+}
+
+/// The hours one consumer batch changed, written to `dirty_hour` in the batch's
+/// transaction (collected first: the events of a batch mostly share a few hours).
+struct ChangedHours {
+  static let hourMs: Int64 = 3_600_000
+  private var hours = Set<Int64>()
+
+  /// Marks the hour of `ms`.
+  mutating func insert(_ ms: Int64) { hours.insert(ms / Self.hourMs) }
+
+  /// Marks the hour of every time the statement returns (NULLs are skipped): a SELECT,
+  /// or an UPDATE with RETURNING.
+  mutating func insert(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
+    let times = try Int64?.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+    for case let ms? in times { insert(ms) }
+  }
+
+  func mark(_ db: Database) throws {
+    let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dirty_hour (hour) VALUES (?)")
+    for hour in hours { try statement.execute(arguments: [hour]) }
+  }
+}
+
+extension MetricsSchema {
+  static let rollupSchema = """
+    CREATE TABLE rollup (
+      dimension TEXT NOT NULL,
+      part TEXT NOT NULL,
+      day_start_ms INTEGER NOT NULL,
+      day_end_ms INTEGER NOT NULL,
+      value TEXT NOT NULL,
+      summary BLOB NOT NULL,
+      PRIMARY KEY (dimension, part, day_start_ms, value)
+    );
+    CREATE TABLE rollup_day (day_start_ms INTEGER PRIMARY KEY, day_end_ms INTEGER NOT NULL);
+    CREATE INDEX rollup_day_by_end ON rollup_day(day_end_ms);
+    CREATE TABLE dirty_hour (hour INTEGER PRIMARY KEY);
+    CREATE INDEX survey_by_ticket ON survey(ticket_id);
+    CREATE INDEX survey_by_customer ON survey(customer_id);
+    CREATE INDEX ticket_unanswered ON ticket(created_ms) WHERE first_reply_ms IS NULL;
+    """
 }

@@ -60,10 +60,10 @@ public protocol MetricsStorage: TenantDataStore {
   func alerts(for tenant: TenantID) throws -> any AlertStore
 }
 
-extension SQLiteTenantStores: MetricsStorage where Store == SQLiteMetricsStore {
+extension SQLiteTenantStores: MetricsStorage where Schema == MetricsSchema {
   public func metrics(for tenant: TenantID) throws -> any MetricsStore { try store(for: tenant) }
   /// Alerts live in the tenant's metrics database.
   public func alerts(for tenant: TenantID) throws -> any AlertStore {
-    SQLiteAlertStore(writer: try databases.database(for: tenant))
+    try store(for: tenant)
   }
 }

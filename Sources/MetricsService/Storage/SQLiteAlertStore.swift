@@ -1,14 +1,11 @@
 public import GRDB
 public import SightlineModel
+public import SightlineStorage
 
 /// Alert rules and alerts of one tenant (in the metrics database).
-public struct SQLiteAlertStore: AlertStore {
-  /// The metrics database (migrated with ``SQLiteMetricsStore/migrator``).
-  public let writer: any DatabaseWriter
+public typealias SQLiteAlertStore = SQLiteMetricsStore
 
-  /// A store on the metrics database `writer`.
-  public init(writer: any DatabaseWriter) { self.writer = writer }
-
+extension SQLiteStore: AlertStore where Schema == MetricsSchema {
   /// Stores a new rule.
   public func add(_ rule: AlertRuleRecord) throws {
     try writer.write { db in
@@ -95,10 +92,12 @@ public struct SQLiteAlertStore: AlertStore {
     }
   }
 
-  private static let selectAlert = """
+  private static var selectAlert: String {
+    """
     SELECT id, rule_id, kpi, dimension, dimension_value, value, sample_size, expected_low, expected_high, severity,
       opened_ms, resolved_ms, window_start_ms, window_end_ms, message FROM alert
     """
+  }
 
   private static func alert(_ row: Row) -> AlertRecord? {
     guard let kpi = KpiKind(rawValue: row[2]) else { return nil }

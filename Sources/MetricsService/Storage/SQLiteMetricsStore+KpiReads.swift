@@ -1,7 +1,7 @@
 import Foundation
 public import GRDB
 public import SightlineModel
-import SightlineStorage
+public import SightlineStorage
 
 /// The reads KPIs are computed from: tickets, survey answers and status histories in a
 /// selection, with the values of the grouping dimensions.

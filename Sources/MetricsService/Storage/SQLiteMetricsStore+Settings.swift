@@ -1,7 +1,7 @@
 import Foundation
 public import GRDB
 public import SightlineModel
-import SightlineStorage
+public import SightlineStorage
 
 /// The tenant's KPI settings (time zone, SLA and complaint targets, repeat window, cockpit
 /// targets), one row per setting.

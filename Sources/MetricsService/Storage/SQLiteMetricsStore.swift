@@ -2,20 +2,8 @@ public import GRDB
 import SightlineModel
 public import SightlineStorage
 
-/// The metrics service's per-tenant state: tickets folded from their events, status
-/// history (for backlog), survey answers, customers' tier and type, the consumer's offset,
-/// KPI settings, alert rules and alerts.
-///
-/// The consumer applies each batch of log entries and the offset reached in one
-/// transaction (``apply(_:throughOffset:)``), so a crash or restart neither loses nor
-/// double counts an event. Ticket rows hold per-ticket facts (first reply, last
-/// resolution, reply and reopen counts, status, next contact), so late and out-of-order
-/// events simply update the ticket they belong to, and KPIs stay exact.
-public struct SQLiteMetricsStore: MetricsStore, SQLiteStore {
-  public let writer: any DatabaseWriter
-
-  public init(writer: any DatabaseWriter) { self.writer = writer }
-
+/// The SQLite schema of the metrics state, alert rules and alerts.
+public enum MetricsSchema: SQLiteSchema {
   public static let migrations = [
     SQLiteMigration(
       "v1",
@@ -106,4 +94,18 @@ public struct SQLiteMetricsStore: MetricsStore, SQLiteStore {
     // a day counted under the old ones.
     SQLiteMigration("v3-rollup-settings", "ALTER TABLE rollup_day ADD COLUMN settings TEXT NOT NULL DEFAULT ''"),
   ]
+}
+
+/// The metrics service's per-tenant state: tickets folded from their events, status
+/// history (for backlog), survey answers, customers' tier and type, the consumer's offset,
+/// KPI settings, alert rules and alerts.
+///
+/// The consumer applies each batch of log entries and the offset reached in one
+/// transaction (``apply(_:throughOffset:)``), so a crash or restart neither loses nor
+/// double counts an event. Ticket rows hold per-ticket facts (first reply, last
+/// resolution, reply and reopen counts, status, next contact), so late and out-of-order
+/// events simply update the ticket they belong to, and KPIs stay exact.
+public typealias SQLiteMetricsStore = SQLiteStore<MetricsSchema>
+
+extension SQLiteStore: MetricsStore where Schema == MetricsSchema {
 }

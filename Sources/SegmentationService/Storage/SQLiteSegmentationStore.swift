@@ -3,14 +3,8 @@ public import GRDB
 public import SightlineModel
 public import SightlineStorage
 
-/// The segmentation service's per-tenant state: profiles, each customer's tickets, answers,
-/// orders and texts, saved segments and the consumer's offset (stored with the state in
-/// one transaction, as metrics does).
-public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
-  public let writer: any DatabaseWriter
-
-  public init(writer: any DatabaseWriter) { self.writer = writer }
-
+/// The SQLite schema of the segmentation state.
+public enum SegmentationSchema: SQLiteSchema {
   public static let migrations = [
     SQLiteMigration(
       "v1",
@@ -40,6 +34,14 @@ public struct SQLiteSegmentationStore: SegmentationStore, SQLiteStore {
       """),
     SQLiteMigration("v2-settings", "CREATE TABLE setting (name TEXT PRIMARY KEY, value REAL NOT NULL)"),
   ]
+}
+
+/// The segmentation service's per-tenant state: profiles, each customer's tickets, answers,
+/// orders and texts, saved segments and the consumer's offset (stored with the state in
+/// one transaction, as metrics does).
+public typealias SQLiteSegmentationStore = SQLiteStore<SegmentationSchema>
+
+extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
 
   // MARK: - Consumer
 

@@ -68,6 +68,6 @@ public protocol SegmentationStorage: TenantDataStore {
   func segmentation(for tenant: TenantID) throws -> any SegmentationStore
 }
 
-extension SQLiteTenantStores: SegmentationStorage where Store == SQLiteSegmentationStore {
+extension SQLiteTenantStores: SegmentationStorage where Schema == SegmentationSchema {
   public func segmentation(for tenant: TenantID) throws -> any SegmentationStore { try store(for: tenant) }
 }
