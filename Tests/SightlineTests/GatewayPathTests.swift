@@ -103,4 +103,38 @@ import Testing
       #expect(byName["experiments"] == "SERVING")
     }
   }
+
+  /// SuiteHealth reports the gateway's own health service, not a constant: when the gateway
+  /// cannot write its data directory it says NOT_SERVING with the reason, and SERVING again
+  /// once the directory is writable.
+  @Test func suiteHealthReportsTheGatewaysOwnStatus() async throws {
+    try await InProcessSuite.with { suite in
+      // A directory where the gateway writes its probe file: the write fails as on a full
+      // or read-only disk (even for root).
+      let probe = "\(suite.directory)/gateway/.readiness-gateway"
+      try FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)
+      try await suite.withGatewayClient { client in
+        let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+        let key = SuiteMetadata.bearer(suite.operatorKey)
+        func gatewayEntry() async throws -> Sightline_Gateway_V1_ServiceHealth? {
+          try await gateway.suiteHealth(.init(), metadata: key).services.first { $0.name == "gateway" }
+        }
+        // Probes run every couple of seconds; the margin is for a loaded machine.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var entry = try await gatewayEntry()
+        while entry?.status != "NOT_SERVING", ContinuousClock.now < deadline {
+          try await Task.sleep(for: .milliseconds(200))
+          entry = try await gatewayEntry()
+        }
+        #expect(entry?.status == "NOT_SERVING" && entry?.detail.contains("cannot be written") == true, "\(String(describing: entry))")
+
+        try FileManager.default.removeItem(atPath: probe)
+        while entry?.status != "SERVING", ContinuousClock.now < deadline + .seconds(15) {
+          try await Task.sleep(for: .milliseconds(200))
+          entry = try await gatewayEntry()
+        }
+        #expect(entry?.status == "SERVING", "\(String(describing: entry))")
+      }
+    }
+  }
 }
