@@ -76,8 +76,6 @@ public protocol TenantDataStore: Sendable {
   @discardableResult func remove(_ tenant: TenantID) -> RemovedFiles
 }
 
-extension TenantDatabases: TenantDataStore {}
-
 /// Every tenant's store of one kind, each in the tenant's own SQLite file of the service
 /// (`<root>/tenants/<tenant>/<service>.sqlite`): the first conformer of each service's
 /// storage protocol (`EventLogStorage`, `MetricsStorage`, …).

@@ -227,13 +227,13 @@ struct CockpitView {
       }
       lines.append("  \(card.segment) (\(card.members) members): " + figures.joined(separator: ", "))
     }
-    if case let themes = cockpit.themes, !themes.themes.isEmpty {
-      lines.append("  negative themes: " + themes.themes.prefix(8).map { "\($0.term) (\($0.count))" }.joined(separator: ", "))
+    if !cockpit.themes.themes.isEmpty {
+      lines.append("  negative themes: " + cockpit.themes.themes.prefix(8).map { "\($0.term) (\($0.count))" }.joined(separator: ", "))
     }
-    if case let atRisk = cockpit.atRisk, !atRisk.customers.isEmpty {
+    if !cockpit.atRisk.customers.isEmpty {
       lines.append(
         "  call back first: "
-          + atRisk.customers.prefix(5).map { "\($0.customerID) (\(KpiFormat.fixed($0.score, digits: 0)))" }.joined(separator: ", "))
+          + cockpit.atRisk.customers.prefix(5).map { "\($0.customerID) (\(KpiFormat.fixed($0.score, digits: 0)))" }.joined(separator: ", "))
     }
     return lines
   }
