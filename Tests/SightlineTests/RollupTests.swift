@@ -275,7 +275,7 @@ struct RollupTests {
 
 extension Array {
   /// Consecutive slices of at most `size` elements.
-  fileprivate func chunked(_ size: Int) -> [[Element]] {
+  func chunked(_ size: Int) -> [[Element]] {
     stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
   }
 }

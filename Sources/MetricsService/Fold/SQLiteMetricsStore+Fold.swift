@@ -3,10 +3,10 @@ public import GRDB
 public import SightlineModel
 public import SightlineStorage
 
-/// The fold: each batch of log entries becomes per-ticket state (first reply, last
-/// resolution, reply and reopen counts, status, next contact), survey answers and
-/// profiles, together with the offset reached and the hours the batch changed (for the
-/// rollups), in one transaction.
+/// The fold in SQLite: each batch of log entries is worked out in memory
+/// (``MetricsBatch``) from rows loaded with a few set-based reads, and written back with
+/// multi-row statements, together with the offset reached and the hours the batch changed
+/// (for the rollups), in one transaction.
 extension SQLiteMetricsStore {
   // MARK: - Consumer
 
@@ -26,143 +26,114 @@ extension SQLiteMetricsStore {
   public func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64) throws -> Int64 {
     try writer.write { db in
       let applied = try Self.appliedOffset(db)
-      var changed = ChangedHours()
-      for entry in entries where entry.offset > applied {
-        try Self.apply(entry.event, offset: entry.offset, changed: &changed, db)
+      var batch = MetricsBatch(entries.filter { $0.offset > applied })
+      if !batch.events.isEmpty {
+        try Self.load(&batch, db)
+        batch.apply()
+        let marks = batch.answersToMark
+        batch.markHours(try db.fetchRows("SELECT time_ms FROM survey WHERE ticket_id IN \(Self.keys)", keys: marks.tickets).map { $0[0] })
+        batch.markHours(
+          try db.fetchRows("SELECT time_ms FROM survey WHERE customer_id IN \(Self.keys)", keys: marks.customers).map { $0[0] })
+        try Self.write(batch, db)
       }
-      try changed.mark(db)
       let reached = max(applied, throughOffset)
-      try db.run(
-        "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
+      try db.execute(
+        sql:
+          "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
         arguments: [reached])
       return reached
     }
   }
 
-  private static func apply(_ event: MetricsEvent, offset: Int64, changed: inout ChangedHours, _ db: Database) throws {
-    switch event {
-    case .ticket(let ticketID, let customerID, let type, let timeMs, let attributes):
-      try applyTicketEvent(
-        ticketID: ticketID, customerID: customerID, type: type, timeMs: timeMs,
-        attributes: attributes, offset: offset, changed: &changed, db)
-    case .survey(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let channel):
-      try db.run(
-        "INSERT OR IGNORE INTO survey (response_id, customer_id, ticket_id, scale, score, time_ms, channel) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        arguments: [responseID, customerID, ticketID, scale.rawValue, score, timeMs, channel])
-      if db.changesCount > 0 { changed.insert(timeMs) }
-    case .profile(let customerID, let type, let tier, let region, let timeMs):
-      // The latest profile (by its own time) wins, whatever the arrival order.
-      try db.run(
-        """
-        INSERT INTO customer (customer_id, type, tier, region, profile_ms) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(customer_id) DO UPDATE SET type = excluded.type, tier = excluded.tier,
-          region = excluded.region, profile_ms = excluded.profile_ms
-        WHERE excluded.profile_ms >= customer.profile_ms
-        """,
-        arguments: [customerID, type, tier, region, timeMs])
-      // Answers without a ticket region take the profile's.
-      if db.changesCount > 0 {
-        try changed.insert(db, "SELECT time_ms FROM survey WHERE customer_id = ?", [customerID])
-      }
-    case .other:
-      break
+  /// The key set of a set-based statement (``GRDB/Database/fetchRows(_:keys:)``).
+  private static let keys = "(SELECT value FROM json_each(?))"
+
+  private static let ticketColumns = """
+    ticket_id, customer_id, created_ms, channel, region, business_line, agent, product_module, problem_type,
+    priority, complaint, first_reply_ms, reply_count, first_resolved_ms, last_resolved_ms, reopen_count,
+    status_open, status_ms, status_offset, next_contact_ms
+    """
+
+  /// Loads the batch's tickets, all the tickets of the customers whose next contacts it may
+  /// change, the profiles it may replace and which of its answers are already stored.
+  private static func load(_ batch: inout MetricsBatch, _ db: Database) throws {
+    let byID = try db.fetchRows("SELECT \(ticketColumns) FROM ticket WHERE ticket_id IN \(keys)", keys: batch.ticketIDs)
+      .map(ticket)
+    batch.load(tickets: byID)
+    let customers = batch.customersToLoad(Dictionary(byID.map { ($0.ticketID, $0) }, uniquingKeysWith: { a, _ in a }))
+    batch.load(
+      tickets: try db.fetchRows(
+        "SELECT \(ticketColumns) FROM ticket WHERE customer_id IN \(keys) AND created_ms IS NOT NULL", keys: customers
+      ).map(ticket))
+    var profiles: [String: MetricsBatch.Profile] = [:]
+    for row in try db.fetchRows(
+      "SELECT customer_id, type, tier, region, profile_ms FROM customer WHERE customer_id IN \(keys)",
+      keys: batch.profileCustomerIDs)
+    {
+      profiles[row[0]] = MetricsBatch.Profile(type: row[1], tier: row[2], region: row[3], profileMs: row[4])
     }
+    batch.load(profiles: profiles)
+    batch.load(
+      storedAnswers: try db.fetchRows("SELECT response_id FROM survey WHERE response_id IN \(keys)", keys: batch.answerIDs)
+        .map { $0[0] as String })
   }
 
-  private static func applyTicketEvent(
-    ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, attributes: TicketAttributes,
-    offset: Int64, changed: inout ChangedHours, _ db: Database
-  ) throws {
-    try db.run("INSERT OR IGNORE INTO ticket (ticket_id) VALUES (?)", arguments: [ticketID])
-    // Every change marks the creation hour of the ticket, so its day is rolled up again;
-    // a change of the ticket's dimensions also marks its survey answers' hours.
-    switch type {
-    case .created:
-      // The day the ticket was on so far (its status changes; it may move to another day).
-      try changed.insert(db, "SELECT created_ms FROM ticket WHERE ticket_id = ?", [ticketID])
-      // The earliest `created` event defines the ticket (a second one, under another event
-      // id, is a correction only if it is earlier).
-      try db.run(
-        """
-        UPDATE ticket SET created_ms = :time, customer_id = :customer, channel = :channel, region = :region,
-          business_line = :line, agent = CASE WHEN :agent != '' THEN :agent ELSE agent END,
-          product_module = :module, problem_type = :problem, priority = :priority, complaint = :complaint
-        WHERE ticket_id = :ticket AND (created_ms IS NULL OR created_ms > :time)
-        """,
-        arguments: [
-          "time": timeMs, "customer": customerID, "channel": attributes.channel, "region": attributes.region,
-          "line": attributes.businessLine, "agent": attributes.agent, "module": attributes.productModule,
-          "problem": attributes.problemType, "priority": attributes.priority.rawValue,
-          "complaint": attributes.complaint, "ticket": ticketID,
-        ])
-      if db.changesCount > 0 {
-        // Repeat contacts: recompute "the same customer's next ticket" for this customer's
-        // tickets (a handful), which stays right whatever order tickets arrive in.
-        try db.run(
-          """
-          UPDATE ticket SET next_contact_ms = (
-            SELECT MIN(other.created_ms) FROM ticket AS other
-            WHERE other.customer_id = ticket.customer_id AND other.created_ms > ticket.created_ms)
-          WHERE customer_id = ? AND created_ms IS NOT NULL
-          """,
-          arguments: [customerID])
-        changed.insert(timeMs)
-        try changed.insert(db, "SELECT created_ms FROM ticket WHERE customer_id = ?", [customerID])
-        try changed.insert(db, "SELECT time_ms FROM survey WHERE ticket_id = ?", [ticketID])
-      }
-      try recordStatus(ticketID: ticketID, open: true, timeMs: timeMs, offset: offset, db)
-    case .agentReply:
-      try changed.insert(
-        db,
-        """
-        UPDATE ticket SET reply_count = reply_count + 1,
-          first_reply_ms = CASE WHEN first_reply_ms IS NULL OR first_reply_ms > :time THEN :time ELSE first_reply_ms END,
-          agent = CASE WHEN agent = '' THEN :agent ELSE agent END
-        WHERE ticket_id = :ticket RETURNING created_ms
-        """,
-        ["time": timeMs, "agent": attributes.agent, "ticket": ticketID])
-      // The reply may give the ticket its agent.
-      if !attributes.agent.isEmpty {
-        try changed.insert(db, "SELECT time_ms FROM survey WHERE ticket_id = ?", [ticketID])
-      }
-    case .resolved:
-      try changed.insert(
-        db,
-        """
-        UPDATE ticket SET
-          first_resolved_ms = CASE WHEN first_resolved_ms IS NULL OR first_resolved_ms > :time THEN :time ELSE first_resolved_ms END,
-          last_resolved_ms = CASE WHEN last_resolved_ms IS NULL OR last_resolved_ms < :time THEN :time ELSE last_resolved_ms END
-        WHERE ticket_id = :ticket RETURNING created_ms
-        """,
-        ["time": timeMs, "ticket": ticketID])
-      try recordStatus(ticketID: ticketID, open: false, timeMs: timeMs, offset: offset, db)
-    case .reopened:
-      try changed.insert(db, "UPDATE ticket SET reopen_count = reopen_count + 1 WHERE ticket_id = ? RETURNING created_ms", [ticketID])
-      try recordStatus(ticketID: ticketID, open: true, timeMs: timeMs, offset: offset, db)
-    case .customerReply:
-      break
-    }
+  private static func ticket(_ row: Row) -> TicketState {
+    var ticket = TicketState(ticketID: row[0])
+    ticket.customerID = row[1]
+    ticket.createdMs = row[2]
+    ticket.attributes = TicketAttributes(
+      channel: row[3], region: row[4], businessLine: row[5], agent: row[6], productModule: row[7], problemType: row[8],
+      priority: TicketPriority(rawValue: row[9]) ?? .normal, complaint: row[10])
+    ticket.firstReplyMs = row[11]
+    ticket.replyCount = row[12]
+    ticket.firstResolvedMs = row[13]
+    ticket.lastResolvedMs = row[14]
+    ticket.reopenCount = row[15]
+    ticket.statusOpen = row[16]
+    ticket.statusMs = row[17]
+    ticket.statusOffset = row[18]
+    ticket.nextContactMs = row[19]
+    return ticket
   }
 
-  /// Keeps the status history (for backlog) and the current status: that of the latest
-  /// status event by event time, ties broken by log order.
-  private static func recordStatus(ticketID: String, open: Bool, timeMs: Int64, offset: Int64, _ db: Database) throws {
-    try db.run(
-      "INSERT OR IGNORE INTO status_event (ticket_id, log_offset, time_ms, open) VALUES (?, ?, ?, ?)",
-      arguments: [ticketID, offset, timeMs, open])
-    try db.run(
-      """
-      UPDATE ticket SET status_open = :open, status_ms = :time, status_offset = :offset
-      WHERE ticket_id = :ticket AND (status_ms IS NULL OR status_ms < :time OR (status_ms = :time AND status_offset < :offset))
-      """,
-      arguments: ["open": open, "time": timeMs, "offset": offset, "ticket": ticketID])
-  }
-}
-
-extension Database {
-  /// Executes `sql` through the connection's statement cache: the consumer runs the same
-  /// few statements for every event, so preparing them once matters.
-  fileprivate func run(_ sql: String, arguments: StatementArguments = StatementArguments()) throws {
-    try cachedStatement(sql: sql).execute(arguments: arguments)
+  /// Writes what the batch changed: tickets, status events, answers, profiles and the
+  /// hours to roll up again.
+  private static func write(_ batch: MetricsBatch, _ db: Database) throws {
+    try db.insertRows(
+      "INSERT INTO ticket (\(ticketColumns))", columns: 20,
+      rows: batch.changedTickets.map { t -> [(any DatabaseValueConvertible)?] in
+        let a = t.attributes
+        return [
+          t.ticketID, t.customerID, t.createdMs, a.channel, a.region, a.businessLine, a.agent, a.productModule,
+          a.problemType, a.priority.rawValue, a.complaint, t.firstReplyMs, t.replyCount, t.firstResolvedMs,
+          t.lastResolvedMs, t.reopenCount, t.statusOpen, t.statusMs, t.statusOffset, t.nextContactMs,
+        ]
+      },
+      tail: """
+        ON CONFLICT(ticket_id) DO UPDATE SET customer_id = excluded.customer_id, created_ms = excluded.created_ms,
+          channel = excluded.channel, region = excluded.region, business_line = excluded.business_line,
+          agent = excluded.agent, product_module = excluded.product_module, problem_type = excluded.problem_type,
+          priority = excluded.priority, complaint = excluded.complaint, first_reply_ms = excluded.first_reply_ms,
+          reply_count = excluded.reply_count, first_resolved_ms = excluded.first_resolved_ms,
+          last_resolved_ms = excluded.last_resolved_ms, reopen_count = excluded.reopen_count,
+          status_open = excluded.status_open, status_ms = excluded.status_ms, status_offset = excluded.status_offset,
+          next_contact_ms = excluded.next_contact_ms
+        """)
+    try db.insertRows(
+      "INSERT OR IGNORE INTO status_event (ticket_id, log_offset, time_ms, open)", columns: 4,
+      rows: batch.statusEvents.map { [$0.ticketID, $0.offset, $0.timeMs, $0.open] })
+    try db.insertRows(
+      "INSERT OR IGNORE INTO survey (response_id, customer_id, ticket_id, scale, score, time_ms, channel)", columns: 7,
+      rows: batch.newAnswers.map { [$0.responseID, $0.customerID, $0.ticketID, $0.scale.rawValue, $0.score, $0.timeMs, $0.channel] })
+    try db.insertRows(
+      "INSERT INTO customer (customer_id, type, tier, region, profile_ms)", columns: 5,
+      rows: batch.changedProfiles.map { [$0.customerID, $0.profile.type, $0.profile.tier, $0.profile.region, $0.profile.profileMs] },
+      tail: """
+        ON CONFLICT(customer_id) DO UPDATE SET type = excluded.type, tier = excluded.tier, region = excluded.region,
+          profile_ms = excluded.profile_ms
+        """)
+    try db.insertRows(
+      "INSERT OR IGNORE INTO dirty_hour (hour)", columns: 1, rows: batch.changedHours.map { [$0] }, rowsPerStatement: 256)
   }
 }

@@ -92,28 +92,6 @@ extension SQLiteMetricsStore {
   }
 }
 
-/// The hours one consumer batch changed, written to `dirty_hour` in the batch's
-/// transaction (collected first: the events of a batch mostly share a few hours).
-struct ChangedHours {
-  static let hourMs: Int64 = 3_600_000
-  private var hours = Set<Int64>()
-
-  /// Marks the hour of `ms`.
-  mutating func insert(_ ms: Int64) { hours.insert(ms / Self.hourMs) }
-
-  /// Marks the hour of every time the statement returns (NULLs are skipped): a SELECT,
-  /// or an UPDATE with RETURNING.
-  mutating func insert(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
-    let times = try Int64?.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
-    for case let ms? in times { insert(ms) }
-  }
-
-  func mark(_ db: Database) throws {
-    let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO dirty_hour (hour) VALUES (?)")
-    for hour in hours { try statement.execute(arguments: [hour]) }
-  }
-}
-
 extension MetricsSchema {
   static let rollupSchema = """
     CREATE TABLE rollup (

@@ -49,11 +49,19 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
     try writer.read { db in try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0 }
   }
 
-  /// Applies entries above the stored offset and stores `throughOffset`, in one transaction.
+  /// Applies entries above the stored offset and stores `throughOffset`, in one
+  /// transaction: the batch is worked out in memory (``SegmentationBatch``) from the
+  /// tickets and profiles it touches, loaded with one statement each, and written back
+  /// with multi-row statements.
   public func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64) throws {
     try writer.write { db in
       let applied = try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0
-      for entry in entries where entry.offset > applied { try Self.apply(entry.event, offset: entry.offset, db) }
+      var batch = SegmentationBatch(entries.filter { $0.offset > applied })
+      if !batch.events.isEmpty {
+        try Self.load(&batch, db)
+        batch.apply()
+        try Self.write(batch, db)
+      }
       try db.execute(
         sql:
           "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
@@ -61,65 +69,96 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
     }
   }
 
-  private static func apply(_ event: SegmentationEvent, offset: Int64, _ db: Database) throws {
-    func run(_ sql: String, _ arguments: StatementArguments) throws { try db.cachedStatement(sql: sql).execute(arguments: arguments) }
-    switch event {
-    case .profile(let customerID, let attributes, let signupMs, let timeMs):
-      let json = String(decoding: try JSONSerialization.data(withJSONObject: attributes, options: [.sortedKeys]), as: UTF8.self)
-      try run(
-        """
-        INSERT INTO customer (customer_id, attributes, signup_ms, profile_ms, first_profile_ms) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(customer_id) DO UPDATE SET attributes = excluded.attributes, signup_ms = excluded.signup_ms,
-          profile_ms = excluded.profile_ms, first_profile_ms = MIN(customer.first_profile_ms, excluded.first_profile_ms)
-        WHERE excluded.profile_ms >= customer.profile_ms
-        """, [customerID, json, signupMs, timeMs, timeMs])
-    case .ticket(let ticketID, let customerID, let type, let timeMs, let complaint, let problemType):
-      try run("INSERT OR IGNORE INTO ticket (ticket_id) VALUES (?)", [ticketID])
-      switch type {
-      case .created:
-        try run(
-          """
-          UPDATE ticket SET created_ms = :time, customer_id = :customer, complaint = :complaint, problem_type = :problem
-          WHERE ticket_id = :ticket AND (created_ms IS NULL OR created_ms > :time)
-          """, ["time": timeMs, "customer": customerID, "complaint": complaint, "problem": problemType, "ticket": ticketID])
-      case .agentReply:
-        try run(
-          """
-          UPDATE ticket SET reply_count = reply_count + 1,
-            first_reply_ms = CASE WHEN first_reply_ms IS NULL OR first_reply_ms > :time THEN :time ELSE first_reply_ms END
-          WHERE ticket_id = :ticket
-          """, ["time": timeMs, "ticket": ticketID])
-      case .resolved:
-        try run(
-          "UPDATE ticket SET last_resolved_ms = MAX(COALESCE(last_resolved_ms, :time), :time) WHERE ticket_id = :ticket",
-          ["time": timeMs, "ticket": ticketID])
-      case .reopened:
-        try run("UPDATE ticket SET reopen_count = reopen_count + 1 WHERE ticket_id = ?", [ticketID])
-      case .customerReply:
-        return
-      }
-      if type != .agentReply {
-        try run(
-          """
-          UPDATE ticket SET status_open = :open, status_ms = :time, status_offset = :offset
-          WHERE ticket_id = :ticket AND (status_ms IS NULL OR status_ms < :time OR (status_ms = :time AND status_offset < :offset))
-          """, ["open": type != .resolved, "time": timeMs, "offset": offset, "ticket": ticketID])
-      }
-    case .answer(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let comment):
-      try run(
-        "INSERT OR IGNORE INTO answer (response_id, customer_id, ticket_id, scale, score, time_ms, comment) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [responseID, customerID, ticketID, scale.rawValue, score, timeMs, comment])
-    case .feedback(let id, let customerID, let ticketID, let source, let text, let timeMs, let rating):
-      try run(
-        "INSERT OR IGNORE INTO feedback (id, customer_id, ticket_id, source, text, time_ms, rating) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [id, customerID, ticketID, source, text, timeMs, rating])
-    case .order(let id, let customerID, let amountMinor, let timeMs):
-      try run(
-        "INSERT OR IGNORE INTO purchase (order_id, customer_id, amount_minor, time_ms) VALUES (?, ?, ?, ?)",
-        [id, customerID, amountMinor, timeMs])
-    case .other:
-      return
+  private static let ticketColumns = """
+    ticket_id, customer_id, created_ms, complaint, problem_type, last_resolved_ms, status_open, status_ms,
+    status_offset, reply_count, first_reply_ms, reopen_count
+    """
+
+  private static func load(_ batch: inout SegmentationBatch, _ db: Database) throws {
+    let tickets = try db.fetchRows(
+      "SELECT \(ticketColumns) FROM ticket WHERE ticket_id IN (SELECT value FROM json_each(?))", keys: batch.ticketIDs
+    ).map { row in
+      var ticket = TicketState(ticketID: row[0])
+      ticket.customerID = row[1]
+      ticket.createdMs = row[2]
+      ticket.attributes = TicketAttributes(problemType: row[4], complaint: row[3])
+      ticket.lastResolvedMs = row[5]
+      ticket.statusOpen = row[6]
+      ticket.statusMs = row[7]
+      ticket.statusOffset = row[8]
+      ticket.replyCount = row[9]
+      ticket.firstReplyMs = row[10]
+      ticket.reopenCount = row[11]
+      return ticket
     }
+    var profiles: [String: SegmentationBatch.Profile] = [:]
+    for row in try db.fetchRows(
+      """
+      SELECT customer_id, attributes, signup_ms, profile_ms, first_profile_ms FROM customer
+      WHERE customer_id IN (SELECT value FROM json_each(?))
+      """, keys: batch.profileCustomerIDs)
+    {
+      profiles[row[0]] = SegmentationBatch.Profile(
+        attributes: try Self.attributes(json: row[1]), signupMs: row[2], profileMs: row[3], firstProfileMs: row[4])
+    }
+    batch.load(tickets: tickets, profiles: profiles)
+  }
+
+  /// A profile's attributes as stored (a JSON object with sorted keys).
+  private static func attributes(json: String) throws -> [String: String] {
+    (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
+  }
+
+  private static func write(_ batch: SegmentationBatch, _ db: Database) throws {
+    try db.insertRows(
+      "INSERT INTO ticket (\(ticketColumns))", columns: 12,
+      rows: batch.changedTickets.map { t -> [(any DatabaseValueConvertible)?] in
+        [
+          t.ticketID, t.customerID, t.createdMs, t.attributes.complaint, t.attributes.problemType, t.lastResolvedMs,
+          t.statusOpen, t.statusMs, t.statusOffset, t.replyCount, t.firstReplyMs, t.reopenCount,
+        ]
+      },
+      tail: """
+        ON CONFLICT(ticket_id) DO UPDATE SET customer_id = excluded.customer_id, created_ms = excluded.created_ms,
+          complaint = excluded.complaint, problem_type = excluded.problem_type,
+          last_resolved_ms = excluded.last_resolved_ms, status_open = excluded.status_open,
+          status_ms = excluded.status_ms, status_offset = excluded.status_offset, reply_count = excluded.reply_count,
+          first_reply_ms = excluded.first_reply_ms, reopen_count = excluded.reopen_count
+        """)
+    try db.insertRows(
+      "INSERT INTO customer (customer_id, attributes, signup_ms, profile_ms, first_profile_ms)", columns: 5,
+      rows: try batch.changedProfiles.map { id, profile -> [(any DatabaseValueConvertible)?] in
+        let json = String(
+          decoding: try JSONSerialization.data(withJSONObject: profile.attributes, options: [.sortedKeys]), as: UTF8.self)
+        return [id, json, profile.signupMs, profile.profileMs, profile.firstProfileMs]
+      },
+      tail: """
+        ON CONFLICT(customer_id) DO UPDATE SET attributes = excluded.attributes, signup_ms = excluded.signup_ms,
+          profile_ms = excluded.profile_ms, first_profile_ms = excluded.first_profile_ms
+        """)
+    var answers: [[(any DatabaseValueConvertible)?]] = []
+    var texts: [[(any DatabaseValueConvertible)?]] = []
+    var orders: [[(any DatabaseValueConvertible)?]] = []
+    for (_, event) in batch.events {
+      switch event {
+      case .answer(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let comment):
+        answers.append([responseID, customerID, ticketID, scale.rawValue, score, timeMs, comment])
+      case .feedback(let id, let customerID, let ticketID, let source, let text, let timeMs, let rating):
+        texts.append([id, customerID, ticketID, source, text, timeMs, rating])
+      case .order(let id, let customerID, let amountMinor, let timeMs):
+        orders.append([id, customerID, amountMinor, timeMs])
+      case .profile, .ticket, .other:
+        continue
+      }
+    }
+    // OR IGNORE: the first of an id wins, as a re-delivered event must change nothing.
+    try db.insertRows(
+      "INSERT OR IGNORE INTO answer (response_id, customer_id, ticket_id, scale, score, time_ms, comment)", columns: 7,
+      rows: answers)
+    try db.insertRows(
+      "INSERT OR IGNORE INTO feedback (id, customer_id, ticket_id, source, text, time_ms, rating)", columns: 7, rows: texts)
+    try db.insertRows(
+      "INSERT OR IGNORE INTO purchase (order_id, customer_id, amount_minor, time_ms)", columns: 4, rows: orders)
   }
 
   // MARK: - Reads
