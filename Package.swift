@@ -251,8 +251,8 @@ let package = Package(
     .executableTarget(
       name: "bench-ingest",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineTesting", "SightlineStorage", grpcCore,
-        swiftProtobuf, grdb,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "SightlineTesting", "SightlineStorage",
+        "MetricsService", "SegmentationService", grpcCore, swiftProtobuf, grdb, logging,
       ],
       path: "benchmarks/ingest",
       swiftSettings: swiftSettings

@@ -1,10 +1,11 @@
-import SightlineModel
-import SightlineRPC
-import SightlineWire
+public import SightlineModel
+public import SightlineRPC
+import SightlineStorage
+public import SightlineWire
 
 /// The segmentation service's log consumer: folds ingestion's log into each tenant's
 /// segmentation store.
-final class SegmentationLogConsumer: LogConsumer {
+public final class SegmentationLogConsumer: LogConsumer {
   /// Every tenant's segmentation state.
   let storage: any SegmentationStorage
 
@@ -12,11 +13,17 @@ final class SegmentationLogConsumer: LogConsumer {
     self.storage = storage
   }
 
+  /// A consumer folding into SQLite under `dataDirectory`
+  /// (`tenants/<tenant>/segmentation.sqlite`).
+  public convenience init(dataDirectory: String) {
+    self.init(storage: SQLiteTenantStores<SegmentationSchema>(root: dataDirectory, service: "segmentation"))
+  }
+
   func store(for tenant: TenantID) throws -> any SegmentationStore { try storage.segmentation(for: tenant) }
 
-  func appliedOffset(tenant: TenantID) throws -> Int64 { try store(for: tenant).appliedOffset() }
+  public func appliedOffset(tenant: TenantID) throws -> Int64 { try store(for: tenant).appliedOffset() }
 
-  func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
+  public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
     try store(for: tenant).apply(entries.map { ($0.offset, Self.event($0)) }, throughOffset: throughOffset)
   }
 

@@ -14,8 +14,7 @@ public enum SegmentationProcess {
   /// The services to run, in dependency order (the server last, so it drains first).
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let ingestion = try configuration.upstreamClient(.ingestion)
-    let state = SegmentationLogConsumer(
-      storage: SQLiteTenantStores<SegmentationSchema>(root: configuration.dataDirectory, service: "segmentation"))
+    let state = SegmentationLogConsumer(dataDirectory: configuration.dataDirectory)
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(

@@ -33,41 +33,8 @@ public enum RecordReader {
   /// Every record of `text`, in order. Throws only when the file as a whole cannot be
   /// read (CSV without a kind, an unclosed quote); a bad record is a failure in its place.
   public static func records(text: String, format: Format, kind: Kind?) throws -> [Record] {
-    switch format {
-    case .ndjson:
-      return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { number, line in
-        if line.utf8.count > maxRecordBytes { return (number + 1, .failure(tooLarge(line.utf8.count, eventID: ""))) }
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty else { return nil }
-        do {
-          return (number + 1, .success(try Sightline_Ingestion_V1_Event(jsonString: String(trimmed))))
-        } catch {
-          return (number + 1, .failure(ReadProblem(eventID: "", field: "(line)", reason: "not a JSON event: \(error)")))
-        }
-      }
-    case .csv:
-      guard let kind else { throw CSVError("CSV input needs --kind (\(Kind.allCases.map(\.rawValue).joined(separator: ", ")))") }
-      let rows = try CSVParser.rows(text)
-      guard let header = rows.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces) }) else { return [] }
-      return rows.dropFirst().flatMap { row -> [Record] in
-        var values: [String: String] = [:]
-        for (index, name) in header.enumerated() where index < row.fields.count { values[name] = row.fields[index] }
-        let size = row.fields.reduce(0) { $0 + $1.utf8.count }
-        if size > maxRecordBytes { return [(row.line, .failure(tooLarge(size, eventID: values["event_id"] ?? "")))] }
-        if row.fields.count != header.count {
-          return [
-            (
-              row.line,
-              .failure(
-                ReadProblem(
-                  eventID: values["event_id"] ?? "", field: "(row)",
-                  reason: "\(row.fields.count) columns, the header has \(header.count)"))
-            )
-          ]
-        }
-        return kind == .ticketExport ? exportEvents(values, line: row.line) : [(row.line, event(values, kind: kind))]
-      }
-    }
+    var decoder = try RecordDecoder(format: format, kind: kind)
+    return try decoder.feed(Array(text.utf8)) + decoder.finish()
   }
 
   /// Largest line (NDJSON) or row (CSV) read as a record: an event's text fields hold at
@@ -75,7 +42,7 @@ public enum RecordReader {
   /// keeps one huge line from making a whole batch too large to send.
   public static let maxRecordBytes = 1 << 20
 
-  private static func tooLarge(_ size: Int, eventID: String) -> ReadProblem {
+  static func tooLarge(_ size: Int, eventID: String) -> ReadProblem {
     ReadProblem(eventID: eventID, field: "(line)", reason: "the record is \(size) bytes; at most \(maxRecordBytes) are read as one event")
   }
 
@@ -117,7 +84,7 @@ public enum RecordReader {
     }
     if !attributes.isEmpty { record["attributes"] = attributes }
     do {
-      let json = try JSONSerialization.data(withJSONObject: ["event_id": eventID, kind.rawValue: record])
+      let json = try JSONSerialization.data(withJSONObject: ["event_id": eventID, kind.rawValue: record], options: [.sortedKeys])
       return .success(try Sightline_Ingestion_V1_Event(jsonUTF8Data: json))
     } catch {
       return .failure(ReadProblem(eventID: eventID, field: "(row)", reason: "not a \(kind.rawValue): \(error)"))
@@ -151,8 +118,9 @@ public enum RecordReader {
 
 /// RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks. Works on the
 /// UTF-8 bytes: every byte it looks for is ASCII, which never occurs inside a multi-byte
-/// character, so splitting bytes is safe and much faster than walking characters.
-enum CSVParser {
+/// character, so splitting bytes is safe and much faster than walking characters. It is fed
+/// a chunk at a time (a file need not fit in memory) and keeps its place across chunks.
+struct CSVParser {
   struct Row {
     var line: Int
     var fields: [String]
@@ -161,55 +129,91 @@ enum CSVParser {
   private static let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n")
   private static let carriageReturn = UInt8(ascii: "\r")
 
+  private var fields: [String] = []
+  private var field: [UInt8] = []
+  private var quoted = false
+  /// The previous chunk ended inside a quoted field on a quote, which may be the first of
+  /// an escaped pair ("").
+  private var quoteAtEnd = false
+  /// The previous row ended with "\r": a "\n" right after it belongs to it.
+  private var afterCarriageReturn = false
+  private var line = 1
+  private var rowLine = 1
+
+  /// Every row of `text`.
   static func rows(_ text: String) throws -> [Row] {
+    var parser = CSVParser()
+    return parser.feed(Array(text.utf8)) + (try parser.finish())
+  }
+
+  /// The rows completed by `bytes`.
+  mutating func feed(_ bytes: [UInt8]) -> [Row] {
     var rows: [Row] = []
-    var fields: [String] = []
-    var field: [UInt8] = []
-    var quoted = false
-    var line = 1
-    var rowLine = 1
-    func endField() {
-      fields.append(String(decoding: field, as: UTF8.self))
-      field.removeAll(keepingCapacity: true)
-    }
-    func endRow() {
-      endField()
-      if !(fields.count == 1 && fields[0].isEmpty) { rows.append(Row(line: rowLine, fields: fields)) }
-      fields = []
-    }
-    let bytes = Array(text.utf8)
     var index = 0
+    if quoteAtEnd, !bytes.isEmpty {
+      quoteAtEnd = false
+      if bytes[0] == Self.quote {
+        field.append(Self.quote)
+        index = 1
+      } else {
+        quoted = false
+      }
+    }
     while index < bytes.count {
       let byte = bytes[index]
       index += 1
+      if afterCarriageReturn {
+        afterCarriageReturn = false
+        if byte == Self.newline { continue }
+      }
       if quoted {
-        if byte == quote {
-          if index < bytes.count && bytes[index] == quote {
-            field.append(quote)
+        if byte == Self.quote {
+          if index == bytes.count {
+            quoteAtEnd = true
+          } else if bytes[index] == Self.quote {
+            field.append(Self.quote)
             index += 1
           } else {
             quoted = false
           }
         } else {
-          if byte == newline { line += 1 }
+          if byte == Self.newline { line += 1 }
           field.append(byte)
         }
         continue
       }
       switch byte {
-      case quote where field.isEmpty: quoted = true
-      case comma: endField()
-      case newline, carriageReturn:
+      case Self.quote where field.isEmpty: quoted = true
+      case Self.comma: endField()
+      case Self.newline, Self.carriageReturn:
         // "\r\n" ends one row, as does a lone "\r" or "\n".
-        if byte == carriageReturn && index < bytes.count && bytes[index] == newline { index += 1 }
-        endRow()
+        afterCarriageReturn = byte == Self.carriageReturn
+        endRow(into: &rows)
         line += 1
         rowLine = line
       default: field.append(byte)
       }
     }
-    if quoted { throw RecordReader.CSVError("line \(rowLine): a quoted field is not closed") }
-    if !field.isEmpty || !fields.isEmpty { endRow() }
     return rows
+  }
+
+  /// The last row, if the input did not end with a line break.
+  mutating func finish() throws -> [Row] {
+    if quoteAtEnd { (quoteAtEnd, quoted) = (false, false) }
+    if quoted { throw RecordReader.CSVError("line \(rowLine): a quoted field is not closed") }
+    var rows: [Row] = []
+    if !field.isEmpty || !fields.isEmpty { endRow(into: &rows) }
+    return rows
+  }
+
+  private mutating func endField() {
+    fields.append(String(decoding: field, as: UTF8.self))
+    field.removeAll(keepingCapacity: true)
+  }
+
+  private mutating func endRow(into rows: inout [Row]) {
+    endField()
+    if !(fields.count == 1 && fields[0].isEmpty) { rows.append(Row(line: rowLine, fields: fields)) }
+    fields = []
   }
 }

@@ -103,3 +103,27 @@ public final class SQLiteTenantStores<Schema: SQLiteSchema>: TenantDataStore {
   public func install(_ tenant: TenantID, from candidate: String) throws { try databases.install(tenant, from: candidate) }
   @discardableResult public func remove(_ tenant: TenantID) -> RemovedFiles { databases.remove(tenant) }
 }
+
+extension SQLiteStore {
+  /// Runs `updates` in a transaction committed without waiting for the disk
+  /// (`synchronous = NORMAL` for this transaction only): for state derived from ingestion's
+  /// log, stored together with the log offset it reached.
+  ///
+  /// Why that is safe: a process crash loses nothing in WAL mode either way; a power loss may
+  /// drop the last such commits, but then the state and its offset go back together, and the
+  /// consumer reads those entries again from the log, which is committed with a full sync.
+  /// Every other write (settings, rules, anything a caller is told is stored) keeps the full
+  /// sync, and its commit also makes the earlier derived ones durable.
+  public func writeDerivedState<T>(_ updates: (Database) throws -> T) throws -> T {
+    try writer.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA synchronous = NORMAL")
+      defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+      var result: T?
+      try db.inTransaction {
+        result = try updates(db)
+        return .commit
+      }
+      return result!
+    }
+  }
+}

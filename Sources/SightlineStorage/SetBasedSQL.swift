@@ -5,15 +5,17 @@ public import GRDB
 /// keys, and multi-row statements for a set of rows, instead of a statement per event.
 /// (PostgreSQL takes the same shapes: `= ANY($1)` for a key set, multi-row `VALUES`.)
 extension Database {
-  /// Rows of `sql` for a set of keys. `sql` names the set as `(SELECT value FROM
+  /// Calls `body` with each row of `sql` for a set of keys, without copying the rows (a
+  /// row is valid during its call only). `sql` names the set as `(SELECT value FROM
   /// json_each(?))`, bound to `keys` as one JSON array, so any number of keys is one
   /// statement (SQLite has no array parameter).
-  public func fetchRows(_ sql: String, keys: some Collection<String>) throws -> [Row] {
-    guard !keys.isEmpty else { return [] }
-    return try Row.fetchAll(cachedStatement(sql: sql), arguments: [Self.jsonArray(keys)])
+  public func forEachRow(_ sql: String, keys: some Collection<String>, _ body: (Row) throws -> Void) throws {
+    guard !keys.isEmpty else { return }
+    let rows = try Row.fetchCursor(cachedStatement(sql: sql), arguments: [Self.jsonArray(keys)])
+    while let row = try rows.next() { try body(row) }
   }
 
-  /// Runs `sql` once for a set of keys (see ``fetchRows(_:keys:)``).
+  /// Runs `sql` once for a set of keys (see ``forEachRow(_:keys:_:)``).
   public func execute(_ sql: String, keys: some Collection<String>) throws {
     guard !keys.isEmpty else { return }
     try cachedStatement(sql: sql).execute(arguments: [Self.jsonArray(keys)])
@@ -40,6 +42,22 @@ extension Database {
       }
       try statement.execute(arguments: StatementArguments(values))
       start += count
+    }
+  }
+
+  /// Updates rows of `table` by key: `rows` hold the key first, then a value for each of
+  /// `columns`. Only `columns` are set, so SQLite leaves alone every index that does not
+  /// read them (setting a column an index reads rewrites its entry, even to the same
+  /// value). One prepared statement runs per row: measured against a multi-row `UPDATE …
+  /// FROM (VALUES …)` in the metrics fold it was as fast, and simpler (docs/performance.md).
+  public func updateRows(
+    _ table: String, key: String, columns: [String], rows: [[(any DatabaseValueConvertible)?]]
+  ) throws {
+    let assignments = columns.map { "\($0) = ?" }.joined(separator: ", ")
+    let statement = try cachedStatement(sql: "UPDATE \(table) SET \(assignments) WHERE \(key) = ?")
+    for row in rows {
+      precondition(row.count == columns.count + 1, "a row of \(row.count) values for a key and \(columns.count) columns")
+      try statement.execute(arguments: StatementArguments(Array(row.dropFirst()) + [row[0]]))
     }
   }
 

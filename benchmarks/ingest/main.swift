@@ -9,6 +9,9 @@
 import Foundation
 import GRDB
 import GRPCCore
+import Logging
+import MetricsService
+import SegmentationService
 import SightlineLauncher
 import SightlineModel
 import SightlineRPC
@@ -20,42 +23,72 @@ import SwiftProtobuf
 var events = 1_000_000
 var batchSize = 5_000
 var followLogs = true
+var order = SyntheticHelpdesk.Order.interleaved
+var foldPage = 5_000
 var iterator = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = iterator.next() {
-  let value = iterator.next().flatMap(Int.init) ?? 0
+  let text = iterator.next() ?? ""
+  let value = Int(text) ?? 0
   switch flag {
   case "--events": events = value
   case "--batch": batchSize = value
   case "--consumers": followLogs = value != 0
-  default: FileHandle.standardError.write(Data("unknown flag \(flag)\n".utf8)); exit(2)
+  case "--fold-page": foldPage = value
+  case "--order":
+    guard let chosen = SyntheticHelpdesk.Order(rawValue: text) else { fail("--order is interleaved or sorted") }
+    order = chosen
+  default: fail("unknown flag \(flag)")
   }
+}
+
+func fail(_ message: String) -> Never {
+  FileHandle.standardError.write(Data((message + "\n").utf8))
+  exit(2)
 }
 
 func seconds(_ duration: Duration) -> Double {
   Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
-/// The i-th generated event: ticket creations and replies over the last 30 days.
-func event(_ index: Int) -> Sightline_Ingestion_V1_Event {
-  let now = Int64(Date().timeIntervalSince1970 * 1000)
-  return .with {
-    $0.eventID = "e\(index)"
-    $0.ticketEvent = .with {
-      $0.ticketID = "T\(index / 2)"
-      $0.customerID = "C\(index % 10_000)"
-      $0.time = RFC3339.format(milliseconds: now - 30 * 86_400_000 + Int64(index) * 1_000 % (29 * 86_400_000))
-      $0.kind = index % 2 == 0 ? .created : .customerReply
-      $0.channel = "wechat"
-      $0.businessLine = "L\(index % 20)"
+/// Folds the tenant's whole log from offset 0 with a fresh consumer (its state in a new
+/// directory) following the suite's ingestion over mutual TLS, as a consumer catching up
+/// on a backlog does; returns the seconds until it has applied `head`.
+func catchUp(
+  _ suite: InProcessSuite, tenant: TenantID, head: Int64, name: String,
+  consumer: (String) -> any LogConsumer
+) async throws -> Double {
+  let directory = suite.directory + "/catch-up-\(name)"
+  let state = consumer(directory)
+  return try await suite.withIngestionClient(security: SuiteTLS(pki: suite.pki).clientSecurity(identity: .service)) { client in
+    let follower = LogFollower(
+      client: client, consumer: state, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let start = ContinuousClock.now
+    let running = Task { try await follower.run() }
+    follower.follow(tenant)
+    while try state.appliedOffset(tenant: tenant) < head {
+      try await Task.sleep(for: .milliseconds(20))
     }
+    let elapsed = seconds(ContinuousClock.now - start)
+    running.cancel()
+    _ = await running.result
+    return elapsed
   }
 }
 
 let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / (1 << 30)) GiB"
-print("bench-ingest: \(events) events in batches of \(batchSize); \(machine)")
-let batches = stride(from: 0, to: events, by: batchSize).map { start in (start..<min(start + batchSize, events)).map(event) }
+// About 3.4 events per ticket.
+let helpdesk = SyntheticHelpdesk(
+  tickets: events * 10 / 34, order: order, endMs: Int64(Date().timeIntervalSince1970 * 1000) / 86_400_000 * 86_400_000)
+var generated: [[Sightline_Ingestion_V1_Event]] = []
+try await helpdesk.forEachBatch(size: batchSize) { generated.append($0) }
+let batches = generated
+let consumersOn = followLogs
+let foldPageEntries = foldPage
+print(
+  "bench-ingest: \(batches.reduce(0) { $0 + $1.count }) events of \(helpdesk.tickets) tickets in \(order) order, batches of \(batchSize); \(machine)"
+)
 
-try await InProcessSuite.with(followLogs: followLogs) { suite in
+try await InProcessSuite.with(followLogs: consumersOn) { suite in
   let tenant = try await suite.createTenant("bench")
   try await suite.withGatewayClient { client in
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
@@ -69,6 +102,56 @@ try await InProcessSuite.with(followLogs: followLogs) { suite in
       String(
         format: "end to end (IngestStream via the gateway, TLS, committed): %d events in %.2f s = %.0f events/s",
         Int(reply.accepted), elapsed, Double(reply.accepted) / elapsed))
+
+    if !consumersOn {
+      // The fold alone: the log read into memory first, then applied page by page.
+      let id = TenantID(tenant.id)!
+      let entries = try await suite.withIngestionClient(security: SuiteTLS(pki: suite.pki).clientSecurity(identity: .service)) {
+        client in
+        let directory = Sightline_Ingestion_V1_TenantDirectory.Client(wrapping: client)
+        var entries: [Sightline_Ingestion_V1_LogEntry] = []
+        while entries.count < Int(reply.offset) {
+          let page = try await directory.readLog(
+            .with {
+              $0.fromOffset = entries.last?.offset ?? 0
+              $0.maxEntries = 5_000
+            }, metadata: SuiteMetadata.forTenant(id))
+          entries += page.entries
+        }
+        return entries
+      }
+      for (name, make) in [
+        ("metrics", { MetricsLogConsumer(dataDirectory: $0) as any LogConsumer }),
+        ("segmentation", { SegmentationLogConsumer(dataDirectory: $0) as any LogConsumer }),
+      ] as [(String, (String) -> any LogConsumer)] {
+        let consumer = make(suite.directory + "/fold-alone-\(name)")
+        let start = ContinuousClock.now
+        var index = 0
+        while index < entries.count {
+          let page = Array(entries[index..<min(index + foldPageEntries, entries.count)])
+          try consumer.apply(page, throughOffset: page.last!.offset, tenant: id)
+          index += page.count
+        }
+        let time = seconds(ContinuousClock.now - start)
+        print(
+          String(
+            format: "%@ fold alone (entries in memory, pages of %d): %.2f s = %.0f events/s", name, foldPageEntries, time,
+            Double(entries.count) / time))
+      }
+
+      // Catching up: each consumer alone folds the whole log (ReadLog over mutual TLS,
+      // batch fold, commit), as after a restart or a bulk load.
+      for (name, make) in [
+        ("metrics", { MetricsLogConsumer(dataDirectory: $0) as any LogConsumer }),
+        ("segmentation", { SegmentationLogConsumer(dataDirectory: $0) as any LogConsumer }),
+      ] as [(String, (String) -> any LogConsumer)] {
+        let time = try await catchUp(suite, tenant: id, head: reply.offset, name: name, consumer: make)
+        print(
+          String(
+            format: "%@ consumer catching up on the whole log alone: %d events in %.2f s = %.0f events/s", name,
+            Int(reply.offset), time, Double(reply.offset) / time))
+      }
+    }
 
     // The same rows straight into SQLite: one transaction per batch, WAL, synchronous=FULL.
     let path = suite.directory + "/plain.sqlite"

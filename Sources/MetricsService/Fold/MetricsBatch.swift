@@ -137,6 +137,7 @@ struct MetricsBatch {
       }
     }
     assignNextContacts()
+    changedTickets = tickets.values.filter { $0 != loadedTickets[$0.ticketID] }
     for ticket in changedTickets {
       if let created = loadedTickets[ticket.ticketID]?.createdMs { mark(created) }
       if let created = ticket.createdMs { mark(created) }
@@ -170,10 +171,8 @@ struct MetricsBatch {
 
   // MARK: What to write
 
-  /// Tickets new or changed by the batch.
-  var changedTickets: [TicketState] {
-    tickets.values.filter { $0 != loadedTickets[$0.ticketID] }
-  }
+  /// Tickets new or changed by the batch (after ``apply()``).
+  private(set) var changedTickets: [TicketState] = []
 
   /// Profiles new or changed by the batch.
   var changedProfiles: [(customerID: String, profile: Profile)] {

@@ -24,16 +24,19 @@ extension SQLiteMetricsStore {
   /// re-delivery after a reconnect changes nothing. Returns the offset now applied.
   @discardableResult
   public func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64) throws -> Int64 {
-    try writer.write { db in
+    try writeDerivedState { db in
       let applied = try Self.appliedOffset(db)
       var batch = MetricsBatch(entries.filter { $0.offset > applied })
       if !batch.events.isEmpty {
         try Self.load(&batch, db)
         batch.apply()
         let marks = batch.answersToMark
-        batch.markHours(try db.fetchRows("SELECT time_ms FROM survey WHERE ticket_id IN \(Self.keys)", keys: marks.tickets).map { $0[0] })
-        batch.markHours(
-          try db.fetchRows("SELECT time_ms FROM survey WHERE customer_id IN \(Self.keys)", keys: marks.customers).map { $0[0] })
+        var times: [Int64] = []
+        try db.forEachRow("SELECT time_ms FROM survey WHERE ticket_id IN \(Self.keys)", keys: marks.tickets) { times.append($0[0]) }
+        try db.forEachRow("SELECT time_ms FROM survey WHERE customer_id IN \(Self.keys)", keys: marks.customers) {
+          times.append($0[0])
+        }
+        batch.markHours(times)
         try Self.write(batch, db)
       }
       let reached = max(applied, throughOffset)
@@ -45,7 +48,7 @@ extension SQLiteMetricsStore {
     }
   }
 
-  /// The key set of a set-based statement (``GRDB/Database/fetchRows(_:keys:)``).
+  /// The key set of a set-based statement (``GRDB/Database/forEachRow(_:keys:_:)``).
   private static let keys = "(SELECT value FROM json_each(?))"
 
   private static let ticketColumns = """
@@ -57,25 +60,30 @@ extension SQLiteMetricsStore {
   /// Loads the batch's tickets, all the tickets of the customers whose next contacts it may
   /// change, the profiles it may replace and which of its answers are already stored.
   private static func load(_ batch: inout MetricsBatch, _ db: Database) throws {
-    let byID = try db.fetchRows("SELECT \(ticketColumns) FROM ticket WHERE ticket_id IN \(keys)", keys: batch.ticketIDs)
-      .map(ticket)
+    var byID: [TicketState] = []
+    try db.forEachRow("SELECT \(ticketColumns) FROM ticket WHERE ticket_id IN \(keys)", keys: batch.ticketIDs) {
+      byID.append(ticket($0))
+    }
     batch.load(tickets: byID)
     let customers = batch.customersToLoad(Dictionary(byID.map { ($0.ticketID, $0) }, uniquingKeysWith: { a, _ in a }))
-    batch.load(
-      tickets: try db.fetchRows(
-        "SELECT \(ticketColumns) FROM ticket WHERE customer_id IN \(keys) AND created_ms IS NOT NULL", keys: customers
-      ).map(ticket))
+    var byCustomer: [TicketState] = []
+    try db.forEachRow(
+      "SELECT \(ticketColumns) FROM ticket WHERE customer_id IN \(keys) AND created_ms IS NOT NULL", keys: customers
+    ) { byCustomer.append(ticket($0)) }
+    batch.load(tickets: byCustomer)
     var profiles: [String: MetricsBatch.Profile] = [:]
-    for row in try db.fetchRows(
+    try db.forEachRow(
       "SELECT customer_id, type, tier, region, profile_ms FROM customer WHERE customer_id IN \(keys)",
-      keys: batch.profileCustomerIDs)
-    {
+      keys: batch.profileCustomerIDs
+    ) { row in
       profiles[row[0]] = MetricsBatch.Profile(type: row[1], tier: row[2], region: row[3], profileMs: row[4])
     }
     batch.load(profiles: profiles)
-    batch.load(
-      storedAnswers: try db.fetchRows("SELECT response_id FROM survey WHERE response_id IN \(keys)", keys: batch.answerIDs)
-        .map { $0[0] as String })
+    var answers: [String] = []
+    try db.forEachRow("SELECT response_id FROM survey WHERE response_id IN \(keys)", keys: batch.answerIDs) {
+      answers.append($0[0])
+    }
+    batch.load(storedAnswers: answers)
   }
 
   private static func ticket(_ row: Row) -> TicketState {
@@ -97,29 +105,55 @@ extension SQLiteMetricsStore {
     return ticket
   }
 
+  /// Writes the changed tickets, touching as few index entries as it can: new tickets are
+  /// inserted; a ticket whose creation or customer moved is rewritten whole; any other
+  /// change sets only the columns no index reads (plus the first reply, which the index of
+  /// unanswered tickets reads, when that moved).
+  private static func writeTickets(_ batch: MetricsBatch, _ db: Database) throws {
+    typealias Values = [(any DatabaseValueConvertible)?]
+    var inserted: [Values] = []
+    var facts: [Values] = []
+    var factsAndFirstReply: [Values] = []
+    for ticket in batch.changedTickets {
+      let a = ticket.attributes
+      let row: Values = [
+        ticket.ticketID, ticket.customerID, ticket.createdMs, a.channel, a.region, a.businessLine, a.agent, a.productModule,
+        a.problemType, a.priority.rawValue, a.complaint, ticket.firstReplyMs, ticket.replyCount, ticket.firstResolvedMs,
+        ticket.lastResolvedMs, ticket.reopenCount, ticket.statusOpen, ticket.statusMs, ticket.statusOffset,
+        ticket.nextContactMs,
+      ]
+      guard let stored = batch.loadedTickets[ticket.ticketID], stored.customerID == ticket.customerID,
+        stored.createdMs == ticket.createdMs
+      else {
+        inserted.append(row)
+        continue
+      }
+      // The key, then the columns of `factColumns` (and the first reply).
+      let update: Values = [row[0]] + row[3...10] + row[12...19]
+      if stored.firstReplyMs == ticket.firstReplyMs { facts.append(update) } else { factsAndFirstReply.append(update + [row[11]]) }
+    }
+    try db.insertRows(
+      "INSERT INTO ticket (\(ticketColumns))", columns: 20, rows: inserted,
+      tail: "ON CONFLICT(ticket_id) DO UPDATE SET "
+        + ticketColumns.split(separator: ",").dropFirst().map {
+          let column = $0.trimmingCharacters(in: .whitespacesAndNewlines)
+          return "\(column) = excluded.\(column)"
+        }.joined(separator: ", "))
+    try db.updateRows("ticket", key: "ticket_id", columns: factColumns, rows: facts)
+    try db.updateRows("ticket", key: "ticket_id", columns: factColumns + ["first_reply_ms"], rows: factsAndFirstReply)
+  }
+
+  /// Ticket columns no index reads.
+  private static let factColumns = [
+    "channel", "region", "business_line", "agent", "product_module", "problem_type", "priority", "complaint",
+    "reply_count", "first_resolved_ms", "last_resolved_ms", "reopen_count", "status_open", "status_ms", "status_offset",
+    "next_contact_ms",
+  ]
+
   /// Writes what the batch changed: tickets, status events, answers, profiles and the
   /// hours to roll up again.
   private static func write(_ batch: MetricsBatch, _ db: Database) throws {
-    try db.insertRows(
-      "INSERT INTO ticket (\(ticketColumns))", columns: 20,
-      rows: batch.changedTickets.map { t -> [(any DatabaseValueConvertible)?] in
-        let a = t.attributes
-        return [
-          t.ticketID, t.customerID, t.createdMs, a.channel, a.region, a.businessLine, a.agent, a.productModule,
-          a.problemType, a.priority.rawValue, a.complaint, t.firstReplyMs, t.replyCount, t.firstResolvedMs,
-          t.lastResolvedMs, t.reopenCount, t.statusOpen, t.statusMs, t.statusOffset, t.nextContactMs,
-        ]
-      },
-      tail: """
-        ON CONFLICT(ticket_id) DO UPDATE SET customer_id = excluded.customer_id, created_ms = excluded.created_ms,
-          channel = excluded.channel, region = excluded.region, business_line = excluded.business_line,
-          agent = excluded.agent, product_module = excluded.product_module, problem_type = excluded.problem_type,
-          priority = excluded.priority, complaint = excluded.complaint, first_reply_ms = excluded.first_reply_ms,
-          reply_count = excluded.reply_count, first_resolved_ms = excluded.first_resolved_ms,
-          last_resolved_ms = excluded.last_resolved_ms, reopen_count = excluded.reopen_count,
-          status_open = excluded.status_open, status_ms = excluded.status_ms, status_offset = excluded.status_offset,
-          next_contact_ms = excluded.next_contact_ms
-        """)
+    try writeTickets(batch, db)
     try db.insertRows(
       "INSERT OR IGNORE INTO status_event (ticket_id, log_offset, time_ms, open)", columns: 4,
       rows: batch.statusEvents.map { [$0.ticketID, $0.offset, $0.timeMs, $0.open] })

@@ -54,7 +54,7 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
   /// tickets and profiles it touches, loaded with one statement each, and written back
   /// with multi-row statements.
   public func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64) throws {
-    try writer.write { db in
+    try writeDerivedState { db in
       let applied = try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0
       var batch = SegmentationBatch(entries.filter { $0.offset > applied })
       if !batch.events.isEmpty {
@@ -75,9 +75,10 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
     """
 
   private static func load(_ batch: inout SegmentationBatch, _ db: Database) throws {
-    let tickets = try db.fetchRows(
+    var tickets: [TicketState] = []
+    try db.forEachRow(
       "SELECT \(ticketColumns) FROM ticket WHERE ticket_id IN (SELECT value FROM json_each(?))", keys: batch.ticketIDs
-    ).map { row in
+    ) { row in
       var ticket = TicketState(ticketID: row[0])
       ticket.customerID = row[1]
       ticket.createdMs = row[2]
@@ -89,15 +90,15 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
       ticket.replyCount = row[9]
       ticket.firstReplyMs = row[10]
       ticket.reopenCount = row[11]
-      return ticket
+      tickets.append(ticket)
     }
     var profiles: [String: SegmentationBatch.Profile] = [:]
-    for row in try db.fetchRows(
+    try db.forEachRow(
       """
       SELECT customer_id, attributes, signup_ms, profile_ms, first_profile_ms FROM customer
       WHERE customer_id IN (SELECT value FROM json_each(?))
-      """, keys: batch.profileCustomerIDs)
-    {
+      """, keys: batch.profileCustomerIDs
+    ) { row in
       profiles[row[0]] = SegmentationBatch.Profile(
         attributes: try Self.attributes(json: row[1]), signupMs: row[2], profileMs: row[3], firstProfileMs: row[4])
     }

@@ -36,6 +36,8 @@ public final class LogFollower: Service, Sendable {
   public let workers: Int
   /// Entries one worker takes from one tenant before it moves on.
   public let maxEntriesPerTurn: Int
+  /// Entries per `ReadLog` call (a turn reads up to `maxEntriesPerTurn` in such pages).
+  public let pageEntries: Int
   /// Each tenant's applied offset, published after every turn that moved it: what
   /// read-your-writes waits are woken by.
   public let appliedProgress = TenantBroadcast<Int64>(buffering: .bufferingNewest(1))
@@ -146,13 +148,14 @@ public final class LogFollower: Service, Sendable {
   /// per turn.
   public init(
     client: GRPCClient<HTTP2ClientTransport.Posix>, consumer: any LogConsumer, logger: Logger,
-    workers: Int = 4, maxEntriesPerTurn: Int = 2_000
+    workers: Int = 4, maxEntriesPerTurn: Int = 30_000, pageEntries: Int = 10_000
   ) {
     self.client = client
     self.consumer = consumer
     self.logger = logger
     self.workers = max(1, workers)
     self.maxEntriesPerTurn = max(1, maxEntriesPerTurn)
+    self.pageEntries = max(1, min(pageEntries, maxEntriesPerTurn))
   }
 
   /// Makes sure `tenant` is caught up (a call for it arrived): a tenant not heard of yet
@@ -279,36 +282,58 @@ public final class LogFollower: Service, Sendable {
   }
 
   /// One turn of `tenant`: reads at most `maxEntriesPerTurn` entries after its applied
-  /// offset and applies them. Returns whether it is still behind (another turn is due).
+  /// offset, a page of `pageEntries` at a time, and applies them page by page. While one
+  /// page is folded the next is already being read (ingestion reads and sends it, this
+  /// process decodes it), so a tenant catching up keeps both busy. Returns whether it is
+  /// still behind (another turn is due).
   private func turn(_ tenant: TenantID) async -> Bool {
     let metadata = SuiteMetadata.forTenant(tenant)
+    let directory = Sightline_Ingestion_V1_TenantDirectory.Client(wrapping: client)
+    let pageEntries = self.pageEntries
+    func read(after offset: Int64) -> Task<Sightline_Ingestion_V1_ReadLogResponse, any Error> {
+      Task {
+        try await directory.readLog(
+          .with {
+            $0.fromOffset = offset
+            $0.maxEntries = Int32(pageEntries)
+          }, metadata: metadata)
+      }
+    }
+    var next: Task<Sightline_Ingestion_V1_ReadLogResponse, any Error>?
+    defer { next?.cancel() }
     do {
       guard let applied = try await BlockingWork.run({ try self.appliedOffset(tenant) }) else { return false }
-      let reply = try await Sightline_Ingestion_V1_TenantDirectory.Client(wrapping: client).readLog(
-        .with {
-          $0.fromOffset = applied
-          $0.maxEntries = Int32(maxEntriesPerTurn)
-        }, metadata: metadata)
-      if state.withLock({ $0.stopped.contains(tenant) }) { return false }
       var reached = applied
-      if let last = reply.entries.last?.offset {
-        try await BlockingWork.run { try self.consumer.apply(reply.entries, throughOffset: last, tenant: tenant) }
-        reached = last
+      var entriesRead = 0
+      next = read(after: applied)
+      while let page = next {
+        let reply = try await page.value
+        next = nil
+        if state.withLock({ $0.stopped.contains(tenant) }) { return false }
+        let last = reply.entries.last?.offset
+        entriesRead += reply.entries.count
+        // A full page means more may follow: read it while this one is folded.
+        if let last, reply.entries.count >= pageEntries, entriesRead < maxEntriesPerTurn { next = read(after: last) }
+        if let last {
+          try await BlockingWork.run { try self.consumer.apply(reply.entries, throughOffset: last, tenant: tenant) }
+          reached = last
+        }
+        let behind = state.withLock { state -> Bool in
+          guard !state.stopped.contains(tenant) else { return false }
+          state.failures[tenant] = nil
+          var progress = state.progress[tenant] ?? Progress()
+          progress.applied = reached
+          progress.head = max(progress.head, reply.headOffset, reached)
+          progress.failingSince = nil
+          progress.lastError = ""
+          state.progress[tenant] = progress
+          TenantSeries.consumerLag(tenant.rawValue).record(progress.lag)
+          return progress.lag > 0
+        }
+        if reached > applied { appliedProgress.publish(reached, tenant: tenant) }
+        if next == nil { return behind }
       }
-      let behind = state.withLock { state -> Bool in
-        guard !state.stopped.contains(tenant) else { return false }
-        state.failures[tenant] = nil
-        var progress = state.progress[tenant] ?? Progress()
-        progress.applied = reached
-        progress.head = max(progress.head, reply.headOffset, reached)
-        progress.failingSince = nil
-        progress.lastError = ""
-        state.progress[tenant] = progress
-        TenantSeries.consumerLag(tenant.rawValue).record(progress.lag)
-        return progress.lag > 0
-      }
-      if reached > applied { appliedProgress.publish(reached, tenant: tenant) }
-      return behind
+      return false
     } catch {
       if Task.isCancelled || state.withLock({ $0.stopped.contains(tenant) }) { return false }
       let failures = state.withLock { state -> Int in

@@ -24,7 +24,7 @@ struct Ingest: AsyncParsableCommand {
   @Option(help: "Input format: ndjson or csv (default: by extension).") var format: FormatArgument?
   @Option(help: "Record kind of CSV input: ticket_event, survey_response, feedback, customer_profile, order, ticket_export.")
   var kind: KindArgument?
-  @Option(help: "Events per batch (at most 10000).") var batchSize: Int = 1000
+  @Option(help: "Events per batch (at most 10000).") var batchSize: Int = 5000
   @Option(help: "Write rejected records and their reasons to this file (NDJSON).") var rejects: String?
   @OptionGroup var connection: ConnectionOptions
 
@@ -82,22 +82,8 @@ struct Ingest: AsyncParsableCommand {
     print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(rejections.count), log offset \(summary.offset)")
     if !rejections.isEmpty { throw ExitCode.failure }
   }
-  /// Byte offset of the first byte that does not belong to a valid UTF-8 sequence.
-  static func firstInvalidUTF8(_ data: Data) -> Int {
-    var parser = Unicode.UTF8.ForwardParser()
-    var bytes = data.makeIterator()
-    var offset = 0
-    while true {
-      switch parser.parseScalar(from: &bytes) {
-      case .valid(let scalar): offset += scalar.count
-      case .error: return offset
-      case .emptyInput: return offset
-      }
-    }
-  }
-
-  /// Reads `files` and ingests them in batches of `batchSize`. Records that do not parse are
-  /// rejected locally; the service's rejections are mapped back to lines. Progress (records,
+  /// Reads `files` a chunk at a time and ingests them in batches of `batchSize`, in the
+  /// file's order. Records that do not parse are rejected locally; the service's rejections are mapped back to lines. Progress (records,
   /// records/s, rejected) is redrawn on standard error when it is a terminal.
   static func send(
     files: [String], format: RecordReader.Format?, kind: RecordReader.Kind?, batchSize: Int,
@@ -116,19 +102,40 @@ struct Ingest: AsyncParsableCommand {
       FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + line + (final ? "\n" : "")).utf8))
     }
     for file in files {
-      let data = try Data(contentsOf: URL(fileURLWithPath: file))
-      guard let text = String(validating: data, as: UTF8.self) else {
-        throw ValidationError("\(file): not valid UTF-8 (the first bad byte is at offset \(Self.firstInvalidUTF8(data)))")
+      // Refused whole before anything is sent: a file with a bad byte at its end must not
+      // be half ingested.
+      if let offset = try RecordFileReader.firstInvalidUTF8(path: file) {
+        throw ValidationError("\(file): not valid UTF-8 (the first bad byte is at offset \(offset))")
       }
-      let records: [RecordReader.Record]
+      let reader: RecordFileReader
       do {
-        records = try RecordReader.records(text: text, format: format ?? RecordReader.format(of: file), kind: kind)
+        reader = try RecordFileReader(path: file, format: format ?? RecordReader.format(of: file), kind: kind)
       } catch {
         throw ValidationError("\(file): \(error)")
       }
-      var batch: [(line: Int, event: Sightline_Ingestion_V1_Event)] = []
-      func flush() async throws {
-        guard !batch.isEmpty else { return }
+      // The file streams: the next batch is read and parsed (one core) while the previous
+      // one is sent and committed, and only those two are in memory.
+      var reading = Task { try reader.next(batchSize) }
+      while true {
+        let records: [RecordReader.Record]
+        do {
+          records = try await reading.value
+        } catch {
+          throw ValidationError("\(file): \(error)")
+        }
+        if records.isEmpty { break }
+        reading = Task { try reader.next(batchSize) }
+        var batch: [(line: Int, event: Sightline_Ingestion_V1_Event)] = []
+        batch.reserveCapacity(records.count)
+        for (line, result) in records {
+          switch result {
+          case .success(let event): batch.append((line, event))
+          case .failure(let problem):
+            summary.rejections.append(
+              Rejection(file: file, line: line, eventID: problem.eventID, field: problem.field, reason: problem.reason))
+          }
+        }
+        guard !batch.isEmpty else { continue }
         let request = Sightline_Ingestion_V1_IngestRequest.with { $0.events = batch.map(\.event) }
         // Ingest is idempotent by event id, so a batch whose answer was lost is simply sent again.
         let reply = try await TransientRetry.run { try await ingestion.ingest(request, metadata: metadata) }
@@ -141,20 +148,9 @@ struct Ingest: AsyncParsableCommand {
               file: file, line: batch[Int(error.index)].line, eventID: error.recordID,
               field: error.field, reason: error.reason))
         }
-        sent += batch.count
-        batch.removeAll(keepingCapacity: true)
+        sent += records.count
         progress(file)
       }
-      for (line, result) in records {
-        switch result {
-        case .success(let event): batch.append((line, event))
-        case .failure(let problem):
-          summary.rejections.append(
-            Rejection(file: file, line: line, eventID: problem.eventID, field: problem.field, reason: problem.reason))
-        }
-        if batch.count == batchSize { try await flush() }
-      }
-      try await flush()
       progress(file, final: true)
     }
     return summary
