@@ -273,6 +273,15 @@ let package = Package(
     ),
 
     .executableTarget(
+      name: "bench-gateway",
+      dependencies: [
+        "SightlineModel", "SightlineRPC", "SightlineLauncher", "SightlineWire", grpcCore, grpcTransport,
+      ],
+      path: "benchmarks/gateway",
+      swiftSettings: swiftSettings
+    ),
+
+    .executableTarget(
       name: "bench-tenants",
       dependencies: ["SightlineModel", "SightlineRPC", "SightlineLauncher", "SightlineTesting", grpcCore, grpcTransport],
       path: "benchmarks/tenants",

@@ -42,7 +42,7 @@ public enum GatewayProcess {
   public static func make(configuration: GatewayConfiguration, logger: Logger) throws -> (services: [any Service], server: SuiteServer) {
     try DevelopmentPKI.ensure(configuration.pki)
     let operatorKey = try OperatorKey.loadOrCreate(path: configuration.operatorKeyFile)
-    let store = try SQLiteGatewayStore.open(path: "\(configuration.dataDirectory)/gateway/gateway.sqlite")
+    let store = KeyLookupCache(try SQLiteGatewayStore.open(path: "\(configuration.dataDirectory)/gateway/gateway.sqlite"))
     let authenticator = Authenticator(store: store, operatorKeyHash: APIKeys.hash(operatorKey))
 
     let security = SuiteTLS(pki: configuration.pki).clientSecurity(identity: .gateway)

@@ -118,15 +118,15 @@ extension SQLiteStore: EventLog where Schema == EventLogSchema {
   public func statistics() throws -> LogStatistics {
     try writer.read { db in
       var byKind: [String: Int64] = [:]
-      for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) FROM event GROUP BY kind") {
+      for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, COUNT(*) FROM event GROUP BY kind")) {
         byKind[row[0]] = row[1]
       }
       let counters = try Dictionary(
-        uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, value FROM counter").map { row -> (String, Int64) in
+        uniqueKeysWithValues: Row.fetchAll(db.cachedStatement(sql: "SELECT name, value FROM counter")).map { row -> (String, Int64) in
           (row[0], row[1])
         })
       return LogStatistics(
-        lastOffset: try Int64.fetchOne(db, sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#) ?? 0,
+        lastOffset: try Int64.fetchOne(db.cachedStatement(sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#)) ?? 0,
         countsByKind: byKind, duplicates: counters["duplicates"] ?? 0, rejections: counters["rejections"] ?? 0,
         retainDays: Int(counters["retain_days"] ?? 0), pruned: counters["pruned"] ?? 0)
     }

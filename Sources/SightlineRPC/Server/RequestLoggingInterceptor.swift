@@ -2,13 +2,19 @@ import Foundation
 public import GRPCCore
 public import Logging
 import Metrics
+import Synchronization
 
 /// Logs one line per RPC with its method, status, duration, request id and tenant, using
 /// structured metadata with dotted keys (`rpc.method`, `request.id`, `tenant.id`), and
 /// records the RPC metrics: calls by method and status code, a latency histogram by method,
 /// calls in flight by method (swift-metrics; served by `PrometheusEndpoint`).
+///
+/// A call that fails is logged at `info`; one that succeeds at `debug`
+/// (`SIGHTLINE_LOG_LEVEL=debug` shows every call). At thousands of calls a second a line
+/// for each was a large share of the gateway's CPU, and the metrics count them anyway.
 public struct RequestLoggingInterceptor: ServerInterceptor {
   private let logger: Logger
+  private let instruments = RPCInstruments()
 
   /// Logs through `logger`.
   public init(logger: Logger) { self.logger = logger }
@@ -20,27 +26,27 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
   ) async throws -> StreamingServerResponse<Output> {
     let start = ContinuousClock.now
     let method = context.descriptor.fullyQualifiedMethod
-    let inFlight = Meter(label: "sightline_rpc_in_flight", dimensions: [("method", method)])
-    inFlight.increment()
-    var logger = self.logger
-    logger[metadataKey: "rpc.method"] = "\(method)"
-    if let id = SuiteMetadata.requestID(request.metadata) { logger[metadataKey: "request.id"] = "\(id)" }
-    if let tenant = request.metadata[stringValues: SuiteMetadata.tenantKey].first(where: { _ in true }) {
-      logger[metadataKey: "tenant.id"] = "\(tenant)"
-    }
-    let finalLogger = logger
+    let instruments = self.instruments.of(method)
+    instruments.inFlight.increment()
+    let (logger, metadata) = (self.logger, request.metadata)
     @Sendable func log(_ code: String, _ message: String?) {
       let elapsed = ContinuousClock.now - start
-      inFlight.decrement()
-      Counter(label: "sightline_rpc_total", dimensions: [("method", method), ("code", code)]).increment()
-      Timer(label: "sightline_rpc_duration_seconds", dimensions: [("method", method)]).recordNanoseconds(
+      instruments.inFlight.decrement()
+      self.instruments.calls(method, code: code).increment()
+      instruments.duration.recordNanoseconds(
         Int64(elapsed.components.seconds) * 1_000_000_000 + Int64(elapsed.components.attoseconds / 1_000_000_000))
-      let ms = elapsed / .milliseconds(1)
-      var line = finalLogger
+      let level: Logger.Level = message == nil ? .debug : .info
+      guard logger.logLevel <= level else { return }
+      var line = logger
+      line[metadataKey: "rpc.method"] = "\(method)"
+      if let id = SuiteMetadata.requestID(metadata) { line[metadataKey: "request.id"] = "\(id)" }
+      if let tenant = metadata[stringValues: SuiteMetadata.tenantKey].first(where: { _ in true }) {
+        line[metadataKey: "tenant.id"] = "\(tenant)"
+      }
       line[metadataKey: "rpc.status"] = "\(code)"
-      line[metadataKey: "rpc.duration_ms"] = "\(String(format: "%.2f", ms))"
+      line[metadataKey: "rpc.duration_ms"] = "\(String(format: "%.2f", elapsed / .milliseconds(1)))"
       if let message { line[metadataKey: "rpc.error"] = "\(message)" }
-      line.info("rpc finished")
+      line.log(level: level, "rpc finished")
     }
     do {
       var response = try await next(request, context)
@@ -80,5 +86,38 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
     if let error = error as? RPCError { return error.message }
     if let error = error as? any RPCErrorConvertible { return error.rpcErrorMessage }
     return "\(error)"
+  }
+}
+
+/// The RPC metrics' handles, made once per method (and status code) rather than for every
+/// call: making one looks it up in the metrics backend's registry.
+final class RPCInstruments: Sendable {
+  struct PerMethod: Sendable {
+    let inFlight: Meter
+    let duration: Timer
+  }
+
+  private let methods = Mutex<[String: PerMethod]>([:])
+  private let counters = Mutex<[String: Counter]>([:])
+
+  func of(_ method: String) -> PerMethod {
+    methods.withLock { methods in
+      if let known = methods[method] { return known }
+      let made = PerMethod(
+        inFlight: Meter(label: "sightline_rpc_in_flight", dimensions: [("method", method)]),
+        duration: Timer(label: "sightline_rpc_duration_seconds", dimensions: [("method", method)]))
+      methods[method] = made
+      return made
+    }
+  }
+
+  func calls(_ method: String, code: String) -> Counter {
+    counters.withLock { counters in
+      let key = method + " " + code
+      if let known = counters[key] { return known }
+      let made = Counter(label: "sightline_rpc_total", dimensions: [("method", method), ("code", code)])
+      counters[key] = made
+      return made
+    }
   }
 }

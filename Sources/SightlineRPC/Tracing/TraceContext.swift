@@ -1,6 +1,7 @@
 import Foundation
 public import GRPCCore
 public import Logging
+import SightlineModel
 
 /// W3C Trace Context (`traceparent`) carried through the suite: the gateway accepts a
 /// caller's trace or starts one, every server hop continues it with a span of its own,
@@ -34,13 +35,22 @@ public struct TraceContext: Sendable, Equatable {
   /// Parses a `traceparent` value (version 00): nil when malformed, so a bad header starts
   /// a new trace rather than poisoning the logs.
   public init?(traceparent: String) {
-    let parts = traceparent.trimmingCharacters(in: .whitespaces).split(separator: "-", omittingEmptySubsequences: false)
-    guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16,
-      parts[3].count == 2, parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
-      parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" }),
-      let flags = UInt8(parts[3], radix: 16)
+    // On the UTF-8 bytes: it runs on every call of every service, and Foundation's
+    // trimming and Character tests were a twentieth of a backend's CPU.
+    let parts = Array(traceparent.trimmingWhitespace.utf8).split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+    guard parts.count >= 4, parts[0].count == 2, !parts[0].elementsEqual("ff".utf8), parts[1].count == 32,
+      parts[2].count == 16, parts[3].count == 2, parts.allSatisfy({ $0.allSatisfy(Self.isHexDigit) }),
+      parts[1].contains(where: { $0 != UInt8(ascii: "0") }), parts[2].contains(where: { $0 != UInt8(ascii: "0") }),
+      let flags = UInt8(String(decoding: parts[3], as: UTF8.self), radix: 16)
     else { return nil }
-    self.init(traceID: parts[1].lowercased(), spanID: parts[2].lowercased(), sampled: flags & 1 == 1)
+    self.init(
+      traceID: String(decoding: parts[1], as: UTF8.self).lowercased(),
+      spanID: String(decoding: parts[2], as: UTF8.self).lowercased(), sampled: flags & 1 == 1)
+  }
+
+  private static func isHexDigit(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+      || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
   }
 
   /// A new trace with a new span.

@@ -1,0 +1,75 @@
+import Synchronization
+
+/// The gateway's store with its key lookups cached: every forwarded call authenticates, and
+/// a lookup in SQLite for each one was a tenth of the gateway's CPU under load
+/// (docs/performance.md, "bench-gateway").
+///
+/// Revocation still takes effect at once: every change of keys or tenants goes through this
+/// wrapper, which empties the cache after the change commits; a lookup that read the store
+/// before the change and finishes after it does not enter its (stale) answer, because the
+/// cache's generation moved meanwhile. Unknown keys are not cached. With several gateway
+/// processes on one store (scale-out), each would need to hear of the others' changes.
+public final class KeyLookupCache: GatewayStore {
+  private let store: any GatewayStore
+  private let cache = Mutex(Cache())
+  /// Keys kept at most; the cache is emptied when it is full.
+  static let capacity = 10_000
+
+  private struct Cache {
+    var keys: [String: APIKeyRecord] = [:]
+    var generation = 0
+  }
+
+  /// Caches the key lookups of `store`.
+  public init(_ store: any GatewayStore) {
+    self.store = store
+  }
+
+  public func key(secretHash: String) throws -> APIKeyRecord? {
+    let (cached, generation) = cache.withLock { ($0.keys[secretHash], $0.generation) }
+    if let cached { return cached }
+    guard let key = try store.key(secretHash: secretHash) else { return nil }
+    cache.withLock { cache in
+      guard cache.generation == generation else { return }
+      if cache.keys.count >= Self.capacity { cache.keys.removeAll(keepingCapacity: true) }
+      cache.keys[secretHash] = key
+    }
+    return key
+  }
+
+  /// Runs a change of keys or tenants, then forgets every cached key.
+  private func changing<T>(_ change: () throws -> T) rethrows -> T {
+    defer {
+      cache.withLock { cache in
+        cache.generation += 1
+        cache.keys.removeAll(keepingCapacity: true)
+      }
+    }
+    return try change()
+  }
+
+  public func createTenant(_ tenant: TenantRecord, firstKey: APIKeyRecord) throws {
+    try changing { try store.createTenant(tenant, firstKey: firstKey) }
+  }
+
+  public func markDeleted(id: String, atMs: Int64) throws -> Int {
+    try changing { try store.markDeleted(id: id, atMs: atMs) }
+  }
+
+  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord]) throws {
+    try changing { try store.restore(tenant, keys: keys) }
+  }
+
+  public func insertKey(_ key: APIKeyRecord) throws {
+    try changing { try store.insertKey(key) }
+  }
+
+  public func revokeKey(id: String, tenantID: String, atMs: Int64) throws -> APIKeyRecord {
+    try changing { try store.revokeKey(id: id, tenantID: tenantID, atMs: atMs) }
+  }
+
+  public func tenants() throws -> [TenantRecord] { try store.tenants() }
+  public func tenant(id: String) throws -> TenantRecord? { try store.tenant(id: id) }
+  public func tenant(named name: String) throws -> TenantRecord? { try store.tenant(named: name) }
+  public func keys(tenantID: String) throws -> [APIKeyRecord] { try store.keys(tenantID: tenantID) }
+}
