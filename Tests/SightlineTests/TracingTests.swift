@@ -38,6 +38,8 @@ extension RealProcessSuites {
       #expect(FileManager.default.createFile(atPath: logFile, contents: nil))
       let launcher = SuiteLauncher(
         dataDirectory: directory + "/data", portBase: EndToEndTests.freePortBase(), binaryDirectory: EndToEndTests.binaryDirectory)
+      // Successful calls are logged at debug (docs/architecture.md, "Observability").
+      launcher.environment["SIGHTLINE_LOG_LEVEL"] = "debug"
       try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: logFile))
       do {
         let key = SuiteMetadata.bearer(try await launcher.createTenant("traced"))
