@@ -196,6 +196,26 @@ public final class RecordFileReader: @unchecked Sendable {
     return taken
   }
 
+  /// Why `path` cannot be read as a whole, or nil: a byte that is not UTF-8 (with its
+  /// offset), or in CSV a quoted field that is never closed. The CLI checks this before it
+  /// sends anything, so such a file is refused whole, not half ingested.
+  public static func wholeFileProblem(path: String, format: RecordReader.Format) throws -> String? {
+    if let offset = try firstInvalidUTF8(path: path) {
+      return "not valid UTF-8 (the first bad byte is at offset \(offset))"
+    }
+    guard format == .csv else { return nil }
+    guard let file = FileHandle(forReadingAtPath: path) else { throw RecordReader.CSVError("cannot open \(path)") }
+    defer { try? file.close() }
+    var parser = CSVParser()
+    while let chunk = try file.read(upToCount: chunkBytes), !chunk.isEmpty { _ = parser.feed([UInt8](chunk)) }
+    do {
+      _ = try parser.finish()
+      return nil
+    } catch {
+      return "\(error)"
+    }
+  }
+
   /// The offset of the first byte of `path` that is not part of valid UTF-8, or nil if it
   /// all is. Reads the file a chunk at a time.
   public static func firstInvalidUTF8(path: String) throws -> Int? {

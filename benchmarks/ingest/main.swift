@@ -19,12 +19,15 @@ import SightlineStorage
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
+import Synchronization
 
 var events = 1_000_000
 var batchSize = 5_000
 var followLogs = true
 var order = SyntheticHelpdesk.Order.interleaved
 var foldPage = 5_000
+var cliRun = false
+var freshnessSeconds = 0
 var iterator = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = iterator.next() {
   let text = iterator.next() ?? ""
@@ -34,6 +37,8 @@ while let flag = iterator.next() {
   case "--batch": batchSize = value
   case "--consumers": followLogs = value != 0
   case "--fold-page": foldPage = value
+  case "--cli": cliRun = value != 0
+  case "--freshness": freshnessSeconds = value
   case "--order":
     guard let chosen = SyntheticHelpdesk.Order(rawValue: text) else { fail("--order is interleaved or sorted") }
     order = chosen
@@ -84,6 +89,8 @@ try await helpdesk.forEachBatch(size: batchSize) { generated.append($0) }
 let batches = generated
 let consumersOn = followLogs
 let foldPageEntries = foldPage
+let runCLI = cliRun
+let freshnessRun = freshnessSeconds
 print(
   "bench-ingest: \(batches.reduce(0) { $0 + $1.count }) events of \(helpdesk.tickets) tickets in \(order) order, batches of \(batchSize); \(machine)"
 )
@@ -153,6 +160,47 @@ try await InProcessSuite.with(followLogs: consumersOn) { suite in
       }
     }
 
+    if runCLI {
+      // The same events as an NDJSON file, sent by the CLI (`sightline ingest`, release
+      // build) to the same gateway for another tenant: its rate against IngestStream's
+      // above, and its peak memory.
+      let file = suite.directory + "/events.ndjson"
+      FileManager.default.createFile(atPath: file, contents: nil)
+      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+      for batch in batches {
+        try handle.write(contentsOf: Data(try batch.map { try $0.jsonString() }.joined(separator: "\n").utf8) + Data("\n".utf8))
+      }
+      try handle.close()
+      let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
+      let cliTenant = try await suite.createTenant("bench-cli")
+      // GNU time reports the CLI's own peak resident memory (getrusage here would count the
+      // bench process's pages that the child shares before it executes).
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+      let timeReport = suite.directory + "/cli-time.txt"
+      process.arguments = [
+        "-f", "%M", "-o", timeReport, SuiteLauncher.currentBinaryDirectory + "/sightline", "ingest", file, "--gateway",
+        "127.0.0.1:\(suite.gatewayPort)", "--ca", suite.pki.caCertificate,
+        "--api-key", cliTenant.adminKey,
+      ]
+      process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+      let cliStart = ContinuousClock.now
+      try process.run()
+      process.waitUntilExit()
+      let cliTime = seconds(ContinuousClock.now - cliStart)
+      // The last line (GNU time writes a line about a non-zero exit before it).
+      let peakKiB =
+        Double(
+          try String(contentsOfFile: timeReport, encoding: .utf8).split(separator: "\n").last.map(String.init) ?? "") ?? 0
+      let cliRate = Double(batches.reduce(0) { $0 + $1.count }) / cliTime
+      print(
+        String(
+          format:
+            "sightline ingest (CLI, %.0f MB NDJSON file, exit %d): %.2f s = %.0f events/s = %.0f %% of IngestStream's rate; peak resident memory %.0f MiB",
+          Double(size) / 1e6, process.terminationStatus, cliTime, cliRate, 100 * cliRate / (Double(reply.accepted) / elapsed),
+          peakKiB / 1024))
+    }
+
     // The same rows straight into SQLite: one transaction per batch, WAL, synchronous=FULL.
     let path = suite.directory + "/plain.sqlite"
     let pool = try DatabasePool(path: path, configuration: TenantDatabases.configuration())
@@ -182,5 +230,61 @@ try await InProcessSuite.with(followLogs: consumersOn) { suite in
     let plainRate = Double(offset) / plain
     print(String(format: "plain SQLite batch insert of the same rows: %.2f s = %.0f rows/s", plain, plainRate))
     print(String(format: "end to end reaches %.0f %% of the plain insert rate", 100 * endToEndRate / plainRate))
+  }
+}
+
+if freshnessRun > 0 {
+  // Freshness: ingest steadily at 20,000 events/s (batches of 1,000 every 50 ms) through
+  // the gateway with both consumers on; after each acknowledgement a QueryKpis with
+  // min_offset = the acknowledged offset (read-your-writes) runs beside the next ingests,
+  // and its answer marks the events as counted.
+  let stream = batches.flatMap { $0 }
+  try await InProcessSuite.with { suite in
+    let tenant = try await suite.createTenant("fresh")
+    try await suite.withGatewayClient { client in
+      let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+      let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+      let key = SuiteMetadata.bearer(tenant.adminKey)
+      final class Collected: Sendable { let freshness = Mutex<[Double]>([]) }
+      let collected = Collected()
+      let interval = Duration.milliseconds(50)
+      let end = ContinuousClock.now + .seconds(freshnessRun)
+      var sent = 0
+      let started = ContinuousClock.now
+      try await withThrowingDiscardingTaskGroup { probes in
+        var next = ContinuousClock.now
+        while ContinuousClock.now < end, sent + 1_000 <= stream.count {
+          let reply = try await ingestion.ingest(.with { $0.events = Array(stream[sent..<sent + 1_000]) }, metadata: key)
+          let acked = ContinuousClock.now
+          sent += 1_000
+          let offset = reply.offset
+          probes.addTask {
+            _ = try await metrics.queryKpis(
+              .with {
+                $0.kpis = [.volume]
+                $0.interval = .all
+                $0.minOffset = offset
+              }, metadata: key,
+              options: {
+                var o = CallOptions.defaults; o.timeout = .seconds(30); return o
+              }())
+            let ms =
+              Double((ContinuousClock.now - acked).components.attoseconds) / 1e15
+              + Double((ContinuousClock.now - acked).components.seconds) * 1000
+            collected.freshness.withLock { $0.append(ms) }
+          }
+          next += interval
+          if next > ContinuousClock.now { try await Task.sleep(until: next) }
+        }
+      }
+      let rate = Double(sent) / seconds(ContinuousClock.now - started)
+      let sorted = collected.freshness.withLock { $0 }.sorted()
+      func at(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(q * Double(sorted.count)))] }
+      print(
+        String(
+          format:
+            "freshness at %.0f events/s for %d s (consumers on, %d probes): ack → counted by QueryKpis p50 %.0f ms, p99 %.0f ms, max %.0f ms (goal p99 ≤ 1000 ms)",
+          rate, freshnessRun, sorted.count, at(0.5), at(0.99), sorted.last ?? 0))
+    }
   }
 }

@@ -82,6 +82,9 @@ struct Ingest: AsyncParsableCommand {
     print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(rejections.count), log offset \(summary.offset)")
     if !rejections.isEmpty { throw ExitCode.failure }
   }
+  /// Batches sent on one IngestStream before its reply is awaited.
+  static let batchesPerStream = 10
+
   /// Reads `files` a chunk at a time and ingests them in batches of `batchSize`, in the
   /// file's order. Records that do not parse are rejected locally; the service's rejections are mapped back to lines. Progress (records,
   /// records/s, rejected) is redrawn on standard error when it is a terminal.
@@ -102,57 +105,112 @@ struct Ingest: AsyncParsableCommand {
       FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + line + (final ? "\n" : "")).utf8))
     }
     for file in files {
-      // Refused whole before anything is sent: a file with a bad byte at its end must not
-      // be half ingested.
-      if let offset = try RecordFileReader.firstInvalidUTF8(path: file) {
-        throw ValidationError("\(file): not valid UTF-8 (the first bad byte is at offset \(offset))")
-      }
+      // Refused whole before anything is sent: a file with a bad byte or an open quote at
+      // its end must not be half ingested.
+      let fileFormat = format ?? RecordReader.format(of: file)
       let reader: RecordFileReader
       do {
-        reader = try RecordFileReader(path: file, format: format ?? RecordReader.format(of: file), kind: kind)
+        if let problem = try RecordFileReader.wholeFileProblem(path: file, format: fileFormat) {
+          throw ValidationError("\(file): \(problem)")
+        }
+        reader = try RecordFileReader(path: file, format: fileFormat, kind: kind)
+      } catch let error as ValidationError {
+        throw error
       } catch {
         throw ValidationError("\(file): \(error)")
       }
-      // The file streams: the next batch is read and parsed (one core) while the previous
-      // one is sent and committed, and only those two are in memory.
-      var reading = Task { try reader.next(batchSize) }
-      while true {
-        let records: [RecordReader.Record]
+      // The file streams: batches go out on an IngestStream, which commits each as it
+      // arrives, while the next is read and parsed; a stream carries `batchesPerStream`
+      // batches, kept until its reply so that a transient failure can send them again
+      // (ingest is idempotent by event id).
+      let source = BatchSource(reader: reader, batchSize: batchSize)
+      var exhausted = false
+      while !exhausted {
+        let group = SentBatches()
+        let reply: Sightline_Ingestion_V1_IngestResponse
         do {
-          records = try await reading.value
-        } catch {
+          reply = try await TransientRetry.run {
+            try await ingestion.ingestStream(
+              request: StreamingClientRequest(metadata: metadata) { writer in
+                for batch in group.batches { try await writer.write(.with { $0.events = batch.map(\.event) }) }
+                while group.batches.count < Self.batchesPerStream, let batch = try await source.next() {
+                  group.batches.append(batch)
+                  try await writer.write(.with { $0.events = batch.map(\.event) })
+                }
+              })
+          }
+        } catch let error as RecordReader.CSVError {
+          // Not expected after the whole-file check; said plainly if it happens.
           throw ValidationError("\(file): \(error)")
         }
-        if records.isEmpty { break }
-        reading = Task { try reader.next(batchSize) }
-        var batch: [(line: Int, event: Sightline_Ingestion_V1_Event)] = []
-        batch.reserveCapacity(records.count)
-        for (line, result) in records {
-          switch result {
-          case .success(let event): batch.append((line, event))
-          case .failure(let problem):
-            summary.rejections.append(
-              Rejection(file: file, line: line, eventID: problem.eventID, field: problem.field, reason: problem.reason))
-          }
+        exhausted = group.batches.count < Self.batchesPerStream
+        for problem in source.takeFailures() {
+          summary.rejections.append(
+            Rejection(
+              file: file, line: problem.line, eventID: problem.problem.eventID, field: problem.problem.field,
+              reason: problem.problem.reason))
         }
-        guard !batch.isEmpty else { continue }
-        let request = Sightline_Ingestion_V1_IngestRequest.with { $0.events = batch.map(\.event) }
-        // Ingest is idempotent by event id, so a batch whose answer was lost is simply sent again.
-        let reply = try await TransientRetry.run { try await ingestion.ingest(request, metadata: metadata) }
+        guard !group.batches.isEmpty else { continue }
         summary.accepted += reply.accepted
         summary.duplicates += reply.duplicates
         summary.offset = max(summary.offset, reply.offset)
+        let lines = group.batches.flatMap { $0.map(\.line) }
         for error in reply.rejected {
           summary.rejections.append(
             Rejection(
-              file: file, line: batch[Int(error.index)].line, eventID: error.recordID,
-              field: error.field, reason: error.reason))
+              file: file, line: lines[Int(error.index)], eventID: error.recordID, field: error.field, reason: error.reason))
         }
-        sent += records.count
+        sent += lines.count
         progress(file)
       }
       progress(file, final: true)
     }
     return summary
   }
+}
+
+/// The batches of one file, each read and parsed while the one before it is sent. Records
+/// that do not parse are kept aside as failures. Used by one task at a time (the stream's
+/// writer), never concurrently.
+final class BatchSource: @unchecked Sendable {
+  private let reader: RecordFileReader
+  private let batchSize: Int
+  private var reading: Task<[RecordReader.Record], any Error>
+  private var failures: [(line: Int, problem: RecordReader.ReadProblem)] = []
+
+  init(reader: RecordFileReader, batchSize: Int) {
+    self.reader = reader
+    self.batchSize = batchSize
+    reading = Task { try reader.next(batchSize) }
+  }
+
+  /// The next batch of events with their lines; nil at the end of the file.
+  func next() async throws -> [(line: Int, event: Sightline_Ingestion_V1_Event)]? {
+    while true {
+      let records = try await reading.value
+      if records.isEmpty { return nil }
+      let (reader, batchSize) = (self.reader, self.batchSize)
+      reading = Task { try reader.next(batchSize) }
+      var batch: [(line: Int, event: Sightline_Ingestion_V1_Event)] = []
+      batch.reserveCapacity(records.count)
+      for (line, result) in records {
+        switch result {
+        case .success(let event): batch.append((line, event))
+        case .failure(let problem): failures.append((line, problem))
+        }
+      }
+      if !batch.isEmpty { return batch }
+    }
+  }
+
+  /// The records that did not parse since the last call.
+  func takeFailures() -> [(line: Int, problem: RecordReader.ReadProblem)] {
+    defer { failures = [] }
+    return failures
+  }
+}
+
+/// The batches one stream has taken from the source (sent again if the stream is retried).
+final class SentBatches: @unchecked Sendable {
+  var batches: [[(line: Int, event: Sightline_Ingestion_V1_Event)]] = []
 }
