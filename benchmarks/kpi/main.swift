@@ -248,12 +248,77 @@ try await InProcessSuite.with { suite in
           format: "check: the service's answer equals the scan's for every line and KPI (medians and p90s at most %.3f %% off)",
           worstPercentileError * 100)
         : "check: \(mismatches) mismatches")
-    if let duckdb = ["/usr/bin/duckdb", "/usr/local/bin/duckdb"].first(where: FileManager.default.isExecutableFile) {
-      print("duckdb found at \(duckdb) but not wired into this benchmark yet")
+    // DuckDB over the same tickets: the folded ticket table and the CSAT answers as CSV
+    // (the export and DuckDB's load are not timed), then the dashboard question in SQL.
+    let exported = try exportForDuckDB(metricsPath: "\(suite.directory)/tenants/\(tenant.id)/metrics.sqlite", into: suite.directory)
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("duckdb_dashboard.py").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script, exported.tickets, exported.answers, "\(queryStart)", "\(endMs)", "\(now)"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("p50_ms ") }),
+      let duckMs = Double(line.split(separator: " ")[1])
+    {
+      print(
+        String(
+          format: "DuckDB, same tickets, same question (%@): p50 %.0f ms -> the dashboard query is %.0fx faster",
+          String(line.split(separator: " ").suffix(2).joined(separator: " ")), duckMs, duckMs / p50))
     } else {
-      print("duckdb: not installed here, comparison skipped")
+      print("duckdb: \(output.trimmingCharacters(in: .whitespacesAndNewlines)), comparison skipped")
     }
   }
+}
+
+/// Writes the metrics store's ticket table and CSAT answers as CSV for DuckDB.
+func exportForDuckDB(metricsPath: String, into directory: String) throws -> (tickets: String, answers: String) {
+  let queue = try DatabaseQueue(
+    path: metricsPath,
+    configuration: {
+      var c = Configuration(); c.readonly = true; return c
+    }())
+  let tickets = directory + "/duckdb-tickets.csv"
+  let answers = directory + "/duckdb-answers.csv"
+  func write(_ path: String, header: String, sql: String) throws {
+    FileManager.default.createFile(atPath: path, contents: nil)
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    var buffer = header + "\n"
+    try queue.read { db in
+      let rows = try Row.fetchCursor(db, sql: sql)
+      while let row = try rows.next() {
+        buffer +=
+          (0..<row.count).map { index -> String in
+            let value = row[index] as DatabaseValue
+            switch value.storage {
+            case .null: return ""
+            case .int64(let number): return String(number)
+            case .double(let number): return String(number)
+            case .string(let text): return text
+            case .blob: return ""
+            }
+          }.joined(separator: ",") + "\n"
+        if buffer.utf8.count > 1 << 20 {
+          try handle.write(contentsOf: Data(buffer.utf8))
+          buffer = ""
+        }
+      }
+    }
+    try handle.write(contentsOf: Data(buffer.utf8))
+  }
+  try write(
+    tickets,
+    header:
+      "ticket_id,business_line,priority,complaint,created_ms,first_reply_ms,reply_count,first_resolved_ms,last_resolved_ms,reopen_count,status_open,next_contact_ms",
+    sql: """
+      SELECT ticket_id, business_line, priority, complaint, created_ms, first_reply_ms, reply_count, first_resolved_ms,
+        last_resolved_ms, reopen_count, status_open, next_contact_ms FROM ticket WHERE created_ms IS NOT NULL
+      """)
+  try write(answers, header: "ticket_id,score,time_ms", sql: "SELECT ticket_id, score, time_ms FROM survey WHERE scale = 'csat'")
+  return (tickets, answers)
 }
 
 /// KPI names as documented.
