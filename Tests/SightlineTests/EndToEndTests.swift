@@ -302,6 +302,27 @@ extension RealProcessSuites {
         #expect(rejected.count == 100)
         #expect(rejected.contains { $0.contains("survey_response.score") })
         #expect(rejected.contains { $0.contains("\"line\":100") })
+        // A rejection by the service maps back to its line across the batches of a stream
+        // (line 3200, in the second batch of 2,000, has an out-of-range score).
+        #expect(rejected.contains { $0.contains("\"line\":3200") && $0.contains("survey_response.score") }, "\(rejected)")
+
+        // A file that cannot be read whole is refused before anything is sent: a bad byte at
+        // its very end, an open quote on its last line.
+        let badBytes = directory + "/bad-end.ndjson"
+        var bytes = Array((lines.prefix(10).joined(separator: "\n") + "\n").utf8)
+        let badOffset = bytes.count
+        bytes.append(0xFF)
+        try Data(bytes).write(to: URL(fileURLWithPath: badBytes))
+        let refused = try Self.cli(["ingest", badBytes, "--api-key", key] + connection)
+        #expect(refused.status != 0 && refused.stderr.contains("first bad byte is at offset \(badOffset)"), "\(refused)")
+        #expect(!refused.stdout.contains("accepted"), "\(refused.stdout)")
+        let openQuote = directory + "/open-quote.csv"
+        try
+          "event_id,customer_id,kind,score,time,comment\nq1,C1,csat,5,2026-11-20T10:00:00Z,ok\nq2,C1,csat,4,2026-11-20T10:00:00Z,\"never closed\n"
+          .write(toFile: openQuote, atomically: true, encoding: .utf8)
+        let unclosed = try Self.cli(["ingest", openQuote, "--kind", "survey_response", "--api-key", key] + connection)
+        #expect(unclosed.status != 0 && unclosed.stderr.contains("line 3: a quoted field is not closed"), "\(unclosed)")
+        #expect(!unclosed.stdout.contains("accepted"), "\(unclosed.stdout)")
 
         // A flat helpdesk export becomes ticket events; re-importing it stores nothing twice.
         let export = directory + "/export.csv"

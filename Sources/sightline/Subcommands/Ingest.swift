@@ -144,22 +144,24 @@ struct Ingest: AsyncParsableCommand {
           throw ValidationError("\(file): \(error)")
         }
         exhausted = group.batches.count < Self.batchesPerStream
-        for problem in source.takeFailures() {
-          summary.rejections.append(
-            Rejection(
-              file: file, line: problem.line, eventID: problem.problem.eventID, field: problem.problem.field,
-              reason: problem.problem.reason))
+        // What did not parse and what the service refused, in the file's order.
+        var rejected = source.takeFailures().map { problem in
+          Rejection(
+            file: file, line: problem.line, eventID: problem.problem.eventID, field: problem.problem.field,
+            reason: problem.problem.reason)
         }
-        guard !group.batches.isEmpty else { continue }
+        let lines = group.batches.flatMap { $0.map(\.line) }
+        for error in reply.rejected {
+          let index = Int(error.index)
+          rejected.append(
+            Rejection(
+              file: file, line: lines.indices.contains(index) ? lines[index] : 0, eventID: error.recordID, field: error.field,
+              reason: error.reason))
+        }
+        summary.rejections += rejected.sorted { $0.line < $1.line }
         summary.accepted += reply.accepted
         summary.duplicates += reply.duplicates
         summary.offset = max(summary.offset, reply.offset)
-        let lines = group.batches.flatMap { $0.map(\.line) }
-        for error in reply.rejected {
-          summary.rejections.append(
-            Rejection(
-              file: file, line: lines[Int(error.index)], eventID: error.recordID, field: error.field, reason: error.reason))
-        }
         sent += lines.count
         progress(file)
       }
