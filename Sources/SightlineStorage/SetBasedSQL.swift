@@ -15,12 +15,6 @@ extension Database {
     while let row = try rows.next() { try body(row) }
   }
 
-  /// Runs `sql` once for a set of keys (see ``forEachRow(_:keys:_:)``).
-  public func execute(_ sql: String, keys: some Collection<String>) throws {
-    guard !keys.isEmpty else { return }
-    try cachedStatement(sql: sql).execute(arguments: [Self.jsonArray(keys)])
-  }
-
   /// Writes `rows` (each `columns` values) with multi-row statements of at most
   /// `rowsPerStatement` rows: `"\(head) VALUES (?, …), (?, …) \(tail)"`. `head` is the
   /// `INSERT INTO table (columns)` part, `tail` an optional conflict clause.

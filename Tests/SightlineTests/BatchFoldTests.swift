@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SightlineRPC
 import SightlineStorage
 import Testing
 
@@ -9,6 +10,10 @@ import Testing
 /// The metrics consumer folds a batch in memory (`MetricsBatch`): the result must not
 /// depend on where batches begin and end, must equal a reference computed straight from
 /// the events, and must mark every hour whose rollups it changed.
+///
+/// The long folds run on a dispatch thread (`BlockingWork`): seconds of synchronous SQLite
+/// on a thread of the cooperative pool (two on this machine) would starve the in-process
+/// suites that other tests run in parallel.
 @Suite("Batch fold")
 struct BatchFoldTests {
   /// RollupTests' random events, plus corrections: a second `created` event for some
@@ -55,21 +60,22 @@ struct BatchFoldTests {
   }
 
   @Test("the same state whatever the batch boundaries")
-  func batchBoundariesDoNotMatter() throws {
+  func batchBoundariesDoNotMatter() async throws {
     let events = Self.events(seed: 11)
-    let one = try Self.dump(Self.fold(events, batches: 1))
+    let sizes = [1, 7, 500, events.count]
+    let dumps = try await BlockingWork.run { try sizes.map { try Self.dump(Self.fold(events, batches: $0)) } }
+    let one = dumps[0]
     #expect(one.count > 1_000)
-    for size in [7, 500, events.count] {
-      let other = try Self.dump(Self.fold(events, batches: size))
+    for (size, other) in zip(sizes, dumps).dropFirst() {
       #expect(
         other == one, "batches of \(size): first difference \(zip(one, other).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "count")")
     }
   }
 
   @Test("tickets equal a reference computed straight from the events")
-  func ticketsEqualReference() throws {
+  func ticketsEqualReference() async throws {
     let events = Self.events(seed: 12)
-    let store = try Self.fold(events, batches: 300)
+    let store = try await BlockingWork.run { try Self.fold(events, batches: 300) }
     struct Expected: Equatable {
       var customer = ""
       var created: Int64?
@@ -130,6 +136,8 @@ struct BatchFoldTests {
 
   @Test("rollups stay exact when whole batches land on days already rolled up")
   func wholeBatchesKeepRollupsExact() throws {
+    // On the test's own thread, as RollupTests: its checks are `#expect`s inside the
+    // comparison, which need the test's task.
     let events = Self.events(seed: 13)
     let store = try RollupTests.store()
     let nowMs = RollupTests.start + 19 * RollupTests.day
