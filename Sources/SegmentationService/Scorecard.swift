@@ -8,11 +8,11 @@ import SwiftProtobuf
 /// judged at each period's end).
 enum Scorecard {
   static func compute(
-    segment: SegmentDefinition, facts: [CustomerFacts], store: any SegmentationStore, windows: SegmentWindows,
-    current: (Int64, Int64), previous: (Int64, Int64)
-  ) throws -> Sightline_Segmentation_V1_Scorecard {
-    let now = try figures(segment: segment, facts: facts, store: store, windows: windows, period: current)
-    let before = try figures(segment: segment, facts: facts, store: store, windows: windows, period: previous)
+    segment: SegmentDefinition, facts: [CustomerFacts], windows: SegmentWindows, current: (Int64, Int64),
+    previous: (Int64, Int64)
+  ) -> Sightline_Segmentation_V1_Scorecard {
+    let now = figures(segment: segment, facts: facts, windows: windows, period: current)
+    let before = figures(segment: segment, facts: facts, windows: windows, period: previous)
     return .with {
       $0.members = Int64(now.members)
       $0.figures = now.values.map { name, value, n in
@@ -26,21 +26,25 @@ enum Scorecard {
     }
   }
 
+  /// The members at the period's end, and the KPIs of their tickets created and answers
+  /// given in the period.
   static func figures(
-    segment: SegmentDefinition, facts: [CustomerFacts], store: any SegmentationStore, windows: SegmentWindows, period: (Int64, Int64)
-  ) throws -> (members: Int, values: [(String, Double, Int)]) {
-    let view = SegmentView(facts: facts, asOfMs: period.1, windows: windows)
-    let members = Set(view.members(segment).map(\.facts.customerID))
-    let tickets = try store.tickets(startMs: period.0, endMs: period.1).filter { members.contains($0.customerID) }
-    let answers = try store.answers(startMs: period.0, endMs: period.1).filter { members.contains($0.customerID) }
+    segment: SegmentDefinition, facts: [CustomerFacts], windows: SegmentWindows, period: (Int64, Int64)
+  ) -> (members: Int, values: [(String, Double, Int)]) {
+    let members = SegmentView(facts: facts, asOfMs: period.1, windows: windows).members(segment)
     var accumulator = KpiAccumulator()
-    for answer in answers { accumulator.add(survey: SurveyFact(scale: answer.scale, score: answer.score)) }
-    for ticket in tickets {
-      accumulator.add(
-        ticket: TicketFacts(
-          createdMs: ticket.createdMs, complaint: ticket.complaint, firstReplyMs: ticket.firstReplyMs, replyCount: ticket.replyCount,
-          reopenCount: ticket.reopenCount, isResolved: ticket.resolved),
-        settings: .defaults, nowMs: period.1)
+    for index in members {
+      let customer = facts[index]
+      for answer in customer.answers where answer.timeMs >= period.0 && answer.timeMs < period.1 {
+        accumulator.add(survey: SurveyFact(scale: answer.scale, score: answer.score))
+      }
+      for ticket in customer.tickets where ticket.createdMs >= period.0 && ticket.createdMs < period.1 {
+        accumulator.add(
+          ticket: TicketFacts(
+            createdMs: ticket.createdMs, complaint: ticket.complaint, firstReplyMs: ticket.firstReplyMs,
+            replyCount: ticket.replyCount, reopenCount: ticket.reopenCount, isResolved: ticket.resolvedMs != nil),
+          settings: .defaults, nowMs: period.1)
+      }
     }
     let values = [KpiKind.csat, .nps, .complaintRate, .fcrRate, .firstResponseTime, .volume].map { kpi -> (String, Double, Int) in
       let result = accumulator.result(kpi)

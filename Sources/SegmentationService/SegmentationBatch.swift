@@ -75,6 +75,25 @@ struct SegmentationBatch {
   /// Tickets new or changed by the batch.
   var changedTickets: [TicketState] { tickets.values.filter { $0 != loadedTickets[$0.ticketID] } }
 
+  /// Customers whose facts the batch changed: those of its profiles, answers and orders,
+  /// and both the old and the new customer of every changed ticket.
+  var changedCustomers: Set<String> {
+    var ids = Set<String>()
+    for ticket in changedTickets {
+      ids.insert(ticket.customerID)
+      if let before = loadedTickets[ticket.ticketID] { ids.insert(before.customerID) }
+    }
+    for (id, _) in changedProfiles { ids.insert(id) }
+    for (_, event) in events {
+      switch event {
+      case .answer(_, let customerID, _, _, _, _, _), .order(_, let customerID, _, _): ids.insert(customerID)
+      case .profile, .ticket, .feedback, .other: continue
+      }
+    }
+    ids.remove("")
+    return ids
+  }
+
   /// Profiles new or changed by the batch.
   var changedProfiles: [(customerID: String, profile: Profile)] {
     profiles.compactMap { id, profile in profile != loadedProfiles[id] ? (id, profile) : nil }

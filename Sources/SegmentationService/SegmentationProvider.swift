@@ -16,6 +16,7 @@ public final class SegmentationProvider: Sendable {
   let state: SegmentationLogConsumer
   private let follower: LogFollower?
   private let clock: @Sendable () -> Int64
+  private let facts = CustomerFactsCache()
 
   init(state: SegmentationLogConsumer, follower: LogFollower?, clock: @escaping @Sendable () -> Int64) {
     self.state = state
@@ -26,7 +27,18 @@ public final class SegmentationProvider: Sendable {
   /// This service's part of the tenant data lifecycle; deleting a tenant first stops its log
   /// consumer.
   func tenantData(logger: Logger) -> TenantDataProvider {
-    TenantDataProvider(store: state.storage, logger: logger) { tenant in self.follower?.stop(tenant) }
+    TenantDataProvider(
+      store: state.storage, logger: logger,
+      beforeDelete: { tenant in
+        self.follower?.stop(tenant)
+        self.facts.forget(tenant)
+      },
+      afterImport: { tenant in self.facts.forget(tenant) })
+  }
+
+  /// Every customer of `tenant` as of `asOfMs`, from the cached facts brought up to date.
+  private func view(_ tenant: TenantID, _ store: any SegmentationStore, asOfMs: Int64) throws -> SegmentView {
+    SegmentView(facts: try facts.facts(for: tenant, store: store), asOfMs: asOfMs, windows: try store.windows())
   }
 
   private func store(_ metadata: Metadata) throws -> (TenantID, any SegmentationStore) {
@@ -48,11 +60,11 @@ public final class SegmentationProvider: Sendable {
     return .expression(try SegmentExpression(saved.expression, schema: DerivedCustomer.schema))
   }
 
-  static func wire(_ customer: DerivedCustomer, view: SegmentView) -> Sightline_Segmentation_V1_Customer {
+  static func wire(_ customer: DerivedCustomer, rfm: RFMScore?) -> Sightline_Segmentation_V1_Customer {
     .with {
       $0.customerID = customer.facts.customerID
       $0.attributes = customer.facts.attributes
-      $0.derived = view.numbers[customer.facts.customerID] ?? [:]
+      $0.derived = customer.numbers
       $0.lifecycle =
         switch customer.lifecycle {
         case .new: .new
@@ -61,7 +73,7 @@ public final class SegmentationProvider: Sendable {
         case .dormant: .dormant
         case .churned: .churned
         }
-      if let rfm = view.rfm[customer.facts.customerID] {
+      if let rfm {
         $0.rfmRecency = Int32(rfm.recency)
         $0.rfmFrequency = Int32(rfm.frequency)
         $0.rfmMonetary = Int32(rfm.monetary)
@@ -75,13 +87,12 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   public func getCustomer(
     request: ServerRequest<Sightline_Segmentation_V1_GetCustomerRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_Customer> {
-    let (_, store) = try store(request.metadata)
-    let view = SegmentView(
-      facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
-    guard let customer = view.customers.first(where: { $0.facts.customerID == request.message.customerID }) else {
+    let (tenant, store) = try store(request.metadata)
+    let view = try view(tenant, store, asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
+    guard let index = view.index(of: request.message.customerID) else {
       throw RPCError(code: .notFound, message: "no customer '\(request.message.customerID)'")
     }
-    return ServerResponse(message: Self.wire(customer, view: view))
+    return ServerResponse(message: Self.wire(view.customer(index), rfm: view.rfm(of: [index])[index]))
   }
 
   public func defineSegment(
@@ -140,19 +151,19 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   public func listMembers(
     request: ServerRequest<Sightline_Segmentation_V1_ListMembersRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListMembersResponse> {
-    let (_, store) = try store(request.metadata)
+    let (tenant, store) = try store(request.metadata)
     let segment = try definition(request.message.segment, store: store)
-    let view = SegmentView(
-      facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
+    let view = try view(tenant, store, asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
     let members = view.members(segment)
     let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 100
     guard let start = request.message.pageToken.isEmpty ? 0 : Int(request.message.pageToken), start >= 0 else {
       throw InvalidInput(field: "page_token", reason: "not a page token from a previous answer")
     }
-    let page = members.dropFirst(start).prefix(limit)
+    let page = Array(members.dropFirst(start).prefix(limit))
+    let rfm = view.rfm(of: page)
     return ServerResponse(
       message: .with {
-        $0.customers = page.map { Self.wire($0, view: view) }
+        $0.customers = page.map { Self.wire(view.customer($0), rfm: rfm[$0]) }
         $0.total = Int64(members.count)
         if start + page.count < members.count { $0.nextPageToken = String(start + page.count) }
       })
@@ -171,9 +182,9 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     let end = range.hasEnd ? range.end.seconds * 1000 : now
     let start = range.hasStart ? range.start.seconds * 1000 : end - 30 * Self.dayMs
     guard end > start else { throw InvalidInput(field: "range", reason: "the end must be after the start") }
-    let facts = try store.customers()
-    let card = try Scorecard.compute(
-      segment: segment, facts: facts, store: store, windows: try store.windows(), current: (start, end),
+    let facts = try facts.facts(for: tenant, store: store)
+    let card = Scorecard.compute(
+      segment: segment, facts: facts, windows: try store.windows(), current: (start, end),
       previous: (start - (end - start), start))
     return ServerResponse(message: card.with { $0.segment = request.message.segment })
   }
@@ -181,11 +192,11 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   public func listAtRisk(
     request: ServerRequest<Sightline_Segmentation_V1_ListAtRiskRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse> {
-    let (_, store) = try store(request.metadata)
-    let view = SegmentView(
-      facts: try store.customers(), asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf), windows: try store.windows())
+    let (tenant, store) = try store(request.metadata)
+    let view = try view(tenant, store, asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
     let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 20
-    let ranked = view.customers.compactMap { customer -> (DerivedCustomer, Double, [RiskReason])? in
+    let ranked = view.facts.indices.compactMap { index -> (DerivedCustomer, Double, [RiskReason])? in
+      let customer = view.customer(index)
       let (score, reasons) = RiskScore.assess(customer)
       return score > 0 ? (customer, score, reasons) : nil
     }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.facts.customerID < $1.0.facts.customerID }
@@ -209,14 +220,14 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   public func getThemes(
     request: ServerRequest<Sightline_Segmentation_V1_GetThemesRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_GetThemesResponse> {
-    let (_, store) = try store(request.metadata)
+    let (tenant, store) = try store(request.metadata)
     let message = request.message
     let end = message.range.hasEnd ? message.range.end.seconds * 1000 : clock()
     let start = message.range.hasStart ? message.range.start.seconds * 1000 : Int64.min
     var members: Set<String>?
     if !message.segment.isEmpty {
-      let view = SegmentView(facts: try store.customers(), asOfMs: end, windows: try store.windows())
-      members = Set(view.members(try definition(message.segment, store: store)).map(\.facts.customerID))
+      let view = try view(tenant, store, asOfMs: end)
+      members = Set(view.members(try definition(message.segment, store: store)).map { view.facts[$0].customerID })
     }
     let themes = Themes.find(
       documents: try store.documents(startMs: nil, endMs: nil), range: (start, end), members: members,

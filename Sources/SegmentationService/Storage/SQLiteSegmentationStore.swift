@@ -33,6 +33,16 @@ public enum SegmentationSchema: SQLiteSchema {
       CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), applied_offset INTEGER NOT NULL);
       """),
     SQLiteMigration("v2-settings", "CREATE TABLE setting (name TEXT PRIMARY KEY, value REAL NOT NULL)"),
+    // Which customers each batch changed, so a reader brings its customer facts up to
+    // date by loading only those (docs/segments.md, "Scale").
+    SQLiteMigration(
+      "v3-customer-changes",
+      """
+      CREATE TABLE customer_change (customer_id TEXT PRIMARY KEY, changed_offset INTEGER NOT NULL);
+      CREATE INDEX customer_change_by_offset ON customer_change(changed_offset);
+      CREATE INDEX answer_by_customer ON answer(customer_id);
+      CREATE INDEX purchase_by_customer ON purchase(customer_id);
+      """),
   ]
 }
 
@@ -57,15 +67,20 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
     try writeDerivedState { db in
       let applied = try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0
       var batch = SegmentationBatch(entries.filter { $0.offset > applied })
+      let through = max(applied, throughOffset)
       if !batch.events.isEmpty {
         try Self.load(&batch, db)
         batch.apply()
         try Self.write(batch, db)
+        try db.insertRows(
+          "INSERT INTO customer_change (customer_id, changed_offset)", columns: 2,
+          rows: batch.changedCustomers.map { [$0, through] },
+          tail: "ON CONFLICT(customer_id) DO UPDATE SET changed_offset = excluded.changed_offset")
       }
       try db.execute(
         sql:
           "INSERT INTO consumer (id, applied_offset) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET applied_offset = excluded.applied_offset",
-        arguments: [max(applied, throughOffset)])
+        arguments: [through])
     }
   }
 
@@ -164,73 +179,66 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
 
   // MARK: - Reads
 
-  /// Every customer known from a profile or any activity, with all their facts. Loaded
-  /// whole: segmentation evaluates segments over the full customer base (docs/segments.md).
-  public func customers() throws -> [CustomerFacts] {
+  /// Customer facts as of the applied offset, read in one transaction: every customer, or
+  /// with `changedAfter`, only those batches after that offset changed.
+  public func customerFacts(changedAfter offset: Int64?) throws -> CustomerFactsUpdate {
     try writer.read { db in
-      var facts: [String: CustomerFacts] = [:]
-      func entry(_ id: String) -> CustomerFacts { facts[id] ?? CustomerFacts(customerID: id) }
-      for row in try Row.fetchAll(db, sql: "SELECT customer_id, attributes, signup_ms, first_profile_ms FROM customer") {
-        var customer = entry(row[0])
-        let json: String = row[1]
-        customer.attributes = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
-        customer.signupMs = row[2]
-        customer.profileMs = row[3]
-        facts[customer.customerID] = customer
+      let applied = try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0
+      guard let offset else {
+        return CustomerFactsUpdate(offset: applied, customers: try Self.facts(db, of: nil), changedIDs: nil)
       }
-      for row in try Row.fetchAll(
-        db,
-        sql:
-          "SELECT customer_id, created_ms, complaint, status_open, last_resolved_ms FROM ticket WHERE created_ms IS NOT NULL AND customer_id != ''"
-      ) {
-        var customer = entry(row[0])
-        let open: Int? = row[3]
-        customer.tickets.append(.init(createdMs: row[1], complaint: row[2], resolvedMs: open == 0 ? row[4] : nil))
-        facts[customer.customerID] = customer
-      }
-      for row in try Row.fetchAll(db, sql: "SELECT customer_id, scale, score, time_ms FROM answer") {
-        guard let scale = SurveyScale(rawValue: row[1]) else { continue }
-        var customer = entry(row[0])
-        customer.answers.append(.init(scale: scale, score: row[2], timeMs: row[3]))
-        facts[customer.customerID] = customer
-      }
-      for row in try Row.fetchAll(db, sql: "SELECT customer_id, amount_minor, time_ms FROM purchase") {
-        var customer = entry(row[0])
-        customer.purchases.append(.init(amountMinor: row[1], timeMs: row[2]))
-        facts[customer.customerID] = customer
-      }
-      return facts.values.sorted { $0.customerID < $1.customerID }
+      let changed = try String.fetchAll(
+        db, sql: "SELECT customer_id FROM customer_change WHERE changed_offset > ?", arguments: [offset]
+      ).sorted()
+      let customers = changed.isEmpty ? [] : try Self.facts(db, of: changed)
+      return CustomerFactsUpdate(offset: applied, customers: customers, changedIDs: changed)
     }
   }
 
-  /// Tickets created in [start, end), for scorecards.
-  public func tickets(startMs: Int64, endMs: Int64) throws -> [SegmentTicket] {
-    try writer.read { db in
-      try Row.fetchAll(
-        db,
-        sql:
-          "SELECT customer_id, created_ms, complaint, status_open, reply_count, reopen_count, first_reply_ms FROM ticket WHERE created_ms >= ? AND created_ms < ?",
-        arguments: [startMs, endMs]
-      ).map { row in
-        let open: Int? = row[3]
-        return SegmentTicket(
-          customerID: row[0], createdMs: row[1], complaint: row[2], resolved: open == 0, replyCount: row[4],
-          reopenCount: row[5], firstReplyMs: row[6])
+  /// The facts of the customers `ids` names (all when nil), sorted by id: every customer
+  /// known from a profile or any activity.
+  private static func facts(_ db: Database, of ids: [String]?) throws -> [CustomerFacts] {
+    var facts: [String: CustomerFacts] = [:]
+    func each(_ sql: String, _ body: (Row) throws -> Void) throws {
+      if let ids {
+        try db.forEachRow(
+          sql + (sql.contains(" WHERE ") ? " AND" : " WHERE") + " customer_id IN (SELECT value FROM json_each(?))", keys: ids, body)
+      } else {
+        let rows = try Row.fetchCursor(db, sql: sql)
+        while let row = try rows.next() { try body(row) }
       }
     }
-  }
-
-  /// Survey answers given in [start, end) as (customer, scale, score).
-  public func answers(startMs: Int64, endMs: Int64) throws -> [(customerID: String, scale: SurveyScale, score: Int)] {
-    try writer.read { db in
-      try Row.fetchAll(
-        db, sql: "SELECT customer_id, scale, score FROM answer WHERE time_ms >= ? AND time_ms < ?",
-        arguments: [startMs, endMs]
-      ).compactMap { row in
-        guard let scale = SurveyScale(rawValue: row[1]) else { return nil }
-        return (row[0], scale, row[2])
-      }
+    try each("SELECT customer_id, attributes, signup_ms, first_profile_ms FROM customer") { row in
+      let id: String = row[0]
+      let json: String = row[1]
+      facts[id, default: CustomerFacts(customerID: id)].attributes =
+        (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
+      facts[id]!.signupMs = row[2]
+      facts[id]!.profileMs = row[3]
     }
+    try each(
+      """
+      SELECT customer_id, created_ms, complaint, status_open, last_resolved_ms, reply_count, reopen_count, first_reply_ms
+      FROM ticket WHERE created_ms IS NOT NULL AND customer_id != ''
+      """
+    ) { row in
+      let id: String = row[0]
+      let open: Int? = row[3]
+      facts[id, default: CustomerFacts(customerID: id)].tickets.append(
+        .init(
+          createdMs: row[1], complaint: row[2], resolvedMs: open == 0 ? row[4] : nil, replyCount: row[5], reopenCount: row[6],
+          firstReplyMs: row[7]))
+    }
+    try each("SELECT customer_id, scale, score, time_ms FROM answer") { row in
+      guard let scale = SurveyScale(rawValue: row[1]) else { return }
+      let id: String = row[0]
+      facts[id, default: CustomerFacts(customerID: id)].answers.append(.init(scale: scale, score: row[2], timeMs: row[3]))
+    }
+    try each("SELECT customer_id, amount_minor, time_ms FROM purchase") { row in
+      let id: String = row[0]
+      facts[id, default: CustomerFacts(customerID: id)].purchases.append(.init(amountMinor: row[1], timeMs: row[2]))
+    }
+    return facts.values.sorted { $0.customerID < $1.customerID }
   }
 
   /// Feedback texts and survey comments written in [start, end) (all time when nil).

@@ -12,15 +12,21 @@ public enum SegmentationEvent: Sendable {
   case other
 }
 
-/// A ticket as scorecards read it.
-public struct SegmentTicket: Sendable {
-  public var customerID: String
-  public var createdMs: Int64
-  public var complaint: Bool
-  public var resolved: Bool
-  public var replyCount: Int
-  public var reopenCount: Int
-  public var firstReplyMs: Int64?
+/// Customer facts read from a store: every customer, or those changed after an offset.
+public struct CustomerFactsUpdate: Sendable {
+  /// The applied offset the facts are as of.
+  public var offset: Int64
+  /// The customers' facts, sorted by id.
+  public var customers: [CustomerFacts]
+  /// For a change read, every customer changed (sorted): those missing from `customers`
+  /// have no facts left (their only ticket moved to another customer). Nil for a full read.
+  public var changedIDs: [String]?
+
+  public init(offset: Int64, customers: [CustomerFacts], changedIDs: [String]?) {
+    self.offset = offset
+    self.customers = customers
+    self.changedIDs = changedIDs
+  }
 }
 
 /// A text to mine for themes: feedback, or a survey comment.
@@ -42,12 +48,10 @@ public protocol SegmentationStore: Sendable {
   func appliedOffset() throws -> Int64
   /// Applies entries above the stored offset and stores `throughOffset`, atomically.
   func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64) throws
-  /// Every customer's facts (profile, tickets, answers, orders).
-  func customers() throws -> [CustomerFacts]
-  /// Tickets created in [startMs, endMs).
-  func tickets(startMs: Int64, endMs: Int64) throws -> [SegmentTicket]
-  /// Survey answers given in [startMs, endMs).
-  func answers(startMs: Int64, endMs: Int64) throws -> [(customerID: String, scale: SurveyScale, score: Int)]
+  /// Customers' facts (profile, tickets, answers, orders) as of the applied offset, read
+  /// at once with it: every customer when `changedAfter` is nil, else only the customers
+  /// that batches after that offset changed.
+  func customerFacts(changedAfter offset: Int64?) throws -> CustomerFactsUpdate
   /// Texts (feedback and survey comments) in the range, all when nil.
   func documents(startMs: Int64?, endMs: Int64?) throws -> [FeedbackDocument]
   /// The tenant's segment windows (defaults until set).

@@ -25,42 +25,71 @@ public struct RFMScore: Sendable, Equatable {
 
 /// Quintile scoring over the customers with at least one order in the RFM window.
 public enum RFM {
+  /// One customer's RFM inputs: days since the last order, orders and spend in the window.
+  public typealias Values = (recencyDays: Double, frequency: Double, monetary: Double)
+
   /// Scores for each customer id, from (recency in days, order count, spend).
   /// A value's score is 1 + ⌊5 × (customers strictly worse) ÷ n⌋, so tied customers share a
   /// score; recency is better when smaller.
-  public static func score(_ customers: [String: (recencyDays: Double, frequency: Double, monetary: Double)]) -> [String: RFMScore] {
-    let n = Double(customers.count)
-    guard n > 0 else { return [:] }
-    let recencies = customers.values.map(\.recencyDays).sorted()
-    let frequencies = customers.values.map(\.frequency).sorted()
-    let spends = customers.values.map(\.monetary).sorted()
+  public static func score(_ customers: [String: Values]) -> [String: RFMScore] {
+    let ids = Array(customers.keys)
+    let values = ids.map { customers[$0]! }
+    let scores = score(values, among: values)
+    return Dictionary(uniqueKeysWithValues: zip(ids, scores))
+  }
+
+  /// The scores of `members`, each ranked against the whole `population` (every
+  /// customer with an order in the window, members included), in the members' order.
+  /// Costs a pass over the population per dimension and a sort of the members only, so a
+  /// page of members is scored without sorting a million customers.
+  public static func score(_ members: [Values], among population: [Values]) -> [RFMScore] {
+    let n = Double(population.count)
+    guard n > 0 else { return [] }
     func quintile(worse: Int) -> Int { min(5, 1 + Int(5 * Double(worse) / n)) }
-    func countLess(_ sorted: [Double], _ value: Double) -> Int {
-      var low = 0
-      var high = sorted.count
-      while low < high {
-        let mid = (low + high) / 2
-        if sorted[mid] < value { low = mid + 1 } else { high = mid }
-      }
-      return low
+    // Recency is better when smaller: the worse are the larger, counted as smaller negations.
+    let recency = countBelow(members.map { -$0.recencyDays }, population.map { -$0.recencyDays })
+    let frequency = countBelow(members.map(\.frequency), population.map(\.frequency))
+    let monetary = countBelow(members.map(\.monetary), population.map(\.monetary))
+    return members.indices.map { i in
+      RFMScore(
+        recency: quintile(worse: recency[i]), frequency: quintile(worse: frequency[i]), monetary: quintile(worse: monetary[i]))
     }
-    func countGreater(_ sorted: [Double], _ value: Double) -> Int {
+  }
+
+  /// For each query value, how many of `population` are strictly below it.
+  static func countBelow(_ queries: [Double], _ population: [Double]) -> [Int] {
+    if queries.count * 8 > population.count {
+      // Most of the population asks: sort it once and search each query.
+      let sorted = population.sorted()
+      return queries.map { query in
+        var low = 0
+        var high = sorted.count
+        while low < high {
+          let mid = (low + high) / 2
+          if sorted[mid] < query { low = mid + 1 } else { high = mid }
+        }
+        return low
+      }
+    }
+    let sorted = Array(Set(queries)).sorted()
+    // below[j]: population values v with sorted[j-1] <= v < sorted[j] (for j = 0: v < sorted[0]).
+    var below = [Int](repeating: 0, count: sorted.count + 1)
+    for value in population {
       var low = 0
       var high = sorted.count
       while low < high {
         let mid = (low + high) / 2
         if sorted[mid] <= value { low = mid + 1 } else { high = mid }
       }
-      return sorted.count - low
+      below[low] += 1
     }
-    var scores: [String: RFMScore] = [:]
-    for (id, value) in customers {
-      scores[id] = RFMScore(
-        recency: quintile(worse: countGreater(recencies, value.recencyDays)),
-        frequency: quintile(worse: countLess(frequencies, value.frequency)),
-        monetary: quintile(worse: countLess(spends, value.monetary)))
+    var running = 0
+    var counts: [Double: Int] = [:]
+    for (j, query) in sorted.enumerated() {
+      running += below[j]
+      counts[query] = running
     }
-    return scores
+    return queries.map { counts[$0]! }
   }
 }
 
@@ -75,40 +104,46 @@ public struct RiskReason: Sendable, Equatable {
 public enum RiskScore {
   /// The reasons and total for `customer`; empty when nothing calls for a call-back.
   public static func assess(_ customer: DerivedCustomer) -> (score: Double, reasons: [RiskReason]) {
+    let f = customer.figures
+    let window = Int(customer.windows.atRiskDays)
+    // Most customers have no reason at all: answer them without building any text.
+    let calm =
+      f.lastAtRiskDetractor == nil && f.complaintsAtRisk == 0 && f.lastAtRiskLowCSAT == nil && f.openTickets == 0
+      && !fallingOrders(f)
+    if calm { return (0, []) }
     var reasons: [RiskReason] = []
-    let window = customer.windows.atRiskDays
-    if let detractor = customer.answers.last(where: { $0.scale == .nps && $0.score <= 6 && customer.within($0.timeMs, days: window) }) {
-      reasons.append(RiskReason(code: "detractor", points: 40, detail: "NPS \(detractor.score) in the last \(Int(window)) days"))
+    if let detractor = f.lastAtRiskDetractor {
+      reasons.append(RiskReason(code: "detractor", points: 40, detail: "NPS \(detractor.score) in the last \(window) days"))
     }
-    let complaints = customer.tickets.filter { $0.complaint && customer.within($0.createdMs, days: window) }.count
+    let complaints = f.complaintsAtRisk
     if complaints > 0 {
       reasons.append(
         RiskReason(
           code: "complaints", points: Double(min(complaints, 3) * 15),
-          detail: "\(complaints) complaint\(complaints == 1 ? "" : "s") in the last \(Int(window)) days"))
+          detail: "\(complaints) complaint\(complaints == 1 ? "" : "s") in the last \(window) days"))
     }
-    if let low = customer.answers.last(where: { $0.scale == .csat && $0.score <= 2 && customer.within($0.timeMs, days: window) }) {
-      reasons.append(RiskReason(code: "low_csat", points: 20, detail: "CSAT \(low.score) in the last \(Int(window)) days"))
+    if let low = f.lastAtRiskLowCSAT {
+      reasons.append(RiskReason(code: "low_csat", points: 20, detail: "CSAT \(low.score) in the last \(window) days"))
     }
-    let open = customer.tickets.filter { $0.resolvedMs.map { $0 > customer.asOfMs } ?? true }.count
+    let open = f.openTickets
     if open > 0 {
       reasons.append(
-        RiskReason(
-          code: "unresolved", points: Double(min(open, 3) * 10),
-          detail: "\(open) unresolved ticket\(open == 1 ? "" : "s")"))
+        RiskReason(code: "unresolved", points: Double(min(open, 3) * 10), detail: "\(open) unresolved ticket\(open == 1 ? "" : "s")"))
     }
-    let recent = customer.purchases.filter { customer.within($0.timeMs, days: 90) }.count
-    let before = customer.purchases.filter { !customer.within($0.timeMs, days: 90) && customer.within($0.timeMs, days: 180) }.count
-    if before >= 2 && Double(recent) < Double(before) / 2 {
+    if fallingOrders(f) {
       reasons.append(
         RiskReason(
           code: "falling_orders", points: 15,
-          detail: "\(recent) orders in the last 90 days after \(before) in the 90 before"))
+          detail: "\(f.orders90d) orders in the last 90 days after \(f.ordersPrevious90d) in the 90 before"))
     }
-    guard !reasons.isEmpty else { return (0, []) }
     if customer.facts.attributes["tier"] == "vip" {
       reasons.append(RiskReason(code: "vip", points: 10, detail: "VIP customer"))
     }
     return (reasons.reduce(0) { $0 + $1.points }, reasons)
+  }
+
+  /// Fewer orders in the last 90 days than half of the 90 days before, which had at least 2.
+  static func fallingOrders(_ f: DerivedFigures) -> Bool {
+    f.ordersPrevious90d >= 2 && Double(f.orders90d) < Double(f.ordersPrevious90d) / 2
   }
 }

@@ -33,22 +33,39 @@ public struct SegmentExpression: Sendable, Equatable {
   /// Deepest accepted nesting of parentheses and `!`.
   public static let maxDepth = 32
 
-  indirect enum Node: Sendable, Equatable {
+  /// A parsed expression over fields named by `Field`: names as parsed, positions in
+  /// ``fieldNames`` for evaluation.
+  indirect enum Node<Field: Sendable & Equatable>: Sendable, Equatable {
     case or(Node, Node)
     case and(Node, Node)
     case not(Node)
-    case compare(field: String, op: Operator, literal: FieldValue)
-    case member(field: String, values: [FieldValue])
+    case compare(field: Field, op: Operator, literal: FieldValue)
+    case member(field: Field, values: [FieldValue])
+
+    func map<Other: Sendable & Equatable>(_ transform: (Field) -> Other) -> Node<Other> {
+      switch self {
+      case .or(let a, let b): .or(a.map(transform), b.map(transform))
+      case .and(let a, let b): .and(a.map(transform), b.map(transform))
+      case .not(let a): .not(a.map(transform))
+      case .compare(let field, let op, let literal): .compare(field: transform(field), op: op, literal: literal)
+      case .member(let field, let values): .member(field: transform(field), values: values)
+      }
+    }
   }
 
   enum Operator: String, Sendable, Equatable { case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=" }
 
-  let root: Node
+  let root: Node<String>
+  /// The same tree reading fields by their position in ``fieldNames``.
+  let indexedRoot: Node<Int>
   /// The source text.
   public let source: String
+  /// The distinct fields the expression reads, sorted: ``matchesByPosition(_:)`` asks for them
+  /// by position, so a caller evaluating many customers resolves each name once.
+  public let fieldNames: [String]
 
   /// The fields the expression reads.
-  public var fields: Set<String> { Self.fields(root) }
+  public var fields: Set<String> { Set(fieldNames) }
 
   /// Parses `source` against `schema` (field name → is numeric; `attributes.*` are text).
   public init(_ source: String, schema: [String: Bool]) throws(SegmentExpressionError) {
@@ -62,12 +79,18 @@ public struct SegmentExpression: Sendable, Equatable {
     }
     self.root = root
     self.source = source
+    let names = Self.fields(root).sorted()
+    fieldNames = names
+    indexedRoot = root.map { names.firstIndex(of: $0)! }
   }
 
   /// Whether a customer with `values` is a member.
   public func matches(_ values: (String) -> FieldValue?) -> Bool { Self.evaluate(root, values) }
 
-  static func evaluate(_ node: Node, _ values: (String) -> FieldValue?) -> Bool {
+  /// Whether a customer is a member, reading field `fieldNames[i]` as `values(i)`.
+  public func matchesByPosition(_ values: (Int) -> FieldValue?) -> Bool { Self.evaluate(indexedRoot, values) }
+
+  static func evaluate<Field>(_ node: Node<Field>, _ values: (Field) -> FieldValue?) -> Bool {
     switch node {
     case .or(let a, let b): return evaluate(a, values) || evaluate(b, values)
     case .and(let a, let b): return evaluate(a, values) && evaluate(b, values)
@@ -95,7 +118,7 @@ public struct SegmentExpression: Sendable, Equatable {
     }
   }
 
-  static func fields(_ node: Node) -> Set<String> {
+  static func fields(_ node: Node<String>) -> Set<String> {
     switch node {
     case .or(let a, let b), .and(let a, let b): fields(a).union(fields(b))
     case .not(let a): fields(a)
@@ -193,7 +216,7 @@ struct Parser {
     return true
   }
 
-  mutating func expression(depth: Int) throws(SegmentExpressionError) -> SegmentExpression.Node {
+  mutating func expression(depth: Int) throws(SegmentExpressionError) -> SegmentExpression.Node<String> {
     guard depth <= SegmentExpression.maxDepth else {
       throw SegmentExpressionError(column: peek?.column ?? 0, message: "nested deeper than \(SegmentExpression.maxDepth) levels")
     }
@@ -202,13 +225,13 @@ struct Parser {
     return left
   }
 
-  mutating func conjunction(depth: Int) throws(SegmentExpressionError) -> SegmentExpression.Node {
+  mutating func conjunction(depth: Int) throws(SegmentExpressionError) -> SegmentExpression.Node<String> {
     var left = try unary(depth: depth)
     while accept("&&") { left = .and(left, try unary(depth: depth)) }
     return left
   }
 
-  mutating func unary(depth: Int) throws(SegmentExpressionError) -> SegmentExpression.Node {
+  mutating func unary(depth: Int) throws(SegmentExpressionError) -> SegmentExpression.Node<String> {
     guard depth <= SegmentExpression.maxDepth else {
       throw SegmentExpressionError(column: peek?.column ?? 0, message: "nested deeper than \(SegmentExpression.maxDepth) levels")
     }
@@ -223,7 +246,7 @@ struct Parser {
     return try comparison()
   }
 
-  mutating func comparison() throws(SegmentExpressionError) -> SegmentExpression.Node {
+  mutating func comparison() throws(SegmentExpressionError) -> SegmentExpression.Node<String> {
     let field = next()
     guard field.kind == .name else {
       throw SegmentExpressionError(column: field.column, message: "expected a field name, '(' or '!', found \(field.display)")

@@ -1,0 +1,265 @@
+import Foundation
+import SightlineRPC
+import SightlineStorage
+import Testing
+
+@testable import SegmentationService
+@testable import SightlineModel
+
+/// Segments at scale (docs/segments.md, "Scale"): the one-pass derived figures equal the
+/// definitions written out plainly, RFM scores of a page equal ranking everyone, and the
+/// cached customer facts equal a full read of the store after every batch.
+@Suite("Segments at scale")
+struct SegmentScaleTests {
+  static let day: Int64 = 86_400_000
+  static let now: Int64 = 1_800_000_000_000
+
+  /// Random facts with ties in time, answers of every scale, open and reopened tickets,
+  /// and orders on both sides of the 90- and 180-day marks.
+  static func randomFacts(_ random: inout SeededRandom, id: String) -> CustomerFacts {
+    func time() -> Int64 { now - Int64(random.next() % UInt64(400 * day)) + Int64(random.next() % UInt64(20 * day)) }
+    let tied = time()
+    func pick(_ tie: Bool) -> Int64 { tie ? tied : time() }
+    let tickets = (0..<Int(random.next() % 6)).map { _ in
+      let created = pick(random.next() % 4 == 0)
+      return CustomerFacts.Ticket(
+        createdMs: created, complaint: random.next() % 3 == 0,
+        resolvedMs: random.next() % 3 == 0 ? nil : created + Int64(random.next() % UInt64(3 * day)))
+    }
+    let scales: [SurveyScale] = [.csat, .nps, .ces]
+    let answers = (0..<Int(random.next() % 6)).map { _ in
+      let scale = scales[Int(random.next() % 3)]
+      let score = scale == .nps ? Int(random.next() % 11) : 1 + Int(random.next() % 5)
+      return CustomerFacts.Answer(scale: scale, score: score, timeMs: pick(random.next() % 3 == 0))
+    }
+    let purchases = (0..<Int(random.next() % 7)).map { _ in
+      CustomerFacts.Purchase(amountMinor: Int64(random.next() % 10_000), timeMs: pick(random.next() % 5 == 0))
+    }
+    return CustomerFacts(
+      customerID: id, attributes: random.next() % 4 == 0 ? ["tier": "vip"] : ["tier": "standard"],
+      signupMs: random.next() % 2 == 0 ? time() : nil, profileMs: random.next() % 2 == 0 ? time() : nil, tickets: tickets,
+      answers: answers, purchases: purchases)
+  }
+
+  @Test func derivedFiguresEqualThePlainDefinitions() {
+    var random = SeededRandom(seed: 7)
+    var windows = SegmentWindows()
+    for round in 0..<3_000 {
+      let facts = Self.randomFacts(&random, id: "C\(round)")
+      if round % 500 == 0 { windows.atRiskDays = Double(10 + round / 100) }
+      let asOf = Self.now - Int64(random.next() % UInt64(200 * Self.day))
+      let derived = DerivedCustomer(facts, asOfMs: asOf, windows: windows)
+      let reference = PlainDerivedCustomer(facts: facts, asOfMs: asOf, windows: windows)
+      #expect(derived.numbers == reference.numbers, "customer \(round)")
+      #expect(derived.lifecycle == reference.lifecycle, "customer \(round)")
+      #expect(derived.npsClass == reference.npsClass, "customer \(round)")
+      let (score, reasons) = RiskScore.assess(derived)
+      let expected = reference.risk
+      #expect(score == expected.score && reasons == expected.reasons, "customer \(round)")
+    }
+  }
+
+  @Test func rfmOfAPageEqualsRankingEveryone() {
+    var random = SeededRandom(seed: 11)
+    let population: [RFM.Values] = (0..<2_000).map { _ in
+      (Double(random.next() % 300), Double(1 + random.next() % 8), Double(random.next() % 50) * 10)
+    }
+    let everyone = RFM.score(population, among: population)
+    // A page of 30 scores by counting (fewer than an eighth of the population asks).
+    let page = (0..<30).map { _ in Int(random.next() % 2_000) }
+    #expect(RFM.score(page.map { population[$0] }, among: population) == page.map { everyone[$0] })
+    // The dictionary form (sorting everyone) agrees with both.
+    let byID = RFM.score(Dictionary(uniqueKeysWithValues: population.enumerated().map { ("c\($0.offset)", $0.element) }))
+    #expect(population.indices.allSatisfy { byID["c\($0)"] == everyone[$0] })
+  }
+
+  @Test func indexedExpressionsMatchAsNamedOnes() throws {
+    let expression = try SegmentExpression(
+      "tier == 'vip' && (nps_last <= 6 || complaints_30d >= 2) && !(region in ['north', 'east'])", schema: DerivedCustomer.schema)
+    #expect(expression.fieldNames == ["complaints_30d", "nps_last", "region", "tier"])
+    let customers: [[String: FieldValue]] = [
+      ["tier": .text("vip"), "nps_last": .number(3), "region": .text("south")],
+      ["tier": .text("vip"), "complaints_30d": .number(2), "region": .text("north")],
+      ["tier": .text("vip"), "complaints_30d": .number(2)],
+      ["tier": .text("standard"), "nps_last": .number(0)],
+    ]
+    let named = customers.map { values in expression.matches { values[$0] } }
+    let indexed = customers.map { values in expression.matchesByPosition { values[expression.fieldNames[$0]] } }
+    #expect(named == [true, false, true, false])
+    #expect(indexed == named)
+  }
+
+  /// Random segmentation events over 40 customers: profiles (some dated earlier than the
+  /// stored one), tickets whose second `created` moves them to another customer, answers
+  /// and orders, some delivered twice.
+  static func randomEvents(seed: UInt64, count: Int) -> [SegmentationEvent] {
+    var random = SeededRandom(seed: seed)
+    func customer() -> String { "C\(random.next() % 40)" }
+    func time() -> Int64 { now - Int64(random.next() % UInt64(200 * day)) }
+    var events: [SegmentationEvent] = []
+    for index in 0..<count {
+      switch random.next() % 10 {
+      case 0:
+        events.append(
+          .profile(customerID: customer(), attributes: ["tier": random.next() % 2 == 0 ? "vip" : "gold"], signupMs: time(), timeMs: time()))
+      case 1, 2, 3:
+        let type: TicketEventType = [.created, .created, .resolved, .reopened, .agentReply][Int(random.next() % 5)]
+        events.append(
+          .ticket(
+            ticketID: "T\(random.next() % 120)", customerID: type == .created ? customer() : "", type: type, timeMs: time(),
+            complaint: random.next() % 3 == 0, problemType: "billing"))
+      case 4, 5:
+        events.append(
+          .answer(
+            responseID: "A\(random.next() % 300)", customerID: customer(), ticketID: "", scale: random.next() % 2 == 0 ? .nps : .csat,
+            score: Int(random.next() % 6), timeMs: time(), comment: ""))
+      case 6, 7:
+        events.append(.order(id: "O\(random.next() % 300)", customerID: customer(), amountMinor: Int64(index), timeMs: time()))
+      default:
+        events.append(
+          .feedback(id: "F\(index)", customerID: customer(), ticketID: "", source: "app", text: "slow", timeMs: time(), rating: 2))
+      }
+    }
+    return events
+  }
+
+  @Test func cachedFactsEqualAFullReadAfterEveryBatch() async throws {
+    let directory = NSTemporaryDirectory() + "segment-cache-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let mismatches = try await BlockingWork.run { () -> [Int] in
+      let stores = SQLiteTenantStores<SegmentationSchema>(root: directory, service: "segmentation")
+      let tenant = TenantID("t_segments")!
+      let store = try stores.segmentation(for: tenant)
+      let cache = CustomerFactsCache()
+      var mismatches: [Int] = []
+      var offset: Int64 = 0
+      var random = SeededRandom(seed: 3)
+      let events = Self.randomEvents(seed: 5, count: 3_000)
+      var start = 0
+      var batch = 0
+      while start < events.count {
+        let size = 1 + Int(random.next() % 120)
+        let slice = events[start..<min(start + size, events.count)]
+        try store.apply(
+          slice.map {
+            offset += 1; return (offset, $0)
+          }, throughOffset: offset)
+        start += size
+        batch += 1
+        // Read through the cache after most batches, and let some batches pile up.
+        if random.next() % 3 != 0 {
+          let cached = try cache.facts(for: tenant, store: store)
+          let full = try store.customerFacts(changedAfter: nil).customers
+          if cached != full { mismatches.append(batch) }
+        }
+      }
+      return mismatches
+    }
+    #expect(mismatches.isEmpty, "the cached facts differ from a full read after batches \(mismatches)")
+  }
+
+  @Test func aStoreThatWentBackIsReadWhole() throws {
+    let directory = NSTemporaryDirectory() + "segment-cache-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let tenant = TenantID("t_segments")!
+    let first = try SQLiteTenantStores<SegmentationSchema>(root: directory + "/a", service: "segmentation").segmentation(for: tenant)
+    let second = try SQLiteTenantStores<SegmentationSchema>(root: directory + "/b", service: "segmentation").segmentation(for: tenant)
+    let events = Self.randomEvents(seed: 9, count: 200)
+    try first.apply(events.enumerated().map { (Int64($0.offset + 1), $0.element) }, throughOffset: 200)
+    try second.apply(events.prefix(50).enumerated().map { (Int64($0.offset + 1), $0.element) }, throughOffset: 50)
+    let cache = CustomerFactsCache()
+    #expect(try cache.facts(for: tenant, store: first) == first.customerFacts(changedAfter: nil).customers)
+    // The same tenant now at a lower offset (as after an import): read whole, not merged.
+    #expect(try cache.facts(for: tenant, store: second) == second.customerFacts(changedAfter: nil).customers)
+  }
+}
+
+/// Segmentation's definitions (docs/segments.md) written out as plainly as possible, filter
+/// by filter: the reference the one-pass ``DerivedFigures`` must equal.
+struct PlainDerivedCustomer {
+  let facts: CustomerFacts
+  let asOfMs: Int64
+  let windows: SegmentWindows
+
+  func days(_ ms: Int64) -> Double { Double(asOfMs - ms) / 86_400_000.0 }
+  func within(_ ms: Int64, days limit: Double) -> Bool { ms <= asOfMs && days(ms) < limit }
+  var tickets: [CustomerFacts.Ticket] { facts.tickets.filter { $0.createdMs <= asOfMs } }
+  var answers: [CustomerFacts.Answer] { facts.answers.filter { $0.timeMs <= asOfMs }.sorted { $0.timeMs < $1.timeMs } }
+  var purchases: [CustomerFacts.Purchase] { facts.purchases.filter { $0.timeMs <= asOfMs } }
+  var activityTimes: [Int64] { tickets.map(\.createdMs) + answers.map(\.timeMs) + purchases.map(\.timeMs) }
+
+  var numbers: [String: Double] {
+    var fields: [String: Double] = [:]
+    for (suffix, limit) in [("30d", 30.0), ("90d", 90.0), ("365d", 365.0)] {
+      fields["tickets_\(suffix)"] = Double(tickets.filter { within($0.createdMs, days: limit) }.count)
+      fields["complaints_\(suffix)"] = Double(tickets.filter { $0.complaint && within($0.createdMs, days: limit) }.count)
+    }
+    fields["open_tickets"] = Double(tickets.filter { $0.resolvedMs.map { $0 > asOfMs } ?? true }.count)
+    let csat = answers.filter { $0.scale == .csat }
+    if let last = csat.last { fields["csat_last"] = Double(last.score) }
+    if !csat.isEmpty { fields["csat_mean"] = Double(csat.reduce(0) { $0 + $1.score }) / Double(csat.count) }
+    if let nps = answers.last(where: { $0.scale == .nps }) { fields["nps_last"] = Double(nps.score) }
+    let recent = purchases.filter { within($0.timeMs, days: windows.rfmDays) }
+    fields["orders_365d"] = Double(recent.count)
+    fields["frequency"] = Double(recent.count)
+    fields["monetary_365d"] = Double(recent.reduce(0) { $0 + $1.amountMinor }) / 100
+    if let last = purchases.map(\.timeMs).max() { fields["recency_days"] = days(last) }
+    if let first = activityTimes.min() { fields["first_activity_days"] = days(first) }
+    if let last = activityTimes.max() { fields["last_activity_days"] = days(last) }
+    if let signup = facts.signupMs { fields["days_since_signup"] = days(signup) }
+    return fields
+  }
+
+  var npsClass: String? {
+    guard let nps = answers.last(where: { $0.scale == .nps }) else { return nil }
+    return nps.score >= 9 ? "promoter" : nps.score >= 7 ? "passive" : "detractor"
+  }
+
+  var lifecycle: LifecycleStage {
+    let firstSeen = (activityTimes + [facts.signupMs, facts.profileMs].compactMap { $0 }).filter { $0 <= asOfMs }.min()
+    guard let firstSeen else { return .churned }
+    let lastActivity = activityTimes.max()
+    let active = lastActivity.map { days($0) < windows.activeDays } ?? false
+    if active {
+      let detractor = answers.contains { $0.scale == .nps && $0.score <= 6 && within($0.timeMs, days: windows.atRiskDays) }
+      let complaints = tickets.filter { $0.complaint && within($0.createdMs, days: windows.atRiskDays) }.count
+      if detractor || complaints >= 2 { return .atRisk }
+    }
+    if days(firstSeen) < windows.newDays { return .new }
+    if active { return .active }
+    guard let lastActivity else { return .churned }
+    return days(lastActivity) < windows.dormantDays ? .dormant : .churned
+  }
+
+  var risk: (score: Double, reasons: [RiskReason]) {
+    var reasons: [RiskReason] = []
+    let window = windows.atRiskDays
+    if let detractor = answers.last(where: { $0.scale == .nps && $0.score <= 6 && within($0.timeMs, days: window) }) {
+      reasons.append(RiskReason(code: "detractor", points: 40, detail: "NPS \(detractor.score) in the last \(Int(window)) days"))
+    }
+    let complaints = tickets.filter { $0.complaint && within($0.createdMs, days: window) }.count
+    if complaints > 0 {
+      reasons.append(
+        RiskReason(
+          code: "complaints", points: Double(min(complaints, 3) * 15),
+          detail: "\(complaints) complaint\(complaints == 1 ? "" : "s") in the last \(Int(window)) days"))
+    }
+    if let low = answers.last(where: { $0.scale == .csat && $0.score <= 2 && within($0.timeMs, days: window) }) {
+      reasons.append(RiskReason(code: "low_csat", points: 20, detail: "CSAT \(low.score) in the last \(Int(window)) days"))
+    }
+    let open = tickets.filter { $0.resolvedMs.map { $0 > asOfMs } ?? true }.count
+    if open > 0 {
+      reasons.append(
+        RiskReason(code: "unresolved", points: Double(min(open, 3) * 10), detail: "\(open) unresolved ticket\(open == 1 ? "" : "s")"))
+    }
+    let recent = purchases.filter { within($0.timeMs, days: 90) }.count
+    let before = purchases.filter { !within($0.timeMs, days: 90) && within($0.timeMs, days: 180) }.count
+    if before >= 2 && Double(recent) < Double(before) / 2 {
+      reasons.append(
+        RiskReason(code: "falling_orders", points: 15, detail: "\(recent) orders in the last 90 days after \(before) in the 90 before"))
+    }
+    guard !reasons.isEmpty else { return (0, []) }
+    if facts.attributes["tier"] == "vip" { reasons.append(RiskReason(code: "vip", points: 10, detail: "VIP customer")) }
+    return (reasons.reduce(0) { $0 + $1.points }, reasons)
+  }
+}
