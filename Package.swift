@@ -282,6 +282,16 @@ let package = Package(
     ),
 
     .executableTarget(
+      name: "bench-segments",
+      dependencies: [
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineLauncher", "SightlineTesting",
+        "SegmentationService", grpcCore, swiftProtobuf,
+      ],
+      path: "benchmarks/segments",
+      swiftSettings: swiftSettings
+    ),
+
+    .executableTarget(
       name: "bench-tenants",
       dependencies: ["SightlineModel", "SightlineRPC", "SightlineLauncher", "SightlineTesting", grpcCore, grpcTransport],
       path: "benchmarks/tenants",
