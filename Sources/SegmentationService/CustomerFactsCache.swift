@@ -13,21 +13,21 @@ import Synchronization
 final class CustomerFactsCache: Sendable {
   private struct Entry {
     var offset: Int64
-    var facts: [CustomerFacts]
+    var facts: CustomerTable
   }
 
   private let entries = Mutex<[TenantID: Entry]>([:])
 
   init() {}
 
-  /// `tenant`'s customer facts, sorted by id, as of the store's applied offset.
-  func facts(for tenant: TenantID, store: any SegmentationStore) throws -> [CustomerFacts] {
+  /// `tenant`'s customer facts as of the store's applied offset.
+  func facts(for tenant: TenantID, store: any SegmentationStore) throws -> CustomerTable {
     let cached = entries.withLock { $0[tenant] }
     let entry: Entry
     if let cached, try store.appliedOffset() >= cached.offset {
       let update = try store.customerFacts(changedAfter: cached.offset)
       guard update.offset > cached.offset, let changed = update.changedIDs else { return cached.facts }
-      entry = Entry(offset: update.offset, facts: Self.merge(cached.facts, changed: changed, fresh: update.customers))
+      entry = Entry(offset: update.offset, facts: cached.facts.replacing(changed, with: update.customers))
     } else {
       // First read, or the store went back (the tenant was deleted or imported).
       let update = try store.customerFacts(changedAfter: nil)
@@ -43,25 +43,5 @@ final class CustomerFactsCache: Sendable {
   /// Drops `tenant`'s facts (its data was deleted or replaced).
   func forget(_ tenant: TenantID) {
     _ = entries.withLock { $0.removeValue(forKey: tenant) }
-  }
-
-  /// `old` with the customers in `changed` replaced by their `fresh` facts (dropped when
-  /// they have none), all sorted by id.
-  static func merge(_ old: [CustomerFacts], changed: [String], fresh: [CustomerFacts]) -> [CustomerFacts] {
-    var result: [CustomerFacts] = []
-    result.reserveCapacity(old.count + fresh.count)
-    var o = 0
-    var f = 0
-    for id in changed {
-      while o < old.count, old[o].customerID < id {
-        result.append(old[o])
-        o += 1
-      }
-      if o < old.count, old[o].customerID == id { o += 1 }
-      while f < fresh.count, fresh[f].customerID < id { f += 1 }
-      if f < fresh.count, fresh[f].customerID == id { result.append(fresh[f]) }
-    }
-    result.append(contentsOf: old[o...])
-    return result
   }
 }

@@ -8,7 +8,7 @@ import SwiftProtobuf
 /// judged at each period's end).
 enum Scorecard {
   static func compute(
-    segment: SegmentDefinition, facts: [CustomerFacts], windows: SegmentWindows, current: (Int64, Int64),
+    segment: SegmentDefinition, facts: CustomerTable, windows: SegmentWindows, current: (Int64, Int64),
     previous: (Int64, Int64)
   ) -> Sightline_Segmentation_V1_Scorecard {
     let now = figures(segment: segment, facts: facts, windows: windows, period: current)
@@ -29,20 +29,21 @@ enum Scorecard {
   /// The members at the period's end, and the KPIs of their tickets created and answers
   /// given in the period.
   static func figures(
-    segment: SegmentDefinition, facts: [CustomerFacts], windows: SegmentWindows, period: (Int64, Int64)
+    segment: SegmentDefinition, facts table: CustomerTable, windows: SegmentWindows, period: (Int64, Int64)
   ) -> (members: Int, values: [(String, Double, Int)]) {
-    let members = SegmentView(facts: facts, asOfMs: period.1, windows: windows).members(segment)
+    let members = SegmentView(table: table, asOfMs: period.1, windows: windows).members(segment)
     var accumulator = KpiAccumulator()
-    for index in members {
-      let customer = facts[index]
-      for answer in customer.answers where answer.timeMs >= period.0 && answer.timeMs < period.1 {
-        accumulator.add(survey: SurveyFact(scale: answer.scale, score: answer.score))
+    for i in members {
+      for a in table.answers(of: i) where table.answerTimeMs[a] >= period.0 && table.answerTimeMs[a] < period.1 {
+        accumulator.add(survey: SurveyFact(scale: table.answerScale[a], score: Int(table.answerScore[a])))
       }
-      for ticket in customer.tickets where ticket.createdMs >= period.0 && ticket.createdMs < period.1 {
+      for t in table.tickets(of: i) where table.ticketCreatedMs[t] >= period.0 && table.ticketCreatedMs[t] < period.1 {
+        let firstReply = table.ticketFirstReplyMs[t]
         accumulator.add(
           ticket: TicketFacts(
-            createdMs: ticket.createdMs, complaint: ticket.complaint, firstReplyMs: ticket.firstReplyMs,
-            replyCount: ticket.replyCount, reopenCount: ticket.reopenCount, isResolved: ticket.resolvedMs != nil),
+            createdMs: table.ticketCreatedMs[t], complaint: table.ticketComplaint[t],
+            firstReplyMs: firstReply == CustomerTable.none ? nil : firstReply, replyCount: Int(table.ticketReplies[t]),
+            reopenCount: Int(table.ticketReopens[t]), isResolved: table.ticketResolvedMs[t] != CustomerTable.none),
           settings: .defaults, nowMs: period.1)
       }
     }

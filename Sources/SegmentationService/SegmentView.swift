@@ -1,42 +1,33 @@
 import SightlineModel
 
 /// Every customer of a tenant as of one moment: what segments, the at-risk list and
-/// scorecards are evaluated on. A customer is derived when asked for, in one pass over its
-/// facts, and nothing is kept per customer unless a segment reads RFM scores: at a million
-/// customers a call costs passes over the facts, not a million dictionaries.
+/// scorecards are evaluated on. It reads the columns of a ``CustomerTable``; a customer's
+/// figures are worked out when a segment reads them (`tier == "vip" && …` works out none
+/// for the customers who are not VIPs), and RFM scores only when something reads them.
 final class SegmentView {
-  let facts: [CustomerFacts]
+  let table: CustomerTable
   let asOfMs: Int64
   let windows: SegmentWindows
 
-  /// `facts` sorted by customer id (members come out in that order).
-  init(facts: [CustomerFacts], asOfMs: Int64, windows: SegmentWindows = SegmentWindows()) {
-    self.facts = facts
+  init(table: CustomerTable, asOfMs: Int64, windows: SegmentWindows = SegmentWindows()) {
+    self.table = table
     self.asOfMs = asOfMs
     self.windows = windows
   }
 
-  /// The customer at `index` of `facts`, derived as of the view's moment.
-  func customer(_ index: Int) -> DerivedCustomer { DerivedCustomer(facts[index], asOfMs: asOfMs, windows: windows) }
+  /// Customer i's figures as of the view's moment.
+  func figures(_ i: Int) -> DerivedFigures { DerivedFigures(table, at: i, asOfMs: asOfMs, windows: windows) }
 
-  /// The position of customer `id`, if known.
-  func index(of id: String) -> Int? {
-    var low = 0
-    var high = facts.count
-    while low < high {
-      let mid = (low + high) / 2
-      if facts[mid].customerID < id { low = mid + 1 } else { high = mid }
-    }
-    return low < facts.count && facts[low].customerID == id ? low : nil
-  }
+  /// Customer i, derived, with its facts (for answers that return customers).
+  func customer(_ i: Int) -> DerivedCustomer { DerivedCustomer(table.facts(at: i), asOfMs: asOfMs, windows: windows) }
 
   /// Positions and RFM inputs of every customer with an order in the RFM window.
   private lazy var population: (indices: [Int], values: [RFM.Values]) = {
     var indices: [Int] = []
     var values: [RFM.Values] = []
-    for index in facts.indices {
-      if let value = customer(index).rfmValues {
-        indices.append(index)
+    for i in 0..<table.count {
+      if let value = figures(i).rfmValues {
+        indices.append(i)
         values.append(value)
       }
     }
@@ -50,10 +41,8 @@ final class SegmentView {
   /// that read RFM).
   func allRFM() -> [RFMScore?] {
     if let everyRFM { return everyRFM }
-    var scores = [RFMScore?](repeating: nil, count: facts.count)
-    for (index, score) in zip(population.indices, RFM.score(population.values, among: population.values)) {
-      scores[index] = score
-    }
+    var scores = [RFMScore?](repeating: nil, count: table.count)
+    for (i, score) in zip(population.indices, RFM.score(population.values, among: population.values)) { scores[i] = score }
     everyRFM = scores
     return scores
   }
@@ -61,12 +50,15 @@ final class SegmentView {
   /// RFM scores of the customers at `indices` (those without orders in the window have none).
   func rfm(of indices: [Int]) -> [Int: RFMScore] {
     if let everyRFM {
-      return Dictionary(uniqueKeysWithValues: indices.compactMap { index in everyRFM[index].map { (index, $0) } })
+      return Dictionary(uniqueKeysWithValues: indices.compactMap { i in everyRFM[i].map { (i, $0) } })
     }
-    let scored = indices.compactMap { index in customer(index).rfmValues.map { (index, $0) } }
+    let scored = indices.compactMap { i in figures(i).rfmValues.map { (i, $0) } }
     let scores = RFM.score(scored.map(\.1), among: population.values)
     return Dictionary(uniqueKeysWithValues: zip(scored.map(\.0), scores))
   }
+
+  /// A profile text field per attribute set (one lookup per distinct set, not per customer).
+  func attributeColumn(_ name: String) -> [String?] { table.attributeSets.map { $0[name] } }
 
   /// A field of the expression grammar, resolved once per call rather than per customer.
   enum Field {
@@ -107,41 +99,81 @@ final class SegmentView {
     }
   }
 
-  /// The value of `field` for `customer` (at `index`; RFM fields need ``allRFM()``).
-  func value(_ field: Field, of customer: DerivedCustomer, rfm: RFMScore?) -> FieldValue? {
-    switch field {
-    case .attribute(let name): return customer.facts.attributes[name].map(FieldValue.text)
-    case .customerID: return .text(customer.facts.customerID)
-    case .lifecycle: return .text(customer.lifecycle.rawValue)
-    case .npsClass: return customer.npsClass.map(FieldValue.text)
-    case .rfmGroup: return rfm.map { .text($0.group) }
-    case .rfmR: return rfm.map { .number(Double($0.recency)) }
-    case .rfmF: return rfm.map { .number(Double($0.frequency)) }
-    case .rfmM: return rfm.map { .number(Double($0.monetary)) }
-    case .number(let numeric): return customer.number(numeric).map(FieldValue.number)
-    case .unknown: return nil
-    }
-  }
-
   /// Positions of the members of a built-in or custom segment, in customer id order.
   func members(_ segment: SegmentDefinition) -> [Int] {
     switch segment {
     case .all:
-      return Array(facts.indices)
+      return Array(0..<table.count)
     case .lifecycle(let stage):
-      return facts.indices.filter { customer($0).lifecycle == stage }
+      return (0..<table.count).filter { figures($0).lifecycle == stage }
     case .rfm(let group):
       let scores = allRFM()
-      return facts.indices.filter { scores[$0]?.group == group }
+      return (0..<table.count).filter { scores[$0]?.group == group }
     case .expression(let expression):
-      let fields = expression.fieldNames.map(Field.init)
-      let scores: [RFMScore?]? = fields.contains(where: \.readsRFM) ? allRFM() : nil
-      return facts.indices.filter { index in
-        let derived = customer(index)
-        let rfm = scores?[index] ?? nil
-        return expression.matchesByPosition { value(fields[$0], of: derived, rfm: rfm) }
-      }
+      return members(expression)
     }
+  }
+
+  private func members(_ expression: SegmentExpression) -> [Int] {
+    let fields = expression.fieldNames.map(Field.init)
+    let attributes: [[FieldValue?]] = fields.map { field in
+      guard case .attribute(let name) = field else { return [] }
+      return attributeColumn(name).map { $0.map(FieldValue.text) }
+    }
+    let scores: [RFMScore?]? = fields.contains(where: \.readsRFM) ? allRFM() : nil
+    var members: [Int] = []
+    for i in 0..<table.count {
+      let set = Int(table.attributeSet[i])
+      var derived: DerivedFigures?
+      func figures() -> DerivedFigures {
+        if let derived { return derived }
+        let made = self.figures(i)
+        derived = made
+        return made
+      }
+      let rfm = scores?[i] ?? nil
+      let matches = expression.matchesByPosition { k -> FieldValue? in
+        switch fields[k] {
+        case .attribute: return attributes[k][set]
+        case .customerID: return .text(table.ids[i])
+        case .lifecycle: return .text(figures().lifecycle.rawValue)
+        case .npsClass: return figures().npsClass.map(FieldValue.text)
+        case .rfmGroup: return rfm.map { .text($0.group) }
+        case .rfmR: return rfm.map { .number(Double($0.recency)) }
+        case .rfmF: return rfm.map { .number(Double($0.frequency)) }
+        case .rfmM: return rfm.map { .number(Double($0.monetary)) }
+        case .number(let numeric): return figures().number(numeric).map(FieldValue.number)
+        case .unknown: return nil
+        }
+      }
+      if matches { members.append(i) }
+    }
+    return members
+  }
+
+  /// The `limit` customers with the highest call-back scores (ties by id), with their
+  /// figures. Scores are totals of whole points, so a histogram finds the cut-off and only
+  /// the customers above it are sorted.
+  func atRisk(limit: Int) -> [(index: Int, figures: DerivedFigures)] {
+    let tiers = attributeColumn("tier")
+    var scored: [(index: Int, score: Double)] = []
+    var histogram: [Double: Int] = [:]
+    for i in 0..<table.count {
+      let score = RiskScore.score(figures(i), tier: tiers[Int(table.attributeSet[i])])
+      guard score > 0 else { continue }
+      scored.append((i, score))
+      histogram[score, default: 0] += 1
+    }
+    var cutoff = 0.0
+    var above = 0
+    for (score, count) in histogram.sorted(by: { $0.key > $1.key }) {
+      cutoff = score
+      above += count
+      if above >= limit { break }
+    }
+    return scored.filter { $0.score >= cutoff }
+      .sorted { $0.score != $1.score ? $0.score > $1.score : $0.index < $1.index }
+      .prefix(limit).map { ($0.index, figures($0.index)) }
   }
 }
 

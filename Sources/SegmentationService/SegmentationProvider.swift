@@ -38,7 +38,7 @@ public final class SegmentationProvider: Sendable {
 
   /// Every customer of `tenant` as of `asOfMs`, from the cached facts brought up to date.
   private func view(_ tenant: TenantID, _ store: any SegmentationStore, asOfMs: Int64) throws -> SegmentView {
-    SegmentView(facts: try facts.facts(for: tenant, store: store), asOfMs: asOfMs, windows: try store.windows())
+    SegmentView(table: try facts.facts(for: tenant, store: store), asOfMs: asOfMs, windows: try store.windows())
   }
 
   private func store(_ metadata: Metadata) throws -> (TenantID, any SegmentationStore) {
@@ -89,7 +89,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_Customer> {
     let (tenant, store) = try store(request.metadata)
     let view = try view(tenant, store, asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
-    guard let index = view.index(of: request.message.customerID) else {
+    guard let index = view.table.index(of: request.message.customerID) else {
       throw RPCError(code: .notFound, message: "no customer '\(request.message.customerID)'")
     }
     return ServerResponse(message: Self.wire(view.customer(index), rfm: view.rfm(of: [index])[index]))
@@ -195,18 +195,18 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     let (tenant, store) = try store(request.metadata)
     let view = try view(tenant, store, asOfMs: asOf(request.message.asOf, isSet: request.message.hasAsOf))
     let limit = request.message.limit > 0 ? min(Int(request.message.limit), 1_000) : 20
-    let ranked = view.facts.indices.compactMap { index -> (DerivedCustomer, Double, [RiskReason])? in
-      let customer = view.customer(index)
-      let (score, reasons) = RiskScore.assess(customer)
-      return score > 0 ? (customer, score, reasons) : nil
-    }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.facts.customerID < $1.0.facts.customerID }
+    let ranked = view.atRisk(limit: limit).map { index, figures in
+      let tier = view.table.attributes(of: index)["tier"]
+      let (score, reasons) = RiskScore.assess(figures, tier: tier)
+      return (id: view.table.ids[index], tier: tier, score: score, reasons: reasons)
+    }
     return ServerResponse(
       message: .with {
-        $0.customers = ranked.prefix(limit).map { customer, score, reasons in
+        $0.customers = ranked.map { id, tier, score, reasons in
           .with {
-            $0.customerID = customer.facts.customerID
+            $0.customerID = id
             $0.score = score
-            $0.tier = customer.facts.attributes["tier"] ?? ""
+            $0.tier = tier ?? ""
             $0.reasons = reasons.map { reason in
               .with {
                 $0.code = reason.code; $0.points = reason.points; $0.detail = reason.detail
@@ -227,7 +227,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     var members: Set<String>?
     if !message.segment.isEmpty {
       let view = try view(tenant, store, asOfMs: end)
-      members = Set(view.members(try definition(message.segment, store: store)).map { view.facts[$0].customerID })
+      members = Set(view.members(try definition(message.segment, store: store)).map { view.table.ids[$0] })
     }
     let themes = Themes.find(
       documents: try store.documents(startMs: nil, endMs: nil), range: (start, end), members: members,

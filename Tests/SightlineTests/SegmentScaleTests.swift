@@ -59,6 +59,27 @@ struct SegmentScaleTests {
     }
   }
 
+  @Test func aTableGivesBackWhatWasPutIn() {
+    var random = SeededRandom(seed: 13)
+    let facts = (0..<500).map { Self.randomFacts(&random, id: "C\(String(format: "%03d", 499 - $0 * 7 % 500))") }
+    let table = CustomerTable(facts)
+    #expect(table.allFacts == facts.sorted { $0.customerID < $1.customerID })
+    #expect(table.attributeSets.count == 3, "two tiers and the empty set, each stored once")
+    // Replacing: some customers change, one disappears, two are new.
+    let changed = ["C000", "C001", "C250", "C999", "D1"]
+    var fresh = facts.filter { ["C001", "C250"].contains($0.customerID) }.map { customer in
+      var changed = customer
+      changed.tickets.removeAll()
+      changed.attributes = ["tier": "platinum"]
+      return changed
+    }
+    fresh += [Self.randomFacts(&random, id: "C999"), Self.randomFacts(&random, id: "D1")]
+    let replaced = table.replacing(changed, with: CustomerTable(fresh))
+    let expected = (facts.filter { !changed.contains($0.customerID) } + fresh).sorted { $0.customerID < $1.customerID }
+    #expect(replaced.allFacts == expected)
+    #expect(replaced.index(of: "C000") == nil && replaced.index(of: "D1") == replaced.count - 1)
+  }
+
   @Test func rfmOfAPageEqualsRankingEveryone() {
     var random = SeededRandom(seed: 11)
     let population: [RFM.Values] = (0..<2_000).map { _ in
@@ -148,8 +169,8 @@ struct SegmentScaleTests {
         batch += 1
         // Read through the cache after most batches, and let some batches pile up.
         if random.next() % 3 != 0 {
-          let cached = try cache.facts(for: tenant, store: store)
-          let full = try store.customerFacts(changedAfter: nil).customers
+          let cached = try cache.facts(for: tenant, store: store).allFacts
+          let full = try store.customerFacts(changedAfter: nil).customers.allFacts
           if cached != full { mismatches.append(batch) }
         }
       }
@@ -168,9 +189,9 @@ struct SegmentScaleTests {
     try first.apply(events.enumerated().map { (Int64($0.offset + 1), $0.element) }, throughOffset: 200)
     try second.apply(events.prefix(50).enumerated().map { (Int64($0.offset + 1), $0.element) }, throughOffset: 50)
     let cache = CustomerFactsCache()
-    #expect(try cache.facts(for: tenant, store: first) == first.customerFacts(changedAfter: nil).customers)
+    #expect(try cache.facts(for: tenant, store: first).allFacts == first.customerFacts(changedAfter: nil).customers.allFacts)
     // The same tenant now at a lower offset (as after an import): read whole, not merged.
-    #expect(try cache.facts(for: tenant, store: second) == second.customerFacts(changedAfter: nil).customers)
+    #expect(try cache.facts(for: tenant, store: second).allFacts == second.customerFacts(changedAfter: nil).customers.allFacts)
   }
 }
 

@@ -190,15 +190,15 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
       let changed = try String.fetchAll(
         db, sql: "SELECT customer_id FROM customer_change WHERE changed_offset > ?", arguments: [offset]
       ).sorted()
-      let customers = changed.isEmpty ? [] : try Self.facts(db, of: changed)
+      let customers = changed.isEmpty ? CustomerTable() : try Self.facts(db, of: changed)
       return CustomerFactsUpdate(offset: applied, customers: customers, changedIDs: changed)
     }
   }
 
-  /// The facts of the customers `ids` names (all when nil), sorted by id: every customer
-  /// known from a profile or any activity.
-  private static func facts(_ db: Database, of ids: [String]?) throws -> [CustomerFacts] {
-    var facts: [String: CustomerFacts] = [:]
+  /// The facts of the customers `ids` names (all when nil): every customer known from a
+  /// profile or any activity.
+  private static func facts(_ db: Database, of ids: [String]?) throws -> CustomerTable {
+    var table = CustomerTable.Builder()
     func each(_ sql: String, _ body: (Row) throws -> Void) throws {
       if let ids {
         try db.forEachRow(
@@ -209,12 +209,10 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
       }
     }
     try each("SELECT customer_id, attributes, signup_ms, first_profile_ms FROM customer") { row in
-      let id: String = row[0]
       let json: String = row[1]
-      facts[id, default: CustomerFacts(customerID: id)].attributes =
-        (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
-      facts[id]!.signupMs = row[2]
-      facts[id]!.profileMs = row[3]
+      table.profile(
+        row[0], attributes: (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:],
+        signupMs: row[2], profileMs: row[3])
     }
     try each(
       """
@@ -222,23 +220,21 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
       FROM ticket WHERE created_ms IS NOT NULL AND customer_id != ''
       """
     ) { row in
-      let id: String = row[0]
       let open: Int? = row[3]
-      facts[id, default: CustomerFacts(customerID: id)].tickets.append(
+      table.ticket(
+        row[0],
         .init(
           createdMs: row[1], complaint: row[2], resolvedMs: open == 0 ? row[4] : nil, replyCount: row[5], reopenCount: row[6],
           firstReplyMs: row[7]))
     }
     try each("SELECT customer_id, scale, score, time_ms FROM answer") { row in
       guard let scale = SurveyScale(rawValue: row[1]) else { return }
-      let id: String = row[0]
-      facts[id, default: CustomerFacts(customerID: id)].answers.append(.init(scale: scale, score: row[2], timeMs: row[3]))
+      table.answer(row[0], .init(scale: scale, score: row[2], timeMs: row[3]))
     }
     try each("SELECT customer_id, amount_minor, time_ms FROM purchase") { row in
-      let id: String = row[0]
-      facts[id, default: CustomerFacts(customerID: id)].purchases.append(.init(amountMinor: row[1], timeMs: row[2]))
+      table.purchase(row[0], .init(amountMinor: row[1], timeMs: row[2]))
     }
-    return facts.values.sorted { $0.customerID < $1.customerID }
+    return table.build()
   }
 
   /// Feedback texts and survey comments written in [start, end) (all time when nil).

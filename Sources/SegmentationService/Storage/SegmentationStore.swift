@@ -16,13 +16,13 @@ public enum SegmentationEvent: Sendable {
 public struct CustomerFactsUpdate: Sendable {
   /// The applied offset the facts are as of.
   public var offset: Int64
-  /// The customers' facts, sorted by id.
-  public var customers: [CustomerFacts]
+  /// The customers' facts.
+  public var customers: CustomerTable
   /// For a change read, every customer changed (sorted): those missing from `customers`
   /// have no facts left (their only ticket moved to another customer). Nil for a full read.
   public var changedIDs: [String]?
 
-  public init(offset: Int64, customers: [CustomerFacts], changedIDs: [String]?) {
+  public init(offset: Int64, customers: CustomerTable, changedIDs: [String]?) {
     self.offset = offset
     self.customers = customers
     self.changedIDs = changedIDs

@@ -1,8 +1,9 @@
 /// The derived view of a customer at an "as of" time: the fields segment expressions,
 /// lifecycle, RFM and the risk score read. Only events up to `asOfMs` count.
 ///
-/// Everything is worked out in one pass over the customer's facts when the view is made,
-/// without allocating: a segment over a million customers makes a million of these.
+/// The figures are worked out in one pass over the customer's facts (``DerivedFigures``);
+/// segment evaluation over a whole customer base reads them straight from a
+/// ``CustomerTable`` and makes one of these only for the customers it returns.
 public struct DerivedCustomer: Sendable {
   public static let dayMs = 86_400_000.0
 
@@ -16,7 +17,7 @@ public struct DerivedCustomer: Sendable {
     self.facts = facts
     self.asOfMs = asOfMs
     self.windows = windows
-    figures = DerivedFigures(facts, asOfMs: asOfMs, windows: windows)
+    figures = DerivedFigures(CustomerTable([facts]), at: 0, asOfMs: asOfMs, windows: windows)
   }
 
   /// Numeric fields and whether each is numeric (the expression schema; text fields false).
@@ -35,8 +36,24 @@ public struct DerivedCustomer: Sendable {
     "first_activity_days", "last_activity_days", "days_since_signup", "rfm_r", "rfm_f", "rfm_m",
   ]
 
-  /// Days from `ms` to the as-of time.
-  public func days(_ ms: Int64) -> Double { Double(asOfMs - ms) / Self.dayMs }
+  /// A numeric derived field (nil when the customer has no value).
+  public func number(_ field: NumericField) -> Double? { figures.number(field) }
+
+  /// The numeric derived fields (missing values are absent; RFM scores are not here).
+  public var numbers: [String: Double] {
+    var fields: [String: Double] = [:]
+    for field in NumericField.allCases { if let value = number(field) { fields[field.rawValue] = value } }
+    return fields
+  }
+
+  /// The NPS class of the latest answer: promoter (9-10), passive (7-8), detractor (0-6).
+  public var npsClass: String? { figures.npsClass }
+
+  /// Lifecycle stage (docs/segments.md).
+  public var lifecycle: LifecycleStage { figures.lifecycle }
+
+  /// This customer's RFM inputs, when it ordered within the RFM window.
+  public var rfmValues: RFM.Values? { figures.rfmValues }
 
   /// The numeric fields one customer's facts give (the RFM scores need the population).
   public enum NumericField: String, Sendable, CaseIterable {
@@ -47,156 +64,157 @@ public struct DerivedCustomer: Sendable {
     case firstActivityDays = "first_activity_days", lastActivityDays = "last_activity_days"
     case daysSinceSignup = "days_since_signup"
   }
+}
 
-  /// A numeric derived field (nil when the customer has no value).
-  public func number(_ field: NumericField) -> Double? {
-    let f = figures
-    switch field {
-    case .tickets30d: return Double(f.tickets30d)
-    case .tickets90d: return Double(f.tickets90d)
-    case .tickets365d: return Double(f.tickets365d)
-    case .complaints30d: return Double(f.complaints30d)
-    case .complaints90d: return Double(f.complaints90d)
-    case .complaints365d: return Double(f.complaints365d)
-    case .openTickets: return Double(f.openTickets)
-    case .csatLast: return f.lastCSAT.map { Double($0.score) }
-    case .csatMean: return f.csatCount > 0 ? Double(f.csatSum) / Double(f.csatCount) : nil
-    case .npsLast: return f.lastNPS.map { Double($0.score) }
-    case .orders365d, .frequency: return Double(f.ordersInRFMWindow)
-    case .monetary365d: return Double(f.spendInRFMWindowMinor) / 100
-    case .recencyDays: return f.lastOrderMs.map(days)
-    case .firstActivityDays: return f.firstActivityMs.map(days)
-    case .lastActivityDays: return f.lastActivityMs.map(days)
-    case .daysSinceSignup: return facts.signupMs.map(days)
+/// What one pass over a customer's facts as of a moment finds: window counts, the latest
+/// answers, order totals and activity bounds, and from them the derived fields and the
+/// lifecycle stage. "Within N days" means at or before the moment and less than N days
+/// before it; of answers at the same time the later stored wins.
+public struct DerivedFigures: Sendable {
+  public let asOfMs: Int64
+  public let windows: SegmentWindows
+  public let signupMs: Int64?
+  /// When the profile was first recorded.
+  public let profileMs: Int64?
+  public private(set) var tickets30d = 0, tickets90d = 0, tickets365d = 0
+  public private(set) var complaints30d = 0, complaints90d = 0, complaints365d = 0
+  /// Complaint tickets within the at-risk window.
+  public private(set) var complaintsAtRisk = 0
+  /// Tickets created by the moment and not resolved at it.
+  public private(set) var openTickets = 0
+  public private(set) var csatSum = 0, csatCount = 0
+  public private(set) var lastCSAT: (score: Int, timeMs: Int64)?
+  public private(set) var lastNPS: (score: Int, timeMs: Int64)?
+  /// The latest NPS detractor answer (0-6) within the at-risk window.
+  public private(set) var lastAtRiskDetractor: (score: Int, timeMs: Int64)?
+  /// The latest CSAT answer of 1-2 within the at-risk window.
+  public private(set) var lastAtRiskLowCSAT: (score: Int, timeMs: Int64)?
+  public private(set) var ordersInRFMWindow = 0
+  public private(set) var spendInRFMWindowMinor: Int64 = 0
+  /// Orders within 90 days, and 90 to 180 days before the moment (falling orders).
+  public private(set) var orders90d = 0, ordersPrevious90d = 0
+  public private(set) var lastOrderMs: Int64?
+  public private(set) var firstActivityMs: Int64?, lastActivityMs: Int64?
+
+  /// The figures of customer `i` of `table` as of `asOfMs`.
+  public init(_ table: CustomerTable, at i: Int, asOfMs: Int64, windows: SegmentWindows) {
+    self.asOfMs = asOfMs
+    self.windows = windows
+    signupMs = table.signupMs[i] == CustomerTable.none ? nil : table.signupMs[i]
+    profileMs = table.profileMs[i] == CustomerTable.none ? nil : table.profileMs[i]
+    let dayMs = DerivedCustomer.dayMs
+    func within(_ ms: Int64, _ days: Double) -> Bool { ms <= asOfMs && Double(asOfMs - ms) / dayMs < days }
+    var first = Int64.max
+    var last = Int64.min
+    func later(_ current: (score: Int, timeMs: Int64)?, _ time: Int64) -> Bool { current.map { time >= $0.timeMs } ?? true }
+    for t in table.tickets(of: i) {
+      let created = table.ticketCreatedMs[t]
+      guard created <= asOfMs else { continue }
+      first = min(first, created)
+      last = max(last, created)
+      let days = Double(asOfMs - created) / dayMs
+      if days < 30 { tickets30d += 1 }
+      if days < 90 { tickets90d += 1 }
+      if days < 365 { tickets365d += 1 }
+      if table.ticketComplaint[t] {
+        if days < 30 { complaints30d += 1 }
+        if days < 90 { complaints90d += 1 }
+        if days < 365 { complaints365d += 1 }
+        if days < windows.atRiskDays { complaintsAtRisk += 1 }
+      }
+      let resolved = table.ticketResolvedMs[t]
+      if resolved == CustomerTable.none || resolved > asOfMs { openTickets += 1 }
+    }
+    for a in table.answers(of: i) {
+      let time = table.answerTimeMs[a]
+      guard time <= asOfMs else { continue }
+      first = min(first, time)
+      last = max(last, time)
+      let score = Int(table.answerScore[a])
+      switch table.answerScale[a] {
+      case .csat:
+        csatSum += score
+        csatCount += 1
+        if later(lastCSAT, time) { lastCSAT = (score, time) }
+        if score <= 2 && within(time, windows.atRiskDays) && later(lastAtRiskLowCSAT, time) { lastAtRiskLowCSAT = (score, time) }
+      case .nps:
+        if later(lastNPS, time) { lastNPS = (score, time) }
+        if score <= 6 && within(time, windows.atRiskDays) && later(lastAtRiskDetractor, time) {
+          lastAtRiskDetractor = (score, time)
+        }
+      case .ces:
+        break
+      }
+    }
+    var lastOrder = Int64.min
+    for p in table.purchases(of: i) {
+      let time = table.purchaseTimeMs[p]
+      guard time <= asOfMs else { continue }
+      first = min(first, time)
+      last = max(last, time)
+      lastOrder = max(lastOrder, time)
+      if within(time, windows.rfmDays) {
+        ordersInRFMWindow += 1
+        spendInRFMWindowMinor += table.purchaseAmountMinor[p]
+      }
+      if within(time, 90) { orders90d += 1 } else if within(time, 180) { ordersPrevious90d += 1 }
+    }
+    if lastOrder != .min { lastOrderMs = lastOrder }
+    if first != .max {
+      firstActivityMs = first
+      lastActivityMs = last
     }
   }
 
-  /// The numeric derived fields (missing values are absent; RFM scores are not here).
-  public var numbers: [String: Double] {
-    var fields: [String: Double] = [:]
-    for field in NumericField.allCases { if let value = number(field) { fields[field.rawValue] = value } }
-    return fields
-  }
+  /// Days from `ms` to the as-of time.
+  public func days(_ ms: Int64) -> Double { Double(asOfMs - ms) / DerivedCustomer.dayMs }
 
-  /// This customer's RFM inputs, when it ordered within the RFM window.
-  public var rfmValues: RFM.Values? {
-    guard figures.ordersInRFMWindow > 0, let recency = number(.recencyDays) else { return nil }
-    return (recency, Double(figures.ordersInRFMWindow), number(.monetary365d) ?? 0)
+  /// A numeric derived field (nil when the customer has no value).
+  public func number(_ field: DerivedCustomer.NumericField) -> Double? {
+    switch field {
+    case .tickets30d: return Double(tickets30d)
+    case .tickets90d: return Double(tickets90d)
+    case .tickets365d: return Double(tickets365d)
+    case .complaints30d: return Double(complaints30d)
+    case .complaints90d: return Double(complaints90d)
+    case .complaints365d: return Double(complaints365d)
+    case .openTickets: return Double(openTickets)
+    case .csatLast: return lastCSAT.map { Double($0.score) }
+    case .csatMean: return csatCount > 0 ? Double(csatSum) / Double(csatCount) : nil
+    case .npsLast: return lastNPS.map { Double($0.score) }
+    case .orders365d, .frequency: return Double(ordersInRFMWindow)
+    case .monetary365d: return Double(spendInRFMWindowMinor) / 100
+    case .recencyDays: return lastOrderMs.map(days)
+    case .firstActivityDays: return firstActivityMs.map(days)
+    case .lastActivityDays: return lastActivityMs.map(days)
+    case .daysSinceSignup: return signupMs.map(days)
+    }
   }
 
   /// The NPS class of the latest answer: promoter (9-10), passive (7-8), detractor (0-6).
   public var npsClass: String? {
-    guard let nps = figures.lastNPS?.score else { return nil }
+    guard let nps = lastNPS?.score else { return nil }
     return nps >= 9 ? "promoter" : nps >= 7 ? "passive" : "detractor"
   }
 
   /// Lifecycle stage (docs/segments.md): at_risk before new before active; then dormant,
   /// churned. First seen is the earliest activity, signup or profile.
   public var lifecycle: LifecycleStage {
-    let f = figures
-    var firstSeen = f.firstActivityMs
-    for known in [facts.signupMs, facts.profileMs] {
-      if let known, known <= asOfMs { firstSeen = min(firstSeen ?? known, known) }
-    }
+    var firstSeen = firstActivityMs
+    if let signupMs, signupMs <= asOfMs { firstSeen = min(firstSeen ?? signupMs, signupMs) }
+    if let profileMs, profileMs <= asOfMs { firstSeen = min(firstSeen ?? profileMs, profileMs) }
     guard let firstSeen else { return .churned }
-    let active = f.lastActivityMs.map { days($0) < windows.activeDays } ?? false
-    if active && (f.lastAtRiskDetractor != nil || f.complaintsAtRisk >= 2) { return .atRisk }
+    let active = lastActivityMs.map { days($0) < windows.activeDays } ?? false
+    if active && (lastAtRiskDetractor != nil || complaintsAtRisk >= 2) { return .atRisk }
     if days(firstSeen) < windows.newDays { return .new }
     if active { return .active }
-    guard let lastActivity = f.lastActivityMs else { return .churned }
+    guard let lastActivity = lastActivityMs else { return .churned }
     return days(lastActivity) < windows.dormantDays ? .dormant : .churned
   }
-}
 
-/// What one pass over a customer's facts as of a moment finds: window counts, the latest
-/// answers, order totals and activity bounds. "Within N days" means at or before the
-/// moment and less than N days before it; of answers at the same time the later stored wins.
-public struct DerivedFigures: Sendable, Equatable {
-  public var tickets30d = 0, tickets90d = 0, tickets365d = 0
-  public var complaints30d = 0, complaints90d = 0, complaints365d = 0
-  /// Complaint tickets within the at-risk window.
-  public var complaintsAtRisk = 0
-  /// Tickets created by the moment and not resolved at it.
-  public var openTickets = 0
-  public var csatSum = 0, csatCount = 0
-  public var lastCSAT: (score: Int, timeMs: Int64)?
-  public var lastNPS: (score: Int, timeMs: Int64)?
-  /// The latest NPS detractor answer (0-6) within the at-risk window.
-  public var lastAtRiskDetractor: (score: Int, timeMs: Int64)?
-  /// The latest CSAT answer of 1-2 within the at-risk window.
-  public var lastAtRiskLowCSAT: (score: Int, timeMs: Int64)?
-  public var ordersInRFMWindow = 0
-  public var spendInRFMWindowMinor: Int64 = 0
-  /// Orders within 90 days, and 90 to 180 days before the moment (falling orders).
-  public var orders90d = 0, ordersPrevious90d = 0
-  public var lastOrderMs: Int64?
-  public var firstActivityMs: Int64?, lastActivityMs: Int64?
-
-  public init(_ facts: CustomerFacts, asOfMs: Int64, windows: SegmentWindows) {
-    let dayMs = DerivedCustomer.dayMs
-    func within(_ ms: Int64, _ days: Double) -> Bool { ms <= asOfMs && Double(asOfMs - ms) / dayMs < days }
-    func activity(_ ms: Int64) {
-      firstActivityMs = min(firstActivityMs ?? ms, ms)
-      lastActivityMs = max(lastActivityMs ?? ms, ms)
-    }
-    func later(_ current: (score: Int, timeMs: Int64)?, _ time: Int64) -> Bool { current.map { time >= $0.timeMs } ?? true }
-    for ticket in facts.tickets where ticket.createdMs <= asOfMs {
-      let created = ticket.createdMs
-      activity(created)
-      if within(created, 30) { tickets30d += 1 }
-      if within(created, 90) { tickets90d += 1 }
-      if within(created, 365) { tickets365d += 1 }
-      if ticket.complaint {
-        if within(created, 30) { complaints30d += 1 }
-        if within(created, 90) { complaints90d += 1 }
-        if within(created, 365) { complaints365d += 1 }
-        if within(created, windows.atRiskDays) { complaintsAtRisk += 1 }
-      }
-      if ticket.resolvedMs.map({ $0 > asOfMs }) ?? true { openTickets += 1 }
-    }
-    for answer in facts.answers where answer.timeMs <= asOfMs {
-      let time = answer.timeMs
-      activity(time)
-      switch answer.scale {
-      case .csat:
-        csatSum += answer.score
-        csatCount += 1
-        if later(lastCSAT, time) { lastCSAT = (answer.score, time) }
-        if answer.score <= 2 && within(time, windows.atRiskDays) && later(lastAtRiskLowCSAT, time) {
-          lastAtRiskLowCSAT = (answer.score, time)
-        }
-      case .nps:
-        if later(lastNPS, time) { lastNPS = (answer.score, time) }
-        if answer.score <= 6 && within(time, windows.atRiskDays) && later(lastAtRiskDetractor, time) {
-          lastAtRiskDetractor = (answer.score, time)
-        }
-      case .ces:
-        break
-      }
-    }
-    for purchase in facts.purchases where purchase.timeMs <= asOfMs {
-      let time = purchase.timeMs
-      activity(time)
-      lastOrderMs = max(lastOrderMs ?? time, time)
-      if within(time, windows.rfmDays) {
-        ordersInRFMWindow += 1
-        spendInRFMWindowMinor += purchase.amountMinor
-      }
-      if within(time, 90) { orders90d += 1 } else if within(time, 180) { ordersPrevious90d += 1 }
-    }
-  }
-
-  public static func == (a: Self, b: Self) -> Bool {
-    func same(_ x: (score: Int, timeMs: Int64)?, _ y: (score: Int, timeMs: Int64)?) -> Bool {
-      x?.score == y?.score && x?.timeMs == y?.timeMs
-    }
-    return a.tickets30d == b.tickets30d && a.tickets90d == b.tickets90d && a.tickets365d == b.tickets365d
-      && a.complaints30d == b.complaints30d && a.complaints90d == b.complaints90d && a.complaints365d == b.complaints365d
-      && a.complaintsAtRisk == b.complaintsAtRisk && a.openTickets == b.openTickets && a.csatSum == b.csatSum
-      && a.csatCount == b.csatCount && same(a.lastCSAT, b.lastCSAT) && same(a.lastNPS, b.lastNPS)
-      && same(a.lastAtRiskDetractor, b.lastAtRiskDetractor) && same(a.lastAtRiskLowCSAT, b.lastAtRiskLowCSAT)
-      && a.ordersInRFMWindow == b.ordersInRFMWindow && a.spendInRFMWindowMinor == b.spendInRFMWindowMinor
-      && a.orders90d == b.orders90d && a.ordersPrevious90d == b.ordersPrevious90d && a.lastOrderMs == b.lastOrderMs
-      && a.firstActivityMs == b.firstActivityMs && a.lastActivityMs == b.lastActivityMs
+  /// The RFM inputs, when the customer ordered within the RFM window.
+  public var rfmValues: RFM.Values? {
+    guard ordersInRFMWindow > 0, let recency = number(.recencyDays) else { return nil }
+    return (recency, Double(ordersInRFMWindow), number(.monetary365d) ?? 0)
   }
 }

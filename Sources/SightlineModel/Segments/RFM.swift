@@ -104,13 +104,24 @@ public struct RiskReason: Sendable, Equatable {
 public enum RiskScore {
   /// The reasons and total for `customer`; empty when nothing calls for a call-back.
   public static func assess(_ customer: DerivedCustomer) -> (score: Double, reasons: [RiskReason]) {
-    let f = customer.figures
-    let window = Int(customer.windows.atRiskDays)
-    // Most customers have no reason at all: answer them without building any text.
-    let calm =
-      f.lastAtRiskDetractor == nil && f.complaintsAtRisk == 0 && f.lastAtRiskLowCSAT == nil && f.openTickets == 0
-      && !fallingOrders(f)
-    if calm { return (0, []) }
+    assess(customer.figures, tier: customer.facts.attributes["tier"])
+  }
+
+  /// The total alone, without the reasons' text: what ranking a whole customer base needs.
+  public static func score(_ f: DerivedFigures, tier: String?) -> Double {
+    var points = 0.0
+    if f.lastAtRiskDetractor != nil { points += 40 }
+    points += Double(min(f.complaintsAtRisk, 3) * 15)
+    if f.lastAtRiskLowCSAT != nil { points += 20 }
+    points += Double(min(f.openTickets, 3) * 10)
+    if fallingOrders(f) { points += 15 }
+    if points > 0 && tier == "vip" { points += 10 }
+    return points
+  }
+
+  /// The reasons and total for a customer's figures and tier.
+  public static func assess(_ f: DerivedFigures, tier: String?) -> (score: Double, reasons: [RiskReason]) {
+    let window = Int(f.windows.atRiskDays)
     var reasons: [RiskReason] = []
     if let detractor = f.lastAtRiskDetractor {
       reasons.append(RiskReason(code: "detractor", points: 40, detail: "NPS \(detractor.score) in the last \(window) days"))
@@ -136,9 +147,8 @@ public enum RiskScore {
           code: "falling_orders", points: 15,
           detail: "\(f.orders90d) orders in the last 90 days after \(f.ordersPrevious90d) in the 90 before"))
     }
-    if customer.facts.attributes["tier"] == "vip" {
-      reasons.append(RiskReason(code: "vip", points: 10, detail: "VIP customer"))
-    }
+    guard !reasons.isEmpty else { return (0, []) }
+    if tier == "vip" { reasons.append(RiskReason(code: "vip", points: 10, detail: "VIP customer")) }
     return (reasons.reduce(0) { $0 + $1.points }, reasons)
   }
 
