@@ -2,6 +2,10 @@ import SightlineModel
 import SightlineStorage
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Each tenant's customer facts in memory, brought up to date before every read.
 ///
 /// Segments are evaluated as of the query over the whole customer base, so each call needs
@@ -32,12 +36,23 @@ final class CustomerFactsCache: Sendable {
       // First read, or the store went back (the tenant was deleted or imported).
       let update = try store.customerFacts(changedAfter: nil)
       entry = Entry(offset: update.offset, facts: update.customers)
+      Self.returnFreedMemory()
     }
     entries.withLock { entries in
       // Two reads may refresh at once; keep the newer.
       if entries[tenant].map({ $0.offset <= entry.offset }) ?? true { entries[tenant] = entry }
     }
     return entry.facts
+  }
+
+  /// A full read's rows are gone once the columns are built: give their pages back to the
+  /// system (glibc's `malloc_trim`, which Swift's Glibc module does not declare), so the
+  /// resident size is what stays cached.
+  private static func returnFreedMemory() {
+    #if canImport(Glibc)
+    typealias Trim = @convention(c) (Int) -> Int32
+    if let symbol = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(symbol, to: Trim.self)(0) }
+    #endif
   }
 
   /// Drops `tenant`'s facts (its data was deleted or replaced).

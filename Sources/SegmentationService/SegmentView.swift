@@ -22,17 +22,17 @@ final class SegmentView {
   func customer(_ i: Int) -> DerivedCustomer { DerivedCustomer(table.facts(at: i), asOfMs: asOfMs, windows: windows) }
 
   /// Positions and RFM inputs of every customer with an order in the RFM window.
-  private lazy var population: (indices: [Int], values: [RFM.Values]) = {
+  private lazy var population: (indices: [Int], values: [RFM.Values]) = table.withColumns { columns in
     var indices: [Int] = []
     var values: [RFM.Values] = []
     for i in 0..<table.count {
-      if let value = figures(i).rfmValues {
+      if let value = DerivedFigures.rfmValues(columns, at: i, asOfMs: asOfMs, windows: windows) {
         indices.append(i)
         values.append(value)
       }
     }
     return (indices, values)
-  }()
+  }
 
   /// Every customer's RFM scores by position, once something has asked for them all.
   private var everyRFM: [RFMScore?]?
@@ -105,7 +105,9 @@ final class SegmentView {
     case .all:
       return Array(0..<table.count)
     case .lifecycle(let stage):
-      return (0..<table.count).filter { figures($0).lifecycle == stage }
+      return table.withColumns { columns in
+        (0..<table.count).filter { DerivedFigures(columns, at: $0, asOfMs: asOfMs, windows: windows).lifecycle == stage }
+      }
     case .rfm(let group):
       let scores = allRFM()
       return (0..<table.count).filter { scores[$0]?.group == group }
@@ -121,13 +123,20 @@ final class SegmentView {
       return attributeColumn(name).map { $0.map(FieldValue.text) }
     }
     let scores: [RFMScore?]? = fields.contains(where: \.readsRFM) ? allRFM() : nil
+    return table.withColumns { columns in members(expression, fields, attributes, scores, columns) }
+  }
+
+  private func members(
+    _ expression: SegmentExpression, _ fields: [Field], _ attributes: [[FieldValue?]], _ scores: [RFMScore?]?,
+    _ columns: CustomerTable.Columns
+  ) -> [Int] {
     var members: [Int] = []
     for i in 0..<table.count {
       let set = Int(table.attributeSet[i])
       var derived: DerivedFigures?
       func figures() -> DerivedFigures {
         if let derived { return derived }
-        let made = self.figures(i)
+        let made = DerivedFigures(columns, at: i, asOfMs: asOfMs, windows: windows)
         derived = made
         return made
       }
@@ -158,11 +167,14 @@ final class SegmentView {
     let tiers = attributeColumn("tier")
     var scored: [(index: Int, score: Double)] = []
     var histogram: [Double: Int] = [:]
-    for i in 0..<table.count {
-      let score = RiskScore.score(figures(i), tier: tiers[Int(table.attributeSet[i])])
-      guard score > 0 else { continue }
-      scored.append((i, score))
-      histogram[score, default: 0] += 1
+    table.withColumns { columns in
+      for i in 0..<table.count {
+        let figures = DerivedFigures(columns, at: i, asOfMs: asOfMs, windows: windows)
+        let score = RiskScore.score(figures, tier: tiers[Int(table.attributeSet[i])])
+        guard score > 0 else { continue }
+        scored.append((i, score))
+        histogram[score, default: 0] += 1
+      }
     }
     var cutoff = 0.0
     var above = 0

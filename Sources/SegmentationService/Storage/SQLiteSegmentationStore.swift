@@ -208,11 +208,18 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
         while let row = try rows.next() { try body(row) }
       }
     }
+    // Most customers share a handful of attribute sets: parse each distinct text once.
+    var parsed: [String: [String: String]] = [:]
     try each("SELECT customer_id, attributes, signup_ms, first_profile_ms FROM customer") { row in
       let json: String = row[1]
-      table.profile(
-        row[0], attributes: (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:],
-        signupMs: row[2], profileMs: row[3])
+      let attributes =
+        parsed[json]
+        ?? {
+          let attributes = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
+          if parsed.count < 100_000 { parsed[json] = attributes }
+          return attributes
+        }()
+      table.profile(row[0], attributes: attributes, signupMs: row[2], profileMs: row[3])
     }
     try each(
       """

@@ -98,6 +98,11 @@ public struct DerivedFigures: Sendable {
 
   /// The figures of customer `i` of `table` as of `asOfMs`.
   public init(_ table: CustomerTable, at i: Int, asOfMs: Int64, windows: SegmentWindows) {
+    self = table.withColumns { DerivedFigures($0, at: i, asOfMs: asOfMs, windows: windows) }
+  }
+
+  /// The figures of customer `i` as of `asOfMs`, read from a table's columns.
+  public init(_ table: CustomerTable.Columns, at i: Int, asOfMs: Int64, windows: SegmentWindows) {
     self.asOfMs = asOfMs
     self.windows = windows
     signupMs = table.signupMs[i] == CustomerTable.none ? nil : table.signupMs[i]
@@ -107,7 +112,7 @@ public struct DerivedFigures: Sendable {
     var first = Int64.max
     var last = Int64.min
     func later(_ current: (score: Int, timeMs: Int64)?, _ time: Int64) -> Bool { current.map { time >= $0.timeMs } ?? true }
-    for t in table.tickets(of: i) {
+    for t in table.ticketStart[i]..<table.ticketStart[i + 1] {
       let created = table.ticketCreatedMs[t]
       guard created <= asOfMs else { continue }
       first = min(first, created)
@@ -125,7 +130,7 @@ public struct DerivedFigures: Sendable {
       let resolved = table.ticketResolvedMs[t]
       if resolved == CustomerTable.none || resolved > asOfMs { openTickets += 1 }
     }
-    for a in table.answers(of: i) {
+    for a in table.answerStart[i]..<table.answerStart[i + 1] {
       let time = table.answerTimeMs[a]
       guard time <= asOfMs else { continue }
       first = min(first, time)
@@ -147,7 +152,7 @@ public struct DerivedFigures: Sendable {
       }
     }
     var lastOrder = Int64.min
-    for p in table.purchases(of: i) {
+    for p in table.purchaseStart[i]..<table.purchaseStart[i + 1] {
       let time = table.purchaseTimeMs[p]
       guard time <= asOfMs else { continue }
       first = min(first, time)
@@ -216,5 +221,26 @@ public struct DerivedFigures: Sendable {
   public var rfmValues: RFM.Values? {
     guard ordersInRFMWindow > 0, let recency = number(.recencyDays) else { return nil }
     return (recency, Double(ordersInRFMWindow), number(.monetary365d) ?? 0)
+  }
+
+  /// Customer i's RFM inputs from its orders alone (what ``rfmValues`` gives, without the
+  /// pass over tickets and answers that ranking a whole population does not need).
+  public static func rfmValues(
+    _ table: CustomerTable.Columns, at i: Int, asOfMs: Int64, windows: SegmentWindows
+  ) -> RFM.Values? {
+    var orders = 0
+    var spend: Int64 = 0
+    var last = Int64.min
+    for p in table.purchaseStart[i]..<table.purchaseStart[i + 1] {
+      let time = table.purchaseTimeMs[p]
+      guard time <= asOfMs else { continue }
+      last = max(last, time)
+      if Double(asOfMs - time) / DerivedCustomer.dayMs < windows.rfmDays {
+        orders += 1
+        spend += table.purchaseAmountMinor[p]
+      }
+    }
+    guard orders > 0 else { return nil }
+    return (Double(asOfMs - last) / DerivedCustomer.dayMs, Double(orders), Double(spend) / 100)
   }
 }
