@@ -33,18 +33,22 @@ enum Scorecard {
   ) -> (members: Int, values: [(String, Double, Int)]) {
     let members = SegmentView(table: table, asOfMs: period.1, windows: windows).members(segment)
     var accumulator = KpiAccumulator()
-    for i in members {
-      for a in table.answers(of: i) where table.answerTimeMs[a] >= period.0 && table.answerTimeMs[a] < period.1 {
-        accumulator.add(survey: SurveyFact(scale: table.answerScale[a], score: Int(table.answerScore[a])))
-      }
-      for t in table.tickets(of: i) where table.ticketCreatedMs[t] >= period.0 && table.ticketCreatedMs[t] < period.1 {
-        let firstReply = table.ticketFirstReplyMs[t]
-        accumulator.add(
-          ticket: TicketFacts(
-            createdMs: table.ticketCreatedMs[t], complaint: table.ticketComplaint[t],
-            firstReplyMs: firstReply == CustomerTable.none ? nil : firstReply, replyCount: Int(table.ticketReplies[t]),
-            reopenCount: Int(table.ticketReopens[t]), isResolved: table.ticketResolvedMs[t] != CustomerTable.none),
-          settings: .defaults, nowMs: period.1)
+    table.withColumns { columns in
+      for i in members {
+        for a in columns.answerStart[i]..<columns.answerStart[i + 1]
+        where columns.answerTimeMs[a] >= period.0 && columns.answerTimeMs[a] < period.1 {
+          accumulator.add(survey: SurveyFact(scale: columns.answerScale[a], score: Int(columns.answerScore[a])))
+        }
+        for t in columns.ticketStart[i]..<columns.ticketStart[i + 1]
+        where columns.ticketCreatedMs[t] >= period.0 && columns.ticketCreatedMs[t] < period.1 {
+          let firstReply = table.ticketFirstReplyMs[t]
+          accumulator.add(
+            ticket: TicketFacts(
+              createdMs: columns.ticketCreatedMs[t], complaint: columns.ticketComplaint[t],
+              firstReplyMs: firstReply == CustomerTable.none ? nil : firstReply, replyCount: Int(table.ticketReplies[t]),
+              reopenCount: Int(table.ticketReopens[t]), isResolved: columns.ticketResolvedMs[t] != CustomerTable.none),
+            settings: .defaults, nowMs: period.1)
+        }
       }
     }
     let values = [KpiKind.csat, .nps, .complaintRate, .fcrRate, .firstResponseTime, .volume].map { kpi -> (String, Double, Int) in

@@ -89,6 +89,8 @@ struct SegmentScaleTests {
     // A page of 30 scores by counting (fewer than an eighth of the population asks).
     let page = (0..<30).map { _ in Int(random.next() % 2_000) }
     #expect(RFM.score(page.map { population[$0] }, among: population) == page.map { everyone[$0] })
+    #expect(RFM.score([], among: population).isEmpty)
+    #expect(RFM.score([population[0]], among: population) == [everyone[0]])
     // The dictionary form (sorting everyone) agrees with both.
     let byID = RFM.score(Dictionary(uniqueKeysWithValues: population.enumerated().map { ("c\($0.offset)", $0.element) }))
     #expect(population.indices.allSatisfy { byID["c\($0)"] == everyone[$0] })

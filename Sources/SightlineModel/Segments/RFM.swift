@@ -47,20 +47,22 @@ public enum RFM {
     guard n > 0 else { return [] }
     func quintile(worse: Int) -> Int { min(5, 1 + Int(5 * Double(worse) / n)) }
     // Recency is better when smaller: the worse are the larger, counted as smaller negations.
-    let recency = countBelow(members.map { -$0.recencyDays }, population.map { -$0.recencyDays })
-    let frequency = countBelow(members.map(\.frequency), population.map(\.frequency))
-    let monetary = countBelow(members.map(\.monetary), population.map(\.monetary))
+    let recency = countBelow(members.map { -$0.recencyDays }, population) { -$0.recencyDays }
+    let frequency = countBelow(members.map(\.frequency), population) { $0.frequency }
+    let monetary = countBelow(members.map(\.monetary), population) { $0.monetary }
     return members.indices.map { i in
       RFMScore(
         recency: quintile(worse: recency[i]), frequency: quintile(worse: frequency[i]), monetary: quintile(worse: monetary[i]))
     }
   }
 
-  /// For each query value, how many of `population` are strictly below it.
-  static func countBelow(_ queries: [Double], _ population: [Double]) -> [Int] {
+  /// For each query value, how many of `population` (read through `dimension`) are
+  /// strictly below it.
+  static func countBelow(_ queries: [Double], _ population: [Values], _ dimension: (Values) -> Double) -> [Int] {
+    guard !queries.isEmpty else { return [] }
     if queries.count * 8 > population.count {
       // Most of the population asks: sort it once and search each query.
-      let sorted = population.sorted()
+      let sorted = population.map(dimension).sorted()
       return queries.map { query in
         var low = 0
         var high = sorted.count
@@ -74,14 +76,21 @@ public enum RFM {
     let sorted = Array(Set(queries)).sorted()
     // below[j]: population values v with sorted[j-1] <= v < sorted[j] (for j = 0: v < sorted[0]).
     var below = [Int](repeating: 0, count: sorted.count + 1)
-    for value in population {
-      var low = 0
-      var high = sorted.count
-      while low < high {
-        let mid = (low + high) / 2
-        if sorted[mid] <= value { low = mid + 1 } else { high = mid }
+    sorted.withUnsafeBufferPointer { sorted in
+      below.withUnsafeMutableBufferPointer { below in
+        for member in population {
+          let value = dimension(member)
+          // Branch-free search for the number of query values <= value.
+          var base = 0
+          var length = sorted.count
+          while length > 1 {
+            let half = length / 2
+            base = sorted[base + half] <= value ? base + half : base
+            length -= half
+          }
+          below[base + (sorted[base] <= value ? 1 : 0)] += 1
+        }
       }
-      below[low] += 1
     }
     var running = 0
     var counts: [Double: Int] = [:]
