@@ -123,16 +123,28 @@ final class SegmentView {
       return attributeColumn(name).map { $0.map(FieldValue.text) }
     }
     let scores: [RFMScore?]? = fields.contains(where: \.readsRFM) ? allRFM() : nil
-    return table.withColumns { columns in members(expression, fields, attributes, scores, columns) }
+    // What each distinct attribute set decides on its own (`tier == "vip" && …` is false for
+    // every set without the VIP tier): those customers are not looked at one by one.
+    let verdicts = table.attributeSets.indices.map { set in
+      expression.decidesByPosition { k -> FieldValue?? in
+        guard case .attribute = fields[k] else { return nil }
+        return .some(attributes[k][set])
+      }
+    }
+    return table.withColumns { columns in members(expression, fields, attributes, verdicts, scores, columns) }
   }
 
   private func members(
-    _ expression: SegmentExpression, _ fields: [Field], _ attributes: [[FieldValue?]], _ scores: [RFMScore?]?,
-    _ columns: CustomerTable.Columns
+    _ expression: SegmentExpression, _ fields: [Field], _ attributes: [[FieldValue?]], _ verdicts: [Bool?],
+    _ scores: [RFMScore?]?, _ columns: CustomerTable.Columns
   ) -> [Int] {
     var members: [Int] = []
     for i in 0..<table.count {
       let set = Int(table.attributeSet[i])
+      if let verdict = verdicts[set] {
+        if verdict { members.append(i) }
+        continue
+      }
       var derived: DerivedFigures?
       func figures() -> DerivedFigures {
         if let derived { return derived }
@@ -169,8 +181,7 @@ final class SegmentView {
     var histogram: [Double: Int] = [:]
     table.withColumns { columns in
       for i in 0..<table.count {
-        let figures = DerivedFigures(columns, at: i, asOfMs: asOfMs, windows: windows)
-        let score = RiskScore.score(figures, tier: tiers[Int(table.attributeSet[i])])
+        let score = RiskScore.score(columns, at: i, asOfMs: asOfMs, windows: windows, tier: tiers[Int(table.attributeSet[i])])
         guard score > 0 else { continue }
         scored.append((i, score))
         histogram[score, default: 0] += 1

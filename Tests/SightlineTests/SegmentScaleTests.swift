@@ -56,6 +56,10 @@ struct SegmentScaleTests {
       let (score, reasons) = RiskScore.assess(derived)
       let expected = reference.risk
       #expect(score == expected.score && reasons == expected.reasons, "customer \(round)")
+      let fromColumns = CustomerTable([facts]).withColumns {
+        RiskScore.score($0, at: 0, asOfMs: asOf, windows: windows, tier: facts.attributes["tier"])
+      }
+      #expect(fromColumns == expected.score, "customer \(round): the ranking score")
     }
   }
 
@@ -110,6 +114,28 @@ struct SegmentScaleTests {
     let indexed = customers.map { values in expression.matchesByPosition { values[expression.fieldNames[$0]] } }
     #expect(named == [true, false, true, false])
     #expect(indexed == named)
+    // Knowing only the text fields: decided for a standard tier or a northern VIP, open
+    // otherwise; whatever is decided agrees with the full evaluation.
+    let textOnly = customers.map { values in
+      expression.decidesByPosition { k -> FieldValue?? in
+        let name = expression.fieldNames[k]
+        return name == "tier" || name == "region" ? .some(values[name]) : nil
+      }
+    }
+    #expect(textOnly == [nil, false, nil, false])
+    for expression in try [
+      "!(tier == 'vip') || nps_last > 3", "tier != 'vip' && !(complaints_30d < 1)", "(tier in ['vip']) || region == 'east'",
+    ].map({ try SegmentExpression($0, schema: DerivedCustomer.schema) }) {
+      for values in customers {
+        for known in [Set<String>(), ["tier"], ["tier", "region"], Set(expression.fieldNames)] {
+          let decided = expression.decidesByPosition { k -> FieldValue?? in
+            known.contains(expression.fieldNames[k]) ? .some(values[expression.fieldNames[k]]) : nil
+          }
+          if let decided { #expect(decided == expression.matches { values[$0] }, "\(expression.source) with \(known)") }
+          if known.isSuperset(of: expression.fieldNames) { #expect(decided != nil) }
+        }
+      }
+    }
   }
 
   /// Random segmentation events over 40 customers: profiles (some dated earlier than the

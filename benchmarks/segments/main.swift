@@ -50,7 +50,17 @@ func ms(_ duration: Duration) -> Double {
   Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
 }
 func percentile(_ values: [Double], _ q: Double) -> Double { Percentile.linear(sorted: values.sorted(), q) ?? 0 }
-func resident() -> String { String(format: "%.0f MiB", Double(ProcessMetrics.residentBytes() ?? 0) / 1_048_576) }
+/// Resident size, and the part of it that is the process's own memory rather than mapped
+/// database files (RssAnon).
+func resident() -> String {
+  let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+  let anonymousKiB = status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") }.flatMap {
+    Int($0.split(separator: " ").dropFirst().first ?? "")
+  }
+  return String(
+    format: "%.0f MiB (own memory %.0f MiB)", Double(ProcessMetrics.residentBytes() ?? 0) / 1_048_576,
+    Double(anonymousKiB ?? 0) / 1024)
+}
 
 /// A year of one customer's life: a profile, tickets (created, an agent reply, mostly
 /// resolved; some complaints), CSAT answers on a third of the tickets, an NPS answer from a

@@ -90,6 +90,35 @@ public struct SegmentExpression: Sendable, Equatable {
   /// Whether a customer is a member, reading field `fieldNames[i]` as `values(i)`.
   public func matchesByPosition(_ values: (Int) -> FieldValue?) -> Bool { Self.evaluate(indexedRoot, values) }
 
+  /// Whether a customer is a member when only some fields are known: `values(i)` is nil
+  /// for an unknown field, `.some(nil)` for a field the customer lacks. Nil when the known
+  /// fields do not decide (three-valued logic: `false && unknown` is false). A segment
+  /// evaluates this once per distinct attribute set and skips every customer whose set
+  /// already decides.
+  public func decidesByPosition(_ values: (Int) -> FieldValue??) -> Bool? { Self.decide(indexedRoot, values) }
+
+  static func decide(_ node: Node<Int>, _ values: (Int) -> FieldValue??) -> Bool? {
+    switch node {
+    case .or(let a, let b):
+      let left = decide(a, values)
+      if left == true { return true }
+      let right = decide(b, values)
+      if right == true { return true }
+      return left == false && right == false ? false : nil
+    case .and(let a, let b):
+      let left = decide(a, values)
+      if left == false { return false }
+      let right = decide(b, values)
+      if right == false { return false }
+      return left == true && right == true ? true : nil
+    case .not(let a):
+      return decide(a, values).map { !$0 }
+    case .member(let field, _), .compare(let field, _, _):
+      guard let known = values(field) else { return nil }
+      return evaluate(node) { _ in known }
+    }
+  }
+
   static func evaluate<Field>(_ node: Node<Field>, _ values: (Field) -> FieldValue?) -> Bool {
     switch node {
     case .or(let a, let b): return evaluate(a, values) || evaluate(b, values)
@@ -100,21 +129,25 @@ public struct SegmentExpression: Sendable, Equatable {
       return list.contains(value)
     case .compare(let field, let op, let literal):
       guard let value = values(field) else { return op == .ne }
-      switch (value, literal) {
-      case (.number(let a), .number(let b)):
-        switch op {
-        case .eq: return a == b
-        case .ne: return a != b
-        case .lt: return a < b
-        case .le: return a <= b
-        case .gt: return a > b
-        case .ge: return a >= b
-        }
-      case (.text(let a), .text(let b)):
-        return op == .eq ? a == b : op == .ne ? a != b : false
-      default:
-        return op == .ne
+      return compare(value, op, literal)
+    }
+  }
+
+  static func compare(_ value: FieldValue, _ op: Operator, _ literal: FieldValue) -> Bool {
+    switch (value, literal) {
+    case (.number(let a), .number(let b)):
+      switch op {
+      case .eq: return a == b
+      case .ne: return a != b
+      case .lt: return a < b
+      case .le: return a <= b
+      case .gt: return a > b
+      case .ge: return a >= b
       }
+    case (.text(let a), .text(let b)):
+      return op == .eq ? a == b : op == .ne ? a != b : false
+    default:
+      return op == .ne
     }
   }
 
