@@ -124,9 +124,11 @@ struct Ingest: AsyncParsableCommand {
       // batches, kept until its reply so that a transient failure can send them again
       // (ingest is idempotent by event id).
       let source = BatchSource(reader: reader, batchSize: batchSize)
-      var exhausted = false
-      while !exhausted {
+      // A stream starts only with a batch in hand, so a file that ends on a full stream
+      // does not open an empty one.
+      while let first = try await source.next() {
         let group = SentBatches()
+        group.batches.append(first)
         let reply: Sightline_Ingestion_V1_IngestResponse
         do {
           reply = try await TransientRetry.run {
@@ -143,13 +145,8 @@ struct Ingest: AsyncParsableCommand {
           // Not expected after the whole-file check; said plainly if it happens.
           throw ValidationError("\(file): \(error)")
         }
-        exhausted = group.batches.count < Self.batchesPerStream
         // What did not parse and what the service refused, in the file's order.
-        var rejected = source.takeFailures().map { problem in
-          Rejection(
-            file: file, line: problem.line, eventID: problem.problem.eventID, field: problem.problem.field,
-            reason: problem.problem.reason)
-        }
+        var rejected = Self.rejections(source.takeFailures(), file: file)
         let lines = group.batches.flatMap { $0.map(\.line) }
         for error in reply.rejected {
           let index = Int(error.index)
@@ -165,9 +162,23 @@ struct Ingest: AsyncParsableCommand {
         sent += lines.count
         progress(file)
       }
+      // Records that did not parse after the last batch sent (or in a file without one
+      // good record).
+      summary.rejections += Self.rejections(source.takeFailures(), file: file)
       progress(file, final: true)
     }
     return summary
+  }
+}
+
+extension Ingest {
+  /// Records that did not parse, as rejections.
+  static func rejections(_ failures: [(line: Int, problem: RecordReader.ReadProblem)], file: String) -> [Rejection] {
+    failures.map { failure in
+      Rejection(
+        file: file, line: failure.line, eventID: failure.problem.eventID, field: failure.problem.field,
+        reason: failure.problem.reason)
+    }
   }
 }
 
