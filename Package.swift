@@ -19,6 +19,7 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let postgres = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
 
 let package = Package(
   name: "sightline",
@@ -49,6 +50,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    // The PostgreSQL backend (docs/architecture.md, "PostgreSQL").
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     // The web cockpit's HTTPS server (HTTP/2 and HTTP/1.1).
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -89,6 +92,14 @@ let package = Package(
     .target(
       name: "SightlineStorage",
       dependencies: ["SightlineModel", grdb, logging],
+      swiftSettings: swiftSettings
+    ),
+
+    // The PostgreSQL backend's plumbing: database URLs, the pool, tenant transactions under
+    // row-level security, migrations under an advisory lock, start-up errors.
+    .target(
+      name: "SightlinePostgres",
+      dependencies: ["SightlineModel", postgres, logging, lifecycle],
       swiftSettings: swiftSettings
     ),
 
@@ -303,8 +314,8 @@ let package = Package(
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService", "SightlineRecords",
         "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineLauncher", "SightlineTesting",
-        "SightlineDemo", "Cockpit",
-        grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb,
+        "SightlineDemo", "Cockpit", "SightlinePostgres",
+        grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb, postgres,
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
