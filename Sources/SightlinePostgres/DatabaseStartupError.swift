@@ -30,7 +30,7 @@ public struct DatabaseStartupError: Error, CustomStringConvertible, Sendable {
       self.init(
         kind: .authenticationFailed,
         description:
-          "the database at \(target) refused user '\(url.username)': \(message). Check the user and password in --database (or SIGHTLINE_DATABASE_URL)"
+          "the database at \(target) refused user '\(url.username)': \(message). Check the user and password in the database URL"
       )
     case (.server, "3D000"):
       self.init(
