@@ -207,6 +207,29 @@ struct SegmentScaleTests {
     #expect(mismatches.isEmpty, "the cached facts differ from a full read after batches \(mismatches)")
   }
 
+  @Test func theLeastRecentlyReadTenantsMakeRoom() throws {
+    let directory = NSTemporaryDirectory() + "segment-cache-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let stores = SQLiteTenantStores<SegmentationSchema>(root: directory, service: "segmentation")
+    let tenants = ["t_lru_a", "t_lru_b", "t_lru_c"].map { TenantID($0)! }
+    let events = Self.randomEvents(seed: 21, count: 400)
+    for tenant in tenants {
+      try stores.segmentation(for: tenant).apply(events.enumerated().map { (Int64($0.offset + 1), $0.element) }, throughOffset: 400)
+    }
+    let perTenant = try stores.segmentation(for: tenants[0]).customerFacts(changedAfter: nil).customers.count
+    #expect(perTenant > 10)
+    // Room for two tenants' customers.
+    let cache = CustomerFactsCache(maxCustomers: 2 * perTenant)
+    for tenant in [tenants[0], tenants[1], tenants[0], tenants[2]] {
+      _ = try cache.facts(for: tenant, store: stores.segmentation(for: tenant))
+    }
+    #expect(cache.cachedTenants == [tenants[0], tenants[2]], "b was read least recently")
+    // An evicted tenant is read whole again, with the same answer.
+    let again = try cache.facts(for: tenants[1], store: stores.segmentation(for: tenants[1]))
+    #expect(again.allFacts == (try stores.segmentation(for: tenants[1]).customerFacts(changedAfter: nil).customers.allFacts))
+    #expect(cache.cachedTenants == [tenants[2], tenants[1]])
+  }
+
   @Test func aStoreThatWentBackIsReadWhole() throws {
     let directory = NSTemporaryDirectory() + "segment-cache-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: directory) }
