@@ -46,13 +46,19 @@ public struct CustomerTable: Sendable {
 
   /// The position of customer `id`, if present.
   public func index(of id: String) -> Int? {
-    var low = 0
+    let low = firstPosition(notBefore: id, from: 0)
+    return low < ids.count && ids[low] == id ? low : nil
+  }
+
+  /// The first position at or after `start` whose id is not below `id` (binary search).
+  func firstPosition(notBefore id: String, from start: Int) -> Int {
+    var low = start
     var high = ids.count
     while low < high {
       let mid = (low + high) / 2
       if ids[mid] < id { low = mid + 1 } else { high = mid }
     }
-    return low < ids.count && ids[low] == id ? low : nil
+    return low
   }
 
   public func tickets(of i: Int) -> Range<Int> { ticketStart[i]..<ticketStart[i + 1] }
@@ -146,15 +152,8 @@ public struct CustomerTable: Sendable {
       result.appendRun(of: self, range, attributeSetMap: nil)
     }
     for id in changed {
-      var end = old
-      // Find the end of the unchanged run before `id`.
-      var low = old
-      var high = ids.count
-      while low < high {
-        let mid = (low + high) / 2
-        if ids[mid] < id { low = mid + 1 } else { high = mid }
-      }
-      end = low
+      // The unchanged run before `id` is copied whole.
+      let end = firstPosition(notBefore: id, from: old)
       copyOld(old..<end)
       old = end < ids.count && ids[end] == id ? end + 1 : end
       while next < fresh.count, fresh.ids[next] < id { next += 1 }
