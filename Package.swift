@@ -99,7 +99,11 @@ let package = Package(
     // row-level security, migrations under an advisory lock, start-up errors.
     .target(
       name: "SightlinePostgres",
-      dependencies: ["SightlineModel", postgres, logging, lifecycle],
+      dependencies: [
+        "SightlineModel", "SightlineStorage", postgres, grdb, logging, lifecycle,
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
       swiftSettings: swiftSettings
     ),
 
@@ -117,7 +121,8 @@ let package = Package(
     .target(
       name: "IngestionService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlinePostgres", postgres, "SightlineTenantData",
+        grpcCore, swiftProtobuf, logging,
         lifecycle, metrics, grdb,
       ],
       swiftSettings: swiftSettings
@@ -125,7 +130,8 @@ let package = Package(
     .target(
       name: "MetricsService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlinePostgres", postgres, "SightlineTenantData",
+        grpcCore, swiftProtobuf, logging,
         lifecycle, metrics, grdb,
       ],
       swiftSettings: swiftSettings
@@ -133,7 +139,8 @@ let package = Package(
     .target(
       name: "SegmentationService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, swiftProtobuf, logging,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlinePostgres", postgres, "SightlineTenantData",
+        grpcCore, swiftProtobuf, logging,
         lifecycle, grdb,
       ],
       swiftSettings: swiftSettings
@@ -141,7 +148,8 @@ let package = Package(
     .target(
       name: "ExperimentsService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineTenantData", grpcCore, grpcTransport,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlinePostgres", postgres, "SightlineTenantData",
+        grpcCore, grpcTransport,
         swiftProtobuf, logging,
         lifecycle, grdb,
       ],
@@ -150,7 +158,8 @@ let package = Package(
     .target(
       name: "GatewayService",
       dependencies: [
-        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", grpcCore, grpcTransport, swiftProtobuf, logging, lifecycle,
+        "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlinePostgres", postgres, grpcCore, grpcTransport,
+        swiftProtobuf, logging, lifecycle,
         grdb, .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 import SightlineModel
+import SightlinePostgres
 public import SightlineRPC
 
 /// Assembles the ingestion process: the provider and the tenant directory (the consumers'
@@ -14,7 +15,19 @@ public enum IngestionProcess {
   /// The services of an ingestion process for `configuration`, the server last; generates
   /// the development PKI if it is missing.
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
-    let provider = IngestionProvider(dataDirectory: configuration.dataDirectory)
+    var services: [any Service] = []
+    var readiness: [ReadinessMonitor.Check] = []
+    let provider: IngestionProvider
+    if let url = configuration.databaseURL {
+      let pool = try PostgresStartup.pool(
+        for: EventLogPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
+      services.append(pool)
+      readiness.append(PostgresStartup.readinessCheck(pool))
+      provider = IngestionProvider(
+        storage: PostgresEventLogs(pool: pool, service: "ingestion", transferDirectory: "\(configuration.dataDirectory)/transfers"))
+    } else {
+      provider = IngestionProvider(dataDirectory: configuration.dataDirectory)
+    }
     let server = try SuiteServer.backend(
       configuration: configuration,
       services: [
@@ -23,8 +36,9 @@ public enum IngestionProcess {
         provider.tenantData(logger: logger),
       ],
       serviceNames: [serviceName],
+      readiness: readiness,
       logger: logger)
-    return [HeadScan(provider: provider, logger: logger), server]
+    return services + [HeadScan(provider: provider, logger: logger), server]
   }
 }
 

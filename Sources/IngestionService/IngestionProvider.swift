@@ -62,7 +62,7 @@ public final class IngestionProvider: Sendable {
   /// keeps the newer head). Each log is opened once, through the bounded cache of handles.
   public func scanHeads(isCancelled: () -> Bool = { Task.isCancelled }) {
     var heads: [TenantID: Int64] = [:]
-    for tenant in storage.tenants() where !isCancelled() {
+    for tenant in (try? storage.tenants()) ?? [] where !isCancelled() {
       if let head = try? store(for: tenant).lastOffset() { heads[tenant] = head }
       if heads.count == 500 {
         feed.fill(heads)

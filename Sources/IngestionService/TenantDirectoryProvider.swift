@@ -24,7 +24,7 @@ public struct TenantDirectoryProvider: Sightline_Ingestion_V1_TenantDirectory.Se
   public func listTenants(
     request: ServerRequest<Sightline_Ingestion_V1_ListTenantsRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Ingestion_V1_ListTenantsResponse> {
-    let tenants = ingestion.storage.tenants().map(\.rawValue)
+    let tenants = try ingestion.storage.tenants().map(\.rawValue)
     return ServerResponse(message: .with { $0.tenants = tenants })
   }
 

@@ -21,7 +21,8 @@ public struct PostgresMigration: Sendable {
   }
 }
 
-/// A component's PostgreSQL schema: its name (one version row per component) and its steps.
+/// A component's PostgreSQL schema: its name (one version row per component, and the
+/// PostgreSQL schema, the namespace, its tables live in) and its steps.
 public protocol PostgresSchema {
   static var component: String { get }
   static var migrations: [PostgresMigration] { get }
@@ -39,23 +40,28 @@ public enum PostgresMigrator {
   /// in force.
   @discardableResult
   public static func migrate<Schema: PostgresSchema>(
-    _ schema: Schema.Type, owner: PostgresBackend, serviceRole: String, logger: Logger
-  ) async throws -> Int {
+    _ schema: Schema.Type, owner: PostgresPool, serviceRole: String, logger: Logger
+  ) throws(DatabaseStartupError) -> Int {
     let latest = Schema.migrations.map(\.version).max() ?? 0
     do {
-      return try await owner.transaction { connection in
-        try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
-        try await connection.query(
+      return try owner.transaction { session in
+        try session.execute("SELECT pg_advisory_xact_lock(\(lockKey))")
+        try session.execute(
           """
           CREATE TABLE IF NOT EXISTS sightline_schema (
             component text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())
-          """, logger: logger)
-        var current = 0
-        for try await version in try await connection.query(
-          "SELECT version FROM sightline_schema WHERE component = \(Schema.component)", logger: logger
-        ).decode(Int.self) {
-          current = version
-        }
+          """)
+        try session.execute(
+          """
+          CREATE TABLE IF NOT EXISTS sightline_tenant (
+            component text NOT NULL, tenant_id text NOT NULL, state text NOT NULL, PRIMARY KEY (component, tenant_id))
+          """)
+        let role = quoted(serviceRole)
+        try session.execute(PostgresQuery(unsafeSQL: "GRANT SELECT, INSERT, UPDATE ON sightline_tenant TO \(role)"))
+        try session.execute(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(quoted(Schema.component))"))
+        try session.execute(PostgresQuery(unsafeSQL: "GRANT USAGE ON SCHEMA \(quoted(Schema.component)) TO \(role)"))
+        try session.execute(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoted(Schema.component)), public"))
+        let current = try session.value("SELECT version FROM sightline_schema WHERE component = \(Schema.component)", as: Int.self) ?? 0
         guard current <= latest else {
           throw DatabaseStartupError(
             kind: .schemaNewer,
@@ -64,20 +70,20 @@ public enum PostgresMigrator {
           )
         }
         for migration in Schema.migrations.sorted(by: { $0.version < $1.version }) where migration.version > current {
-          for statement in migration.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+          for statement in migration.statements { try session.execute(PostgresQuery(unsafeSQL: statement)) }
           for table in migration.tenantTables {
             for statement in tenantTableStatements(table, serviceRole: serviceRole) {
-              try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+              try session.execute(PostgresQuery(unsafeSQL: statement))
             }
           }
           logger.info(
             "migrated", metadata: ["component": "\(Schema.component)", "version": "\(migration.version)", "name": "\(migration.name)"])
         }
-        try await connection.query(
+        try session.execute(
           """
           INSERT INTO sightline_schema (component, version) VALUES (\(Schema.component), \(latest))
           ON CONFLICT (component) DO UPDATE SET version = excluded.version, migrated_at = now()
-          """, logger: logger)
+          """)
         return latest
       }
     } catch let error as DatabaseStartupError {
@@ -91,7 +97,7 @@ public enum PostgresMigrator {
   /// visible or writable, also to the table's owner (`FORCE`), and the service role may
   /// read and write rows but not change the table.
   static func tenantTableStatements(_ table: String, serviceRole: String) -> [String] {
-    let role = "\"" + serviceRole.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    let role = quoted(serviceRole)
     return [
       "ALTER TABLE \(table) ENABLE ROW LEVEL SECURITY",
       "ALTER TABLE \(table) FORCE ROW LEVEL SECURITY",
@@ -103,4 +109,7 @@ public enum PostgresMigrator {
       "GRANT SELECT, INSERT, UPDATE, DELETE ON \(table) TO \(role)",
     ]
   }
+
+  /// `identifier` quoted for SQL.
+  static func quoted(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }

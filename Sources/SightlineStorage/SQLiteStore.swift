@@ -64,7 +64,7 @@ public protocol TenantDataStore: Sendable {
   /// The service whose data this is ("metrics", …).
   var serviceName: String { get }
   /// Tenants that have data of this service, sorted.
-  func tenants() -> [TenantID]
+  func tenants() throws -> [TenantID]
   /// A directory for files in transit (exports being streamed, imports being verified).
   var transferDirectory: String { get }
   /// Writes a consistent copy of `tenant`'s data to a new file at `destination`.
@@ -73,7 +73,7 @@ public protocol TenantDataStore: Sendable {
   /// the tenant has data. The candidate is consumed.
   func install(_ tenant: TenantID, from candidate: String) throws
   /// Removes `tenant`'s data for good; nothing recreates it until an import.
-  @discardableResult func remove(_ tenant: TenantID) -> RemovedFiles
+  @discardableResult func remove(_ tenant: TenantID) throws -> RemovedFiles
 }
 
 /// Every tenant's store of one kind, each in the tenant's own SQLite file of the service

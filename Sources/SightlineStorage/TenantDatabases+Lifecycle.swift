@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+public import GRDB
 public import SightlineModel
 import Synchronization
 
@@ -32,6 +32,54 @@ public struct RemovedFiles: Sendable, Equatable {
   public var files: Int
   /// Their bytes.
   public var bytes: Int64
+  /// Rows deleted (PostgreSQL, where a tenant has no files of its own).
+  public var rows: Int64 = 0
+
+  /// What a removal removed.
+  public init(files: Int, bytes: Int64, rows: Int64 = 0) {
+    self.files = files
+    self.bytes = bytes
+    self.rows = rows
+  }
+}
+
+/// A tenant export or import file: a SQLite database of one service's schema.
+public enum SQLiteExportFile {
+  /// Opens the file at `path` after checking it: SQLite's integrity check must pass, and its
+  /// schema must be one `migrator` made (none at all is not one of the service's databases;
+  /// a migration it does not know comes from a newer version, or another service). An older
+  /// schema is migrated.
+  public static func open(_ path: String, migrator: DatabaseMigrator, service: String) throws -> DatabaseQueue {
+    do {
+      let queue = try DatabaseQueue(path: path)
+      do {
+        let integrity = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        guard integrity == ["ok"] else {
+          throw TenantDataError(
+            code: .invalidFile, description: "SQLite's integrity check failed: \(integrity.prefix(3).joined(separator: "; "))")
+        }
+        let applied = try queue.read { db in try migrator.appliedIdentifiers(db) }
+        guard !applied.isEmpty else {
+          throw TenantDataError(code: .invalidFile, description: "the file is not a database of the \(service) service")
+        }
+        let unknown = applied.subtracting(migrator.migrations).sorted()
+        guard unknown.isEmpty else {
+          throw TenantDataError(
+            code: .invalidFile,
+            description:
+              "the file's schema has migrations this \(service) service does not know (\(unknown.joined(separator: ", "))): it comes from a newer version, or another service"
+          )
+        }
+        try migrator.migrate(queue)
+        return queue
+      } catch {
+        try? queue.close()
+        throw error
+      }
+    } catch let error as DatabaseError {
+      throw TenantDataError(code: .invalidFile, description: "the file is not a sound SQLite database: \(error.message ?? "\(error)")")
+    }
+  }
 }
 
 /// The tenant data lifecycle (docs/operations.md): consistent copies while the service runs,
@@ -75,32 +123,7 @@ extension TenantDatabases {
   }
 
   private func verify(_ candidate: String) throws {
-    do {
-      let queue = try DatabaseQueue(path: candidate)
-      defer { try? queue.close() }
-      let integrity = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
-      guard integrity == ["ok"] else {
-        throw TenantDataError(
-          code: .invalidFile, description: "SQLite's integrity check failed: \(integrity.prefix(3).joined(separator: "; "))")
-      }
-      // Its schema must be one this service's migrations made: none at all is not one of
-      // its databases; one it does not know comes from a newer version (or another service).
-      let applied = try queue.read { db in try migrator.appliedIdentifiers(db) }
-      guard !applied.isEmpty else {
-        throw TenantDataError(code: .invalidFile, description: "the file is not a database of the \(serviceName) service")
-      }
-      let unknown = applied.subtracting(migrator.migrations).sorted()
-      guard unknown.isEmpty else {
-        throw TenantDataError(
-          code: .invalidFile,
-          description:
-            "the file's schema has migrations this \(serviceName) service does not know (\(unknown.joined(separator: ", "))): it comes from a newer version, or another service"
-        )
-      }
-      try migrator.migrate(queue)
-    } catch let error as DatabaseError {
-      throw TenantDataError(code: .invalidFile, description: "the file is not a sound SQLite database: \(error.message ?? "\(error)")")
-    }
+    try SQLiteExportFile.open(candidate, migrator: migrator, service: serviceName).close()
   }
 
   /// Removes `tenant`'s data for good: closes its database (after the accesses in

@@ -156,7 +156,7 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
   ) async throws -> ServerResponse<Sightline_Tenantdata_V1_DeleteDataResponse> {
     let tenant = try Self.tenant(request.message.tenantID)
     beforeDelete(tenant)
-    let removed = store.remove(tenant)
+    let removed = try store.remove(tenant)
     TenantSeries.forget(tenant)
     logger.notice(
       "tenant data deleted", metadata: ["tenant": "\(tenant)", "files": "\(removed.files)", "bytes": "\(removed.bytes)"])

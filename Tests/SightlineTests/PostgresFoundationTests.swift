@@ -3,6 +3,8 @@ import Logging
 import PostgresNIO
 import SightlineModel
 import SightlinePostgres
+import SightlineRPC
+import Synchronization
 import Testing
 
 /// The PostgreSQL plumbing every store builds on, against a real server (docs/operations.md,
@@ -29,14 +31,16 @@ struct PostgresFoundationTests {
   }
 
   /// Drops what an earlier run of these tests left.
-  static func reset(_ owner: PostgresBackend) async throws {
-    try await owner.client.query("DROP TABLE IF EXISTS probe_item, probe_runs")
-    try await owner.client.query(
-      """
-      DO $$ BEGIN
-        IF to_regclass('sightline_schema') IS NOT NULL THEN DELETE FROM sightline_schema WHERE component = 'foundation_probe'; END IF;
-      END $$
-      """)
+  static func reset(_ owner: PostgresPool) throws {
+    try owner.withSession { try $0.execute("DROP SCHEMA IF EXISTS foundation_probe CASCADE") }
+    try owner.withSession {
+      try $0.execute(
+        """
+        DO $$ BEGIN
+          IF to_regclass('sightline_schema') IS NOT NULL THEN DELETE FROM sightline_schema WHERE component = 'foundation_probe'; END IF;
+        END $$
+        """)
+    }
   }
 
   @Test func urlsParseAndNeverShowThePassword() throws {
@@ -62,35 +66,41 @@ struct PostgresFoundationTests {
   @Test(.enabled(if: TestPostgres.available, TestPostgres.howToRun))
   func replicasStartingAtOnceMigrateOnce() async throws {
     let urls = try TestPostgres.urls()
-    try await TestPostgres.with(urls.owner) { owner in
-      try await Self.reset(owner)
-      let versions = try await withThrowingTaskGroup(of: Int.self) { group in
-        for _ in 0..<4 {
-          group.addTask {
-            try await PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger)
+    try await BlockingWork.run {
+      try TestPostgres.with(urls.owner) { owner in
+        try Self.reset(owner)
+        // Four replicas, each with its own pool, start at once.
+        let versions = Mutex<[Int]>([])
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+          do {
+            let version = try TestPostgres.with(urls.owner) { pool in
+              try PostgresMigrator.migrate(ProbeSchema.self, owner: pool, serviceRole: urls.service.username, logger: Self.logger)
+            }
+            versions.withLock { $0.append(version) }
+          } catch {
+            failures.withLock { $0.append("\(error)") }
           }
         }
-        return try await group.reduce(into: []) { $0.append($1) }
+        #expect(failures.withLock { $0 } == [])
+        #expect(versions.withLock { $0 } == [2, 2, 2, 2])
+        let runs = try owner.withSession { try $0.value("SELECT count(*)::int FROM foundation_probe.probe_runs", as: Int.self) }
+        #expect(runs == 1, "the first step ran once, not once per replica")
+        // Started again, nothing runs.
+        #expect(try PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger) == 2)
       }
-      #expect(versions == [2, 2, 2, 2])
-      var runs = 0
-      for try await count in try await owner.client.query("SELECT count(*)::int FROM probe_runs").decode(Int.self) { runs = count }
-      #expect(runs == 1, "the first step ran once, not once per replica")
-      // Started again, nothing runs.
-      #expect(
-        try await PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger) == 2)
     }
   }
 
   @Test(.enabled(if: TestPostgres.available, TestPostgres.howToRun))
-  func aNewerSchemaIsRefused() async throws {
+  func aNewerSchemaIsRefused() throws {
     let urls = try TestPostgres.urls()
-    try await TestPostgres.with(urls.owner) { owner in
-      try await Self.reset(owner)
-      try await PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger)
-      try await owner.client.query("UPDATE sightline_schema SET version = 7 WHERE component = 'foundation_probe'")
-      await #expect {
-        try await PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger)
+    try TestPostgres.with(urls.owner) { owner in
+      try Self.reset(owner)
+      try PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger)
+      try owner.withSession { try $0.execute("UPDATE sightline_schema SET version = 7 WHERE component = 'foundation_probe'") }
+      #expect {
+        try PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger)
       } throws: { error in
         guard let error = error as? DatabaseStartupError else { return false }
         return error.kind == .schemaNewer && error.description.contains("version 7, newer than this binary knows (2)")
@@ -99,46 +109,38 @@ struct PostgresFoundationTests {
   }
 
   @Test(.enabled(if: TestPostgres.available, TestPostgres.howToRun))
-  func rowLevelSecurityAdmitsOnlyTheTransactionsTenant() async throws {
+  func rowLevelSecurityAdmitsOnlyTheTransactionsTenant() throws {
     let urls = try TestPostgres.urls()
-    try await TestPostgres.with(urls.owner) { owner in
-      try await Self.reset(owner)
-      try await PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger)
+    try TestPostgres.with(urls.owner) { owner in
+      try Self.reset(owner)
+      try PostgresMigrator.migrate(ProbeSchema.self, owner: owner, serviceRole: urls.service.username, logger: Self.logger)
     }
-    try await TestPostgres.with(urls.service) { service in
+    try TestPostgres.with(urls.service, schema: ProbeSchema.component) { service in
       let (a, b) = (TenantID("t_rls_a")!, TenantID("t_rls_b")!)
       for (tenant, ids) in [(a, ["a1", "a2"]), (b, ["b1"])] {
-        try await service.withTenantTransaction(tenant) { connection in
-          for id in ids {
-            try await connection.query("INSERT INTO probe_item (tenant_id, id) VALUES (\(tenant.rawValue), \(id))", logger: Self.logger)
-          }
+        try service.transaction(tenant: tenant) { session in
+          for id in ids { try session.execute("INSERT INTO probe_item (tenant_id, id) VALUES (\(tenant.rawValue), \(id))") }
         }
       }
       // A query without any tenant filter sees only the transaction's tenant.
-      func unfiltered(_ tenant: TenantID) async throws -> [String] {
-        try await service.withTenantTransaction(tenant) { connection in
-          var ids: [String] = []
-          for try await id in try await connection.query("SELECT id FROM probe_item ORDER BY id", logger: Self.logger).decode(String.self) {
-            ids.append(id)
-          }
-          return ids
+      func unfiltered(_ tenant: TenantID) throws -> [String] {
+        try service.transaction(tenant: tenant) { session in
+          try session.query("SELECT id FROM probe_item ORDER BY id").map { try $0.decode(String.self) }
         }
       }
-      #expect(try await unfiltered(a) == ["a1", "a2"])
-      #expect(try await unfiltered(b) == ["b1"])
+      #expect(try unfiltered(a) == ["a1", "a2"])
+      #expect(try unfiltered(b) == ["b1"])
       // Outside a tenant transaction nothing is visible.
-      var outside = 0
-      for try await count in try await service.client.query("SELECT count(*)::int FROM probe_item").decode(Int.self) { outside = count }
-      #expect(outside == 0)
+      #expect(try service.withSession { try $0.value("SELECT count(*)::int FROM probe_item", as: Int.self) } == 0)
       // Writing another tenant's row from a tenant's transaction is refused.
-      await #expect(throws: PSQLError.self) {
-        try await service.withTenantTransaction(a) { connection in
-          try await connection.query("INSERT INTO probe_item (tenant_id, id) VALUES ('t_rls_b', 'sneaked')", logger: Self.logger)
+      #expect(throws: PSQLError.self) {
+        try service.transaction(tenant: a) { session in
+          try session.execute("INSERT INTO probe_item (tenant_id, id) VALUES ('t_rls_b', 'sneaked')")
         }
       }
       // The service role cannot change the tables it works on.
-      await #expect {
-        try await service.client.query("ALTER TABLE probe_item DISABLE ROW LEVEL SECURITY")
+      #expect {
+        try service.withSession { try $0.execute("ALTER TABLE probe_item DISABLE ROW LEVEL SECURITY") }
       } throws: { error in
         DatabaseStartupError(error, url: urls.service).kind == .missingPrivileges
       }
@@ -146,7 +148,7 @@ struct PostgresFoundationTests {
   }
 
   @Test(.enabled(if: TestPostgres.available, TestPostgres.howToRun))
-  func startupErrorsNameWhatToFix() async throws {
+  func startupErrorsNameWhatToFix() throws {
     let urls = try TestPostgres.urls()
     var wrongPassword = urls.service
     wrongPassword.password = "not-the-password"
@@ -159,15 +161,15 @@ struct PostgresFoundationTests {
       (missingDatabase, .missingDatabase, "'no_such_database' does not exist"),
       (closedPort, .unreachable, "cannot reach the database at 127.0.0.1:1"),
     ] {
-      try await TestPostgres.with(url) { database in
-        await #expect {
-          try await database.checkReachable()
+      try TestPostgres.with(url) { database in
+        #expect {
+          try database.checkReachable()
         } throws: { error in
           guard let error = error as? DatabaseStartupError else { return false }
           return error.kind == kind && error.description.contains(says) && !error.description.contains("not-the-password")
         }
       }
     }
-    try await TestPostgres.with(urls.service) { try await $0.checkReachable() }
+    try TestPostgres.with(urls.service) { try $0.checkReachable() }
   }
 }

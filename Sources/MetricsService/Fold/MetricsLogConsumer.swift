@@ -49,7 +49,7 @@ public final class MetricsLogConsumer: LogConsumer {
   public func alerts(for tenant: TenantID) throws -> any AlertStore { try storage.alerts(for: tenant) }
 
   /// Tenants with metrics state.
-  public func tenants() -> [TenantID] { storage.tenants() }
+  public func tenants() -> [TenantID] { (try? storage.tenants()) ?? [] }
 
   /// The lock `tenant`'s rollups are invalidated and built under.
   func rollupLock(for tenant: TenantID) -> RollupBuildLock {

@@ -35,6 +35,20 @@ public struct BackendOptions: ParsableArguments, Sendable {
       "Metrics and segmentation report NOT_SERVING while a tenant's consumer is more than this many events behind ingestion's log (env SIGHTLINE_MAX_CONSUMER_LAG; default 1000000)."
   )
   public var maxConsumerLag: Int64?
+  /// The PostgreSQL database, instead of SQLite files under the data directory.
+  @Option(
+    name: .long,
+    help:
+      "Keep this service's data in PostgreSQL at this URL, postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=disable|prefer|require|verify-full], instead of SQLite under the data directory (env SIGHTLINE_DATABASE_URL; default: SQLite)."
+  )
+  public var database: String?
+  /// The role that migrates the schema.
+  @Option(
+    name: .long,
+    help:
+      "Migrate the PostgreSQL schema at start-up as this URL's role, the tables' owner, while the work runs as --database's role (env SIGHTLINE_DATABASE_OWNER_URL; default: --database)."
+  )
+  public var databaseOwner: String?
 
   public init() {}
 
@@ -70,6 +84,8 @@ public struct BackendOptions: ParsableArguments, Sendable {
       }
       configuration.prometheusListen = address
     }
+    configuration.databaseURL = database ?? env["SIGHTLINE_DATABASE_URL"]
+    configuration.databaseOwnerURL = databaseOwner ?? env["SIGHTLINE_DATABASE_OWNER_URL"]
     if let lag = maxConsumerLag ?? env["SIGHTLINE_MAX_CONSUMER_LAG"].flatMap(Int64.init) {
       guard lag > 0 else { throw ValidationError("--max-consumer-lag must be positive") }
       configuration.maxConsumerLag = lag
@@ -92,6 +108,10 @@ public struct BackendConfiguration: Sendable {
   public var prometheusListen: HostAndPort?
   /// Events a log consumer may lag behind before the process reports NOT_SERVING.
   public var maxConsumerLag: Int64 = 1_000_000
+  /// The PostgreSQL URL the service's data lives at (nil: SQLite under `dataDirectory`).
+  public var databaseURL: String?
+  /// The URL whose role migrates the schema (nil: `databaseURL`'s).
+  public var databaseOwnerURL: String?
 
   /// A configuration from its parts.
   public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, upstreams: [SuiteComponent: HostAndPort] = [:]) {

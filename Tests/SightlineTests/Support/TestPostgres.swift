@@ -34,16 +34,17 @@ enum TestPostgres {
     var description: String { "CI=true but no PostgreSQL server: " + TestPostgres.howToRun.rawValue }
   }
 
-  /// Runs `body` with a started pool for `url`, shut down afterwards.
+  /// Runs `body` with a pool for `url`, closed afterwards.
   @discardableResult
-  static func with<R: Sendable>(_ url: DatabaseURL, _ body: (PostgresBackend) async throws -> R) async throws -> R {
-    let database = PostgresBackend(url: url, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await database.client.run() }
-      defer { group.cancelAll() }
-      return try await body(database)
-    }
+  static func with<R>(
+    _ url: DatabaseURL, schema: String? = nil, maxConnections: Int = 8, _ body: (PostgresPool) throws -> R
+  ) throws -> R {
+    let pool = try PostgresPool(url: url, schema: schema, maxConnections: maxConnections, logger: logger)
+    defer { pool.close() }
+    return try body(pool)
   }
+
+  static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
   /// A name unique to this run, for tables and schema components the test creates.
   static func uniqueName(_ prefix: String) -> String {

@@ -1,0 +1,205 @@
+import Dispatch
+public import Logging
+import NIOCore
+import NIOPosix
+public import PostgresNIO
+public import ServiceLifecycle
+public import SightlineModel
+import Synchronization
+
+/// A bounded pool of PostgreSQL connections for synchronous callers: the stores, whose
+/// protocols are synchronous like their SQLite twins.
+///
+/// Why not `PostgresClient` (docs/architecture.md, "PostgreSQL"): the stores are called
+/// from gRPC handlers on Swift's cooperative pool, which has one thread per core. Blocking
+/// such a thread on `PostgresClient`, whose own pool runs as tasks on that same cooperative
+/// pool, deadlocks as soon as every thread waits. These connections are driven by
+/// NIO's event-loop futures instead, on NIO's threads, so a caller that blocks on them
+/// waits only for the database, never for another cooperative thread.
+///
+/// It runs as a `Service` in the process's `ServiceGroup`: at shutdown it closes its idle
+/// connections and refuses new work.
+public final class PostgresPool: Service, Sendable {
+  /// The URL connected to (its role is the one the work runs as).
+  public let url: DatabaseURL
+  private let configuration: PostgresConnection.Configuration
+  private let logger: Logger
+  private let eventLoops: any EventLoopGroup
+  /// Caps the connections open at once; a caller over the cap waits for one to be returned.
+  private let slots: DispatchSemaphore
+  private let state = Mutex<State>(State())
+
+  private struct State {
+    var idle: [PostgresConnection] = []
+    var nextID = 1
+    var closed = false
+  }
+
+  /// Connections kept at most.
+  public let maxConnections: Int
+  /// The PostgreSQL schema (namespace) the connections work in, before `public`: each
+  /// service's tables live in a schema named after it.
+  public let schema: String?
+
+  /// A pool for `url` working in `schema` (nil: `public` only), at most `maxConnections`
+  /// connections open at once.
+  public init(url: DatabaseURL, schema: String? = nil, maxConnections: Int = 8, logger: Logger) throws {
+    self.url = url
+    self.schema = schema
+    self.logger = logger
+    self.maxConnections = maxConnections
+    configuration = try url.connectionConfiguration()
+    eventLoops = MultiThreadedEventLoopGroup.singleton
+    slots = DispatchSemaphore(value: maxConnections)
+  }
+
+  /// Waits for graceful shutdown, then closes the idle connections.
+  public func run() async throws {
+    try? await gracefulShutdown()
+    close()
+  }
+
+  /// Closes every idle connection; later calls fail.
+  public func close() {
+    let idle = state.withLock { state in
+      state.closed = true
+      defer { state.idle = [] }
+      return state.idle
+    }
+    for connection in idle { Self.closeQuietly(connection) }
+  }
+
+  /// Runs `body` on a connection of the pool (opened if none is idle). A connection that
+  /// failed is dropped, not returned, so the next caller opens a fresh one: that is how the
+  /// pool recovers when the database restarts.
+  public func withSession<R>(_ body: (PostgresSession) throws -> R) throws -> R {
+    slots.wait()
+    defer { slots.signal() }
+    let connection = try checkOut()
+    let session = PostgresSession(connection: connection, logger: logger)
+    do {
+      let result = try body(session)
+      checkIn(connection)
+      return result
+    } catch {
+      checkIn(connection)
+      throw error
+    }
+  }
+
+  /// Runs `body` in a transaction; commits when it returns, rolls back when it throws. The
+  /// caller is answered only after the commit.
+  @discardableResult
+  public func transaction<R>(_ body: (PostgresSession) throws -> R) throws -> R {
+    try withSession { session in
+      try session.execute("BEGIN")
+      let result: R
+      do {
+        result = try body(session)
+      } catch {
+        // A rollback that fails leaves the connection closed, and it is dropped.
+        _ = try? session.execute("ROLLBACK")
+        throw error
+      }
+      try session.execute("COMMIT")
+      return result
+    }
+  }
+
+  /// Runs `body` in a transaction in which row-level security admits only `tenant`'s rows
+  /// (docs/architecture.md, "PostgreSQL").
+  @discardableResult
+  public func transaction<R>(tenant: TenantID, _ body: (PostgresSession) throws -> R) throws -> R {
+    try transaction { session in
+      // `set_config(…, true)` is `SET LOCAL`: it ends with the transaction, so a pooled
+      // connection never carries a tenant into the next one.
+      try session.execute("SELECT set_config('sightline.tenant', \(tenant.rawValue), true)")
+      return try body(session)
+    }
+  }
+
+  /// Checks that the database answers as this URL's role; throws what to fix.
+  public func checkReachable() throws(DatabaseStartupError) {
+    do {
+      _ = try withSession { session in try session.execute("SELECT 1") }
+    } catch {
+      throw DatabaseStartupError(error, url: url)
+    }
+  }
+
+  private func checkOut() throws -> PostgresConnection {
+    let (reused, id): (PostgresConnection?, Int) = try state.withLock { state in
+      guard !state.closed else { throw PoolClosed() }
+      while let connection = state.idle.popLast() {
+        if !connection.isClosed { return (connection, 0) }
+      }
+      state.nextID += 1
+      return (nil, state.nextID)
+    }
+    if let reused { return reused }
+    let connection = try PostgresConnection.connect(on: eventLoops.any(), configuration: configuration, id: id, logger: logger).wait()
+    if let schema {
+      do {
+        _ = try connection.query(PostgresQuery(unsafeSQL: "SET search_path TO \(PostgresMigrator.quoted(schema)), public"), logger: logger)
+          .wait()
+      } catch {
+        Self.closeQuietly(connection)
+        throw error
+      }
+    }
+    return connection
+  }
+
+  private func checkIn(_ connection: PostgresConnection) {
+    let keep = state.withLock { state in
+      guard !state.closed, !connection.isClosed else { return false }
+      state.idle.append(connection)
+      return true
+    }
+    if !keep { Self.closeQuietly(connection) }
+  }
+
+  /// Closes `connection` without waiting; the callback holds it until the channel is
+  /// closed (postgres-nio asserts that a connection is closed before it is freed).
+  private static func closeQuietly(_ connection: PostgresConnection) {
+    let closing: EventLoopFuture<Void> = connection.close()
+    closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+  }
+
+  deinit { close() }
+
+  /// The pool was closed (the process is shutting down).
+  public struct PoolClosed: Error, CustomStringConvertible {
+    public var description: String { "the database pool is closed: the process is shutting down" }
+  }
+}
+
+/// One connection checked out of a ``PostgresPool``: blocking queries.
+public struct PostgresSession {
+  /// The connection (for what the helpers here do not cover).
+  public let connection: PostgresConnection
+  let logger: Logger
+
+  /// Every row of `query`.
+  @discardableResult
+  public func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+    try connection.query(query, logger: logger).wait().rows
+  }
+
+  /// Runs `query` and returns how many rows it changed (its command tag's count).
+  @discardableResult
+  public func execute(_ query: PostgresQuery) throws -> Int {
+    try connection.query(query, logger: logger).wait().metadata.rows ?? 0
+  }
+
+  /// Calls `body` with each row of `query` as it arrives, without holding them all.
+  public func forEachRow(_ query: PostgresQuery, _ body: @escaping @Sendable (PostgresRow) throws -> Void) throws {
+    _ = try connection.query(query, logger: logger, body).wait()
+  }
+
+  /// The single value of the first row of `query`, or nil when it returned no row.
+  public func value<T: PostgresDecodable>(_ query: PostgresQuery, as type: T.Type = T.self) throws -> T? {
+    guard let row = try self.query(query).first else { return nil }
+    return try row.decode(T.self)
+  }
+}

@@ -1,0 +1,46 @@
+public import Logging
+
+/// How a service process starts on PostgreSQL: reach the database, migrate its schema as
+/// the owner role under the advisory lock, then work as the service role in the service's
+/// own PostgreSQL schema. Every failure says what to fix (``DatabaseStartupError``).
+public enum PostgresStartup {
+  /// The pool `Schema`'s service works on, after migrating it. `url` is the service role's
+  /// (`--database`); `ownerURL` the role that owns the tables (`--database-owner`; nil: the
+  /// same role).
+  public static func pool<Schema: PostgresSchema>(
+    for schema: Schema.Type, url: String, ownerURL: String?, maxConnections: Int = 8, logger: Logger
+  ) throws -> PostgresPool {
+    try pool(
+      for: schema, url: try DatabaseURL(url), ownerURL: try ownerURL.map { try DatabaseURL($0) }, maxConnections: maxConnections,
+      logger: logger)
+  }
+
+  /// As above, from parsed URLs.
+  public static func pool<Schema: PostgresSchema>(
+    for schema: Schema.Type, url service: DatabaseURL, ownerURL: DatabaseURL?, maxConnections: Int = 8, logger: Logger
+  ) throws -> PostgresPool {
+    let owner = ownerURL ?? service
+    let ownerPool = try PostgresPool(url: owner, maxConnections: 1, logger: logger)
+    defer { ownerPool.close() }
+    try ownerPool.checkReachable()
+    try PostgresMigrator.migrate(Schema.self, owner: ownerPool, serviceRole: service.username, logger: logger)
+    let pool = try PostgresPool(url: service, schema: Schema.component, maxConnections: maxConnections, logger: logger)
+    try pool.checkReachable()
+    logger.info("database ready", metadata: ["database": "\(service)", "schema": "\(Schema.component)"])
+    return pool
+  }
+
+  /// A readiness check (nil: fine): the database answers as the service's role. While it
+  /// does not, the process reports NOT_SERVING with the reason, and SERVING again once it
+  /// is back (the pool opens fresh connections by itself).
+  public static func readinessCheck(_ pool: PostgresPool) -> @Sendable () -> String? {
+    {
+      do {
+        try pool.checkReachable()
+        return nil
+      } catch {
+        return "\(error)"
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import IngestionService
+import SightlineModel
+import SightlinePostgres
+import SightlineStorage
+import Synchronization
+import Testing
+
+/// The storage backends the store-level tests run on: SQLite always, PostgreSQL when a test
+/// server is there (and always under `CI=true`, where a missing server fails the run).
+enum TestBackend: String, Sendable, CustomTestStringConvertible {
+  case sqlite, postgres
+
+  static var all: [TestBackend] { TestPostgres.available ? [.sqlite, .postgres] : [.sqlite] }
+
+  var testDescription: String { rawValue }
+
+  /// Every tenant's event log on this backend; SQLite files go under `directory`.
+  func eventLogs(directory: String) throws -> any EventLogStorage {
+    switch self {
+    case .sqlite: SQLiteTenantStores<EventLogSchema>(root: directory, service: "ingestion")
+    case .postgres:
+      PostgresEventLogs(
+        pool: try Self.pool(EventLogPostgresSchema.self), service: "ingestion", transferDirectory: directory + "/transfers")
+    }
+  }
+
+  /// A tenant id no earlier run used: the PostgreSQL test database outlives a run.
+  static func freshTenant(_ prefix: String = "t") -> TenantID {
+    TenantID(prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())!
+  }
+
+  private static let pools = Mutex<[String: PostgresPool]>([:])
+
+  /// The service role's pool in `Schema`'s namespace, migrated once per test process.
+  static func pool<Schema: PostgresSchema>(_ schema: Schema.Type) throws -> PostgresPool {
+    if let pool = pools.withLock({ $0[Schema.component] }) { return pool }
+    let urls = try TestPostgres.urls()
+    let pool = try PostgresStartup.pool(
+      for: Schema.self, url: urls.service, ownerURL: urls.owner, logger: TestPostgres.logger)
+    return pools.withLock { pools in
+      if let existing = pools[Schema.component] {
+        pool.close()
+        return existing
+      }
+      pools[Schema.component] = pool
+      return pool
+    }
+  }
+}
