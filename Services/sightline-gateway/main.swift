@@ -34,7 +34,7 @@ struct GatewayCommand: AsyncParsableCommand {
     let logger = Logger(label: "sightline.gateway")
     let env = ProcessInfo.processInfo.environment
     let base = try options.resolve(for: .gateway)
-    let configuration = GatewayConfiguration(
+    var configuration = GatewayConfiguration(
       listen: base.listen, dataDirectory: base.dataDirectory, pki: base.pki,
       operatorKeyFile: operatorKeyFile ?? env["SIGHTLINE_OPERATOR_KEY_FILE"] ?? "\(base.dataDirectory)/operator.key",
       backends: base.upstreams,
@@ -42,6 +42,8 @@ struct GatewayCommand: AsyncParsableCommand {
         ratePerSecond: rateLimit ?? env["SIGHTLINE_RATE_LIMIT"].flatMap(Double.init) ?? TenantLimiter.Limits.defaults.ratePerSecond,
         burst: burst ?? env["SIGHTLINE_BURST"].flatMap(Double.init) ?? TenantLimiter.Limits.defaults.burst,
         maxInFlight: maxInFlight ?? env["SIGHTLINE_MAX_IN_FLIGHT"].flatMap(Int.init) ?? TenantLimiter.Limits.defaults.maxInFlight))
+    configuration.databaseURL = base.databaseURL
+    configuration.databaseOwnerURL = base.databaseOwnerURL
     let prometheus = ProcessMetrics.endpoint(
       for: .gateway, dataDirectory: base.dataDirectory, listen: base.prometheusListen, logger: logger)
     let (services, _) = try GatewayProcess.make(configuration: configuration, logger: logger)

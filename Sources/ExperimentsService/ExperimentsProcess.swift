@@ -1,6 +1,7 @@
 public import Logging
 public import ServiceLifecycle
 import SightlineModel
+import SightlinePostgres
 public import SightlineRPC
 import SightlineTenantData
 
@@ -13,10 +14,22 @@ public enum ExperimentsProcess {
   /// The services to run, in dependency order (the server last, so it drains first).
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let metrics = try configuration.upstreamClient(.metrics)
-    let provider = ExperimentsProvider(dataDirectory: configuration.dataDirectory, metrics: metrics.client)
+    let database = try configuration.databaseURL.map { url in
+      try PostgresStartup.pool(for: ExperimentPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
+    }
+    let provider =
+      if let database {
+        ExperimentsProvider(
+          storage: PostgresExperimentStores(
+            pool: database, service: "experiments", transferDirectory: "\(configuration.dataDirectory)/transfers"),
+          metrics: metrics.client)
+      } else {
+        ExperimentsProvider(dataDirectory: configuration.dataDirectory, metrics: metrics.client)
+      }
     let tenantData = TenantDataProvider(store: provider.storage, logger: logger)
     let server = try SuiteServer.backend(
-      configuration: configuration, services: [provider, tenantData], serviceNames: [serviceName], logger: logger)
-    return [metrics, server]
+      configuration: configuration, services: [provider, tenantData], serviceNames: [serviceName],
+      readiness: database.map { [PostgresStartup.readinessCheck($0)] } ?? [], logger: logger)
+    return (database.map { [$0] } ?? []) + [metrics, server]
   }
 }

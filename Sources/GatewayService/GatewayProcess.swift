@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 public import SightlineModel
+import SightlinePostgres
 public import SightlineRPC
 import SightlineStorage
 
@@ -19,6 +20,11 @@ public struct GatewayConfiguration: Sendable {
   public var backends: [SuiteComponent: HostAndPort]
   /// Per-tenant admission limits.
   public var limits: TenantLimiter.Limits
+  /// The PostgreSQL URL the tenants and keys live at (nil: `gateway.sqlite` under
+  /// `dataDirectory`).
+  public var databaseURL: String?
+  /// The URL whose role migrates the schema (nil: `databaseURL`'s).
+  public var databaseOwnerURL: String?
 
   /// A configuration from its parts.
   public init(
@@ -42,7 +48,12 @@ public enum GatewayProcess {
   public static func make(configuration: GatewayConfiguration, logger: Logger) throws -> (services: [any Service], server: SuiteServer) {
     try DevelopmentPKI.ensure(configuration.pki)
     let operatorKey = try OperatorKey.loadOrCreate(path: configuration.operatorKeyFile)
-    let store = KeyLookupCache(try SQLiteGatewayStore.open(path: "\(configuration.dataDirectory)/gateway/gateway.sqlite"))
+    let database = try configuration.databaseURL.map { url in
+      try PostgresStartup.pool(for: GatewayPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
+    }
+    let store = KeyLookupCache(
+      try database.map { PostgresGatewayStore(pool: $0) }
+        ?? SQLiteGatewayStore.open(path: "\(configuration.dataDirectory)/gateway/gateway.sqlite"))
     let authenticator = Authenticator(store: store, operatorKeyHash: APIKeys.hash(operatorKey))
 
     let security = SuiteTLS(pki: configuration.pki).clientSecurity(identity: .gateway)
@@ -70,9 +81,9 @@ public enum GatewayProcess {
       readiness: [
         ReadinessMonitor.dataDirectoryWritable("\(configuration.dataDirectory)/gateway", name: "gateway"),
         readiness.connectedCheck,
-      ],
+      ] + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
       logger: logger)
-    return (backendList.map { $0.2 as any Service } + [readiness, server], server)
+    return ((database.map { [$0] } ?? []) + backendList.map { $0.2 as any Service } + [readiness, server], server)
   }
 }
 

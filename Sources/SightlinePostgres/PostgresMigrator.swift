@@ -12,12 +12,17 @@ public struct PostgresMigration: Sendable {
   /// Tables the step creates that hold tenant rows: each gets row-level security with the
   /// tenant policy, and the service role's privileges.
   public let tenantTables: [String]
+  /// Tables the step creates that hold no tenant's rows but the directory of tenants (the
+  /// gateway's tenants and keys, read before a tenant is known): the service role's
+  /// privileges, no row-level security.
+  public let directoryTables: [String]
 
-  public init(version: Int, name: String, statements: [String], tenantTables: [String] = []) {
+  public init(version: Int, name: String, statements: [String], tenantTables: [String] = [], directoryTables: [String] = []) {
     self.version = version
     self.name = name
     self.statements = statements
     self.tenantTables = tenantTables
+    self.directoryTables = directoryTables
   }
 }
 
@@ -75,6 +80,9 @@ public enum PostgresMigrator {
             for statement in tenantTableStatements(table, serviceRole: serviceRole) {
               try session.execute(PostgresQuery(unsafeSQL: statement))
             }
+          }
+          for table in migration.directoryTables {
+            try session.execute(PostgresQuery(unsafeSQL: "GRANT SELECT, INSERT, UPDATE, DELETE ON \(table) TO \(role)"))
           }
           logger.info(
             "migrated", metadata: ["component": "\(Schema.component)", "version": "\(migration.version)", "name": "\(migration.name)"])

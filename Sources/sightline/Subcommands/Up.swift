@@ -36,6 +36,16 @@ struct Up: AsyncParsableCommand {
   @Flag(help: "Exit once the suite is healthy, leaving nothing running (a smoke test).")
   var checkOnly = false
 
+  @Option(
+    help:
+      "Keep the services' data in PostgreSQL at this URL, postgres://USER:PASSWORD@HOST:PORT/DB, instead of SQLite under DATA_DIR (env SIGHTLINE_DATABASE_URL; docs/operations.md, \"PostgreSQL\")."
+  )
+  var database: String?
+
+  @Option(
+    help: "Migrate the PostgreSQL schema as this URL's role, the tables' owner (env SIGHTLINE_DATABASE_OWNER_URL; default: --database).")
+  var databaseOwner: String?
+
   func validate() throws {
     guard (1...65535).contains(port), (1...65532).contains(servicePortBase) else {
       throw ValidationError("ports must be between 1 and 65535")
@@ -49,6 +59,10 @@ struct Up: AsyncParsableCommand {
       dataDirectory: dataDir, gatewayPort: port, servicePorts: ports,
       binaryDirectory: SuiteLauncher.currentBinaryDirectory)
     if cockpitPort > 0 { launcher.cockpitPort = cockpitPort }
+    // Through the environment, not the command line: a password in the arguments would
+    // show in every user's `ps`.
+    if let database { launcher.environment["SIGHTLINE_DATABASE_URL"] = database }
+    if let databaseOwner { launcher.environment["SIGHTLINE_DATABASE_OWNER_URL"] = databaseOwner }
     if let base = prometheusPortBase {
       for (offset, component) in ([SuiteComponent.gateway] + SuiteComponent.backends).enumerated() {
         launcher.prometheusPorts[component] = base + offset

@@ -1,4 +1,6 @@
+import ExperimentsService
 import Foundation
+import GatewayService
 import IngestionService
 import SightlineModel
 import SightlinePostgres
@@ -22,6 +24,24 @@ enum TestBackend: String, Sendable, CustomTestStringConvertible {
     case .postgres:
       PostgresEventLogs(
         pool: try Self.pool(EventLogPostgresSchema.self), service: "ingestion", transferDirectory: directory + "/transfers")
+    }
+  }
+
+  /// The gateway's tenants and keys on this backend.
+  func gatewayStore() throws -> any GatewayStore {
+    switch self {
+    case .sqlite: try SQLiteGatewayStore.inMemory()
+    case .postgres: PostgresGatewayStore(pool: try Self.pool(GatewayPostgresSchema.self))
+    }
+  }
+
+  /// Every tenant's experiment definitions on this backend.
+  func experimentStores(directory: String) throws -> any ExperimentStorage {
+    switch self {
+    case .sqlite: SQLiteTenantStores<ExperimentSchema>(root: directory, service: "experiments")
+    case .postgres:
+      PostgresExperimentStores(
+        pool: try Self.pool(ExperimentPostgresSchema.self), service: "experiments", transferDirectory: directory + "/transfers")
     }
   }
 
