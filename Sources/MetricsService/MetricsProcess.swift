@@ -1,6 +1,7 @@
 public import Logging
 public import ServiceLifecycle
 import SightlineModel
+import SightlinePostgres
 public import SightlineRPC
 
 /// The parts of a metrics process, as ``make(configuration:logger:alertInterval:)``
@@ -23,19 +24,30 @@ public struct MetricsProcess: Sendable {
     configuration: BackendConfiguration, logger: Logger, alertInterval: Duration = .seconds(15)
   ) throws -> MetricsProcess {
     let ingestion = try configuration.upstreamClient(.ingestion)
-    let state = MetricsLogConsumer(dataDirectory: configuration.dataDirectory)
+    let database = try configuration.databaseURL.map { url in
+      try PostgresStartup.pool(for: MetricsPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
+    }
+    let state =
+      if let database {
+        MetricsLogConsumer(
+          storage: PostgresMetricsStores(pool: database, service: "metrics", transferDirectory: "\(configuration.dataDirectory)/transfers"))
+      } else {
+        MetricsLogConsumer(dataDirectory: configuration.dataDirectory)
+      }
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
-      readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)], logger: logger)
+      readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)]
+        + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []), logger: logger)
     server.health?.setDetail(follower.healthDetail)
     let scheduler = AlertScheduler(provider: provider, logger: logger)
     let warmer = RollupWarmer(state: state, logger: logger)
-    let services: [any Service] = [
-      ingestion, follower, PeriodicService(interval: alertInterval) { scheduler.evaluateAll() },
-      PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() }, server,
-    ]
+    let services: [any Service] =
+      (database.map { [$0] } ?? []) + [
+        ingestion, follower, PeriodicService(interval: alertInterval) { scheduler.evaluateAll() },
+        PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() }, server,
+      ]
     return MetricsProcess(services: services, provider: provider, server: server)
   }
 }

@@ -1,7 +1,7 @@
 public import Foundation
 import GRDB
 import NIOCore
-import PostgresNIO
+public import PostgresNIO
 
 /// One value of a row copied between SQLite and PostgreSQL (the four storage classes of
 /// SQLite, and null). Tenant exports move rows as these, so each backend's table needs only
@@ -51,7 +51,7 @@ public enum SQLValue: Sendable, Equatable {
   }
 
   /// Appends the value to a PostgreSQL statement's bindings.
-  func bind(to bindings: inout PostgresBindings) {
+  public func bind(to bindings: inout PostgresBindings) {
     switch self {
     case .null: bindings.appendNull()
     case .integer(let int): bindings.append(int)
@@ -80,37 +80,67 @@ enum CopySQL {
   }
 }
 
+extension SQLValue {
+  /// An integer, or null.
+  public static func int(_ value: Int64?) -> SQLValue { value.map { .integer($0) } ?? .null }
+  /// An integer, or null.
+  public static func int(_ value: Int?) -> SQLValue { value.map { .integer(Int64($0)) } ?? .null }
+  /// A flag as SQLite keeps it (1 or 0), or null.
+  public static func bool(_ value: Bool?) -> SQLValue { value.map { .integer($0 ? 1 : 0) } ?? .null }
+  /// A string, or null.
+  public static func string(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
+}
+
 /// Rows inserted into a PostgreSQL table as one multi-row `INSERT` per batch (one round
-/// trip per few thousand rows, not per row).
-struct PostgresMultiRowInsert {
+/// trip per few hundred rows, not per row), with an optional tail (`ON CONFLICT …`).
+public struct PostgresMultiRowInsert {
   let table: String
   let columns: [String]
+  let tail: String
   private var rows = 0
   private var bindings = PostgresBindings()
   private var values: [String] = []
   /// PostgreSQL allows 65,535 parameters in a statement.
   private var maxRows: Int { max(1, min(1_000, 60_000 / columns.count)) }
 
-  init(table: String, columns: [String]) {
+  /// Rows for `table`'s `columns`; `tail` follows the values (e.g. `ON CONFLICT DO NOTHING`).
+  public init(table: String, columns: [String], tail: String = "") {
     self.table = table
     self.columns = columns
+    self.tail = tail
   }
 
-  var isFull: Bool { rows >= maxRows }
+  /// Whether the next row should wait for a ``flush(_:)``.
+  public var isFull: Bool { rows >= maxRows }
 
-  mutating func append(_ row: [SQLValue]) {
+  /// Adds a row, its values in the order of `columns`.
+  public mutating func append(_ row: [SQLValue]) {
     let base = rows * columns.count
     values.append("(" + (1...columns.count).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
     for value in row { value.bind(to: &bindings) }
     rows += 1
   }
 
-  mutating func flush(_ session: PostgresSession) throws {
+  /// Inserts the rows added since the last flush.
+  public mutating func flush(_ session: PostgresSession) throws {
     guard rows > 0 else { return }
-    let sql = "INSERT INTO \(CopySQL.quoted(table)) (\(CopySQL.columnList(columns))) VALUES " + values.joined(separator: ", ")
+    let sql =
+      "INSERT INTO \(CopySQL.quoted(table)) (\(CopySQL.columnList(columns))) VALUES " + values.joined(separator: ", ") + " " + tail
     try session.execute(PostgresQuery(unsafeSQL: sql, binds: bindings))
     rows = 0
     bindings = PostgresBindings()
     values = []
+  }
+}
+
+extension PostgresSession {
+  /// Inserts `rows` into `table`, a few hundred per statement, each followed by `tail`.
+  public func insert(into table: String, columns: [String], rows: some Sequence<[SQLValue]>, tail: String = "") throws {
+    var insert = PostgresMultiRowInsert(table: table, columns: columns, tail: tail)
+    for row in rows {
+      insert.append(row)
+      if insert.isFull { try insert.flush(self) }
+    }
+    try insert.flush(self)
   }
 }

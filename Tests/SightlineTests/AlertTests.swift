@@ -23,8 +23,8 @@ struct AlertTests {
   }
 
   /// Four baseline weeks (same weekday) with about 5 % complaints everywhere, then `today`.
-  static func history(today: [String: Int]) throws -> KpiFixture {
-    var f = try KpiFixture()
+  static func history(today: [String: Int], _ backend: TestBackend) throws -> KpiFixture {
+    var f = try KpiFixture(backend)
     for (day, count) in [("2026-03-01", 1), ("2026-03-08", 2), ("2026-03-15", 3), ("2026-03-22", 2)] {
       try Self.day(&f, day, complaints: Dictionary(uniqueKeysWithValues: regions.map { ($0, count) }))
     }
@@ -43,10 +43,10 @@ struct AlertTests {
       comparison: anomaly ? nil : .greater, threshold: 0.08, anomaly: anomaly, minSample: 20)
   }
 
-  @Test("an injected complaint spike in one region raises exactly that anomaly alert")
-  func spikeRaisesOneAnomaly() throws {
-    let f = try Self.history(today: ["north": 16, "south": 3, "east": 2])
-    let alerts = SQLiteAlertStore(writer: f.store.writer)
+  @Test("an injected complaint spike in one region raises exactly that anomaly alert", arguments: TestBackend.all)
+  func spikeRaisesOneAnomaly(_ backend: TestBackend) throws {
+    let f = try Self.history(today: ["north": 16, "south": 3, "east": 2], backend)
+    let alerts = f.alerts
     try alerts.add(Self.rule(anomaly: true))
     let opened = try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z").evaluate()
     #expect(opened.map(\.dimensionValue) == ["north"])
@@ -63,19 +63,19 @@ struct AlertTests {
     #expect(try alerts.alerts(openOnly: true, limit: 10).count == 1)
   }
 
-  @Test("a quiet series raises no alert")
-  func quietSeriesIsSilent() throws {
-    let f = try Self.history(today: ["north": 3, "south": 1, "east": 2])
-    let alerts = SQLiteAlertStore(writer: f.store.writer)
+  @Test("a quiet series raises no alert", arguments: TestBackend.all)
+  func quietSeriesIsSilent(_ backend: TestBackend) throws {
+    let f = try Self.history(today: ["north": 3, "south": 1, "east": 2], backend)
+    let alerts = f.alerts
     try alerts.add(Self.rule(anomaly: true))
     try alerts.add(Self.rule(anomaly: false))
     #expect(try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z").evaluate().isEmpty)
   }
 
-  @Test("a threshold alert opens, stays open through a thin window, and resolves when back in range")
-  func thresholdLifecycle() throws {
-    var f = try Self.history(today: ["north": 16, "south": 3, "east": 2])
-    let alerts = SQLiteAlertStore(writer: f.store.writer)
+  @Test("a threshold alert opens, stays open through a thin window, and resolves when back in range", arguments: TestBackend.all)
+  func thresholdLifecycle(_ backend: TestBackend) throws {
+    var f = try Self.history(today: ["north": 16, "south": 3, "east": 2], backend)
+    let alerts = f.alerts
     try alerts.add(Self.rule(anomaly: false))
     let opened = try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z").evaluate()
     #expect(opened.map(\.dimensionValue) == ["north"])

@@ -8,9 +8,9 @@ import Testing
 
 @Suite("KPIs against hand-computed values")
 struct KpiFixtureTests {
-  @Test("volume, unanswered and the time KPIs with exact median and p90")
-  func timesAndCounts() throws {
-    let f = try KpiFixture.worked()
+  @Test("volume, unanswered and the time KPIs with exact median and p90", arguments: TestBackend.all)
+  func timesAndCounts(_ backend: TestBackend) throws {
+    let f = try KpiFixture.worked(backend)
     #expect(try f.day(.volume) == KpiResult(value: 5, sampleSize: 5))
     #expect(try f.day(.unanswered) == KpiResult(value: 1, sampleSize: 5))
     // First responses 600, 1800, 3600, 7200 s (T3 has none).
@@ -19,9 +19,9 @@ struct KpiFixtureTests {
     #expect(try f.day(.resolutionTime) == KpiResult(value: 99600, sampleSize: 3, median: 28800, p90: 213120))
   }
 
-  @Test("shares: fcr, reopen, SLA, complaints, closure, repeat contact")
-  func shares() throws {
-    let f = try KpiFixture.worked()
+  @Test("shares: fcr, reopen, SLA, complaints, closure, repeat contact", arguments: TestBackend.all)
+  func shares(_ backend: TestBackend) throws {
+    let f = try KpiFixture.worked(backend)
     #expect(try f.day(.fcrRate) == KpiResult(value: 2.0 / 3, sampleSize: 3))
     #expect(try f.day(.reopenRate) == KpiResult(value: 0.5, sampleSize: 4))
     #expect(try f.day(.slaFirstResponse) == KpiResult(value: 0.6, sampleSize: 5))
@@ -30,17 +30,17 @@ struct KpiFixtureTests {
     #expect(try f.day(.repeatContactRate) == KpiResult(value: 0.4, sampleSize: 5))
   }
 
-  @Test("surveys: csat share and mean, nps, ces mean and share 5-7")
-  func surveys() throws {
-    let f = try KpiFixture.worked()
+  @Test("surveys: csat share and mean, nps, ces mean and share 5-7", arguments: TestBackend.all)
+  func surveys(_ backend: TestBackend) throws {
+    let f = try KpiFixture.worked(backend)
     #expect(try f.day(.csat) == KpiResult(value: 0.5, sampleSize: 4, secondary: 3.25))
     #expect(try f.day(.nps) == KpiResult(value: 25, sampleSize: 4))
     #expect(try f.day(.ces) == KpiResult(value: 16.0 / 3, sampleSize: 3, secondary: 2.0 / 3))
   }
 
-  @Test("an unanswered ticket inside its SLA target counts in neither met nor breached")
-  func slaStillRunning() throws {
-    var f = try KpiFixture()
+  @Test("an unanswered ticket inside its SLA target counts in neither met nor breached", arguments: TestBackend.all)
+  func slaStillRunning(_ backend: TestBackend) throws {
+    var f = try KpiFixture(backend)
     try f.ticket("U1", .created, "2026-03-02T09:00:00Z", customer: "C1", priority: .low)
     let early = try f.query(
       [.slaFirstResponse], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
@@ -52,17 +52,17 @@ struct KpiFixtureTests {
     #expect(late[0].accumulator.result(.slaFirstResponse) == KpiResult(value: 0, sampleSize: 1))
   }
 
-  @Test("backlog at each day's end counts only events up to that moment")
-  func backlog() throws {
-    let f = try KpiFixture.worked()
+  @Test("backlog at each day's end counts only events up to that moment", arguments: TestBackend.all)
+  func backlog(_ backend: TestBackend) throws {
+    let f = try KpiFixture.worked(backend)
     let cells = try f.query([.backlog], from: "2026-03-02T00:00:00Z", to: "2026-03-06T00:00:00Z", interval: .day)
     // End of 03-02: T3, T4, T5 open. 03-03: T4 reopened again. 03-05: T5 resolved at noon.
     #expect(cells.map { $0.accumulator.result(.backlog).value } == [3, 3, 3, 2])
   }
 
-  @Test("days are aligned in the tenant's time zone")
-  func timeZoneBoundaries() throws {
-    let f = try KpiFixture.worked()
+  @Test("days are aligned in the tenant's time zone", arguments: TestBackend.all)
+  func timeZoneBoundaries(_ backend: TestBackend) throws {
+    let f = try KpiFixture.worked(backend)
     // Asia/Shanghai is UTC+8: T4 (23:30 UTC) is created on the local 3rd, the rest on the 2nd.
     let cells = try f.query(
       [.volume], from: "2026-03-01T16:00:00Z", to: "2026-03-03T16:00:00Z", interval: .day,
@@ -73,9 +73,9 @@ struct KpiFixtureTests {
     #expect(utc.map { $0.accumulator.result(.volume).value } == [0, 5, 0])
   }
 
-  @Test("group by and filters; an empty group gives no rows, an empty range a zero row")
-  func groupsAndFilters() throws {
-    let f = try KpiFixture.worked()
+  @Test("group by and filters; an empty group gives no rows, an empty range a zero row", arguments: TestBackend.all)
+  func groupsAndFilters(_ backend: TestBackend) throws {
+    let f = try KpiFixture.worked(backend)
     let byLine = try f.query(
       [.volume, .complaintRate], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z",
       groupBy: [.businessLine])
@@ -95,18 +95,18 @@ struct KpiFixtureTests {
     #expect(empty[0].accumulator.result(.firstResponseTime).sampleSize == 0)
   }
 
-  @Test("surveys take ticket dimensions from their ticket")
-  func surveyDimensions() throws {
-    var f = try KpiFixture.worked()
+  @Test("surveys take ticket dimensions from their ticket", arguments: TestBackend.all)
+  func surveyDimensions(_ backend: TestBackend) throws {
+    var f = try KpiFixture.worked(backend)
     try f.survey(.csat, 2, "2026-03-02T20:00:00Z", ticket: "T3")
     let byLine = try f.query([.csat], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z", groupBy: [.businessLine])
     #expect(byLine.map(\.cell.group) == [[""], ["B"]])
     #expect(byLine[1].accumulator.result(.csat) == KpiResult(value: 0, sampleSize: 1, secondary: 2))
   }
 
-  @Test("sufficient statistics match the KPI values")
-  func sufficientStatistics() throws {
-    let f = try KpiFixture.worked()
+  @Test("sufficient statistics match the KPI values", arguments: TestBackend.all)
+  func sufficientStatistics(_ backend: TestBackend) throws {
+    let f = try KpiFixture.worked(backend)
     let cell = try f.query(KpiKind.allCases, from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z")[0].accumulator
     #expect(
       cell.sufficientStatistics(.firstResponseTime)
@@ -119,9 +119,9 @@ struct KpiFixtureTests {
     }
   }
 
-  @Test("re-applying already applied entries (a reconnect) changes nothing")
-  func replayIsIgnored() throws {
-    var f = try KpiFixture.worked()
+  @Test("re-applying already applied entries (a reconnect) changes nothing", arguments: TestBackend.all)
+  func replayIsIgnored(_ backend: TestBackend) throws {
+    var f = try KpiFixture.worked(backend)
     let before = try f.day(.reopenRate)
     // Offsets 1...5 again, as a resubscription from an old offset would deliver them.
     try f.store.apply(

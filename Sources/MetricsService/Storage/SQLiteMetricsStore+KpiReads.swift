@@ -11,23 +11,17 @@ extension SQLiteMetricsStore {
   /// Calls `body` with each ticket created in the selection's range that passes its
   /// filters, and the ticket's values of the grouping dimensions.
   public func forEachTicket(_ selection: KpiSelection, _ body: (TicketFacts, [String]) throws -> Void) throws {
-    let (conditions, arguments) = Self.filterSQL(selection.filters, source: .ticket)
-    let groups = selection.groupBy.map { Self.expression($0, source: .ticket) }
-    let unanswered = selection.unansweredOnly ? " AND t.first_reply_ms IS NULL" : ""
-    let sql = """
-      SELECT t.created_ms, t.priority, t.complaint, t.first_reply_ms, t.reply_count, t.first_resolved_ms,
-        t.last_resolved_ms, t.reopen_count, t.status_open, t.next_contact_ms\(groups.map { ", " + $0 }.joined())
-      FROM ticket AS t\(Self.customerJoin(selection.filters, selection.groupBy))
-      WHERE t.created_ms >= ? AND t.created_ms < ?\(unanswered)\(conditions)
-      """
+    var builder = KpiReadSQL(.sqlite)
+    let (sql, values) = builder.tickets(selection)
+    let groups = selection.groupBy.count
     try writer.read { db in
-      let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([selection.startMs, selection.endMs] + arguments))
+      let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([selection.startMs, selection.endMs] + values))
       while let row = try rows.next() {
         let facts = TicketFacts(
           createdMs: row[0], priority: TicketPriority(rawValue: row[1]) ?? .normal, complaint: row[2],
           firstReplyMs: row[3], replyCount: row[4], firstResolvedMs: row[5], lastResolvedMs: row[6],
           reopenCount: row[7], isResolved: (row[8] as Int?) == 0, nextContactMs: row[9])
-        try body(facts, (0..<groups.count).map { row[10 + $0] ?? "" })
+        try body(facts, (0..<groups).map { row[10 + $0] ?? "" })
       }
     }
   }
@@ -35,19 +29,14 @@ extension SQLiteMetricsStore {
   /// Calls `body` with each survey answer given in the selection's range that passes its
   /// filters (ticket dimensions come from the answer's ticket, if it names one).
   public func forEachSurvey(_ selection: KpiSelection, _ body: (SurveyFact, Int64, [String]) throws -> Void) throws {
-    let (conditions, arguments) = Self.filterSQL(selection.filters, source: .survey)
-    let groups = selection.groupBy.map { Self.expression($0, source: .survey) }
-    let sql = """
-      SELECT s.scale, s.score, s.time_ms\(groups.map { ", " + $0 }.joined())
-      FROM survey AS s LEFT JOIN ticket AS t ON t.ticket_id = s.ticket_id
-        LEFT JOIN customer AS c ON c.customer_id = s.customer_id
-      WHERE s.time_ms >= ? AND s.time_ms < ?\(conditions)
-      """
+    var builder = KpiReadSQL(.sqlite)
+    let (sql, values) = builder.surveys(selection)
+    let groups = selection.groupBy.count
     try writer.read { db in
-      let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([selection.startMs, selection.endMs] + arguments))
+      let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([selection.startMs, selection.endMs] + values))
       while let row = try rows.next() {
         guard let scale = SurveyScale(rawValue: row[0]) else { continue }
-        try body(SurveyFact(scale: scale, score: row[1]), row[2], (0..<groups.count).map { row[3 + $0] ?? "" })
+        try body(SurveyFact(scale: scale, score: row[1]), row[2], (0..<groups).map { row[3 + $0] ?? "" })
       }
     }
   }
@@ -60,73 +49,44 @@ extension SQLiteMetricsStore {
     filters: [KpiDimension: [String]], groupBy: [KpiDimension], sinceMs: Int64, beforeMs: Int64,
     _ body: ([(timeMs: Int64, open: Bool)], [String]) throws -> Void
   ) throws {
-    let (conditions, arguments) = Self.filterSQL(filters, source: .ticket)
-    let groups = groupBy.map { Self.expression($0, source: .ticket) }
-    let sql = """
-      SELECT t.ticket_id, s.time_ms, s.open\(groups.map { ", " + $0 }.joined())
-      FROM ticket AS t LEFT JOIN customer AS c ON c.customer_id = t.customer_id
-        JOIN status_event AS s ON s.ticket_id = t.ticket_id
-      WHERE t.created_ms IS NOT NULL AND t.created_ms < ? AND (t.status_open = 1 OR t.status_ms >= ?)\(conditions)
-      ORDER BY t.ticket_id, s.time_ms, s.log_offset
-      """
+    var builder = KpiReadSQL(.sqlite)
+    let (sql, values) = builder.statusHistories(filters: filters, groupBy: groupBy)
     try writer.read { db in
-      let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([beforeMs, sinceMs] + arguments))
-      var current: String?
-      var history: [(timeMs: Int64, open: Bool)] = []
-      var labels: [String] = []
+      let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([beforeMs, sinceMs] + values))
+      var histories = StatusHistories(groups: groupBy.count)
       while let row = try rows.next() {
-        let ticket: String = row[0]
-        if ticket != current {
-          if current != nil { try body(history, labels) }
-          current = ticket
-          history.removeAll(keepingCapacity: true)
-          labels = (0..<groups.count).map { row[3 + $0] ?? "" }
-        }
-        history.append((row[1], row[2]))
+        try histories.add(ticket: row[0], timeMs: row[1], open: row[2], label: { row[3 + $0] ?? "" }, to: body)
       }
-      if current != nil { try body(history, labels) }
+      try histories.finish(to: body)
     }
   }
+}
 
-  /// The join to customers, only when a customer dimension is read (it costs a lookup per
+/// Gathers status events, arriving ticket by ticket in time order, into each ticket's
+/// history, and hands each history on once the next ticket starts.
+struct StatusHistories {
+  typealias Body = ([(timeMs: Int64, open: Bool)], [String]) throws -> Void
+  private let groups: Int
+  private var current: String?
+  private var history: [(timeMs: Int64, open: Bool)] = []
+  private var labels: [String] = []
+
+  init(groups: Int) { self.groups = groups }
+
+  /// One status event; `label(i)` reads the row's i-th grouping value (read only on a new
   /// ticket).
-  private static func customerJoin(_ filters: [KpiDimension: [String]], _ groupBy: [KpiDimension]) -> String {
-    let needed = [KpiDimension.customerTier, .customerType].contains { filters[$0] != nil || groupBy.contains($0) }
-    return needed ? " LEFT JOIN customer AS c ON c.customer_id = t.customer_id" : ""
+  mutating func add(ticket: String, timeMs: Int64, open: Bool, label: (Int) -> String, to body: Body) throws {
+    if ticket != current {
+      try finish(to: body)
+      current = ticket
+      labels = (0..<groups).map(label)
+    }
+    history.append((timeMs, open))
   }
 
-  /// Where a dimension's value comes from.
-  private enum Source { case ticket, survey }
-
-  /// The SQL expression of `dimension` for rows of `source` (aliases: t ticket, c
-  /// customer, s survey). A survey takes its channel from itself (else its ticket), its
-  /// region from its ticket (else the customer's profile), the rest from its ticket.
-  private static func expression(_ dimension: KpiDimension, source: Source) -> String {
-    switch (dimension, source) {
-    case (.channel, .ticket): "t.channel"
-    case (.channel, .survey): "COALESCE(NULLIF(s.channel, ''), t.channel, '')"
-    case (.region, .ticket): "t.region"
-    case (.region, .survey): "COALESCE(NULLIF(t.region, ''), c.region, '')"
-    case (.businessLine, _): "COALESCE(t.business_line, '')"
-    case (.agent, _): "COALESCE(t.agent, '')"
-    case (.productModule, _): "COALESCE(t.product_module, '')"
-    case (.problemType, _): "COALESCE(t.problem_type, '')"
-    case (.priority, _): "COALESCE(t.priority, '')"
-    case (.customerTier, _): "COALESCE(c.tier, '')"
-    case (.customerType, _): "COALESCE(c.type, '')"
-    case (.customer, .ticket): "t.customer_id"
-    case (.customer, .survey): "s.customer_id"
-    }
-  }
-
-  private static func filterSQL(_ filters: [KpiDimension: [String]], source: Source) -> (String, [any DatabaseValueConvertible]) {
-    var sql = ""
-    var arguments: [any DatabaseValueConvertible] = []
-    for dimension in KpiDimension.allCases {
-      guard let values = filters[dimension], !values.isEmpty else { continue }
-      sql += " AND \(expression(dimension, source: source)) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))"
-      arguments += values
-    }
-    return (sql, arguments)
+  /// Hands on the last ticket's history.
+  mutating func finish(to body: Body) throws {
+    if current != nil, !history.isEmpty { try body(history, labels) }
+    history.removeAll(keepingCapacity: true)
   }
 }

@@ -8,13 +8,25 @@ import Testing
 
 /// Builds metrics state from hand-written events and reads KPIs back through the engine.
 struct KpiFixture {
-  let store: SQLiteMetricsStore
+  let store: any MetricsStore
+  /// The same tenant's alert rules and alerts.
+  let alerts: any AlertStore
   private(set) var offset: Int64 = 0
 
-  init() throws {
-    let queue = try DatabaseQueue()
-    try SQLiteMetricsStore.migrator.migrate(queue)
-    store = SQLiteMetricsStore(writer: queue)
+  /// An empty tenant on `backend` (SQLite: in memory; PostgreSQL: a fresh tenant).
+  init(_ backend: TestBackend = .sqlite) throws {
+    switch backend {
+    case .sqlite:
+      let queue = try DatabaseQueue()
+      try SQLiteMetricsStore.migrator.migrate(queue)
+      store = SQLiteMetricsStore(writer: queue)
+      alerts = SQLiteAlertStore(writer: queue)
+    case .postgres:
+      let tenant = TestBackend.freshTenant()
+      let stores = try TestBackend.postgres.metricsStores(directory: NSTemporaryDirectory())
+      store = try stores.metrics(for: tenant)
+      alerts = try stores.alerts(for: tenant)
+    }
   }
 
   static func ms(_ text: String) -> Int64 { RFC3339.parseMilliseconds(text)! }
@@ -58,8 +70,8 @@ struct KpiFixture {
 
   /// The five tickets worked by hand in docs/kpis.md ("The worked example"). Events arrive
   /// out of order on purpose: T5's resolution is ingested before its reply.
-  static func worked() throws -> KpiFixture {
-    var f = try KpiFixture()
+  static func worked(_ backend: TestBackend = .sqlite) throws -> KpiFixture {
+    var f = try KpiFixture(backend)
     try f.ticket("T1", .created, "2026-03-02T09:00:00Z", customer: "C1", line: "A", region: "north", complaint: true)
     try f.ticket("T1", .agentReply, "2026-03-02T09:30:00Z")
     try f.ticket("T1", .resolved, "2026-03-02T12:00:00Z")

@@ -2,6 +2,7 @@ import ExperimentsService
 import Foundation
 import GatewayService
 import IngestionService
+import MetricsService
 import SightlineModel
 import SightlinePostgres
 import SightlineStorage
@@ -42,6 +43,16 @@ enum TestBackend: String, Sendable, CustomTestStringConvertible {
     case .postgres:
       PostgresExperimentStores(
         pool: try Self.pool(ExperimentPostgresSchema.self), service: "experiments", transferDirectory: directory + "/transfers")
+    }
+  }
+
+  /// Every tenant's metrics state and alerts on this backend.
+  func metricsStores(directory: String) throws -> any MetricsStorage {
+    switch self {
+    case .sqlite: SQLiteTenantStores<MetricsSchema>(root: directory, service: "metrics")
+    case .postgres:
+      PostgresMetricsStores(
+        pool: try Self.pool(MetricsPostgresSchema.self), service: "metrics", transferDirectory: directory + "/transfers")
     }
   }
 
