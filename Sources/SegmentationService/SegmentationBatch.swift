@@ -1,3 +1,4 @@
+import Foundation
 import SightlineModel
 
 /// One batch of the segmentation fold, worked out in memory whatever the backend: the
@@ -98,4 +99,90 @@ struct SegmentationBatch {
   var changedProfiles: [(customerID: String, profile: Profile)] {
     profiles.compactMap { id, profile in profile != loadedProfiles[id] ? (id, profile) : nil }
   }
+
+  /// The rows the batch's answers, texts and orders add (the first of an id wins, as a
+  /// re-delivered event must change nothing: stores insert them ignoring conflicts).
+  var newRecords: NewRecords {
+    var records = NewRecords()
+    for (_, event) in events {
+      switch event {
+      case .answer(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let comment):
+        records.answers.append((responseID, customerID, ticketID, scale, score, timeMs, comment))
+      case .feedback(let id, let customerID, let ticketID, let source, let text, let timeMs, let rating):
+        records.texts.append((id, customerID, ticketID, source, text, timeMs, rating))
+      case .order(let id, let customerID, let amountMinor, let timeMs):
+        records.orders.append((id, customerID, amountMinor, timeMs))
+      case .profile, .ticket, .other:
+        continue
+      }
+    }
+    return records
+  }
+
+  /// See ``newRecords``.
+  struct NewRecords {
+    var answers:
+      [(responseID: String, customerID: String, ticketID: String, scale: SurveyScale, score: Int, timeMs: Int64, comment: String)] = []
+    var texts: [(id: String, customerID: String, ticketID: String, source: String, text: String, timeMs: Int64, rating: Int)] = []
+    var orders: [(id: String, customerID: String, amountMinor: Int64, timeMs: Int64)] = []
+  }
+}
+
+/// A profile's free attributes as both backends store them: a JSON object with sorted keys.
+enum ProfileAttributesJSON {
+  static func encode(_ attributes: [String: String]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: attributes, options: [.sortedKeys]), as: UTF8.self)
+  }
+
+  static func decode(_ json: String) -> [String: String] {
+    (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
+  }
+
+  /// Decodes, parsing each distinct text once: most customers share a handful of attribute
+  /// sets (the cache stops growing at 100,000 texts).
+  struct Cache {
+    private var parsed: [String: [String: String]] = [:]
+
+    mutating func decode(_ json: String) -> [String: String] {
+      if let attributes = parsed[json] { return attributes }
+      let attributes = ProfileAttributesJSON.decode(json)
+      if parsed.count < 100_000 { parsed[json] = attributes }
+      return attributes
+    }
+  }
+}
+
+/// The segment windows as both backends store them: one (name, days) row per window.
+enum SegmentWindowRows {
+  static func windows(from rows: [(name: String, value: Double)]) -> SegmentWindows {
+    var windows = SegmentWindows()
+    for (name, value) in rows {
+      switch name {
+      case "new_days": windows.newDays = value
+      case "active_days": windows.activeDays = value
+      case "at_risk_days": windows.atRiskDays = value
+      case "dormant_days": windows.dormantDays = value
+      case "rfm_days": windows.rfmDays = value
+      default: break
+      }
+    }
+    return windows
+  }
+
+  static func rows(_ windows: SegmentWindows) -> [(name: String, value: Double)] {
+    [
+      ("new_days", windows.newDays), ("active_days", windows.activeDays), ("at_risk_days", windows.atRiskDays),
+      ("dormant_days", windows.dormantDays), ("rfm_days", windows.rfmDays),
+    ]
+  }
+}
+
+extension FeedbackDocument {
+  /// Whether a survey answer is a low score, for its comment: CSAT or CES ≤ 2, NPS ≤ 6.
+  static func isLowScore(scale: String, score: Int) -> Bool {
+    (scale == "csat" && score <= 2) || (scale == "nps" && score <= 6) || (scale == "ces" && score <= 2)
+  }
+
+  /// Whether a feedback text's rating is a low one (1 or 2; 0 is no rating).
+  static func isLowRating(_ rating: Int) -> Bool { rating > 0 && rating <= 2 }
 }

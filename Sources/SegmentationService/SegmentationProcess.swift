@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 import SightlineModel
+import SightlinePostgres
 public import SightlineRPC
 import SightlineStorage
 
@@ -14,13 +15,24 @@ public enum SegmentationProcess {
   /// The services to run, in dependency order (the server last, so it drains first).
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let ingestion = try configuration.upstreamClient(.ingestion)
-    let state = SegmentationLogConsumer(dataDirectory: configuration.dataDirectory)
+    let database = try configuration.databaseURL.map { url in
+      try PostgresStartup.pool(for: SegmentationPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
+    }
+    let state =
+      if let database {
+        SegmentationLogConsumer(
+          storage: PostgresSegmentationStores(
+            pool: database, service: "segmentation", transferDirectory: "\(configuration.dataDirectory)/transfers"))
+      } else {
+        SegmentationLogConsumer(dataDirectory: configuration.dataDirectory)
+      }
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
-      readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)], logger: logger)
+      readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)]
+        + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []), logger: logger)
     server.health?.setDetail(follower.healthDetail)
-    return [ingestion, follower, server]
+    return (database.map { [$0] } ?? []) + [ingestion, follower, server]
   }
 }

@@ -202,4 +202,18 @@ public struct PostgresSession {
     guard let row = try self.query(query).first else { return nil }
     return try row.decode(T.self)
   }
+
+  /// Calls `body` with each row of `query`, fetched in pages of `pageSize` through a
+  /// cursor, so a read of millions of rows never holds them all. Must run in a transaction.
+  public func forEachRow(
+    paging query: PostgresQuery, pageSize: Int = 10_000, _ body: (PostgresRandomAccessRow) throws -> Void
+  ) throws {
+    try execute(PostgresQuery(unsafeSQL: "DECLARE paged_rows NO SCROLL CURSOR FOR " + query.sql, binds: query.binds))
+    while true {
+      let page = try self.query(PostgresQuery(unsafeSQL: "FETCH \(pageSize) FROM paged_rows"))
+      for row in page { try body(row.makeRandomAccess()) }
+      if page.count < pageSize { break }
+    }
+    try execute("CLOSE paged_rows")
+  }
 }

@@ -172,12 +172,13 @@ struct SegmentScaleTests {
     return events
   }
 
-  @Test func cachedFactsEqualAFullReadAfterEveryBatch() async throws {
+  @Test(arguments: TestBackend.all)
+  func cachedFactsEqualAFullReadAfterEveryBatch(_ backend: TestBackend) async throws {
     let directory = NSTemporaryDirectory() + "segment-cache-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let mismatches = try await BlockingWork.run { () -> [Int] in
-      let stores = SQLiteTenantStores<SegmentationSchema>(root: directory, service: "segmentation")
-      let tenant = TenantID("t_segments")!
+      let stores = try backend.segmentationStores(directory: directory)
+      let tenant = TestBackend.freshTenant()
       let store = try stores.segmentation(for: tenant)
       let cache = CustomerFactsCache()
       var mismatches: [Int] = []
@@ -205,6 +206,51 @@ struct SegmentScaleTests {
       return mismatches
     }
     #expect(mismatches.isEmpty, "the cached facts differ from a full read after batches \(mismatches)")
+  }
+
+  /// The same events, in the same batches, give the same customer facts and documents on
+  /// both backends (answers at the same time included: the later stored wins on both).
+  @Test(.enabled(if: TestPostgres.available, TestPostgres.howToRun))
+  func bothBackendsFoldTheSameFacts() async throws {
+    let directory = NSTemporaryDirectory() + "segment-backends-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let tenant = TestBackend.freshTenant()
+    let stores = try [TestBackend.sqlite, .postgres].map { try $0.segmentationStores(directory: directory).segmentation(for: tenant) }
+    let events = Self.randomEvents(seed: 17, count: 2_000)
+    try await BlockingWork.run {
+      for store in stores {
+        var offset: Int64 = 0
+        for chunk in stride(from: 0, to: events.count, by: 250) {
+          let slice = events[chunk..<min(chunk + 250, events.count)]
+          try store.apply(
+            slice.map {
+              offset += 1; return (offset, $0)
+            }, throughOffset: offset)
+        }
+      }
+    }
+    let facts = try stores.map { try $0.customerFacts(changedAfter: nil) }
+    #expect(facts[0].offset == facts[1].offset)
+    #expect(facts[0].customers.count > 20)
+    // Tickets and orders are sets (their order means nothing to any figure); answers keep
+    // the order they were stored in among those of the same time, where the later wins.
+    func normal(_ facts: CustomerFacts) -> String {
+      let tickets = facts.tickets.map { "\($0)" }.sorted()
+      let purchases = facts.purchases.map { "\($0)" }.sorted()
+      let answers = facts.answers.enumerated().sorted { ($0.element.timeMs, $0.offset) < ($1.element.timeMs, $1.offset) }.map {
+        "\($0.element)"
+      }
+      return
+        "\(facts.customerID) \(facts.attributes.sorted { $0.key < $1.key }) \(facts.signupMs ?? -1) \(facts.profileMs ?? -1) \(tickets) \(answers) \(purchases)"
+    }
+    let (sqlite, postgres) = (facts[0].customers.allFacts.map(normal), facts[1].customers.allFacts.map(normal))
+    #expect(sqlite.count == postgres.count)
+    let firstDifference = zip(sqlite, postgres).first { $0 != $1 }
+    #expect(firstDifference == nil, "first customer that differs: \(String(describing: firstDifference))")
+    let documents = try stores.map {
+      try $0.documents(startMs: nil, endMs: nil).map { "\($0.id) \($0.problemType) \($0.lowScore) \($0.text)" }.sorted()
+    }
+    #expect(documents[0] == documents[1])
   }
 
   @Test func theLeastRecentlyReadTenantsMakeRoom() throws {

@@ -303,19 +303,13 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
   }
 
   /// Runs a KPI read (`$1` the tenant, then `values`) in the tenant's transaction, calling
-  /// `row` with each result row; the rows come in pages through a cursor, so a read of
-  /// millions of tickets never holds them all.
+  /// `row` with each result row, page by page.
   private func read(_ sql: String, _ values: [SQLValue], _ row: (PostgresRandomAccessRow) throws -> Void) throws {
     try transaction { session in
       var bindings = PostgresBindings()
       bindings.append(tenant.rawValue)
       for value in values { value.bind(to: &bindings) }
-      try session.execute(PostgresQuery(unsafeSQL: "DECLARE kpi_rows NO SCROLL CURSOR FOR " + sql, binds: bindings))
-      while true {
-        let page = try session.query("FETCH 10000 FROM kpi_rows")
-        for result in page { try row(result.makeRandomAccess()) }
-        if page.count < 10_000 { break }
-      }
+      try session.forEachRow(paging: PostgresQuery(unsafeSQL: sql, binds: bindings), row)
     }
   }
 

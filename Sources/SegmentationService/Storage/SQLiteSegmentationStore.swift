@@ -115,14 +115,9 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
       """, keys: batch.profileCustomerIDs
     ) { row in
       profiles[row[0]] = SegmentationBatch.Profile(
-        attributes: try Self.attributes(json: row[1]), signupMs: row[2], profileMs: row[3], firstProfileMs: row[4])
+        attributes: ProfileAttributesJSON.decode(row[1]), signupMs: row[2], profileMs: row[3], firstProfileMs: row[4])
     }
     batch.load(tickets: tickets, profiles: profiles)
-  }
-
-  /// A profile's attributes as stored (a JSON object with sorted keys).
-  private static func attributes(json: String) throws -> [String: String] {
-    (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
   }
 
   private static func write(_ batch: SegmentationBatch, _ db: Database) throws {
@@ -144,29 +139,20 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
     try db.insertRows(
       "INSERT INTO customer (customer_id, attributes, signup_ms, profile_ms, first_profile_ms)", columns: 5,
       rows: try batch.changedProfiles.map { id, profile -> [(any DatabaseValueConvertible)?] in
-        let json = String(
-          decoding: try JSONSerialization.data(withJSONObject: profile.attributes, options: [.sortedKeys]), as: UTF8.self)
-        return [id, json, profile.signupMs, profile.profileMs, profile.firstProfileMs]
+        [id, try ProfileAttributesJSON.encode(profile.attributes), profile.signupMs, profile.profileMs, profile.firstProfileMs]
       },
       tail: """
         ON CONFLICT(customer_id) DO UPDATE SET attributes = excluded.attributes, signup_ms = excluded.signup_ms,
           profile_ms = excluded.profile_ms, first_profile_ms = excluded.first_profile_ms
         """)
-    var answers: [[(any DatabaseValueConvertible)?]] = []
-    var texts: [[(any DatabaseValueConvertible)?]] = []
-    var orders: [[(any DatabaseValueConvertible)?]] = []
-    for (_, event) in batch.events {
-      switch event {
-      case .answer(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let comment):
-        answers.append([responseID, customerID, ticketID, scale.rawValue, score, timeMs, comment])
-      case .feedback(let id, let customerID, let ticketID, let source, let text, let timeMs, let rating):
-        texts.append([id, customerID, ticketID, source, text, timeMs, rating])
-      case .order(let id, let customerID, let amountMinor, let timeMs):
-        orders.append([id, customerID, amountMinor, timeMs])
-      case .profile, .ticket, .other:
-        continue
-      }
+    let records = batch.newRecords
+    let answers = records.answers.map { a -> [(any DatabaseValueConvertible)?] in
+      [a.responseID, a.customerID, a.ticketID, a.scale.rawValue, a.score, a.timeMs, a.comment]
     }
+    let texts = records.texts.map { t -> [(any DatabaseValueConvertible)?] in
+      [t.id, t.customerID, t.ticketID, t.source, t.text, t.timeMs, t.rating]
+    }
+    let orders = records.orders.map { o -> [(any DatabaseValueConvertible)?] in [o.id, o.customerID, o.amountMinor, o.timeMs] }
     // OR IGNORE: the first of an id wins, as a re-delivered event must change nothing.
     try db.insertRows(
       "INSERT OR IGNORE INTO answer (response_id, customer_id, ticket_id, scale, score, time_ms, comment)", columns: 7,
@@ -208,18 +194,9 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
         while let row = try rows.next() { try body(row) }
       }
     }
-    // Most customers share a handful of attribute sets: parse each distinct text once.
-    var parsed: [String: [String: String]] = [:]
+    var parsed = ProfileAttributesJSON.Cache()
     try each("SELECT customer_id, attributes, signup_ms, first_profile_ms FROM customer") { row in
-      let json: String = row[1]
-      let attributes =
-        parsed[json]
-        ?? {
-          let attributes = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
-          if parsed.count < 100_000 { parsed[json] = attributes }
-          return attributes
-        }()
-      table.profile(row[0], attributes: attributes, signupMs: row[2], profileMs: row[3])
+      table.profile(row[0], attributes: parsed.decode(row[1]), signupMs: row[2], profileMs: row[3])
     }
     try each(
       """
@@ -255,10 +232,9 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
           LEFT JOIN ticket AS t ON t.ticket_id = f.ticket_id WHERE f.time_ms >= ? AND f.time_ms < ?
           """, arguments: [start, end]
       ).map { row -> FeedbackDocument in
-        let rating: Int = row[5]
-        return FeedbackDocument(
+        FeedbackDocument(
           id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4],
-          lowScore: rating > 0 && rating <= 2)
+          lowScore: FeedbackDocument.isLowRating(row[5]))
       }
       let comments = try Row.fetchAll(
         db,
@@ -267,10 +243,9 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
           LEFT JOIN ticket AS t ON t.ticket_id = a.ticket_id WHERE a.comment != '' AND a.time_ms >= ? AND a.time_ms < ?
           """, arguments: [start, end]
       ).map { row -> FeedbackDocument in
-        let scale: String = row[5]
-        let score: Int = row[6]
-        let low = (scale == "csat" && score <= 2) || (scale == "nps" && score <= 6) || (scale == "ces" && score <= 2)
-        return FeedbackDocument(id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4], lowScore: low)
+        FeedbackDocument(
+          id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4],
+          lowScore: FeedbackDocument.isLowScore(scale: row[5], score: row[6]))
       }
       return feedback + comments
     }
@@ -281,20 +256,8 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
   /// The tenant's segment windows (defaults until set).
   public func windows() throws -> SegmentWindows {
     try writer.read { db in
-      var windows = SegmentWindows()
-      for row in try Row.fetchAll(db, sql: "SELECT name, value FROM setting") {
-        let name: String = row[0]
-        let value: Double = row[1]
-        switch name {
-        case "new_days": windows.newDays = value
-        case "active_days": windows.activeDays = value
-        case "at_risk_days": windows.atRiskDays = value
-        case "dormant_days": windows.dormantDays = value
-        case "rfm_days": windows.rfmDays = value
-        default: break
-        }
-      }
-      return windows
+      SegmentWindowRows.windows(
+        from: try Row.fetchAll(db, sql: "SELECT name, value FROM setting").map { row -> (String, Double) in (row[0], row[1]) })
     }
   }
 
@@ -302,10 +265,7 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
   public func setWindows(_ windows: SegmentWindows) throws {
     try writer.write { db in
       try db.execute(sql: "DELETE FROM setting")
-      for (name, value) in [
-        ("new_days", windows.newDays), ("active_days", windows.activeDays), ("at_risk_days", windows.atRiskDays),
-        ("dormant_days", windows.dormantDays), ("rfm_days", windows.rfmDays),
-      ] {
+      for (name, value) in SegmentWindowRows.rows(windows) {
         try db.execute(sql: "INSERT INTO setting (name, value) VALUES (?, ?)", arguments: [name, value])
       }
     }

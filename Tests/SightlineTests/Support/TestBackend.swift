@@ -3,6 +3,7 @@ import Foundation
 import GatewayService
 import IngestionService
 import MetricsService
+import SegmentationService
 import SightlineModel
 import SightlinePostgres
 import SightlineStorage
@@ -53,6 +54,16 @@ enum TestBackend: String, Sendable, CustomTestStringConvertible {
     case .postgres:
       PostgresMetricsStores(
         pool: try Self.pool(MetricsPostgresSchema.self), service: "metrics", transferDirectory: directory + "/transfers")
+    }
+  }
+
+  /// Every tenant's segmentation state on this backend.
+  func segmentationStores(directory: String) throws -> any SegmentationStorage {
+    switch self {
+    case .sqlite: SQLiteTenantStores<SegmentationSchema>(root: directory, service: "segmentation")
+    case .postgres:
+      PostgresSegmentationStores(
+        pool: try Self.pool(SegmentationPostgresSchema.self), service: "segmentation", transferDirectory: directory + "/transfers")
     }
   }
 
