@@ -208,8 +208,8 @@ let package = Package(
       name: "SightlineTesting",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineLauncher", "IngestionService", "MetricsService",
-        "ExperimentsService", "SegmentationService", "GatewayService", grpcCore, grpcTransport, swiftProtobuf, logging,
-        lifecycle,
+        "ExperimentsService", "SegmentationService", "GatewayService", "SightlinePostgres", grpcCore, grpcTransport, swiftProtobuf,
+        logging, lifecycle,
       ],
       swiftSettings: swiftSettings
     ),

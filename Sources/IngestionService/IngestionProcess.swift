@@ -25,6 +25,7 @@ public enum IngestionProcess {
       readiness.append(PostgresStartup.readinessCheck(pool))
       provider = IngestionProvider(
         storage: PostgresEventLogs(pool: pool, service: "ingestion", transferDirectory: "\(configuration.dataDirectory)/transfers"))
+      services.append(LogNotificationListener(provider: provider, url: pool.url, logger: logger))
     } else {
       provider = IngestionProvider(dataDirectory: configuration.dataDirectory)
     }

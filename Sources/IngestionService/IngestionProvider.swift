@@ -73,6 +73,20 @@ public final class IngestionProvider: Sendable {
     if !isCancelled() { feed.completeSnapshot() }
   }
 
+  /// A commit to `tenant`'s log up to `head` that another process (a replica sharing the
+  /// PostgreSQL database) made: wakes the tenant's `Subscribe` streams and tells the change
+  /// feed, as a commit here does.
+  public func commitObserved(tenant: TenantID, head: Int64) {
+    signal.publish((), tenant: tenant)
+    feed.moved(tenant, to: head)
+  }
+
+  /// Wakes every `Subscribe` stream to look for new records: the fallback for commit
+  /// notifications that were lost (ticked every second on PostgreSQL).
+  public func wakeAllSubscribers() {
+    signal.publishToAll(())
+  }
+
   /// The event log of `tenant`.
   public func store(for tenant: TenantID) throws -> any EventLog {
     try storage.log(for: tenant)

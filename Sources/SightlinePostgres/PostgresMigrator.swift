@@ -31,6 +31,14 @@ public struct PostgresMigration: Sendable {
 public protocol PostgresSchema {
   static var component: String { get }
   static var migrations: [PostgresMigration] { get }
+  /// Tables whose rows an export writes in a given order (table → `ORDER BY` expression):
+  /// where the order rows were stored in matters, the export keeps it, as SQLite's rowid
+  /// order keeps it there.
+  static var exportOrder: [String: String] { get }
+}
+
+extension PostgresSchema {
+  public static var exportOrder: [String: String] { [:] }
 }
 
 /// Brings a component's schema up to date at start-up. All migrations of all components

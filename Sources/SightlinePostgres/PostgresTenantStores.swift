@@ -81,7 +81,7 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
           try session.execute(
             PostgresQuery(
               unsafeSQL: "DECLARE export_rows NO SCROLL CURSOR FOR " + CopySQL.select(table.name, columns: table.columns)
-                + " WHERE tenant_id = $1",
+                + " WHERE tenant_id = $1" + (Schema.exportOrder[table.name].map { " ORDER BY \($0)" } ?? ""),
               binds: [tenant.rawValue]))
           let statement = try db.makeStatement(sql: CopySQL.sqliteInsert(table.name, columns: table.columns))
           while true {

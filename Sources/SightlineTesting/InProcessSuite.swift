@@ -9,9 +9,23 @@ public import MetricsService
 import SegmentationService
 import ServiceLifecycle
 public import SightlineModel
+import SightlinePostgres
 public import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
+
+/// The PostgreSQL database an in-process suite keeps its data in.
+public struct SuiteDatabase: Sendable {
+  /// The service role's URL (`--database`).
+  public var url: String
+  /// The owner role's URL (`--database-owner`), which migrates the schema.
+  public var ownerURL: String?
+
+  public init(url: String, ownerURL: String?) {
+    self.url = url
+    self.ownerURL = ownerURL
+  }
+}
 
 /// The suite's services running in this process on ephemeral loopback ports with real
 /// TLS and a fresh PKI in a temporary directory: what the tests and the benchmarks run.
@@ -45,9 +59,11 @@ public struct InProcessSuite: Sendable {
   /// to see the services' logs).
   /// `followLogs: false` leaves metrics and segmentation without their log consumers (the
   /// ingest benchmark measures the ingest path alone with it).
+  /// `database`: every service keeps its data in that PostgreSQL database (nil: SQLite
+  /// files in the temporary directory).
   public static func with<R: Sendable>(
     limits: TenantLimiter.Limits = .defaults, logHandler: (@Sendable (String) -> any LogHandler)? = nil,
-    followLogs: Bool = true,
+    followLogs: Bool = true, database: SuiteDatabase? = nil,
     _ body: @Sendable (InProcessSuite) async throws -> R
   ) async throws -> R {
     let directory = temporaryDirectory()
@@ -62,9 +78,14 @@ public struct InProcessSuite: Sendable {
       }
     let pki = PKIDirectory(path: directory + "/pki")
     try DevelopmentPKI.ensure(pki)
-    let ingestionServices = try IngestionProcess.make(
-      configuration: BackendConfiguration(listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki),
-      logger: logger)
+    func backend(upstreams: [SuiteComponent: HostAndPort] = [:]) -> BackendConfiguration {
+      var configuration = BackendConfiguration(
+        listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki, upstreams: upstreams)
+      configuration.databaseURL = database?.url
+      configuration.databaseOwnerURL = database?.ownerURL
+      return configuration
+    }
+    let ingestionServices = try IngestionProcess.make(configuration: backend(), logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
       // Everything that is not a server runs as a task of its own, stopped before the
       // servers (see tearDown); the server is the last service of each process. (Each
@@ -75,26 +96,23 @@ public struct InProcessSuite: Sendable {
       func start(_ services: [any Service]) async throws -> (server: SuiteServer, port: Int) {
         let server = services.last as! SuiteServer
         group.addTask { try await server.serve() }
-        let helperServices = services.dropLast().filter { followLogs || !($0 is LogFollower) }
+        // A database pool stays open until the servers have drained (it closes with the
+        // process, as in a ServiceGroup, where it is the first service and stops last).
+        let helperServices = services.dropLast().filter { (followLogs || !($0 is LogFollower)) && !($0 is PostgresPool) }
         helpers += helperServices.map { service in Task { try await service.run() } }
         return (server, try await server.boundPort())
       }
       let (ingestion, ingestionPort) = try await start(ingestionServices)
-      let metricsConfiguration = BackendConfiguration(
-        listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
-        upstreams: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort)])
+      let metricsConfiguration = backend(upstreams: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort)])
       let metricsProcess = try MetricsProcess.make(configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600))
       let (metricsServer, metricsPort) = try await start(metricsProcess.services)
       let (experimentsServer, experimentsPort) = try await start(
         try ExperimentsProcess.make(
-          configuration: BackendConfiguration(
-            listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
-            upstreams: [.metrics: HostAndPort(host: "127.0.0.1", port: metricsPort)]),
-          logger: logger))
+          configuration: backend(upstreams: [.metrics: HostAndPort(host: "127.0.0.1", port: metricsPort)]), logger: logger))
       let (segmentationServer, segmentationPort) = try await start(
         try SegmentationProcess.make(
           configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger))
-      let configuration = GatewayConfiguration(
+      var configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",
         backends: [
@@ -104,6 +122,8 @@ public struct InProcessSuite: Sendable {
           .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort),
         ],
         limits: limits)
+      configuration.databaseURL = database?.url
+      configuration.databaseOwnerURL = database?.ownerURL
       let (services, gateway) = try GatewayProcess.make(configuration: configuration, logger: logger)
       let clients = services.compactMap { $0 as? ManagedClient }
       helpers += clients.map { client in Task { try await client.client.runConnections() } }

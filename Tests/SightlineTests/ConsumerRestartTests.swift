@@ -38,7 +38,9 @@ final class CrashingConsumer: LogConsumer {
 }
 
 @Suite(.serialized) struct ConsumerRestartTests {
-  @Test func aConsumerRestartedMidStreamEndsWithTheSameKpisAsAnUninterruptedOne() async throws {
+  @Test(arguments: TestBackend.all) func aConsumerRestartedMidStreamEndsWithTheSameKpisAsAnUninterruptedOne(
+    _ backend: TestBackend
+  ) async throws {
     var scenario = DemoScenario(endMs: todayMidnightMs())
     scenario.days = 30
     scenario.lineCount = 4
@@ -48,7 +50,7 @@ final class CrashingConsumer: LogConsumer {
     let events = DemoDataset(scenario).events
     let start = scenario.startMs
     let end = scenario.endMs
-    try await InProcessSuite.with { suite in
+    try await backend.withSuite { suite in
       let tenant = try await suite.createTenant("acme")
       let tenantID = try #require(TenantID(tenant.id))
       let last = try await suite.withGatewayClient { client in

@@ -53,8 +53,8 @@ import Testing
     }
   }
 
-  @Test func subscribeFollowsCommitsAfterCatchingUp() async throws {
-    try await InProcessSuite.with { suite in
+  @Test(arguments: TestBackend.all) func subscribeFollowsCommitsAfterCatchingUp(_ backend: TestBackend) async throws {
+    try await backend.withSuite { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
@@ -92,8 +92,8 @@ import Testing
     }
   }
 
-  @Test func aliasesApplyToLaterIngestsAndNeedTheAdminRole() async throws {
-    try await InProcessSuite.with { suite in
+  @Test(arguments: TestBackend.all) func aliasesApplyToLaterIngestsAndNeedTheAdminRole(_ backend: TestBackend) async throws {
+    try await backend.withSuite { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
@@ -128,8 +128,8 @@ import Testing
     }
   }
 
-  @Test func ingestStreamCommitsEachBatchAndNumbersRejectionsAcrossThem() async throws {
-    try await InProcessSuite.with { suite in
+  @Test(arguments: TestBackend.all) func ingestStreamCommitsEachBatchAndNumbersRejectionsAcrossThem(_ backend: TestBackend) async throws {
+    try await backend.withSuite { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
         let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)

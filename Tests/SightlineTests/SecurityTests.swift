@@ -92,8 +92,8 @@ import X509
     }
   }
 
-  @Test func keysAreCheckedRolesEnforcedAndRevocationIsImmediate() async throws {
-    try await InProcessSuite.with { suite in
+  @Test(arguments: TestBackend.all) func keysAreCheckedRolesEnforcedAndRevocationIsImmediate(_ backend: TestBackend) async throws {
+    try await backend.withSuite { suite in
       let tenant = try await suite.createTenant("acme")
       try await suite.withGatewayClient { client in
         let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
@@ -174,8 +174,8 @@ import X509
     }
   }
 
-  @Test func aTenantSeesOnlyItsOwnData() async throws {
-    try await InProcessSuite.with { suite in
+  @Test(arguments: TestBackend.all) func aTenantSeesOnlyItsOwnData(_ backend: TestBackend) async throws {
+    try await backend.withSuite { suite in
       let a = try await suite.createTenant("tenant-a")
       let b = try await suite.createTenant("tenant-b")
       try await suite.withGatewayClient { client in
@@ -238,8 +238,8 @@ import X509
 
 /// Tenant B's key walks the tenant-scoped RPCs with tenant A's ids, and sees nothing of A.
 @Suite(.serialized) struct ForeignTenantTests {
-  @Test func anotherTenantsIdsReachNothing() async throws {
-    try await InProcessSuite.with { suite in
+  @Test(arguments: TestBackend.all) func anotherTenantsIdsReachNothing(_ backend: TestBackend) async throws {
+    try await backend.withSuite { suite in
       let a = try await suite.createTenant("alpha")
       let b = try await suite.createTenant("beta")
       try await suite.withGatewayClient { client in

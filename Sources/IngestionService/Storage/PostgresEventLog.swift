@@ -9,6 +9,10 @@ import SightlineStorage
 /// with `tenant_id` leading its key, in the `ingestion` schema.
 public enum EventLogPostgresSchema: PostgresSchema {
   public static let component = "ingestion"
+  /// The `NOTIFY` channel every commit is announced on, as "TENANT OFFSET".
+  public static let notificationChannel = "sightline_log"
+  /// Exports list events in log order.
+  public static let exportOrder = ["event": "\"offset\""]
   public static let migrations = [
     PostgresMigration(
       version: 1, name: "event log",
@@ -101,6 +105,10 @@ extension PostgresStore: EventLog where Schema == EventLogPostgresSchema {
       }
       try bump(session, "duplicates", by: duplicates.count)
       try bump(session, "rejections", by: rejected)
+      if !fresh.offsets.isEmpty {
+        // Delivered at the commit, to every process listening (LogNotificationListener).
+        try session.execute("SELECT pg_notify(\(EventLogPostgresSchema.notificationChannel), \(tenant.rawValue + " " + String(last)))")
+      }
       return AppendOutcome(accepted: records.count - duplicates.count, duplicateIndices: duplicates, lastOffset: last)
     }
   }

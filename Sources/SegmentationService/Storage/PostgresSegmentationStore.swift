@@ -9,6 +9,10 @@ import SightlineStorage
 /// key and index, in the `segmentation` schema.
 public enum SegmentationPostgresSchema: PostgresSchema {
   public static let component = "segmentation"
+  /// Answers and texts keep the order they were stored in (`stored_seq`, what SQLite's
+  /// rowid order gives there): the later stored of two answers at one time wins, and theme
+  /// sentiments are sums of floating-point numbers, whose last digits depend on the order.
+  public static let exportOrder = ["answer": "stored_seq", "feedback": "stored_seq"]
   public static let migrations = [
     PostgresMigration(
       version: 1, name: "segmentation state",
@@ -42,7 +46,8 @@ public enum SegmentationPostgresSchema: PostgresSchema {
         """
         CREATE TABLE feedback (
           tenant_id text NOT NULL, id text NOT NULL, customer_id text NOT NULL, ticket_id text NOT NULL, source text NOT NULL,
-          text text NOT NULL, time_ms bigint NOT NULL, rating bigint NOT NULL, PRIMARY KEY (tenant_id, id))
+          text text NOT NULL, time_ms bigint NOT NULL, rating bigint NOT NULL, stored_seq bigint GENERATED ALWAYS AS IDENTITY,
+          PRIMARY KEY (tenant_id, id))
         """,
         """
         CREATE TABLE segment (
@@ -277,7 +282,7 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
         """
         SELECT f.id, f.customer_id, COALESCE(t.problem_type, ''), f.text, f.time_ms, f.rating FROM feedback AS f
         LEFT JOIN ticket AS t ON t.tenant_id = f.tenant_id AND t.ticket_id = f.ticket_id
-        WHERE f.tenant_id = \(tenant.rawValue) AND f.time_ms >= \(start) AND f.time_ms < \(end)
+        WHERE f.tenant_id = \(tenant.rawValue) AND f.time_ms >= \(start) AND f.time_ms < \(end) ORDER BY f.stored_seq
         """
       ).map { row in
         let (id, customer, problem, text, time, rating) = try row.decode((String, String, String, String, Int64, Int64).self)
@@ -289,6 +294,7 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
         SELECT a.response_id, a.customer_id, COALESCE(t.problem_type, ''), a.comment, a.time_ms, a.scale, a.score FROM answer AS a
         LEFT JOIN ticket AS t ON t.tenant_id = a.tenant_id AND t.ticket_id = a.ticket_id
         WHERE a.tenant_id = \(tenant.rawValue) AND a.comment != '' AND a.time_ms >= \(start) AND a.time_ms < \(end)
+        ORDER BY a.stored_seq
         """
       ).map { row in
         let (id, customer, problem, text, time, scale, score) = try row.decode((String, String, String, String, Int64, String, Int64).self)

@@ -47,4 +47,10 @@ public final class TenantBroadcast<Element: Sendable>: Sendable {
     let targets = subscribers.withLock { $0.values.filter { $0.tenant == tenant }.map(\.continuation) }
     for continuation in targets { continuation.yield(value) }
   }
+
+  /// Delivers `value` to every subscriber of every tenant.
+  public func publishToAll(_ value: Element) {
+    let targets = subscribers.withLock { $0.values.map(\.continuation) }
+    for continuation in targets { continuation.yield(value) }
+  }
 }

@@ -2,11 +2,13 @@ import ExperimentsService
 import Foundation
 import GatewayService
 import IngestionService
+import Logging
 import MetricsService
 import SegmentationService
 import SightlineModel
 import SightlinePostgres
 import SightlineStorage
+import SightlineTesting
 import Synchronization
 import Testing
 
@@ -64,6 +66,20 @@ enum TestBackend: String, Sendable, CustomTestStringConvertible {
     case .postgres:
       PostgresSegmentationStores(
         pool: try Self.pool(SegmentationPostgresSchema.self), service: "segmentation", transferDirectory: directory + "/transfers")
+    }
+  }
+
+  /// Runs `body` with the whole suite in this process on this backend (PostgreSQL: in a
+  /// database of its own, dropped afterwards).
+  func withSuite<R: Sendable>(
+    logHandler: (@Sendable (String) -> any LogHandler)? = nil, _ body: @Sendable (InProcessSuite) async throws -> R
+  ) async throws -> R {
+    switch self {
+    case .sqlite: try await InProcessSuite.with(logHandler: logHandler, body)
+    case .postgres:
+      try await TestPostgres.withScratchDatabase { database in
+        try await InProcessSuite.with(logHandler: logHandler, database: database, body)
+      }
     }
   }
 

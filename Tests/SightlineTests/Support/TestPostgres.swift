@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SightlinePostgres
+import SightlineTesting
 import Testing
 
 /// The PostgreSQL server the backend tests run against (`.ci/run` starts one in a scratch
@@ -42,6 +43,36 @@ enum TestPostgres {
     let pool = try PostgresPool(url: url, schema: schema, maxConnections: maxConnections, logger: logger)
     defer { pool.close() }
     return try body(pool)
+  }
+
+  /// Runs `body` with a database of its own, created empty for it and dropped afterwards:
+  /// for whole suites, whose tenant names (unique among live tenants) would otherwise meet
+  /// those of other tests in the shared database.
+  static func withScratchDatabase<R>(_ body: (SuiteDatabase) async throws -> R) async throws -> R {
+    let urls = try urls()
+    let name = uniqueName("sightline")
+    try with(urls.owner) { owner in try owner.withSession { try $0.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) } }
+    func swapDatabase(_ url: String) -> String {
+      url.replacingOccurrences(of: "/\(urls.service.database)?", with: "/\(name)?")
+        .replacingOccurrences(of: "/\(urls.service.database)", with: "/\(name)")
+    }
+    let database = SuiteDatabase(
+      url: swapDatabase(environment["SIGHTLINE_TEST_DATABASE_URL"]!),
+      ownerURL: swapDatabase(environment["SIGHTLINE_TEST_DATABASE_OWNER_URL"]!))
+    do {
+      let result = try await body(database)
+      try? dropDatabase(name, owner: urls.owner)
+      return result
+    } catch {
+      try? dropDatabase(name, owner: urls.owner)
+      throw error
+    }
+  }
+
+  private static func dropDatabase(_ name: String, owner: DatabaseURL) throws {
+    try with(owner) { owner in
+      try owner.withSession { try $0.execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
+    }
   }
 
   static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
