@@ -37,14 +37,21 @@ public final class PostgresPool: Service, Sendable {
 
   /// Connections kept at most.
   public let maxConnections: Int
+  /// How long one statement may take before its connection is given up as broken (every
+  /// big read goes through a cursor in pages, so no statement of the services' work comes
+  /// near the default; migrations get longer).
+  public let statementTimeout: Duration
   /// The PostgreSQL schema (namespace) the connections work in, before `public`: each
   /// service's tables live in a schema named after it.
   public let schema: String?
 
   /// A pool for `url` working in `schema` (nil: `public` only), at most `maxConnections`
   /// connections open at once.
-  public init(url: DatabaseURL, schema: String? = nil, maxConnections: Int = 8, logger: Logger) throws {
+  public init(
+    url: DatabaseURL, schema: String? = nil, maxConnections: Int = 8, statementTimeout: Duration = .seconds(15), logger: Logger
+  ) throws {
     self.url = url
+    self.statementTimeout = statementTimeout
     self.schema = schema
     self.logger = logger
     self.maxConnections = maxConnections
@@ -75,14 +82,24 @@ public final class PostgresPool: Service, Sendable {
   public func withSession<R>(_ body: (PostgresSession) throws -> R) throws -> R {
     slots.wait()
     defer { slots.signal() }
-    let connection = try checkOut()
-    let session = PostgresSession(connection: connection, logger: logger)
+    let connection: PostgresConnection
+    do {
+      connection = try checkOut()
+    } catch let error as PoolClosed {
+      throw error
+    } catch {
+      throw DatabaseUnavailable(error, url: url)
+    }
+    let session = PostgresSession(connection: connection, logger: logger, timeout: statementTimeout)
     do {
       let result = try body(session)
-      checkIn(connection)
+      checkIn(connection, broken: session.broken)
       return result
     } catch {
-      checkIn(connection)
+      checkIn(connection, broken: session.broken)
+      // A connection that died under the work (the server restarting, the network gone)
+      // is a passing failure; the next call opens a fresh one.
+      if connection.isClosed || session.broken, !(error is DatabaseUnavailable) { throw DatabaseUnavailable(error, url: url) }
       throw error
     }
   }
@@ -122,6 +139,8 @@ public final class PostgresPool: Service, Sendable {
   public func checkReachable() throws(DatabaseStartupError) {
     do {
       _ = try withSession { session in try session.execute("SELECT 1") }
+    } catch let error as DatabaseUnavailable {
+      throw error.cause
     } catch {
       throw DatabaseStartupError(error, url: url)
     }
@@ -150,9 +169,9 @@ public final class PostgresPool: Service, Sendable {
     return connection
   }
 
-  private func checkIn(_ connection: PostgresConnection) {
+  private func checkIn(_ connection: PostgresConnection, broken: Bool) {
     let keep = state.withLock { state in
-      guard !state.closed, !connection.isClosed else { return false }
+      guard !state.closed, !connection.isClosed, !broken else { return false }
       state.idle.append(connection)
       return true
     }
@@ -168,6 +187,16 @@ public final class PostgresPool: Service, Sendable {
 
   deinit { close() }
 
+  /// The database cannot be reached, or the connection died under the work: a failure that
+  /// will likely pass (callers get UNAVAILABLE and retry).
+  public struct DatabaseUnavailable: StoreUnavailable {
+    /// What failed, explained.
+    public let cause: DatabaseStartupError
+    public var description: String { "the database is unavailable, retry later: \(cause)" }
+
+    init(_ error: any Error, url: DatabaseURL) { cause = DatabaseStartupError(error, url: url) }
+  }
+
   /// The pool was closed (the process is shutting down).
   public struct PoolClosed: Error, CustomStringConvertible {
     public var description: String { "the database pool is closed: the process is shutting down" }
@@ -179,22 +208,62 @@ public struct PostgresSession {
   /// The connection (for what the helpers here do not cover).
   public let connection: PostgresConnection
   let logger: Logger
+  let timeout: Duration
+  private let brokenFlag = BrokenFlag()
+
+  /// Set once a statement timed out (a class: the session is a value passed around).
+  private final class BrokenFlag: Sendable {
+    let value = Atomic<Bool>(false)
+  }
+
+  init(connection: PostgresConnection, logger: Logger, timeout: Duration) {
+    self.connection = connection
+    self.logger = logger
+    self.timeout = timeout
+  }
+
+  /// Whether a statement outlived the timeout: the connection is closed, not reused.
+  var broken: Bool { brokenFlag.value.load(ordering: .relaxed) }
 
   /// Every row of `query`.
   @discardableResult
   public func query(_ query: PostgresQuery) throws -> [PostgresRow] {
-    try connection.query(query, logger: logger).wait().rows
+    try result(query).rows
   }
 
   /// Runs `query` and returns how many rows it changed (its command tag's count).
   @discardableResult
   public func execute(_ query: PostgresQuery) throws -> Int {
-    try connection.query(query, logger: logger).wait().metadata.rows ?? 0
+    try result(query).metadata.rows ?? 0
   }
 
-  /// Calls `body` with each row of `query` as it arrives, without holding them all.
-  public func forEachRow(_ query: PostgresQuery, _ body: @escaping @Sendable (PostgresRow) throws -> Void) throws {
-    _ = try connection.query(query, logger: logger, body).wait()
+  /// Runs `query` and waits for its result, at most `timeout`: a connection that stops
+  /// answering (seen once after a server crash: a query written as the server went away
+  /// that was never failed) is closed and the caller told the database is unavailable,
+  /// rather than blocking its thread for ever.
+  private func result(_ query: PostgresQuery) throws -> PostgresQueryResult {
+    let future = connection.query(query, logger: logger)
+    let done = DispatchSemaphore(value: 0)
+    let outcome = Mutex<Result<PostgresQueryResult, any Error>?>(nil)
+    future.whenComplete { result in
+      outcome.withLock { $0 = result }
+      done.signal()
+    }
+    let (seconds, attoseconds) = timeout.components
+    let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+    if done.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
+      brokenFlag.value.store(true, ordering: .relaxed)
+      let closing: EventLoopFuture<Void> = connection.close()
+      closing.whenComplete { [connection] _ in withExtendedLifetime(connection) {} }
+      throw StatementTimedOut(timeout: timeout)
+    }
+    return try outcome.withLock { $0! }.get()
+  }
+
+  /// A statement that did not answer within the session's timeout.
+  struct StatementTimedOut: Error, CustomStringConvertible {
+    let timeout: Duration
+    var description: String { "no answer from the database within \(timeout); the connection was closed" }
   }
 
   /// The single value of the first row of `query`, or nil when it returned no row.

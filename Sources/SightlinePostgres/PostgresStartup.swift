@@ -20,7 +20,8 @@ public enum PostgresStartup {
     for schema: Schema.Type, url service: DatabaseURL, ownerURL: DatabaseURL?, maxConnections: Int = 8, logger: Logger
   ) throws -> PostgresPool {
     let owner = ownerURL ?? service
-    let ownerPool = try PostgresPool(url: owner, maxConnections: 1, logger: logger)
+    // A migration may build an index over millions of rows: no statement timeout to speak of.
+    let ownerPool = try PostgresPool(url: owner, maxConnections: 1, statementTimeout: .seconds(24 * 3600), logger: logger)
     defer { ownerPool.close() }
     try ownerPool.checkReachable()
     try PostgresMigrator.migrate(Schema.self, owner: ownerPool, serviceRole: service.username, logger: logger)

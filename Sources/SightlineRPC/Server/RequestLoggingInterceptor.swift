@@ -2,6 +2,7 @@ import Foundation
 public import GRPCCore
 public import Logging
 import Metrics
+public import SightlineModel
 import Synchronization
 
 /// Logs one line per RPC with its method, status, duration, request id and tenant, using
@@ -62,6 +63,7 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
           log("ok", nil)
           return trailers
         } catch {
+          let error = Self.onTheWire(error)
           log(Self.status(of: error), Self.message(of: error))
           throw error
         }
@@ -69,9 +71,17 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
       response.accepted = .success(contents)
       return response
     } catch {
+      let error = Self.onTheWire(error)
       log(Self.status(of: error), Self.message(of: error))
       throw error
     }
+  }
+
+  /// `error` as the caller should see it: a store that is unavailable for a while (its
+  /// database restarting) is UNAVAILABLE, which clients retry, not INTERNAL.
+  static func onTheWire(_ error: any Error) -> any Error {
+    guard let error = error as? any StoreUnavailable else { return error }
+    return RPCError(code: .unavailable, message: error.description)
   }
 
   /// The status code a thrown error becomes on the wire: an `RPCError`'s or an
