@@ -79,7 +79,10 @@ public enum GatewayProcess {
       services: [forwarding, provider],
       health: health,
       readiness: [
-        ReadinessMonitor.dataDirectoryWritable("\(configuration.dataDirectory)/gateway", name: "gateway"),
+        // On PostgreSQL the gateway keeps no file of its own there (the database check
+        // below stands for its store); the data directory holds the operator key.
+        ReadinessMonitor.dataDirectoryWritable(
+          database == nil ? "\(configuration.dataDirectory)/gateway" : configuration.dataDirectory, name: "gateway"),
         readiness.connectedCheck,
       ] + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
       logger: logger)

@@ -24,11 +24,26 @@ extension RealProcessSuites {
     /// A random block of six ports: the gateway, four services and the cockpit.
     static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<2_000) * 6 }
 
-    @Test func suiteStartsHealthyServesTheRealPathAndStopsCleanly() async throws {
+    @Test(arguments: TestBackend.all)
+    func suiteStartsHealthyServesTheRealPathAndStopsCleanly(_ backend: TestBackend) async throws {
+      switch backend {
+      case .sqlite: try await Self.startServeStopRestart(database: nil)
+      case .postgres: try await TestPostgres.withScratchDatabase { try await Self.startServeStopRestart(database: $0) }
+      }
+    }
+
+    /// The five executables (as `sightline up` starts them, with `--database` through the
+    /// environment when `database` is given): healthy, serving, drained by SIGTERM, and
+    /// their data still there after a restart.
+    static func startServeStopRestart(database: SuiteDatabase?) async throws {
       let directory = InProcessSuite.temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: directory) }
       let base = Self.freePortBase()
       let launcher = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
+      if let database {
+        launcher.environment["SIGHTLINE_DATABASE_URL"] = database.url
+        launcher.environment["SIGHTLINE_DATABASE_OWNER_URL"] = database.ownerURL
+      }
       let log = FileHandle(forWritingAtPath: "/dev/null")
       try await launcher.start(timeout: .seconds(60), output: log)
       let pids = launcher.processIdentifiers
@@ -66,6 +81,7 @@ extension RealProcessSuites {
       }
       // Data survives the restart: the tenant, its key and both logged events.
       let restarted = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: Self.binaryDirectory)
+      restarted.environment = launcher.environment
       try await restarted.start(timeout: .seconds(60), output: log)
       let operatorKey = try String(contentsOfFile: restarted.operatorKeyFile, encoding: .utf8).trimmingCharacters(
         in: .whitespacesAndNewlines)

@@ -2,7 +2,7 @@
 // committed, over TLS) for generated events, against a plain SQLite batch insert of the
 // same rows on the same disk (the local limit). docs/performance.md records the latest run.
 //
-//   swift run -c release bench-ingest [--events N] [--batch N] [--consumers 0|1]
+//   swift run -c release bench-ingest [--events N] [--batch N] [--consumers 0|1] [--database URL [--database-owner URL]]
 //
 // `--consumers 0` runs the suite without the metrics and segmentation log consumers, which
 // otherwise tail the log on the same two cores while it is written.
@@ -28,6 +28,8 @@ var order = SyntheticHelpdesk.Order.interleaved
 var foldPage = 5_000
 var cliRun = false
 var freshnessSeconds = 0
+var databaseURL: String?
+var databaseOwnerURL: String?
 var iterator = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = iterator.next() {
   let text = iterator.next() ?? ""
@@ -39,6 +41,8 @@ while let flag = iterator.next() {
   case "--fold-page": foldPage = value
   case "--cli": cliRun = value != 0
   case "--freshness": freshnessSeconds = value
+  case "--database": databaseURL = text
+  case "--database-owner": databaseOwnerURL = text
   case "--order":
     guard let chosen = SyntheticHelpdesk.Order(rawValue: text) else { fail("--order is interleaved or sorted") }
     order = chosen
@@ -95,7 +99,12 @@ print(
   "bench-ingest: \(batches.reduce(0) { $0 + $1.count }) events of \(helpdesk.tickets) tickets in \(order) order, batches of \(batchSize); \(machine)"
 )
 
-try await InProcessSuite.with(followLogs: consumersOn) { suite in
+/// Every service on PostgreSQL (`--database`, a scratch database: the tables are shared by
+/// the run's tenants), else SQLite in a temporary directory.
+let database = databaseURL.map { SuiteDatabase(url: $0, ownerURL: databaseOwnerURL) }
+if database != nil { print("backend: PostgreSQL (--database)") }
+
+try await InProcessSuite.with(followLogs: consumersOn, database: database) { suite in
   let tenant = try await suite.createTenant("bench")
   try await suite.withGatewayClient { client in
     let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
@@ -110,7 +119,8 @@ try await InProcessSuite.with(followLogs: consumersOn) { suite in
         format: "end to end (IngestStream via the gateway, TLS, committed): %d events in %.2f s = %.0f events/s",
         Int(reply.accepted), elapsed, Double(reply.accepted) / elapsed))
 
-    if !consumersOn {
+    // The fold alone and the catch-up fold into SQLite files of their own: SQLite runs only.
+    if !consumersOn && database == nil {
       // The fold alone: the log read into memory first, then applied page by page.
       let id = TenantID(tenant.id)!
       let entries = try await suite.withIngestionClient(security: SuiteTLS(pki: suite.pki).clientSecurity(identity: .service)) {

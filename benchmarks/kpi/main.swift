@@ -3,7 +3,7 @@
 // against recomputing the same answer by scanning the raw events. Prints the figures;
 // docs/performance.md records the latest run.
 //
-//   swift run -c release bench-kpi [--tickets N] [--queries N]
+//   swift run -c release bench-kpi [--tickets N] [--queries N] [--database URL [--database-owner URL]]
 import Foundation
 import GRDB
 import GRPCCore
@@ -22,6 +22,9 @@ struct Options {
   var days = 120
   var lines = 20
   var order = SyntheticHelpdesk.Order.interleaved
+  /// Every service on PostgreSQL at this URL (a scratch database), else SQLite.
+  var database: String?
+  var databaseOwner: String?
 
   init(_ arguments: [String]) {
     var iterator = arguments.dropFirst().makeIterator()
@@ -32,6 +35,8 @@ struct Options {
       case "--tickets": tickets = value
       case "--queries": queries = value
       case "--days": days = value
+      case "--database": database = text
+      case "--database-owner": databaseOwner = text
       case "--order":
         guard let order = SyntheticHelpdesk.Order(rawValue: text) else { fail("--order is interleaved or sorted") }
         self.order = order
@@ -144,7 +149,9 @@ print(
   "bench-kpi: \(options.tickets) tickets over \(options.days) days, \(options.lines) business lines, events in \(options.order) order; \(machine)"
 )
 
-try await InProcessSuite.with { suite in
+let database = options.database.map { SuiteDatabase(url: $0, ownerURL: options.databaseOwner) }
+if database != nil { print("backend: PostgreSQL (--database)") }
+try await InProcessSuite.with(database: database) { suite in
   let tenant = try await suite.createTenant("bench")
   let key = SuiteMetadata.bearer(tenant.adminKey)
   try await suite.withGatewayClient { client in
