@@ -210,6 +210,8 @@ try await InProcessSuite.with(database: database) { suite in
         format: "dashboard query via gateway (10 KPIs, 90 days, by business line, %d runs): p50 %.1f ms, p99 %.1f ms",
         latencies.count, p50, percentile(latencies, 0.99)))
 
+    // The scan and DuckDB baselines read the SQLite files: SQLite runs only.
+    guard database == nil else { return }
     let logPath = "\(suite.directory)/tenants/\(tenant.id)/ingestion.sqlite"
     var scans: [Double] = []
     var scanned: [String: KpiAccumulator] = [:]
