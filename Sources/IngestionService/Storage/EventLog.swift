@@ -125,4 +125,12 @@ public enum AliasKey {
   public static func normalise(_ raw: String) -> String {
     raw.trimmingWhitespace.lowercased()
   }
+
+  /// An alias map as stored: keys normalised, values trimmed (of keys that normalise alike,
+  /// one wins).
+  public static func normalise(_ aliases: [String: String]) -> [String: String] {
+    Dictionary(
+      aliases.map { (normalise($0.key), $0.value.trimmingCharacters(in: .whitespacesAndNewlines)) },
+      uniquingKeysWith: { _, last in last })
+  }
 }

@@ -235,9 +235,7 @@ extension PostgresStore: EventLog where Schema == EventLogPostgresSchema {
   }
 
   public func setAliases(field: String, _ aliases: [String: String]) throws -> [String: String] {
-    let normalised = Dictionary(
-      aliases.map { (AliasKey.normalise($0.key), $0.value.trimmingCharacters(in: .whitespacesAndNewlines)) },
-      uniquingKeysWith: { _, last in last })
+    let normalised = AliasKey.normalise(aliases)
     try transaction { session in
       try session.execute("DELETE FROM alias WHERE tenant_id = \(tenant.rawValue) AND field = \(field)")
       guard !normalised.isEmpty else { return }

@@ -163,9 +163,7 @@ extension SQLiteStore: EventLog where Schema == EventLogSchema {
 
   /// Replaces the alias map of `field`; keys are stored trimmed and lower-cased.
   public func setAliases(field: String, _ aliases: [String: String]) throws -> [String: String] {
-    let normalised = Dictionary(
-      aliases.map { (AliasKey.normalise($0.key), $0.value.trimmingCharacters(in: .whitespacesAndNewlines)) },
-      uniquingKeysWith: { _, last in last })
+    let normalised = AliasKey.normalise(aliases)
     try writer.write { db in
       try db.execute(sql: "DELETE FROM alias WHERE field = ?", arguments: [field])
       for (raw, canonical) in normalised {
