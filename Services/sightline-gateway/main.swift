@@ -44,9 +44,10 @@ struct GatewayCommand: AsyncParsableCommand {
         maxInFlight: maxInFlight ?? env["SIGHTLINE_MAX_IN_FLIGHT"].flatMap(Int.init) ?? TenantLimiter.Limits.defaults.maxInFlight))
     configuration.databaseURL = base.databaseURL
     configuration.databaseOwnerURL = base.databaseOwnerURL
+    let (services, server) = try GatewayProcess.make(configuration: configuration, logger: logger)
     let prometheus = ProcessMetrics.endpoint(
-      for: .gateway, dataDirectory: base.dataDirectory, listen: base.prometheusListen, logger: logger)
-    let (services, _) = try GatewayProcess.make(configuration: configuration, logger: logger)
+      for: .gateway, dataDirectory: base.dataDirectory, listen: base.prometheusListen, databaseSizes: server.databaseSizes,
+      logger: logger)
     var cockpit: [any Service] = []
     if let text = webListen ?? env["SIGHTLINE_WEB_LISTEN"] {
       guard let web = HostAndPort(text) else { throw ValidationError("--web-listen must be HOST:PORT, got '\(text)'") }

@@ -29,7 +29,8 @@ public enum ExperimentsProcess {
     let tenantData = TenantDataProvider(store: provider.storage, logger: logger)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, tenantData], serviceNames: [serviceName],
-      readiness: database.map { [PostgresStartup.readinessCheck($0)] } ?? [], logger: logger)
+      readiness: database.map { [PostgresStartup.readinessCheck($0)] } ?? [],
+      databaseSizes: database.map { PostgresTenantSizes(ExperimentPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
     return (database.map { [$0] } ?? []) + [metrics, server]
   }
 }

@@ -85,6 +85,7 @@ public enum GatewayProcess {
           database == nil ? "\(configuration.dataDirectory)/gateway" : configuration.dataDirectory, name: "gateway"),
         readiness.connectedCheck,
       ] + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
+      databaseSizes: database.map { PostgresTenantSizes(GatewayPostgresSchema.self, pool: $0, logger: logger) },
       logger: logger)
     return ((database.map { [$0] } ?? []) + backendList.map { $0.2 as any Service } + [readiness, server], server)
   }

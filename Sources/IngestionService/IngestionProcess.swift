@@ -17,12 +17,14 @@ public enum IngestionProcess {
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     var services: [any Service] = []
     var readiness: [ReadinessMonitor.Check] = []
+    var databaseSizes: PostgresTenantSizes?
     let provider: IngestionProvider
     if let url = configuration.databaseURL {
       let pool = try PostgresStartup.pool(
         for: EventLogPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
       services.append(pool)
       readiness.append(PostgresStartup.readinessCheck(pool))
+      databaseSizes = PostgresTenantSizes(EventLogPostgresSchema.self, pool: pool, logger: logger)
       provider = IngestionProvider(
         storage: PostgresEventLogs(pool: pool, service: "ingestion", transferDirectory: "\(configuration.dataDirectory)/transfers"))
       services.append(LogNotificationListener(provider: provider, url: pool.url, logger: logger))
@@ -38,6 +40,7 @@ public enum IngestionProcess {
       ],
       serviceNames: [serviceName],
       readiness: readiness,
+      databaseSizes: databaseSizes,
       logger: logger)
     return services + [HeadScan(provider: provider, logger: logger), server]
   }

@@ -39,7 +39,8 @@ public struct MetricsProcess: Sendable {
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)]
-        + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []), logger: logger)
+        + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
+      databaseSizes: database.map { PostgresTenantSizes(MetricsPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
     server.health?.setDetail(follower.healthDetail)
     let scheduler = AlertScheduler(provider: provider, logger: logger)
     let warmer = RollupWarmer(state: state, logger: logger)

@@ -31,7 +31,8 @@ public enum SegmentationProcess {
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)]
-        + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []), logger: logger)
+        + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
+      databaseSizes: database.map { PostgresTenantSizes(SegmentationPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
     server.health?.setDetail(follower.healthDetail)
     return (database.map { [$0] } ?? []) + [ingestion, follower, server]
   }

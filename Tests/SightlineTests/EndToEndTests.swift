@@ -35,6 +35,20 @@ extension RealProcessSuites {
     /// The five executables (as `sightline up` starts them, with `--database` through the
     /// environment when `database` is given): healthy, serving, drained by SIGTERM, and
     /// their data still there after a restart.
+    /// Scrapes `component` until its `sightline_database_bytes` for `tenant` is positive
+    /// (at most 20 s).
+    static func expectDatabaseBytes(_ launcher: SuiteLauncher, _ component: SuiteComponent, tenant: String) async throws {
+      let sample = "sightline_database_bytes{tenant=\"\(tenant)\"}"
+      let deadline = ContinuousClock.now + .seconds(20)
+      var text = ""
+      while ContinuousClock.now < deadline {
+        text = try await PrometheusTests.scrape(launcher.prometheusPorts[component]!).1
+        if (PrometheusTests.value(text, sample) ?? 0) > 0 { return }
+        try await Task.sleep(for: .milliseconds(200))
+      }
+      Issue.record("\(component.rawValue) never reported \(sample): \(text)")
+    }
+
     static func startServeStopRestart(database: SuiteDatabase?) async throws {
       let directory = InProcessSuite.temporaryDirectory()
       defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -43,6 +57,9 @@ extension RealProcessSuites {
       if let database {
         launcher.environment["SIGHTLINE_DATABASE_URL"] = database.url
         launcher.environment["SIGHTLINE_DATABASE_OWNER_URL"] = database.ownerURL
+      }
+      for (offset, component) in SuiteComponent.allCases.enumerated() {
+        launcher.prometheusPorts[component] = base + 30_000 + offset
       }
       let log = FileHandle(forWritingAtPath: "/dev/null")
       try await launcher.start(timeout: .seconds(60), output: log)
@@ -68,6 +85,11 @@ extension RealProcessSuites {
             .with { $0.events = [ticketCreated("x1"), ticketCreated("x2", ticket: "T2")] }, metadata: key)
           #expect(reply.accepted == 2)
           #expect(try await ingestion.getStats(.init(), metadata: key).lastOffset == 2)
+          let tenantID = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).whoAmI(.init(), metadata: key).tenant.id
+          // Each process reports its data's size, from files or from the database (whose
+          // figures are computed after the first scrape asks for them).
+          try await Self.expectDatabaseBytes(launcher, .ingestion, tenant: tenantID)
+          try await Self.expectDatabaseBytes(launcher, .gateway, tenant: "-")
           return tenant.adminSecret
         }
       } catch {

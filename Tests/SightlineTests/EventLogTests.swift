@@ -6,6 +6,7 @@ import SightlineModel
 import SightlinePostgres
 import SightlineRPC
 import SightlineStorage
+import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Synchronization
@@ -168,5 +169,44 @@ struct EventLogAcrossBackendsTests {
       try session.query("SELECT tenant_id FROM event").map { try $0.decode(String.self) }
     }
     #expect(seen == [a.rawValue])
+  }
+
+  /// `sightline_database_bytes` on PostgreSQL: each live tenant gets its share, by rows, of
+  /// the schema's tables; a deleted tenant is gone; a scrape answers at once with the last
+  /// figures and recomputes them in the background.
+  @Test(.enabled(if: TestPostgres.available, TestPostgres.howToRun))
+  func tenantSizesOnPostgresFollowTheRows() async throws {
+    try await TestPostgres.withScratchDatabase { database in
+      let pool = try PostgresStartup.pool(
+        for: EventLogPostgresSchema.self, url: database.url, ownerURL: database.ownerURL, logger: TestPostgres.logger)
+      defer { pool.close() }
+      let logs = PostgresEventLogs(pool: pool, service: "ingestion", transferDirectory: InProcessSuiteDirectory.make())
+      let (big, small, deleted) = (TenantID("big")!, TenantID("small")!, TenantID("deleted")!)
+      for (tenant, count) in [(big, 3_000), (small, 1_000), (deleted, 500)] {
+        _ = try logs.log(for: tenant).append(
+          (0..<count).map { LogRecord(eventID: "\(tenant.rawValue)-\($0)", kind: "order", eventTimeMs: 1, payload: Data(count: 100)) })
+      }
+      try logs.remove(deleted)
+      let sizes = PostgresTenantSizes(EventLogPostgresSchema.self, pool: pool, refreshInterval: .seconds(3600), logger: TestPostgres.logger)
+      let figures = Dictionary(uniqueKeysWithValues: try sizes.compute().map { ($0.tenant, $0.bytes) })
+      #expect(figures.keys.sorted() == ["big", "small"])
+      let total = try pool.withSession { session in
+        try EventLogPostgresSchema.tenantTables.reduce(0) { sum, table in
+          sum + (try session.value("SELECT pg_total_relation_size(\("ingestion." + table)::regclass)", as: Int.self) ?? 0)
+        }
+      }
+      // The event table, by far the largest, is three quarters the big tenant's; the small
+      // counter table is shared evenly (both tenants keep the same counters).
+      let ratio = Double(figures["big"]!) / Double(figures["small"]!)
+      #expect(ratio > 2.5 && ratio < 3.001, "\(figures)")
+      #expect(figures["big"]! + figures["small"]! <= total)
+      #expect(figures["small"]! > 1_000 * 20)
+
+      // The scrape path: nothing before the first computation, then the same figures.
+      #expect(sizes.databaseBytes().isEmpty)
+      let deadline = ContinuousClock.now + .seconds(30)
+      while sizes.databaseBytes().isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+      #expect(Dictionary(uniqueKeysWithValues: sizes.databaseBytes().map { ($0.tenant, $0.bytes) }) == figures)
+    }
   }
 }

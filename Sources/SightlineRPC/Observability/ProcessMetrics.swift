@@ -6,12 +6,15 @@ public import SightlineModel
 
 /// Sets up a process's metrics: swift-metrics bootstrapped onto a Prometheus registry, and
 /// the endpoint that serves it, with the gauges read at scrape time (resident memory, the
-/// size of each tenant's database files of this component).
+/// size of each tenant's data of this component).
 public enum ProcessMetrics {
   /// Bootstraps swift-metrics (once per process) and returns the endpoint for
-  /// `configuration.prometheusListen`, or nil when metrics are not served.
+  /// `configuration.prometheusListen`, or nil when metrics are not served. Tenant sizes come
+  /// from `databaseSizes`, or else from the component's database files under
+  /// `dataDirectory`.
   public static func endpoint(
-    for component: SuiteComponent, dataDirectory: String, listen: HostAndPort?, logger: Logger
+    for component: SuiteComponent, dataDirectory: String, listen: HostAndPort?,
+    databaseSizes: (any DatabaseSizeReporting)? = nil, logger: Logger
   ) -> PrometheusEndpoint? {
     guard let listen else { return nil }
     let registry = PrometheusCollectorRegistry()
@@ -19,7 +22,8 @@ public enum ProcessMetrics {
     return PrometheusEndpoint(address: listen, registry: registry, logger: logger) {
       if let resident = residentBytes() { Gauge(label: "sightline_process_resident_bytes").record(resident) }
       if let files = openFiles() { Gauge(label: "sightline_process_open_files").record(files) }
-      for (tenant, bytes) in databaseBytes(dataDirectory: dataDirectory, component: component) {
+      let sizes = databaseSizes?.databaseBytes() ?? databaseBytes(dataDirectory: dataDirectory, component: component)
+      for (tenant, bytes) in sizes {
         TenantSeries.databaseBytes(tenant).record(bytes)
       }
     }
@@ -46,7 +50,7 @@ public enum ProcessMetrics {
 
   /// Bytes of each tenant's database of `component` (the file and its WAL); the gateway's
   /// own database under the tenant name "-".
-  static func databaseBytes(dataDirectory: String, component: SuiteComponent) -> [(String, Int)] {
+  static func databaseBytes(dataDirectory: String, component: SuiteComponent) -> [(tenant: String, bytes: Int)] {
     func size(_ path: String) -> Int {
       [path, path + "-wal"].reduce(0) { total, file in
         total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)

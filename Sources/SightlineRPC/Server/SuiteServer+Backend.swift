@@ -13,6 +13,7 @@ extension SuiteServer {
     services: [any RegistrableRPCService],
     serviceNames: [String] = [],
     readiness: [ReadinessMonitor.Check] = [],
+    databaseSizes: (any DatabaseSizeReporting)? = nil,
     logger: Logger
   ) throws -> SuiteServer {
     try DevelopmentPKI.ensure(configuration.pki)
@@ -23,7 +24,7 @@ extension SuiteServer {
       services: services,
       health: HealthService(services: serviceNames),
       readiness: [ReadinessMonitor.dataDirectoryWritable(configuration.dataDirectory, name: name)] + readiness,
-      logger: logger)
+      databaseSizes: databaseSizes, logger: logger)
   }
 }
 
@@ -50,9 +51,10 @@ extension ProcessBootstrap {
     bootstrapLogging()
     let logger = Logger(label: "sightline.\(component.rawValue)")
     let configuration = try options.resolve(for: component)
-    let prometheus = ProcessMetrics.endpoint(
-      for: component, dataDirectory: configuration.dataDirectory, listen: configuration.prometheusListen, logger: logger)
     let services = try makeServices(configuration, logger)
+    let prometheus = ProcessMetrics.endpoint(
+      for: component, dataDirectory: configuration.dataDirectory, listen: configuration.prometheusListen,
+      databaseSizes: services.compactMap { ($0 as? SuiteServer)?.databaseSizes }.first, logger: logger)
     logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
     try await run((prometheus.map { [$0] } ?? []) + services, logger: logger)
   }

@@ -2,6 +2,7 @@ public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
 public import ServiceLifecycle
+public import SightlineModel
 
 /// A gRPC server over TLS HTTP/2 that runs as a swift-service-lifecycle `Service`:
 /// `run()` serves until graceful shutdown (SIGTERM/SIGINT through the `ServiceGroup`),
@@ -18,6 +19,9 @@ public final class SuiteServer: Service, Sendable {
   public let server: GRPCServer<HTTP2ServerTransport.Posix>
   /// The process's health service (readiness monitors set its status).
   public let health: HealthService?
+  /// Where the process's `sightline_database_bytes` figures come from when its data is not
+  /// in files under the data directory (PostgreSQL); nil: the files.
+  public let databaseSizes: (any DatabaseSizeReporting)?
   private let logger: Logger
   private let readiness: ReadinessMonitor?
 
@@ -30,6 +34,7 @@ public final class SuiteServer: Service, Sendable {
     services: [any RegistrableRPCService],
     health: HealthService?,
     readiness: [ReadinessMonitor.Check] = [],
+    databaseSizes: (any DatabaseSizeReporting)? = nil,
     logger: Logger
   ) {
     var config = HTTP2ServerTransport.Posix.Config.defaults
@@ -47,6 +52,7 @@ public final class SuiteServer: Service, Sendable {
       // Tracing first: the request log line and everything after it carry the trace.
       interceptors: [TracingServerInterceptor(), RequestLoggingInterceptor(logger: logger)])
     self.health = health
+    self.databaseSizes = databaseSizes
     self.logger = logger
     self.readiness = health.flatMap { readiness.isEmpty ? nil : ReadinessMonitor(health: $0, checks: readiness, logger: logger) }
     // The first verdict before the port opens: a health check that arrives before the
