@@ -46,7 +46,7 @@ public struct MetricsProcess: Sendable {
     let warmer = RollupWarmer(state: state, logger: logger)
     let services: [any Service] =
       (database.map { [$0] } ?? []) + [
-        ingestion, follower, PeriodicService(interval: alertInterval) { scheduler.evaluateAll() },
+        ingestion, follower, PeriodicService(interval: alertInterval) { try? await BlockingWork.run { scheduler.evaluateAll() } },
         PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() }, server,
       ]
     return MetricsProcess(services: services, provider: provider, server: server)

@@ -6,7 +6,12 @@
 // first and later ingest latency, and open files, threads and resident memory per process
 // at 1,000 tenants and at the end. docs/performance.md records the latest figures.
 //
+// With `--database URL` (and `--database-owner URL`, the role that migrates) every service
+// keeps its data in PostgreSQL; give it a fresh database, since the tenants' names must be
+// new.
+//
 //   swift build -c release && .build/release/bench-tenants [--tenants 10000] [--busy 100] [--rate 2000] [--seconds 30]
+//     [--database URL [--database-owner URL]]
 import Foundation
 import GRPCCore
 import SightlineLauncher
@@ -20,10 +25,18 @@ import FoundationNetworking
 #endif
 
 var settings = ["--tenants": 10_000, "--busy": 100, "--rate": 2_000, "--seconds": 30]
+var databaseSettings: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = arguments.next() {
+  if ["--database", "--database-owner"].contains(flag), let text = arguments.next() {
+    databaseSettings[flag] = text
+    continue
+  }
   guard settings[flag] != nil, let value = arguments.next().flatMap(Int.init), value > 0 else {
-    FileHandle.standardError.write(Data("usage: bench-tenants [--tenants N] [--busy N] [--rate EVENTS_PER_S] [--seconds N]\n".utf8))
+    FileHandle.standardError.write(
+      Data(
+        "usage: bench-tenants [--tenants N] [--busy N] [--rate EVENTS_PER_S] [--seconds N] [--database URL [--database-owner URL]]\n"
+          .utf8))
     exit(2)
   }
   settings[flag] = value
@@ -64,9 +77,13 @@ let launcher = SuiteLauncher(dataDirectory: directory, portBase: 27_200, binaryD
 launcher.prometheusPorts = [.metrics: 27_210, .segmentation: 27_211]
 // The limits would turn an onboarding burst away; this measures the consumers, not the limiter.
 launcher.environment = ["SIGHTLINE_RATE_LIMIT": "1000000000", "SIGHTLINE_BURST": "1000000000", "SIGHTLINE_MAX_IN_FLIGHT": "100000"]
+launcher.environment["SIGHTLINE_DATABASE_URL"] = databaseSettings["--database"]
+launcher.environment["SIGHTLINE_DATABASE_OWNER_URL"] = databaseSettings["--database-owner"]
 try await launcher.start(output: FileHandle(forWritingAtPath: "/dev/null"))
 let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.operatingSystemVersionString)"
-print("bench-tenants: \(tenantCount) tenants × 5 events, then \(busyCount) busy at \(rate) events/s for \(busySeconds) s; \(machine)")
+print(
+  "bench-tenants: \(tenantCount) tenants × 5 events, then \(busyCount) busy at \(rate) events/s for \(busySeconds) s; \(machine); "
+    + (databaseSettings["--database"] == nil ? "SQLite" : "PostgreSQL (--database)"))
 
 /// Open files, threads and resident memory of every process.
 func resources(_ label: String) -> [SuiteComponent: (files: Int, threads: Int, kib: Int)] {

@@ -24,7 +24,7 @@ extension SuiteServer {
       services: services,
       health: HealthService(services: serviceNames),
       readiness: [ReadinessMonitor.dataDirectoryWritable(configuration.dataDirectory, name: name)] + readiness,
-      databaseSizes: databaseSizes, logger: logger)
+      databaseSizes: databaseSizes, blockingHandlers: true, logger: logger)
   }
 }
 

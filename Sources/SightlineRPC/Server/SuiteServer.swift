@@ -28,6 +28,8 @@ public final class SuiteServer: Service, Sendable {
   /// A server on `endpoint` with `security`, serving `services`. The health service, when
   /// given, is registered too, set from `readiness` every 2 s while serving (NOT_SERVING
   /// with the reasons while a check fails), and marked NOT_SERVING as shutdown begins.
+  /// With `blockingHandlers`, handlers run on dispatch threads, where their synchronous
+  /// store calls may block (`BlockingHandlersInterceptor`).
   public init(
     endpoint: HostAndPort,
     security: HTTP2ServerTransport.Posix.TransportSecurity,
@@ -35,6 +37,7 @@ public final class SuiteServer: Service, Sendable {
     health: HealthService?,
     readiness: [ReadinessMonitor.Check] = [],
     databaseSizes: (any DatabaseSizeReporting)? = nil,
+    blockingHandlers: Bool = false,
     logger: Logger
   ) {
     var config = HTTP2ServerTransport.Posix.Config.defaults
@@ -50,7 +53,8 @@ public final class SuiteServer: Service, Sendable {
     self.server = GRPCServer(
       transport: transport, services: all,
       // Tracing first: the request log line and everything after it carry the trace.
-      interceptors: [TracingServerInterceptor(), RequestLoggingInterceptor(logger: logger)])
+      interceptors: [TracingServerInterceptor(), RequestLoggingInterceptor(logger: logger)]
+        + (blockingHandlers ? [BlockingHandlersInterceptor()] : []))
     self.health = health
     self.databaseSizes = databaseSizes
     self.logger = logger
