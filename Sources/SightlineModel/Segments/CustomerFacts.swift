@@ -82,3 +82,31 @@ public struct SegmentWindows: Sendable, Equatable {
 public enum LifecycleStage: String, Sendable, CaseIterable {
   case new, active, atRisk = "at_risk", dormant, churned
 }
+
+extension CustomerFacts.Ticket {
+  /// A total order on every field: a customer's tickets are kept in it (`CustomerTable`),
+  /// so their order never depends on the order a database returned them in.
+  public func canonicallyBefore(_ other: Self) -> Bool {
+    let none = Int64.min
+    return (createdMs, resolvedMs ?? none, complaint ? 1 : 0, replyCount, reopenCount, firstReplyMs ?? none)
+      < (
+        other.createdMs, other.resolvedMs ?? none, other.complaint ? 1 : 0, other.replyCount, other.reopenCount, other.firstReplyMs ?? none
+      )
+  }
+}
+
+extension CustomerFacts.Purchase {
+  /// A total order on every field, as for tickets.
+  public func canonicallyBefore(_ other: Self) -> Bool { (timeMs, amountMinor) < (other.timeMs, other.amountMinor) }
+}
+
+extension CustomerFacts {
+  /// These facts with the tickets and purchases in their canonical order, as a
+  /// `CustomerTable` gives them back; answers keep theirs (the later stored wins a tie).
+  public var canonical: CustomerFacts {
+    var facts = self
+    facts.tickets.sort { $0.canonicallyBefore($1) }
+    facts.purchases.sort { $0.canonicallyBefore($1) }
+    return facts
+  }
+}

@@ -294,7 +294,17 @@ public struct CustomerTable: Sendable {
         }
         return (starts, order)
       }
-      let t = layout(ticketOwner)
+      /// Sorts each customer's rows of `layout` by `before`: a canonical order, so the same
+      /// facts give the same table whatever order a database returned them in (PostgreSQL's
+      /// order without `ORDER BY` depends on the plan and on where updated rows landed).
+      func canonical(_ layout: (starts: [Int], order: [Int]), by before: (Int, Int) -> Bool) -> (starts: [Int], order: [Int]) {
+        var order = layout.order
+        for customer in 0..<ids.count where layout.starts[customer + 1] - layout.starts[customer] > 1 {
+          order[layout.starts[customer]..<layout.starts[customer + 1]].sort(by: before)
+        }
+        return (layout.starts, order)
+      }
+      let t = canonical(layout(ticketOwner)) { tickets[$0].canonicallyBefore(tickets[$1]) }
       table.ticketStart = t.starts
       table.ticketCreatedMs = t.order.map { tickets[$0].createdMs }
       table.ticketResolvedMs = t.order.map { tickets[$0].resolvedMs ?? CustomerTable.none }
@@ -307,7 +317,8 @@ public struct CustomerTable: Sendable {
       table.answerScale = a.order.map { answers[$0].scale }
       table.answerScore = a.order.map { Int32(clamping: answers[$0].score) }
       table.answerTimeMs = a.order.map { answers[$0].timeMs }
-      let p = layout(purchaseOwner)
+      // Answers keep the order they were stored in: of two at the same time the later wins.
+      let p = canonical(layout(purchaseOwner)) { purchases[$0].canonicallyBefore(purchases[$1]) }
       table.purchaseStart = p.starts
       table.purchaseAmountMinor = p.order.map { purchases[$0].amountMinor }
       table.purchaseTimeMs = p.order.map { purchases[$0].timeMs }

@@ -10,6 +10,10 @@ public import GRPCCore
 /// of `QueryKpis` and hundreds of health checks waiting in one metrics process. On dispatch
 /// threads a blocked handler holds only its own thread. Health checks stay on the
 /// cooperative pool, so a process whose store work queues up still answers them.
+///
+/// It must come first among the interceptors: gRPC turns an error thrown by an interceptor
+/// into UNKNOWN, and `RequestLoggingInterceptor`, next to the handler, is the one that
+/// maps the handler's errors to their status (a store that is unavailable to UNAVAILABLE).
 public struct BlockingHandlersInterceptor: ServerInterceptor {
   public init() {}
 

@@ -52,9 +52,10 @@ public final class SuiteServer: Service, Sendable {
     if let health { all.append(health) }
     self.server = GRPCServer(
       transport: transport, services: all,
-      // Tracing first: the request log line and everything after it carry the trace.
-      interceptors: [TracingServerInterceptor(), RequestLoggingInterceptor(logger: logger)]
-        + (blockingHandlers ? [BlockingHandlersInterceptor()] : []))
+      // Tracing before logging: the request log line and everything after it carry the
+      // trace. The request log last, next to the handler, whose errors it maps to statuses.
+      interceptors: (blockingHandlers ? [BlockingHandlersInterceptor()] : [])
+        + [TracingServerInterceptor(), RequestLoggingInterceptor(logger: logger)])
     self.health = health
     self.databaseSizes = databaseSizes
     self.logger = logger
