@@ -112,6 +112,27 @@ struct RollupTests {
     }
   }
 
+  @Test("missing days are built in runs of consecutive days, at most 31 each")
+  func missingDaysFormRuns() {
+    let hour: Int64 = 3_600_000
+    // Days of 24 h, one of 23 h (a change to summer time), a gap, then 40 days.
+    var days: [DailyRollups.Day] = []
+    var start: Int64 = 0
+    for length in [24, 23, 24] {
+      days.append(.init(startMs: start, endMs: start + Int64(length) * hour))
+      start += Int64(length) * hour
+    }
+    start += 24 * hour
+    for _ in 0..<40 {
+      days.append(.init(startMs: start, endMs: start + 24 * hour))
+      start += 24 * hour
+    }
+    let runs = DailyRollups.runs(of: days.reversed(), longest: 31)
+    #expect(runs.map(\.count) == [3, 31, 9])
+    #expect(runs.flatMap { $0 }.map(\.startMs) == days.map(\.startMs))
+    #expect(DailyRollups.runs(of: [], longest: 31).isEmpty)
+  }
+
   @Test("answers equal a scan, before and after late events, and after the settings change")
   func rollupsEqualScan() throws {
     let store = try Self.store()

@@ -100,32 +100,61 @@ struct DailyRollups: Sendable {
       let fingerprint = settings.fingerprint
       let missing = days.filter { built[$0.startMs] != .init(endMs: $0.endMs, settings: fingerprint) }
       guard !missing.isEmpty else { return }
+      let runs = Self.runs(of: missing, longest: 31)
       let failures = Mutex<[any Error]>([])
-      DispatchQueue.concurrentPerform(iterations: min(2, missing.count)) { worker in
-        for index in stride(from: worker, to: missing.count, by: 2) {
-          do { try build(missing[index]) } catch { failures.withLock { $0.append(error) } }
+      DispatchQueue.concurrentPerform(iterations: min(2, runs.count)) { worker in
+        for index in stride(from: worker, to: runs.count, by: 2) {
+          do { try build(runs[index]) } catch { failures.withLock { $0.append(error) } }
         }
       }
       if let failure = failures.withLock({ $0.first }) { throw failure }
     }
   }
 
-  /// Accumulates one day for the whole tenant and each value of each rolled-up dimension,
-  /// and stores it.
-  private func build(_ day: Day) throws {
-    var rows: [RollupEntry] = []
-    let selection = KpiSelection(startMs: day.startMs, endMs: day.endMs, groupBy: Self.dimensions)
-    var tickets = DayAccumulators()
+  /// `days` cut into runs of at most `longest` days that follow each other without a gap.
+  static func runs(of days: [Day], longest: Int) -> [[Day]] {
+    var runs: [[Day]] = []
+    for day in days.sorted(by: { $0.startMs < $1.startMs }) {
+      if let last = runs.last?.last, last.endMs == day.startMs, runs[runs.count - 1].count < longest {
+        runs[runs.count - 1].append(day)
+      } else {
+        runs.append([day])
+      }
+    }
+    return runs
+  }
+
+  /// Accumulates each day of `run` (days that follow each other) for the whole tenant and
+  /// each value of each rolled-up dimension, and stores them. One read of tickets and one
+  /// of answers serve the whole run, each row going to the day it falls in: on PostgreSQL
+  /// a read costs several round trips whatever its size, and a tenant's first dashboard
+  /// builds hundreds of days.
+  private func build(_ run: [Day]) throws {
+    guard let first = run.first, let last = run.last else { return }
+    let starts = run.map(\.startMs)
+    /// The day of `run` that `ms` (inside the run) falls in.
+    func day(_ ms: Int64) -> Int {
+      var (low, high) = (0, starts.count)
+      while high - low > 1 {
+        let middle = (low + high) / 2
+        if starts[middle] <= ms { low = middle } else { high = middle }
+      }
+      return low
+    }
+    let selection = KpiSelection(startMs: first.startMs, endMs: last.endMs, groupBy: Self.dimensions)
+    var tickets = Array(repeating: DayAccumulators(), count: run.count)
     try store.forEachTicket(selection) { ticket, values in
-      tickets.add(values) { $0.add(ticket: ticket, settings: settings, nowMs: nil) }
+      tickets[day(ticket.createdMs)].add(values) { $0.add(ticket: ticket, settings: settings, nowMs: nil) }
     }
-    rows += tickets.rows(.tickets)
-    var surveys = DayAccumulators()
-    try store.forEachSurvey(selection) { survey, _, values in
-      surveys.add(values) { $0.add(survey: survey) }
+    var surveys = Array(repeating: DayAccumulators(), count: run.count)
+    try store.forEachSurvey(selection) { survey, timeMs, values in
+      surveys[day(timeMs)].add(values) { $0.add(survey: survey) }
     }
-    rows += surveys.rows(.surveys)
-    try store.storeRollups(dayStartMs: day.startMs, dayEndMs: day.endMs, settings: settings.fingerprint, rows: rows)
+    for (index, day) in run.enumerated() {
+      try store.storeRollups(
+        dayStartMs: day.startMs, dayEndMs: day.endMs, settings: settings.fingerprint,
+        rows: tickets[index].rows(.tickets) + surveys[index].rows(.surveys))
+    }
   }
 
   /// One day's accumulators: the whole tenant's and one per value of each dimension.
