@@ -7,8 +7,8 @@ public import GRPCCore
 /// until SQLite or PostgreSQL answers. On the cooperative pool (two threads on two cores)
 /// a few such calls waiting on the database stall every other call of the process,
 /// health checks included: on PostgreSQL with 10,000 tenants, `bench-tenants` saw thousands
-/// of `QueryKpis` and hundreds of health checks waiting in one metrics process. On dispatch
-/// threads a blocked handler holds only its own thread. Health checks stay on the
+/// of `QueryKpis` and hundreds of health checks waiting in one metrics process. On the
+/// executor's own threads a blocked handler holds only its own thread. Health checks stay on the
 /// cooperative pool, so a process whose store work queues up still answers them.
 ///
 /// It must come first among the interceptors: gRPC turns an error thrown by an interceptor
