@@ -1,5 +1,4 @@
 import Logging
-import PostgresNIO
 import ServiceLifecycle
 import SightlineModel
 import SightlinePostgres
@@ -19,9 +18,18 @@ struct LogNotificationListener: Service {
   let logger: Logger
 
   func run() async throws {
+    let listener = PostgresListener(
+      url: url, channel: EventLogPostgresSchema.notificationChannel, logger: logger,
+      // Commits made while no connection listened are read from the heads.
+      connected: { [provider] in try? await BlockingWork.run { provider.scanHeads() } },
+      received: { [provider] payload in
+        let parts = payload.split(separator: " ")
+        guard parts.count == 2, let tenant = TenantID(String(parts[0])), let head = Int64(parts[1]) else { return }
+        provider.commitObserved(tenant: tenant, head: head)
+      })
     try? await cancelWhenGracefulShutdown {
       await withTaskGroup(of: Void.self) { group in
-        group.addTask { await listen() }
+        group.addTask { try? await listener.run() }
         group.addTask {
           while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
@@ -29,32 +37,6 @@ struct LogNotificationListener: Service {
           }
         }
       }
-    }
-  }
-
-  /// Listens until cancelled, reconnecting a second after each failure.
-  private func listen() async {
-    var connected = false
-    while !Task.isCancelled {
-      do {
-        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 0, logger: logger)
-        defer { Task { try? await connection.close() } }
-        try await connection.listen(on: EventLogPostgresSchema.notificationChannel) { notifications in
-          if connected { logger.info("log notifications resumed") }
-          connected = true
-          // Commits made while no connection listened are read from the heads.
-          try await BlockingWork.run { provider.scanHeads() }
-          for try await notification in notifications {
-            let parts = notification.payload.split(separator: " ")
-            guard parts.count == 2, let tenant = TenantID(String(parts[0])), let head = Int64(parts[1]) else { continue }
-            provider.commitObserved(tenant: tenant, head: head)
-          }
-        }
-      } catch {
-        if Task.isCancelled { return }
-        logger.warning("log notifications interrupted; retrying in a second", metadata: ["error": "\(error)"])
-      }
-      try? await Task.sleep(for: .seconds(1))
     }
   }
 }

@@ -34,7 +34,13 @@ public struct MetricsProcess: Sendable {
       } else {
         MetricsLogConsumer(dataDirectory: configuration.dataDirectory)
       }
-    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
+    // On PostgreSQL, replicas share the tenants' work through leases, and hear of each
+    // other's folds; on SQLite this process is the only one.
+    let ownership = TenantOwnership(
+      store: database.map { PostgresLeases(pool: $0, component: "metrics") } ?? SoleLeases(), component: "metrics",
+      leaseTime: configuration.leaseTime, logger: logger)
+    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, ownership: ownership)
+    let applied = database.map { AppliedNotification.listener(component: "metrics", url: $0.url, logger: logger, follower.observeApplied) }
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
@@ -43,10 +49,15 @@ public struct MetricsProcess: Sendable {
       databaseSizes: database.map { PostgresTenantSizes(MetricsPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
     server.health?.setDetail(follower.healthDetail)
     let scheduler = AlertScheduler(provider: provider, logger: logger)
-    let warmer = RollupWarmer(state: state, logger: logger)
+    let announcements = database.map { database in
+      PostgresListener(url: database.url, channel: AlertAnnouncementChannel.name, logger: logger) { payload in
+        if let announcement = AlertAnnouncementChannel.parse(payload) { provider.hear(announcement) }
+      }
+    }
+    let warmer = RollupWarmer(state: state, ownership: ownership, logger: logger)
     let services: [any Service] =
-      (database.map { [$0] } ?? []) + [
-        ingestion, follower, PeriodicService(interval: alertInterval) { try? await BlockingWork.run { scheduler.evaluateAll() } },
+      (database.map { [$0] } ?? []) + [ingestion] + ([applied, announcements].compactMap { $0 } as [any Service]) + [
+        follower, PeriodicService(interval: alertInterval) { try? await BlockingWork.run { scheduler.evaluateAll() } },
         PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() }, server,
       ]
     return MetricsProcess(services: services, provider: provider, server: server)

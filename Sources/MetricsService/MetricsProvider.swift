@@ -16,7 +16,7 @@ public final class MetricsProvider: Sendable {
 
   /// The per-tenant state.
   public let state: MetricsLogConsumer
-  private let follower: LogFollower?
+  let follower: LogFollower?
   private let clock: @Sendable () -> Int64
   private let feed = TenantBroadcast<AlertRecord>(buffering: .unbounded)
 
@@ -41,19 +41,40 @@ public final class MetricsProvider: Sendable {
         self.feed.finish(tenant: tenant)
         self.state.forget(tenant)
       },
-      afterImport: { tenant in self.state.forget(tenant) })
+      afterImport: { tenant in
+        self.state.forget(tenant)
+        try? self.state.storage.announce(.rulesChanged(tenant))
+      })
   }
 
-  /// Evaluates `tenant`'s alert rules now; publishes and returns what opened or resolved.
+  /// Evaluates `tenant`'s alert rules now, writing under `fence`; publishes and returns
+  /// what opened or resolved.
   @discardableResult
-  public func evaluateAlerts(tenant: TenantID, nowMs: Int64? = nil) throws -> [AlertRecord] {
+  public func evaluateAlerts(tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole) throws -> [AlertRecord] {
     let store = try state.store(for: tenant)
     let changes = try AlertEvaluator(
       store: store, alerts: try state.alerts(for: tenant), settings: try store.settings(), nowMs: nowMs ?? clock(),
-      buildLock: state.rollupLock(for: tenant)
+      buildLock: state.rollupLock(for: tenant), fence: fence
     ).evaluate()
-    for alert in changes { feed.publish(alert, tenant: tenant) }
+    for alert in changes {
+      if state.storage.sharedByReplicas {
+        // Every replica's streams, this one's included, hear it through the database.
+        try? state.storage.announce(.alertChanged(tenant, id: alert.id))
+      } else {
+        feed.publish(alert, tenant: tenant)
+      }
+    }
     return changes
+  }
+
+  /// What another replica (or this one) announced through the shared storage.
+  public func hear(_ announcement: AlertAnnouncement) {
+    switch announcement {
+    case .rulesChanged(let tenant):
+      state.rulesChanged(tenant)
+    case .alertChanged(let tenant, let id):
+      if let alert = try? state.alerts(for: tenant).alert(id: id) { feed.publish(alert, tenant: tenant) }
+    }
   }
 
   /// Waits until the consumer applied `offset` for `tenant` (read-your-writes).
@@ -226,6 +247,8 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
       threshold: wire.threshold, anomaly: wire.anomaly, minSample: wire.minSample == 0 ? 20 : wire.minSample)
     try state.alerts(for: tenant).add(rule)
     state.rulesChanged(tenant)
+    // The replica that evaluates this tenant may be another.
+    try state.storage.announce(.rulesChanged(tenant))
     return ServerResponse(message: Self.wireRule(rule))
   }
 

@@ -23,8 +23,8 @@ public final class SegmentationLogConsumer: LogConsumer {
 
   public func appliedOffset(tenant: TenantID) throws -> Int64 { try store(for: tenant).appliedOffset() }
 
-  public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
-    try store(for: tenant).apply(entries.map { ($0.offset, Self.event($0)) }, throughOffset: throughOffset)
+  public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID, fence: LeaseFence) throws {
+    try store(for: tenant).apply(entries.map { ($0.offset, Self.event($0)) }, throughOffset: throughOffset, fence: fence)
   }
 
   static func event(_ entry: Sightline_Ingestion_V1_LogEntry) -> SegmentationEvent {

@@ -26,7 +26,15 @@ public enum SegmentationProcess {
       } else {
         SegmentationLogConsumer(dataDirectory: configuration.dataDirectory)
       }
-    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger)
+    // On PostgreSQL, replicas share the tenants' work through leases, and hear of each
+    // other's folds; on SQLite this process is the only one.
+    let ownership = TenantOwnership(
+      store: database.map { PostgresLeases(pool: $0, component: "segmentation") } ?? SoleLeases(), component: "segmentation",
+      leaseTime: configuration.leaseTime, logger: logger)
+    let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, ownership: ownership)
+    let applied = database.map {
+      AppliedNotification.listener(component: "segmentation", url: $0.url, logger: logger, follower.observeApplied)
+    }
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
@@ -34,6 +42,6 @@ public enum SegmentationProcess {
         + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
       databaseSizes: database.map { PostgresTenantSizes(SegmentationPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
     server.health?.setDetail(follower.healthDetail)
-    return (database.map { [$0] } ?? []) + [ingestion, follower, server]
+    return (database.map { [$0] } ?? []) + [ingestion] + (applied.map { [$0] } ?? []) + [follower, server]
   }
 }

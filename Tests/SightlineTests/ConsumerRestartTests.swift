@@ -28,12 +28,12 @@ final class CrashingConsumer: LogConsumer {
 
   func appliedOffset(tenant: TenantID) throws -> Int64 { try inner.appliedOffset(tenant: tenant) }
 
-  func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
+  func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID, fence: LeaseFence) throws {
     let call = calls.withLock {
       $0 += 1; return $0
     }
     if crashOnCalls.contains(call) { throw CancellationError() }
-    try inner.apply(entries, throughOffset: throughOffset, tenant: tenant)
+    try inner.apply(entries, throughOffset: throughOffset, tenant: tenant, fence: fence)
   }
 }
 

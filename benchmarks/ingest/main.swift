@@ -146,7 +146,7 @@ try await InProcessSuite.with(followLogs: consumersOn, database: database) { sui
         var index = 0
         while index < entries.count {
           let page = Array(entries[index..<min(index + foldPageEntries, entries.count)])
-          try consumer.apply(page, throughOffset: page.last!.offset, tenant: id)
+          try consumer.apply(page, throughOffset: page.last!.offset, tenant: id, fence: .sole)
           index += page.count
         }
         let time = seconds(ContinuousClock.now - start)

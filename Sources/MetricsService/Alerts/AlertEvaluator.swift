@@ -27,6 +27,8 @@ struct AlertEvaluator {
   let nowMs: Int64
   /// The tenant's rollup build lock.
   let buildLock: RollupBuildLock
+  /// The tenant's metrics lease, which every alert written must still carry.
+  var fence: LeaseFence = .sole
 
   func evaluate() throws -> [AlertRecord] {
     var changes: [AlertRecord] = []
@@ -75,7 +77,7 @@ struct AlertEvaluator {
           expectedHigh: verdict.expected.upperBound, severity: verdict.severity, openedMs: nowMs, resolvedMs: nil,
           windowStartMs: nowMs - rule.windowMs, windowEndMs: nowMs,
           message: message(rule, group: group, result: result, expected: verdict.expected))
-        try alerts.save(alert)
+        try alerts.save(alert, fence: fence)
         changes.append(alert)
       case (true, var alert?):
         // Still breaching: keep the alert current, without announcing it again.
@@ -84,12 +86,12 @@ struct AlertEvaluator {
         alert.severity = verdict.severity
         alert.windowStartMs = nowMs - rule.windowMs
         alert.windowEndMs = nowMs
-        try alerts.save(alert)
+        try alerts.save(alert, fence: fence)
       case (false, var alert?):
         alert.resolvedMs = nowMs
         alert.value = result.value
         alert.sampleSize = result.sampleSize
-        try alerts.save(alert)
+        try alerts.save(alert, fence: fence)
         changes.append(alert)
       case (false, nil):
         break

@@ -9,18 +9,26 @@ struct AlertScheduler: Sendable {
   let provider: MetricsProvider
   let logger: Logger
 
-  /// One round over every tenant that may have rules: a tenant found without any is
-  /// skipped until its rules change, so idle tenants without rules cost no database open.
+  /// One round over every tenant that may have rules and is this replica's: a tenant found
+  /// without any is skipped until its rules change, so idle tenants without rules cost no
+  /// database open; alerts are written under the tenant's lease, so one opens once, however
+  /// many replicas run.
   func evaluateAll() {
     let state = provider.state
-    for tenant in state.tenants() where state.mayHaveRules(tenant) {
+    let ownership = provider.follower?.ownership
+    for tenant in state.tenants() where state.mayHaveRules(tenant) && ownership?.isAssigned(tenant) ?? true {
       do {
         let ruleChanges = state.ruleChanges(tenant)
         if try state.alerts(for: tenant).rules().isEmpty {
           state.markWithoutRules(tenant, ifUnchangedSince: ruleChanges)
           continue
         }
-        let changes = try provider.evaluateAlerts(tenant: tenant)
+        var fence = LeaseFence.sole
+        if let ownership {
+          guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
+          fence = held
+        }
+        let changes = try provider.evaluateAlerts(tenant: tenant, fence: fence)
         for alert in changes {
           let change = alert.resolvedMs == nil ? "opened" : "resolved"
           TenantSeries.alerts(tenant.rawValue, change: change).increment()
@@ -28,6 +36,9 @@ struct AlertScheduler: Sendable {
             alert.resolvedMs == nil ? "alert opened" : "alert resolved",
             metadata: ["tenant": "\(tenant)", "rule": "\(alert.ruleID)", "message": "\(alert.message)"])
         }
+      } catch let error as LeaseLost {
+        ownership?.lost(tenant)
+        logger.warning("an alert write was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
       } catch {
         logger.error("alert evaluation failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
       }

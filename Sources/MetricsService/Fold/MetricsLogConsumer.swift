@@ -58,8 +58,9 @@ public final class MetricsLogConsumer: LogConsumer {
 
   public func appliedOffset(tenant: TenantID) throws -> Int64 { try store(for: tenant).appliedOffset() }
 
-  public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws {
-    try store(for: tenant).apply(entries.map { ($0.offset, LogEntryMapping.metricsEvent($0)) }, throughOffset: throughOffset)
+  public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID, fence: LeaseFence) throws {
+    try store(for: tenant).apply(
+      entries.map { ($0.offset, LogEntryMapping.metricsEvent($0)) }, throughOffset: throughOffset, fence: fence)
     activity.withLock { activity in
       activity[tenant, default: Activity()].applied = .now
       activity[tenant, default: Activity()].appliedSinceWarming += entries.count

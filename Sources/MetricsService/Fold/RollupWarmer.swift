@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SightlineModel
+import SightlineRPC
 import SightlineStorage
 import Synchronization
 
@@ -9,8 +10,12 @@ import Synchronization
 /// 5M tickets that is 18 s instead of 26 ms (docs/performance.md). It works only on
 /// tenants whose consumer has been quiet for a few seconds, so it never competes with a
 /// load in progress, and off the concurrency pool, since building is blocking SQLite work.
+///
+/// With several replicas, only the one that folds a tenant warms it: it alone knows how much
+/// it applied, and the tenant must be assigned to it still.
 struct RollupWarmer: Sendable {
   let state: MetricsLogConsumer
+  let ownership: TenantOwnership
   let logger: Logger
   /// How far back days are kept built.
   static let horizonMs: Int64 = 400 * 86_400_000
@@ -26,7 +31,9 @@ struct RollupWarmer: Sendable {
     let stop = StopFlag()
     await withTaskCancellationHandler {
       for tenant in state.tenants()
-      where state.needsWarming(tenant, quietPeriod: Self.quietPeriod, minEvents: Self.minEvents) && !stop.isSet {
+      where state.needsWarming(tenant, quietPeriod: Self.quietPeriod, minEvents: Self.minEvents) && ownership.isAssigned(tenant)
+        && !stop.isSet
+      {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
           DispatchQueue.global().async {
             do {

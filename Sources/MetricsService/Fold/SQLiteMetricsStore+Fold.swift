@@ -23,7 +23,8 @@ extension SQLiteMetricsStore {
   /// in the same transaction. Entries at or below the stored offset are skipped, so
   /// re-delivery after a reconnect changes nothing. Returns the offset now applied.
   @discardableResult
-  public func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64) throws -> Int64 {
+  /// The fence is not checked: one process is the only writer of a tenant's SQLite file.
+  public func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64, fence: LeaseFence) throws -> Int64 {
     try writeDerivedState { db in
       let applied = try Self.appliedOffset(db)
       var batch = MetricsBatch(entries.filter { $0.offset > applied })

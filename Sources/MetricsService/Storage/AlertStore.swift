@@ -99,8 +99,26 @@ public protocol AlertStore: Sendable {
   func openAlert(ruleID: String, dimensionValue: String) throws -> AlertRecord?
   /// Every open alert of `ruleID`.
   func openAlerts(ruleID: String) throws -> [AlertRecord]
-  /// Inserts or updates `alert` (by id).
-  func save(_ alert: AlertRecord) throws
+  /// Inserts or updates `alert` (by id), if `fence` is still the tenant's metrics lease
+  /// (else ``LeaseLost``, and nothing is written).
+  func save(_ alert: AlertRecord, fence: LeaseFence) throws
+  /// The alert with `id`, if any.
+  func alert(id: String) throws -> AlertRecord?
   /// The newest alerts first, at most `limit`, only open ones when `openOnly`.
   func alerts(openOnly: Bool, limit: Int) throws -> [AlertRecord]
+}
+
+extension AlertStore {
+  /// Saves `alert` as the store's only writer (no lease to check).
+  public func save(_ alert: AlertRecord) throws { try save(alert, fence: .sole) }
+}
+
+/// What a metrics replica tells the others about alerting, so that each answers as if it
+/// had done the work itself.
+public enum AlertAnnouncement: Sendable, Equatable {
+  /// A tenant's rules changed (added, removed, imported, deleted): the replica evaluating
+  /// the tenant must look at them again.
+  case rulesChanged(TenantID)
+  /// An alert opened or resolved: `WatchAlerts` streams on every replica deliver it.
+  case alertChanged(TenantID, id: String)
 }

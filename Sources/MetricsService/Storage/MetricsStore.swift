@@ -15,9 +15,10 @@ public protocol MetricsStore: Sendable {
   /// The last log offset applied (0 before the first batch).
   func appliedOffset() throws -> Int64
   /// Applies `entries` (offset order) above the stored offset and records `throughOffset`,
-  /// atomically. Returns the offset now applied.
+  /// atomically, if `fence` is still the tenant's metrics lease (else ``LeaseLost``, and
+  /// nothing is written). Returns the offset now applied.
   @discardableResult
-  func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64) throws -> Int64
+  func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64, fence: LeaseFence) throws -> Int64
 
   // MARK: KPI reads
 
@@ -52,12 +53,25 @@ public protocol MetricsStore: Sendable {
   func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> [RollupRow]
 }
 
+extension MetricsStore {
+  /// Applies `entries` as the store's only writer (no lease to check).
+  @discardableResult
+  public func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64) throws -> Int64 {
+    try apply(entries, throughOffset: throughOffset, fence: .sole)
+  }
+}
+
 /// Every tenant's metrics state and alerts, and the tenant data lifecycle over them.
 public protocol MetricsStorage: TenantDataStore {
   /// The metrics state of `tenant`, created on first use.
   func metrics(for tenant: TenantID) throws -> any MetricsStore
   /// The alert rules and alerts of `tenant`.
   func alerts(for tenant: TenantID) throws -> any AlertStore
+  /// Whether other replicas share this storage (they hear of alert changes through
+  /// ``announce(_:)`` rather than from this process).
+  var sharedByReplicas: Bool { get }
+  /// Tells every replica sharing the storage, this one included, of `announcement`.
+  func announce(_ announcement: AlertAnnouncement) throws
 }
 
 extension SQLiteTenantStores: MetricsStorage where Schema == MetricsSchema {
@@ -66,4 +80,8 @@ extension SQLiteTenantStores: MetricsStorage where Schema == MetricsSchema {
   public func alerts(for tenant: TenantID) throws -> any AlertStore {
     try store(for: tenant)
   }
+  /// One process owns the files.
+  public var sharedByReplicas: Bool { false }
+  /// Nobody else to tell.
+  public func announce(_ announcement: AlertAnnouncement) {}
 }

@@ -46,8 +46,9 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
     try alerts(where: "rule_id = $2 AND resolved_ms IS NULL", ruleID)
   }
 
-  public func save(_ alert: AlertRecord) throws {
+  public func save(_ alert: AlertRecord, fence: LeaseFence) throws {
     try transaction { session in
+      try session.checkFence(fence, component: Schema.component, tenant: tenant)
       try session.execute(
         """
         INSERT INTO alert (tenant_id, id, rule_id, kpi, dimension, dimension_value, value, sample_size, expected_low,
@@ -62,6 +63,10 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
           window_end_ms = excluded.window_end_ms, message = excluded.message
         """)
     }
+  }
+
+  public func alert(id: String) throws -> AlertRecord? {
+    try alerts(where: "id = $2", id).first
   }
 
   public func alerts(openOnly: Bool, limit: Int) throws -> [AlertRecord] {

@@ -93,6 +93,34 @@ public typealias PostgresMetricsStores = PostgresTenantStores<MetricsPostgresSch
 extension PostgresTenantStores: MetricsStorage where Schema == MetricsPostgresSchema, Export == MetricsSchema {
   public func metrics(for tenant: TenantID) throws -> any MetricsStore { try store(for: tenant) }
   public func alerts(for tenant: TenantID) throws -> any AlertStore { try store(for: tenant) }
+  public var sharedByReplicas: Bool { true }
+  public func announce(_ announcement: AlertAnnouncement) throws {
+    try pool.withSession { session in
+      try session.execute("SELECT pg_notify(\(AlertAnnouncementChannel.name), \(AlertAnnouncementChannel.payload(announcement)))")
+    }
+  }
+}
+
+/// The `NOTIFY` channel of ``AlertAnnouncement``s: "rules TENANT" or "alert TENANT ID".
+public enum AlertAnnouncementChannel {
+  public static let name = "sightline_alerts"
+
+  static func payload(_ announcement: AlertAnnouncement) -> String {
+    switch announcement {
+    case .rulesChanged(let tenant): "rules \(tenant.rawValue)"
+    case .alertChanged(let tenant, let id): "alert \(tenant.rawValue) \(id)"
+    }
+  }
+
+  /// The announcement of a payload; nil for a malformed one.
+  public static func parse(_ payload: String) -> AlertAnnouncement? {
+    let parts = payload.split(separator: " ").map(String.init)
+    switch (parts.first, parts.count) {
+    case ("rules", 2): return TenantID(parts[1]).map { .rulesChanged($0) }
+    case ("alert", 3): return TenantID(parts[1]).map { .alertChanged($0, id: parts[2]) }
+    default: return nil
+    }
+  }
 }
 
 /// A tenant's metrics state in PostgreSQL. The fold works out each batch in memory
@@ -109,8 +137,9 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
   }
 
   @discardableResult
-  public func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64) throws -> Int64 {
+  public func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64, fence: LeaseFence) throws -> Int64 {
     try transaction { session in
+      try session.checkFence(fence, component: Schema.component, tenant: tenant)
       // The consumer row, locked: two folders of one tenant (a lease handed over while the
       // old owner still works) apply one after the other, each seeing the other's offset.
       try session.execute(
@@ -136,6 +165,7 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
       }
       let reached = max(applied, throughOffset)
       try session.execute("UPDATE consumer SET applied_offset = \(reached) WHERE tenant_id = \(tenant.rawValue) AND id = 1")
+      try session.notifyApplied(component: Schema.component, tenant: tenant, offset: reached)
       return reached
     }
   }

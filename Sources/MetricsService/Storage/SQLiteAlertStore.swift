@@ -64,8 +64,9 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
     }
   }
 
-  /// Inserts or replaces an alert (opening, updating or resolving it).
-  public func save(_ alert: AlertRecord) throws {
+  /// Inserts or replaces an alert (opening, updating or resolving it). The fence is not
+  /// checked: one process is the only writer of a tenant's SQLite file.
+  public func save(_ alert: AlertRecord, fence: LeaseFence) throws {
     try writer.write { db in
       try db.execute(
         sql: """
@@ -82,6 +83,10 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
   }
 
   /// Alerts, newest first; only open ones if `openOnly`.
+  public func alert(id: String) throws -> AlertRecord? {
+    try writer.read { db in try Row.fetchOne(db, sql: "\(Self.selectAlert) WHERE id = ?", arguments: [id]).flatMap(Self.alert) }
+  }
+
   public func alerts(openOnly: Bool, limit: Int) throws -> [AlertRecord] {
     try writer.read { db in
       try Row.fetchAll(

@@ -95,8 +95,9 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
         binds: Self.bindings(tenant.rawValue)), as: Int64.self) ?? 0
   }
 
-  public func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64) throws {
+  public func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64, fence: LeaseFence) throws {
     try transaction { session in
+      try session.checkFence(fence, component: Schema.component, tenant: tenant)
       try session.execute(
         "INSERT INTO consumer (tenant_id, id, applied_offset) VALUES (\(tenant.rawValue), 1, 0) ON CONFLICT (tenant_id, id) DO NOTHING")
       let applied = try appliedOffset(session, locking: true)
@@ -113,6 +114,7 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
           tail: "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET changed_offset = excluded.changed_offset")
       }
       try session.execute("UPDATE consumer SET applied_offset = \(through) WHERE tenant_id = \(tenant.rawValue) AND id = 1")
+      try session.notifyApplied(component: Schema.component, tenant: tenant, offset: through)
     }
   }
 

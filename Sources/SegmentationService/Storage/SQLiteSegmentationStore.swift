@@ -63,7 +63,8 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
   /// transaction: the batch is worked out in memory (``SegmentationBatch``) from the
   /// tickets and profiles it touches, loaded with one statement each, and written back
   /// with multi-row statements.
-  public func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64) throws {
+  /// The fence is not checked: one process is the only writer of a tenant's SQLite file.
+  public func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64, fence: LeaseFence) throws {
     try writeDerivedState { db in
       let applied = try Int64.fetchOne(db, sql: "SELECT applied_offset FROM consumer WHERE id = 1") ?? 0
       var batch = SegmentationBatch(entries.filter { $0.offset > applied })

@@ -46,8 +46,10 @@ public struct FeedbackDocument: Sendable {
 public protocol SegmentationStore: Sendable {
   /// The last log offset applied (0 before the first batch).
   func appliedOffset() throws -> Int64
-  /// Applies entries above the stored offset and stores `throughOffset`, atomically.
-  func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64) throws
+  /// Applies entries above the stored offset and stores `throughOffset`, atomically, if
+  /// `fence` is still the tenant's segmentation lease (else ``LeaseLost``, and nothing is
+  /// written).
+  func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64, fence: LeaseFence) throws
   /// Customers' facts (profile, tickets, answers, orders) as of the applied offset, read
   /// at once with it: every customer when `changedAfter` is nil, else only the customers
   /// that batches after that offset changed.
@@ -74,4 +76,11 @@ public protocol SegmentationStorage: TenantDataStore {
 
 extension SQLiteTenantStores: SegmentationStorage where Schema == SegmentationSchema {
   public func segmentation(for tenant: TenantID) throws -> any SegmentationStore { try store(for: tenant) }
+}
+
+extension SegmentationStore {
+  /// Applies `entries` as the store's only writer (no lease to check).
+  public func apply(_ entries: [(offset: Int64, event: SegmentationEvent)], throughOffset: Int64) throws {
+    try apply(entries, throughOffset: throughOffset, fence: .sole)
+  }
 }

@@ -15,8 +15,10 @@ public protocol LogConsumer: Sendable {
   /// The last offset applied for `tenant` (0 before the first).
   func appliedOffset(tenant: TenantID) throws -> Int64
   /// Applies `entries` (in offset order) for `tenant` and records `throughOffset` with them,
-  /// atomically. Called again with entries already applied after a failure: skip them.
-  func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID) throws
+  /// atomically, unless `fence` is no longer the tenant's lease (then it throws
+  /// ``LeaseLost`` and writes nothing). Called again with entries already applied after a
+  /// failure: skip them.
+  func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID, fence: LeaseFence) throws
 }
 
 /// Folds every tenant's log into a downstream service (docs/architecture.md, "Data flow between services"),
@@ -27,7 +29,11 @@ public protocol LogConsumer: Sendable {
 ///   most `maxEntriesPerTurn` entries) at a time, in first-come order: a tenant still
 ///   behind after its turn goes to the back of the queue, so a busy tenant cannot starve
 ///   the others;
-/// - an idle tenant costs no stream, no task and no open file: only its two offsets here.
+/// - an idle tenant costs no stream, no task and no open file: only its two offsets here;
+/// - with several replicas, each folds only the tenants ``TenantOwnership`` assigns it, and
+///   writes under the tenant's lease (a fence): a replica that lost the lease while paused
+///   is refused by the store, and learns the other replicas' progress from
+///   ``observeApplied(_:tenant:)``.
 ///
 /// A turn that fails is retried after a capped exponential backoff; the feed reconnects the
 /// same way and its first messages (every tenant's head) reconcile whatever was missed.
@@ -42,6 +48,8 @@ public final class LogFollower: Service, Sendable {
   /// read-your-writes waits are woken by.
   public let appliedProgress = TenantBroadcast<Int64>(buffering: .bufferingNewest(1))
 
+  /// Which tenants this replica folds.
+  public let ownership: TenantOwnership
   private let client: GRPCClient<HTTP2ClientTransport.Posix>
   private let consumer: any LogConsumer
   private let logger: Logger
@@ -50,8 +58,12 @@ public final class LogFollower: Service, Sendable {
 
   private struct State {
     var progress: [TenantID: Progress] = [:]
-    /// Tenants whose applied offset is known (read from the consumer's store once).
+    /// Tenants whose applied offset is known (read from the consumer's store once, or
+    /// heard from the replica that folded it).
     var appliedKnown: Set<TenantID> = []
+    /// The lease token under which each tenant's applied offset was last read or written
+    /// here: under another token (or none), it must be read again before a write.
+    var appliedToken: [TenantID: Int64] = [:]
     /// Tenants waiting out a backoff after a failed turn, and when to try again.
     var retryAt: [TenantID: ContinuousClock.Instant] = [:]
     var failures: [TenantID: Int] = [:]
@@ -86,9 +98,16 @@ public final class LogFollower: Service, Sendable {
   /// Every followed tenant's progress.
   public var progress: [TenantID: Progress] { state.withLock { $0.progress } }
 
-  /// Tenants followed (every tenant with a log), and how many of them are behind their head.
+  /// Tenants followed (every tenant with a log that is this replica's to fold), and how many
+  /// of them are behind their head.
   public var counts: (followed: Int, behind: Int) {
-    state.withLock { state in (state.progress.count, state.progress.values.count { $0.lag > 0 }) }
+    let owned = ownedProgress
+    return (owned.count, owned.values.count { $0.lag > 0 })
+  }
+
+  /// The progress of the tenants this replica folds (another replica answers for the rest).
+  private var ownedProgress: [TenantID: Progress] {
+    state.withLock { $0.progress }.filter { ownership.isAssigned($0.key) }
   }
 
   /// What readiness reports while serving: "following N tenants, M behind".
@@ -103,7 +122,8 @@ public final class LogFollower: Service, Sendable {
   /// for more than 30 s, or more than `maxLag` events behind.
   public func readinessCheck(maxLag: Int64) -> ReadinessMonitor.Check {
     {
-      let (progress, feedProblem, feedSince) = self.state.withLock { ($0.progress, $0.feedProblem, $0.feedFailingSince) }
+      let (feedProblem, feedSince) = self.state.withLock { ($0.feedProblem, $0.feedFailingSince) }
+      let progress = self.ownedProgress
       var problems: [String] = []
       if let feedProblem, let feedSince, ContinuousClock.now - feedSince > .seconds(30) { problems.append(feedProblem) }
       if let tenants = Self.readinessProblem(progress, maxLag: maxLag, failureGrace: .seconds(30)) { problems.append(tenants) }
@@ -145,11 +165,12 @@ public final class LogFollower: Service, Sendable {
 
   /// A follower calling ingestion through `client` (mutual TLS, service identity), with
   /// `workers` folding at once, each taking at most `maxEntriesPerTurn` entries of a tenant
-  /// per turn.
+  /// per turn, folding the tenants `ownership` assigns it (all of them, by default).
   public init(
     client: GRPCClient<HTTP2ClientTransport.Posix>, consumer: any LogConsumer, logger: Logger,
-    workers: Int = 4, maxEntriesPerTurn: Int = 30_000, pageEntries: Int = 10_000
+    ownership: TenantOwnership? = nil, workers: Int = 4, maxEntriesPerTurn: Int = 30_000, pageEntries: Int = 10_000
   ) {
+    self.ownership = ownership ?? .sole(component: "consumer", logger: logger)
     self.client = client
     self.consumer = consumer
     self.logger = logger
@@ -162,7 +183,26 @@ public final class LogFollower: Service, Sendable {
   /// gets a turn, which learns its head from ingestion.
   public func follow(_ tenant: TenantID) {
     let unknown = state.withLock { $0.progress[tenant] == nil && !$0.stopped.contains(tenant) }
-    if unknown { queue.enqueue(tenant) }
+    if unknown {
+      ownership.know([tenant])
+      queue.enqueue(tenant)
+    }
+  }
+
+  /// Another replica (or this one) committed `tenant`'s fold through `offset`: wakes the
+  /// read-your-writes waits of this replica, which may not be the one folding the tenant.
+  public func observeApplied(_ offset: Int64, tenant: TenantID) {
+    let moved = state.withLock { state -> Bool in
+      guard !state.stopped.contains(tenant) else { return false }
+      var progress = state.progress[tenant] ?? Progress()
+      guard offset > progress.applied || !state.appliedKnown.contains(tenant) else { return false }
+      progress.applied = max(progress.applied, offset)
+      progress.head = max(progress.head, offset)
+      state.progress[tenant] = progress
+      state.appliedKnown.insert(tenant)
+      return true
+    }
+    if moved { appliedProgress.publish(offset, tenant: tenant) }
   }
 
   /// Stops following `tenant`, whose data is being deleted: a turn in progress ends without
@@ -173,14 +213,18 @@ public final class LogFollower: Service, Sendable {
       state.stopped.insert(tenant)
       state.progress[tenant] = nil
       state.appliedKnown.remove(tenant)
+      state.appliedToken[tenant] = nil
       state.retryAt[tenant] = nil
       state.failures[tenant] = nil
     }
+    ownership.forget(tenant)
     appliedProgress.finish(tenant: tenant)
   }
 
   public func run() async throws {
+    ownership.onGain { [weak self] tenants in self?.gained(tenants) }
     await withDiscardingTaskGroup { group in
+      group.addTask { await self.ownership.run() }
       group.addTask { await self.watchChanges() }
       group.addTask { await self.retryWhenDue() }
       for _ in 0..<workers {
@@ -226,6 +270,7 @@ public final class LogFollower: Service, Sendable {
 
   private func received(_ message: Sightline_Ingestion_V1_WatchChangesResponse) {
     var due: [TenantID] = []
+    ownership.know(message.heads.compactMap { TenantID($0.tenant) })
     state.withLock { state in
       if message.snapshotComplete {
         state.feedProblem = nil
@@ -235,6 +280,8 @@ public final class LogFollower: Service, Sendable {
         guard let tenant = TenantID(name) else { continue }
         state.progress[tenant] = nil
         state.appliedKnown.remove(tenant)
+        state.appliedToken[tenant] = nil
+        ownership.forget(tenant)
       }
       for head in message.heads {
         guard let tenant = TenantID(head.tenant) else { continue }
@@ -245,6 +292,19 @@ public final class LogFollower: Service, Sendable {
         state.progress[tenant] = progress
         let known = state.appliedKnown.contains(tenant)
         if (!known || progress.applied < progress.head) && state.retryAt[tenant] == nil { due.append(tenant) }
+      }
+    }
+    // Another replica folds the rest.
+    for tenant in due where ownership.isAssigned(tenant) { queue.enqueue(tenant) }
+  }
+
+  /// Tenants newly assigned here (a replica left, or this one joined): those behind, or
+  /// whose progress is not known here, get a turn.
+  private func gained(_ tenants: [TenantID]) {
+    let due = state.withLock { state in
+      tenants.filter { tenant in
+        guard !state.stopped.contains(tenant), let progress = state.progress[tenant] else { return false }
+        return !state.appliedKnown.contains(tenant) || progress.applied < progress.head
       }
     }
     for tenant in due { queue.enqueue(tenant) }
@@ -287,6 +347,7 @@ public final class LogFollower: Service, Sendable {
   /// process decodes it), so a tenant catching up keeps both busy. Returns whether it is
   /// still behind (another turn is due).
   private func turn(_ tenant: TenantID) async -> Bool {
+    guard ownership.isAssigned(tenant) else { return false }
     let metadata = SuiteMetadata.forTenant(tenant)
     let directory = Sightline_Ingestion_V1_TenantDirectory.Client(wrapping: client)
     let pageEntries = self.pageEntries
@@ -305,6 +366,9 @@ public final class LogFollower: Service, Sendable {
       guard let applied = try await BlockingWork.run({ try self.appliedOffset(tenant) }) else { return false }
       var reached = applied
       var entriesRead = 0
+      // Claimed at the first page with entries: reading needs no lease, and a caught-up
+      // tenant costs no lease work.
+      var fence: LeaseFence?
       next = read(after: applied)
       while let page = next {
         let reply = try await page.value
@@ -315,7 +379,13 @@ public final class LogFollower: Service, Sendable {
         // A full page means more may follow: read it while this one is folded.
         if let last, reply.entries.count >= pageEntries, entriesRead < maxEntriesPerTurn { next = read(after: last) }
         if let last {
-          try await BlockingWork.run { try self.consumer.apply(reply.entries, throughOffset: last, tenant: tenant) }
+          if fence == nil {
+            guard let claimed = try await claim(tenant, readFrom: applied) else { return false }
+            fence = claimed
+          }
+          try await BlockingWork.run { [fence] in
+            try self.consumer.apply(reply.entries, throughOffset: last, tenant: tenant, fence: fence!)
+          }
           reached = last
         }
         let behind = state.withLock { state -> Bool in
@@ -333,6 +403,15 @@ public final class LogFollower: Service, Sendable {
         if reached > applied { appliedProgress.publish(reached, tenant: tenant) }
         if next == nil { return behind }
       }
+      return false
+    } catch let error as LeaseLost {
+      // Paused or cut off past the lease: another replica folds this tenant now.
+      ownership.lost(tenant)
+      state.withLock { state in
+        state.appliedKnown.remove(tenant)
+        state.appliedToken[tenant] = nil
+      }
+      logger.warning("a fold was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
       return false
     } catch {
       if Task.isCancelled || state.withLock({ $0.stopped.contains(tenant) }) { return false }
@@ -354,6 +433,38 @@ public final class LogFollower: Service, Sendable {
           metadata: ["tenant": "\(tenant)", "failures": "\(failures)", "error": "\(error)"])
       }
       return false
+    }
+  }
+
+  /// The fence to fold `tenant` with, having read from `readFrom`; nil when there is
+  /// nothing to do now: the tenant is another replica's, or its lease is still held by
+  /// another (tried again shortly), or the applied offset moved since it was read here
+  /// (another replica folded meanwhile; the tenant is queued again to read from there).
+  private func claim(_ tenant: TenantID, readFrom: Int64) async throws -> LeaseFence? {
+    switch try await BlockingWork.run({ try self.ownership.fence(for: tenant) }) {
+    case .notMine:
+      return nil
+    case .busy:
+      state.withLock { $0.retryAt[tenant] = .now + .milliseconds(200) }
+      return nil
+    case .held(let fence):
+      if state.withLock({ $0.appliedToken[tenant] }) == fence.token { return fence }
+      // First write under this lease: what was read before may be stale.
+      let stored = try await BlockingWork.run { try self.consumer.appliedOffset(tenant: tenant) }
+      let moved = state.withLock { state -> Bool in
+        state.appliedToken[tenant] = fence.token
+        state.appliedKnown.insert(tenant)
+        var progress = state.progress[tenant] ?? Progress()
+        progress.applied = stored
+        progress.head = max(progress.head, stored)
+        state.progress[tenant] = progress
+        return stored != readFrom
+      }
+      if moved {
+        queue.enqueue(tenant)
+        return nil
+      }
+      return fence
     }
   }
 

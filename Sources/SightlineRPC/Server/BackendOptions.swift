@@ -49,6 +49,13 @@ public struct BackendOptions: ParsableArguments, Sendable {
       "Migrate the PostgreSQL schema at start-up as this URL's role, the tables' owner, while the work runs as --database's role (env SIGHTLINE_DATABASE_OWNER_URL; default: --database)."
   )
   public var databaseOwner: String?
+  /// How long a replica's lease on a tenant's background work lasts without renewal.
+  @Option(
+    name: .long,
+    help:
+      "Seconds a replica's lease on a tenant's folding and alerting lasts without renewal: a dead replica's tenants are taken over within it plus a second (env SIGHTLINE_LEASE_TIME; default 10)."
+  )
+  public var leaseTime: Double?
 
   public init() {}
 
@@ -90,6 +97,10 @@ public struct BackendOptions: ParsableArguments, Sendable {
       guard lag > 0 else { throw ValidationError("--max-consumer-lag must be positive") }
       configuration.maxConsumerLag = lag
     }
+    if let seconds = leaseTime ?? env["SIGHTLINE_LEASE_TIME"].flatMap(Double.init) {
+      guard seconds >= 1, seconds <= 3600 else { throw ValidationError("--lease-time must be between 1 and 3600 seconds") }
+      configuration.leaseTime = .milliseconds(Int64(seconds * 1000))
+    }
     return configuration
   }
 }
@@ -112,6 +123,8 @@ public struct BackendConfiguration: Sendable {
   public var databaseURL: String?
   /// The URL whose role migrates the schema (nil: `databaseURL`'s).
   public var databaseOwnerURL: String?
+  /// How long a lease on a tenant's background work lasts without renewal.
+  public var leaseTime: Duration = .seconds(10)
 
   /// A configuration from its parts.
   public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, upstreams: [SuiteComponent: HostAndPort] = [:]) {

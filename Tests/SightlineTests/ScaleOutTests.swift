@@ -1,0 +1,182 @@
+import Foundation
+import IngestionService
+import Logging
+import MetricsService
+import PostgresNIO
+import SightlinePostgres
+import SightlineTesting
+import SightlineWire
+import Synchronization
+import Testing
+
+@testable import SightlineModel
+@testable import SightlineRPC
+
+/// The assignment of tenants to replicas, on its own (no database).
+@Suite struct TenantAssignmentTests {
+  static let tenants = (1...60).map { TenantID(String(format: "t%03d", $0))! }
+
+  @Test func loadsDifferByAtMostOneAndEveryReplicaComputesTheSameAnswer() {
+    for members in [["a"], ["a", "b"], ["r1", "r2", "r3"], ["x", "y", "z", "w", "v", "u", "s"]] {
+      let assignment = TenantAssignment.assign(Self.tenants, to: members)
+      #expect(assignment.count == Self.tenants.count)
+      let loads = Dictionary(grouping: assignment.values, by: { $0 }).mapValues(\.count)
+      #expect(Set(loads.keys) == Set(members) || Self.tenants.count < members.count)
+      #expect(loads.values.max()! - loads.values.min()! <= 1, "\(members): \(loads)")
+      // The order members are listed in, or tenants given in, changes nothing.
+      #expect(TenantAssignment.assign(Self.tenants.reversed(), to: members.reversed()) == assignment)
+    }
+  }
+
+  @Test func aReplicaLeavingMovesItsTenantsAndFewOthers() {
+    let before = TenantAssignment.assign(Self.tenants, to: ["r1", "r2", "r3", "r4"])
+    let after = TenantAssignment.assign(Self.tenants, to: ["r1", "r2", "r3"])
+    let moved = Self.tenants.filter { before[$0] != after[$0] }
+    let orphaned = Self.tenants.filter { before[$0] == "r4" }
+    #expect(Set(orphaned).isSubset(of: Set(moved)))
+    // Its 15 tenants move, and some others to even the loads out; far from all 60.
+    #expect(moved.count < 35, "\(moved.count) of 60 tenants moved")
+  }
+
+  @Test func theRankIsTheSameInEveryProcess() {
+    // A value worked out apart (FNV-1a then SplitMix64, in Python): a hash seeded per
+    // process, like Swift's hashValue, would have replicas disagree.
+    #expect(TenantAssignment.rank("r1", TenantID("acme")!) == 0xd5f3_6a3c_631a_5491)
+    #expect(TenantAssignment.rank("r2", TenantID("acme")!) != 0xd5f3_6a3c_631a_5491)
+  }
+}
+
+/// Leases, fencing, balance and concurrent writers on a real PostgreSQL server.
+@Suite(.enabled(if: TestPostgres.available, TestPostgres.howToRun), .serialized)
+struct ScaleOutTests {
+  let logger = TestPostgres.logger
+
+  @Test func aLeaseMovesWithAGrowingTokenAndTheOldOwnersWriteIsRefused() async throws {
+    try await TestPostgres.withScratchDatabase { database in
+      let pool = try PostgresStartup.pool(
+        for: MetricsPostgresSchema.self, url: database.url, ownerURL: database.ownerURL, logger: logger)
+      defer { pool.close() }
+      let leases = PostgresLeases(pool: pool, component: "metrics")
+      let tenant = TenantID("acme")!
+      let ttl = Duration.seconds(1)
+
+      let first = try #require(try leases.claim(tenant, member: "a", ttl: ttl))
+      #expect(try leases.claim(tenant, member: "a", ttl: ttl) == first, "the owner's claim in time keeps the token")
+      #expect(try leases.claim(tenant, member: "b", ttl: ttl) == nil, "held by a")
+      #expect(try leases.renew([tenant: first], member: "a", ttl: ttl) == [tenant])
+
+      // a stops renewing (paused); once its time is out, b takes over with a greater token.
+      try await Task.sleep(for: .milliseconds(1_100))
+      let second = try #require(try leases.claim(tenant, member: "b", ttl: .seconds(30)))
+      #expect(second > first)
+      #expect(try leases.renew([tenant: first], member: "a", ttl: ttl).isEmpty)
+      #expect(try leases.claim(tenant, member: "a", ttl: ttl) == nil)
+
+      // a wakes up and writes with its old fence: refused, nothing stored; b's write lands.
+      let store = try PostgresMetricsStores(pool: pool, service: "metrics", transferDirectory: "/tmp").metrics(for: tenant)
+      let entries = [(offset: Int64(1), event: MetricsEvent.other)]
+      #expect(throws: LeaseLost.self) { try store.apply(entries, throughOffset: 1, fence: LeaseFence(token: first)) }
+      #expect(try store.appliedOffset() == 0)
+      #expect(try store.apply(entries, throughOffset: 1, fence: LeaseFence(token: second)) == 1)
+
+      // Released, the next claim (by anyone) takes a greater token still.
+      try leases.release(tenant, member: "b", token: second)
+      #expect(try leases.claim(tenant, member: "a", ttl: ttl)! > second)
+    }
+  }
+
+  @Test func threeReplicasShareSixtyTenantsEvenlyAndTakeOverADeadOnesWithinTheLeaseTime() async throws {
+    try await TestPostgres.withScratchDatabase { database in
+      let pool = try PostgresStartup.pool(
+        for: MetricsPostgresSchema.self, url: database.url, ownerURL: database.ownerURL, logger: logger)
+      defer { pool.close() }
+      let leaseTime = Duration.seconds(2)
+      let replicas = (0..<3).map { _ in
+        TenantOwnership(store: PostgresLeases(pool: pool, component: "metrics"), component: "metrics", leaseTime: leaseTime, logger: logger)
+      }
+      let tenants = TenantAssignmentTests.tenants
+      for replica in replicas { replica.know(tenants) }
+      // Two rounds: the first records every member, the second sees them all.
+      for _ in 0..<2 { for replica in replicas { replica.beat() } }
+      #expect(replicas.allSatisfy { $0.members.count == 3 })
+
+      // Each tenant is one replica's, and each replica has between 15 and 25.
+      let owned = replicas.map { replica in Set(tenants.filter { replica.isAssigned($0) }) }
+      for set in owned { #expect((15...25).contains(set.count), "\(owned.map(\.count))") }
+      #expect(owned.reduce(Set()) { $0.union($1) }.count == tenants.count)
+      #expect(owned.map(\.count).reduce(0, +) == tenants.count, "no tenant is two replicas'")
+      // Claiming agrees: each tenant's lease is held by its replica, refused to the others.
+      for tenant in tenants {
+        let claims = try replicas.map { try $0.fence(for: tenant) }
+        #expect(claims.count { if case .held = $0 { true } else { false } } == 1, "\(tenant): \(claims)")
+      }
+
+      // The third dies: it stops beating. Within the lease time and a second, the other two
+      // own and hold all its tenants.
+      let dead = owned[2]
+      let diedAt = ContinuousClock.now
+      var takenOver: Duration?
+      while takenOver == nil, ContinuousClock.now - diedAt < leaseTime * 3 {
+        for replica in replicas.prefix(2) { replica.beat() }
+        let held = try dead.filter { tenant in
+          try replicas.prefix(2).contains { replica in
+            if case .held = try replica.fence(for: tenant) { true } else { false }
+          }
+        }
+        if held.count == dead.count { takenOver = ContinuousClock.now - diedAt }
+        try await Task.sleep(for: replicas[0].heartbeatInterval)
+      }
+      let took = try #require(takenOver, "the dead replica's tenants were not taken over")
+      #expect(took <= leaseTime + .seconds(1), "took \(took)")
+      let survivors = replicas.prefix(2).map { replica in tenants.count { replica.isAssigned($0) } }
+      #expect(survivors.sorted() == [30, 30])
+
+      // A replica that leaves cleanly gives its tenants up at once.
+      try PostgresLeases(pool: pool, component: "metrics").leave(member: replicas[1].member)
+      replicas[0].beat()
+      #expect(tenants.allSatisfy { replicas[0].isAssigned($0) })
+      for tenant in tenants { #expect(try replicas[0].fence(for: tenant) != .busy) }
+    }
+  }
+
+  @Test func twoIngestionReplicasWritingOneTenantStoreEachEventOnceWithGaplessOffsets() async throws {
+    try await TestPostgres.withScratchDatabase { database in
+      // Two pools: two replicas, each with connections of its own.
+      let pools = try (0..<2).map { _ in
+        try PostgresStartup.pool(for: EventLogPostgresSchema.self, url: database.url, ownerURL: database.ownerURL, logger: logger)
+      }
+      defer { for pool in pools { pool.close() } }
+      let tenant = TenantID("shared")!
+      let events = 6_000
+      @Sendable func record(_ index: Int) -> LogRecord {
+        LogRecord(eventID: "e\(index)", kind: "order", eventTimeMs: Int64(index), payload: Data("payload \(index)".utf8))
+      }
+      // Each writer sends every event, in overlapping batches of different sizes and
+      // orders, several at once: every id reaches the log twice or more.
+      let outcomes = try await withThrowingTaskGroup(of: [AppendOutcome].self) { group in
+        for (writer, pool) in pools.enumerated() {
+          let log = try PostgresEventLogs(pool: pool, service: "ingestion", transferDirectory: "/tmp").log(for: tenant)
+          let batch = writer == 0 ? 250 : 170
+          let order = writer == 0 ? Array(0..<events) : Array((0..<events).reversed())
+          for lane in 0..<3 {
+            group.addTask {
+              try await BlockingWork.run {
+                stride(from: lane * batch, to: events, by: 3 * batch).map { start in
+                  try! log.append(order[start..<min(start + batch, events)].map(record))
+                }
+              }
+            }
+          }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+      }
+      #expect(outcomes.map(\.accepted).reduce(0, +) == events)
+      #expect(outcomes.map(\.duplicateIndices.count).reduce(0, +) == events)
+      let log = try PostgresEventLogs(pool: pools[0], service: "ingestion", transferDirectory: "/tmp").log(for: tenant)
+      let stored = try log.records(after: 0, limit: events * 2)
+      #expect(stored.map(\.offset) == Array(1...Int64(events)), "gapless offsets from 1")
+      #expect(Set(stored.map(\.record.eventID)).count == events, "each event once")
+      #expect(try log.lastOffset() == Int64(events))
+    }
+  }
+}
