@@ -53,15 +53,26 @@ struct KpiEngine: Sendable {
       let days = rollups.wholeDays(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs)
       if let first = days.first, let last = days.last {
         try rollups.ensureBuilt(days)
+        var unserved: [RollupPart: [DailyRollups.Day]] = [:]
         for part in [RollupPart.tickets, .surveys] where part == .tickets ? needsTickets : needsSurveys {
-          try rollups.add(part, days: days, plan: plan, groupBy: groupBy, filters: filters, buckets: buckets, to: &cells)
+          unserved[part] = try rollups.add(
+            part, days: days, plan: plan, groupBy: groupBy, filters: filters, buckets: buckets, to: &cells)
         }
-        // Only the partial days at either end are left to scan.
+        // Only the partial days at either end are left to scan, and any day dropped since
+        // it was built.
         var head = scanned[0]
         var tail = scanned[0]
         head.endMs = first.startMs
         tail.startMs = last.endMs
         scanned = [head, tail].filter { $0.endMs > $0.startMs }
+        for (part, days) in unserved {
+          for run in DailyRollups.runs(of: days, longest: .max) {
+            let selection = KpiSelection(
+              startMs: run[0].startMs, endMs: run[run.count - 1].endMs, filters: filters, groupBy: groupBy)
+            if part == .tickets { try addTickets(to: &cells, selection: selection, buckets: buckets) }
+            if part == .surveys { try addSurveys(to: &cells, selection: selection, buckets: buckets) }
+          }
+        }
       }
     }
     for selection in scanned {

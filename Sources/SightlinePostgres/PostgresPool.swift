@@ -136,6 +136,23 @@ public final class PostgresPool: Service, Sendable {
   }
 
   /// Checks that the database answers as this URL's role; throws what to fix.
+  /// Runs `body` in a read-only transaction of `tenant` that sees one snapshot throughout
+  /// (repeatable read), for reads that must agree with each other.
+  public func snapshot<R>(tenant: TenantID, _ body: (PostgresSession) throws -> R) throws -> R {
+    try withSession { session in
+      try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+      do {
+        try session.execute("SELECT set_config('sightline.tenant', \(tenant.rawValue), true)")
+        let result = try body(session)
+        try session.execute("COMMIT")
+        return result
+      } catch {
+        _ = try? session.execute("ROLLBACK")
+        throw error
+      }
+    }
+  }
+
   public func checkReachable() throws(DatabaseStartupError) {
     do {
       _ = try withSession { session in try session.execute("SELECT 1") }

@@ -180,3 +180,97 @@ struct ScaleOutTests {
     }
   }
 }
+
+/// Rollups shared by replicas (PostgreSQL): a build never lands a day older than a change
+/// whose mark another replica cleared, and a day missing under a reader is scanned.
+@Suite(.enabled(if: TestPostgres.available, TestPostgres.howToRun), .serialized)
+struct SharedRollupTests {
+  let logger = TestPostgres.logger
+
+  /// A replica's store whose every rollup store is preceded by another replica's late
+  /// event and invalidation: the worst moment for the build.
+  struct InterruptedStore: MetricsStore {
+    let inner: any MetricsStore
+    let other: any MetricsStore
+    let late: @Sendable () throws -> Void
+
+    func appliedOffset() throws -> Int64 { try inner.appliedOffset() }
+    func apply(_ entries: [(offset: Int64, event: MetricsEvent)], throughOffset: Int64, fence: LeaseFence) throws -> Int64 {
+      try inner.apply(entries, throughOffset: throughOffset, fence: fence)
+    }
+    func forEachTicket(_ selection: KpiSelection, _ body: (TicketFacts, [String]) throws -> Void) throws {
+      try inner.forEachTicket(selection, body)
+    }
+    func forEachSurvey(_ selection: KpiSelection, _ body: (SurveyFact, Int64, [String]) throws -> Void) throws {
+      try inner.forEachSurvey(selection, body)
+    }
+    func forEachStatusHistory(
+      filters: [KpiDimension: [String]], groupBy: [KpiDimension], sinceMs: Int64, beforeMs: Int64,
+      _ body: ([(timeMs: Int64, open: Bool)], [String]) throws -> Void
+    ) throws {
+      try inner.forEachStatusHistory(filters: filters, groupBy: groupBy, sinceMs: sinceMs, beforeMs: beforeMs, body)
+    }
+    func settings() throws -> KpiSettings { try inner.settings() }
+    func setSettings(_ settings: KpiSettings) throws { try inner.setSettings(settings) }
+    func invalidateChangedRollups() throws -> BuiltRollups { try inner.invalidateChangedRollups() }
+    func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry], generation: Int64) throws {
+      try late()
+      _ = try other.invalidateChangedRollups()
+      try inner.storeRollups(dayStartMs: dayStartMs, dayEndMs: dayEndMs, settings: settings, rows: rows, generation: generation)
+    }
+    func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> RollupRead {
+      try inner.rollups(dimension: dimension, part: part, fromMs: fromMs, toMs: toMs)
+    }
+  }
+
+  @Test func aBuildInterruptedByAnotherReplicasInvalidationStoresNothingStaleAndQueriesStayExact() async throws {
+    try await TestPostgres.withScratchDatabase { database in
+      let pools = try (0..<2).map { _ in
+        try PostgresStartup.pool(for: MetricsPostgresSchema.self, url: database.url, ownerURL: database.ownerURL, logger: logger)
+      }
+      defer { for pool in pools { pool.close() } }
+      let tenant = TenantID("shared")!
+      let (a, b) = (
+        try PostgresMetricsStores(pool: pools[0], service: "metrics", transferDirectory: "/tmp").metrics(for: tenant),
+        try PostgresMetricsStores(pool: pools[1], service: "metrics", transferDirectory: "/tmp").metrics(for: tenant)
+      )
+      let events = RollupTests.randomEvents(seed: 11, tickets: 150)
+      try a.apply(events.enumerated().map { (Int64($0.offset + 1), $0.element) }, throughOffset: Int64(events.count))
+      let day3 = RollupTests.start + 3 * RollupTests.day
+
+      // A store under a generation another replica's invalidation has moved past is refused.
+      let before = try a.invalidateChangedRollups().generation
+      try a.apply([(Int64(events.count + 1), .other)], throughOffset: Int64(events.count + 1))
+      let lateTicket = MetricsEvent.ticket(
+        ticketID: "late", customerID: "C1", type: .created, timeMs: day3 + RollupTests.hour,
+        attributes: TicketAttributes(channel: "email", region: "r1", businessLine: "L1", agent: "", priority: .normal, complaint: false))
+      try a.apply([(Int64(events.count + 2), lateTicket)], throughOffset: Int64(events.count + 2))
+      let after = try b.invalidateChangedRollups().generation
+      #expect(after > before)
+      try a.storeRollups(dayStartMs: day3, dayEndMs: day3 + RollupTests.day, settings: "x", rows: [], generation: before)
+      #expect(try a.rollups(dimension: nil, part: .tickets, fromMs: day3, toMs: day3 + 1).built.isEmpty)
+      try a.storeRollups(dayStartMs: day3, dayEndMs: day3 + RollupTests.day, settings: "x", rows: [], generation: after)
+      #expect(try a.rollups(dimension: nil, part: .tickets, fromMs: day3, toMs: day3 + 1).built[day3] != nil)
+
+      // Every build of A is interrupted by a late event folded and B's invalidation: A's
+      // days are refused, and its answers, scanned instead, still equal a scan; once the
+      // interruptions stop, the days are built and the answers stay the same.
+      let offset = Mutex(Int64(events.count + 2))
+      let interrupted = InterruptedStore(inner: a, other: b) {
+        let next = offset.withLock {
+          $0 += 1; return $0
+        }
+        var late = lateTicket
+        if case .ticket(_, let customer, let type, let time, let attributes) = late {
+          late = .ticket(ticketID: "late\(next)", customerID: customer, type: type, timeMs: time + next, attributes: attributes)
+        }
+        try a.apply([(next, late)], throughOffset: next)
+      }
+      let nowMs = RollupTests.start + 25 * RollupTests.day
+      try RollupTests.expectRollupsEqualScan(interrupted, nowMs: nowMs, comment: "interrupted", quick: true)
+      #expect(try a.invalidateChangedRollups().days.count <= 1, "no interrupted build was stored")
+      try RollupTests.expectRollupsEqualScan(a, nowMs: nowMs, comment: "quiet")
+      #expect(try a.invalidateChangedRollups().days.count > 20)
+    }
+  }
+}

@@ -61,15 +61,20 @@ struct DailyRollups: Sendable {
     return zip(days.starts, days.ends).filter { $0.0 >= startMs && $0.1 <= endMs }.map { Day(startMs: $0.0, endMs: $0.1) }
   }
 
-  /// Adds the tickets (or survey answers) of `days` to `cells`.
+  /// Adds the tickets (or survey answers) of `days` that have current rollups to `cells`,
+  /// and returns the days that have none: another query (or replica) dropped them since
+  /// they were built, or a replica's build was refused. The caller scans those.
   func add(
     _ part: RollupPart, days: [Day], plan: Plan, groupBy: [KpiDimension], filters: [KpiDimension: [String]],
     buckets: CalendarBuckets, to cells: inout [KpiCell: KpiAccumulator]
-  ) throws {
-    guard let first = days.first, let last = days.last else { return }
+  ) throws -> [Day] {
+    guard let first = days.first, let last = days.last else { return [] }
     let longestTarget = TicketPriority.allCases.map { settings.slaTarget($0) }.max() ?? 0
-    let ends = Dictionary(uniqueKeysWithValues: days.map { ($0.startMs, $0.endMs) })
-    for row in try store.rollups(dimension: plan.dimension, part: part, fromMs: first.startMs, toMs: last.endMs) {
+    let read = try store.rollups(dimension: plan.dimension, part: part, fromMs: first.startMs, toMs: last.endMs)
+    let fingerprint = settings.fingerprint
+    let served = days.filter { read.built[$0.startMs] == BuiltDay(endMs: $0.endMs, settings: fingerprint) }
+    let ends = Dictionary(uniqueKeysWithValues: served.map { ($0.startMs, $0.endMs) })
+    for row in read.rows {
       guard ends[row.dayStartMs] == row.dayEndMs else { continue }
       if let accepted = plan.accepted, !accepted.contains(row.value) { continue }
       guard let bucket = buckets.index(of: row.dayStartMs) else { continue }
@@ -77,16 +82,20 @@ struct DailyRollups: Sendable {
       if part == .tickets && row.dayEndMs + longestTarget <= nowMs { accumulator.countUnansweredAsBreached() }
       cells[KpiCell(bucket: bucket, group: plan.grouped ? [row.value] : []), default: KpiAccumulator()].merge(accumulator)
     }
-    guard part == .tickets, let unsettled = days.first(where: { $0.endMs + longestTarget > nowMs }),
-      unsettled.startMs < nowMs
-    else { return }
-    var selection = KpiSelection(startMs: unsettled.startMs, endMs: last.endMs, filters: filters, groupBy: groupBy)
-    selection.unansweredOnly = true
-    try store.forEachTicket(selection) { ticket, group in
-      guard nowMs > ticket.createdMs + settings.slaTarget(ticket.priority), let bucket = buckets.index(of: ticket.createdMs)
-      else { return }
-      cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].addUnansweredBreach()
+    let missing = days.filter { ends[$0.startMs] == nil }
+    guard part == .tickets else { return missing }
+    // The unanswered tickets of the days served from rollups whose targets have not all
+    // passed (the days scanned judge their own).
+    for run in Self.runs(of: served.filter { $0.endMs + longestTarget > nowMs && $0.startMs < nowMs }, longest: .max) {
+      var selection = KpiSelection(startMs: run[0].startMs, endMs: run[run.count - 1].endMs, filters: filters, groupBy: groupBy)
+      selection.unansweredOnly = true
+      try store.forEachTicket(selection) { ticket, group in
+        guard nowMs > ticket.createdMs + settings.slaTarget(ticket.priority), let bucket = buckets.index(of: ticket.createdMs)
+        else { return }
+        cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].addUnansweredBreach()
+      }
     }
+    return missing
   }
 
   // MARK: - Building
@@ -98,13 +107,13 @@ struct DailyRollups: Sendable {
       let built = try store.invalidateChangedRollups()
       // A day laid out in another time zone, or built under other settings, does not count.
       let fingerprint = settings.fingerprint
-      let missing = days.filter { built[$0.startMs] != .init(endMs: $0.endMs, settings: fingerprint) }
+      let missing = days.filter { built.days[$0.startMs] != .init(endMs: $0.endMs, settings: fingerprint) }
       guard !missing.isEmpty else { return }
       let runs = Self.runs(of: missing, longest: 31)
       let failures = Mutex<[any Error]>([])
       DispatchQueue.concurrentPerform(iterations: min(2, runs.count)) { worker in
         for index in stride(from: worker, to: runs.count, by: 2) {
-          do { try build(runs[index]) } catch { failures.withLock { $0.append(error) } }
+          do { try build(runs[index], generation: built.generation) } catch { failures.withLock { $0.append(error) } }
         }
       }
       if let failure = failures.withLock({ $0.first }) { throw failure }
@@ -129,7 +138,7 @@ struct DailyRollups: Sendable {
   /// of answers serve the whole run, each row going to the day it falls in: on PostgreSQL
   /// a read costs several round trips whatever its size, and a tenant's first dashboard
   /// builds hundreds of days.
-  private func build(_ run: [Day]) throws {
+  private func build(_ run: [Day], generation: Int64) throws {
     guard let first = run.first, let last = run.last else { return }
     let starts = run.map(\.startMs)
     /// The day of `run` that `ms` (inside the run) falls in.
@@ -153,7 +162,7 @@ struct DailyRollups: Sendable {
     for (index, day) in run.enumerated() {
       try store.storeRollups(
         dayStartMs: day.startMs, dayEndMs: day.endMs, settings: settings.fingerprint,
-        rows: tickets[index].rows(.tickets) + surveys[index].rows(.surveys))
+        rows: tickets[index].rows(.tickets) + surveys[index].rows(.surveys), generation: generation)
     }
   }
 

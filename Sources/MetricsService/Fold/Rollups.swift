@@ -32,6 +32,32 @@ public struct BuiltDay: Sendable, Equatable {
   }
 }
 
+/// The days with rollups after an invalidation, and the generation builds store under.
+public struct BuiltRollups: Sendable {
+  /// Built days by start.
+  public var days: [Int64: BuiltDay]
+  /// Grows with every invalidation that dropped something (always 0 in a store only one
+  /// process writes).
+  public var generation: Int64
+
+  public init(days: [Int64: BuiltDay], generation: Int64) {
+    self.days = days
+    self.generation = generation
+  }
+}
+
+/// Rollup rows and the days they cover, read together.
+public struct RollupRead: Sendable {
+  public var rows: [RollupRow]
+  /// Built days (in the range read) by start.
+  public var built: [Int64: BuiltDay]
+
+  public init(rows: [RollupRow], built: [Int64: BuiltDay]) {
+    self.rows = rows
+    self.built = built
+  }
+}
+
 /// One rollup row to store.
 public struct RollupEntry: Sendable {
   /// The row's dimension (nil: the whole tenant).

@@ -23,12 +23,14 @@ extension SQLiteMetricsStore {
   // MARK: - Reading and building (query side)
 
   /// Drops the rollups of every day that overlaps an hour changed since it was built, and
-  /// clears the marks. Returns the days (by start) that still have rollups.
+  /// clears the marks. Returns the days (by start) that still have rollups; the generation
+  /// is always 0, since one process writes the file.
   ///
-  /// Callers must not run this and ``storeRollups(dayStartMs:dayEndMs:rows:)`` for the same
-  /// tenant concurrently with each other: a build that read the tickets before a change
-  /// whose mark another caller has just cleared would store a stale day.
-  public func invalidateChangedRollups() throws -> [Int64: BuiltDay] {
+  /// Callers must not run this and ``storeRollups(dayStartMs:dayEndMs:settings:rows:generation:)``
+  /// for the same tenant concurrently with each other (``RollupBuildLock``): a build that
+  /// read the tickets before a change whose mark another caller has just cleared would
+  /// store a stale day.
+  public func invalidateChangedRollups() throws -> BuiltRollups {
     try writer.write { db in
       try db.execute(
         sql: """
@@ -41,17 +43,24 @@ extension SQLiteMetricsStore {
           DELETE FROM rollup_day WHERE day_start_ms IN (SELECT day_start_ms FROM temp.stale_day);
           DELETE FROM dirty_hour;
           """)
-      var days: [Int64: BuiltDay] = [:]
-      for row in try Row.fetchAll(db, sql: "SELECT day_start_ms, day_end_ms, settings FROM rollup_day") {
-        days[row[0]] = BuiltDay(endMs: row[1], settings: row[2])
-      }
-      return days
+      return BuiltRollups(days: try Self.builtDays(db, fromMs: .min, toMs: .max), generation: 0)
     }
+  }
+
+  private static func builtDays(_ db: Database, fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
+    var days: [Int64: BuiltDay] = [:]
+    for row in try Row.fetchAll(
+      db, sql: "SELECT day_start_ms, day_end_ms, settings FROM rollup_day WHERE day_start_ms >= ? AND day_start_ms < ?",
+      arguments: [fromMs, toMs])
+    {
+      days[row[0]] = BuiltDay(endMs: row[1], settings: row[2])
+    }
+    return days
   }
 
   /// Stores a day's rollup rows, replacing any it had, and marks the day built under
   /// `settings` (a `KpiSettings.fingerprint`).
-  public func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry]) throws {
+  public func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry], generation: Int64) throws {
     try writer.write { db in
       try db.execute(sql: "DELETE FROM rollup WHERE day_start_ms = ?", arguments: [dayStartMs])
       let insert = try db.cachedStatement(
@@ -70,8 +79,8 @@ extension SQLiteMetricsStore {
   }
 
   /// The rollup rows of `dimension` (nil: the whole tenant) and `part` for days starting in
-  /// [fromMs, toMs).
-  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> [RollupRow] {
+  /// [fromMs, toMs), and those days built, in one read transaction.
+  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> RollupRead {
     try writer.read { db in
       let rows = try Row.fetchCursor(
         db,
@@ -87,7 +96,7 @@ extension SQLiteMetricsStore {
           RollupRow(
             dayStartMs: row[0], dayEndMs: row[1], value: row[2], accumulator: try KpiAccumulator(encoded: [UInt8](summary))))
       }
-      return result
+      return RollupRead(rows: result, built: try Self.builtDays(db, fromMs: fromMs, toMs: toMs))
     }
   }
 }

@@ -43,14 +43,20 @@ public protocol MetricsStore: Sendable {
 
   // MARK: Rollups
 
-  /// Drops the rollups of every day changed since it was built; returns the days (by
-  /// start) that still have rollups. Not concurrent with ``storeRollups`` of one tenant.
-  func invalidateChangedRollups() throws -> [Int64: BuiltDay]
-  /// Stores a day's rollup rows, replacing any, built under `settings` (a fingerprint).
-  func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry]) throws
+  /// Drops the rollups of every day changed since it was built; returns the days that
+  /// still have rollups, and the generation to build under. In one process, not concurrent
+  /// with ``storeRollups`` of one tenant (``RollupBuildLock``); replicas sharing the store
+  /// are kept apart by the generation.
+  func invalidateChangedRollups() throws -> BuiltRollups
+  /// Stores a day's rollup rows, replacing any, built under `settings` (a fingerprint) from
+  /// what was read after the invalidation that returned `generation`. A store shared by
+  /// replicas drops the day instead when another invalidation ran since (what was read may
+  /// be older than a change whose mark that invalidation cleared); readers then scan it.
+  func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry], generation: Int64) throws
   /// The rollup rows of `dimension` (nil: the whole tenant) and `part` for days starting
-  /// in [fromMs, toMs).
-  func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> [RollupRow]
+  /// in [fromMs, toMs), with the days built, read at one moment: a day another caller
+  /// dropped meanwhile is missing from both, never half there.
+  func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> RollupRead
 }
 
 extension MetricsStore {

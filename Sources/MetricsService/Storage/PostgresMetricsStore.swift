@@ -83,7 +83,14 @@ public enum MetricsPostgresSchema: PostgresSchema {
         "CREATE INDEX rollup_day_by_end ON rollup_day (tenant_id, day_end_ms)",
         "CREATE TABLE dirty_hour (tenant_id text NOT NULL, hour bigint NOT NULL, PRIMARY KEY (tenant_id, hour))",
       ],
-      tenantTables: tables)
+      tenantTables: tables),
+    PostgresMigration(
+      version: 2, name: "rollup generations",
+      statements: [
+        // Not part of an export: a counter that only orders the rollup builds of replicas.
+        "CREATE TABLE rollup_generation (tenant_id text NOT NULL PRIMARY KEY, generation bigint NOT NULL)"
+      ],
+      tenantTables: ["rollup_generation"]),
   ]
 }
 
@@ -377,8 +384,20 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
     }
   }
 
-  public func invalidateChangedRollups() throws -> [Int64: BuiltDay] {
+  /// Replicas share the rollups, and each runs this before building and reading: the
+  /// generation row orders them. Invalidation bumps it (when there are marks to clear)
+  /// before it drops anything, so its row lock waits for any store in flight (which holds
+  /// the row `FOR SHARE`) and its deletes then see that store's day; a store checks the
+  /// generation it built under is still current, so it never lands a day read before a
+  /// change whose mark another replica cleared meanwhile.
+  public func invalidateChangedRollups() throws -> BuiltRollups {
     try transaction { session in
+      try ensureGenerationRow(session)
+      try session.execute(
+        """
+        UPDATE rollup_generation SET generation = generation + 1
+        WHERE tenant_id = \(tenant.rawValue) AND EXISTS (SELECT 1 FROM dirty_hour WHERE tenant_id = \(tenant.rawValue))
+        """)
       let stale = """
         SELECT DISTINCT d.day_start_ms FROM dirty_hour AS h JOIN rollup_day AS d
           ON d.tenant_id = h.tenant_id AND d.day_end_ms > h.hour * 3600000 AND d.day_start_ms < (h.hour + 1) * 3600000
@@ -391,17 +410,41 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
         PostgresQuery(
           unsafeSQL: "DELETE FROM rollup_day WHERE tenant_id = $1 AND day_start_ms IN (\(stale))", binds: bindings(tenant.rawValue)))
       try session.execute("DELETE FROM dirty_hour WHERE tenant_id = \(tenant.rawValue)")
-      var days: [Int64: BuiltDay] = [:]
-      for row in try session.query("SELECT day_start_ms, day_end_ms, settings FROM rollup_day WHERE tenant_id = \(tenant.rawValue)") {
-        let (start, end, settings) = try row.decode((Int64, Int64, String).self)
-        days[start] = BuiltDay(endMs: end, settings: settings)
-      }
-      return days
+      let generation =
+        try session.value(
+          "SELECT generation FROM rollup_generation WHERE tenant_id = \(tenant.rawValue)", as: Int64.self) ?? 0
+      return BuiltRollups(days: try builtDays(session, fromMs: .min, toMs: .max), generation: generation)
     }
   }
 
-  public func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry]) throws {
+  private func ensureGenerationRow(_ session: PostgresSession) throws {
+    try session.execute(
+      "INSERT INTO rollup_generation (tenant_id, generation) VALUES (\(tenant.rawValue), 0) ON CONFLICT (tenant_id) DO NOTHING")
+  }
+
+  private func builtDays(_ session: PostgresSession, fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
+    var days: [Int64: BuiltDay] = [:]
+    for row in try session.query(
+      """
+      SELECT day_start_ms, day_end_ms, settings FROM rollup_day
+      WHERE tenant_id = \(tenant.rawValue) AND day_start_ms >= \(fromMs) AND day_start_ms < \(toMs)
+      """)
+    {
+      let (start, end, settings) = try row.decode((Int64, Int64, String).self)
+      days[start] = BuiltDay(endMs: end, settings: settings)
+    }
+    return days
+  }
+
+  public func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry], generation: Int64) throws {
     try transaction { session in
+      try ensureGenerationRow(session)
+      let current = try session.value(
+        "SELECT generation FROM rollup_generation WHERE tenant_id = \(tenant.rawValue) FOR SHARE", as: Int64.self)
+      // Another replica invalidated since this build read its rows: the day may be stale.
+      guard current == generation else { return }
+      // Two replicas storing the same day take turns (each replaces the day whole).
+      try session.execute("SELECT pg_advisory_xact_lock(\(Self.rollupStoreLockClass), hashtext(\(tenant.rawValue)))")
       try session.execute("DELETE FROM rollup WHERE tenant_id = \(tenant.rawValue) AND day_start_ms = \(dayStartMs)")
       let t = SQLValue.text(tenant.rawValue)
       try session.insert(
@@ -420,9 +463,13 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
     }
   }
 
-  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> [RollupRow] {
-    try transaction { session in
-      try session.query(
+  /// The advisory lock class of rollup stores (the tenant's hash is the other half).
+  static var rollupStoreLockClass: Int32 { 0x524f_4c4c }  // "ROLL"
+
+  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> RollupRead {
+    // One snapshot for the rows and the days, so a day dropped in between is missing from both.
+    try pool.snapshot(tenant: tenant) { session in
+      let rows = try session.query(
         """
         SELECT day_start_ms, day_end_ms, value, summary FROM rollup
         WHERE tenant_id = \(tenant.rawValue) AND dimension = \(dimension?.rawValue ?? "") AND part = \(part.rawValue)
@@ -433,6 +480,7 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
         return RollupRow(
           dayStartMs: start, dayEndMs: end, value: value, accumulator: try KpiAccumulator(encoded: Array(summary.readableBytesView)))
       }
+      return RollupRead(rows: rows, built: try builtDays(session, fromMs: fromMs, toMs: toMs))
     }
   }
 }

@@ -6,7 +6,8 @@ public import SightlineModel
 /// ingest returned) waits until the consumer has applied it.
 ///
 /// The wait is woken by the consumer's progress (``LogFollower`` publishes each tenant's
-/// applied offset after every batch), not by polling the database, and it ends with its
+/// applied offset after every batch, its own or, heard through the database, another
+/// replica's), with a read of the stored offset once a second besides, and it ends with its
 /// caller: at the caller's deadline or cancellation (gRPC signals both through the RPC's
 /// cancellation handle, not by cancelling the handler's task), or on graceful shutdown,
 /// whichever comes first. An abandoned wait therefore costs nothing after its caller left.
@@ -48,7 +49,7 @@ public enum ReadYourWrites {
 
   /// The offset applied once it reaches `offset`; nil if the wait was cancelled first.
   private static func waitForProgress(
-    _ offset: Int64, tenant: TenantID, progress: TenantBroadcast<Int64>?, applied: @Sendable () throws -> Int64
+    _ offset: Int64, tenant: TenantID, progress: TenantBroadcast<Int64>?, applied: @escaping @Sendable () throws -> Int64
   ) async throws -> Int64? {
     guard let progress else {
       while !Task.isCancelled {
@@ -61,14 +62,33 @@ public enum ReadYourWrites {
     // Subscribe first, read second: progress published in between is not missed.
     let (moves, stop) = progress.subscribe(tenant: tenant)
     defer { stop() }
-    var current = try applied()
+    let current = try applied()
     if current >= offset { return current }
-    // Ends (nil) when the task is cancelled: the caller left, or the deadline passed.
-    for await _ in moves {
-      current = try applied()
-      if current >= offset { return current }
+    return try await withThrowingTaskGroup(of: Int64?.self) { group in
+      // Ends (nil) when the task is cancelled: the caller left, or the deadline passed.
+      group.addTask {
+        for await _ in moves {
+          let current = try applied()
+          if current >= offset { return current }
+        }
+        return nil
+      }
+      // Another replica's fold is heard through the database, and a notification sent while
+      // this replica was not listening is lost: read the offset every second as well.
+      group.addTask {
+        while !Task.isCancelled {
+          try await Task.sleep(for: .seconds(1))
+          let current = try applied()
+          if current >= offset { return current }
+        }
+        return nil
+      }
+      defer { group.cancelAll() }
+      guard let first = try await group.next(), let reached = first else {
+        if Task.isCancelled { throw CancellationError() }
+        return nil
+      }
+      return reached
     }
-    if Task.isCancelled { throw CancellationError() }
-    return nil
   }
 }
