@@ -16,8 +16,8 @@ public struct GatewayConfiguration: Sendable {
   public var pki: PKIDirectory
   /// The file holding the operator key; created (0600) on first start if missing.
   public var operatorKeyFile: String
-  /// Backend addresses.
-  public var backends: [SuiteComponent: HostAndPort]
+  /// Backend addresses, one or several replicas each.
+  public var backends: [SuiteComponent: ReplicaSet]
   /// Per-tenant admission limits.
   public var limits: TenantLimiter.Limits
   /// The PostgreSQL URL the tenants and keys live at (nil: `gateway.sqlite` under
@@ -29,7 +29,7 @@ public struct GatewayConfiguration: Sendable {
   /// A configuration from its parts.
   public init(
     listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, operatorKeyFile: String,
-    backends: [SuiteComponent: HostAndPort], limits: TenantLimiter.Limits = .defaults
+    backends: [SuiteComponent: ReplicaSet], limits: TenantLimiter.Limits = .defaults
   ) {
     self.listen = listen
     self.dataDirectory = dataDirectory
@@ -58,12 +58,15 @@ public enum GatewayProcess {
 
     let security = SuiteTLS(pki: configuration.pki).clientSecurity(identity: .gateway)
     var clients: [SuiteComponent: ManagedClient] = [:]
-    var backendList: [(SuiteComponent, HostAndPort, ManagedClient)] = []
+    var backendList: [(SuiteComponent, ReplicaSet, ManagedClient)] = []
     for component in SuiteComponent.backends {
-      guard let endpoint = configuration.backends[component] else { continue }
-      let client = ManagedClient(try ClientFactory.makeClient(endpoint: endpoint, security: security))
+      guard let replicas = configuration.backends[component] else { continue }
+      // Calls spread over the replicas; a read (or an ingest) whose replica died is sent
+      // to another one.
+      let client = ManagedClient(
+        try ClientFactory.makeClient(replicas: replicas, security: security, retryable: RetryableMethods.names))
       clients[component] = client
-      backendList.append((component, endpoint, client))
+      backendList.append((component, replicas, client))
     }
     let limiter = TenantLimiter(limits: configuration.limits)
     let readiness = BackendReadiness(backends: clients.mapValues(\.client))

@@ -12,7 +12,7 @@ import SwiftProtobuf
 public struct GatewayProvider: Sendable {
   private let store: any GatewayStore
   private let authenticator: Authenticator
-  private let backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)]
+  private let backends: [(SuiteComponent, ReplicaSet, GRPCClient<HTTP2ClientTransport.Posix>)]
   /// The backends' clients by component (the Dashboard's fan-out, the tenant lifecycle).
   private let clients: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
   private let lifecycle: TenantLifecycle
@@ -25,7 +25,7 @@ public struct GatewayProvider: Sendable {
   /// under `limiter` like any forwarded call. `health` is the gateway server's own.
   public init(
     store: any GatewayStore, authenticator: Authenticator,
-    backends: [(SuiteComponent, HostAndPort, GRPCClient<HTTP2ClientTransport.Posix>)],
+    backends: [(SuiteComponent, ReplicaSet, GRPCClient<HTTP2ClientTransport.Posix>)],
     limiter: TenantLimiter = TenantLimiter(limits: .defaults), health: HealthService, logger: Logger
   ) {
     self.health = health

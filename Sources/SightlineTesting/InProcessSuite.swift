@@ -78,7 +78,7 @@ public struct InProcessSuite: Sendable {
       }
     let pki = PKIDirectory(path: directory + "/pki")
     try DevelopmentPKI.ensure(pki)
-    func backend(upstreams: [SuiteComponent: HostAndPort] = [:]) -> BackendConfiguration {
+    func backend(upstreams: [SuiteComponent: ReplicaSet] = [:]) -> BackendConfiguration {
       var configuration = BackendConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki, upstreams: upstreams)
       configuration.databaseURL = database?.url
@@ -103,12 +103,12 @@ public struct InProcessSuite: Sendable {
         return (server, try await server.boundPort())
       }
       let (ingestion, ingestionPort) = try await start(ingestionServices)
-      let metricsConfiguration = backend(upstreams: [.ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort)])
+      let metricsConfiguration = backend(upstreams: [.ingestion: .local(ingestionPort)])
       let metricsProcess = try MetricsProcess.make(configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600))
       let (metricsServer, metricsPort) = try await start(metricsProcess.services)
       let (experimentsServer, experimentsPort) = try await start(
         try ExperimentsProcess.make(
-          configuration: backend(upstreams: [.metrics: HostAndPort(host: "127.0.0.1", port: metricsPort)]), logger: logger))
+          configuration: backend(upstreams: [.metrics: .local(metricsPort)]), logger: logger))
       let (segmentationServer, segmentationPort) = try await start(
         try SegmentationProcess.make(
           configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger))
@@ -116,10 +116,8 @@ public struct InProcessSuite: Sendable {
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",
         backends: [
-          .ingestion: HostAndPort(host: "127.0.0.1", port: ingestionPort),
-          .metrics: HostAndPort(host: "127.0.0.1", port: metricsPort),
-          .segmentation: HostAndPort(host: "127.0.0.1", port: segmentationPort),
-          .experiments: HostAndPort(host: "127.0.0.1", port: experimentsPort),
+          .ingestion: .local(ingestionPort), .metrics: .local(metricsPort), .segmentation: .local(segmentationPort),
+          .experiments: .local(experimentsPort),
         ],
         limits: limits)
       configuration.databaseURL = database?.url

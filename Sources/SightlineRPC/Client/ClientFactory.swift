@@ -1,4 +1,5 @@
 public import GRPCCore
+import GRPCNIOTransportCore
 public import GRPCNIOTransportHTTP2
 
 /// Creates gRPC clients over TLS with the suite's settings.
@@ -9,12 +10,24 @@ public enum ClientFactory {
   /// checks replies against the request limit, so both are set.
   public static let maxMessageBytes = SuiteServer.transportMaxRequestBytes
 
-  /// The limits every Sightline client applies to every method.
-  static let serviceConfig = ServiceConfig(methodConfig: [
-    MethodConfig(
-      names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes,
-      maxResponseMessageBytes: maxMessageBytes)
-  ])
+  /// The limits every Sightline client applies to every method, the round-robin balancing
+  /// over a service's replicas, and for the `retryable` methods (fully qualified names),
+  /// up to three attempts on UNAVAILABLE: round robin sends a retry to another replica.
+  static func serviceConfig(retryable: Set<String>) -> ServiceConfig {
+    let limits = MethodConfig(
+      names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
+    let retried = retryable.sorted().compactMap { name -> MethodConfig.Name? in
+      let parts = name.split(separator: "/")
+      return parts.count == 2 ? MethodConfig.Name(service: String(parts[0]), method: String(parts[1])) : nil
+    }
+    let retry = MethodConfig(
+      names: retried, maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes,
+      executionPolicy: .retry(
+        RetryPolicy(
+          maxAttempts: 3, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(500), backoffMultiplier: 2,
+          retryableStatusCodes: [.unavailable])))
+    return ServiceConfig(methodConfig: retried.isEmpty ? [limits] : [limits, retry], loadBalancingConfig: [.roundRobin])
+  }
 
   /// A client for `endpoint`. Run it with `runConnections()` (or as a `ManagedClient`)
   /// before making calls.
@@ -23,26 +36,36 @@ public enum ClientFactory {
     security: HTTP2ClientTransport.Posix.TransportSecurity,
     interceptors: [any ClientInterceptor] = []
   ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    try makeClient(replicas: ReplicaSet([endpoint]), security: security, interceptors: interceptors)
+  }
+
+  /// A client spreading its calls over `replicas`, retrying the `retryable` methods (fully
+  /// qualified names, `service/method`) on another replica when one is unavailable. Run it
+  /// with `runConnections()` (or as a `ManagedClient`) before making calls.
+  public static func makeClient(
+    replicas: ReplicaSet,
+    security: HTTP2ClientTransport.Posix.TransportSecurity,
+    interceptors: [any ClientInterceptor] = [],
+    retryable: Set<String> = []
+  ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
     var config: HTTP2ClientTransport.Posix.Config = .defaults
     // Dialling an IP literal: verify the certificate's `localhost` name (it also carries
     // IP SANs, but not every TLS stack checks those).
-    if endpoint.isIPLiteral || endpoint.host == "localhost" {
+    if replicas.first.isIPLiteral || replicas.first.host == "localhost" {
       config.http2.authority = "localhost"
     }
     config.http2.maxFrameSize = 1 << 20
     // Suite processes start in any order and restart independently: reconnect quickly
     // (the default backs off to two minutes, leaving a restarted backend unreachable).
     config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
-    let transport: HTTP2ClientTransport.Posix
-    if endpoint.host.contains(":") {
-      let target: ResolvableTargets.IPv6 = .ipv6(address: endpoint.host, port: endpoint.port)
-      transport = try HTTP2ClientTransport.Posix(
-        target: target, transportSecurity: security, config: config, serviceConfig: serviceConfig)
-    } else {
-      let target: ResolvableTargets.DNS = .dns(host: endpoint.host, port: endpoint.port)
-      transport = try HTTP2ClientTransport.Posix(
-        target: target, transportSecurity: security, config: config, serviceConfig: serviceConfig)
-    }
+    // A replica that stops answering without closing its connections (paused, cut off)
+    // is found within 15 s: its calls then fail over; one that died closed them at once.
+    config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(5), allowWithoutCalls: true)
+    var resolvers = NameResolverRegistry.defaults
+    resolvers.registerFactory(ReplicaSet.Resolver())
+    let transport = try HTTP2ClientTransport.Posix(
+      target: replicas, transportSecurity: security, config: config, resolverRegistry: resolvers,
+      serviceConfig: serviceConfig(retryable: retryable))
     // Every client passes the current trace on (a no-op outside a traced call).
     return GRPCClient(transport: transport, interceptors: [TracingClientInterceptor()] + interceptors)
   }

@@ -19,13 +19,19 @@ public struct BackendOptions: ParsableArguments, Sendable {
 
   /// Addresses of the services this one calls (see `SuiteComponent.upstreams`; a flag
   /// for a service this process does not call is ignored).
-  @Option(name: .long, help: "Ingestion service HOST:PORT, for metrics, segmentation and the gateway (env SIGHTLINE_INGESTION_ADDR).")
+  @Option(
+    name: .long,
+    help:
+      "Ingestion service HOST:PORT, for metrics, segmentation and the gateway; several replicas as HOST:PORT,HOST:PORT or a name with several DNS records (env SIGHTLINE_INGESTION_ADDR)."
+  )
   public var ingestion: String?
-  @Option(name: .long, help: "Metrics service HOST:PORT, for experiments and the gateway (env SIGHTLINE_METRICS_ADDR).")
+  @Option(
+    name: .long,
+    help: "Metrics service HOST:PORT[,HOST:PORT…], for experiments and the gateway (env SIGHTLINE_METRICS_ADDR).")
   public var metrics: String?
-  @Option(name: .long, help: "Segmentation service HOST:PORT, for the gateway (env SIGHTLINE_SEGMENTATION_ADDR).")
+  @Option(name: .long, help: "Segmentation service HOST:PORT[,HOST:PORT…], for the gateway (env SIGHTLINE_SEGMENTATION_ADDR).")
   public var segmentation: String?
-  @Option(name: .long, help: "Experiments service HOST:PORT, for the gateway (env SIGHTLINE_EXPERIMENTS_ADDR).")
+  @Option(name: .long, help: "Experiments service HOST:PORT[,HOST:PORT…], for the gateway (env SIGHTLINE_EXPERIMENTS_ADDR).")
   public var experiments: String?
   @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (env SIGHTLINE_PROMETHEUS_LISTEN; default: not served).")
   public var prometheusListen: String?
@@ -68,7 +74,7 @@ public struct BackendOptions: ParsableArguments, Sendable {
       throw ValidationError("--listen must be HOST:PORT, got '\(listenText)'")
     }
     let pki = PKIDirectory(path: pkiDir ?? env["SIGHTLINE_PKI_DIR"] ?? "\(dataDir)/pki")
-    var upstreams: [SuiteComponent: HostAndPort] = [:]
+    var upstreams: [SuiteComponent: ReplicaSet] = [:]
     for upstream in component.upstreams {
       let flag: String? =
         switch upstream {
@@ -79,10 +85,10 @@ public struct BackendOptions: ParsableArguments, Sendable {
         case .gateway: nil
         }
       let text = flag ?? env["SIGHTLINE_\(upstream.rawValue.uppercased())_ADDR"] ?? "127.0.0.1:\(upstream.defaultPort)"
-      guard let address = HostAndPort(text) else {
-        throw ValidationError("--\(upstream.rawValue) must be HOST:PORT, got '\(text)'")
+      guard let replicas = ReplicaSet(text) else {
+        throw ValidationError("--\(upstream.rawValue) must be HOST:PORT, or several as HOST:PORT,HOST:PORT, got '\(text)'")
       }
-      upstreams[upstream] = address
+      upstreams[upstream] = replicas
     }
     var configuration = BackendConfiguration(listen: endpoint, dataDirectory: dataDir, pki: pki, upstreams: upstreams)
     if let text = prometheusListen ?? env["SIGHTLINE_PROMETHEUS_LISTEN"] {
@@ -113,8 +119,9 @@ public struct BackendConfiguration: Sendable {
   public var dataDirectory: String
   /// The suite's PKI.
   public var pki: PKIDirectory
-  /// Addresses of the services this one calls (see `SuiteComponent.upstreams`).
-  public var upstreams: [SuiteComponent: HostAndPort]
+  /// Addresses of the services this one calls (see `SuiteComponent.upstreams`), each one
+  /// or several replicas.
+  public var upstreams: [SuiteComponent: ReplicaSet]
   /// Where to serve Prometheus metrics, if anywhere.
   public var prometheusListen: HostAndPort?
   /// Events a log consumer may lag behind before the process reports NOT_SERVING.
@@ -127,7 +134,7 @@ public struct BackendConfiguration: Sendable {
   public var leaseTime: Duration = .seconds(10)
 
   /// A configuration from its parts.
-  public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, upstreams: [SuiteComponent: HostAndPort] = [:]) {
+  public init(listen: HostAndPort, dataDirectory: String, pki: PKIDirectory, upstreams: [SuiteComponent: ReplicaSet] = [:]) {
     self.listen = listen
     self.dataDirectory = dataDirectory
     self.pki = pki
@@ -141,12 +148,14 @@ public struct BackendConfiguration: Sendable {
     return copy
   }
 
-  /// A client for `upstream` over mutual TLS with the suite's service identity.
+  /// A client for `upstream` over mutual TLS with the suite's service identity,
+  /// spreading calls over its replicas and retrying reads on another one.
   public func upstreamClient(_ upstream: SuiteComponent) throws -> ManagedClient {
-    guard let endpoint = upstreams[upstream] else {
+    guard let replicas = upstreams[upstream] else {
       throw ValidationError("no address for the \(upstream.rawValue) service")
     }
     let security = SuiteTLS(pki: pki).clientSecurity(identity: .service)
-    return ManagedClient(try ClientFactory.makeClient(endpoint: endpoint, security: security))
+    return ManagedClient(
+      try ClientFactory.makeClient(replicas: replicas, security: security, retryable: RetryableMethods.names))
   }
 }

@@ -43,6 +43,9 @@ public final class SuiteServer: Service, Sendable {
     var config = HTTP2ServerTransport.Posix.Config.defaults
     config.rpc.maxRequestPayloadSize = Self.transportMaxRequestBytes
     config.http2.maxFrameSize = 1 << 20
+    // Suite clients ping every 10 s to find a dead replica's connections (ClientFactory):
+    // allow it, also while no call is open.
+    config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
     let address: SocketAddress =
       endpoint.host.contains(":")
       ? .ipv6(host: endpoint.host, port: endpoint.port)
