@@ -43,10 +43,25 @@ public struct InProcessSuite: Sendable {
   public let segmentationPort: Int
   /// The operator key.
   public let operatorKey: String
-  /// The metrics provider (to evaluate alerts at a chosen time).
+  /// The metrics provider (to evaluate alerts at a chosen time); the first replica's.
   public let metrics: MetricsProvider
-  /// The backend servers, to stop one and watch the rest cope.
+  /// The backend servers, to stop one and watch the rest cope (the first replica's).
   public let servers: [SuiteComponent: SuiteServer]
+  /// Every metrics replica (one unless `replicas` was given).
+  public let metricsReplicas: [Replica<MetricsProvider>]
+  /// Every segmentation replica.
+  public let segmentationReplicas: [Replica<Void>]
+
+  /// One replica of a backend running in the suite.
+  public struct Replica<Provider: Sendable>: Sendable {
+    /// Its provider, its port and its server.
+    public let provider: Provider
+    public let port: Int
+    public let server: SuiteServer
+    /// Stops it as a clean shutdown does: its background work (giving its leases up) and
+    /// then its server.
+    public let stop: @Sendable () async -> Void
+  }
 
   /// A fresh temporary directory.
   public static func temporaryDirectory() -> String {
@@ -61,11 +76,14 @@ public struct InProcessSuite: Sendable {
   /// ingest benchmark measures the ingest path alone with it).
   /// `database`: every service keeps its data in that PostgreSQL database (nil: SQLite
   /// files in the temporary directory).
+  /// `replicas`: metrics and segmentation run that many replicas each (PostgreSQL only),
+  /// sharing tenants through leases of `leaseTime`; the gateway spreads calls over them.
   public static func with<R: Sendable>(
     limits: TenantLimiter.Limits = .defaults, logHandler: (@Sendable (String) -> any LogHandler)? = nil,
-    followLogs: Bool = true, database: SuiteDatabase? = nil,
+    followLogs: Bool = true, database: SuiteDatabase? = nil, replicas: Int = 1, leaseTime: Duration = .seconds(10),
     _ body: @Sendable (InProcessSuite) async throws -> R
   ) async throws -> R {
+    precondition(replicas == 1 || database != nil, "replicas share their data through PostgreSQL")
     let directory = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let logger =
@@ -83,6 +101,7 @@ public struct InProcessSuite: Sendable {
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki, upstreams: upstreams)
       configuration.databaseURL = database?.url
       configuration.databaseOwnerURL = database?.ownerURL
+      configuration.leaseTime = leaseTime
       return configuration
     }
     let ingestionServices = try IngestionProcess.make(configuration: backend(), logger: logger)
@@ -93,30 +112,47 @@ public struct InProcessSuite: Sendable {
       // parallel test run in teardown; the suites that start the real executables cover
       // that lifecycle: docs/architecture.md, "Testing".)
       var helpers: [Task<Void, any Error>] = []
-      func start(_ services: [any Service]) async throws -> (server: SuiteServer, port: Int) {
+      var servers: [SuiteServer] = []
+      func start(_ services: [any Service]) async throws -> (server: SuiteServer, port: Int, stop: @Sendable () async -> Void) {
         let server = services.last as! SuiteServer
         group.addTask { try await server.serve() }
+        servers.append(server)
         // A database pool stays open until the servers have drained (it closes with the
         // process, as in a ServiceGroup, where it is the first service and stops last).
         let helperServices = services.dropLast().filter { (followLogs || !($0 is LogFollower)) && !($0 is PostgresPool) }
-        helpers += helperServices.map { service in Task { try await service.run() } }
-        return (server, try await server.boundPort())
+        let own = helperServices.map { service in Task { try await service.run() } }
+        helpers += own
+        let stop: @Sendable () async -> Void = {
+          for helper in own { helper.cancel() }
+          for helper in own { _ = await helper.result }
+          server.server.beginGracefulShutdown()
+        }
+        return (server, try await server.boundPort(), stop)
       }
-      let (ingestion, ingestionPort) = try await start(ingestionServices)
+      let (ingestion, ingestionPort, _) = try await start(ingestionServices)
       let metricsConfiguration = backend(upstreams: [.ingestion: .local(ingestionPort)])
-      let metricsProcess = try MetricsProcess.make(configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600))
-      let (metricsServer, metricsPort) = try await start(metricsProcess.services)
-      let (experimentsServer, experimentsPort) = try await start(
-        try ExperimentsProcess.make(
-          configuration: backend(upstreams: [.metrics: .local(metricsPort)]), logger: logger))
-      let (segmentationServer, segmentationPort) = try await start(
-        try SegmentationProcess.make(
-          configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger))
+      var metricsReplicas: [Replica<MetricsProvider>] = []
+      var segmentationReplicas: [Replica<Void>] = []
+      for _ in 0..<replicas {
+        let metricsProcess = try MetricsProcess.make(configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600))
+        let (server, port, stop) = try await start(metricsProcess.services)
+        metricsReplicas.append(Replica(provider: metricsProcess.provider, port: port, server: server, stop: stop))
+      }
+      let metricsPorts = ReplicaSet(metricsReplicas.map { HostAndPort(host: "127.0.0.1", port: $0.port) })
+      let (experimentsServer, experimentsPort, _) = try await start(
+        try ExperimentsProcess.make(configuration: backend(upstreams: [.metrics: metricsPorts]), logger: logger))
+      for _ in 0..<replicas {
+        let (server, port, stop) = try await start(
+          try SegmentationProcess.make(
+            configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger))
+        segmentationReplicas.append(Replica(provider: (), port: port, server: server, stop: stop))
+      }
+      let segmentationPorts = ReplicaSet(segmentationReplicas.map { HostAndPort(host: "127.0.0.1", port: $0.port) })
       var configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",
         backends: [
-          .ingestion: .local(ingestionPort), .metrics: .local(metricsPort), .segmentation: .local(segmentationPort),
+          .ingestion: .local(ingestionPort), .metrics: metricsPorts, .segmentation: segmentationPorts,
           .experiments: .local(experimentsPort),
         ],
         limits: limits)
@@ -129,10 +165,14 @@ public struct InProcessSuite: Sendable {
       group.addTask { try await gateway.serve() }
       let suite = InProcessSuite(
         directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
-        metricsPort: metricsPort, experimentsPort: experimentsPort, segmentationPort: segmentationPort,
+        metricsPort: metricsReplicas[0].port, experimentsPort: experimentsPort, segmentationPort: segmentationReplicas[0].port,
         operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
-        metrics: metricsProcess.provider,
-        servers: [.ingestion: ingestion, .metrics: metricsServer, .segmentation: segmentationServer, .experiments: experimentsServer])
+        metrics: metricsReplicas[0].provider,
+        servers: [
+          .ingestion: ingestion, .metrics: metricsReplicas[0].server, .segmentation: segmentationReplicas[0].server,
+          .experiments: experimentsServer,
+        ],
+        metricsReplicas: metricsReplicas, segmentationReplicas: segmentationReplicas)
       // Tear down without cancelling a serving task: NIO traps (in debug builds) when a
       // server task is cancelled while an accepted stream is still queued
       // (apple/swift-nio#2637). So stop every client first (no new streams), then shut the
@@ -142,16 +182,13 @@ public struct InProcessSuite: Sendable {
         for helper in helpers { helper.cancel() }
         for helper in helpers { _ = await helper.result }
         gateway.server.beginGracefulShutdown()
-        ingestion.server.beginGracefulShutdown()
-        metricsServer.server.beginGracefulShutdown()
-        experimentsServer.server.beginGracefulShutdown()
-        segmentationServer.server.beginGracefulShutdown()
+        for server in servers { server.server.beginGracefulShutdown() }
         group.addTask {
           try await Task.sleep(for: .seconds(5))
           throw CancellationError()
         }
         var finished = 0
-        while finished < 5, (try? await group.next()) != nil { finished += 1 }
+        while finished < servers.count + 1, (try? await group.next()) != nil { finished += 1 }
         group.cancelAll()
       }
       do {

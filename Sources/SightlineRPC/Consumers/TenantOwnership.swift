@@ -39,6 +39,7 @@ public final class TenantOwnership: Sendable {
     var tenants: Set<TenantID> = []
     var assignment: [TenantID: String] = [:]
     var assignmentStale = true
+    var assignedAt = ContinuousClock.now - .seconds(1)
     var held: [TenantID: Held] = [:]
   }
 
@@ -105,9 +106,15 @@ public final class TenantOwnership: Sendable {
   /// The tenants whose lease this replica holds now.
   public var held: Set<TenantID> { state.withLock { Set($0.held.keys) } }
 
-  /// Whether `tenant`'s work is this replica's, by the current assignment.
+  /// Whether `tenant`'s work is this replica's, by the current assignment. A tenant new to
+  /// the assignment has it computed again first (at most every 50 ms), so that a tenant
+  /// does not start on one replica and move to another at the next heartbeat.
   public func isAssigned(_ tenant: TenantID) -> Bool {
-    state.withLock { state in Self.owner(of: tenant, &state) == member }
+    let recompute = state.withLock { state in
+      state.assignment[tenant] == nil && state.assignmentStale && ContinuousClock.now - state.assignedAt > .milliseconds(50)
+    }
+    if recompute { reassign() }
+    return state.withLock { state in Self.owner(of: tenant, &state) == member }
   }
 
   /// The fence to write `tenant`'s owned work with: the lease held, claimed now if needed.
@@ -187,6 +194,7 @@ public final class TenantOwnership: Sendable {
       let before = state.assignment
       state.assignment = TenantAssignment.assign(state.tenants, to: state.members)
       state.assignmentStale = false
+      state.assignedAt = .now
       let gained = state.assignment.filter { $0.value == member && before[$0.key] != member }.map(\.key)
       let released = state.held.filter { state.assignment[$0.key] != member }.mapValues(\.token)
       for tenant in released.keys { state.held[tenant] = nil }

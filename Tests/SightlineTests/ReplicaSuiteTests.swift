@@ -1,0 +1,166 @@
+import Foundation
+import GRPCCore
+import SightlineDemo
+import SightlineModel
+import SightlinePostgres
+import SightlineRPC
+import SightlineTesting
+import SightlineWire
+import SwiftProtobuf
+import Testing
+
+@testable import MetricsService
+
+/// Two replicas of metrics and segmentation behind one gateway, on one PostgreSQL
+/// database, in this process: the tenants' work is shared, queries work on either replica,
+/// an alert opens once, and a replica that leaves is taken over.
+@Suite(.enabled(if: TestPostgres.available, TestPostgres.howToRun), .serialized)
+struct ReplicaSuiteTests {
+  @Test func twoReplicasShareTheTenantsAnswerAlikeOpenEachAlertOnceAndTakeOverOnLeaving() async throws {
+    var scenario = DemoScenario(endMs: todayMidnightMs())
+    scenario.days = 14
+    scenario.lineCount = 2
+    scenario.treatedLineCount = 1
+    scenario.customers = 60
+    scenario.rolloutDay = 7
+    let events = DemoDataset(scenario).events
+    let (startMs, endMs) = (scenario.startMs, scenario.endMs)
+    let tickets = Set(
+      events.compactMap { event -> String? in
+        if case .ticketEvent(let ticket) = event.record, ticket.kind == .created { ticket.ticketID } else { nil }
+      }
+    ).count
+    try await TestPostgres.withScratchDatabase { database in
+      try await InProcessSuite.with(database: database, replicas: 2, leaseTime: .seconds(2)) { suite in
+        let replicas = suite.metricsReplicas
+        let joined = ContinuousClock.now + .seconds(10)
+        while replicas.contains(where: { $0.provider.follower!.ownership.members.count < 2 }), ContinuousClock.now < joined {
+          try await Task.sleep(for: .milliseconds(50))
+        }
+        var tenants: [(id: TenantID, key: Metadata)] = []
+        for name in ["north", "south", "east", "west"] {
+          let tenant = try await suite.createTenant(name)
+          tenants.append((TenantID(tenant.id)!, SuiteMetadata.bearer(tenant.adminKey)))
+        }
+        try await suite.withGatewayClient { client in
+          let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+          var last: [TenantID: Int64] = [:]
+          for tenant in tenants { last[tenant.id] = try await ingestThroughGateway(events, client: client, key: tenant.key) }
+          let state = replicas[0].provider.state
+          let deadline = ContinuousClock.now + .seconds(60)
+          while try tenants.contains(where: { try state.appliedOffset(tenant: $0.id) < last[$0.id]! }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+          }
+
+          // Each tenant is one replica's, two each, and only that replica folds what comes
+          // next. (While the replicas start, a tenant may move once: the first replica up
+          // is the only member for a heartbeat.)
+          #expect(replicas.allSatisfy { $0.provider.follower!.ownership.members.count == 2 })
+          #expect(replicas.map { replica in tenants.count { replica.provider.follower!.ownership.isAssigned($0.id) } } == [2, 2])
+          let foldedBefore = replicas.map { replica in tenants.map { replica.provider.state.appliedSinceWarming($0.id) } }
+          for tenant in tenants {
+            last[tenant.id] = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
+              .with { $0.events = [Self.ticketCreated("next", at: endMs - 7_200_000)] }, metadata: tenant.key
+            ).offset
+          }
+          while try tenants.contains(where: { try state.appliedOffset(tenant: $0.id) < last[$0.id]! }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+          }
+          for (index, tenant) in tenants.enumerated() {
+            let assigned = replicas.filter { $0.provider.follower!.ownership.isAssigned(tenant.id) }
+            #expect(assigned.count == 1, "\(tenant.id)")
+            let folded = replicas.indices.filter { replicas[$0].provider.state.appliedSinceWarming(tenant.id) > foldedBefore[$0][index] }
+            #expect(folded.map { replicas[$0].port } == assigned.map(\.port), "\(tenant.id) is folded by its owner alone")
+          }
+
+          // Read-your-writes whichever replica answers: the gateway alternates between them.
+          for round in 0..<6 {
+            let tenant = tenants[round % tenants.count]
+            let extra = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
+              .with { $0.events = [Self.ticketCreated("extra-\(round)", at: endMs - 3_600_000)] }, metadata: tenant.key)
+            let reply = try await metrics.queryKpis(
+              .with {
+                $0.kpis = [.volume]
+                $0.minOffset = extra.offset
+                $0.range = .with {
+                  $0.start = timestamp(RFC3339.format(milliseconds: startMs))
+                  $0.end = timestamp(RFC3339.format(milliseconds: endMs))
+                }
+                $0.interval = .all
+              }, metadata: tenant.key)
+            let volume = reply.rows.first?.values.first?.value ?? -1
+            let extras = (0...round).count { $0 % tenants.count == round % tenants.count }
+            #expect(volume == Double(tickets + 1 + extras), "round \(round)")
+          }
+
+          // An alert rule added through one replica is evaluated by the owner alone, and its
+          // alert opens once however often both replicas run their rounds.
+          // (Both replicas first find the tenant without rules, and remember it: the new
+          // rule's announcement must reach the owner whichever replica takes the call.)
+          let owner = tenants[0]
+          for replica in replicas { AlertScheduler(provider: replica.provider, logger: TestPostgres.logger).evaluateAll() }
+          let ownerReplica = try #require(replicas.first { $0.provider.follower!.ownership.isAssigned(owner.id) })
+          #expect(!ownerReplica.provider.state.mayHaveRules(owner.id))
+          _ = try await metrics.addAlertRule(
+            .with {
+              $0.rule = .with {
+                $0.name = "busy"
+                $0.kpi = .volume
+                $0.comparison = .greater
+                $0.threshold = 0
+                $0.minSample = 1
+                $0.windowSeconds = 30 * 86_400
+              }
+            }, metadata: owner.key)
+          try await Task.sleep(for: .milliseconds(300))  // the announcement reaches the owner
+          let others = replicas.filter { !$0.provider.follower!.ownership.isAssigned(owner.id) }
+          for replica in others { AlertScheduler(provider: replica.provider, logger: TestPostgres.logger).evaluateAll() }
+          #expect(try await metrics.listAlerts(.init(), metadata: owner.key).alerts.isEmpty, "only the owner evaluates")
+          for _ in 0..<3 {
+            for replica in replicas { AlertScheduler(provider: replica.provider, logger: TestPostgres.logger).evaluateAll() }
+          }
+          let alerts = try await metrics.listAlerts(.with { $0.openOnly = true }, metadata: owner.key).alerts
+          #expect(alerts.count == 1, "\(alerts.map(\.message))")
+
+          // The second replica leaves: the first takes its tenants over, folds what follows,
+          // and every query still answers.
+          await replicas[1].stop()
+          let takeover = ContinuousClock.now + .seconds(10)
+          while tenants.contains(where: { !replicas[0].provider.follower!.ownership.isAssigned($0.id) }), ContinuousClock.now < takeover {
+            try await Task.sleep(for: .milliseconds(50))
+          }
+          #expect(tenants.allSatisfy { replicas[0].provider.follower!.ownership.isAssigned($0.id) })
+          for tenant in tenants {
+            let more = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
+              .with { $0.events = [Self.ticketCreated("after-leaving", at: endMs - 3_600_000)] }, metadata: tenant.key)
+            let reply = try await metrics.queryKpis(
+              .with {
+                $0.kpis = [.volume]
+                $0.minOffset = more.offset
+                $0.range = .with {
+                  $0.start = timestamp(RFC3339.format(milliseconds: startMs))
+                  $0.end = timestamp(RFC3339.format(milliseconds: endMs))
+                }
+                $0.interval = .all
+              }, metadata: tenant.key)
+            #expect(reply.rows.first?.values.first?.value ?? 0 > Double(tickets), "\(tenant.id)")
+          }
+        }
+      }
+    }
+  }
+
+  static func ticketCreated(_ id: String, at ms: Int64) -> Sightline_Ingestion_V1_Event {
+    .with {
+      $0.eventID = "\(id)-created"
+      $0.ticketEvent = .with {
+        $0.ticketID = id
+        $0.customerID = "C-extra"
+        $0.kind = .created
+        $0.time = RFC3339.format(milliseconds: ms)
+        $0.channel = "email"
+        $0.businessLine = "L01"
+      }
+    }
+  }
+}
