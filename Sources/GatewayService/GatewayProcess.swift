@@ -69,6 +69,9 @@ public enum GatewayProcess {
       backendList.append((component, replicas, client))
     }
     let limiter = TenantLimiter(limits: configuration.limits)
+    // Gateways sharing a PostgreSQL store share the tenants' limits and hear each other's
+    // key changes.
+    let peers = database.map { GatewayPeers(pool: $0, cache: store, limiter: limiter, logger: logger) }
     let readiness = BackendReadiness(backends: clients.mapValues(\.client))
     let forwarding = ForwardingService(
       authenticator: authenticator, backends: clients.mapValues(\.client), limiter: limiter, readiness: readiness)
@@ -90,7 +93,10 @@ public enum GatewayProcess {
       ] + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
       databaseSizes: database.map { PostgresTenantSizes(GatewayPostgresSchema.self, pool: $0, logger: logger) },
       logger: logger)
-    return ((database.map { [$0] } ?? []) + backendList.map { $0.2 as any Service } + [readiness, server], server)
+    return (
+      (database.map { [$0] } ?? []) + (peers.map { [$0] } ?? []) + backendList.map { $0.2 as any Service } + [readiness, server],
+      server
+    )
   }
 }
 

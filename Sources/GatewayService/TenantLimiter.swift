@@ -7,6 +7,10 @@ import Synchronization
 /// flight, so one noisy tenant gets RESOURCE_EXHAUSTED (with retry advice) instead of
 /// slowing everyone down. Live streams count against the rate but not the in-flight cap
 /// (they stay open by design).
+///
+/// Several gateways share each tenant's limits: each applies its share, the limits divided
+/// by the number of live gateways (``setGateways(_:)``), so together they admit at most the
+/// limit (docs/reliability.md, "Several gateways").
 public final class TenantLimiter: Sendable {
   /// The limits, per tenant.
   public struct Limits: Sendable {
@@ -36,6 +40,8 @@ public final class TenantLimiter: Sendable {
 
   public let limits: Limits
   private let buckets = Mutex<[TenantID: Bucket]>([:])
+  /// The number of live gateways sharing the limits (1 alone).
+  private let gateways = Atomic<Int>(1)
 
   /// A limiter applying `limits` to every tenant.
   public init(limits: Limits) { self.limits = limits }
@@ -44,7 +50,7 @@ public final class TenantLimiter: Sendable {
   /// slot (`holdsSlot`) must be followed by ``release(_:)``.
   public func admit(_ tenant: TenantID, holdsSlot: Bool) throws {
     let now = ContinuousClock.now
-    let limits = self.limits
+    let limits = share
     let refusal: Overloaded? = buckets.withLock { buckets in
       var bucket = buckets[tenant] ?? Bucket(tokens: limits.burst, updated: now)
       let elapsed = now - bucket.updated
@@ -78,5 +84,20 @@ public final class TenantLimiter: Sendable {
         buckets[tenant] = bucket
       }
     }
+  }
+
+  /// Tells the limiter how many gateways (itself included) share the tenants' limits.
+  public func setGateways(_ count: Int) {
+    gateways.store(max(1, count), ordering: .relaxed)
+  }
+
+  /// This gateway's share of the limits: rate and burst divided by the live gateways, calls
+  /// in flight too (at least one).
+  public var share: Limits {
+    let count = Double(gateways.load(ordering: .relaxed))
+    guard count > 1 else { return limits }
+    return Limits(
+      ratePerSecond: limits.ratePerSecond / count, burst: max(1, limits.burst / count),
+      maxInFlight: max(1, Int((Double(limits.maxInFlight) / count).rounded(.up))))
   }
 }

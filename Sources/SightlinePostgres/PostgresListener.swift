@@ -14,18 +14,21 @@ public struct PostgresListener: Service {
   let channel: String
   let logger: Logger
   let connected: @Sendable () async -> Void
+  let disconnected: @Sendable () -> Void
   let received: @Sendable (String) -> Void
 
   /// A listener of `channel` on the database at `url`: `connected` after every
-  /// (re)connection, `received` with each notification's payload.
+  /// (re)connection, `disconnected` when the connection is lost (notifications may be
+  /// missed until `connected` runs again), `received` with each notification's payload.
   public init(
     url: DatabaseURL, channel: String, logger: Logger, connected: @escaping @Sendable () async -> Void = {},
-    received: @escaping @Sendable (String) -> Void
+    disconnected: @escaping @Sendable () -> Void = {}, received: @escaping @Sendable (String) -> Void
   ) {
     self.url = url
     self.channel = channel
     self.logger = logger
     self.connected = connected
+    self.disconnected = disconnected
     self.received = received
   }
 
@@ -47,6 +50,7 @@ public struct PostgresListener: Service {
           for try await notification in notifications { received(notification.payload) }
         }
       } catch {
+        disconnected()
         if Task.isCancelled { return }
         logger.warning("notifications interrupted; retrying in a second", metadata: ["channel": "\(channel)", "error": "\(error)"])
       }

@@ -37,6 +37,8 @@ public struct InProcessSuite: Sendable {
   public let pki: PKIDirectory
   /// Ports of the gateway and the services.
   public let gatewayPort: Int
+  /// Every gateway's port (one unless `gateways` was given).
+  public let gatewayPorts: [Int]
   public let ingestionPort: Int
   public let metricsPort: Int
   public let experimentsPort: Int
@@ -78,12 +80,14 @@ public struct InProcessSuite: Sendable {
   /// files in the temporary directory).
   /// `replicas`: metrics and segmentation run that many replicas each (PostgreSQL only),
   /// sharing tenants through leases of `leaseTime`; the gateway spreads calls over them.
+  /// `gateways`: that many gateways (PostgreSQL only) share the tenants and keys.
   public static func with<R: Sendable>(
     limits: TenantLimiter.Limits = .defaults, logHandler: (@Sendable (String) -> any LogHandler)? = nil,
-    followLogs: Bool = true, database: SuiteDatabase? = nil, replicas: Int = 1, leaseTime: Duration = .seconds(10),
+    followLogs: Bool = true, database: SuiteDatabase? = nil, replicas: Int = 1, gateways: Int = 1,
+    leaseTime: Duration = .seconds(10),
     _ body: @Sendable (InProcessSuite) async throws -> R
   ) async throws -> R {
-    precondition(replicas == 1 || database != nil, "replicas share their data through PostgreSQL")
+    precondition(replicas == 1 && gateways == 1 || database != nil, "replicas share their data through PostgreSQL")
     let directory = temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let logger =
@@ -158,13 +162,19 @@ public struct InProcessSuite: Sendable {
         limits: limits)
       configuration.databaseURL = database?.url
       configuration.databaseOwnerURL = database?.ownerURL
-      let (services, gateway) = try GatewayProcess.make(configuration: configuration, logger: logger)
-      let clients = services.compactMap { $0 as? ManagedClient }
-      helpers += clients.map { client in Task { try await client.client.runConnections() } }
-      helpers += services.compactMap { $0 as? BackendReadiness }.map { readiness in Task { try await readiness.run() } }
-      group.addTask { try await gateway.serve() }
+      var gatewayServers: [SuiteServer] = []
+      for _ in 0..<gateways {
+        let (services, gateway) = try GatewayProcess.make(configuration: configuration, logger: logger)
+        // Everything but the pool and the server: the backend clients, their readiness, and
+        // on PostgreSQL the gateway's membership and key-change listener.
+        helpers += services.filter { !($0 is PostgresPool) && !($0 is SuiteServer) }.map { service in Task { try await service.run() } }
+        group.addTask { try await gateway.serve() }
+        gatewayServers.append(gateway)
+      }
+      var gatewayPorts: [Int] = []
+      for server in gatewayServers { gatewayPorts.append(try await server.boundPort()) }
       let suite = InProcessSuite(
-        directory: directory, pki: pki, gatewayPort: try await gateway.boundPort(), ingestionPort: ingestionPort,
+        directory: directory, pki: pki, gatewayPort: gatewayPorts[0], gatewayPorts: gatewayPorts, ingestionPort: ingestionPort,
         metricsPort: metricsReplicas[0].port, experimentsPort: experimentsPort, segmentationPort: segmentationReplicas[0].port,
         operatorKey: try OperatorKey.loadOrCreate(path: directory + "/operator.key"),
         metrics: metricsReplicas[0].provider,
@@ -181,20 +191,19 @@ public struct InProcessSuite: Sendable {
       func tearDown() async {
         for helper in helpers { helper.cancel() }
         for helper in helpers { _ = await helper.result }
-        gateway.server.beginGracefulShutdown()
-        for server in servers { server.server.beginGracefulShutdown() }
+        for server in gatewayServers + servers { server.server.beginGracefulShutdown() }
         group.addTask {
           try await Task.sleep(for: .seconds(5))
           throw CancellationError()
         }
         var finished = 0
-        while finished < servers.count + 1, (try? await group.next()) != nil { finished += 1 }
+        while finished < servers.count + gatewayServers.count, (try? await group.next()) != nil { finished += 1 }
         group.cancelAll()
       }
       do {
         // As a launcher does: start once the gateway says it can forward to every backend.
         let ready = ContinuousClock.now + .seconds(30)
-        while gateway.health?.status(of: "") != .serving, ContinuousClock.now < ready {
+        while gatewayServers.contains(where: { $0.health?.status(of: "") != .serving }), ContinuousClock.now < ready {
           try await Task.sleep(for: .milliseconds(20))
         }
         let result = try await body(suite)

@@ -1,5 +1,7 @@
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2
+import GatewayService
 import SightlineDemo
 import SightlineModel
 import SightlinePostgres
@@ -160,6 +162,74 @@ struct ReplicaSuiteTests {
         $0.time = RFC3339.format(milliseconds: ms)
         $0.channel = "email"
         $0.businessLine = "L01"
+      }
+    }
+  }
+}
+
+/// Two gateways on one PostgreSQL store: a revoked key stops working on both at once, and
+/// each admits its share of a tenant's rate.
+@Suite(.enabled(if: TestPostgres.available, TestPostgres.howToRun), .serialized)
+struct SeveralGatewaysTests {
+  @Test func aKeyRevokedOnOneGatewayIsRefusedByTheOtherAtOnceAndTheRateIsShared() async throws {
+    let limits = TenantLimiter.Limits(ratePerSecond: 1, burst: 10, maxInFlight: 64)
+    try await TestPostgres.withScratchDatabase { database in
+      try await InProcessSuite.with(limits: limits, database: database, gateways: 2) { suite in
+        let tenant = try await suite.createTenant("acme")
+        let security = SuiteTLS(pki: suite.pki).clientSecurity(identity: nil)
+        func onGateway<R: Sendable>(_ index: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R) async throws -> R {
+          try await ClientFactory.withClient(HostAndPort(host: "127.0.0.1", port: suite.gatewayPorts[index]), security: security, body)
+        }
+        let admin = SuiteMetadata.bearer(tenant.adminKey)
+        let created = try await onGateway(0) { client in
+          try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createKey(
+            .with {
+              $0.role = .reader
+              $0.label = "dashboards"
+            }, metadata: admin)
+        }
+        let reader = SuiteMetadata.bearer(created.secret)
+        // Both gateways know (and cache) the key.
+        for index in 0..<2 {
+          let who = try await onGateway(index) { client in
+            try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).whoAmI(.init(), metadata: reader)
+          }
+          #expect(who.keyID == created.key.id)
+        }
+
+        try await onGateway(0) { client in
+          _ = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).revokeKey(.with { $0.id = created.key.id }, metadata: admin)
+        }
+        let revoked = ContinuousClock.now
+        var refusedAfter: Duration?
+        try await onGateway(1) { client in
+          let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+          while refusedAfter == nil, ContinuousClock.now - revoked < .seconds(5) {
+            do {
+              _ = try await gateway.whoAmI(.init(), metadata: reader)
+              try await Task.sleep(for: .milliseconds(10))
+            } catch let error as RPCError where error.code == .unauthenticated {
+              refusedAfter = ContinuousClock.now - revoked
+            }
+          }
+        }
+        let took = try #require(refusedAfter, "the other gateway still admits the revoked key")
+        #expect(took < .seconds(1), "refused after \(took)")
+
+        // Each gateway admits half the tenant's burst of 10 (the rate adds one a second).
+        try await Task.sleep(for: .milliseconds(1_200))  // both have heard of the other
+        let admitted = try await onGateway(1) { client in
+          let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          var admitted = 0
+          for _ in 0..<10 {
+            do {
+              _ = try await ingestion.getStats(.init(), metadata: admin)
+              admitted += 1
+            } catch let error as RPCError where error.code == .resourceExhausted {}
+          }
+          return admitted
+        }
+        #expect((5...6).contains(admitted), "admitted \(admitted) of 10")
       }
     }
   }

@@ -7,8 +7,9 @@ import Synchronization
 /// Revocation still takes effect at once: every change of keys or tenants goes through this
 /// wrapper, which empties the cache after the change commits; a lookup that read the store
 /// before the change and finishes after it does not enter its (stale) answer, because the
-/// cache's generation moved meanwhile. Unknown keys are not cached. With several gateway
-/// processes on one store (scale-out), each would need to hear of the others' changes.
+/// cache's generation moved meanwhile. Unknown keys are not cached. Gateways sharing a
+/// PostgreSQL store hear each other's changes through `NOTIFY` and call ``forgetAll()``
+/// (``GatewayProcess``).
 public final class KeyLookupCache: GatewayStore {
   private let store: any GatewayStore
   private let cache = Mutex(Cache())
@@ -18,6 +19,9 @@ public final class KeyLookupCache: GatewayStore {
   private struct Cache {
     var keys: [String: APIKeyRecord] = [:]
     var generation = 0
+    /// Whether cached answers may be used: not while the gateway cannot hear other
+    /// gateways' changes (``setTrusted(_:)``).
+    var trusted = true
   }
 
   /// Caches the key lookups of `store`.
@@ -26,7 +30,7 @@ public final class KeyLookupCache: GatewayStore {
   }
 
   public func key(secretHash: String) throws -> APIKeyRecord? {
-    let (cached, generation) = cache.withLock { ($0.keys[secretHash], $0.generation) }
+    let (cached, generation) = cache.withLock { ($0.trusted ? $0.keys[secretHash] : nil, $0.generation) }
     if let cached { return cached }
     guard let key = try store.key(secretHash: secretHash) else { return nil }
     cache.withLock { cache in
@@ -39,13 +43,28 @@ public final class KeyLookupCache: GatewayStore {
 
   /// Runs a change of keys or tenants, then forgets every cached key.
   private func changing<T>(_ change: () throws -> T) rethrows -> T {
-    defer {
-      cache.withLock { cache in
-        cache.generation += 1
-        cache.keys.removeAll(keepingCapacity: true)
-      }
-    }
+    defer { forgetAll() }
     return try change()
+  }
+
+  /// Whether cached answers may be used. A gateway that shares its store with others sets
+  /// it false while it cannot hear their changes (its listening connection is down), and
+  /// true again once it listens and has forgotten what it cached.
+  public func setTrusted(_ trusted: Bool) {
+    cache.withLock { cache in
+      cache.trusted = trusted
+      cache.generation += 1
+      cache.keys.removeAll(keepingCapacity: true)
+    }
+  }
+
+  /// Forgets every cached key: keys or tenants changed (here or, heard through the
+  /// database, on another gateway).
+  public func forgetAll() {
+    cache.withLock { cache in
+      cache.generation += 1
+      cache.keys.removeAll(keepingCapacity: true)
+    }
   }
 
   public func createTenant(_ tenant: TenantRecord, firstKey: APIKeyRecord) throws {

@@ -105,6 +105,7 @@ public struct PostgresGatewayStore: GatewayStore {
 
   public func markDeleted(id: String, atMs: Int64) throws -> Int {
     try pool.transaction { session in
+      try Self.announceKeysChanged(session)
       try session.execute("UPDATE tenant SET deleted_at_ms = \(atMs) WHERE id = \(id) AND deleted_at_ms IS NULL")
       return try session.execute("UPDATE api_key SET revoked_at_ms = \(atMs) WHERE tenant_id = \(id) AND revoked_at_ms IS NULL")
     }
@@ -120,6 +121,7 @@ public struct PostgresGatewayStore: GatewayStore {
       if try liveNameTaken(tenant.name, session) {
         throw GatewayStoreError(code: .tenantNameTaken, description: "a tenant named '\(tenant.name)' already exists")
       }
+      try Self.announceKeysChanged(session)
       try session.execute("DELETE FROM api_key WHERE tenant_id = \(tenant.id)")
       try session.execute("DELETE FROM tenant WHERE id = \(tenant.id)")
       var restored = tenant
@@ -164,8 +166,19 @@ public struct PostgresGatewayStore: GatewayStore {
       if key.revokedAtMs == nil {
         key.revokedAtMs = atMs
         try session.execute("UPDATE api_key SET revoked_at_ms = \(atMs) WHERE id = \(id)")
+        try Self.announceKeysChanged(session)
       }
       return key
     }
+  }
+
+  /// The `NOTIFY` channel every gateway listens on: a key was revoked or a tenant deleted
+  /// or restored, so cached key lookups must go (``KeyLookupCache/forgetAll()``). New keys
+  /// need no announcement: unknown keys are never cached.
+  public static let keysChangedChannel = "sightline_keys"
+
+  /// Announces, at the transaction's commit, that keys changed.
+  static func announceKeysChanged(_ session: PostgresSession) throws {
+    try session.execute("SELECT pg_notify(\(keysChangedChannel), '')")
   }
 }
