@@ -9,13 +9,33 @@ import SwiftProtobuf
 /// Starts the five Sightline processes on one machine, as `sightline up` and the
 /// end-to-end tests do: a development PKI and an operator key on first run, each
 /// executable with its own flags, then a wait until every process reports SERVING.
+///
+/// With `replicas` above one (PostgreSQL only), each backend runs that many times and two
+/// gateways serve; every process is told every replica of the services it calls.
 public final class SuiteLauncher: @unchecked Sendable {
+  /// One process of the suite: a component and which of its replicas.
+  public struct Instance: Hashable, Sendable, CustomStringConvertible {
+    public var component: SuiteComponent
+    public var replica: Int
+
+    public init(_ component: SuiteComponent, replica: Int = 0) {
+      self.component = component
+      self.replica = replica
+    }
+
+    public var description: String { replica == 0 ? component.executableName : "\(component.executableName) #\(replica + 1)" }
+  }
+
   /// Where the suite keeps its files.
   public let dataDirectory: String
-  /// The gateway's public address.
+  /// The (first) gateway's public address.
   public let gateway: HostAndPort
-  /// Every process's address.
+  /// Every gateway's public address.
+  public let gateways: [HostAndPort]
+  /// The first replica's address of every component.
   public let addresses: [SuiteComponent: HostAndPort]
+  /// Every process's address, in start order (backends first).
+  public let instances: [(instance: Instance, address: HostAndPort)]
   /// The suite's PKI (`DATA_DIR/pki`).
   public var pki: PKIDirectory { PKIDirectory(path: "\(dataDirectory)/pki") }
   /// The operator key file (`DATA_DIR/operator.key`).
@@ -36,21 +56,41 @@ public final class SuiteLauncher: @unchecked Sendable {
   private let binaryDirectory: String
   // Guarded by `lock`: the child processes, and where their output goes.
   private let lock = NSLock()
-  private var processes: [SuiteComponent: Process] = [:]
+  private var processes: [Instance: Process] = [:]
   private var output: FileHandle?
 
   /// A launcher for a suite under `dataDirectory` whose gateway listens on `gatewayPort`
   /// and whose services use `servicePorts` (defaults: 7501-7504), running executables
-  /// found in `binaryDirectory`.
-  public init(dataDirectory: String, gatewayPort: Int, servicePorts: [SuiteComponent: Int] = [:], binaryDirectory: String) {
+  /// found in `binaryDirectory`. With `replicas` above one, replica `r` of a service
+  /// listens `4 × r` ports above the first, and the second gateway on the port after the
+  /// last replica's.
+  public init(
+    dataDirectory: String, gatewayPort: Int, servicePorts: [SuiteComponent: Int] = [:], binaryDirectory: String, replicas: Int = 1
+  ) {
     self.dataDirectory = (dataDirectory as NSString).standardizingPath
     self.binaryDirectory = binaryDirectory
-    var addresses: [SuiteComponent: HostAndPort] = [.gateway: HostAndPort(host: "127.0.0.1", port: gatewayPort)]
-    for component in SuiteComponent.backends {
-      addresses[component] = HostAndPort(host: "127.0.0.1", port: servicePorts[component] ?? component.defaultPort)
+    let replicas = max(1, replicas)
+    var instances: [(Instance, HostAndPort)] = []
+    for replica in 0..<replicas {
+      for component in SuiteComponent.backends {
+        let port = (servicePorts[component] ?? component.defaultPort) + 4 * replica
+        instances.append((Instance(component, replica: replica), HostAndPort(host: "127.0.0.1", port: port)))
+      }
     }
-    self.addresses = addresses
-    self.gateway = addresses[.gateway]!
+    instances.append((Instance(.gateway), HostAndPort(host: "127.0.0.1", port: gatewayPort)))
+    if replicas > 1 {
+      let last = instances.map(\.1.port).max()!
+      instances.append((Instance(.gateway, replica: 1), HostAndPort(host: "127.0.0.1", port: last + 1)))
+    }
+    self.instances = instances
+    self.addresses = Dictionary(instances.filter { $0.0.replica == 0 }.map { ($0.0.component, $0.1) }, uniquingKeysWith: { a, _ in a })
+    self.gateways = instances.filter { $0.0.component == .gateway }.map(\.1)
+    self.gateway = gateways[0]
+  }
+
+  /// Every replica's address of `component`.
+  public func replicas(of component: SuiteComponent) -> [HostAndPort] {
+    instances.filter { $0.instance.component == component }.map(\.address)
   }
 
   /// A launcher whose processes listen on five consecutive ports from `portBase`: the
@@ -76,8 +116,8 @@ public final class SuiteLauncher: @unchecked Sendable {
       atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     try DevelopmentPKI.ensure(pki)
     lock.withLock { self.output = output }
-    for component in SuiteComponent.backends + [.gateway] {
-      try launch(component, output: output)
+    for (instance, _) in instances {
+      try launch(instance, output: output)
     }
     do {
       try await waitUntilHealthy(timeout: timeout)
@@ -87,19 +127,22 @@ public final class SuiteLauncher: @unchecked Sendable {
     }
   }
 
-  private func launch(_ component: SuiteComponent, output: FileHandle?) throws {
+  private func launch(_ instance: Instance, output: FileHandle?) throws {
+    let component = instance.component
     let executable = "\(binaryDirectory)/\(component.executableName)"
     guard FileManager.default.isExecutableFile(atPath: executable) else {
       throw SuiteError("cannot find \(executable); build the package first (swift build)")
     }
+    let address = instances.first { $0.instance == instance }!.address
     var arguments = [
-      "--listen", addresses[component]!.description, "--data-dir", dataDirectory, "--pki-dir", pki.path,
+      "--listen", address.description, "--data-dir", dataDirectory, "--pki-dir", pki.path,
     ]
+    let first = instance.replica == 0
     if component == .gateway { arguments += ["--operator-key-file", operatorKeyFile] }
-    if component == .gateway, let port = cockpitPort { arguments += ["--web-listen", "127.0.0.1:\(port)"] }
-    if let port = prometheusPorts[component] { arguments += ["--prometheus-listen", "127.0.0.1:\(port)"] }
+    if component == .gateway, first, let port = cockpitPort { arguments += ["--web-listen", "127.0.0.1:\(port)"] }
+    if first, let port = prometheusPorts[component] { arguments += ["--prometheus-listen", "127.0.0.1:\(port)"] }
     for upstream in component.upstreams {
-      arguments += ["--\(upstream.rawValue)", addresses[upstream]!.description]
+      arguments += ["--\(upstream.rawValue)", ReplicaSet(replicas(of: upstream)).description]
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -114,7 +157,7 @@ public final class SuiteLauncher: @unchecked Sendable {
       process.standardError = output
     }
     try process.run()
-    lock.withLock { processes[component] = process }
+    lock.withLock { processes[instance] = process }
   }
 
   /// Polls every process's standard health service until all say SERVING.
@@ -123,12 +166,12 @@ public final class SuiteLauncher: @unchecked Sendable {
     var lastProblem = "not checked yet"
     while ContinuousClock.now < deadline {
       if let exited = lock.withLock({ processes.first(where: { !$0.value.isRunning }) }) {
-        throw SuiteError("\(exited.key.executableName) exited with status \(exited.value.terminationStatus) during start-up")
+        throw SuiteError("\(exited.key) exited with status \(exited.value.terminationStatus) during start-up")
       }
       do {
-        for component in SuiteComponent.allCases {
-          let status = try await checkHealth(component)
-          guard status == .serving else { throw SuiteError("\(component.rawValue) reports \(status)") }
+        for (instance, address) in instances {
+          let status = try await checkHealth(instance.component, at: address)
+          guard status == .serving else { throw SuiteError("\(instance) reports \(status)") }
         }
         return
       } catch {
@@ -141,27 +184,38 @@ public final class SuiteLauncher: @unchecked Sendable {
 
   /// One health check of `component` (the gateway over TLS, services over mTLS with the
   /// operator's client certificate).
-  public func checkHealth(_ component: SuiteComponent) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+  public func checkHealth(
+    _ component: SuiteComponent, at address: HostAndPort? = nil
+  ) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
     let tls = SuiteTLS(pki: pki)
     let security = tls.clientSecurity(identity: component == .gateway ? nil : .operator)
-    return try await ClientFactory.withClient(addresses[component]!, security: security) { client in
+    return try await ClientFactory.withClient(address ?? addresses[component]!, security: security) { client in
       // Generous: a debug build under a parallel test run can take seconds per TLS handshake.
       try await HealthService.check(client, timeout: .seconds(10)).status
     }
   }
 
-  /// Kills `component` with SIGKILL, as a crash would (no drain, nothing flushed), and
-  /// waits until it is gone.
-  public func crash(_ component: SuiteComponent) {
-    guard let process = lock.withLock({ processes[component] }), process.isRunning else { return }
+  /// Kills a replica of `component` with SIGKILL, as a crash would (no drain, nothing
+  /// flushed), and waits until it is gone.
+  public func crash(_ component: SuiteComponent, replica: Int = 0) {
+    guard let process = lock.withLock({ processes[Instance(component, replica: replica)] }), process.isRunning else { return }
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
   }
 
-  /// Starts `component` again (after ``crash(_:)``) and waits until the whole suite is
-  /// healthy.
-  public func restart(_ component: SuiteComponent, timeout: Duration = .seconds(60), output: FileHandle? = nil) async throws {
-    try launch(component, output: output)
+  /// Sends `signal` to a replica of `component` (SIGSTOP to pause it as a stalled machine
+  /// would, SIGCONT to wake it).
+  public func signal(_ component: SuiteComponent, replica: Int = 0, _ signal: Int32) {
+    guard let process = lock.withLock({ processes[Instance(component, replica: replica)] }), process.isRunning else { return }
+    kill(process.processIdentifier, signal)
+  }
+
+  /// Starts a replica of `component` again (after ``crash(_:replica:)``) and waits until
+  /// the whole suite is healthy.
+  public func restart(
+    _ component: SuiteComponent, replica: Int = 0, timeout: Duration = .seconds(60), output: FileHandle? = nil
+  ) async throws {
+    try launch(Instance(component, replica: replica), output: output)
     try await waitUntilHealthy(timeout: timeout)
   }
 
@@ -177,17 +231,22 @@ public final class SuiteLauncher: @unchecked Sendable {
     return reply.adminSecret
   }
 
-  /// Process ids of the running children, for tests that check nothing is left behind.
+  /// Process ids of the running children (the first replica of each component), for tests
+  /// that check nothing is left behind.
   public var processIdentifiers: [SuiteComponent: Int32] {
-    lock.withLock { processes.mapValues(\.processIdentifier) }
+    lock.withLock {
+      Dictionary(
+        processes.filter { $0.key.replica == 0 }.map { ($0.key.component, $0.value.processIdentifier) }, uniquingKeysWith: { a, _ in a })
+    }
   }
 
   /// Sends SIGTERM to every process (gateway first, so it stops taking calls), waits up to
   /// `grace` for each to exit, then SIGKILLs any that did not.
   public func stop(grace: Duration = .seconds(10)) async {
     let running = lock.withLock { processes }
-    for component in [SuiteComponent.gateway] + SuiteComponent.backends {
-      guard let process = running[component], process.isRunning else { continue }
+    // Gateways first: they stop taking calls before the services they call go.
+    for process in running.sorted(by: { ($0.key.component == .gateway ? 0 : 1) < ($1.key.component == .gateway ? 0 : 1) }).map(\.value)
+    where process.isRunning {
       process.terminate()
     }
     let deadline = ContinuousClock.now + grace
@@ -205,7 +264,7 @@ public final class SuiteLauncher: @unchecked Sendable {
 
   /// Waits until any child exits and returns which, with how it ended; nil when none runs
   /// or the task is cancelled.
-  public func waitForAnyExit() async -> (component: SuiteComponent, ending: ChildEnding)? {
+  public func waitForAnyExit() async -> (instance: Instance, ending: ChildEnding)? {
     while !Task.isCancelled {
       let snapshot = lock.withLock { processes }
       if snapshot.isEmpty { return nil }
@@ -224,14 +283,14 @@ public final class SuiteLauncher: @unchecked Sendable {
   /// crashed more than `policy.maxCrashes` times within the window (a sentence saying so):
   /// a child that cannot stay up is a fault to fix, not one to hide by restarting forever.
   public func supervise(policy: RestartPolicy = .init(), report: @Sendable (String) -> Void) async -> String? {
-    var crashes: [SuiteComponent: [ContinuousClock.Instant]] = [:]
+    var crashes: [Instance: [ContinuousClock.Instant]] = [:]
     while !Task.isCancelled {
-      guard let (component, ending) = await waitForAnyExit() else { return nil }
+      guard let (instance, ending) = await waitForAnyExit() else { return nil }
       let now = ContinuousClock.now
-      var recent = (crashes[component] ?? []).filter { now - $0 < policy.window }
+      var recent = (crashes[instance] ?? []).filter { now - $0 < policy.window }
       recent.append(now)
-      crashes[component] = recent
-      let name = component.executableName
+      crashes[instance] = recent
+      let name = instance.description
       guard recent.count <= policy.maxCrashes else {
         return
           "\(name) \(ending); it died \(recent.count) times within \(policy.window.components.seconds) s, so it is not restarted again: see its log above"
@@ -244,8 +303,8 @@ public final class SuiteLauncher: @unchecked Sendable {
         try await Task.sleep(for: delay)
       } catch { return nil }
       do {
-        try launch(component, output: lock.withLock { output })
-        report("\(name) restarted (pid \(lock.withLock { processes[component]?.processIdentifier ?? 0 }))")
+        try launch(instance, output: lock.withLock { output })
+        report("\(name) restarted (pid \(lock.withLock { processes[instance]?.processIdentifier ?? 0 }))")
       } catch {
         return "\(name) could not be restarted: \(error)"
       }

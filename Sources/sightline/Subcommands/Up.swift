@@ -8,7 +8,7 @@ import UnixSignals
 /// `sightline up`: the whole suite in the foreground until Ctrl-C.
 struct Up: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run the whole suite locally (five processes) until Ctrl-C.",
+    abstract: "Run the whole suite locally (five processes, or replicas of each) until Ctrl-C.",
     discussion: """
       Creates a development PKI under DATA_DIR/pki and an operator key in DATA_DIR/operator.key \
       on first run, starts the gateway and the four services, waits until all are healthy, and \
@@ -46,9 +46,19 @@ struct Up: AsyncParsableCommand {
     help: "Migrate the PostgreSQL schema as this URL's role, the tables' owner (env SIGHTLINE_DATABASE_OWNER_URL; default: --database).")
   var databaseOwner: String?
 
+  @Option(
+    help:
+      "Run this many replicas of each service, and two gateways, sharing the tenants through PostgreSQL (needs --database; replica R of a service listens 4×R ports above the first, the second gateway after the last; docs/scaling.md)."
+  )
+  var replicas: Int = 1
+
   func validate() throws {
     guard (1...65535).contains(port), (1...65532).contains(servicePortBase) else {
       throw ValidationError("ports must be between 1 and 65535")
+    }
+    guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be between 1 and 16") }
+    if replicas > 1 && database == nil && ProcessInfo.processInfo.environment["SIGHTLINE_DATABASE_URL"] == nil {
+      throw ValidationError("--replicas above 1 needs --database: replicas share their data through PostgreSQL, not SQLite files")
     }
   }
 
@@ -57,7 +67,7 @@ struct Up: AsyncParsableCommand {
     for (offset, component) in SuiteComponent.backends.enumerated() { ports[component] = servicePortBase + offset }
     let launcher = SuiteLauncher(
       dataDirectory: dataDir, gatewayPort: port, servicePorts: ports,
-      binaryDirectory: SuiteLauncher.currentBinaryDirectory)
+      binaryDirectory: SuiteLauncher.currentBinaryDirectory, replicas: replicas)
     if cockpitPort > 0 { launcher.cockpitPort = cockpitPort }
     // Through the environment, not the command line: a password in the arguments would
     // show in every user's `ps`.
@@ -78,7 +88,7 @@ struct Up: AsyncParsableCommand {
     print(
       """
       Sightline is up.
-        gateway       \(launcher.gateway) (TLS)
+        gateway       \(launcher.gateways.map(\.description).joined(separator: ", ")) (TLS)
         CA            \(launcher.pki.caCertificate)
         operator key  \(launcher.operatorKeyFile)
       Next: sightline tenant create acme --data-dir \(dataDir)
