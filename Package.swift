@@ -286,6 +286,13 @@ let package = Package(
     ),
 
     .executableTarget(
+      name: "failover-drill",
+      dependencies: ["SightlineModel", "SightlineLauncher", "SightlineTesting"],
+      path: "benchmarks/failover",
+      swiftSettings: swiftSettings
+    ),
+
+    .executableTarget(
       name: "bench-load",
       dependencies: ["SightlineModel", "SightlineLauncher", "SightlineTesting"],
       path: "benchmarks/load",

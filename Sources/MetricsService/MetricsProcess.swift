@@ -36,8 +36,11 @@ public struct MetricsProcess: Sendable {
       }
     // On PostgreSQL, replicas share the tenants' work through leases, and hear of each
     // other's folds; on SQLite this process is the only one.
+    // Heartbeats and renewals have connections of their own, so a pool busy with folds and
+    // queries never holds them up past the lease time.
+    let leasePool = try database.map { try PostgresPool(url: $0.url, maxConnections: 2, logger: logger) }
     let ownership = TenantOwnership(
-      store: database.map { PostgresLeases(pool: $0, component: "metrics") } ?? SoleLeases(), component: "metrics",
+      store: leasePool.map { PostgresLeases(pool: $0, component: "metrics") } ?? SoleLeases(), component: "metrics",
       leaseTime: configuration.leaseTime, logger: logger)
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, ownership: ownership)
     let applied = database.map { AppliedNotification.listener(component: "metrics", url: $0.url, logger: logger, follower.observeApplied) }
@@ -55,8 +58,10 @@ public struct MetricsProcess: Sendable {
       }
     }
     let warmer = RollupWarmer(state: state, ownership: ownership, logger: logger)
+    let pools: [any Service] = [database, leasePool].compactMap { $0 }
+    let listeners: [any Service] = [applied, announcements].compactMap { $0 }
     let services: [any Service] =
-      (database.map { [$0] } ?? []) + [ingestion] + ([applied, announcements].compactMap { $0 } as [any Service]) + [
+      pools + [ingestion] + listeners + [
         follower, PeriodicService(interval: alertInterval) { try? await BlockingWork.run { scheduler.evaluateAll() } },
         PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() }, server,
       ]

@@ -28,8 +28,11 @@ public enum SegmentationProcess {
       }
     // On PostgreSQL, replicas share the tenants' work through leases, and hear of each
     // other's folds; on SQLite this process is the only one.
+    // Heartbeats and renewals have connections of their own, so a pool busy with folds and
+    // queries never holds them up past the lease time.
+    let leasePool = try database.map { try PostgresPool(url: $0.url, maxConnections: 2, logger: logger) }
     let ownership = TenantOwnership(
-      store: database.map { PostgresLeases(pool: $0, component: "segmentation") } ?? SoleLeases(), component: "segmentation",
+      store: leasePool.map { PostgresLeases(pool: $0, component: "segmentation") } ?? SoleLeases(), component: "segmentation",
       leaseTime: configuration.leaseTime, logger: logger)
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, ownership: ownership)
     let applied = database.map {
@@ -42,6 +45,8 @@ public enum SegmentationProcess {
         + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
       databaseSizes: database.map { PostgresTenantSizes(SegmentationPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
     server.health?.setDetail(follower.healthDetail)
-    return (database.map { [$0] } ?? []) + [ingestion] + (applied.map { [$0] } ?? []) + [follower, server]
+    let pools: [any Service] = [database, leasePool].compactMap { $0 }
+    let listeners: [any Service] = applied.map { [$0] } ?? []
+    return pools + [ingestion] + listeners + [follower, server]
   }
 }

@@ -169,7 +169,8 @@ public final class SuiteLauncher: @unchecked Sendable {
         throw SuiteError("\(exited.key) exited with status \(exited.value.terminationStatus) during start-up")
       }
       do {
-        for (instance, address) in instances {
+        let running = lock.withLock { Set(processes.keys) }
+        for (instance, address) in instances where running.contains(instance) {
           let status = try await checkHealth(instance.component, at: address)
           guard status == .serving else { throw SuiteError("\(instance) reports \(status)") }
         }
@@ -196,9 +197,10 @@ public final class SuiteLauncher: @unchecked Sendable {
   }
 
   /// Kills a replica of `component` with SIGKILL, as a crash would (no drain, nothing
-  /// flushed), and waits until it is gone.
+  /// flushed), and waits until it is gone. Until it is restarted, health waits leave it out.
   public func crash(_ component: SuiteComponent, replica: Int = 0) {
-    guard let process = lock.withLock({ processes[Instance(component, replica: replica)] }), process.isRunning else { return }
+    guard let process = lock.withLock({ processes.removeValue(forKey: Instance(component, replica: replica)) }), process.isRunning
+    else { return }
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
   }
@@ -238,6 +240,11 @@ public final class SuiteLauncher: @unchecked Sendable {
       Dictionary(
         processes.filter { $0.key.replica == 0 }.map { ($0.key.component, $0.value.processIdentifier) }, uniquingKeysWith: { a, _ in a })
     }
+  }
+
+  /// Process ids of every running child, by instance.
+  public var instanceProcessIdentifiers: [Instance: Int32] {
+    lock.withLock { processes.mapValues(\.processIdentifier) }
   }
 
   /// Sends SIGTERM to every process (gateway first, so it stops taking calls), waits up to

@@ -108,7 +108,8 @@ public struct FaultDrill: Sendable {
 
     // Under faults: kill points at random fractions of the file, in order.
     let started = ContinuousClock.now
-    let client = try startIngest(file: file, key: faultyKey, suite: faulty)
+    let client = try Self.startIngest(
+      file: file, key: faultyKey, suite: faulty, binaryDirectory: binaryDirectory, batchSize: batchSize)
     let fractions = (0..<3).map { _ in 0.15 + 0.7 * random.unit() }.sorted()
     let pauses = (0..<3).map { _ in Int(100 + 400 * random.unit()) }
     // One watching connection for the whole phase (it reconnects after the gateway's
@@ -144,31 +145,41 @@ public struct FaultDrill: Sendable {
     log("client under faults: status \(result.status), \(result.summary), \(result.retries) retries")
 
     let cleanStarted = ContinuousClock.now
-    let cleanResult = try await startIngest(file: file, key: cleanKey, suite: clean).finish()
+    let cleanResult = try await Self.startIngest(
+      file: file, key: cleanKey, suite: clean, binaryDirectory: binaryDirectory, batchSize: batchSize
+    ).finish()
     report.cleanIngest = ContinuousClock.now - cleanStarted
     guard cleanResult.status == 0 else { throw SuiteError("the reference ingest failed: \(cleanResult.summary)") }
 
-    let stats = try await self.stats(faulty, key: faultyKey)
+    let stats = try await Self.stats(faulty, key: faultyKey)
     report.stored = stats.lastOffset
     report.storedByKind = stats.eventsByKind
-    let faultyKpis = try await kpis(faulty, key: faultyKey, range: range, minOffset: stats.lastOffset)
-    let cleanKpis = try await kpis(clean, key: cleanKey, range: range, minOffset: Int64(events))
+    let faultyKpis = try await Self.kpis(faulty, key: faultyKey, range: range, minOffset: stats.lastOffset)
+    let cleanKpis = try await Self.kpis(clean, key: cleanKey, range: range, minOffset: Int64(events))
     report.cellsCompared = cleanKpis.count
-    for (cell, expected) in cleanKpis where faultyKpis[cell] != expected {
-      report.mismatches.append("\(cell): \(faultyKpis[cell].map { "\($0)" } ?? "missing") instead of \(expected)")
-    }
-    for cell in faultyKpis.keys where cleanKpis[cell] == nil { report.mismatches.append("\(cell): unexpected") }
+    report.mismatches = Self.differences(faultyKpis, from: cleanKpis)
     return report
+  }
+
+  /// The cells of `found` that differ from `expected`, described.
+  static func differences(_ found: [String: [Double]], from expected: [String: [Double]]) -> [String] {
+    var mismatches: [String] = []
+    for (cell, value) in expected where found[cell] != value {
+      mismatches.append("\(cell): \(found[cell].map { "\($0)" } ?? "missing") instead of \(value)")
+    }
+    for cell in found.keys where expected[cell] == nil { mismatches.append("\(cell): unexpected") }
+    return mismatches.sorted()
   }
 
   // MARK: - Parts
 
-  private static func security(_ suite: SuiteLauncher) -> HTTP2ClientTransport.Posix.TransportSecurity {
+  static func security(_ suite: SuiteLauncher) -> HTTP2ClientTransport.Posix.TransportSecurity {
     SuiteTLS(pki: suite.pki).clientSecurity(identity: nil)
   }
 
-  private func stats(_ suite: SuiteLauncher, key: String) async throws -> Sightline_Ingestion_V1_GetStatsResponse {
-    try await ClientFactory.withClient(suite.gateway, security: Self.security(suite)) { client in
+  static func stats(_ suite: SuiteLauncher, key: String) async throws -> Sightline_Ingestion_V1_GetStatsResponse {
+    try await ClientFactory.withClient(ReplicaSet(suite.gateways), security: Self.security(suite), retryable: RetryableMethods.names) {
+      client in
       var options = CallOptions.defaults
       options.timeout = .seconds(5)
       return try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).getStats(
@@ -177,7 +188,7 @@ public struct FaultDrill: Sendable {
   }
 
   /// A running `sightline ingest`.
-  private struct IngestRun {
+  struct IngestRun {
     var process: Process
     var output: String
 
@@ -191,15 +202,16 @@ public struct FaultDrill: Sendable {
     }
   }
 
-  /// Starts `sightline ingest` against `suite`, logging to its data directory.
-  private func startIngest(file: String, key: String, suite: SuiteLauncher) throws -> IngestRun {
+  /// Starts `sightline ingest` against `suite` (every gateway of it), logging to its data
+  /// directory.
+  static func startIngest(file: String, key: String, suite: SuiteLauncher, binaryDirectory: String, batchSize: Int) throws -> IngestRun {
     let output = suite.dataDirectory + "/ingest-client.log"
     _ = FileManager.default.createFile(atPath: output, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binaryDirectory + "/sightline")
     process.arguments = [
       "ingest", file, "--batch-size", String(batchSize), "--api-key", key, "--data-dir", suite.dataDirectory,
-      "--gateway", suite.gateway.description,
+      "--gateway", ReplicaSet(suite.gateways).description,
     ]
     let handle = FileHandle(forWritingAtPath: output)
     process.standardOutput = handle
@@ -210,7 +222,7 @@ public struct FaultDrill: Sendable {
 
   /// Every KPI by business line and day over `range`, read once metrics has applied
   /// `minOffset`: cell ("day line kpi") → value, sample size, median, p90, secondary.
-  private func kpis(_ suite: SuiteLauncher, key: String, range: (Int64, Int64), minOffset: Int64) async throws -> [String: [Double]] {
+  static func kpis(_ suite: SuiteLauncher, key: String, range: (Int64, Int64), minOffset: Int64) async throws -> [String: [Double]] {
     let request = Sightline_Metrics_V1_QueryKpisRequest.with {
       $0.kpis = Sightline_Metrics_V1_Kpi.allCases.filter { $0 != .unspecified && $0 != .backlog }
       $0.range = .with {
@@ -224,7 +236,9 @@ public struct FaultDrill: Sendable {
     let deadline = ContinuousClock.now + .seconds(600)
     while true {
       do {
-        let response = try await ClientFactory.withClient(suite.gateway, security: Self.security(suite)) { client in
+        let response = try await ClientFactory.withClient(
+          ReplicaSet(suite.gateways), security: Self.security(suite), retryable: RetryableMethods.names
+        ) { client in
           try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(request, metadata: SuiteMetadata.bearer(key))
         }
         var cells: [String: [Double]] = [:]

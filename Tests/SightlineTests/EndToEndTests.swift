@@ -23,6 +23,8 @@ extension RealProcessSuites {
 
     /// A random block of six ports: the gateway, four services and the cockpit.
     static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<2_000) * 6 }
+    /// A base for `count` consecutive ports, in a range of its own (35000-47000).
+    static func freePortBase(count: Int) -> Int { 35_000 + Int.random(in: 0..<(12_000 / count)) * count }
 
     @Test(arguments: TestBackend.all)
     func suiteStartsHealthyServesTheRealPathAndStopsCleanly(_ backend: TestBackend) async throws {

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GatewayService
+import PostgresNIO
 import SightlineDemo
 import SightlineModel
 import SightlinePostgres
@@ -172,7 +173,8 @@ struct ReplicaSuiteTests {
 @Suite(.enabled(if: TestPostgres.available, TestPostgres.howToRun), .serialized)
 struct SeveralGatewaysTests {
   @Test func aKeyRevokedOnOneGatewayIsRefusedByTheOtherAtOnceAndTheRateIsShared() async throws {
-    let limits = TenantLimiter.Limits(ratePerSecond: 1, burst: 10, maxInFlight: 64)
+    // A burst of 10 and almost no refill: each gateway's share is 5 calls.
+    let limits = TenantLimiter.Limits(ratePerSecond: 0.01, burst: 10, maxInFlight: 64)
     try await TestPostgres.withScratchDatabase { database in
       try await InProcessSuite.with(limits: limits, database: database, gateways: 2) { suite in
         let tenant = try await suite.createTenant("acme")
@@ -213,11 +215,27 @@ struct SeveralGatewaysTests {
             }
           }
         }
+        // Milliseconds when quiet; the bound is loose for a busy CI machine. Without the
+        // announcement the other gateway would answer from its cache for ever.
         let took = try #require(refusedAfter, "the other gateway still admits the revoked key")
-        #expect(took < .seconds(1), "refused after \(took)")
+        #expect(took < .seconds(4), "refused after \(took)")
 
-        // Each gateway admits half the tenant's burst of 10 (the rate adds one a second).
-        try await Task.sleep(for: .milliseconds(1_200))  // both have heard of the other
+        // Each gateway admits half the tenant's burst of 10, once both are recorded alive
+        // and each has counted the other (a heartbeat later).
+        let owner = try DatabaseURL(try #require(database.ownerURL))
+        let registered = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < registered {
+          let live = try TestPostgres.with(owner, maxConnections: 1) { pool in
+            try pool.withSession { session in
+              try session.value(
+                "SELECT count(*)::bigint FROM sightline_member WHERE component = 'gateway' AND expires_at > clock_timestamp()",
+                as: Int64.self) ?? 0
+            }
+          }
+          if live == 2 { break }
+          try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(2))
         let admitted = try await onGateway(1) { client in
           let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
           var admitted = 0
@@ -229,7 +247,7 @@ struct SeveralGatewaysTests {
           }
           return admitted
         }
-        #expect((5...6).contains(admitted), "admitted \(admitted) of 10")
+        #expect(admitted == 5, "admitted \(admitted) of 10")
       }
     }
   }

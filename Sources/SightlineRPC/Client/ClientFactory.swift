@@ -77,7 +77,17 @@ public enum ClientFactory {
     interceptors: [any ClientInterceptor] = [],
     _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R
   ) async throws -> R {
-    let client = try makeClient(endpoint: endpoint, security: security, interceptors: interceptors)
+    try await withClient(ReplicaSet([endpoint]), security: security, interceptors: interceptors, body)
+  }
+
+  /// Opens a client spreading its calls over `replicas` (retrying the `retryable` methods on
+  /// another one), runs `body` with it, and closes it.
+  public static func withClient<R: Sendable>(
+    _ replicas: ReplicaSet, security: HTTP2ClientTransport.Posix.TransportSecurity,
+    interceptors: [any ClientInterceptor] = [], retryable: Set<String> = [],
+    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> R
+  ) async throws -> R {
+    let client = try makeClient(replicas: replicas, security: security, interceptors: interceptors, retryable: retryable)
     return try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await client.runConnections() }
       defer {

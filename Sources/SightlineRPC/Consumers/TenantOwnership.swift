@@ -145,7 +145,8 @@ public final class TenantOwnership: Sendable {
   /// cancelled; then leaves, giving up every lease.
   public func run() async {
     while !Task.isCancelled {
-      beat()
+      // Off the cooperative pool: a heartbeat blocks on the database's round trips.
+      try? await BlockingWork.run { self.beat() }
       try? await Task.sleep(for: heartbeatInterval)
     }
     do {

@@ -7,7 +7,10 @@ import SightlineRPC
 /// How a client command reaches the gateway. Flags win over `SIGHTLINE_*` variables;
 /// with `--data-dir` the defaults point at the suite `sightline up` runs there.
 struct ConnectionOptions: ParsableArguments {
-  @Option(help: "Gateway address HOST:PORT (env SIGHTLINE_GATEWAY; default 127.0.0.1:7443).")
+  @Option(
+    help:
+      "Gateway address HOST:PORT, or several gateways as HOST:PORT,HOST:PORT (calls spread over them) (env SIGHTLINE_GATEWAY; default 127.0.0.1:7443)."
+  )
   var gateway: String?
 
   @Option(help: "CA certificate to trust (env SIGHTLINE_CA; default DATA_DIR/pki/ca.pem).")
@@ -24,9 +27,11 @@ struct ConnectionOptions: ParsableArguments {
   private var env: [String: String] { ProcessInfo.processInfo.environment }
   var resolvedDataDir: String { dataDir ?? env["SIGHTLINE_DATA_DIR"] ?? "./.sightline" }
 
-  func gatewayAddress() throws -> HostAndPort {
+  func gatewayAddress() throws -> ReplicaSet {
     let text = gateway ?? env["SIGHTLINE_GATEWAY"] ?? "127.0.0.1:7443"
-    guard let address = HostAndPort(text) else { throw ValidationError("--gateway must be HOST:PORT, got '\(text)'") }
+    guard let address = ReplicaSet(text) else {
+      throw ValidationError("--gateway must be HOST:PORT, or several as HOST:PORT,HOST:PORT, got '\(text)'")
+    }
     return address
   }
 
@@ -69,7 +74,8 @@ struct ConnectionOptions: ParsableArguments {
   ) async throws -> R {
     let metadata = SuiteMetadata.bearer(try key(operatorFallback: operatorFallback))
     return try await ClientFactory.withClient(
-      try gatewayAddress(), security: SuiteTLS.clientSecurity(caFile: try caFile(), identity: nil)
+      try gatewayAddress(), security: SuiteTLS.clientSecurity(caFile: try caFile(), identity: nil),
+      retryable: RetryableMethods.names
     ) { client in
       try await body(client, metadata)
     }
