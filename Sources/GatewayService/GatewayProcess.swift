@@ -102,22 +102,34 @@ public enum GatewayProcess {
 
 /// The operator key: a secret like any API key, kept in a 0600 file beside the data.
 public enum OperatorKey {
-  /// Reads the key at `path`, or creates one there if the file does not exist.
+  /// Reads the key at `path`, or creates one there if the file does not exist. Several
+  /// gateways starting at once on one data directory agree on one key: the new key is
+  /// written to a file of its own and linked into place, which fails if another gateway
+  /// linked its key first, and then that one is read.
   public static func loadOrCreate(path: String) throws -> String {
-    if let data = FileManager.default.contents(atPath: path),
-      let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
-    {
-      return text
-    }
-    let key = APIKeys.newSecret()
+    if let key = read(path) { return key }
     try FileManager.default.createDirectory(
       atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
       attributes: [.posixPermissions: 0o700])
+    let key = APIKeys.newSecret()
+    let candidate = path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
     guard
       FileManager.default.createFile(
-        atPath: path, contents: Data((key + "\n").utf8),
+        atPath: candidate, contents: Data((key + "\n").utf8),
         attributes: [.posixPermissions: 0o600])
     else { throw PKIError(path: path, reason: "cannot create the operator key file") }
-    return key
+    defer { unlink(candidate) }
+    if link(candidate, path) == 0 { return key }
+    guard errno == EEXIST, let existing = read(path) else {
+      throw PKIError(path: path, reason: "cannot create the operator key file (errno \(errno))")
+    }
+    return existing
+  }
+
+  private static func read(_ path: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: path),
+      let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
+    else { return nil }
+    return text
   }
 }

@@ -168,6 +168,10 @@ public struct FailoverDrill: Sendable {
         // Seldom: the polls count against the tenant's rate like the client's calls.
         try await Task.sleep(for: .milliseconds(callsPerSecond == nil ? 20 : 300))
       }
+      if case .pauseFolder = action {
+        // Both metrics replicas up first: the paused one's tenant needs the other.
+        for fault in faults { _ = try await fault.value }
+      }
       faults.append(
         try await perform(action, on: replicated, key: key, stored: stored, pause: pauses[index], random: &random, output: output))
     }
@@ -229,7 +233,6 @@ public struct FailoverDrill: Sendable {
       suite.crash(.metrics, replica: replica)
       return Task {
         let takeover = try await takeover(from: member, since: killed)
-        _ = try await caughtUp(suite, key: key, through: stored, since: killed)
         try await suite.restart(.metrics, replica: replica, timeout: .seconds(120), output: output)
         return Fault(
           action: "SIGKILL \(SuiteLauncher.Instance(.metrics, replica: replica)) (folding the tenant)", storedAt: stored,
@@ -241,7 +244,6 @@ public struct FailoverDrill: Sendable {
       suite.signal(.metrics, replica: replica, SIGSTOP)
       return Task {
         let takeover = try await takeover(from: member, since: paused)
-        _ = try await caughtUp(suite, key: key, through: stored, since: paused)
         let rest = Duration.seconds(leaseSeconds + 2) - (ContinuousClock.now - paused)
         if rest > .zero { try await Task.sleep(for: rest) }
         suite.signal(.metrics, replica: replica, SIGCONT)
@@ -289,30 +291,6 @@ public struct FailoverDrill: Sendable {
       try await Task.sleep(for: .milliseconds(50))
     }
     return nil
-  }
-
-  /// Asks (over both gateways) for KPIs with `min_offset` = `offset` until metrics answers:
-  /// the time since `since` when it first does.
-  private func caughtUp(_ suite: SuiteLauncher, key: String, through offset: Int64, since: ContinuousClock.Instant) async throws -> Duration
-  {
-    let request = Sightline_Metrics_V1_QueryKpisRequest.with {
-      $0.kpis = [.volume]
-      $0.minOffset = offset
-    }
-    return try await ClientFactory.withClient(
-      ReplicaSet(suite.gateways), security: FaultDrill.security(suite), retryable: RetryableMethods.names
-    ) { client in
-      var options = CallOptions.defaults
-      options.timeout = .seconds(1)
-      let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
-      while ContinuousClock.now - since < .seconds(120) {
-        if (try? await metrics.queryKpis(request, metadata: SuiteMetadata.bearer(key), options: options)) != nil {
-          return ContinuousClock.now - since
-        }
-        try await Task.sleep(for: .milliseconds(callsPerSecond == nil ? 50 : 300))
-      }
-      throw SuiteError("metrics did not apply offset \(offset) within 120 s of the fault")
-    }
   }
 
   /// A rule that opens one alert per business line (every line has tickets).

@@ -1,4 +1,6 @@
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import IngestionService
 import Logging
 import MetricsService
@@ -272,5 +274,36 @@ struct SharedRollupTests {
       try RollupTests.expectRollupsEqualScan(a, nowMs: nowMs, comment: "quiet")
       #expect(try a.invalidateChangedRollups().days.count > 20)
     }
+  }
+}
+
+/// The calls clients retry on another replica, and the replica sets they spread over.
+@Suite struct ReplicaClientTests {
+  @Test func everyRetryableMethodExistsAndNothingThatCreatesIsRetried() {
+    let known = Set(
+      (Sightline_Ingestion_V1_Ingestion.Method.descriptors + Sightline_Ingestion_V1_TenantDirectory.Method.descriptors
+        + Sightline_Metrics_V1_Metrics.Method.descriptors + Sightline_Segmentation_V1_Segmentation.Method.descriptors
+        + Sightline_Experiments_V1_Experiments.Method.descriptors + Sightline_Tenantdata_V1_TenantData.Method.descriptors
+        + Grpc_Health_V1_Health.Method.descriptors).map(\.fullyQualifiedMethod))
+    for name in RetryableMethods.names { #expect(known.contains(name), "\(name) is not a method") }
+    for name in [
+      "sightline.metrics.v1.Metrics/AddAlertRule", "sightline.experiments.v1.Experiments/CreateExperiment",
+      "sightline.tenantdata.v1.TenantData/ImportData", "sightline.tenantdata.v1.TenantData/DeleteData",
+    ] {
+      #expect(!RetryableMethods.names.contains(name), "\(name) must not be sent twice")
+    }
+  }
+
+  @Test func aReplicaSetParsesSeveralAddressesAndResolvesEachToAnEndpoint() throws {
+    let set = try #require(ReplicaSet("127.0.0.1:7502, [::1]:7506,localhost:7510"))
+    #expect(set.addresses.map(\.port) == [7502, 7506, 7510])
+    #expect(set.description == "127.0.0.1:7502,[::1]:7506,localhost:7510")
+    let resolved = try set.resolve()
+    #expect(resolved.count >= 3, "\(resolved)")
+    #expect(resolved.contains(.ipv4(host: "127.0.0.1", port: 7502)))
+    #expect(resolved.contains(.ipv6(host: "::1", port: 7506)))
+    #expect(ReplicaSet("") == nil)
+    #expect(ReplicaSet("a:1,b") == nil)
+    #expect(throws: RPCError.self) { try ReplicaSet("no-such-host.invalid:1").resolve() }
   }
 }
