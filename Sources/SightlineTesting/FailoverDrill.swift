@@ -210,7 +210,7 @@ public struct FailoverDrill: Sendable {
     case kill(SuiteComponent)
     /// SIGKILL the metrics replica that holds the tenant's lease.
     case killFolder
-    /// SIGSTOP it for the lease time and two seconds, then SIGCONT.
+    /// SIGSTOP it for twice the lease time and two seconds, then SIGCONT.
     case pauseFolder
     case restartDatabase
   }
@@ -244,11 +244,11 @@ public struct FailoverDrill: Sendable {
       suite.signal(.metrics, replica: replica, SIGSTOP)
       return Task {
         let takeover = try await takeover(from: member, since: paused)
-        let rest = Duration.seconds(leaseSeconds + 2) - (ContinuousClock.now - paused)
+        let rest = Duration.seconds(2 * leaseSeconds + 2) - (ContinuousClock.now - paused)
         if rest > .zero { try await Task.sleep(for: rest) }
         suite.signal(.metrics, replica: replica, SIGCONT)
         return Fault(
-          action: "SIGSTOP \(SuiteLauncher.Instance(.metrics, replica: replica)) (folding the tenant) for \(leaseSeconds + 2) s",
+          action: "SIGSTOP \(SuiteLauncher.Instance(.metrics, replica: replica)) (folding the tenant) for \(2 * leaseSeconds + 2) s",
           storedAt: stored, takeover: takeover)
       }
     case .restartDatabase:

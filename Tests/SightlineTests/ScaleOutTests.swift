@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GatewayService
 import IngestionService
 import Logging
 import MetricsService
@@ -292,6 +293,20 @@ struct SharedRollupTests {
     ] {
       #expect(!RetryableMethods.names.contains(name), "\(name) must not be sent twice")
     }
+  }
+
+  @Test func gatewaysStartingAtOnceAgreeOnOneOperatorKey() async throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let path = directory + "/data/operator.key"
+    let keys = try await withThrowingTaskGroup(of: String.self) { group in
+      for _ in 0..<8 { group.addTask { try OperatorKey.loadOrCreate(path: path) } }
+      return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+    }
+    #expect(keys.count == 1)
+    #expect(try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == keys.first)
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory + "/data")
+    #expect(leftovers == ["operator.key"], "no candidate file is left behind")
   }
 
   @Test func aReplicaSetParsesSeveralAddressesAndResolvesEachToAnEndpoint() throws {

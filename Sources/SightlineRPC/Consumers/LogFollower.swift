@@ -366,9 +366,14 @@ public final class LogFollower: Service, Sendable {
       guard let applied = try await BlockingWork.run({ try self.appliedOffset(tenant) }) else { return false }
       var reached = applied
       var entriesRead = 0
-      // Claimed at the first page with entries: reading needs no lease, and a caught-up
-      // tenant costs no lease work.
+      // Claimed at once when the tenant is known to be behind (a takeover should not wait
+      // for a page to be read), else at the first page with entries: a caught-up tenant
+      // costs no lease work.
       var fence: LeaseFence?
+      if state.withLock({ ($0.progress[tenant]?.lag ?? 0) > 0 }) {
+        guard let claimed = try await claim(tenant, readFrom: applied) else { return false }
+        fence = claimed
+      }
       next = read(after: applied)
       while let page = next {
         let reply = try await page.value

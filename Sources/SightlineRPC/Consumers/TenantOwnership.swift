@@ -27,6 +27,8 @@ public final class TenantOwnership: Sendable {
   /// How often membership is recorded and leases renewed.
   public let heartbeatInterval: Duration
   private let store: any LeaseStore
+  /// The only replica (``SoleLeases``): everything is its own, with nothing to compute.
+  private let sole: Bool
   private let component: String
   private let logger: Logger
   private let state: Mutex<State>
@@ -71,7 +73,8 @@ public final class TenantOwnership: Sendable {
     self.logger = logger
     let host = ProcessInfo.processInfo.hostName
     member = "\(host)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    state = Mutex(State(members: store is SoleLeases ? [member] : []))
+    sole = store is SoleLeases
+    state = Mutex(State(members: sole ? [member] : []))
   }
 
   /// The only replica: every tenant is its own (the embedded backend, tests).
@@ -110,6 +113,7 @@ public final class TenantOwnership: Sendable {
   /// the assignment has it computed again first (at most every 50 ms), so that a tenant
   /// does not start on one replica and move to another at the next heartbeat.
   public func isAssigned(_ tenant: TenantID) -> Bool {
+    if sole { return true }
     let recompute = state.withLock { state in
       state.assignment[tenant] == nil && state.assignmentStale && ContinuousClock.now - state.assignedAt > .milliseconds(50)
     }
@@ -119,6 +123,7 @@ public final class TenantOwnership: Sendable {
 
   /// The fence to write `tenant`'s owned work with: the lease held, claimed now if needed.
   public func fence(for tenant: TenantID) throws -> Claim {
+    if sole { return .held(.sole) }
     let now = ContinuousClock.now
     let known = state.withLock { state -> Claim? in
       guard Self.owner(of: tenant, &state) == member else { return .notMine }
