@@ -180,7 +180,7 @@ public struct FailoverDrill: Sendable {
       log("\(fault)")
       report.faults.append(fault)
     }
-    let result = try await client.finish()
+    let result = try await client.finish(timeout: .seconds(300 + events / 500))
     report.ingest = ContinuousClock.now - started
     (report.clientStatus, report.clientSummary, report.clientRetries) = result
     log("client: status \(result.status), \(result.summary), \(result.retries) retries")

@@ -192,9 +192,17 @@ public struct FaultDrill: Sendable {
     var process: Process
     var output: String
 
-    /// Waits for the CLI; returns its status, summary line and number of retries.
-    func finish() async throws -> (status: Int32, summary: String, retries: Int) {
-      while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+    /// Waits for the CLI, at most `timeout` (then stops it and throws); returns its status,
+    /// summary line and number of retries.
+    func finish(timeout: Duration = .seconds(1_800)) async throws -> (status: Int32, summary: String, retries: Int) {
+      let deadline = ContinuousClock.now + timeout
+      while process.isRunning {
+        guard ContinuousClock.now < deadline else {
+          process.terminate()
+          throw SuiteError("sightline ingest did not finish within \(timeout); see \(output)")
+        }
+        try await Task.sleep(for: .milliseconds(50))
+      }
       let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
       let lines = text.split(separator: "\n")
       let summary = lines.last { $0.hasPrefix("accepted ") }.map(String.init) ?? text.suffix(500).description

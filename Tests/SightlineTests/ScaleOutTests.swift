@@ -319,6 +319,6 @@ struct SharedRollupTests {
     #expect(resolved.contains(.ipv6(host: "::1", port: 7506)))
     #expect(ReplicaSet("") == nil)
     #expect(ReplicaSet("a:1,b") == nil)
-    #expect(throws: RPCError.self) { try ReplicaSet("no-such-host.invalid:1").resolve() }
+    #expect(throws: RPCError.self) { try ReplicaSet("no-such-host.invalid:1")!.resolve() }
   }
 }

@@ -13,7 +13,7 @@ public enum ClientFactory {
   /// The limits every Sightline client applies to every method, the round-robin balancing
   /// over a service's replicas, and for the `retryable` methods (fully qualified names),
   /// up to three attempts on UNAVAILABLE: round robin sends a retry to another replica.
-  static func serviceConfig(retryable: Set<String>) -> ServiceConfig {
+  static func serviceConfig(retryable: Set<String>, balanced: Bool) -> ServiceConfig {
     let limits = MethodConfig(
       names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
     let retried = retryable.sorted().compactMap { name -> MethodConfig.Name? in
@@ -26,7 +26,8 @@ public enum ClientFactory {
         RetryPolicy(
           maxAttempts: 3, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(500), backoffMultiplier: 2,
           retryableStatusCodes: [.unavailable])))
-    return ServiceConfig(methodConfig: retried.isEmpty ? [limits] : [limits, retry], loadBalancingConfig: [.roundRobin])
+    return ServiceConfig(
+      methodConfig: retried.isEmpty ? [limits] : [limits, retry], loadBalancingConfig: balanced ? [.roundRobin] : [])
   }
 
   /// A client for `endpoint`. Run it with `runConnections()` (or as a `ManagedClient`)
@@ -48,24 +49,45 @@ public enum ClientFactory {
     interceptors: [any ClientInterceptor] = [],
     retryable: Set<String> = []
   ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
-    var config: HTTP2ClientTransport.Posix.Config = .defaults
+    var connection: HTTP2ClientTransport.Posix.Config = .defaults
     // Dialling an IP literal: verify the certificate's `localhost` name (it also carries
     // IP SANs, but not every TLS stack checks those).
     if replicas.first.isIPLiteral || replicas.first.host == "localhost" {
-      config.http2.authority = "localhost"
+      connection.http2.authority = "localhost"
     }
-    config.http2.maxFrameSize = 1 << 20
+    connection.http2.maxFrameSize = 1 << 20
     // Suite processes start in any order and restart independently: reconnect quickly
     // (the default backs off to two minutes, leaving a restarted backend unreachable).
-    config.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
+    connection.backoff = .init(initial: .milliseconds(100), max: .seconds(2), multiplier: 1.6, jitter: 0.2)
     // A replica that stops answering without closing its connections (paused, cut off)
     // is found within 15 s: its calls then fail over; one that died closed them at once.
-    config.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(5), allowWithoutCalls: true)
-    var resolvers = NameResolverRegistry.defaults
-    resolvers.registerFactory(ReplicaSet.Resolver())
-    let transport = try HTTP2ClientTransport.Posix(
-      target: replicas, transportSecurity: security, config: config, resolverRegistry: resolvers,
-      serviceConfig: serviceConfig(retryable: retryable))
+    connection.connection.keepalive = .init(time: .seconds(10), timeout: .seconds(5), allowWithoutCalls: true)
+    let transport: HTTP2ClientTransport.Posix
+    // Several replicas: one address each, or a name with several records (what a
+    // container platform gives a scaled service); a name that cannot be resolved yet may
+    // become several.
+    let several = replicas.addresses.count > 1 || ((try? replicas.resolve().count) ?? 2) > 1
+    if !several {
+      // One address: gRPC's own resolver and its default balancer (pick first), which
+      // connects when a call needs it. Round robin keeps a connection to every address at
+      // all times, even while a server is stopping, which trips apple/swift-nio#2637 in
+      // debug builds; with one address it would balance nothing anyway.
+      let endpoint = replicas.first
+      let config = serviceConfig(retryable: retryable, balanced: false)
+      if endpoint.host.contains(":") {
+        let target: ResolvableTargets.IPv6 = .ipv6(address: endpoint.host, port: endpoint.port)
+        transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: connection, serviceConfig: config)
+      } else {
+        let target: ResolvableTargets.DNS = .dns(host: endpoint.host, port: endpoint.port)
+        transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: connection, serviceConfig: config)
+      }
+    } else {
+      var resolvers = NameResolverRegistry.defaults
+      resolvers.registerFactory(ReplicaSet.Resolver())
+      transport = try HTTP2ClientTransport.Posix(
+        target: replicas, transportSecurity: security, config: connection, resolverRegistry: resolvers,
+        serviceConfig: serviceConfig(retryable: retryable, balanced: true))
+    }
     // Every client passes the current trace on (a no-op outside a traced call).
     return GRPCClient(transport: transport, interceptors: [TracingClientInterceptor()] + interceptors)
   }

@@ -84,6 +84,13 @@ struct Ingest: AsyncParsableCommand {
   }
   /// Batches sent on one IngestStream before its reply is awaited.
   static let batchesPerStream = 10
+  /// A stream that gets no answer within two minutes (a replica stalled without closing its
+  /// connection) ends with DEADLINE_EXCEEDED and is sent again, rather than waiting for ever.
+  static let streamOptions: CallOptions = {
+    var options = CallOptions.defaults
+    options.timeout = .seconds(120)
+    return options
+  }()
 
   /// Reads `files` a chunk at a time and ingests them in batches of `batchSize`, in the
   /// file's order. Records that do not parse are rejected locally; the service's rejections are mapped back to lines. Progress (records,
@@ -139,7 +146,7 @@ struct Ingest: AsyncParsableCommand {
                   group.batches.append(batch)
                   try await writer.write(.with { $0.events = batch.map(\.event) })
                 }
-              })
+              }, options: Self.streamOptions)
           }
         } catch let error as RecordReader.CSVError {
           // Not expected after the whole-file check; said plainly if it happens.
