@@ -31,9 +31,27 @@ public struct PrivateDatabaseServer: Sendable {
     return PrivateDatabaseServer(directory: directory, database: SuiteDatabase(url: url, ownerURL: owner))
   }
 
+  /// Runs `body` with a server of its own, stopped afterwards whatever happens.
+  public static func with<R>(_ body: (PrivateDatabaseServer) async throws -> R) async throws -> R {
+    let server = try await start()
+    do {
+      let result = try await body(server)
+      await server.stop()
+      return result
+    } catch {
+      await server.stop()
+      throw error
+    }
+  }
+
   /// `pg_ctl stop -m immediate`: the server dies without a checkpoint, as on a power cut.
   public func crash() async throws { try await run("crash") }
   public func restart() async throws { try await run("restart") }
+  /// A crash, then a start: PostgreSQL restarted the hard way (what the failover drill does).
+  public func crashAndRestart() async throws {
+    try await crash()
+    try await restart()
+  }
   public func stop() async { _ = try? await run("stop") }
 
   private func run(_ command: String) async throws {

@@ -10,31 +10,21 @@ extension RealProcessSuites {
   /// paused and the database restarted while the CLI ingests over both gateways.
   @Suite(.serialized, .enabled(if: TestPostgres.available, TestPostgres.howToRun)) struct FailoverDrillTests {
     @Test func killedAndPausedReplicasLoseNothingDoubleNothingAndKpisMatchAnUninterruptedRun() async throws {
-      let server = try await PrivateDatabaseServer.start()
       let directory = InProcessSuite.temporaryDirectory()
-      defer {
-        if ProcessInfo.processInfo.environment["SIGHTLINE_KEEP_DRILL"] == nil { try? FileManager.default.removeItem(atPath: directory) }
-      }
+      defer { try? FileManager.default.removeItem(atPath: directory) }
       let seed = UInt64.random(in: 1...1_000_000)
-      var drill = FailoverDrill(
-        events: 30_000, seed: seed, binaryDirectory: EndToEndTests.binaryDirectory, portBase: EndToEndTests.freePortBase(count: 15),
-        database: server.database,
-        restartDatabase: {
-          try await server.crash()
-          try await server.restart()
-        })
-      drill.batchSize = 100
-      // 300 calls at 15 a second (the drill's own polls take a few): about half a minute of
-      // ingest for the seven faults.
-      drill.callsPerSecond = 15
-      drill.log = { print("FailoverDrillTests: \($0)") }
-      let report: FailoverDrill.Report
-      do {
-        report = try await drill.run(in: directory)
-        await server.stop()
-      } catch {
-        await server.stop()
-        throw error
+      let leaseSeconds = 3
+      let report = try await PrivateDatabaseServer.with { server in
+        var drill = FailoverDrill(
+          events: 30_000, seed: seed, binaryDirectory: EndToEndTests.binaryDirectory,
+          portBase: EndToEndTests.freePortBase(count: 15), database: server.database, restartDatabase: server.crashAndRestart)
+        drill.batchSize = 100
+        drill.leaseSeconds = leaseSeconds
+        // 300 calls at 15 a second (the drill's own polls take a few): about half a minute
+        // of ingest for the seven faults.
+        drill.callsPerSecond = 15
+        drill.log = { print("FailoverDrillTests: \($0)") }
+        return try await drill.run(in: directory)
       }
       let context = "seed \(seed); faults: \(report.faults.map(\.description)); client: \(report.clientSummary)"
       print(
@@ -51,7 +41,7 @@ extension RealProcessSuites {
       // The folding replica's lease taken over within the lease time and a second (and a few
       // more on a busy CI machine running a debug build).
       for fault in report.faults where fault.takeover != nil {
-        #expect(fault.takeover! < .seconds(drill.leaseSeconds + 4), "\(fault)")
+        #expect(fault.takeover! < .seconds(leaseSeconds + 4), "\(fault)")
       }
       #expect(report.cellsCompared > 1_000, "\(context)")
       #expect(report.mismatches.isEmpty, "\(report.mismatches.prefix(5)) \(context)")

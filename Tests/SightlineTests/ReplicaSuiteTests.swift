@@ -81,16 +81,7 @@ struct ReplicaSuiteTests {
             let tenant = tenants[round % tenants.count]
             let extra = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
               .with { $0.events = [Self.ticketCreated("extra-\(round)", at: endMs - 3_600_000)] }, metadata: tenant.key)
-            let reply = try await metrics.queryKpis(
-              .with {
-                $0.kpis = [.volume]
-                $0.minOffset = extra.offset
-                $0.range = .with {
-                  $0.start = timestamp(RFC3339.format(milliseconds: startMs))
-                  $0.end = timestamp(RFC3339.format(milliseconds: endMs))
-                }
-                $0.interval = .all
-              }, metadata: tenant.key)
+            let reply = try await metrics.queryKpis(Self.volume(from: startMs, to: endMs, minOffset: extra.offset), metadata: tenant.key)
             let volume = reply.rows.first?.values.first?.value ?? -1
             let extras = (0...round).count { $0 % tenants.count == round % tenants.count }
             #expect(volume == Double(tickets + 1 + extras), "round \(round)")
@@ -136,20 +127,24 @@ struct ReplicaSuiteTests {
           for tenant in tenants {
             let more = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
               .with { $0.events = [Self.ticketCreated("after-leaving", at: endMs - 3_600_000)] }, metadata: tenant.key)
-            let reply = try await metrics.queryKpis(
-              .with {
-                $0.kpis = [.volume]
-                $0.minOffset = more.offset
-                $0.range = .with {
-                  $0.start = timestamp(RFC3339.format(milliseconds: startMs))
-                  $0.end = timestamp(RFC3339.format(milliseconds: endMs))
-                }
-                $0.interval = .all
-              }, metadata: tenant.key)
+            let reply = try await metrics.queryKpis(Self.volume(from: startMs, to: endMs, minOffset: more.offset), metadata: tenant.key)
             #expect(reply.rows.first?.values.first?.value ?? 0 > Double(tickets), "\(tenant.id)")
           }
         }
       }
+    }
+  }
+
+  /// The tenant's ticket volume over [from, to), once `minOffset` is applied.
+  static func volume(from: Int64, to: Int64, minOffset: Int64) -> Sightline_Metrics_V1_QueryKpisRequest {
+    .with {
+      $0.kpis = [.volume]
+      $0.minOffset = minOffset
+      $0.range = .with {
+        $0.start = timestamp(RFC3339.format(milliseconds: from))
+        $0.end = timestamp(RFC3339.format(milliseconds: to))
+      }
+      $0.interval = .all
     }
   }
 

@@ -38,24 +38,15 @@ let directory = NSTemporaryDirectory() + "sightline-failover-drill-\(seed)"
 try? FileManager.default.removeItem(atPath: directory)
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
-let server = try await PrivateDatabaseServer.start()
-var drill = FailoverDrill(
-  events: events, seed: seed, binaryDirectory: SuiteLauncher.currentBinaryDirectory, portBase: 28_000, database: server.database,
-  restartDatabase: {
-    try await server.crash()
-    try await server.restart()
-  })
-drill.batchSize = batchSize
-drill.leaseSeconds = leaseSeconds
-drill.log = { print($0) }
 print("failover drill: \(events) events, batches of \(batchSize), lease \(leaseSeconds) s, seed \(seed), in \(directory)")
-let report: FailoverDrill.Report
-do {
-  report = try await drill.run(in: directory)
-  await server.stop()
-} catch {
-  await server.stop()
-  throw error
+let report = try await PrivateDatabaseServer.with { server in
+  var drill = FailoverDrill(
+    events: events, seed: seed, binaryDirectory: SuiteLauncher.currentBinaryDirectory, portBase: 28_000, database: server.database,
+    restartDatabase: server.crashAndRestart)
+  drill.batchSize = batchSize
+  drill.leaseSeconds = leaseSeconds
+  drill.log = { print($0) }
+  return try await drill.run(in: directory)
 }
 func seconds(_ duration: Duration) -> String {
   String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
