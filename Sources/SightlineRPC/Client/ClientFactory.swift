@@ -72,8 +72,9 @@ public enum ClientFactory {
       // connects when a call needs it. Round robin keeps a connection to every address at
       // all times, even while a server is stopping, which trips apple/swift-nio#2637 in
       // debug builds; with one address it would balance nothing anyway.
+      // No retries either: there is no other replica to send a call to.
       let endpoint = replicas.first
-      let config = serviceConfig(retryable: retryable, balanced: false)
+      let config = serviceConfig(retryable: [], balanced: false)
       if endpoint.host.contains(":") {
         let target: ResolvableTargets.IPv6 = .ipv6(address: endpoint.host, port: endpoint.port)
         transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: connection, serviceConfig: config)
