@@ -66,9 +66,11 @@ public enum ReadYourWrites {
     if current >= offset { return current }
     return try await withThrowingTaskGroup(of: Int64?.self) { group in
       // Ends (nil) when the task is cancelled: the caller left, or the deadline passed.
+      // The reads block on the store: off the cooperative pool, or a few waits on a slow
+      // database would hold every cooperative thread.
       group.addTask {
         for await _ in moves {
-          let current = try applied()
+          let current = try await BlockingWork.run { try applied() }
           if current >= offset { return current }
         }
         return nil
@@ -78,7 +80,7 @@ public enum ReadYourWrites {
       group.addTask {
         while !Task.isCancelled {
           try await Task.sleep(for: .seconds(1))
-          let current = try applied()
+          let current = try await BlockingWork.run { try applied() }
           if current >= offset { return current }
         }
         return nil
