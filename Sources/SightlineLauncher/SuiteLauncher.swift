@@ -57,6 +57,9 @@ public final class SuiteLauncher: @unchecked Sendable {
   // Guarded by `lock`: the child processes, and where their output goes.
   private let lock = NSLock()
   private var processes: [Instance: Process] = [:]
+  /// Instances crashed on purpose (``crash(_:replica:)``) and not started again: health
+  /// waits leave them out, while ``supervise(policy:report:)`` still sees them die.
+  private var crashed: Set<Instance> = []
   private var output: FileHandle?
 
   /// A launcher for a suite under `dataDirectory` whose gateway listens on `gatewayPort`
@@ -157,7 +160,10 @@ public final class SuiteLauncher: @unchecked Sendable {
       process.standardError = output
     }
     try process.run()
-    lock.withLock { processes[instance] = process }
+    lock.withLock {
+      processes[instance] = process
+      crashed.remove(instance)
+    }
   }
 
   /// Polls every process's standard health service until all say SERVING.
@@ -165,11 +171,11 @@ public final class SuiteLauncher: @unchecked Sendable {
     let deadline = ContinuousClock.now + timeout
     var lastProblem = "not checked yet"
     while ContinuousClock.now < deadline {
-      if let exited = lock.withLock({ processes.first(where: { !$0.value.isRunning }) }) {
+      if let exited = lock.withLock({ processes.first(where: { !crashed.contains($0.key) && !$0.value.isRunning }) }) {
         throw SuiteError("\(exited.key) exited with status \(exited.value.terminationStatus) during start-up")
       }
       do {
-        let running = lock.withLock { Set(processes.keys) }
+        let running = lock.withLock { Set(processes.keys).subtracting(crashed) }
         for (instance, address) in instances where running.contains(instance) {
           let status = try await checkHealth(instance.component, at: address)
           guard status == .serving else { throw SuiteError("\(instance) reports \(status)") }
@@ -199,8 +205,9 @@ public final class SuiteLauncher: @unchecked Sendable {
   /// Kills a replica of `component` with SIGKILL, as a crash would (no drain, nothing
   /// flushed), and waits until it is gone. Until it is restarted, health waits leave it out.
   public func crash(_ component: SuiteComponent, replica: Int = 0) {
-    guard let process = lock.withLock({ processes.removeValue(forKey: Instance(component, replica: replica)) }), process.isRunning
-    else { return }
+    let instance = Instance(component, replica: replica)
+    guard let process = lock.withLock({ processes[instance] }), process.isRunning else { return }
+    lock.withLock { _ = crashed.insert(instance) }
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
   }
@@ -238,13 +245,13 @@ public final class SuiteLauncher: @unchecked Sendable {
   public var processIdentifiers: [SuiteComponent: Int32] {
     lock.withLock {
       Dictionary(
-        processes.filter { $0.key.replica == 0 }.map { ($0.key.component, $0.value.processIdentifier) }, uniquingKeysWith: { a, _ in a })
+        processes.filter { $0.key.replica == 0 && !crashed.contains($0.key) }.map { ($0.key.component, $0.value.processIdentifier) }, uniquingKeysWith: { a, _ in a })
     }
   }
 
   /// Process ids of every running child, by instance.
   public var instanceProcessIdentifiers: [Instance: Int32] {
-    lock.withLock { processes.mapValues(\.processIdentifier) }
+    lock.withLock { processes.filter { !crashed.contains($0.key) }.mapValues(\.processIdentifier) }
   }
 
   /// Sends SIGTERM to every process (gateway first, so it stops taking calls), waits up to
@@ -266,7 +273,10 @@ public final class SuiteLauncher: @unchecked Sendable {
         process.waitUntilExit()
       }
     }
-    lock.withLock { processes = [:] }
+    lock.withLock {
+      processes = [:]
+      crashed = []
+    }
   }
 
   /// Waits until any child exits and returns which, with how it ended; nil when none runs

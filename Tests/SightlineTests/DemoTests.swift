@@ -51,7 +51,12 @@ extension RealProcessSuites {
 
           // The cockpit equals the individual RPCs.
           let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
-          let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key)
+          // A generous deadline: the gateway gives each section the caller's deadline (10 s
+          // without one), and a debug build evaluating the experiment on a busy machine can
+          // take longer than that.
+          var generous = CallOptions.defaults
+          generous.timeout = .seconds(120)
+          let cockpit = try await gateway.dashboard(.with { $0.periodDays = 30 }, metadata: key, options: generous)
           let unavailable = cockpit.sections.filter { !$0.available }
           #expect(unavailable.isEmpty, "\(unavailable)")
           let headline = cockpit.headline
