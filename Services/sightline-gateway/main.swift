@@ -44,6 +44,7 @@ struct GatewayCommand: AsyncParsableCommand {
         maxInFlight: maxInFlight ?? env["SIGHTLINE_MAX_IN_FLIGHT"].flatMap(Int.init) ?? TenantLimiter.Limits.defaults.maxInFlight))
     configuration.databaseURL = base.databaseURL
     configuration.databaseOwnerURL = base.databaseOwnerURL
+    configuration.shards = Array(base.shards.keys)
     let (services, server) = try GatewayProcess.make(configuration: configuration, logger: logger)
     let prometheus = ProcessMetrics.endpoint(
       for: .gateway, dataDirectory: base.dataDirectory, listen: base.prometheusListen, databaseSizes: server.databaseSizes,

@@ -15,13 +15,15 @@ public enum ExperimentsProcess {
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let metrics = try configuration.upstreamClient(.metrics)
     let database = try configuration.databaseURL.map { url in
-      try PostgresStartup.pool(for: ExperimentPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
+      try PostgresStartup.shards(
+        for: ExperimentPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, shards: configuration.shards,
+        logger: logger)
     }
     let provider =
       if let database {
         ExperimentsProvider(
           storage: PostgresExperimentStores(
-            pool: database, service: "experiments", transferDirectory: "\(configuration.dataDirectory)/transfers"),
+            shards: database, service: "experiments", transferDirectory: "\(configuration.dataDirectory)/transfers"),
           metrics: metrics.client)
       } else {
         ExperimentsProvider(dataDirectory: configuration.dataDirectory, metrics: metrics.client)
@@ -29,8 +31,8 @@ public enum ExperimentsProcess {
     let tenantData = TenantDataProvider(store: provider.storage, logger: logger)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, tenantData], serviceNames: [serviceName],
-      readiness: database.map { [PostgresStartup.readinessCheck($0)] } ?? [],
-      databaseSizes: database.map { PostgresTenantSizes(ExperimentPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
-    return (database.map { [$0] } ?? []) + [metrics, server]
+      readiness: (database?.all ?? []).map(PostgresStartup.readinessCheck),
+      databaseSizes: database.map { PostgresTenantSizes(ExperimentPostgresSchema.self, pools: $0.all, logger: logger) }, logger: logger)
+    return (database?.all ?? []) + [metrics, server]
   }
 }

@@ -25,6 +25,9 @@ public struct GatewayConfiguration: Sendable {
   public var databaseURL: String?
   /// The URL whose role migrates the schema (nil: `databaseURL`'s).
   public var databaseOwnerURL: String?
+  /// The names of the further shards new tenants may be placed on (`--shard`); the
+  /// gateway only places tenants, the services connect to the shards.
+  public var shards: [String] = []
 
   /// A configuration from its parts.
   public init(
@@ -76,8 +79,11 @@ public enum GatewayProcess {
     let forwarding = ForwardingService(
       authenticator: authenticator, backends: clients.mapValues(\.client), limiter: limiter, readiness: readiness)
     let health = HealthService(services: ["sightline.gateway.v1.Gateway"])
+    let placement: any TenantPlacement =
+      database.map { PostgresTenantPlacement(pool: $0, shards: [ShardedPools.mainShard] + configuration.shards.sorted()) }
+      ?? SingleDatabase()
     let provider = GatewayProvider(
-      store: store, authenticator: authenticator,
+      store: store, placement: placement, authenticator: authenticator,
       backends: backendList.map { ($0.0, $0.1, $0.2.client) }, limiter: limiter, health: health, logger: logger)
     let server = SuiteServer(
       endpoint: configuration.listen,

@@ -3,6 +3,7 @@ public import GRPCCore
 public import GRPCNIOTransportHTTP2
 public import Logging
 public import SightlineModel
+import SightlinePostgres
 public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
@@ -11,6 +12,8 @@ import SwiftProtobuf
 /// The gateway's own API: tenants, keys, identity and suite health.
 public struct GatewayProvider: Sendable {
   private let store: any GatewayStore
+  /// Which shard each tenant's data lives on.
+  private let placement: any TenantPlacement
   private let authenticator: Authenticator
   private let backends: [(SuiteComponent, ReplicaSet, GRPCClient<HTTP2ClientTransport.Posix>)]
   /// The backends' clients by component (the Dashboard's fan-out, the tenant lifecycle).
@@ -22,29 +25,32 @@ public struct GatewayProvider: Sendable {
   private let logger: Logger
 
   /// A provider over `store`, checking the health of `backends`; the Dashboard is admitted
-  /// under `limiter` like any forwarded call. `health` is the gateway server's own.
+  /// under `limiter` like any forwarded call. `health` is the gateway server's own. New
+  /// tenants are placed on a shard by `placement`.
   public init(
-    store: any GatewayStore, authenticator: Authenticator,
+    store: any GatewayStore, placement: any TenantPlacement = SingleDatabase(), authenticator: Authenticator,
     backends: [(SuiteComponent, ReplicaSet, GRPCClient<HTTP2ClientTransport.Posix>)],
     limiter: TenantLimiter = TenantLimiter(limits: .defaults), health: HealthService, logger: Logger
   ) {
     self.health = health
     self.store = store
+    self.placement = placement
     self.authenticator = authenticator
     self.backends = backends
     clients = Dictionary(backends.map { ($0.0, $0.2) }, uniquingKeysWith: { first, _ in first })
-    lifecycle = TenantLifecycle(store: store, backends: clients, logger: logger)
+    lifecycle = TenantLifecycle(store: store, placement: placement, backends: clients, logger: logger)
     self.limiter = limiter
     self.logger = logger
   }
 
   static func nowMs() -> Int64 { WallClock.now }
 
-  static func wire(_ tenant: TenantRecord) -> Sightline_Gateway_V1_Tenant {
+  static func wire(_ tenant: TenantRecord, shard: String = ShardedPools.mainShard) -> Sightline_Gateway_V1_Tenant {
     .with {
       $0.id = tenant.id
       $0.name = tenant.name
       $0.createdAt = Google_Protobuf_Timestamp(unixMilliseconds: tenant.createdAtMs)
+      $0.shard = shard
     }
   }
 
@@ -101,14 +107,21 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     if let problem = TenantName.problem(with: name) { throw InvalidInput(field: "name", reason: problem) }
     let tenant = TenantRecord(id: "t_" + APIKeys.randomHex(bytes: 8), name: name, createdAtMs: Self.nowMs())
     let (key, secret) = Self.newKey(tenantID: tenant.id, role: .admin, label: "first admin key")
+    // Placed first: by the time its key works, every service knows where its data goes.
+    let shard: String
+    do {
+      shard = try placement.place(tenantID: tenant.id, requested: request.shard)
+    } catch let error as ShardPlacement.UnknownShard {
+      throw InvalidInput(field: "shard", reason: error.description)
+    }
     do {
       try store.createTenant(tenant, firstKey: key)
     } catch let error as GatewayStoreError where error.code == .tenantNameTaken {
       throw RPCError(code: .alreadyExists, message: error.description)
     }
-    logger.info("tenant created", metadata: ["tenant.id": "\(tenant.id)", "tenant.name": "\(name)"])
+    logger.info("tenant created", metadata: ["tenant.id": "\(tenant.id)", "tenant.name": "\(name)", "tenant.shard": "\(shard)"])
     return .with {
-      $0.tenant = Self.wire(tenant)
+      $0.tenant = Self.wire(tenant, shard: shard)
       $0.adminKey = Self.wire(key)
       $0.adminSecret = secret
     }
@@ -125,7 +138,8 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
   ) async throws -> Sightline_Gateway_V1_ListTenantsResponse {
     try authenticator.requireOperator(metadata)
     let tenants = try store.tenants()
-    return .with { $0.tenants = tenants.map(Self.wire) }
+    let shards = try placement.shards(of: tenants.map(\.id))
+    return .with { $0.tenants = tenants.map { Self.wire($0, shard: shards[$0.id] ?? ShardedPools.mainShard) } }
   }
 
   public func exportTenant(

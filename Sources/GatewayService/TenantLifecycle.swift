@@ -24,6 +24,7 @@ struct TenantLifecycle: Sendable {
   static let deleteOrder: [SuiteComponent] = [.ingestion, .metrics, .segmentation, .experiments]
 
   let store: any GatewayStore
+  let placement: any TenantPlacement
   let backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
   let logger: Logger
 
@@ -102,6 +103,8 @@ struct TenantLifecycle: Sendable {
     }
     var installed: [SuiteComponent] = []
     do {
+      // Placed before any service installs: each installs on the tenant's shard.
+      _ = try placement.place(tenantID: tenant.id, requested: nil)
       for file in archive.files {
         let component = SuiteComponent(rawValue: file.service)!
         _ = try await tenantData(component).importData { writer in

@@ -20,14 +20,16 @@ public enum IngestionProcess {
     var databaseSizes: PostgresTenantSizes?
     let provider: IngestionProvider
     if let url = configuration.databaseURL {
-      let pool = try PostgresStartup.pool(
-        for: EventLogPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
-      services.append(pool)
-      readiness.append(PostgresStartup.readinessCheck(pool))
-      databaseSizes = PostgresTenantSizes(EventLogPostgresSchema.self, pool: pool, logger: logger)
+      let shards = try PostgresStartup.shards(
+        for: EventLogPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, shards: configuration.shards,
+        logger: logger)
+      services += shards.all
+      readiness += shards.all.map(PostgresStartup.readinessCheck)
+      databaseSizes = PostgresTenantSizes(EventLogPostgresSchema.self, pools: shards.all, logger: logger)
       provider = IngestionProvider(
-        storage: PostgresEventLogs(pool: pool, service: "ingestion", transferDirectory: "\(configuration.dataDirectory)/transfers"))
-      services.append(LogNotificationListener(provider: provider, url: pool.url, logger: logger))
+        storage: PostgresEventLogs(shards: shards, service: "ingestion", transferDirectory: "\(configuration.dataDirectory)/transfers"))
+      // Appends are announced on the database they commit to: listen on every shard.
+      services += shards.all.map { LogNotificationListener(provider: provider, url: $0.url, logger: logger) }
     } else {
       provider = IngestionProvider(dataDirectory: configuration.dataDirectory)
     }

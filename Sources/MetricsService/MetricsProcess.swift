@@ -25,12 +25,14 @@ public struct MetricsProcess: Sendable {
   ) throws -> MetricsProcess {
     let ingestion = try configuration.upstreamClient(.ingestion)
     let database = try configuration.databaseURL.map { url in
-      try PostgresStartup.pool(for: MetricsPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
+      try PostgresStartup.shards(
+        for: MetricsPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, shards: configuration.shards, logger: logger)
     }
     let state =
       if let database {
         MetricsLogConsumer(
-          storage: PostgresMetricsStores(pool: database, service: "metrics", transferDirectory: "\(configuration.dataDirectory)/transfers"))
+          storage: PostgresMetricsStores(
+            shards: database, service: "metrics", transferDirectory: "\(configuration.dataDirectory)/transfers"))
       } else {
         MetricsLogConsumer(dataDirectory: configuration.dataDirectory)
       }
@@ -38,28 +40,30 @@ public struct MetricsProcess: Sendable {
     // other's folds; on SQLite this process is the only one.
     // Heartbeats and renewals have connections of their own, so a pool busy with folds and
     // queries never holds them up past the lease time.
-    let leasePool = try database.map { try PostgresPool(url: $0.url, maxConnections: 2, logger: logger) }
+    let leases = try database?.leases(component: "metrics", logger: logger)
     let ownership = TenantOwnership(
-      store: leasePool.map { PostgresLeases(pool: $0, component: "metrics") } ?? SoleLeases(), component: "metrics",
-      leaseTime: configuration.leaseTime, logger: logger)
+      store: leases?.store ?? SoleLeases(), component: "metrics", leaseTime: configuration.leaseTime, logger: logger)
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, ownership: ownership)
-    let applied = database.map { AppliedNotification.listener(component: "metrics", url: $0.url, logger: logger, follower.observeApplied) }
+    // Folds are announced on the database they commit to: listen on every shard.
+    let applied = (database?.all ?? []).map {
+      AppliedNotification.listener(component: "metrics", url: $0.url, logger: logger, follower.observeApplied)
+    }
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)]
-        + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
-      databaseSizes: database.map { PostgresTenantSizes(MetricsPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
+        + (database?.all ?? []).map(PostgresStartup.readinessCheck),
+      databaseSizes: database.map { PostgresTenantSizes(MetricsPostgresSchema.self, pools: $0.all, logger: logger) }, logger: logger)
     server.health?.setDetail(follower.healthDetail)
     let scheduler = AlertScheduler(provider: provider, logger: logger)
     let announcements = database.map { database in
-      PostgresListener(url: database.url, channel: AlertAnnouncementChannel.name, logger: logger) { payload in
+      PostgresListener(url: database.main.url, channel: AlertAnnouncementChannel.name, logger: logger) { payload in
         if let announcement = AlertAnnouncementChannel.parse(payload) { provider.hear(announcement) }
       }
     }
     let warmer = RollupWarmer(state: state, ownership: ownership, logger: logger)
-    let pools: [any Service] = [database, leasePool].compactMap { $0 }
-    let listeners: [any Service] = [applied, announcements].compactMap { $0 }
+    let pools: [any Service] = (database?.all ?? []) + (leases?.pools ?? [])
+    let listeners: [any Service] = applied + [announcements].compactMap { $0 }
     let services: [any Service] =
       pools + [ingestion] + listeners + [
         follower, PeriodicService(interval: alertInterval) { try? await BlockingWork.run { scheduler.evaluateAll() } },

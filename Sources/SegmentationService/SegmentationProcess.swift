@@ -16,13 +16,15 @@ public enum SegmentationProcess {
   public static func make(configuration: BackendConfiguration, logger: Logger) throws -> [any Service] {
     let ingestion = try configuration.upstreamClient(.ingestion)
     let database = try configuration.databaseURL.map { url in
-      try PostgresStartup.pool(for: SegmentationPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, logger: logger)
+      try PostgresStartup.shards(
+        for: SegmentationPostgresSchema.self, url: url, ownerURL: configuration.databaseOwnerURL, shards: configuration.shards,
+        logger: logger)
     }
     let state =
       if let database {
         SegmentationLogConsumer(
           storage: PostgresSegmentationStores(
-            pool: database, service: "segmentation", transferDirectory: "\(configuration.dataDirectory)/transfers"))
+            shards: database, service: "segmentation", transferDirectory: "\(configuration.dataDirectory)/transfers"))
       } else {
         SegmentationLogConsumer(dataDirectory: configuration.dataDirectory)
       }
@@ -30,23 +32,23 @@ public enum SegmentationProcess {
     // other's folds; on SQLite this process is the only one.
     // Heartbeats and renewals have connections of their own, so a pool busy with folds and
     // queries never holds them up past the lease time.
-    let leasePool = try database.map { try PostgresPool(url: $0.url, maxConnections: 2, logger: logger) }
+    let leases = try database?.leases(component: "segmentation", logger: logger)
     let ownership = TenantOwnership(
-      store: leasePool.map { PostgresLeases(pool: $0, component: "segmentation") } ?? SoleLeases(), component: "segmentation",
-      leaseTime: configuration.leaseTime, logger: logger)
+      store: leases?.store ?? SoleLeases(), component: "segmentation", leaseTime: configuration.leaseTime, logger: logger)
     let follower = LogFollower(client: ingestion.client, consumer: state, logger: logger, ownership: ownership)
-    let applied = database.map {
+    // Folds are announced on the database they commit to: listen on every shard.
+    let applied = (database?.all ?? []).map {
       AppliedNotification.listener(component: "segmentation", url: $0.url, logger: logger, follower.observeApplied)
     }
     let provider = SegmentationProvider(state: state, follower: follower, clock: WallClock.unixMilliseconds)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)]
-        + (database.map { [PostgresStartup.readinessCheck($0)] } ?? []),
-      databaseSizes: database.map { PostgresTenantSizes(SegmentationPostgresSchema.self, pool: $0, logger: logger) }, logger: logger)
+        + (database?.all ?? []).map(PostgresStartup.readinessCheck),
+      databaseSizes: database.map { PostgresTenantSizes(SegmentationPostgresSchema.self, pools: $0.all, logger: logger) }, logger: logger)
     server.health?.setDetail(follower.healthDetail)
-    let pools: [any Service] = [database, leasePool].compactMap { $0 }
-    let listeners: [any Service] = applied.map { [$0] } ?? []
+    let pools: [any Service] = (database?.all ?? []) + (leases?.pools ?? [])
+    let listeners: [any Service] = applied
     return pools + [ingestion] + listeners + [follower, server]
   }
 }

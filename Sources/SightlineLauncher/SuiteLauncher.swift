@@ -245,7 +245,8 @@ public final class SuiteLauncher: @unchecked Sendable {
   public var processIdentifiers: [SuiteComponent: Int32] {
     lock.withLock {
       Dictionary(
-        processes.filter { $0.key.replica == 0 && !crashed.contains($0.key) }.map { ($0.key.component, $0.value.processIdentifier) }, uniquingKeysWith: { a, _ in a })
+        processes.filter { $0.key.replica == 0 && !crashed.contains($0.key) }.map { ($0.key.component, $0.value.processIdentifier) },
+        uniquingKeysWith: { a, _ in a })
     }
   }
 

@@ -71,7 +71,9 @@ public enum PostgresMigrator {
           """)
         let role = quoted(serviceRole)
         try session.execute(PostgresQuery(unsafeSQL: "GRANT SELECT, INSERT, UPDATE ON sightline_tenant TO \(role)"))
-        for statement in PostgresLeases.tableStatements(role: role) { try session.execute(PostgresQuery(unsafeSQL: statement)) }
+        for statement in PostgresLeases.tableStatements(role: role) + ShardPlacement.tableStatements(role: role) {
+          try session.execute(PostgresQuery(unsafeSQL: statement))
+        }
         try session.execute(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(quoted(Schema.component))"))
         try session.execute(PostgresQuery(unsafeSQL: "GRANT USAGE ON SCHEMA \(quoted(Schema.component)) TO \(role)"))
         try session.execute(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(quoted(Schema.component)), public"))

@@ -31,6 +31,30 @@ public enum PostgresStartup {
     return pool
   }
 
+  /// The pools `Schema`'s service works on when tenants are spread over several databases:
+  /// `url` (shard `main`, the control database) and each of `shards` (name → the service
+  /// role's URL), every one migrated. The owner role of `ownerURL` migrates each shard too,
+  /// with the same name and password at the shard's address.
+  public static func shards<Schema: PostgresSchema>(
+    for schema: Schema.Type, url: String, ownerURL: String?, shards: [String: String], maxConnections: Int = 8,
+    logger: Logger
+  ) throws -> ShardedPools {
+    let main = try pool(for: schema, url: url, ownerURL: ownerURL, maxConnections: maxConnections, logger: logger)
+    let owner = try ownerURL.map { try DatabaseURL($0) }
+    var others: [String: PostgresPool] = [:]
+    for (name, text) in shards.sorted(by: { $0.key < $1.key }) {
+      let service = try DatabaseURL(text)
+      let shardOwner = owner.map { owner in
+        var url = service
+        url.username = owner.username
+        url.password = owner.password
+        return url
+      }
+      others[name] = try pool(for: schema, url: service, ownerURL: shardOwner, maxConnections: maxConnections, logger: logger)
+    }
+    return ShardedPools(main: main, others: others)
+  }
+
   /// A readiness check (nil: fine): the database answers as the service's role. While it
   /// does not, the process reports NOT_SERVING with the reason, and SERVING again once it
   /// is back (the pool opens fresh connections by itself).

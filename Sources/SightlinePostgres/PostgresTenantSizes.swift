@@ -14,8 +14,11 @@ import Synchronization
 /// counts are taken per live tenant, in its own transaction, as index scans. That costs
 /// time in proportion to the rows, so the figures are recomputed in the background at most
 /// once per `refreshInterval`, and only when asked for: a scrape gets the last figures.
+///
+/// With several shards, each shard's tenants are counted on their shard; the directory
+/// tables live on the control database (the first pool).
 public final class PostgresTenantSizes: DatabaseSizeReporting, Sendable {
-  private let pool: PostgresPool
+  private let pools: [PostgresPool]
   private let component: String
   private let tenantTables: [String]
   private let directoryTables: [String]
@@ -30,10 +33,17 @@ public final class PostgresTenantSizes: DatabaseSizeReporting, Sendable {
   }
 
   /// Sizes of `Schema`'s tables on `pool`, recomputed at most every `refreshInterval`.
-  public init<Schema: PostgresSchema>(
+  public convenience init<Schema: PostgresSchema>(
     _ schema: Schema.Type, pool: PostgresPool, refreshInterval: Duration = .seconds(300), logger: Logger
   ) {
-    self.pool = pool
+    self.init(schema, pools: [pool], refreshInterval: refreshInterval, logger: logger)
+  }
+
+  /// Sizes of `Schema`'s tables on every shard of `pools` (the control database first).
+  public init<Schema: PostgresSchema>(
+    _ schema: Schema.Type, pools: [PostgresPool], refreshInterval: Duration = .seconds(300), logger: Logger
+  ) {
+    self.pools = pools
     component = Schema.component
     tenantTables = Schema.tenantTables
     directoryTables = Schema.directoryTables
@@ -70,10 +80,16 @@ public final class PostgresTenantSizes: DatabaseSizeReporting, Sendable {
   /// background recomputation is done.
   public func compute() throws -> [(tenant: String, bytes: Int)] {
     var figures: [(tenant: String, bytes: Int)] = []
-    if !directoryTables.isEmpty {
-      figures.append(("-", try tableBytes(directoryTables).values.reduce(0, +)))
+    if !directoryTables.isEmpty, let main = pools.first {
+      figures.append(("-", try tableBytes(directoryTables, on: main).values.reduce(0, +)))
     }
     guard !tenantTables.isEmpty else { return figures }
+    for pool in pools { figures += try tenantFigures(on: pool) }
+    return figures
+  }
+
+  /// The bytes of each live tenant of one shard.
+  private func tenantFigures(on pool: PostgresPool) throws -> [(tenant: String, bytes: Int)] {
     let tenants = try pool.withSession { session in
       try session.query(
         "SELECT tenant_id FROM sightline_tenant WHERE component = \(component) AND state = 'live' ORDER BY tenant_id"
@@ -90,7 +106,7 @@ public final class PostgresTenantSizes: DatabaseSizeReporting, Sendable {
         return try tenantTables.indices.map { try cells[$0].decode(Int.self) }
       }
     }
-    let bytes = try tableBytes(tenantTables)
+    let bytes = try tableBytes(tenantTables, on: pool)
     for (index, table) in tenantTables.enumerated() {
       let total = rows.values.reduce(0) { $0 + ($1.count > index ? $1[index] : 0) }
       guard total > 0, let tableBytes = bytes[table] else { continue }
@@ -98,12 +114,11 @@ public final class PostgresTenantSizes: DatabaseSizeReporting, Sendable {
         rows[tenant]![index] = Int((Double(tableBytes) * Double(rows[tenant]![index]) / Double(total)).rounded())
       }
     }
-    figures += tenants.map { ($0, rows[$0]?.reduce(0, +) ?? 0) }
-    return figures
+    return tenants.map { ($0, rows[$0]?.reduce(0, +) ?? 0) }
   }
 
   /// `pg_total_relation_size` of each of `tables` in this schema.
-  private func tableBytes(_ tables: [String]) throws -> [String: Int] {
+  private func tableBytes(_ tables: [String], on pool: PostgresPool) throws -> [String: Int] {
     try pool.withSession { session in
       var bytes: [String: Int] = [:]
       for table in tables {

@@ -15,27 +15,35 @@ import Synchronization
 ///   that is how a tenant moves from an embedded deployment to PostgreSQL
 ///   (docs/operations.md). The copy goes table by table and column by column by name: every
 ///   PostgreSQL table of the service has the SQLite table's columns, plus `tenant_id`.
+///
+/// With several shards, each tenant's rows live on its own shard's database
+/// (``ShardedPools``), and `sightline_tenant` of each shard lists the tenants placed there.
 public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSchema>: TenantDataStore, Sendable {
-  /// The pool the service's work runs on.
-  public let pool: PostgresPool
+  /// The databases the service's work runs on, one pool per shard.
+  public let shards: ShardedPools
   public let serviceName: String
   public let transferDirectory: String
   /// Tenants this process found live (registered and not deleted).
   private let live = Mutex<Set<TenantID>>([])
 
-  /// The stores of `service` (its component name in `sightline_tenant`) on `pool`; files in
-  /// transit go to `transferDirectory`.
-  public init(pool: PostgresPool, service: String, transferDirectory: String) {
-    self.pool = pool
+  /// The stores of `service` (its component name in `sightline_tenant`) on `shards`; files
+  /// in transit go to `transferDirectory`.
+  public init(shards: ShardedPools, service: String, transferDirectory: String) {
+    self.shards = shards
     self.serviceName = service
     self.transferDirectory = transferDirectory
+  }
+
+  /// The stores of `service` on the one database of `pool`.
+  public convenience init(pool: PostgresPool, service: String, transferDirectory: String) {
+    self.init(shards: ShardedPools(main: pool), service: service, transferDirectory: transferDirectory)
   }
 
   /// Registers `tenant` on first use; throws when its data was deleted (nothing recreates
   /// it until an import), as the SQLite stores do.
   public func admit(_ tenant: TenantID) throws {
     if live.withLock({ $0.contains(tenant) }) { return }
-    let state = try pool.withSession { session in
+    let state = try shards.pool(for: tenant).withSession { session in
       try session.execute(
         """
         INSERT INTO sightline_tenant (component, tenant_id, state) VALUES (\(serviceName), \(tenant.rawValue), 'live')
@@ -50,13 +58,17 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
     _ = live.withLock { $0.insert(tenant) }
   }
 
-  /// Tenants that have data of this service, sorted.
+  /// Tenants that have data of this service, on any shard, sorted.
   public func tenants() throws -> [TenantID] {
-    try pool.withSession { session in
-      try session.query(
-        "SELECT tenant_id FROM sightline_tenant WHERE component = \(serviceName) AND state = 'live' ORDER BY tenant_id"
-      ).compactMap { TenantID(try $0.decode(String.self)) }
+    var tenants: Set<TenantID> = []
+    for pool in shards.all {
+      try pool.withSession { session in
+        for row in try session.query("SELECT tenant_id FROM sightline_tenant WHERE component = \(serviceName) AND state = 'live'") {
+          if let tenant = TenantID(try row.decode(String.self)) { tenants.insert(tenant) }
+        }
+      }
     }
+    return tenants.sorted { $0.rawValue < $1.rawValue }
   }
 
   /// Writes `tenant`'s rows, read in one repeatable-read transaction (the data as of one
@@ -71,7 +83,7 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
     defer { try? copy.close() }
     try SQLiteStore<Export>.migrator.migrate(copy)
     let tables = try copy.read { db in try Self.tables(db) }
-    try pool.withSession { session in
+    try shards.pool(for: tenant).withSession { session in
       try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
       defer { _ = try? session.execute("ROLLBACK") }
       try session.execute("SELECT set_config('sightline.tenant', \(tenant.rawValue), true)")
@@ -105,7 +117,7 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
     defer { try? FileManager.default.removeItem(atPath: candidate) }
     let source = try SQLiteExportFile.open(candidate, migrator: SQLiteStore<Export>.migrator, service: serviceName)
     defer { try? source.close() }
-    try pool.transaction(tenant: tenant) { session in
+    try shards.pool(for: tenant).transaction(tenant: tenant) { session in
       let state = try session.value(
         "SELECT state FROM sightline_tenant WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue) FOR UPDATE",
         as: String.self)
@@ -140,7 +152,7 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
     let schema = try DatabaseQueue()
     try SQLiteStore<Export>.migrator.migrate(schema)
     let tables = try schema.read { db in try Self.tables(db) }
-    let rows = try pool.transaction(tenant: tenant) { session in
+    let rows = try shards.pool(for: tenant).transaction(tenant: tenant) { session in
       try session.execute(
         """
         INSERT INTO sightline_tenant (component, tenant_id, state) VALUES (\(serviceName), \(tenant.rawValue), 'deleted')
@@ -202,6 +214,6 @@ extension PostgresTenantStores {
   /// The store of `tenant`, registered on first use (refused when its data was deleted).
   public func store(for tenant: TenantID) throws -> PostgresStore<Schema> {
     try admit(tenant)
-    return PostgresStore(pool: pool, tenant: tenant)
+    return PostgresStore(pool: try shards.pool(for: tenant), tenant: tenant)
   }
 }

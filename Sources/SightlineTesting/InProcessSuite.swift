@@ -20,10 +20,13 @@ public struct SuiteDatabase: Sendable {
   public var url: String
   /// The owner role's URL (`--database-owner`), which migrates the schema.
   public var ownerURL: String?
+  /// Further databases tenants are placed on, by shard name (the service role's URLs).
+  public var shards: [String: String]
 
-  public init(url: String, ownerURL: String?) {
+  public init(url: String, ownerURL: String?, shards: [String: String] = [:]) {
     self.url = url
     self.ownerURL = ownerURL
+    self.shards = shards
   }
 }
 
@@ -107,6 +110,7 @@ public struct InProcessSuite: Sendable {
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki, upstreams: upstreams)
       configuration.databaseURL = database?.url
       configuration.databaseOwnerURL = database?.ownerURL
+      configuration.shards = database?.shards ?? [:]
       configuration.leaseTime = leaseTime
       return configuration
     }
@@ -163,6 +167,7 @@ public struct InProcessSuite: Sendable {
         limits: limits)
       configuration.databaseURL = database?.url
       configuration.databaseOwnerURL = database?.ownerURL
+      configuration.shards = Array((database?.shards ?? [:]).keys)
       var gatewayServers: [SuiteServer] = []
       for _ in 0..<gateways {
         let (services, gateway) = try GatewayProcess.make(configuration: configuration, logger: logger)

@@ -101,8 +101,9 @@ extension PostgresTenantStores: MetricsStorage where Schema == MetricsPostgresSc
   public func metrics(for tenant: TenantID) throws -> any MetricsStore { try store(for: tenant) }
   public func alerts(for tenant: TenantID) throws -> any AlertStore { try store(for: tenant) }
   public var sharedByReplicas: Bool { true }
+  /// Announced on the control database, where every replica listens.
   public func announce(_ announcement: AlertAnnouncement) throws {
-    try pool.withSession { session in
+    try shards.main.withSession { session in
       try session.execute("SELECT pg_notify(\(AlertAnnouncementChannel.name), \(AlertAnnouncementChannel.payload(announcement)))")
     }
   }

@@ -55,6 +55,13 @@ public struct BackendOptions: ParsableArguments, Sendable {
       "Migrate the PostgreSQL schema at start-up as this URL's role, the tables' owner, while the work runs as --database's role (env SIGHTLINE_DATABASE_OWNER_URL; default: --database)."
   )
   public var databaseOwner: String?
+  /// Further databases tenants are spread over.
+  @Option(
+    name: .customLong("shard"),
+    help: ArgumentHelp(
+      "A further PostgreSQL database tenants are placed on, as NAME=URL (the service role's URL); repeat for several. --database is shard 'main' and holds the tenant → shard map; give every process the same shards (env SIGHTLINE_SHARDS, NAME=URL,NAME=URL; default: none).",
+      valueName: "name=url"))
+  public var shards: [String] = []
   /// How long a replica's lease on a tenant's background work lasts without renewal.
   @Option(
     name: .long,
@@ -64,6 +71,28 @@ public struct BackendOptions: ParsableArguments, Sendable {
   public var leaseTime: Double?
 
   public init() {}
+
+  /// Shard names and URLs from `NAME=URL` texts; the error names the text that is wrong.
+  static func shards(_ texts: [String]) throws -> [String: String] {
+    var shards: [String: String] = [:]
+    for text in texts.map({ $0.trimmingCharacters(in: .whitespaces) }) where !text.isEmpty {
+      guard let equals = text.firstIndex(of: "=") else {
+        throw ValidationError("--shard must be NAME=URL, got '\(text.prefix(40))'")
+      }
+      let name = String(text[..<equals])
+      let url = String(text[text.index(after: equals)...])
+      guard !name.isEmpty, name.count <= 32, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+      else {
+        throw ValidationError("--shard name '\(name)' must be 1-32 letters, digits, '_' or '-'")
+      }
+      guard name != "main" else { throw ValidationError("--shard main is --database; name further shards otherwise") }
+      guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+        throw ValidationError("--shard \(name)= must be a postgres:// URL")
+      }
+      guard shards.updateValue(url, forKey: name) == nil else { throw ValidationError("--shard \(name) is given twice") }
+    }
+    return shards
+  }
 
   /// The resolved configuration for `component`.
   public func resolve(for component: SuiteComponent) throws -> BackendConfiguration {
@@ -99,6 +128,11 @@ public struct BackendOptions: ParsableArguments, Sendable {
     }
     configuration.databaseURL = database ?? env["SIGHTLINE_DATABASE_URL"]
     configuration.databaseOwnerURL = databaseOwner ?? env["SIGHTLINE_DATABASE_OWNER_URL"]
+    let shardTexts = shards.isEmpty ? (env["SIGHTLINE_SHARDS"] ?? "").split(separator: ",").map(String.init) : shards
+    configuration.shards = try Self.shards(shardTexts)
+    if !configuration.shards.isEmpty && configuration.databaseURL == nil {
+      throw ValidationError("--shard needs --database: shard 'main', which holds the tenant → shard map")
+    }
     if let lag = maxConsumerLag ?? env["SIGHTLINE_MAX_CONSUMER_LAG"].flatMap(Int64.init) {
       guard lag > 0 else { throw ValidationError("--max-consumer-lag must be positive") }
       configuration.maxConsumerLag = lag
@@ -130,6 +164,9 @@ public struct BackendConfiguration: Sendable {
   public var databaseURL: String?
   /// The URL whose role migrates the schema (nil: `databaseURL`'s).
   public var databaseOwnerURL: String?
+  /// Further databases tenants are placed on, by shard name (the service role's URLs);
+  /// `databaseURL` is shard `main`.
+  public var shards: [String: String] = [:]
   /// How long a lease on a tenant's background work lasts without renewal.
   public var leaseTime: Duration = .seconds(10)
 

@@ -97,6 +97,10 @@ public nonisolated struct Sightline_Gateway_V1_Tenant: Sendable {
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
 
+  /// The database (shard) holding its data: "main" unless the deployment spreads tenants
+  /// over several PostgreSQL databases (docs/scaling.md, "Shards").
+  public var shard: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -158,6 +162,10 @@ public nonisolated struct Sightline_Gateway_V1_CreateTenantRequest: Sendable {
 
   /// Unique name: letters, digits, '-', '_', '.', 1-64 characters.
   public var name: String = String()
+
+  /// The shard to place its data on (one the deployment names with --shard, or "main");
+  /// empty: the shard with the fewest tenants.
+  public var shard: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -846,7 +854,7 @@ nonisolated extension Sightline_Gateway_V1_Role: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Sightline_Gateway_V1_Tenant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Tenant"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}created_at\0\u{1}shard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -857,6 +865,7 @@ nonisolated extension Sightline_Gateway_V1_Tenant: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.shard) }()
       default: break
       }
     }
@@ -876,6 +885,9 @@ nonisolated extension Sightline_Gateway_V1_Tenant: SwiftProtobuf.Message, SwiftP
     try { if let v = self._createdAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if !self.shard.isEmpty {
+      try visitor.visitSingularStringField(value: self.shard, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -883,6 +895,7 @@ nonisolated extension Sightline_Gateway_V1_Tenant: SwiftProtobuf.Message, SwiftP
     if lhs.id != rhs.id {return false}
     if lhs.name != rhs.name {return false}
     if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.shard != rhs.shard {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -949,7 +962,7 @@ nonisolated extension Sightline_Gateway_V1_ApiKey: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Sightline_Gateway_V1_CreateTenantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTenantRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}shard\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -958,6 +971,7 @@ nonisolated extension Sightline_Gateway_V1_CreateTenantRequest: SwiftProtobuf.Me
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.shard) }()
       default: break
       }
     }
@@ -967,11 +981,15 @@ nonisolated extension Sightline_Gateway_V1_CreateTenantRequest: SwiftProtobuf.Me
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
+    if !self.shard.isEmpty {
+      try visitor.visitSingularStringField(value: self.shard, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Gateway_V1_CreateTenantRequest, rhs: Sightline_Gateway_V1_CreateTenantRequest) -> Bool {
     if lhs.name != rhs.name {return false}
+    if lhs.shard != rhs.shard {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
