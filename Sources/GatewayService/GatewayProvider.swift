@@ -167,6 +167,13 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     return ServerResponse(message: try await lifecycle.delete(name: request.message.name, confirm: request.message.confirm))
   }
 
+  public func moveTenant(
+    request: ServerRequest<Sightline_Gateway_V1_MoveTenantRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_MoveTenantResponse> {
+    try authenticator.requireOperator(request.metadata)
+    return ServerResponse(message: try await lifecycle.move(name: request.message.name, to: request.message.toShard))
+  }
+
   public func createKey(
     request: ServerRequest<Sightline_Gateway_V1_CreateKeyRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Gateway_V1_CreateKeyResponse> {

@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import SightlineModel
+import SightlinePostgres
 import SightlineRPC
 import SightlineStorage
 import SightlineWire
@@ -244,6 +245,78 @@ struct TenantLifecycle: Sendable {
   /// Deletes `name` for good: marks it deleted and revokes its keys in one commit (no call
   /// of it is admitted from then on), then removes its data on every service. Finishes an
   /// interrupted delete when called again.
+  // MARK: Move
+
+  /// Moves tenant `name`'s data to shard `target`: each service pauses the tenant's writes,
+  /// copies and verifies its rows (consumers first, as for an export); then the map points
+  /// at the target, and only then does each service remove the old rows. A copy that fails
+  /// is undone everywhere and the tenant stays where it was.
+  func move(name: String, to target: String) async throws -> Sightline_Gateway_V1_MoveTenantResponse {
+    guard let tenant = try store.tenant(named: name), tenant.deletedAtMs == nil else {
+      throw RPCError(code: .notFound, message: "no tenant named '\(name)'")
+    }
+    guard placement.shards.contains(target) else {
+      throw InvalidInput(field: "to_shard", reason: ShardPlacement.UnknownShard(name: target, known: placement.shards).description)
+    }
+    let source = try placement.shards(of: [tenant.id])[tenant.id] ?? ShardedPools.mainShard
+    func step(
+      _ component: SuiteComponent, _ step: Sightline_Tenantdata_V1_MoveDataRequest.Step
+    ) async throws
+      -> Sightline_Tenantdata_V1_MoveDataResponse
+    {
+      try await tenantData(component).moveData(
+        .with {
+          $0.tenantID = tenant.id
+          $0.toShard = target
+          $0.step = step
+        })
+    }
+    var copied: [Sightline_Tenantdata_V1_MoveDataResponse] = []
+    var pausedFor = Duration.zero
+    // Already there: only what an interrupted move left to remove is removed.
+    if source != target {
+      logger.notice("tenant move started", metadata: ["tenant.id": "\(tenant.id)", "from": "\(source)", "to": "\(target)"])
+      let paused = ContinuousClock.now
+      do {
+        for component in Self.transferOrder { copied.append(try await step(component, .copy)) }
+        try placement.move(tenantID: tenant.id, to: target)
+      } catch {
+        // Undo every copy (one that never started has nothing to undo); the tenant stays.
+        for component in Self.transferOrder { _ = try? await step(component, .abort) }
+        logger.error("tenant move failed and was undone", metadata: ["tenant.id": "\(tenant.id)", "error": "\(error)"])
+        throw Self.relayed(error)
+      }
+      pausedFor = ContinuousClock.now - paused
+    }
+    for component in Self.transferOrder {
+      do {
+        _ = try await step(component, .finish)
+      } catch {
+        throw RPCError(
+          code: .unavailable,
+          message:
+            "tenant '\(name)' now lives on shard '\(target)', but removing its old \(component) rows on '\(source)' failed (\(error)); run the move again to finish"
+        )
+      }
+    }
+    logger.notice(
+      "tenant moved",
+      metadata: [
+        "tenant.id": "\(tenant.id)", "from": "\(source)", "to": "\(target)", "rows": "\(copied.reduce(0) { $0 + $1.rows })",
+        "paused_ms": "\(Self.milliseconds(pausedFor))",
+      ])
+    return .with {
+      $0.tenant = GatewayProvider.wire(tenant, shard: target)
+      $0.fromShard = source
+      $0.copied = copied
+      $0.pausedMs = Self.milliseconds(pausedFor)
+    }
+  }
+
+  static func milliseconds(_ duration: Duration) -> Int64 {
+    duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+  }
+
   func delete(name: String, confirm: String) async throws -> Sightline_Gateway_V1_DeleteTenantResponse {
     guard confirm == name else {
       throw InvalidInput(field: "confirm", reason: "must repeat the tenant's name ('\(name)') to confirm the irreversible delete")

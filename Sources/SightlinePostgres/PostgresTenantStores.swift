@@ -75,6 +75,11 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
   /// commit), to a new SQLite file of the `Export` schema at `destination`.
   public func backup(_ tenant: TenantID, to destination: String) throws {
     try admit(tenant)
+    try copyOut(tenant, from: shards.pool(for: tenant), to: destination)
+  }
+
+  /// Writes `tenant`'s rows on `pool` to a new SQLite file at `destination`.
+  private func copyOut(_ tenant: TenantID, from pool: PostgresPool, to destination: String) throws {
     try PrivateFiles.createDirectory((destination as NSString).deletingLastPathComponent)
     guard FileManager.default.createFile(atPath: destination, contents: nil, attributes: [.posixPermissions: 0o600]) else {
       throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination])
@@ -83,7 +88,7 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
     defer { try? copy.close() }
     try SQLiteStore<Export>.migrator.migrate(copy)
     let tables = try copy.read { db in try Self.tables(db) }
-    try shards.pool(for: tenant).withSession { session in
+    try pool.withSession { session in
       try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
       defer { _ = try? session.execute("ROLLBACK") }
       try session.execute("SELECT set_config('sightline.tenant', \(tenant.rawValue), true)")
@@ -114,10 +119,17 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
   /// one this service knows (an older one is migrated first). Refused when the tenant has
   /// data here. The candidate is removed afterwards.
   public func install(_ tenant: TenantID, from candidate: String) throws {
+    try copyIn(tenant, from: candidate, into: shards.pool(for: tenant))
+    _ = live.withLock { $0.insert(tenant) }
+  }
+
+  /// Installs the SQLite file at `candidate` as `tenant`'s rows on `pool` (see
+  /// ``install(_:from:)``); the candidate is removed afterwards.
+  private func copyIn(_ tenant: TenantID, from candidate: String, into pool: PostgresPool) throws {
     defer { try? FileManager.default.removeItem(atPath: candidate) }
     let source = try SQLiteExportFile.open(candidate, migrator: SQLiteStore<Export>.migrator, service: serviceName)
     defer { try? source.close() }
-    try shards.pool(for: tenant).transaction(tenant: tenant) { session in
+    try pool.transaction(tenant: tenant) { session in
       let state = try session.value(
         "SELECT state FROM sightline_tenant WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue) FOR UPDATE",
         as: String.self)
@@ -141,7 +153,6 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
         ON CONFLICT (component, tenant_id) DO UPDATE SET state = 'live'
         """)
     }
-    _ = live.withLock { $0.insert(tenant) }
   }
 
   /// Removes `tenant`'s rows of every table of the service for good, and marks it deleted:
@@ -149,22 +160,23 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
   @discardableResult
   public func remove(_ tenant: TenantID) throws -> RemovedFiles {
     _ = live.withLock { $0.remove(tenant) }
-    let schema = try DatabaseQueue()
-    try SQLiteStore<Export>.migrator.migrate(schema)
-    let tables = try schema.read { db in try Self.tables(db) }
+    let tables = try Self.exportTables()
     let rows = try shards.pool(for: tenant).transaction(tenant: tenant) { session in
       try session.execute(
         """
         INSERT INTO sightline_tenant (component, tenant_id, state) VALUES (\(serviceName), \(tenant.rawValue), 'deleted')
         ON CONFLICT (component, tenant_id) DO UPDATE SET state = 'deleted'
         """)
-      var rows = 0
-      for table in tables {
-        rows += try session.execute(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE tenant_id = $1", binds: [tenant.rawValue]))
-      }
-      return rows
+      return try Self.deleteRows(of: tenant, tables: tables, session)
     }
     return RemovedFiles(files: 0, bytes: 0, rows: Int64(rows))
+  }
+
+  /// The tables (and their columns, in order) of the `Export` schema.
+  static func exportTables() throws -> [(name: String, columns: [String])] {
+    let schema = try DatabaseQueue()
+    try SQLiteStore<Export>.migrator.migrate(schema)
+    return try schema.read { db in try Self.tables(db) }
   }
 
   /// The tables (and their columns, in order) an export of the service holds.
@@ -197,23 +209,172 @@ public struct PostgresStore<Schema: PostgresSchema>: Sendable {
   /// The tenant whose rows this store reads and writes.
   public let tenant: TenantID
 
+  /// Checks that the tenant's data is on `pool` (nil: one database, nothing to check).
+  let placement: PlacementGuard?
+
   /// The store of `tenant` on `pool`.
-  public init(pool: PostgresPool, tenant: TenantID) {
+  public init(pool: PostgresPool, tenant: TenantID, placement: PlacementGuard? = nil) {
     self.pool = pool
     self.tenant = tenant
+    self.placement = placement
   }
 
   /// Runs `body` in a transaction of the tenant; the caller is answered after the commit.
   @discardableResult
   public func transaction<R>(_ body: (PostgresSession) throws -> R) throws -> R {
-    try pool.transaction(tenant: tenant, body)
+    try pool.transaction(tenant: tenant) { session in
+      try placement?.check(tenant, session, forWrite: true)
+      return try body(session)
+    }
+  }
+
+  /// Runs `body` in a read-only transaction of the tenant that sees one snapshot throughout.
+  public func snapshot<R>(_ body: (PostgresSession) throws -> R) throws -> R {
+    try pool.snapshot(tenant: tenant) { session in
+      try placement?.check(tenant, session, forWrite: false)
+      return try body(session)
+    }
   }
 }
 
 extension PostgresTenantStores {
   /// The store of `tenant`, registered on first use (refused when its data was deleted).
+  /// With several shards, its transactions check first that the tenant's data is still on
+  /// the shard they run on (``PlacementGuard``).
   public func store(for tenant: TenantID) throws -> PostgresStore<Schema> {
     try admit(tenant)
-    return PostgresStore(pool: try shards.pool(for: tenant), tenant: tenant)
+    let guarding = shards.pools.count > 1 ? PlacementGuard(shards: shards, service: serviceName) : nil
+    return PostgresStore(pool: try shards.pool(for: tenant), tenant: tenant, placement: guarding)
+  }
+}
+
+/// Keeps a tenant's work on the shard its data is on while it moves: a transaction reads
+/// the tenant's `sightline_tenant` row first (`FOR SHARE` for writes, so marking it moving
+/// waits for writes in flight), and refuses to go on when the tenant has moved, or, for a
+/// write, is being copied away (``TenantMoving``, which callers retry). The process forgets where the tenant
+/// was, and reads the map again on the next call.
+public struct PlacementGuard: Sendable {
+  let shards: ShardedPools
+  let service: String
+
+  /// Throws ``TenantMoving`` unless `tenant`'s data is settled on the shard of `session`.
+  func check(_ tenant: TenantID, _ session: PostgresSession, forWrite: Bool) throws {
+    let state = try session.value(
+      PostgresQuery(
+        unsafeSQL: "SELECT state FROM sightline_tenant WHERE component = $1 AND tenant_id = $2" + (forWrite ? " FOR SHARE" : ""),
+        binds: [service, tenant.rawValue]),
+      as: String.self)
+    // Reads go on while the data is copied (nothing changes it meanwhile); writes wait.
+    guard state == "moved" || (forWrite && state == "moving") else { return }
+    shards.forget(tenant)
+    throw TenantMoving(tenant: tenant, moved: state == "moved")
+  }
+}
+
+// MARK: Moving a tenant to another shard
+
+/// The steps of moving a tenant's data of one service to another shard (the gateway runs
+/// them for every service, with the map's change in between: docs/scaling.md, "Moving a
+/// tenant"). A tenant's `sightline_tenant` row on a shard says where it stands there:
+/// `moving` while it is copied away (its writes refused), `moved` once it left (kept, so a
+/// process still routing the tenant there is sent to the map again).
+extension PostgresTenantStores: TenantMoves {
+  /// Pauses `tenant`'s writes on its shard, copies its rows to shard `target` and checks
+  /// that every table holds as many of its rows there; returns the rows copied. A tenant
+  /// without data of this service has nothing to copy.
+  public func copy(_ tenant: TenantID, to target: String) throws -> Int64 {
+    let source = try shards.pool(for: tenant)
+    let destination = try shards.pool(named: target)
+    guard source !== destination else {
+      throw TenantDataError(code: .alreadyExists, description: "tenant \(tenant) is on shard '\(target)' already")
+    }
+    // Writes in flight hold the row FOR SHARE: this waits for them, and refuses later ones.
+    let present = try source.transaction { session in
+      try session.execute(
+        """
+        UPDATE sightline_tenant SET state = 'moving'
+        WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue) AND state IN ('live', 'moving')
+        """) > 0
+    }
+    guard present else { return 0 }
+    let file = "\(transferDirectory)/move-\(tenant)-\(serviceName)-\(UUID().uuidString).sqlite"
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    try copyOut(tenant, from: source, to: file)
+    try copyIn(tenant, from: file, into: destination)
+    let (before, after) = (try rowCounts(tenant, on: source), try rowCounts(tenant, on: destination))
+    guard before == after else {
+      throw TenantDataError(
+        code: .invalidFile, description: "the copy of tenant \(tenant)'s \(serviceName) rows differs: \(before) there, \(after) here")
+    }
+    return before.values.reduce(0, +)
+  }
+
+  /// Once the map points at `target`: marks `tenant`'s rows on every other shard moved and
+  /// removes them; returns the rows removed.
+  public func finishMove(_ tenant: TenantID, to target: String) throws -> Int64 {
+    shards.forget(tenant)
+    let tables = try Self.exportTables()
+    var removed: Int64 = 0
+    for (name, pool) in shards.pools where name != target {
+      removed += try pool.transaction(tenant: tenant) { session in
+        let marked = try session.execute(
+          """
+          UPDATE sightline_tenant SET state = 'moved'
+          WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue) AND state = 'moving'
+          """)
+        guard marked > 0 else { return 0 }
+        return try Int64(Self.deleteRows(of: tenant, tables: tables, session))
+      }
+    }
+    return removed
+  }
+
+  /// Undoes a copy to `target` (before the map changed): removes the rows copied there and
+  /// resumes `tenant`'s writes where it is; returns the rows removed.
+  public func abortMove(_ tenant: TenantID, to target: String) throws -> Int64 {
+    shards.forget(tenant)
+    let tables = try Self.exportTables()
+    let destination = try shards.pool(named: target)
+    let removed = try destination.transaction(tenant: tenant) { session in
+      let copied = try session.execute(
+        """
+        UPDATE sightline_tenant SET state = 'moved'
+        WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue) AND state = 'live'
+        """)
+      return copied > 0 ? try Int64(Self.deleteRows(of: tenant, tables: tables, session)) : 0
+    }
+    for (name, pool) in shards.pools where name != target {
+      try pool.withSession { session in
+        try session.execute(
+          """
+          UPDATE sightline_tenant SET state = 'live'
+          WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue) AND state = 'moving'
+          """)
+      }
+    }
+    return removed
+  }
+
+  /// `tenant`'s rows per table on `pool`.
+  private func rowCounts(_ tenant: TenantID, on pool: PostgresPool) throws -> [String: Int64] {
+    let tables = try Self.exportTables()
+    return try pool.transaction(tenant: tenant) { session in
+      var counts: [String: Int64] = [:]
+      for table in tables {
+        counts[table.name] =
+          try session.value(
+            PostgresQuery(unsafeSQL: "SELECT count(*)::bigint FROM \(table.name) WHERE tenant_id = $1", binds: [tenant.rawValue]),
+            as: Int64.self) ?? 0
+      }
+      return counts
+    }
+  }
+
+  static func deleteRows(of tenant: TenantID, tables: [(name: String, columns: [String])], _ session: PostgresSession) throws -> Int {
+    var rows = 0
+    for table in tables {
+      rows += try session.execute(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name) WHERE tenant_id = $1", binds: [tenant.rawValue]))
+    }
+    return rows
   }
 }

@@ -61,6 +61,17 @@ public final class ShardedPools: Sendable {
     return name
   }
 
+  /// Forgets where `tenant` lives: the next call reads the map again (its data moved).
+  public func forget(_ tenant: TenantID) {
+    _ = placements.withLock { $0.removeValue(forKey: tenant) }
+  }
+
+  /// The pool of the shard named `name`.
+  public func pool(named name: String) throws -> PostgresPool {
+    guard let pool = pools[name] else { throw ShardPlacement.UnknownShard(name: name, known: names) }
+    return pool
+  }
+
   /// A tenant placed on a shard this process has no pool for.
   public struct ShardNotConfigured: Error, CustomStringConvertible {
     public let tenant: TenantID

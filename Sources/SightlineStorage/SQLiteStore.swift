@@ -127,3 +127,15 @@ extension SQLiteStore {
     }
   }
 }
+
+/// A tenant data store that can move a tenant's data to another shard (PostgreSQL with
+/// several databases); the steps are `PostgresTenantStores`'.
+public protocol TenantMoves: TenantDataStore {
+  /// Pauses the tenant's writes, copies its rows to shard `target` and verifies them;
+  /// returns the rows copied.
+  func copy(_ tenant: TenantID, to target: String) throws -> Int64
+  /// Removes the rows left on the old shard once the map points at `target`.
+  func finishMove(_ tenant: TenantID, to target: String) throws -> Int64
+  /// Undoes a copy to `target` and resumes the tenant's writes where it is.
+  func abortMove(_ tenant: TenantID, to target: String) throws -> Int64
+}

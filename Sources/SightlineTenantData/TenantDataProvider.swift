@@ -168,6 +168,34 @@ public struct TenantDataProvider: Sightline_Tenantdata_V1_TenantData.ServiceProt
       })
   }
 
+  public func moveData(
+    request: ServerRequest<Sightline_Tenantdata_V1_MoveDataRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Tenantdata_V1_MoveDataResponse> {
+    let tenant = try Self.tenant(request.message.tenantID)
+    let target = request.message.toShard
+    guard let moves = store as? any TenantMoves else {
+      throw RPCError(code: .failedPrecondition, message: "moving a tenant needs PostgreSQL with several shards (--shard)")
+    }
+    let rows: Int64
+    do {
+      switch request.message.step {
+      case .copy: rows = try moves.copy(tenant, to: target)
+      case .finish: rows = try moves.finishMove(tenant, to: target)
+      case .abort: rows = try moves.abortMove(tenant, to: target)
+      case .unspecified, .UNRECOGNIZED: throw InvalidInput(field: "step", reason: "must be COPY, FINISH or ABORT")
+      }
+    } catch {
+      throw Self.rpcError(error)
+    }
+    logger.notice(
+      "tenant data move step", metadata: ["tenant": "\(tenant)", "to": "\(target)", "step": "\(request.message.step)", "rows": "\(rows)"])
+    return ServerResponse(
+      message: .with {
+        $0.service = service
+        $0.rows = rows
+      })
+  }
+
   static func tenant(_ id: String) throws -> TenantID {
     guard let tenant = TenantID(id) else { throw InvalidInput(field: "tenant_id", reason: "'\(id)' is not a tenant id") }
     return tenant

@@ -13,6 +13,8 @@ public protocol TenantPlacement: Sendable {
   func place(tenantID: String, requested: String?) throws -> String
   /// The shard of each of `tenantIDs`.
   func shards(of tenantIDs: [String]) throws -> [String: String]
+  /// Points the map at `shard` for `tenantID`: every process routes it there from now on.
+  func move(tenantID: String, to shard: String) throws
 }
 
 /// One database holds every tenant (SQLite, or PostgreSQL without further shards).
@@ -30,6 +32,10 @@ public struct SingleDatabase: TenantPlacement {
 
   public func shards(of tenantIDs: [String]) throws -> [String: String] {
     Dictionary(uniqueKeysWithValues: tenantIDs.map { ($0, ShardedPools.mainShard) })
+  }
+
+  public func move(tenantID: String, to shard: String) throws {
+    throw ShardPlacement.UnknownShard(name: shard, known: shards)
   }
 }
 
@@ -54,5 +60,16 @@ public struct PostgresTenantPlacement: TenantPlacement {
 
   public func shards(of tenantIDs: [String]) throws -> [String: String] {
     try pool.withSession { session in try ShardPlacement.shards(of: tenantIDs, session: session) }
+  }
+
+  public func move(tenantID: String, to shard: String) throws {
+    guard shards.contains(shard) else { throw ShardPlacement.UnknownShard(name: shard, known: shards) }
+    try pool.withSession { session in
+      try session.execute(
+        """
+        INSERT INTO public.sightline_tenant_shard (tenant_id, shard) VALUES (\(tenantID), \(shard))
+        ON CONFLICT (tenant_id) DO UPDATE SET shard = excluded.shard, placed_at = now()
+        """)
+    }
   }
 }

@@ -469,7 +469,7 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
 
   public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> RollupRead {
     // One snapshot for the rows and the days, so a day dropped in between is missing from both.
-    try pool.snapshot(tenant: tenant) { session in
+    try snapshot { session in
       let rows = try session.query(
         """
         SELECT day_start_ms, day_end_ms, value, summary FROM rollup

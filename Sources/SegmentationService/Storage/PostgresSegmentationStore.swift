@@ -216,10 +216,7 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
   /// Customer facts as of the applied offset, read in one repeatable-read transaction, so
   /// the facts and the offset belong together.
   public func customerFacts(changedAfter offset: Int64?) throws -> CustomerFactsUpdate {
-    try pool.withSession { session in
-      try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-      defer { _ = try? session.execute("ROLLBACK") }
-      try session.execute("SELECT set_config('sightline.tenant', \(tenant.rawValue), true)")
+    try snapshot { session in
       let applied = try appliedOffset(session)
       guard let offset else {
         return CustomerFactsUpdate(offset: applied, customers: try facts(session, of: nil), changedIDs: nil)

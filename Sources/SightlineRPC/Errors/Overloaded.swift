@@ -18,9 +18,15 @@ public struct Overloaded: Error, RPCErrorConvertible, CustomStringConvertible {
   public var description: String { message }
   public var rpcErrorCode: RPCError.Code { .resourceExhausted }
   public var rpcErrorMessage: String { message }
-  public var rpcErrorMetadata: Metadata {
-    var metadata = GoogleRPCStatus(code: .resourceExhausted, message: message, details: [.retryInfo(delay: retryAfter)])
-      .rpcErrorMetadata
+  public var rpcErrorMetadata: Metadata { RetryAdvice.metadata(code: .resourceExhausted, message: message, retryAfter: retryAfter) }
+}
+
+/// When to try again, as error metadata.
+enum RetryAdvice {
+  /// A `google.rpc.Status` with a `google.rpc.RetryInfo` detail, and `retry-after-ms` for
+  /// simple clients.
+  static func metadata(code: RPCError.Code, message: String, retryAfter: Duration) -> Metadata {
+    var metadata = GoogleRPCStatus(code: code, message: message, details: [.retryInfo(delay: retryAfter)]).rpcErrorMetadata
     let ms = retryAfter.components.seconds * 1000 + retryAfter.components.attoseconds / 1_000_000_000_000_000
     metadata.addString(String(max(ms, 1)), forKey: "retry-after-ms")
     return metadata

@@ -81,7 +81,11 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
   /// database restarting) is UNAVAILABLE, which clients retry, not INTERNAL.
   static func onTheWire(_ error: any Error) -> any Error {
     guard let error = error as? any StoreUnavailable else { return error }
-    return RPCError(code: .unavailable, message: error.description)
+    guard let delay = error.retryAfter else { return RPCError(code: .unavailable, message: error.description) }
+    // With retry advice, as for an overload.
+    return RPCError(
+      code: .unavailable, message: error.description,
+      metadata: RetryAdvice.metadata(code: .unavailable, message: error.description, retryAfter: delay))
   }
 
   /// The status code a thrown error becomes on the wire: an `RPCError`'s or an

@@ -8,21 +8,30 @@ import SwiftProtobuf
 /// `sightline tenant …`: tenant administration with the operator key.
 struct TenantCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "tenant", abstract: "Create, list, export, import and delete tenants (operator key).",
-    subcommands: [Create.self, List.self, Export.self, Import.self, Delete.self])
+    commandName: "tenant", abstract: "Create, list, export, import, move and delete tenants (operator key).",
+    subcommands: [Create.self, List.self, Export.self, Import.self, Move.self, Delete.self])
 
   struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a tenant; prints its id and an admin key (shown once).")
     @Argument(help: "Tenant name: letters, digits, '-', '_', '.'.") var name: String
+    @Option(
+      help:
+        "The database (shard) to keep its data on, when the deployment has several (--shard on the services); default: the one with the fewest tenants."
+    )
+    var shard: String?
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-      let name = self.name
+      let (name, shard) = (self.name, self.shard ?? "")
       let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
         try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).createTenant(
-          .with { $0.name = name }, metadata: metadata)
+          .with {
+            $0.name = name
+            $0.shard = shard
+          }, metadata: metadata)
       }
       print("tenant     \(reply.tenant.id)  (\(reply.tenant.name))")
+      if !reply.tenant.shard.isEmpty && reply.tenant.shard != "main" { print("shard      \(reply.tenant.shard)") }
       print("admin key  \(reply.adminSecret)")
       print("key id     \(reply.adminKey.id)")
       print("Keep the key: it is shown only once. Use it with --api-key or SIGHTLINE_API_KEY.")
@@ -37,7 +46,7 @@ struct TenantCommand: AsyncParsableCommand {
       let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
         try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listTenants(.init(), metadata: metadata)
       }
-      printTable(["ID", "NAME"], reply.tenants.map { [$0.id, $0.name] })
+      printTable(["ID", "NAME", "SHARD"], reply.tenants.map { [$0.id, $0.name, $0.shard.isEmpty ? "main" : $0.shard] })
     }
   }
 
@@ -83,6 +92,34 @@ struct TenantCommand: AsyncParsableCommand {
       }
       print("imported tenant \(reply.tenant.id) (\(reply.tenant.name)) with \(reply.keys) keys; its keys work again")
       printTable(["SERVICE", "BYTES", "SHA-256"], reply.files.map { [$0.service, "\($0.bytes)", $0.sha256] })
+    }
+  }
+
+  struct Move: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Move a tenant's data online to another shard (PostgreSQL with --shard).",
+      discussion:
+        "Its writes pause while each service copies and verifies its rows (callers get UNAVAILABLE with retry advice and retry); then every service routes the tenant to SHARD, and only then are the old rows removed. A failed copy is undone. Running it again finishes a move whose clean-up was interrupted."
+    )
+    @Argument(help: "The tenant's name.") var name: String
+    @Option(help: "The shard to move it to (\"main\", or a name given with --shard).") var to: String
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+      let (name, target) = (self.name, to)
+      let reply = try await connection.withGateway(operatorFallback: true) { client, metadata in
+        var options = CallOptions.defaults
+        options.timeout = .seconds(3600)  // a large tenant's copy takes a while
+        return try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).moveTenant(
+          .with {
+            $0.name = name
+            $0.toShard = target
+          }, metadata: metadata, options: options)
+      }
+      print(
+        "moved tenant \(reply.tenant.id) (\(reply.tenant.name)) from \(reply.fromShard) to \(reply.tenant.shard); writes paused \(reply.pausedMs) ms"
+      )
+      printTable(["SERVICE", "ROWS"], reply.copied.map { [$0.service, "\($0.rows)"] })
     }
   }
 

@@ -47,6 +47,13 @@ struct Up: AsyncParsableCommand {
   var databaseOwner: String?
 
   @Option(
+    name: .customLong("shard"),
+    help: ArgumentHelp(
+      "A further PostgreSQL database tenants are placed on, as NAME=URL; repeat for several (needs --database, shard 'main'; env SIGHTLINE_SHARDS; docs/scaling.md, \"Shards\").",
+      valueName: "name=url"))
+  var shards: [String] = []
+
+  @Option(
     help:
       "Run this many replicas of each service, and two gateways, sharing the tenants through PostgreSQL (needs --database; replica R of a service listens 4×R ports above the first, the second gateway after the last; docs/scaling.md)."
   )
@@ -57,8 +64,12 @@ struct Up: AsyncParsableCommand {
       throw ValidationError("ports must be between 1 and 65535")
     }
     guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be between 1 and 16") }
-    if replicas > 1 && database == nil && ProcessInfo.processInfo.environment["SIGHTLINE_DATABASE_URL"] == nil {
+    let hasDatabase = database != nil || ProcessInfo.processInfo.environment["SIGHTLINE_DATABASE_URL"] != nil
+    if replicas > 1 && !hasDatabase {
       throw ValidationError("--replicas above 1 needs --database: replicas share their data through PostgreSQL, not SQLite files")
+    }
+    if !shards.isEmpty && !hasDatabase {
+      throw ValidationError("--shard needs --database: shard 'main', which holds the tenant → shard map")
     }
   }
 
@@ -73,6 +84,7 @@ struct Up: AsyncParsableCommand {
     // show in every user's `ps`.
     if let database { launcher.environment["SIGHTLINE_DATABASE_URL"] = database }
     if let databaseOwner { launcher.environment["SIGHTLINE_DATABASE_OWNER_URL"] = databaseOwner }
+    if !shards.isEmpty { launcher.environment["SIGHTLINE_SHARDS"] = shards.joined(separator: ",") }
     if let base = prometheusPortBase {
       for (offset, component) in ([SuiteComponent.gateway] + SuiteComponent.backends).enumerated() {
         launcher.prometheusPorts[component] = base + offset

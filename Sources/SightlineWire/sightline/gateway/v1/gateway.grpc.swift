@@ -91,6 +91,19 @@ public enum Sightline_Gateway_V1_Gateway: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "MoveTenant" metadata.
+        public enum MoveTenant: Sendable {
+            /// Request type for "MoveTenant".
+            public typealias Input = Sightline_Gateway_V1_MoveTenantRequest
+            /// Response type for "MoveTenant".
+            public typealias Output = Sightline_Gateway_V1_MoveTenantResponse
+            /// Descriptor for "MoveTenant".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.gateway.v1.Gateway"),
+                method: "MoveTenant",
+                type: .unary
+            )
+        }
         /// Namespace for "CreateKey" metadata.
         public enum CreateKey: Sendable {
             /// Request type for "CreateKey".
@@ -176,6 +189,7 @@ public enum Sightline_Gateway_V1_Gateway: Sendable {
             ExportTenant.descriptor,
             ImportTenant.descriptor,
             DeleteTenant.descriptor,
+            MoveTenant.descriptor,
             CreateKey.descriptor,
             ListKeys.descriptor,
             RevokeKey.descriptor,
@@ -307,6 +321,26 @@ extension Sightline_Gateway_V1_Gateway {
             request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_DeleteTenantRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_DeleteTenantResponse>
+
+        /// Handle the "MoveTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a tenant's data online to another shard: its writes pause while each service
+        /// > copies and verifies its rows (callers get UNAVAILABLE with retry advice), the map
+        /// > then points at the new shard, and only then are the old rows removed (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Gateway_V1_MoveTenantRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Gateway_V1_MoveTenantResponse` messages.
+        func moveTenant(
+            request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_MoveTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_MoveTenantResponse>
 
         /// Handle the "CreateKey" method.
         ///
@@ -525,6 +559,26 @@ extension Sightline_Gateway_V1_Gateway {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_DeleteTenantResponse>
 
+        /// Handle the "MoveTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a tenant's data online to another shard: its writes pause while each service
+        /// > copies and verifies its rows (callers get UNAVAILABLE with retry advice), the map
+        /// > then points at the new shard, and only then are the old rows removed (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_MoveTenantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Gateway_V1_MoveTenantResponse` message.
+        func moveTenant(
+            request: GRPCCore.ServerRequest<Sightline_Gateway_V1_MoveTenantRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_MoveTenantResponse>
+
         /// Handle the "CreateKey" method.
         ///
         /// > Source IDL Documentation:
@@ -741,6 +795,26 @@ extension Sightline_Gateway_V1_Gateway {
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Gateway_V1_DeleteTenantResponse
 
+        /// Handle the "MoveTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a tenant's data online to another shard: its writes pause while each service
+        /// > copies and verifies its rows (callers get UNAVAILABLE with retry advice), the map
+        /// > then points at the new shard, and only then are the old rows removed (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Gateway_V1_MoveTenantRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Gateway_V1_MoveTenantResponse` to respond with.
+        func moveTenant(
+            request: Sightline_Gateway_V1_MoveTenantRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Gateway_V1_MoveTenantResponse
+
         /// Handle the "CreateKey" method.
         ///
         /// > Source IDL Documentation:
@@ -911,6 +985,17 @@ extension Sightline_Gateway_V1_Gateway.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Sightline_Gateway_V1_Gateway.Method.MoveTenant.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_MoveTenantRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_MoveTenantResponse>(),
+            handler: { request, context in
+                try await self.moveTenant(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Sightline_Gateway_V1_Gateway.Method.CreateKey.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_CreateKeyRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_CreateKeyResponse>(),
@@ -1031,6 +1116,17 @@ extension Sightline_Gateway_V1_Gateway.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_DeleteTenantResponse> {
         let response = try await self.deleteTenant(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func moveTenant(
+        request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_MoveTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_MoveTenantResponse> {
+        let response = try await self.moveTenant(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1169,6 +1265,19 @@ extension Sightline_Gateway_V1_Gateway.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_DeleteTenantResponse> {
         return GRPCCore.ServerResponse<Sightline_Gateway_V1_DeleteTenantResponse>(
             message: try await self.deleteTenant(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func moveTenant(
+        request: GRPCCore.ServerRequest<Sightline_Gateway_V1_MoveTenantRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_MoveTenantResponse> {
+        return GRPCCore.ServerResponse<Sightline_Gateway_V1_MoveTenantResponse>(
+            message: try await self.moveTenant(
                 request: request.message,
                 context: context
             ),
@@ -1387,6 +1496,31 @@ extension Sightline_Gateway_V1_Gateway {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_DeleteTenantResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_DeleteTenantResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "MoveTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a tenant's data online to another shard: its writes pause while each service
+        /// > copies and verifies its rows (callers get UNAVAILABLE with retry advice), the map
+        /// > then points at the new shard, and only then are the old rows removed (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_MoveTenantRequest` message.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_MoveTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_MoveTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func moveTenant<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Gateway_V1_MoveTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_MoveTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_MoveTenantResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_MoveTenantResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "CreateKey" method.
@@ -1715,6 +1849,42 @@ extension Sightline_Gateway_V1_Gateway {
             try await self.client.unary(
                 request: request,
                 descriptor: Sightline_Gateway_V1_Gateway.Method.DeleteTenant.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "MoveTenant" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Moves a tenant's data online to another shard: its writes pause while each service
+        /// > copies and verifies its rows (callers get UNAVAILABLE with retry advice), the map
+        /// > then points at the new shard, and only then are the old rows removed (operator key).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_MoveTenantRequest` message.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_MoveTenantRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_MoveTenantResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func moveTenant<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Gateway_V1_MoveTenantRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_MoveTenantRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_MoveTenantResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_MoveTenantResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Gateway_V1_Gateway.Method.MoveTenant.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2080,6 +2250,37 @@ extension Sightline_Gateway_V1_Gateway.ClientProtocol {
         )
     }
 
+    /// Call the "MoveTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Moves a tenant's data online to another shard: its writes pause while each service
+    /// > copies and verifies its rows (callers get UNAVAILABLE with retry advice), the map
+    /// > then points at the new shard, and only then are the old rows removed (operator key).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Gateway_V1_MoveTenantRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func moveTenant<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Gateway_V1_MoveTenantRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_MoveTenantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.moveTenant(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_MoveTenantRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_MoveTenantResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "CreateKey" method.
     ///
     /// > Source IDL Documentation:
@@ -2422,6 +2623,41 @@ extension Sightline_Gateway_V1_Gateway.ClientProtocol {
             metadata: metadata
         )
         return try await self.deleteTenant(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MoveTenant" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Moves a tenant's data online to another shard: its writes pause while each service
+    /// > copies and verifies its rows (callers get UNAVAILABLE with retry advice), the map
+    /// > then points at the new shard, and only then are the old rows removed (operator key).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func moveTenant<Result>(
+        _ message: Sightline_Gateway_V1_MoveTenantRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_MoveTenantResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Gateway_V1_MoveTenantRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.moveTenant(
             request: request,
             options: options,
             onResponse: handleResponse

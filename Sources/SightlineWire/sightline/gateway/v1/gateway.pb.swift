@@ -844,6 +844,55 @@ public nonisolated struct Sightline_Gateway_V1_DeleteTenantResponse: Sendable {
   fileprivate var _tenant: Sightline_Gateway_V1_Tenant? = nil
 }
 
+/// Moves a tenant to another shard (operator key).
+public nonisolated struct Sightline_Gateway_V1_MoveTenantRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The tenant's name.
+  public var name: String = String()
+
+  /// The shard to move it to.
+  public var toShard: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What a move did.
+public nonisolated struct Sightline_Gateway_V1_MoveTenantResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The tenant, on its new shard.
+  public var tenant: Sightline_Gateway_V1_Tenant {
+    get {_tenant ?? Sightline_Gateway_V1_Tenant()}
+    set {_tenant = newValue}
+  }
+  /// Returns true if `tenant` has been explicitly set.
+  public var hasTenant: Bool {self._tenant != nil}
+  /// Clears the value of `tenant`. Subsequent reads from it will return its default value.
+  public mutating func clearTenant() {self._tenant = nil}
+
+  /// The shard it came from.
+  public var fromShard: String = String()
+
+  /// Rows each service copied.
+  public var copied: [Sightline_Tenantdata_V1_MoveDataResponse] = []
+
+  /// How long its writes were paused, in milliseconds.
+  public var pausedMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _tenant: Sightline_Gateway_V1_Tenant? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sightline.gateway.v1"
@@ -2077,6 +2126,90 @@ nonisolated extension Sightline_Gateway_V1_DeleteTenantResponse: SwiftProtobuf.M
     if lhs._tenant != rhs._tenant {return false}
     if lhs.keysRevoked != rhs.keysRevoked {return false}
     if lhs.services != rhs.services {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Gateway_V1_MoveTenantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MoveTenantRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}to_shard\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.toShard) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.toShard.isEmpty {
+      try visitor.visitSingularStringField(value: self.toShard, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Gateway_V1_MoveTenantRequest, rhs: Sightline_Gateway_V1_MoveTenantRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.toShard != rhs.toShard {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Gateway_V1_MoveTenantResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MoveTenantResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tenant\0\u{3}from_shard\0\u{1}copied\0\u{3}paused_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._tenant) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.fromShard) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.copied) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.pausedMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._tenant {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.fromShard.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromShard, fieldNumber: 2)
+    }
+    if !self.copied.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.copied, fieldNumber: 3)
+    }
+    if self.pausedMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.pausedMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Gateway_V1_MoveTenantResponse, rhs: Sightline_Gateway_V1_MoveTenantResponse) -> Bool {
+    if lhs._tenant != rhs._tenant {return false}
+    if lhs.fromShard != rhs.fromShard {return false}
+    if lhs.copied != rhs.copied {return false}
+    if lhs.pausedMs != rhs.pausedMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

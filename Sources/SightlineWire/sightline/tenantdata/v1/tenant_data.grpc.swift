@@ -64,11 +64,25 @@ public enum Sightline_Tenantdata_V1_TenantData: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "MoveData" metadata.
+        public enum MoveData: Sendable {
+            /// Request type for "MoveData".
+            public typealias Input = Sightline_Tenantdata_V1_MoveDataRequest
+            /// Response type for "MoveData".
+            public typealias Output = Sightline_Tenantdata_V1_MoveDataResponse
+            /// Descriptor for "MoveData".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.tenantdata.v1.TenantData"),
+                method: "MoveData",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "sightline.tenantdata.v1.TenantData" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ExportData.descriptor,
             ImportData.descriptor,
-            DeleteData.descriptor
+            DeleteData.descriptor,
+            MoveData.descriptor
         ]
     }
 }
@@ -158,6 +172,25 @@ extension Sightline_Tenantdata_V1_TenantData {
             request: GRPCCore.StreamingServerRequest<Sightline_Tenantdata_V1_DeleteDataRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Tenantdata_V1_DeleteDataResponse>
+
+        /// Handle the "MoveData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One step of moving the tenant's data to another shard (PostgreSQL with shards only;
+        /// > FAILED_PRECONDITION otherwise).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Tenantdata_V1_MoveDataRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Tenantdata_V1_MoveDataResponse` messages.
+        func moveData(
+            request: GRPCCore.StreamingServerRequest<Sightline_Tenantdata_V1_MoveDataRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Tenantdata_V1_MoveDataResponse>
     }
 
     /// Service protocol for the "sightline.tenantdata.v1.TenantData" service.
@@ -231,6 +264,25 @@ extension Sightline_Tenantdata_V1_TenantData {
             request: GRPCCore.ServerRequest<Sightline_Tenantdata_V1_DeleteDataRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Tenantdata_V1_DeleteDataResponse>
+
+        /// Handle the "MoveData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One step of moving the tenant's data to another shard (PostgreSQL with shards only;
+        /// > FAILED_PRECONDITION otherwise).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Tenantdata_V1_MoveDataRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Tenantdata_V1_MoveDataResponse` message.
+        func moveData(
+            request: GRPCCore.ServerRequest<Sightline_Tenantdata_V1_MoveDataRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Tenantdata_V1_MoveDataResponse>
     }
 
     /// Simple service protocol for the "sightline.tenantdata.v1.TenantData" service.
@@ -303,6 +355,25 @@ extension Sightline_Tenantdata_V1_TenantData {
             request: Sightline_Tenantdata_V1_DeleteDataRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Tenantdata_V1_DeleteDataResponse
+
+        /// Handle the "MoveData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One step of moving the tenant's data to another shard (PostgreSQL with shards only;
+        /// > FAILED_PRECONDITION otherwise).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Tenantdata_V1_MoveDataRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Tenantdata_V1_MoveDataResponse` to respond with.
+        func moveData(
+            request: Sightline_Tenantdata_V1_MoveDataRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Tenantdata_V1_MoveDataResponse
     }
 }
 
@@ -343,6 +414,17 @@ extension Sightline_Tenantdata_V1_TenantData.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Sightline_Tenantdata_V1_TenantData.Method.MoveData.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Tenantdata_V1_MoveDataRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Tenantdata_V1_MoveDataResponse>(),
+            handler: { request, context in
+                try await self.moveData(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -376,6 +458,17 @@ extension Sightline_Tenantdata_V1_TenantData.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Tenantdata_V1_DeleteDataResponse> {
         let response = try await self.deleteData(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func moveData(
+        request: GRPCCore.StreamingServerRequest<Sightline_Tenantdata_V1_MoveDataRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Tenantdata_V1_MoveDataResponse> {
+        let response = try await self.moveData(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -422,6 +515,19 @@ extension Sightline_Tenantdata_V1_TenantData.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Tenantdata_V1_DeleteDataResponse> {
         return GRPCCore.ServerResponse<Sightline_Tenantdata_V1_DeleteDataResponse>(
             message: try await self.deleteData(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func moveData(
+        request: GRPCCore.ServerRequest<Sightline_Tenantdata_V1_MoveDataRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Tenantdata_V1_MoveDataResponse> {
+        return GRPCCore.ServerResponse<Sightline_Tenantdata_V1_MoveDataResponse>(
+            message: try await self.moveData(
                 request: request.message,
                 context: context
             ),
@@ -516,6 +622,30 @@ extension Sightline_Tenantdata_V1_TenantData {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Tenantdata_V1_DeleteDataResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Tenantdata_V1_DeleteDataResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "MoveData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One step of moving the tenant's data to another shard (PostgreSQL with shards only;
+        /// > FAILED_PRECONDITION otherwise).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Tenantdata_V1_MoveDataRequest` message.
+        ///   - serializer: A serializer for `Sightline_Tenantdata_V1_MoveDataRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Tenantdata_V1_MoveDataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func moveData<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Tenantdata_V1_MoveDataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Tenantdata_V1_MoveDataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Tenantdata_V1_MoveDataResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Tenantdata_V1_MoveDataResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -644,6 +774,41 @@ extension Sightline_Tenantdata_V1_TenantData {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "MoveData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One step of moving the tenant's data to another shard (PostgreSQL with shards only;
+        /// > FAILED_PRECONDITION otherwise).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Tenantdata_V1_MoveDataRequest` message.
+        ///   - serializer: A serializer for `Sightline_Tenantdata_V1_MoveDataRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Tenantdata_V1_MoveDataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func moveData<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Tenantdata_V1_MoveDataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Tenantdata_V1_MoveDataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Tenantdata_V1_MoveDataResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Tenantdata_V1_MoveDataResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Tenantdata_V1_TenantData.Method.MoveData.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -736,6 +901,36 @@ extension Sightline_Tenantdata_V1_TenantData.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Tenantdata_V1_DeleteDataRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Tenantdata_V1_DeleteDataResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MoveData" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One step of moving the tenant's data to another shard (PostgreSQL with shards only;
+    /// > FAILED_PRECONDITION otherwise).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Tenantdata_V1_MoveDataRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func moveData<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Tenantdata_V1_MoveDataRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Tenantdata_V1_MoveDataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.moveData(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Tenantdata_V1_MoveDataRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Tenantdata_V1_MoveDataResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -843,6 +1038,40 @@ extension Sightline_Tenantdata_V1_TenantData.ClientProtocol {
             metadata: metadata
         )
         return try await self.deleteData(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MoveData" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One step of moving the tenant's data to another shard (PostgreSQL with shards only;
+    /// > FAILED_PRECONDITION otherwise).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func moveData<Result>(
+        _ message: Sightline_Tenantdata_V1_MoveDataRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Tenantdata_V1_MoveDataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Tenantdata_V1_MoveDataRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.moveData(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -179,6 +179,95 @@ public nonisolated struct Sightline_Tenantdata_V1_DeleteDataResponse: Sendable {
   public init() {}
 }
 
+/// One step of moving a tenant's data on this service to another shard (another
+/// PostgreSQL database); the gateway drives the steps (docs/scaling.md, "Moving a tenant").
+public nonisolated struct Sightline_Tenantdata_V1_MoveDataRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The tenant id.
+  public var tenantID: String = String()
+
+  /// The shard the data goes to.
+  public var toShard: String = String()
+
+  public var step: Sightline_Tenantdata_V1_MoveDataRequest.Step = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// The steps of a move.
+  public nonisolated enum Step: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case unspecified // = 0
+
+    /// Pause the tenant's writes on its shard (UNAVAILABLE with retry advice), copy its rows
+    /// to the target shard, and verify the copy row for row count, table by table.
+    case copy // = 1
+
+    /// After the tenant → shard map points at the target: mark the old rows moved (any
+    /// process still routing there is sent to the map again) and remove them.
+    case finish // = 2
+
+    /// Undo a copy: remove the target's rows and resume writes on the old shard.
+    case abort // = 3
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .copy
+      case 2: self = .finish
+      case 3: self = .abort
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .copy: return 1
+      case .finish: return 2
+      case .abort: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Sightline_Tenantdata_V1_MoveDataRequest.Step] = [
+      .unspecified,
+      .copy,
+      .finish,
+      .abort,
+    ]
+
+  }
+
+  public init() {}
+}
+
+/// What a move step did.
+public nonisolated struct Sightline_Tenantdata_V1_MoveDataResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The service.
+  public var service: String = String()
+
+  /// Rows copied (STEP_COPY), removed from the old shard (STEP_FINISH) or from the target
+  /// (STEP_ABORT).
+  public var rows: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sightline.tenantdata.v1"
@@ -462,6 +551,85 @@ nonisolated extension Sightline_Tenantdata_V1_DeleteDataResponse: SwiftProtobuf.
     if lhs.service != rhs.service {return false}
     if lhs.filesRemoved != rhs.filesRemoved {return false}
     if lhs.bytesRemoved != rhs.bytesRemoved {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Tenantdata_V1_MoveDataRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MoveDataRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{3}to_shard\0\u{1}step\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.toShard) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.step) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 1)
+    }
+    if !self.toShard.isEmpty {
+      try visitor.visitSingularStringField(value: self.toShard, fieldNumber: 2)
+    }
+    if self.step != .unspecified {
+      try visitor.visitSingularEnumField(value: self.step, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Tenantdata_V1_MoveDataRequest, rhs: Sightline_Tenantdata_V1_MoveDataRequest) -> Bool {
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.toShard != rhs.toShard {return false}
+    if lhs.step != rhs.step {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Tenantdata_V1_MoveDataRequest.Step: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STEP_UNSPECIFIED\0\u{1}STEP_COPY\0\u{1}STEP_FINISH\0\u{1}STEP_ABORT\0")
+}
+
+nonisolated extension Sightline_Tenantdata_V1_MoveDataResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MoveDataResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}rows\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.service) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.rows) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.service.isEmpty {
+      try visitor.visitSingularStringField(value: self.service, fieldNumber: 1)
+    }
+    if self.rows != 0 {
+      try visitor.visitSingularInt64Field(value: self.rows, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Tenantdata_V1_MoveDataResponse, rhs: Sightline_Tenantdata_V1_MoveDataResponse) -> Bool {
+    if lhs.service != rhs.service {return false}
+    if lhs.rows != rhs.rows {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
