@@ -26,7 +26,7 @@ struct GatewayPeers: Service {
       url: pool.url, channel: PostgresGatewayStore.keysChangedChannel, logger: logger,
       connected: { [cache] in cache.setTrusted(true) }, disconnected: { [cache] in cache.setTrusted(false) },
       received: { [cache] _ in cache.forgetAll() })
-    try? await cancelWhenGracefulShutdown {
+    await cancelWhenGracefulShutdown {
       await withTaskGroup(of: Void.self) { group in
         group.addTask { try? await listener.run() }
         group.addTask {

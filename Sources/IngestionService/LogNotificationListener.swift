@@ -27,7 +27,7 @@ struct LogNotificationListener: Service {
         guard parts.count == 2, let tenant = TenantID(String(parts[0])), let head = Int64(parts[1]) else { return }
         provider.commitObserved(tenant: tenant, head: head)
       })
-    try? await cancelWhenGracefulShutdown {
+    await cancelWhenGracefulShutdown {
       await withTaskGroup(of: Void.self) { group in
         group.addTask { try? await listener.run() }
         group.addTask {

@@ -94,7 +94,7 @@ public struct PostgresLeases: LeaseStore {
   }
 
   public func release(_ tenant: TenantID, member: String, token: Int64) throws {
-    try pool.withSession { session in
+    _ = try pool.withSession { session in
       try session.execute(
         """
         UPDATE public.sightline_lease SET owner = '', expires_at = clock_timestamp()

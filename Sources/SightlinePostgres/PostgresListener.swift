@@ -34,7 +34,7 @@ public struct PostgresListener: Service {
 
   /// Listens until graceful shutdown, reconnecting a second after each failure.
   public func run() async throws {
-    try? await cancelWhenGracefulShutdown { await listen() }
+    await cancelWhenGracefulShutdown { await listen() }
   }
 
   private func listen() async {

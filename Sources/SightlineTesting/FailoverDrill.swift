@@ -3,8 +3,8 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import PostgresNIO
-public import SightlineLauncher
-public import SightlineModel
+import SightlineLauncher
+import SightlineModel
 import SightlinePostgres
 import SightlineRPC
 import SightlineWire

@@ -103,7 +103,7 @@ extension PostgresTenantStores: MetricsStorage where Schema == MetricsPostgresSc
   public var sharedByReplicas: Bool { true }
   /// Announced on the control database, where every replica listens.
   public func announce(_ announcement: AlertAnnouncement) throws {
-    try shards.main.withSession { session in
+    _ = try shards.main.withSession { session in
       try session.execute("SELECT pg_notify(\(AlertAnnouncementChannel.name), \(AlertAnnouncementChannel.payload(announcement)))")
     }
   }

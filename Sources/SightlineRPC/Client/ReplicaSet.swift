@@ -1,5 +1,5 @@
 import Foundation
-public import GRPCCore
+import GRPCCore
 public import GRPCNIOTransportCore
 
 #if canImport(Glibc)
@@ -78,7 +78,7 @@ public struct ReplicaSet: ResolvableTarget, Sendable, Hashable, CustomStringConv
       if let socket = info.ai_addr,
         getnameinfo(socket, info.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0
       {
-        let host = String(cString: buffer)
+        let host = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         addresses.append(info.ai_family == AF_INET6 ? .ipv6(host: host, port: address.port) : .ipv4(host: host, port: address.port))
       }
       entry = info.ai_next

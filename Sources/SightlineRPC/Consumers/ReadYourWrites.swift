@@ -1,5 +1,5 @@
 import Foundation
-public import GRPCCore
+import GRPCCore
 public import SightlineModel
 
 /// Read-your-writes for the log consumers: a query carrying `min_offset` (the offset an
