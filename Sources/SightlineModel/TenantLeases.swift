@@ -9,10 +9,15 @@
 public struct LeaseFence: Sendable, Hashable, CustomStringConvertible {
   /// The lease's token when this process claimed it.
   public let token: Int64
+  /// How long the lease lasts without renewal (nil for the sole writer): a write holding
+  /// the lease row that then stops talking for that long (its process paused) is ended
+  /// by the database, so it cannot hold a takeover up.
+  public let leaseTime: Duration?
 
-  /// A fence of `token`.
-  public init(token: Int64) {
+  /// A fence of `token`, for a lease of `leaseTime`.
+  public init(token: Int64, leaseTime: Duration? = nil) {
     self.token = token
+    self.leaseTime = leaseTime
   }
 
   /// The fence of a process that is the only writer of its stores (the embedded backend).

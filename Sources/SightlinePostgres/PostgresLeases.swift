@@ -54,9 +54,14 @@ public struct PostgresLeases: LeaseStore {
     }
   }
 
+  /// A claim waits at most a second for the lease row: a write of the old owner may hold
+  /// it, and the database ends such a write once it has been idle for the lease time
+  /// (``PostgresSession/checkFence(_:component:tenant:)``). Until then the claim fails and
+  /// is tried again, and the lease pool's two connections stay free for heartbeats.
   public func claim(_ tenant: TenantID, member: String, ttl: Duration) throws -> Int64? {
-    try pool.withSession { session in
-      try session.value(
+    try pool.transaction { session in
+      try session.execute("SELECT set_config('lock_timeout', '1000', true)")
+      return try session.value(
         """
         INSERT INTO public.sightline_lease (component, tenant_id, owner, token, expires_at)
         VALUES (\(component), \(tenant.rawValue), \(member), 1, clock_timestamp() + \(ttl.seconds) * interval '1 second')
@@ -125,10 +130,19 @@ extension PostgresSession {
   /// Refuses the transaction's write unless `component`'s lease of `tenant` still carries
   /// `fence`'s token (see ``PostgresLeases``). The lease row stays locked `FOR SHARE` until
   /// the transaction ends, so no takeover can slip in before the commit.
+  ///
+  /// A process paused in the middle of such a transaction would hold that lock, and its
+  /// takeover, for as long as it sleeps. So the transaction may sit idle at most the lease
+  /// time (`idle_in_transaction_session_timeout`, for this transaction only): past it the
+  /// server ends the session, the lock goes with it, and the paused write never commits.
   public func checkFence(_ fence: LeaseFence, component: String, tenant: TenantID) throws {
     // The sole writer (the embedded backend's fence, tests, tools) checks nothing: a claim
     // never hands out token 0.
     guard fence != .sole else { return }
+    if let leaseTime = fence.leaseTime {
+      let ms = max(1, Int(leaseTime.seconds * 1000))
+      try execute("SELECT set_config('idle_in_transaction_session_timeout', \(String(ms)), true)")
+    }
     let token = try value(
       "SELECT token FROM public.sightline_lease WHERE component = \(component) AND tenant_id = \(tenant.rawValue) FOR SHARE",
       as: Int64.self)

@@ -63,7 +63,9 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
     var tenants: Set<TenantID> = []
     for pool in shards.all {
       try pool.withSession { session in
-        for row in try session.query("SELECT tenant_id FROM sightline_tenant WHERE component = \(serviceName) AND state IN ('live', 'moving')") {
+        for row in try session.query(
+          "SELECT tenant_id FROM sightline_tenant WHERE component = \(serviceName) AND state IN ('live', 'moving')")
+        {
           if let tenant = TenantID(try row.decode(String.self)) { tenants.insert(tenant) }
         }
       }

@@ -88,6 +88,51 @@ struct ScaleOutTests {
     }
   }
 
+  /// An owner paused in the middle of a fenced write holds the lease row; the database
+  /// ends that write once it has been idle for the lease time, so the takeover waits no
+  /// longer than that, and the paused write never commits.
+  @Test func aWritePausedHoldingTheLeaseRowEndsAfterTheLeaseTimeAndTheTakeoverGoesAhead() async throws {
+    try await TestPostgres.withScratchDatabase { database in
+      let pool = try PostgresStartup.pool(
+        for: MetricsPostgresSchema.self, url: database.url, ownerURL: database.ownerURL, logger: logger)
+      defer { pool.close() }
+      let leases = PostgresLeases(pool: pool, component: "metrics")
+      let tenant = TenantID("acme")!
+      let ttl = Duration.seconds(1)
+      let first = try #require(try leases.claim(tenant, member: "a", ttl: ttl))
+      let started = ContinuousClock.now
+      // a checks its fence, then stops talking for 4 s in the middle of its transaction (on
+      // a thread of its own, as a paused process would: not one the test needs).
+      let outcome = Mutex<Result<Void, any Error>?>(nil)
+      Thread {
+        let result = Result {
+          try pool.transaction(tenant: tenant) { session in
+            try session.checkFence(LeaseFence(token: first, leaseTime: ttl), component: "metrics", tenant: tenant)
+            Thread.sleep(forTimeInterval: 4)
+          }
+        }
+        outcome.withLock { $0 = result }
+      }.start()
+      try await Task.sleep(for: .milliseconds(1_100))
+      // b claims once a's time is out; a claim waits a second at most, then is tried again.
+      var second: Int64?
+      while second == nil, ContinuousClock.now - started < .seconds(8) {
+        second = try? await BlockingWork.run { try leases.claim(tenant, member: "b", ttl: .seconds(30)) }
+        if second == nil { try await Task.sleep(for: .milliseconds(100)) }
+      }
+      let takeover = ContinuousClock.now - started
+      #expect(try #require(second) > first)
+      // Without the end of idle transactions it waits the whole 4-s pause.
+      #expect(takeover < .seconds(3.5), "the takeover waited \(takeover) behind the paused write")
+      // a wakes up: its session was ended, nothing of its transaction commits.
+      while outcome.withLock({ $0 == nil }), ContinuousClock.now - started < .seconds(30) {
+        try await Task.sleep(for: .milliseconds(50))
+      }
+      #expect(throws: (any Error).self) { try outcome.withLock { $0 }?.get() }
+      #expect(outcome.withLock { $0 } != nil)
+    }
+  }
+
   @Test func threeReplicasShareSixtyTenantsEvenlyAndTakeOverADeadOnesWithinTheLeaseTime() async throws {
     try await TestPostgres.withScratchDatabase { database in
       let pool = try PostgresStartup.pool(

@@ -130,14 +130,14 @@ public final class TenantOwnership: Sendable {
       guard var held = state.held[tenant], held.validUntil > now else { return nil }
       held.lastUsed = now
       state.held[tenant] = held
-      return .held(LeaseFence(token: held.token))
+      return .held(LeaseFence(token: held.token, leaseTime: leaseTime))
     }
     if let known { return known }
     guard let token = try store.claim(tenant, member: member, ttl: leaseTime) else { return .busy }
     state.withLock { state in
       state.held[tenant] = Held(token: token, validUntil: now + leaseTime * 0.9, lastUsed: now)
     }
-    return .held(LeaseFence(token: token))
+    return .held(LeaseFence(token: token, leaseTime: leaseTime))
   }
 
   /// A write of `tenant` was refused by fencing: the lease is another's now.
