@@ -242,9 +242,6 @@ struct TenantLifecycle: Sendable {
 
   // MARK: Delete
 
-  /// Deletes `name` for good: marks it deleted and revokes its keys in one commit (no call
-  /// of it is admitted from then on), then removes its data on every service. Finishes an
-  /// interrupted delete when called again.
   // MARK: Move
 
   /// Moves tenant `name`'s data to shard `target`: each service pauses the tenant's writes,
@@ -317,6 +314,9 @@ struct TenantLifecycle: Sendable {
     duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
   }
 
+  /// Deletes `name` for good: marks it deleted and revokes its keys in one commit (no call
+  /// of it is admitted from then on), then removes its data on every service. Finishes an
+  /// interrupted delete when called again.
   func delete(name: String, confirm: String) async throws -> Sightline_Gateway_V1_DeleteTenantResponse {
     guard confirm == name else {
       throw InvalidInput(field: "confirm", reason: "must repeat the tenant's name ('\(name)') to confirm the irreversible delete")

@@ -290,6 +290,12 @@ extension PostgresTenantStores: TenantMoves {
     guard source !== destination else {
       throw TenantDataError(code: .alreadyExists, description: "tenant \(tenant) is on shard '\(target)' already")
     }
+    // Checked before anything changes, so that undoing this move never touches rows it
+    // did not copy.
+    guard try state(of: tenant, on: destination) != "live" else {
+      throw TenantDataError(
+        code: .alreadyExists, description: "tenant \(tenant) already has \(serviceName) data on shard '\(target)'; delete it first")
+    }
     // Writes in flight hold the row FOR SHARE: this waits for them, and refuses later ones.
     let present = try source.transaction { session in
       try session.execute(
@@ -337,6 +343,9 @@ extension PostgresTenantStores: TenantMoves {
     shards.forget(tenant)
     let tables = try Self.exportTables()
     let destination = try shards.pool(named: target)
+    // Only a copy this service started (its rows marked moving where they are) is undone.
+    let sources = try shards.pools.filter { name, pool in try name != target && state(of: tenant, on: pool) == "moving" }
+    guard !sources.isEmpty else { return 0 }
     let removed = try destination.transaction(tenant: tenant) { session in
       let copied = try session.execute(
         """
@@ -345,8 +354,8 @@ extension PostgresTenantStores: TenantMoves {
         """)
       return copied > 0 ? try Int64(Self.deleteRows(of: tenant, tables: tables, session)) : 0
     }
-    for (name, pool) in shards.pools where name != target {
-      try pool.withSession { session in
+    for pool in sources.values {
+      _ = try pool.withSession { session in
         try session.execute(
           """
           UPDATE sightline_tenant SET state = 'live'
@@ -355,6 +364,14 @@ extension PostgresTenantStores: TenantMoves {
       }
     }
     return removed
+  }
+
+  /// `tenant`'s state in `sightline_tenant` on `pool` (nil: no row).
+  private func state(of tenant: TenantID, on pool: PostgresPool) throws -> String? {
+    try pool.withSession { session in
+      try session.value(
+        "SELECT state FROM sightline_tenant WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue)", as: String.self)
+    }
   }
 
   /// `tenant`'s rows per table on `pool`.

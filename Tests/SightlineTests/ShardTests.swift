@@ -191,6 +191,57 @@ struct ShardTests {
     }
   }
 
+  /// A move whose copy fails on one service is undone on all: the tenant stays where it
+  /// was, takes writes again, and the rows the target already held are left alone.
+  @Test func aMoveThatCannotCopyIsUndoneEverywhere() async throws {
+    try await TestPostgres.withScratchDatabase { main in
+      try await TestPostgres.withScratchDatabase { other in
+        let database = SuiteDatabase(url: main.url, ownerURL: main.ownerURL, shards: ["b": other.url])
+        try await InProcessSuite.with(database: database) { suite in
+          try await suite.withGatewayClient { client in
+            let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+            let ingestion = Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+            let operatorKey = SuiteMetadata.bearer(suite.operatorKey)
+            let alpha = try await gateway.createTenant(.with { $0.name = "alpha" }, metadata: operatorKey)
+            let key = SuiteMetadata.bearer(alpha.adminSecret)
+            let endMs = Int64(Date().timeIntervalSince1970 * 1000) / 3_600_000 * 3_600_000
+            let first = try await ingestion.ingest(
+              .with { $0.events = (0..<20).map { ReplicaSuiteTests.ticketCreated("a-\($0)", at: endMs - Int64($0 + 1) * 60_000) } },
+              metadata: key)
+            _ = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+              ReplicaSuiteTests.volume(from: endMs - 86_400_000, to: endMs, minOffset: first.offset), metadata: key)
+            // Shard b claims to hold alpha's log already: ingestion's copy must refuse.
+            try Self.withOwnerPool(other) { pool in
+              _ = try pool.withSession { session in
+                try session.execute(
+                  "INSERT INTO sightline_tenant (component, tenant_id, state) VALUES ('ingestion', \(alpha.tenant.id), 'live')")
+              }
+            }
+            let failed = await #expect(throws: RPCError.self) {
+              try await gateway.moveTenant(
+                .with {
+                  $0.name = "alpha"
+                  $0.toShard = "b"
+                }, metadata: operatorKey)
+            }
+            #expect(failed?.code == .alreadyExists, "\(String(describing: failed))")
+            let listed = try await gateway.listTenants(.init(), metadata: operatorKey).tenants
+            #expect(listed.first { $0.name == "alpha" }?.shard == "main")
+            #expect(try Self.registered(on: main)[alpha.tenant.id] == ["ingestion", "metrics", "segmentation"])
+            // The consumers' copies on b are gone; the row b held already is untouched.
+            #expect(try Self.registered(on: other)[alpha.tenant.id] == ["ingestion"])
+            #expect(try Self.events(of: alpha.tenant.id, on: other) == 0)
+            // Its writes go on where it is.
+            let more = try await ingestion.ingest(
+              .with { $0.events = [ReplicaSuiteTests.ticketCreated("a-more", at: endMs - 30_000)] }, metadata: key)
+            #expect(more.accepted == 1 && more.offset == first.offset + 1)
+            #expect(try Self.events(of: alpha.tenant.id, on: main) == 21)
+          }
+        }
+      }
+    }
+  }
+
   /// The services registered per tenant on one database (`sightline_tenant`), sorted.
   static func registered(on database: SuiteDatabase) throws -> [String: [String]] {
     try withOwnerPool(database) { pool in
