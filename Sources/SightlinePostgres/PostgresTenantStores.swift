@@ -40,9 +40,12 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
   }
 
   /// Registers `tenant` on first use; throws when its data was deleted (nothing recreates
-  /// it until an import), as the SQLite stores do.
+  /// it until an import), as the SQLite stores do. With several shards, the first use in
+  /// this process reads the tenant's shard from the map afresh (it may have moved since
+  /// it was last looked up), and a tenant whose data just left that shard is retried.
   public func admit(_ tenant: TenantID) throws {
     if live.withLock({ $0.contains(tenant) }) { return }
+    if shards.pools.count > 1 { shards.forget(tenant) }
     let state = try shards.pool(for: tenant).withSession { session in
       try session.execute(
         """
@@ -52,8 +55,12 @@ public final class PostgresTenantStores<Schema: PostgresSchema, Export: SQLiteSc
       return try session.value(
         "SELECT state FROM sightline_tenant WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue)", as: String.self)
     }
-    guard state == "live" else {
-      throw TenantDataError(code: .deleted, description: "the data of tenant \(tenant) was deleted")
+    switch state {
+    case "live", "moving": break  // moving: reads go on, writes wait (PlacementGuard)
+    case "moved":
+      shards.forget(tenant)
+      throw TenantMoving(tenant: tenant, moved: true)
+    default: throw TenantDataError(code: .deleted, description: "the data of tenant \(tenant) was deleted")
     }
     _ = live.withLock { $0.insert(tenant) }
   }
@@ -282,8 +289,7 @@ public struct PlacementGuard: Sendable {
 /// process still routing the tenant there is sent to the map again).
 extension PostgresTenantStores: TenantMoves {
   /// Pauses `tenant`'s writes on its shard, copies its rows to shard `target` and checks
-  /// that every table holds as many of its rows there; returns the rows copied. A tenant
-  /// without data of this service has nothing to copy.
+  /// that every table holds as many of its rows there; returns the rows copied.
   public func copy(_ tenant: TenantID, to target: String) throws -> Int64 {
     let source = try shards.pool(for: tenant)
     let destination = try shards.pool(named: target)
@@ -297,14 +303,18 @@ extension PostgresTenantStores: TenantMoves {
         code: .alreadyExists, description: "tenant \(tenant) already has \(serviceName) data on shard '\(target)'; delete it first")
     }
     // Writes in flight hold the row FOR SHARE: this waits for them, and refuses later ones.
-    let present = try source.transaction { session in
+    // A tenant without data of this service gets the row too, so none is written there
+    // until the move ends.
+    let marked = try source.transaction { session in
       try session.execute(
         """
-        UPDATE sightline_tenant SET state = 'moving'
-        WHERE component = \(serviceName) AND tenant_id = \(tenant.rawValue) AND state IN ('live', 'moving')
+        INSERT INTO sightline_tenant (component, tenant_id, state) VALUES (\(serviceName), \(tenant.rawValue), 'moving')
+        ON CONFLICT (component, tenant_id) DO UPDATE SET state = 'moving' WHERE sightline_tenant.state IN ('live', 'moving')
         """) > 0
     }
-    guard present else { return 0 }
+    guard marked else {
+      throw TenantDataError(code: .deleted, description: "the \(serviceName) data of tenant \(tenant) was deleted")
+    }
     let file = "\(transferDirectory)/move-\(tenant)-\(serviceName)-\(UUID().uuidString).sqlite"
     defer { try? FileManager.default.removeItem(atPath: file) }
     try copyOut(tenant, from: source, to: file)
