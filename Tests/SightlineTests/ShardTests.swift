@@ -1,15 +1,17 @@
+import ArgumentParser
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import PostgresNIO
 import SightlineModel
 import SightlinePostgres
-import SightlineRPC
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Synchronization
 import Testing
+
+@testable import SightlineRPC
 
 /// Tenants spread over two PostgreSQL databases (shards): each new tenant goes to the
 /// shard with the fewest tenants unless the operator names one, every service reads and
@@ -263,5 +265,24 @@ struct ShardTests {
 
   static func withOwnerPool<R>(_ database: SuiteDatabase, _ body: (PostgresPool) throws -> R) throws -> R {
     try TestPostgres.with(try DatabaseURL(database.ownerURL!), body)
+  }
+}
+
+/// `--shard NAME=URL` as an operator types it, wrong ways included (no database needed).
+@Suite struct ShardOptionTests {
+  @Test func shardsParseAndEveryMistakeIsNamed() throws {
+    let url = "postgres://svc:pw@db-b:5432/sightline"
+    #expect(try BackendOptions.shards(["b=\(url)", " c=postgresql://svc@db-c/s ", ""]) == ["b": url, "c": "postgresql://svc@db-c/s"])
+    let mistakes: [(String, [String])] = [
+      ("must be NAME=URL", ["b"]),
+      ("must be 1-32 letters", ["b c=\(url)"]),
+      ("--shard main is --database", ["main=\(url)"]),
+      ("must be a postgres:// URL", ["b=mysql://x/y"]),
+      ("is given twice", ["b=\(url)", "b=\(url)"]),
+    ]
+    for (message, texts) in mistakes {
+      let error = #expect(throws: ValidationError.self) { try BackendOptions.shards(texts) }
+      #expect(error?.message.contains(message) == true, "\(texts): \(error?.message ?? "no error")")
+    }
   }
 }
