@@ -107,6 +107,73 @@ enum Charts {
     return svg + "</svg>"
   }
 
+  /// One step of a waterfall: a contributor's rate and mix parts.
+  struct Step {
+    var label: String
+    var rate: Double
+    var mix: Double
+  }
+
+  /// A horizontal waterfall from `start` to `end`: each step floats from where the one
+  /// before it ended, its rate part then its mix part (two colours, named in the legend),
+  /// so the steps visibly add up to the change. Every bar has a hover title.
+  static func waterfall(
+    title: String, description: String, start: (String, Double), steps: [Step], end: (String, Double),
+    legend: (rate: String, mix: String), value: (Double) -> String, change: (Double) -> String
+  ) -> String {
+    let width = 640.0, rowHeight = 26.0, left = 170.0, right = 96.0, top = 6.0
+    let rows = steps.count + 2
+    let height = top + rowHeight * Double(rows) + 26
+    var running = start.1
+    var extremes = [start.1, end.1]
+    for step in steps {
+      extremes += [running + step.rate, running + step.rate + step.mix]
+      running += step.rate + step.mix
+    }
+    var (low, high) = (extremes.min()!, extremes.max()!)
+    let pad = max((high - low) * 0.08, abs(high) * 1e-6, 1e-12)
+    (low, high) = (low - pad, high + pad)
+    let plotWidth = width - left - right
+    func x(_ value: Double) -> Double { left + plotWidth * (value - low) / (high - low) }
+    var svg =
+      "<svg class=\"chart waterfall\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
+    svg += "<title id=\"t\(id(title))\">\(HTML.escape(title))</title><desc id=\"d\(id(title))\">\(HTML.escape(description))</desc>"
+    func bar(_ row: Int, from: Double, to: Double, colour: String, tip: String) -> String {
+      let y = top + rowHeight * Double(row) + 4
+      let (a, b) = (x(min(from, to)), x(max(from, to)))
+      return
+        "<rect x=\"\(f(a))\" y=\"\(f(y))\" width=\"\(f(max(b - a, 1)))\" height=\"\(f(rowHeight - 8))\" fill=\"\(colour)\"><title>\(HTML.escape(tip))</title></rect>"
+    }
+    func label(_ row: Int, _ text: String, note: String) -> String {
+      let y = top + rowHeight * Double(row) + 17
+      return "<text class=\"axis\" x=\"\(f(left - 8))\" y=\"\(f(y))\" text-anchor=\"end\">\(HTML.escape(text))</text>"
+        + "<text class=\"axis\" x=\"\(f(width - right + 6))\" y=\"\(f(y))\">\(HTML.escape(note))</text>"
+    }
+    svg += label(0, start.0, note: value(start.1)) + bar(0, from: low, to: start.1, colour: "#6b7280", tip: "\(start.0): \(value(start.1))")
+    running = start.1
+    for (index, step) in steps.enumerated() {
+      let row = index + 1
+      svg += label(row, step.label, note: change(step.rate + step.mix))
+      svg += bar(
+        row, from: running, to: running + step.rate, colour: palette[0], tip: "\(step.label), \(legend.rate): \(change(step.rate))")
+      svg += bar(
+        row, from: running + step.rate, to: running + step.rate + step.mix, colour: palette[1],
+        tip: "\(step.label), \(legend.mix): \(change(step.mix))")
+      running += step.rate + step.mix
+    }
+    svg +=
+      label(rows - 1, end.0, note: value(end.1)) + bar(rows - 1, from: low, to: end.1, colour: "#374151", tip: "\(end.0): \(value(end.1))")
+    let axisY = height - 8
+    for tick in [low + pad, (low + high) / 2, high - pad] {
+      svg += "<text class=\"axis\" x=\"\(f(x(tick)))\" y=\"\(f(axisY))\" text-anchor=\"middle\">\(HTML.escape(value(tick)))</text>"
+    }
+    svg += "</svg>"
+    svg +=
+      "<ul class=\"legend\"><li><span class=\"swatch\" style=\"--c:\(palette[0])\"></span>\(HTML.escape(legend.rate))</li>"
+      + "<li><span class=\"swatch\" style=\"--c:\(palette[1])\"></span>\(HTML.escape(legend.mix))</li></ul>"
+    return svg
+  }
+
   /// A horizontal bar chart of labelled values.
   static func bars(title: String, description: String, items: [(String, Double)], format: (Double) -> String) -> String {
     guard let top = items.map(\.1).max(), top > 0 else { return "" }

@@ -80,6 +80,7 @@ public struct Cockpit: Sendable {
     router.get("/") { request, _ in await self.page(request) { try await OverviewPage.render($0, gateway: self.gateway) } }
     router.get("/explore") { request, _ in await self.page(request) { try await ExplorerPage.render($0, gateway: self.gateway) } }
     router.get("/explore.csv") { request, _ in await self.csv(request) }
+    router.get("/why") { request, _ in await self.page(request) { try await WhyPage.render($0, gateway: self.gateway) } }
     router.get("/segments") { request, _ in await self.page(request) { try await SegmentsPage.render($0, gateway: self.gateway) } }
     router.get("/voice") { request, _ in await self.page(request) { try await VoicePage.render($0, gateway: self.gateway) } }
     router.get("/experiments") { request, _ in await self.page(request) { try await ExperimentsPage.render($0, gateway: self.gateway) } }

@@ -39,7 +39,7 @@ enum OverviewPage {
     body +=
       unavailable("headline")
       ?? headline(
-        context, targets: targets, now: cockpit.hasHeadline ? cockpit.headline : nil,
+        context, days: days, targets: targets, now: cockpit.hasHeadline ? cockpit.headline : nil,
         before: cockpit.hasHeadlinePrevious ? cockpit.headlinePrevious : nil)
     body += "</section>"
     body += "<section aria-labelledby=\"trend\"><h2 id=\"trend\">\(HTML.escape(context.text("trend.title")))</h2>"
@@ -53,13 +53,14 @@ enum OverviewPage {
     return Layout.page(context, title: context.text("nav.overview"), live: true, body: body)
   }
 
-  static func periodPicker(_ context: PageContext, days: Int32) -> String {
+  /// Links to the same page over each period, keeping the `keeping` parameters.
+  static func periodPicker(_ context: PageContext, days: Int32, keeping: [(String, String)] = []) -> String {
     "<p class=\"periods\">\(HTML.escape(context.text("period"))): "
       + periods.map { option in
         let label = HTML.escape(String(format: context.text("period.days"), Int(option)))
         return option == days
           ? "<strong aria-current=\"true\">\(label)</strong>"
-          : "<a href=\"\(context.path)\(HTML.query([("days", "\(option)")]))\">\(label)</a>"
+          : "<a href=\"\(context.path)\(HTML.escape(HTML.query(keeping + [("days", "\(option)")])))\">\(label)</a>"
       }.joined(separator: " · ") + "</p>"
   }
 
@@ -89,7 +90,7 @@ enum OverviewPage {
   }
 
   static func headline(
-    _ context: PageContext, targets: [KpiKind: KpiTarget], now: Sightline_Metrics_V1_QueryKpisResponse?,
+    _ context: PageContext, days: Int32, targets: [KpiKind: KpiTarget], now: Sightline_Metrics_V1_QueryKpisResponse?,
     before: Sightline_Metrics_V1_QueryKpisResponse?
   ) -> String {
     guard let current = now?.rows.first else { return "<p>\(HTML.escape(context.text("nodata")))</p>" }
@@ -109,6 +110,7 @@ enum OverviewPage {
           <p class="change">\(change(value, earlier, kind, context))</p>
           \(target == nil ? "" : "<p class=\"status\"><span class=\"light\" aria-hidden=\"true\"></span>\(HTML.escape(context.text("status." + status.rawValue))) · \(HTML.escape(targetText))</p>")
           <p class="sample">\(HTML.escape(context.text("headline.sample")))=<span class="n">\(value.sampleSize)</span></p>
+          <p class="why"><a href="/why\(HTML.escape(HTML.query([("kpi", kind.rawValue), ("days", "\(days)")])))">\(HTML.escape(context.text("why.link")))</a></p>
           </article>
           """
       }.joined() + "</div>"

@@ -26,6 +26,7 @@ public enum MethodPolicy {
 
     "sightline.metrics.v1.Metrics/QueryKpis": .reader,
     "sightline.metrics.v1.Metrics/GetUnitAggregates": .reader,
+    "sightline.metrics.v1.Metrics/ExplainChange": .reader,
     "sightline.metrics.v1.Metrics/GetSettings": .reader,
     "sightline.metrics.v1.Metrics/SetSettings": .admin,
     "sightline.metrics.v1.Metrics/AddAlertRule": .writer,

@@ -17,7 +17,7 @@ public final class MetricsProvider: Sendable {
   /// The per-tenant state.
   public let state: MetricsLogConsumer
   let follower: LogFollower?
-  private let clock: @Sendable () -> Int64
+  let clock: @Sendable () -> Int64
   private let feed = TenantBroadcast<AlertRecord>(buffering: .unbounded)
 
   /// A provider over `state`; `follower` (if any) is asked to follow tenants as calls for
@@ -78,14 +78,14 @@ public final class MetricsProvider: Sendable {
   }
 
   /// Waits until the consumer applied `offset` for `tenant` (read-your-writes).
-  private func waitForOffset(_ offset: Int64, tenant: TenantID, store: any MetricsStore) async throws -> Int64 {
+  func waitForOffset(_ offset: Int64, tenant: TenantID, store: any MetricsStore) async throws -> Int64 {
     follower?.follow(tenant)
     return try await ReadYourWrites.wait(for: offset, tenant: tenant, follower: follower) {
       try store.appliedOffset()
     }
   }
 
-  private func context(_ metadata: Metadata) throws -> (TenantID, any MetricsStore) {
+  func context(_ metadata: Metadata) throws -> (TenantID, any MetricsStore) {
     let tenant = try SuiteMetadata.requireTenant(metadata)
     follower?.follow(tenant)
     return (tenant, try state.store(for: tenant))

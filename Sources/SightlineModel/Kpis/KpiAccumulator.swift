@@ -219,6 +219,15 @@ public struct KpiAccumulator: Sendable {
     }
   }
 
+  /// The observations of a time KPI (first response, resolution); nil for the others.
+  public func timeDistribution(_ kpi: KpiKind) -> TimeDistribution? {
+    switch kpi {
+    case .firstResponseTime: firstResponse
+    case .resolutionTime: resolution
+    default: nil
+    }
+  }
+
   /// Numerator and denominator of the share KPIs; nil for the others.
   private func ratioParts(_ kpi: KpiKind) -> (Int, Int)? {
     switch kpi {

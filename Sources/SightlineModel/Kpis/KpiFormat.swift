@@ -12,6 +12,19 @@ public enum KpiFormat {
     }
   }
 
+  /// A change of `kpi` with its sign: shares in percentage points ("-3.2 pts"), times as
+  /// signed durations, the rest like ``value(_:_:)``.
+  public static func change(_ delta: Double, _ kpi: KpiKind) -> String {
+    let sign = delta < 0 ? "-" : "+"
+    if kpi.isRate { return sign + fixed(abs(delta) * 100, digits: 1) + " pts" }
+    switch kpi {
+    case .firstResponseTime, .resolutionTime: return sign + duration(seconds: abs(delta))
+    case .nps: return sign + fixed(abs(delta), digits: 1)
+    case .ces: return sign + fixed(abs(delta), digits: 2)
+    default: return sign + String(Int64(abs(delta).rounded()))
+    }
+  }
+
   /// A share as a percentage with one decimal ("12.5%").
   public static func percent(_ share: Double) -> String { fixed(share * 100, digits: 1) + "%" }
 

@@ -114,6 +114,21 @@ public struct TimeDistribution: Sendable, Equatable {
     }
   }
 
+  /// The observations as (value in seconds, how many), values ascending: the values
+  /// themselves when exact, the buckets' representatives from a histogram.
+  public func valueCounts() -> [(seconds: Double, count: Int64)] {
+    if case .exact(let values) = storage {
+      var result: [(seconds: Double, count: Int64)] = []
+      for value in values.sorted() {
+        let seconds = Double(value) / 1000
+        if result.last?.seconds == seconds { result[result.count - 1].count += 1 } else { result.append((seconds, 1)) }
+      }
+      return result
+    }
+    let (keys, counts) = sortedBuckets()
+    return zip(keys, counts).map { (Self.representative($0) / 1000, $1) }
+  }
+
   /// Representative values (ms) of the observations at 0-based ranks `first` <= `second`.
   private func valuesAtRanks(_ first: Int, _ second: Int) -> (Double, Double) {
     let (keys, counts) = sortedBuckets()

@@ -24,6 +24,30 @@ public enum ABStatistics {
       ciLow: effect - critical * se, ciHigh: effect + critical * se, pValue: Distributions.tTwoSidedP(t, df: df))
   }
 
+  /// Welch's t-test from each arm's count, sum and sum of squares (scipy's
+  /// `ttest_ind_from_stats(..., equal_var=False)`), for callers that keep no raw values.
+  /// Nil with fewer than two observations per arm or no variance at all.
+  public static func welch(
+    control: SufficientStatistics, treatment: SufficientStatistics, confidence: Double = 0.95
+  ) -> EffectEstimate? {
+    guard control.count >= 2, treatment.count >= 2 else { return nil }
+    func meanAndSquaredError(_ s: SufficientStatistics) -> (Double, Double) {
+      let mean = s.sum / s.count
+      let variance = max(0, (s.sumSquares - s.sum * mean) / (s.count - 1))
+      return (mean, variance / s.count)
+    }
+    let (mc, vc) = meanAndSquaredError(control)
+    let (mt, vt) = meanAndSquaredError(treatment)
+    let se = (vc + vt).squareRoot()
+    guard se > 0 else { return nil }
+    let df = (vc + vt) * (vc + vt) / (vc * vc / (control.count - 1) + vt * vt / (treatment.count - 1))
+    let effect = mt - mc
+    let critical = Distributions.tQuantile(0.5 + confidence / 2, df: df)
+    return EffectEstimate(
+      control: mc, treatment: mt, effect: effect, standardError: se, statistic: effect / se, degreesOfFreedom: df,
+      ciLow: effect - critical * se, ciHigh: effect + critical * se, pValue: Distributions.tTwoSidedP(effect / se, df: df))
+  }
+
   /// Two-proportion z-test: pooled standard error for the test (statsmodels'
   /// `proportions_ztest`), unpooled (Wald) for the interval.
   public static func twoProportion(

@@ -37,23 +37,8 @@ struct Kpi: AsyncParsableCommand {
     let kpis = try (metrics.isEmpty ? ["volume", "first_response_time", "csat", "nps", "complaint_rate"] : metrics)
       .map(WireNames.kpi)
     let dimensions = try groupBy.map(WireNames.dimension)
-    var filterValues: [(Sightline_Common_V1_Dimension, [String])] = []
-    for filter in filters {
-      let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-      guard parts.count == 2, !parts[1].isEmpty else { throw ValidationError("--where must be DIM=VALUE, got '\(filter)'") }
-      let dimension = try WireNames.dimension(parts[0])
-      if let index = filterValues.firstIndex(where: { $0.0 == dimension }) {
-        filterValues[index].1.append(parts[1])
-      } else {
-        filterValues.append((dimension, [parts[1]]))
-      }
-    }
+    let wireFilters = try FilterArgument.parse(filters)
     let (from, to, interval, minOffset) = (self.from, self.to, self.interval, self.minOffset)
-    let wireFilters = filterValues.map { dimension, values in
-      Sightline_Common_V1_DimensionFilter.with {
-        $0.dimension = dimension; $0.values = values
-      }
-    }
     let (reply, zone) = try await connection.withGateway { client, metadata in
       let metricsClient = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
       // Reads are safe to repeat: ride out a restarting service or a consumer catching up.
@@ -83,6 +68,29 @@ struct Kpi: AsyncParsableCommand {
       print(table.header(raw: true).map(CSV.escape).joined(separator: ","))
       for row in table.rows(raw: true) { print(row.map(CSV.escape).joined(separator: ",")) }
     case .json: print(try table.json())
+    }
+  }
+}
+
+/// Parses `--where DIM=VALUE` options: a repeated dimension's values are alternatives.
+enum FilterArgument {
+  static func parse(_ filters: [String]) throws -> [Sightline_Common_V1_DimensionFilter] {
+    var filterValues: [(Sightline_Common_V1_Dimension, [String])] = []
+    for filter in filters {
+      let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[1].isEmpty else { throw ValidationError("--where must be DIM=VALUE, got '\(filter)'") }
+      let dimension = try WireNames.dimension(parts[0])
+      if let index = filterValues.firstIndex(where: { $0.0 == dimension }) {
+        filterValues[index].1.append(parts[1])
+      } else {
+        filterValues.append((dimension, [parts[1]]))
+      }
+    }
+    return filterValues.map { dimension, values in
+      .with {
+        $0.dimension = dimension
+        $0.values = values
+      }
     }
   }
 }

@@ -49,6 +49,19 @@ public enum Sightline_Metrics_V1_Metrics: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ExplainChange" metadata.
+        public enum ExplainChange: Sendable {
+            /// Request type for "ExplainChange".
+            public typealias Input = Sightline_Metrics_V1_ExplainChangeRequest
+            /// Response type for "ExplainChange".
+            public typealias Output = Sightline_Metrics_V1_ExplainChangeResponse
+            /// Descriptor for "ExplainChange".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "ExplainChange",
+                type: .unary
+            )
+        }
         /// Namespace for "GetSettings" metadata.
         public enum GetSettings: Sendable {
             /// Request type for "GetSettings".
@@ -144,6 +157,7 @@ public enum Sightline_Metrics_V1_Metrics: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             QueryKpis.descriptor,
             GetUnitAggregates.descriptor,
+            ExplainChange.descriptor,
             GetSettings.descriptor,
             SetSettings.descriptor,
             AddAlertRule.descriptor,
@@ -216,6 +230,24 @@ extension Sightline_Metrics_V1_Metrics {
             request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_GetUnitAggregatesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_GetUnitAggregatesResponse>
+
+        /// Handle the "ExplainChange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why a KPI moved: its change split exactly into segments' rate and mix effects.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_ExplainChangeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_ExplainChangeResponse` messages.
+        func explainChange(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ExplainChangeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ExplainChangeResponse>
 
         /// Handle the "GetSettings" method.
         ///
@@ -392,6 +424,24 @@ extension Sightline_Metrics_V1_Metrics {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_GetUnitAggregatesResponse>
 
+        /// Handle the "ExplainChange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why a KPI moved: its change split exactly into segments' rate and mix effects.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ExplainChangeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_ExplainChangeResponse` message.
+        func explainChange(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ExplainChangeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ExplainChangeResponse>
+
         /// Handle the "GetSettings" method.
         ///
         /// > Source IDL Documentation:
@@ -565,6 +615,24 @@ extension Sightline_Metrics_V1_Metrics {
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Metrics_V1_GetUnitAggregatesResponse
 
+        /// Handle the "ExplainChange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why a KPI moved: its change split exactly into segments' rate and mix effects.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_ExplainChangeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_ExplainChangeResponse` to respond with.
+        func explainChange(
+            request: Sightline_Metrics_V1_ExplainChangeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_ExplainChangeResponse
+
         /// Handle the "GetSettings" method.
         ///
         /// > Source IDL Documentation:
@@ -721,6 +789,17 @@ extension Sightline_Metrics_V1_Metrics.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.ExplainChange.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ExplainChangeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ExplainChangeResponse>(),
+            handler: { request, context in
+                try await self.explainChange(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Sightline_Metrics_V1_Metrics.Method.GetSettings.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_GetSettingsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_TenantSettings>(),
@@ -819,6 +898,17 @@ extension Sightline_Metrics_V1_Metrics.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_GetUnitAggregatesResponse> {
         let response = try await self.getUnitAggregates(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func explainChange(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ExplainChangeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ExplainChangeResponse> {
+        let response = try await self.explainChange(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -925,6 +1015,19 @@ extension Sightline_Metrics_V1_Metrics.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_GetUnitAggregatesResponse> {
         return GRPCCore.ServerResponse<Sightline_Metrics_V1_GetUnitAggregatesResponse>(
             message: try await self.getUnitAggregates(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func explainChange(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ExplainChangeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ExplainChangeResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_ExplainChangeResponse>(
+            message: try await self.explainChange(
                 request: request.message,
                 context: context
             ),
@@ -1085,6 +1188,29 @@ extension Sightline_Metrics_V1_Metrics {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_GetUnitAggregatesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_GetUnitAggregatesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExplainChange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why a KPI moved: its change split exactly into segments' rate and mix effects.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ExplainChangeRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ExplainChangeRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_ExplainChangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func explainChange<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ExplainChangeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ExplainChangeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ExplainChangeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ExplainChangeResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetSettings" method.
@@ -1330,6 +1456,40 @@ extension Sightline_Metrics_V1_Metrics {
             try await self.client.unary(
                 request: request,
                 descriptor: Sightline_Metrics_V1_Metrics.Method.GetUnitAggregates.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExplainChange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Why a KPI moved: its change split exactly into segments' rate and mix effects.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ExplainChangeRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ExplainChangeRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_ExplainChangeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func explainChange<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ExplainChangeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ExplainChangeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ExplainChangeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ExplainChangeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.ExplainChange.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1636,6 +1796,35 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
         )
     }
 
+    /// Call the "ExplainChange" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Why a KPI moved: its change split exactly into segments' rate and mix effects.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_ExplainChangeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func explainChange<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ExplainChangeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ExplainChangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.explainChange(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ExplainChangeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ExplainChangeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "GetSettings" method.
     ///
     /// > Source IDL Documentation:
@@ -1901,6 +2090,39 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
             metadata: metadata
         )
         return try await self.getUnitAggregates(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExplainChange" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Why a KPI moved: its change split exactly into segments' rate and mix effects.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func explainChange<Result>(
+        _ message: Sightline_Metrics_V1_ExplainChangeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ExplainChangeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_ExplainChangeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.explainChange(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -159,6 +159,96 @@ public nonisolated enum Sightline_Metrics_V1_Interval: SwiftProtobuf.Enum, Swift
 
 }
 
+/// How a KPI's change is split.
+public nonisolated enum Sightline_Metrics_V1_Decomposition: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// A ratio R = sum / count (shares, means, NPS): rate and mix effects (shift-share).
+  case ratio // = 1
+
+  /// A count (volume, unanswered, backlog): each segment contributes its own change.
+  case additive // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .ratio
+    case 2: self = .additive
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .ratio: return 1
+    case .additive: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Sightline_Metrics_V1_Decomposition] = [
+    .unspecified,
+    .ratio,
+    .additive,
+  ]
+
+}
+
+/// Whether a segment has observations on both sides.
+public nonisolated enum Sightline_Metrics_V1_Presence: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case both // = 1
+
+  /// Only on the current side: its whole effect is mix (it entered).
+  case entering // = 2
+
+  /// Only on the baseline side: its whole effect is mix (it left).
+  case leaving // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .both
+    case 2: self = .entering
+    case 3: self = .leaving
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .both: return 1
+    case .entering: return 2
+    case .leaving: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Sightline_Metrics_V1_Presence] = [
+    .unspecified,
+    .both,
+    .entering,
+    .leaving,
+  ]
+
+}
+
 /// Comparison of a threshold rule.
 public nonisolated enum Sightline_Metrics_V1_Comparison: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -440,6 +530,328 @@ public nonisolated struct Sightline_Metrics_V1_GetUnitAggregatesResponse: Sendab
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// Asks why a KPI moved: the change between two periods, or between two groups over one
+/// period, split exactly into each segment's rate and mix effects (docs/kpis.md,
+/// "Explaining a change").
+public nonisolated struct Sightline_Metrics_V1_ExplainChangeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The KPI to explain.
+  public var kpi: Sightline_Metrics_V1_Kpi = .unspecified
+
+  /// The current period (unset: the 7 days up to now; an unset start is 7 days before
+  /// the end).
+  public var period: Sightline_Common_V1_TimeRange {
+    get {_period ?? Sightline_Common_V1_TimeRange()}
+    set {_period = newValue}
+  }
+  /// Returns true if `period` has been explicitly set.
+  public var hasPeriod: Bool {self._period != nil}
+  /// Clears the value of `period`. Subsequent reads from it will return its default value.
+  public mutating func clearPeriod() {self._period = nil}
+
+  /// The period compared against (unset: the period of the same length just before
+  /// `period`). Ignored when comparing groups.
+  public var baseline: Sightline_Common_V1_TimeRange {
+    get {_baseline ?? Sightline_Common_V1_TimeRange()}
+    set {_baseline = newValue}
+  }
+  /// Returns true if `baseline` has been explicitly set.
+  public var hasBaseline: Bool {self._baseline != nil}
+  /// Clears the value of `baseline`. Subsequent reads from it will return its default value.
+  public mutating func clearBaseline() {self._baseline = nil}
+
+  /// Compare two groups over `period` instead of two periods: the tickets whose
+  /// `group_dimension` value is in `group_values` against those whose value is in
+  /// `baseline_values` (empty: every other value, "the rest").
+  public var groupDimension: Sightline_Common_V1_Dimension = .unspecified
+
+  public var groupValues: [String] = []
+
+  public var baselineValues: [String] = []
+
+  /// The dimensions to decompose by (empty: every ticket and customer dimension except
+  /// the customer itself).
+  public var dimensions: [Sightline_Common_V1_Dimension] = []
+
+  /// Filters, all of which must hold, applied to both sides.
+  public var filters: [Sightline_Common_V1_DimensionFilter] = []
+
+  /// Segments with fewer observations than this in both sides are pooled into
+  /// "(other)" (0 = 30).
+  public var minSample: Int64 = 0
+
+  /// Read-your-writes offset.
+  public var minOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _period: Sightline_Common_V1_TimeRange? = nil
+  fileprivate var _baseline: Sightline_Common_V1_TimeRange? = nil
+}
+
+/// One segment (one value of a dimension) on both sides and its part of the change.
+public nonisolated struct Sightline_Metrics_V1_SegmentChange: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The dimension value; "(other)" for small segments pooled together, "(none)" for
+  /// tickets without a value.
+  public var value: String = String()
+
+  /// Observations behind the rate (the ratio's denominator), on each side.
+  public var baselineCount: Double = 0
+
+  public var currentCount: Double = 0
+
+  /// Share of the side's observations (w), in [0, 1].
+  public var baselineShare: Double = 0
+
+  public var currentShare: Double = 0
+
+  /// The segment's own KPI value (r); unset on the side where it has no observations.
+  public var baselineRate: Double {
+    get {_baselineRate ?? 0}
+    set {_baselineRate = newValue}
+  }
+  /// Returns true if `baselineRate` has been explicitly set.
+  public var hasBaselineRate: Bool {self._baselineRate != nil}
+  /// Clears the value of `baselineRate`. Subsequent reads from it will return its default value.
+  public mutating func clearBaselineRate() {self._baselineRate = nil}
+
+  public var currentRate: Double {
+    get {_currentRate ?? 0}
+    set {_currentRate = newValue}
+  }
+  /// Returns true if `currentRate` has been explicitly set.
+  public var hasCurrentRate: Bool {self._currentRate != nil}
+  /// Clears the value of `currentRate`. Subsequent reads from it will return its default value.
+  public mutating func clearCurrentRate() {self._currentRate = nil}
+
+  /// Its rate effect (w̄·Δr) and mix effect ((r̄ − R̄)·Δw); for an additive KPI the
+  /// rate effect is the segment's own change and the mix effect 0.
+  public var rateEffect: Double = 0
+
+  public var mixEffect: Double = 0
+
+  /// rate_effect + mix_effect. Over all segments of a dimension these add up to the
+  /// change.
+  public var effect: Double = 0
+
+  public var presence: Sightline_Metrics_V1_Presence = .unspecified
+
+  /// Two-sided p-value of the segment's rate change (two-proportion z-test for shares,
+  /// Welch's t-test for means; unset for counts or too little data) and its
+  /// Benjamini–Hochberg adjustment across the dimension's segments.
+  public var pValue: Double {
+    get {_pValue ?? 0}
+    set {_pValue = newValue}
+  }
+  /// Returns true if `pValue` has been explicitly set.
+  public var hasPValue: Bool {self._pValue != nil}
+  /// Clears the value of `pValue`. Subsequent reads from it will return its default value.
+  public mutating func clearPValue() {self._pValue = nil}
+
+  public var pValueBh: Double {
+    get {_pValueBh ?? 0}
+    set {_pValueBh = newValue}
+  }
+  /// Returns true if `pValueBh` has been explicitly set.
+  public var hasPValueBh: Bool {self._pValueBh != nil}
+  /// Clears the value of `pValueBh`. Subsequent reads from it will return its default value.
+  public mutating func clearPValueBh() {self._pValueBh = nil}
+
+  /// How many segments were pooled into "(other)"; 0 otherwise.
+  public var pooled: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _baselineRate: Double? = nil
+  fileprivate var _currentRate: Double? = nil
+  fileprivate var _pValue: Double? = nil
+  fileprivate var _pValueBh: Double? = nil
+}
+
+/// The change split by one dimension.
+public nonisolated struct Sightline_Metrics_V1_DimensionExplanation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The dimension.
+  public var dimension: Sightline_Common_V1_Dimension = .unspecified
+
+  /// Its segments, largest |effect| first.
+  public var segments: [Sightline_Metrics_V1_SegmentChange] = []
+
+  /// Sums over the segments; rate_effect + mix_effect = the change.
+  public var rateEffect: Double = 0
+
+  public var mixEffect: Double = 0
+
+  /// Share of the change that the (up to three) largest contributors in its direction
+  /// explain.
+  public var topShare: Double = 0
+
+  /// top_share less those contributors' share of the observations: how much more they
+  /// explain than their size would. Dimensions are ranked by it.
+  public var score: Double = 0
+
+  /// Set when the total moved one way while segments holding most of the weight moved
+  /// the other way (Simpson's paradox).
+  public var simpsonsParadox: Bool = false
+
+  /// The dimension's finding in words.
+  public var summary: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A percentile's change and the change had the mix stayed (percentiles do not split
+/// into rate and mix).
+public nonisolated struct Sightline_Metrics_V1_PercentileChange: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0.5 for the median, 0.9 for p90.
+  public var quantile: Double = 0
+
+  /// Exact (or within the documented 1 % rollup bound) on each side, in seconds.
+  public var baseline: Double = 0
+
+  public var current: Double = 0
+
+  /// The current side's percentile with each segment reweighted to its baseline share
+  /// (weighted quantile), by the top-ranked dimension.
+  public var currentAtBaselineMix: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Why a KPI moved.
+public nonisolated struct Sightline_Metrics_V1_ExplainChangeResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kpi: Sightline_Metrics_V1_Kpi {
+    get {_storage._kpi}
+    set {_uniqueStorage()._kpi = newValue}
+  }
+
+  public var decomposition: Sightline_Metrics_V1_Decomposition {
+    get {_storage._decomposition}
+    set {_uniqueStorage()._decomposition = newValue}
+  }
+
+  /// The two sides: periods, or groups over `current_range`.
+  public var baselineRange: Sightline_Common_V1_TimeRange {
+    get {_storage._baselineRange ?? Sightline_Common_V1_TimeRange()}
+    set {_uniqueStorage()._baselineRange = newValue}
+  }
+  /// Returns true if `baselineRange` has been explicitly set.
+  public var hasBaselineRange: Bool {_storage._baselineRange != nil}
+  /// Clears the value of `baselineRange`. Subsequent reads from it will return its default value.
+  public mutating func clearBaselineRange() {_uniqueStorage()._baselineRange = nil}
+
+  public var currentRange: Sightline_Common_V1_TimeRange {
+    get {_storage._currentRange ?? Sightline_Common_V1_TimeRange()}
+    set {_uniqueStorage()._currentRange = newValue}
+  }
+  /// Returns true if `currentRange` has been explicitly set.
+  public var hasCurrentRange: Bool {_storage._currentRange != nil}
+  /// Clears the value of `currentRange`. Subsequent reads from it will return its default value.
+  public mutating func clearCurrentRange() {_uniqueStorage()._currentRange = nil}
+
+  /// The KPI on each side and its change (current − baseline).
+  public var baselineValue: Double {
+    get {_storage._baselineValue}
+    set {_uniqueStorage()._baselineValue = newValue}
+  }
+
+  public var currentValue: Double {
+    get {_storage._currentValue}
+    set {_uniqueStorage()._currentValue = newValue}
+  }
+
+  public var change: Double {
+    get {_storage._change}
+    set {_uniqueStorage()._change = newValue}
+  }
+
+  public var baselineCount: Double {
+    get {_storage._baselineCount}
+    set {_uniqueStorage()._baselineCount = newValue}
+  }
+
+  public var currentCount: Double {
+    get {_storage._currentCount}
+    set {_uniqueStorage()._currentCount = newValue}
+  }
+
+  /// Every dimension asked for, best explanation first.
+  public var dimensions: [Sightline_Metrics_V1_DimensionExplanation] {
+    get {_storage._dimensions}
+    set {_uniqueStorage()._dimensions = newValue}
+  }
+
+  /// The top dimension's largest contributor, explained by the next dimension.
+  public var drillDimension: Sightline_Common_V1_Dimension {
+    get {_storage._drillDimension}
+    set {_uniqueStorage()._drillDimension = newValue}
+  }
+
+  public var drillValue: String {
+    get {_storage._drillValue}
+    set {_uniqueStorage()._drillValue = newValue}
+  }
+
+  public var drillDown: Sightline_Metrics_V1_DimensionExplanation {
+    get {_storage._drillDown ?? Sightline_Metrics_V1_DimensionExplanation()}
+    set {_uniqueStorage()._drillDown = newValue}
+  }
+  /// Returns true if `drillDown` has been explicitly set.
+  public var hasDrillDown: Bool {_storage._drillDown != nil}
+  /// Clears the value of `drillDown`. Subsequent reads from it will return its default value.
+  public mutating func clearDrillDown() {_uniqueStorage()._drillDown = nil}
+
+  /// Median and p90, for time KPIs.
+  public var percentiles: [Sightline_Metrics_V1_PercentileChange] {
+    get {_storage._percentiles}
+    set {_uniqueStorage()._percentiles = newValue}
+  }
+
+  /// The answer in words.
+  public var summary: String {
+    get {_storage._summary}
+    set {_uniqueStorage()._summary = newValue}
+  }
+
+  /// The ingestion offset the answer reflects.
+  public var appliedOffset: Int64 {
+    get {_storage._appliedOffset}
+    set {_uniqueStorage()._appliedOffset = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// SLA target per priority, in seconds.
@@ -846,6 +1258,14 @@ nonisolated extension Sightline_Metrics_V1_Interval: SwiftProtobuf._ProtoNamePro
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INTERVAL_UNSPECIFIED\0\u{1}INTERVAL_DAY\0\u{1}INTERVAL_WEEK\0\u{1}INTERVAL_MONTH\0\u{1}INTERVAL_ALL\0")
 }
 
+nonisolated extension Sightline_Metrics_V1_Decomposition: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DECOMPOSITION_UNSPECIFIED\0\u{1}DECOMPOSITION_RATIO\0\u{1}DECOMPOSITION_ADDITIVE\0")
+}
+
+nonisolated extension Sightline_Metrics_V1_Presence: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRESENCE_UNSPECIFIED\0\u{1}PRESENCE_BOTH\0\u{1}PRESENCE_ENTERING\0\u{1}PRESENCE_LEAVING\0")
+}
+
 nonisolated extension Sightline_Metrics_V1_Comparison: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COMPARISON_UNSPECIFIED\0\u{1}COMPARISON_GREATER\0\u{1}COMPARISON_LESS\0")
 }
@@ -1212,6 +1632,469 @@ nonisolated extension Sightline_Metrics_V1_GetUnitAggregatesResponse: SwiftProto
   public static func ==(lhs: Sightline_Metrics_V1_GetUnitAggregatesResponse, rhs: Sightline_Metrics_V1_GetUnitAggregatesResponse) -> Bool {
     if lhs.aggregates != rhs.aggregates {return false}
     if lhs.appliedOffset != rhs.appliedOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ExplainChangeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExplainChangeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}period\0\u{1}baseline\0\u{3}group_dimension\0\u{3}group_values\0\u{3}baseline_values\0\u{1}dimensions\0\u{1}filters\0\u{3}min_sample\0\u{3}min_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kpi) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._period) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._baseline) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.groupDimension) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.groupValues) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.baselineValues) }()
+      case 7: try { try decoder.decodeRepeatedEnumField(value: &self.dimensions) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.filters) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.minSample) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.minOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kpi != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kpi, fieldNumber: 1)
+    }
+    try { if let v = self._period {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._baseline {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.groupDimension != .unspecified {
+      try visitor.visitSingularEnumField(value: self.groupDimension, fieldNumber: 4)
+    }
+    if !self.groupValues.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.groupValues, fieldNumber: 5)
+    }
+    if !self.baselineValues.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.baselineValues, fieldNumber: 6)
+    }
+    if !self.dimensions.isEmpty {
+      try visitor.visitPackedEnumField(value: self.dimensions, fieldNumber: 7)
+    }
+    if !self.filters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.filters, fieldNumber: 8)
+    }
+    if self.minSample != 0 {
+      try visitor.visitSingularInt64Field(value: self.minSample, fieldNumber: 9)
+    }
+    if self.minOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.minOffset, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ExplainChangeRequest, rhs: Sightline_Metrics_V1_ExplainChangeRequest) -> Bool {
+    if lhs.kpi != rhs.kpi {return false}
+    if lhs._period != rhs._period {return false}
+    if lhs._baseline != rhs._baseline {return false}
+    if lhs.groupDimension != rhs.groupDimension {return false}
+    if lhs.groupValues != rhs.groupValues {return false}
+    if lhs.baselineValues != rhs.baselineValues {return false}
+    if lhs.dimensions != rhs.dimensions {return false}
+    if lhs.filters != rhs.filters {return false}
+    if lhs.minSample != rhs.minSample {return false}
+    if lhs.minOffset != rhs.minOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_SegmentChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentChange"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}value\0\u{3}baseline_count\0\u{3}current_count\0\u{3}baseline_share\0\u{3}current_share\0\u{3}baseline_rate\0\u{3}current_rate\0\u{3}rate_effect\0\u{3}mix_effect\0\u{1}effect\0\u{1}presence\0\u{3}p_value\0\u{3}p_value_bh\0\u{1}pooled\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.value) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.baselineCount) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.currentCount) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.baselineShare) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.currentShare) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self._baselineRate) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self._currentRate) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.rateEffect) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.mixEffect) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.effect) }()
+      case 11: try { try decoder.decodeSingularEnumField(value: &self.presence) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self._pValue) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self._pValueBh) }()
+      case 14: try { try decoder.decodeSingularInt32Field(value: &self.pooled) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.value.isEmpty {
+      try visitor.visitSingularStringField(value: self.value, fieldNumber: 1)
+    }
+    if self.baselineCount.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.baselineCount, fieldNumber: 2)
+    }
+    if self.currentCount.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.currentCount, fieldNumber: 3)
+    }
+    if self.baselineShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.baselineShare, fieldNumber: 4)
+    }
+    if self.currentShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.currentShare, fieldNumber: 5)
+    }
+    try { if let v = self._baselineRate {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._currentRate {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 7)
+    } }()
+    if self.rateEffect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rateEffect, fieldNumber: 8)
+    }
+    if self.mixEffect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.mixEffect, fieldNumber: 9)
+    }
+    if self.effect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.effect, fieldNumber: 10)
+    }
+    if self.presence != .unspecified {
+      try visitor.visitSingularEnumField(value: self.presence, fieldNumber: 11)
+    }
+    try { if let v = self._pValue {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._pValueBh {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+    } }()
+    if self.pooled != 0 {
+      try visitor.visitSingularInt32Field(value: self.pooled, fieldNumber: 14)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_SegmentChange, rhs: Sightline_Metrics_V1_SegmentChange) -> Bool {
+    if lhs.value != rhs.value {return false}
+    if lhs.baselineCount != rhs.baselineCount {return false}
+    if lhs.currentCount != rhs.currentCount {return false}
+    if lhs.baselineShare != rhs.baselineShare {return false}
+    if lhs.currentShare != rhs.currentShare {return false}
+    if lhs._baselineRate != rhs._baselineRate {return false}
+    if lhs._currentRate != rhs._currentRate {return false}
+    if lhs.rateEffect != rhs.rateEffect {return false}
+    if lhs.mixEffect != rhs.mixEffect {return false}
+    if lhs.effect != rhs.effect {return false}
+    if lhs.presence != rhs.presence {return false}
+    if lhs._pValue != rhs._pValue {return false}
+    if lhs._pValueBh != rhs._pValueBh {return false}
+    if lhs.pooled != rhs.pooled {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_DimensionExplanation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DimensionExplanation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dimension\0\u{1}segments\0\u{3}rate_effect\0\u{3}mix_effect\0\u{3}top_share\0\u{1}score\0\u{3}simpsons_paradox\0\u{1}summary\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.dimension) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.rateEffect) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.mixEffect) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.topShare) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.simpsonsParadox) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.summary) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.dimension != .unspecified {
+      try visitor.visitSingularEnumField(value: self.dimension, fieldNumber: 1)
+    }
+    if !self.segments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.segments, fieldNumber: 2)
+    }
+    if self.rateEffect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rateEffect, fieldNumber: 3)
+    }
+    if self.mixEffect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.mixEffect, fieldNumber: 4)
+    }
+    if self.topShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.topShare, fieldNumber: 5)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 6)
+    }
+    if self.simpsonsParadox != false {
+      try visitor.visitSingularBoolField(value: self.simpsonsParadox, fieldNumber: 7)
+    }
+    if !self.summary.isEmpty {
+      try visitor.visitSingularStringField(value: self.summary, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_DimensionExplanation, rhs: Sightline_Metrics_V1_DimensionExplanation) -> Bool {
+    if lhs.dimension != rhs.dimension {return false}
+    if lhs.segments != rhs.segments {return false}
+    if lhs.rateEffect != rhs.rateEffect {return false}
+    if lhs.mixEffect != rhs.mixEffect {return false}
+    if lhs.topShare != rhs.topShare {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.simpsonsParadox != rhs.simpsonsParadox {return false}
+    if lhs.summary != rhs.summary {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_PercentileChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PercentileChange"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quantile\0\u{1}baseline\0\u{1}current\0\u{3}current_at_baseline_mix\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.quantile) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.baseline) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.current) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.currentAtBaselineMix) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.quantile.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.quantile, fieldNumber: 1)
+    }
+    if self.baseline.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.baseline, fieldNumber: 2)
+    }
+    if self.current.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.current, fieldNumber: 3)
+    }
+    if self.currentAtBaselineMix.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.currentAtBaselineMix, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_PercentileChange, rhs: Sightline_Metrics_V1_PercentileChange) -> Bool {
+    if lhs.quantile != rhs.quantile {return false}
+    if lhs.baseline != rhs.baseline {return false}
+    if lhs.current != rhs.current {return false}
+    if lhs.currentAtBaselineMix != rhs.currentAtBaselineMix {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ExplainChangeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExplainChangeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}decomposition\0\u{3}baseline_range\0\u{3}current_range\0\u{3}baseline_value\0\u{3}current_value\0\u{1}change\0\u{3}baseline_count\0\u{3}current_count\0\u{1}dimensions\0\u{3}drill_dimension\0\u{3}drill_value\0\u{3}drill_down\0\u{1}percentiles\0\u{1}summary\0\u{3}applied_offset\0")
+
+  fileprivate class _StorageClass {
+    var _kpi: Sightline_Metrics_V1_Kpi = .unspecified
+    var _decomposition: Sightline_Metrics_V1_Decomposition = .unspecified
+    var _baselineRange: Sightline_Common_V1_TimeRange? = nil
+    var _currentRange: Sightline_Common_V1_TimeRange? = nil
+    var _baselineValue: Double = 0
+    var _currentValue: Double = 0
+    var _change: Double = 0
+    var _baselineCount: Double = 0
+    var _currentCount: Double = 0
+    var _dimensions: [Sightline_Metrics_V1_DimensionExplanation] = []
+    var _drillDimension: Sightline_Common_V1_Dimension = .unspecified
+    var _drillValue: String = String()
+    var _drillDown: Sightline_Metrics_V1_DimensionExplanation? = nil
+    var _percentiles: [Sightline_Metrics_V1_PercentileChange] = []
+    var _summary: String = String()
+    var _appliedOffset: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _kpi = source._kpi
+      _decomposition = source._decomposition
+      _baselineRange = source._baselineRange
+      _currentRange = source._currentRange
+      _baselineValue = source._baselineValue
+      _currentValue = source._currentValue
+      _change = source._change
+      _baselineCount = source._baselineCount
+      _currentCount = source._currentCount
+      _dimensions = source._dimensions
+      _drillDimension = source._drillDimension
+      _drillValue = source._drillValue
+      _drillDown = source._drillDown
+      _percentiles = source._percentiles
+      _summary = source._summary
+      _appliedOffset = source._appliedOffset
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kpi) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._decomposition) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._baselineRange) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._currentRange) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._baselineValue) }()
+        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._currentValue) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._change) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._baselineCount) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._currentCount) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._dimensions) }()
+        case 11: try { try decoder.decodeSingularEnumField(value: &_storage._drillDimension) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._drillValue) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._drillDown) }()
+        case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._percentiles) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._summary) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._appliedOffset) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._kpi != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kpi, fieldNumber: 1)
+      }
+      if _storage._decomposition != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._decomposition, fieldNumber: 2)
+      }
+      try { if let v = _storage._baselineRange {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._currentRange {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._baselineValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._baselineValue, fieldNumber: 5)
+      }
+      if _storage._currentValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._currentValue, fieldNumber: 6)
+      }
+      if _storage._change.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._change, fieldNumber: 7)
+      }
+      if _storage._baselineCount.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._baselineCount, fieldNumber: 8)
+      }
+      if _storage._currentCount.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._currentCount, fieldNumber: 9)
+      }
+      if !_storage._dimensions.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._dimensions, fieldNumber: 10)
+      }
+      if _storage._drillDimension != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._drillDimension, fieldNumber: 11)
+      }
+      if !_storage._drillValue.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._drillValue, fieldNumber: 12)
+      }
+      try { if let v = _storage._drillDown {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._percentiles.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._percentiles, fieldNumber: 14)
+      }
+      if !_storage._summary.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._summary, fieldNumber: 15)
+      }
+      if _storage._appliedOffset != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._appliedOffset, fieldNumber: 16)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ExplainChangeResponse, rhs: Sightline_Metrics_V1_ExplainChangeResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._kpi != rhs_storage._kpi {return false}
+        if _storage._decomposition != rhs_storage._decomposition {return false}
+        if _storage._baselineRange != rhs_storage._baselineRange {return false}
+        if _storage._currentRange != rhs_storage._currentRange {return false}
+        if _storage._baselineValue != rhs_storage._baselineValue {return false}
+        if _storage._currentValue != rhs_storage._currentValue {return false}
+        if _storage._change != rhs_storage._change {return false}
+        if _storage._baselineCount != rhs_storage._baselineCount {return false}
+        if _storage._currentCount != rhs_storage._currentCount {return false}
+        if _storage._dimensions != rhs_storage._dimensions {return false}
+        if _storage._drillDimension != rhs_storage._drillDimension {return false}
+        if _storage._drillValue != rhs_storage._drillValue {return false}
+        if _storage._drillDown != rhs_storage._drillDown {return false}
+        if _storage._percentiles != rhs_storage._percentiles {return false}
+        if _storage._summary != rhs_storage._summary {return false}
+        if _storage._appliedOffset != rhs_storage._appliedOffset {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

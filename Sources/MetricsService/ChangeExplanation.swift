@@ -1,0 +1,136 @@
+import Foundation
+import SightlineModel
+
+/// The two sides of an explained change.
+enum ChangeSides: Sendable {
+  /// Two periods, each [start, end) in Unix ms.
+  case periods(baseline: (Int64, Int64), current: (Int64, Int64))
+  /// Two groups of one dimension's values over one period; `baseline` nil = every value
+  /// not in `current` ("the rest").
+  case groups(dimension: KpiDimension, current: Set<String>, baseline: Set<String>?, range: (Int64, Int64))
+
+  /// The baseline and the current side's range.
+  var ranges: (baseline: (Int64, Int64), current: (Int64, Int64)) {
+    switch self {
+    case .periods(let baseline, let current): (baseline, current)
+    case .groups(_, _, _, let range): (range, range)
+    }
+  }
+}
+
+/// One dimension's segments: value → accumulators on the baseline and the current side.
+typealias SegmentSides = [String: (baseline: KpiAccumulator, current: KpiAccumulator)]
+
+/// A dimension's explanation with the accumulators behind it.
+struct ExplainedDimension {
+  var dimension: KpiDimension
+  var change: DimensionChange
+  var segments: SegmentSides
+}
+
+/// Why a KPI moved (the `ExplainChange` RPC): reads each dimension's segments on both
+/// sides through ``KpiEngine`` (daily rollups where they serve), splits the change with
+/// ``ChangeExplainer``, ranks the dimensions, drills into the top contributor by the next
+/// dimension, and gives percentiles' mix counterfactual for time KPIs.
+struct ChangeExplanation {
+  /// The value standing for tickets without a value of the dimension.
+  static let noValue = "(none)"
+
+  let engine: KpiEngine
+  let kpi: KpiKind
+  let sides: ChangeSides
+  let filters: [KpiDimension: [String]]
+  let minSample: Double
+  let timeZone: String
+
+  /// The explanation of each of `dimensions`, best first; the drill-down; the percentiles.
+  func run(
+    dimensions: [KpiDimension]
+  ) throws -> (
+    ranked: [ExplainedDimension], drill: (dimension: KpiDimension, value: String, explained: ExplainedDimension)?,
+    percentiles: [(q: Double, baseline: Double, current: Double, atBaselineMix: Double)]
+  ) {
+    var ranked = try dimensions.map { try explain(by: $0, filters: filters) }
+    ranked.sort { $0.change.score != $1.change.score ? $0.change.score > $1.change.score : false }
+    var drill: (KpiDimension, String, ExplainedDimension)?
+    if ranked.count >= 2, let top = ranked[0].change.topContributors.first, top.value != ChangeExplainer.otherValue {
+      var narrowed = filters
+      let value = top.value == Self.noValue ? "" : top.value
+      narrowed[ranked[0].dimension] = narrowed[ranked[0].dimension].map { $0.filter { $0 == value } } ?? [value]
+      drill = (ranked[0].dimension, top.value, try explain(by: ranked[1].dimension, filters: narrowed))
+    }
+    return (ranked, drill, ranked.first.map(percentiles) ?? [])
+  }
+
+  /// The change split by `dimension` under `filters`.
+  func explain(by dimension: KpiDimension, filters: [KpiDimension: [String]]) throws -> ExplainedDimension {
+    let segments = try read(by: dimension, filters: filters)
+    let statistics = segments.keys.sorted().map { value in
+      (value, segments[value]!.baseline.sufficientStatistics(kpi), segments[value]!.current.sufficientStatistics(kpi))
+    }
+    return ExplainedDimension(
+      dimension: dimension, change: ChangeExplainer.explain(kpi: kpi, sides: statistics, minSample: minSample),
+      segments: segments)
+  }
+
+  /// Each value of `dimension` with its accumulators on both sides.
+  func read(by dimension: KpiDimension, filters: [KpiDimension: [String]]) throws -> SegmentSides {
+    var segments: SegmentSides = [:]
+    func add(_ accumulator: KpiAccumulator, value: String, current: Bool) {
+      let key = value.isEmpty ? Self.noValue : value
+      var entry = segments[key] ?? (KpiAccumulator(), KpiAccumulator())
+      if current { entry.current.merge(accumulator) } else { entry.baseline.merge(accumulator) }
+      segments[key] = entry
+    }
+    switch sides {
+    case .periods(let baseline, let current):
+      for (range, isCurrent) in [(baseline, false), (current, true)] {
+        for (cell, accumulator) in try compute(range, filters: filters, groupBy: [dimension]) {
+          add(accumulator, value: cell.group[0], current: isCurrent)
+        }
+      }
+    case .groups(let groupDimension, let current, let baseline, let range):
+      for (cell, accumulator) in try compute(range, filters: filters, groupBy: [groupDimension, dimension]) {
+        let group = cell.group[0]
+        if current.contains(group) {
+          add(accumulator, value: cell.group[1], current: true)
+        } else if baseline?.contains(group) ?? true {
+          add(accumulator, value: cell.group[1], current: false)
+        }
+      }
+    }
+    return segments
+  }
+
+  private func compute(
+    _ range: (Int64, Int64), filters: [KpiDimension: [String]], groupBy: [KpiDimension]
+  ) throws -> [(cell: KpiCell, accumulator: KpiAccumulator)] {
+    let buckets = try CalendarBuckets(startMs: range.0, endMs: range.1, interval: .all, timeZone: timeZone)
+    return try engine.compute(kpis: [kpi], buckets: buckets, filters: filters, groupBy: groupBy)
+  }
+
+  /// Median and p90 on both sides, and the current side's had each segment of the top
+  /// dimension kept its baseline share (time KPIs only).
+  func percentiles(_ top: ExplainedDimension) -> [(q: Double, baseline: Double, current: Double, atBaselineMix: Double)] {
+    guard kpi == .firstResponseTime || kpi == .resolutionTime else { return [] }
+    var baseline = TimeDistribution()
+    var current = TimeDistribution()
+    var reweighted: [(distribution: TimeDistribution, weight: Double)] = []
+    let shares = Dictionary(top.change.segments.map { ($0.value, $0.baselineShare) }, uniquingKeysWith: { a, _ in a })
+    var pooledCurrent = TimeDistribution()
+    for (value, sides) in top.segments {
+      guard let b = sides.baseline.timeDistribution(kpi), let c = sides.current.timeDistribution(kpi) else { continue }
+      baseline.merge(b)
+      current.merge(c)
+      if let share = shares[value] { reweighted.append((c, share)) } else { pooledCurrent.merge(c) }
+    }
+    // Pooled small segments share the "(other)" weight.
+    if let share = shares[ChangeExplainer.otherValue] { reweighted.append((pooledCurrent, share)) }
+    return [0.5, 0.9].compactMap { q in
+      guard let b = baseline.percentile(q), let c = current.percentile(q),
+        let mixed = MixCounterfactual.quantile(reweighted, q)
+      else { return nil }
+      return (q, b, c, mixed)
+    }
+  }
+}
