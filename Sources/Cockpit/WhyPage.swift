@@ -30,13 +30,22 @@ enum WhyPage {
     let kind = context.parameter("kpi").flatMap(KpiKind.init(rawValue:)) ?? .csat
     let days = OverviewPage.days(context)
     let chosen = context.parameter("by").flatMap(KpiDimension.init(rawValue:))
-    let now = WallClock.now / 60_000 * 60_000
+    // The overview's rolling period ending now, or whole UTC days from `from` to `to`
+    // (inclusive, as in the explorer), against as many days before.
+    let day: Int64 = 86_400_000
+    var end = WallClock.now / 60_000 * 60_000
+    var start = end - Int64(days) * day
+    if let from = context.parameter("from").flatMap({ RFC3339.parseMilliseconds($0 + "T00:00:00Z") }),
+      let to = context.parameter("to").flatMap({ RFC3339.parseMilliseconds($0 + "T00:00:00Z") }), to >= from
+    {
+      (start, end) = (from, to + day)
+    }
     let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: gateway).explainChange(
       .with {
         $0.kpi = KpiWire.wireKpis[kind]!
         $0.period = .with {
-          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: now - Int64(days) * 86_400_000)
-          $0.end = Google_Protobuf_Timestamp(unixMilliseconds: now)
+          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: start)
+          $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
         }
       }, metadata: Cockpit.metadata(context.session))
     let name = context.language.kpi(kind)

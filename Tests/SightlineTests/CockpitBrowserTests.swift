@@ -76,7 +76,7 @@ extension RealProcessSuites {
       // Every headline KPI, every line's figures, every explorer row… were compared.
       let checks = text.firstMatch(of: /passed \((\d+) checks\)/).flatMap { Int($0.1) } ?? 0
       #expect(checks > 150, "only \(checks) checks ran")
-      for page in ["overview", "explore", "segments", "voice", "experiments", "keys"] {
+      for page in ["overview", "explore", "segments", "voice", "experiments", "keys", "why"] {
         for language in ["en", "zh"] {
           #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-\(language).png"), "\(page)-\(language).png")
         }
@@ -172,7 +172,22 @@ extension RealProcessSuites {
         uniqueKeysWithValues: evaluation.results.compactMap { result in
           KpiWire.kpis[result.metric.kpi].map { ($0.rawValue, "\(result.effect)") }
         })
+      // "Why did CSAT move?" over the demo's second half against its first: fixed days.
+      let rollout = String(RFC3339.format(milliseconds: planted.rolloutMs).prefix(10))
+      let lastDay = String(RFC3339.format(milliseconds: planted.endMs - 86_400_000).prefix(10))
+      let why = try await metrics.explainChange(
+        .with {
+          $0.kpi = .csat
+          $0.period = .with {
+            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(rollout + "T00:00:00Z")!)
+            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(lastDay + "T00:00:00Z")! + 86_400_000)
+          }
+        }, metadata: key)
       let expected: [String: Any] = [
+        "why": [
+          "query": "kpi=csat&from=\(rollout)&to=\(lastDay)", "change": "\(why.change)",
+          "segments": why.dimensions.first?.segments.count ?? 0,
+        ],
         "admin_key": demo.adminKey, "reader_key": readerKey, "reader_key_id": readerKeyID,
         "headline": headlineValues, "headline_samples": headlineSamples, "lines": lines,
         "csat_status": KpiTarget(goal: 0.5, tolerance: 0.05).status(

@@ -37,6 +37,40 @@ extension RealProcessSuites {
           #expect(!changes.isEmpty)
           #expect(Set(changes.map(\.dimensionValue)) == [planted.spikeRegion])
 
+          // Why: the complaint spike is explained by its region, and the CSAT change after
+          // the rollout is better on the treated lines. (The data are seeded and placed relative to the
+          // scenario's start, so these answers are the same on every run.)
+          let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+          func explain(_ kpi: Sightline_Metrics_V1_Kpi, from: Int64, to: Int64) async throws
+            -> Sightline_Metrics_V1_ExplainChangeResponse
+          {
+            try await metrics.explainChange(
+              .with {
+                $0.kpi = kpi
+                $0.period = .with {
+                  $0.start = Google_Protobuf_Timestamp(unixMilliseconds: from)
+                  $0.end = Google_Protobuf_Timestamp(unixMilliseconds: to)
+                }
+                $0.minSample = 1
+                $0.minOffset = outcome.offset
+              }, metadata: key)
+          }
+          let day: Int64 = 86_400_000
+          let spike = try await explain(
+            .complaintRate, from: planted.endMs - Int64(planted.spikeDays) * day, to: planted.endMs)
+          #expect(spike.dimensions.first?.dimension == .region, "\(spike.summary)")
+          #expect(spike.dimensions.first?.segments.first?.value == planted.spikeRegion, "\(spike.summary)")
+          #expect(spike.change > 0)
+          let month = 30 * day
+          let rise = try await explain(.csat, from: planted.rolloutMs, to: planted.rolloutMs + month)
+          let lines = try #require(rise.dimensions.first { $0.dimension == .businessLine })
+          let treatedEffect = lines.segments.filter { planted.treatedLines.contains($0.value) }.reduce(0) { $0 + $1.rateEffect }
+          let controlEffect = lines.segments.filter { planted.controlLines.contains($0.value) }.reduce(0) { $0 + $1.rateEffect }
+          // VIP customers sour over the same month, so CSAT falls everywhere; the treated
+          // lines' own rates carry about the planted +4 pts × their half of the answers
+          // (2 pts) more than the control lines' (this seed: −1.1 against −3.0 pts).
+          #expect(treatedEffect - controlEffect > 0.01, "treated \(treatedEffect), control \(controlEffect): \(rise.summary)")
+
           // The rollout: first response faster on treated lines, the planted −15 % inside the interval.
           let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client)
             .evaluate(

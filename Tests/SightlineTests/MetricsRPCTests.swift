@@ -63,6 +63,60 @@ import Testing
     }
   }
 
+  @Test func explainChangeAnswersThroughTheGatewayAndNamesTheBadField() async throws {
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let key = SuiteMetadata.bearer(tenant.adminKey)
+        let ingested = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          .ingest(.with { $0.events = workedExampleEvents() }, metadata: key)
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        func request(_ kpi: Sightline_Metrics_V1_Kpi) -> Sightline_Metrics_V1_ExplainChangeRequest {
+          .with {
+            $0.kpi = kpi
+            $0.period = .with {
+              $0.start = timestamp("2026-03-02T00:00:00Z"); $0.end = timestamp("2026-03-03T00:00:00Z")
+            }
+            $0.dimensions = [.businessLine, .priority]
+            $0.minSample = 1  // show even one-ticket segments on their own
+            $0.minOffset = ingested.offset
+          }
+        }
+        // Volume adds up: 0 tickets the day before, 5 on 03-02 (A: 3, B: 2).
+        let volume = try await metrics.explainChange(request(.volume), metadata: key)
+        #expect(volume.decomposition == .additive)
+        #expect(volume.change == 5 && volume.baselineValue == 0 && volume.currentValue == 5)
+        #expect(volume.baselineRange.end == timestamp("2026-03-02T00:00:00Z"))
+        let lines = try #require(volume.dimensions.first { $0.dimension == .businessLine })
+        #expect(lines.segments.map(\.value) == ["A", "B"] && lines.segments.map(\.effect) == [3, 2])
+        #expect(lines.segments.allSatisfy { $0.presence == .entering })
+        // A ratio needs observations on both sides, and says so rather than dividing by zero.
+        let empty = try await metrics.explainChange(request(.complaintRate), metadata: key)
+        #expect(empty.dimensions.isEmpty)
+        #expect(empty.summary.contains("no observations on the baseline"), "\(empty.summary)")
+
+        for (mutate, field) in [
+          ({ (r: inout Sightline_Metrics_V1_ExplainChangeRequest) in r.groupValues = ["A"] }, "group_dimension"),
+          ({ (r: inout Sightline_Metrics_V1_ExplainChangeRequest) in r.groupDimension = .businessLine }, "group_values"),
+          (
+            { (r: inout Sightline_Metrics_V1_ExplainChangeRequest) in
+              r.groupDimension = .businessLine; r.groupValues = ["A"]; r.baselineValues = ["A"]
+            }, "baseline_values"
+          ),
+          ({ (r: inout Sightline_Metrics_V1_ExplainChangeRequest) in r.dimensions = [.region, .region] }, "dimensions"),
+          ({ (r: inout Sightline_Metrics_V1_ExplainChangeRequest) in r.kpi = .unspecified }, "kpi"),
+          ({ (r: inout Sightline_Metrics_V1_ExplainChangeRequest) in r.period.end = timestamp("2026-03-01T00:00:00Z") }, "period"),
+        ] {
+          var bad = request(.csat)
+          mutate(&bad)
+          let error = await #expect(throws: RPCError.self) { try await metrics.explainChange(bad, metadata: key) }
+          #expect(error?.code == .invalidArgument)
+          #expect(error?.message.contains(field) == true, "\(field): \(error?.message ?? "")")
+        }
+      }
+    }
+  }
+
   @Test func badQueriesNameTheFieldAndSettingsNeedAdmin() async throws {
     try await InProcessSuite.with { suite in
       let tenant = try await suite.createTenant("acme")

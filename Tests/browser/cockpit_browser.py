@@ -162,6 +162,19 @@ def main():
         check(driver.find_element(By.ID, "alerts").is_displayed(), "no alerts section")
         shoot(driver, args.screenshots, "overview-en")
 
+        # "Why did it move?": every headline card links to it; the change and the top
+        # dimension's segments are the RPC's, with a waterfall drawn.
+        check(len(driver.find_elements(By.CSS_SELECTOR, 'article[data-kpi] .why a[href^="/why?kpi="]')) >= 8,
+              "the headline cards do not link to their why pages")
+        why = expected["why"]
+        driver.get(cockpit.base + "/why?" + why["query"])
+        lead = driver.find_element(By.CSS_SELECTOR, "p.lead")
+        check(lead.get_attribute("data-change") == why["change"], f"why change: page {lead.get_attribute('data-change')}, RPC {why['change']}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.waterfall rect title")) >= 4, "the waterfall is missing")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#waterfall ~ div table tbody tr")
+        check(len(rows) == why["segments"], f"why segments: page {len(rows)}, RPC {why['segments']}")
+        shoot(driver, args.screenshots, "why-en")
+
         # KPI explorer: the table equals the RPC; the CSV download carries the same rows.
         query = expected["explore"]["query"]
         driver.get(cockpit.base + "/explore?" + query)
@@ -243,7 +256,7 @@ def main():
         WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans")
         shoot(driver, args.screenshots, "keys-zh")
         for page, path in [("overview", "/"), ("explore", "/explore?" + query), ("segments", "/segments"),
-                           ("voice", "/voice"), ("experiments", "/experiments")]:
+                           ("voice", "/voice"), ("experiments", "/experiments"), ("why", "/why?" + why["query"])]:
             driver.get(cockpit.base + path)
             check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans", f"{page} is not in Chinese")
             shoot(driver, args.screenshots, f"{page}-zh")

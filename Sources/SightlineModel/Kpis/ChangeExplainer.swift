@@ -93,10 +93,12 @@ public enum ChangeExplainer {
     for (index, value) in zip(tested, adjusted) { effects[index].adjustedPValue = value }
   }
 
-  /// Whether segments holding more than half the weight of those seen on both sides
-  /// moved against the total (a rate change of the other sign).
+  /// Whether the mix, not the segments, moved the total: the segments' rate effects add
+  /// up against the total, and segments holding more than half the weight of those seen
+  /// on both sides moved their own rate against it. (One segment outweighing the others'
+  /// small moves the opposite way is a rate story, not a paradox.)
   static func isSimpsonsParadox(_ effects: [SegmentEffect], direction: Double) -> Bool {
-    guard direction != 0 else { return false }
+    guard direction != 0, effects.reduce(0, { $0 + $1.rateEffect }) * direction < 0 else { return false }
     let both = effects.filter { $0.presence == .both }
     guard both.count >= 2 else { return false }
     let weight = { (e: SegmentEffect) in (e.baselineShare + e.currentShare) / 2 }

@@ -123,6 +123,21 @@ struct Demo: AsyncParsableCommand {
           $0.name = outcome.experiment; $0.minOffset = outcome.offset
         }, metadata: key)
       ExperimentReport.print(evaluation)
+      // Why the complaint rate moved: the spike's days against as many days before.
+      let spikeEnd = Google_Protobuf_Timestamp(unixMilliseconds: scenario.endMs)
+      let spikeStart = Google_Protobuf_Timestamp(
+        unixMilliseconds: scenario.endMs - Int64(scenario.spikeDays) * 86_400_000)
+      let why = try await metrics.explainChange(
+        .with {
+          $0.kpi = .complaintRate
+          $0.period = .with {
+            $0.start = spikeStart
+            $0.end = spikeEnd
+          }
+          $0.minOffset = outcome.offset
+        }, metadata: key)
+      print("\nWhy did the complaint rate move? (the last \(scenario.spikeDays) days against the \(scenario.spikeDays) before)")
+      print(why.summary)
       print(
         """
 
@@ -134,6 +149,7 @@ struct Demo: AsyncParsableCommand {
         Tenant \(outcome.tenantName) (\(outcome.tenantID)); its admin key is in \(keyFile). Try:
           sightline kpi --api-key $(cat \(keyFile)) --data-dir \(dataDir) --by business_line --metric first_response_time --metric csat
           sightline experiment evaluate '\(outcome.experiment)' --api-key $(cat \(keyFile)) --data-dir \(dataDir)
+          sightline explain --metric complaint_rate --period \(scenario.spikeDays)d --api-key $(cat \(keyFile)) --data-dir \(dataDir)
           sightline dashboard --watch --api-key $(cat \(keyFile)) --data-dir \(dataDir)
         """)
       if let url = launcher.cockpitURL {
