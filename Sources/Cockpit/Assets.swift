@@ -43,7 +43,7 @@ enum Assets {
     svg .grid { stroke: #e5e7eb; } svg .zero { stroke: var(--muted); stroke-dasharray: 4 3; }
     svg .axis { font-size: 11px; fill: var(--muted); }
     .legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .85rem; }
-    .swatch { display: inline-block; width: .9rem; height: .25rem; margin-right: .3rem; vertical-align: middle; background: var(--c); }
+    .swatch { display: inline-block; margin-right: .3rem; vertical-align: middle; }
     .scroll { overflow-x: auto; }
     table { border-collapse: collapse; width: 100%; background: var(--card); margin: .5rem 0; font-size: .92rem; }
     caption { text-align: left; color: var(--muted); padding: .2rem 0; }

@@ -65,7 +65,7 @@ enum Charts {
       svg +=
         "<ul class=\"legend\">"
         + series.enumerated().map { number, line in
-          "<li><span class=\"swatch\" style=\"--c:\(palette[number % palette.count])\"></span>\(HTML.escape(line.name))</li>"
+          "<li>\(swatch(palette[number % palette.count]))\(HTML.escape(line.name))</li>"
         }.joined() + "</ul>"
     }
     return svg
@@ -169,8 +169,8 @@ enum Charts {
     }
     svg += "</svg>"
     svg +=
-      "<ul class=\"legend\"><li><span class=\"swatch\" style=\"--c:\(palette[0])\"></span>\(HTML.escape(legend.rate))</li>"
-      + "<li><span class=\"swatch\" style=\"--c:\(palette[1])\"></span>\(HTML.escape(legend.mix))</li></ul>"
+      "<ul class=\"legend\"><li>\(swatch(palette[0]))\(HTML.escape(legend.rate))</li>"
+      + "<li>\(swatch(palette[1]))\(HTML.escape(legend.mix))</li></ul>"
     return svg
   }
 
@@ -193,6 +193,12 @@ enum Charts {
   }
 
   private static func f(_ value: Double) -> String { KpiFormat.fixed(value, digits: 1) }
+
+  /// A legend's colour swatch: a small SVG, because the page's content security policy
+  /// refuses inline `style` attributes (a CSS variable set there never arrives).
+  static func swatch(_ colour: String) -> String {
+    "<svg class=\"swatch\" width=\"14\" height=\"10\" aria-hidden=\"true\"><rect width=\"14\" height=\"10\" fill=\"\(colour)\"/></svg>"
+  }
 
   /// An id for `title`'s elements, unique per title within a page.
   private static func id(_ title: String) -> String {

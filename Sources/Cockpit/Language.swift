@@ -137,6 +137,7 @@ enum Language: String, Sendable, CaseIterable {
     "chart.days": ("day", "日期"),
     "why.link": ("Why did it move?", "为何变化？"),
     "why.title": ("Why did %@ move?", "%@ 为何变化？"),
+    "why.range": ("%@ against %@ (UTC, end exclusive)", "%@ 对比 %@（UTC，不含结束日）"),
     "why.nodata": ("Not enough data on both sides of the comparison to explain a change.", "对比的两个周期数据不足，无法解释变化。"),
     "why.moved": ("%@ moved from %@ to %@ (%@).", "%@ 从 %@ 变为 %@（%@）。"),
     "why.by": ("Contributions by %@", "按%@拆解"),

@@ -51,7 +51,9 @@ enum WhyPage {
     let name = context.language.kpi(kind)
     let title = WhyPage.fill(context.text("why.title"), name)
     var body = OverviewPage.periodPicker(context, days: days, keeping: [("kpi", kind.rawValue)])
-    body += "<p class=\"meta\">\(HTML.escape(WhyPage.fill(context.text("period.vs"), Int(days))))</p>"
+    let range = Layout.day(reply.currentRange.start) + " – " + Layout.day(reply.currentRange.end)
+    let baseline = Layout.day(reply.baselineRange.start) + " – " + Layout.day(reply.baselineRange.end)
+    body += "<p class=\"meta\">\(HTML.escape(WhyPage.fill(context.text("why.range"), range, baseline)))</p>"
     body += "<p class=\"kpis\">" + OverviewPageKpis.links(context, current: kind, days: days) + "</p>"
     guard reply.baselineCount > 0 || reply.decomposition == .additive, let top = reply.dimensions.first else {
       return Layout.page(context, title: title, body: body + "<p>\(HTML.escape(context.text("why.nodata")))</p>")

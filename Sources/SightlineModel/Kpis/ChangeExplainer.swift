@@ -15,8 +15,12 @@ public struct DimensionChange: Sendable, Equatable {
   public var topContributors: [SegmentEffect]
   /// Share of the change those contributors explain (0 when nothing changed).
   public var topShare: Double
-  /// `topShare` less their mean share of the observations: how much more of the change
-  /// they explain than their size would (0 for a change spread evenly).
+  /// How well the dimension localises the change, what dimensions are ranked by: the
+  /// share of the dimension's credible movement (Σ |credible effect|, see
+  /// ``SegmentEffect/credibleEffect``) that its three largest credible contributors in
+  /// the change's direction carry, less their mean share of the observations. About 0
+  /// for a change spread evenly or for noise; near 1 − w for one segment of weight w
+  /// carrying it.
   public var score: Double
   /// The total moved one way while segments holding most of the weight moved the other.
   public var simpsonsParadox: Bool
@@ -32,8 +36,8 @@ public enum ChangeExplainer {
   public static let defaultMinSample = 30.0
 
   /// The explanation of `kpi`'s change over `sides` (value → statistics on the baseline
-  /// and current side). A segment with fewer than `minSample` observations on both sides
-  /// is pooled into "(other)" when there are at least two such segments.
+  /// and current side). Segments with fewer than `minSample` observations on both sides
+  /// are pooled into "(other)" (see ``pool(_:minSample:)``).
   public static func explain(
     kpi: KpiKind, sides: [(value: String, baseline: SufficientStatistics, current: SufficientStatistics)],
     minSample: Double = defaultMinSample
@@ -51,20 +55,31 @@ public enum ChangeExplainer {
     let direction: Double = change > 0 ? 1 : change < 0 ? -1 : 0
     let top = Array(effects.filter { $0.effect * direction > 0 }.sorted { $0.effect * direction > $1.effect * direction }.prefix(3))
     let topShare = direction == 0 ? 0 : top.reduce(0) { $0 + $1.effect } / change
-    let topWeight = top.reduce(0) { $0 + ($1.baselineShare + $1.currentShare) / 2 }
     return DimensionChange(
       segments: effects, change: change, rateEffect: effects.reduce(0) { $0 + $1.rateEffect },
       mixEffect: effects.reduce(0) { $0 + $1.mixEffect }, topContributors: top, topShare: topShare,
-      score: direction == 0 ? 0 : topShare - topWeight,
+      score: score(effects, direction: direction),
       simpsonsParadox: kind == .ratio && isSimpsonsParadox(effects, direction: direction))
   }
 
-  /// Pools the segments small on both sides into one "(other)" segment (if two or more).
+  /// See ``DimensionChange/score``.
+  static func score(_ effects: [SegmentEffect], direction: Double) -> Double {
+    let gross = effects.reduce(0) { $0 + abs($1.credibleEffect) }
+    guard direction != 0, gross > 0 else { return 0 }
+    let top = effects.filter { $0.credibleEffect * direction > 0 }
+      .sorted { $0.credibleEffect * direction > $1.credibleEffect * direction }.prefix(3)
+    let carried = top.reduce(0) { $0 + abs($1.credibleEffect) } / gross
+    return carried - top.reduce(0) { $0 + ($1.baselineShare + $1.currentShare) / 2 }
+  }
+
+  /// Pools the segments small on both sides into one "(other)" segment, when there are
+  /// two or more of them and at least one segment is large: pooling every segment would
+  /// leave nothing to explain by.
   static func pool(
     _ sides: [(value: String, baseline: SufficientStatistics, current: SufficientStatistics)], minSample: Double
   ) -> (sides: [(value: String, baseline: SufficientStatistics, current: SufficientStatistics)], count: Int) {
     let small = sides.filter { max($0.baseline.count, $0.current.count) < minSample }
-    guard small.count >= 2 else { return (sides, 0) }
+    guard small.count >= 2, small.count < sides.count else { return (sides, 0) }
     func sum(_ parts: [SufficientStatistics]) -> SufficientStatistics {
       parts.reduce(SufficientStatistics(count: 0, sum: 0, sumSquares: 0)) {
         SufficientStatistics(count: $0.count + $1.count, sum: $0.sum + $1.sum, sumSquares: $0.sumSquares + $1.sumSquares)
@@ -87,6 +102,8 @@ public enum ChangeExplainer {
           controlSuccesses: b.sum, controlTotal: b.count, treatmentSuccesses: c.sum, treatmentTotal: c.count)
         : ABStatistics.welch(control: b, treatment: c)
       effects[index].pValue = estimate?.pValue
+      // Without an error (too few observations to test) the rate change is not credible.
+      effects[index].rateStandardError = estimate?.standardError ?? .infinity
     }
     let tested = effects.indices.filter { effects[$0].pValue != nil }
     let adjusted = ABStatistics.benjaminiHochberg(tested.map { effects[$0].pValue! })

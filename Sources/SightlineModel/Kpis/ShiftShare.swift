@@ -38,14 +38,26 @@ public struct SegmentEffect: Sendable, Equatable {
   /// a count.
   public var mixEffect: Double
   public var presence: SegmentPresence
-  /// Two-sided p-value of the rate change, and its Benjamini–Hochberg adjustment.
+  /// Two-sided p-value of the rate change, its Benjamini–Hochberg adjustment, and the
+  /// standard error of the rate change Δr.
   public var pValue: Double?
   public var adjustedPValue: Double?
+  public var rateStandardError: Double?
   /// Segments pooled into this one (0 for a real segment).
   public var pooled = 0
 
   /// Rate plus mix effect.
   public var effect: Double { rateEffect + mixEffect }
+
+  /// The effect with the rate part shrunk towards 0 by its noise, 1.96 · w̄ · SE(Δr) (0 if
+  /// the noise covers it): what ranks dimensions, so that a dimension whose segments only
+  /// wobble does not look like an explanation.
+  public var credibleEffect: Double {
+    guard let error = rateStandardError, rateEffect != 0 else { return effect }
+    let noise = 1.96 * (baselineShare + currentShare) / 2 * error
+    let rate = rateEffect > 0 ? max(0, rateEffect - noise) : min(0, rateEffect + noise)
+    return rate + mixEffect
+  }
   /// The segment's own KPI value on each side; nil without observations.
   public var baselineRate: Double? { baseline.mean }
   public var currentRate: Double? { current.mean }

@@ -702,8 +702,10 @@ public nonisolated struct Sightline_Metrics_V1_DimensionExplanation: Sendable {
   /// explain.
   public var topShare: Double = 0
 
-  /// top_share less those contributors' share of the observations: how much more they
-  /// explain than their size would. Dimensions are ranked by it.
+  /// How well the dimension localises the change, what dimensions are ranked by: the
+  /// share of its credible movement (rate effects shrunk by 1.96 standard errors) that its
+  /// three largest credible contributors carry, less their share of the observations
+  /// (docs/kpis.md, "Explaining a change").
   public var score: Double = 0
 
   /// Set when the total moved one way while segments holding most of the weight moved
