@@ -60,6 +60,7 @@ enum Language: String, Sendable, CaseIterable {
     "live": ("Live: refreshes when new data or alerts arrive.", "实时：有新数据或告警时自动刷新。"),
     "alerts.title": ("Open alerts", "未关闭告警"),
     "alerts.none": ("No open alerts.", "暂无告警。"),
+    "alerts.why": ("Moved by (against a week before)", "主要贡献（对比一周前）"),
     "alerts.critical": ("Critical", "严重"),
     "alerts.warning": ("Warning", "警告"),
     "headline.title": ("Headline KPIs", "核心指标"),

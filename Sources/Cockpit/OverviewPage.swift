@@ -76,8 +76,19 @@ enum OverviewPage {
         let expected = kind.map { " (\(KpiFormat.value(alert.expectedLow, $0)) – \(KpiFormat.value(alert.expectedHigh, $0)))" } ?? ""
         return
           "<li class=\"\(critical ? "critical" : "warning")\" data-alert=\"\(HTML.escape(alert.id))\"><strong>\(HTML.escape(context.text(critical ? "alerts.critical" : "alerts.warning")))</strong> "
-          + "\(HTML.escape(name)) · \(HTML.escape(scope)): \(HTML.escape(value))\(HTML.escape(expected)) · <time>\(Layout.time(alert.openedAt))</time></li>"
+          + "\(HTML.escape(name)) · \(HTML.escape(scope)): \(HTML.escape(value))\(HTML.escape(expected)) · <time>\(Layout.time(alert.openedAt))</time>"
+          + contributors(context, alert, kind) + "</li>"
       }.joined() + "</ul>"
+  }
+
+  /// What moved the alert's KPI when it opened: its top contributors against a week before.
+  static func contributors(_ context: PageContext, _ alert: Sightline_Metrics_V1_Alert, _ kind: KpiKind?) -> String {
+    guard let kind, !alert.contributors.isEmpty else { return "" }
+    let items = alert.contributors.map { contributor in
+      let dimension = KpiWire.dimensions[contributor.dimension].map(context.language.dimension) ?? ""
+      return "\(HTML.escape(dimension)) = \(HTML.escape(contributor.value)) \(HTML.escape(KpiFormat.change(contributor.effect, kind)))"
+    }
+    return "<br><span class=\"why\">\(HTML.escape(context.text("alerts.why"))): \(items.joined(separator: ", "))</span>"
   }
 
   /// Each KPI's target: the tenant's where it set one, else the default.

@@ -15,7 +15,7 @@ enum WhyPage {
   static let steps = 8
 
   /// `template` with each `%@` (and `%d`) replaced by the next of `values`, in order.
-  static func fill(_ template: String, _ values: CustomStringConvertible...) -> String {
+  static func fill(_ template: String, _ values: any CustomStringConvertible...) -> String {
     var text = ""
     var rest = values.makeIterator()
     var remaining = Substring(template)

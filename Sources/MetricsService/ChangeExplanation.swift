@@ -43,6 +43,23 @@ struct ChangeExplanation {
   let minSample: Double
   let timeZone: String
 
+  /// The dimensions explained by default: every ticket and customer dimension but the
+  /// customer itself and, comparing groups, the group's own dimension.
+  static func defaultDimensions(for sides: ChangeSides) -> [KpiDimension] {
+    KpiDimension.allCases.filter { dimension in
+      if dimension == .customer { return false }
+      if case .groups(let grouped, _, _, _) = sides { return dimension != grouped }
+      return true
+    }
+  }
+
+  /// The explanation of each of `dimensions`, best first (by score; ties keep their order).
+  func rank(dimensions: [KpiDimension]) throws -> [ExplainedDimension] {
+    var ranked = try dimensions.map { try explain(by: $0, filters: filters) }
+    ranked.sort { $0.change.score != $1.change.score ? $0.change.score > $1.change.score : false }
+    return ranked
+  }
+
   /// The explanation of each of `dimensions`, best first; the drill-down; the percentiles.
   func run(
     dimensions: [KpiDimension]
@@ -50,8 +67,7 @@ struct ChangeExplanation {
     ranked: [ExplainedDimension], drill: (dimension: KpiDimension, value: String, explained: ExplainedDimension)?,
     percentiles: [(q: Double, baseline: Double, current: Double, atBaselineMix: Double)]
   ) {
-    var ranked = try dimensions.map { try explain(by: $0, filters: filters) }
-    ranked.sort { $0.change.score != $1.change.score ? $0.change.score > $1.change.score : false }
+    let ranked = try rank(dimensions: dimensions)
     var drill: (KpiDimension, String, ExplainedDimension)?
     if ranked.count >= 2, let top = ranked[0].change.topContributors.first, top.value != ChangeExplainer.otherValue {
       var narrowed = filters

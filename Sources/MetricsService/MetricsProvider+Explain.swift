@@ -23,13 +23,7 @@ extension MetricsProvider {
     let now = clock()
     let sides = try Self.sides(message, nowMs: now)
     var dimensions = try message.dimensions.enumerated().map { try KpiWire.dimension($1, field: "dimensions[\($0)]") }
-    if dimensions.isEmpty {
-      dimensions = KpiDimension.allCases.filter { dimension in
-        if dimension == .customer { return false }
-        if case .groups(let grouped, _, _, _) = sides { return dimension != grouped }
-        return true
-      }
-    }
+    if dimensions.isEmpty { dimensions = ChangeExplanation.defaultDimensions(for: sides) }
     guard Set(dimensions).count == dimensions.count else {
       throw InvalidInput(field: "dimensions", reason: "name each dimension once")
     }

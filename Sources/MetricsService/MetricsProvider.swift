@@ -420,6 +420,15 @@ extension MetricsProvider {
         window.end = Google_Protobuf_Timestamp(unixMilliseconds: alert.windowEndMs)
       }
       $0.message = alert.message
+      $0.contributors = alert.contributors.map { contributor in
+        .with {
+          $0.dimension = KpiWire.wireDimensions[contributor.dimension] ?? .unspecified
+          $0.value = contributor.value
+          $0.effect = contributor.effect
+          $0.rateEffect = contributor.rateEffect
+          $0.mixEffect = contributor.mixEffect
+        }
+      }
     }
   }
 }

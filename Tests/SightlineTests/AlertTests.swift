@@ -58,6 +58,12 @@ struct AlertTests {
     let scale = (0.05 * 0.95 / 40).squareRoot()
     #expect(abs(alert.expectedHigh - (0.05 + 3 * scale)) < 1e-12)
     #expect(alert.message.contains("region=north"))
+    // What moved the tenant's complaint rate against the same day a week before (2 of 40
+    // everywhere): north's own rate, (16 − 2) / 40 of its third; south's 3 adds a little.
+    #expect(alert.contributors.map(\.value) == ["north", "south"])
+    #expect(alert.contributors.allSatisfy { $0.dimension == .region && $0.mixEffect == 0 })
+    #expect(abs(alert.contributors[0].effect - 14.0 / 120) < 1e-12)
+    #expect(try alerts.alert(id: alert.id)?.contributors == alert.contributors, "stored and read back")
     // Evaluating again announces nothing new: the alert is already open.
     #expect(try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z").evaluate().isEmpty)
     #expect(try alerts.alerts(openOnly: true, limit: 10).count == 1)

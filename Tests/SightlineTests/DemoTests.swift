@@ -36,12 +36,19 @@ extension RealProcessSuites {
           let changes = try suite.metrics.evaluateAlerts(tenant: tenant)
           #expect(!changes.isEmpty)
           #expect(Set(changes.map(\.dimensionValue)) == [planted.spikeRegion])
+          // Each carries what moved the tenant's complaint rate: the spiking region first.
+          for alert in changes {
+            #expect(alert.contributors.first?.dimension == .region, "\(alert.contributors)")
+            #expect(alert.contributors.first?.value == planted.spikeRegion, "\(alert.contributors)")
+          }
 
           // Why: the complaint spike is explained by its region, and the CSAT change after
           // the rollout is better on the treated lines. (The data are seeded and placed relative to the
           // scenario's start, so these answers are the same on every run.)
           let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
-          func explain(_ kpi: Sightline_Metrics_V1_Kpi, from: Int64, to: Int64) async throws
+          func explain(
+            _ kpi: Sightline_Metrics_V1_Kpi, from: Int64, to: Int64, minSample: Int64 = 0
+          ) async throws
             -> Sightline_Metrics_V1_ExplainChangeResponse
           {
             try await metrics.explainChange(
@@ -51,7 +58,7 @@ extension RealProcessSuites {
                   $0.start = Google_Protobuf_Timestamp(unixMilliseconds: from)
                   $0.end = Google_Protobuf_Timestamp(unixMilliseconds: to)
                 }
-                $0.minSample = 1
+                $0.minSample = minSample
                 $0.minOffset = outcome.offset
               }, metadata: key)
           }
@@ -62,7 +69,8 @@ extension RealProcessSuites {
           #expect(spike.dimensions.first?.segments.first?.value == planted.spikeRegion, "\(spike.summary)")
           #expect(spike.change > 0)
           let month = 30 * day
-          let rise = try await explain(.csat, from: planted.rolloutMs, to: planted.rolloutMs + month)
+          // Every line on its own, however few its answers.
+          let rise = try await explain(.csat, from: planted.rolloutMs, to: planted.rolloutMs + month, minSample: 1)
           let lines = try #require(rise.dimensions.first { $0.dimension == .businessLine })
           let treatedEffect = lines.segments.filter { planted.treatedLines.contains($0.value) }.reduce(0) { $0 + $1.rateEffect }
           let controlEffect = lines.segments.filter { planted.controlLines.contains($0.value) }.reduce(0) { $0 + $1.rateEffect }

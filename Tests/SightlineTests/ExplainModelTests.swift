@@ -61,13 +61,22 @@ struct ExplainModelTests {
     #expect(words.contains("Simpson's paradox"), "\(words)")
   }
 
-  @Test("one segment that carries the whole change explains all of it, by rate, and ranks high")
+  @Test("one segment that carries the whole change explains all of it, by rate, and ranks by its credible excess")
   func oneSegmentCarriesTheChange() {
     let fixture = (Self.fixtures["shift_share"] as! [[String: Any]]).first { $0["name"] as! String == "one_segment" }!
     let explanation = ChangeExplainer.explain(kpi: .csat, sides: Self.sides(fixture), minSample: 1)
     #expect(explanation.topContributors.map(\.value) == ["B"])
     #expect(abs(explanation.topShare - 1) < 1e-12)
-    #expect(abs(explanation.score - 0.5) < 1e-12, "explains all of it with half the weight")
+    // B carries −0.1, its size alone −0.05: the excess −0.05 is within 1.96 · 0.5 · SE =
+    // 0.068 (the test's pooled SE of 0.5 → 0.3 on 100 answers each: √(0.4 · 0.6 · 2/100)).
+    #expect(explanation.score == 0, "within its noise at 100 answers")
+    // Ten times the answers: the test's pooled SE = √(0.4 · 0.6 · 2/1000) = 0.021909,
+    // noise 0.98 · 0.021909 = 0.021471, credible excess 0.05 − 0.021471 = 0.028529.
+    let larger = Self.sides(fixture).map { side in
+      (side.value, Self.ratio(side.baseline.count * 10, side.baseline.sum * 10), Self.ratio(side.current.count * 10, side.current.sum * 10))
+    }
+    let confident = ChangeExplainer.explain(kpi: .csat, sides: larger, minSample: 1)
+    #expect(abs(confident.score - 0.28529) < 1e-5, "\(confident.score)")
     #expect(explanation.mixEffect == 0)
     #expect(!explanation.simpsonsParadox)
     #expect(explanation.segments[0].value == "B")

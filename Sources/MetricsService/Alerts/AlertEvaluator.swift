@@ -76,7 +76,8 @@ struct AlertEvaluator {
           value: result.value, sampleSize: result.sampleSize, expectedLow: verdict.expected.lowerBound,
           expectedHigh: verdict.expected.upperBound, severity: verdict.severity, openedMs: nowMs, resolvedMs: nil,
           windowStartMs: nowMs - rule.windowMs, windowEndMs: nowMs,
-          message: message(rule, group: group, result: result, expected: verdict.expected))
+          message: message(rule, group: group, result: result, expected: verdict.expected),
+          contributors: contributors(rule))
         try alerts.save(alert, fence: fence)
         changes.append(alert)
       case (true, var alert?):
@@ -98,6 +99,28 @@ struct AlertEvaluator {
       }
     }
     return changes
+  }
+
+  /// The three largest contributors to the tenant's change of the rule's KPI, its window
+  /// against the same window a week before: by the rule's own dimension when it has one
+  /// (how much each region moved the tenant's rate), else by the best-ranked dimension;
+  /// none when the week before has nothing to compare with. An explanation that fails
+  /// leaves the alert without contributors rather than unopened.
+  func contributors(_ rule: AlertRuleRecord) -> [AlertContributor] {
+    let engine = KpiEngine(store: store, settings: settings, nowMs: nowMs, buildLock: buildLock)
+    let sides = ChangeSides.periods(
+      baseline: (nowMs - Self.weekMs - rule.windowMs, nowMs - Self.weekMs), current: (nowMs - rule.windowMs, nowMs))
+    let explanation = ChangeExplanation(
+      engine: engine, kpi: rule.kpi, sides: sides, filters: [:], minSample: ChangeExplainer.defaultMinSample,
+      timeZone: settings.timeZone)
+    let dimensions = rule.by.map { [$0] } ?? ChangeExplanation.defaultDimensions(for: sides)
+    guard let top = try? explanation.rank(dimensions: dimensions).first,
+      DecompositionKind(rule.kpi) == .additive || top.change.segments.contains(where: { $0.baseline.count > 0 })
+    else { return [] }
+    return top.change.topContributors.map {
+      AlertContributor(
+        dimension: top.dimension, value: $0.value, effect: $0.effect, rateEffect: $0.rateEffect, mixEffect: $0.mixEffect)
+    }
   }
 
   private struct Verdict {

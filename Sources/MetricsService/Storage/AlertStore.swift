@@ -62,12 +62,16 @@ public struct AlertRecord: Sendable, Equatable {
   public var windowStartMs: Int64
   public var windowEndMs: Int64
   public var message: String
+  /// The segments that moved the tenant's KPI most when the alert opened (its window
+  /// against the same window a week before, by the best-ranked dimension: docs/kpis.md,
+  /// "Explaining a change"); empty when there was nothing to compare with.
+  public var contributors: [AlertContributor]
 
   /// An alert from its parts.
   public init(
     id: String, ruleID: String, kpi: KpiKind, dimension: KpiDimension?, dimensionValue: String, value: Double,
     sampleSize: Int64, expectedLow: Double, expectedHigh: Double, severity: AlertSeverity, openedMs: Int64,
-    resolvedMs: Int64?, windowStartMs: Int64, windowEndMs: Int64, message: String
+    resolvedMs: Int64?, windowStartMs: Int64, windowEndMs: Int64, message: String, contributors: [AlertContributor] = []
   ) {
     self.id = id
     self.ruleID = ruleID
@@ -84,6 +88,54 @@ public struct AlertRecord: Sendable, Equatable {
     self.windowStartMs = windowStartMs
     self.windowEndMs = windowEndMs
     self.message = message
+    self.contributors = contributors
+  }
+}
+
+/// One segment's part in an alert's KPI change.
+public struct AlertContributor: Sendable, Equatable {
+  public var dimension: KpiDimension
+  public var value: String
+  /// Rate plus mix effect, and the two parts.
+  public var effect: Double
+  public var rateEffect: Double
+  public var mixEffect: Double
+
+  /// A contributor from its parts.
+  public init(dimension: KpiDimension, value: String, effect: Double, rateEffect: Double, mixEffect: Double) {
+    self.dimension = dimension
+    self.value = value
+    self.effect = effect
+    self.rateEffect = rateEffect
+    self.mixEffect = mixEffect
+  }
+
+  /// The stored form of one contributor.
+  private struct Stored: Codable {
+    var dimension: String
+    var value: String
+    var effect: Double
+    var rateEffect: Double
+    var mixEffect: Double
+  }
+
+  /// The stored form: a JSON array ("" for none).
+  static func stored(_ contributors: [AlertContributor]) -> String {
+    let rows = contributors.map {
+      Stored(dimension: $0.dimension.rawValue, value: $0.value, effect: $0.effect, rateEffect: $0.rateEffect, mixEffect: $0.mixEffect)
+    }
+    guard !rows.isEmpty, let data = try? JSONEncoder().encode(rows) else { return "" }
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  /// The contributors of a stored form; none for "" (alerts stored before they existed).
+  static func parse(_ text: String) -> [AlertContributor] {
+    guard !text.isEmpty, let rows = try? JSONDecoder().decode([Stored].self, from: Data(text.utf8)) else { return [] }
+    return rows.compactMap { row in
+      KpiDimension(rawValue: row.dimension).map {
+        AlertContributor(dimension: $0, value: row.value, effect: row.effect, rateEffect: row.rateEffect, mixEffect: row.mixEffect)
+      }
+    }
   }
 }
 

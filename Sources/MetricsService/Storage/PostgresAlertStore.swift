@@ -52,15 +52,16 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
       try session.execute(
         """
         INSERT INTO alert (tenant_id, id, rule_id, kpi, dimension, dimension_value, value, sample_size, expected_low,
-          expected_high, severity, opened_ms, resolved_ms, window_start_ms, window_end_ms, message)
+          expected_high, severity, opened_ms, resolved_ms, window_start_ms, window_end_ms, message, contributors)
         VALUES (\(tenant.rawValue), \(alert.id), \(alert.ruleID), \(alert.kpi.rawValue), \(alert.dimension?.rawValue),
           \(alert.dimensionValue), \(alert.value), \(alert.sampleSize), \(alert.expectedLow), \(alert.expectedHigh),
-          \(alert.severity.rawValue), \(alert.openedMs), \(alert.resolvedMs), \(alert.windowStartMs), \(alert.windowEndMs), \(alert.message))
+          \(alert.severity.rawValue), \(alert.openedMs), \(alert.resolvedMs), \(alert.windowStartMs), \(alert.windowEndMs), \(alert.message),
+          \(AlertContributor.stored(alert.contributors)))
         ON CONFLICT (tenant_id, id) DO UPDATE SET rule_id = excluded.rule_id, kpi = excluded.kpi, dimension = excluded.dimension,
           dimension_value = excluded.dimension_value, value = excluded.value, sample_size = excluded.sample_size,
           expected_low = excluded.expected_low, expected_high = excluded.expected_high, severity = excluded.severity,
           opened_ms = excluded.opened_ms, resolved_ms = excluded.resolved_ms, window_start_ms = excluded.window_start_ms,
-          window_end_ms = excluded.window_end_ms, message = excluded.message
+          window_end_ms = excluded.window_end_ms, message = excluded.message, contributors = excluded.contributors
         """)
     }
   }
@@ -81,7 +82,7 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
       for value in values { bindings.append(value) }
       let sql = """
         SELECT id, rule_id, kpi, dimension, dimension_value, value, sample_size, expected_low, expected_high, severity,
-          opened_ms, resolved_ms, window_start_ms, window_end_ms, message FROM alert
+          opened_ms, resolved_ms, window_start_ms, window_end_ms, message, contributors FROM alert
         WHERE tenant_id = $1 AND \(condition)
         """
       return try session.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).compactMap { row in
@@ -95,7 +96,8 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
           expectedHigh: try cells[8].decode(Double.self),
           severity: AlertSeverity(rawValue: try cells[9].decode(String.self)) ?? .warning, openedMs: try cells[10].decode(Int64.self),
           resolvedMs: try cells[11].decode(Int64?.self), windowStartMs: try cells[12].decode(Int64.self),
-          windowEndMs: try cells[13].decode(Int64.self), message: try cells[14].decode(String.self))
+          windowEndMs: try cells[13].decode(Int64.self), message: try cells[14].decode(String.self),
+          contributors: AlertContributor.parse(try cells[15].decode(String.self)))
       }
     }
   }

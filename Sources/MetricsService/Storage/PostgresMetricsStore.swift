@@ -91,6 +91,10 @@ public enum MetricsPostgresSchema: PostgresSchema {
         "CREATE TABLE rollup_generation (tenant_id text NOT NULL PRIMARY KEY, generation bigint NOT NULL)"
       ],
       tenantTables: ["rollup_generation"]),
+    PostgresMigration(
+      version: 3, name: "alert contributors",
+      statements: ["ALTER TABLE alert ADD COLUMN contributors text NOT NULL DEFAULT ''"],
+      tenantTables: []),
   ]
 }
 

@@ -71,13 +71,14 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
       try db.execute(
         sql: """
           INSERT OR REPLACE INTO alert (id, rule_id, kpi, dimension, dimension_value, value, sample_size, expected_low,
-            expected_high, severity, opened_ms, resolved_ms, window_start_ms, window_end_ms, message)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            expected_high, severity, opened_ms, resolved_ms, window_start_ms, window_end_ms, message, contributors)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           alert.id, alert.ruleID, alert.kpi.rawValue, alert.dimension?.rawValue, alert.dimensionValue, alert.value,
           alert.sampleSize, alert.expectedLow, alert.expectedHigh, alert.severity.rawValue, alert.openedMs,
           alert.resolvedMs, alert.windowStartMs, alert.windowEndMs, alert.message,
+          AlertContributor.stored(alert.contributors),
         ])
     }
   }
@@ -100,7 +101,7 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
   private static var selectAlert: String {
     """
     SELECT id, rule_id, kpi, dimension, dimension_value, value, sample_size, expected_low, expected_high, severity,
-      opened_ms, resolved_ms, window_start_ms, window_end_ms, message FROM alert
+      opened_ms, resolved_ms, window_start_ms, window_end_ms, message, contributors FROM alert
     """
   }
 
@@ -110,6 +111,6 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
       id: row[0], ruleID: row[1], kpi: kpi, dimension: (row[3] as String?).flatMap(KpiDimension.init(rawValue:)),
       dimensionValue: row[4], value: row[5], sampleSize: row[6], expectedLow: row[7], expectedHigh: row[8],
       severity: AlertSeverity(rawValue: row[9]) ?? .warning, openedMs: row[10], resolvedMs: row[11],
-      windowStartMs: row[12], windowEndMs: row[13], message: row[14])
+      windowStartMs: row[12], windowEndMs: row[13], message: row[14], contributors: AlertContributor.parse(row[15]))
   }
 }

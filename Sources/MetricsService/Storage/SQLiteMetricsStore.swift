@@ -93,6 +93,8 @@ public enum MetricsSchema: SQLiteSchema {
     // The settings a day was built under: a build racing a settings change must not leave
     // a day counted under the old ones.
     SQLiteMigration("v3-rollup-settings", "ALTER TABLE rollup_day ADD COLUMN settings TEXT NOT NULL DEFAULT ''"),
+    // What moved the KPI when the alert opened (docs/kpis.md, "Explaining a change").
+    SQLiteMigration("v4-alert-contributors", "ALTER TABLE alert ADD COLUMN contributors TEXT NOT NULL DEFAULT ''"),
   ]
 }
 

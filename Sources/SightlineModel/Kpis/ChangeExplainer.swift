@@ -16,11 +16,10 @@ public struct DimensionChange: Sendable, Equatable {
   /// Share of the change those contributors explain (0 when nothing changed).
   public var topShare: Double
   /// How well the dimension localises the change, what dimensions are ranked by: the
-  /// share of the dimension's credible movement (Σ |credible effect|, see
-  /// ``SegmentEffect/credibleEffect``) that its three largest credible contributors in
-  /// the change's direction carry, less their mean share of the observations. About 0
-  /// for a change spread evenly or for noise; near 1 − w for one segment of weight w
-  /// carrying it.
+  /// credible excess (``SegmentEffect/credibleExcess(over:minSample:)``) of its three largest
+  /// contributors in the change's direction, as a share of the change. About 0 for a
+  /// change spread in proportion to size and for segments that only wobble; near 1 − w
+  /// for one segment of weight w carrying the whole change far beyond its noise.
   public var score: Double
   /// The total moved one way while segments holding most of the weight moved the other.
   public var simpsonsParadox: Bool
@@ -58,18 +57,15 @@ public enum ChangeExplainer {
     return DimensionChange(
       segments: effects, change: change, rateEffect: effects.reduce(0) { $0 + $1.rateEffect },
       mixEffect: effects.reduce(0) { $0 + $1.mixEffect }, topContributors: top, topShare: topShare,
-      score: score(effects, direction: direction),
+      score: score(effects, change: change, minSample: minSample),
       simpsonsParadox: kind == .ratio && isSimpsonsParadox(effects, direction: direction))
   }
 
   /// See ``DimensionChange/score``.
-  static func score(_ effects: [SegmentEffect], direction: Double) -> Double {
-    let gross = effects.reduce(0) { $0 + abs($1.credibleEffect) }
-    guard direction != 0, gross > 0 else { return 0 }
-    let top = effects.filter { $0.credibleEffect * direction > 0 }
-      .sorted { $0.credibleEffect * direction > $1.credibleEffect * direction }.prefix(3)
-    let carried = top.reduce(0) { $0 + abs($1.credibleEffect) } / gross
-    return carried - top.reduce(0) { $0 + ($1.baselineShare + $1.currentShare) / 2 }
+  static func score(_ effects: [SegmentEffect], change: Double, minSample: Double) -> Double {
+    guard change != 0 else { return 0 }
+    let excess = effects.map { $0.credibleExcess(over: change, minSample: minSample) / change }.filter { $0 > 0 }
+    return excess.sorted(by: >).prefix(3).reduce(0, +)
   }
 
   /// Pools the segments small on both sides into one "(other)" segment, when there are
@@ -102,8 +98,14 @@ public enum ChangeExplainer {
           controlSuccesses: b.sum, controlTotal: b.count, treatmentSuccesses: c.sum, treatmentTotal: c.count)
         : ABStatistics.welch(control: b, treatment: c)
       effects[index].pValue = estimate?.pValue
-      // Without an error (too few observations to test) the rate change is not credible.
-      effects[index].rateStandardError = estimate?.standardError ?? .infinity
+      // The noise of Δr: for shares the test's pooled standard error (the Wald one is 0
+      // when both rates sit at 0 or 1, as one-ticket segments' do); without an error (too
+      // few observations to test) the rate change is not credible.
+      if let estimate, kpi.isRate, estimate.statistic != 0 {
+        effects[index].rateStandardError = abs(estimate.effect / estimate.statistic)
+      } else {
+        effects[index].rateStandardError = estimate?.standardError ?? .infinity
+      }
     }
     let tested = effects.indices.filter { effects[$0].pValue != nil }
     let adjusted = ABStatistics.benjaminiHochberg(tested.map { effects[$0].pValue! })

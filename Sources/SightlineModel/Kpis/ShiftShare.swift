@@ -49,15 +49,23 @@ public struct SegmentEffect: Sendable, Equatable {
   /// Rate plus mix effect.
   public var effect: Double { rateEffect + mixEffect }
 
-  /// The effect with the rate part shrunk towards 0 by its noise, 1.96 · w̄ · SE(Δr) (0 if
-  /// the noise covers it): what ranks dimensions, so that a dimension whose segments only
-  /// wobble does not look like an explanation.
-  public var credibleEffect: Double {
-    guard let error = rateStandardError, rateEffect != 0 else { return effect }
-    let noise = 1.96 * (baselineShare + currentShare) / 2 * error
-    let rate = rateEffect > 0 ? max(0, rateEffect - noise) : min(0, rateEffect + noise)
-    return rate + mixEffect
+  /// Its mean share of the observations, w̄.
+  public var meanShare: Double { (baselineShare + currentShare) / 2 }
+
+  /// How much more of `change` the segment carries than its size would (its effect less
+  /// w̄ · change), shrunk towards 0 by the noise of its rate effect, 1.96 · w̄ · SE(Δr) (0 when
+  /// the noise covers it). A segment with fewer than `minSample` observations on both
+  /// sides, or too small to test, has none. Dimensions are ranked by it, so that neither
+  /// a large segment carrying its proportional part nor segments that only wobble look
+  /// like an explanation.
+  public func credibleExcess(over change: Double, minSample: Double) -> Double {
+    guard max(baseline.count, current.count) >= minSample else { return 0 }
+    let excess = effect - meanShare * change
+    guard let error = rateStandardError else { return excess }
+    let noise = error.isFinite ? 1.96 * meanShare * error : abs(rateEffect)
+    return excess > 0 ? max(0, excess - noise) : min(0, excess + noise)
   }
+
   /// The segment's own KPI value on each side; nil without observations.
   public var baselineRate: Double? { baseline.mean }
   public var currentRate: Double? { current.mean }

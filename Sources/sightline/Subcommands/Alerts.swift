@@ -30,12 +30,13 @@ struct AlertsCommand: AsyncParsableCommand {
         return
       }
       printTable(
-        ["state", "severity", "opened", "metric", "where", "value", "expected", "n"],
+        ["state", "severity", "opened", "metric", "where", "value", "expected", "n", "why (vs a week before)"],
         reply.alerts.map { alert in
           [
             alert.hasResolvedAt ? "resolved" : "OPEN", AlertText.severity(alert.severity),
             RFC3339.format(milliseconds: alert.openedAt.seconds * 1000), WireNames.name(alert.kpi), AlertText.scope(alert),
             AlertText.value(alert.value, alert.kpi), AlertText.expected(alert), String(alert.sampleSize),
+            AlertText.contributors(alert),
           ]
         })
     }
@@ -54,7 +55,8 @@ struct AlertsCommand: AsyncParsableCommand {
             let state = alert.hasResolvedAt ? "resolved" : "OPENED  "
             let line =
               "\(RFC3339.format(milliseconds: WallClock.now)) \(state) "
-              + "\(AlertText.severity(alert.severity)) \(alert.message)\n"
+              + "\(AlertText.severity(alert.severity)) \(alert.message)"
+              + (alert.contributors.isEmpty || alert.hasResolvedAt ? "" : "; why: \(AlertText.contributors(alert))") + "\n"
             // Unbuffered, so a pipe sees each alert as it happens.
             FileHandle.standardOutput.write(Data(line.utf8))
           }
@@ -168,6 +170,14 @@ enum AlertText {
 
   static func value(_ value: Double, _ kpi: Sightline_Metrics_V1_Kpi) -> String {
     WireNames.model(kpi).map { KpiFormat.value(value, $0) } ?? "\(value)"
+  }
+
+  /// The alert's top contributors, "region=south +3.5 pts, …" ("–" without any).
+  static func contributors(_ alert: Sightline_Metrics_V1_Alert) -> String {
+    guard let kpi = WireNames.model(alert.kpi), !alert.contributors.isEmpty else { return "–" }
+    return alert.contributors.map {
+      "\(WireNames.name($0.dimension))=\($0.value) \(KpiFormat.change($0.effect, kpi))"
+    }.joined(separator: ", ")
   }
 
   static func expected(_ alert: Sightline_Metrics_V1_Alert) -> String {

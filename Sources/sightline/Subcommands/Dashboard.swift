@@ -119,6 +119,7 @@ struct CockpitView {
     for alert in alerts {
       let severity = alert.severity == .critical ? paint("CRITICAL", "1;31") : paint("warning ", "33")
       lines.append("  \(severity) \(alert.message)")
+      if !alert.contributors.isEmpty { lines.append("           why: \(AlertText.contributors(alert))") }
     }
     return lines + [""]
   }

@@ -702,10 +702,10 @@ public nonisolated struct Sightline_Metrics_V1_DimensionExplanation: Sendable {
   /// explain.
   public var topShare: Double = 0
 
-  /// How well the dimension localises the change, what dimensions are ranked by: the
-  /// share of its credible movement (rate effects shrunk by 1.96 standard errors) that its
-  /// three largest credible contributors carry, less their share of the observations
-  /// (docs/kpis.md, "Explaining a change").
+  /// How well the dimension localises the change, what dimensions are ranked by: how much
+  /// more of the change its three largest contributors carry than their size would,
+  /// beyond the noise of their rates, as a share of the change (docs/kpis.md,
+  /// "Explaining a change").
   public var score: Double = 0
 
   /// Set when the total moved one way while segments holding most of the weight moved
@@ -1176,11 +1176,41 @@ public nonisolated struct Sightline_Metrics_V1_Alert: @unchecked Sendable {
     set {_uniqueStorage()._message = newValue}
   }
 
+  /// The segments that moved the tenant's KPI most when the alert opened: its window
+  /// against the same window a week before, the best-ranked dimension's (up to) three
+  /// largest contributors (docs/kpis.md, "Explaining a change").
+  public var contributors: [Sightline_Metrics_V1_AlertContributor] {
+    get {_storage._contributors}
+    set {_uniqueStorage()._contributors = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// One segment's part in an alert's KPI change.
+public nonisolated struct Sightline_Metrics_V1_AlertContributor: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dimension: Sightline_Common_V1_Dimension = .unspecified
+
+  public var value: String = String()
+
+  /// Rate plus mix effect, in the KPI's unit, and the two parts.
+  public var effect: Double = 0
+
+  public var rateEffect: Double = 0
+
+  public var mixEffect: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Lists alerts.
@@ -2498,7 +2528,7 @@ nonisolated extension Sightline_Metrics_V1_RemoveAlertRuleResponse: SwiftProtobu
 
 nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Alert"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}rule_id\0\u{1}kpi\0\u{1}dimension\0\u{3}dimension_value\0\u{1}value\0\u{3}sample_size\0\u{3}expected_low\0\u{3}expected_high\0\u{1}severity\0\u{3}opened_at\0\u{3}resolved_at\0\u{1}window\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}rule_id\0\u{1}kpi\0\u{1}dimension\0\u{3}dimension_value\0\u{1}value\0\u{3}sample_size\0\u{3}expected_low\0\u{3}expected_high\0\u{1}severity\0\u{3}opened_at\0\u{3}resolved_at\0\u{1}window\0\u{1}message\0\u{1}contributors\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -2515,6 +2545,7 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
     var _resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _window: Sightline_Common_V1_TimeRange? = nil
     var _message: String = String()
+    var _contributors: [Sightline_Metrics_V1_AlertContributor] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2539,6 +2570,7 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
       _resolvedAt = source._resolvedAt
       _window = source._window
       _message = source._message
+      _contributors = source._contributors
     }
   }
 
@@ -2571,6 +2603,7 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._resolvedAt) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._window) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
+        case 15: try { try decoder.decodeRepeatedMessageField(value: &_storage._contributors) }()
         default: break
         }
       }
@@ -2625,6 +2658,9 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
       if !_storage._message.isEmpty {
         try visitor.visitSingularStringField(value: _storage._message, fieldNumber: 14)
       }
+      if !_storage._contributors.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._contributors, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2648,10 +2684,61 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
         if _storage._resolvedAt != rhs_storage._resolvedAt {return false}
         if _storage._window != rhs_storage._window {return false}
         if _storage._message != rhs_storage._message {return false}
+        if _storage._contributors != rhs_storage._contributors {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_AlertContributor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AlertContributor"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dimension\0\u{1}value\0\u{1}effect\0\u{3}rate_effect\0\u{3}mix_effect\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.dimension) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.value) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.effect) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.rateEffect) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.mixEffect) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.dimension != .unspecified {
+      try visitor.visitSingularEnumField(value: self.dimension, fieldNumber: 1)
+    }
+    if !self.value.isEmpty {
+      try visitor.visitSingularStringField(value: self.value, fieldNumber: 2)
+    }
+    if self.effect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.effect, fieldNumber: 3)
+    }
+    if self.rateEffect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rateEffect, fieldNumber: 4)
+    }
+    if self.mixEffect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.mixEffect, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_AlertContributor, rhs: Sightline_Metrics_V1_AlertContributor) -> Bool {
+    if lhs.dimension != rhs.dimension {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.effect != rhs.effect {return false}
+    if lhs.rateEffect != rhs.rateEffect {return false}
+    if lhs.mixEffect != rhs.mixEffect {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
