@@ -31,6 +31,7 @@ public enum MethodPolicy {
     "sightline.metrics.v1.Metrics/SetSettings": .admin,
     "sightline.metrics.v1.Metrics/AddAlertRule": .writer,
     "sightline.metrics.v1.Metrics/ListAlertRules": .reader,
+    "sightline.metrics.v1.Metrics/TestAlertRule": .reader,
     "sightline.metrics.v1.Metrics/RemoveAlertRule": .writer,
     "sightline.metrics.v1.Metrics/ListAlerts": .reader,
     "sightline.metrics.v1.Metrics/WatchAlerts": .reader,

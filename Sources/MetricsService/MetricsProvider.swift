@@ -270,6 +270,57 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     return ServerResponse(message: .init())
   }
 
+  public func testAlertRule(
+    request: ServerRequest<Sightline_Metrics_V1_TestAlertRuleRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Metrics_V1_TestAlertRuleResponse> {
+    let (tenant, store) = try self.context(request.metadata)
+    let message = request.message
+    _ = try await waitForOffset(message.minOffset, tenant: tenant, store: store)
+    guard let rule = try state.alerts(for: tenant).rules().first(where: { $0.id == message.ruleID }) else {
+      throw RPCError(code: .notFound, message: "no alert rule '\(message.ruleID)'")
+    }
+    guard message.overSeconds >= 0, message.overSeconds <= 3_650 * 86_400 else {
+      throw InvalidInput(field: "over_seconds", reason: "must be between 0 (90 days) and 10 years")
+    }
+    guard message.stepSeconds >= 0 else { throw InvalidInput(field: "step_seconds", reason: "must not be negative") }
+    let over = (message.overSeconds == 0 ? 90 * 86_400 : message.overSeconds) * 1000
+    let step = (message.stepSeconds == 0 ? 3_600 : message.stepSeconds) * 1000
+    guard over / step <= Int64(AlertReplay.maxSteps) else {
+      throw InvalidInput(
+        field: "step_seconds", reason: "\(over / step) steps over the range; at most \(AlertReplay.maxSteps): use a longer step")
+    }
+    let now = clock()
+    let evaluator = AlertEvaluator(
+      store: store, alerts: try state.alerts(for: tenant), settings: try store.settings(), nowMs: now,
+      buildLock: state.rollupLock(for: tenant))
+    let (episodes, evaluations) = try AlertReplay(evaluator: evaluator).run(rule, fromMs: now - over, toMs: now, stepMs: step)
+    return ServerResponse(
+      message: .with { response in
+        response.rule = Self.wireRule(rule)
+        response.range = Self.wireRange((now - over, now))
+        response.stepSeconds = step / 1000
+        response.evaluations = Int64(evaluations)
+        response.episodes = episodes.map { episode in
+          .with {
+            $0.dimensionValue = episode.group
+            $0.openedAt = Google_Protobuf_Timestamp(unixMilliseconds: episode.openedMs)
+            if let resolved = episode.resolvedMs { $0.resolvedAt = Google_Protobuf_Timestamp(unixMilliseconds: resolved) }
+            $0.value = episode.value
+            $0.sampleSize = episode.sampleSize
+            $0.expectedLow = episode.expectedLow
+            $0.expectedHigh = episode.expectedHigh
+            $0.severity =
+              switch episode.severity {
+              case .info: .info
+              case .warning: .warning
+              case .critical: .critical
+              }
+            $0.contributors = episode.contributors.map(Self.wireContributor)
+          }
+        }
+      })
+  }
+
   public func listAlerts(
     request: ServerRequest<Sightline_Metrics_V1_ListAlertsRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Metrics_V1_ListAlertsResponse> {
@@ -420,15 +471,17 @@ extension MetricsProvider {
         window.end = Google_Protobuf_Timestamp(unixMilliseconds: alert.windowEndMs)
       }
       $0.message = alert.message
-      $0.contributors = alert.contributors.map { contributor in
-        .with {
-          $0.dimension = KpiWire.wireDimensions[contributor.dimension] ?? .unspecified
-          $0.value = contributor.value
-          $0.effect = contributor.effect
-          $0.rateEffect = contributor.rateEffect
-          $0.mixEffect = contributor.mixEffect
-        }
-      }
+      $0.contributors = alert.contributors.map(Self.wireContributor)
+    }
+  }
+
+  static func wireContributor(_ contributor: AlertContributor) -> Sightline_Metrics_V1_AlertContributor {
+    .with {
+      $0.dimension = KpiWire.wireDimensions[contributor.dimension] ?? .unspecified
+      $0.value = contributor.value
+      $0.effect = contributor.effect
+      $0.rateEffect = contributor.rateEffect
+      $0.mixEffect = contributor.mixEffect
     }
   }
 }

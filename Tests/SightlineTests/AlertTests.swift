@@ -69,6 +69,31 @@ struct AlertTests {
     #expect(try alerts.alerts(openOnly: true, limit: 10).count == 1)
   }
 
+  @Test("a replay over history opens exactly where and when the live evaluation does, writing nothing", arguments: TestBackend.all)
+  func replayMatchesTheLiveEvaluation(_ backend: TestBackend) throws {
+    let f = try Self.history(today: ["north": 16, "south": 3, "east": 2], backend)
+    let alerts = f.alerts
+    for anomaly in [true, false] {
+      let rule = Self.rule(anomaly: anomaly)
+      try alerts.add(rule)
+      let evaluator = try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z")
+      // Judged at every midnight of March: only the window of 03-29 breaches, for north.
+      let (episodes, evaluations) = try AlertReplay(evaluator: evaluator).run(
+        rule, fromMs: KpiFixture.ms("2026-03-01T00:00:00Z"), toMs: KpiFixture.ms("2026-03-30T00:00:00Z"), stepMs: 86_400_000)
+      #expect(evaluations == 29)
+      #expect(episodes.map(\.group) == ["north"], "\(rule.id)")
+      let episode = try #require(episodes.first)
+      #expect(episode.openedMs == KpiFixture.ms("2026-03-30T00:00:00Z") && episode.resolvedMs == nil)
+      #expect(try alerts.alerts(openOnly: false, limit: 10).filter { $0.ruleID == rule.id }.isEmpty, "a replay writes no alert")
+      // The live evaluation at that moment opens the same alert.
+      let live = try #require(try evaluator.evaluate().first { $0.ruleID == rule.id })
+      #expect(live.dimensionValue == episode.group && live.value == episode.value && live.sampleSize == episode.sampleSize)
+      #expect(live.expectedLow == episode.expectedLow && live.expectedHigh == episode.expectedHigh)
+      #expect(live.severity == episode.severity && live.contributors == episode.contributors)
+      _ = try alerts.removeRule(id: rule.id)
+    }
+  }
+
   @Test("a quiet series raises no alert", arguments: TestBackend.all)
   func quietSeriesIsSilent(_ backend: TestBackend) throws {
     let f = try Self.history(today: ["north": 3, "south": 1, "east": 2], backend)

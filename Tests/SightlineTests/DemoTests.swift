@@ -42,10 +42,31 @@ extension RealProcessSuites {
             #expect(alert.contributors.first?.value == planted.spikeRegion, "\(alert.contributors)")
           }
 
+          // Replayed over the whole history, the demo's rule finds the planted spike: an
+          // episode for the spiking region, opened within the spike's days and still open.
+          // (It also finds noise: at this size a baseline of four small windows often has a
+          // median of 0, and the band's sampling-error floor then collapses. The replay is
+          // how a manager sees that before being paged; docs/kpis.md, "Alerts".)
+          let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+          let rules = try await metrics.listAlertRules(.init(), metadata: key).rules
+          let spikeRule = try #require(rules.first { $0.by == .region && $0.kpi == .complaintRate })
+          let replay = try await metrics.testAlertRule(
+            .with {
+              $0.ruleID = spikeRule.id
+              $0.overSeconds = Int64(planted.days) * 86_400
+              $0.stepSeconds = 6 * 3_600
+            }, metadata: key)
+          #expect(replay.evaluations >= Int64(planted.days) * 4 - 1)
+          let spikeStart = planted.endMs - Int64(planted.spikeDays) * 86_400_000
+          let plantedEpisode = replay.episodes.filter {
+            $0.dimensionValue == planted.spikeRegion && $0.openedAt.unixMilliseconds > spikeStart && !$0.hasResolvedAt
+          }
+          #expect(plantedEpisode.count == 1, "\(replay.episodes.map { ($0.dimensionValue, $0.openedAt.seconds) })")
+          #expect(plantedEpisode.first?.contributors.first?.value == planted.spikeRegion)
+
           // Why: the complaint spike is explained by its region, and the CSAT change after
           // the rollout is better on the treated lines. (The data are seeded and placed relative to the
           // scenario's start, so these answers are the same on every run.)
-          let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
           func explain(
             _ kpi: Sightline_Metrics_V1_Kpi, from: Int64, to: Int64, minSample: Int64 = 0
           ) async throws

@@ -24,7 +24,7 @@ struct AlertEvaluator {
   let store: any MetricsStore
   let alerts: any AlertStore
   let settings: KpiSettings
-  let nowMs: Int64
+  var nowMs: Int64
   /// The tenant's rollup build lock.
   let buildLock: RollupBuildLock
   /// The tenant's metrics lease, which every alert written must still carry.
@@ -38,7 +38,8 @@ struct AlertEvaluator {
     return changes
   }
 
-  private func values(_ rule: AlertRuleRecord, endMs: Int64) throws -> [String: KpiResult] {
+  /// The rule's KPI per group over its window ending at `endMs`, judged as of then.
+  func values(_ rule: AlertRuleRecord, endMs: Int64) throws -> [String: KpiResult] {
     let buckets = try CalendarBuckets(startMs: endMs - rule.windowMs, endMs: endMs, interval: .all, timeZone: "UTC")
     let engine = KpiEngine(store: store, settings: settings, nowMs: min(nowMs, endMs), buildLock: buildLock)
     var results: [String: KpiResult] = [:]
@@ -50,24 +51,40 @@ struct AlertEvaluator {
     return results
   }
 
-  private func evaluate(_ rule: AlertRuleRecord) throws -> [AlertRecord] {
-    let current = try values(rule, endMs: nowMs)
+  /// One group's verdict at one moment.
+  struct Judgement {
+    var group: String
+    var result: KpiResult
+    var verdict: Verdict
+  }
+
+  /// The verdict of every group the rule can judge at `endMs` (enough observations, and
+  /// for an anomaly rule enough baseline weeks), from `values(endMs)` (the window ending
+  /// at a moment; the replay memoises it).
+  static func judge(
+    _ rule: AlertRuleRecord, at endMs: Int64, values: (Int64) throws -> [String: KpiResult]
+  ) throws -> [Judgement] {
+    let current = try values(endMs)
     var history: [String: [Double]] = [:]
     if rule.anomaly {
-      for week in 1...Self.baselineWeeks {
-        for (group, result) in try values(rule, endMs: nowMs - Int64(week) * Self.weekMs)
-        where result.sampleSize >= rule.minSample {
+      for week in 1...baselineWeeks {
+        for (group, result) in try values(endMs - Int64(week) * weekMs) where result.sampleSize >= rule.minSample {
           history[group, default: []].append(result.value)
         }
       }
     }
-    var changes: [AlertRecord] = []
-    for (group, result) in current.sorted(by: { $0.key < $1.key }) where result.sampleSize >= rule.minSample {
+    return current.sorted(by: { $0.key < $1.key }).compactMap { group, result in
+      guard result.sampleSize >= rule.minSample else { return nil }
       let verdict =
-        rule.anomaly
-        ? anomalyVerdict(rule, result, history: history[group] ?? [])
-        : thresholdVerdict(rule, result)
-      guard let verdict else { continue }
+        rule.anomaly ? anomalyVerdict(rule, result, history: history[group] ?? []) : thresholdVerdict(rule, result)
+      return verdict.map { Judgement(group: group, result: result, verdict: $0) }
+    }
+  }
+
+  private func evaluate(_ rule: AlertRuleRecord) throws -> [AlertRecord] {
+    var changes: [AlertRecord] = []
+    for judgement in try Self.judge(rule, at: nowMs, values: { try values(rule, endMs: $0) }) {
+      let (group, result, verdict) = (judgement.group, judgement.result, judgement.verdict)
       let open = try alerts.openAlert(ruleID: rule.id, dimensionValue: group)
       switch (verdict.breach, open) {
       case (true, nil):
@@ -123,13 +140,13 @@ struct AlertEvaluator {
     }
   }
 
-  private struct Verdict {
+  struct Verdict {
     var breach: Bool
     var expected: ClosedRange<Double>
     var severity: AlertSeverity
   }
 
-  private func thresholdVerdict(_ rule: AlertRuleRecord, _ result: KpiResult) -> Verdict? {
+  static func thresholdVerdict(_ rule: AlertRuleRecord, _ result: KpiResult) -> Verdict? {
     guard let comparison = rule.comparison else { return nil }
     let bounds = Self.naturalRange(rule.kpi)
     let excess: Double
@@ -147,7 +164,7 @@ struct AlertEvaluator {
     return Verdict(breach: excess > 0, expected: expected, severity: critical ? .critical : .warning)
   }
 
-  private func anomalyVerdict(_ rule: AlertRuleRecord, _ result: KpiResult, history: [Double]) -> Verdict? {
+  static func anomalyVerdict(_ rule: AlertRuleRecord, _ result: KpiResult, history: [Double]) -> Verdict? {
     guard let median = Percentile.median(history),
       let baseline = RobustBaseline(history: history, floor: Self.samplingError(rule.kpi, median: median, n: result.sampleSize))
     else { return nil }

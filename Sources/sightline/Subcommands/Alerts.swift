@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import SightlineModel
+import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
 
@@ -67,7 +68,7 @@ struct AlertsCommand: AsyncParsableCommand {
 
   struct RuleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "rule", abstract: "Alert rules.", subcommands: [Add.self, List.self, Remove.self])
+      commandName: "rule", abstract: "Alert rules.", subcommands: [Add.self, List.self, Remove.self, Test.self])
 
     struct Add: AsyncParsableCommand {
       static let configuration = CommandConfiguration(
@@ -89,15 +90,15 @@ struct AlertsCommand: AsyncParsableCommand {
         _ = try Self.seconds(window)
       }
 
-      static func seconds(_ text: String) throws -> Int64 {
+      static func seconds(_ text: String, flag: String = "--window") throws -> Int64 {
         guard let unit = text.last, let amount = Int64(text.dropLast()), amount > 0 else {
-          throw ValidationError("--window must look like 1d, 6h or 30m, got '\(text)'")
+          throw ValidationError("\(flag) must look like 1d, 6h or 30m, got '\(text)'")
         }
         switch unit {
         case "d": return amount * 86_400
         case "h": return amount * 3_600
         case "m": return amount * 60
-        default: throw ValidationError("--window unit must be d, h or m, got '\(text)'")
+        default: throw ValidationError("\(flag) unit must be d, h or m, got '\(text)'")
         }
       }
 
@@ -133,6 +134,70 @@ struct AlertsCommand: AsyncParsableCommand {
           return
         }
         printTable(["id", "name", "rule"], reply.rules.map { [$0.id, $0.name, AlertText.describe($0)] })
+      }
+    }
+
+    struct Test: AsyncParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Replay a rule over history, as the scheduler would have judged it; nothing is written.",
+        discussion: """
+          Prints when the rule would have opened and resolved, per dimension value, with the value, the expected
+          range and what moved the KPI. Judged every --step on what is known now, by event time.
+          Example: sightline alerts rule test rule_1a2b3c4d --over 90d
+          """)
+      @Argument(help: "Rule id (see: sightline alerts rule list).") var id: String
+      @Option(help: "How far back: e.g. 90d (default), 14d, 12h.") var over: String = "90d"
+      @Option(help: "How often to judge: e.g. 1h (default), 15m, 1d.") var step: String = "1h"
+      @Option(help: "Output: table or json.") var format: Kpi.Format = .table
+      @OptionGroup var connection: ConnectionOptions
+
+      func validate() throws {
+        _ = try Add.seconds(over, flag: "--over")
+        _ = try Add.seconds(step, flag: "--step")
+      }
+
+      func run() async throws {
+        let request = try Sightline_Metrics_V1_TestAlertRuleRequest.with {
+          $0.ruleID = id
+          $0.overSeconds = try Add.seconds(over, flag: "--over")
+          $0.stepSeconds = try Add.seconds(step, flag: "--step")
+        }
+        let reply = try await connection.withGateway { client, metadata in
+          try await TransientRetry.run {
+            try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).testAlertRule(request, metadata: metadata)
+          }
+        }
+        if format == .json {
+          var options = JSONEncodingOptions()
+          options.preserveProtoFieldNames = true
+          print(try reply.jsonString(options: options))
+          return
+        }
+        let time = { (t: Google_Protobuf_Timestamp) in RFC3339.format(milliseconds: t.seconds * 1000) }
+        print(
+          "\(reply.rule.name): \(AlertText.describe(reply.rule)); judged \(reply.evaluations) times, every "
+            + "\(reply.stepSeconds / 60) min, \(time(reply.range.start)) – \(time(reply.range.end))")
+        guard !reply.episodes.isEmpty else {
+          print("It would not have alerted.")
+          return
+        }
+        printTable(
+          ["where", "opened", "resolved", "severity", "value", "expected", "n", "why (vs a week before)"],
+          reply.episodes.map { episode in
+            let alert = Sightline_Metrics_V1_Alert.with {
+              $0.kpi = reply.rule.kpi
+              $0.dimension = reply.rule.by
+              $0.dimensionValue = episode.dimensionValue
+              $0.expectedLow = episode.expectedLow
+              $0.expectedHigh = episode.expectedHigh
+              $0.contributors = episode.contributors
+            }
+            return [
+              AlertText.scope(alert), time(episode.openedAt), episode.hasResolvedAt ? time(episode.resolvedAt) : "still open",
+              AlertText.severity(episode.severity), AlertText.value(episode.value, reply.rule.kpi), AlertText.expected(alert),
+              String(episode.sampleSize), AlertText.contributors(alert),
+            ]
+          })
       }
     }
 

@@ -127,6 +127,19 @@ public enum Sightline_Metrics_V1_Metrics: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "TestAlertRule" metadata.
+        public enum TestAlertRule: Sendable {
+            /// Request type for "TestAlertRule".
+            public typealias Input = Sightline_Metrics_V1_TestAlertRuleRequest
+            /// Response type for "TestAlertRule".
+            public typealias Output = Sightline_Metrics_V1_TestAlertRuleResponse
+            /// Descriptor for "TestAlertRule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "TestAlertRule",
+                type: .unary
+            )
+        }
         /// Namespace for "ListAlerts" metadata.
         public enum ListAlerts: Sendable {
             /// Request type for "ListAlerts".
@@ -163,6 +176,7 @@ public enum Sightline_Metrics_V1_Metrics: Sendable {
             AddAlertRule.descriptor,
             ListAlertRules.descriptor,
             RemoveAlertRule.descriptor,
+            TestAlertRule.descriptor,
             ListAlerts.descriptor,
             WatchAlerts.descriptor
         ]
@@ -338,6 +352,25 @@ extension Sightline_Metrics_V1_Metrics {
             request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_RemoveAlertRuleRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_RemoveAlertRuleResponse>
+
+        /// Handle the "TestAlertRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replays a rule over the tenant's history, as the scheduler would have judged it,
+        /// > writing nothing: when it would have opened and resolved, with values and contributors.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_TestAlertRuleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_TestAlertRuleResponse` messages.
+        func testAlertRule(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_TestAlertRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_TestAlertRuleResponse>
 
         /// Handle the "ListAlerts" method.
         ///
@@ -532,6 +565,25 @@ extension Sightline_Metrics_V1_Metrics {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_RemoveAlertRuleResponse>
 
+        /// Handle the "TestAlertRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replays a rule over the tenant's history, as the scheduler would have judged it,
+        /// > writing nothing: when it would have opened and resolved, with values and contributors.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_TestAlertRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_TestAlertRuleResponse` message.
+        func testAlertRule(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_TestAlertRuleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_TestAlertRuleResponse>
+
         /// Handle the "ListAlerts" method.
         ///
         /// > Source IDL Documentation:
@@ -723,6 +775,25 @@ extension Sightline_Metrics_V1_Metrics {
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Metrics_V1_RemoveAlertRuleResponse
 
+        /// Handle the "TestAlertRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replays a rule over the tenant's history, as the scheduler would have judged it,
+        /// > writing nothing: when it would have opened and resolved, with values and contributors.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_TestAlertRuleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_TestAlertRuleResponse` to respond with.
+        func testAlertRule(
+            request: Sightline_Metrics_V1_TestAlertRuleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_TestAlertRuleResponse
+
         /// Handle the "ListAlerts" method.
         ///
         /// > Source IDL Documentation:
@@ -855,6 +926,17 @@ extension Sightline_Metrics_V1_Metrics.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.TestAlertRule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_TestAlertRuleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_TestAlertRuleResponse>(),
+            handler: { request, context in
+                try await self.testAlertRule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Sightline_Metrics_V1_Metrics.Method.ListAlerts.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ListAlertsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ListAlertsResponse>(),
@@ -964,6 +1046,17 @@ extension Sightline_Metrics_V1_Metrics.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_RemoveAlertRuleResponse> {
         let response = try await self.removeAlertRule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func testAlertRule(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_TestAlertRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_TestAlertRuleResponse> {
+        let response = try await self.testAlertRule(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1093,6 +1186,19 @@ extension Sightline_Metrics_V1_Metrics.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_RemoveAlertRuleResponse> {
         return GRPCCore.ServerResponse<Sightline_Metrics_V1_RemoveAlertRuleResponse>(
             message: try await self.removeAlertRule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func testAlertRule(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_TestAlertRuleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_TestAlertRuleResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_TestAlertRuleResponse>(
+            message: try await self.testAlertRule(
                 request: request.message,
                 context: context
             ),
@@ -1326,6 +1432,30 @@ extension Sightline_Metrics_V1_Metrics {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_RemoveAlertRuleResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_RemoveAlertRuleResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TestAlertRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replays a rule over the tenant's history, as the scheduler would have judged it,
+        /// > writing nothing: when it would have opened and resolved, with values and contributors.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_TestAlertRuleRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_TestAlertRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_TestAlertRuleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func testAlertRule<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_TestAlertRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_TestAlertRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_TestAlertRuleResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_TestAlertRuleResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListAlerts" method.
@@ -1667,6 +1797,41 @@ extension Sightline_Metrics_V1_Metrics {
             )
         }
 
+        /// Call the "TestAlertRule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replays a rule over the tenant's history, as the scheduler would have judged it,
+        /// > writing nothing: when it would have opened and resolved, with values and contributors.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_TestAlertRuleRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_TestAlertRuleRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_TestAlertRuleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func testAlertRule<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_TestAlertRuleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_TestAlertRuleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_TestAlertRuleResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_TestAlertRuleResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.TestAlertRule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListAlerts" method.
         ///
         /// > Source IDL Documentation:
@@ -1965,6 +2130,36 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_RemoveAlertRuleRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_RemoveAlertRuleResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TestAlertRule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replays a rule over the tenant's history, as the scheduler would have judged it,
+    /// > writing nothing: when it would have opened and resolved, with values and contributors.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_TestAlertRuleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func testAlertRule<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_TestAlertRuleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_TestAlertRuleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.testAlertRule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_TestAlertRuleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_TestAlertRuleResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2288,6 +2483,40 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
             metadata: metadata
         )
         return try await self.removeAlertRule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TestAlertRule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replays a rule over the tenant's history, as the scheduler would have judged it,
+    /// > writing nothing: when it would have opened and resolved, with values and contributors.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func testAlertRule<Result>(
+        _ message: Sightline_Metrics_V1_TestAlertRuleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_TestAlertRuleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_TestAlertRuleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.testAlertRule(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1213,6 +1213,122 @@ public nonisolated struct Sightline_Metrics_V1_AlertContributor: Sendable {
   public init() {}
 }
 
+/// Replays an alert rule over the tenant's history.
+public nonisolated struct Sightline_Metrics_V1_TestAlertRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The rule's id.
+  public var ruleID: String = String()
+
+  /// How far back to replay (0 = 90 days), up to now.
+  public var overSeconds: Int64 = 0
+
+  /// How often to judge (0 = 1 hour); at most 20,000 steps.
+  public var stepSeconds: Int64 = 0
+
+  /// Read-your-writes offset.
+  public var minOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One time a replayed rule would have alerted for one value of its dimension.
+public nonisolated struct Sightline_Metrics_V1_AlertEpisode: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The dimension value ("" for the whole tenant).
+  public var dimensionValue: String = String()
+
+  /// When it would have opened, and resolved (unset: still open at the end).
+  public var openedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_openedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_openedAt = newValue}
+  }
+  /// Returns true if `openedAt` has been explicitly set.
+  public var hasOpenedAt: Bool {self._openedAt != nil}
+  /// Clears the value of `openedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOpenedAt() {self._openedAt = nil}
+
+  public var resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_resolvedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_resolvedAt = newValue}
+  }
+  /// Returns true if `resolvedAt` has been explicitly set.
+  public var hasResolvedAt: Bool {self._resolvedAt != nil}
+  /// Clears the value of `resolvedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearResolvedAt() {self._resolvedAt = nil}
+
+  /// The window's value, sample size and expected range when it opened.
+  public var value: Double = 0
+
+  public var sampleSize: Int64 = 0
+
+  public var expectedLow: Double = 0
+
+  public var expectedHigh: Double = 0
+
+  /// The worst severity while open.
+  public var severity: Sightline_Metrics_V1_Severity = .unspecified
+
+  /// What moved the tenant's KPI when it opened (as on a live alert).
+  public var contributors: [Sightline_Metrics_V1_AlertContributor] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _openedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// The replay.
+public nonisolated struct Sightline_Metrics_V1_TestAlertRuleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The rule replayed.
+  public var rule: Sightline_Metrics_V1_AlertRule {
+    get {_rule ?? Sightline_Metrics_V1_AlertRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  /// The replayed range, and how often it was judged.
+  public var range: Sightline_Common_V1_TimeRange {
+    get {_range ?? Sightline_Common_V1_TimeRange()}
+    set {_range = newValue}
+  }
+  /// Returns true if `range` has been explicitly set.
+  public var hasRange: Bool {self._range != nil}
+  /// Clears the value of `range`. Subsequent reads from it will return its default value.
+  public mutating func clearRange() {self._range = nil}
+
+  public var stepSeconds: Int64 = 0
+
+  /// Moments judged.
+  public var evaluations: Int64 = 0
+
+  /// Every episode, oldest first.
+  public var episodes: [Sightline_Metrics_V1_AlertEpisode] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Sightline_Metrics_V1_AlertRule? = nil
+  fileprivate var _range: Sightline_Common_V1_TimeRange? = nil
+}
+
 /// Lists alerts.
 public nonisolated struct Sightline_Metrics_V1_ListAlertsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2739,6 +2855,179 @@ nonisolated extension Sightline_Metrics_V1_AlertContributor: SwiftProtobuf.Messa
     if lhs.effect != rhs.effect {return false}
     if lhs.rateEffect != rhs.rateEffect {return false}
     if lhs.mixEffect != rhs.mixEffect {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_TestAlertRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TestAlertRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}rule_id\0\u{3}over_seconds\0\u{3}step_seconds\0\u{3}min_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.ruleID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.overSeconds) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.stepSeconds) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.minOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ruleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleID, fieldNumber: 1)
+    }
+    if self.overSeconds != 0 {
+      try visitor.visitSingularInt64Field(value: self.overSeconds, fieldNumber: 2)
+    }
+    if self.stepSeconds != 0 {
+      try visitor.visitSingularInt64Field(value: self.stepSeconds, fieldNumber: 3)
+    }
+    if self.minOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.minOffset, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_TestAlertRuleRequest, rhs: Sightline_Metrics_V1_TestAlertRuleRequest) -> Bool {
+    if lhs.ruleID != rhs.ruleID {return false}
+    if lhs.overSeconds != rhs.overSeconds {return false}
+    if lhs.stepSeconds != rhs.stepSeconds {return false}
+    if lhs.minOffset != rhs.minOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_AlertEpisode: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AlertEpisode"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dimension_value\0\u{3}opened_at\0\u{3}resolved_at\0\u{1}value\0\u{3}sample_size\0\u{3}expected_low\0\u{3}expected_high\0\u{1}severity\0\u{1}contributors\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.dimensionValue) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._openedAt) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._resolvedAt) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.sampleSize) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.expectedLow) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.expectedHigh) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.severity) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.contributors) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.dimensionValue.isEmpty {
+      try visitor.visitSingularStringField(value: self.dimensionValue, fieldNumber: 1)
+    }
+    try { if let v = self._openedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._resolvedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 4)
+    }
+    if self.sampleSize != 0 {
+      try visitor.visitSingularInt64Field(value: self.sampleSize, fieldNumber: 5)
+    }
+    if self.expectedLow.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.expectedLow, fieldNumber: 6)
+    }
+    if self.expectedHigh.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.expectedHigh, fieldNumber: 7)
+    }
+    if self.severity != .unspecified {
+      try visitor.visitSingularEnumField(value: self.severity, fieldNumber: 8)
+    }
+    if !self.contributors.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.contributors, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_AlertEpisode, rhs: Sightline_Metrics_V1_AlertEpisode) -> Bool {
+    if lhs.dimensionValue != rhs.dimensionValue {return false}
+    if lhs._openedAt != rhs._openedAt {return false}
+    if lhs._resolvedAt != rhs._resolvedAt {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.sampleSize != rhs.sampleSize {return false}
+    if lhs.expectedLow != rhs.expectedLow {return false}
+    if lhs.expectedHigh != rhs.expectedHigh {return false}
+    if lhs.severity != rhs.severity {return false}
+    if lhs.contributors != rhs.contributors {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_TestAlertRuleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TestAlertRuleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0\u{1}range\0\u{3}step_seconds\0\u{1}evaluations\0\u{1}episodes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._range) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.stepSeconds) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.evaluations) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.episodes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._range {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.stepSeconds != 0 {
+      try visitor.visitSingularInt64Field(value: self.stepSeconds, fieldNumber: 3)
+    }
+    if self.evaluations != 0 {
+      try visitor.visitSingularInt64Field(value: self.evaluations, fieldNumber: 4)
+    }
+    if !self.episodes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.episodes, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_TestAlertRuleResponse, rhs: Sightline_Metrics_V1_TestAlertRuleResponse) -> Bool {
+    if lhs._rule != rhs._rule {return false}
+    if lhs._range != rhs._range {return false}
+    if lhs.stepSeconds != rhs.stepSeconds {return false}
+    if lhs.evaluations != rhs.evaluations {return false}
+    if lhs.episodes != rhs.episodes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
