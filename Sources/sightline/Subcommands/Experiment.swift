@@ -87,23 +87,73 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Option(help: "Evaluate as of this date (YYYY-MM-DD or RFC 3339; default now).") var asOf: String?
     @Option(help: "Method: auto, welch, cuped, did, permutation, z_test, delta.") var method: MethodArgument = .auto
     @Option(help: "Output: table or json.") var format: Format = .table
+    @Flag(help: "Also show which treated units carried each primary metric's gap to control (explicit assignments).")
+    var explain = false
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-      let (name, asOf, method) = (self.name, self.asOf, self.method)
+      let (name, asOf, method, explain) = (self.name, self.asOf, self.method, self.explain)
       let asOfTimestamp = try asOf.map { try DateArgument.timestamp($0, zone: .gmt, flag: "--as-of") }
-      let evaluation = try await connection.withGateway { client, metadata in
-        try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
+      let (evaluation, carriers) = try await connection.withGateway { client, metadata in
+        let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
+        let evaluation = try await experiments.evaluate(
           .with {
             $0.name = name
             if let asOfTimestamp { $0.asOf = asOfTimestamp }
             $0.method = AnalysisMethod(rawValue: method.rawValue).flatMap { MethodWire.wireMethods[$0] } ?? .auto
           }, metadata: metadata)
+        guard explain else { return (evaluation, [Sightline_Metrics_V1_ExplainChangeResponse]()) }
+        let experiment = try await experiments.getExperiment(.with { $0.name = name }, metadata: metadata)
+        guard case .explicit(let assignment) = experiment.assignment else {
+          throw ValidationError("--explain needs an experiment with explicit treated and control units")
+        }
+        // The two-group form: treated against control over the post-period, by the unit
+        // itself, so each treated unit's term says how far it lifted the treated side.
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        var carriers: [Sightline_Metrics_V1_ExplainChangeResponse] = []
+        for metric in experiment.primary {
+          carriers.append(
+            try await metrics.explainChange(
+              .with {
+                $0.kpi = metric.kpi
+                $0.period = evaluation.postPeriod
+                $0.groupDimension = experiment.unit
+                $0.groupValues = assignment.treatment
+                $0.baselineValues = assignment.control
+                $0.dimensions = [experiment.unit]
+                $0.minSample = 1
+              }, metadata: metadata))
+        }
+        return (evaluation, carriers)
       }
       switch format {
-      case .json: print(try evaluation.jsonString(options: ExperimentSpec.jsonOptions))
-      case .table: ExperimentReport.print(evaluation)
+      case .json:
+        print(try evaluation.jsonString(options: ExperimentSpec.jsonOptions))
+        for carrier in carriers { print(try carrier.jsonString(options: ExperimentSpec.jsonOptions)) }
+      case .table:
+        ExperimentReport.print(evaluation)
+        for carrier in carriers { Self.printCarriers(carrier) }
       }
+    }
+
+    /// The treated units ordered by how much they carried the treated side's gap.
+    static func printCarriers(_ reply: Sightline_Metrics_V1_ExplainChangeResponse) {
+      guard let kpi = WireNames.model(reply.kpi), let units = reply.dimensions.first else { return }
+      print(
+        "\nWhich treated units carried \(WireNames.name(reply.kpi)) (post-period, treated \(KpiFormat.value(reply.currentValue, kpi))"
+          + " against control \(KpiFormat.value(reply.baselineValue, kpi)), gap \(KpiFormat.change(reply.change, kpi))):")
+      let treated = units.segments.filter { $0.presence == .entering }.sorted { $0.effect > $1.effect }
+      printTable(
+        ["unit", "n", "value", "share of treated", "term of the gap"],
+        treated.map {
+          [
+            $0.value, KpiFormat.fixed($0.currentCount, digits: 0), KpiFormat.value($0.currentRate, kpi),
+            KpiFormat.percent($0.currentShare), KpiFormat.change($0.effect, kpi),
+          ]
+        })
+      // Each side's terms are its units' distance from the mean of the two sides, so the
+      // treated units' add up to half the gap and the control units' to the other half.
+      print("(the treated units' terms add up to half the gap; the control units' make up the other half)")
     }
   }
 
