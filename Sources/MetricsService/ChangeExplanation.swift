@@ -54,8 +54,16 @@ struct ChangeExplanation {
   }
 
   /// The explanation of each of `dimensions`, best first (by score; ties keep their order).
+  /// Dimensions that daily rollups serve are read one by one from them; the others (the
+  /// customer's tier and type) need a scan of the tickets, so they are read in one scan,
+  /// grouped by all of them at once, and each is summed out of it.
   func rank(dimensions: [KpiDimension]) throws -> [ExplainedDimension] {
-    var ranked = try dimensions.map { try explain(by: $0, filters: filters) }
+    let scanned = dimensions.filter { !DailyRollups.dimensions.contains($0) }
+    var segments: [KpiDimension: SegmentSides] = [:]
+    if scanned.count >= 2 { segments = try read(by: scanned, filters: filters) }
+    var ranked = try dimensions.map { dimension in
+      try explain(by: dimension, segments: segments[dimension] ?? read(by: [dimension], filters: filters)[dimension]!)
+    }
     ranked.sort { $0.change.score != $1.change.score ? $0.change.score > $1.change.score : false }
     return ranked
   }
@@ -73,14 +81,14 @@ struct ChangeExplanation {
       var narrowed = filters
       let value = top.value == Self.noValue ? "" : top.value
       narrowed[ranked[0].dimension] = narrowed[ranked[0].dimension].map { $0.filter { $0 == value } } ?? [value]
-      drill = (ranked[0].dimension, top.value, try explain(by: ranked[1].dimension, filters: narrowed))
+      let next = ranked[1].dimension
+      drill = (ranked[0].dimension, top.value, try explain(by: next, segments: read(by: [next], filters: narrowed)[next]!))
     }
     return (ranked, drill, ranked.first.map(percentiles) ?? [])
   }
 
-  /// The change split by `dimension` under `filters`.
-  func explain(by dimension: KpiDimension, filters: [KpiDimension: [String]]) throws -> ExplainedDimension {
-    let segments = try read(by: dimension, filters: filters)
+  /// The change split by `dimension`, whose segments are `segments`.
+  func explain(by dimension: KpiDimension, segments: SegmentSides) -> ExplainedDimension {
     let statistics = segments.keys.sorted().map { value in
       (value, segments[value]!.baseline.sufficientStatistics(kpi), segments[value]!.current.sufficientStatistics(kpi))
     }
@@ -89,29 +97,32 @@ struct ChangeExplanation {
       segments: segments)
   }
 
-  /// Each value of `dimension` with its accumulators on both sides.
-  func read(by dimension: KpiDimension, filters: [KpiDimension: [String]]) throws -> SegmentSides {
-    var segments: SegmentSides = [:]
-    func add(_ accumulator: KpiAccumulator, value: String, current: Bool) {
-      let key = value.isEmpty ? Self.noValue : value
-      var entry = segments[key] ?? (KpiAccumulator(), KpiAccumulator())
-      if current { entry.current.merge(accumulator) } else { entry.baseline.merge(accumulator) }
-      segments[key] = entry
+  /// Each value of each of `dimensions` with its accumulators on both sides, from one read
+  /// grouped by all of them (each dimension's segments summed over the others').
+  func read(by dimensions: [KpiDimension], filters: [KpiDimension: [String]]) throws -> [KpiDimension: SegmentSides] {
+    var segments: [KpiDimension: SegmentSides] = Dictionary(uniqueKeysWithValues: dimensions.map { ($0, [:]) })
+    func add(_ accumulator: KpiAccumulator, values: ArraySlice<String>, current: Bool) {
+      for (dimension, value) in zip(dimensions, values) {
+        let key = value.isEmpty ? Self.noValue : value
+        var entry = segments[dimension]![key] ?? (KpiAccumulator(), KpiAccumulator())
+        if current { entry.current.merge(accumulator) } else { entry.baseline.merge(accumulator) }
+        segments[dimension]![key] = entry
+      }
     }
     switch sides {
     case .periods(let baseline, let current):
       for (range, isCurrent) in [(baseline, false), (current, true)] {
-        for (cell, accumulator) in try compute(range, filters: filters, groupBy: [dimension]) {
-          add(accumulator, value: cell.group[0], current: isCurrent)
+        for (cell, accumulator) in try compute(range, filters: filters, groupBy: dimensions) {
+          add(accumulator, values: cell.group[...], current: isCurrent)
         }
       }
     case .groups(let groupDimension, let current, let baseline, let range):
-      for (cell, accumulator) in try compute(range, filters: filters, groupBy: [groupDimension, dimension]) {
+      for (cell, accumulator) in try compute(range, filters: filters, groupBy: [groupDimension] + dimensions) {
         let group = cell.group[0]
         if current.contains(group) {
-          add(accumulator, value: cell.group[1], current: true)
+          add(accumulator, values: cell.group.dropFirst(), current: true)
         } else if baseline?.contains(group) ?? true {
-          add(accumulator, value: cell.group[1], current: false)
+          add(accumulator, values: cell.group.dropFirst(), current: false)
         }
       }
     }

@@ -95,6 +95,21 @@ struct ExplainChangeTests {
     }
   }
 
+  @Test("dimensions read together in one scan split exactly as each read alone", arguments: TestBackend.all)
+  func jointReadsEqualSingleReads(_ backend: TestBackend) throws {
+    let f = try Self.fixture(backend)
+    let explanation = try Self.explanation(f, .complaintRate, sides: Self.weeks)
+    let dimensions: [KpiDimension] = [.customerTier, .customerType, .region]
+    let joint = try explanation.read(by: dimensions, filters: [:])
+    for dimension in dimensions {
+      let alone = try explanation.read(by: [dimension], filters: [:])[dimension]!
+      let a = explanation.explain(by: dimension, segments: joint[dimension]!).change
+      let b = explanation.explain(by: dimension, segments: alone).change
+      #expect(a == b, "\(dimension)")
+    }
+    #expect(joint[.region]!.count == 3)
+  }
+
   @Test("two groups over one period: a line against the rest, and against named lines", arguments: TestBackend.all)
   func groupsCompareOverOnePeriod(_ backend: TestBackend) throws {
     let f = try Self.fixture(backend)

@@ -228,7 +228,8 @@ try await InProcessSuite.with(database: database) { suite in
     }
     print(
       String(
-        format: "explanation via gateway (csat, 90 days against the 90 before, %d dimensions, %d runs): p50 %.1f ms, p99 %.1f ms (goal p50 <= 200 ms at 5M tickets)",
+        format:
+          "explanation via gateway (csat, 90 days against the 90 before, %d dimensions, %d runs): p50 %.1f ms, p99 %.1f ms (goal p50 <= 200 ms at 5M tickets)",
         explanation.dimensions.count, explainLatencies.count, percentile(explainLatencies, 0.5),
         percentile(explainLatencies, 0.99)))
 
