@@ -1,5 +1,6 @@
 import Foundation
 import SightlineModel
+import Synchronization
 
 /// The two sides of an explained change.
 enum ChangeSides: Sendable {
@@ -61,9 +62,18 @@ struct ChangeExplanation {
     let scanned = dimensions.filter { !DailyRollups.dimensions.contains($0) }
     var segments: [KpiDimension: SegmentSides] = [:]
     if scanned.count >= 2 { segments = try read(by: scanned, filters: filters) }
-    var ranked = try dimensions.map { dimension in
-      try explain(by: dimension, segments: segments[dimension] ?? read(by: [dimension], filters: filters)[dimension]!)
+    // The reads are independent: two at a time (SQLite's WAL and the PostgreSQL pool let
+    // them run side by side).
+    let results = Mutex<[Int: Result<ExplainedDimension, any Error>]>([:])
+    let joint = segments
+    DispatchQueue.concurrentPerform(iterations: dimensions.count) { index in
+      let dimension = dimensions[index]
+      let result = Result {
+        try explain(by: dimension, segments: joint[dimension] ?? read(by: [dimension], filters: filters)[dimension]!)
+      }
+      results.withLock { $0[index] = result }
     }
+    var ranked = try dimensions.indices.map { index in try results.withLock { $0[index]! }.get() }
     ranked.sort { $0.change.score != $1.change.score ? $0.change.score > $1.change.score : false }
     return ranked
   }
