@@ -176,6 +176,10 @@ struct ScaleOutTests {
       }
       let took = try #require(takenOver, "the dead replica's tenants were not taken over")
       #expect(took <= leaseTime + .seconds(1), "took \(took)")
+      // Settled (two rounds, as at the start: on a machine starved by other suites a beat can
+      // come later than the 2-s lease, and one survivor then briefly counts the other out),
+      // the two share the sixty evenly.
+      for _ in 0..<2 { for replica in replicas.prefix(2) { replica.beat() } }
       let survivors = replicas.prefix(2).map { replica in tenants.count { replica.isAssigned($0) } }
       #expect(survivors.sorted() == [30, 30])
 
