@@ -309,12 +309,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
             $0.sampleSize = episode.sampleSize
             $0.expectedLow = episode.expectedLow
             $0.expectedHigh = episode.expectedHigh
-            $0.severity =
-              switch episode.severity {
-              case .info: .info
-              case .warning: .warning
-              case .critical: .critical
-              }
+            $0.severity = Self.wireSeverity(episode.severity)
             $0.contributors = episode.contributors.map(Self.wireContributor)
           }
         }
@@ -458,12 +453,7 @@ extension MetricsProvider {
       $0.sampleSize = alert.sampleSize
       $0.expectedLow = alert.expectedLow
       $0.expectedHigh = alert.expectedHigh
-      $0.severity =
-        switch alert.severity {
-        case .info: .info
-        case .warning: .warning
-        case .critical: .critical
-        }
+      $0.severity = Self.wireSeverity(alert.severity)
       $0.openedAt = Google_Protobuf_Timestamp(unixMilliseconds: alert.openedMs)
       if let resolved = alert.resolvedMs { $0.resolvedAt = Google_Protobuf_Timestamp(unixMilliseconds: resolved) }
       $0.window = .with { window in
@@ -472,6 +462,14 @@ extension MetricsProvider {
       }
       $0.message = alert.message
       $0.contributors = alert.contributors.map(Self.wireContributor)
+    }
+  }
+
+  static func wireSeverity(_ severity: AlertSeverity) -> Sightline_Metrics_V1_Severity {
+    switch severity {
+    case .info: .info
+    case .warning: .warning
+    case .critical: .critical
     }
   }
 
