@@ -83,6 +83,7 @@ struct AlertEvaluator {
 
   private func evaluate(_ rule: AlertRuleRecord) throws -> [AlertRecord] {
     var changes: [AlertRecord] = []
+    var opened: [Int] = []
     for judgement in try Self.judge(rule, at: nowMs, values: { try values(rule, endMs: $0) }) {
       let (group, result, verdict) = (judgement.group, judgement.result, judgement.verdict)
       let open = try alerts.openAlert(ruleID: rule.id, dimensionValue: group)
@@ -93,9 +94,9 @@ struct AlertEvaluator {
           value: result.value, sampleSize: result.sampleSize, expectedLow: verdict.expected.lowerBound,
           expectedHigh: verdict.expected.upperBound, severity: verdict.severity, openedMs: nowMs, resolvedMs: nil,
           windowStartMs: nowMs - rule.windowMs, windowEndMs: nowMs,
-          message: message(rule, group: group, result: result, expected: verdict.expected),
-          contributors: contributors(rule))
+          message: message(rule, group: group, result: result, expected: verdict.expected))
         try alerts.save(alert, fence: fence)
+        opened.append(changes.count)
         changes.append(alert)
       case (true, var alert?):
         // Still breaching: keep the alert current, without announcing it again.
@@ -113,6 +114,17 @@ struct AlertEvaluator {
         changes.append(alert)
       case (false, nil):
         break
+      }
+    }
+    // Then what moved the KPI: one explanation per rule (it is the tenant's, the same for
+    // every group), after every opening is saved, so a slow explanation never holds an
+    // alert back; an alert whose second save is refused stays open without contributors.
+    if !opened.isEmpty {
+      let found = contributors(rule)
+      for index in opened where !found.isEmpty {
+        var alert = changes[index]
+        alert.contributors = found
+        if (try? alerts.save(alert, fence: fence)) != nil { changes[index] = alert }
       }
     }
     return changes
