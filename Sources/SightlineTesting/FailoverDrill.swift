@@ -95,6 +95,8 @@ public struct FailoverDrill: Sendable {
     public var openAlerts: [String: Int] = [:]
     /// Folds refused by fencing, as the replicas logged them.
     public var fencedWrites = 0
+    /// The replicas' log lines about alerts and leases, to tell why an alert did not open.
+    public var alertLog: [String] = []
     public var cellsCompared = 0
     public var mismatches: [String] = []
     public var ingest: Duration = .zero
@@ -197,11 +199,19 @@ public struct FailoverDrill: Sendable {
     let expected = try await FaultDrill.kpis(reference, key: referenceKey, range: range, minOffset: Int64(events))
     report.cellsCompared = expected.count
     report.mismatches = FaultDrill.differences(found, from: expected)
-    // One more round of alert evaluation (every 15 s) after the last fault.
+    // The holder's rounds come every 15 s after the last one ends, and a replica that took
+    // the tenant over starts its own: wait (bounded) until every line's alert is open, then
+    // one more round, which must open none twice.
+    let waitStarted = ContinuousClock.now
+    while try await openAlerts(replicated, key: key).count < FaultDrill.businessLines, ContinuousClock.now - waitStarted < .seconds(90) {
+      try await Task.sleep(for: .seconds(1))
+    }
+    log("alerts open after waiting \(ContinuousClock.now - waitStarted)")
     try await Task.sleep(for: .seconds(16))
     report.openAlerts = try await openAlerts(replicated, key: key)
     let processLog = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     report.fencedWrites = processLog.components(separatedBy: "refused by fencing").count - 1
+    report.alertLog = processLog.split(separator: "\n").filter { $0.contains("alert") || $0.contains("lease") }.map(String.init)
     return report
   }
 

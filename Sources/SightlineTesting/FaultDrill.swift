@@ -265,6 +265,9 @@ public struct FaultDrill: Sendable {
     }
   }
 
+  /// The business lines of the drill's tickets (L1…L5), each with tickets.
+  public static let businessLines = 5
+
   /// Writes `count` events (tickets with replies, resolutions, reopens and CSAT answers,
   /// over 30 days ending 3 days ago) as NDJSON; returns the range of whole UTC days they
   /// fall in.
@@ -281,7 +284,7 @@ public struct FaultDrill: Sendable {
       ticket += 1
       let id = "T\(ticket)"
       let customer = "C\(Int(random.next() % UInt64(max(count / 8, 1))))"
-      let line = "L\(ticket % 5 + 1)"
+      let line = "L\(ticket % Self.businessLines + 1)"
       let created = start + Int64(random.unit() * Double(29 * day))
       let priority = ["PRIORITY_LOW", "PRIORITY_NORMAL", "PRIORITY_HIGH"][ticket % 3]
       func event(_ suffix: String, _ kind: String, _ ms: Int64) {

@@ -15,9 +15,10 @@ public struct PrivateDatabaseServer: Sendable {
   static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("scripts/test-postgres").path
 
-  /// Starts a server on a random port from 55000.
+  /// Starts a server on a free port from 8000 to 9999 (below the ephemeral range, so no
+  /// client's connection takes it while the server is stopped for a restart).
   public static func start() async throws -> PrivateDatabaseServer {
-    let port = 55_000 + Int.random(in: 0..<5_000)
+    let port = FreePorts.base(count: 1, in: 8_000..<10_000)
     let (status, output) = try await Shell.run(["/usr/bin/env", "SIGHTLINE_TEST_DATABASE_PORT=\(port)", "bash", script, "start"])
     guard status == 0 else { throw Failure(description: "cannot start a private PostgreSQL server: \(output)") }
     var exports: [String: String] = [:]

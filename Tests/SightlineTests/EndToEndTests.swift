@@ -21,10 +21,11 @@ extension RealProcessSuites {
       return root.appendingPathComponent(".build/debug").path
     }
 
-    /// A random block of six ports: the gateway, four services and the cockpit.
-    static func freePortBase() -> Int { 20_000 + Int.random(in: 0..<2_000) * 6 }
-    /// A base for `count` consecutive ports, in a range of its own (35000-47000).
-    static func freePortBase(count: Int) -> Int { 35_000 + Int.random(in: 0..<(12_000 / count)) * count }
+    /// A random block of twelve free ports: the gateway, four services and the cockpit, then
+    /// the services' Prometheus listeners from base + 6.
+    static func freePortBase() -> Int { FreePorts.base(count: 12, in: 20_000..<32_000) }
+    /// A base for `count` consecutive free ports, in a range of its own (10000-19999).
+    static func freePortBase(count: Int) -> Int { FreePorts.base(count: count, in: 10_000..<20_000) }
 
     @Test(arguments: TestBackend.all)
     func suiteStartsHealthyServesTheRealPathAndStopsCleanly(_ backend: TestBackend) async throws {
@@ -61,7 +62,7 @@ extension RealProcessSuites {
         launcher.environment["SIGHTLINE_DATABASE_OWNER_URL"] = database.ownerURL
       }
       for (offset, component) in SuiteComponent.allCases.enumerated() {
-        launcher.prometheusPorts[component] = base + 30_000 + offset
+        launcher.prometheusPorts[component] = base + 6 + offset
       }
       let log = FileHandle(forWritingAtPath: "/dev/null")
       try await launcher.start(timeout: .seconds(60), output: log)

@@ -31,7 +31,7 @@ extension RealProcessSuites {
       let base = EndToEndTests.freePortBase()
       let launcher = SuiteLauncher(dataDirectory: directory, portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
       for (offset, component) in ([SuiteComponent.gateway] + SuiteComponent.backends).enumerated() {
-        launcher.prometheusPorts[component] = base + 30_000 + offset
+        launcher.prometheusPorts[component] = base + 6 + offset
       }
       try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: "/dev/null"))
       do {
