@@ -47,15 +47,19 @@ public final class MetricsProvider: Sendable {
       })
   }
 
-  /// Evaluates `tenant`'s alert rules now, writing under `fence`; publishes and returns
-  /// what opened or resolved.
+  /// Evaluates `tenant`'s alert rules now, writing under `fence`, then, when events from
+  /// `arrivedFromMs` on arrived since the last round, saves the alerts that history would
+  /// have raised (``AlertBackfill``); publishes and returns what opened or resolved.
   @discardableResult
-  public func evaluateAlerts(tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole) throws -> [AlertRecord] {
+  public func evaluateAlerts(
+    tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole, arrivedFromMs: Int64? = nil
+  ) throws -> [AlertRecord] {
     let store = try state.store(for: tenant)
-    let changes = try AlertEvaluator(
+    let evaluator = AlertEvaluator(
       store: store, alerts: try state.alerts(for: tenant), settings: try store.settings(), nowMs: nowMs ?? clock(),
-      buildLock: state.rollupLock(for: tenant), fence: fence
-    ).evaluate()
+      buildLock: state.rollupLock(for: tenant), fence: fence)
+    var changes = try evaluator.evaluate()
+    if let arrivedFromMs { changes += try AlertBackfill(evaluator: evaluator).run(fromMs: arrivedFromMs, fence: fence) }
     for alert in changes {
       if state.storage.sharedByReplicas {
         // Every replica's streams, this one's included, hear it through the database.

@@ -2,6 +2,9 @@ import Foundation
 import GRDB
 import SightlineModel
 import SightlineStorage
+import SightlineTesting
+import SightlineWire
+import SwiftProtobuf
 import Testing
 
 @testable import MetricsService
@@ -43,6 +46,12 @@ struct AlertTests {
       comparison: anomaly ? nil : .greater, threshold: 0.08, anomaly: anomaly, minSample: 20)
   }
 
+  /// A complaint ceiling of 20 %: judged every hour over the fixture's days (complaints
+  /// come first in a day), only north's spike of 03-29 breaches it.
+  static let ceiling = AlertRuleRecord(
+    id: "ceiling", name: "complaint ceiling", kpi: .complaintRate, by: .region, windowMs: 86_400_000, comparison: .greater,
+    threshold: 0.2, anomaly: false, minSample: 20)
+
   @Test("an injected complaint spike in one region raises exactly that anomaly alert", arguments: TestBackend.all)
   func spikeRaisesOneAnomaly(_ backend: TestBackend) throws {
     let f = try Self.history(today: ["north": 16, "south": 3, "east": 2], backend)
@@ -54,8 +63,10 @@ struct AlertTests {
     #expect(alert.value == 0.4)
     #expect(alert.sampleSize == 40)
     #expect(alert.severity == .critical)
-    // Baseline median 5 %; the band is ± 3 × the binomial error sqrt(0.05·0.95/40).
-    let scale = (0.05 * 0.95 / 40).squareRoot()
+    // Baseline median 5 % (1, 2, 3 and 2 of 40); the band is ± 3 × the binomial error of
+    // the difference at the pooled rate, (8 + 2) / (160 + 4), over 40 and 160 tickets.
+    let pooled = 10.0 / 164
+    let scale = (pooled * (1 - pooled) * (1.0 / 40 + 1.0 / 160)).squareRoot()
     #expect(abs(alert.expectedHigh - (0.05 + 3 * scale)) < 1e-12)
     #expect(alert.message.contains("region=north"))
     // What moved the tenant's complaint rate against the same day a week before (2 of 40
@@ -92,6 +103,107 @@ struct AlertTests {
       #expect(live.severity == episode.severity && live.contributors == episode.contributors)
       _ = try alerts.removeRule(id: rule.id)
     }
+  }
+
+  @Test("a few complaints against weeks without any are noise; a real spike is not", arguments: TestBackend.all)
+  func smallCountsAgainstAnEmptyBaseline(_ backend: TestBackend) throws {
+    var f = try KpiFixture(backend)
+    for day in ["2026-03-01", "2026-03-08", "2026-03-15", "2026-03-22"] { try Self.day(&f, day, complaints: [:]) }
+    // 3 of 40 lies beyond the band (median 0), but at the pooled rate 2/164 it happens
+    // 1.3 % of the time: an anomaly rule judged every hour would page on it weekly.
+    try Self.day(&f, "2026-03-29", complaints: ["north": 3, "south": 12])
+    let alerts = f.alerts
+    try alerts.add(Self.rule(anomaly: true))
+    let opened = try Self.evaluator(f, alerts: alerts, now: "2026-03-30T00:00:00Z").evaluate()
+    #expect(opened.map(\.dimensionValue) == ["south"])
+    let rate = 2.0 / 164
+    #expect(Distributions.binomialUpperTail(3, n: 40, p: rate) > Distributions.normalCDF(-3))
+    #expect(Distributions.binomialUpperTail(12, n: 40, p: rate) < Distributions.normalCDF(-3))
+  }
+
+  @Test("history that arrives late gets the alerts it would have raised, once", arguments: TestBackend.all)
+  func backfillSavesWhatTheReplayFinds(_ backend: TestBackend) throws {
+    var f = try Self.history(today: ["north": 16, "south": 3, "east": 2], backend)
+    try Self.day(&f, "2026-03-30", complaints: ["north": 2, "south": 2, "east": 2])
+    try Self.day(&f, "2026-03-31", complaints: ["north": 2, "south": 2, "east": 2])
+    let alerts = f.alerts
+    let rule = Self.ceiling
+    try alerts.add(rule)
+    // Now, the window (03-31) is in range everywhere: the live round opens nothing.
+    let evaluator = try Self.evaluator(f, alerts: alerts, now: "2026-04-01T00:00:00Z")
+    #expect(try evaluator.evaluate().isEmpty)
+    // The history from 03-01 arrived: north's spike of 03-29 is an alert, opened and
+    // resolved where the hourly replay finds it.
+    let from = KpiFixture.ms("2026-03-01T00:00:00Z")
+    let saved = try AlertBackfill(evaluator: evaluator).run(fromMs: from, fence: .sole)
+    let (episodes, _) = try AlertReplay(evaluator: evaluator).run(
+      rule, fromMs: from, toMs: KpiFixture.ms("2026-04-01T00:00:00Z"), stepMs: AlertBackfill.step(for: rule))
+    #expect(saved.map(\.dimensionValue) == ["north"])
+    #expect(episodes.map(\.group) == ["north"])
+    let alert = try #require(saved.first)
+    #expect(alert.openedMs == episodes[0].openedMs && alert.resolvedMs == episodes[0].resolvedMs)
+    #expect(alert.resolvedMs != nil)
+    #expect(alert.openedMs > KpiFixture.ms("2026-03-29T00:00:00Z") && alert.resolvedMs! < KpiFixture.ms("2026-04-01T00:00:00Z"))
+    #expect(alert.contributors.first?.value == "north")
+    #expect(try alerts.alerts(openOnly: false, limit: 10) == [alert], "stored as it was returned")
+    // A second backfill (the same history arriving again) adds nothing.
+    #expect(try AlertBackfill(evaluator: evaluator).run(fromMs: from, fence: .sole).isEmpty)
+    #expect(try alerts.alerts(openOnly: false, limit: 10).count == 1)
+  }
+
+  @Test("a backfill keeps a spike still going open from its start, and leaves live alerts alone", arguments: TestBackend.all)
+  func backfillRespectsLiveAlerts(_ backend: TestBackend) throws {
+    let f = try Self.history(today: ["north": 16, "south": 3, "east": 2], backend)
+    let alerts = f.alerts
+    let from = KpiFixture.ms("2026-03-01T00:00:00Z")
+    let now = "2026-03-29T20:00:00Z"
+    let rule = Self.ceiling
+    try alerts.add(rule)
+    // The episode still going is saved open from when it began, hours before now ...
+    let saved = try AlertBackfill(evaluator: try Self.evaluator(f, alerts: alerts, now: now)).run(fromMs: from, fence: .sole)
+    #expect(saved.map(\.dimensionValue) == ["north"])
+    #expect(saved.first?.resolvedMs == nil && saved.first!.openedMs < KpiFixture.ms(now))
+    // ... and the live round then keeps it, opening nothing.
+    #expect(try Self.evaluator(f, alerts: alerts, now: now).evaluate().isEmpty)
+    #expect(try alerts.openAlert(ruleID: rule.id, dimensionValue: "north")?.id == saved.first?.id)
+    // A rule whose live round opened the alert first: the backfill finds it covered.
+    var second = rule
+    second.id = "ceiling-2"
+    try alerts.add(second)
+    #expect(try Self.evaluator(f, alerts: alerts, now: now).evaluate().map(\.ruleID) == ["ceiling-2"])
+    #expect(try AlertBackfill(evaluator: try Self.evaluator(f, alerts: alerts, now: now)).run(fromMs: from, fence: .sole).isEmpty)
+    #expect(try alerts.alerts(openOnly: false, limit: 10).count == 2)
+  }
+
+  @Test func theConsumerNotesTheEarliestEventTimeAppliedUntilTheSchedulerTakesIt() throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let consumer = MetricsLogConsumer(dataDirectory: directory)
+    let tenant = try #require(TenantID("t_0123456789abcdef"))
+    func entry(_ offset: Int64, _ time: String, survey: Bool = false) -> Sightline_Ingestion_V1_LogEntry {
+      .with {
+        $0.offset = offset
+        $0.eventTimeUnixMs = KpiFixture.ms(time)
+        if survey {
+          $0.event = .with { $0.surveyResponse = .with { $0.ticketID = "r\(offset)" } }
+        } else {
+          $0.event = .with { $0.customerProfile = .with { $0.customerID = "c\(offset)" } }
+        }
+      }
+    }
+    try consumer.apply(
+      [entry(1, "2026-03-02T00:00:00Z", survey: true), entry(2, "2026-01-01T00:00:00Z"), entry(3, "2026-03-01T00:00:00Z", survey: true)],
+      throughOffset: 3, tenant: tenant, fence: .sole)
+    // Profiles are not counted by time; the earliest answer is.
+    #expect(consumer.takeEarliestArrival(tenant, quietPeriod: .seconds(3_600)) == nil, "not quiet yet")
+    #expect(consumer.takeEarliestArrival(tenant) == KpiFixture.ms("2026-03-01T00:00:00Z"))
+    #expect(consumer.takeEarliestArrival(tenant) == nil, "taken")
+    consumer.restoreEarliestArrival(tenant, 42)
+    #expect(consumer.takeEarliestArrival(tenant) == 42)
+    // A tenant known to have no rules notes nothing.
+    consumer.markWithoutRules(tenant, ifUnchangedSince: consumer.ruleChanges(tenant))
+    try consumer.apply([entry(4, "2025-01-01T00:00:00Z", survey: true)], throughOffset: 4, tenant: tenant, fence: .sole)
+    #expect(consumer.takeEarliestArrival(tenant) == nil)
   }
 
   @Test("a quiet series raises no alert", arguments: TestBackend.all)

@@ -50,6 +50,11 @@ struct StatisticsFixtureTests {
       let (x, df) = ((c["x"] as! NSNumber).doubleValue, (c["df"] as! NSNumber).doubleValue)
       Self.expectClose(Distributions.chiSquareSurvival(x, df: df), c["sf"], "χ² sf \(x) df \(df)")
     }
+    for c in Self.cases("binomial") {
+      let (k, n, p) = ((c["k"] as! NSNumber).int64Value, (c["n"] as! NSNumber).int64Value, (c["p"] as! NSNumber).doubleValue)
+      Self.expectClose(Distributions.binomialUpperTail(k, n: n, p: p), c["sf"], "P(X ≥ \(k)) n \(n) p \(p)")
+      Self.expectClose(Distributions.binomialLowerTail(k, n: n, p: p), c["cdf"], "P(X ≤ \(k)) n \(n) p \(p)")
+    }
   }
 
   @Test func welchTTest() throws {

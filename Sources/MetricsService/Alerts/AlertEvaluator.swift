@@ -65,11 +65,11 @@ struct AlertEvaluator {
     _ rule: AlertRuleRecord, at endMs: Int64, values: (Int64) throws -> [String: KpiResult]
   ) throws -> [Judgement] {
     let current = try values(endMs)
-    var history: [String: [Double]] = [:]
+    var history: [String: [KpiResult]] = [:]
     if rule.anomaly {
       for week in 1...baselineWeeks {
         for (group, result) in try values(endMs - Int64(week) * weekMs) where result.sampleSize >= rule.minSample {
-          history[group, default: []].append(result.value)
+          history[group, default: []].append(result)
         }
       }
     }
@@ -176,30 +176,48 @@ struct AlertEvaluator {
     return Verdict(breach: excess > 0, expected: expected, severity: critical ? .critical : .warning)
   }
 
-  static func anomalyVerdict(_ rule: AlertRuleRecord, _ result: KpiResult, history: [Double]) -> Verdict? {
-    guard let median = Percentile.median(history),
-      let baseline = RobustBaseline(history: history, floor: Self.samplingError(rule.kpi, median: median, n: result.sampleSize))
+  static func anomalyVerdict(_ rule: AlertRuleRecord, _ result: KpiResult, history: [KpiResult]) -> Verdict? {
+    let values = history.map(\.value)
+    guard let median = Percentile.median(values),
+      let baseline = RobustBaseline(
+        history: values, floor: Self.samplingError(rule.kpi, median: median, n: result.sampleSize, history: history))
     else { return nil }
     let deviation = baseline.deviation(of: result.value)
-    let bad: Bool =
+    var bad: Bool =
       switch rule.kpi.higherIsBetter {
       case true?: deviation < -Self.anomalyK
       case false?: deviation > Self.anomalyK
       case nil: abs(deviation) > Self.anomalyK
       }
+    // The band is a normal approximation, which for a share counted in a small window
+    // pages on noise (3 complaints of 40 against weeks that had one or none). A share
+    // breaches only if its count is also that improbable, exactly, at the baseline's
+    // pooled rate: a binomial tail below the normal's beyond k SDs.
+    if bad, rule.kpi.isRate {
+      let events = Int64((result.value * Double(result.sampleSize)).rounded())
+      let rate = Self.pooledRate(history)
+      let tail =
+        deviation > 0
+        ? Distributions.binomialUpperTail(events, n: result.sampleSize, p: rate)
+        : Distributions.binomialLowerTail(events, n: result.sampleSize, p: rate)
+      bad = tail < Distributions.normalCDF(-Self.anomalyK)
+    }
     // The band, clipped to what the KPI can take (a share is never below 0).
     let band = baseline.band(k: Self.anomalyK).clamped(to: Self.naturalRange(rule.kpi))
     return Verdict(breach: bad, expected: band, severity: abs(deviation) >= Self.criticalK ? .critical : .warning)
   }
 
-  /// The smallest spread a baseline may have: the sampling error of a value of about
-  /// `median` from `n` observations (binomial for shares, Poisson for counts, 10 % of the
-  /// median for times, where the spread of single observations is unknown here).
-  static func samplingError(_ kpi: KpiKind, median: Double, n: Int64) -> Double {
+  /// The smallest spread a baseline may have: the sampling error of the difference between
+  /// a value from `n` observations and the baseline `history` (for shares, binomial at the
+  /// history's pooled rate, over both sample sizes), or of a value of about `median` (Poisson
+  /// for counts, 10 % of the median for times, where the spread of single observations is
+  /// unknown here).
+  static func samplingError(_ kpi: KpiKind, median: Double, n: Int64, history: [KpiResult]) -> Double {
     let size = Double(max(n, 1))
     if kpi.isRate {
-      let p = min(max(median, 0.01), 0.99)
-      return (p * (1 - p) / size).squareRoot()
+      let p = pooledRate(history)
+      let baselineSize = Double(max(history.reduce(0) { $0 + $1.sampleSize }, 1))
+      return (p * (1 - p) * (1 / size + 1 / baselineSize)).squareRoot()
     }
     switch kpi {
     case .nps: return 100 / size.squareRoot()
@@ -207,6 +225,15 @@ struct AlertEvaluator {
     case .volume, .backlog, .unanswered: return max(median, 1).squareRoot()
     default: return max(0.1 * abs(median), 1)
     }
+  }
+
+  /// A share's rate over all of `history`'s observations, with two events and two
+  /// non-events added (Agresti–Coull): weeks without a single complaint do not make a rate
+  /// of 0, against which any complaint would be an anomaly.
+  static func pooledRate(_ history: [KpiResult]) -> Double {
+    let events = history.reduce(0.0) { $0 + ($1.value * Double($1.sampleSize)).rounded() }
+    let size = history.reduce(0.0) { $0 + Double($1.sampleSize) }
+    return (events + 2) / (size + 4)
   }
 
   /// The range a KPI can take (for the open side of a threshold's expected range).
@@ -219,7 +246,7 @@ struct AlertEvaluator {
     }
   }
 
-  private func message(_ rule: AlertRuleRecord, group: String, result: KpiResult, expected: ClosedRange<Double>) -> String {
+  func message(_ rule: AlertRuleRecord, group: String, result: KpiResult, expected: ClosedRange<Double>) -> String {
     let scope = rule.by.map { "\($0.rawValue)=\(group)" } ?? "all tickets"
     let window = Self.describe(windowMs: rule.windowMs)
     let value = Self.format(result.value, rule.kpi)

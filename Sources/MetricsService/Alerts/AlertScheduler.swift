@@ -13,6 +13,10 @@ struct AlertScheduler: Sendable {
   /// without any is skipped until its rules change, so idle tenants without rules cost no
   /// database open; alerts are written under the tenant's lease, so one opens once, however
   /// many replicas run.
+  /// How long a tenant's consumer must have been quiet before history that arrived is
+  /// backfilled with its alerts.
+  static let arrivalsQuietPeriod: Duration = .seconds(10)
+
   func evaluateAll() {
     let state = provider.state
     let ownership = provider.follower?.ownership
@@ -21,6 +25,7 @@ struct AlertScheduler: Sendable {
         let ruleChanges = state.ruleChanges(tenant)
         if try state.alerts(for: tenant).rules().isEmpty {
           state.markWithoutRules(tenant, ifUnchangedSince: ruleChanges)
+          _ = state.takeEarliestArrival(tenant)
           continue
         }
         var fence = LeaseFence.sole
@@ -28,7 +33,15 @@ struct AlertScheduler: Sendable {
           guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
           fence = held
         }
-        let changes = try provider.evaluateAlerts(tenant: tenant, fence: fence)
+        let arrived = state.takeEarliestArrival(tenant, quietPeriod: Self.arrivalsQuietPeriod)
+        let changes: [AlertRecord]
+        do {
+          changes = try provider.evaluateAlerts(tenant: tenant, fence: fence, arrivedFromMs: arrived)
+        } catch {
+          // Tried again next round (by whichever replica then holds the tenant's lease).
+          if let arrived { state.restoreEarliestArrival(tenant, arrived) }
+          throw error
+        }
         for alert in changes {
           let change = alert.resolvedMs == nil ? "opened" : "resolved"
           TenantSeries.alerts(tenant.rawValue, change: change).increment()

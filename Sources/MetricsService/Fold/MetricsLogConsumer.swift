@@ -25,6 +25,9 @@ public final class MetricsLogConsumer: LogConsumer {
     var applied: ContinuousClock.Instant?
     /// Events applied since the rollups were last warmed.
     var appliedSinceWarming = 0
+    /// The earliest time of a ticket event or survey answer applied since the alert
+    /// scheduler last looked (for ``AlertBackfill``).
+    var earliestArrivalMs: Int64?
   }
 
   private struct RuleMarks {
@@ -61,9 +64,35 @@ public final class MetricsLogConsumer: LogConsumer {
   public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID, fence: LeaseFence) throws {
     try store(for: tenant).apply(
       entries.map { ($0.offset, LogEntryMapping.metricsEvent($0)) }, throughOffset: throughOffset, fence: fence)
+    // Arrivals matter only to a tenant's alert rules (a rule added later judges from then on).
+    let earliest = mayHaveRules(tenant) ? entries.lazy.filter(\.event.isTicketOrSurvey).map(\.eventTimeUnixMs).min() : nil
     activity.withLock { activity in
       activity[tenant, default: Activity()].applied = .now
       activity[tenant, default: Activity()].appliedSinceWarming += entries.count
+      if let earliest { activity[tenant]!.earliestArrivalMs = min(activity[tenant]!.earliestArrivalMs ?? earliest, earliest) }
+    }
+  }
+
+  /// The earliest event time `tenant` was given since the last call, once its consumer has
+  /// been quiet for `quietPeriod` (nil before, or if none), and forgets it: the alert
+  /// scheduler's cue that history arrived. Waiting for quiet makes an import that takes many
+  /// rounds one backfill, not one per round.
+  func takeEarliestArrival(_ tenant: TenantID, quietPeriod: Duration = .zero) -> Int64? {
+    let now = ContinuousClock.now
+    return activity.withLock { activity in
+      guard let earliest = activity[tenant]?.earliestArrivalMs,
+        let applied = activity[tenant]?.applied, now - applied >= quietPeriod
+      else { return nil }
+      activity[tenant]?.earliestArrivalMs = nil
+      return earliest
+    }
+  }
+
+  /// Gives back an arrival the scheduler could not act on (its backfill failed), so the
+  /// next round tries again.
+  func restoreEarliestArrival(_ tenant: TenantID, _ earliestMs: Int64) {
+    activity.withLock { activity in
+      activity[tenant, default: Activity()].earliestArrivalMs = min(activity[tenant]?.earliestArrivalMs ?? earliestMs, earliestMs)
     }
   }
 
@@ -115,5 +144,15 @@ public final class MetricsLogConsumer: LogConsumer {
   func forget(_ tenant: TenantID) {
     rulesChanged(tenant)
     activity.withLock { $0[tenant] = nil }
+  }
+}
+
+extension Sightline_Ingestion_V1_Event {
+  /// Whether the event is a ticket event or a survey answer (what KPIs count by time).
+  fileprivate var isTicketOrSurvey: Bool {
+    switch record {
+    case .ticketEvent, .surveyResponse: true
+    default: false
+    }
   }
 }

@@ -151,6 +151,9 @@ public protocol AlertStore: Sendable {
   func openAlert(ruleID: String, dimensionValue: String) throws -> AlertRecord?
   /// Every open alert of `ruleID`.
   func openAlerts(ruleID: String) throws -> [AlertRecord]
+  /// Every alert of `ruleID` open at some moment from `sinceMs` on (open now, or resolved
+  /// at or after it).
+  func alerts(ruleID: String, openSinceMs sinceMs: Int64) throws -> [AlertRecord]
   /// Inserts or updates `alert` (by id), if `fence` is still the tenant's metrics lease
   /// (else ``LeaseLost``, and nothing is written).
   func save(_ alert: AlertRecord, fence: LeaseFence) throws

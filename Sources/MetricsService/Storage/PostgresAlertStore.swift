@@ -46,6 +46,10 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
     try alerts(where: "rule_id = $2 AND resolved_ms IS NULL", ruleID)
   }
 
+  public func alerts(ruleID: String, openSinceMs sinceMs: Int64) throws -> [AlertRecord] {
+    try alerts(where: "rule_id = $2 AND (resolved_ms IS NULL OR resolved_ms >= \(sinceMs))", ruleID)
+  }
+
   public func save(_ alert: AlertRecord, fence: LeaseFence) throws {
     try transaction { session in
       try session.checkFence(fence, component: Schema.component, tenant: tenant)

@@ -64,6 +64,14 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
     }
   }
 
+  public func alerts(ruleID: String, openSinceMs sinceMs: Int64) throws -> [AlertRecord] {
+    try writer.read { db in
+      try Row.fetchAll(
+        db, sql: "\(Self.selectAlert) WHERE rule_id = ? AND (resolved_ms IS NULL OR resolved_ms >= ?)", arguments: [ruleID, sinceMs]
+      ).compactMap(Self.alert)
+    }
+  }
+
   /// Inserts or replaces an alert (opening, updating or resolving it). The fence is not
   /// checked: one process is the only writer of a tenant's SQLite file.
   public func save(_ alert: AlertRecord, fence: LeaseFence) throws {

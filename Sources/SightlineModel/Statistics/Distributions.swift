@@ -66,6 +66,18 @@ public enum Distributions {
     return 1 - front * betaContinuedFraction(1 - x, a: b, b: a) / b
   }
 
+  /// P(X ≥ k) for X ~ Binomial(n, p), exactly: I_p(k, n − k + 1).
+  public static func binomialUpperTail(_ k: Int64, n: Int64, p: Double) -> Double {
+    if k <= 0 { return 1 }
+    if k > n { return 0 }
+    return incompleteBeta(p, a: Double(k), b: Double(n - k + 1))
+  }
+
+  /// P(X ≤ k) for X ~ Binomial(n, p): P(n − X ≥ n − k), n − X being Binomial(n, 1 − p).
+  public static func binomialLowerTail(_ k: Int64, n: Int64, p: Double) -> Double {
+    binomialUpperTail(n - k, n: n, p: 1 - p)
+  }
+
   /// The continued fraction of the incomplete beta function (modified Lentz).
   private static func betaContinuedFraction(_ x: Double, a: Double, b: Double) -> Double {
     let tiny = 1e-300

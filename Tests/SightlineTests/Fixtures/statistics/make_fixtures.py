@@ -27,6 +27,10 @@ out["t"] = [
 ]
 out["t_quantile"] = [{"p": p, "df": df, "q": stats.t.ppf(p, df)} for p, df in [(0.975, 3), (0.975, 9.81), (0.025, 17.2), (0.9, 1.5), (0.999, 40)]]
 out["chi2"] = [{"x": x, "df": df, "sf": stats.chi2.sf(x, df)} for x, df in [(0.5, 1), (3.84, 1), (12.0, 1), (30.0, 1), (7.0, 3)]]
+out["binomial"] = [
+    {"k": k, "n": n, "p": p, "sf": stats.binom.sf(k - 1, n, p), "cdf": stats.binom.cdf(k, n, p)}
+    for k, n, p in [(0, 10, 0.3), (3, 40, 0.012), (7, 40, 0.05), (12, 40, 0.061), (20, 50, 0.5), (2, 30, 0.2), (40, 40, 0.9), (41, 40, 0.5)]
+]
 
 def arm(n, mean, sd):
     return [float(v) for v in rng.normal(mean, sd, n)]
