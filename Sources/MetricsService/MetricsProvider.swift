@@ -47,22 +47,34 @@ public final class MetricsProvider: Sendable {
       })
   }
 
-  /// Evaluates `tenant`'s alert rules now, writing under `fence`, then, when events from
-  /// `arrivedFromMs` on arrived since the last round, saves the alerts that history would
-  /// have raised (``AlertBackfill``); publishes and returns what opened or resolved.
+  /// Evaluates `tenant`'s alert rules now, writing under `fence`; publishes and returns
+  /// what opened or resolved.
   @discardableResult
-  public func evaluateAlerts(
-    tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole, arrivedFromMs: Int64? = nil
-  ) throws -> [AlertRecord] {
+  public func evaluateAlerts(tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole) throws -> [AlertRecord] {
+    publish(try alertEvaluator(tenant, nowMs: nowMs, fence: fence).evaluate(), tenant: tenant)
+  }
+
+  /// Saves, writing under `fence`, the alerts that `tenant`'s history from `fromMs` on
+  /// would have raised had it been there when the scheduler judged it (``AlertBackfill``);
+  /// publishes and returns them.
+  @discardableResult
+  public func backfillAlerts(tenant: TenantID, fromMs: Int64, nowMs: Int64? = nil, fence: LeaseFence = .sole) throws -> [AlertRecord] {
+    publish(
+      try AlertBackfill(evaluator: alertEvaluator(tenant, nowMs: nowMs, fence: fence)).run(fromMs: fromMs, fence: fence), tenant: tenant)
+  }
+
+  private func alertEvaluator(_ tenant: TenantID, nowMs: Int64?, fence: LeaseFence) throws -> AlertEvaluator {
     let store = try state.store(for: tenant)
-    let evaluator = AlertEvaluator(
+    return AlertEvaluator(
       store: store, alerts: try state.alerts(for: tenant), settings: try store.settings(), nowMs: nowMs ?? clock(),
       buildLock: state.rollupLock(for: tenant), fence: fence)
-    var changes = try evaluator.evaluate()
-    if let arrivedFromMs { changes += try AlertBackfill(evaluator: evaluator).run(fromMs: arrivedFromMs, fence: fence) }
+  }
+
+  /// Tells every `WatchAlerts` stream of `changes`: through the database when replicas
+  /// share it (each replica's streams, this one's included, hear it there), else directly.
+  private func publish(_ changes: [AlertRecord], tenant: TenantID) -> [AlertRecord] {
     for alert in changes {
       if state.storage.sharedByReplicas {
-        // Every replica's streams, this one's included, hear it through the database.
         try? state.storage.announce(.alertChanged(tenant, id: alert.id))
       } else {
         feed.publish(alert, tenant: tenant)

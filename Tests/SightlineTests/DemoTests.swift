@@ -66,7 +66,7 @@ extension RealProcessSuites {
           // History that arrives late gets its alerts: as if the demo's months had been
           // imported after the rules, the backfill saves what the replays found (the spike,
           // already open from the live round, is left as it is).
-          let backfilled = try suite.metrics.evaluateAlerts(tenant: tenant, arrivedFromMs: planted.startMs)
+          let backfilled = try suite.metrics.backfillAlerts(tenant: tenant, fromMs: planted.startMs)
           #expect(backfilled.isEmpty, "\(backfilled.map { ($0.ruleID, $0.dimensionValue, $0.openedMs) })")
 
           // Why: the complaint spike is explained by its region, and the CSAT change after

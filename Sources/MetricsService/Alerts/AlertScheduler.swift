@@ -9,52 +9,68 @@ struct AlertScheduler: Sendable {
   let provider: MetricsProvider
   let logger: Logger
 
-  /// One round over every tenant that may have rules and is this replica's: a tenant found
-  /// without any is skipped until its rules change, so idle tenants without rules cost no
-  /// database open; alerts are written under the tenant's lease, so one opens once, however
-  /// many replicas run.
   /// How long a tenant's consumer must have been quiet before history that arrived is
   /// backfilled with its alerts.
   static let arrivalsQuietPeriod: Duration = .seconds(10)
 
+  /// One round over every tenant that may have rules and is this replica's: a tenant found
+  /// without any is skipped until its rules change, so idle tenants without rules cost no
+  /// database open; alerts are written under the tenant's lease, so one opens once, however
+  /// many replicas run. Backfills of history that arrived come after every tenant's live
+  /// judgement, so a long one never holds another tenant's alert back within the round.
   func evaluateAll() {
     let state = provider.state
     let ownership = provider.follower?.ownership
+    var backfills: [(tenant: TenantID, fromMs: Int64, fence: LeaseFence)] = []
     for tenant in state.tenants() where state.mayHaveRules(tenant) && ownership?.isAssigned(tenant) ?? true {
-      do {
+      run(tenant) {
         let ruleChanges = state.ruleChanges(tenant)
         if try state.alerts(for: tenant).rules().isEmpty {
           state.markWithoutRules(tenant, ifUnchangedSince: ruleChanges)
           _ = state.takeEarliestArrival(tenant)
-          continue
+          return []
         }
         var fence = LeaseFence.sole
         if let ownership {
-          guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
+          guard case .held(let held) = try ownership.fence(for: tenant) else { return [] }
           fence = held
         }
-        let arrived = state.takeEarliestArrival(tenant, quietPeriod: Self.arrivalsQuietPeriod)
-        let changes: [AlertRecord]
+        if let arrived = state.takeEarliestArrival(tenant, quietPeriod: Self.arrivalsQuietPeriod) {
+          backfills.append((tenant, arrived, fence))
+        }
+        return try provider.evaluateAlerts(tenant: tenant, fence: fence)
+      }
+    }
+    for backfill in backfills {
+      run(backfill.tenant, backfilled: true) {
         do {
-          changes = try provider.evaluateAlerts(tenant: tenant, fence: fence, arrivedFromMs: arrived)
+          return try provider.backfillAlerts(tenant: backfill.tenant, fromMs: backfill.fromMs, fence: backfill.fence)
         } catch {
           // Tried again next round (by whichever replica then holds the tenant's lease).
-          if let arrived { state.restoreEarliestArrival(tenant, arrived) }
+          state.restoreEarliestArrival(backfill.tenant, backfill.fromMs)
           throw error
         }
-        for alert in changes {
-          let change = alert.resolvedMs == nil ? "opened" : "resolved"
-          TenantSeries.alerts(tenant.rawValue, change: change).increment()
-          logger.info(
-            alert.resolvedMs == nil ? "alert opened" : "alert resolved",
-            metadata: ["tenant": "\(tenant)", "rule": "\(alert.ruleID)", "message": "\(alert.message)"])
-        }
-      } catch let error as LeaseLost {
-        ownership?.lost(tenant)
-        logger.warning("an alert write was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
-      } catch {
-        logger.error("alert evaluation failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
       }
+    }
+  }
+
+  /// Runs one tenant's part of a round: counts and logs the alerts it opened, resolved or
+  /// `backfilled` (saved for history, open or resolved), and logs (never throws) what went
+  /// wrong.
+  private func run(_ tenant: TenantID, backfilled: Bool = false, _ work: () throws -> [AlertRecord]) {
+    let ownership = provider.follower?.ownership
+    do {
+      for alert in try work() {
+        let change = backfilled ? "backfilled" : alert.resolvedMs == nil ? "opened" : "resolved"
+        TenantSeries.alerts(tenant.rawValue, change: change).increment()
+        logger.info(
+          "alert \(change)", metadata: ["tenant": "\(tenant)", "rule": "\(alert.ruleID)", "message": "\(alert.message)"])
+      }
+    } catch let error as LeaseLost {
+      ownership?.lost(tenant)
+      logger.warning("an alert write was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
+    } catch {
+      logger.error("alert evaluation failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
     }
   }
 }

@@ -26,7 +26,7 @@ public enum TenantSeries {
     Gauge(label: "sightline_database_bytes", dimensions: [("tenant", tenant)])
   }
 
-  /// Metrics: alerts opened or resolved.
+  /// Metrics: alerts opened, resolved, or backfilled (saved for history that arrived late).
   public static func alerts(_ tenant: String, change: String) -> Counter {
     Counter(label: "sightline_alerts_total", dimensions: [("tenant", tenant), ("change", change)])
   }
