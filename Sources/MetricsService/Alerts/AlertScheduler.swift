@@ -46,7 +46,7 @@ struct AlertScheduler: Sendable {
         do {
           return try provider.backfillAlerts(tenant: backfill.tenant, fromMs: backfill.fromMs, fence: backfill.fence)
         } catch {
-          // Tried again next round (by whichever replica then holds the tenant's lease).
+          // Tried again next round (the arrival is this replica's to backfill: it folded it).
           state.restoreEarliestArrival(backfill.tenant, backfill.fromMs)
           throw error
         }
