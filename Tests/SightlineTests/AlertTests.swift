@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SightlineModel
+import SightlineRPC
 import SightlineStorage
 import SightlineTesting
 import SightlineWire
@@ -132,9 +133,9 @@ struct AlertTests {
     // Now, the window (03-31) is in range everywhere: the live round opens nothing.
     let evaluator = try Self.evaluator(f, alerts: alerts, now: "2026-04-01T00:00:00Z")
     #expect(try evaluator.evaluate().isEmpty)
-    // The history from 03-01 arrived: north's spike of 03-29 is an alert, opened and
-    // resolved where the hourly replay finds it.
-    let from = KpiFixture.ms("2026-03-01T00:00:00Z")
+    // The history from 03-22 arrived: north's spike of 03-29 is an alert, opened and
+    // resolved where the replay (every 3 h) finds it.
+    let from = KpiFixture.ms("2026-03-22T00:00:00Z")
     let saved = try AlertBackfill(evaluator: evaluator).run(fromMs: from, fence: .sole)
     let (episodes, _) = try AlertReplay(evaluator: evaluator).run(
       rule, fromMs: from, toMs: KpiFixture.ms("2026-04-01T00:00:00Z"), stepMs: AlertBackfill.step(for: rule))
@@ -155,7 +156,7 @@ struct AlertTests {
   func backfillRespectsLiveAlerts(_ backend: TestBackend) throws {
     let f = try Self.history(today: ["north": 16, "south": 3, "east": 2], backend)
     let alerts = f.alerts
-    let from = KpiFixture.ms("2026-03-01T00:00:00Z")
+    let from = KpiFixture.ms("2026-03-22T00:00:00Z")
     let now = "2026-03-29T20:00:00Z"
     let rule = Self.ceiling
     try alerts.add(rule)
@@ -200,9 +201,20 @@ struct AlertTests {
     #expect(consumer.takeEarliestArrival(tenant) == nil, "taken")
     consumer.restoreEarliestArrival(tenant, 42)
     #expect(consumer.takeEarliestArrival(tenant) == 42)
+    // Once the rules change, only what was ingested after counts: a rule added after an
+    // import does not backfill it, even while the import is still being folded.
+    consumer.rulesChanged(tenant)
+    var before = entry(5, "2025-06-01T00:00:00Z", survey: true)
+    before.ingestedAt = Google_Protobuf_Timestamp(unixMilliseconds: WallClock.now - 60_000)
+    var after = entry(6, "2025-07-01T00:00:00Z", survey: true)
+    after.ingestedAt = Google_Protobuf_Timestamp(unixMilliseconds: WallClock.now + 60_000)
+    try consumer.apply([before], throughOffset: 5, tenant: tenant, fence: .sole)
+    #expect(consumer.takeEarliestArrival(tenant) == nil)
+    try consumer.apply([after], throughOffset: 6, tenant: tenant, fence: .sole)
+    #expect(consumer.takeEarliestArrival(tenant) == KpiFixture.ms("2025-07-01T00:00:00Z"))
     // A tenant known to have no rules notes nothing.
     consumer.markWithoutRules(tenant, ifUnchangedSince: consumer.ruleChanges(tenant))
-    try consumer.apply([entry(4, "2025-01-01T00:00:00Z", survey: true)], throughOffset: 4, tenant: tenant, fence: .sole)
+    try consumer.apply([entry(7, "2025-01-01T00:00:00Z", survey: true)], throughOffset: 7, tenant: tenant, fence: .sole)
     #expect(consumer.takeEarliestArrival(tenant) == nil)
   }
 

@@ -2,6 +2,7 @@ public import SightlineModel
 public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
+import SwiftProtobuf
 import Synchronization
 
 /// The metrics service's log consumer: folds ingestion's log into each tenant's metrics
@@ -33,6 +34,8 @@ public final class MetricsLogConsumer: LogConsumer {
   private struct RuleMarks {
     var without: Set<TenantID> = []
     var changes: [TenantID: Int] = [:]
+    /// When each tenant's rules last changed here (wall clock, ms).
+    var changedAtMs: [TenantID: Int64] = [:]
   }
 
   /// A consumer folding into `storage`.
@@ -64,8 +67,13 @@ public final class MetricsLogConsumer: LogConsumer {
   public func apply(_ entries: [Sightline_Ingestion_V1_LogEntry], throughOffset: Int64, tenant: TenantID, fence: LeaseFence) throws {
     try store(for: tenant).apply(
       entries.map { ($0.offset, LogEntryMapping.metricsEvent($0)) }, throughOffset: throughOffset, fence: fence)
-    // Arrivals matter only to a tenant's alert rules (a rule added later judges from then on).
-    let earliest = mayHaveRules(tenant) ? entries.lazy.filter(\.event.isTicketOrSurvey).map(\.eventTimeUnixMs).min() : nil
+    // Arrivals matter only to a tenant's alert rules, and only those ingested since the
+    // rules last changed: a rule added after an import does not backfill it (its history is
+    // for `alerts rule test`), even while the consumer is still folding the import.
+    let rulesChangedMs: Int64? = rules.withLock { $0.without.contains(tenant) ? nil : $0.changedAtMs[tenant] ?? .min }
+    let earliest = rulesChangedMs.flatMap { since in
+      entries.lazy.filter { $0.event.isTicketOrSurvey && $0.ingestedMs >= since }.map(\.eventTimeUnixMs).min()
+    }
     activity.withLock { activity in
       activity[tenant, default: Activity()].applied = .now
       activity[tenant, default: Activity()].appliedSinceWarming += entries.count
@@ -134,9 +142,11 @@ public final class MetricsLogConsumer: LogConsumer {
 
   /// `tenant`'s rules changed (added, removed, imported or deleted with the tenant).
   func rulesChanged(_ tenant: TenantID) {
+    let now = WallClock.now
     rules.withLock { marks in
       marks.without.remove(tenant)
       marks.changes[tenant, default: 0] += 1
+      marks.changedAtMs[tenant] = now
     }
   }
 
@@ -144,6 +154,13 @@ public final class MetricsLogConsumer: LogConsumer {
   func forget(_ tenant: TenantID) {
     rulesChanged(tenant)
     activity.withLock { $0[tenant] = nil }
+  }
+}
+
+extension Sightline_Ingestion_V1_LogEntry {
+  /// When ingestion committed the entry (ms; an entry without the time counts as new).
+  fileprivate var ingestedMs: Int64 {
+    hasIngestedAt ? ingestedAt.unixMilliseconds : .max
   }
 }
 
