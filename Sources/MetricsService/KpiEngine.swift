@@ -56,7 +56,7 @@ struct KpiEngine: Sendable {
         var unserved: [RollupPart: [DailyRollups.Day]] = [:]
         for part in [RollupPart.tickets, .surveys] where part == .tickets ? needsTickets : needsSurveys {
           unserved[part] = try rollups.add(
-            part, days: days, plan: plan, groupBy: groupBy, filters: filters, buckets: buckets, to: &cells)
+            part, kpis: kpis, days: days, plan: plan, groupBy: groupBy, filters: filters, buckets: buckets, to: &cells)
         }
         // Only the partial days at either end are left to scan, and any day dropped since
         // it was built.

@@ -69,8 +69,13 @@ struct RollupTests {
             timeMs: time + hour, channel: withTicket ? "" : "sms"))
       }
     }
-    for customer in 0..<40 {
-      events.append(.profile(customerID: "C\(customer)", type: "person", tier: "gold", region: "r\(customer % 3)", timeMs: start))
+    // Every seventh customer has no profile (tier and type ""); the rest have one of three
+    // tiers and two types.
+    for customer in 0..<40 where customer % 7 != 0 {
+      events.append(
+        .profile(
+          customerID: "C\(customer)", type: customer % 2 == 0 ? "person" : "company", tier: ["gold", "silver", "basic"][customer % 3],
+          region: "r\(customer % 3)", timeMs: start))
     }
     events.shuffle(using: &random)
     return events
@@ -82,14 +87,23 @@ struct RollupTests {
     return SQLiteMetricsStore(writer: queue)
   }
 
+  /// A fresh tenant's metrics store on `backend` (SQLite in memory).
+  static func store(_ backend: TestBackend) throws -> any MetricsStore {
+    switch backend {
+    case .sqlite: try store()
+    case .postgres: try backend.metricsStores(directory: NSTemporaryDirectory()).metrics(for: TestBackend.freshTenant())
+    }
+  }
+
   /// Queries with and without rollups must agree on every KPI of every cell.
   /// `quick`: one range, daily buckets and three queries, for stores slow on purpose.
   static func expectRollupsEqualScan(_ store: any MetricsStore, nowMs: Int64, comment: String, quick: Bool = false) throws {
     let settings = try store.settings()
     let queries: [(groupBy: [KpiDimension], filters: [KpiDimension: [String]])] = [
       ([], [:]), ([.businessLine], [:]), ([.region], [.region: ["r1", "r2"]]), ([.agent], [:]), ([.priority], [:]),
-      ([.channel], [:]), ([.region], [:]), ([], [.businessLine: ["L2"]]),
-    ].prefix(quick ? 3 : 8).map { $0 }
+      ([.channel], [:]), ([.region], [:]), ([], [.businessLine: ["L2"]]), ([.customerTier], [:]),
+      ([.customerType], [.customerType: ["company"]]), ([], [.customerTier: ["silver", ""]]),
+    ].prefix(quick ? 3 : .max).map { $0 }
     let ranges: [(Int64, Int64)] = [(start + day + 5 * hour, start + 19 * day + 13 * hour), (start, start + 21 * day)]
       .prefix(quick ? 1 : 2).map { $0 }
     for (from, to) in ranges {
@@ -135,9 +149,10 @@ struct RollupTests {
     #expect(DailyRollups.runs(of: [], longest: 31).isEmpty)
   }
 
-  @Test("answers equal a scan, before and after late events, and after the settings change")
-  func rollupsEqualScan() throws {
-    let store = try Self.store()
+  @Test(
+    "answers equal a scan, before and after late events, profile changes and the settings change", arguments: TestBackend.all)
+  func rollupsEqualScan(_ backend: TestBackend) throws {
+    let store = try Self.store(backend)
     let events = Self.randomEvents(seed: 7, tickets: 600)
     let nowMs = Self.start + 19 * Self.day + 10 * Self.hour
     let early = events.count * 7 / 10
@@ -166,12 +181,25 @@ struct RollupTests {
     #expect(after[0].accumulator.result(.firstResponseTime) != before[0].accumulator.result(.firstResponseTime))
     try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "all events")
 
-    // A profile moves answers without a ticket region to another region.
-    offset += 1
+    // Profiles move tickets and answers already rolled up to another tier or type: C1 goes
+    // from silver to gold, C2 from person to company, C7 gets a first profile (silver), C3
+    // loses its tier. C4 moves its answers without a ticket region to another region.
+    func volume(_ filters: [KpiDimension: [String]]) throws -> Double {
+      try scan.compute(kpis: [.volume], buckets: whole, filters: filters, groupBy: [])[0].accumulator.result(.volume).value
+    }
+    let expectedSilver = try volume([.customerTier: ["silver"]]) - volume([.customer: ["C1"]]) + volume([.customer: ["C7"]])
+    let profileTime = Self.start + 2 * Self.day
     try store.apply(
-      [(offset, .profile(customerID: "C4", type: "person", tier: "gold", region: "r9", timeMs: Self.start + Self.day))],
-      throughOffset: offset)
-    try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "after a profile change")
+      [
+        (offset + 1, .profile(customerID: "C1", type: "company", tier: "gold", region: "r1", timeMs: profileTime)),
+        (offset + 2, .profile(customerID: "C2", type: "company", tier: "basic", region: "r2", timeMs: profileTime)),
+        (offset + 3, .profile(customerID: "C7", type: "person", tier: "silver", region: "r1", timeMs: profileTime)),
+        (offset + 4, .profile(customerID: "C3", type: "company", tier: "", region: "r0", timeMs: profileTime)),
+        (offset + 5, .profile(customerID: "C4", type: "person", tier: "silver", region: "r9", timeMs: profileTime)),
+      ], throughOffset: offset + 5)
+    offset += 5
+    #expect(try volume([.customerTier: ["silver"]]) == expectedSilver)
+    try Self.expectRollupsEqualScan(store, nowMs: nowMs, comment: "after profile changes")
 
     // Another time zone lays out other days; other SLA targets judge tickets again.
     var changed = KpiSettings.defaults

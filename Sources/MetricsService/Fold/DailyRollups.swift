@@ -7,9 +7,11 @@ import Synchronization
 /// (`SQLiteMetricsStore+Rollups`), building any day that has none or changed since it was built.
 ///
 /// A query can use rollups when it filters and groups by at most one dimension, and that
-/// dimension is one the ticket itself carries (the customer's tier and type can change
-/// under a ticket, and `customer` is too fine to roll up). The parts of the range that are
-/// not whole local days, and queries that cannot use rollups, are scanned as before.
+/// dimension is rolled up: any but `customer`, too fine to roll up. The customer's tier and
+/// type come from the customer's latest profile, so a profile that changes them marks the
+/// hours of every ticket and answer of that customer (``MetricsBatch/storedRowsToMark``),
+/// as a late event marks its own. The parts of the range that are not whole local days,
+/// and queries that cannot use rollups, are scanned as before.
 ///
 /// The one KPI input that depends on when the query runs, the SLA breach of a ticket still
 /// unanswered, is judged here: on days whose every target has passed (`day end + longest
@@ -17,7 +19,14 @@ import Synchronization
 /// unanswered tickets are read one by one (a partial index keeps that cheap).
 struct DailyRollups: Sendable {
   /// The dimensions rolled up (besides the whole tenant).
-  static let dimensions: [KpiDimension] = [.channel, .region, .businessLine, .agent, .productModule, .problemType, .priority]
+  static let dimensions: [KpiDimension] = [
+    .channel, .region, .businessLine, .agent, .productModule, .problemType, .priority, .customerTier, .customerType,
+  ]
+
+  /// What a built day is stamped with (``BuiltDay/settings``): the KPI settings'
+  /// fingerprint and the layout of the rows, so a day built under other settings, or
+  /// before a dimension was added to ``dimensions``, is built again.
+  static func stamp(_ settings: KpiSettings) -> String { settings.fingerprint + " rows-v2" }
 
   let store: any MetricsStore
   let settings: KpiSettings
@@ -64,15 +73,18 @@ struct DailyRollups: Sendable {
   /// Adds the tickets (or survey answers) of `days` that have current rollups to `cells`,
   /// and returns the days that have none: another query (or replica) dropped them since
   /// they were built, or a replica's build was refused. The caller scans those.
+  /// Time distributions are decoded only when `kpis` has a time KPI.
   func add(
-    _ part: RollupPart, days: [Day], plan: Plan, groupBy: [KpiDimension], filters: [KpiDimension: [String]],
-    buckets: CalendarBuckets, to cells: inout [KpiCell: KpiAccumulator]
+    _ part: RollupPart, kpis: Set<KpiKind>, days: [Day], plan: Plan, groupBy: [KpiDimension],
+    filters: [KpiDimension: [String]], buckets: CalendarBuckets, to cells: inout [KpiCell: KpiAccumulator]
   ) throws -> [Day] {
     guard let first = days.first, let last = days.last else { return [] }
     let longestTarget = TicketPriority.allCases.map { settings.slaTarget($0) }.max() ?? 0
-    let read = try store.rollups(dimension: plan.dimension, part: part, fromMs: first.startMs, toMs: last.endMs)
-    let fingerprint = settings.fingerprint
-    let served = days.filter { read.built[$0.startMs] == BuiltDay(endMs: $0.endMs, settings: fingerprint) }
+    let read = try store.rollups(
+      dimension: plan.dimension, part: part, fromMs: first.startMs, toMs: last.endMs,
+      timeDistributions: kpis.contains(.firstResponseTime) || kpis.contains(.resolutionTime))
+    let stamp = Self.stamp(settings)
+    let served = days.filter { read.built[$0.startMs] == BuiltDay(endMs: $0.endMs, settings: stamp) }
     let ends = Dictionary(uniqueKeysWithValues: served.map { ($0.startMs, $0.endMs) })
     for row in read.rows {
       guard ends[row.dayStartMs] == row.dayEndMs else { continue }
@@ -106,8 +118,8 @@ struct DailyRollups: Sendable {
     try buildLock.mutex.withLock { _ in
       let built = try store.invalidateChangedRollups()
       // A day laid out in another time zone, or built under other settings, does not count.
-      let fingerprint = settings.fingerprint
-      let missing = days.filter { built.days[$0.startMs] != .init(endMs: $0.endMs, settings: fingerprint) }
+      let stamp = Self.stamp(settings)
+      let missing = days.filter { built.days[$0.startMs] != .init(endMs: $0.endMs, settings: stamp) }
       guard !missing.isEmpty else { return }
       let runs = Self.runs(of: missing, longest: 31)
       let failures = Mutex<[any Error]>([])
@@ -161,7 +173,7 @@ struct DailyRollups: Sendable {
     }
     for (index, day) in run.enumerated() {
       try store.storeRollups(
-        dayStartMs: day.startMs, dayEndMs: day.endMs, settings: settings.fingerprint,
+        dayStartMs: day.startMs, dayEndMs: day.endMs, settings: Self.stamp(settings),
         rows: tickets[index].rows(.tickets) + surveys[index].rows(.surveys), generation: generation)
     }
   }

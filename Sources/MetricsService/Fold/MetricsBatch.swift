@@ -50,7 +50,7 @@ struct MetricsBatch {
   private(set) var statusEvents: [StatusEvent] = []
   private(set) var newAnswers: [Answer] = []
   /// The UTC hours whose rollups the batch changed (more may be marked after reading the
-  /// answers of ``answersToMark``).
+  /// rows of ``storedRowsToMark``).
   private(set) var changedHours = Set<Int64>()
 
   init(_ events: [(offset: Int64, event: MetricsEvent)]) {
@@ -179,15 +179,35 @@ struct MetricsBatch {
     profiles.compactMap { id, profile in profile != loadedProfiles[id] ? (id, profile) : nil }
   }
 
-  /// Whose stored answers changed their dimensions: the answers of tickets whose
-  /// definition changed, and of customers whose profile changed (answers without a ticket
-  /// region take the profile's). Their hours must be marked too.
-  var answersToMark: (tickets: [String], customers: [String]) {
-    let tickets = changedTickets.filter { $0.definition != loadedTickets[$0.ticketID]?.definition }.map(\.ticketID)
-    return (tickets, changedProfiles.map(\.customerID))
+  /// Stored rows the batch changed the dimensions of without touching them: their hours
+  /// must be marked too. Each is read as `SELECT timeColumn FROM table WHERE keyColumn IN
+  /// keys`.
+  struct StoredRows {
+    var table: String
+    var timeColumn: String
+    var keyColumn: String
+    var keys: [String]
   }
 
-  /// Marks the hours of `times` (answers read from the store).
+  /// The answers of tickets whose definition changed (they take the ticket's dimensions),
+  /// the answers of customers whose profile changed (answers without a ticket region take
+  /// the profile's; all take its tier and type), and the tickets of customers whose tier or
+  /// type changed.
+  var storedRowsToMark: [StoredRows] {
+    let tickets = changedTickets.filter { $0.definition != loadedTickets[$0.ticketID]?.definition }.map(\.ticketID)
+    let profiles = changedProfiles
+    let regrouped = profiles.filter { id, profile in
+      let old = loadedProfiles[id]
+      return (old?.tier ?? "") != profile.tier || (old?.type ?? "") != profile.type
+    }
+    return [
+      StoredRows(table: "survey", timeColumn: "time_ms", keyColumn: "ticket_id", keys: tickets),
+      StoredRows(table: "survey", timeColumn: "time_ms", keyColumn: "customer_id", keys: profiles.map(\.customerID)),
+      StoredRows(table: "ticket", timeColumn: "created_ms", keyColumn: "customer_id", keys: regrouped.map(\.customerID)),
+    ].filter { !$0.keys.isEmpty }
+  }
+
+  /// Marks the hours of `times` (of rows read from the store).
   mutating func markHours(_ times: some Sequence<Int64>) {
     for ms in times { mark(ms) }
   }

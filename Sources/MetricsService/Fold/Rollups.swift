@@ -22,7 +22,7 @@ public struct RollupRow: Sendable {
 /// A day with rollups: its end and the settings it was built under.
 public struct BuiltDay: Sendable, Equatable {
   public var endMs: Int64
-  /// `KpiSettings.fingerprint` at build time.
+  /// What the day was built under (``DailyRollups/stamp(_:)``: the KPI settings and the row layout).
   public var settings: String
 
   /// A built day from its parts.

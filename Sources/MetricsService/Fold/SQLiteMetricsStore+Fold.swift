@@ -31,11 +31,12 @@ extension SQLiteMetricsStore {
       if !batch.events.isEmpty {
         try Self.load(&batch, db)
         batch.apply()
-        let marks = batch.answersToMark
         var times: [Int64] = []
-        try db.forEachRow("SELECT time_ms FROM survey WHERE ticket_id IN \(Self.keys)", keys: marks.tickets) { times.append($0[0]) }
-        try db.forEachRow("SELECT time_ms FROM survey WHERE customer_id IN \(Self.keys)", keys: marks.customers) {
-          times.append($0[0])
+        for rows in batch.storedRowsToMark {
+          try db.forEachRow(
+            "SELECT \(rows.timeColumn) FROM \(rows.table) WHERE \(rows.keyColumn) IN \(Self.keys) AND \(rows.timeColumn) IS NOT NULL",
+            keys: rows.keys
+          ) { times.append($0[0]) }
         }
         batch.markHours(times)
         try Self.write(batch, db)

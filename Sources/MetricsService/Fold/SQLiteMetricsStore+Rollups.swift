@@ -59,7 +59,7 @@ extension SQLiteMetricsStore {
   }
 
   /// Stores a day's rollup rows, replacing any it had, and marks the day built under
-  /// `settings` (a `KpiSettings.fingerprint`).
+  /// `settings` (``DailyRollups/stamp(_:)``).
   public func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry], generation: Int64) throws {
     try writer.write { db in
       try db.execute(sql: "DELETE FROM rollup WHERE day_start_ms = ?", arguments: [dayStartMs])
@@ -79,8 +79,11 @@ extension SQLiteMetricsStore {
   }
 
   /// The rollup rows of `dimension` (nil: the whole tenant) and `part` for days starting in
-  /// [fromMs, toMs), and those days built, in one read transaction.
-  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> RollupRead {
+  /// [fromMs, toMs), and those days built, in one read transaction (time distributions
+  /// decoded only if asked for).
+  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64, timeDistributions: Bool)
+    throws -> RollupRead
+  {
     try writer.read { db in
       let rows = try Row.fetchCursor(
         db,
@@ -94,7 +97,7 @@ extension SQLiteMetricsStore {
         let summary: Data = row[3]
         result.append(
           RollupRow(
-            dayStartMs: row[0], dayEndMs: row[1], value: row[2], accumulator: try KpiAccumulator(encoded: [UInt8](summary))))
+            dayStartMs: row[0], dayEndMs: row[1], value: row[2], accumulator: try KpiAccumulator(encoded: [UInt8](summary), timeDistributions: timeDistributions)))
       }
       return RollupRead(rows: result, built: try Self.builtDays(db, fromMs: fromMs, toMs: toMs))
     }

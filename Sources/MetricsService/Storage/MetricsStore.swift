@@ -48,15 +48,17 @@ public protocol MetricsStore: Sendable {
   /// with ``storeRollups`` of one tenant (``RollupBuildLock``); replicas sharing the store
   /// are kept apart by the generation.
   func invalidateChangedRollups() throws -> BuiltRollups
-  /// Stores a day's rollup rows, replacing any, built under `settings` (a fingerprint) from
+  /// Stores a day's rollup rows, replacing any, built under `settings` (``DailyRollups/stamp(_:)``) from
   /// what was read after the invalidation that returned `generation`. A store shared by
   /// replicas drops the day instead when another invalidation ran since (what was read may
   /// be older than a change whose mark that invalidation cleared); readers then scan it.
   func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry], generation: Int64) throws
   /// The rollup rows of `dimension` (nil: the whole tenant) and `part` for days starting
   /// in [fromMs, toMs), with the days built, read at one moment: a day another caller
-  /// dropped meanwhile is missing from both, never half there.
-  func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> RollupRead
+  /// dropped meanwhile is missing from both, never half there. Without `timeDistributions`
+  /// the rows' time distributions are left empty (``KpiAccumulator/init(encoded:timeDistributions:)``).
+  func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64, timeDistributions: Bool) throws
+    -> RollupRead
 }
 
 extension MetricsStore {

@@ -163,13 +163,15 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
       if !batch.events.isEmpty {
         try load(&batch, session)
         batch.apply()
-        let marks = batch.answersToMark
         var times: [Int64] = []
-        for (column, keys) in [("ticket_id", marks.tickets), ("customer_id", marks.customers)] where !keys.isEmpty {
+        for rows in batch.storedRowsToMark {
           times += try session.query(
             PostgresQuery(
-              unsafeSQL: "SELECT time_ms FROM survey WHERE tenant_id = $1 AND \(column) = ANY($2)",
-              binds: bindings(tenant.rawValue, Array(keys)))
+              unsafeSQL: """
+                SELECT \(rows.timeColumn) FROM \(rows.table)
+                WHERE tenant_id = $1 AND \(rows.keyColumn) = ANY($2) AND \(rows.timeColumn) IS NOT NULL
+                """,
+              binds: bindings(tenant.rawValue, rows.keys))
           ).map { try $0.decode(Int64.self) }
         }
         batch.markHours(times)
@@ -471,7 +473,9 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
   /// The advisory lock class of rollup stores (the tenant's hash is the other half).
   static var rollupStoreLockClass: Int32 { 0x524f_4c4c }  // "ROLL"
 
-  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64) throws -> RollupRead {
+  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64, timeDistributions: Bool)
+    throws -> RollupRead
+  {
     // One snapshot for the rows and the days, so a day dropped in between is missing from both.
     try snapshot { session in
       let rows = try session.query(
@@ -483,7 +487,7 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
       ).map { row in
         let (start, end, value, summary) = try row.decode((Int64, Int64, String, ByteBuffer).self)
         return RollupRow(
-          dayStartMs: start, dayEndMs: end, value: value, accumulator: try KpiAccumulator(encoded: Array(summary.readableBytesView)))
+          dayStartMs: start, dayEndMs: end, value: value, accumulator: try KpiAccumulator(encoded: Array(summary.readableBytesView), timeDistributions: timeDistributions))
       }
       return RollupRead(rows: rows, built: try builtDays(session, fromMs: fromMs, toMs: toMs))
     }

@@ -280,8 +280,11 @@ public struct KpiAccumulator: Sendable {
     return words.withUnsafeBytes { Array($0) }
   }
 
-  /// Reads an accumulator written by ``encoded()``.
-  public init(encoded bytes: [UInt8]) throws(RollupDecodingError) {
+  /// Reads an accumulator written by ``encoded()``. Without `timeDistributions` the two
+  /// time distributions are skipped and left empty: a read that asks for no time KPI
+  /// (first response or resolution time) need not decode and merge them, which is most of
+  /// a row's bytes.
+  public init(encoded bytes: [UInt8], timeDistributions: Bool = true) throws(RollupDecodingError) {
     guard bytes.count % 8 == 0 else { throw RollupDecodingError() }
     var words = [Int64](repeating: 0, count: bytes.count / 8)
     bytes.withUnsafeBytes { source in words.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
@@ -294,6 +297,7 @@ public struct KpiAccumulator: Sendable {
       (c[8], c[9], c[10], c[11], c[12], c[13])
     (npsResponses, promoters, detractors, cesResponses, cesScoreSum, cesScoreSquares, cesEasy, backlog) =
       (c[14], c[15], c[16], c[17], c[18], c[19], c[20], c[21])
+    guard timeDistributions else { return }
     var position = counterCount + 1
     let distributions = try words.withUnsafeBufferPointer { buffer throws(RollupDecodingError) in
       let first = try TimeDistribution(decoding: buffer, at: &position)
