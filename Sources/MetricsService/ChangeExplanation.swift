@@ -55,11 +55,12 @@ struct ChangeExplanation {
   }
 
   /// The explanation of each of `dimensions`, best first (by score; ties keep their order).
-  /// Dimensions that daily rollups serve are read one by one from them; the others (the
-  /// customer's tier and type) need a scan of the tickets, so they are read in one scan,
+  /// Dimensions that daily rollups serve are read one by one from them (with a filter on
+  /// another dimension, from the pair rollups); the others (the customer, or a filter the
+  /// rollups cannot serve) need a scan of the tickets, so they are read in one scan,
   /// grouped by all of them at once, and each is summed out of it.
   func rank(dimensions: [KpiDimension]) throws -> [ExplainedDimension] {
-    let scanned = dimensions.filter { !DailyRollups.dimensions.contains($0) }
+    let scanned = dimensions.filter { DailyRollups.plan(filters: filters, groupBy: [$0]) == nil }
     var segments: [KpiDimension: SegmentSides] = [:]
     if scanned.count >= 2 { segments = try read(by: scanned, filters: filters) }
     // The reads are independent: two at a time (SQLite's WAL and the PostgreSQL pool let

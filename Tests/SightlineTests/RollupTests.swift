@@ -103,6 +103,11 @@ struct RollupTests {
       ([], [:]), ([.businessLine], [:]), ([.region], [.region: ["r1", "r2"]]), ([.agent], [:]), ([.priority], [:]),
       ([.channel], [:]), ([.region], [:]), ([], [.businessLine: ["L2"]]), ([.customerTier], [:]),
       ([.customerType], [.customerType: ["company"]]), ([], [.customerTier: ["silver", ""]]),
+      // Two dimensions: a drill-down (one value of the first pair dimension), a filter on
+      // the second, several values, no grouping; and agent, which has no pairs (scanned).
+      ([.region], [.businessLine: ["L2"]]), ([.businessLine], [.region: ["r1"]]),
+      ([.customerTier], [.priority: ["high", "urgent"], .customerTier: ["gold", ""]]),
+      ([], [.channel: ["email"], .customerType: ["person"]]), ([.agent], [.businessLine: ["L1"]]),
     ].prefix(quick ? 3 : .max).map { $0 }
     let ranges: [(Int64, Int64)] = [(start + day + 5 * hour, start + 19 * day + 13 * hour), (start, start + 21 * day)]
       .prefix(quick ? 1 : 2).map { $0 }
@@ -126,6 +131,30 @@ struct RollupTests {
         }
       }
     }
+  }
+
+  @Test("pair rows keep any two values apart, and queries on two dimensions read the pair")
+  func pairRows() throws {
+    for (first, second) in [("L1", "r2"), ("", ""), ("12:3", ":4"), ("华东", "金卡"), ("a", ""), ("", "b")] {
+      let value = RollupSeries.pairValue(first, second)
+      let split = try #require(RollupSeries.splitPair(value))
+      #expect(split == (first, second))
+      #expect(value.hasPrefix(RollupSeries.pairPrefix(first)))
+    }
+    #expect(!RollupSeries.pairValue("1", "23").hasPrefix(RollupSeries.pairPrefix("12")))
+    #expect(RollupSeries.splitPair("no colon") == nil)
+
+    let drill = try #require(DailyRollups.plan(filters: [.businessLine: ["L2"]], groupBy: [.region]))
+    #expect(drill.series == .pair(.businessLine, .region))
+    #expect(drill.groupedBy == 1)
+    #expect(drill.valuePrefix == RollupSeries.pairPrefix("L2"))
+    let reversed = try #require(DailyRollups.plan(filters: [.region: ["r1"]], groupBy: [.businessLine]))
+    #expect(reversed.series == .pair(.businessLine, .region))
+    #expect(reversed.groupedBy == 0)
+    #expect(reversed.valuePrefix == "")
+    #expect(DailyRollups.plan(filters: [.businessLine: ["L2"]], groupBy: [.agent]) == nil)
+    #expect(DailyRollups.plan(filters: [.businessLine: ["L2"], .region: ["r1"]], groupBy: [.channel]) == nil)
+    #expect(DailyRollups.plan(filters: [:], groupBy: [.customer]) == nil)
   }
 
   @Test("missing days are built in runs of consecutive days, at most 31 each")

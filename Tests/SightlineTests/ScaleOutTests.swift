@@ -270,10 +270,11 @@ struct SharedRollupTests {
       _ = try other.invalidateChangedRollups()
       try inner.storeRollups(dayStartMs: dayStartMs, dayEndMs: dayEndMs, settings: settings, rows: rows, generation: generation)
     }
-    func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64, timeDistributions: Bool) throws
-      -> RollupRead
-    {
-      try inner.rollups(dimension: dimension, part: part, fromMs: fromMs, toMs: toMs, timeDistributions: timeDistributions)
+    func rollups(
+      series: RollupSeries, part: RollupPart, fromMs: Int64, toMs: Int64, valuePrefix: String, timeDistributions: Bool
+    ) throws -> RollupRead {
+      try inner.rollups(
+        series: series, part: part, fromMs: fromMs, toMs: toMs, valuePrefix: valuePrefix, timeDistributions: timeDistributions)
     }
   }
 
@@ -302,9 +303,9 @@ struct SharedRollupTests {
       let after = try b.invalidateChangedRollups().generation
       #expect(after > before)
       try a.storeRollups(dayStartMs: day3, dayEndMs: day3 + RollupTests.day, settings: "x", rows: [], generation: before)
-      #expect(try a.rollups(dimension: nil, part: .tickets, fromMs: day3, toMs: day3 + 1, timeDistributions: true).built.isEmpty)
+      #expect(try a.rollups(series: .tenant, part: .tickets, fromMs: day3, toMs: day3 + 1, valuePrefix: "", timeDistributions: true).built.isEmpty)
       try a.storeRollups(dayStartMs: day3, dayEndMs: day3 + RollupTests.day, settings: "x", rows: [], generation: after)
-      #expect(try a.rollups(dimension: nil, part: .tickets, fromMs: day3, toMs: day3 + 1, timeDistributions: true).built[day3] != nil)
+      #expect(try a.rollups(series: .tenant, part: .tickets, fromMs: day3, toMs: day3 + 1, valuePrefix: "", timeDistributions: true).built[day3] != nil)
 
       // Every build of A is interrupted by a late event folded and B's invalidation: A's
       // days are refused, and its answers, scanned instead, still equal a scan; once the

@@ -23,10 +23,23 @@ struct DailyRollups: Sendable {
     .channel, .region, .businessLine, .agent, .productModule, .problemType, .priority, .customerTier, .customerType,
   ]
 
+  /// The dimensions also rolled up two at a time, every pair of them (drill-downs: the
+  /// region within a business line). The agent is left out: agents are many, so its pairs
+  /// would multiply the rows, and a drill-down by agent scans instead.
+  static let pairable: [KpiDimension] = [
+    .businessLine, .channel, .region, .priority, .productModule, .problemType, .customerTier, .customerType,
+  ]
+
+  /// Every pair of ``pairable`` dimensions, as indices into ``dimensions``.
+  static let pairs: [(first: Int, second: Int)] = {
+    let indices = pairable.map { dimensions.firstIndex(of: $0)! }
+    return indices.indices.flatMap { a in (a + 1..<indices.count).map { b in (indices[a], indices[b]) } }
+  }()
+
   /// What a built day is stamped with (``BuiltDay/settings``): the KPI settings'
   /// fingerprint and the layout of the rows, so a day built under other settings, or
   /// before a dimension was added to ``dimensions``, is built again.
-  static func stamp(_ settings: KpiSettings) -> String { settings.fingerprint + " rows-v2" }
+  static func stamp(_ settings: KpiSettings) -> String { settings.fingerprint + " rows-v3" }
 
   let store: any MetricsStore
   let settings: KpiSettings
@@ -40,23 +53,53 @@ struct DailyRollups: Sendable {
     var endMs: Int64
   }
 
-  /// What the query reads: rows of this dimension (nil: the whole tenant).
+  /// What the query reads: the rows of one series, the values of the series' dimensions
+  /// its filters accept, and which of them labels the cells.
   struct Plan {
-    var dimension: KpiDimension?
-    /// Values the query's filter accepts (nil: all).
-    var accepted: Set<String>?
-    /// Whether rows are labelled with the dimension's value.
-    var grouped: Bool
+    var series: RollupSeries
+    /// Per dimension of the series, in order, the values the query's filter accepts (nil: all).
+    var accepted: [Set<String>?]
+    /// The series' dimension (by index) that labels the cells; nil: not grouped.
+    var groupedBy: Int?
+    /// Only rows whose value starts with this are read ("": all): a pair filtered to one
+    /// value of its first dimension, as a drill-down is.
+    var valuePrefix = ""
+
+    /// The series' dimension values of a row's value, or nil if it has none.
+    func values(of value: String) -> [String]? {
+      switch series {
+      case .tenant: []
+      case .dimension: [value]
+      case .pair: RollupSeries.splitPair(value).map { [$0.0, $0.1] }
+      }
+    }
   }
 
-  /// The plan for a query, or nil when it cannot use rollups.
+  /// The plan for a query, or nil when it cannot use rollups: it filters or groups by more
+  /// than two dimensions, groups by more than one, or uses a dimension (or, for two, a
+  /// pair) that is not rolled up.
   static func plan(filters: [KpiDimension: [String]], groupBy: [KpiDimension]) -> Plan? {
     let filtered = filters.filter { !$0.value.isEmpty }
     let used = Set(filtered.keys).union(groupBy)
-    guard used.count <= 1, groupBy.count <= 1 else { return nil }
-    guard let dimension = used.first else { return Plan(dimension: nil, accepted: nil, grouped: false) }
-    guard dimensions.contains(dimension) else { return nil }
-    return Plan(dimension: dimension, accepted: filtered[dimension].map(Set.init), grouped: !groupBy.isEmpty)
+    guard groupBy.count <= 1 else { return nil }
+    switch used.count {
+    case 0:
+      return Plan(series: .tenant, accepted: [], groupedBy: nil)
+    case 1:
+      guard let dimension = used.first, dimensions.contains(dimension) else { return nil }
+      return Plan(
+        series: .dimension(dimension), accepted: [filtered[dimension].map(Set.init)], groupedBy: groupBy.isEmpty ? nil : 0)
+    case 2:
+      let pair = pairable.filter(used.contains)
+      guard pair.count == 2 else { return nil }
+      let accepted = pair.map { filtered[$0].map(Set.init) }
+      var plan = Plan(
+        series: .pair(pair[0], pair[1]), accepted: accepted, groupedBy: groupBy.first.flatMap { pair.firstIndex(of: $0) })
+      if let only = accepted[0], only.count == 1 { plan.valuePrefix = RollupSeries.pairPrefix(only.first!) }
+      return plan
+    default:
+      return nil
+    }
   }
 
   /// The whole local days inside [startMs, endMs), in order (none if the range is too long
@@ -81,18 +124,19 @@ struct DailyRollups: Sendable {
     guard let first = days.first, let last = days.last else { return [] }
     let longestTarget = TicketPriority.allCases.map { settings.slaTarget($0) }.max() ?? 0
     let read = try store.rollups(
-      dimension: plan.dimension, part: part, fromMs: first.startMs, toMs: last.endMs,
+      series: plan.series, part: part, fromMs: first.startMs, toMs: last.endMs, valuePrefix: plan.valuePrefix,
       timeDistributions: kpis.contains(.firstResponseTime) || kpis.contains(.resolutionTime))
     let stamp = Self.stamp(settings)
     let served = days.filter { read.built[$0.startMs] == BuiltDay(endMs: $0.endMs, settings: stamp) }
     let ends = Dictionary(uniqueKeysWithValues: served.map { ($0.startMs, $0.endMs) })
     for row in read.rows {
-      guard ends[row.dayStartMs] == row.dayEndMs else { continue }
-      if let accepted = plan.accepted, !accepted.contains(row.value) { continue }
+      guard ends[row.dayStartMs] == row.dayEndMs, let values = plan.values(of: row.value) else { continue }
+      guard zip(plan.accepted, values).allSatisfy({ $0.0?.contains($0.1) ?? true }) else { continue }
       guard let bucket = buckets.index(of: row.dayStartMs) else { continue }
       var accumulator = row.accumulator
       if part == .tickets && row.dayEndMs + longestTarget <= nowMs { accumulator.countUnansweredAsBreached() }
-      cells[KpiCell(bucket: bucket, group: plan.grouped ? [row.value] : []), default: KpiAccumulator()].merge(accumulator)
+      let group = plan.groupedBy.map { [values[$0]] } ?? []
+      cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].merge(accumulator)
     }
     let missing = days.filter { ends[$0.startMs] == nil }
     guard part == .tickets else { return missing }
@@ -178,11 +222,18 @@ struct DailyRollups: Sendable {
     }
   }
 
-  /// One day's accumulators: the whole tenant's and one per value of each dimension.
+  /// One day's accumulators: the whole tenant's, one per value of each dimension and one
+  /// per pair of values of each pair of ``pairable`` dimensions.
   private struct DayAccumulators {
+    struct PairKey: Hashable {
+      var first: String
+      var second: String
+    }
+
     var total = KpiAccumulator()
     var counted = false
     var byDimension = Array(repeating: [String: KpiAccumulator](), count: DailyRollups.dimensions.count)
+    var byPair = Array(repeating: [PairKey: KpiAccumulator](), count: DailyRollups.pairs.count)
 
     /// Counts one ticket or answer whose dimension values are `values` (in
     /// `DailyRollups.dimensions` order) with `count`.
@@ -190,14 +241,26 @@ struct DailyRollups: Sendable {
       counted = true
       count(&total)
       for (index, value) in values.enumerated() { count(&byDimension[index][value, default: KpiAccumulator()]) }
+      for (index, pair) in DailyRollups.pairs.enumerated() {
+        count(&byPair[index][PairKey(first: values[pair.first], second: values[pair.second]), default: KpiAccumulator()])
+      }
     }
 
     func rows(_ part: RollupPart) -> [RollupEntry] {
       var rows: [RollupEntry] = []
-      if counted { rows.append(.init(dimension: nil, part: part, value: "", accumulator: total)) }
+      if counted { rows.append(.init(series: .tenant, part: part, value: "", accumulator: total)) }
       for (index, values) in byDimension.enumerated() {
         for (value, accumulator) in values {
-          rows.append(.init(dimension: DailyRollups.dimensions[index], part: part, value: value, accumulator: accumulator))
+          rows.append(.init(series: .dimension(DailyRollups.dimensions[index]), part: part, value: value, accumulator: accumulator))
+        }
+      }
+      for (index, values) in byPair.enumerated() {
+        let pair = DailyRollups.pairs[index]
+        let series = RollupSeries.pair(DailyRollups.dimensions[pair.first], DailyRollups.dimensions[pair.second])
+        for (key, accumulator) in values {
+          rows.append(
+            .init(
+              series: series, part: part, value: RollupSeries.pairValue(key.first, key.second), accumulator: accumulator))
         }
       }
       return rows

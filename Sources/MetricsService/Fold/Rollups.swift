@@ -8,12 +8,54 @@ public enum RollupPart: String, Sendable {
   case surveys
 }
 
+/// What the rows of a rollup series are broken down by.
+public enum RollupSeries: Sendable, Hashable {
+  /// The whole tenant (one row a day, value "").
+  case tenant
+  /// One row per value of the dimension.
+  case dimension(KpiDimension)
+  /// One row per pair of values of two dimensions, in ``DailyRollups/pairable`` order:
+  /// what a drill-down reads (one dimension within a value of another). The row's value
+  /// is ``pairValue(_:_:)``.
+  case pair(KpiDimension, KpiDimension)
+
+  /// The series' name in the `dimension` column.
+  public var key: String {
+    switch self {
+    case .tenant: ""
+    case .dimension(let dimension): dimension.rawValue
+    case .pair(let first, let second): first.rawValue + "*" + second.rawValue
+    }
+  }
+
+  /// A pair row's value: the first value's length in Unicode scalars, a colon, then both
+  /// values, so that any text splits back exactly and the rows of one first value share a
+  /// prefix (``pairPrefix(_:)``).
+  public static func pairValue(_ first: String, _ second: String) -> String {
+    pairPrefix(first) + second
+  }
+
+  /// The prefix every pair row whose first value is `first` starts with.
+  public static func pairPrefix(_ first: String) -> String { "\(first.unicodeScalars.count):" + first }
+
+  /// The two values of a pair row's value, or nil if it is not one.
+  public static func splitPair(_ value: String) -> (String, String)? {
+    guard let colon = value.unicodeScalars.firstIndex(of: ":"),
+      let length = Int(String(value.unicodeScalars[..<colon]))
+    else { return nil }
+    let rest = value.unicodeScalars[value.unicodeScalars.index(after: colon)...]
+    guard rest.count >= length else { return nil }
+    let cut = rest.index(rest.startIndex, offsetBy: length)
+    return (String(rest[..<cut]), String(rest[cut...]))
+  }
+}
+
 /// One stored rollup row.
 public struct RollupRow: Sendable {
   /// Local day, start (inclusive) and end (exclusive), Unix ms.
   public var dayStartMs: Int64
   public var dayEndMs: Int64
-  /// Value of the row's dimension ("" for rows of the whole tenant).
+  /// Value of the series' dimension ("" for rows of the whole tenant).
   public var value: String
   /// What the day accumulated for that value.
   public var accumulator: KpiAccumulator
@@ -60,16 +102,17 @@ public struct RollupRead: Sendable {
 
 /// One rollup row to store.
 public struct RollupEntry: Sendable {
-  /// The row's dimension (nil: the whole tenant).
-  public var dimension: KpiDimension?
+  /// The row's series.
+  public var series: RollupSeries
   public var part: RollupPart
-  /// Value of the dimension ("" for the whole tenant).
+  /// Value of the series' dimension ("" for the whole tenant; ``RollupSeries/pairValue(_:_:)``
+  /// for a pair).
   public var value: String
   public var accumulator: KpiAccumulator
 
   /// An entry from its parts.
-  public init(dimension: KpiDimension?, part: RollupPart, value: String, accumulator: KpiAccumulator) {
-    self.dimension = dimension
+  public init(series: RollupSeries, part: RollupPart, value: String, accumulator: KpiAccumulator) {
+    self.series = series
     self.part = part
     self.value = value
     self.accumulator = accumulator

@@ -32,6 +32,10 @@ extension SQLiteMetricsStore {
   /// store a stale day.
   public func invalidateChangedRollups() throws -> BuiltRollups {
     try writer.write { db in
+      // Most calls find nothing changed: skip the statements (every query runs this).
+      guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM dirty_hour)") == true else {
+        return BuiltRollups(days: try Self.builtDays(db, fromMs: .min, toMs: .max), generation: 0)
+      }
       try db.execute(
         sql: """
           CREATE TEMP TABLE IF NOT EXISTS stale_day (day_start_ms INTEGER PRIMARY KEY);
@@ -69,7 +73,7 @@ extension SQLiteMetricsStore {
           """)
       for row in rows {
         try insert.execute(arguments: [
-          row.dimension?.rawValue ?? "", row.part.rawValue, dayStartMs, dayEndMs, row.value, Data(row.accumulator.encoded()),
+          row.series.key, row.part.rawValue, dayStartMs, dayEndMs, row.value, Data(row.accumulator.encoded()),
         ])
       }
       try db.execute(
@@ -78,26 +82,31 @@ extension SQLiteMetricsStore {
     }
   }
 
-  /// The rollup rows of `dimension` (nil: the whole tenant) and `part` for days starting in
-  /// [fromMs, toMs), and those days built, in one read transaction (time distributions
-  /// decoded only if asked for).
-  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64, timeDistributions: Bool)
-    throws -> RollupRead
-  {
+  /// The rollup rows of `series` and `part` for days starting in [fromMs, toMs) whose
+  /// value starts with `valuePrefix`, and those days built, in one read transaction (time
+  /// distributions decoded only if asked for).
+  public func rollups(
+    series: RollupSeries, part: RollupPart, fromMs: Int64, toMs: Int64, valuePrefix: String, timeDistributions: Bool
+  ) throws -> RollupRead {
     try writer.read { db in
+      // substr counts Unicode scalars, as the prefix's length does.
+      let prefixed = valuePrefix.isEmpty ? "" : " AND substr(value, 1, \(valuePrefix.unicodeScalars.count)) = ?"
+      var arguments: StatementArguments = [series.key, part.rawValue, fromMs, toMs]
+      if !valuePrefix.isEmpty { arguments += [valuePrefix] }
       let rows = try Row.fetchCursor(
         db,
         sql: """
           SELECT day_start_ms, day_end_ms, value, summary FROM rollup
-          WHERE dimension = ? AND part = ? AND day_start_ms >= ? AND day_start_ms < ?
+          WHERE dimension = ? AND part = ? AND day_start_ms >= ? AND day_start_ms < ?\(prefixed)
           """,
-        arguments: [dimension?.rawValue ?? "", part.rawValue, fromMs, toMs])
+        arguments: arguments)
       var result: [RollupRow] = []
       while let row = try rows.next() {
         let summary: Data = row[3]
         result.append(
           RollupRow(
-            dayStartMs: row[0], dayEndMs: row[1], value: row[2], accumulator: try KpiAccumulator(encoded: [UInt8](summary), timeDistributions: timeDistributions)))
+            dayStartMs: row[0], dayEndMs: row[1], value: row[2],
+            accumulator: try KpiAccumulator(encoded: [UInt8](summary), timeDistributions: timeDistributions)))
       }
       return RollupRead(rows: result, built: try Self.builtDays(db, fromMs: fromMs, toMs: toMs))
     }

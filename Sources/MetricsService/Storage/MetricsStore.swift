@@ -53,12 +53,14 @@ public protocol MetricsStore: Sendable {
   /// replicas drops the day instead when another invalidation ran since (what was read may
   /// be older than a change whose mark that invalidation cleared); readers then scan it.
   func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry], generation: Int64) throws
-  /// The rollup rows of `dimension` (nil: the whole tenant) and `part` for days starting
-  /// in [fromMs, toMs), with the days built, read at one moment: a day another caller
-  /// dropped meanwhile is missing from both, never half there. Without `timeDistributions`
-  /// the rows' time distributions are left empty (``KpiAccumulator/init(encoded:timeDistributions:)``).
-  func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64, timeDistributions: Bool) throws
-    -> RollupRead
+  /// The rollup rows of `series` and `part` for days starting in [fromMs, toMs) whose
+  /// value starts with `valuePrefix`, with the days built, read at one moment: a day
+  /// another caller dropped meanwhile is missing from both, never half there. Without
+  /// `timeDistributions` the rows' time distributions are left empty
+  /// (``KpiAccumulator/init(encoded:timeDistributions:)``).
+  func rollups(
+    series: RollupSeries, part: RollupPart, fromMs: Int64, toMs: Int64, valuePrefix: String, timeDistributions: Bool
+  ) throws -> RollupRead
 }
 
 extension MetricsStore {

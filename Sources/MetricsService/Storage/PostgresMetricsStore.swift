@@ -95,6 +95,12 @@ public enum MetricsPostgresSchema: PostgresSchema {
       version: 3, name: "alert contributors",
       statements: ["ALTER TABLE alert ADD COLUMN contributors text NOT NULL DEFAULT ''"],
       tenantTables: []),
+    PostgresMigration(
+      version: 4, name: "rollup rows by day",
+      // Dropping or replacing a day's rows (the key leads with the series) without reading
+      // all of the tenant's.
+      statements: ["CREATE INDEX rollup_by_day ON rollup (tenant_id, day_start_ms)"],
+      tenantTables: []),
   ]
 }
 
@@ -458,7 +464,7 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
         into: "rollup", columns: ["tenant_id", "dimension", "part", "day_start_ms", "day_end_ms", "value", "summary"],
         rows: rows.map {
           [
-            t, .text($0.dimension?.rawValue ?? ""), .text($0.part.rawValue), .integer(dayStartMs), .integer(dayEndMs), .text($0.value),
+            t, .text($0.series.key), .text($0.part.rawValue), .integer(dayStartMs), .integer(dayEndMs), .text($0.value),
             .blob(Data($0.accumulator.encoded())),
           ]
         })
@@ -473,21 +479,31 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
   /// The advisory lock class of rollup stores (the tenant's hash is the other half).
   static var rollupStoreLockClass: Int32 { 0x524f_4c4c }  // "ROLL"
 
-  public func rollups(dimension: KpiDimension?, part: RollupPart, fromMs: Int64, toMs: Int64, timeDistributions: Bool)
-    throws -> RollupRead
-  {
+  public func rollups(
+    series: RollupSeries, part: RollupPart, fromMs: Int64, toMs: Int64, valuePrefix: String, timeDistributions: Bool
+  ) throws -> RollupRead {
     // One snapshot for the rows and the days, so a day dropped in between is missing from both.
     try snapshot { session in
+      // left() counts characters (Unicode scalars), as the prefix's length does.
+      let prefixed = valuePrefix.isEmpty ? "" : " AND left(value, \(valuePrefix.unicodeScalars.count)) = $6"
+      var binds = PostgresBindings()
+      binds.append(tenant.rawValue)
+      binds.append(series.key)
+      binds.append(part.rawValue)
+      binds.append(fromMs)
+      binds.append(toMs)
+      if !valuePrefix.isEmpty { binds.append(valuePrefix) }
       let rows = try session.query(
-        """
-        SELECT day_start_ms, day_end_ms, value, summary FROM rollup
-        WHERE tenant_id = \(tenant.rawValue) AND dimension = \(dimension?.rawValue ?? "") AND part = \(part.rawValue)
-          AND day_start_ms >= \(fromMs) AND day_start_ms < \(toMs)
-        """
+        PostgresQuery(
+          unsafeSQL: """
+            SELECT day_start_ms, day_end_ms, value, summary FROM rollup
+            WHERE tenant_id = $1 AND dimension = $2 AND part = $3 AND day_start_ms >= $4 AND day_start_ms < $5\(prefixed)
+            """, binds: binds)
       ).map { row in
         let (start, end, value, summary) = try row.decode((Int64, Int64, String, ByteBuffer).self)
         return RollupRow(
-          dayStartMs: start, dayEndMs: end, value: value, accumulator: try KpiAccumulator(encoded: Array(summary.readableBytesView), timeDistributions: timeDistributions))
+          dayStartMs: start, dayEndMs: end, value: value,
+          accumulator: try KpiAccumulator(encoded: Array(summary.readableBytesView), timeDistributions: timeDistributions))
       }
       return RollupRead(rows: rows, built: try builtDays(session, fromMs: fromMs, toMs: toMs))
     }

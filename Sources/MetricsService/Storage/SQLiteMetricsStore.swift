@@ -95,6 +95,9 @@ public enum MetricsSchema: SQLiteSchema {
     SQLiteMigration("v3-rollup-settings", "ALTER TABLE rollup_day ADD COLUMN settings TEXT NOT NULL DEFAULT ''"),
     // What moved the KPI when the alert opened (docs/kpis.md, "Explaining a change").
     SQLiteMigration("v4-alert-contributors", "ALTER TABLE alert ADD COLUMN contributors TEXT NOT NULL DEFAULT ''"),
+    // Dropping or replacing a day's rows (the key leads with the series) without reading
+    // every row.
+    SQLiteMigration("v5-rollup-by-day", "CREATE INDEX rollup_by_day ON rollup(day_start_ms)"),
   ]
 }
 
