@@ -207,60 +207,85 @@ struct DailyRollups: Sendable {
       return low
     }
     let selection = KpiSelection(startMs: first.startMs, endMs: last.endMs, groupBy: Self.dimensions)
+    var names = ValueNames()
     var tickets = Array(repeating: DayAccumulators(), count: run.count)
     try store.forEachTicket(selection) { ticket, values in
-      tickets[day(ticket.createdMs)].add(values) { $0.add(ticket: ticket, settings: settings, nowMs: nil) }
+      tickets[day(ticket.createdMs)].add(names.ids(values)) { $0.add(ticket: ticket, settings: settings, nowMs: nil) }
     }
     var surveys = Array(repeating: DayAccumulators(), count: run.count)
     try store.forEachSurvey(selection) { survey, timeMs, values in
-      surveys[day(timeMs)].add(values) { $0.add(survey: survey) }
+      surveys[day(timeMs)].add(names.ids(values)) { $0.add(survey: survey) }
     }
     for (index, day) in run.enumerated() {
       try store.storeRollups(
         dayStartMs: day.startMs, dayEndMs: day.endMs, settings: Self.stamp(settings),
-        rows: tickets[index].rows(.tickets) + surveys[index].rows(.surveys), generation: generation)
+        rows: tickets[index].rows(.tickets, names: names) + surveys[index].rows(.surveys, names: names),
+        generation: generation)
+    }
+  }
+
+  /// Small integer ids for the dimension values a build meets, so a ticket's 28 pair
+  /// accumulators are found by hashing one integer each rather than two strings.
+  private struct ValueNames {
+    var ids = Array(repeating: [String: Int](), count: DailyRollups.dimensions.count)
+    var names = Array(repeating: [String](), count: DailyRollups.dimensions.count)
+
+    /// The ids of `values` (in `DailyRollups.dimensions` order), new ones numbered on.
+    mutating func ids(_ values: [String]) -> [Int] {
+      values.enumerated().map { index, value in
+        if let id = ids[index][value] { return id }
+        names[index].append(value)
+        ids[index][value] = names[index].count - 1
+        return names[index].count - 1
+      }
     }
   }
 
   /// One day's accumulators: the whole tenant's, one per value of each dimension and one
-  /// per pair of values of each pair of ``pairable`` dimensions.
+  /// per pair of values of each pair of ``pairable`` dimensions, by value id.
   private struct DayAccumulators {
-    struct PairKey: Hashable {
-      var first: String
-      var second: String
-    }
-
     var total = KpiAccumulator()
     var counted = false
-    var byDimension = Array(repeating: [String: KpiAccumulator](), count: DailyRollups.dimensions.count)
-    var byPair = Array(repeating: [PairKey: KpiAccumulator](), count: DailyRollups.pairs.count)
+    var byDimension = Array(repeating: [KpiAccumulator?](), count: DailyRollups.dimensions.count)
+    /// Keyed by the first value's id times 2³² plus the second's.
+    var byPair = Array(repeating: [Int: KpiAccumulator](), count: DailyRollups.pairs.count)
 
-    /// Counts one ticket or answer whose dimension values are `values` (in
+    /// Counts one ticket or answer whose dimension value ids are `ids` (in
     /// `DailyRollups.dimensions` order) with `count`.
-    mutating func add(_ values: [String], _ count: (inout KpiAccumulator) -> Void) {
+    mutating func add(_ ids: [Int], _ count: (inout KpiAccumulator) -> Void) {
       counted = true
       count(&total)
-      for (index, value) in values.enumerated() { count(&byDimension[index][value, default: KpiAccumulator()]) }
+      for (index, id) in ids.enumerated() {
+        if byDimension[index].count <= id {
+          byDimension[index] += Array(repeating: nil, count: id + 1 - byDimension[index].count)
+        }
+        if byDimension[index][id] == nil { byDimension[index][id] = KpiAccumulator() }
+        count(&byDimension[index][id]!)
+      }
       for (index, pair) in DailyRollups.pairs.enumerated() {
-        count(&byPair[index][PairKey(first: values[pair.first], second: values[pair.second]), default: KpiAccumulator()])
+        count(&byPair[index][ids[pair.first] << 32 | ids[pair.second], default: KpiAccumulator()])
       }
     }
 
-    func rows(_ part: RollupPart) -> [RollupEntry] {
+    func rows(_ part: RollupPart, names: ValueNames) -> [RollupEntry] {
       var rows: [RollupEntry] = []
       if counted { rows.append(.init(series: .tenant, part: part, value: "", accumulator: total)) }
-      for (index, values) in byDimension.enumerated() {
-        for (value, accumulator) in values {
-          rows.append(.init(series: .dimension(DailyRollups.dimensions[index]), part: part, value: value, accumulator: accumulator))
-        }
-      }
-      for (index, values) in byPair.enumerated() {
-        let pair = DailyRollups.pairs[index]
-        let series = RollupSeries.pair(DailyRollups.dimensions[pair.first], DailyRollups.dimensions[pair.second])
-        for (key, accumulator) in values {
+      for (index, accumulators) in byDimension.enumerated() {
+        for (id, accumulator) in accumulators.enumerated() {
+          guard let accumulator else { continue }
           rows.append(
             .init(
-              series: series, part: part, value: RollupSeries.pairValue(key.first, key.second), accumulator: accumulator))
+              series: .dimension(DailyRollups.dimensions[index]), part: part, value: names.names[index][id],
+              accumulator: accumulator))
+        }
+      }
+      for (index, accumulators) in byPair.enumerated() {
+        let pair = DailyRollups.pairs[index]
+        let series = RollupSeries.pair(DailyRollups.dimensions[pair.first], DailyRollups.dimensions[pair.second])
+        for (key, accumulator) in accumulators {
+          let value = RollupSeries.pairValue(
+            names.names[pair.first][key >> 32], names.names[pair.second][key & 0xFFFF_FFFF])
+          rows.append(.init(series: series, part: part, value: value, accumulator: accumulator))
         }
       }
       return rows
