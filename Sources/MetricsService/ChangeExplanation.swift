@@ -55,28 +55,56 @@ struct ChangeExplanation {
   }
 
   /// The explanation of each of `dimensions`, best first (by score; ties keep their order).
-  /// Dimensions that daily rollups serve are read one by one from them (with a filter on
-  /// another dimension, from the pair rollups); the others (the customer, or a filter the
-  /// rollups cannot serve) need a scan of the tickets, so they are read in one scan,
-  /// grouped by all of them at once, and each is summed out of it.
+  ///
+  /// Each side's range splits into its whole local days and the partial days at either
+  /// end. The whole days of the dimensions rollups serve (alone, or as a pair with the
+  /// filter's or the group's dimension) are read from the rollups one dimension at a time,
+  /// two at a time. Everything else, the partial days and every day of the dimensions
+  /// rollups cannot serve (the customer), is read in as few scans as can be, grouped by
+  /// all of those dimensions at once, and each dimension is summed out of them: with the
+  /// default "last 7 days up to now", a scan per dimension would read the partial days 9
+  /// times over. Backlog is read per dimension (it is not a sum over the range).
   func rank(dimensions: [KpiDimension]) throws -> [ExplainedDimension] {
-    let scanned = dimensions.filter { DailyRollups.plan(filters: filters, groupBy: [$0]) == nil }
-    var segments: [KpiDimension: SegmentSides] = [:]
-    if scanned.count >= 2 { segments = try read(by: scanned, filters: filters) }
-    // The reads are independent: two at a time (SQLite's WAL and the PostgreSQL pool let
-    // them run side by side).
-    let results = Mutex<[Int: Result<ExplainedDimension, any Error>]>([:])
-    let joint = segments
-    DispatchQueue.concurrentPerform(iterations: dimensions.count) { index in
-      let dimension = dimensions[index]
-      let result = Result {
-        try explain(by: dimension, segments: joint[dimension] ?? read(by: [dimension], filters: filters)[dimension]!)
+    var segments: [KpiDimension: SegmentSides] = Dictionary(uniqueKeysWithValues: dimensions.map { ($0, [:]) })
+    let served = kpi == .backlog ? [] : dimensions.filter { rollupsServe($0) }
+    let scanned = dimensions.filter { !served.contains($0) }
+    if served.isEmpty {
+      Self.merge(try read(by: scanned, filters: filters, portion: .all), into: &segments)
+    } else {
+      Self.merge(try read(by: dimensions, filters: filters, portion: .partialDays), into: &segments)
+      if !scanned.isEmpty { Self.merge(try read(by: scanned, filters: filters, portion: .wholeDays), into: &segments) }
+      // The reads are independent: two at a time (SQLite's WAL and the PostgreSQL pool let
+      // them run side by side).
+      let results = Mutex<[Int: Result<[KpiDimension: SegmentSides], any Error>]>([:])
+      DispatchQueue.concurrentPerform(iterations: served.count) { index in
+        let result = Result { try read(by: [served[index]], filters: filters, portion: .wholeDays) }
+        results.withLock { $0[index] = result }
       }
-      results.withLock { $0[index] = result }
+      for index in served.indices { Self.merge(try results.withLock { $0[index]! }.get(), into: &segments) }
     }
-    var ranked = try dimensions.indices.map { index in try results.withLock { $0[index]! }.get() }
+    var ranked = dimensions.map { explain(by: $0, segments: segments[$0]!) }
     ranked.sort { $0.change.score != $1.change.score ? $0.change.score > $1.change.score : false }
     return ranked
+  }
+
+  /// Whether daily rollups serve `dimension`'s reads (with the request's filters, and
+  /// comparing groups, the group's dimension).
+  private func rollupsServe(_ dimension: KpiDimension) -> Bool {
+    var groupBy = [dimension]
+    if case .groups(let grouped, _, _, _) = sides { groupBy.insert(grouped, at: 0) }
+    return DailyRollups.plan(filters: filters, groupBy: groupBy) != nil
+  }
+
+  /// Adds `more`'s accumulators to `segments`'.
+  private static func merge(_ more: [KpiDimension: SegmentSides], into segments: inout [KpiDimension: SegmentSides]) {
+    for (dimension, values) in more {
+      for (value, sides) in values {
+        var entry = segments[dimension]?[value] ?? (KpiAccumulator(), KpiAccumulator())
+        entry.baseline.merge(sides.baseline)
+        entry.current.merge(sides.current)
+        segments[dimension, default: [:]][value] = entry
+      }
+    }
   }
 
   /// The explanation of each of `dimensions`, best first; the drill-down; the percentiles.
@@ -93,7 +121,8 @@ struct ChangeExplanation {
       let value = top.value == Self.noValue ? "" : top.value
       narrowed[ranked[0].dimension] = narrowed[ranked[0].dimension].map { $0.filter { $0 == value } } ?? [value]
       let next = ranked[1].dimension
-      drill = (ranked[0].dimension, top.value, try explain(by: next, segments: read(by: [next], filters: narrowed)[next]!))
+      let segments = try read(by: [next], filters: narrowed, portion: .all)[next]!
+      drill = (ranked[0].dimension, top.value, explain(by: next, segments: segments))
     }
     return (ranked, drill, ranked.first.map(percentiles) ?? [])
   }
@@ -108,9 +137,21 @@ struct ChangeExplanation {
       segments: segments)
   }
 
-  /// Each value of each of `dimensions` with its accumulators on both sides, from one read
-  /// grouped by all of them (each dimension's segments summed over the others').
-  func read(by dimensions: [KpiDimension], filters: [KpiDimension: [String]]) throws -> [KpiDimension: SegmentSides] {
+  /// Which part of each side's range a read takes.
+  enum Portion {
+    case all
+    /// The whole local days, as one span (nothing if there is none).
+    case wholeDays
+    /// The rest: the partial days at either end (everything if there is no whole day).
+    case partialDays
+  }
+
+  /// Each value of each of `dimensions` with its accumulators on both sides (`portion` of
+  /// each side's range), from one read grouped by all of them (each dimension's segments
+  /// summed over the others').
+  func read(
+    by dimensions: [KpiDimension], filters: [KpiDimension: [String]], portion: Portion
+  ) throws -> [KpiDimension: SegmentSides] {
     var segments: [KpiDimension: SegmentSides] = Dictionary(uniqueKeysWithValues: dimensions.map { ($0, [:]) })
     func add(_ accumulator: KpiAccumulator, values: ArraySlice<String>, current: Bool) {
       for (dimension, value) in zip(dimensions, values) {
@@ -123,12 +164,12 @@ struct ChangeExplanation {
     switch sides {
     case .periods(let baseline, let current):
       for (range, isCurrent) in [(baseline, false), (current, true)] {
-        for (cell, accumulator) in try compute(range, filters: filters, groupBy: dimensions) {
+        for (cell, accumulator) in try compute(range, portion, filters: filters, groupBy: dimensions) {
           add(accumulator, values: cell.group[...], current: isCurrent)
         }
       }
     case .groups(let groupDimension, let current, let baseline, let range):
-      for (cell, accumulator) in try compute(range, filters: filters, groupBy: [groupDimension] + dimensions) {
+      for (cell, accumulator) in try compute(range, portion, filters: filters, groupBy: [groupDimension] + dimensions) {
         let group = cell.group[0]
         if current.contains(group) {
           add(accumulator, values: cell.group.dropFirst(), current: true)
@@ -140,11 +181,24 @@ struct ChangeExplanation {
     return segments
   }
 
+  /// The cells of `portion` of `range` (one bucket each), grouped by `groupBy`.
   private func compute(
-    _ range: (Int64, Int64), filters: [KpiDimension: [String]], groupBy: [KpiDimension]
+    _ range: (Int64, Int64), _ portion: Portion, filters: [KpiDimension: [String]], groupBy: [KpiDimension]
   ) throws -> [(cell: KpiCell, accumulator: KpiAccumulator)] {
-    let buckets = try CalendarBuckets(startMs: range.0, endMs: range.1, interval: .all, timeZone: timeZone)
-    return try engine.compute(kpis: [kpi], buckets: buckets, filters: filters, groupBy: groupBy)
+    var parts = [range]
+    if portion != .all {
+      let span = engine.wholeDaySpan(startMs: range.0, endMs: range.1)
+      switch (portion, span) {
+      case (.wholeDays, let span?): parts = [span]
+      case (.wholeDays, nil): parts = []
+      case (_, let span?): parts = [(range.0, span.0), (span.1, range.1)].filter { $0.1 > $0.0 }
+      default: break
+      }
+    }
+    return try parts.flatMap { part in
+      let buckets = try CalendarBuckets(startMs: part.0, endMs: part.1, interval: .all, timeZone: timeZone)
+      return try engine.compute(kpis: [kpi], buckets: buckets, filters: filters, groupBy: groupBy)
+    }
   }
 
   /// Median and p90 on both sides, and the current side's had each segment of the top

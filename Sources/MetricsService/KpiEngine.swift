@@ -90,6 +90,15 @@ struct KpiEngine: Sendable {
     return cells.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
   }
 
+  /// The whole local days inside [startMs, endMs) as one span, or nil if there is none:
+  /// what a query of that range reads from rollups when they serve it.
+  func wholeDaySpan(startMs: Int64, endMs: Int64) -> (Int64, Int64)? {
+    let days = DailyRollups(store: store, settings: settings, nowMs: nowMs, buildLock: buildLock)
+      .wholeDays(startMs: startMs, endMs: endMs)
+    guard let first = days.first, let last = days.last else { return nil }
+    return (first.startMs, last.endMs)
+  }
+
   /// Ranges longer than this are scanned in two halves on two threads (SQLite's WAL lets
   /// the reads run side by side); the halves' accumulators are then merged.
   static let parallelScanThresholdMs: Int64 = 7 * 86_400_000

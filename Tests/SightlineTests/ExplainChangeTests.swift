@@ -85,13 +85,32 @@ struct ExplainChangeTests {
     #expect(percentiles.allSatisfy { $0.atBaselineMix == $0.current })
   }
 
-  @Test("whole days from rollups give the same split as a scan of every ticket", arguments: TestBackend.all)
+  @Test(
+    "whole days from rollups and partial days scanned together give the same split as a scan of every ticket",
+    arguments: TestBackend.all)
   func rollupsAgreeWithTheScan(_ backend: TestBackend) throws {
     let f = try Self.fixture(backend)
-    for kpi in [KpiKind.complaintRate, .volume, .firstResponseTime] {
-      let fromRollups = try Self.explanation(f, kpi, sides: Self.weeks).run(dimensions: [.region, .businessLine])
-      let scanned = try Self.explanation(f, kpi, sides: Self.weeks, rollups: false).run(dimensions: [.region, .businessLine])
-      #expect(fromRollups.ranked.map(\.change) == scanned.ranked.map(\.change), "\(kpi)")
+    let hour: Int64 = 3_600_000
+    let start = KpiFixture.ms("2026-03-02T00:00:00Z")
+    // Whole days; then periods starting mid-day (partial days at both ends of each side);
+    // then two groups over a range of partial days around whole ones.
+    let sides: [ChangeSides] = [
+      Self.weeks,
+      .periods(baseline: (start + 13 * hour, start + 181 * hour), current: (start + 181 * hour, start + 349 * hour)),
+      .groups(dimension: .businessLine, current: ["L1"], baseline: nil, range: (start + 53 * hour, start + 281 * hour)),
+    ]
+    for side in sides {
+      // Every default dimension (rollups serve them) and the customer (they do not).
+      let dimensions = ChangeExplanation.defaultDimensions(for: side) + [.customer]
+      for kpi in [KpiKind.complaintRate, .volume, .firstResponseTime] {
+        let fromRollups = try Self.explanation(f, kpi, sides: side).run(dimensions: dimensions)
+        let scanned = try Self.explanation(f, kpi, sides: side, rollups: false).run(dimensions: dimensions)
+        let label = "\(kpi), \(side.ranges)"
+        #expect(fromRollups.ranked.map(\.dimension) == scanned.ranked.map(\.dimension), "\(label)")
+        #expect(fromRollups.ranked.map(\.change) == scanned.ranked.map(\.change), "\(label)")
+        #expect(fromRollups.drill?.explained.change == scanned.drill?.explained.change, "\(label)")
+        #expect(fromRollups.percentiles.map(\.current) == scanned.percentiles.map(\.current), "\(label)")
+      }
     }
   }
 
@@ -100,9 +119,9 @@ struct ExplainChangeTests {
     let f = try Self.fixture(backend)
     let explanation = try Self.explanation(f, .complaintRate, sides: Self.weeks)
     let dimensions: [KpiDimension] = [.customerTier, .customerType, .region]
-    let joint = try explanation.read(by: dimensions, filters: [:])
+    let joint = try explanation.read(by: dimensions, filters: [:], portion: .all)
     for dimension in dimensions {
-      let alone = try explanation.read(by: [dimension], filters: [:])[dimension]!
+      let alone = try explanation.read(by: [dimension], filters: [:], portion: .all)[dimension]!
       let a = explanation.explain(by: dimension, segments: joint[dimension]!).change
       let b = explanation.explain(by: dimension, segments: alone).change
       #expect(a == b, "\(dimension)")

@@ -108,6 +108,7 @@ struct RollupTests {
       ([.region], [.businessLine: ["L2"]]), ([.businessLine], [.region: ["r1"]]),
       ([.customerTier], [.priority: ["high", "urgent"], .customerTier: ["gold", ""]]),
       ([], [.channel: ["email"], .customerType: ["person"]]), ([.agent], [.businessLine: ["L1"]]),
+      ([.region, .businessLine], [:]), ([.customerType, .priority], [.priority: ["low", "normal"]]),
     ].prefix(quick ? 3 : .max).map { $0 }
     let ranges: [(Int64, Int64)] = [(start + day + 5 * hour, start + 19 * day + 13 * hour), (start, start + 21 * day)]
       .prefix(quick ? 1 : 2).map { $0 }
@@ -146,12 +147,16 @@ struct RollupTests {
 
     let drill = try #require(DailyRollups.plan(filters: [.businessLine: ["L2"]], groupBy: [.region]))
     #expect(drill.series == .pair(.businessLine, .region))
-    #expect(drill.groupedBy == 1)
+    #expect(drill.groupedBy == [1])
     #expect(drill.valuePrefix == RollupSeries.pairPrefix("L2"))
     let reversed = try #require(DailyRollups.plan(filters: [.region: ["r1"]], groupBy: [.businessLine]))
     #expect(reversed.series == .pair(.businessLine, .region))
-    #expect(reversed.groupedBy == 0)
+    #expect(reversed.groupedBy == [0])
     #expect(reversed.valuePrefix == "")
+    // Two groups' segments (an experiment's treated lines against the rest): both label.
+    let grouped = try #require(DailyRollups.plan(filters: [:], groupBy: [.region, .businessLine]))
+    #expect(grouped.series == .pair(.businessLine, .region))
+    #expect(grouped.groupedBy == [1, 0])
     #expect(DailyRollups.plan(filters: [.businessLine: ["L2"]], groupBy: [.agent]) == nil)
     #expect(DailyRollups.plan(filters: [.businessLine: ["L2"], .region: ["r1"]], groupBy: [.channel]) == nil)
     #expect(DailyRollups.plan(filters: [:], groupBy: [.customer]) == nil)

@@ -7,7 +7,8 @@ import Synchronization
 /// (`SQLiteMetricsStore+Rollups`), building any day that has none or changed since it was built.
 ///
 /// A query can use rollups when it filters and groups by at most one dimension, and that
-/// dimension is rolled up: any but `customer`, too fine to roll up. The customer's tier and
+/// dimension is rolled up (any but `customer`, too fine to roll up), or by two that are
+/// rolled up as a pair (``pairable``). The customer's tier and
 /// type come from the customer's latest profile, so a profile that changes them marks the
 /// hours of every ticket and answer of that customer (``MetricsBatch/storedRowsToMark``),
 /// as a late event marks its own. The parts of the range that are not whole local days,
@@ -59,8 +60,8 @@ struct DailyRollups: Sendable {
     var series: RollupSeries
     /// Per dimension of the series, in order, the values the query's filter accepts (nil: all).
     var accepted: [Set<String>?]
-    /// The series' dimension (by index) that labels the cells; nil: not grouped.
-    var groupedBy: Int?
+    /// The series' dimensions (by index) that label the cells, in the query's grouping order.
+    var groupedBy: [Int]
     /// Only rows whose value starts with this are read ("": all): a pair filtered to one
     /// value of its first dimension, as a drill-down is.
     var valuePrefix = ""
@@ -76,25 +77,24 @@ struct DailyRollups: Sendable {
   }
 
   /// The plan for a query, or nil when it cannot use rollups: it filters or groups by more
-  /// than two dimensions, groups by more than one, or uses a dimension (or, for two, a
-  /// pair) that is not rolled up.
+  /// than two dimensions, or uses a dimension (or, for two, a pair) that is not rolled up.
   static func plan(filters: [KpiDimension: [String]], groupBy: [KpiDimension]) -> Plan? {
     let filtered = filters.filter { !$0.value.isEmpty }
     let used = Set(filtered.keys).union(groupBy)
-    guard groupBy.count <= 1 else { return nil }
+    guard Set(groupBy).count == groupBy.count else { return nil }
     switch used.count {
     case 0:
-      return Plan(series: .tenant, accepted: [], groupedBy: nil)
+      return Plan(series: .tenant, accepted: [], groupedBy: [])
     case 1:
       guard let dimension = used.first, dimensions.contains(dimension) else { return nil }
       return Plan(
-        series: .dimension(dimension), accepted: [filtered[dimension].map(Set.init)], groupedBy: groupBy.isEmpty ? nil : 0)
+        series: .dimension(dimension), accepted: [filtered[dimension].map(Set.init)], groupedBy: groupBy.map { _ in 0 })
     case 2:
       let pair = pairable.filter(used.contains)
       guard pair.count == 2 else { return nil }
       let accepted = pair.map { filtered[$0].map(Set.init) }
       var plan = Plan(
-        series: .pair(pair[0], pair[1]), accepted: accepted, groupedBy: groupBy.first.flatMap { pair.firstIndex(of: $0) })
+        series: .pair(pair[0], pair[1]), accepted: accepted, groupedBy: groupBy.map { pair.firstIndex(of: $0)! })
       if let only = accepted[0], only.count == 1 { plan.valuePrefix = RollupSeries.pairPrefix(only.first!) }
       return plan
     default:
@@ -135,7 +135,7 @@ struct DailyRollups: Sendable {
       guard let bucket = buckets.index(of: row.dayStartMs) else { continue }
       var accumulator = row.accumulator
       if part == .tickets && row.dayEndMs + longestTarget <= nowMs { accumulator.countUnansweredAsBreached() }
-      let group = plan.groupedBy.map { [values[$0]] } ?? []
+      let group = plan.groupedBy.map { values[$0] }
       cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].merge(accumulator)
     }
     let missing = days.filter { ends[$0.startMs] == nil }
