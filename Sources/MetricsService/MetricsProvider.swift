@@ -60,7 +60,7 @@ public final class MetricsProvider: Sendable {
   @discardableResult
   public func backfillAlerts(tenant: TenantID, fromMs: Int64, nowMs: Int64? = nil, fence: LeaseFence = .sole) throws -> [AlertRecord] {
     publish(
-      try AlertBackfill(evaluator: alertEvaluator(tenant, nowMs: nowMs, fence: fence)).run(fromMs: fromMs, fence: fence), tenant: tenant)
+      try AlertBackfill(evaluator: alertEvaluator(tenant, nowMs: nowMs, fence: fence)).run(fromMs: fromMs), tenant: tenant)
   }
 
   private func alertEvaluator(_ tenant: TenantID, nowMs: Int64?, fence: LeaseFence) throws -> AlertEvaluator {
@@ -306,9 +306,8 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
         field: "step_seconds", reason: "\(over / step) steps over the range; at most \(AlertReplay.maxSteps): use a longer step")
     }
     let now = clock()
-    let evaluator = AlertEvaluator(
-      store: store, alerts: try state.alerts(for: tenant), settings: try store.settings(), nowMs: now,
-      buildLock: state.rollupLock(for: tenant))
+    // A replay writes nothing, so it needs no lease.
+    let evaluator = try alertEvaluator(tenant, nowMs: now, fence: .sole)
     let (episodes, evaluations) = try AlertReplay(evaluator: evaluator).run(rule, fromMs: now - over, toMs: now, stepMs: step)
     return ServerResponse(
       message: .with { response in

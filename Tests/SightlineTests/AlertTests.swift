@@ -136,7 +136,7 @@ struct AlertTests {
     // The history from 03-22 arrived: north's spike of 03-29 is an alert, opened and
     // resolved where the replay (every 3 h) finds it.
     let from = KpiFixture.ms("2026-03-22T00:00:00Z")
-    let saved = try AlertBackfill(evaluator: evaluator).run(fromMs: from, fence: .sole)
+    let saved = try AlertBackfill(evaluator: evaluator).run(fromMs: from)
     let (episodes, _) = try AlertReplay(evaluator: evaluator).run(
       rule, fromMs: from, toMs: KpiFixture.ms("2026-04-01T00:00:00Z"), stepMs: AlertBackfill.step(for: rule))
     #expect(saved.map(\.dimensionValue) == ["north"])
@@ -148,7 +148,7 @@ struct AlertTests {
     #expect(alert.contributors.first?.value == "north")
     #expect(try alerts.alerts(openOnly: false, limit: 10) == [alert], "stored as it was returned")
     // A second backfill (the same history arriving again) adds nothing.
-    #expect(try AlertBackfill(evaluator: evaluator).run(fromMs: from, fence: .sole).isEmpty)
+    #expect(try AlertBackfill(evaluator: evaluator).run(fromMs: from).isEmpty)
     #expect(try alerts.alerts(openOnly: false, limit: 10).count == 1)
   }
 
@@ -161,7 +161,7 @@ struct AlertTests {
     let rule = Self.ceiling
     try alerts.add(rule)
     // The episode still going is saved open from when it began, hours before now ...
-    let saved = try AlertBackfill(evaluator: try Self.evaluator(f, alerts: alerts, now: now)).run(fromMs: from, fence: .sole)
+    let saved = try AlertBackfill(evaluator: try Self.evaluator(f, alerts: alerts, now: now)).run(fromMs: from)
     #expect(saved.map(\.dimensionValue) == ["north"])
     #expect(saved.first?.resolvedMs == nil && saved.first!.openedMs < KpiFixture.ms(now))
     // ... and the live round then keeps it, opening nothing.
@@ -172,7 +172,7 @@ struct AlertTests {
     second.id = "ceiling-2"
     try alerts.add(second)
     #expect(try Self.evaluator(f, alerts: alerts, now: now).evaluate().map(\.ruleID) == ["ceiling-2"])
-    #expect(try AlertBackfill(evaluator: try Self.evaluator(f, alerts: alerts, now: now)).run(fromMs: from, fence: .sole).isEmpty)
+    #expect(try AlertBackfill(evaluator: try Self.evaluator(f, alerts: alerts, now: now)).run(fromMs: from).isEmpty)
     #expect(try alerts.alerts(openOnly: false, limit: 10).count == 2)
   }
 

@@ -20,7 +20,8 @@ struct AlertBackfill {
   /// window holding them, or an anomaly baseline week holding them: every moment after
   /// `fromMs` up to now) and saves each episode that no alert of the rule and group already
   /// covers: one opened live, or by an earlier backfill. Returns the alerts saved.
-  func run(fromMs: Int64, fence: LeaseFence) throws -> [AlertRecord] {
+  /// Saved under the evaluator's fence.
+  func run(fromMs: Int64) throws -> [AlertRecord] {
     let nowMs = evaluator.nowMs
     var saved: [AlertRecord] = []
     for rule in try evaluator.alerts.rules() {
@@ -47,7 +48,7 @@ struct AlertBackfill {
             rule, group: episode.group, result: KpiResult(value: episode.value, sampleSize: episode.sampleSize),
             expected: episode.expectedLow...episode.expectedHigh),
           contributors: episode.contributors)
-        try evaluator.alerts.save(alert, fence: fence)
+        try evaluator.alerts.save(alert, fence: evaluator.fence)
         saved.append(alert)
       }
     }
