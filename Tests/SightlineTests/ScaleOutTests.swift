@@ -265,6 +265,9 @@ struct SharedRollupTests {
     func settings() throws -> KpiSettings { try inner.settings() }
     func setSettings(_ settings: KpiSettings) throws { try inner.setSettings(settings) }
     func invalidateChangedRollups() throws -> BuiltRollups { try inner.invalidateChangedRollups() }
+    func unchangedRollupDays(fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
+      try inner.unchangedRollupDays(fromMs: fromMs, toMs: toMs)
+    }
     func storeRollups(dayStartMs: Int64, dayEndMs: Int64, settings: String, rows: [RollupEntry], generation: Int64) throws {
       try late()
       _ = try other.invalidateChangedRollups()

@@ -51,6 +51,20 @@ extension SQLiteMetricsStore {
     }
   }
 
+  /// The days starting in [fromMs, toMs) that have rollups and no hour marked changed
+  /// since they were built, in one read transaction.
+  public func unchangedRollupDays(fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
+    try writer.read { db in
+      var days = try Self.builtDays(db, fromMs: fromMs, toMs: toMs)
+      for hour in try Int64.fetchAll(
+        db, sql: "SELECT hour FROM dirty_hour WHERE hour >= ? AND hour <= ?", arguments: [fromMs / 3_600_000, toMs / 3_600_000 + 48])
+      {
+        days = days.filter { $0.value.endMs <= hour * 3_600_000 || $0.key >= (hour + 1) * 3_600_000 }
+      }
+      return days
+    }
+  }
+
   private static func builtDays(_ db: Database, fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
     var days: [Int64: BuiltDay] = [:]
     for row in try Row.fetchAll(

@@ -48,6 +48,9 @@ public protocol MetricsStore: Sendable {
   /// with ``storeRollups`` of one tenant (``RollupBuildLock``); replicas sharing the store
   /// are kept apart by the generation.
   func invalidateChangedRollups() throws -> BuiltRollups
+  /// The days starting in [fromMs, toMs) that have rollups and no hour marked changed
+  /// since they were built, by start, read at one moment; nothing is dropped.
+  func unchangedRollupDays(fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay]
   /// Stores a day's rollup rows, replacing any, built under `settings` (``DailyRollups/stamp(_:)``) from
   /// what was read after the invalidation that returned `generation`. A store shared by
   /// replicas drops the day instead when another invalidation ran since (what was read may

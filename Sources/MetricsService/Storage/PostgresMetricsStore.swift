@@ -435,6 +435,22 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
       "INSERT INTO rollup_generation (tenant_id, generation) VALUES (\(tenant.rawValue), 0) ON CONFLICT (tenant_id) DO NOTHING")
   }
 
+  public func unchangedRollupDays(fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
+    try snapshot { session in
+      var days = try builtDays(session, fromMs: fromMs, toMs: toMs)
+      for row in try session.query(
+        """
+        SELECT hour FROM dirty_hour
+        WHERE tenant_id = \(tenant.rawValue) AND hour >= \(fromMs / 3_600_000) AND hour <= \(toMs / 3_600_000 + 48)
+        """)
+      {
+        let hour = try row.decode(Int64.self)
+        days = days.filter { $0.value.endMs <= hour * 3_600_000 || $0.key >= (hour + 1) * 3_600_000 }
+      }
+      return days
+    }
+  }
+
   private func builtDays(_ session: PostgresSession, fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
     var days: [Int64: BuiltDay] = [:]
     for row in try session.query(
