@@ -306,9 +306,13 @@ struct SharedRollupTests {
       let after = try b.invalidateChangedRollups().generation
       #expect(after > before)
       try a.storeRollups(dayStartMs: day3, dayEndMs: day3 + RollupTests.day, settings: "x", rows: [], generation: before)
-      #expect(try a.rollups(series: .tenant, part: .tickets, fromMs: day3, toMs: day3 + 1, valuePrefix: "", timeDistributions: true).built.isEmpty)
+      #expect(
+        try a.rollups(series: .tenant, part: .tickets, fromMs: day3, toMs: day3 + 1, valuePrefix: "", timeDistributions: true).built.isEmpty
+      )
       try a.storeRollups(dayStartMs: day3, dayEndMs: day3 + RollupTests.day, settings: "x", rows: [], generation: after)
-      #expect(try a.rollups(series: .tenant, part: .tickets, fromMs: day3, toMs: day3 + 1, valuePrefix: "", timeDistributions: true).built[day3] != nil)
+      #expect(
+        try a.rollups(series: .tenant, part: .tickets, fromMs: day3, toMs: day3 + 1, valuePrefix: "", timeDistributions: true).built[day3]
+          != nil)
 
       // Every build of A is interrupted by a late event folded and B's invalidation: A's
       // days are refused, and its answers, scanned instead, still equal a scan; once the
