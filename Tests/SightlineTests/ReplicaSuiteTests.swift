@@ -36,7 +36,7 @@ struct ReplicaSuiteTests {
     try await TestPostgres.withScratchDatabase { database in
       try await InProcessSuite.with(database: database, replicas: 2, leaseTime: .seconds(10)) { suite in
         let replicas = suite.metricsReplicas
-        let joined = ContinuousClock.now + .seconds(10)
+        let joined = ContinuousClock.now + .seconds(60)
         while replicas.contains(where: { $0.provider.follower!.ownership.members.count < 2 }), ContinuousClock.now < joined {
           try await Task.sleep(for: .milliseconds(50))
         }
@@ -119,7 +119,7 @@ struct ReplicaSuiteTests {
           // The second replica leaves: the first takes its tenants over, folds what follows,
           // and every query still answers.
           await replicas[1].stop()
-          let takeover = ContinuousClock.now + .seconds(10)
+          let takeover = ContinuousClock.now + .seconds(60)
           while tenants.contains(where: { !replicas[0].provider.follower!.ownership.isAssigned($0.id) }), ContinuousClock.now < takeover {
             try await Task.sleep(for: .milliseconds(50))
           }

@@ -101,14 +101,14 @@ struct ScaleOutTests {
       let ttl = Duration.seconds(1)
       let first = try #require(try leases.claim(tenant, member: "a", ttl: ttl))
       let started = ContinuousClock.now
-      // a checks its fence, then stops talking for 4 s in the middle of its transaction (on
+      // a checks its fence, then stops talking for 12 s in the middle of its transaction (on
       // a thread of its own, as a paused process would: not one the test needs).
       let outcome = Mutex<Result<Void, any Error>?>(nil)
       Thread {
         let result = Result {
           try pool.transaction(tenant: tenant) { session in
             try session.checkFence(LeaseFence(token: first, leaseTime: ttl), component: "metrics", tenant: tenant)
-            Thread.sleep(forTimeInterval: 4)
+            Thread.sleep(forTimeInterval: 12)
           }
         }
         outcome.withLock { $0 = result }
@@ -116,16 +116,17 @@ struct ScaleOutTests {
       try await Task.sleep(for: .milliseconds(1_100))
       // b claims once a's time is out; a claim waits a second at most, then is tried again.
       var second: Int64?
-      while second == nil, ContinuousClock.now - started < .seconds(8) {
+      while second == nil, ContinuousClock.now - started < .seconds(20) {
         second = try? await BlockingWork.run { try leases.claim(tenant, member: "b", ttl: .seconds(30)) }
         if second == nil { try await Task.sleep(for: .milliseconds(100)) }
       }
       let takeover = ContinuousClock.now - started
       #expect(try #require(second) > first)
-      // Without the end of idle transactions it waits the whole 4-s pause.
-      #expect(takeover < .seconds(3.5), "the takeover waited \(takeover) behind the paused write")
+      // Without the end of idle transactions it waits the whole 12-s pause. (The margin over
+      // the 1-s lease is for a machine starved by the other suites.)
+      #expect(takeover < .seconds(9), "the takeover waited \(takeover) behind the paused write")
       // a wakes up: its session was ended, nothing of its transaction commits.
-      while outcome.withLock({ $0 == nil }), ContinuousClock.now - started < .seconds(30) {
+      while outcome.withLock({ $0 == nil }), ContinuousClock.now - started < .seconds(60) {
         try await Task.sleep(for: .milliseconds(50))
       }
       #expect(throws: (any Error).self) { try outcome.withLock { $0 }?.get() }
@@ -159,23 +160,26 @@ struct ScaleOutTests {
         #expect(claims.count { if case .held = $0 { true } else { false } } == 1, "\(tenant): \(claims)")
       }
 
-      // The third dies: it stops beating. Within the lease time and a second, the other two
-      // own and hold all its tenants.
+      // The third dies: it stops beating. Its member row and tenant leases run out within
+      // the lease time of its last beat, so the first round of the survivors that starts
+      // after that (with a margin for the database's clock) owns and holds all its tenants.
+      // The bound is on when a round starts, not on how long it takes: on a machine starved
+      // by other suites one round of beats and 20 claims can itself take seconds.
       let dead = owned[2]
-      let diedAt = ContinuousClock.now
-      var takenOver: Duration?
-      while takenOver == nil, ContinuousClock.now - diedAt < leaseTime * 3 {
+      let expired = ContinuousClock.now + leaseTime + .milliseconds(250)
+      var roundsAfterExpiry: [Int] = []  // how many of the dead's tenants each such round held
+      while roundsAfterExpiry.last != dead.count, ContinuousClock.now < expired + .seconds(30) {
+        let roundStart = ContinuousClock.now
         for replica in replicas.prefix(2) { replica.beat() }
         let held = try dead.filter { tenant in
           try replicas.prefix(2).contains { replica in
             if case .held = try replica.fence(for: tenant) { true } else { false }
           }
         }
-        if held.count == dead.count { takenOver = ContinuousClock.now - diedAt }
+        if roundStart >= expired { roundsAfterExpiry.append(held.count) }
         try await Task.sleep(for: replicas[0].heartbeatInterval)
       }
-      let took = try #require(takenOver, "the dead replica's tenants were not taken over")
-      #expect(took <= leaseTime + .seconds(1), "took \(took)")
+      #expect(roundsAfterExpiry.first == dead.count, "held per round after the lease ran out: \(roundsAfterExpiry) of \(dead.count)")
       // Settled (two rounds, as at the start: on a machine starved by other suites a beat can
       // come later than the 2-s lease, and one survivor then briefly counts the other out),
       // the two share the sixty evenly.
