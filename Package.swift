@@ -55,6 +55,10 @@ let package = Package(
     // The web cockpit's HTTPS server (HTTP/2 and HTTP/1.1).
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    // Helpdesk imports (docs/ingestion.md, "Importing from your helpdesk"): .xlsx is a zip,
+    // column maps are YAML.
+    .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
   ],
   targets: [
     // Domain types, roles, validation rules. No I/O.
@@ -188,7 +192,7 @@ let package = Package(
     // Input files (NDJSON, CSV, flat ticket exports) read into ingestion events.
     .target(
       name: "SightlineRecords",
-      dependencies: ["SightlineWire", swiftProtobuf],
+      dependencies: ["SightlineWire", swiftProtobuf, "ZIPFoundation", "Yams"],
       swiftSettings: swiftSettings
     ),
     // The launcher: starts the suite's executables and supervises them (`sightline up`,

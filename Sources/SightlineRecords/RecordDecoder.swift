@@ -3,89 +3,76 @@ public import SightlineWire
 import SwiftProtobuf
 
 /// Turns the bytes of an input file into records, a chunk at a time, so a file of any size
-/// is read in bounded memory: NDJSON line by line, CSV row by row (``CSVParser``), with the
-/// same records and line numbers as reading the file whole.
+/// is read in bounded memory: the text decoded to UTF-8 (``TextTranscoder``), then NDJSON
+/// line by line or CSV row by row (``CSVParser``, ``TableRecords``), with the same records
+/// and line numbers as reading the file whole.
 public struct RecordDecoder {
   private enum State {
     case ndjson(NDJSONLines)
-    case csv(CSVParser, kind: RecordReader.Kind, header: [String]?)
+    case csv(CSVParser, TableRecords)
   }
 
   private var state: State
+  private var transcoder: TextTranscoder
 
-  /// A decoder for `format`; CSV needs the record `kind`.
-  public init(format: RecordReader.Format, kind: RecordReader.Kind?) throws {
+  /// A decoder for `format` (NDJSON or CSV; CSV needs the record `kind`), reading text in
+  /// `options.encoding` (UTF-8 when not given).
+  public init(format: RecordReader.Format, kind: RecordReader.Kind?, options: ReadOptions = ReadOptions()) throws {
     switch format {
     case .ndjson: state = .ndjson(NDJSONLines())
-    case .csv:
-      guard let kind else {
+    case .csv, .xlsx:
+      guard let kind = try Self.tableKind(kind, options: options) else {
         throw RecordReader.CSVError(
-          "CSV input needs --kind (\(RecordReader.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+          "\(format == .csv ? "CSV" : ".xlsx") input needs --kind (\(RecordReader.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
       }
-      state = .csv(CSVParser(), kind: kind, header: nil)
+      guard format == .csv else { throw RecordReader.CSVError(".xlsx is read by XLSXReader, not as text") }
+      state = .csv(CSVParser(), TableRecords(kind: kind, options: options))
     }
+    transcoder = try TextTranscoder(encoding: options.encoding ?? .utf8)
+  }
+
+  /// The kind of a table: `--kind`, else the map's; the two must agree.
+  static func tableKind(_ kind: RecordReader.Kind?, options: ReadOptions) throws -> RecordReader.Kind? {
+    if let kind, let mapped = options.map?.kind, mapped != kind {
+      throw RecordReader.CSVError("--kind \(kind.rawValue) differs from the map's kind \(mapped.rawValue)")
+    }
+    return kind ?? options.map?.kind
+  }
+
+  /// What reading found so far beside the records (columns, local times, encoding).
+  public var report: ReadReport {
+    var report: ReadReport
+    switch state {
+    case .ndjson: report = ReadReport()
+    case .csv(_, let table): report = table.report
+    }
+    report.encoding = transcoder.encoding
+    return report
   }
 
   /// The records completed by the next chunk of the file.
   public mutating func feed(_ bytes: [UInt8]) throws -> [RecordReader.Record] {
-    switch state {
-    case .ndjson(var lines):
-      let records = lines.feed(bytes)
-      state = .ndjson(lines)
-      return records
-    case .csv(var parser, let kind, var header):
-      let rows = parser.feed(bytes)
-      let records = Self.records(rows, kind: kind, header: &header)
-      state = .csv(parser, kind: kind, header: header)
-      return records
-    }
+    try records(of: transcoder.feed(bytes), final: false)
   }
 
   /// The records of the end of the file (a last line without a line break). Throws if the
-  /// file as a whole cannot be read (an unclosed quote).
+  /// file as a whole cannot be read (an unclosed quote, an unfinished character).
   public mutating func finish() throws -> [RecordReader.Record] {
-    switch state {
-    case .ndjson(var lines):
-      let records = lines.finish()
-      state = .ndjson(lines)
-      return records
-    case .csv(var parser, let kind, var header):
-      let rows = try parser.finish()
-      let records = Self.records(rows, kind: kind, header: &header)
-      state = .csv(parser, kind: kind, header: header)
-      return records
-    }
+    try records(of: transcoder.finish(), final: true)
   }
 
-  /// CSV rows as records: the first row is the header.
-  private static func records(_ rows: [CSVParser.Row], kind: RecordReader.Kind, header: inout [String]?) -> [RecordReader.Record] {
-    var records: [RecordReader.Record] = []
-    for row in rows {
-      guard let names = header else {
-        header = row.fields.map { $0.trimmingCharacters(in: .whitespaces) }
-        continue
-      }
-      var values: [String: String] = [:]
-      for (index, name) in names.enumerated() where index < row.fields.count { values[name] = row.fields[index] }
-      let size = row.fields.reduce(0) { $0 + $1.utf8.count }
-      if size > RecordReader.maxRecordBytes {
-        records.append((row.line, .failure(RecordReader.tooLarge(size, eventID: values["event_id"] ?? ""))))
-      } else if row.fields.count != names.count {
-        records.append(
-          (
-            row.line,
-            .failure(
-              RecordReader.ReadProblem(
-                eventID: values["event_id"] ?? "", field: "(row)",
-                reason: "\(row.fields.count) columns, the header has \(names.count)"))
-          ))
-      } else if kind == .ticketExport {
-        records += RecordReader.exportEvents(values, line: row.line)
-      } else {
-        records.append((row.line, RecordReader.event(values, kind: kind)))
-      }
+  private mutating func records(of text: [UInt8], final: Bool) throws -> [RecordReader.Record] {
+    switch state {
+    case .ndjson(var lines):
+      let records = lines.feed(text) + (final ? lines.finish() : [])
+      state = .ndjson(lines)
+      return records
+    case .csv(var parser, var table):
+      let rows = parser.feed(text) + (final ? try parser.finish() : [])
+      let records = table.records(rows)
+      state = .csv(parser, table)
+      return records
     }
-    return records
   }
 }
 
@@ -156,39 +143,71 @@ struct NDJSONLines {
   }
 }
 
-/// Reads the records of a file a chunk at a time (``RecordDecoder``): at most one chunk,
-/// one unfinished line and the records asked for are in memory, whatever the file's size.
+/// Reads the records of a file a chunk at a time (``RecordDecoder``, or ``XLSXReader`` for
+/// a workbook): at most one chunk, one unfinished line and the records asked for are in
+/// memory, whatever the file's size.
 ///
 /// Not safe for concurrent use: one task at a time calls ``next(_:)`` (the CLI parses the
 /// next batch in a task of its own while the previous one is sent, never two at once).
 public final class RecordFileReader: @unchecked Sendable {
-  private let file: FileHandle
-  private var decoder: RecordDecoder
+  private enum Source {
+    case text(FileHandle, RecordDecoder)
+    case sheet(XLSXReader, TableRecords)
+  }
+
+  private var source: Source
   private var ready: [RecordReader.Record] = []
   private var finished = false
-  /// Bytes read so far.
+  /// Bytes read so far (text files).
   public private(set) var bytesRead = 0
   static let chunkBytes = 4 << 20
 
-  /// A reader of `path` as `format` (CSV needs `kind`).
-  public init(path: String, format: RecordReader.Format, kind: RecordReader.Kind?) throws {
-    decoder = try RecordDecoder(format: format, kind: kind)
+  /// A reader of `path` as `format` (CSV and .xlsx need `kind`, here or in the map), its
+  /// text in `options.encoding` (UTF-8 when not given: ``inspect(path:format:options:)``
+  /// says which encoding a file is in).
+  public init(path: String, format: RecordReader.Format, kind: RecordReader.Kind?, options: ReadOptions = ReadOptions()) throws {
+    if format == .xlsx {
+      guard let kind = try RecordDecoder.tableKind(kind, options: options) else {
+        throw RecordReader.CSVError(".xlsx input needs --kind (\(RecordReader.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      source = .sheet(try XLSXReader(path: path, sheet: options.sheet), TableRecords(kind: kind, options: options))
+      return
+    }
+    let decoder = try RecordDecoder(format: format, kind: kind, options: options)
     guard let file = FileHandle(forReadingAtPath: path) else { throw RecordReader.CSVError("cannot open \(path)") }
-    self.file = file
+    source = .text(file, decoder)
   }
 
-  deinit { try? file.close() }
+  deinit { if case .text(let file, _) = source { try? file.close() } }
+
+  /// What reading found so far beside the records (columns, local times, encoding).
+  public var report: ReadReport {
+    switch source {
+    case .text(_, let decoder): decoder.report
+    case .sheet(_, let table): table.report
+    }
+  }
 
   /// The next records, at most `count`; empty at the end of the file.
   public func next(_ count: Int) throws -> [RecordReader.Record] {
     while ready.count < count && !finished {
-      let chunk = try file.read(upToCount: Self.chunkBytes) ?? Data()
-      if chunk.isEmpty {
-        finished = true
-        ready += try decoder.finish()
-      } else {
-        bytesRead += chunk.count
-        ready += try decoder.feed([UInt8](chunk))
+      switch source {
+      case .text(let file, var decoder):
+        let chunk = try file.read(upToCount: Self.chunkBytes) ?? Data()
+        if chunk.isEmpty {
+          finished = true
+          ready += try decoder.finish()
+        } else {
+          bytesRead += chunk.count
+          ready += try decoder.feed([UInt8](chunk))
+        }
+        source = .text(file, decoder)
+      case .sheet(let sheet, var table):
+        var rows: [CSVParser.Row] = []
+        while rows.count < max(count - ready.count, 1), let row = try sheet.next() { rows.append(row) }
+        if rows.isEmpty { finished = true }
+        ready += table.records(rows)
+        source = .sheet(sheet, table)
       }
     }
     let taken = Array(ready.prefix(count))
@@ -196,23 +215,55 @@ public final class RecordFileReader: @unchecked Sendable {
     return taken
   }
 
-  /// Why `path` cannot be read as a whole, or nil: a byte that is not UTF-8 (with its
-  /// offset), or in CSV a quoted field that is never closed. The CLI checks this before it
-  /// sends anything, so such a file is refused whole, not half ingested.
-  public static func wholeFileProblem(path: String, format: RecordReader.Format) throws -> String? {
-    if let offset = try firstInvalidUTF8(path: path) {
-      return "not valid UTF-8 (the first bad byte is at offset \(offset))"
+  /// What a whole-file check found: the encoding the text is in (nil for .xlsx), or why
+  /// the file cannot be read as a whole.
+  public struct Inspection: Sendable, Equatable {
+    public var encoding: InputEncoding?
+    public var problem: String?
+  }
+
+  /// Reads `path` whole once, before anything is sent, so a file that cannot be read as a
+  /// whole is refused whole, not half ingested: text that does not decode (refused with
+  /// the offset and line of the first bad byte), a CSV quoted field never closed, a
+  /// workbook whose zip or XML is broken. Without `options.encoding`, text is UTF-8 (a
+  /// byte-order mark allowed), UTF-16 with a byte-order mark, or else GB18030 if it
+  /// decodes as that, which the result names.
+  public static func inspect(path: String, format: RecordReader.Format, options: ReadOptions = ReadOptions()) throws -> Inspection {
+    if format == .xlsx { return Inspection(encoding: nil, problem: XLSXReader.problem(path: path, sheet: options.sheet)) }
+    if let encoding = options.encoding {
+      return Inspection(encoding: encoding, problem: try problem(path: path, format: format, encoding: encoding))
     }
-    guard format == .csv else { return nil }
+    guard let file = FileHandle(forReadingAtPath: path) else { throw RecordReader.CSVError("cannot open \(path)") }
+    let start = [UInt8](try file.read(upToCount: 2) ?? Data())
+    try? file.close()
+    if start == [0xFF, 0xFE] || start == [0xFE, 0xFF] {
+      return Inspection(encoding: .utf16, problem: try problem(path: path, format: format, encoding: .utf16))
+    }
+    guard let utf8Problem = try problem(path: path, format: format, encoding: .utf8) else { return Inspection(encoding: .utf8) }
+    // Not UTF-8 (or a CSV problem, which GB18030 will repeat): Excel's "CSV" on Chinese
+    // Windows is GBK, which GB18030 contains.
+    if try problem(path: path, format: format, encoding: .gb18030) == nil { return Inspection(encoding: .gb18030) }
+    return Inspection(encoding: .utf8, problem: utf8Problem)
+  }
+
+  /// Why `path` cannot be read whole as `format` in `encoding`, or nil.
+  static func problem(path: String, format: RecordReader.Format, encoding: InputEncoding) throws -> String? {
     guard let file = FileHandle(forReadingAtPath: path) else { throw RecordReader.CSVError("cannot open \(path)") }
     defer { try? file.close() }
+    var transcoder = try TextTranscoder(encoding: encoding)
     var parser = CSVParser()
-    while let chunk = try file.read(upToCount: chunkBytes), !chunk.isEmpty { _ = parser.feed([UInt8](chunk)) }
     do {
-      _ = try parser.finish()
+      while let chunk = try file.read(upToCount: chunkBytes), !chunk.isEmpty {
+        let text = try transcoder.feed([UInt8](chunk))
+        if format == .csv { _ = parser.feed(text) }
+      }
+      let text = try transcoder.finish()
+      if format == .csv { _ = parser.feed(text) + (try parser.finish()) }
       return nil
-    } catch {
-      return "\(error)"
+    } catch let error as EncodingError {
+      return error.description
+    } catch let error as RecordReader.CSVError {
+      return error.description
     }
   }
 
@@ -221,27 +272,13 @@ public final class RecordFileReader: @unchecked Sendable {
   public static func firstInvalidUTF8(path: String) throws -> Int? {
     guard let file = FileHandle(forReadingAtPath: path) else { throw RecordReader.CSVError("cannot open \(path)") }
     defer { try? file.close() }
-    var carried: [UInt8] = []
-    var base = 0
-    while true {
-      let chunk = try file.read(upToCount: chunkBytes) ?? Data()
-      var bytes = carried + [UInt8](chunk)
-      if chunk.isEmpty {
-        return bytes.isEmpty || String(validating: bytes, as: UTF8.self) != nil ? nil : base + firstInvalid(bytes)
-      }
-      // Keep an unfinished character for the next chunk: back off over continuation
-      // bytes (10xxxxxx) and the lead byte they follow.
-      var cut = bytes.count
-      var backed = 0
-      while cut > 0, backed < 3, bytes[cut - 1] & 0xC0 == 0x80 {
-        cut -= 1
-        backed += 1
-      }
-      if cut > 0, bytes[cut - 1] >= 0xC0 { cut -= 1 } else if backed > 0 { cut = bytes.count }
-      carried = Array(bytes[cut...])
-      bytes.removeSubrange(cut...)
-      if String(validating: bytes, as: UTF8.self) == nil { return base + firstInvalid(bytes) }
-      base += bytes.count
+    var transcoder = try TextTranscoder(encoding: .utf8)
+    do {
+      while let chunk = try file.read(upToCount: chunkBytes), !chunk.isEmpty { _ = try transcoder.feed([UInt8](chunk)) }
+      _ = try transcoder.finish()
+      return nil
+    } catch let error as EncodingError {
+      return error.offset
     }
   }
 

@@ -9,7 +9,7 @@ import SwiftProtobuf
 /// number, so the service's rejections can be reported against the file.
 public enum RecordReader {
   /// Input formats.
-  public enum Format: String, CaseIterable, Sendable { case ndjson, csv }
+  public enum Format: String, CaseIterable, Sendable { case ndjson, csv, xlsx }
 
   /// Record kinds a CSV file can hold.
   public enum Kind: String, CaseIterable, Sendable {
@@ -27,13 +27,17 @@ public enum RecordReader {
     public var reason: String
   }
 
-  /// The format of `path` when not given: CSV by extension, else NDJSON.
-  public static func format(of path: String) -> Format { path.lowercased().hasSuffix(".csv") ? .csv : .ndjson }
+  /// The format of `path` when not given: CSV or .xlsx by extension, else NDJSON.
+  public static func format(of path: String) -> Format {
+    let lowered = path.lowercased()
+    return lowered.hasSuffix(".csv") ? .csv : lowered.hasSuffix(".xlsx") ? .xlsx : .ndjson
+  }
 
-  /// Every record of `text`, in order. Throws only when the file as a whole cannot be
-  /// read (CSV without a kind, an unclosed quote); a bad record is a failure in its place.
-  public static func records(text: String, format: Format, kind: Kind?) throws -> [Record] {
-    var decoder = try RecordDecoder(format: format, kind: kind)
+  /// Every record of `text` (NDJSON or CSV), in order. Throws only when the file as a whole
+  /// cannot be read (CSV without a kind, an unclosed quote); a bad record is a failure in
+  /// its place.
+  public static func records(text: String, format: Format, kind: Kind?, options: ReadOptions = ReadOptions()) throws -> [Record] {
+    var decoder = try RecordDecoder(format: format, kind: kind, options: options)
     return try decoder.feed(Array(text.utf8)) + decoder.finish()
   }
 
@@ -52,68 +56,25 @@ public enum RecordReader {
     init(_ description: String) { self.description = description }
   }
 
-  /// Short enum names and typed values for the proto3 JSON of `kind`.
-  static func event(_ values: [String: String], kind: Kind) -> Result<Sightline_Ingestion_V1_Event, ReadProblem> {
-    let eventID = values["event_id"] ?? ""
-    var record: [String: Any] = [:]
-    var attributes: [String: String] = [:]
-    for (name, raw) in values where name != "event_id" {
-      let value = raw.trimmingCharacters(in: .whitespaces)
-      if value.isEmpty { continue }
-      if name.hasPrefix("attr.") {
-        attributes[String(name.dropFirst(5))] = value
-        continue
-      }
-      switch (kind, name) {
-      case (.ticketEvent, "kind"): record[name] = "TICKET_EVENT_KIND_" + value.uppercased()
-      case (_, "priority"): record[name] = "PRIORITY_" + value.uppercased()
-      case (.surveyResponse, "kind"): record[name] = "SURVEY_KIND_" + value.uppercased()
-      case (.feedback, "source"): record[name] = "FEEDBACK_SOURCE_" + value.uppercased()
-      case (_, "complaint"):
-        guard let flag = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][value.lowercased()] else {
-          return .failure(ReadProblem(eventID: eventID, field: "\(kind.rawValue).complaint", reason: "'\(value)' is not true/false"))
-        }
-        record[name] = flag
-      case (_, "score"), (_, "rating"), (_, "amount_minor"):
-        guard let number = Int64(value) else {
-          return .failure(ReadProblem(eventID: eventID, field: "\(kind.rawValue).\(name)", reason: "'\(value)' is not a whole number"))
-        }
-        record[name] = number
-      default: record[name] = value
-      }
-    }
-    if !attributes.isEmpty { record["attributes"] = attributes }
-    do {
-      let json = try JSONSerialization.data(withJSONObject: ["event_id": eventID, kind.rawValue: record], options: [.sortedKeys])
-      return .success(try Sightline_Ingestion_V1_Event(jsonUTF8Data: json))
-    } catch {
-      return .failure(ReadProblem(eventID: eventID, field: "(row)", reason: "not a \(kind.rawValue): \(error)"))
+  /// The fields a CSV column of `kind` may name (besides `event_id` and `attr.NAME` for
+  /// free profile attributes).
+  public static func fields(of kind: Kind) -> [String] {
+    switch kind {
+    case .ticketEvent:
+      ["ticket_id", "customer_id", "time", "kind", "channel", "region", "business_line", "agent", "product_module", "problem_type",
+       "priority", "complaint"]
+    case .surveyResponse: ["customer_id", "ticket_id", "kind", "score", "comment", "time", "channel"]
+    case .feedback: ["customer_id", "ticket_id", "source", "text", "time", "rating"]
+    case .customerProfile: ["customer_id", "type", "tier", "region", "industry", "age_band", "signup_time", "time"]
+    case .order: ["customer_id", "amount_minor", "currency", "time"]
+    case .ticketExport:
+      ["ticket_id", "customer_id", "created", "first_reply", "resolved", "reopened", "channel", "region", "business_line", "agent",
+       "product_module", "problem_type", "priority", "complaint"]
     }
   }
 
-  /// A flat export row → created, first agent reply, resolved, reopened events, with ids
-  /// derived from the ticket id (so re-importing the export stores nothing twice).
-  static func exportEvents(_ values: [String: String], line: Int) -> [Record] {
-    let ticket = values["ticket_id"]?.trimmingCharacters(in: .whitespaces) ?? ""
-    guard !ticket.isEmpty else {
-      return [(line, .failure(ReadProblem(eventID: "", field: "ticket_id", reason: "missing")))]
-    }
-    guard let created = values["created"], !created.trimmingCharacters(in: .whitespaces).isEmpty else {
-      return [(line, .failure(ReadProblem(eventID: ticket + ":created", field: "created", reason: "missing")))]
-    }
-    var steps: [(String, String, String)] = [("created", "created", created)]
-    for (column, kind) in [("first_reply", "agent_reply"), ("resolved", "resolved"), ("reopened", "reopened")] {
-      if let time = values[column], !time.trimmingCharacters(in: .whitespaces).isEmpty { steps.append((column, kind, time)) }
-    }
-    let attributes = [
-      "customer_id", "channel", "region", "business_line", "agent", "product_module", "problem_type", "priority", "complaint",
-    ]
-    return steps.map { column, kind, time in
-      var row = ["event_id": "\(ticket):\(column)", "ticket_id": ticket, "kind": kind, "time": time]
-      for name in attributes { if let value = values[name] { row[name] = value } }
-      return (line, event(row, kind: .ticketEvent))
-    }
-  }
+  /// Fields that hold times, read by ``TimeReader``.
+  static let timeFields: Set<String> = ["time", "signup_time", "created", "first_reply", "resolved", "reopened"]
 }
 
 /// RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks. Works on the

@@ -7,35 +7,54 @@ import SightlineRecords
 import SightlineWire
 import SwiftProtobuf
 
-/// `sightline ingest FILE…`: sends NDJSON events through the gateway in batches.
+/// `sightline ingest FILE…`: sends events from NDJSON, CSV or .xlsx files through the
+/// gateway in batches.
 struct Ingest: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Ingest files of events: NDJSON (one sightline.ingestion.v1.Event per line, proto3 JSON) or CSV.",
+    abstract: "Ingest files of events: NDJSON (one sightline.ingestion.v1.Event per line, proto3 JSON), CSV or .xlsx.",
     discussion: """
-      CSV has a header row naming the record's fields (event_id first; attr.NAME for free profile attributes) \
-      and needs --kind. --kind ticket_export reads a flat helpdesk export (ticket_id, customer_id, created, \
-      first_reply, resolved, reopened, channel, region, business_line, agent, product_module, problem_type, \
-      priority, complaint) and ingests the equivalent ticket events. Lines that do not parse and records the \
-      service rejects are reported with their line; the exit status is 1 if any was rejected. Progress goes \
-      to stderr. See docs/ingestion.md.
+      CSV and .xlsx have a header row naming the record's fields (event_id first; attr.NAME for free profile \
+      attributes) and need --kind. --kind ticket_export reads a flat helpdesk export (ticket_id, customer_id, \
+      created, first_reply, resolved, reopened, channel, region, business_line, agent, product_module, \
+      problem_type, priority, complaint) and ingests the equivalent ticket events; --map FILE names another \
+      tool's headers (maps/ has some). Text may be UTF-8 (with or without a byte-order mark), GB18030/GBK or \
+      UTF-16; times without an offset are read in --time-zone, else the tenant's zone. --preview shows how the \
+      first rows will be read and sends nothing. Lines that do not parse and records the service rejects are \
+      reported with their line; the exit status is 1 if any was rejected. Progress goes to stderr. See \
+      docs/ingestion.md, "Importing from your helpdesk".
       """)
 
-  @Argument(help: "Files (.ndjson/.jsonl or .csv).") var files: [String]
-  @Option(help: "Input format: ndjson or csv (default: by extension).") var format: FormatArgument?
-  @Option(help: "Record kind of CSV input: ticket_event, survey_response, feedback, customer_profile, order, ticket_export.")
+  @Argument(help: "Files (.ndjson/.jsonl, .csv or .xlsx).") var files: [String]
+  @Option(help: "Input format: ndjson, csv or xlsx (default: by extension).") var format: FormatArgument?
+  @Option(help: "Record kind of CSV and .xlsx input: ticket_event, survey_response, feedback, customer_profile, order, ticket_export.")
   var kind: KindArgument?
+  @Option(help: "Text encoding: utf-8, gb18030, gbk or utf-16 (default: UTF-8, else GB18030 if the file decodes as that).")
+  var encoding: EncodingArgument?
+  @Option(help: "IANA time zone of times written without an offset (default: the tenant's, from its settings).")
+  var timeZone: String?
+  @Option(help: "A YAML column map: the export's headers → Sightline's fields (see maps/).") var map: String?
+  @Option(help: "The sheet of an .xlsx workbook to read (default: the first).") var sheet: String?
+  @Flag(help: "Show how the first rows will be read, and send nothing.") var preview = false
+  @Option(help: "Rows --preview shows.") var previewRows: Int = 10
   @Option(help: "Events per batch (at most 10000).") var batchSize: Int = 5000
   @Option(help: "Write rejected records and their reasons to this file (NDJSON).") var rejects: String?
   @OptionGroup var connection: ConnectionOptions
 
-  enum FormatArgument: String, ExpressibleByArgument, CaseIterable { case ndjson, csv }
+  enum FormatArgument: String, ExpressibleByArgument, CaseIterable { case ndjson, csv, xlsx }
   enum KindArgument: String, ExpressibleByArgument, CaseIterable {
     case ticketEvent = "ticket_event", surveyResponse = "survey_response", feedback, customerProfile = "customer_profile"
     case order, ticketExport = "ticket_export"
   }
+  enum EncodingArgument: String, ExpressibleByArgument, CaseIterable {
+    case utf8 = "utf-8", gb18030, gbk, utf16 = "utf-16"
+  }
 
   func validate() throws {
     guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1-10000") }
+    guard previewRows >= 1 else { throw ValidationError("--preview-rows must be at least 1") }
+    if let timeZone, TimeZone(identifier: timeZone) == nil {
+      throw ValidationError("--time-zone: '\(timeZone)' is not an IANA time zone (e.g. Asia/Shanghai)")
+    }
     for file in files where !FileManager.default.isReadableFile(atPath: file) {
       throw ValidationError("cannot read \(file)")
     }
@@ -56,16 +75,35 @@ struct Ingest: AsyncParsableCommand {
     var duplicates: Int64 = 0
     var offset: Int64 = 0
     var rejections: [Rejection] = []
+    /// What was read beside the records, per file: the encoding, local times, unused columns.
+    var notes: [String] = []
   }
 
   func run() async throws {
     let (files, batchSize) = (self.files, self.batchSize)
     let format = self.format.map { RecordReader.Format(rawValue: $0.rawValue)! }
     let kind = self.kind.map { RecordReader.Kind(rawValue: $0.rawValue)! }
+    var options = ReadOptions(encoding: encoding.map { InputEncoding(rawValue: $0.rawValue)! }, sheet: sheet)
+    if let map {
+      do {
+        options.map = try ColumnMap.load(path: map)
+      } catch {
+        throw ValidationError("--map: \(error)")
+      }
+    }
+    if preview {
+      options.times = await previewTimes()
+      for file in files { try Self.preview(file: file, format: format ?? RecordReader.format(of: file), kind: kind, options: options, rows: previewRows) }
+      return
+    }
+    let givenZone = timeZone
+    let readOptions = options
     // One connection for the whole run: batches share it instead of a handshake each.
     let summary = try await connection.withGateway { client, metadata in
-      try await Self.send(
-        files: files, format: format, kind: kind, batchSize: batchSize,
+      var options = readOptions
+      options.times = await Self.times(given: givenZone, metrics: Sightline_Metrics_V1_Metrics.Client(wrapping: client), metadata: metadata)
+      return try await Self.send(
+        files: files, format: format, kind: kind, options: options, batchSize: batchSize,
         ingestion: Sightline_Ingestion_V1_Ingestion.Client(wrapping: client), metadata: metadata)
     }
     let rejections = summary.rejections
@@ -79,8 +117,92 @@ struct Ingest: AsyncParsableCommand {
       let lines = try rejections.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
       try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: rejects, atomically: true, encoding: .utf8)
     }
+    for note in summary.notes { print(note) }
     print("accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(rejections.count), log offset \(summary.offset)")
     if !rejections.isEmpty { throw ExitCode.failure }
+  }
+
+  /// The zone of local times: `--time-zone`, else the tenant's from its settings. When
+  /// neither can be had, local times are refused with the reason (never guessed as UTC).
+  static func times(
+    given: String?, metrics: Sightline_Metrics_V1_Metrics.Client<HTTP2ClientTransport.Posix>, metadata: Metadata
+  ) async -> TimeReader {
+    if let given, let zone = TimeZone(identifier: given) { return TimeReader(zone: zone, zoneSource: "--time-zone") }
+    do {
+      let settings = try await TransientRetry.run { try await metrics.getSettings(.init(), metadata: metadata) }
+      guard let zone = TimeZone(identifier: settings.timeZone) else {
+        return TimeReader(zone: nil, zoneSource: "none", missingZoneReason: "the tenant's zone '\(settings.timeZone)' is not known here; pass --time-zone")
+      }
+      return TimeReader(zone: zone, zoneSource: "the tenant's zone")
+    } catch {
+      return TimeReader(zone: nil, zoneSource: "none", missingZoneReason: "the tenant's settings could not be read (\(error)); pass --time-zone")
+    }
+  }
+
+  /// The zone for `--preview`: `--time-zone`, else the tenant's if the gateway answers.
+  private func previewTimes() async -> TimeReader {
+    if let timeZone, let zone = TimeZone(identifier: timeZone) { return TimeReader(zone: zone, zoneSource: "--time-zone") }
+    do {
+      return try await connection.withGateway { client, metadata in
+        await Self.times(given: nil, metrics: Sightline_Metrics_V1_Metrics.Client(wrapping: client), metadata: metadata)
+      }
+    } catch {
+      return TimeReader(zone: nil, zoneSource: "none", missingZoneReason: "no --time-zone, and the gateway did not answer (\(error))")
+    }
+  }
+
+  /// The lines of the summary about how `file` was read.
+  static func notes(file: String, report: ReadReport, times: TimeReader) -> [String] {
+    var notes: [String] = []
+    if let encoding = report.encoding, encoding != .utf8 { notes.append("\(file): read as \(encoding)") }
+    if report.localTimes > 0, let zone = times.zone {
+      notes.append("\(file): \(report.localTimes) times without an offset read in \(zone.identifier) (\(times.zoneSource))")
+    }
+    if !report.unusedColumns.isEmpty {
+      notes.append("\(file): columns not used: \(report.unusedColumns.joined(separator: ", "))")
+    }
+    return notes
+  }
+
+  /// Prints how the first `rows` rows of `file` read: the columns and each row's events.
+  static func preview(file: String, format: RecordReader.Format, kind: RecordReader.Kind?, options: ReadOptions, rows: Int) throws {
+    var options = options
+    let inspection = try RecordFileReader.inspect(path: file, format: format, options: options)
+    if let problem = inspection.problem { throw ValidationError("\(file): \(problem)") }
+    options.encoding = inspection.encoding
+    let reader: RecordFileReader
+    do {
+      reader = try RecordFileReader(path: file, format: format, kind: kind, options: options)
+    } catch {
+      throw ValidationError("\(file): \(error)")
+    }
+    var lines: Set<Int> = []
+    var shown: [RecordReader.Record] = []
+    reading: while true {
+      let records = try reader.next(64)
+      if records.isEmpty { break }
+      for record in records {
+        if !lines.contains(record.line) {
+          if lines.count == rows { break reading }
+          lines.insert(record.line)
+        }
+        shown.append(record)
+      }
+    }
+    let report = reader.report
+    print("\(file): \(inspection.encoding.map { "\($0)" } ?? "workbook"), local times in \(options.times.zone?.identifier ?? "no zone (\(options.times.missingZoneReason))")")
+    for column in report.columns {
+      print("  column \(column.header) → \(column.field ?? "not used")")
+    }
+    for (line, result) in shown {
+      switch result {
+      case .success(let event):
+        let json = (try? event.jsonString()) ?? "\(event)"
+        print("  line \(line): \(json)")
+      case .failure(let problem):
+        print("  line \(line): rejected \(problem.eventID) \(problem.field): \(problem.reason)")
+      }
+    }
   }
   /// Batches sent on one IngestStream before its reply is awaited.
   static let batchesPerStream = 10
@@ -96,7 +218,7 @@ struct Ingest: AsyncParsableCommand {
   /// file's order. Records that do not parse are rejected locally; the service's rejections are mapped back to lines. Progress (records,
   /// records/s, rejected) is redrawn on standard error when it is a terminal.
   static func send(
-    files: [String], format: RecordReader.Format?, kind: RecordReader.Kind?, batchSize: Int,
+    files: [String], format: RecordReader.Format?, kind: RecordReader.Kind?, options: ReadOptions = ReadOptions(), batchSize: Int,
     ingestion: Sightline_Ingestion_V1_Ingestion.Client<HTTP2ClientTransport.Posix>, metadata: Metadata
   ) async throws -> Summary {
     var summary = Summary()
@@ -112,15 +234,16 @@ struct Ingest: AsyncParsableCommand {
       FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + line + (final ? "\n" : "")).utf8))
     }
     for file in files {
-      // Refused whole before anything is sent: a file with a bad byte or an open quote at
-      // its end must not be half ingested.
+      // Refused whole before anything is sent: a file with a bad byte, an open quote at its
+      // end or a broken workbook must not be half ingested.
       let fileFormat = format ?? RecordReader.format(of: file)
       let reader: RecordFileReader
       do {
-        if let problem = try RecordFileReader.wholeFileProblem(path: file, format: fileFormat) {
-          throw ValidationError("\(file): \(problem)")
-        }
-        reader = try RecordFileReader(path: file, format: fileFormat, kind: kind)
+        var fileOptions = options
+        let inspection = try RecordFileReader.inspect(path: file, format: fileFormat, options: options)
+        if let problem = inspection.problem { throw ValidationError("\(file): \(problem)") }
+        fileOptions.encoding = inspection.encoding
+        reader = try RecordFileReader(path: file, format: fileFormat, kind: kind, options: fileOptions)
       } catch let error as ValidationError {
         throw error
       } catch {
@@ -172,6 +295,7 @@ struct Ingest: AsyncParsableCommand {
       // Records that did not parse after the last batch sent (or in a file without one
       // good record).
       summary.rejections += Self.rejections(source.takeFailures(), file: file)
+      summary.notes += notes(file: file, report: reader.report, times: options.times)
       progress(file, final: true)
     }
     return summary
