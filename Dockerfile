@@ -8,7 +8,7 @@ RUN swift build -c release --static-swift-stdlib && mkdir /out && \
     cp .build/release/sightline .build/release/sightline-* /out/
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y libsqlite3-0 ca-certificates && rm -rf /var/lib/apt/lists/* && \
+RUN apt-get update && apt-get install -y libsqlite3-0 libxml2 ca-certificates && rm -rf /var/lib/apt/lists/* && \
     useradd --system --uid 10001 sightline
 COPY --from=build /out/ /usr/local/bin/
 USER sightline

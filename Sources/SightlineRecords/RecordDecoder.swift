@@ -170,7 +170,7 @@ public final class RecordFileReader: @unchecked Sendable {
       guard let kind = try RecordDecoder.tableKind(kind, options: options) else {
         throw RecordReader.CSVError(".xlsx input needs --kind (\(RecordReader.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
       }
-      source = .sheet(try XLSXReader(path: path, sheet: options.sheet), TableRecords(kind: kind, options: options))
+      source = .sheet(try XLSXReader(path: path, sheet: options.sheet), TableRecords(kind: kind, options: options, padsShortRows: true))
       return
     }
     let decoder = try RecordDecoder(format: format, kind: kind, options: options)

@@ -52,23 +52,29 @@ struct TableRecords {
 
   let kind: RecordReader.Kind
   let options: ReadOptions
+  /// A sheet leaves out a row's empty cells at its end; CSV writes every column.
+  let padsShortRows: Bool
   private var columns: [Column]?
   /// Field → the header it came from, when they differ (for messages).
   private var labels: [String: String] = [:]
   private(set) var report = ReadReport()
 
-  init(kind: RecordReader.Kind, options: ReadOptions) {
+  init(kind: RecordReader.Kind, options: ReadOptions, padsShortRows: Bool = false) {
     self.kind = kind
     self.options = options
+    self.padsShortRows = padsShortRows
   }
 
   /// The records of `rows`; the first row ever seen is the header.
   mutating func records(_ rows: [CSVParser.Row]) -> [RecordReader.Record] {
     var records: [RecordReader.Record] = []
-    for row in rows {
+    for var row in rows {
       guard let columns else {
         header(row.fields)
         continue
+      }
+      if padsShortRows && row.fields.count < columns.count {
+        row.fields += [String](repeating: "", count: columns.count - row.fields.count)
       }
       let size = row.fields.reduce(0) { $0 + $1.utf8.count }
       var values: [String: String] = [:]

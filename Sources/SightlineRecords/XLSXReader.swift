@@ -68,6 +68,11 @@ final class XLSXReader: @unchecked Sendable {
           error: Problem(
             "sheet '\(name)' (\(part)) is not well-formed XML at line \(parser.lineNumber), column \(parser.columnNumber)"
               + (parser.parserError.map { " (\($0.localizedDescription))" } ?? "")))
+      } else if parsed && (delegate.openElements != 0 || !delegate.sawElement) {
+        queue.finish(
+          error: Problem(
+            "sheet '\(name)' (\(part)) is not well-formed XML at line \(parser.lineNumber), column \(parser.columnNumber)"
+              + " (it ends with \(delegate.openElements) elements still open: the part is cut short)"))
       } else {
         queue.finish(error: nil)
       }
@@ -308,6 +313,10 @@ private final class SheetParser: NSObject, XMLParserDelegate {
   private var text = ""
   private var collecting = false
   private var inInline = false, inPhonetic = false
+  /// Elements open, and whether any was: a part cut short ends with some still open (the
+  /// stream parser does not say so by itself).
+  private(set) var openElements = 0
+  private(set) var sawElement = false
 
   init(sharedStrings: [String], dateStyles: Set<Int>, date1904: Bool, queue: RowQueue) {
     self.sharedStrings = sharedStrings
@@ -325,6 +334,8 @@ private final class SheetParser: NSObject, XMLParserDelegate {
   func parser(
     _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]
   ) {
+    openElements += 1
+    sawElement = true
     guard problem == nil else { return }
     switch name {
     case "row":
@@ -340,7 +351,7 @@ private final class SheetParser: NSObject, XMLParserDelegate {
       if cellReference.isEmpty {
         column += 1
       } else {
-        guard let (columnIndex, row) = Self.reference(cellReference), row == rowNumber else {
+        guard let (columnIndex, row) = XLSXCells.reference(cellReference), row == rowNumber else {
           return fail(parser, "cell reference '\(cellReference)' in row \(rowNumber) is not a cell of that row (A\(rowNumber)-XFD\(rowNumber))")
         }
         guard columnIndex > column else { return fail(parser, "cell \(cellReference) comes after a cell to its right") }
@@ -363,6 +374,7 @@ private final class SheetParser: NSObject, XMLParserDelegate {
   }
 
   func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+    openElements -= 1
     guard problem == nil else { return }
     switch name {
     case "v", "t": collecting = false
@@ -382,7 +394,7 @@ private final class SheetParser: NSObject, XMLParserDelegate {
     }
   }
 
-  private var cellName: String { cellReference.isEmpty ? "\(Self.columnName(column))\(rowNumber)" : cellReference }
+  private var cellName: String { cellReference.isEmpty ? "\(XLSXCells.columnName(column))\(rowNumber)" : cellReference }
 
   /// The cell's value as text.
   private func value() -> Result<String, ReasonError> {
@@ -398,7 +410,7 @@ private final class SheetParser: NSObject, XMLParserDelegate {
       let raw = text.trimmingCharacters(in: .whitespaces)
       guard !raw.isEmpty, let number = Double(raw), number.isFinite else { return .success(raw) }
       if dateStyles.contains(cellStyle) {
-        guard let date = Self.excelDate(number, date1904: date1904) else {
+        guard let date = XLSXCells.excelDate(number, date1904: date1904) else {
           return .failure(ReasonError("date serial \(raw) is outside the years 1900-9999"))
         }
         return .success(date)
@@ -408,17 +420,23 @@ private final class SheetParser: NSObject, XMLParserDelegate {
     }
   }
 
+}
+
+/// Cell values and references of a sheet.
+enum XLSXCells {
   /// An Excel date serial (days since 1899-12-30, or 1904-01-01 in the 1904 system) as
-  /// `YYYY-MM-DD HH:MM:SS`, rounded to the second.
+  /// `YYYY-MM-DD HH:MM:SS[.mmm]`, rounded to the millisecond (a serial's double holds
+  /// about a microsecond at today's dates, so the milliseconds written come back).
   static func excelDate(_ serial: Double, date1904: Bool) -> String? {
     guard serial >= 0, serial < 2_958_466 else { return nil }
     let base = date1904 ? CivilDate.days(year: 1904, month: 1, day: 1) : CivilDate.days(year: 1899, month: 12, day: 30)
-    let seconds = Int64((serial * 86_400).rounded())
-    let (days, second) = seconds.quotientAndRemainder(dividingBy: 86_400)
+    let milliseconds = Int64((serial * 86_400_000).rounded())
+    let (days, millisecond) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+    let second = millisecond / 1000
     let (year, month, day) = CivilDate.fromDays(base + days)
     let pad = TimeReader.Reading.pad
     return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(Int(second / 3600), 2)):\(pad(Int(second % 3600 / 60), 2)):"
-      + pad(Int(second % 60), 2)
+      + pad(Int(second % 60), 2) + (millisecond % 1000 == 0 ? "" : "." + pad(Int(millisecond % 1000), 3))
   }
 
   /// `B12` → (1, 12): column letters (at most XFD) and a row number.
@@ -456,12 +474,22 @@ private enum XMLEvents {
 
   private final class Delegate: NSObject, XMLParserDelegate {
     let handle: (Event) -> Void
+    /// Elements open: a part cut short ends with some still open.
+    var open = 0
+    var sawElement = false
     init(_ handle: @escaping (Event) -> Void) { self.handle = handle }
     func parser(
       _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
       attributes: [String: String] = [:]
-    ) { handle(.start(name, attributes)) }
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) { handle(.end(name)) }
+    ) {
+      open += 1
+      sawElement = true
+      handle(.start(name, attributes))
+    }
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+      open -= 1
+      handle(.end(name))
+    }
     func parser(_ parser: XMLParser, foundCharacters string: String) { handle(.text(string)) }
   }
 
@@ -473,7 +501,7 @@ private enum XMLEvents {
       let delegate = Delegate(handle)
       parser.delegate = delegate
       defer { parser.delegate = nil }
-      return parser.parse()
+      return parser.parse() && delegate.open == 0 && delegate.sawElement
     }
     guard parsed else {
       throw XLSXReader.Problem("\(part) is not well-formed XML at line \(parser.lineNumber), column \(parser.columnNumber)")

@@ -168,13 +168,13 @@ struct Ingest: AsyncParsableCommand {
   static func preview(file: String, format: RecordReader.Format, kind: RecordReader.Kind?, options: ReadOptions, rows: Int) throws {
     var options = options
     let inspection = try RecordFileReader.inspect(path: file, format: format, options: options)
-    if let problem = inspection.problem { throw ValidationError("\(file): \(problem)") }
+    if let problem = inspection.problem { throw FileRefused("\(file): \(problem)") }
     options.encoding = inspection.encoding
     let reader: RecordFileReader
     do {
       reader = try RecordFileReader(path: file, format: format, kind: kind, options: options)
     } catch {
-      throw ValidationError("\(file): \(error)")
+      throw FileRefused("\(file): \(error)")
     }
     var lines: Set<Int> = []
     var shown: [RecordReader.Record] = []
@@ -241,13 +241,13 @@ struct Ingest: AsyncParsableCommand {
       do {
         var fileOptions = options
         let inspection = try RecordFileReader.inspect(path: file, format: fileFormat, options: options)
-        if let problem = inspection.problem { throw ValidationError("\(file): \(problem)") }
+        if let problem = inspection.problem { throw FileRefused("\(file): \(problem)") }
         fileOptions.encoding = inspection.encoding
         reader = try RecordFileReader(path: file, format: fileFormat, kind: kind, options: fileOptions)
-      } catch let error as ValidationError {
+      } catch let error as FileRefused {
         throw error
       } catch {
-        throw ValidationError("\(file): \(error)")
+        throw FileRefused("\(file): \(error)")
       }
       // The file streams: batches go out on an IngestStream, which commits each as it
       // arrives, while the next is read and parsed; a stream carries `batchesPerStream`
@@ -273,7 +273,7 @@ struct Ingest: AsyncParsableCommand {
           }
         } catch let error as RecordReader.CSVError {
           // Not expected after the whole-file check; said plainly if it happens.
-          throw ValidationError("\(file): \(error)")
+          throw FileRefused("\(file): \(error)")
         }
         // What did not parse and what the service refused, in the file's order.
         var rejected = Self.rejections(source.takeFailures(), file: file)
@@ -300,6 +300,14 @@ struct Ingest: AsyncParsableCommand {
     }
     return summary
   }
+}
+
+/// A file refused whole before anything of it is sent (it does not decode, a quote is never
+/// closed, a workbook is broken): said on its own, without the usage text a mistyped
+/// option gets.
+struct FileRefused: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
 }
 
 extension Ingest {
