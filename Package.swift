@@ -334,7 +334,7 @@ let package = Package(
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "IngestionService", "SightlineRecords",
         "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineLauncher", "SightlineTesting",
-        "SightlineDemo", "Cockpit", "SightlinePostgres",
+        "SightlineDemo", "Cockpit", "SightlinePostgres", "ZIPFoundation",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb, postgres,
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Crypto", package: "swift-crypto"),

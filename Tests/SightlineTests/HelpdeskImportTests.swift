@@ -2,6 +2,7 @@ import Foundation
 import SightlineModel
 import SightlineWire
 import Testing
+import ZIPFoundation
 
 @testable import SightlineRecords
 
@@ -314,6 +315,131 @@ import Testing
       try Self.run("python3", [Self.root.path + "/scripts/import-fixtures.py", "broken-xlsx", plain, directory + "/broken.xlsx", kind])
       let inspection = try RecordFileReader.inspect(path: directory + "/broken.xlsx", format: .xlsx)
       #expect(inspection.problem?.hasPrefix(message) == true, "\(inspection.problem ?? "no problem found")")
+    }
+  }
+}
+
+extension HelpdeskImportTests {
+  /// The readers' contract on a mutated GBK or UTF-16 file: records with lines in the file
+  /// and failures naming a field, or a refusal naming the byte offset (within the file)
+  /// and line, or the CSV line; never a trap.
+  static func checkText(_ bytes: [UInt8], encoding: InputEncoding) {
+    let options = ReadOptions(times: shanghai, map: chineseMap, encoding: encoding)
+    do {
+      var decoder = try RecordDecoder(format: .csv, kind: .ticketExport, options: options)
+      var records: [RecordReader.Record] = []
+      for start in stride(from: 0, to: bytes.count, by: 7) { records += try decoder.feed(Array(bytes[start..<min(start + 7, bytes.count)])) }
+      records += try decoder.finish()
+      for record in records {
+        #expect(record.line >= 1 && record.line <= bytes.count + 1)
+        if case .failure(let problem) = record.result { #expect(!problem.field.isEmpty && !problem.reason.isEmpty, "\(problem)") }
+      }
+    } catch let error as EncodingError {
+      #expect((0...bytes.count).contains(error.offset) && error.line >= 1, "\(error)")
+    } catch let error as RecordReader.CSVError {
+      #expect(error.description.hasPrefix("line "), "\(error)")
+    } catch {
+      Issue.record("unexpected error \(error)")
+    }
+  }
+
+  /// The contract on a mutated workbook: read whole, or refused with a message naming the
+  /// zip, the part or the cell; never a trap.
+  @discardableResult
+  static func checkWorkbook(_ path: String) -> String? {
+    let options = ReadOptions(times: shanghai, map: chineseMap)
+    guard let problem = XLSXReader.problem(path: path, sheet: nil) else {
+      do {
+        let reader = try RecordFileReader(path: path, format: .xlsx, kind: .ticketExport, options: options)
+        while case let records = try reader.next(100), !records.isEmpty {
+          for record in records { #expect((1...XLSXReader.maxRows).contains(record.line)) }
+        }
+      } catch {
+        Issue.record("the check passed, the read failed: \(error)")
+      }
+      return nil
+    }
+    let places = ["not an .xlsx workbook", "sheet '", "xl/", "the workbook"]
+    #expect(places.contains { problem.hasPrefix($0) }, "\(problem)")
+    return problem
+  }
+
+  @Test func mutatedEncodingsAndWorkbooksGiveRecordsOrAPlaceNeverATrap() throws {
+    try Self.fixtures { directory in
+      let plain = directory + "/plain.csv"
+      try Self.chineseExport.write(toFile: plain, atomically: true, encoding: .utf8)
+      try Self.run("iconv", ["-f", "UTF-8", "-t", "GBK", plain], stdout: directory + "/gbk.csv")
+      try Self.run("iconv", ["-f", "UTF-8", "-t", "UTF-16", plain], stdout: directory + "/utf16.csv")
+      try Self.run(
+        "python3", [Self.root.path + "/scripts/import-fixtures.py", "xlsx", plain, directory + "/book.xlsx", "--dates", "创建时间", "--shared-strings"])
+      var random = SeededRandom(seed: 27)
+      for (file, encoding) in [("gbk.csv", InputEncoding.gbk), ("utf16.csv", .utf16), ("gbk.csv", .gb18030)] {
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(file)")))
+        for _ in 0..<2_000 {
+          var bytes = original
+          for _ in 0..<(1 + Int(random.next() % 3)) {
+            let position = Int(random.next() % UInt64(bytes.count))
+            switch random.next() % 4 {
+            case 0: bytes[position] = UInt8(truncatingIfNeeded: random.next())
+            case 1: bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: position)
+            case 2: bytes.remove(at: position)
+            default: bytes = Array(bytes.prefix(position))
+            }
+            if bytes.isEmpty { bytes = [0x80] }
+          }
+          Self.checkText(bytes, encoding: encoding)
+        }
+      }
+      // The workbook: its zip's bytes, and its sheet's XML re-zipped (so the XML parser,
+      // not only the zip's checksums, meets the damage).
+      let book = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/book.xlsx")))
+      let mutated = directory + "/mutated.xlsx"
+      for _ in 0..<150 {
+        var bytes = book
+        for _ in 0..<(1 + Int(random.next() % 3)) {
+          bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
+        }
+        if random.next() % 4 == 0 { bytes = Array(bytes.prefix(Int(random.next() % UInt64(bytes.count)))) }
+        try Data(bytes).write(to: URL(fileURLWithPath: mutated))
+        Self.checkWorkbook(mutated)
+      }
+      let archive = try Archive(url: URL(fileURLWithPath: directory + "/book.xlsx"), accessMode: .read)
+      var parts: [(String, Data)] = []
+      for entry in archive {
+        var data = Data()
+        _ = try archive.extract(entry) { data.append($0) }
+        parts.append((entry.path, data))
+      }
+      var outcomes: [String: Int] = [:]
+      let fragments = ["<", ">", "</row>", "<row r=\"1\">", "r=\"ZZZ9\"", "r=\"A0\"", "t=\"s\"", "<v>-1</v>", "&", "&#0;", "s=\"99\"", "<v>1e308</v>"]
+      for _ in 0..<250 {
+        let rezipped = try Archive(accessMode: .create)
+        for (path, data) in parts {
+          var content = data
+          if path.hasPrefix("xl/worksheets/") || (path == "xl/sharedStrings.xml" && random.next() % 4 == 0) {
+            var text = Array(String(decoding: data, as: UTF8.self).utf8)
+            for _ in 0..<(1 + Int(random.next() % 3)) {
+              let position = Int(random.next() % UInt64(text.count))
+              switch random.next() % 3 {
+              case 0: text.insert(contentsOf: Array(random.pick(fragments).utf8), at: position)
+              case 1: text.removeSubrange(position..<min(text.count, position + Int(random.next() % 20)))
+              default: text = Array(text.prefix(position))
+              }
+            }
+            content = Data(text)
+          }
+          try rezipped.addEntry(with: path, type: .file, uncompressedSize: Int64(content.count), compressionMethod: .deflate) {
+            position, size in content.subdata(in: Int(position)..<Int(position) + size)
+          }
+        }
+        try rezipped.data!.write(to: URL(fileURLWithPath: mutated))
+        let problem = Self.checkWorkbook(mutated)
+        let outcome = problem == nil ? "read" : problem!.contains("not well-formed XML") ? "broken XML" : "refused otherwise"
+        outcomes[outcome, default: 0] += 1
+      }
+      // The mutations reach every outcome (a fuzzer that only ever breaks the zip tests little).
+      #expect(outcomes.count == 3 && outcomes.values.allSatisfy { $0 >= 1 }, "\(outcomes)")
+      print("HelpdeskImportTests: 250 re-zipped workbook mutations: \(outcomes.sorted { $0.key < $1.key })")
     }
   }
 }
