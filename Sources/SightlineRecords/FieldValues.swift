@@ -120,7 +120,8 @@ public struct TimeReader: Sendable {
         parts.second = second
         if scanner.take(UInt8(ascii: ".")) || scanner.take(UInt8(ascii: ",")) {
           guard let fraction = scanner.digitText(1...9) else { return nil }
-          parts.fraction = fraction
+          // ".000" is the whole second: written without it, so one instant has one text.
+          parts.fraction = fraction.allSatisfy { $0 == "0" } ? "" : fraction
         }
       }
       while scanner.take(UInt8(ascii: " ")) {}

@@ -49,6 +49,13 @@ import ZIPFoundation
     return try body(directory)
   }
 
+  static func fixtures<R>(_ body: (String) async throws -> R) async throws -> R {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("imports-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    return try await body(directory)
+  }
+
   /// Every record of `path` as the CLI reads it (the encoding found by the whole-file
   /// check), and what reading found.
   static func read(
