@@ -377,6 +377,45 @@ extension RealProcessSuites {
         let again = try Self.cli(["ingest", export, "--kind", "ticket_export", "--api-key", key] + connection)
         #expect(again.stdout.contains("accepted 0, duplicates 5, rejected 0"))
 
+        // A Chinese team's export as Excel saves it on Chinese Windows (GBK, Chinese headers,
+        // local times, 是/否), read through the shipped map: --preview shows it and sends
+        // nothing; the import says how it read the file; the same rows as a workbook (data
+        // on its second sheet) are the same events, so they are all duplicates.
+        let utf8 = directory + "/utf8.csv"
+        try """
+        工单编号,客户ID,创建时间,首次响应时间,解决时间,业务线,渠道,优先级,是否投诉,备注
+        Z1,C1,2026-10-20 09:00:00,2026/10/20 10:00,,宽带,电话,紧急,是,回访
+        Z2,C2,2026/10/20 9:05,,,宽带,微信,中,否,
+
+        """.write(toFile: utf8, atomically: true, encoding: .utf8)
+        let chinese = directory + "/工单导出.csv"
+        try HelpdeskImportTests.run("iconv", ["-f", "UTF-8", "-t", "GBK", utf8], stdout: chinese)
+        let map = HelpdeskImportTests.root.path + "/maps/chinese-helpdesk.yaml"
+        let preview = try Self.cli(["ingest", chinese, "--map", map, "--preview", "--time-zone", "Asia/Shanghai"])
+        #expect(preview.status == 0, "\(preview.stderr)")
+        for line in ["工单导出.csv: GB18030", "column 工单编号 → ticket_id", "column 备注 → not used", #""time":"2026-10-20T09:00:00+08:00""#] {
+          #expect(preview.stdout.contains(line), "\(line) in \(preview.stdout)")
+        }
+        let local = try Self.cli(["ingest", chinese, "--map", map, "--api-key", key] + connection)
+        #expect(local.status == 0, "\(local.stderr)")
+        for line in [
+          "工单导出.csv: read as GB18030", "工单导出.csv: 3 times without an offset read in", "(the tenant's zone)",
+          "工单导出.csv: columns not used: 备注", "accepted 3, duplicates 0, rejected 0",
+        ] {
+          #expect(local.stdout.contains(line), "\(line) in \(local.stdout)")
+        }
+        let workbook = directory + "/工单导出.xlsx"
+        try HelpdeskImportTests.run(
+          "python3",
+          [HelpdeskImportTests.root.path + "/scripts/import-fixtures.py", "xlsx", utf8, workbook, "--sheet", "工单", "--dates", "创建时间"])
+        let sheet = try Self.cli(["ingest", workbook, "--map", map, "--sheet", "工单", "--api-key", key] + connection)
+        #expect(sheet.stdout.contains("accepted 0, duplicates 3, rejected 0"), "\(sheet.stdout) \(sheet.stderr)")
+        let broken = directory + "/broken.xlsx"
+        try Data("PK not really a zip".utf8).write(to: URL(fileURLWithPath: broken))
+        let refusedBook = try Self.cli(["ingest", broken, "--kind", "ticket_export", "--api-key", key] + connection)
+        #expect(refusedBook.status != 0 && refusedBook.stderr.contains("not an .xlsx workbook"), "\(refusedBook)")
+        #expect(!refusedBook.stderr.contains("Usage:"), "a refused file is not a usage mistake: \(refusedBook.stderr)")
+
         // The other CLI commands against the same data: kpi as CSV, a segment, an experiment
         // from a YAML spec (short enum names, a flow list, comments) evaluated as JSON.
         let kpi = try Self.cli(
