@@ -62,7 +62,8 @@ public struct TimeReader: Sendable {
     guard let parts = Self.parse(text) else {
       return .failure(ReasonError("'\(text)' is not a time (\(Self.forms))"))
     }
-    let naive = CivilDate.days(year: parts.year, month: parts.month, day: parts.day) * 86_400
+    let naive =
+      CivilDate.days(year: parts.year, month: parts.month, day: parts.day) * 86_400
       + Int64(parts.hour * 3600 + parts.minute * 60 + parts.second)
     if let offset = parts.offset {
       return .success(Reading(seconds: naive - Int64(offset), fraction: parts.fraction, offsetSeconds: offset, wasLocal: false))

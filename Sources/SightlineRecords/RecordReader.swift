@@ -61,15 +61,19 @@ public enum RecordReader {
   public static func fields(of kind: Kind) -> [String] {
     switch kind {
     case .ticketEvent:
-      ["ticket_id", "customer_id", "time", "kind", "channel", "region", "business_line", "agent", "product_module", "problem_type",
-       "priority", "complaint"]
+      [
+        "ticket_id", "customer_id", "time", "kind", "channel", "region", "business_line", "agent", "product_module", "problem_type",
+        "priority", "complaint",
+      ]
     case .surveyResponse: ["customer_id", "ticket_id", "kind", "score", "comment", "time", "channel"]
     case .feedback: ["customer_id", "ticket_id", "source", "text", "time", "rating"]
     case .customerProfile: ["customer_id", "type", "tier", "region", "industry", "age_band", "signup_time", "time"]
     case .order: ["customer_id", "amount_minor", "currency", "time"]
     case .ticketExport:
-      ["ticket_id", "customer_id", "created", "first_reply", "resolved", "reopened", "channel", "region", "business_line", "agent",
-       "product_module", "problem_type", "priority", "complaint"]
+      [
+        "ticket_id", "customer_id", "created", "first_reply", "resolved", "reopened", "channel", "region", "business_line", "agent",
+        "product_module", "problem_type", "priority", "complaint",
+      ]
     }
   }
 

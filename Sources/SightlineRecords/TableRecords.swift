@@ -164,7 +164,9 @@ struct TableRecords {
   }
 
   /// A row of a record kind → its event: typed values and enum names for proto3 JSON.
-  private mutating func event(_ values: [String: String], kind: RecordReader.Kind) -> Result<Sightline_Ingestion_V1_Event, RecordReader.ReadProblem> {
+  private mutating func event(
+    _ values: [String: String], kind: RecordReader.Kind
+  ) -> Result<Sightline_Ingestion_V1_Event, RecordReader.ReadProblem> {
     let eventID = values["event_id"] ?? ""
     func problem(_ name: String, _ reason: String) -> Result<Sightline_Ingestion_V1_Event, RecordReader.ReadProblem> {
       .failure(RecordReader.ReadProblem(eventID: eventID, field: label(name, prefix: "\(kind.rawValue)."), reason: reason))

@@ -2,7 +2,7 @@ import Foundation
 import ZIPFoundation
 
 #if canImport(FoundationXML)
-  import FoundationXML
+import FoundationXML
 #endif
 
 /// Reads the rows of one sheet of an Excel workbook (.xlsx: a zip of XML parts) as the
@@ -286,7 +286,9 @@ private struct Workbook {
       case "\\" where !quoted: escaped = true
       case "[" where !quoted: bracket = true
       case "]" where !quoted: bracket = false
-      case "y", "d", "h", "s" where !quoted && !bracket: return true
+      case "y", "d", "h",
+        "s" where !quoted && !bracket:
+        return true
       default: break
       }
     }
@@ -352,7 +354,8 @@ private final class SheetParser: NSObject, XMLParserDelegate {
         column += 1
       } else {
         guard let (columnIndex, row) = XLSXCells.reference(cellReference), row == rowNumber else {
-          return fail(parser, "cell reference '\(cellReference)' in row \(rowNumber) is not a cell of that row (A\(rowNumber)-XFD\(rowNumber))")
+          return fail(
+            parser, "cell reference '\(cellReference)' in row \(rowNumber) is not a cell of that row (A\(rowNumber)-XFD\(rowNumber))")
         }
         guard columnIndex > column else { return fail(parser, "cell \(cellReference) comes after a cell to its right") }
         column = columnIndex

@@ -84,7 +84,8 @@ import ZIPFoundation
   @Test func aByteOrderMarkIsSkippedAndCRLFLineEndingsKept() throws {
     try Self.fixtures { directory in
       try Self.chineseExport.write(toFile: directory + "/plain.csv", atomically: true, encoding: .utf8)
-      try Self.run("python3", [Self.root.path + "/scripts/import-fixtures.py", "bom-csv", directory + "/plain.csv", directory + "/bom.csv"])
+      try Self.run(
+        "python3", [Self.root.path + "/scripts/import-fixtures.py", "bom-csv", directory + "/plain.csv", directory + "/bom.csv"])
       let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/bom.csv"))
       #expect(bytes.starts(with: [0xEF, 0xBB, 0xBF]) && bytes.contains(0x0D), "the fixture has a BOM and CRLF")
       let options = ReadOptions(times: Self.shanghai, map: Self.chineseMap)
@@ -335,7 +336,9 @@ extension HelpdeskImportTests {
     do {
       var decoder = try RecordDecoder(format: .csv, kind: .ticketExport, options: options)
       var records: [RecordReader.Record] = []
-      for start in stride(from: 0, to: bytes.count, by: 7) { records += try decoder.feed(Array(bytes[start..<min(start + 7, bytes.count)])) }
+      for start in stride(from: 0, to: bytes.count, by: 7) {
+        records += try decoder.feed(Array(bytes[start..<min(start + 7, bytes.count)]))
+      }
       records += try decoder.finish()
       for record in records {
         #expect(record.line >= 1 && record.line <= bytes.count + 1)
@@ -378,7 +381,8 @@ extension HelpdeskImportTests {
       try Self.run("iconv", ["-f", "UTF-8", "-t", "GBK", plain], stdout: directory + "/gbk.csv")
       try Self.run("iconv", ["-f", "UTF-8", "-t", "UTF-16", plain], stdout: directory + "/utf16.csv")
       try Self.run(
-        "python3", [Self.root.path + "/scripts/import-fixtures.py", "xlsx", plain, directory + "/book.xlsx", "--dates", "创建时间", "--shared-strings"])
+        "python3",
+        [Self.root.path + "/scripts/import-fixtures.py", "xlsx", plain, directory + "/book.xlsx", "--dates", "创建时间", "--shared-strings"])
       var random = SeededRandom(seed: 27)
       for (file, encoding) in [("gbk.csv", InputEncoding.gbk), ("utf16.csv", .utf16), ("gbk.csv", .gb18030)] {
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(file)")))
@@ -418,7 +422,9 @@ extension HelpdeskImportTests {
         parts.append((entry.path, data))
       }
       var outcomes: [String: Int] = [:]
-      let fragments = ["<", ">", "</row>", "<row r=\"1\">", "r=\"ZZZ9\"", "r=\"A0\"", "t=\"s\"", "<v>-1</v>", "&", "&#0;", "s=\"99\"", "<v>1e308</v>"]
+      let fragments = [
+        "<", ">", "</row>", "<row r=\"1\">", "r=\"ZZZ9\"", "r=\"A0\"", "t=\"s\"", "<v>-1</v>", "&", "&#0;", "s=\"99\"", "<v>1e308</v>",
+      ]
       for _ in 0..<250 {
         let rezipped = try Archive(accessMode: .create)
         for (path, data) in parts {

@@ -103,7 +103,9 @@ import Testing
       let fromCSV = try Self.events(of: directory + "/导出.csv")
       let fromWorkbook = try Self.events(of: directory + "/导出.xlsx")
       let differing = zip(fromCSV, fromWorkbook).first { $0 != $1 }
-      #expect(fromCSV.count == fromWorkbook.count && differing == nil, "the GBK CSV and the workbook read alike: \(String(describing: differing))")
+      #expect(
+        fromCSV.count == fromWorkbook.count && differing == nil, "the GBK CSV and the workbook read alike: \(String(describing: differing))"
+      )
 
       try await InProcessSuite.with { suite in
         try await suite.withGatewayClient { client in

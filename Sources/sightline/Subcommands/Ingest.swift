@@ -93,7 +93,9 @@ struct Ingest: AsyncParsableCommand {
     }
     if preview {
       options.times = await previewTimes()
-      for file in files { try Self.preview(file: file, format: format ?? RecordReader.format(of: file), kind: kind, options: options, rows: previewRows) }
+      for file in files {
+        try Self.preview(file: file, format: format ?? RecordReader.format(of: file), kind: kind, options: options, rows: previewRows)
+      }
       return
     }
     let givenZone = timeZone
@@ -131,11 +133,13 @@ struct Ingest: AsyncParsableCommand {
     do {
       let settings = try await TransientRetry.run { try await metrics.getSettings(.init(), metadata: metadata) }
       guard let zone = TimeZone(identifier: settings.timeZone) else {
-        return TimeReader(zone: nil, zoneSource: "none", missingZoneReason: "the tenant's zone '\(settings.timeZone)' is not known here; pass --time-zone")
+        return TimeReader(
+          zone: nil, zoneSource: "none", missingZoneReason: "the tenant's zone '\(settings.timeZone)' is not known here; pass --time-zone")
       }
       return TimeReader(zone: zone, zoneSource: "the tenant's zone")
     } catch {
-      return TimeReader(zone: nil, zoneSource: "none", missingZoneReason: "the tenant's settings could not be read (\(error)); pass --time-zone")
+      return TimeReader(
+        zone: nil, zoneSource: "none", missingZoneReason: "the tenant's settings could not be read (\(error)); pass --time-zone")
     }
   }
 
@@ -190,7 +194,9 @@ struct Ingest: AsyncParsableCommand {
       }
     }
     let report = reader.report
-    print("\(file): \(inspection.encoding.map { "\($0)" } ?? "workbook"), local times in \(options.times.zone?.identifier ?? "no zone (\(options.times.missingZoneReason))")")
+    print(
+      "\(file): \(inspection.encoding.map { "\($0)" } ?? "workbook"), local times in \(options.times.zone?.identifier ?? "no zone (\(options.times.missingZoneReason))")"
+    )
     for column in report.columns {
       print("  column \(column.header) → \(column.field ?? "not used")")
     }
