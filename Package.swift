@@ -313,6 +313,12 @@ let package = Package(
     ),
 
     .executableTarget(
+      name: "bench-import",
+      dependencies: ["SightlineRecords"],
+      path: "benchmarks/import",
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
       name: "bench-segments",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineLauncher", "SightlineTesting",

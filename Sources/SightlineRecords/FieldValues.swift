@@ -101,7 +101,7 @@ public struct TimeReader: Sendable {
 
   /// The fields of a time in one of the accepted forms, range-checked; nil otherwise.
   static func parse(_ text: String) -> Parts? {
-    var scanner = ByteScanner(Array(text.trimmingCharacters(in: .whitespaces).utf8))
+    var scanner = ByteScanner(Array(text.trimmedBlanks.utf8))
     var parts = Parts()
     guard let year = scanner.digits(4...4) else { return nil }
     guard let separator = scanner.take(anyOf: "-/") else { return nil }
