@@ -2,7 +2,7 @@ import Foundation
 import SightlineRecords
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// `bench-import --rows N --file utf8|gbk|xlsx [--keep DIR]`: how fast the CLI's readers
@@ -66,9 +66,14 @@ if !FileManager.default.fileExists(atPath: plain) {
   let priorities = ["紧急", "高", "普通", "低"]
   for index in 0..<arguments.rows {
     let minute = index / 10
-    let created = String(format: "2026-%02d-%02d %02d:%02d:%02d", 1 + minute / 43_200 % 12, 1 + minute / 1_440 % 28, minute / 60 % 24, minute % 60, index % 10 * 6)
-    let reply = index % 7 == 0 ? "" : String(format: "2026/%d/%d %d:%02d", 1 + minute / 43_200 % 12, 1 + minute / 1_440 % 28, minute / 60 % 24, (minute + 17) % 60)
-    text += "T\(index),C\(index % 5_000),\(created),\(reply),,\(lines[index % 4]),\(channels[index / 3 % 4]),\(priorities[index % 4]),\(index % 20 == 0 ? "是" : "否"),\(index % 11 == 0 ? "\"回访, 已处理\"" : "")\n"
+    let created = String(
+      format: "2026-%02d-%02d %02d:%02d:%02d", 1 + minute / 43_200 % 12, 1 + minute / 1_440 % 28, minute / 60 % 24, minute % 60,
+      index % 10 * 6)
+    let reply =
+      index % 7 == 0
+      ? "" : String(format: "2026/%d/%d %d:%02d", 1 + minute / 43_200 % 12, 1 + minute / 1_440 % 28, minute / 60 % 24, (minute + 17) % 60)
+    text +=
+      "T\(index),C\(index % 5_000),\(created),\(reply),,\(lines[index % 4]),\(channels[index / 3 % 4]),\(priorities[index % 4]),\(index % 20 == 0 ? "是" : "否"),\(index % 11 == 0 ? "\"回访, 已处理\"" : "")\n"
   }
   try text.write(toFile: plain, atomically: true, encoding: .utf8)
 }
@@ -109,5 +114,8 @@ var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
 print("file: \(arguments.file), \(arguments.rows) rows, \(bytes / 1024) KiB, read as \(inspection.encoding.map { "\($0)" } ?? "workbook")")
 print(String(format: "whole-file check: %.2f s (%.0f rows/s)", seconds(check), Double(arguments.rows) / seconds(check)))
-print(String(format: "read: %.2f s, %.0f rows/s, %.0f events/s; %d events, %d rejected", seconds(read), Double(arguments.rows) / seconds(read), Double(events) / seconds(read), events, failures))
+print(
+  String(
+    format: "read: %.2f s, %.0f rows/s, %.0f events/s; %d events, %d rejected", seconds(read), Double(arguments.rows) / seconds(read),
+    Double(events) / seconds(read), events, failures))
 print("peak resident memory: \(usage.ru_maxrss / 1024) MiB")
