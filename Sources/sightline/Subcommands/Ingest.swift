@@ -127,11 +127,16 @@ struct Ingest: AsyncParsableCommand {
   /// The zone of local times: `--time-zone`, else the tenant's from its settings. When
   /// neither can be had, local times are refused with the reason (never guessed as UTC).
   static func times(
-    given: String?, metrics: Sightline_Metrics_V1_Metrics.Client<HTTP2ClientTransport.Posix>, metadata: Metadata
+    given: String?, metrics: Sightline_Metrics_V1_Metrics.Client<HTTP2ClientTransport.Posix>, metadata: Metadata,
+    patient: Bool = true
   ) async -> TimeReader {
     if let given, let zone = TimeZone(identifier: given) { return TimeReader(zone: zone, zoneSource: "--time-zone") }
     do {
-      let settings = try await TransientRetry.run { try await metrics.getSettings(.init(), metadata: metadata) }
+      // An import rides out a restarting service; a preview asks once, briefly.
+      var options = CallOptions.defaults
+      options.timeout = .seconds(patient ? 30 : 3)
+      let ask = { try await metrics.getSettings(.init(), metadata: metadata, options: options) }
+      let settings = try await (patient ? TransientRetry.run(ask) : ask())
       guard let zone = TimeZone(identifier: settings.timeZone) else {
         return TimeReader(
           zone: nil, zoneSource: "none", missingZoneReason: "the tenant's zone '\(settings.timeZone)' is not known here; pass --time-zone")
@@ -148,7 +153,7 @@ struct Ingest: AsyncParsableCommand {
     if let timeZone, let zone = TimeZone(identifier: timeZone) { return TimeReader(zone: zone, zoneSource: "--time-zone") }
     do {
       return try await connection.withGateway { client, metadata in
-        await Self.times(given: nil, metrics: Sightline_Metrics_V1_Metrics.Client(wrapping: client), metadata: metadata)
+        await Self.times(given: nil, metrics: Sightline_Metrics_V1_Metrics.Client(wrapping: client), metadata: metadata, patient: false)
       }
     } catch {
       return TimeReader(zone: nil, zoneSource: "none", missingZoneReason: "no --time-zone, and the gateway did not answer (\(error))")
