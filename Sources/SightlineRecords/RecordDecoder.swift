@@ -170,7 +170,8 @@ public final class RecordFileReader: @unchecked Sendable {
       guard let kind = try RecordDecoder.tableKind(kind, options: options) else {
         throw RecordReader.CSVError(".xlsx input needs --kind (\(RecordReader.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
       }
-      source = .sheet(try XLSXReader(path: path, sheet: options.sheet), TableRecords(kind: kind, options: options, padsShortRows: true))
+      let sheet = try XLSXReader(path: path, sheet: options.sheet)
+      source = .sheet(sheet, TableRecords(kind: kind, options: options, sheetDate1904: sheet.date1904))
       return
     }
     let decoder = try RecordDecoder(format: format, kind: kind, options: options)

@@ -52,17 +52,19 @@ struct TableRecords {
 
   let kind: RecordReader.Kind
   let options: ReadOptions
-  /// A sheet leaves out a row's empty cells at its end; CSV writes every column.
-  let padsShortRows: Bool
+  /// Where the table is a workbook's sheet, its date system (true: 1904). A sheet leaves
+  /// out a row's empty cells at its end, which CSV writes, and may hold a time as a date
+  /// serial in a cell not formatted as a date.
+  let sheetDate1904: Bool?
   private var columns: [Column]?
   /// Field → the header it came from, when they differ (for messages).
   private var labels: [String: String] = [:]
   private(set) var report = ReadReport()
 
-  init(kind: RecordReader.Kind, options: ReadOptions, padsShortRows: Bool = false) {
+  init(kind: RecordReader.Kind, options: ReadOptions, sheetDate1904: Bool? = nil) {
     self.kind = kind
     self.options = options
-    self.padsShortRows = padsShortRows
+    self.sheetDate1904 = sheetDate1904
   }
 
   /// The records of `rows`; the first row ever seen is the header.
@@ -73,7 +75,7 @@ struct TableRecords {
         header(row.fields)
         continue
       }
-      if padsShortRows && row.fields.count < columns.count {
+      if sheetDate1904 != nil && row.fields.count < columns.count {
         row.fields += [String](repeating: "", count: columns.count - row.fields.count)
       }
       let size = row.fields.reduce(0) { $0 + $1.utf8.count }
@@ -155,9 +157,14 @@ struct TableRecords {
     return nil
   }
 
-  /// `text` as RFC 3339, counting local times.
+  /// `text` as RFC 3339, counting local times. In a sheet, a bare number is a date serial
+  /// (a time whose cell was not formatted as a date).
   private mutating func time(_ text: String) -> Result<String, ReasonError> {
-    options.times.read(text).map { reading in
+    var text = text
+    if let date1904 = sheetDate1904, let serial = Double(text), let local = XLSXCells.excelDate(serial, date1904: date1904) {
+      text = local
+    }
+    return options.times.read(text).map { reading in
       if reading.wasLocal { report.localTimes += 1 }
       return reading.rfc3339
     }

@@ -29,6 +29,8 @@ final class XLSXReader: @unchecked Sendable {
   private let queue = RowQueue(capacity: XLSXReader.queueCapacity)
   /// The sheet read, by name, for messages.
   let sheetName: String
+  /// Whether the workbook counts dates from 1904 (old Mac Excel) rather than 1900.
+  let date1904: Bool
 
   /// Opens `path` and starts reading `sheet` (nil: the first).
   init(path: String, sheet: String?) throws {
@@ -41,6 +43,7 @@ final class XLSXReader: @unchecked Sendable {
     let book = try Workbook(archive: archive)
     let (name, part) = try book.sheet(named: sheet)
     sheetName = name
+    date1904 = book.date1904
     guard let entry = archive[part] else { throw Problem("the workbook names sheet '\(name)' at \(part), which it does not hold") }
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sightline-sheet-\(UUID().uuidString).xml")
     do {

@@ -300,6 +300,22 @@ import ZIPFoundation
     }
   }
 
+  @Test func aTimeKeptAsAPlainNumberInASheetIsADateSerial() throws {
+    try Self.fixtures { directory in
+      let plain = directory + "/serials.csv"
+      try "工单编号,创建时间\nS1,46346.375\nS2,46346.5\n".write(toFile: plain, atomically: true, encoding: .utf8)
+      try Self.run(
+        "python3", [Self.root.path + "/scripts/import-fixtures.py", "xlsx", plain, directory + "/serials.xlsx", "--numbers", "创建时间"])
+      let options = ReadOptions(times: Self.shanghai, map: Self.chineseMap)
+      let sheet = try Self.read(directory + "/serials.xlsx", options: options)
+      #expect(Self.events(sheet.records).map(\.ticketEvent.time) == ["2026-11-20T09:00:00+08:00", "2026-11-20T12:00:00+08:00"])
+      // In a CSV the same text is not a time: only a workbook keeps serials.
+      #expect(
+        Self.problems(try Self.read(plain, options: options).records).first
+          == "line 2 created (创建时间): '46346.375' is not a time (\(TimeReader.forms))")
+    }
+  }
+
   @Test func excelSerialsAndCellReferencesReadExactly() {
     #expect(SheetParserProbe.date(45_981.375) == "2025-11-20 09:00:00")
     #expect(SheetParserProbe.date(45_981.375 + 0.25 / 86_400) == "2025-11-20 09:00:00.250")
