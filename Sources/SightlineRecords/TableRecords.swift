@@ -151,20 +151,24 @@ struct TableRecords {
           eventID: eventID, field: label(field), reason: "is a duration after \(label(after)), which is missing")
       }
       // A base that does not read is reported under its own name when the row is read.
-      guard case .success(let start) = options.times.read(base) else { continue }
+      guard case .success(let start) = reading(base) else { continue }
       values[field] = start.adding(amount * unit).rfc3339
     }
     return nil
   }
 
-  /// `text` as RFC 3339, counting local times. In a sheet, a bare number is a date serial
-  /// (a time whose cell was not formatted as a date).
-  private mutating func time(_ text: String) -> Result<String, ReasonError> {
-    var text = text
+  /// `text` read as a time. In a sheet, a bare number is a date serial (a time whose cell
+  /// was not formatted as a date).
+  private func reading(_ text: String) -> Result<TimeReader.Reading, ReasonError> {
     if let date1904 = sheetDate1904, let serial = Double(text), let local = XLSXCells.excelDate(serial, date1904: date1904) {
-      text = local
+      return options.times.read(local)
     }
-    return options.times.read(text).map { reading in
+    return options.times.read(text)
+  }
+
+  /// `text` as RFC 3339, counting local times.
+  private mutating func time(_ text: String) -> Result<String, ReasonError> {
+    reading(text).map { reading in
       if reading.wasLocal { report.localTimes += 1 }
       return reading.rfc3339
     }

@@ -396,10 +396,26 @@ extension RealProcessSuites {
         for line in ["工单导出.csv: GB18030", "column 工单编号 → ticket_id", "column 备注 → not used", #""time":"2026-10-20T09:00:00+08:00""#] {
           #expect(preview.stdout.contains(line), "\(line) in \(preview.stdout)")
         }
+        // The tenant's zone, set from the CLI, is the zone of local times (put back at the end).
+        let badSettings = try Self.cli(["settings", "set", "--sla", "urgent=soon", "--api-key", key] + connection)
+        #expect(badSettings.status != 0 && badSettings.stderr.contains("--sla urgent: 'soon' is not a duration"), "\(badSettings)")
+        let settings = try Self.cli(
+          [
+            "settings", "set", "--time-zone", "Asia/Shanghai", "--sla", "urgent=30m,high=1h30m", "--complaint-target", "1.5d",
+            "--repeat-window", "7d", "--api-key", key,
+          ] + connection)
+        #expect(settings.status == 0, "\(settings.stderr)")
+        let shown = try Self.cli(["settings", "show", "--api-key", key] + connection).stdout
+        for line in [
+          "time zone          Asia/Shanghai", "first-response SLA urgent 30m, high 1h30m, normal 8h, low 1d",
+          "complaint target   1d12h", "repeat window      1w",
+        ] {
+          #expect(settings.stdout.contains(line) && shown.contains(line), "\(line) in \(settings.stdout) and \(shown)")
+        }
         let local = try Self.cli(["ingest", chinese, "--map", map, "--api-key", key] + connection)
         #expect(local.status == 0, "\(local.stderr)")
         for line in [
-          "工单导出.csv: read as GB18030", "工单导出.csv: 3 times without an offset read in", "(the tenant's zone)",
+          "工单导出.csv: read as GB18030", "工单导出.csv: 3 times without an offset read in Asia/Shanghai (the tenant's zone)",
           "工单导出.csv: columns not used: 备注", "accepted 3, duplicates 0, rejected 0",
         ] {
           #expect(local.stdout.contains(line), "\(line) in \(local.stdout)")
@@ -415,6 +431,12 @@ extension RealProcessSuites {
         let refusedBook = try Self.cli(["ingest", broken, "--kind", "ticket_export", "--api-key", key] + connection)
         #expect(refusedBook.status != 0 && refusedBook.stderr.contains("not an .xlsx workbook"), "\(refusedBook)")
         #expect(!refusedBook.stderr.contains("Usage:"), "a refused file is not a usage mistake: \(refusedBook.stderr)")
+        let reset = try Self.cli(
+          [
+            "settings", "set", "--time-zone", "UTC", "--sla", "urgent=1h,high=4h", "--complaint-target", "48h", "--repeat-window", "7d",
+            "--api-key", key,
+          ] + connection)
+        #expect(reset.status == 0, "\(reset.stderr)")
 
         // The other CLI commands against the same data: kpi as CSV, a segment, an experiment
         // from a YAML spec (short enum names, a flow list, comments) evaluated as JSON.

@@ -76,7 +76,7 @@ struct AlertsCommand: AsyncParsableCommand {
         discussion: "Example: sightline alerts rule add --metric complaint_rate --by region --window 1d --above 0.08")
       @Option(help: "The KPI watched.") var metric: String
       @Option(help: "Evaluate per value of this dimension.") var by: String?
-      @Option(help: "Window: e.g. 1d, 6h, 30m (default 1d).") var window: String = "1d"
+      @Option(help: "Window: e.g. 1d, 6h, 30m, 1h30m (default 1d).") var window: String = "1d"
       @Option(help: "Alert when the value is above this.") var above: Double?
       @Option(help: "Alert when the value is below this.") var below: Double?
       @Flag(help: "Alert on values outside the robust baseline (same weekday, last 4 weeks).") var anomaly = false
@@ -91,14 +91,9 @@ struct AlertsCommand: AsyncParsableCommand {
       }
 
       static func seconds(_ text: String, flag: String = "--window") throws -> Int64 {
-        guard let unit = text.last, let amount = Int64(text.dropLast()), amount > 0 else {
-          throw ValidationError("\(flag) must look like 1d, 6h or 30m, got '\(text)'")
-        }
-        switch unit {
-        case "d": return amount * 86_400
-        case "h": return amount * 3_600
-        case "m": return amount * 60
-        default: throw ValidationError("\(flag) unit must be d, h or m, got '\(text)'")
+        switch HumanDuration.seconds(text) {
+        case .success(let seconds): return seconds
+        case .failure(let error): throw ValidationError("\(flag): \(error)")
         }
       }
 
