@@ -72,6 +72,15 @@ public struct BuiltDay: Sendable, Equatable {
     self.endMs = endMs
     self.settings = settings
   }
+
+  /// The marked hours that can touch days starting in [fromMs, toMs): a day lasts at
+  /// most 25 hours, so up to two days past `toMs`.
+  static func markedHours(fromMs: Int64, toMs: Int64) -> ClosedRange<Int64> { fromMs / 3_600_000...(toMs / 3_600_000 + 48) }
+
+  /// `days` without those a marked hour falls in (they are stale until rebuilt).
+  static func unchanged(_ days: [Int64: BuiltDay], markedHours hours: [Int64]) -> [Int64: BuiltDay] {
+    days.filter { start, day in !hours.contains { hour in day.endMs > hour * 3_600_000 && start < (hour + 1) * 3_600_000 } }
+  }
 }
 
 /// The days with rollups after an invalidation, and the generation builds store under.

@@ -55,13 +55,10 @@ extension SQLiteMetricsStore {
   /// since they were built, in one read transaction.
   public func unchangedRollupDays(fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
     try writer.read { db in
-      var days = try Self.builtDays(db, fromMs: fromMs, toMs: toMs)
-      for hour in try Int64.fetchAll(
-        db, sql: "SELECT hour FROM dirty_hour WHERE hour >= ? AND hour <= ?", arguments: [fromMs / 3_600_000, toMs / 3_600_000 + 48])
-      {
-        days = days.filter { $0.value.endMs <= hour * 3_600_000 || $0.key >= (hour + 1) * 3_600_000 }
-      }
-      return days
+      let hours = BuiltDay.markedHours(fromMs: fromMs, toMs: toMs)
+      let marked = try Int64.fetchAll(
+        db, sql: "SELECT hour FROM dirty_hour WHERE hour >= ? AND hour <= ?", arguments: [hours.lowerBound, hours.upperBound])
+      return BuiltDay.unchanged(try Self.builtDays(db, fromMs: fromMs, toMs: toMs), markedHours: marked)
     }
   }
 

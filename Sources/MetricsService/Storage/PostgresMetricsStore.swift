@@ -437,17 +437,14 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
 
   public func unchangedRollupDays(fromMs: Int64, toMs: Int64) throws -> [Int64: BuiltDay] {
     try snapshot { session in
-      var days = try builtDays(session, fromMs: fromMs, toMs: toMs)
-      for row in try session.query(
+      let hours = BuiltDay.markedHours(fromMs: fromMs, toMs: toMs)
+      let marked = try session.query(
         """
         SELECT hour FROM dirty_hour
-        WHERE tenant_id = \(tenant.rawValue) AND hour >= \(fromMs / 3_600_000) AND hour <= \(toMs / 3_600_000 + 48)
-        """)
-      {
-        let hour = try row.decode(Int64.self)
-        days = days.filter { $0.value.endMs <= hour * 3_600_000 || $0.key >= (hour + 1) * 3_600_000 }
-      }
-      return days
+        WHERE tenant_id = \(tenant.rawValue) AND hour >= \(hours.lowerBound) AND hour <= \(hours.upperBound)
+        """
+      ).map { try $0.decode(Int64.self) }
+      return BuiltDay.unchanged(try builtDays(session, fromMs: fromMs, toMs: toMs), markedHours: marked)
     }
   }
 
