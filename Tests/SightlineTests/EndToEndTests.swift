@@ -473,6 +473,23 @@ extension RealProcessSuites {
           evaluated.stdout.contains("\"method\": \"METHOD_DELTA\"") || evaluated.stdout.contains("\"method\":\"METHOD_DELTA\""),
           "\(evaluated.stdout)")
 
+        // Dates print in the tenant's zone, named once: the experiment starts at
+        // 2026-11-01T00:00Z, which is 31 October in Los Angeles. A UTC date leaking into the
+        // report or the list fails here.
+        let zoned = try Self.cli(["settings", "set", "--time-zone", "America/Los_Angeles", "--api-key", key] + connection)
+        #expect(zoned.status == 0, "\(zoned.stderr)")
+        let report = try Self.cli(["experiment", "evaluate", "callback pilot", "--api-key", key] + connection)
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(
+          report.stdout.contains("post-period 2026-10-31 → ") && report.stdout.contains("pre-period 2026-10-24 → 2026-10-31")
+            && report.stdout.contains("(dates in America/Los_Angeles)") && !report.stdout.contains("2026-11-01 "),
+          "\(report.stdout)")
+        let listed = try Self.cli(["experiment", "list", "--api-key", key] + connection)
+        #expect(
+          listed.stdout.contains("start (America/Los_Angeles)") && listed.stdout.contains("2026-10-31 17:00")
+            && !listed.stdout.contains("2026-11-01"), "\(listed.stdout)")
+        _ = try Self.cli(["settings", "set", "--time-zone", "UTC", "--api-key", key] + connection)
+
         // Kill ingestion with SIGKILL between acknowledged batches.
         let acknowledged = try await ClientFactory.withClient(
           launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)

@@ -20,22 +20,28 @@ struct AlertsCommand: AsyncParsableCommand {
 
     func run() async throws {
       let (open, limit) = (self.open, self.limit)
-      let reply = try await connection.withGateway { client, metadata in
-        try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(
-          .with {
-            $0.openOnly = open; $0.limit = limit
-          }, metadata: metadata)
+      let (reply, zone) = try await connection.withGateway { client, metadata in
+        (
+          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(
+            .with {
+              $0.openOnly = open; $0.limit = limit
+            }, metadata: metadata),
+          await DateArgument.tenantZone(client, metadata: metadata)
+        )
       }
       if reply.alerts.isEmpty {
         print(open ? "No open alerts." : "No alerts.")
         return
       }
       printTable(
-        ["state", "severity", "opened", "metric", "where", "value", "expected", "n", "why (vs a week before)"],
+        [
+          "state", "severity", "opened (\(DateArgument.zoneName(zone)))", "metric", "where", "value", "expected", "n",
+          "why (vs a week before)",
+        ],
         reply.alerts.map { alert in
           [
             alert.hasResolvedAt ? "resolved" : "OPEN", AlertText.severity(alert.severity),
-            RFC3339.format(milliseconds: alert.openedAt.seconds * 1000), WireNames.name(alert.kpi), AlertText.scope(alert),
+            DateArgument.localTime(alert.openedAt, zone: zone), WireNames.name(alert.kpi), AlertText.scope(alert),
             AlertText.value(alert.value, alert.kpi), AlertText.expected(alert), String(alert.sampleSize),
             AlertText.contributors(alert),
           ]
@@ -157,10 +163,13 @@ struct AlertsCommand: AsyncParsableCommand {
           $0.overSeconds = try Add.seconds(over, flag: "--over")
           $0.stepSeconds = try Add.seconds(step, flag: "--step")
         }
-        let reply = try await connection.withGateway { client, metadata in
-          try await TransientRetry.run {
-            try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).testAlertRule(request, metadata: metadata)
-          }
+        let (reply, zone) = try await connection.withGateway { client, metadata in
+          (
+            try await TransientRetry.run {
+              try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).testAlertRule(request, metadata: metadata)
+            },
+            await DateArgument.tenantZone(client, metadata: metadata)
+          )
         }
         if format == .json {
           var options = JSONEncodingOptions()
@@ -168,10 +177,11 @@ struct AlertsCommand: AsyncParsableCommand {
           print(try reply.jsonString(options: options))
           return
         }
-        let time = { (t: Google_Protobuf_Timestamp) in RFC3339.format(milliseconds: t.seconds * 1000) }
+        let time = { (t: Google_Protobuf_Timestamp) in DateArgument.localTime(t, zone: zone) }
         print(
           "\(reply.rule.name): \(AlertText.describe(reply.rule)); judged \(reply.evaluations) times, every "
-            + "\(reply.stepSeconds / 60) min, \(time(reply.range.start)) – \(time(reply.range.end))")
+            + "\(reply.stepSeconds / 60) min, \(time(reply.range.start)) – \(time(reply.range.end)) "
+            + "(times in \(DateArgument.zoneName(zone)))")
         guard !reply.episodes.isEmpty else {
           print("It would not have alerted.")
           return

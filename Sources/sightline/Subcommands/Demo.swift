@@ -122,7 +122,7 @@ struct Demo: AsyncParsableCommand {
         .with {
           $0.name = outcome.experiment; $0.minOffset = outcome.offset
         }, metadata: key)
-      ExperimentReport.print(evaluation)
+      ExperimentReport.print(evaluation, zone: await DateArgument.tenantZone(client, metadata: key))
       // Why the complaint rate moved: the spike's days against as many days before.
       let spikeEnd = Google_Protobuf_Timestamp(unixMilliseconds: scenario.endMs)
       let spikeStart = Google_Protobuf_Timestamp(

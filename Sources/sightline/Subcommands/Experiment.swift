@@ -53,15 +53,18 @@ struct ExperimentCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-      let reply = try await connection.withGateway { client, metadata in
-        try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).listExperiments(.init(), metadata: metadata)
+      let (reply, zone) = try await connection.withGateway { client, metadata in
+        (
+          try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).listExperiments(.init(), metadata: metadata),
+          await DateArgument.tenantZone(client, metadata: metadata)
+        )
       }
       if reply.experiments.isEmpty {
         print("No experiments. Create one with: sightline experiment create --file SPEC.yaml")
         return
       }
       printTable(
-        ["name", "unit", "assignment", "start", "end", "primary"],
+        ["name", "unit", "assignment", "start (\(DateArgument.zoneName(zone)))", "end", "primary"],
         reply.experiments.map { e in
           let assignment: String =
             switch e.assignment {
@@ -70,8 +73,8 @@ struct ExperimentCommand: AsyncParsableCommand {
             case nil: "-"
             }
           return [
-            e.name, WireNames.name(e.unit), assignment, RFC3339.format(milliseconds: e.start.seconds * 1000),
-            e.hasEnd ? RFC3339.format(milliseconds: e.end.seconds * 1000) : "running",
+            e.name, WireNames.name(e.unit), assignment, DateArgument.localTime(e.start, zone: zone),
+            e.hasEnd ? DateArgument.localTime(e.end, zone: zone) : "running",
             e.primary.map { WireNames.name($0.kpi) }.joined(separator: ", "),
           ]
         })
@@ -93,8 +96,10 @@ struct ExperimentCommand: AsyncParsableCommand {
 
     func run() async throws {
       let (name, asOf, method, explain) = (self.name, self.asOf, self.method, self.explain)
-      let asOfTimestamp = try asOf.map { try DateArgument.timestamp($0, zone: .gmt, flag: "--as-of") }
-      let (evaluation, carriers) = try await connection.withGateway { client, metadata in
+      let (evaluation, carriers, zone) = try await connection.withGateway { client, metadata in
+        // Dates are read and printed in the tenant's zone.
+        let zone = await DateArgument.tenantZone(client, metadata: metadata)
+        let asOfTimestamp = try asOf.map { try DateArgument.timestamp($0, zone: zone, flag: "--as-of") }
         let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
         let evaluation = try await experiments.evaluate(
           .with {
@@ -102,7 +107,7 @@ struct ExperimentCommand: AsyncParsableCommand {
             if let asOfTimestamp { $0.asOf = asOfTimestamp }
             $0.method = AnalysisMethod(rawValue: method.rawValue).flatMap { MethodWire.wireMethods[$0] } ?? .auto
           }, metadata: metadata)
-        guard explain else { return (evaluation, [Sightline_Metrics_V1_ExplainChangeResponse]()) }
+        guard explain else { return (evaluation, [Sightline_Metrics_V1_ExplainChangeResponse](), zone) }
         let experiment = try await experiments.getExperiment(.with { $0.name = name }, metadata: metadata)
         guard case .explicit(let assignment) = experiment.assignment else {
           throw ValidationError("--explain needs an experiment with explicit treated and control units")
@@ -124,14 +129,14 @@ struct ExperimentCommand: AsyncParsableCommand {
                 $0.minSample = 1
               }, metadata: metadata))
         }
-        return (evaluation, carriers)
+        return (evaluation, carriers, zone)
       }
       switch format {
       case .json:
         print(try evaluation.jsonString(options: ExperimentSpec.jsonOptions))
         for carrier in carriers { print(try carrier.jsonString(options: ExperimentSpec.jsonOptions)) }
       case .table:
-        ExperimentReport.print(evaluation)
+        ExperimentReport.print(evaluation, zone: zone)
         for carrier in carriers { Self.printCarriers(carrier) }
       }
     }
@@ -237,15 +242,17 @@ enum ExperimentSpec {
 
 /// The evaluation as a person reads it.
 enum ExperimentReport {
-  static func print(_ evaluation: Sightline_Experiments_V1_Evaluation) {
+  /// Prints `evaluation`, its dates in `zone` (the tenant's), which it names.
+  static func print(_ evaluation: Sightline_Experiments_V1_Evaluation, zone: TimeZone) {
     let verdict = name(evaluation.verdict).uppercased()
     let period = { (range: Sightline_Common_V1_TimeRange) in
-      "\(DateArgument.localDate(range.start, zone: .gmt)) → \(DateArgument.localDate(range.end, zone: .gmt))"
+      "\(DateArgument.localDate(range.start, zone: zone)) → \(DateArgument.localDate(range.end, zone: zone))"
     }
     Swift.print("Experiment '\(evaluation.name)': \(verdict)\(evaluation.running ? " (interim look)" : "")")
     Swift.print(
       "  post-period \(period(evaluation.postPeriod))"
-        + (evaluation.hasPrePeriod ? ", pre-period \(period(evaluation.prePeriod))" : ""))
+        + (evaluation.hasPrePeriod ? ", pre-period \(period(evaluation.prePeriod))" : "")
+        + " (dates in \(DateArgument.zoneName(zone)))")
     printTable(
       ["metric", "method", "control", "treatment", "effect", "95% CI", "relative", "p (Holm)", "P(better)", "verdict"],
       evaluation.results.map { r in

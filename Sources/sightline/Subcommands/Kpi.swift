@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import SightlineModel
 import SightlineRPC
 import SightlineWire
@@ -109,6 +110,28 @@ enum DateArgument {
     else { throw ValidationError("\(flag) must be YYYY-MM-DD or RFC 3339, got '\(text)'") }
     return Google_Protobuf_Timestamp(seconds: Int64(date.timeIntervalSince1970), nanos: 0)
   }
+
+  /// The local date and minute of `timestamp` in `zone`, `YYYY-MM-DD HH:MM`.
+  static func localTime(_ timestamp: Google_Protobuf_Timestamp, zone: TimeZone) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = zone
+    let parts = calendar.dateComponents(
+      [.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: TimeInterval(timestamp.seconds)))
+    return String(
+      format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+  }
+
+  /// The tenant's time zone (its settings), in which the CLI reads and prints dates; UTC
+  /// if the settings cannot be read.
+  static func tenantZone(_ client: GRPCClient<HTTP2ClientTransport.Posix>, metadata: Metadata) async -> TimeZone {
+    let settings = try? await TransientRetry.run {
+      try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).getSettings(.init(), metadata: metadata)
+    }
+    return settings.flatMap { TimeZone(identifier: $0.timeZone) } ?? .gmt
+  }
+
+  /// The name a zone is printed with: UTC rather than Foundation's GMT.
+  static func zoneName(_ zone: TimeZone) -> String { zone.identifier == "GMT" ? "UTC" : zone.identifier }
 
   /// The local date of `timestamp` in `zone`, YYYY-MM-DD.
   static func localDate(_ timestamp: Google_Protobuf_Timestamp, zone: TimeZone) -> String {

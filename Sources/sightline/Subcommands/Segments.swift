@@ -157,10 +157,15 @@ struct ThemesCommand: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
 
   func run() async throws {
-    let (segment, problemType, negative, limit) = (self.segment, self.problemType, self.negative, self.limit)
-    let start = try since.map { try DateArgument.timestamp($0, zone: .gmt, flag: "--since") }
+    let (segment, problemType, negative, limit, since) = (self.segment, self.problemType, self.negative, self.limit, self.since)
+    if let since { _ = try DateArgument.timestamp(since, zone: .gmt, flag: "--since") }  // a mistake fails before connecting
     let reply = try await connection.withGateway { client, metadata in
-      try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).getThemes(
+      // A date is the tenant's midnight.
+      var start: Google_Protobuf_Timestamp?
+      if let since {
+        start = try DateArgument.timestamp(since, zone: await DateArgument.tenantZone(client, metadata: metadata), flag: "--since")
+      }
+      return try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).getThemes(
         .with {
           if let segment { $0.segment = segment }
           if let problemType { $0.problemType = problemType }
