@@ -165,7 +165,7 @@ struct Ingest: AsyncParsableCommand {
     var notes: [String] = []
     if let encoding = report.encoding, encoding != .utf8 { notes.append("\(file): read as \(encoding)") }
     if report.localTimes > 0, let zone = times.zone {
-      notes.append("\(file): \(report.localTimes) times without an offset read in \(zone.identifier) (\(times.zoneSource))")
+      notes.append("\(file): \(report.localTimes) times without an offset read in \(DateArgument.zoneName(zone)) (\(times.zoneSource))")
     }
     if !report.unusedColumns.isEmpty {
       notes.append("\(file): columns not used: \(report.unusedColumns.joined(separator: ", "))")
@@ -200,7 +200,7 @@ struct Ingest: AsyncParsableCommand {
     }
     let report = reader.report
     print(
-      "\(file): \(inspection.encoding.map { "\($0)" } ?? "workbook"), local times in \(options.times.zone?.identifier ?? "no zone (\(options.times.missingZoneReason))")"
+      "\(file): \(inspection.encoding.map { "\($0)" } ?? "workbook"), local times in \(options.times.zone.map(DateArgument.zoneName) ?? "no zone (\(options.times.missingZoneReason))")"
     )
     for column in report.columns {
       print("  column \(column.header) → \(column.field ?? "not used")")
