@@ -1,5 +1,5 @@
 import Foundation
-public import SightlineWire
+import SightlineWire
 import SwiftProtobuf
 
 /// Turns the bytes of an input file into records, a chunk at a time, so a file of any size

@@ -1,5 +1,5 @@
 import Foundation
-public import SightlineWire
+import SightlineWire
 import SwiftProtobuf
 
 /// How a file is read: the zone of local times, a column map, the text encoding (nil:

@@ -27,8 +27,6 @@ final class XLSXReader: @unchecked Sendable {
   static let queueCapacity = 2_048
 
   private let queue = RowQueue(capacity: XLSXReader.queueCapacity)
-  /// The sheet read, by name, for messages.
-  let sheetName: String
   /// Whether the workbook counts dates from 1904 (old Mac Excel) rather than 1900.
   let date1904: Bool
 
@@ -42,7 +40,6 @@ final class XLSXReader: @unchecked Sendable {
     }
     let book = try Workbook(archive: archive)
     let (name, part) = try book.sheet(named: sheet)
-    sheetName = name
     date1904 = book.date1904
     guard let entry = archive[part] else { throw Problem("the workbook names sheet '\(name)' at \(part), which it does not hold") }
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sightline-sheet-\(UUID().uuidString).xml")
