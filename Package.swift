@@ -192,7 +192,7 @@ let package = Package(
     // Input files (NDJSON, CSV, flat ticket exports) read into ingestion events.
     .target(
       name: "SightlineRecords",
-      dependencies: ["SightlineWire", swiftProtobuf, "ZIPFoundation", "Yams"],
+      dependencies: ["SightlineModel", "SightlineWire", swiftProtobuf, "ZIPFoundation", "Yams"],
       swiftSettings: swiftSettings
     ),
     // The launcher: starts the suite's executables and supervises them (`sightline up`,

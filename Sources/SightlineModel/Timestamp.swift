@@ -104,7 +104,8 @@ public enum RFC3339 {
 
   static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 
-  static func daysInMonth(year: Int, month: Int) -> Int {
+  /// The days of `month` (1-12) of `year` in the proleptic Gregorian calendar.
+  public static func daysInMonth(year: Int, month: Int) -> Int {
     switch month {
     case 2: isLeap(year) ? 29 : 28
     case 4, 6, 9, 11: 30
@@ -113,7 +114,7 @@ public enum RFC3339 {
   }
 
   /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-  static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+  public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
     let y = month <= 2 ? year - 1 : year
     let era = y.floorDiv(400)
     let yoe = y - era * 400
@@ -123,7 +124,8 @@ public enum RFC3339 {
     return era * 146_097 + doe - 719_468
   }
 
-  static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+  /// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01.
+  public static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
     let z = days + 719_468
     let era = z.floorDiv(146_097)
     let doe = z - era * 146_097

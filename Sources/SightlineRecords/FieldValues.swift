@@ -1,4 +1,5 @@
 public import Foundation
+import SightlineModel
 
 /// Reads the times helpdesks and Excel write: RFC 3339, `YYYY-MM-DD HH:MM[:SS]`,
 /// `YYYY/MM/DD HH:MM[:SS]` (one-digit months, days and hours too), a date alone (its
@@ -41,7 +42,7 @@ public struct TimeReader: Sendable {
       let local = seconds + Int64(offset)
       let (days, secondOfDay) = local.quotientAndRemainder(dividingBy: 86_400)
       let (day, second) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
-      let (year, month, dayOfMonth) = CivilDate.fromDays(day)
+      let (year, month, dayOfMonth) = RFC3339.civilFromDays(Int(day))
       let sign = offset < 0 ? "-" : "+"
       let zone = offset == 0 ? "Z" : "\(sign)\(pad(abs(offset) / 3600)):\(pad(abs(offset) % 3600 / 60))"
       return "\(pad(year, 4))-\(pad(month))-\(pad(dayOfMonth))T\(pad(Int(second / 3600))):\(pad(Int(second % 3600 / 60))):"
@@ -63,7 +64,7 @@ public struct TimeReader: Sendable {
       return .failure(ReasonError("'\(text)' is not a time (\(Self.forms))"))
     }
     let naive =
-      CivilDate.days(year: parts.year, month: parts.month, day: parts.day) * 86_400
+      Int64(RFC3339.daysFromCivil(year: parts.year, month: parts.month, day: parts.day)) * 86_400
       + Int64(parts.hour * 3600 + parts.minute * 60 + parts.second)
     if let offset = parts.offset {
       return .success(Reading(seconds: naive - Int64(offset), fraction: parts.fraction, offsetSeconds: offset, wasLocal: false))
@@ -131,7 +132,7 @@ public struct TimeReader: Sendable {
         parts.offset = offset
       }
     }
-    guard (1...12).contains(parts.month), (1...CivilDate.daysIn(month: parts.month, year: parts.year)).contains(parts.day),
+    guard (1...12).contains(parts.month), (1...RFC3339.daysInMonth(year: parts.year, month: parts.month)).contains(parts.day),
       parts.hour <= 23, parts.minute <= 59, parts.second <= 59
     else { return nil }
     return parts
@@ -164,41 +165,6 @@ enum FieldValues {
     case "中", "普通", "normal", "medium": "NORMAL"
     case "低", "low": "LOW"
     default: nil
-    }
-  }
-}
-
-/// Days since 1970-01-01 in the proleptic Gregorian calendar, and back (Howard Hinnant's
-/// algorithms): exact for any year, with no calendar object or time zone involved.
-enum CivilDate {
-  static func days(year: Int, month: Int, day: Int) -> Int64 {
-    let y = Int64(month <= 2 ? year - 1 : year)
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yearOfEra = y - era * 400
-    let m = Int64(month)
-    let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-    return era * 146_097 + dayOfEra - 719_468
-  }
-
-  static func fromDays(_ days: Int64) -> (year: Int, month: Int, day: Int) {
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let dayOfEra = z - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let mp = (5 * dayOfYear + 2) / 153
-    let day = dayOfYear - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    return (Int(year), Int(month), Int(day))
-  }
-
-  static func daysIn(month: Int, year: Int) -> Int {
-    switch month {
-    case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-    case 4, 6, 9, 11: 30
-    default: 31
     }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SightlineModel
 import ZIPFoundation
 
 #if canImport(FoundationXML)
@@ -432,11 +433,11 @@ enum XLSXCells {
   /// about a microsecond at today's dates, so the milliseconds written come back).
   static func excelDate(_ serial: Double, date1904: Bool) -> String? {
     guard serial >= 0, serial < 2_958_466 else { return nil }
-    let base = date1904 ? CivilDate.days(year: 1904, month: 1, day: 1) : CivilDate.days(year: 1899, month: 12, day: 30)
+    let base = Int64(date1904 ? RFC3339.daysFromCivil(year: 1904, month: 1, day: 1) : RFC3339.daysFromCivil(year: 1899, month: 12, day: 30))
     let milliseconds = Int64((serial * 86_400_000).rounded())
     let (days, millisecond) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
     let second = millisecond / 1000
-    let (year, month, day) = CivilDate.fromDays(base + days)
+    let (year, month, day) = RFC3339.civilFromDays(Int(base + days))
     let pad = TimeReader.Reading.pad
     return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(Int(second / 3600), 2)):\(pad(Int(second % 3600 / 60), 2)):"
       + pad(Int(second % 60), 2) + (millisecond % 1000 == 0 ? "" : "." + pad(Int(millisecond % 1000), 3))

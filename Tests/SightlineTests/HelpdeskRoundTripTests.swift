@@ -22,7 +22,7 @@ import Testing
   static func local(_ ms: Int64) -> String {
     let shifted = ms + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(ms) / 1000))) * 1000
     let (days, rest) = shifted.quotientAndRemainder(dividingBy: 86_400_000)
-    let (year, month, day) = CivilDate.fromDays(days)
+    let (year, month, day) = RFC3339.civilFromDays(Int(days))
     let pad = TimeReader.Reading.pad
     let second = rest / 1000
     return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(Int(second / 3600), 2)):\(pad(Int(second % 3600 / 60), 2)):"

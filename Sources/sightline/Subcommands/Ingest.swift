@@ -88,7 +88,7 @@ struct Ingest: AsyncParsableCommand {
       do {
         options.map = try ColumnMap.load(path: map)
       } catch {
-        throw ValidationError("--map: \(error)")
+        throw FileRefused("--map: \(error)")
       }
     }
     if preview {
