@@ -128,6 +128,7 @@ let package = Package(
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlinePostgres", postgres, "SightlineTenantData",
         grpcCore, swiftProtobuf, logging,
         lifecycle, metrics, grdb,
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings
     ),

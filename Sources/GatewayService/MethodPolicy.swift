@@ -23,6 +23,7 @@ public enum MethodPolicy {
     "sightline.ingestion.v1.Ingestion/SetAliases": .admin,
     "sightline.ingestion.v1.Ingestion/GetAliases": .reader,
     "sightline.ingestion.v1.Ingestion/SetRetention": .admin,
+    "sightline.ingestion.v1.Ingestion/SetRedaction": .admin,
 
     "sightline.metrics.v1.Metrics/QueryKpis": .reader,
     "sightline.metrics.v1.Metrics/GetUnitAggregates": .reader,

@@ -125,6 +125,7 @@ public final class IngestionProvider: Sendable {
       channelAliases: try store.aliases(field: AliasFieldName.channel),
       problemTypeAliases: try store.aliases(field: AliasFieldName.problemType),
       nowMs: clock())
+    let redaction = EventRedaction(try store.redactionSettings())
     var valid: [(index: Int, event: ValidatedEvent)] = []
     valid.reserveCapacity(events.count)
     var problems: [RecordProblem] = []
@@ -140,17 +141,18 @@ public final class IngestionProvider: Sendable {
     let stored = try store.creationTimes(of: ordering.ticketsToCheck)
     var records: [LogRecord] = []
     records.reserveCapacity(valid.count)
-    for (index, event) in valid {
+    for (index, var event) in valid {
       if let problem = ordering.problem(event, index: index, stored: stored) {
         problems.append(problem)
         continue
       }
       var creates: String?
       if case .ticketEvent(let ticket) = event.event.record, ticket.kind == .created { creates = ticket.ticketID }
+      let redacted = redaction.apply(&event.event)
       records.append(
         LogRecord(
           eventID: event.event.eventID, kind: event.kind, eventTimeMs: event.eventTimeMs,
-          payload: try event.event.serializedData(), createsTicket: creates))
+          payload: try event.event.serializedData(), createsTicket: creates, redacted: redacted))
     }
     let rejected = problems.sorted { $0.index < $1.index }.map(\.wire)
     let outcome = try store.append(records, rejected: rejected.count)
@@ -300,7 +302,23 @@ extension IngestionProvider: Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
         $0.rejections = stats.rejections
         $0.retainDays = Int32(stats.retainDays)
         $0.prunedEvents = stats.pruned
+        $0.redactionPolicy = stats.redactionPolicy.rawValue
+        $0.redactionsByKind = stats.redactions
       })
+  }
+
+  public func setRedaction(
+    request: ServerRequest<Sightline_Ingestion_V1_SetRedactionRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Ingestion_V1_SetRedactionResponse> {
+    let tenant = try SuiteMetadata.requireTenant(request.metadata)
+    guard let policy = RedactionPolicy(rawValue: request.message.policy.trimmingWhitespace.lowercased()) else {
+      throw InvalidInput(
+        field: "policy",
+        reason: "'\(request.message.policy)' is not a redaction policy: \(RedactionPolicy.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
+    }
+    try await BlockingWork.run { try self.store(for: tenant).setRedactionPolicy(policy) }
+    return ServerResponse(message: .with { $0.policy = policy.rawValue })
   }
 
   public func setRetention(

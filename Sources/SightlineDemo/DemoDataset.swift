@@ -251,7 +251,7 @@ private struct Generator {
       }
     }
     if !satisfied && random.chance(0.1) {
-      let text = random.pick(DemoText.negative[problem] ?? DemoText.neutral)
+      let text = DemoText.withContact(random.pick(DemoText.negative[problem] ?? DemoText.neutral), ticket: ticketCounter)
       let rating = 1 + Int32(random.next() % 2)
       add(ms + 7_200_000, "f-\(ticket)") { event in
         event.feedback = .with {

@@ -14,4 +14,18 @@ enum DemoText {
     "the agent was patient and helpful", "处理及时，点赞", "quick and friendly support, thanks",
   ]
   static let neutral: [String] = ["还可以吧", "it was ok", "一般般，希望改进", "average experience"]
+
+  /// Every sixth review asks for a call back and gives a phone number, as real ones do,
+  /// so that the demo shows redaction at work (the tenant's default policy masks it:
+  /// `[手机号]`, `[PHONE]`). Derived from the ticket number, not drawn from the generator,
+  /// so every other figure of the demo stays the same.
+  static func withContact(_ text: String, ticket: Int) -> String {
+    guard ticket % 6 == 0 else { return text }
+    let number = String((ticket &* 7_919) % 100_000_000)
+    let digits = String(repeating: "0", count: 8 - number.count) + number
+    let chinese = text.unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) }
+    return chinese
+      ? text + "，请回电139" + digits
+      : text + ", call me back on +86 139 " + digits.prefix(4) + " " + digits.suffix(4)
+  }
 }

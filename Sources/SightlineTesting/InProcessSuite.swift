@@ -56,6 +56,8 @@ public struct InProcessSuite: Sendable {
   public let metricsReplicas: [Replica<MetricsProvider>]
   /// Every segmentation replica.
   public let segmentationReplicas: [Replica<Void>]
+  /// The PostgreSQL database the services keep their data in (nil: SQLite in `directory`).
+  public let database: SuiteDatabase?
 
   /// One replica of a backend running in the suite.
   public struct Replica<Provider: Sendable>: Sendable {
@@ -188,7 +190,7 @@ public struct InProcessSuite: Sendable {
           .ingestion: ingestion, .metrics: metricsReplicas[0].server, .segmentation: segmentationReplicas[0].server,
           .experiments: experimentsServer,
         ],
-        metricsReplicas: metricsReplicas, segmentationReplicas: segmentationReplicas)
+        metricsReplicas: metricsReplicas, segmentationReplicas: segmentationReplicas, database: database)
       // Tear down without cancelling a serving task: NIO traps (in debug builds) when a
       // server task is cancelled while an accepted stream is still queued
       // (apple/swift-nio#2637). So stop every client first (no new streams), then shut the

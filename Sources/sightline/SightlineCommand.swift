@@ -8,7 +8,8 @@ struct SightlineCommand: AsyncParsableCommand {
     abstract: "Service-quality analytics: run the Sightline suite and talk to its gateway.",
     version: "0.1.0",
     subcommands: [
-      Demo.self, Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self, Retention.self, Kpi.self,
+      Demo.self, Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self, Retention.self,
+      Redaction.self, Kpi.self,
       Explain.self,
       AlertsCommand.self, ExperimentCommand.self, Dashboard.self, SegmentsCommand.self, CustomersCommand.self,
       ThemesCommand.self, SettingsCommand.self,

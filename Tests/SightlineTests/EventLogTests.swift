@@ -37,6 +37,34 @@ import Testing
     #expect(stats.lastOffset == 3)
   }
 
+  /// The policy defaults to mask; the pseudonym key is made once and then kept; redacted
+  /// values are counted for stored records only, not for duplicates.
+  @Test(arguments: TestBackend.all)
+  func redactionSettingsAndCounts(_ backend: TestBackend) throws {
+    let directory = InProcessSuiteDirectory.make()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let logs = try backend.eventLogs(directory: directory)
+    let tenant = TestBackend.freshTenant()
+    let store = try logs.log(for: tenant)
+    let first = try store.redactionSettings()
+    #expect(first.policy == .mask)
+    #expect(first.key.count == 32)
+    #expect(try store.redactionSettings().key == first.key)
+    #expect(try logs.log(for: TestBackend.freshTenant()).redactionSettings().key != first.key)
+    try store.setRedactionPolicy(.pseudonymise)
+    #expect(try store.redactionSettings().policy == .pseudonymise)
+    #expect(try store.redactionSettings().key == first.key)
+    var redacted = record("r1")
+    redacted.redacted = [.phone, .phone, .email]
+    _ = try store.append([redacted, redacted, record("r2")])
+    _ = try store.append([redacted])
+    let stats = try store.statistics()
+    #expect(stats.redactions == ["phone": 2, "email": 1])
+    #expect(stats.redactionPolicy == .pseudonymise)
+    try store.setRedactionPolicy(.off)
+    #expect(try store.statistics().redactionPolicy == .off)
+  }
+
   @Test(arguments: TestBackend.all)
   func creationTimesAliasesAndRetention(_ backend: TestBackend) throws {
     let directory = InProcessSuiteDirectory.make()
@@ -114,10 +142,11 @@ struct EventLogAcrossBackendsTests {
     _ = try original.append(
       [
         LogRecord(eventID: "a", kind: "ticket_event", eventTimeMs: 10, payload: Data([0, 1, 2, 255]), createsTicket: "T1"),
-        LogRecord(eventID: "b", kind: "order", eventTimeMs: 20, payload: Data("b".utf8)),
+        LogRecord(eventID: "b", kind: "order", eventTimeMs: 20, payload: Data("b".utf8), redacted: [.idNumber]),
       ], rejected: 1)
     _ = try original.setAliases(field: "channel", ["微信": "wechat"])
     try original.setRetainDays(90)
+    try original.setRedactionPolicy(.pseudonymise)
 
     func fingerprint(_ log: any EventLog) throws -> String {
       let records = try log.records(after: 0, limit: 100).map {
@@ -125,8 +154,10 @@ struct EventLogAcrossBackendsTests {
       }
       let stats = try log.statistics()
       // Dictionaries sorted: their description's order differs between instances.
+      // The pseudonym key travels with the tenant, so its pseudonyms stay the same.
       return "\(records) \(stats.countsByKind.sorted { $0.key < $1.key }) \(stats.rejections) \(stats.retainDays) "
-        + "\(try log.aliases(field: "channel").sorted { $0.key < $1.key }) \(try log.creationTimes(of: ["T1"]))"
+        + "\(try log.aliases(field: "channel").sorted { $0.key < $1.key }) \(try log.creationTimes(of: ["T1"])) "
+        + "\(stats.redactions) \(stats.redactionPolicy) \(Hex.encode(try log.redactionSettings().key))"
     }
     let expected = try fingerprint(original)
 

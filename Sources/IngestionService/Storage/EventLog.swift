@@ -16,14 +16,20 @@ public struct LogRecord: Sendable {
   /// For a ticket's `created` event, the ticket id: the store remembers creation times so
   /// that later replies can be checked against them.
   public var createsTicket: String?
+  /// The personal data redacted from the record's free text, one entry per value: the
+  /// store counts them when the record is stored (not when it is a duplicate).
+  public var redacted: [PersonalDataKind]
 
   /// A record to append.
-  public init(eventID: String, kind: String, eventTimeMs: Int64, payload: Data, createsTicket: String? = nil) {
+  public init(
+    eventID: String, kind: String, eventTimeMs: Int64, payload: Data, createsTicket: String? = nil, redacted: [PersonalDataKind] = []
+  ) {
     self.eventID = eventID
     self.kind = kind
     self.eventTimeMs = eventTimeMs
     self.payload = payload
     self.createsTicket = createsTicket
+    self.redacted = redacted
   }
 }
 
@@ -68,6 +74,74 @@ public struct LogStatistics: Sendable, Equatable {
   /// Retention of raw events in days (0: forever), and events it removed.
   public var retainDays: Int = 0
   public var pruned: Int64 = 0
+  /// Values redacted from stored records, by kind (`phone`, `id_number`, ...).
+  public var redactions: [String: Int64] = [:]
+  /// The redaction policy in force.
+  public var redactionPolicy = RedactionPolicy.defaultPolicy
+
+  /// The statistics in a log's counter rows (name → value).
+  init(lastOffset: Int64, countsByKind: [String: Int64], counters: [String: Int64]) {
+    self.lastOffset = lastOffset
+    self.countsByKind = countsByKind
+    duplicates = counters["duplicates"] ?? 0
+    rejections = counters["rejections"] ?? 0
+    retainDays = Int(counters["retain_days"] ?? 0)
+    pruned = counters["pruned"] ?? 0
+    redactionPolicy = RedactionSettings.policy(stored: counters[RedactionSettings.policyCounter])
+    for kind in PersonalDataKind.allCases {
+      if let count = counters[RedactionSettings.counter(kind)] { redactions[kind.rawValue] = count }
+    }
+  }
+}
+
+/// How a tenant's ingestion redacts personal data from free text.
+public struct RedactionSettings: Sendable {
+  /// The policy in force.
+  public var policy: RedactionPolicy
+  /// The tenant's key for pseudonyms: 32 random bytes, made on first use and kept with the
+  /// tenant's log (so a pseudonym stays the same across restarts, replicas, export and
+  /// import, and goes when the tenant is deleted).
+  public var key: [UInt8]
+
+  /// The counter row holding the policy (absent: the default).
+  static let policyCounter = "redaction_policy"
+  /// The counter row of redacted values of `kind`.
+  static func counter(_ kind: PersonalDataKind) -> String { "redacted_" + kind.rawValue }
+  /// The key's row in the `secret` table.
+  static let keyName = "pseudonym_key"
+
+  /// A policy as its counter value.
+  static func stored(_ policy: RedactionPolicy) -> Int64 {
+    switch policy {
+    case .off: 1
+    case .mask: 2
+    case .pseudonymise: 3
+    }
+  }
+
+  /// The policy a counter value stands for.
+  static func policy(stored value: Int64?) -> RedactionPolicy {
+    switch value {
+    case 1: .off
+    case 3: .pseudonymise
+    default: .defaultPolicy
+    }
+  }
+
+  /// A fresh key (the system's cryptographic generator: getrandom on Linux).
+  static func newKey() -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+  }
+
+  /// Counter rows to add for the values redacted from `records`.
+  static func counts(_ records: some Sequence<LogRecord>) -> [String: Int] {
+    var counts: [String: Int] = [:]
+    for record in records {
+      for kind in record.redacted { counts[counter(kind), default: 0] += 1 }
+    }
+    return counts
+  }
 }
 
 /// A tenant's append-only, de-duplicated event log: what ingestion needs from its storage.
@@ -100,6 +174,10 @@ public protocol EventLog: Sendable {
   func setAliases(field: String, _ aliases: [String: String]) throws -> [String: String]
   /// The alias map of `field`.
   func aliases(field: String) throws -> [String: String]
+  /// The redaction policy and pseudonym key; the key is made and stored on first use.
+  func redactionSettings() throws -> RedactionSettings
+  /// Sets the redaction policy for records ingested from now on.
+  func setRedactionPolicy(_ policy: RedactionPolicy) throws
 }
 
 extension EventLog {

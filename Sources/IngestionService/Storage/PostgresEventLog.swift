@@ -41,7 +41,13 @@ public enum EventLogPostgresSchema: PostgresSchema {
           tenant_id text NOT NULL, ticket_id text NOT NULL, created_ms bigint NOT NULL, PRIMARY KEY (tenant_id, ticket_id))
         """,
       ],
-      tenantTables: ["event", "counter", "alias", "ticket_created"])
+      tenantTables: ["event", "counter", "alias", "ticket_created"]),
+    PostgresMigration(
+      version: 2, name: "secrets",
+      statements: [
+        "CREATE TABLE secret (tenant_id text NOT NULL, name text NOT NULL, value bytea NOT NULL, PRIMARY KEY (tenant_id, name))"
+      ],
+      tenantTables: ["secret"]),
   ]
 }
 
@@ -77,6 +83,7 @@ extension PostgresStore: EventLog where Schema == EventLogPostgresSchema {
       var duplicates: [Int] = []
       var fresh = FreshRecords()
       var created: [String: Int64] = [:]
+      var redacted: [LogRecord] = []
       for (index, record) in records.enumerated() {
         guard seen.insert(record.eventID).inserted else {
           duplicates.append(index)
@@ -85,6 +92,7 @@ extension PostgresStore: EventLog where Schema == EventLogPostgresSchema {
         last += 1
         fresh.append(record, offset: last, ingestedAtMs: now)
         if let ticket = record.createsTicket { created[ticket] = min(created[ticket] ?? .max, record.eventTimeMs) }
+        if !record.redacted.isEmpty { redacted.append(record) }
       }
       if !fresh.offsets.isEmpty {
         try session.execute(
@@ -105,6 +113,7 @@ extension PostgresStore: EventLog where Schema == EventLogPostgresSchema {
       }
       try bump(session, "duplicates", by: duplicates.count)
       try bump(session, "rejections", by: rejected)
+      for (name, count) in RedactionSettings.counts(redacted) { try bump(session, name, by: count) }
       if !fresh.offsets.isEmpty {
         // Delivered at the commit, to every process listening (LogNotificationListener).
         try session.execute("SELECT pg_notify(\(EventLogPostgresSchema.notificationChannel), \(tenant.rawValue + " " + String(last)))")
@@ -183,9 +192,7 @@ extension PostgresStore: EventLog where Schema == EventLogPostgresSchema {
         let (name, value) = try row.decode((String, Int64).self)
         counters[name] = value
       }
-      return LogStatistics(
-        lastOffset: try lastOffset(session), countsByKind: byKind, duplicates: counters["duplicates"] ?? 0,
-        rejections: counters["rejections"] ?? 0, retainDays: Int(counters["retain_days"] ?? 0), pruned: counters["pruned"] ?? 0)
+      return LogStatistics(lastOffset: try lastOffset(session), countsByKind: byKind, counters: counters)
     }
   }
 
@@ -256,6 +263,37 @@ extension PostgresStore: EventLog where Schema == EventLogPostgresSchema {
         aliases[raw] = canonical
       }
       return aliases
+    }
+  }
+
+  public func redactionSettings() throws -> RedactionSettings {
+    try transaction { session in
+      let policy = try session.value(
+        "SELECT value FROM counter WHERE tenant_id = \(tenant.rawValue) AND name = \(RedactionSettings.policyCounter)", as: Int64.self)
+      let select: PostgresQuery = "SELECT value FROM secret WHERE tenant_id = \(tenant.rawValue) AND name = \(RedactionSettings.keyName)"
+      var key = try session.value(select, as: ByteBuffer.self)
+      if key == nil {
+        // First use makes the key; with replicas racing, the first insert wins and all read it.
+        try session.execute(
+          """
+          INSERT INTO secret (tenant_id, name, value)
+          VALUES (\(tenant.rawValue), \(RedactionSettings.keyName), \(ByteBuffer(bytes: RedactionSettings.newKey())))
+          ON CONFLICT (tenant_id, name) DO NOTHING
+          """)
+        key = try session.value(select, as: ByteBuffer.self)
+      }
+      return RedactionSettings(policy: RedactionSettings.policy(stored: policy), key: Array(key?.readableBytesView ?? []))
+    }
+  }
+
+  public func setRedactionPolicy(_ policy: RedactionPolicy) throws {
+    try transaction { session in
+      try session.execute(
+        """
+        INSERT INTO counter (tenant_id, name, value)
+        VALUES (\(tenant.rawValue), \(RedactionSettings.policyCounter), \(RedactionSettings.stored(policy)))
+        ON CONFLICT (tenant_id, name) DO UPDATE SET value = excluded.value
+        """)
     }
   }
 }

@@ -1,6 +1,6 @@
 public import Foundation
 public import GRDB
-import SightlineModel
+public import SightlineModel
 public import SightlineStorage
 
 /// The SQLite schema of the event log.
@@ -24,6 +24,7 @@ public enum EventLogSchema: SQLiteSchema {
       );
       """),
     SQLiteMigration("v2-ticket-created", "CREATE TABLE ticket_created (ticket_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)"),
+    SQLiteMigration("v3-secret", "CREATE TABLE secret (name TEXT PRIMARY KEY, value BLOB NOT NULL)"),
   ]
 }
 
@@ -57,6 +58,7 @@ extension SQLiteStore: EventLog where Schema == EventLogSchema {
       let insert = try db.cachedStatement(
         sql: #"INSERT OR IGNORE INTO event ("offset", event_id, kind, event_time_ms, ingested_at_ms, payload) VALUES (?, ?, ?, ?, ?, ?)"#)
       var duplicates: [Int] = []
+      var stored: [LogRecord] = []
       let created = try db.cachedStatement(
         sql:
           "INSERT INTO ticket_created (ticket_id, created_ms) VALUES (?, ?) ON CONFLICT(ticket_id) DO UPDATE SET created_ms = MIN(created_ms, excluded.created_ms)"
@@ -66,12 +68,14 @@ extension SQLiteStore: EventLog where Schema == EventLogSchema {
         if db.changesCount == 1 {
           last += 1
           if let ticket = record.createsTicket { try created.execute(arguments: [ticket, record.eventTimeMs]) }
+          if !record.redacted.isEmpty { stored.append(record) }
         } else {
           duplicates.append(index)
         }
       }
       try bump(db, "duplicates", by: duplicates.count)
       try bump(db, "rejections", by: rejected)
+      for (name, count) in RedactionSettings.counts(stored) { try bump(db, name, by: count) }
       return AppendOutcome(accepted: records.count - duplicates.count, duplicateIndices: duplicates, lastOffset: last)
     }
   }
@@ -127,8 +131,7 @@ extension SQLiteStore: EventLog where Schema == EventLogSchema {
         })
       return LogStatistics(
         lastOffset: try Int64.fetchOne(db.cachedStatement(sql: #"SELECT COALESCE(MAX("offset"), 0) FROM event"#)) ?? 0,
-        countsByKind: byKind, duplicates: counters["duplicates"] ?? 0, rejections: counters["rejections"] ?? 0,
-        retainDays: Int(counters["retain_days"] ?? 0), pruned: counters["pruned"] ?? 0)
+        countsByKind: byKind, counters: counters)
     }
   }
 
@@ -179,6 +182,35 @@ extension SQLiteStore: EventLog where Schema == EventLogSchema {
       Dictionary(
         uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT raw, canonical FROM alias WHERE field = ?", arguments: [field])
           .map { row -> (String, String) in (row[0], row[1]) })
+    }
+  }
+
+  // MARK: - Redaction
+
+  public func redactionSettings() throws -> RedactionSettings {
+    let (policy, key) = try writer.read { db in
+      (
+        try Int64.fetchOne(
+          db.cachedStatement(sql: "SELECT value FROM counter WHERE name = ?"), arguments: [RedactionSettings.policyCounter]),
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM secret WHERE name = ?"), arguments: [RedactionSettings.keyName])
+      )
+    }
+    if let key { return RedactionSettings(policy: RedactionSettings.policy(stored: policy), key: Array(key)) }
+    // First use: the first key written is the key (a racing writer's is ignored).
+    let made = try writer.write { db in
+      try db.execute(
+        sql: "INSERT INTO secret (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+        arguments: [RedactionSettings.keyName, Data(RedactionSettings.newKey())])
+      return try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [RedactionSettings.keyName])!
+    }
+    return RedactionSettings(policy: RedactionSettings.policy(stored: policy), key: Array(made))
+  }
+
+  public func setRedactionPolicy(_ policy: RedactionPolicy) throws {
+    try writer.write { db in
+      try db.execute(
+        sql: "INSERT INTO counter (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        arguments: [RedactionSettings.policyCounter, RedactionSettings.stored(policy)])
     }
   }
 }

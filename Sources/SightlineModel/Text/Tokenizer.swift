@@ -1,7 +1,7 @@
 /// Splits Chinese and English feedback into terms: English words (lower-cased, stop words
 /// and one-letter words dropped) and, for runs of CJK characters without spaces, the runs
 /// between stop characters, cut into overlapping character bigrams (a single character
-/// left alone stays a term). "物流太慢了" → 物流, 慢.
+/// left alone stays a term). "物流太慢了" → 物流, 慢. Redaction tokens are left out.
 public enum Tokenizer {
   static let englishStopWords: Set<String> = [
     "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "i",
@@ -55,7 +55,19 @@ public enum Tokenizer {
       flushPiece()
       cjkRun = []
     }
-    for c in text.lowercased() {
+    let characters = Array(text.lowercased())
+    var index = 0
+    while index < characters.count {
+      let c = characters[index]
+      index += 1
+      if c == "[", let length = Redactor.tokenLength(characters, at: index - 1) {
+        // A redaction token ([PHONE], [手机号#3f9a0c1d2e]) is no theme, and its label's
+        // characters must not become one (手机).
+        flushWord()
+        flushCJK()
+        index += length - 1
+        continue
+      }
       if isCJK(c) {
         flushWord()
         cjkRun.append(c)

@@ -14,6 +14,7 @@ public enum RetryableMethods {
     "sightline.ingestion.v1.Ingestion/SetAliases",
     "sightline.ingestion.v1.Ingestion/GetAliases",
     "sightline.ingestion.v1.Ingestion/SetRetention",
+    "sightline.ingestion.v1.Ingestion/SetRedaction",
     "sightline.ingestion.v1.TenantDirectory/ListTenants",
     "sightline.ingestion.v1.TenantDirectory/WatchChanges",
     "sightline.ingestion.v1.TenantDirectory/ReadLog",

@@ -21,6 +21,7 @@ struct Stats: AsyncParsableCommand {
     print("rejections   \(reply.rejections)")
     print(
       "retention    \(reply.retainDays == 0 ? "raw events kept forever" : "\(reply.retainDays) days"), \(reply.prunedEvents) events pruned")
+    print("redaction    \(reply.redactionPolicy), redacted \(Redaction.counts(reply.redactionsByKind))")
     printTable(["KIND", "EVENTS"], reply.eventsByKind.sorted { $0.key < $1.key }.map { [$0.key, "\($0.value)"] })
   }
 }

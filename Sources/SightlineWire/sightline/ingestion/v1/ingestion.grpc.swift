@@ -118,6 +118,19 @@ public enum Sightline_Ingestion_V1_Ingestion: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SetRedaction" metadata.
+        public enum SetRedaction: Sendable {
+            /// Request type for "SetRedaction".
+            public typealias Input = Sightline_Ingestion_V1_SetRedactionRequest
+            /// Response type for "SetRedaction".
+            public typealias Output = Sightline_Ingestion_V1_SetRedactionResponse
+            /// Descriptor for "SetRedaction".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.ingestion.v1.Ingestion"),
+                method: "SetRedaction",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "sightline.ingestion.v1.Ingestion" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Ingest.descriptor,
@@ -126,7 +139,8 @@ public enum Sightline_Ingestion_V1_Ingestion: Sendable {
             GetStats.descriptor,
             SetAliases.descriptor,
             GetAliases.descriptor,
-            SetRetention.descriptor
+            SetRetention.descriptor,
+            SetRedaction.descriptor
         ]
     }
 }
@@ -288,6 +302,26 @@ extension Sightline_Ingestion_V1_Ingestion {
             request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_SetRetentionResponse>
+
+        /// Handle the "SetRedaction" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's redaction policy for records ingested from now on (admin role).
+        /// > Records already stored are not rewritten. Redaction runs before anything is written,
+        /// > so the original values reach no log, database file, backup or log line.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Ingestion_V1_SetRedactionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Ingestion_V1_SetRedactionResponse` messages.
+        func setRedaction(
+            request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_SetRedactionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_SetRedactionResponse>
     }
 
     /// Service protocol for the "sightline.ingestion.v1.Ingestion" service.
@@ -433,6 +467,26 @@ extension Sightline_Ingestion_V1_Ingestion {
             request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_SetRetentionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRetentionResponse>
+
+        /// Handle the "SetRedaction" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's redaction policy for records ingested from now on (admin role).
+        /// > Records already stored are not rewritten. Redaction runs before anything is written,
+        /// > so the original values reach no log, database file, backup or log line.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_SetRedactionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Ingestion_V1_SetRedactionResponse` message.
+        func setRedaction(
+            request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_SetRedactionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRedactionResponse>
     }
 
     /// Simple service protocol for the "sightline.ingestion.v1.Ingestion" service.
@@ -577,6 +631,26 @@ extension Sightline_Ingestion_V1_Ingestion {
             request: Sightline_Ingestion_V1_SetRetentionRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Ingestion_V1_SetRetentionResponse
+
+        /// Handle the "SetRedaction" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's redaction policy for records ingested from now on (admin role).
+        /// > Records already stored are not rewritten. Redaction runs before anything is written,
+        /// > so the original values reach no log, database file, backup or log line.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Ingestion_V1_SetRedactionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Ingestion_V1_SetRedactionResponse` to respond with.
+        func setRedaction(
+            request: Sightline_Ingestion_V1_SetRedactionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Ingestion_V1_SetRedactionResponse
     }
 }
 
@@ -661,6 +735,17 @@ extension Sightline_Ingestion_V1_Ingestion.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Sightline_Ingestion_V1_Ingestion.Method.SetRedaction.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_SetRedactionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_SetRedactionResponse>(),
+            handler: { request, context in
+                try await self.setRedaction(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -738,6 +823,17 @@ extension Sightline_Ingestion_V1_Ingestion.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_SetRetentionResponse> {
         let response = try await self.setRetention(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setRedaction(
+        request: GRPCCore.StreamingServerRequest<Sightline_Ingestion_V1_SetRedactionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Ingestion_V1_SetRedactionResponse> {
+        let response = try await self.setRedaction(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -836,6 +932,19 @@ extension Sightline_Ingestion_V1_Ingestion.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRetentionResponse> {
         return GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRetentionResponse>(
             message: try await self.setRetention(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setRedaction(
+        request: GRPCCore.ServerRequest<Sightline_Ingestion_V1_SetRedactionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRedactionResponse> {
+        return GRPCCore.ServerResponse<Sightline_Ingestion_V1_SetRedactionResponse>(
+            message: try await self.setRedaction(
                 request: request.message,
                 context: context
             ),
@@ -1022,6 +1131,31 @@ extension Sightline_Ingestion_V1_Ingestion {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_SetRetentionResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRetentionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetRedaction" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's redaction policy for records ingested from now on (admin role).
+        /// > Records already stored are not rewritten. Redaction runs before anything is written,
+        /// > so the original values reach no log, database file, backup or log line.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_SetRedactionRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_SetRedactionRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_SetRedactionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setRedaction<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_SetRedactionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_SetRedactionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_SetRedactionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRedactionResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1286,6 +1420,42 @@ extension Sightline_Ingestion_V1_Ingestion {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SetRedaction" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets the tenant's redaction policy for records ingested from now on (admin role).
+        /// > Records already stored are not rewritten. Redaction runs before anything is written,
+        /// > so the original values reach no log, database file, backup or log line.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Ingestion_V1_SetRedactionRequest` message.
+        ///   - serializer: A serializer for `Sightline_Ingestion_V1_SetRedactionRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Ingestion_V1_SetRedactionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setRedaction<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_SetRedactionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Ingestion_V1_SetRedactionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Ingestion_V1_SetRedactionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRedactionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Ingestion_V1_Ingestion.Method.SetRedaction.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1493,6 +1663,37 @@ extension Sightline_Ingestion_V1_Ingestion.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_SetRetentionRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_SetRetentionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetRedaction" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sets the tenant's redaction policy for records ingested from now on (admin role).
+    /// > Records already stored are not rewritten. Redaction runs before anything is written,
+    /// > so the original values reach no log, database file, backup or log line.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Ingestion_V1_SetRedactionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setRedaction<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Ingestion_V1_SetRedactionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRedactionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setRedaction(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Ingestion_V1_SetRedactionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Ingestion_V1_SetRedactionResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1731,6 +1932,41 @@ extension Sightline_Ingestion_V1_Ingestion.ClientProtocol {
             metadata: metadata
         )
         return try await self.setRetention(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetRedaction" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sets the tenant's redaction policy for records ingested from now on (admin role).
+    /// > Records already stored are not rewritten. Redaction runs before anything is written,
+    /// > so the original values reach no log, database file, backup or log line.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setRedaction<Result>(
+        _ message: Sightline_Ingestion_V1_SetRedactionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Ingestion_V1_SetRedactionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Ingestion_V1_SetRedactionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setRedaction(
             request: request,
             options: options,
             onResponse: handleResponse

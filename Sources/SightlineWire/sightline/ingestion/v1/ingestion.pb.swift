@@ -652,6 +652,45 @@ public nonisolated struct Sightline_Ingestion_V1_GetStatsResponse: Sendable {
   /// still a duplicate). Included in last_offset and events_by_kind.
   public var prunedEvents: Int64 = 0
 
+  /// The redaction policy in force: "off", "mask" or "pseudonymise"; see SetRedaction.
+  public var redactionPolicy: String = String()
+
+  /// Personal data values redacted from stored records since the log was created, by
+  /// kind: "phone", "id_number", "bank_card", "email".
+  public var redactionsByKind: Dictionary<String,Int64> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Sets what ingestion does with personal data (mainland mobile numbers, resident ID
+/// numbers, bank card numbers, e-mail addresses) in free text: survey comments, feedback
+/// texts, profile attribute values.
+public nonisolated struct Sightline_Ingestion_V1_SetRedactionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "off": stored as written; "mask": each value replaced by its kind, [PHONE] or
+  /// [手机号]; "pseudonymise": by its kind and a keyed hash, [PHONE#3f9a0c1d2e], the same
+  /// for the same value within the tenant. A tenant that never set one has "mask".
+  public var policy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The policy now in force.
+public nonisolated struct Sightline_Ingestion_V1_SetRedactionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// As set, normalised ("mask").
+  public var policy: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1577,7 +1616,7 @@ nonisolated extension Sightline_Ingestion_V1_GetStatsRequest: SwiftProtobuf.Mess
 
 nonisolated extension Sightline_Ingestion_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_offset\0\u{3}events_by_kind\0\u{1}duplicates\0\u{1}rejections\0\u{3}retain_days\0\u{3}pruned_events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_offset\0\u{3}events_by_kind\0\u{1}duplicates\0\u{1}rejections\0\u{3}retain_days\0\u{3}pruned_events\0\u{3}redaction_policy\0\u{3}redactions_by_kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1591,6 +1630,8 @@ nonisolated extension Sightline_Ingestion_V1_GetStatsResponse: SwiftProtobuf.Mes
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.rejections) }()
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.retainDays) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.prunedEvents) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.redactionPolicy) }()
+      case 8: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.redactionsByKind) }()
       default: break
       }
     }
@@ -1615,6 +1656,12 @@ nonisolated extension Sightline_Ingestion_V1_GetStatsResponse: SwiftProtobuf.Mes
     if self.prunedEvents != 0 {
       try visitor.visitSingularInt64Field(value: self.prunedEvents, fieldNumber: 6)
     }
+    if !self.redactionPolicy.isEmpty {
+      try visitor.visitSingularStringField(value: self.redactionPolicy, fieldNumber: 7)
+    }
+    if !self.redactionsByKind.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: self.redactionsByKind, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1625,6 +1672,68 @@ nonisolated extension Sightline_Ingestion_V1_GetStatsResponse: SwiftProtobuf.Mes
     if lhs.rejections != rhs.rejections {return false}
     if lhs.retainDays != rhs.retainDays {return false}
     if lhs.prunedEvents != rhs.prunedEvents {return false}
+    if lhs.redactionPolicy != rhs.redactionPolicy {return false}
+    if lhs.redactionsByKind != rhs.redactionsByKind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_SetRedactionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetRedactionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policy\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.policy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.policy.isEmpty {
+      try visitor.visitSingularStringField(value: self.policy, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_SetRedactionRequest, rhs: Sightline_Ingestion_V1_SetRedactionRequest) -> Bool {
+    if lhs.policy != rhs.policy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Ingestion_V1_SetRedactionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetRedactionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policy\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.policy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.policy.isEmpty {
+      try visitor.visitSingularStringField(value: self.policy, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Ingestion_V1_SetRedactionResponse, rhs: Sightline_Ingestion_V1_SetRedactionResponse) -> Bool {
+    if lhs.policy != rhs.policy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
