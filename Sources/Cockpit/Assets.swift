@@ -55,6 +55,7 @@ enum Assets {
     .examples { margin: 0; padding-left: 1rem; }
     .verdict strong { text-transform: uppercase; }
     .verdict.better strong { color: var(--green); } .verdict.worse strong { color: var(--red); }
+    .muted { color: var(--muted); font-size: .9em; }
     .unavailable, .problem { color: var(--red); }
     .bare main { max-width: 28rem; margin-top: 3rem; }
     .signin { display: flex; flex-direction: column; gap: .5rem; }

@@ -160,26 +160,34 @@ enum ExperimentsPage {
       body += Layout.table(
         caption: experiment.name,
         header: [
-          context.text("experiments.metric"), context.text("experiments.effect"), context.text("experiments.ci"),
-          context.text("experiments.p"), context.text("experiments.verdict"),
+          context.text("experiments.metric"), context.text("experiments.effect"), context.text("experiments.verdict"),
+          context.text("experiments.ci"), context.text("experiments.p"), context.text("experiments.fixed"),
         ],
         rows: results.map { result, kind in
           let name = context.language.kpi(kind) + (result.guardrail ? " (\(context.text("experiments.guardrail")))" : "")
-          let relative =
-            result.control != 0
-            ? " (\(signedPercent(result.relativeEffect)) [\(signedPercent(result.relativeCiLow)), \(signedPercent(result.relativeCiHigh))])"
-            : ""
+          let relative = result.control != 0 ? " (\(signedPercent(result.relativeEffect)))" : ""
+          let decided = !result.decisionBasis.isEmpty
+          let basis = decided ? context.text("experiments.basis." + result.decisionBasis) : "–"
           return [
             HTML.escape(name),
             "<span data-metric=\"\(kind.rawValue)\" data-effect=\"\(result.effect)\">\(HTML.escape(signed(result.effect, kind) + relative))</span>",
-            HTML.escape("[\(signed(result.ciLow, kind)), \(signed(result.ciHigh, kind))]"),
-            KpiFormat.fixed(result.pValueAdjusted, digits: 4),
             HTML.escape(context.text("verdict." + verdictName(result.verdict))),
+            decided
+              ? "<span data-decision-low=\"\(result.decisionCiLow)\" data-decision-high=\"\(result.decisionCiHigh)\" data-verdict=\"\(verdictName(result.verdict))\">"
+                + HTML.escape("[\(signed(result.decisionCiLow, kind)), \(signed(result.decisionCiHigh, kind))] \(basis)") + "</span>"
+              : "–",
+            decided ? KpiFormat.fixed(result.decisionPValue, digits: 4) : "–",
+            "<span class=\"muted\">"
+              + HTML.escape(
+                "[\(signed(result.ciLow, kind)), \(signed(result.ciHigh, kind))], p \(KpiFormat.fixed(result.pValueAdjusted, digits: 4))")
+              + "</span>",
           ]
         })
-      let estimates = results.filter { $0.0.control != 0 }.map { result, kind in
+      // The forest shows each verdict's own interval, relative to the control's level.
+      let estimates = results.filter { $0.0.control != 0 && !$0.0.decisionBasis.isEmpty }.map { result, kind in
         Charts.Estimate(
-          label: context.language.kpi(kind), value: result.relativeEffect, low: result.relativeCiLow, high: result.relativeCiHigh,
+          label: context.language.kpi(kind), value: result.effect / abs(result.control), low: result.decisionCiLow / abs(result.control),
+          high: result.decisionCiHigh / abs(result.control),
           colour: result.verdict == .better ? "#15803d" : result.verdict == .worse ? "#b91c1c" : "#52525b")
       }
       let title = context.text("experiments.forest")

@@ -94,6 +94,7 @@ struct ExperimentEvaluator {
     }
     for index in results.indices where !results[index].note.hasPrefix("not analysed") {
       results[index].verdict = verdict(results[index])
+      VerdictBasis.apply(&results[index], running: running, alpha: Self.alpha)
       if results[index].guardrail && results[index].verdict == .worse {
         warnings.add("guardrail_harmed", "guardrail \(KpiWire.kpis[results[index].metric.kpi]!.rawValue) got worse")
       }

@@ -484,6 +484,19 @@ extension RealProcessSuites {
           report.stdout.contains("post-period 2026-10-31 → ") && report.stdout.contains("pre-period 2026-10-24 → 2026-10-31")
             && report.stdout.contains("(dates in America/Los_Angeles)") && !report.stdout.contains("2026-11-01 "),
           "\(report.stdout)")
+        // The verdict stands beside the interval it was decided on, and they agree.
+        let decided = try #require(
+          report.stdout.firstMatch(of: /(better|worse|inconclusive)\s+(always-valid|fixed 95% CI|Holm-adjusted)\s+\[([^,\]]+), ([^\]]+)\]/),
+          "\(report.stdout)")
+        func shownNumber(_ text: Substring) -> Double? {
+          Double(
+            text.replacingOccurrences(of: " pts", with: "").replacingOccurrences(of: "+", with: "").replacingOccurrences(of: "−", with: "-")
+          )
+        }
+        if let low = shownNumber(decided.3), let high = shownNumber(decided.4) {
+          #expect((low > 0 || high < 0) == (decided.1 != "inconclusive"), "\(decided.0)")
+        }
+        #expect(report.stdout.contains("fixed 95% CI") && report.stdout.contains("each verdict rests on"), "\(report.stdout)")
         let listed = try Self.cli(["experiment", "list", "--api-key", key] + connection)
         #expect(
           listed.stdout.contains("start (America/Los_Angeles)") && listed.stdout.contains("2026-10-31 17:00")

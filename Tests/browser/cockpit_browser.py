@@ -215,6 +215,14 @@ def main():
         for kpi, effect in experiment["effects"].items():
             shown = driver.find_element(By.CSS_SELECTOR, f'{section} [data-metric="{kpi}"]').get_attribute("data-effect")
             check(shown == effect, f"effect {kpi}: page {shown}, RPC {effect}")
+        # Each verdict stands beside the interval it was decided on: one excluding zero
+        # beside "inconclusive", or including it beside "better"/"worse", fails.
+        decisions = driver.find_elements(By.CSS_SELECTOR, section + " [data-decision-low]")
+        check(len(decisions) == len(experiment["effects"]), f"{len(decisions)} decision intervals")
+        for decision in decisions:
+            low, high = float(decision.get_attribute("data-decision-low")), float(decision.get_attribute("data-decision-high"))
+            beside = decision.get_attribute("data-verdict")
+            check((low > 0 or high < 0) == (beside != "inconclusive"), f"interval [{low}, {high}] beside {beside}")
         check(len(driver.find_elements(By.CSS_SELECTOR, section + " svg.forest circle")) >= 1, "no forest plot")
         shoot(driver, args.screenshots, "experiments-en")
 

@@ -202,15 +202,15 @@ struct CockpitView {
     for evaluation in evaluations {
       let verdict = ExperimentReport.name(evaluation.verdict).uppercased()
       let painted = evaluation.verdict == .better ? paint(verdict, "1;32") : evaluation.verdict == .worse ? paint(verdict, "1;31") : verdict
-      lines.append("  \(evaluation.name): \(painted)\(evaluation.running ? " (running; always-valid intervals)" : "")")
+      lines.append("  \(evaluation.name): \(painted)\(evaluation.running ? " (running)" : "")")
       for result in evaluation.results {
         guard let kind = WireNames.model(result.metric.kpi) else { continue }
-        let relative =
-          result.control != 0
-          ? " \(result.relativeEffect >= 0 ? "+" : "")\(KpiFormat.percent(result.relativeEffect)) [\(KpiFormat.percent(result.relativeCiLow)), \(KpiFormat.percent(result.relativeCiHigh))]"
-          : ""
+        let relative = result.control != 0 ? " (\(result.relativeEffect >= 0 ? "+" : "")\(KpiFormat.percent(result.relativeEffect)))" : ""
+        let decision = ExperimentReport.Decision(result, kind)
         lines.append(
-          "    \(kind.rawValue)\(result.guardrail ? " (guardrail)" : ""): \(ExperimentReport.signed(result.effect, kind))\(relative), p=\(KpiFormat.fixed(result.pValueAdjusted, digits: 4)), \(ExperimentReport.name(result.verdict))"
+          "    \(kind.rawValue)\(result.guardrail ? " (guardrail)" : ""): \(ExperimentReport.signed(result.effect, kind))\(relative), "
+            + "\(ExperimentReport.name(result.verdict)) on \(decision.interval) p=\(decision.p) (\(decision.basis)); "
+            + "fixed-horizon \(ExperimentReport.interval(result.ciLow, result.ciHigh, kind)) p=\(KpiFormat.fixed(result.pValueAdjusted, digits: 4))"
         )
       }
       for warning in evaluation.warnings where warning.code != "running" { lines.append("    ! \(warning.message)") }

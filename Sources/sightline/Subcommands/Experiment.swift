@@ -254,22 +254,60 @@ enum ExperimentReport {
         + (evaluation.hasPrePeriod ? ", pre-period \(period(evaluation.prePeriod))" : "")
         + " (dates in \(DateArgument.zoneName(zone)))")
     printTable(
-      ["metric", "method", "control", "treatment", "effect", "95% CI", "relative", "p (Holm)", "P(better)", "verdict"],
+      [
+        "metric", "method", "control", "treatment", "effect", "relative", "verdict", "decided on", "95% interval", "p",
+        "fixed 95% CI", "fixed p (Holm)", "P(better)",
+      ],
       evaluation.results.map { r in
         let kind = WireNames.model(r.metric.kpi)!
-        let format = { (value: Double) in value.isFinite ? signed(value, kind) : (value > 0 ? "+∞" : "−∞") }
+        let decision = Decision(r, kind)
         return [
           kind.rawValue + (r.guardrail ? " (guardrail)" : ""), WireNames.name(r.method),
-          KpiFormat.value(r.control, kind), KpiFormat.value(r.treatment, kind), format(r.effect),
-          "[\(format(r.ciLow)), \(format(r.ciHigh))]",
+          KpiFormat.value(r.control, kind), KpiFormat.value(r.treatment, kind), signedOrInfinite(r.effect, kind),
           r.control != 0 ? (r.relativeEffect >= 0 ? "+" : "") + KpiFormat.percent(r.relativeEffect) : "–",
-          KpiFormat.fixed(r.pValueAdjusted, digits: 4), KpiFormat.fixed(r.probabilityBetter, digits: 3), name(r.verdict),
+          name(r.verdict), decision.basis, decision.interval, decision.p,
+          interval(r.ciLow, r.ciHigh, kind), KpiFormat.fixed(r.pValueAdjusted, digits: 4),
+          KpiFormat.fixed(r.probabilityBetter, digits: 3),
         ]
       })
+    Swift.print(
+      "  each verdict rests on the interval and p-value beside it (\"decided on\"); the fixed 95% CI and p are detail"
+        + (evaluation.running ? "; while running, a verdict needs the always-valid test too, and the stricter is shown" : ""))
     for result in evaluation.results where !result.note.isEmpty {
       Swift.print("  \(WireNames.name(result.metric.kpi)): \(result.note)")
     }
     for warning in evaluation.warnings { Swift.print("warning [\(warning.code)]: \(warning.message)") }
+  }
+
+  /// What a verdict was decided on (MetricResult's `decision_*` fields), as printed.
+  struct Decision {
+    /// "always-valid", "fixed 95% CI" or "Holm-adjusted".
+    var basis: String
+    var interval: String
+    var p: String
+
+    init(_ result: Sightline_Experiments_V1_MetricResult, _ kind: KpiKind) {
+      basis =
+        switch result.decisionBasis {
+        case "always_valid": "always-valid"
+        case "fixed_horizon": "fixed 95% CI"
+        case "multiplicity_adjusted": "Holm-adjusted"
+        default: "–"
+        }
+      let decided = !result.decisionBasis.isEmpty
+      interval = decided ? ExperimentReport.interval(result.decisionCiLow, result.decisionCiHigh, kind) : "–"
+      p = decided ? KpiFormat.fixed(result.decisionPValue, digits: 4) : "–"
+    }
+  }
+
+  /// `[low, high]` in the KPI's units, unbounded ends as ∞.
+  static func interval(_ low: Double, _ high: Double, _ kind: KpiKind) -> String {
+    "[\(signedOrInfinite(low, kind)), \(signedOrInfinite(high, kind))]"
+  }
+
+  /// `signed`, or ±∞.
+  static func signedOrInfinite(_ value: Double, _ kind: KpiKind) -> String {
+    value.isFinite ? signed(value, kind) : (value > 0 ? "+∞" : "−∞")
   }
 
   /// A difference with its sign, in the KPI's units (shares in percentage points).

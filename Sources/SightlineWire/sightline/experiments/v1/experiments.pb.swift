@@ -490,6 +490,41 @@ public nonisolated struct Sightline_Experiments_V1_MetricResult: @unchecked Send
     set {_uniqueStorage()._pValueBh = newValue}
   }
 
+  /// What the verdict was decided on: show these beside it, and the fixed-horizon figures
+  /// above as secondary detail. decision_p_value is the p-value the verdict compared with
+  /// 5 %; [decision_ci_low, decision_ci_high] is a 95 % interval of the effect that excludes
+  /// zero exactly when decision_p_value is below 5 %, so the two never contradict the
+  /// verdict. A running experiment needs both the always-valid and the fixed-horizon
+  /// (Holm) test: these are the stricter of the two. decision_basis names them:
+  ///   "always_valid": a running experiment's mSPRT p-value and confidence sequence
+  ///     (sequential_p_value, sequential_ci_low/high);
+  ///   "fixed_horizon": the 95 % CI and p-value (ci_low/high, p_value), when no adjustment
+  ///     applied and they agree;
+  ///   "multiplicity_adjusted": the Holm-adjusted p-value with the interval it implies (Altman & Bland, BMJ 2011:
+  ///     effect ± 1.96 · |effect| / z(1 − p/2)); also when a method's CI and p-value come
+  ///     from different approximations and disagree.
+  /// Empty for a metric that was not analysed. A metric with no good direction has no
+  /// verdict (inconclusive) whatever its interval.
+  public var decisionBasis: String {
+    get {_storage._decisionBasis}
+    set {_uniqueStorage()._decisionBasis = newValue}
+  }
+
+  public var decisionPValue: Double {
+    get {_storage._decisionPValue}
+    set {_uniqueStorage()._decisionPValue = newValue}
+  }
+
+  public var decisionCiLow: Double {
+    get {_storage._decisionCiLow}
+    set {_uniqueStorage()._decisionCiLow = newValue}
+  }
+
+  public var decisionCiHigh: Double {
+    get {_storage._decisionCiHigh}
+    set {_uniqueStorage()._decisionCiHigh = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1036,7 +1071,7 @@ nonisolated extension Sightline_Experiments_V1_EvaluateRequest: SwiftProtobuf.Me
 
 nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}method\0\u{1}control\0\u{1}treatment\0\u{1}effect\0\u{3}ci_low\0\u{3}ci_high\0\u{3}relative_effect\0\u{3}relative_ci_low\0\u{3}relative_ci_high\0\u{3}p_value\0\u{3}p_value_adjusted\0\u{3}probability_better\0\u{3}expected_loss\0\u{3}control_units\0\u{3}treatment_units\0\u{1}verdict\0\u{1}guardrail\0\u{3}sequential_p_value\0\u{3}sequential_ci_low\0\u{3}sequential_ci_high\0\u{1}note\0\u{3}p_value_bh\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}method\0\u{1}control\0\u{1}treatment\0\u{1}effect\0\u{3}ci_low\0\u{3}ci_high\0\u{3}relative_effect\0\u{3}relative_ci_low\0\u{3}relative_ci_high\0\u{3}p_value\0\u{3}p_value_adjusted\0\u{3}probability_better\0\u{3}expected_loss\0\u{3}control_units\0\u{3}treatment_units\0\u{1}verdict\0\u{1}guardrail\0\u{3}sequential_p_value\0\u{3}sequential_ci_low\0\u{3}sequential_ci_high\0\u{1}note\0\u{3}p_value_bh\0\u{3}decision_basis\0\u{3}decision_p_value\0\u{3}decision_ci_low\0\u{3}decision_ci_high\0")
 
   fileprivate class _StorageClass {
     var _metric: Sightline_Experiments_V1_ExperimentMetric? = nil
@@ -1062,6 +1097,10 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
     var _sequentialCiHigh: Double = 0
     var _note: String = String()
     var _pValueBh: Double = 0
+    var _decisionBasis: String = String()
+    var _decisionPValue: Double = 0
+    var _decisionCiLow: Double = 0
+    var _decisionCiHigh: Double = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1095,6 +1134,10 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
       _sequentialCiHigh = source._sequentialCiHigh
       _note = source._note
       _pValueBh = source._pValueBh
+      _decisionBasis = source._decisionBasis
+      _decisionPValue = source._decisionPValue
+      _decisionCiLow = source._decisionCiLow
+      _decisionCiHigh = source._decisionCiHigh
     }
   }
 
@@ -1136,6 +1179,10 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
         case 21: try { try decoder.decodeSingularDoubleField(value: &_storage._sequentialCiHigh) }()
         case 22: try { try decoder.decodeSingularStringField(value: &_storage._note) }()
         case 23: try { try decoder.decodeSingularDoubleField(value: &_storage._pValueBh) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._decisionBasis) }()
+        case 25: try { try decoder.decodeSingularDoubleField(value: &_storage._decisionPValue) }()
+        case 26: try { try decoder.decodeSingularDoubleField(value: &_storage._decisionCiLow) }()
+        case 27: try { try decoder.decodeSingularDoubleField(value: &_storage._decisionCiHigh) }()
         default: break
         }
       }
@@ -1217,6 +1264,18 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
       if _storage._pValueBh.bitPattern != 0 {
         try visitor.visitSingularDoubleField(value: _storage._pValueBh, fieldNumber: 23)
       }
+      if !_storage._decisionBasis.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._decisionBasis, fieldNumber: 24)
+      }
+      if _storage._decisionPValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._decisionPValue, fieldNumber: 25)
+      }
+      if _storage._decisionCiLow.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._decisionCiLow, fieldNumber: 26)
+      }
+      if _storage._decisionCiHigh.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._decisionCiHigh, fieldNumber: 27)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1249,6 +1308,10 @@ nonisolated extension Sightline_Experiments_V1_MetricResult: SwiftProtobuf.Messa
         if _storage._sequentialCiHigh != rhs_storage._sequentialCiHigh {return false}
         if _storage._note != rhs_storage._note {return false}
         if _storage._pValueBh != rhs_storage._pValueBh {return false}
+        if _storage._decisionBasis != rhs_storage._decisionBasis {return false}
+        if _storage._decisionPValue != rhs_storage._decisionPValue {return false}
+        if _storage._decisionCiLow != rhs_storage._decisionCiLow {return false}
+        if _storage._decisionCiHigh != rhs_storage._decisionCiHigh {return false}
         return true
       }
       if !storagesAreEqual {return false}
