@@ -145,7 +145,8 @@ public struct Cockpit: Sendable {
       let back = request.uri.path == "/" ? "" : "?next=" + HTML.percentEncode(request.uri.path)
       return Self.redirect("/signin" + back, cookies: cookies)
     }
-    let context = PageContext(session: session, language: language, path: request.uri.path, query: Self.query(request))
+    var context = PageContext(session: session, language: language, path: request.uri.path, query: Self.query(request))
+    context.zone = await tenantZone(session)
     guard !admin || session.isAdmin else {
       return Self.html(
         Layout.page(context, title: context.text("forbidden.title"), body: "<p>\(HTML.escape(context.text("forbidden.text")))</p>"),
@@ -166,9 +167,17 @@ public struct Cockpit: Sendable {
     }
   }
 
+  /// The session's tenant's time zone, from its settings (UTC when they cannot be read: the
+  /// page then says so, since it names the zone it shows).
+  func tenantZone(_ session: SessionStore.Session) async -> TimeZone {
+    let settings = try? await Sightline_Metrics_V1_Metrics.Client(wrapping: gateway).getSettings(.init(), metadata: Self.metadata(session))
+    return settings.flatMap { TimeZone(identifier: $0.timeZone) } ?? .gmt
+  }
+
   func csv(_ request: Request) async -> Response {
     guard let session = session(request) else { return Response(status: .unauthorized) }
-    let context = PageContext(session: session, language: Self.language(request).0, path: "/explore.csv", query: Self.query(request))
+    var context = PageContext(session: session, language: Self.language(request).0, path: "/explore.csv", query: Self.query(request))
+    context.zone = await tenantZone(session)
     do {
       let text = try await ExplorerPage.csv(context, gateway: gateway)
       let query = ExplorerQuery(context)

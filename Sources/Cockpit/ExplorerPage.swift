@@ -18,9 +18,11 @@ struct ExplorerQuery: Sendable {
   var kpi: KpiKind
   var dimension: KpiDimension?
   var interval: String
-  /// The range, Unix ms, [from, to).
+  /// The range, Unix ms, [from, to): whole local days of `zone`.
   var fromMs: Int64
   var toMs: Int64
+  /// The tenant's zone, in which the dates of the URL are read and written.
+  var zone: TimeZone
 
   /// The query of a request's parameters; missing or unknown values take defaults (CSAT by
   /// business line, weekly, the last 90 days).
@@ -29,18 +31,20 @@ struct ExplorerQuery: Sendable {
     dimension = context.parameter("by").flatMap(KpiDimension.init(rawValue:)).flatMap { Self.groupable.contains($0) ? $0 : nil }
     if context.parameter("by") == nil { dimension = .businessLine }
     interval = context.parameter("interval").flatMap { name in Self.intervals.contains { $0.0 == name } ? name : nil } ?? "week"
-    let day: Int64 = 86_400_000
-    let today = nowMs / day * day + day
-    toMs = context.parameter("to").flatMap { RFC3339.parseMilliseconds($0 + "T00:00:00Z") }.map { $0 + day } ?? today
-    fromMs = context.parameter("from").flatMap { RFC3339.parseMilliseconds($0 + "T00:00:00Z") } ?? toMs - 90 * day
-    if fromMs >= toMs { fromMs = toMs - day }
+    // Dates are the tenant's local days: `to` is the last day included.
+    zone = context.zone
+    let lastDay = context.parameter("to").flatMap(LocalTime.parseDate) ?? LocalTime.day(milliseconds: nowMs, zone: zone)
+    var firstDay = context.parameter("from").flatMap(LocalTime.parseDate) ?? lastDay - 89
+    if firstDay > lastDay { firstDay = lastDay }
+    fromMs = LocalTime.startOfDay(firstDay, zone: zone)
+    toMs = LocalTime.startOfDay(lastDay + 1, zone: zone)
   }
 
   var parameters: [(String, String)] {
     [
       ("kpi", kpi.rawValue), ("by", dimension?.rawValue ?? "none"), ("interval", interval),
-      ("from", String(RFC3339.format(milliseconds: fromMs).prefix(10))),
-      ("to", String(RFC3339.format(milliseconds: toMs - 86_400_000).prefix(10))),
+      ("from", LocalTime.date(milliseconds: fromMs, zone: zone)),
+      ("to", LocalTime.date(milliseconds: toMs - 1, zone: zone)),
     ]
   }
 
@@ -72,12 +76,12 @@ enum ExplorerPage {
       return Layout.page(context, title: context.text("explore.title"), body: body + "<p>\(HTML.escape(context.text("nodata")))</p>")
     }
     let kind = query.kpi
-    let buckets = Array(Set(rows.map { Layout.day($0.bucketStart) })).sorted()
+    let buckets = Array(Set(rows.map { context.day($0.bucketStart) })).sorted()
     let groups = Array(Set(rows.map { $0.groupValues.first ?? "" })).sorted()
     // One line per group (the first eight), one point per bucket; no data leaves a gap.
     var cells: [String: Sightline_Metrics_V1_KpiValue] = [:]
     for row in rows {
-      if let value = row.values.first { cells[Layout.day(row.bucketStart) + "|" + (row.groupValues.first ?? "")] = value }
+      if let value = row.values.first { cells[context.day(row.bucketStart) + "|" + (row.groupValues.first ?? "")] = value }
     }
     let series: [Charts.Series] = groups.prefix(Charts.palette.count).map { group in
       let points: [Double?] = buckets.map { bucket in
@@ -95,7 +99,7 @@ enum ExplorerPage {
     let tableRows = rows.map { row -> [String] in
       let value = row.values.first ?? .init()
       return [
-        Layout.day(row.bucketStart), HTML.escape(row.groupValues.first ?? "–"),
+        context.day(row.bucketStart), HTML.escape(row.groupValues.first ?? "–"),
         "<span data-value=\"\(value.value)\">\(HTML.escape(Layout.value(value, kind)))</span>", "\(value.sampleSize)",
       ]
     }
@@ -147,7 +151,7 @@ enum ExplorerPage {
       let value = row.values.first ?? .init()
       lines.append(
         [
-          Layout.day(row.bucketStart), csvField(row.groupValues.first ?? ""), query.kpi.rawValue,
+          context.day(row.bucketStart), csvField(row.groupValues.first ?? ""), query.kpi.rawValue,
           value.sampleSize > 0 ? "\(value.value)" : "", "\(value.sampleSize)",
           value.sampleSize > 0 ? "\(value.median)" : "", value.sampleSize > 0 ? "\(value.p90)" : "",
         ].joined(separator: ","))

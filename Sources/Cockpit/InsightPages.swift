@@ -118,7 +118,7 @@ enum VoicePage {
           }
           $0.limit = 1
         }, metadata: metadata)
-      labels.append(String(RFC3339.format(milliseconds: start).prefix(10).dropFirst(5)))
+      labels.append(String(context.day(milliseconds: start).dropFirst(5)))
       points.append(reply.documents > 0 ? reply.meanSentiment : nil)
     }
     let title = context.text("voice.trend")
@@ -243,8 +243,8 @@ enum KeysPage {
       ],
       rows: keys.keys.map { key in
         [
-          HTML.escape(key.id), HTML.escape("\(key.role)"), HTML.escape(key.label), Layout.time(key.createdAt),
-          key.hasRevokedAt ? Layout.time(key.revokedAt) : "–",
+          HTML.escape(key.id), HTML.escape("\(key.role)"), HTML.escape(key.label), context.time(key.createdAt),
+          key.hasRevokedAt ? context.time(key.revokedAt) : "–",
         ]
       }, numericFrom: 5)
     return Layout.page(context, title: context.text("keys.title"), body: body)

@@ -57,6 +57,7 @@ enum Language: String, Sendable, CaseIterable {
     "period.days": ("last %d days", "最近 %d 天"),
     "period.vs": ("vs the %d days before", "对比前 %d 天"),
     "updated": ("Updated", "更新于"),
+    "zone.note": ("Dates and times in %@.", "日期和时间均按 %@ 时区。"),
     "live": ("Live: refreshes when new data or alerts arrive.", "实时：有新数据或告警时自动刷新。"),
     "alerts.title": ("Open alerts", "未关闭告警"),
     "alerts.none": ("No open alerts.", "暂无告警。"),

@@ -12,10 +12,19 @@ struct PageContext: Sendable {
   var path: String
   /// The query parameters, in order (filters live in the URL so views can be shared).
   var query: [(String, String)]
+  /// The tenant's time zone (its settings): every date and time on the page is local to it.
+  var zone: TimeZone = .gmt
 
   func parameter(_ name: String) -> String? { query.last { $0.0 == name }?.1 }
 
   func text(_ key: String) -> String { language.text(key) }
+
+  /// A date (a bucket's start, a range's end) as YYYY-MM-DD in the tenant's zone.
+  func day(_ timestamp: Google_Protobuf_Timestamp) -> String { day(milliseconds: timestamp.seconds * 1000) }
+  func day(milliseconds: Int64) -> String { LocalTime.date(milliseconds: milliseconds, zone: zone) }
+
+  /// A time as YYYY-MM-DD HH:MM in the tenant's zone (which the page names once).
+  func time(_ timestamp: Google_Protobuf_Timestamp) -> String { LocalTime.minute(milliseconds: timestamp.seconds * 1000, zone: zone) }
 
   /// This page's URL with `language` chosen (the language switch).
   func url(language: Language) -> String {
@@ -51,6 +60,7 @@ enum Layout {
       </header>
       <main id="main"><h1>\(HTML.escape(title))</h1>
       \(body)
+      <p class="meta" data-zone="\(HTML.escape(LocalTime.name(context.zone)))">\(HTML.escape(String(format: context.text("zone.note"), LocalTime.name(context.zone))))</p>
       </main>
       <script src="/static/cockpit.js"></script>
       </body></html>
@@ -94,16 +104,5 @@ enum Layout {
   /// A KPI value as shown, "–" without data.
   static func value(_ value: Sightline_Metrics_V1_KpiValue, _ kind: KpiKind) -> String {
     value.sampleSize > 0 ? KpiFormat.value(value.value, kind) : "–"
-  }
-
-  /// A date (the tenant's bucket start) as YYYY-MM-DD.
-  static func day(_ timestamp: Google_Protobuf_Timestamp) -> String {
-    String(RFC3339.format(milliseconds: timestamp.seconds * 1000).prefix(10))
-  }
-
-  /// A time as "YYYY-MM-DD HH:MM UTC".
-  static func time(_ timestamp: Google_Protobuf_Timestamp) -> String {
-    let text = RFC3339.format(milliseconds: timestamp.seconds * 1000)
-    return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5)) + " UTC"
   }
 }

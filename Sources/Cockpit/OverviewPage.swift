@@ -31,7 +31,7 @@ enum OverviewPage {
     }
     var body = periodPicker(context, days: days)
     body +=
-      "<p class=\"meta\">\(HTML.escape(String(format: context.text("period.vs"), Int(days)))) · \(HTML.escape(context.text("updated"))) <time>\(Layout.time(cockpit.generatedAt))</time> · <span class=\"live\">\(HTML.escape(context.text("live")))</span></p>"
+      "<p class=\"meta\">\(HTML.escape(String(format: context.text("period.vs"), Int(days)))) · \(HTML.escape(context.text("updated"))) <time>\(context.time(cockpit.generatedAt))</time> · <span class=\"live\">\(HTML.escape(context.text("live")))</span></p>"
     body += "<section aria-labelledby=\"alerts\"><h2 id=\"alerts\">\(HTML.escape(context.text("alerts.title")))</h2>"
     body += unavailable("alerts") ?? alerts(context, cockpit.alerts.alerts)
     body += "</section>"
@@ -76,7 +76,7 @@ enum OverviewPage {
         let expected = kind.map { " (\(KpiFormat.value(alert.expectedLow, $0)) – \(KpiFormat.value(alert.expectedHigh, $0)))" } ?? ""
         return
           "<li class=\"\(critical ? "critical" : "warning")\" data-alert=\"\(HTML.escape(alert.id))\"><strong>\(HTML.escape(context.text(critical ? "alerts.critical" : "alerts.warning")))</strong> "
-          + "\(HTML.escape(name)) · \(HTML.escape(scope)): \(HTML.escape(value))\(HTML.escape(expected)) · <time>\(Layout.time(alert.openedAt))</time>"
+          + "\(HTML.escape(name)) · \(HTML.escape(scope)): \(HTML.escape(value))\(HTML.escape(expected)) · <time>\(context.time(alert.openedAt))</time>"
           + contributors(context, alert, kind) + "</li>"
       }.joined() + "</ul>"
   }
@@ -153,7 +153,7 @@ enum OverviewPage {
 
   static func trend(_ context: PageContext, _ trend: Sightline_Metrics_V1_QueryKpisResponse?) -> String {
     guard let trend, let first = trend.rows.first else { return "<p>\(HTML.escape(context.text("nodata")))</p>" }
-    let labels = trend.rows.map { String(Layout.day($0.bucketStart).dropFirst(5)) }
+    let labels = trend.rows.map { String(context.day($0.bucketStart).dropFirst(5)) }
     return "<div class=\"charts\">"
       + first.values.compactMap { value -> String? in
         guard let kind = KpiWire.kpis[value.kpi] else { return nil }

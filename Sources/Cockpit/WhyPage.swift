@@ -30,15 +30,14 @@ enum WhyPage {
     let kind = context.parameter("kpi").flatMap(KpiKind.init(rawValue:)) ?? .csat
     let days = OverviewPage.days(context)
     let chosen = context.parameter("by").flatMap(KpiDimension.init(rawValue:))
-    // The overview's rolling period ending now, or whole UTC days from `from` to `to`
-    // (inclusive, as in the explorer), against as many days before.
-    let day: Int64 = 86_400_000
+    // The overview's rolling period ending now, or the tenant's whole local days from
+    // `from` to `to` (inclusive, as in the explorer), against as many days before.
     var end = WallClock.now / 60_000 * 60_000
-    var start = end - Int64(days) * day
-    if let from = context.parameter("from").flatMap({ RFC3339.parseMilliseconds($0 + "T00:00:00Z") }),
-      let to = context.parameter("to").flatMap({ RFC3339.parseMilliseconds($0 + "T00:00:00Z") }), to >= from
+    var start = end - Int64(days) * 86_400_000
+    if let from = context.parameter("from").flatMap(LocalTime.parseDate), let to = context.parameter("to").flatMap(LocalTime.parseDate),
+      to >= from
     {
-      (start, end) = (from, to + day)
+      (start, end) = (LocalTime.startOfDay(from, zone: context.zone), LocalTime.startOfDay(to + 1, zone: context.zone))
     }
     let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: gateway).explainChange(
       .with {
@@ -51,8 +50,8 @@ enum WhyPage {
     let name = context.language.kpi(kind)
     let title = WhyPage.fill(context.text("why.title"), name)
     var body = OverviewPage.periodPicker(context, days: days, keeping: [("kpi", kind.rawValue)])
-    let range = Layout.day(reply.currentRange.start) + " – " + Layout.day(reply.currentRange.end)
-    let baseline = Layout.day(reply.baselineRange.start) + " – " + Layout.day(reply.baselineRange.end)
+    let range = context.day(reply.currentRange.start) + " – " + context.day(reply.currentRange.end)
+    let baseline = context.day(reply.baselineRange.start) + " – " + context.day(reply.baselineRange.end)
     body += "<p class=\"meta\">\(HTML.escape(WhyPage.fill(context.text("why.range"), range, baseline)))</p>"
     body += "<p class=\"kpis\">" + OverviewPageKpis.links(context, current: kind, days: days) + "</p>"
     guard reply.baselineCount > 0 || reply.decomposition == .additive, let top = reply.dimensions.first else {

@@ -47,6 +47,8 @@ public struct DemoScenario: Sendable, Equatable {
   /// The rollout moment, Unix ms.
   public var rolloutMs: Int64 { startMs + Int64(rolloutDay) * DemoScenario.dayMs }
 
+  /// The demo tenant's time zone: its days, and the dates printed about it, are Shanghai's.
+  public static let timeZone = "Asia/Shanghai"
   static let dayMs: Int64 = 86_400_000
   static let regions = ["north", "south", "east", "west", "central", "northeast"]
   static let channels: [(String, Double)] = [("wechat", 0.35), ("phone", 0.25), ("app", 0.2), ("email", 0.1), ("web", 0.1)]

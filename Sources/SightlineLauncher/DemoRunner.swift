@@ -70,7 +70,7 @@ public struct DemoRunner: Sendable {
         }, metadata: key)
     }
     let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
-    _ = try await retrying { try await metrics.setSettings(.with { $0.settings.timeZone = "Asia/Shanghai" }, metadata: key) }
+    _ = try await retrying { try await metrics.setSettings(.with { $0.settings.timeZone = DemoScenario.timeZone }, metadata: key) }
 
     let dataset = DemoDataset(scenario)
     let events = dataset.events

@@ -122,15 +122,20 @@ extension RealProcessSuites {
         }
         lines[row.groupValues.first ?? ""] = values
       }
-      // The explorer at fixed dates: weekly CSAT by business line over the demo's days.
-      let from = String(RFC3339.format(milliseconds: planted.startMs).prefix(10))
-      let to = String(RFC3339.format(milliseconds: planted.endMs).prefix(10))
+      // The explorer at fixed dates: weekly CSAT by business line over the demo's days. The
+      // page's dates are the tenant's (Shanghai) local days, computed here independently
+      // of LocalTime: Shanghai keeps +08:00 all year.
+      let shanghai: Int64 = 8 * 3_600_000
+      let localDay = { (ms: Int64) in String(RFC3339.format(milliseconds: ms + shanghai).prefix(10)) }
+      let localMidnight = { (date: String) in RFC3339.parseMilliseconds(date + "T00:00:00+08:00")! }
+      let from = localDay(planted.startMs)
+      let to = localDay(planted.endMs)
       let explored = try await metrics.queryKpis(
         .with {
           $0.kpis = [.csat]
           $0.range = .with {
-            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(from + "T00:00:00Z")!)
-            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(to + "T00:00:00Z")! + 86_400_000)
+            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: localMidnight(from))
+            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: localMidnight(to) + 86_400_000)
           }
           $0.interval = .week
           $0.groupBy = [.businessLine]
@@ -138,7 +143,7 @@ extension RealProcessSuites {
       let explorerRows = explored.rows.map { row -> [String] in
         let value = row.values[0]
         return [
-          String(RFC3339.format(milliseconds: row.bucketStart.unixMilliseconds).prefix(10)), row.groupValues.first ?? "",
+          localDay(row.bucketStart.unixMilliseconds), row.groupValues.first ?? "",
           value.sampleSize > 0 ? KpiFormat.value(value.value, .csat) : "–", "\(value.sampleSize)",
         ]
       }
@@ -173,14 +178,14 @@ extension RealProcessSuites {
           KpiWire.kpis[result.metric.kpi].map { ($0.rawValue, "\(result.effect)") }
         })
       // "Why did CSAT move?" over the demo's second half against its first: fixed days.
-      let rollout = String(RFC3339.format(milliseconds: planted.rolloutMs).prefix(10))
-      let lastDay = String(RFC3339.format(milliseconds: planted.endMs - 86_400_000).prefix(10))
+      let rollout = localDay(planted.rolloutMs)
+      let lastDay = localDay(planted.endMs - 86_400_000)
       let why = try await metrics.explainChange(
         .with {
           $0.kpi = .csat
           $0.period = .with {
-            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(rollout + "T00:00:00Z")!)
-            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: RFC3339.parseMilliseconds(lastDay + "T00:00:00Z")! + 86_400_000)
+            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: localMidnight(rollout))
+            $0.end = Google_Protobuf_Timestamp(unixMilliseconds: localMidnight(lastDay) + 86_400_000)
           }
         }, metadata: key)
       let expected: [String: Any] = [

@@ -1,3 +1,4 @@
+import Foundation
 import SightlineModel
 import Testing
 
@@ -93,5 +94,52 @@ import Testing
     let late = store.open(key: "k5", tenantID: "t_1", role: "reader", keyID: "k_5")
     try await Task.sleep(for: .milliseconds(300))
     #expect(store.session(late.id) == nil)
+  }
+
+  /// The explorer reads and writes its URL's dates as the tenant's local days, and every
+  /// page names the zone: a Shanghai tenant's 2026-03-01 starts at 2026-02-28T16:00Z.
+  @Test func datesAreTheTenantsLocalDaysAndThePageNamesItsZone() throws {
+    let session = SessionStore().open(key: "k", tenantID: "t_1", role: "reader", keyID: "k_1")
+    var context = PageContext(session: session, language: .en, path: "/explore", query: [("from", "2026-03-01"), ("to", "2026-03-07")])
+    context.zone = try #require(TimeZone(identifier: "Asia/Shanghai"))
+    let query = ExplorerQuery(context)
+    #expect(query.fromMs == RFC3339.parseMilliseconds("2026-02-28T16:00:00Z"))
+    #expect(query.toMs == RFC3339.parseMilliseconds("2026-03-07T16:00:00Z"))
+    #expect(query.parameters.filter { $0.0 == "from" || $0.0 == "to" }.map(\.1) == ["2026-03-01", "2026-03-07"])
+    // Without dates: the last 90 local days up to today, today included.
+    context.query = []
+    let now = try #require(RFC3339.parseMilliseconds("2026-03-07T17:30:00Z"))  // 01:30 on 8 March in Shanghai
+    let recent = ExplorerQuery(context, nowMs: now)
+    #expect(recent.toMs == RFC3339.parseMilliseconds("2026-03-08T16:00:00Z"))
+    #expect(recent.parameters.first { $0.0 == "to" }?.1 == "2026-03-08")
+    #expect(context.day(milliseconds: now) == "2026-03-08")
+    let page = Layout.page(context, title: "t", body: "")
+    #expect(page.contains("data-zone=\"Asia/Shanghai\""))
+  }
+}
+
+/// Local dates and times: a zone ahead of UTC, one behind with a daylight-saving change,
+/// and instants before 1970.
+@Suite struct LocalTimeTests {
+  @Test func datesAndMinutesAreLocal() throws {
+    let shanghai = try #require(TimeZone(identifier: "Asia/Shanghai"))
+    let losAngeles = try #require(TimeZone(identifier: "America/Los_Angeles"))
+    let rollout = try #require(RFC3339.parseMilliseconds("2026-06-29T16:00:00Z"))
+    #expect(LocalTime.date(milliseconds: rollout, zone: shanghai) == "2026-06-30")
+    #expect(LocalTime.minute(milliseconds: rollout, zone: shanghai) == "2026-06-30 00:00")
+    #expect(LocalTime.minute(milliseconds: rollout, zone: losAngeles) == "2026-06-29 09:00")
+    #expect(LocalTime.minute(milliseconds: -1, zone: .gmt) == "1969-12-31 23:59")
+    #expect(LocalTime.name(.gmt) == "UTC" && LocalTime.name(shanghai) == "Asia/Shanghai")
+  }
+
+  /// 2026-03-08 in Los Angeles starts at 08:00Z (PST) and 2026-03-09 at 07:00Z (PDT): that
+  /// day has 23 hours.
+  @Test func daysStartAtLocalMidnightAcrossADaylightSavingChange() throws {
+    let losAngeles = try #require(TimeZone(identifier: "America/Los_Angeles"))
+    let day = try #require(LocalTime.parseDate("2026-03-08"))
+    #expect(LocalTime.startOfDay(day, zone: losAngeles) == RFC3339.parseMilliseconds("2026-03-08T08:00:00Z"))
+    #expect(LocalTime.startOfDay(day + 1, zone: losAngeles) == RFC3339.parseMilliseconds("2026-03-09T07:00:00Z"))
+    #expect(LocalTime.day(milliseconds: RFC3339.parseMilliseconds("2026-03-09T06:59:59Z")!, zone: losAngeles) == day)
+    #expect(LocalTime.parseDate("2026-02-30") == nil && LocalTime.parseDate("2026-3-1") == nil)
   }
 }

@@ -501,6 +501,10 @@ extension RealProcessSuites {
         #expect(
           listed.stdout.contains("start (America/Los_Angeles)") && listed.stdout.contains("2026-10-31 17:00")
             && !listed.stdout.contains("2026-11-01"), "\(listed.stdout)")
+        let dashboard = try Self.cli(["dashboard", "--period", "7d", "--api-key", key] + connection)
+        #expect(
+          dashboard.status == 0 && dashboard.stdout.firstMatch(of: /·\s+\d{4}-\d\d-\d\d \d\d:\d\d America\/Los_Angeles/) != nil,
+          "\(dashboard.stdout.prefix(300))")
         _ = try Self.cli(["settings", "set", "--time-zone", "UTC", "--api-key", key] + connection)
 
         // Kill ingestion with SIGKILL between acknowledged batches.

@@ -181,6 +181,9 @@ def main():
         rows = driver.find_elements(By.CSS_SELECTOR, "main table tbody tr")
         shown = [[cell.text.strip() for cell in row.find_elements(By.CSS_SELECTOR, "th, td")] for row in rows]
         check(shown == expected["explore"]["rows"], f"explorer rows differ: page {shown[:3]}…, RPC {expected['explore']['rows'][:3]}…")
+        # Its dates are the tenant's local days, and the page names the zone.
+        zone = driver.find_element(By.CSS_SELECTOR, "[data-zone]").get_attribute("data-zone")
+        check(zone == "Asia/Shanghai", f"page names zone {zone}")
         check(driver.find_element(By.CSS_SELECTOR, "select[name=kpi] option[selected]").get_attribute("value") == "csat",
               "the explorer's filters are not kept in the URL")
         shoot(driver, args.screenshots, "explore-en")

@@ -56,12 +56,15 @@ struct AlertsCommand: AsyncParsableCommand {
 
     func run() async throws {
       try await connection.withGateway { client, metadata in
+        // Each line starts with the local time, named once here.
+        let zone = await DateArgument.tenantZone(client, metadata: metadata)
+        FileHandle.standardOutput.write(Data("watching alerts (times in \(LocalTime.name(zone)))\n".utf8))
         try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).watchAlerts(.init(), metadata: metadata) { response in
           for try await message in response.messages {
             let alert = message.alert
             let state = alert.hasResolvedAt ? "resolved" : "OPENED  "
             let line =
-              "\(RFC3339.format(milliseconds: WallClock.now)) \(state) "
+              "\(LocalTime.minute(milliseconds: WallClock.now, zone: zone)) \(state) "
               + "\(AlertText.severity(alert.severity)) \(alert.message)"
               + (alert.contributors.isEmpty || alert.hasResolvedAt ? "" : "; why: \(AlertText.contributors(alert))") + "\n"
             // Unbuffered, so a pipe sees each alert as it happens.

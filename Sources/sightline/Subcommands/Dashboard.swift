@@ -35,9 +35,12 @@ struct Dashboard: AsyncParsableCommand {
     let (format, watch, every) = (self.format, self.watch, self.every)
     try await connection.withGateway { client, metadata in
       let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
+      let zone = await DateArgument.tenantZone(client, metadata: metadata)
       repeat {
         let cockpit = try await gateway.dashboard(.with { $0.periodDays = days }, metadata: metadata)
-        let text = format == .json ? try CockpitJSON.render(cockpit) : CockpitView(cockpit, days: Int(days), color: Terminal.isTTY).render()
+        let text =
+          format == .json
+          ? try CockpitJSON.render(cockpit) : CockpitView(cockpit, days: Int(days), zone: zone, color: Terminal.isTTY).render()
         if watch && Terminal.isTTY { FileHandle.standardOutput.write(Data("\u{1B}[H\u{1B}[2J".utf8)) }
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
         if watch { try await Task.sleep(for: .seconds(every)) }
@@ -82,11 +85,14 @@ enum CockpitJSON {
 struct CockpitView {
   let cockpit: Sightline_Gateway_V1_DashboardResponse
   let days: Int
+  /// The tenant's zone, in which times print (named once, in the title line).
+  let zone: TimeZone
   let color: Bool
 
-  init(_ cockpit: Sightline_Gateway_V1_DashboardResponse, days: Int, color: Bool) {
+  init(_ cockpit: Sightline_Gateway_V1_DashboardResponse, days: Int, zone: TimeZone, color: Bool) {
     self.cockpit = cockpit
     self.days = days
+    self.zone = zone
     self.color = color
   }
 
@@ -99,7 +105,8 @@ struct CockpitView {
 
   func render() -> String {
     var lines: [String] = []
-    let generated = RFC3339.format(milliseconds: cockpit.generatedAt.seconds * 1000)
+    let generated =
+      LocalTime.minute(milliseconds: cockpit.generatedAt.seconds * 1000, zone: zone) + " " + LocalTime.name(zone)
     lines.append(bold("SIGHTLINE COCKPIT") + "  last \(days) days vs the \(days) before  ·  \(generated)")
     lines.append("")
     lines += alerts()

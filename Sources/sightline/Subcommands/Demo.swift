@@ -116,7 +116,7 @@ struct Demo: AsyncParsableCommand {
         .with {
           $0.periodDays = 30; $0.minOffset = outcome.offset
         }, metadata: key)
-      print(CockpitView(cockpit, days: 30, color: Terminal.isTTY).render())
+      print(CockpitView(cockpit, days: 30, zone: TimeZone(identifier: DemoScenario.timeZone)!, color: Terminal.isTTY).render())
       print("")
       let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
         .with {
@@ -142,7 +142,7 @@ struct Demo: AsyncParsableCommand {
         """
 
         Planted in the data: lines \(scenario.treatedLines.first!)-\(scenario.treatedLines.last!) got the dashboard on \
-        \(RFC3339.format(milliseconds: scenario.rolloutMs).prefix(10)) with first response \(Int(-scenario.firstResponseEffect * 100)) % \
+        \(LocalTime.date(milliseconds: scenario.rolloutMs, zone: TimeZone(identifier: DemoScenario.timeZone)!)) with first response \(Int(-scenario.firstResponseEffect * 100)) % \
         faster and CSAT +\(Int(scenario.csatEffect * 100)) points; complaints spike in '\(scenario.spikeRegion)' over the last \
         \(scenario.spikeDays) days; VIP customers sour over the last \(scenario.vipDays) days.
 

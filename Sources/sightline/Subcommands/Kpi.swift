@@ -113,12 +113,7 @@ enum DateArgument {
 
   /// The local date and minute of `timestamp` in `zone`, `YYYY-MM-DD HH:MM`.
   static func localTime(_ timestamp: Google_Protobuf_Timestamp, zone: TimeZone) -> String {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = zone
-    let parts = calendar.dateComponents(
-      [.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: TimeInterval(timestamp.seconds)))
-    return String(
-      format: "%04d-%02d-%02d %02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+    LocalTime.minute(milliseconds: timestamp.seconds * 1000, zone: zone)
   }
 
   /// The tenant's time zone (its settings), in which the CLI reads and prints dates; UTC
@@ -131,15 +126,11 @@ enum DateArgument {
   }
 
   /// The name a zone is printed with: UTC rather than Foundation's GMT.
-  static func zoneName(_ zone: TimeZone) -> String { zone.identifier == "GMT" ? "UTC" : zone.identifier }
+  static func zoneName(_ zone: TimeZone) -> String { LocalTime.name(zone) }
 
   /// The local date of `timestamp` in `zone`, YYYY-MM-DD.
   static func localDate(_ timestamp: Google_Protobuf_Timestamp, zone: TimeZone) -> String {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = zone
-    let parts = calendar.dateComponents(
-      [.year, .month, .day], from: Date(timeIntervalSince1970: TimeInterval(timestamp.seconds)))
-    return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    LocalTime.date(milliseconds: timestamp.seconds * 1000, zone: zone)
   }
 }
 
