@@ -26,7 +26,11 @@ public struct Authenticator: Sendable {
 
   /// The caller's principal, or UNAUTHENTICATED for a missing, malformed, unknown or
   /// revoked key. The message never echoes the key.
-  public func authenticate(_ metadata: Metadata) throws -> Principal {
+  public func authenticate(_ metadata: Metadata) throws -> Principal { try identify(metadata).principal }
+
+  /// The caller's principal and its key's label ("operator" for the operator key), for
+  /// the audit log; errors as `authenticate`.
+  public func identify(_ metadata: Metadata) throws -> (principal: Principal, label: String) {
     let values = Array(metadata[stringValues: SuiteMetadata.authorizationKey])
     guard let header = values.first else {
       throw RPCError(code: .unauthenticated, message: "missing API key: send 'authorization: Bearer <key>'")
@@ -36,7 +40,7 @@ public struct Authenticator: Sendable {
       throw RPCError(code: .unauthenticated, message: "malformed authorization header: expected 'Bearer <key>'")
     }
     let hash = APIKeys.hash(String(parts[1]))
-    if hash == operatorKeyHash { return .operator }
+    if hash == operatorKeyHash { return (.operator, "operator") }
     guard let key = try store.key(secretHash: hash) else {
       throw RPCError(code: .unauthenticated, message: "unknown API key")
     }
@@ -46,7 +50,7 @@ public struct Authenticator: Sendable {
     guard let tenant = TenantID(key.tenantID), let role = Role(rawValue: key.role) else {
       throw RPCError(code: .internalError, message: "API key \(key.id) is stored with an invalid tenant or role")
     }
-    return .tenantKey(tenant: tenant, role: role, keyID: key.id)
+    return (.tenantKey(tenant: tenant, role: role, keyID: key.id), key.label)
   }
 
   /// The caller's tenant and role, requiring at least `role`; PERMISSION_DENIED otherwise.

@@ -25,18 +25,20 @@ public struct ForwardingService: RegistrableRPCService {
   private let backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>]
   private let limiter: TenantLimiter
   private let readiness: BackendReadiness?
+  private let audit: AuditLog?
 
   /// Forwards to `backends` after authenticating with `authenticator` and admitting the call
   /// under the tenant's limits; fails fast while `readiness` says the backend is not
-  /// serving.
+  /// serving. Administrative calls (``AuditLog/forwarded``) are recorded in `audit`.
   public init(
     authenticator: Authenticator, backends: [SuiteComponent: GRPCClient<HTTP2ClientTransport.Posix>],
-    limiter: TenantLimiter = TenantLimiter(limits: .defaults), readiness: BackendReadiness? = nil
+    limiter: TenantLimiter = TenantLimiter(limits: .defaults), readiness: BackendReadiness? = nil, audit: AuditLog? = nil
   ) {
     self.authenticator = authenticator
     self.backends = backends
     self.limiter = limiter
     self.readiness = readiness
+    self.audit = audit
   }
 
   public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
@@ -45,13 +47,21 @@ public struct ForwardingService: RegistrableRPCService {
       for method in methods {
         let role = MethodPolicy.role(for: method)
         let (authenticator, limiter, readiness) = (self.authenticator, self.limiter, self.readiness)
+        let audit = AuditLog.forwarded[method.fullyQualifiedMethod] == nil ? nil : self.audit
         router.registerHandler(forMethod: method, deserializer: RawBytesCoder(), serializer: RawBytesCoder()) {
           request, context in
-          if let reason = readiness?.problem(of: component) {
-            throw RPCError(
-              code: .unavailable, message: "the \(component.rawValue) service is not serving: \(reason); retry later")
+          let record = audit.map { AuditedCall(log: $0, method: method, metadata: request.metadata, address: context.remotePeer) }
+          do {
+            if let reason = readiness?.problem(of: component) {
+              throw RPCError(
+                code: .unavailable, message: "the \(component.rawValue) service is not serving: \(reason); retry later")
+            }
+            return try Self.admit(
+              request, method: method, role: role, authenticator: authenticator, limiter: limiter, client: client, audit: record)
+          } catch {
+            record?.finish(error)
+            throw error
           }
-          return try Self.admit(request, method: method, role: role, authenticator: authenticator, limiter: limiter, client: client)
         }
       }
     }
@@ -61,7 +71,7 @@ public struct ForwardingService: RegistrableRPCService {
   /// forwards it.
   static func admit(
     _ request: StreamingServerRequest<[UInt8]>, method: MethodDescriptor, role: Role?, authenticator: Authenticator,
-    limiter: TenantLimiter, client: GRPCClient<HTTP2ClientTransport.Posix>
+    limiter: TenantLimiter, client: GRPCClient<HTTP2ClientTransport.Posix>, audit: AuditedCall? = nil
   ) throws -> StreamingServerResponse<[UInt8]> {
     guard let role else {
       throw RPCError(code: .permissionDenied, message: "\(method) has no access policy; refusing to forward it")
@@ -70,7 +80,7 @@ public struct ForwardingService: RegistrableRPCService {
     let live = MethodPolicy.liveStreams.contains(method.fullyQualifiedMethod)
     try limiter.admit(tenant, holdsSlot: !live)
     let slot = live ? nil : AdmissionSlot(limiter: limiter, tenant: tenant)
-    return forward(request, method: method, tenant: tenant, client: client, slot: slot, waitForReady: role == .reader)
+    return forward(request, method: method, tenant: tenant, client: client, slot: slot, waitForReady: role == .reader, audit: audit)
   }
 
   /// Forwards one call. With `waitForReady` (idempotent reads), a backend channel that is
@@ -79,7 +89,8 @@ public struct ForwardingService: RegistrableRPCService {
   /// and a read can safely wait for it.
   static func forward(
     _ request: StreamingServerRequest<[UInt8]>, method: MethodDescriptor, tenant: TenantID,
-    client: GRPCClient<HTTP2ClientTransport.Posix>, slot: AdmissionSlot? = nil, waitForReady: Bool = false
+    client: GRPCClient<HTTP2ClientTransport.Posix>, slot: AdmissionSlot? = nil, waitForReady: Bool = false,
+    audit: AuditedCall? = nil
   ) -> StreamingServerResponse<[UInt8]> {
     let metadata = ForwardedMetadata.outgoing(from: request.metadata, tenant: tenant)
     var callOptions = CallOptions.defaults
@@ -101,6 +112,7 @@ public struct ForwardingService: RegistrableRPCService {
           refusal.withLock { $0 = error }
           throw error
         }
+        audit?.saw(message)
         try await writer.write(message)
       }
     }
@@ -114,10 +126,13 @@ public struct ForwardingService: RegistrableRPCService {
             try await relay(outgoing, method: method, options: options, client: client, to: writer)
           }
         }
-        return try await relay(outgoing, method: method, options: options, client: client, to: writer)
+        let trailers = try await relay(outgoing, method: method, options: options, client: client, to: writer)
+        audit?.finish(nil)
+        return trailers
       } catch {
-        if let refused = refusal.withLock({ $0 }) { throw refused }
-        throw error
+        let thrown = refusal.withLock({ $0 }) ?? error
+        audit?.finish(thrown)
+        throw thrown
       }
     }
   }
@@ -146,6 +161,42 @@ public struct ForwardingService: RegistrableRPCService {
       // Keep the backend's code, message and structured details; drop transport-level keys.
       throw RPCError(code: error.code, message: error.message, metadata: ForwardedMetadata.trailers(error.metadata))
     }
+  }
+}
+
+/// One administrative call on its way through the gateway: remembers its request, and
+/// writes its audit record once, when it ends.
+final class AuditedCall: Sendable {
+  let log: AuditLog
+  let method: MethodDescriptor
+  let actor: AuditLog.Actor?
+  let address: String
+  private let request = Mutex<[UInt8]?>(nil)
+  private let written = Mutex(false)
+
+  init(log: AuditLog, method: MethodDescriptor, metadata: Metadata, address: String) {
+    self.log = log
+    self.method = method
+    actor = log.actor(metadata)
+    self.address = address
+  }
+
+  /// The request's first message (a unary call's only one).
+  func saw(_ message: [UInt8]) {
+    request.withLock { if $0 == nil { $0 = message } }
+  }
+
+  /// Records the call as ended with `error` (nil: ok); later calls do nothing.
+  func finish(_ error: (any Error)?) {
+    guard
+      written.withLock({ done in
+        defer { done = true }; return !done
+      })
+    else { return }
+    let detail = AuditLog.detail(method: method.fullyQualifiedMethod, bytes: request.withLock { $0 })
+    log.write(
+      AuditLog.action(method), detail: detail, actor: actor, address: address, tenant: nil,
+      outcome: error.map(AuditLog.outcome(of:)) ?? "ok")
   }
 }
 

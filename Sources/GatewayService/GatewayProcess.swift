@@ -77,7 +77,8 @@ public enum GatewayProcess {
     let peers = database.map { GatewayPeers(pool: $0, cache: store, limiter: limiter, logger: logger) }
     let readiness = BackendReadiness(backends: clients.mapValues(\.client))
     let forwarding = ForwardingService(
-      authenticator: authenticator, backends: clients.mapValues(\.client), limiter: limiter, readiness: readiness)
+      authenticator: authenticator, backends: clients.mapValues(\.client), limiter: limiter, readiness: readiness,
+      audit: AuditLog(store: store, authenticator: authenticator, logger: logger))
     let health = HealthService(services: ["sightline.gateway.v1.Gateway"])
     let placement: any TenantPlacement =
       database.map { PostgresTenantPlacement(pool: $0, shards: [ShardedPools.mainShard] + configuration.shards.sorted()) }

@@ -8,6 +8,7 @@ public import SightlineRPC
 public import SightlineStorage
 public import SightlineWire
 import SwiftProtobuf
+import Synchronization
 
 /// The gateway's own API: tenants, keys, identity and suite health.
 public struct GatewayProvider: Sendable {
@@ -23,6 +24,8 @@ public struct GatewayProvider: Sendable {
   /// The gateway's own health (draining, readiness), reported first by SuiteHealth.
   private let health: HealthService
   private let logger: Logger
+  /// Where the administrative actions among these RPCs are recorded.
+  private let audit: AuditLog
 
   /// A provider over `store`, checking the health of `backends`; the Dashboard is admitted
   /// under `limiter` like any forwarded call. `health` is the gateway server's own. New
@@ -41,6 +44,13 @@ public struct GatewayProvider: Sendable {
     lifecycle = TenantLifecycle(store: store, placement: placement, backends: clients, logger: logger)
     self.limiter = limiter
     self.logger = logger
+    audit = AuditLog(store: store, authenticator: authenticator, logger: logger)
+  }
+
+  /// The id of the tenant named `name` (live, or deleted last), for the operator's records.
+  private func tenantID(named name: String) -> @Sendable () -> String? {
+    let store = self.store
+    return { try? store.tenant(named: name)?.id }
   }
 
   static func nowMs() -> Int64 { WallClock.now }
@@ -96,7 +106,12 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
   public func createTenant(
     request: ServerRequest<Sightline_Gateway_V1_CreateTenantRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Gateway_V1_CreateTenantResponse> {
-    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+    let name = request.message.name.trimmingCharacters(in: .whitespaces)
+    return ServerResponse(
+      message: try await audit.recording(
+        "Gateway/CreateTenant", detail: AuditLog.detail(request.message), metadata: request.metadata, context: context,
+        tenant: tenantID(named: name)
+      ) { try await handle(request.message, metadata: request.metadata) })
   }
 
   private func handle(
@@ -145,10 +160,31 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
   public func exportTenant(
     request: ServerRequest<Sightline_Gateway_V1_ExportTenantRequest>, context: ServerContext
   ) async throws -> StreamingServerResponse<Sightline_Gateway_V1_ExportTenantResponse> {
-    try authenticator.requireOperator(request.metadata)
     let name = request.message.name
+    let (audit, detail, tenant) = (self.audit, AuditLog.detail(request.message), tenantID(named: name))
+    do {
+      try authenticator.requireOperator(request.metadata)
+    } catch {
+      audit.write(
+        "Gateway/ExportTenant", detail: detail, actor: audit.actor(request.metadata), address: context.remotePeer,
+        tenant: tenant(), outcome: AuditLog.outcome(of: error))
+      throw error
+    }
+    // Recorded when the stream ends: an export that broke off is recorded as failed.
+    let (metadata, address) = (request.metadata, context.remotePeer)
     return StreamingServerResponse { writer in
-      try await lifecycle.export(name: name, to: writer)
+      var outcome = "ok"
+      defer {
+        audit.write(
+          "Gateway/ExportTenant", detail: detail, actor: audit.actor(metadata), address: address, tenant: tenant(),
+          outcome: outcome)
+      }
+      do {
+        try await lifecycle.export(name: name, to: writer)
+      } catch {
+        outcome = AuditLog.outcome(of: error)
+        throw error
+      }
       return [:]
     }
   }
@@ -156,28 +192,51 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
   public func importTenant(
     request: StreamingServerRequest<Sightline_Gateway_V1_ImportTenantRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Gateway_V1_ImportTenantResponse> {
-    try authenticator.requireOperator(request.metadata)
-    return ServerResponse(message: try await lifecycle.importTenant(request.messages))
+    let imported = Mutex<String?>(nil)
+    return ServerResponse(
+      message: try await audit.recording(
+        "Gateway/ImportTenant", detail: "", metadata: request.metadata, context: context, tenant: { imported.withLock { $0 } }
+      ) {
+        try authenticator.requireOperator(request.metadata)
+        let reply = try await lifecycle.importTenant(request.messages)
+        imported.withLock { $0 = reply.tenant.id }
+        return reply
+      })
   }
 
   public func deleteTenant(
     request: ServerRequest<Sightline_Gateway_V1_DeleteTenantRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Gateway_V1_DeleteTenantResponse> {
-    try authenticator.requireOperator(request.metadata)
-    return ServerResponse(message: try await lifecycle.delete(name: request.message.name, confirm: request.message.confirm))
+    ServerResponse(
+      message: try await audit.recording(
+        "Gateway/DeleteTenant", detail: AuditLog.detail(request.message), metadata: request.metadata, context: context,
+        tenant: tenantID(named: request.message.name)
+      ) {
+        try authenticator.requireOperator(request.metadata)
+        return try await lifecycle.delete(name: request.message.name, confirm: request.message.confirm)
+      })
   }
 
   public func moveTenant(
     request: ServerRequest<Sightline_Gateway_V1_MoveTenantRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Gateway_V1_MoveTenantResponse> {
-    try authenticator.requireOperator(request.metadata)
-    return ServerResponse(message: try await lifecycle.move(name: request.message.name, to: request.message.toShard))
+    ServerResponse(
+      message: try await audit.recording(
+        "Gateway/MoveTenant", detail: AuditLog.detail(request.message), metadata: request.metadata, context: context,
+        tenant: tenantID(named: request.message.name)
+      ) {
+        try authenticator.requireOperator(request.metadata)
+        return try await lifecycle.move(name: request.message.name, to: request.message.toShard)
+      })
   }
 
   public func createKey(
     request: ServerRequest<Sightline_Gateway_V1_CreateKeyRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Gateway_V1_CreateKeyResponse> {
-    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+    ServerResponse(
+      message: try await audit.recording(
+        "Gateway/CreateKey", detail: AuditLog.detail(request.message), metadata: request.metadata, context: context
+      ) { try await handle(request.message, metadata: request.metadata) })
   }
 
   private func handle(
@@ -211,7 +270,29 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
   public func revokeKey(
     request: ServerRequest<Sightline_Gateway_V1_RevokeKeyRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Gateway_V1_RevokeKeyResponse> {
-    ServerResponse(message: try await handle(request.message, metadata: request.metadata))
+    ServerResponse(
+      message: try await audit.recording(
+        "Gateway/RevokeKey", detail: AuditLog.detail(request.message), metadata: request.metadata, context: context
+      ) { try await handle(request.message, metadata: request.metadata) })
+  }
+
+  public func listAudit(
+    request: ServerRequest<Sightline_Gateway_V1_ListAuditRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Gateway_V1_ListAuditResponse> {
+    let scope: AuditScope
+    switch try authenticator.authenticate(request.metadata) {
+    case .operator: scope = .operator
+    case .tenantKey(let tenant, let role, _):
+      guard role.satisfies(.admin) else {
+        throw RPCError(code: .permissionDenied, message: "this call needs the admin role; the key has \(role.rawValue)")
+      }
+      scope = .tenant(tenant.rawValue)
+    }
+    let limit = request.message.limit
+    guard (0...10_000).contains(limit) else { throw InvalidInput(field: "limit", reason: "must be 0 (1,000) to 10,000, got \(limit)") }
+    let since = request.message.hasSince ? request.message.since.unixMilliseconds : 0
+    let records = try await BlockingWork.run { try store.audit(scope, sinceMs: since, limit: limit == 0 ? 1_000 : Int(limit)) }
+    return ServerResponse(message: .with { $0.records = records.map(Sightline_Gateway_V1_AuditRecord.init) })
   }
 
   private func handle(

@@ -50,6 +50,7 @@ struct TenantLifecycle: Sendable {
   func export(name: String, to writer: RPCWriter<Sightline_Gateway_V1_ExportTenantResponse>) async throws {
     let tenant = try liveTenant(named: name)
     let keys = try store.keys(tenantID: tenant.id)
+    let audit = try store.audit(.tenant(tenant.id), sinceMs: 0, limit: .max)
     try await writer.write(
       .with {
         $0.archive = .with {
@@ -61,6 +62,7 @@ struct TenantLifecycle: Sendable {
             }
           }
           $0.exportedAt = Google_Protobuf_Timestamp(unixMilliseconds: WallClock.now)
+          $0.audit = audit.map(Sightline_Gateway_V1_AuditRecord.init)
         }
       })
     var bytes: Int64 = 0
@@ -113,7 +115,7 @@ struct TenantLifecycle: Sendable {
         }
         installed.append(component)
       }
-      try store.restore(tenant, keys: keys)
+      try store.restore(tenant, keys: keys, audit: try Self.auditRecords(archive, tenant: tenant))
     } catch {
       for component in installed {
         _ = try? await tenantData(component).deleteData(.with { $0.tenantID = tenant.id })
@@ -149,6 +151,16 @@ struct TenantLifecycle: Sendable {
     }
     if let named = try store.tenant(named: tenant.name), named.deletedAtMs == nil {
       throw RPCError(code: .alreadyExists, message: "a tenant named '\(tenant.name)' exists in this deployment")
+    }
+  }
+
+  /// The archive's audit records, each checked to be the tenant's.
+  static func auditRecords(_ archive: Sightline_Gateway_V1_TenantArchive, tenant: TenantRecord) throws -> [AuditRecord] {
+    try archive.audit.enumerated().map { index, wire in
+      guard wire.tenantID == tenant.id, wire.id.hasPrefix("au_") else {
+        throw InvalidInput(field: "archive.audit[\(index)]", reason: "is not an audit record of tenant \(tenant.id)")
+      }
+      return AuditRecord(wire)
     }
   }
 

@@ -9,7 +9,7 @@ struct SightlineCommand: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Demo.self, Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self, Retention.self,
-      Redaction.self, Kpi.self,
+      Redaction.self, AuditCommand.self, Kpi.self,
       Explain.self,
       AlertsCommand.self, ExperimentCommand.self, Dashboard.self, SegmentsCommand.self, CustomersCommand.self,
       ThemesCommand.self, SettingsCommand.self,

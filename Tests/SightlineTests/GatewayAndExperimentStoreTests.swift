@@ -46,6 +46,40 @@ import Testing
     #expect(throws: GatewayStoreError.self) { try store.restore(tenant, keys: [key]) }
   }
 
+  /// The audit log: a tenant's records (its keys' and the operator's on it), the
+  /// operator's across tenants, newest `limit` oldest first; a deletion removes the
+  /// tenant's keys' records but keeps the operator's; a restore brings them back.
+  @Test(arguments: TestBackend.all)
+  func auditRecordsAreScopedAndGoWithTheirTenant(_ backend: TestBackend) throws {
+    let store = try backend.gatewayStore()
+    let unique = TestBackend.freshTenant().rawValue
+    let tenant = TenantRecord(id: unique, name: "audit-\(unique)", createdAtMs: 1_000)
+    let key = APIKeyRecord(
+      id: "k1-\(unique)", tenantID: tenant.id, role: "admin", secretHash: "ha-\(unique)", label: "first", createdAtMs: 1_000)
+    try store.createTenant(tenant, firstKey: key)
+    func record(_ n: Int, _ kind: String, tenant: String) -> AuditRecord {
+      AuditRecord(
+        id: "au_\(unique)\(n)", tenantID: tenant, atMs: Int64(10_000 + n), actorKind: kind,
+        actorKeyID: kind == AuditRecord.keyActor ? key.id : "", actorName: kind == AuditRecord.keyActor ? "first" : "operator",
+        action: "Gateway/Action\(n)", detail: "n: \(n)", address: "ipv4:127.0.0.1:1", outcome: "ok")
+    }
+    let created = record(1, AuditRecord.operatorActor, tenant: tenant.id)
+    let own = [record(2, AuditRecord.keyActor, tenant: tenant.id), record(3, AuditRecord.keyActor, tenant: tenant.id)]
+    let elsewhere = record(4, AuditRecord.keyActor, tenant: unique + "-other")
+    for entry in [created] + own + [elsewhere] { try store.appendAudit(entry) }
+    #expect(try store.audit(.tenant(tenant.id), sinceMs: 0, limit: 100) == [created] + own)
+    #expect(try store.audit(.tenant(tenant.id), sinceMs: 10_002, limit: 100) == own)
+    #expect(try store.audit(.tenant(tenant.id), sinceMs: 0, limit: 2) == own)
+    #expect(try store.audit(.operator, sinceMs: 0, limit: 10_000).contains(created))
+    #expect(try !store.audit(.operator, sinceMs: 0, limit: 10_000).contains { $0.actorKind != AuditRecord.operatorActor })
+    // Deleted: the tenant's own records go, the operator's stay.
+    _ = try store.markDeleted(id: tenant.id, atMs: 20_000)
+    #expect(try store.audit(.tenant(tenant.id), sinceMs: 0, limit: 100) == [created])
+    // Restored from an export: its records return, the one already there once.
+    try store.restore(tenant, keys: [key], audit: [created] + own)
+    #expect(try store.audit(.tenant(tenant.id), sinceMs: 0, limit: 100) == [created] + own)
+  }
+
   @Test(arguments: TestBackend.all)
   func experimentNamesAreUniquePerTenantAndListOldestFirst(_ backend: TestBackend) throws {
     let directory = InProcessSuiteDirectory.make()

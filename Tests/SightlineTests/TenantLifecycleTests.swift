@@ -118,6 +118,9 @@ import Testing
         #expect(archive.files.map(\.service) == ["experiments", "segmentation", "metrics", "ingestion"])
         #expect(archive.tenant.id == demo.tenantID && archive.keys.count >= 1)
         #expect(try TenantExportDirectory.read(exportDirectory) == archive)
+        // The tenant's audit log travels with it: the demo's settings, segments, experiment.
+        let exportedActions = Set(archive.audit.map(\.action))
+        #expect(exportedActions.isSuperset(of: ["Gateway/CreateTenant", "Metrics/SetSettings", "Experiments/CreateExperiment"]))
         #expect(Self.files(of: demo.tenantID, under: suite.directory).allSatisfy { !$0.contains("transfers") })
         #expect(
           (try FileManager.default.attributesOfItem(atPath: exportDirectory)[.posixPermissions] as? Int) == 0o700)
@@ -155,6 +158,14 @@ import Testing
         #expect(revoked?.code == .unauthenticated)
         #expect(try await gateway.listTenants(.init(), metadata: operatorKey).tenants.map(\.name) == ["bystander"])
         #expect(lines.value.withLock { $0.contains { $0.contains("tenant deleted") && $0.contains(demo.tenantID) } })
+        // The operator's log keeps the deletion, and the refused attempt with the tenant's key
+        // went with the tenant's own records.
+        let operatorLog = try await gateway.listAudit(.init(), metadata: operatorKey).records
+        #expect(
+          operatorLog.contains { $0.action == "Gateway/DeleteTenant" && $0.tenantID == demo.tenantID && $0.outcome == "ok" },
+          "\(operatorLog.map(\.action))")
+        #expect(operatorLog.contains { $0.action == "Gateway/DeleteTenant" && $0.outcome.hasPrefix("INVALID_ARGUMENT") })
+        #expect(!operatorLog.contains { $0.actorKind != "operator" })
         // Deleting again finishes nothing more and fails nothing; tenant B is untouched.
         let again = try await gateway.deleteTenant(
           .with {
@@ -221,6 +232,12 @@ import Testing
         let imported = try await TenantExportDirectory.importTenant(
           from: exportDirectory, gateway: client, metadata: SuiteMetadata.bearer(fresh.operatorKey))
         #expect(imported.tenant == archive.tenant)
+        // Its audit log came along: the records of its export, then the import's own.
+        let audit = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).listAudit(
+          .init(), metadata: SuiteMetadata.bearer(demoKey)
+        ).records
+        #expect(Array(audit.prefix(archive.audit.count)) == archive.audit)
+        #expect(audit.last?.action == "Gateway/ImportTenant" && audit.last?.tenantID == archive.tenant.id)
         let after = try await Self.answers(
           client, key: SuiteMetadata.bearer(demoKey), endMs: planted.endMs, minOffset: before.stats.lastOffset)
         #expect(after == before)

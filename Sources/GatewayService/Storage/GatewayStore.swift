@@ -67,6 +67,69 @@ public struct APIKeyRecord: Sendable, Equatable, Codable {
   }
 }
 
+/// One administrative action in the audit log (the wire's `AuditRecord`).
+public struct AuditRecord: Sendable, Equatable, Codable {
+  /// Stable id, "au_" and 16 hex digits.
+  public var id: String
+  /// The tenant acted on; empty for none.
+  public var tenantID: String
+  /// When the action ended, Unix milliseconds.
+  public var atMs: Int64
+  /// "key" or "operator".
+  public var actorKind: String
+  /// The key's id; empty for the operator.
+  public var actorKeyID: String
+  /// The key's label, or "operator".
+  public var actorName: String
+  /// The RPC, "Gateway/CreateKey".
+  public var action: String
+  /// The request in one line.
+  public var detail: String
+  /// The caller's address.
+  public var address: String
+  /// "ok" or the error.
+  public var outcome: String
+
+  /// The actor kind of the operator key.
+  public static let operatorActor = "operator"
+  /// The actor kind of a tenant's key.
+  public static let keyActor = "key"
+
+  enum CodingKeys: String, CodingKey {
+    case id, action, detail, address, outcome
+    case tenantID = "tenant_id"
+    case atMs = "at_ms"
+    case actorKind = "actor_kind"
+    case actorKeyID = "actor_key_id"
+    case actorName = "actor_name"
+  }
+
+  /// A record from its parts.
+  public init(
+    id: String, tenantID: String, atMs: Int64, actorKind: String, actorKeyID: String, actorName: String, action: String,
+    detail: String, address: String, outcome: String
+  ) {
+    self.id = id
+    self.tenantID = tenantID
+    self.atMs = atMs
+    self.actorKind = actorKind
+    self.actorKeyID = actorKeyID
+    self.actorName = actorName
+    self.action = action
+    self.detail = detail
+    self.address = address
+    self.outcome = outcome
+  }
+}
+
+/// Which audit records a reader sees.
+public enum AuditScope: Sendable, Equatable {
+  /// A tenant's: its admins' actions and the operator's on it.
+  case tenant(String)
+  /// The operator's actions, on every tenant.
+  case `operator`
+}
+
 /// Errors of the gateway store that a caller can act on.
 public struct GatewayStoreError: Error, Equatable, CustomStringConvertible {
   /// What went wrong.
@@ -92,10 +155,11 @@ public protocol GatewayStore: Sendable {
   func tenant(id: String) throws -> TenantRecord?
   /// The tenant named `name`: the live one, else the one deleted last.
   func tenant(named name: String) throws -> TenantRecord?
-  /// Marks tenant `id` deleted and revokes its keys atomically; returns the keys revoked now.
+  /// Marks tenant `id` deleted, revokes its keys and removes its keys' audit records
+  /// atomically (the operator's records on it stay); returns the keys revoked now.
   func markDeleted(id: String, atMs: Int64) throws -> Int
-  /// Restores an exported tenant and its keys exactly as they were.
-  func restore(_ tenant: TenantRecord, keys: [APIKeyRecord]) throws
+  /// Restores an exported tenant, its keys and its audit records exactly as they were.
+  func restore(_ tenant: TenantRecord, keys: [APIKeyRecord], audit: [AuditRecord]) throws
   /// Stores a new key.
   func insertKey(_ key: APIKeyRecord) throws
   /// The key whose secret hashes to `secretHash`, revoked or not.
@@ -105,4 +169,13 @@ public protocol GatewayStore: Sendable {
   /// Revokes key `id` of `tenantID` (idempotent) and returns it; `keyNotFound` for a key
   /// of another tenant.
   func revokeKey(id: String, tenantID: String, atMs: Int64) throws -> APIKeyRecord
+  /// Appends an audit record.
+  func appendAudit(_ record: AuditRecord) throws
+  /// The newest `limit` audit records of `scope` at or after `sinceMs`, oldest first.
+  func audit(_ scope: AuditScope, sinceMs: Int64, limit: Int) throws -> [AuditRecord]
+}
+
+extension GatewayStore {
+  /// Restores a tenant and its keys, with no audit records.
+  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord]) throws { try restore(tenant, keys: keys, audit: []) }
 }

@@ -75,8 +75,8 @@ public final class KeyLookupCache: GatewayStore {
     try changing { try store.markDeleted(id: id, atMs: atMs) }
   }
 
-  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord]) throws {
-    try changing { try store.restore(tenant, keys: keys) }
+  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord], audit: [AuditRecord]) throws {
+    try changing { try store.restore(tenant, keys: keys, audit: audit) }
   }
 
   public func insertKey(_ key: APIKeyRecord) throws {
@@ -91,4 +91,8 @@ public final class KeyLookupCache: GatewayStore {
   public func tenant(id: String) throws -> TenantRecord? { try store.tenant(id: id) }
   public func tenant(named name: String) throws -> TenantRecord? { try store.tenant(named: name) }
   public func keys(tenantID: String) throws -> [APIKeyRecord] { try store.keys(tenantID: tenantID) }
+  public func appendAudit(_ record: AuditRecord) throws { try store.appendAudit(record) }
+  public func audit(_ scope: AuditScope, sinceMs: Int64, limit: Int) throws -> [AuditRecord] {
+    try store.audit(scope, sinceMs: sinceMs, limit: limit)
+  }
 }

@@ -22,7 +22,20 @@ public enum GatewayPostgresSchema: PostgresSchema {
         """,
         "CREATE INDEX api_key_tenant ON api_key (tenant_id)",
       ],
-      directoryTables: ["tenant", "api_key"])
+      directoryTables: ["tenant", "api_key"]),
+    PostgresMigration(
+      version: 2, name: "audit log",
+      statements: [
+        """
+        CREATE TABLE audit (
+          id text PRIMARY KEY, tenant_id text NOT NULL, at_ms bigint NOT NULL, actor_kind text NOT NULL,
+          actor_key_id text NOT NULL, actor_name text NOT NULL, action text NOT NULL, detail text NOT NULL,
+          address text NOT NULL, outcome text NOT NULL, seq bigint GENERATED ALWAYS AS IDENTITY)
+        """,
+        "CREATE INDEX audit_tenant ON audit (tenant_id, at_ms)",
+        "CREATE INDEX audit_actor ON audit (actor_kind, at_ms)",
+      ],
+      directoryTables: ["audit"]),
   ]
 }
 
@@ -107,11 +120,13 @@ public struct PostgresGatewayStore: GatewayStore {
     try pool.transaction { session in
       try Self.announceKeysChanged(session)
       try session.execute("UPDATE tenant SET deleted_at_ms = \(atMs) WHERE id = \(id) AND deleted_at_ms IS NULL")
-      return try session.execute("UPDATE api_key SET revoked_at_ms = \(atMs) WHERE tenant_id = \(id) AND revoked_at_ms IS NULL")
+      let revoked = try session.execute("UPDATE api_key SET revoked_at_ms = \(atMs) WHERE tenant_id = \(id) AND revoked_at_ms IS NULL")
+      try session.execute("DELETE FROM audit WHERE tenant_id = \(id) AND actor_kind = \(AuditRecord.keyActor)")
+      return revoked
     }
   }
 
-  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord]) throws {
+  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord], audit: [AuditRecord]) throws {
     try pool.transaction { session in
       var query = PostgresQuery(unsafeSQL: "SELECT \(Self.tenantColumns) FROM tenant WHERE id = $1 FOR UPDATE")
       query.binds.append(tenant.id)
@@ -133,6 +148,46 @@ public struct PostgresGatewayStore: GatewayStore {
         }
         try insert(key, session)
       }
+      for record in audit where record.tenantID == tenant.id { try insert(record, session, ignoringDuplicates: true) }
+    }
+  }
+
+  private static let auditColumns = "id, tenant_id, at_ms, actor_kind, actor_key_id, actor_name, action, detail, address, outcome"
+
+  private func insert(_ record: AuditRecord, _ session: PostgresSession, ignoringDuplicates: Bool = false) throws {
+    var query: PostgresQuery = """
+      INSERT INTO audit (id, tenant_id, at_ms, actor_kind, actor_key_id, actor_name, action, detail, address, outcome)
+      VALUES (\(record.id), \(record.tenantID), \(record.atMs), \(record.actorKind), \(record.actorKeyID), \(record.actorName),
+              \(record.action), \(record.detail), \(record.address), \(record.outcome))
+      """
+    if ignoringDuplicates { query.sql += " ON CONFLICT (id) DO NOTHING" }
+    try session.execute(query)
+  }
+
+  public func appendAudit(_ record: AuditRecord) throws {
+    try pool.transaction { session in try insert(record, session) }
+  }
+
+  public func audit(_ scope: AuditScope, sinceMs: Int64, limit: Int) throws -> [AuditRecord] {
+    try pool.withSession { session in
+      let (column, value) =
+        switch scope {
+        case .tenant(let id): ("tenant_id", id)
+        case .operator: ("actor_kind", AuditRecord.operatorActor)
+        }
+      var query = PostgresQuery(
+        unsafeSQL:
+          "SELECT \(Self.auditColumns) FROM audit WHERE \(column) = $1 AND at_ms >= $2 ORDER BY at_ms DESC, seq DESC LIMIT $3")
+      query.binds.append(value)
+      query.binds.append(sinceMs)
+      query.binds.append(Int64(limit))
+      return try session.query(query).map { row in
+        let (id, tenant, at, kind, keyID, name, action, detail, address, outcome) = try row.decode(
+          (String, String, Int64, String, String, String, String, String, String, String).self)
+        return AuditRecord(
+          id: id, tenantID: tenant, atMs: at, actorKind: kind, actorKeyID: keyID, actorName: name, action: action, detail: detail,
+          address: address, outcome: outcome)
+      }.reversed()
     }
   }
 

@@ -9,6 +9,10 @@ extension TenantRecord: FetchableRecord, PersistableRecord {
 extension APIKeyRecord: FetchableRecord, PersistableRecord {
   public static let databaseTableName = "api_key"
 }
+
+extension AuditRecord: FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "audit"
+}
 /// The SQLite schema of the gateway's tenants and keys.
 public enum GatewaySchema: SQLiteSchema {
   public static let migrations = [
@@ -37,6 +41,16 @@ public enum GatewaySchema: SQLiteSchema {
       DROP TABLE tenant;
       ALTER TABLE tenant_v2 RENAME TO tenant;
       CREATE UNIQUE INDEX tenant_live_name ON tenant(name) WHERE deleted_at_ms IS NULL;
+      """),
+    SQLiteMigration(
+      "v3-audit",
+      """
+      CREATE TABLE audit (
+        id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, at_ms INTEGER NOT NULL, actor_kind TEXT NOT NULL,
+        actor_key_id TEXT NOT NULL, actor_name TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL,
+        address TEXT NOT NULL, outcome TEXT NOT NULL);
+      CREATE INDEX audit_tenant ON audit(tenant_id, at_ms);
+      CREATE INDEX audit_actor ON audit(actor_kind, at_ms);
       """),
   ]
 }
@@ -87,13 +101,15 @@ extension SQLiteStore: GatewayStore where Schema == GatewaySchema {
       try db.execute(sql: "UPDATE tenant SET deleted_at_ms = ? WHERE id = ? AND deleted_at_ms IS NULL", arguments: [atMs, id])
       try db.execute(
         sql: "UPDATE api_key SET revoked_at_ms = ? WHERE tenant_id = ? AND revoked_at_ms IS NULL", arguments: [atMs, id])
-      return db.changesCount
+      let revoked = db.changesCount
+      try db.execute(sql: "DELETE FROM audit WHERE tenant_id = ? AND actor_kind = ?", arguments: [id, AuditRecord.keyActor])
+      return revoked
     }
   }
 
   /// Restores an exported tenant and its keys exactly as they were. Refused when a live
   /// tenant has its id or its name; the record of a deleted tenant with its id is replaced.
-  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord]) throws {
+  public func restore(_ tenant: TenantRecord, keys: [APIKeyRecord], audit: [AuditRecord]) throws {
     try writer.write { db in
       if let existing = try TenantRecord.fetchOne(db, key: tenant.id), existing.deletedAtMs == nil {
         throw GatewayStoreError(code: .tenantExists, description: "tenant \(tenant.id) ('\(existing.name)') exists here")
@@ -112,6 +128,7 @@ extension SQLiteStore: GatewayStore where Schema == GatewaySchema {
         }
         try key.insert(db)
       }
+      for record in audit where record.tenantID == tenant.id { try record.insert(db, onConflict: .ignore) }
     }
   }
 
@@ -144,6 +161,25 @@ extension SQLiteStore: GatewayStore where Schema == GatewaySchema {
         try key.update(db)
       }
       return key
+    }
+  }
+
+  /// Appends an audit record.
+  public func appendAudit(_ record: AuditRecord) throws {
+    try writer.write { db in try record.insert(db) }
+  }
+
+  /// The newest `limit` records of `scope` at or after `sinceMs`, oldest first (by time,
+  /// then by when they were written).
+  public func audit(_ scope: AuditScope, sinceMs: Int64, limit: Int) throws -> [AuditRecord] {
+    try writer.read { db in
+      let inScope =
+        switch scope {
+        case .tenant(let id): AuditRecord.filter(Column("tenant_id") == id)
+        case .operator: AuditRecord.filter(Column("actor_kind") == AuditRecord.operatorActor)
+        }
+      let newest = try inScope.filter(Column("at_ms") >= sinceMs).order(Column("at_ms").desc, Column.rowID.desc).limit(limit).fetchAll(db)
+      return newest.reversed()
     }
   }
 }

@@ -182,6 +182,19 @@ public enum Sightline_Gateway_V1_Gateway: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListAudit" metadata.
+        public enum ListAudit: Sendable {
+            /// Request type for "ListAudit".
+            public typealias Input = Sightline_Gateway_V1_ListAuditRequest
+            /// Response type for "ListAudit".
+            public typealias Output = Sightline_Gateway_V1_ListAuditResponse
+            /// Descriptor for "ListAudit".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.gateway.v1.Gateway"),
+                method: "ListAudit",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "sightline.gateway.v1.Gateway" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateTenant.descriptor,
@@ -195,7 +208,8 @@ public enum Sightline_Gateway_V1_Gateway: Sendable {
             RevokeKey.descriptor,
             WhoAmI.descriptor,
             SuiteHealth.descriptor,
-            Dashboard.descriptor
+            Dashboard.descriptor,
+            ListAudit.descriptor
         ]
     }
 }
@@ -449,6 +463,29 @@ extension Sightline_Gateway_V1_Gateway {
             request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_DashboardRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_DashboardResponse>
+
+        /// Handle the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The audit log of administrative actions: creating and revoking keys; creating,
+        /// > exporting, importing, moving and deleting tenants; changing settings, retention,
+        /// > aliases, redaction, alert rules, segments and experiments. A tenant admin key reads its
+        /// > tenant's records (the operator's actions on it included), the operator key the
+        /// > operator's. Append-only: no RPC changes or removes a record; a tenant's records go
+        /// > with its deletion (the operator's record of the deletion stays).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Gateway_V1_ListAuditRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Gateway_V1_ListAuditResponse` messages.
+        func listAudit(
+            request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ListAuditRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ListAuditResponse>
     }
 
     /// Service protocol for the "sightline.gateway.v1.Gateway" service.
@@ -686,6 +723,29 @@ extension Sightline_Gateway_V1_Gateway {
             request: GRPCCore.ServerRequest<Sightline_Gateway_V1_DashboardRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_DashboardResponse>
+
+        /// Handle the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The audit log of administrative actions: creating and revoking keys; creating,
+        /// > exporting, importing, moving and deleting tenants; changing settings, retention,
+        /// > aliases, redaction, alert rules, segments and experiments. A tenant admin key reads its
+        /// > tenant's records (the operator's actions on it included), the operator key the
+        /// > operator's. Append-only: no RPC changes or removes a record; a tenant's records go
+        /// > with its deletion (the operator's record of the deletion stays).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_ListAuditRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Gateway_V1_ListAuditResponse` message.
+        func listAudit(
+            request: GRPCCore.ServerRequest<Sightline_Gateway_V1_ListAuditRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_ListAuditResponse>
     }
 
     /// Simple service protocol for the "sightline.gateway.v1.Gateway" service.
@@ -922,6 +982,29 @@ extension Sightline_Gateway_V1_Gateway {
             request: Sightline_Gateway_V1_DashboardRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Gateway_V1_DashboardResponse
+
+        /// Handle the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The audit log of administrative actions: creating and revoking keys; creating,
+        /// > exporting, importing, moving and deleting tenants; changing settings, retention,
+        /// > aliases, redaction, alert rules, segments and experiments. A tenant admin key reads its
+        /// > tenant's records (the operator's actions on it included), the operator key the
+        /// > operator's. Append-only: no RPC changes or removes a record; a tenant's records go
+        /// > with its deletion (the operator's record of the deletion stays).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Gateway_V1_ListAuditRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Gateway_V1_ListAuditResponse` to respond with.
+        func listAudit(
+            request: Sightline_Gateway_V1_ListAuditRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Gateway_V1_ListAuditResponse
     }
 }
 
@@ -1061,6 +1144,17 @@ extension Sightline_Gateway_V1_Gateway.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Sightline_Gateway_V1_Gateway.Method.ListAudit.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_ListAuditRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_ListAuditResponse>(),
+            handler: { request, context in
+                try await self.listAudit(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1193,6 +1287,17 @@ extension Sightline_Gateway_V1_Gateway.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_DashboardResponse> {
         let response = try await self.dashboard(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listAudit(
+        request: GRPCCore.StreamingServerRequest<Sightline_Gateway_V1_ListAuditRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Gateway_V1_ListAuditResponse> {
+        let response = try await self.listAudit(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1356,6 +1461,19 @@ extension Sightline_Gateway_V1_Gateway.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_DashboardResponse> {
         return GRPCCore.ServerResponse<Sightline_Gateway_V1_DashboardResponse>(
             message: try await self.dashboard(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listAudit(
+        request: GRPCCore.ServerRequest<Sightline_Gateway_V1_ListAuditRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Gateway_V1_ListAuditResponse> {
+        return GRPCCore.ServerResponse<Sightline_Gateway_V1_ListAuditResponse>(
+            message: try await self.listAudit(
                 request: request.message,
                 context: context
             ),
@@ -1659,6 +1777,34 @@ extension Sightline_Gateway_V1_Gateway {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_DashboardResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_DashboardResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The audit log of administrative actions: creating and revoking keys; creating,
+        /// > exporting, importing, moving and deleting tenants; changing settings, retention,
+        /// > aliases, redaction, alert rules, segments and experiments. A tenant admin key reads its
+        /// > tenant's records (the operator's actions on it included), the operator key the
+        /// > operator's. Append-only: no RPC changes or removes a record; a tenant's records go
+        /// > with its deletion (the operator's record of the deletion stays).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_ListAuditRequest` message.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_ListAuditRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_ListAuditResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listAudit<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Gateway_V1_ListAuditRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_ListAuditRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_ListAuditResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ListAuditResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2095,6 +2241,45 @@ extension Sightline_Gateway_V1_Gateway {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListAudit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The audit log of administrative actions: creating and revoking keys; creating,
+        /// > exporting, importing, moving and deleting tenants; changing settings, retention,
+        /// > aliases, redaction, alert rules, segments and experiments. A tenant admin key reads its
+        /// > tenant's records (the operator's actions on it included), the operator key the
+        /// > operator's. Append-only: no RPC changes or removes a record; a tenant's records go
+        /// > with its deletion (the operator's record of the deletion stays).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Gateway_V1_ListAuditRequest` message.
+        ///   - serializer: A serializer for `Sightline_Gateway_V1_ListAuditRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Gateway_V1_ListAuditResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listAudit<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Gateway_V1_ListAuditRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Gateway_V1_ListAuditRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Gateway_V1_ListAuditResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ListAuditResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Gateway_V1_Gateway.Method.ListAudit.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2450,6 +2635,40 @@ extension Sightline_Gateway_V1_Gateway.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_DashboardRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_DashboardResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAudit" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The audit log of administrative actions: creating and revoking keys; creating,
+    /// > exporting, importing, moving and deleting tenants; changing settings, retention,
+    /// > aliases, redaction, alert rules, segments and experiments. A tenant admin key reads its
+    /// > tenant's records (the operator's actions on it included), the operator key the
+    /// > operator's. Append-only: no RPC changes or removes a record; a tenant's records go
+    /// > with its deletion (the operator's record of the deletion stays).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Gateway_V1_ListAuditRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAudit<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Gateway_V1_ListAuditRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ListAuditResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listAudit(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Gateway_V1_ListAuditRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Gateway_V1_ListAuditResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2856,6 +3075,44 @@ extension Sightline_Gateway_V1_Gateway.ClientProtocol {
             metadata: metadata
         )
         return try await self.dashboard(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAudit" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The audit log of administrative actions: creating and revoking keys; creating,
+    /// > exporting, importing, moving and deleting tenants; changing settings, retention,
+    /// > aliases, redaction, alert rules, segments and experiments. A tenant admin key reads its
+    /// > tenant's records (the operator's actions on it included), the operator key the
+    /// > operator's. Append-only: no RPC changes or removes a record; a tenant's records go
+    /// > with its deletion (the operator's record of the deletion stays).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAudit<Result>(
+        _ message: Sightline_Gateway_V1_ListAuditRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Gateway_V1_ListAuditResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Gateway_V1_ListAuditRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listAudit(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -669,6 +669,9 @@ public nonisolated struct Sightline_Gateway_V1_TenantArchive: Sendable {
   /// Clears the value of `exportedAt`. Subsequent reads from it will return its default value.
   public mutating func clearExportedAt() {self._exportedAt = nil}
 
+  /// The tenant's audit log (its admins' actions and the operator's on it), oldest first.
+  public var audit: [Sightline_Gateway_V1_AuditRecord] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -891,6 +894,98 @@ public nonisolated struct Sightline_Gateway_V1_MoveTenantResponse: Sendable {
   public init() {}
 
   fileprivate var _tenant: Sightline_Gateway_V1_Tenant? = nil
+}
+
+/// One administrative action, as the audit log keeps it: who, what, when, from where, and
+/// how it ended. Records are appended by the gateway and never changed through the API.
+public nonisolated struct Sightline_Gateway_V1_AuditRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Stable id, "au_" and 16 hex digits.
+  public var id: String = String()
+
+  /// The tenant acted on (by its admin, or by the operator); empty for none.
+  public var tenantID: String = String()
+
+  /// When the action ended.
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  /// "key" (a tenant's API key) or "operator".
+  public var actorKind: String = String()
+
+  /// The key's id (empty for the operator).
+  public var actorKeyID: String = String()
+
+  /// The key's label, or "operator".
+  public var actorName: String = String()
+
+  /// The RPC, "Gateway/CreateKey", "Metrics/SetSettings", ...
+  public var action: String = String()
+
+  /// What it was asked to do, in one line (the request, never a secret): "role: WRITER
+  /// label: \"etl\"", "policy: \"mask\"".
+  public var detail: String = String()
+
+  /// The caller's address as the gateway saw it, "ipv4:127.0.0.1:53122".
+  public var address: String = String()
+
+  /// "ok", or the error: "PERMISSION_DENIED: this call needs the admin role ...".
+  public var outcome: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Reads an audit log: a tenant admin key reads its tenant's, the operator key the
+/// operator's actions.
+public nonisolated struct Sightline_Gateway_V1_ListAuditRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Only records at or after this time (unset: all).
+  public var since: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_since ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_since = newValue}
+  }
+  /// Returns true if `since` has been explicitly set.
+  public var hasSince: Bool {self._since != nil}
+  /// Clears the value of `since`. Subsequent reads from it will return its default value.
+  public mutating func clearSince() {self._since = nil}
+
+  /// At most this many, the newest (0: 1,000; at most 10,000).
+  public var limit: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _since: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Audit records, oldest first.
+public nonisolated struct Sightline_Gateway_V1_ListAuditResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var records: [Sightline_Gateway_V1_AuditRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1792,7 +1887,7 @@ nonisolated extension Sightline_Gateway_V1_ArchivedFile: SwiftProtobuf.Message, 
 
 nonisolated extension Sightline_Gateway_V1_TenantArchive: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TenantArchive"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}format\0\u{1}tenant\0\u{1}keys\0\u{1}files\0\u{3}exported_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}format\0\u{1}tenant\0\u{1}keys\0\u{1}files\0\u{3}exported_at\0\u{1}audit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1805,6 +1900,7 @@ nonisolated extension Sightline_Gateway_V1_TenantArchive: SwiftProtobuf.Message,
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.keys) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.files) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._exportedAt) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.audit) }()
       default: break
       }
     }
@@ -1830,6 +1926,9 @@ nonisolated extension Sightline_Gateway_V1_TenantArchive: SwiftProtobuf.Message,
     try { if let v = self._exportedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.audit.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.audit, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1839,6 +1938,7 @@ nonisolated extension Sightline_Gateway_V1_TenantArchive: SwiftProtobuf.Message,
     if lhs.keys != rhs.keys {return false}
     if lhs.files != rhs.files {return false}
     if lhs._exportedAt != rhs._exportedAt {return false}
+    if lhs.audit != rhs.audit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2210,6 +2310,154 @@ nonisolated extension Sightline_Gateway_V1_MoveTenantResponse: SwiftProtobuf.Mes
     if lhs.fromShard != rhs.fromShard {return false}
     if lhs.copied != rhs.copied {return false}
     if lhs.pausedMs != rhs.pausedMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Gateway_V1_AuditRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuditRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}tenant_id\0\u{1}at\0\u{3}actor_kind\0\u{3}actor_key_id\0\u{3}actor_name\0\u{1}action\0\u{1}detail\0\u{1}address\0\u{1}outcome\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.actorKind) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.actorKeyID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.actorName) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.action) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.detail) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.address) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 2)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.actorKind.isEmpty {
+      try visitor.visitSingularStringField(value: self.actorKind, fieldNumber: 4)
+    }
+    if !self.actorKeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.actorKeyID, fieldNumber: 5)
+    }
+    if !self.actorName.isEmpty {
+      try visitor.visitSingularStringField(value: self.actorName, fieldNumber: 6)
+    }
+    if !self.action.isEmpty {
+      try visitor.visitSingularStringField(value: self.action, fieldNumber: 7)
+    }
+    if !self.detail.isEmpty {
+      try visitor.visitSingularStringField(value: self.detail, fieldNumber: 8)
+    }
+    if !self.address.isEmpty {
+      try visitor.visitSingularStringField(value: self.address, fieldNumber: 9)
+    }
+    if !self.outcome.isEmpty {
+      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Gateway_V1_AuditRecord, rhs: Sightline_Gateway_V1_AuditRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.actorKind != rhs.actorKind {return false}
+    if lhs.actorKeyID != rhs.actorKeyID {return false}
+    if lhs.actorName != rhs.actorName {return false}
+    if lhs.action != rhs.action {return false}
+    if lhs.detail != rhs.detail {return false}
+    if lhs.address != rhs.address {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Gateway_V1_ListAuditRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAuditRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}since\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._since) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._since {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.limit != 0 {
+      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Gateway_V1_ListAuditRequest, rhs: Sightline_Gateway_V1_ListAuditRequest) -> Bool {
+    if lhs._since != rhs._since {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Gateway_V1_ListAuditResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAuditResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}records\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.records.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Gateway_V1_ListAuditResponse, rhs: Sightline_Gateway_V1_ListAuditResponse) -> Bool {
+    if lhs.records != rhs.records {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
