@@ -320,6 +320,12 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .executableTarget(
+      name: "bench-redaction",
+      dependencies: ["SightlineModel"],
+      path: "benchmarks/redaction",
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
       name: "bench-segments",
       dependencies: [
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlineLauncher", "SightlineTesting",
