@@ -165,6 +165,7 @@ import Testing
           operatorLog.contains { $0.action == "Gateway/DeleteTenant" && $0.tenantID == demo.tenantID && $0.outcome == "ok" },
           "\(operatorLog.map(\.action))")
         #expect(operatorLog.contains { $0.action == "Gateway/DeleteTenant" && $0.outcome.hasPrefix("INVALID_ARGUMENT") })
+        #expect(operatorLog.contains { $0.action == "Gateway/ExportTenant" && $0.tenantID == demo.tenantID && $0.outcome == "ok" })
         #expect(!operatorLog.contains { $0.actorKind != "operator" })
         // Deleting again finishes nothing more and fails nothing; tenant B is untouched.
         let again = try await gateway.deleteTenant(
