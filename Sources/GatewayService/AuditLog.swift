@@ -49,31 +49,39 @@ public struct AuditLog: Sendable {
   /// ended (for the operator's actions; a key's is its own tenant).
   func recording<Result>(
     _ action: String, detail: String, metadata: Metadata, context: ServerContext,
-    tenant: @Sendable () -> String? = { nil }, _ body: () async throws -> Result
+    tenant: @escaping @Sendable () -> String? = { nil }, _ body: () async throws -> Result
   ) async throws -> Result {
     let actor = actor(metadata)
     do {
       let result = try await body()
-      write(action, detail: detail, actor: actor, address: context.remotePeer, tenant: tenant(), outcome: "ok")
+      await write(action, detail: detail, actor: actor, address: context.remotePeer, tenant: tenant, outcome: "ok")
       return result
     } catch {
-      write(action, detail: detail, actor: actor, address: context.remotePeer, tenant: tenant(), outcome: Self.outcome(of: error))
+      await write(action, detail: detail, actor: actor, address: context.remotePeer, tenant: tenant, outcome: Self.outcome(of: error))
       throw error
     }
   }
 
-  /// Appends one record; nothing for a caller without a valid key.
-  func write(_ action: String, detail: String, actor: Actor?, address: String, tenant: String?, outcome: String) {
+  /// Appends one record; nothing for a caller without a valid key. The store is called on
+  /// `BlockingWork`'s threads, never on the handler's: a synchronous database call there
+  /// could wait on the very event loop that must deliver its answer.
+  func write(
+    _ action: String, detail: String, actor: Actor?, address: String, tenant: @escaping @Sendable () -> String? = { nil },
+    outcome: String
+  ) async {
     guard let actor else { return }
-    let record = AuditRecord(
-      id: "au_" + APIKeys.randomHex(bytes: 8), tenantID: actor.tenant?.rawValue ?? tenant ?? "", atMs: WallClock.now,
-      actorKind: actor.kind, actorKeyID: actor.keyID, actorName: actor.name, action: action, detail: String(detail.prefix(500)),
-      address: address, outcome: String(outcome.prefix(500)))
+    let store = self.store
     do {
-      try store.appendAudit(record)
+      try await BlockingWork.run {
+        let record = AuditRecord(
+          id: "au_" + APIKeys.randomHex(bytes: 8), tenantID: actor.tenant?.rawValue ?? tenant() ?? "", atMs: WallClock.now,
+          actorKind: actor.kind, actorKeyID: actor.keyID, actorName: actor.name, action: action, detail: String(detail.prefix(500)),
+          address: address, outcome: String(outcome.prefix(500)))
+        try store.appendAudit(record)
+      }
     } catch {
       logger.error(
-        "audit record not written", metadata: ["audit.action": "\(action)", "tenant.id": "\(record.tenantID)", "error": "\(error)"])
+        "audit record not written", metadata: ["audit.action": "\(action)", "error": "\(error)"])
     }
   }
 

@@ -59,7 +59,7 @@ public struct ForwardingService: RegistrableRPCService {
             return try Self.admit(
               request, method: method, role: role, authenticator: authenticator, limiter: limiter, client: client, audit: record)
           } catch {
-            record?.finish(error)
+            await record?.finish(error)
             throw error
           }
         }
@@ -127,11 +127,11 @@ public struct ForwardingService: RegistrableRPCService {
           }
         }
         let trailers = try await relay(outgoing, method: method, options: options, client: client, to: writer)
-        audit?.finish(nil)
+        await audit?.finish(nil)
         return trailers
       } catch {
         let thrown = refusal.withLock({ $0 }) ?? error
-        audit?.finish(thrown)
+        await audit?.finish(thrown)
         throw thrown
       }
     }
@@ -187,16 +187,15 @@ final class AuditedCall: Sendable {
   }
 
   /// Records the call as ended with `error` (nil: ok); later calls do nothing.
-  func finish(_ error: (any Error)?) {
+  func finish(_ error: (any Error)?) async {
     guard
       written.withLock({ done in
         defer { done = true }; return !done
       })
     else { return }
     let detail = AuditLog.detail(method: method.fullyQualifiedMethod, bytes: request.withLock { $0 })
-    log.write(
-      AuditLog.action(method), detail: detail, actor: actor, address: address, tenant: nil,
-      outcome: error.map(AuditLog.outcome(of:)) ?? "ok")
+    await log.write(
+      AuditLog.action(method), detail: detail, actor: actor, address: address, outcome: error.map(AuditLog.outcome(of:)) ?? "ok")
   }
 }
 

@@ -165,26 +165,24 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
     do {
       try authenticator.requireOperator(request.metadata)
     } catch {
-      audit.write(
-        "Gateway/ExportTenant", detail: detail, actor: audit.actor(request.metadata), address: context.remotePeer,
-        tenant: tenant(), outcome: AuditLog.outcome(of: error))
+      await audit.write(
+        "Gateway/ExportTenant", detail: detail, actor: audit.actor(request.metadata), address: context.remotePeer, tenant: tenant,
+        outcome: AuditLog.outcome(of: error))
       throw error
     }
     // Recorded when the stream ends: an export that broke off is recorded as failed.
     let (metadata, address) = (request.metadata, context.remotePeer)
     return StreamingServerResponse { writer in
-      var outcome = "ok"
-      defer {
-        audit.write(
-          "Gateway/ExportTenant", detail: detail, actor: audit.actor(metadata), address: address, tenant: tenant(),
-          outcome: outcome)
-      }
       do {
         try await lifecycle.export(name: name, to: writer)
       } catch {
-        outcome = AuditLog.outcome(of: error)
+        await audit.write(
+          "Gateway/ExportTenant", detail: detail, actor: audit.actor(metadata), address: address, tenant: tenant,
+          outcome: AuditLog.outcome(of: error))
         throw error
       }
+      await audit.write(
+        "Gateway/ExportTenant", detail: detail, actor: audit.actor(metadata), address: address, tenant: tenant, outcome: "ok")
       return [:]
     }
   }
