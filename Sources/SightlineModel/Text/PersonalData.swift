@@ -272,16 +272,14 @@ private struct Scanner {
     for run in runs(groups(outside: taken)) {
       var first = 0
       while first < run.count {
-        var matched: PersonalDataMatch?
+        var longest: PersonalDataMatch?
         var characters: [UInt8] = []
-        var spans: [PersonalDataMatch?] = []
         for last in first..<run.count {
           characters += run[last].values
           if characters.count > 19 { break }
-          spans.append(classify(characters, from: run[first].range.lowerBound, to: run[last].range.upperBound))
+          if let match = classify(characters, from: run[first].range.lowerBound, to: run[last].range.upperBound) { longest = match }
         }
-        matched = spans.last(where: { $0 != nil }) ?? nil
-        if let match = matched {
+        if let match = longest {
           found.append(match)
           first = run.firstIndex { $0.range.lowerBound >= match.scalars.upperBound } ?? run.count
         } else {
