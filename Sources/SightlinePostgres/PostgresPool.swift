@@ -272,7 +272,7 @@ public struct PostgresSession {
       brokenFlag.value.store(true, ordering: .relaxed)
       let closing: EventLoopFuture<Void> = connection.close()
       closing.whenComplete { [connection] _ in withExtendedLifetime(connection) {} }
-      throw StatementTimedOut(timeout: timeout)
+      throw StatementTimedOut(timeout: timeout, statement: query.sql)
     }
     return try outcome.withLock { $0! }.get()
   }
@@ -280,7 +280,13 @@ public struct PostgresSession {
   /// A statement that did not answer within the session's timeout.
   struct StatementTimedOut: Error, CustomStringConvertible {
     let timeout: Duration
-    var description: String { "no answer from the database within \(timeout); the connection was closed" }
+    /// The statement's text (placeholders, never values), so the error says what hung.
+    let statement: String
+    var description: String {
+      let text = statement.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+      let shown = text.count > 160 ? text.prefix(160) + "…" : Substring(text)
+      return "no answer from the database within \(timeout) to \"\(shown)\"; the connection was closed"
+    }
   }
 
   /// The single value of the first row of `query`, or nil when it returned no row.

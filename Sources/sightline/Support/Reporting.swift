@@ -9,6 +9,9 @@ import SightlineRPC
 func report(_ error: any Error) -> any Error {
   guard let rpc = error as? RPCError else { return error }
   var text = "error: \(rpc.code): \(rpc.message)"
+  // gRPC gives an error that is not an RPC error (a transport's, an interceptor's) code
+  // UNKNOWN and an empty message; what went wrong is then only in its cause.
+  if rpc.message.isEmpty, let cause = rpc.cause { text += "\(cause)" }
   if let explanation = explainTransportFailure(rpc) { text += "\n  " + explanation }
   if let status = try? rpc.unpackGoogleRPCStatus() {
     for detail in status.details {
