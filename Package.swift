@@ -59,6 +59,9 @@ let package = Package(
     // column maps are YAML.
     .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    // Spans exported over OTLP (docs/operations.md, "Traces"); metrics stay on Prometheus.
+    .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
   ],
   targets: [
     // Domain types, roles, validation rules. No I/O.
@@ -87,6 +90,8 @@ let package = Package(
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "OTel", package: "swift-otel"),
+        .product(name: "Tracing", package: "swift-distributed-tracing"),
         metrics,
       ],
       swiftSettings: swiftSettings

@@ -34,6 +34,7 @@ struct GatewayCommand: AsyncParsableCommand {
     let logger = Logger(label: "sightline.gateway")
     let env = ProcessInfo.processInfo.environment
     let base = try options.resolve(for: .gateway)
+    let tracing = try ProcessBootstrap.spanExport(.gateway, options: options, logger: logger)
     var configuration = GatewayConfiguration(
       listen: base.listen, dataDirectory: base.dataDirectory, pki: base.pki,
       operatorKeyFile: operatorKeyFile ?? env["SIGHTLINE_OPERATOR_KEY_FILE"] ?? "\(base.dataDirectory)/operator.key",
@@ -60,6 +61,6 @@ struct GatewayCommand: AsyncParsableCommand {
     logger.info("starting", metadata: ["listen": "\(configuration.listen)"])
     // Services stop in reverse order: the cockpit stops taking requests before the gRPC
     // server it calls.
-    try await ProcessBootstrap.run((prometheus.map { [$0] } ?? []) + services + cockpit, logger: logger)
+    try await ProcessBootstrap.run(tracing + (prometheus.map { [$0] } ?? []) + services + cockpit, logger: logger)
   }
 }

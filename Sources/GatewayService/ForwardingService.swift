@@ -77,6 +77,7 @@ public struct ForwardingService: RegistrableRPCService {
       throw RPCError(code: .permissionDenied, message: "\(method) has no access policy; refusing to forward it")
     }
     let (tenant, _, _) = try authenticator.requireTenant(request.metadata, role: role)
+    SpanExport.noteTenant(tenant)
     let live = MethodPolicy.liveStreams.contains(method.fullyQualifiedMethod)
     try limiter.admit(tenant, holdsSlot: !live)
     let slot = live ? nil : AdmissionSlot(limiter: limiter, tenant: tenant)
@@ -160,6 +161,10 @@ public struct ForwardingService: RegistrableRPCService {
     } catch let error as RPCError {
       // Keep the backend's code, message and structured details; drop transport-level keys.
       throw RPCError(code: error.code, message: error.message, metadata: ForwardedMetadata.trailers(error.metadata))
+    } catch {
+      // Anything else failed on the hop itself (gRPC would send UNKNOWN with an empty
+      // message): say what, as a passing failure, since the backend may not have answered.
+      throw RPCError(code: .unavailable, message: "the call to \(method.service) failed on its way: \(error)", cause: error)
     }
   }
 }

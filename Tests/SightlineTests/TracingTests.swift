@@ -66,5 +66,108 @@ extension RealProcessSuites {
         throw error
       }
     }
+    /// Spans over OTLP (docs/operations.md, "Traces"): a collector on loopback (Python's
+    /// opentelemetry-proto with grpcio, Tests/otlp/otlp_receiver.py) receives the spans of
+    /// one `sightline experiment evaluate` as one trace, gateway → experiments → metrics,
+    /// each hop's parent the hop before it, under the ids the logs carry; no key appears.
+    /// Whether the receiver can run; under CI it must (the test fails rather than skips).
+    static var receiverAvailable: Bool {
+      ProcessInfo.processInfo.environment["CI"] == "true"
+        || ChildProcess.succeeds(["python3", "-c", "import grpc, opentelemetry.proto"])
+    }
+
+    @Test(.enabled(if: receiverAvailable, "needs python3 with grpcio and opentelemetry-proto (.ci/run installs them)"))
+    func theSpansOfOneEvaluationReachAnOTLPCollectorAsOneTrace() async throws {
+      let directory = InProcessSuite.temporaryDirectory()
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let spansFile = directory + "/spans.jsonl"
+      let receiver = Process()
+      receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      receiver.arguments = [
+        "python3", ConfigurationReferenceTests.root.path + "/Tests/otlp/otlp_receiver.py", "--out", spansFile, "--seconds", "300",
+      ]
+      let portPipe = Pipe()
+      receiver.standardOutput = portPipe
+      try receiver.run()
+      defer { receiver.terminate() }
+      let portLine = String(decoding: portPipe.fileHandleForReading.availableData, as: UTF8.self)
+      let collectorPort = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "receiver said '\(portLine)'")
+
+      let logFile = directory + "/suite.log"
+      #expect(FileManager.default.createFile(atPath: logFile, contents: nil))
+      let base = EndToEndTests.freePortBase()
+      let launcher = SuiteLauncher(dataDirectory: directory + "/data", portBase: base, binaryDirectory: EndToEndTests.binaryDirectory)
+      launcher.environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:\(collectorPort)"
+      launcher.environment["OTEL_BSP_SCHEDULE_DELAY"] = "200"
+      launcher.environment["SIGHTLINE_LOG_LEVEL"] = "debug"
+      try await launcher.start(timeout: .seconds(60), output: FileHandle(forWritingAtPath: logFile))
+      let key: String
+      do {
+        key = try await launcher.createTenant("traced")
+        try await ClientFactory.withClient(launcher.gateway, security: SuiteTLS(pki: launcher.pki).clientSecurity(identity: nil)) {
+          client in
+          _ = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).createExperiment(
+            .with { $0.experiment = ExperimentRPCTests.rolloutExperiment(.init(endMs: todayMidnightMs())) },
+            metadata: SuiteMetadata.bearer(key))
+        }
+        let evaluated = try IngestionEndToEndTests.cli(
+          [
+            "experiment", "evaluate", "dashboard rollout", "--api-key", key, "--data-dir", directory + "/data", "--gateway",
+            "127.0.0.1:\(base)",
+          ])
+        #expect(evaluated.status == 0, "\(evaluated)")
+      } catch {
+        await launcher.stop()
+        throw error
+      }
+      // A graceful stop sends what the batch processors still hold.
+      await launcher.stop()
+
+      let text = try String(contentsOfFile: spansFile, encoding: .utf8)
+      let spans = try text.split(separator: "\n").map { line in
+        // Attribute values are all strings here; the status has a code and a message.
+        try JSONDecoder().decode(SpanLine.self, from: Data(line.utf8))
+      }
+      #expect(!text.contains(key), "an API key reached the collector")
+      let evaluate = "sightline.experiments.v1.Experiments/Evaluate"
+      let atGateway = try #require(spans.first { $0.service == "sightline-gateway" && $0.name == evaluate }, "\(spans.map(\.name))")
+      let trace = spans.filter { $0.traceID == atGateway.traceID }
+      let atExperiments = try #require(trace.first { $0.service == "sightline-experiments" && $0.name == evaluate }, "\(trace)")
+      let atMetrics = trace.filter { $0.service == "sightline-metrics" }
+      #expect(atGateway.parentSpanID.isEmpty, "the gateway's span starts the trace")
+      #expect(atExperiments.parentSpanID == atGateway.spanID)
+      #expect(!atMetrics.isEmpty && atMetrics.allSatisfy { $0.parentSpanID == atExperiments.spanID }, "\(atMetrics)")
+      #expect(atMetrics.contains { $0.name == "sightline.metrics.v1.Metrics/GetUnitAggregates" }, "\(atMetrics.map(\.name))")
+      for span in [atGateway, atExperiments] + atMetrics {
+        #expect(span.kind == 2, "a server span: \(span)")
+        #expect(span.attributes["rpc.grpc.status"] == "ok" && span.attributes["rpc.system"] == "grpc", "\(span)")
+        #expect(span.attributes["tenant.id"]?.hasPrefix("t_") == true && span.attributes["tenant.id"] == atGateway.attributes["tenant.id"])
+      }
+      // The logs name the same spans.
+      let log = try String(contentsOfFile: logFile, encoding: .utf8)
+      #expect(log.contains("span_id=\(atExperiments.spanID)") && log.contains("trace_id=\(atGateway.traceID)"))
+      print("TracingTests: \(trace.count) spans in trace \(atGateway.traceID): \(trace.map { "\($0.service ?? "?") \($0.name)" })")
+    }
+
+    /// A span as the receiver writes it.
+    struct SpanLine: Decodable, CustomStringConvertible {
+      var service: String?
+      var traceID: String
+      var spanID: String
+      var parentSpanID: String
+      var name: String
+      var kind: Int
+      /// Every value as text (the receiver writes them so).
+      var attributes: [String: String]
+
+      enum CodingKeys: String, CodingKey {
+        case service, name, kind, attributes
+        case traceID = "trace_id"
+        case spanID = "span_id"
+        case parentSpanID = "parent_span_id"
+      }
+
+      var description: String { "\(service ?? "?") \(name) \(spanID) ← \(parentSpanID) \(attributes)" }
+    }
   }
 }

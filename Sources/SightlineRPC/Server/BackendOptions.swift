@@ -70,6 +70,14 @@ public struct BackendOptions: ParsableArguments, Sendable {
   )
   public var leaseTime: Double?
 
+  /// The OpenTelemetry collector spans are exported to.
+  @Option(
+    name: .long,
+    help:
+      "Export each call's spans over OTLP to this collector, http(s)://HOST:PORT (gRPC, 4317; env OTEL_EXPORTER_OTLP_ENDPOINT, with OpenTelemetry's other OTEL_* variables honoured; default: not exported)."
+  )
+  public var otlpEndpoint: String?
+
   public init() {}
 
   /// Shard names and URLs from `NAME=URL` texts; the error names the text that is wrong.

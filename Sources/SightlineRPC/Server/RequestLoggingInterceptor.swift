@@ -4,6 +4,7 @@ public import Logging
 import Metrics
 public import SightlineModel
 import Synchronization
+import Tracing
 
 /// Logs one line per RPC with its method, status, duration, request id and tenant, using
 /// structured metadata with dotted keys (`rpc.method`, `request.id`, `tenant.id`), and
@@ -30,12 +31,14 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
     let instruments = self.instruments.of(method)
     instruments.inFlight.increment()
     let (logger, metadata) = (self.logger, request.metadata)
+    let span = SpanExport.currentSpan
     @Sendable func log(_ code: String, _ message: String?) {
       let elapsed = ContinuousClock.now - start
       instruments.inFlight.decrement()
       self.instruments.calls(method, code: code).increment()
       instruments.duration.recordNanoseconds(
         Int64(elapsed.components.seconds) * 1_000_000_000 + Int64(elapsed.components.attoseconds / 1_000_000_000))
+      if let span { Self.describe(span, code: code, message: message, metadata: metadata) }
       let level: Logger.Level = message == nil ? .debug : .info
       guard logger.logLevel <= level else { return }
       var line = logger
@@ -74,6 +77,21 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
       let error = Self.onTheWire(error)
       log(Self.status(of: error), Self.message(of: error))
       throw error
+    }
+  }
+
+  /// Puts on the exported span what the log line says: the status, the error's message
+  /// (which names records and fields, never their values), the request id and the tenant.
+  static func describe(_ span: any Span, code: String, message: String?, metadata: Metadata) {
+    span.attributes["rpc.grpc.status"] = code
+    if let id = SuiteMetadata.requestID(metadata) { span.attributes["request.id"] = "\(id)" }
+    if let tenant = metadata[stringValues: SuiteMetadata.tenantKey].first(where: { _ in true }) {
+      span.attributes["tenant.id"] = tenant
+    }
+    if let message {
+      span.setStatus(SpanStatus(code: .error, message: "\(code): \(message)"))
+    } else {
+      span.setStatus(SpanStatus(code: .ok))
     }
   }
 

@@ -51,11 +51,19 @@ extension ProcessBootstrap {
     bootstrapLogging()
     let logger = Logger(label: "sightline.\(component.rawValue)")
     let configuration = try options.resolve(for: component)
+    let tracing = try spanExport(component, options: options, logger: logger)
     let services = try makeServices(configuration, logger)
     let prometheus = ProcessMetrics.endpoint(
       for: component, dataDirectory: configuration.dataDirectory, listen: configuration.prometheusListen,
       databaseSizes: services.compactMap { ($0 as? SuiteServer)?.databaseSizes }.first, logger: logger)
     logger.info("starting", metadata: ["listen": "\(configuration.listen)", "data_dir": "\(configuration.dataDirectory)"])
-    try await run((prometheus.map { [$0] } ?? []) + services, logger: logger)
+    try await run(tracing + (prometheus.map { [$0] } ?? []) + services, logger: logger)
+  }
+
+  /// The span exporter's service when `options` or the environment name an OTLP collector
+  /// (``SpanExport``), else none. First in a process's services, so it stops last and sends
+  /// the spans of the calls the servers finished while stopping.
+  public static func spanExport(_ component: SuiteComponent, options: BackendOptions, logger: Logger) throws -> [any Service] {
+    try SpanExport.start(component: component, flag: options.otlpEndpoint, logger: logger).map { [$0] } ?? []
   }
 }

@@ -2,15 +2,15 @@ import Foundation
 public import GRPCCore
 public import Logging
 import SightlineModel
+import Tracing
 
 /// W3C Trace Context (`traceparent`) carried through the suite: the gateway accepts a
 /// caller's trace or starts one, every server hop continues it with a span of its own,
 /// every outgoing call (forwarding, service to service) passes it on in gRPC metadata, and
 /// every log line written while handling the call carries `trace_id` and `span_id`.
 ///
-/// This is the plain header rather than swift-distributed-tracing with a tracer: the suite
-/// needs correlation across processes and in logs, which the header gives without a
-/// tracing backend to export spans to (none runs here).
+/// Each server hop is a span; with a collector configured (``SpanExport``) the spans are
+/// exported over OTLP under the same ids, so logs and traces name the same spans.
 public struct TraceContext: Sendable, Equatable {
   /// 32 lowercase hex digits, not all zero.
   public let traceID: String
@@ -103,14 +103,39 @@ public struct TracingServerInterceptor: ServerInterceptor {
     next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
     let incoming = request.metadata[stringValues: TraceContext.header].first { _ in true }.flatMap(TraceContext.init(traceparent:))
-    let trace = incoming?.child() ?? TraceContext.start()
-    var response = try await TraceContext.$current.withValue(trace) { try await next(request, context) }
-    // A streaming response is produced after this returns: keep the trace for it too.
-    if case .success(var contents) = response.accepted {
-      let producer = contents.producer
-      contents.producer = { writer in try await TraceContext.$current.withValue(trace) { try await producer(writer) } }
-      response.accepted = .success(contents)
+    guard let exported = SpanExport.serverSpan(method: context.descriptor.fullyQualifiedMethod, incoming: incoming) else {
+      return try await Self.handle(request, context, trace: incoming?.child() ?? TraceContext.start(), span: nil, next: next)
     }
+    return try await Self.handle(request, context, trace: exported.trace, span: exported.span, next: next)
+  }
+
+  /// Runs the call with `trace` (and `span`, ended when the response is) current.
+  private static func handle<Input: Sendable, Output: Sendable>(
+    _ request: StreamingServerRequest<Input>, _ context: ServerContext, trace: TraceContext, span: (any Span)?,
+    next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    var response: StreamingServerResponse<Output>
+    do {
+      response = try await TraceContext.$current.withValue(trace) {
+        try await SpanExport.$currentSpan.withValue(span) { try await next(request, context) }
+      }
+    } catch {
+      span?.end()
+      throw error
+    }
+    // A streaming response is produced after this returns: keep the trace for it too.
+    guard case .success(var contents) = response.accepted else {
+      span?.end()
+      return response
+    }
+    let producer = contents.producer
+    contents.producer = { writer in
+      defer { span?.end() }
+      return try await TraceContext.$current.withValue(trace) {
+        try await SpanExport.$currentSpan.withValue(span) { try await producer(writer) }
+      }
+    }
+    response.accepted = .success(contents)
     return response
   }
 }

@@ -59,6 +59,12 @@ struct Up: AsyncParsableCommand {
   )
   var replicas: Int = 1
 
+  @Option(
+    help:
+      "Export every process's spans over OTLP to this collector, http(s)://HOST:PORT (env OTEL_EXPORTER_OTLP_ENDPOINT; docs/operations.md, \"Traces in Jaeger or Tempo\")."
+  )
+  var otlpEndpoint: String?
+
   func validate() throws {
     guard (1...65535).contains(port), (1...65532).contains(servicePortBase) else {
       throw ValidationError("ports must be between 1 and 65535")
@@ -85,6 +91,7 @@ struct Up: AsyncParsableCommand {
     if let database { launcher.environment["SIGHTLINE_DATABASE_URL"] = database }
     if let databaseOwner { launcher.environment["SIGHTLINE_DATABASE_OWNER_URL"] = databaseOwner }
     if !shards.isEmpty { launcher.environment["SIGHTLINE_SHARDS"] = shards.joined(separator: ",") }
+    if let otlpEndpoint { launcher.environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint }
     if let base = prometheusPortBase {
       for (offset, component) in ([SuiteComponent.gateway] + SuiteComponent.backends).enumerated() {
         launcher.prometheusPorts[component] = base + offset
