@@ -52,7 +52,9 @@ enum Assets {
     .filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; }
     .filters label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); }
     select, input { font: inherit; padding: .25rem; }
-    .examples { margin: 0; padding-left: 1rem; }
+    .examples { margin: 0; padding-left: 1rem; text-align: left; }
+    svg.mix { vertical-align: middle; } svg.mix .negative { fill: var(--red); } svg.mix .neutral { fill: #d1d5db; }
+    svg.mix .positive { fill: var(--green); }
     .verdict strong { text-transform: uppercase; }
     .verdict.better strong { color: var(--green); } .verdict.worse strong { color: var(--red); }
     .muted { color: var(--muted); font-size: .9em; }

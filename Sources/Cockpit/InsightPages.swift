@@ -94,20 +94,23 @@ enum VoicePage {
       ? "<p>\(HTML.escape(context.text("nodata")))</p>"
       : Layout.table(
         caption: context.text("voice.themes"),
-        header: [context.text("voice.term"), context.text("voice.count"), context.text("voice.sentiment"), context.text("voice.examples")],
+        header: [context.text("voice.term"), context.text("voice.count"), context.text("voice.mix"), context.text("voice.examples")],
         rows: themes.themes.map { theme in
           [
             "<span data-theme=\"\(HTML.escape(theme.term))\">\(HTML.escape(theme.term))</span>", "\(theme.count)",
-            KpiFormat.fixed(theme.sentiment, digits: 2),
+            Self.mix(negative: theme.negativeShare, neutral: theme.neutralShare, positive: theme.positiveShare),
             "<ul class=\"examples\">" + theme.examples.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>",
           ]
         }, numericFrom: 1)
     body += "</section>"
-    // Twelve weeks of sentiment, one GetThemes call per week (its mean sentiment).
+    // Twelve weeks of sentiment, one GetThemes call per week: its shares of negative and
+    // of positive texts.
     let week: Int64 = 7 * 86_400_000
     let end = range.end.unixMilliseconds
     var labels: [String] = []
-    var points: [Double?] = []
+    var negative: [Double?] = []
+    var positive: [Double?] = []
+    var sizes: [Int64] = []
     for index in (0..<12).reversed() {
       let start = end - Int64(index + 1) * week
       let reply = try await segmentation.getThemes(
@@ -119,16 +122,40 @@ enum VoicePage {
           $0.limit = 1
         }, metadata: metadata)
       labels.append(String(context.day(milliseconds: start).dropFirst(5)))
-      points.append(reply.documents > 0 ? reply.meanSentiment : nil)
+      negative.append(reply.documents > 0 ? reply.negativeShare : nil)
+      positive.append(reply.documents > 0 ? reply.positiveShare : nil)
+      sizes.append(reply.documents)
     }
     let title = context.text("voice.trend")
     body += "<section aria-labelledby=\"sentiment\"><h2 id=\"sentiment\">\(HTML.escape(title))</h2><figure class=\"chart-box wide\">"
+    let described = labels.indices.map { index in
+      "\(labels[index]): \(context.text("voice.negative")) \(negative[index].map(KpiFormat.percent) ?? "–"), "
+        + "\(context.text("voice.positive")) \(positive[index].map(KpiFormat.percent) ?? "–"), n=\(sizes[index])"
+    }
     body += Charts.line(
-      title: title,
-      description: zip(labels, points).map { "\($0): \($1.map { KpiFormat.fixed($0, digits: 2) } ?? "–")" }.joined(separator: "; "),
-      labels: labels, series: [.init(name: context.text("voice.sentiment"), points: points)], format: { KpiFormat.fixed($0, digits: 2) })
+      title: title, description: described.joined(separator: "; "), labels: labels,
+      series: [
+        .init(name: context.text("voice.negative"), points: negative), .init(name: context.text("voice.positive"), points: positive),
+      ],
+      format: KpiFormat.percent)
     body += "</figure></section>"
     return Layout.page(context, title: context.text("voice.title"), body: body)
+  }
+}
+
+extension VoicePage {
+  /// A theme's sentiment as shares: a bar of three parts and the figures beside it.
+  static func mix(negative: Double, neutral: Double, positive: Double) -> String {
+    var bar = "<svg class=\"mix\" viewBox=\"0 0 100 10\" width=\"100\" height=\"10\" role=\"img\" aria-hidden=\"true\">"
+    var x = 0.0
+    for (share, kind) in [(negative, "negative"), (neutral, "neutral"), (positive, "positive")] where share > 0 {
+      bar +=
+        "<rect class=\"\(kind)\" x=\"\(String(format: "%.1f", x))\" y=\"0\" width=\"\(String(format: "%.1f", share * 100))\" height=\"10\"/>"
+      x += share * 100
+    }
+    bar += "</svg>"
+    let figures = [negative, neutral, positive].map(KpiFormat.percent).joined(separator: " · ")
+    return "<span data-sentiment-mix=\"\(figures)\">\(bar) \(HTML.escape(figures))</span>"
   }
 }
 

@@ -288,6 +288,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
         $0.results = request.message.texts.map { text in
           .with {
             $0.sentiment = Sentiment.score(text)
+            $0.label = Sentiment.label(ofScore: $0.sentiment).rawValue
             $0.tokens = Tokenizer.terms(text)
           }
         }

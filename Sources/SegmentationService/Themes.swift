@@ -48,6 +48,8 @@ enum Themes {
     return .with {
       $0.documents = Int64(target.count)
       $0.meanSentiment = target.isEmpty ? 0 : target.reduce(0) { $0 + $1.2 } / Double(target.count)
+      let mix = SentimentMix(scores: target.map(\.2))
+      ($0.negativeShare, $0.neutralShare, $0.positiveShare) = (mix.negative, mix.neutral, mix.positive)
       $0.themes = ranked.prefix(limit).map { term, keyness in
         let containing = target.filter { $0.1.contains(term) }
         var examples: [String] = []
@@ -59,9 +61,32 @@ enum Themes {
           $0.count = Int64(documentFrequency[term, default: 0])
           $0.keyness = keyness
           $0.sentiment = containing.isEmpty ? 0 : containing.reduce(0) { $0 + $1.2 } / Double(containing.count)
+          let mix = SentimentMix(scores: containing.map(\.2))
+          ($0.negativeShare, $0.neutralShare, $0.positiveShare) = (mix.negative, mix.neutral, mix.positive)
           $0.examples = examples
         }
       }
     }
+  }
+}
+
+/// The shares of scores that are negative, neutral and positive (``Sentiment/Label``);
+/// all 0 without scores.
+struct SentimentMix {
+  var negative = 0.0
+  var neutral = 0.0
+  var positive = 0.0
+
+  init(scores: [Double]) {
+    guard !scores.isEmpty else { return }
+    for score in scores {
+      switch Sentiment.label(ofScore: score) {
+      case .negative: negative += 1
+      case .neutral: neutral += 1
+      case .positive: positive += 1
+      }
+    }
+    let total = Double(scores.count)
+    (negative, neutral, positive) = (negative / total, neutral / total, positive / total)
   }
 }

@@ -156,7 +156,7 @@ struct SegmentModelTests {
     #expect(Sentiment.score("不满意") == -1)
     #expect(Sentiment.score("问题没有解决") == -1)
     #expect(Sentiment.score("服务不错，很满意") == 1)
-    #expect(Sentiment.score("fast reply but the device is broken") == 0)
+    #expect(Sentiment.score("fast reply but the device is broken") < 0)
     #expect(Sentiment.score("天气") == 0)
   }
 

@@ -107,6 +107,13 @@ import Testing
         #expect(vipThemes.documents == 10)
         #expect(vipThemes.themes.first?.term == "发票", "\(vipThemes.themes.map(\.term))")
         #expect((vipThemes.themes.first?.sentiment ?? 0) < 0)
+        // As shares: 失望, 错误 and "missing" are negative; "申请重开发票三次" and
+        // "电子发票无法下载" carry no sentiment word (docs/segments.md, "Sentiment").
+        let invoices = try #require(vipThemes.themes.first)
+        #expect(
+          abs(invoices.negativeShare - 0.6) < 1e-9 && abs(invoices.neutralShare - 0.4) < 1e-9 && invoices.positiveShare == 0,
+          "\(invoices)")
+        #expect(abs(vipThemes.negativeShare - 0.6) < 1e-9 && abs(vipThemes.neutralShare - 0.4) < 1e-9)
         let all = try await segmentation.getThemes(
           .with {
             $0.negativeOnly = true; $0.limit = 5

@@ -207,6 +207,10 @@ def main():
         terms = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "[data-theme]")]
         check(terms == expected["themes"], f"themes: page {terms}, RPC {expected['themes']}")
         check(len(driver.find_elements(By.CSS_SELECTOR, "svg.chart")) == 1, "no sentiment trend")
+        # Sentiment as shares of negative, neutral and positive texts, one bar per theme.
+        mixes = driver.find_elements(By.CSS_SELECTOR, "[data-sentiment-mix]")
+        check(len(mixes) == len(terms) and all(m.find_elements(By.CSS_SELECTOR, "svg.mix rect") for m in mixes),
+              f"sentiment shares: {len(mixes)} for {len(terms)} themes")
         shoot(driver, args.screenshots, "voice-en")
 
         # Experiments: verdict and effects, a forest plot.

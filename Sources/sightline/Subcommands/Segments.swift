@@ -175,11 +175,14 @@ struct ThemesCommand: AsyncParsableCommand {
         }, metadata: metadata)
     }
     print("\(reply.documents) texts")
+    // Sentiment as the shares of negative, neutral and positive texts, not a mean that
+    // hides a split (docs/segments.md, "Sentiment").
     printTable(
-      ["term", "texts", "keyness", "sentiment", "example"],
+      ["term", "texts", "keyness", "negative", "neutral", "positive", "example"],
       reply.themes.map { theme in
         [
-          theme.term, String(theme.count), KpiFormat.fixed(theme.keyness, digits: 1), KpiFormat.fixed(theme.sentiment, digits: 2),
+          theme.term, String(theme.count), KpiFormat.fixed(theme.keyness, digits: 1), KpiFormat.percent(theme.negativeShare),
+          KpiFormat.percent(theme.neutralShare), KpiFormat.percent(theme.positiveShare),
           String((theme.examples.first ?? "").prefix(60)),
         ]
       })

@@ -495,6 +495,14 @@ public nonisolated struct Sightline_Segmentation_V1_Theme: Sendable {
   /// Up to three example texts.
   public var examples: [String] = []
 
+  /// Shares of the texts containing it whose sentiment is negative, neutral and positive
+  /// (docs/segments.md, "Sentiment"); they sum to 1 when there are texts.
+  public var negativeShare: Double = 0
+
+  public var neutralShare: Double = 0
+
+  public var positiveShare: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -512,9 +520,16 @@ public nonisolated struct Sightline_Segmentation_V1_GetThemesResponse: Sendable 
   /// Texts analysed.
   public var documents: Int64 = 0
 
-  /// Mean sentiment of those texts, in [-1, 1] (0 when there are none): one point of the
-  /// cockpit's sentiment trend.
+  /// Mean sentiment of those texts, in [-1, 1] (0 when there are none).
   public var meanSentiment: Double = 0
+
+  /// Shares of those texts whose sentiment is negative, neutral and positive (0 when there
+  /// are none): one point of the cockpit's sentiment trend.
+  public var negativeShare: Double = 0
+
+  public var neutralShare: Double = 0
+
+  public var positiveShare: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -560,6 +575,9 @@ public nonisolated struct Sightline_Segmentation_V1_TextAnalysis: Sendable {
 
   /// Tokens after stop-word removal.
   public var tokens: [String] = []
+
+  /// "negative", "neutral" or "positive": the score's sign.
+  public var label: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1348,7 +1366,7 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesRequest: SwiftProtobuf.
 
 nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Theme"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}term\0\u{1}count\0\u{1}keyness\0\u{1}sentiment\0\u{1}examples\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}term\0\u{1}count\0\u{1}keyness\0\u{1}sentiment\0\u{1}examples\0\u{3}negative_share\0\u{3}neutral_share\0\u{3}positive_share\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1361,6 +1379,9 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.keyness) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.sentiment) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.examples) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.negativeShare) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.neutralShare) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.positiveShare) }()
       default: break
       }
     }
@@ -1382,6 +1403,15 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
     if !self.examples.isEmpty {
       try visitor.visitRepeatedStringField(value: self.examples, fieldNumber: 5)
     }
+    if self.negativeShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.negativeShare, fieldNumber: 6)
+    }
+    if self.neutralShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.neutralShare, fieldNumber: 7)
+    }
+    if self.positiveShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.positiveShare, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1391,6 +1421,9 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
     if lhs.keyness != rhs.keyness {return false}
     if lhs.sentiment != rhs.sentiment {return false}
     if lhs.examples != rhs.examples {return false}
+    if lhs.negativeShare != rhs.negativeShare {return false}
+    if lhs.neutralShare != rhs.neutralShare {return false}
+    if lhs.positiveShare != rhs.positiveShare {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1398,7 +1431,7 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
 
 nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetThemesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}themes\0\u{1}documents\0\u{3}mean_sentiment\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}themes\0\u{1}documents\0\u{3}mean_sentiment\0\u{3}negative_share\0\u{3}neutral_share\0\u{3}positive_share\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1409,6 +1442,9 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.themes) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.documents) }()
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.meanSentiment) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.negativeShare) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.neutralShare) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.positiveShare) }()
       default: break
       }
     }
@@ -1424,6 +1460,15 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf
     if self.meanSentiment.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.meanSentiment, fieldNumber: 3)
     }
+    if self.negativeShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.negativeShare, fieldNumber: 4)
+    }
+    if self.neutralShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.neutralShare, fieldNumber: 5)
+    }
+    if self.positiveShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.positiveShare, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1431,6 +1476,9 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf
     if lhs.themes != rhs.themes {return false}
     if lhs.documents != rhs.documents {return false}
     if lhs.meanSentiment != rhs.meanSentiment {return false}
+    if lhs.negativeShare != rhs.negativeShare {return false}
+    if lhs.neutralShare != rhs.neutralShare {return false}
+    if lhs.positiveShare != rhs.positiveShare {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1498,7 +1546,7 @@ nonisolated extension Sightline_Segmentation_V1_AnalyzeTextResponse: SwiftProtob
 
 nonisolated extension Sightline_Segmentation_V1_TextAnalysis: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TextAnalysis"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sentiment\0\u{1}tokens\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sentiment\0\u{1}tokens\0\u{1}label\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1508,6 +1556,7 @@ nonisolated extension Sightline_Segmentation_V1_TextAnalysis: SwiftProtobuf.Mess
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularDoubleField(value: &self.sentiment) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.tokens) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.label) }()
       default: break
       }
     }
@@ -1520,12 +1569,16 @@ nonisolated extension Sightline_Segmentation_V1_TextAnalysis: SwiftProtobuf.Mess
     if !self.tokens.isEmpty {
       try visitor.visitRepeatedStringField(value: self.tokens, fieldNumber: 2)
     }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Segmentation_V1_TextAnalysis, rhs: Sightline_Segmentation_V1_TextAnalysis) -> Bool {
     if lhs.sentiment != rhs.sentiment {return false}
     if lhs.tokens != rhs.tokens {return false}
+    if lhs.label != rhs.label {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
