@@ -40,6 +40,7 @@ enum Assets {
     .chart-box.wide { margin: .8rem 0; }
     figcaption { font-weight: 600; margin-bottom: .3rem; }
     svg.chart { width: 100%; height: auto; display: block; }
+    svg .marker { stroke: var(--muted); stroke-dasharray: 5 3; stroke-width: 1.5; }
     svg .grid { stroke: #e5e7eb; } svg .zero { stroke: var(--muted); stroke-dasharray: 4 3; }
     svg .axis { font-size: 11px; fill: var(--muted); }
     .legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .85rem; }

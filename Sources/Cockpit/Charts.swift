@@ -14,8 +14,11 @@ enum Charts {
 
   /// A line chart of `series` over `labels` (x, e.g. dates), values formatted by `format`
   /// on the y axis. Gaps (nil) break the line.
+  /// With `marker`, a dashed vertical line at that label's index, named `markerName` (an
+  /// experiment's rollout).
   static func line(
-    title: String, description: String, labels: [String], series: [Series], format: (Double) -> String
+    title: String, description: String, labels: [String], series: [Series], format: (Double) -> String,
+    marker: Int? = nil, markerName: String = ""
   ) -> String {
     let width = 640.0, height = 220.0, left = 64.0, right = 12.0, top = 12.0, bottom = 28.0
     let values = series.flatMap { $0.points.compactMap { $0 } }
@@ -43,6 +46,11 @@ enum Charts {
     // X axis: first, middle and last label.
     for index in Set([0, labels.count / 2, labels.count - 1]).sorted() {
       svg += "<text class=\"axis\" x=\"\(f(x(index)))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(HTML.escape(labels[index]))</text>"
+    }
+    if let marker, labels.indices.contains(marker) {
+      svg +=
+        "<line class=\"marker\" data-marker=\"\(marker)\" x1=\"\(f(x(marker)))\" x2=\"\(f(x(marker)))\" y1=\"\(f(top))\" y2=\"\(f(height - bottom))\">"
+        + "<title>\(HTML.escape(markerName))</title></line>"
     }
     for (number, line) in series.enumerated() {
       let colour = palette[number % palette.count]

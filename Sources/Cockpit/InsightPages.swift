@@ -174,7 +174,10 @@ enum ExperimentsPage {
       body += "<section class=\"experiment\" data-experiment=\"\(HTML.escape(experiment.name))\"><h2>\(HTML.escape(experiment.name))</h2>"
       let evaluation: Sightline_Experiments_V1_Evaluation
       do {
-        evaluation = try await experiments.evaluate(.with { $0.name = experiment.name }, metadata: metadata)
+        evaluation = try await experiments.evaluate(
+          .with {
+            $0.name = experiment.name; $0.includeSeries = true
+          }, metadata: metadata)
       } catch let error as RPCError {
         body += Layout.unavailable(context, error.message) + "</section>"
         continue
@@ -225,6 +228,7 @@ enum ExperimentsPage {
           .joined(separator: "; "),
         estimates: estimates, format: signedPercent)
       body += "</figure>"
+      body += Self.arms(context, evaluation, experiment: experiment.name)
       let warnings = evaluation.warnings.filter { $0.code != "running" }
       if !warnings.isEmpty {
         body +=
@@ -234,6 +238,46 @@ enum ExperimentsPage {
       body += "</section>"
     }
     return Layout.page(context, title: context.text("experiments.title"), body: body)
+  }
+
+  /// The picture a verdict rests on: each primary metric's treated and control values by
+  /// day (or week) before and after the rollout, the rollout marked, the pre-period
+  /// balance said.
+  static func arms(_ context: PageContext, _ evaluation: Sightline_Experiments_V1_Evaluation, experiment: String) -> String {
+    if !evaluation.seriesNote.isEmpty {
+      return
+        "<p class=\"muted\" data-arms-note>\(HTML.escape(context.text("experiments.arms.none"))): \(HTML.escape(evaluation.seriesNote))</p>"
+    }
+    let rollout = evaluation.postPeriod.start.unixMilliseconds
+    var html = ""
+    for (index, series) in evaluation.series.enumerated() {
+      guard let kind = KpiWire.kpis[series.kpi], !series.points.isEmpty else { continue }
+      let labels = series.points.map { String(context.day(milliseconds: $0.start.unixMilliseconds).dropFirst(5)) }
+      let treated = series.points.map { $0.treatmentN > 0 ? $0.treatment : nil }
+      let control = series.points.map { $0.controlN > 0 ? $0.control : nil }
+      let marker = series.points.firstIndex { $0.start.unixMilliseconds >= rollout }
+      let title = "\(context.language.kpi(kind)): \(context.text("experiments.arms"))"
+      let described = series.points.indices.map { i in
+        "\(labels[i]): \(context.text("experiments.treated")) \(treated[i].map { KpiFormat.value($0, kind) } ?? "–") (n=\(series.points[i].treatmentN)), "
+          + "\(context.text("experiments.control")) \(control[i].map { KpiFormat.value($0, kind) } ?? "–") (n=\(series.points[i].controlN))"
+      }
+      html += "<figure class=\"chart-box wide\" data-arms=\"\(kind.rawValue)\"><figcaption>\(HTML.escape(title))</figcaption>"
+      html += Charts.line(
+        title: "\(experiment): \(title)", description: described.joined(separator: "; "), labels: labels,
+        series: [
+          .init(name: context.text("experiments.treated"), points: treated),
+          .init(name: context.text("experiments.control"), points: control),
+        ],
+        format: { KpiFormat.value($0, kind) }, marker: marker,
+        markerName: "\(context.text("experiments.rollout")) \(context.day(milliseconds: rollout))")
+      if evaluation.balancePValues.indices.contains(index) {
+        let p = evaluation.balancePValues[index]
+        let key = p < 0.05 ? "experiments.balance.differed" : "experiments.balance.alike"
+        html += "<p class=\"muted\" data-balance=\"\(p)\">\(HTML.escape(context.text(key))) (p = \(KpiFormat.fixed(p, digits: 3)))</p>"
+      }
+      html += "</figure>"
+    }
+    return html
   }
 
   static func verdictName(_ verdict: Sightline_Experiments_V1_Verdict) -> String {

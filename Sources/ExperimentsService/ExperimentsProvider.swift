@@ -77,6 +77,70 @@ public final class ExperimentsProvider: Sendable {
   }
 }
 
+extension ExperimentsProvider {
+  /// Why the arms' series cannot be drawn.
+  struct SeriesUnavailable: Error {
+    let reason: String
+  }
+
+  /// Each primary metric's values in the treated and the control arm (their units pooled
+  /// by a KPI query filtered on them) from `from` to `to`, by day, or by week past 70 days.
+  /// Empty for a hash assignment.
+  private func armSeries(
+    _ experiment: Sightline_Experiments_V1_Experiment, tenant: TenantID, requestMetadata: Metadata, from: Int64, to: Int64,
+    minOffset: Int64
+  ) async throws -> [Sightline_Experiments_V1_ArmSeries] {
+    guard case .explicit(let arms) = experiment.assignment else { return [] }
+    let interval: Sightline_Metrics_V1_Interval = to - from > 70 * Self.dayMs ? .week : .day
+    var kpis: [Sightline_Metrics_V1_Kpi] = []
+    for metric in experiment.primary where !kpis.contains(metric.kpi) { kpis.append(metric.kpi) }
+    let metadata = SuiteMetadata.forTenant(tenant, requestID: SuiteMetadata.requestID(requestMetadata))
+    var options = CallOptions.defaults
+    options.timeout = .seconds(60)
+    let client = Sightline_Metrics_V1_Metrics.Client(wrapping: metrics)
+    func read(_ units: [String]) async throws -> [Int64: [Sightline_Metrics_V1_KpiValue]] {
+      let request = Sightline_Metrics_V1_QueryKpisRequest.with {
+        $0.kpis = kpis
+        $0.range = .with {
+          $0.start = Google_Protobuf_Timestamp(unixMilliseconds: from); $0.end = Google_Protobuf_Timestamp(unixMilliseconds: to)
+        }
+        $0.interval = interval
+        $0.filters = [
+          .with {
+            $0.dimension = experiment.unit; $0.values = units
+          }
+        ]
+        $0.minOffset = minOffset
+      }
+      do {
+        let reply = try await client.queryKpis(request, metadata: metadata, options: options)
+        return Dictionary(reply.rows.map { ($0.bucketStart.unixMilliseconds, $0.values) }, uniquingKeysWith: { first, _ in first })
+      } catch let error as RPCError where error.code == .invalidArgument {
+        throw SeriesUnavailable(reason: "the KPI query cannot filter on the experiment's unit: \(error.message)")
+      } catch let error as RPCError {
+        throw RPCError(code: error.code, message: "metrics service: \(error.message)")
+      }
+    }
+    let treated = try await read(arms.treatment)
+    let control = try await read(arms.control)
+    let buckets = Set(treated.keys).union(control.keys).sorted()
+    return experiment.primary.map { metric in
+      let index = kpis.firstIndex(of: metric.kpi)!
+      return .with {
+        $0.kpi = metric.kpi
+        $0.interval = interval
+        $0.points = buckets.map { bucket in
+          .with {
+            $0.start = Google_Protobuf_Timestamp(unixMilliseconds: bucket)
+            if let value = treated[bucket]?[index] { ($0.treatment, $0.treatmentN) = (value.value, value.sampleSize) }
+            if let value = control[bucket]?[index] { ($0.control, $0.controlN) = (value.value, value.sampleSize) }
+          }
+        }
+      }
+    }
+  }
+}
+
 extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProtocol {
   public func createExperiment(
     request: ServerRequest<Sightline_Experiments_V1_CreateExperimentRequest>, context: ServerContext
@@ -131,7 +195,20 @@ extension ExperimentsProvider: Sightline_Experiments_V1_Experiments.ServiceProto
       running: !experiment.hasEnd || asOf < experiment.end.unixMilliseconds,
       post: (start, end), pre: experiment.prePeriodDays > 0 ? (preStart, start) : nil
     ).evaluate()
-    return ServerResponse(message: evaluation.with { $0.evaluatedAt = Google_Protobuf_Timestamp(unixMilliseconds: clock()) })
+    var answer = evaluation.with { $0.evaluatedAt = Google_Protobuf_Timestamp(unixMilliseconds: clock()) }
+    if request.message.includeSeries {
+      let from = start - Int64(experiment.prePeriodDays > 0 ? experiment.prePeriodDays : 28) * Self.dayMs
+      do {
+        answer.series = try await armSeries(
+          experiment, tenant: tenant, requestMetadata: request.metadata, from: from, to: end, minOffset: request.message.minOffset)
+      } catch let refusal as SeriesUnavailable {
+        answer.seriesNote = refusal.reason
+      }
+      if answer.series.isEmpty && answer.seriesNote.isEmpty {
+        answer.seriesNote = "a hash assignment's arms are sets of customers, which a KPI query cannot filter on"
+      }
+    }
+    return ServerResponse(message: answer)
   }
 
   public func plan(

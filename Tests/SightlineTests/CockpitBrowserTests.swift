@@ -201,7 +201,10 @@ extension RealProcessSuites {
         ).rawValue,
         "explore": ["query": "kpi=csat&by=business_line&interval=week&from=\(from)&to=\(to)", "rows": explorerRows],
         "members": members, "themes": themes.themes.map(\.term),
-        "experiment": ["name": demo.experiment, "verdict": Self.verdict(evaluation.verdict), "effects": effects],
+        "experiment": [
+          "name": demo.experiment, "verdict": Self.verdict(evaluation.verdict), "effects": effects,
+          "primaries": evaluation.results.filter { !$0.guardrail }.count,
+        ],
       ]
       return try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys])
     }

@@ -497,6 +497,9 @@ extension RealProcessSuites {
           #expect((low > 0 || high < 0) == (decided.1 != "inconclusive"), "\(decided.0)")
         }
         #expect(report.stdout.contains("fixed 95% CI") && report.stdout.contains("each verdict rests on"), "\(report.stdout)")
+        // A hash assignment's arms are customers: --chart says why it draws nothing.
+        let charted = try Self.cli(["experiment", "evaluate", "callback pilot", "--chart", "--api-key", key] + connection)
+        #expect(charted.status == 0 && charted.stdout.contains("no chart: a hash assignment"), "\(charted)")
         let listed = try Self.cli(["experiment", "list", "--api-key", key] + connection)
         #expect(
           listed.stdout.contains("start (America/Los_Angeles)") && listed.stdout.contains("2026-10-31 17:00")

@@ -104,6 +104,85 @@ import Testing
   }
 }
 
+extension ExperimentRPCTests {
+  /// The picture behind the verdict (EvaluateRequest.include_series): each primary metric's
+  /// treated and control values by day over the pre- and post-periods. Each day's sample
+  /// sizes add up to what a KPI query grouped by line gives for the arms' lines (another
+  /// read path), and the planted −15 % first response shows after the rollout only.
+  @Test func theArmsSeriesShowsThePlantedEffectAfterTheRolloutOnly() async throws {
+    var planned = DemoScenario(endMs: todayMidnightMs())
+    planned.days = 40
+    planned.rolloutDay = 20
+    planned.customers = 400
+    planned.ticketsPerLineDay = 4
+    let scenario = planned
+    let events = DemoDataset(scenario).events
+    try await InProcessSuite.with { suite in
+      let tenant = try await suite.createTenant("acme")
+      try await suite.withGatewayClient { client in
+        let key = SuiteMetadata.bearer(tenant.adminKey)
+        let offset = try await ingestThroughGateway(events, client: client, key: key)
+        let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
+        _ = try await experiments.createExperiment(.with { $0.experiment = Self.rolloutExperiment(scenario) }, metadata: key)
+        let evaluation = try await experiments.evaluate(
+          .with {
+            $0.name = "dashboard rollout"; $0.minOffset = offset; $0.includeSeries = true
+          }, metadata: key)
+        #expect(evaluation.series.map(\.kpi) == [.firstResponseTime, .csat] && evaluation.seriesNote.isEmpty)
+        let frt = try #require(evaluation.series.first)
+        #expect(frt.interval == .day && frt.points.count == 40, "\(frt.points.count) days")
+        let rollout = scenario.rolloutMs
+        let days = frt.points.map(\.start.unixMilliseconds)
+        #expect(days == days.sorted() && days.first == rollout - 20 * 86_400_000 && days.contains(rollout))
+
+        // Each arm's daily sample sizes add up to the line-grouped query's over the range.
+        let byLine = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+          .with {
+            $0.kpis = [.firstResponseTime]
+            $0.range = .with {
+              $0.start = Google_Protobuf_Timestamp(unixMilliseconds: days.first!)
+              $0.end = Google_Protobuf_Timestamp(unixMilliseconds: scenario.endMs)
+            }
+            $0.groupBy = [.businessLine]
+            $0.interval = .all
+          }, metadata: key)
+        func answered(_ lines: [String]) -> Int64 {
+          byLine.rows.filter { lines.contains($0.groupValues[0]) }.reduce(0) { $0 + $1.values[0].sampleSize }
+        }
+        #expect(frt.points.reduce(0) { $0 + $1.treatmentN } == answered(scenario.treatedLines))
+        #expect(frt.points.reduce(0) { $0 + $1.controlN } == answered(scenario.controlLines))
+
+        // Treated over control, mean of the days: about 15 % lower after the rollout than
+        // before (the lines' own levels differ; the change is what was planted).
+        func ratio(_ points: ArraySlice<Sightline_Experiments_V1_ArmPoint>) -> Double {
+          let usable = points.filter { $0.treatmentN > 0 && $0.controlN > 0 }
+          return usable.reduce(0) { $0 + $1.treatment } / usable.reduce(0) { $0 + $1.control }
+        }
+        let split = try #require(frt.points.firstIndex { $0.start.unixMilliseconds >= rollout })
+        let (before, after) = (ratio(frt.points[..<split]), ratio(frt.points[split...]))
+        #expect(abs(after / before - 0.85) < 0.06, "before \(before), after \(after)")
+
+        // Without include_series the reply carries none; a hash assignment says why not.
+        let plain = try await experiments.evaluate(.with { $0.name = "dashboard rollout" }, metadata: key)
+        #expect(plain.series.isEmpty && plain.seriesNote.isEmpty)
+        var hashed = Self.rolloutExperiment(scenario)
+        hashed.name = "callback pilot"
+        hashed.unit = .customer
+        hashed.hash = .with {
+          $0.salt = "s"; $0.treatmentShare = 0.5
+        }
+        hashed.primary = [.with { $0.kpi = .csat }]
+        _ = try await experiments.createExperiment(.with { $0.experiment = hashed }, metadata: key)
+        let pilot = try await experiments.evaluate(
+          .with {
+            $0.name = "callback pilot"; $0.includeSeries = true
+          }, metadata: key)
+        #expect(pilot.series.isEmpty && pilot.seriesNote.contains("hash assignment"), "\(pilot.seriesNote)")
+      }
+    }
+  }
+}
+
 @Suite(.serialized) struct ExperimentValidationTests {
   @Test func badDefinitionsNameTheFieldAndUnknownExperimentsAreNotFound() async throws {
     try await InProcessSuite.with { suite in

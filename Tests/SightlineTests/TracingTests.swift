@@ -84,12 +84,21 @@ extension RealProcessSuites {
       let receiver = Process()
       receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
       receiver.arguments = [
-        "python3", ConfigurationReferenceTests.root.path + "/Tests/otlp/otlp_receiver.py", "--out", spansFile, "--seconds", "300",
+        "python3", ConfigurationReferenceTests.root.path + "/Tests/otlp/otlp_receiver.py", "--out", spansFile, "--seconds", "120",
       ]
       let portPipe = Pipe()
       receiver.standardOutput = portPipe
+      // Not the test's own stdin and stderr: swift test waits for every holder of those to
+      // close them before it reports.
+      receiver.standardInput = FileHandle.nullDevice
+      receiver.standardError = FileHandle.nullDevice
       try receiver.run()
-      defer { receiver.terminate() }
+      // SIGKILL: a child inherits ignored signals, and the test process may ignore SIGTERM
+      // (ServiceLifecycle's handling in the in-process suites).
+      defer {
+        kill(receiver.processIdentifier, SIGKILL)
+        receiver.waitUntilExit()
+      }
       let portLine = String(decoding: portPipe.fileHandleForReading.availableData, as: UTF8.self)
       let collectorPort = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "receiver said '\(portLine)'")
 

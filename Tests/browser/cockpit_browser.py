@@ -231,6 +231,15 @@ def main():
             beside = decision.get_attribute("data-verdict")
             check((low > 0 or high < 0) == (beside != "inconclusive"), f"interval [{low}, {high}] beside {beside}")
         check(len(driver.find_elements(By.CSS_SELECTOR, section + " svg.forest circle")) >= 1, "no forest plot")
+        # The picture behind the verdict: per primary metric, treated and control over time
+        # (two lines, a legend), the rollout marked, the pre-period balance said.
+        arms = driver.find_elements(By.CSS_SELECTOR, section + " figure[data-arms]")
+        check(len(arms) == experiment["primaries"], f"{len(arms)} arm charts for {experiment['primaries']} primary metrics")
+        for figure in arms:
+            check(len(figure.find_elements(By.CSS_SELECTOR, "svg.chart path")) == 2, "treated and control lines")
+            check(len(figure.find_elements(By.CSS_SELECTOR, "svg.chart line.marker")) == 1, "the rollout marked")
+            check(len(figure.find_elements(By.CSS_SELECTOR, "[data-balance]")) == 1, "the balance said")
+            check(len(figure.find_elements(By.CSS_SELECTOR, ".legend .swatch")) == 2, "a legend with swatches")
         shoot(driver, args.screenshots, "experiments-en")
 
         # Live: a new ticket makes the overview reload by itself (server-sent events). Last

@@ -92,10 +92,15 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Option(help: "Output: table or json.") var format: Format = .table
     @Flag(help: "Also show which treated units carried each primary metric's gap to control (explicit assignments).")
     var explain = false
+    @Flag(
+      help:
+        "Also draw each primary metric's treated and control values over time, the rollout marked and the pre-period balance said (explicit assignments)."
+    )
+    var chart = false
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-      let (name, asOf, method, explain) = (self.name, self.asOf, self.method, self.explain)
+      let (name, asOf, method, explain, chart) = (self.name, self.asOf, self.method, self.explain, self.chart)
       let (evaluation, carriers, zone) = try await connection.withGateway { client, metadata in
         // Dates are read and printed in the tenant's zone.
         let zone = await DateArgument.tenantZone(client, metadata: metadata)
@@ -106,6 +111,7 @@ struct ExperimentCommand: AsyncParsableCommand {
             $0.name = name
             if let asOfTimestamp { $0.asOf = asOfTimestamp }
             $0.method = AnalysisMethod(rawValue: method.rawValue).flatMap { MethodWire.wireMethods[$0] } ?? .auto
+            $0.includeSeries = chart
           }, metadata: metadata)
         guard explain else { return (evaluation, [Sightline_Metrics_V1_ExplainChangeResponse](), zone) }
         let experiment = try await experiments.getExperiment(.with { $0.name = name }, metadata: metadata)
@@ -138,6 +144,13 @@ struct ExperimentCommand: AsyncParsableCommand {
       case .table:
         ExperimentReport.print(evaluation, zone: zone)
         for carrier in carriers { Self.printCarriers(carrier) }
+        if chart {
+          if !evaluation.seriesNote.isEmpty { print("\nno chart: \(evaluation.seriesNote)") }
+          for (index, series) in evaluation.series.enumerated() {
+            let balance = evaluation.balancePValues.indices.contains(index) ? evaluation.balancePValues[index] : nil
+            print("\n" + ArmChart.render(series, startMs: evaluation.postPeriod.start.unixMilliseconds, balanceP: balance, zone: zone))
+          }
+        }
       }
     }
 

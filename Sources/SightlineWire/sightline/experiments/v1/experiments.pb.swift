@@ -343,11 +343,70 @@ public nonisolated struct Sightline_Experiments_V1_EvaluateRequest: Sendable {
   /// Read-your-writes offset, passed to metrics.
   public var minOffset: Int64 = 0
 
+  /// Also return each primary metric's treated and control values over time
+  /// (Evaluation.series): the picture the verdict rests on. Two more KPI reads.
+  public var includeSeries: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// One bucket of a primary metric in both arms.
+public nonisolated struct Sightline_Experiments_V1_ArmPoint: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Bucket start (a day or a week, aligned to the tenant's calendar).
+  public var start: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_start ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_start = newValue}
+  }
+  /// Returns true if `start` has been explicitly set.
+  public var hasStart: Bool {self._start != nil}
+  /// Clears the value of `start`. Subsequent reads from it will return its default value.
+  public mutating func clearStart() {self._start = nil}
+
+  /// The treated arm's value and its sample size (0: no data in the bucket).
+  public var treatment: Double = 0
+
+  public var treatmentN: Int64 = 0
+
+  /// The control arm's value and its sample size.
+  public var control: Double = 0
+
+  public var controlN: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _start: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A primary metric's treated and control values, each arm's units pooled, over the
+/// pre-period (or the 28 days before the start when there is none) and the post-period.
+public nonisolated struct Sightline_Experiments_V1_ArmSeries: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The metric.
+  public var kpi: Sightline_Metrics_V1_Kpi = .unspecified
+
+  /// Bucket size: days, or weeks when the range is longer than 70 days.
+  public var interval: Sightline_Metrics_V1_Interval = .unspecified
+
+  /// Buckets in time order; the rollout starts in the first bucket at or after
+  /// Experiment.start.
+  public var points: [Sightline_Experiments_V1_ArmPoint] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// The result for one metric.
@@ -626,6 +685,19 @@ public nonisolated struct Sightline_Experiments_V1_Evaluation: @unchecked Sendab
   public var hasPostPeriod: Bool {_storage._postPeriod != nil}
   /// Clears the value of `postPeriod`. Subsequent reads from it will return its default value.
   public mutating func clearPostPeriod() {_uniqueStorage()._postPeriod = nil}
+
+  /// With EvaluateRequest.include_series: one per primary metric, in their order.
+  public var series: [Sightline_Experiments_V1_ArmSeries] {
+    get {_storage._series}
+    set {_uniqueStorage()._series = newValue}
+  }
+
+  /// Why `series` is empty although asked for (a hash assignment's arms are sets of
+  /// customers, which a KPI query cannot filter on).
+  public var seriesNote: String {
+    get {_storage._seriesNote}
+    set {_uniqueStorage()._seriesNote = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1022,7 +1094,7 @@ nonisolated extension Sightline_Experiments_V1_GetExperimentRequest: SwiftProtob
 
 nonisolated extension Sightline_Experiments_V1_EvaluateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EvaluateRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}as_of\0\u{1}method\0\u{3}min_offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}as_of\0\u{1}method\0\u{3}min_offset\0\u{3}include_series\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1034,6 +1106,7 @@ nonisolated extension Sightline_Experiments_V1_EvaluateRequest: SwiftProtobuf.Me
       case 2: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
       case 3: try { try decoder.decodeSingularEnumField(value: &self.method) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.minOffset) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.includeSeries) }()
       default: break
       }
     }
@@ -1056,6 +1129,9 @@ nonisolated extension Sightline_Experiments_V1_EvaluateRequest: SwiftProtobuf.Me
     if self.minOffset != 0 {
       try visitor.visitSingularInt64Field(value: self.minOffset, fieldNumber: 4)
     }
+    if self.includeSeries != false {
+      try visitor.visitSingularBoolField(value: self.includeSeries, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1064,6 +1140,101 @@ nonisolated extension Sightline_Experiments_V1_EvaluateRequest: SwiftProtobuf.Me
     if lhs._asOf != rhs._asOf {return false}
     if lhs.method != rhs.method {return false}
     if lhs.minOffset != rhs.minOffset {return false}
+    if lhs.includeSeries != rhs.includeSeries {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Experiments_V1_ArmPoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArmPoint"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}treatment\0\u{3}treatment_n\0\u{1}control\0\u{3}control_n\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._start) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.treatment) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.treatmentN) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.control) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.controlN) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._start {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.treatment.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.treatment, fieldNumber: 2)
+    }
+    if self.treatmentN != 0 {
+      try visitor.visitSingularInt64Field(value: self.treatmentN, fieldNumber: 3)
+    }
+    if self.control.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.control, fieldNumber: 4)
+    }
+    if self.controlN != 0 {
+      try visitor.visitSingularInt64Field(value: self.controlN, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Experiments_V1_ArmPoint, rhs: Sightline_Experiments_V1_ArmPoint) -> Bool {
+    if lhs._start != rhs._start {return false}
+    if lhs.treatment != rhs.treatment {return false}
+    if lhs.treatmentN != rhs.treatmentN {return false}
+    if lhs.control != rhs.control {return false}
+    if lhs.controlN != rhs.controlN {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Experiments_V1_ArmSeries: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArmSeries"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}interval\0\u{1}points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kpi) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.interval) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kpi != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kpi, fieldNumber: 1)
+    }
+    if self.interval != .unspecified {
+      try visitor.visitSingularEnumField(value: self.interval, fieldNumber: 2)
+    }
+    if !self.points.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.points, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Experiments_V1_ArmSeries, rhs: Sightline_Experiments_V1_ArmSeries) -> Bool {
+    if lhs.kpi != rhs.kpi {return false}
+    if lhs.interval != rhs.interval {return false}
+    if lhs.points != rhs.points {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1358,7 +1529,7 @@ nonisolated extension Sightline_Experiments_V1_Warning: SwiftProtobuf.Message, S
 
 nonisolated extension Sightline_Experiments_V1_Evaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Evaluation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}results\0\u{1}verdict\0\u{1}warnings\0\u{3}srm_p_value\0\u{3}balance_p_values\0\u{3}evaluated_at\0\u{1}running\0\u{3}pre_period\0\u{3}post_period\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}results\0\u{1}verdict\0\u{1}warnings\0\u{3}srm_p_value\0\u{3}balance_p_values\0\u{3}evaluated_at\0\u{1}running\0\u{3}pre_period\0\u{3}post_period\0\u{1}series\0\u{3}series_note\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -1371,6 +1542,8 @@ nonisolated extension Sightline_Experiments_V1_Evaluation: SwiftProtobuf.Message
     var _running: Bool = false
     var _prePeriod: Sightline_Common_V1_TimeRange? = nil
     var _postPeriod: Sightline_Common_V1_TimeRange? = nil
+    var _series: [Sightline_Experiments_V1_ArmSeries] = []
+    var _seriesNote: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1391,6 +1564,8 @@ nonisolated extension Sightline_Experiments_V1_Evaluation: SwiftProtobuf.Message
       _running = source._running
       _prePeriod = source._prePeriod
       _postPeriod = source._postPeriod
+      _series = source._series
+      _seriesNote = source._seriesNote
     }
   }
 
@@ -1419,6 +1594,8 @@ nonisolated extension Sightline_Experiments_V1_Evaluation: SwiftProtobuf.Message
         case 8: try { try decoder.decodeSingularBoolField(value: &_storage._running) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._prePeriod) }()
         case 10: try { try decoder.decodeSingularMessageField(value: &_storage._postPeriod) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._series) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._seriesNote) }()
         default: break
         }
       }
@@ -1461,6 +1638,12 @@ nonisolated extension Sightline_Experiments_V1_Evaluation: SwiftProtobuf.Message
       try { if let v = _storage._postPeriod {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
       } }()
+      if !_storage._series.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._series, fieldNumber: 11)
+      }
+      if !_storage._seriesNote.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._seriesNote, fieldNumber: 12)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1480,6 +1663,8 @@ nonisolated extension Sightline_Experiments_V1_Evaluation: SwiftProtobuf.Message
         if _storage._running != rhs_storage._running {return false}
         if _storage._prePeriod != rhs_storage._prePeriod {return false}
         if _storage._postPeriod != rhs_storage._postPeriod {return false}
+        if _storage._series != rhs_storage._series {return false}
+        if _storage._seriesNote != rhs_storage._seriesNote {return false}
         return true
       }
       if !storagesAreEqual {return false}
