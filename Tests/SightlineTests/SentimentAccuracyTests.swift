@@ -75,6 +75,8 @@ import Testing
     #expect(Sentiment.label("一点问题都没有") == .negative, "the negator after its word is not seen: a known miss")
     #expect(Sentiment.label("没遇到任何麻烦") == .positive)
     #expect(Sentiment.label("请问怎么查物流？") == .neutral)
+    // A phrase inside a word ("pia|no one") is passed over, and the real one after it counts.
+    #expect(Sentiment.label("I left the piano one day and no one answered") == .negative)
     #expect(Sentiment.label(ofScore: 0) == .neutral && Sentiment.label(ofScore: 1e-9) == .positive)
   }
 }

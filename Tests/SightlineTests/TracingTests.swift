@@ -1,19 +1,35 @@
 import Foundation
 import GRPCCore
+import Logging
 import SightlineDemo
 import SightlineLauncher
 import SightlineModel
-import SightlineRPC
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
 import Testing
+
+@testable import SightlineRPC
 
 extension RealProcessSuites {
   /// W3C trace context across the real processes: one experiment evaluation, started with a
   /// caller's `traceparent`, shows its trace id in the logs of the gateway, experiments and
   /// metrics (experiments calls metrics for the unit aggregates).
   @Suite(.serialized) struct TracingTests {
+    /// `--otlp-endpoint`, then OpenTelemetry's traces variable, then its general one; a
+    /// value without a scheme (the usual slip: HOST:4317) is refused at start-up, named.
+    @Test func theCollectorEndpointComesFromTheFlagThenTheVariablesAndNeedsAScheme() throws {
+      let both = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://traces:4317", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://all:4317"]
+      #expect(SpanExport.endpoint(flag: " http://flag:4317 ", environment: both) == "http://flag:4317")
+      #expect(SpanExport.endpoint(flag: nil, environment: both) == "http://traces:4317")
+      #expect(SpanExport.endpoint(flag: "", environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://all:4317"]) == "http://all:4317")
+      #expect(SpanExport.endpoint(flag: nil, environment: [:]) == nil)
+      let refused = #expect(throws: SpanExportError.self) {
+        _ = try SpanExport.start(component: .gateway, flag: "127.0.0.1:4317", logger: Logger(label: "test"))
+      }
+      #expect(refused?.description.contains("'127.0.0.1:4317'") == true && SpanExport.tracer == nil)
+    }
+
     @Test func traceparentParsing() {
       let parsed = TraceContext(traceparent: "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")
       #expect(parsed == TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", sampled: true))

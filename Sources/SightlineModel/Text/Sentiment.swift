@@ -108,9 +108,15 @@ public enum Sentiment {
     var text = lowered
     var weight = 1.0
     for (phrase, polarity) in englishPhrases {
-      while let range = text.range(of: phrase), Self.isWordBoundary(text, range) {
+      // Every occurrence at word edges ("no one", not "piano one"); a blanked phrase keeps
+      // its length, so the search goes on after it.
+      var from = text.startIndex
+      while let range = text.range(of: phrase, range: from..<text.endIndex) {
+        from = range.upperBound
+        guard Self.isWordBoundary(text, range) else { continue }
         add(polarity, false, contrastWeight(in: text, before: range.lowerBound))
         text.replaceSubrange(range, with: String(repeating: " ", count: phrase.count))
+        from = text.index(text.startIndex, offsetBy: text.distance(from: text.startIndex, to: range.lowerBound) + phrase.count)
       }
     }
     var negationLeft = 0

@@ -38,11 +38,11 @@ public enum SpanExport {
     guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
       throw SpanExportError(description: "the OTLP endpoint must be an http:// or https:// URL, got '\(endpoint.prefix(80))'")
     }
-    if let flag, !flag.isEmpty {
+    if let flag, !flag.trimmingCharacters(in: .whitespaces).isEmpty {
       // swift-otel reads the endpoint from OpenTelemetry's variables, which override what
       // code sets; the flag is the more explicit choice, so it takes the variables' place
       // (the general one: over OTLP/HTTP, `/v1/traces` is then added as the spec says).
-      setenv("OTEL_EXPORTER_OTLP_ENDPOINT", flag, 1)
+      setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, 1)
       unsetenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     }
     var configuration = OTel.Configuration.default
