@@ -29,7 +29,7 @@ struct SegmentationBatch {
   /// Tickets the events name.
   var ticketIDs: Set<String> {
     var ids = Set<String>()
-    for case (_, .ticket(let ticketID, _, _, _, _, _)) in events { ids.insert(ticketID) }
+    for case (_, .ticket(let ticketID, _, _, _, _)) in events { ids.insert(ticketID) }
     return ids
   }
 
@@ -54,10 +54,9 @@ struct SegmentationBatch {
   mutating func apply() {
     for (offset, event) in events {
       switch event {
-      case .ticket(let ticketID, let customerID, let type, let timeMs, let complaint, let problemType):
+      case .ticket(let ticketID, let customerID, let type, let timeMs, let attributes):
         tickets[ticketID, default: TicketState(ticketID: ticketID)].apply(
-          type, customerID: customerID, timeMs: timeMs,
-          attributes: TicketAttributes(problemType: problemType, complaint: complaint), offset: offset)
+          type, customerID: customerID, timeMs: timeMs, attributes: attributes, offset: offset)
       case .profile(let customerID, let attributes, let signupMs, let timeMs):
         let first: Int64
         if let current = profiles[customerID] {

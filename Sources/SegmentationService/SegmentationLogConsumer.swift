@@ -42,8 +42,10 @@ public final class SegmentationLogConsumer: LogConsumer {
     case .ticketEvent(let t):
       guard let type = RecordWire.ticketEventType(t.kind) else { return .other }
       return .ticket(
-        ticketID: t.ticketID, customerID: t.customerID, type: type, timeMs: time, complaint: t.complaint,
-        problemType: t.problemType)
+        ticketID: t.ticketID, customerID: t.customerID, type: type, timeMs: time,
+        attributes: TicketAttributes(
+          channel: t.channel, businessLine: t.businessLine, productModule: t.productModule, problemType: t.problemType,
+          complaint: t.complaint))
     case .surveyResponse(let s):
       guard let scale = RecordWire.surveyScale(s.kind) else { return .other }
       return .answer(

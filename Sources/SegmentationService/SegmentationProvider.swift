@@ -229,10 +229,29 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
       let view = try view(tenant, store, asOfMs: end)
       members = Set(view.members(try definition(message.segment, store: store)).map { view.table.ids[$0] })
     }
-    let themes = Themes.find(
-      documents: try store.documents(startMs: nil, endMs: nil), range: (start, end), members: members,
-      problemType: message.problemType.isEmpty ? nil : message.problemType, negativeOnly: message.negativeOnly,
-      limit: message.limit > 0 ? min(Int(message.limit), 100) : 10)
+    var split: Themes.Split?
+    if !message.splitBy.isEmpty {
+      guard let known = Themes.Split(rawValue: message.splitBy) else {
+        throw InvalidInput(
+          field: "split_by", reason: "'\(message.splitBy)' is not one of \(Themes.Split.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      split = known
+    }
+    guard (0...50).contains(message.emergingLimit) else { throw InvalidInput(field: "emerging_limit", reason: "must be 0-50") }
+    guard message.theme.count <= 200 else { throw InvalidInput(field: "theme", reason: "longer than 200 characters") }
+    var query = Themes.Query(
+      range: (start, end), members: members, problemType: message.problemType.isEmpty ? nil : message.problemType,
+      negativeOnly: message.negativeOnly, limit: message.limit > 0 ? min(Int(message.limit), 100) : 10)
+    query.emergingLimit = message.emergingLimit > 0 ? Int(message.emergingLimit) : 5
+    query.theme = message.theme.isEmpty ? nil : message.theme
+    query.textLimit = message.limit > 0 ? min(Int(message.limit), 500) : 50
+    query.split = split
+    var customer: (String) -> [String: String]? = { _ in nil }
+    if split?.isCustomerAttribute == true {
+      let table = try view(tenant, store, asOfMs: end).table
+      customer = { id in table.index(of: id).map(table.attributes(of:)) }
+    }
+    let themes = Themes.find(documents: try store.documents(startMs: nil, endMs: nil), query: query, customer: customer)
     return ServerResponse(message: themes)
   }
 

@@ -157,7 +157,7 @@ struct SegmentScaleTests {
         events.append(
           .ticket(
             ticketID: "T\(random.next() % 120)", customerID: type == .created ? customer() : "", type: type, timeMs: time(),
-            complaint: random.next() % 3 == 0, problemType: "billing"))
+            attributes: TicketAttributes(problemType: "billing", complaint: random.next() % 3 == 0)))
       case 4, 5:
         events.append(
           .answer(

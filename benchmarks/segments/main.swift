@@ -83,17 +83,18 @@ func customerEvents(_ index: Int, tickets: Int, random: inout SeededRandom, tick
     let created = time()
     events.append(
       .ticket(
-        ticketID: id, customerID: customer, type: .created, timeMs: created, complaint: random.next() % 16 == 0,
-        problemType: ["billing", "delivery", "device", "account"][Int(random.next() % 4)]))
+        ticketID: id, customerID: customer, type: .created, timeMs: created,
+        attributes: TicketAttributes(
+          problemType: ["billing", "delivery", "device", "account"][Int(random.next() % 4)], complaint: random.next() % 16 == 0)))
     events.append(
       .ticket(
         ticketID: id, customerID: "", type: .agentReply, timeMs: created + Int64(random.next() % 20_000_000),
-        complaint: false, problemType: ""))
+        attributes: TicketAttributes(problemType: "", complaint: false)))
     if random.next() % 10 != 0 {
       events.append(
         .ticket(
           ticketID: id, customerID: "", type: .resolved, timeMs: created + Int64(random.next() % 200_000_000),
-          complaint: false, problemType: ""))
+          attributes: TicketAttributes(problemType: "", complaint: false)))
     }
     if random.next() % 3 == 0 {
       events.append(

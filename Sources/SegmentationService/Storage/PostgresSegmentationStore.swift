@@ -67,7 +67,17 @@ public enum SegmentationPostgresSchema: PostgresSchema {
         """,
         "CREATE INDEX customer_change_by_offset ON customer_change (tenant_id, changed_offset)",
       ],
-      tenantTables: ["customer", "ticket", "answer", "purchase", "feedback", "segment", "consumer", "setting", "customer_change"])
+      tenantTables: ["customer", "ticket", "answer", "purchase", "feedback", "segment", "consumer", "setting", "customer_change"]),
+    // The ticket attributes that split text themes; tickets stored before keep '' until
+    // their next event.
+    PostgresMigration(
+      version: 2, name: "ticket attributes for themes",
+      statements: [
+        """
+        ALTER TABLE ticket ADD COLUMN business_line text NOT NULL DEFAULT '', ADD COLUMN product_module text NOT NULL DEFAULT '',
+          ADD COLUMN channel text NOT NULL DEFAULT ''
+        """
+      ]),
   ]
 }
 
@@ -120,7 +130,7 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
 
   private static let ticketColumns = [
     "ticket_id", "customer_id", "created_ms", "complaint", "problem_type", "last_resolved_ms", "status_open", "status_ms",
-    "status_offset", "reply_count", "first_reply_ms", "reopen_count",
+    "status_offset", "reply_count", "first_reply_ms", "reopen_count", "business_line", "product_module", "channel",
   ]
 
   private func load(_ batch: inout SegmentationBatch, _ session: PostgresSession) throws {
@@ -137,7 +147,9 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
         var ticket = TicketState(ticketID: try cells[0].decode(String.self))
         ticket.customerID = try cells[1].decode(String.self)
         ticket.createdMs = try int(2)
-        ticket.attributes = TicketAttributes(problemType: try cells[4].decode(String.self), complaint: try int(3) == 1)
+        ticket.attributes = TicketAttributes(
+          channel: try cells[14].decode(String.self), businessLine: try cells[12].decode(String.self),
+          productModule: try cells[13].decode(String.self), problemType: try cells[4].decode(String.self), complaint: try int(3) == 1)
         ticket.lastResolvedMs = try int(5)
         ticket.statusOpen = try int(6).map { $0 == 1 }
         ticket.statusMs = try int(7)
@@ -175,6 +187,7 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
           t, .text(ticket.ticketID), .text(ticket.customerID), .int(ticket.createdMs), .bool(ticket.attributes.complaint),
           .text(ticket.attributes.problemType), .int(ticket.lastResolvedMs), .bool(ticket.statusOpen), .int(ticket.statusMs),
           .int(ticket.statusOffset), .int(ticket.replyCount), .int(ticket.firstReplyMs), .int(ticket.reopenCount),
+          .text(ticket.attributes.businessLine), .text(ticket.attributes.productModule), .text(ticket.attributes.channel),
         ]
       },
       tail: "ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
@@ -279,26 +292,32 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
     return try transaction { session in
       let feedback = try session.query(
         """
-        SELECT f.id, f.customer_id, COALESCE(t.problem_type, ''), f.text, f.time_ms, f.rating FROM feedback AS f
+        SELECT f.id, f.customer_id, COALESCE(t.problem_type, ''), f.text, f.time_ms, f.rating,
+          COALESCE(t.business_line, ''), COALESCE(t.product_module, ''), COALESCE(t.channel, '') FROM feedback AS f
         LEFT JOIN ticket AS t ON t.tenant_id = f.tenant_id AND t.ticket_id = f.ticket_id
         WHERE f.tenant_id = \(tenant.rawValue) AND f.time_ms >= \(start) AND f.time_ms < \(end) ORDER BY f.stored_seq
         """
       ).map { row in
-        let (id, customer, problem, text, time, rating) = try row.decode((String, String, String, String, Int64, Int64).self)
+        let (id, customer, problem, text, time, rating, line, module, channel) = try row.decode(
+          (String, String, String, String, Int64, Int64, String, String, String).self)
         return FeedbackDocument(
-          id: id, customerID: customer, problemType: problem, text: text, timeMs: time, lowScore: FeedbackDocument.isLowRating(Int(rating)))
+          id: id, customerID: customer, problemType: problem, businessLine: line, productModule: module, channel: channel, text: text,
+          timeMs: time, lowScore: FeedbackDocument.isLowRating(Int(rating)))
       }
       let comments = try session.query(
         """
-        SELECT a.response_id, a.customer_id, COALESCE(t.problem_type, ''), a.comment, a.time_ms, a.scale, a.score FROM answer AS a
+        SELECT a.response_id, a.customer_id, COALESCE(t.problem_type, ''), a.comment, a.time_ms, a.scale, a.score,
+          COALESCE(t.business_line, ''), COALESCE(t.product_module, ''), COALESCE(t.channel, '') FROM answer AS a
         LEFT JOIN ticket AS t ON t.tenant_id = a.tenant_id AND t.ticket_id = a.ticket_id
         WHERE a.tenant_id = \(tenant.rawValue) AND a.comment != '' AND a.time_ms >= \(start) AND a.time_ms < \(end)
         ORDER BY a.stored_seq
         """
       ).map { row in
-        let (id, customer, problem, text, time, scale, score) = try row.decode((String, String, String, String, Int64, String, Int64).self)
+        let (id, customer, problem, text, time, scale, score, line, module, channel) = try row.decode(
+          (String, String, String, String, Int64, String, Int64, String, String, String).self)
         return FeedbackDocument(
-          id: id, customerID: customer, problemType: problem, text: text, timeMs: time,
+          id: id, customerID: customer, problemType: problem, businessLine: line, productModule: module, channel: channel, text: text,
+          timeMs: time,
           lowScore: FeedbackDocument.isLowScore(scale: scale, score: Int(score)))
       }
       return feedback + comments

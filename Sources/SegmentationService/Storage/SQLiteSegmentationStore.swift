@@ -43,6 +43,15 @@ public enum SegmentationSchema: SQLiteSchema {
       CREATE INDEX answer_by_customer ON answer(customer_id);
       CREATE INDEX purchase_by_customer ON purchase(customer_id);
       """),
+    // The ticket attributes that split text themes; tickets stored before keep '' until
+    // their next event.
+    SQLiteMigration(
+      "v4-ticket-attributes",
+      """
+      ALTER TABLE ticket ADD COLUMN business_line TEXT NOT NULL DEFAULT '';
+      ALTER TABLE ticket ADD COLUMN product_module TEXT NOT NULL DEFAULT '';
+      ALTER TABLE ticket ADD COLUMN channel TEXT NOT NULL DEFAULT '';
+      """),
   ]
 }
 
@@ -87,7 +96,7 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
 
   private static let ticketColumns = """
     ticket_id, customer_id, created_ms, complaint, problem_type, last_resolved_ms, status_open, status_ms,
-    status_offset, reply_count, first_reply_ms, reopen_count
+    status_offset, reply_count, first_reply_ms, reopen_count, business_line, product_module, channel
     """
 
   private static func load(_ batch: inout SegmentationBatch, _ db: Database) throws {
@@ -98,7 +107,8 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
       var ticket = TicketState(ticketID: row[0])
       ticket.customerID = row[1]
       ticket.createdMs = row[2]
-      ticket.attributes = TicketAttributes(problemType: row[4], complaint: row[3])
+      ticket.attributes = TicketAttributes(
+        channel: row[14], businessLine: row[12], productModule: row[13], problemType: row[4], complaint: row[3])
       ticket.lastResolvedMs = row[5]
       ticket.statusOpen = row[6]
       ticket.statusMs = row[7]
@@ -123,11 +133,12 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
 
   private static func write(_ batch: SegmentationBatch, _ db: Database) throws {
     try db.insertRows(
-      "INSERT INTO ticket (\(ticketColumns))", columns: 12,
+      "INSERT INTO ticket (\(ticketColumns))", columns: 15,
       rows: batch.changedTickets.map { t -> [(any DatabaseValueConvertible)?] in
         [
           t.ticketID, t.customerID, t.createdMs, t.attributes.complaint, t.attributes.problemType, t.lastResolvedMs,
           t.statusOpen, t.statusMs, t.statusOffset, t.replyCount, t.firstReplyMs, t.reopenCount,
+          t.attributes.businessLine, t.attributes.productModule, t.attributes.channel,
         ]
       },
       tail: """
@@ -135,7 +146,8 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
           complaint = excluded.complaint, problem_type = excluded.problem_type,
           last_resolved_ms = excluded.last_resolved_ms, status_open = excluded.status_open,
           status_ms = excluded.status_ms, status_offset = excluded.status_offset, reply_count = excluded.reply_count,
-          first_reply_ms = excluded.first_reply_ms, reopen_count = excluded.reopen_count
+          first_reply_ms = excluded.first_reply_ms, reopen_count = excluded.reopen_count,
+          business_line = excluded.business_line, product_module = excluded.product_module, channel = excluded.channel
         """)
     try db.insertRows(
       "INSERT INTO customer (customer_id, attributes, signup_ms, profile_ms, first_profile_ms)", columns: 5,
@@ -229,24 +241,26 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
       let feedback = try Row.fetchAll(
         db,
         sql: """
-          SELECT f.id, f.customer_id, COALESCE(t.problem_type, ''), f.text, f.time_ms, f.rating FROM feedback AS f
+          SELECT f.id, f.customer_id, COALESCE(t.problem_type, ''), f.text, f.time_ms, f.rating,
+          COALESCE(t.business_line, ''), COALESCE(t.product_module, ''), COALESCE(t.channel, '') FROM feedback AS f
           LEFT JOIN ticket AS t ON t.ticket_id = f.ticket_id WHERE f.time_ms >= ? AND f.time_ms < ?
           """, arguments: [start, end]
       ).map { row -> FeedbackDocument in
         FeedbackDocument(
-          id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4],
-          lowScore: FeedbackDocument.isLowRating(row[5]))
+          id: row[0], customerID: row[1], problemType: row[2], businessLine: row[6], productModule: row[7], channel: row[8],
+          text: row[3], timeMs: row[4], lowScore: FeedbackDocument.isLowRating(row[5]))
       }
       let comments = try Row.fetchAll(
         db,
         sql: """
-          SELECT a.response_id, a.customer_id, COALESCE(t.problem_type, ''), a.comment, a.time_ms, a.scale, a.score FROM answer AS a
+          SELECT a.response_id, a.customer_id, COALESCE(t.problem_type, ''), a.comment, a.time_ms, a.scale, a.score,
+          COALESCE(t.business_line, ''), COALESCE(t.product_module, ''), COALESCE(t.channel, '') FROM answer AS a
           LEFT JOIN ticket AS t ON t.ticket_id = a.ticket_id WHERE a.comment != '' AND a.time_ms >= ? AND a.time_ms < ?
           """, arguments: [start, end]
       ).map { row -> FeedbackDocument in
         FeedbackDocument(
-          id: row[0], customerID: row[1], problemType: row[2], text: row[3], timeMs: row[4],
-          lowScore: FeedbackDocument.isLowScore(scale: row[5], score: row[6]))
+          id: row[0], customerID: row[1], problemType: row[2], businessLine: row[7], productModule: row[8], channel: row[9],
+          text: row[3], timeMs: row[4], lowScore: FeedbackDocument.isLowScore(scale: row[5], score: row[6]))
       }
       return feedback + comments
     }

@@ -5,7 +5,9 @@ public import SightlineStorage
 /// A log entry reduced to what segmentation keeps.
 public enum SegmentationEvent: Sendable {
   case profile(customerID: String, attributes: [String: String], signupMs: Int64?, timeMs: Int64)
-  case ticket(ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, complaint: Bool, problemType: String)
+  /// A ticket event with what segmentation keeps of its attributes: complaint, problem type,
+  /// business line, product module and channel (the last three split themes).
+  case ticket(ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, attributes: TicketAttributes)
   case answer(responseID: String, customerID: String, ticketID: String, scale: SurveyScale, score: Int, timeMs: Int64, comment: String)
   case feedback(id: String, customerID: String, ticketID: String, source: String, text: String, timeMs: Int64, rating: Int)
   case order(id: String, customerID: String, amountMinor: Int64, timeMs: Int64)
@@ -34,6 +36,10 @@ public struct FeedbackDocument: Sendable {
   public var id: String
   public var customerID: String
   public var problemType: String
+  /// Of the text's ticket ("" without one).
+  public var businessLine = ""
+  public var productModule = ""
+  public var channel = ""
   public var text: String
   public var timeMs: Int64
   /// A low rating or score goes with it (CSAT ≤ 2, NPS ≤ 6, rating ≤ 2).

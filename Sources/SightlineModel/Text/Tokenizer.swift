@@ -1,7 +1,8 @@
-/// Splits Chinese and English feedback into terms: English words (lower-cased, stop words
-/// and one-letter words dropped) and, for runs of CJK characters without spaces, the runs
-/// between stop characters, cut into overlapping character bigrams (a single character
-/// left alone stays a term). "物流太慢了" → 物流, 慢. Redaction tokens are left out.
+/// Splits Chinese and English feedback into terms and phrases: English words (lower-cased,
+/// stop words and one-letter words dropped) and, for runs of CJK characters without spaces,
+/// the runs between stop characters, cut into overlapping character bigrams (a single
+/// character left alone stays a term). "物流太慢了" → 物流, 慢. Redaction tokens are left
+/// out. Phrases are the n-grams of the same runs (docs/segments.md, "Themes").
 public enum Tokenizer {
   static let englishStopWords: Set<String> = [
     "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "i",
@@ -30,30 +31,35 @@ public enum Tokenizer {
     }
   }
 
-  /// The terms of `text`, in order.
-  public static func terms(_ text: String) -> [String] {
-    var terms: [String] = []
+  /// A stretch of content in a text: consecutive English content words (a stop word, a
+  /// number, punctuation or a change of script ends it), or a run of CJK characters
+  /// between stop characters.
+  public enum Run: Equatable, Sendable {
+    case english([String])
+    case chinese([Character])
+  }
+
+  /// The runs of `text`, in order. Redaction tokens are left out and end a run.
+  public static func runs(_ text: String) -> [Run] {
+    var runs: [Run] = []
+    var words: [String] = []
     var word = ""
-    var cjkRun: [Character] = []
+    var piece: [Character] = []
+    func flushWords() {
+      if !words.isEmpty { runs.append(.english(words)) }
+      words = []
+    }
     func flushWord() {
-      if word.count >= 2 && !englishStopWords.contains(word) && !word.allSatisfy(\.isNumber) { terms.append(word) }
+      if word.count >= 2 && !englishStopWords.contains(word) && !word.allSatisfy(\.isNumber) {
+        words.append(word)
+      } else if !word.isEmpty {
+        flushWords()
+      }
       word = ""
     }
-    func flushCJK() {
-      var piece: [Character] = []
-      func flushPiece() {
-        if piece.count == 1 {
-          terms.append(String(piece[0]))
-        } else if piece.count > 1 {
-          for i in 0..<(piece.count - 1) { terms.append(String(piece[i...(i + 1)])) }
-        }
-        piece = []
-      }
-      for c in cjkRun {
-        if chineseStopCharacters.contains(c) { flushPiece() } else { piece.append(c) }
-      }
-      flushPiece()
-      cjkRun = []
+    func flushPiece() {
+      if !piece.isEmpty { runs.append(.chinese(piece)) }
+      piece = []
     }
     let characters = Array(text.lowercased())
     var index = 0
@@ -64,23 +70,76 @@ public enum Tokenizer {
         // A redaction token ([PHONE], [手机号#3f9a0c1d2e]) is no theme, and its label's
         // characters must not become one (手机).
         flushWord()
-        flushCJK()
+        flushWords()
+        flushPiece()
         index += length - 1
         continue
       }
       if isCJK(c) {
         flushWord()
-        cjkRun.append(c)
+        flushWords()
+        if chineseStopCharacters.contains(c) { flushPiece() } else { piece.append(c) }
       } else if c.isLetter || c.isNumber || c == "'" {
-        flushCJK()
+        flushPiece()
         word.append(c)
       } else {
         flushWord()
-        flushCJK()
+        flushPiece()
+        // Whitespace joins words into a phrase; anything else ends it.
+        if !c.isWhitespace { flushWords() }
       }
     }
     flushWord()
-    flushCJK()
-    return terms
+    flushWords()
+    flushPiece()
+    return runs
+  }
+
+  /// The terms of `text`, in order: its English content words, and its Chinese runs cut
+  /// into overlapping bigrams (a run of one character stays one term).
+  public static func terms(_ text: String) -> [String] {
+    runs(text).flatMap { run -> [String] in
+      switch run {
+      case .english(let words): return words
+      case .chinese(let piece):
+        return piece.count == 1 ? [String(piece)] : (0..<(piece.count - 1)).map { String(piece[$0...($0 + 1)]) }
+      }
+    }
+  }
+
+  /// The longest English phrase, in words.
+  public static let longestEnglishPhrase = 4
+  /// The longest Chinese phrase, in characters.
+  public static let longestChinesePhrase = 6
+
+  /// The distinct candidate theme phrases of `text`: every term, every run of two to
+  /// ``longestEnglishPhrase`` consecutive English content words ("charged twice", "device
+  /// stopped working"), and every stretch of three to ``longestChinesePhrase`` characters
+  /// of a Chinese run ("客服态度", "退款流程").
+  public static func phrases(_ text: String) -> Set<String> {
+    var phrases = Set<String>()
+    for run in runs(text) {
+      switch run {
+      case .english(let words):
+        for start in words.indices {
+          for length in 1...longestEnglishPhrase where start + length <= words.count {
+            phrases.insert(words[start..<(start + length)].joined(separator: " "))
+          }
+        }
+      case .chinese(let piece):
+        if piece.count == 1 { phrases.insert(String(piece)) }
+        for start in piece.indices {
+          for length in 2...longestChinesePhrase where start + length <= piece.count {
+            phrases.insert(String(piece[start..<(start + length)]))
+          }
+        }
+      }
+    }
+    return phrases
+  }
+
+  /// How many tokens `phrase` has: words in English, characters in Chinese.
+  public static func length(ofPhrase phrase: String) -> Int {
+    phrase.contains(where: isCJK) ? phrase.count : phrase.split(separator: " ").count
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import SightlineModel
+import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
 
@@ -148,43 +149,94 @@ struct CustomersCommand: AsyncParsableCommand {
 /// `sightline themes`: what customers talk about, and how they feel.
 struct ThemesCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "themes", abstract: "Terms over-represented in feedback and comments, with sentiment and examples.")
+    commandName: "themes",
+    abstract: "Recurring phrases of feedback and comments: share, sentiment, change against the period before, the themes that rose.",
+    discussion: """
+      With --since, each theme is compared with the period of the same length before it, and the emerging list \
+      shows the themes whose share rose most, with a two-proportion z-test (q: Benjamini-Hochberg adjusted). \
+      --theme lists one theme's texts; --split-by counts each theme's texts by a dimension.
+      """)
   @Option(help: "Only this segment's customers.") var segment: String?
   @Option(help: "Only texts about tickets of this problem type.") var problemType: String?
   @Option(help: "From this date (YYYY-MM-DD or RFC 3339; default: all).") var since: String?
+  @Option(help: "Until this date, exclusive (default: now).") var until: String?
   @Flag(help: "Only negative texts (low scores or negative sentiment).") var negative = false
-  @Option(help: "How many themes.") var limit: Int32 = 10
+  @Option(help: "How many themes (or texts, with --theme).") var limit: Int32 = 10
+  @Option(help: "List this theme's texts, newest first (a phrase, such as a theme's name).") var theme: String?
+  @Option(
+    help: "Split each theme's texts by problem_type, business_line, product_module, channel, region, tier or type.")
+  var splitBy: String?
   @OptionGroup var connection: ConnectionOptions
 
   func run() async throws {
-    let (segment, problemType, negative, limit, since) = (self.segment, self.problemType, self.negative, self.limit, self.since)
-    if let since { _ = try DateArgument.timestamp(since, zone: .gmt, flag: "--since") }  // a mistake fails before connecting
+    let (segment, problemType, negative, limit, since, until) = (
+      self.segment, self.problemType, self.negative, self.limit, self.since, self.until
+    )
+    let (theme, splitBy) = (self.theme, self.splitBy)
+    // A mistake fails before connecting.
+    if let since { _ = try DateArgument.timestamp(since, zone: .gmt, flag: "--since") }
+    if let until { _ = try DateArgument.timestamp(until, zone: .gmt, flag: "--until") }
     let reply = try await connection.withGateway { client, metadata in
       // A date is the tenant's midnight.
-      var start: Google_Protobuf_Timestamp?
-      if let since {
-        start = try DateArgument.timestamp(since, zone: await DateArgument.tenantZone(client, metadata: metadata), flag: "--since")
-      }
+      let zone = since != nil || until != nil ? await DateArgument.tenantZone(client, metadata: metadata) : .gmt
       return try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).getThemes(
         .with {
           if let segment { $0.segment = segment }
           if let problemType { $0.problemType = problemType }
-          if let start { $0.range.start = start }
+          if let since { $0.range.start = try DateArgument.timestamp(since, zone: zone, flag: "--since") }
+          if let until { $0.range.end = try DateArgument.timestamp(until, zone: zone, flag: "--until") }
+          if let theme { $0.theme = theme }
+          if let splitBy { $0.splitBy = splitBy }
           $0.negativeOnly = negative
           $0.limit = limit
         }, metadata: metadata)
     }
-    print("\(reply.documents) texts")
+    if theme != nil {
+      print("\(reply.texts.count) texts")
+      printTable(
+        ["time", "sentiment", "problem_type", "business_line", "text"],
+        reply.texts.map { text in
+          [
+            RFC3339.format(milliseconds: text.time.unixMilliseconds), text.label, text.problemType, text.businessLine,
+            String(text.text.prefix(100)),
+          ]
+        })
+      return
+    }
+    let compared = reply.previousDocuments > 0
+    print("\(reply.documents) texts" + (compared ? ", \(reply.previousDocuments) in the period before" : ""))
     // Sentiment as the shares of negative, neutral and positive texts, not a mean that
     // hides a split (docs/segments.md, "Sentiment").
     printTable(
-      ["term", "texts", "keyness", "negative", "neutral", "positive", "example"],
+      ["theme", "texts", "share"] + (compared ? ["before", "p"] : []) + ["negative", "neutral", "positive", "related", "example"],
       reply.themes.map { theme in
-        [
-          theme.term, String(theme.count), KpiFormat.fixed(theme.keyness, digits: 1), KpiFormat.percent(theme.negativeShare),
-          KpiFormat.percent(theme.neutralShare), KpiFormat.percent(theme.positiveShare),
-          String((theme.examples.first ?? "").prefix(60)),
-        ]
+        [theme.term, String(theme.count), KpiFormat.percent(theme.share)]
+          + (compared ? [KpiFormat.percent(theme.previousShare), KpiFormat.fixed(theme.changePValue, digits: 4)] : [])
+          + [
+            KpiFormat.percent(theme.negativeShare), KpiFormat.percent(theme.neutralShare), KpiFormat.percent(theme.positiveShare),
+            theme.related.prefix(3).joined(separator: ", "), String((theme.examples.first ?? "").prefix(60)),
+          ]
       })
+    if !reply.emerging.isEmpty {
+      print("\nEmerging (share now against the period before):")
+      printTable(
+        ["theme", "texts", "share", "before", "rise", "p", "q"],
+        reply.emerging.map { theme in
+          [
+            theme.term, String(theme.count), KpiFormat.percent(theme.share), KpiFormat.percent(theme.previousShare),
+            (theme.share >= theme.previousShare ? "+" : "-") + KpiFormat.fixed(abs(theme.share - theme.previousShare) * 100, digits: 1)
+              + " pts", KpiFormat.fixed(theme.changePValue, digits: 4),
+            KpiFormat.fixed(theme.changeQValue, digits: 4),
+          ]
+        })
+    }
+    if splitBy != nil {
+      for theme in reply.themes where !theme.splits.isEmpty {
+        print("\n\(theme.term) by \(splitBy!):")
+        printTable(
+          ["value", "texts", "of", "share"],
+          theme.splits.map { [$0.value.isEmpty ? "–" : $0.value, String($0.count), String($0.texts), KpiFormat.percent($0.share)] })
+      }
+    }
   }
 }

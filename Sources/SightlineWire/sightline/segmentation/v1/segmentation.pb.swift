@@ -467,6 +467,18 @@ public nonisolated struct Sightline_Segmentation_V1_GetThemesRequest: Sendable {
   /// Only themes from negative texts.
   public var negativeOnly: Bool = false
 
+  /// Drill-down: the texts of this theme (a phrase, such as a Theme's term), newest first,
+  /// at most `limit` (0 = 50) of them, in GetThemesResponse.texts.
+  public var theme: String = String()
+
+  /// Splits each theme's texts by a dimension: "problem_type", "business_line",
+  /// "product_module", "channel" (of the text's ticket), or "region", "tier", "type" (of its
+  /// customer). Empty: no split. Another name is INVALID_ARGUMENT.
+  public var splitBy: String = String()
+
+  /// At most this many emerging themes; 0 = 5.
+  public var emergingLimit: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -474,16 +486,82 @@ public nonisolated struct Sightline_Segmentation_V1_GetThemesRequest: Sendable {
   fileprivate var _range: Sightline_Common_V1_TimeRange? = nil
 }
 
-/// A theme: a term over-represented against the tenant's baseline.
+/// A theme's texts with one value of the request's split_by dimension.
+public nonisolated struct Sightline_Segmentation_V1_ThemeSplit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The value ("" when the text has none, such as a text without a ticket).
+  public var value: String = String()
+
+  /// The theme's texts with this value.
+  public var count: Int64 = 0
+
+  /// All analysed texts with this value.
+  public var texts: Int64 = 0
+
+  /// count ÷ texts: how much of this value's voice the theme is.
+  public var share: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One text of a theme (the drill-down).
+public nonisolated struct Sightline_Segmentation_V1_ThemeText: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The feedback's event id, or the survey response's id.
+  public var id: String = String()
+
+  /// The text, as stored (redacted by the tenant's policy).
+  public var text: String = String()
+
+  /// When it was written.
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  /// Its sentiment: "negative", "neutral" or "positive".
+  public var label: String = String()
+
+  /// Of its ticket, when it has one.
+  public var problemType: String = String()
+
+  public var businessLine: String = String()
+
+  public var productModule: String = String()
+
+  public var channel: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A theme: a phrase over-represented against the tenant's other texts, with the phrases
+/// merged into it because they come from the same texts (docs/segments.md, "Themes").
 public nonisolated struct Sightline_Segmentation_V1_Theme: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The term (an English word or a Chinese bigram/word).
+  /// The phrase: two to four English words or up to six Chinese characters, or one word
+  /// or bigram when no longer phrase covers its texts.
   public var term: String = String()
 
-  /// Occurrences in the selection.
+  /// Texts in the selection containing it.
   public var count: Int64 = 0
 
   /// Log-likelihood keyness against the baseline.
@@ -502,6 +580,28 @@ public nonisolated struct Sightline_Segmentation_V1_Theme: Sendable {
   public var neutralShare: Double = 0
 
   public var positiveShare: Double = 0
+
+  /// count ÷ the texts analysed.
+  public var share: Double = 0
+
+  /// Other phrases of the same texts, merged into this theme (at most five).
+  public var related: [String] = []
+
+  /// In the period of the same length just before the range (when the range has a start):
+  /// texts containing the phrase, and their share of that period's texts.
+  public var previousCount: Int64 = 0
+
+  public var previousShare: Double = 0
+
+  /// Two-proportion z-test of share against previous_share (two-sided p; 1 without a
+  /// previous period), and that p adjusted by Benjamini-Hochberg across the list the theme
+  /// is in.
+  public var changePValue: Double = 0
+
+  public var changeQValue: Double = 0
+
+  /// The theme's texts split by the request's split_by, most texts first.
+  public var splits: [Sightline_Segmentation_V1_ThemeSplit] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -530,6 +630,16 @@ public nonisolated struct Sightline_Segmentation_V1_GetThemesResponse: Sendable 
   public var neutralShare: Double = 0
 
   public var positiveShare: Double = 0
+
+  /// Themes whose share rose most against the previous period, largest rise first (empty
+  /// when the range has no start). A rise is worth a look when its change_q_value is small.
+  public var emerging: [Sightline_Segmentation_V1_Theme] = []
+
+  /// Texts analysed in the previous period (0 when there is none).
+  public var previousDocuments: Int64 = 0
+
+  /// The drill-down's texts (when the request names a theme), newest first.
+  public var texts: [Sightline_Segmentation_V1_ThemeText] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1312,7 +1422,7 @@ nonisolated extension Sightline_Segmentation_V1_ListAtRiskResponse: SwiftProtobu
 
 nonisolated extension Sightline_Segmentation_V1_GetThemesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetThemesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0\u{3}problem_type\0\u{1}range\0\u{1}limit\0\u{3}negative_only\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0\u{3}problem_type\0\u{1}range\0\u{1}limit\0\u{3}negative_only\0\u{1}theme\0\u{3}split_by\0\u{3}emerging_limit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1325,6 +1435,9 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesRequest: SwiftProtobuf.
       case 3: try { try decoder.decodeSingularMessageField(value: &self._range) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.negativeOnly) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.theme) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.splitBy) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.emergingLimit) }()
       default: break
       }
     }
@@ -1350,6 +1463,15 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesRequest: SwiftProtobuf.
     if self.negativeOnly != false {
       try visitor.visitSingularBoolField(value: self.negativeOnly, fieldNumber: 5)
     }
+    if !self.theme.isEmpty {
+      try visitor.visitSingularStringField(value: self.theme, fieldNumber: 6)
+    }
+    if !self.splitBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.splitBy, fieldNumber: 7)
+    }
+    if self.emergingLimit != 0 {
+      try visitor.visitSingularInt32Field(value: self.emergingLimit, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1359,6 +1481,123 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesRequest: SwiftProtobuf.
     if lhs._range != rhs._range {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.negativeOnly != rhs.negativeOnly {return false}
+    if lhs.theme != rhs.theme {return false}
+    if lhs.splitBy != rhs.splitBy {return false}
+    if lhs.emergingLimit != rhs.emergingLimit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_ThemeSplit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ThemeSplit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}value\0\u{1}count\0\u{1}texts\0\u{1}share\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.value) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.texts) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.share) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.value.isEmpty {
+      try visitor.visitSingularStringField(value: self.value, fieldNumber: 1)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt64Field(value: self.count, fieldNumber: 2)
+    }
+    if self.texts != 0 {
+      try visitor.visitSingularInt64Field(value: self.texts, fieldNumber: 3)
+    }
+    if self.share.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.share, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_ThemeSplit, rhs: Sightline_Segmentation_V1_ThemeSplit) -> Bool {
+    if lhs.value != rhs.value {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.texts != rhs.texts {return false}
+    if lhs.share != rhs.share {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_ThemeText: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ThemeText"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}text\0\u{1}time\0\u{1}label\0\u{3}problem_type\0\u{3}business_line\0\u{3}product_module\0\u{1}channel\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.problemType) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.businessLine) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.productModule) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
+    }
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 4)
+    }
+    if !self.problemType.isEmpty {
+      try visitor.visitSingularStringField(value: self.problemType, fieldNumber: 5)
+    }
+    if !self.businessLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.businessLine, fieldNumber: 6)
+    }
+    if !self.productModule.isEmpty {
+      try visitor.visitSingularStringField(value: self.productModule, fieldNumber: 7)
+    }
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_ThemeText, rhs: Sightline_Segmentation_V1_ThemeText) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.problemType != rhs.problemType {return false}
+    if lhs.businessLine != rhs.businessLine {return false}
+    if lhs.productModule != rhs.productModule {return false}
+    if lhs.channel != rhs.channel {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1366,7 +1605,7 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesRequest: SwiftProtobuf.
 
 nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Theme"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}term\0\u{1}count\0\u{1}keyness\0\u{1}sentiment\0\u{1}examples\0\u{3}negative_share\0\u{3}neutral_share\0\u{3}positive_share\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}term\0\u{1}count\0\u{1}keyness\0\u{1}sentiment\0\u{1}examples\0\u{3}negative_share\0\u{3}neutral_share\0\u{3}positive_share\0\u{1}share\0\u{1}related\0\u{3}previous_count\0\u{3}previous_share\0\u{3}change_p_value\0\u{3}change_q_value\0\u{1}splits\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1382,6 +1621,13 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.negativeShare) }()
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.neutralShare) }()
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.positiveShare) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.share) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.related) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.previousCount) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self.previousShare) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self.changePValue) }()
+      case 14: try { try decoder.decodeSingularDoubleField(value: &self.changeQValue) }()
+      case 15: try { try decoder.decodeRepeatedMessageField(value: &self.splits) }()
       default: break
       }
     }
@@ -1412,6 +1658,27 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
     if self.positiveShare.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.positiveShare, fieldNumber: 8)
     }
+    if self.share.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.share, fieldNumber: 9)
+    }
+    if !self.related.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.related, fieldNumber: 10)
+    }
+    if self.previousCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.previousCount, fieldNumber: 11)
+    }
+    if self.previousShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.previousShare, fieldNumber: 12)
+    }
+    if self.changePValue.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.changePValue, fieldNumber: 13)
+    }
+    if self.changeQValue.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.changeQValue, fieldNumber: 14)
+    }
+    if !self.splits.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.splits, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1424,6 +1691,13 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
     if lhs.negativeShare != rhs.negativeShare {return false}
     if lhs.neutralShare != rhs.neutralShare {return false}
     if lhs.positiveShare != rhs.positiveShare {return false}
+    if lhs.share != rhs.share {return false}
+    if lhs.related != rhs.related {return false}
+    if lhs.previousCount != rhs.previousCount {return false}
+    if lhs.previousShare != rhs.previousShare {return false}
+    if lhs.changePValue != rhs.changePValue {return false}
+    if lhs.changeQValue != rhs.changeQValue {return false}
+    if lhs.splits != rhs.splits {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1431,7 +1705,7 @@ nonisolated extension Sightline_Segmentation_V1_Theme: SwiftProtobuf.Message, Sw
 
 nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetThemesResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}themes\0\u{1}documents\0\u{3}mean_sentiment\0\u{3}negative_share\0\u{3}neutral_share\0\u{3}positive_share\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}themes\0\u{1}documents\0\u{3}mean_sentiment\0\u{3}negative_share\0\u{3}neutral_share\0\u{3}positive_share\0\u{1}emerging\0\u{3}previous_documents\0\u{1}texts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1445,6 +1719,9 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.negativeShare) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.neutralShare) }()
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.positiveShare) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.emerging) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.previousDocuments) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.texts) }()
       default: break
       }
     }
@@ -1469,6 +1746,15 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf
     if self.positiveShare.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.positiveShare, fieldNumber: 6)
     }
+    if !self.emerging.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.emerging, fieldNumber: 7)
+    }
+    if self.previousDocuments != 0 {
+      try visitor.visitSingularInt64Field(value: self.previousDocuments, fieldNumber: 8)
+    }
+    if !self.texts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.texts, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1479,6 +1765,9 @@ nonisolated extension Sightline_Segmentation_V1_GetThemesResponse: SwiftProtobuf
     if lhs.negativeShare != rhs.negativeShare {return false}
     if lhs.neutralShare != rhs.neutralShare {return false}
     if lhs.positiveShare != rhs.positiveShare {return false}
+    if lhs.emerging != rhs.emerging {return false}
+    if lhs.previousDocuments != rhs.previousDocuments {return false}
+    if lhs.texts != rhs.texts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
