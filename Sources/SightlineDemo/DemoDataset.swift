@@ -209,7 +209,7 @@ private struct Generator {
     let satisfied = random.chance(satisfiedChance)
     if random.chance(0.45) {
       let score = satisfied ? (random.chance(0.6) ? 5 : 4) : 1 + Int(random.next() % 3)
-      let comment = random.chance(0.5) ? comment(score: score, scale: 5, problem: problem) : ""
+      let comment = random.chance(0.5) ? comment(score: score, scale: 5, problem: problem, souring: souring) : ""
       add(ms, "s-\(ticket)-csat") { event in
         event.surveyResponse = .with {
           $0.customerID = customer.id
@@ -224,7 +224,7 @@ private struct Generator {
     }
     if random.chance(0.2) {
       let score = satisfied ? 7 + Int(random.next() % 4) : Int(random.next() % 8)
-      let comment = random.chance(0.4) ? comment(score: score, scale: 10, problem: problem) : ""
+      let comment = random.chance(0.4) ? comment(score: score, scale: 10, problem: problem, souring: souring) : ""
       add(ms + 60_000, "s-\(ticket)-nps") { event in
         event.surveyResponse = .with {
           $0.customerID = customer.id
@@ -266,9 +266,12 @@ private struct Generator {
     }
   }
 
-  mutating func comment(score: Int, scale: Int, problem: String) -> String {
+  /// A comment for `score` of `scale`: a souring VIP's low score speaks of the VIP theme
+  /// two times in three (by ticket number, so that the draws stay the same).
+  mutating func comment(score: Int, scale: Int, problem: String, souring: Bool) -> String {
     let share = Double(score) / Double(scale)
     if share >= 0.8 { return random.pick(DemoText.positive) }
+    if share <= 0.6 && souring && ticketCounter % 3 != 0 { return random.pick(DemoText.vipSouring) }
     if share <= 0.6 { return random.pick(DemoText.negative[problem] ?? DemoText.neutral) }
     return random.pick(DemoText.neutral)
   }

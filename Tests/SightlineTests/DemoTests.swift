@@ -160,6 +160,17 @@ extension RealProcessSuites {
           #expect(examples.contains { $0.contains("[手机号]") || $0.contains("[PHONE]") })
           #expect(!examples.contains { $0.contains("139") })
           #expect(!themes.themes.map(\.term).contains { ["phone", "手机", "机号", "139"].contains($0) })
+          // The planted VIP theme comes out on top of the VIPs' negative texts of the last
+          // 30 days, among the varied complaints of every problem type, as a phrase.
+          let vipThemes = try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).getThemes(
+            .with {
+              $0.segment = "vip"; $0.negativeOnly = true; $0.range = range; $0.limit = 5
+            }, metadata: key)
+          let vipTerms = vipThemes.themes.map(\.term)
+          #expect(["专属客服经理", "dedicated account manager"].contains(vipTerms.first ?? ""), "\(vipTerms)")
+          #expect(vipTerms.prefix(2).sorted() == ["dedicated account manager", "专属客服经理"], "\(vipTerms)")
+          // It rose against the 30 days before, when VIPs had not soured yet.
+          #expect(vipThemes.emerging.first.map { ["专属客服经理", "dedicated account manager"].contains($0.term) } == true)
 
           // Stop segmentation: the cockpit still answers, with that section marked unavailable.
           suite.servers[.segmentation]!.server.beginGracefulShutdown()
