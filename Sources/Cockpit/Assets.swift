@@ -43,6 +43,10 @@ enum Assets {
     svg .marker { stroke: var(--muted); stroke-dasharray: 5 3; stroke-width: 1.5; }
     svg .grid { stroke: #e5e7eb; } svg .zero { stroke: var(--muted); stroke-dasharray: 4 3; }
     svg .axis { font-size: 11px; fill: var(--muted); }
+    svg .partial { fill: #eef0f3; }
+    .note { color: var(--muted); font-size: .9em; }
+    .small-n { font-style: italic; color: var(--muted); }
+    .text { white-space: normal; }
     .legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .85rem; }
     .swatch { display: inline-block; margin-right: .3rem; vertical-align: middle; }
     .scroll { overflow-x: auto; }
@@ -62,7 +66,8 @@ enum Assets {
     .unavailable, .problem { color: var(--red); }
     .bare main { max-width: 28rem; margin-top: 3rem; }
     .signin { display: flex; flex-direction: column; gap: .5rem; }
-    @media (max-width: 600px) { header { padding: .5rem; } .tools { margin-left: 0; } main { padding: .6rem; } .charts { grid-template-columns: 1fr; } }
+    @media (max-width: 600px) { header { padding: .5rem; } .tools { margin-left: 0; } main { padding: .6rem; } .charts, .cards.wide { grid-template-columns: 1fr; }
+      .filters label { flex: 1 1 40%; } .filters select, .filters input { width: 100%; } }
     """
 
   static let script = """

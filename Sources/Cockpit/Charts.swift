@@ -8,19 +8,31 @@ enum Charts {
   struct Series {
     var name: String
     var points: [Double?]
+    /// The sample behind each point, when known: shown in its hover title, and a point on
+    /// fewer than ``Charts/smallSample`` is drawn hollow.
+    var sizes: [Int64]? = nil
   }
 
   static let palette = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b45309", "#0e7490", "#be123c", "#4d7c0f"]
+  /// The colour of the lines not picked out when there are too many to tell apart.
+  static let others = "#b8bec8"
+  /// Below this sample a point is hollow: read it with care.
+  static let smallSample: Int64 = 30
+  /// More lines than this: the highest and lowest three (by their mean) keep colours,
+  /// the rest are drawn thin and grey behind them.
+  static let distinctLines = 6
 
   /// A line chart of `series` over `labels` (x, e.g. dates), values formatted by `format`
-  /// on the y axis. Gaps (nil) break the line.
-  /// With `marker`, a dashed vertical line at that label's index, named `markerName` (an
-  /// experiment's rollout).
+  /// on the y axis. Gaps (nil) break the line. Every point has a hover title (series,
+  /// period, value, n); points on small samples are hollow; the buckets in `partial` (a
+  /// period cut by the range) are shaded and say so. With `marker`, a dashed vertical line
+  /// at that label's index, named `markerName` (an experiment's rollout). Labels are
+  /// anchored so that none runs past the chart's edge.
   static func line(
     title: String, description: String, labels: [String], series: [Series], format: (Double) -> String,
-    marker: Int? = nil, markerName: String = ""
+    marker: Int? = nil, markerName: String = "", partial: Set<Int> = [], partialName: String = "partial period",
+    othersName: String = "others"
   ) -> String {
-    let width = 640.0, height = 220.0, left = 64.0, right = 12.0, top = 12.0, bottom = 28.0
     let values = series.flatMap { $0.points.compactMap { $0 } }
     guard let low0 = values.min(), let high0 = values.max(), labels.count > 0 else {
       return ""
@@ -30,30 +42,49 @@ enum Charts {
     var (low, high) = (low0, high0)
     if low == high { (low, high) = (low - 1, high + 1) }
     if low > 0 && low < (high - low) { low = 0 }
+    let ticks = (0...3).map { low + (high - low) * Double($0) / 3 }
+    // Room on the left for the longest y label (11 px text: about 6.5 px a character).
+    let longest = ticks.map { format($0).count }.max() ?? 4
+    let width = 640.0, height = 220.0, right = 12.0, top = 12.0, bottom = 28.0
+    let left = max(40, 6.5 * Double(longest) + 14)
     let plotWidth = width - left - right, plotHeight = height - top - bottom
-    func x(_ index: Int) -> Double { left + (labels.count == 1 ? plotWidth / 2 : plotWidth * Double(index) / Double(labels.count - 1)) }
+    let step = labels.count == 1 ? plotWidth : plotWidth / Double(labels.count - 1)
+    func x(_ index: Int) -> Double { left + (labels.count == 1 ? plotWidth / 2 : step * Double(index)) }
     func y(_ value: Double) -> Double { top + plotHeight * (1 - (value - low) / (high - low)) }
     var svg =
       "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-labelledby=\"t\(id(title)) d\(id(title))\">"
     svg += "<title id=\"t\(id(title))\">\(HTML.escape(title))</title><desc id=\"d\(id(title))\">\(HTML.escape(description))</desc>"
+    for index in partial.sorted() where labels.indices.contains(index) {
+      let half = labels.count == 1 ? plotWidth / 2 : step / 2
+      let from = max(left, x(index) - half), to = min(width - right, x(index) + half)
+      svg +=
+        "<rect class=\"partial\" data-partial=\"\(index)\" x=\"\(f(from))\" y=\"\(f(top))\" width=\"\(f(to - from))\" height=\"\(f(plotHeight))\">"
+        + "<title>\(HTML.escape("\(labels[index]): \(partialName)"))</title></rect>"
+    }
     // Y axis: four gridlines with labels.
-    for step in 0...3 {
-      let value = low + (high - low) * Double(step) / 3
+    for value in ticks {
       let position = y(value)
       svg += "<line class=\"grid\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(position))\" y2=\"\(f(position))\"/>"
       svg += "<text class=\"axis\" x=\"\(f(left - 6))\" y=\"\(f(position + 4))\" text-anchor=\"end\">\(HTML.escape(format(value)))</text>"
     }
-    // X axis: first, middle and last label.
+    // X axis: first, middle and last label; the first starts at its point and the last
+    // ends at its point, so neither is cut at the edge.
     for index in Set([0, labels.count / 2, labels.count - 1]).sorted() {
-      svg += "<text class=\"axis\" x=\"\(f(x(index)))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(HTML.escape(labels[index]))</text>"
+      let anchor = labels.count == 1 ? "middle" : index == 0 ? "start" : index == labels.count - 1 ? "end" : "middle"
+      svg +=
+        "<text class=\"axis\" x=\"\(f(x(index)))\" y=\"\(f(height - 8))\" text-anchor=\"\(anchor)\">\(HTML.escape(labels[index]))</text>"
     }
     if let marker, labels.indices.contains(marker) {
       svg +=
         "<line class=\"marker\" data-marker=\"\(marker)\" x1=\"\(f(x(marker)))\" x2=\"\(f(x(marker)))\" y1=\"\(f(top))\" y2=\"\(f(height - bottom))\">"
         + "<title>\(HTML.escape(markerName))</title></line>"
     }
-    for (number, line) in series.enumerated() {
-      let colour = palette[number % palette.count]
+    let colours = colours(series)
+    // Grey lines first, so the picked-out ones are drawn over them.
+    for number in series.indices.sorted(by: { (colours[$0] == others ? 0 : 1) < (colours[$1] == others ? 0 : 1) }) {
+      let line = series[number]
+      let colour = colours[number]
+      let faded = colour == others
       var path = ""
       var drawing = false
       for (index, point) in line.points.enumerated() {
@@ -61,22 +92,54 @@ enum Charts {
         path += (drawing ? "L" : "M") + "\(f(x(index))),\(f(y(point)))"
         drawing = true
       }
-      svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"><title>\(HTML.escape(line.name))</title></path>"
-      if line.points.compactMap({ $0 }).count <= 2 {
-        for (index, point) in line.points.enumerated() {
-          if let point { svg += "<circle cx=\"\(f(x(index)))\" cy=\"\(f(y(point)))\" r=\"3\" fill=\"\(colour)\"/>" }
-        }
+      svg +=
+        "<path d=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"\(faded ? "1.2" : "2")\"><title>\(HTML.escape(line.name))</title></path>"
+      for (index, point) in line.points.enumerated() {
+        guard let point, labels.indices.contains(index) else { continue }
+        let size = line.sizes.flatMap { $0.indices.contains(index) ? $0[index] : nil }
+        let small = size.map { $0 < smallSample } ?? false
+        var tip = "\(line.name) · \(labels[index]): \(format(point))"
+        if let size { tip += " (n=\(size))" }
+        if partial.contains(index) { tip += " · \(partialName)" }
+        let fill = small ? "#ffffff" : colour
+        svg +=
+          "<circle class=\"point\(small ? " small" : "")\" cx=\"\(f(x(index)))\" cy=\"\(f(y(point)))\" r=\"\(faded ? "2" : "3")\" fill=\"\(fill)\" stroke=\"\(colour)\" stroke-width=\"1.5\">"
+          + "<title>\(HTML.escape(tip))</title></circle>"
       }
     }
     svg += "</svg>"
+    var legend: [String] = []
     if series.count > 1 {
-      svg +=
-        "<ul class=\"legend\">"
-        + series.enumerated().map { number, line in
-          "<li>\(swatch(palette[number % palette.count]))\(HTML.escape(line.name))</li>"
-        }.joined() + "</ul>"
+      legend += series.indices.filter { colours[$0] != others }.map { "<li>\(swatch(colours[$0]))\(HTML.escape(series[$0].name))</li>" }
+      let faded = series.indices.filter { colours[$0] == others }.count
+      if faded > 0 { legend.append("<li class=\"others\">\(swatch(others))\(HTML.escape(othersName)) (\(faded))</li>") }
     }
+    if series.contains(where: { $0.sizes?.contains { $0 < smallSample } ?? false }) {
+      legend.append("<li class=\"small-note\">\(hollowSwatch()) n &lt; \(smallSample)</li>")
+    }
+    if !partial.isEmpty { legend.append("<li class=\"partial-note\">\(swatch("#eef0f3"))\(HTML.escape(partialName))</li>") }
+    if !legend.isEmpty { svg += "<ul class=\"legend\">" + legend.joined() + "</ul>" }
     return svg
+  }
+
+  /// Each series' colour: its own from the palette, unless there are more than
+  /// ``distinctLines``: then only the three highest and three lowest by mean keep one.
+  static func colours(_ series: [Series]) -> [String] {
+    guard series.count > distinctLines else { return series.indices.map { palette[$0 % palette.count] } }
+    let means = series.map { line -> Double? in
+      let values = line.points.compactMap { $0 }
+      return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+    }
+    let ranked = series.indices.filter { means[$0] != nil }.sorted { means[$0]! > means[$1]! }
+    let picked = Array(ranked.prefix(distinctLines / 2)) + Array(ranked.suffix(distinctLines / 2))
+    var colours = Array(repeating: others, count: series.count)
+    for (number, index) in picked.enumerated() { colours[index] = palette[number % palette.count] }
+    return colours
+  }
+
+  /// The legend's mark for a hollow point (a small sample).
+  static func hollowSwatch() -> String {
+    "<svg class=\"swatch\" width=\"10\" height=\"10\" aria-hidden=\"true\"><circle cx=\"5\" cy=\"5\" r=\"3.5\" fill=\"#ffffff\" stroke=\"#4b5563\" stroke-width=\"1.5\"/></svg>"
   }
 
   /// One row of a forest plot: an estimate and its interval.

@@ -76,40 +76,82 @@ enum ExplorerPage {
       return Layout.page(context, title: context.text("explore.title"), body: body + "<p>\(HTML.escape(context.text("nodata")))</p>")
     }
     let kind = query.kpi
-    let buckets = Array(Set(rows.map { context.day($0.bucketStart) })).sorted()
+    let starts = Array(Set(rows.map { $0.bucketStart.unixMilliseconds })).sorted()
+    let buckets = starts.map { context.day(milliseconds: $0) }
     let groups = Array(Set(rows.map { $0.groupValues.first ?? "" })).sorted()
-    // One line per group (the first eight), one point per bucket; no data leaves a gap.
+    // One line per group, one point per bucket; no data leaves a gap.
     var cells: [String: Sightline_Metrics_V1_KpiValue] = [:]
     for row in rows {
       if let value = row.values.first { cells[context.day(row.bucketStart) + "|" + (row.groupValues.first ?? "")] = value }
     }
-    let series: [Charts.Series] = groups.prefix(Charts.palette.count).map { group in
-      let points: [Double?] = buckets.map { bucket in
-        guard let value = cells[bucket + "|" + group], value.sampleSize > 0 else { return nil }
-        return value.value
-      }
-      return Charts.Series(name: group.isEmpty ? context.language.kpi(kind) : group, points: points)
+    let series: [Charts.Series] = groups.map { group in
+      let values = buckets.map { cells[$0 + "|" + group] }
+      return Charts.Series(
+        name: group.isEmpty ? context.language.kpi(kind) : group,
+        points: values.map { value in value.flatMap { $0.sampleSize > 0 ? $0.value : nil } },
+        sizes: values.map { $0?.sampleSize ?? 0 })
     }
+    let partial = Self.partialBuckets(starts, query: query)
     let name = context.language.kpi(kind)
     body += "<figure class=\"chart-box wide\"><figcaption>\(HTML.escape(name))</figcaption>"
     body += Charts.line(
       title: name, description: "\(name), \(buckets.first ?? "") – \(buckets.last ?? "")", labels: buckets, series: series,
-      format: { KpiFormat.value($0, kind) })
+      format: { KpiFormat.value($0, kind) }, partial: partial, partialName: context.text("chart.partial"),
+      othersName: context.text("chart.others"))
     body += "</figure>"
-    let tableRows = rows.map { row -> [String] in
-      let value = row.values.first ?? .init()
-      return [
-        context.day(row.bucketStart), HTML.escape(row.groupValues.first ?? "–"),
-        "<span data-value=\"\(value.value)\">\(HTML.escape(Layout.value(value, kind)))</span>", "\(value.sampleSize)",
-      ]
+    // One column per group (pivoted) unless asked for the long form or ungrouped.
+    let long = context.parameter("table") == "long" || query.dimension == nil
+    let other = HTML.query(query.parameters + [("table", long ? "pivot" : "long"), ("lang", context.language.rawValue)])
+    body +=
+      "<p><a data-table-toggle href=\"/explore\(HTML.escape(other))\">\(HTML.escape(context.text(long ? "explore.pivot" : "explore.long")))</a></p>"
+    if long {
+      let tableRows = rows.map { row -> [String] in
+        let value = row.values.first ?? .init()
+        return [
+          context.day(row.bucketStart), HTML.escape(row.groupValues.first ?? "–"),
+          "<span data-value=\"\(value.value)\">\(HTML.escape(Layout.value(value, kind)))</span>", "\(value.sampleSize)",
+        ]
+      }
+      body += Layout.table(
+        caption: name,
+        header: [
+          context.text("explore.bucket"), context.text("explore.group"), context.text("explore.value"), context.text("explore.sample"),
+        ],
+        rows: tableRows, numericFrom: 2)
+    } else {
+      body += Layout.table(
+        caption: "\(name) · \(context.text("explore.pivot.caption"))",
+        header: [context.text("explore.bucket")] + groups.map { $0.isEmpty ? "–" : $0 },
+        rows: buckets.enumerated().map { index, bucket in
+          [bucket + (partial.contains(index) ? " *" : "")]
+            + groups.map { group in
+              guard let value = cells[bucket + "|" + group], value.sampleSize > 0 else { return "–" }
+              let small = value.sampleSize < Charts.smallSample
+              return
+                "<span data-pivot=\"\(HTML.escape(group))\" data-value=\"\(value.value)\" class=\"\(small ? "small-n" : "")\" title=\"n=\(value.sampleSize)\">"
+                + "\(HTML.escape(Layout.value(value, kind)))</span><br><span class=\"sample\">n=\(value.sampleSize)</span>"
+            }
+        }, numericFrom: 1)
+      if !partial.isEmpty { body += "<p class=\"note\">* \(HTML.escape(context.text("chart.partial")))</p>" }
     }
-    body += Layout.table(
-      caption: name,
-      header: [
-        context.text("explore.bucket"), context.text("explore.group"), context.text("explore.value"), context.text("explore.sample"),
-      ],
-      rows: tableRows, numericFrom: 2)
     return Layout.page(context, title: context.text("explore.title"), body: body)
+  }
+
+  /// The buckets the range or today cuts: the first when it starts before the range, the
+  /// last when it ends after the range or after now.
+  static func partialBuckets(_ starts: [Int64], query: ExplorerQuery, nowMs: Int64 = WallClock.now) -> Set<Int> {
+    guard let first = starts.first, let last = starts.last, query.interval != "all" else { return [] }
+    var partial = Set<Int>()
+    if first < query.fromMs { partial.insert(0) }
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = query.zone
+    let lastStart = Date(timeIntervalSince1970: Double(last) / 1000)
+    let component: Calendar.Component = query.interval == "month" ? .month : query.interval == "week" ? .weekOfYear : .day
+    if let next = calendar.date(byAdding: component, value: 1, to: lastStart) {
+      let nextMs = Int64(next.timeIntervalSince1970 * 1000)
+      if nextMs > min(query.toMs, nowMs) { partial.insert(starts.count - 1) }
+    }
+    return partial
   }
 
   static func form(_ context: PageContext, _ query: ExplorerQuery) -> String {

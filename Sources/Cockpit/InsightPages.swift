@@ -76,35 +76,156 @@ enum SegmentsPage {
   }
 }
 
-/// Voice of the customer: the top negative themes with example comments, and the weekly
-/// sentiment of all feedback.
+/// Voice of the customer: the top negative themes as phrases with their share against the
+/// period before, the themes that rose most (tested), a theme's texts and its split by a
+/// dimension (`?theme=…&split=…`), and the weekly sentiment of all feedback.
 enum VoicePage {
+  /// The dimensions a theme can be split by on the page, the first the default.
+  static let splits = ["business_line", "product_module", "problem_type", "channel", "region", "tier"]
+
   static func render(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
     let (days, range) = period(context)
     let segmentation = Sightline_Segmentation_V1_Segmentation.Client(wrapping: gateway)
     let metadata = Cockpit.metadata(context.session)
+    let theme = context.parameter("theme").map { String($0.prefix(200)) }.flatMap { $0.isEmpty ? nil : $0 }
+    let split = context.parameter("split").flatMap { splits.contains($0) ? $0 : nil } ?? splits[0]
+    let known = try await segmentation.listSegments(.init(), metadata: metadata)
+    let names = known.builtin + known.segments.map(\.name)
+    let segment = context.parameter("segment").flatMap { names.contains($0) ? $0 : nil }
     let themes = try await segmentation.getThemes(
       .with {
         $0.range = range; $0.limit = 12; $0.negativeOnly = true
+        if let segment { $0.segment = segment }
+        if theme != nil { $0.splitBy = split }
       }, metadata: metadata)
     var body = OverviewPage.periodPicker(context, days: days)
+    let options =
+      "<option value=\"\"\(segment == nil ? " selected" : "")>\(HTML.escape(context.text("voice.everyone")))</option>"
+      + names.map { "<option value=\"\(HTML.escape($0))\"\($0 == segment ? " selected" : "")>\(HTML.escape($0))</option>" }.joined()
+    body += """
+      <form class="filters" method="get" action="/voice">
+      <input type="hidden" name="days" value="\(days)"><input type="hidden" name="lang" value="\(context.language.rawValue)">
+      <label>\(HTML.escape(context.text("voice.segment"))) <select name="segment">\(options)</select></label>
+      <button type="submit">\(HTML.escape(context.text("explore.show")))</button></form>
+      """
+    if let theme {
+      body += try await drillDown(
+        context, theme: theme, split: split, segment: segment, range: range, themes: themes, segmentation: segmentation)
+    }
+    let compared = themes.previousDocuments > 0
     body += "<section aria-labelledby=\"themes\"><h2 id=\"themes\">\(HTML.escape(context.text("voice.themes")))</h2>"
+    body += "<p>\(HTML.escape(context.text("voice.analysed"))): \(themes.documents)"
+    body += compared ? " · \(HTML.escape(context.text("voice.before"))): \(themes.previousDocuments)</p>" : "</p>"
     body +=
       themes.themes.isEmpty
       ? "<p>\(HTML.escape(context.text("nodata")))</p>"
       : Layout.table(
         caption: context.text("voice.themes"),
-        header: [context.text("voice.term"), context.text("voice.count"), context.text("voice.mix"), context.text("voice.examples")],
+        header: [
+          context.text("voice.term"), context.text("voice.count"), context.text("voice.share"), context.text("voice.previous"),
+          context.text("voice.mix"), context.text("voice.related"), context.text("voice.examples"),
+        ],
         rows: themes.themes.map { theme in
           [
-            "<span data-theme=\"\(HTML.escape(theme.term))\">\(HTML.escape(theme.term))</span>", "\(theme.count)",
+            link(context, theme.term, days: days, segment: segment), "\(theme.count)", KpiFormat.percent(theme.share),
+            compared ? KpiFormat.percent(theme.previousShare) : "–",
             Self.mix(negative: theme.negativeShare, neutral: theme.neutralShare, positive: theme.positiveShare),
+            HTML.escape(theme.related.prefix(3).joined(separator: ", ")),
             "<ul class=\"examples\">" + theme.examples.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>",
           ]
         }, numericFrom: 1)
     body += "</section>"
-    // Twelve weeks of sentiment, one GetThemes call per week: its shares of negative and
-    // of positive texts.
+    if !themes.emerging.isEmpty {
+      body += "<section aria-labelledby=\"emerging\"><h2 id=\"emerging\">\(HTML.escape(context.text("voice.emerging")))</h2>"
+      body += "<p class=\"note\">\(HTML.escape(context.text("voice.emerging.note")))</p>"
+      body += Layout.table(
+        caption: context.text("voice.emerging"),
+        header: [
+          context.text("voice.term"), context.text("voice.count"), context.text("voice.share"), context.text("voice.previous"),
+          context.text("voice.rise"), "p", "q",
+        ],
+        rows: themes.emerging.map { theme in
+          let rise = theme.share - theme.previousShare
+          return [
+            "<span data-emerging=\"\(HTML.escape(theme.term))\">\(link(context, theme.term, days: days, segment: segment))</span>",
+            "\(theme.count)",
+            KpiFormat.percent(theme.share), KpiFormat.percent(theme.previousShare), "+" + KpiFormat.fixed(rise * 100, digits: 1) + " pts",
+            KpiFormat.fixed(theme.changePValue, digits: 4),
+            (theme.changeQValue < 0.05 ? "<strong>" : "<span>") + KpiFormat.fixed(theme.changeQValue, digits: 4)
+              + (theme.changeQValue < 0.05 ? "</strong>" : "</span>"),
+          ]
+        }, numericFrom: 1)
+      body += "</section>"
+    }
+    body += try await trend(context, range: range, segmentation: segmentation, metadata: metadata)
+    return Layout.page(context, title: context.text("voice.title"), body: body)
+  }
+
+  /// A link to `term`'s drill-down on this page.
+  static func link(_ context: PageContext, _ term: String, days: Int32, segment: String?) -> String {
+    let query = HTML.query([("days", "\(days)"), ("segment", segment ?? ""), ("theme", term), ("lang", context.language.rawValue)])
+    return "<a data-theme=\"\(HTML.escape(term))\" href=\"/voice\(HTML.escape(query))#theme\">\(HTML.escape(term))</a>"
+  }
+
+  /// One theme's texts, newest first, and its split by `split`.
+  static func drillDown(
+    _ context: PageContext, theme: String, split: String, segment: String?, range: Sightline_Common_V1_TimeRange,
+    themes: Sightline_Segmentation_V1_GetThemesResponse,
+    segmentation: Sightline_Segmentation_V1_Segmentation.Client<HTTP2ClientTransport.Posix>
+  ) async throws -> String {
+    let texts = try await segmentation.getThemes(
+      .with {
+        $0.range = range; $0.negativeOnly = true; $0.theme = theme; $0.limit = 30
+        if let segment { $0.segment = segment }
+      }, metadata: Cockpit.metadata(context.session))
+    var html = "<section id=\"theme\" aria-labelledby=\"theme-title\" class=\"drill\">"
+    html += "<h2 id=\"theme-title\">\(HTML.escape(context.text("voice.drill"))): <q>\(HTML.escape(theme))</q></h2>"
+    let options = splits.map { name in
+      "<option value=\"\(name)\"\(name == split ? " selected" : "")>\(HTML.escape(context.text("voice.split." + name)))</option>"
+    }.joined()
+    html += """
+      <form class="filters" method="get" action="/voice#theme">
+      <input type="hidden" name="days" value="\(OverviewPage.days(context))"><input type="hidden" name="theme" value="\(HTML.escape(theme))">
+      <input type="hidden" name="lang" value="\(context.language.rawValue)">
+      <input type="hidden" name="segment" value="\(HTML.escape(segment ?? ""))">
+      <label>\(HTML.escape(context.text("voice.splitby"))) <select name="split">\(options)</select></label>
+      <button type="submit">\(HTML.escape(context.text("explore.show")))</button></form>
+      """
+    if let shown = themes.themes.first(where: { $0.term == theme }), !shown.splits.isEmpty {
+      html += Layout.table(
+        caption: context.text("voice.split." + split),
+        header: [context.text("voice.split." + split), context.text("voice.count"), context.text("voice.of"), context.text("voice.share")],
+        rows: shown.splits.map { part in
+          [
+            "<span data-split=\"\(HTML.escape(part.value))\">\(HTML.escape(part.value.isEmpty ? "–" : part.value))</span>", "\(part.count)",
+            "\(part.texts)", KpiFormat.percent(part.share),
+          ]
+        }, numericFrom: 1)
+    }
+    html +=
+      texts.texts.isEmpty
+      ? "<p>\(HTML.escape(context.text("nodata")))</p>"
+      : Layout.table(
+        caption: context.text("voice.texts"),
+        header: [
+          context.text("voice.when"), context.text("voice.sentiment"), context.text("voice.split.business_line"),
+          context.text("voice.text"),
+        ],
+        rows: texts.texts.map { text in
+          [
+            HTML.escape(context.time(text.time)), HTML.escape(context.text("voice." + text.label)),
+            HTML.escape(text.businessLine.isEmpty ? "–" : text.businessLine), "<span class=\"text\">\(HTML.escape(text.text))</span>",
+          ]
+        }, numericFrom: 4)
+    return html + "</section>"
+  }
+
+  /// Twelve weeks of sentiment, one GetThemes call per week: its shares of negative and of
+  /// positive texts, each point titled with its week and its number of texts.
+  static func trend(
+    _ context: PageContext, range: Sightline_Common_V1_TimeRange,
+    segmentation: Sightline_Segmentation_V1_Segmentation.Client<HTTP2ClientTransport.Posix>, metadata: Metadata
+  ) async throws -> String {
     let week: Int64 = 7 * 86_400_000
     let end = range.end.unixMilliseconds
     var labels: [String] = []
@@ -127,19 +248,19 @@ enum VoicePage {
       sizes.append(reply.documents)
     }
     let title = context.text("voice.trend")
-    body += "<section aria-labelledby=\"sentiment\"><h2 id=\"sentiment\">\(HTML.escape(title))</h2><figure class=\"chart-box wide\">"
+    var html = "<section aria-labelledby=\"sentiment\"><h2 id=\"sentiment\">\(HTML.escape(title))</h2><figure class=\"chart-box wide\">"
     let described = labels.indices.map { index in
       "\(labels[index]): \(context.text("voice.negative")) \(negative[index].map(KpiFormat.percent) ?? "–"), "
         + "\(context.text("voice.positive")) \(positive[index].map(KpiFormat.percent) ?? "–"), n=\(sizes[index])"
     }
-    body += Charts.line(
+    html += Charts.line(
       title: title, description: described.joined(separator: "; "), labels: labels,
       series: [
-        .init(name: context.text("voice.negative"), points: negative), .init(name: context.text("voice.positive"), points: positive),
+        .init(name: context.text("voice.negative"), points: negative, sizes: sizes),
+        .init(name: context.text("voice.positive"), points: positive, sizes: sizes),
       ],
       format: KpiFormat.percent)
-    body += "</figure></section>"
-    return Layout.page(context, title: context.text("voice.title"), body: body)
+    return html + "</figure></section>"
   }
 }
 
@@ -265,8 +386,8 @@ enum ExperimentsPage {
       html += Charts.line(
         title: "\(experiment): \(title)", description: described.joined(separator: "; "), labels: labels,
         series: [
-          .init(name: context.text("experiments.treated"), points: treated),
-          .init(name: context.text("experiments.control"), points: control),
+          .init(name: context.text("experiments.treated"), points: treated, sizes: series.points.map(\.treatmentN)),
+          .init(name: context.text("experiments.control"), points: control, sizes: series.points.map(\.controlN)),
         ],
         format: { KpiFormat.value($0, kind) }, marker: marker,
         markerName: "\(context.text("experiments.rollout")) \(context.day(milliseconds: rollout))")

@@ -163,9 +163,12 @@ enum OverviewPage {
         }
         let name = context.language.kpi(kind)
         let latest = points.last { $0 != nil }.flatMap { $0 }.map { KpiFormat.value($0, kind) } ?? "–"
+        let sizes = trend.rows.map { row in row.values.first(where: { $0.kpi == value.kpi })?.sampleSize ?? 0 }
+        // The last day is today, still going.
         let chart = Charts.line(
           title: name, description: "\(name), \(labels.first ?? "") – \(labels.last ?? ""): \(latest)", labels: labels,
-          series: [.init(name: name, points: points)], format: { KpiFormat.value($0, kind) })
+          series: [.init(name: name, points: points, sizes: sizes)], format: { KpiFormat.value($0, kind) },
+          partial: [labels.count - 1], partialName: context.text("chart.today"))
         return
           "<figure class=\"chart-box\" data-trend=\"\(kind.rawValue)\"><figcaption>\(HTML.escape(name)) · \(HTML.escape(latest))</figcaption>\(chart)</figure>"
       }.joined() + "</div>"

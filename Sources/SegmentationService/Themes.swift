@@ -63,6 +63,8 @@ enum Themes {
   private static let overlapShare = 0.5
   /// How many ranked phrases are considered for themes (the rest are rarer or weaker).
   private static let candidateLimit = 400
+  /// Words that say something only inside a phrase ("never answered", "no reply").
+  private static let weakWords: Set<String> = ["no", "not", "never", "none", "nothing", "don't", "didn't", "can't", "won't", "isn't"]
   /// How many themes the emerging list is chosen from.
   private static let emergingPool = 50
 
@@ -142,8 +144,19 @@ enum Themes {
     for (index, text) in target.enumerated() {
       for phrase in text.phrases where postings[phrase] != nil { postings[phrase]!.insert(index) }
     }
+    // Of equally strong phrases of one length, the one that comes first in its text names
+    // the theme: 专属客服 before 属客服经 and 客服经理.
+    let offset = Dictionary(
+      uniqueKeysWithValues: ranked.map { candidate in
+        let text = target[postings[candidate.phrase]!.min()!].document.text.lowercased()
+        return (candidate.phrase, text.range(of: candidate.phrase).map { text.distance(from: text.startIndex, to: $0.lowerBound) } ?? 0)
+      })
+    let ordered = ranked.sorted {
+      ($0.key, $0.length, -offset[$0.phrase]!, $1.phrase) > ($1.key, $1.length, -offset[$1.phrase]!, $0.phrase)
+    }
+    .filter { $0.length > 1 || !weakWords.contains($0.phrase) }
     var drafts: [Draft] = []
-    for candidate in ranked {
+    for candidate in ordered {
       let documents = postings[candidate.phrase]!
       let home = drafts.indices.first { index in
         let shared = drafts[index].documents.intersection(documents).count

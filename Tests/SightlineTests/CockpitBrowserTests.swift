@@ -79,6 +79,7 @@ extension RealProcessSuites {
       for page in ["overview", "explore", "segments", "voice", "experiments", "keys", "why"] {
         for language in ["en", "zh"] {
           #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-\(language).png"), "\(page)-\(language).png")
+          #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-phone-\(language).png"), "\(page)-phone-\(language).png")
         }
       }
       await launcher.stop()

@@ -88,6 +88,36 @@ def text(driver, selector):
     return driver.find_element(By.CSS_SELECTOR, selector).text.strip()
 
 
+def check_charts(driver, page):
+    """Every chart's text lies inside its drawing (no clipped label); every point has a
+    hover title with its value, and its n when the chart knows it; a point is hollow
+    exactly when its n is below 30."""
+    result = driver.execute_script("""
+        var out = {outside: [], points: 0, untitled: 0, smallWrong: 0, small: 0};
+        document.querySelectorAll('svg.chart').forEach(function (svg) {
+          var box = svg.viewBox.baseVal;
+          svg.querySelectorAll('text').forEach(function (t) {
+            var b = t.getBBox();
+            if (b.x < box.x - 0.5 || b.y < box.y - 0.5 || b.x + b.width > box.x + box.width + 0.5 || b.y + b.height > box.y + box.height + 0.5)
+              out.outside.push(t.textContent + ' [' + Math.round(b.x) + ',' + Math.round(b.x + b.width) + ']');
+          });
+          svg.querySelectorAll('circle.point').forEach(function (c) {
+            out.points += 1;
+            var title = c.querySelector('title');
+            if (!title || !title.textContent) { out.untitled += 1; return; }
+            var m = /n=(\\d+)/.exec(title.textContent);
+            var small = c.classList.contains('small');
+            if (small) out.small += 1;
+            if (m && ((parseInt(m[1]) < 30) !== small)) out.smallWrong += 1;
+          });
+        });
+        return out;""")
+    check(not result["outside"], f"{page}: chart labels outside their chart: {result['outside'][:5]}")
+    check(result["untitled"] == 0, f"{page}: {result['untitled']} of {result['points']} points without a title")
+    check(result["smallWrong"] == 0, f"{page}: {result['smallWrong']} points marked against their n")
+    return result
+
+
 def shoot(driver, folder, name):
     driver.save_screenshot(os.path.join(folder, name + ".png"))
 
@@ -155,6 +185,9 @@ def main():
                 shown = text(driver, f'span[data-line="{line}"][data-kpi="{kpi}"]')
                 check(shown == values[kpi], f"line {line} {kpi}: page {shown!r}, RPC {values[kpi]!r}")
         check(len(driver.find_elements(By.CSS_SELECTOR, "svg.chart title")) >= 4, "the trend charts are missing")
+        check_charts(driver, "overview")
+        # Today, still going, is marked as a partial day on every trend.
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.chart rect.partial")) >= 4, "today is not marked partial")
         # The traffic light follows the tenant's own CSAT target (50 %), not the default.
         card = driver.find_element(By.CSS_SELECTOR, 'article[data-kpi="csat"]')
         check(expected["csat_status"] in card.get_attribute("class").split(), f"CSAT light: {card.get_attribute('class')}")
@@ -175,9 +208,28 @@ def main():
         check(len(rows) == why["segments"], f"why segments: page {len(rows)}, RPC {why['segments']}")
         shoot(driver, args.screenshots, "why-en")
 
-        # KPI explorer: the table equals the RPC; the CSV download carries the same rows.
+        # KPI explorer: the table equals the RPC, in long form and pivoted (one column per
+        # line); the CSV download carries the same rows.
         query = expected["explore"]["query"]
         driver.get(cockpit.base + "/explore?" + query)
+        pivot = set()
+        for row in driver.find_elements(By.CSS_SELECTOR, "main table tbody tr"):
+            bucket = row.find_element(By.CSS_SELECTOR, "th").text.replace(" *", "").strip()
+            for cell in row.find_elements(By.CSS_SELECTOR, "[data-pivot]"):
+                pivot.add((bucket, cell.get_attribute("data-pivot"), cell.text.strip()))
+        wanted = set((r[0], r[1], r[2]) for r in expected["explore"]["rows"] if r[3] != "0")
+        check(pivot == wanted, f"pivoted explorer differs: {sorted(pivot ^ wanted)[:4]}")
+        # 20 lines: the three highest and three lowest keep colours, the rest are grey,
+        # and the legend says which is which with swatches.
+        coloured = [p for p in driver.find_elements(By.CSS_SELECTOR, "svg.chart path") if p.get_attribute("stroke") != "#b8bec8"]
+        grey = [p for p in driver.find_elements(By.CSS_SELECTOR, "svg.chart path") if p.get_attribute("stroke") == "#b8bec8"]
+        check(len(coloured) == 6 and len(grey) >= 1, f"explorer lines: {len(coloured)} coloured, {len(grey)} grey")
+        check(len(driver.find_elements(By.CSS_SELECTOR, ".legend li .swatch")) >= 7, "the explorer's legend has no swatches")
+        marks = check_charts(driver, "explore")
+        check(marks["small"] >= 1, "no small-sample point is marked on the explorer")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.chart rect.partial")) >= 1, "no partial week is marked")
+        shoot(driver, args.screenshots, "explore-pivot-en")
+        driver.get(cockpit.base + "/explore?" + query + "&table=long")
         rows = driver.find_elements(By.CSS_SELECTOR, "main table tbody tr")
         shown = [[cell.text.strip() for cell in row.find_elements(By.CSS_SELECTOR, "th, td")] for row in rows]
         check(shown == expected["explore"]["rows"], f"explorer rows differ: page {shown[:3]}…, RPC {expected['explore']['rows'][:3]}…")
@@ -204,14 +256,30 @@ def main():
 
         # Voice of the customer: the negative themes in the RPC's order, and the trend.
         driver.get(cockpit.base + "/voice")
-        terms = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "[data-theme]")]
+        terms = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "#themes ~ div [data-theme]")]
         check(terms == expected["themes"], f"themes: page {terms}, RPC {expected['themes']}")
+        check(any(" " in t or len(t) >= 3 for t in terms), f"no theme is a phrase: {terms}")
+        check_charts(driver, "voice")
         check(len(driver.find_elements(By.CSS_SELECTOR, "svg.chart")) == 1, "no sentiment trend")
         # Sentiment as shares of negative, neutral and positive texts, one bar per theme.
         mixes = driver.find_elements(By.CSS_SELECTOR, "[data-sentiment-mix]")
         check(len(mixes) == len(terms) and all(m.find_elements(By.CSS_SELECTOR, "svg.mix rect") for m in mixes),
               f"sentiment shares: {len(mixes)} for {len(terms)} themes")
         shoot(driver, args.screenshots, "voice-en")
+        # The VIPs' themes: the demo's planted phrase leads them, and rose (emerging).
+        driver.get(cockpit.base + "/voice?segment=vip")
+        vip = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "#themes ~ div [data-theme]")]
+        planted = [t for t in vip[:2] if t in ("dedicated account manager", "专属客服")]
+        check(planted, f"the planted phrase does not lead the VIPs' themes: {vip}")
+        emerging = [e.get_attribute("data-emerging") for e in driver.find_elements(By.CSS_SELECTOR, "[data-emerging]")]
+        check(any(t in ("dedicated account manager", "专属客服") for t in emerging), f"the planted phrase is not emerging: {emerging}")
+        shoot(driver, args.screenshots, "voice-vip-en")
+        # A theme drills down to its texts and splits by business line.
+        driver.find_element(By.CSS_SELECTOR, f'#themes ~ div a[data-theme="{planted[0]}"]').click()
+        texts = driver.find_elements(By.CSS_SELECTOR, "#theme table span.text")
+        check(texts and all(planted[0] in t.text.lower() for t in texts), f"drill-down texts of {planted[0]}: {len(texts)}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "#theme [data-split]")) >= 1, "no split by business line")
+        shoot(driver, args.screenshots, "voice-theme-en")
 
         # Experiments: verdict and effects, a forest plot.
         driver.get(cockpit.base + "/experiments")
@@ -239,7 +307,9 @@ def main():
             check(len(figure.find_elements(By.CSS_SELECTOR, "svg.chart path")) == 2, "treated and control lines")
             check(len(figure.find_elements(By.CSS_SELECTOR, "svg.chart line.marker")) == 1, "the rollout marked")
             check(len(figure.find_elements(By.CSS_SELECTOR, "[data-balance]")) == 1, "the balance said")
-            check(len(figure.find_elements(By.CSS_SELECTOR, ".legend .swatch")) == 2, "a legend with swatches")
+            check(len(figure.find_elements(By.CSS_SELECTOR, ".legend li:not(.small-note):not(.partial-note) .swatch")) == 2,
+                  "a legend with swatches")
+        check_charts(driver, "experiments")
         shoot(driver, args.screenshots, "experiments-en")
 
         # Live: a new ticket makes the overview reload by itself (server-sent events). Last
@@ -283,6 +353,7 @@ def main():
                            ("voice", "/voice"), ("experiments", "/experiments"), ("why", "/why?" + why["query"])]:
             driver.get(cockpit.base + path)
             check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans", f"{page} is not in Chinese")
+            check_charts(driver, page + " (zh)")
             shoot(driver, args.screenshots, f"{page}-zh")
         driver.get(cockpit.base + "/")
         check(text(driver, 'article[data-kpi="csat"] h3') == "客户满意度", "CSAT is not 客户满意度")
@@ -290,12 +361,18 @@ def main():
         check(text(driver, 'article[data-kpi="fcr_rate"] h3') == "首次联系解决率", "FCR is not 首次联系解决率")
         check(text(driver, "nav a[aria-current=page]") == "总览", "the navigation is not in Chinese")
 
-        # A phone-sized window: the overview still lays out (no horizontal scrolling of the page).
-        driver.set_window_size(390, 1400)
-        driver.get(cockpit.base + "/")
-        width = driver.execute_script("return document.documentElement.scrollWidth;")
-        check(width <= 400, f"the overview is {width}px wide on a phone")
-        shoot(driver, args.screenshots, "overview-phone-zh")
+        # A phone-sized window (375 px): every page still lays out, in both languages, with
+        # no horizontal scrolling of the page (wide tables scroll inside their box).
+        driver.set_window_size(375, 1400)
+        inner = driver.execute_script("return window.innerWidth;")
+        for language in ["zh", "en"]:
+            for page, path in [("overview", "/"), ("explore", "/explore?" + query), ("segments", "/segments"),
+                               ("voice", "/voice"), ("experiments", "/experiments"), ("why", "/why?" + why["query"]),
+                               ("keys", "/admin/keys")]:
+                driver.get(cockpit.base + path + ("&" if "?" in path else "?") + "lang=" + language)
+                width = driver.execute_script("return document.documentElement.scrollWidth;")
+                check(width <= inner, f"{page} ({language}) is {width}px wide in a {inner}px phone window")
+                shoot(driver, args.screenshots, f"{page}-phone-{language}")
     finally:
         driver.quit()
     print(f"all cockpit checks passed ({CHECKS[0]} checks)", flush=True)

@@ -109,13 +109,14 @@ public enum Tokenizer {
 
   /// The longest English phrase, in words.
   public static let longestEnglishPhrase = 4
-  /// The longest Chinese phrase, in characters.
-  public static let longestChinesePhrase = 6
+  /// The longest Chinese phrase, in characters: four, the length of most Chinese words
+  /// and set phrases; a longer stretch is mostly two words a template glued together.
+  public static let longestChinesePhrase = 4
 
   /// The distinct candidate theme phrases of `text`: every term, every run of two to
   /// ``longestEnglishPhrase`` consecutive English content words ("charged twice", "device
-  /// stopped working"), and every stretch of three to ``longestChinesePhrase`` characters
-  /// of a Chinese run ("客服态度", "退款流程").
+  /// stopped working"), and every stretch of two to ``longestChinesePhrase`` characters of
+  /// a Chinese run ("客服态度", "退款流程").
   public static func phrases(_ text: String) -> Set<String> {
     var phrases = Set<String>()
     for run in runs(text) {
