@@ -64,7 +64,9 @@ enum Themes {
   /// How many ranked phrases are considered for themes (the rest are rarer or weaker).
   private static let candidateLimit = 400
   /// Words that say something only inside a phrase ("never answered", "no reply").
-  private static let weakWords: Set<String> = ["no", "not", "never", "none", "nothing", "don't", "didn't", "can't", "won't", "isn't"]
+  private static let weakWords: Set<String> = [
+    "no", "not", "never", "none", "nothing", "don't", "didn't", "can't", "won't", "isn't", "back", "please", "thanks",
+  ]
   /// How many themes the emerging list is chosen from.
   private static let emergingPool = 50
 
@@ -102,7 +104,7 @@ enum Themes {
       let mix = SentimentMix(scores: target.map(\.sentiment))
       ($0.negativeShare, $0.neutralShare, $0.positiveShare) = (mix.negative, mix.neutral, mix.positive)
       $0.themes = adjusted(Array(wire.prefix(query.limit)))
-      if hasPrevious {
+      if !previous.isEmpty {
         // The family tested is every theme the list is chosen from, not only those shown.
         let pool = adjusted(wire)
         $0.emerging = Array(
@@ -181,17 +183,40 @@ enum Themes {
         drafts[home].related.append(candidate.phrase)
       }
     }
-    // Related phrases worth showing: not pieces of the label or of each other's shown ones.
+    // Related phrases worth showing: not pieces of the label or of each other's shown ones,
+    // nor Chinese stretches that overlap the label where it is written (属客服经 and 服经理
+    // of 专属客服经理, beside 专属客服); a word right after it (经理) may show.
+    func overlap(_ a: String, _ b: String) -> Bool {
+      a.contains(b) || b.contains(a) || (a.contains(where: Tokenizer.isCJK) && !Set(bigrams(a)).isDisjoint(with: bigrams(b)))
+    }
     for index in drafts.indices {
+      let label = drafts[index].label
+      let texts = drafts[index].documents.sorted().prefix(3).map { target[$0].document.text.lowercased() }
+      func continues(_ phrase: String) -> Bool {
+        let most = min(label.count, phrase.count) - 1
+        guard phrase.contains(where: Tokenizer.isCJK), most >= 1 else { return false }
+        return texts.contains { text in
+          (1...most).contains { shared in
+            (label.suffix(shared) == phrase.prefix(shared) && text.contains(label + phrase.dropFirst(shared)))
+              || (phrase.suffix(shared) == label.prefix(shared) && text.contains(phrase + label.dropFirst(shared)))
+          }
+        }
+      }
       var shown: [String] = []
       for phrase in drafts[index].related
-      where !drafts[index].label.contains(phrase) && !shown.contains(where: { $0.contains(phrase) || phrase.contains($0) }) {
+      where !overlap(label, phrase) && !continues(phrase) && !shown.contains(where: { overlap($0, phrase) }) {
         shown.append(phrase)
         if shown.count == 5 { break }
       }
       drafts[index].related = shown
     }
     return drafts
+  }
+
+  /// The character bigrams of `text`.
+  private static func bigrams(_ text: String) -> [String] {
+    let characters = Array(text)
+    return characters.count < 2 ? [text] : (0..<(characters.count - 1)).map { String(characters[$0...($0 + 1)]) }
   }
 
   private static func theme(

@@ -66,13 +66,17 @@ struct ThemeMiningTests {
   }
 
   @Test func chinesePhrasesGoBeyondBigrams() throws {
-    let texts = ["客服态度差劲", "客服态度太差了", "客服态度冷淡", "客服态度不好", "客服态度很敷衍", "退款流程复杂", "退款流程太长", "物流很快"]
+    let texts = ["客服态度差劲", "客服态度差劲！", "客服态度太差了", "客服态度冷淡", "客服态度不好", "客服态度很敷衍", "退款流程复杂", "退款流程太长", "物流很快"]
     let documents = texts.enumerated().map { Self.text("z\($0.offset)", $0.element, day: 12) }
     let reply = Themes.find(documents: documents, query: Self.query())
     let terms = reply.themes.map(\.term)
     #expect(terms.first == "客服态度", "\(terms)")
     #expect(terms.contains("退款流程"), "\(terms)")
     #expect(!terms.contains("客服") && !terms.contains("态度") && !terms.contains("服态"), "\(terms)")
+    // A stretch overlapping the name where it is written is no "related" phrase (态度差劲,
+    // 度差劲 of 客服态度差劲); the word after it is (差劲).
+    let service = try #require(reply.themes.first)
+    #expect(service.related == ["差劲"], "\(service.related)")
   }
 
   @Test func aRisingThemeIsEmergingWithATestOfItsRise() throws {

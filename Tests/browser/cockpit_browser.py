@@ -266,13 +266,14 @@ def main():
         check(len(mixes) == len(terms) and all(m.find_elements(By.CSS_SELECTOR, "svg.mix rect") for m in mixes),
               f"sentiment shares: {len(mixes)} for {len(terms)} themes")
         shoot(driver, args.screenshots, "voice-en")
-        # The VIPs' themes: the demo's planted phrase leads them, and rose (emerging).
+        # The VIPs' themes: the demo's planted phrase leads them. (This short demo has no
+        # period before the last 30 days, so nothing can be emerging: DemoTests checks the
+        # rise on a longer one.)
         driver.get(cockpit.base + "/voice?segment=vip")
         vip = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "#themes ~ div [data-theme]")]
         planted = [t for t in vip[:2] if t in ("dedicated account manager", "专属客服")]
         check(planted, f"the planted phrase does not lead the VIPs' themes: {vip}")
-        emerging = [e.get_attribute("data-emerging") for e in driver.find_elements(By.CSS_SELECTOR, "[data-emerging]")]
-        check(any(t in ("dedicated account manager", "专属客服") for t in emerging), f"the planted phrase is not emerging: {emerging}")
+        check(not driver.find_elements(By.CSS_SELECTOR, "[data-emerging]"), "themes emerging from no period before")
         shoot(driver, args.screenshots, "voice-vip-en")
         # A theme drills down to its texts and splits by business line.
         driver.find_element(By.CSS_SELECTOR, f'#themes ~ div a[data-theme="{planted[0]}"]').click()
