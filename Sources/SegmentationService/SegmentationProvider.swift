@@ -17,6 +17,7 @@ public final class SegmentationProvider: Sendable {
   private let follower: LogFollower?
   private let clock: @Sendable () -> Int64
   private let facts = CustomerFactsCache()
+  private let sentiments = SentimentScores()
 
   init(state: SegmentationLogConsumer, follower: LogFollower?, clock: @escaping @Sendable () -> Int64) {
     self.state = state
@@ -32,8 +33,12 @@ public final class SegmentationProvider: Sendable {
       beforeDelete: { tenant in
         self.follower?.stop(tenant)
         self.facts.forget(tenant)
+        self.sentiments.forget(tenant)
       },
-      afterImport: { tenant in self.facts.forget(tenant) })
+      afterImport: { tenant in
+        self.facts.forget(tenant)
+        self.sentiments.forget(tenant)
+      })
   }
 
   /// Every customer of `tenant` as of `asOfMs`, from the cached facts brought up to date.
@@ -251,7 +256,9 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
       let table = try view(tenant, store, asOfMs: end).table
       customer = { id in table.index(of: id).map(table.attributes(of:)) }
     }
-    let themes = Themes.find(documents: try store.documents(startMs: nil, endMs: nil), query: query, customer: customer)
+    let themes = Themes.find(
+      documents: try store.documents(startMs: nil, endMs: nil), query: query,
+      sentiment: { [sentiments] in sentiments.score($0, tenant: tenant) }, customer: customer)
     return ServerResponse(message: themes)
   }
 

@@ -70,8 +70,11 @@ enum Themes {
   /// How many themes the emerging list is chosen from.
   private static let emergingPool = 50
 
+  /// The themes of `documents` for `query`; `sentiment` scores a text (remembered by the
+  /// service: ``SentimentScores``), `customer` gives a customer's profile for a split.
   static func find(
-    documents: [FeedbackDocument], query: Query, customer: (String) -> [String: String]? = { _ in nil }
+    documents: [FeedbackDocument], query: Query, sentiment: (FeedbackDocument) -> Double = { Sentiment.score($0.text) },
+    customer: (String) -> [String: String]? = { _ in nil }
   ) -> Sightline_Segmentation_V1_GetThemesResponse {
     let (start, end) = query.range
     let hasPrevious = start > Int64.min / 2 && end > start
@@ -81,7 +84,7 @@ enum Themes {
     var referenceFrequency: [String: Int] = [:]
     var referenceTotal = 0
     for document in documents {
-      let sentiment = Sentiment.score(document.text)
+      let sentiment = sentiment(document)
       let inScope =
         (query.members?.contains(document.customerID) ?? true)
         && (query.problemType.map { $0 == document.problemType } ?? true)
@@ -156,7 +159,8 @@ enum Themes {
     let ordered = ranked.sorted {
       ($0.key, $0.length, -offset[$0.phrase]!, $1.phrase) > ($1.key, $1.length, -offset[$1.phrase]!, $0.phrase)
     }
-    .filter { $0.length > 1 || !weakWords.contains($0.phrase) }
+    // A lone Chinese character (三, 差) or a weak word names no theme.
+    .filter { $0.length > 1 || !(weakWords.contains($0.phrase) || $0.phrase.contains(where: Tokenizer.isCJK)) }
     var drafts: [Draft] = []
     for candidate in ordered {
       let documents = postings[candidate.phrase]!

@@ -172,6 +172,11 @@ public enum Sentiment {
   /// Chinese: longest entries first; each character used once; a negator within five
   /// characters before the entry, in the same clause, flips it ("没有解决", "不满意",
   /// "没遇到任何麻烦"). "不错" is itself positive.
+  /// ``chinese`` longest first, each entry also as characters: sorted once, not per text
+  /// (the scorer runs on every text of a tenant for each themes call).
+  private static let chineseLongestFirst: [(String, [Character], Double)] = chinese.sorted { $0.0.count > $1.0.count }
+    .map { ($0.0, Array($0.0), $0.1) }
+
   private static func chineseScore(_ characters: [Character], add: (Double, Bool, Double) -> Void) {
     guard characters.contains(where: Tokenizer.isCJK) else { return }
     let text = String(characters)
@@ -181,11 +186,12 @@ public enum Sentiment {
       if let range = text.range(of: marker) { contrastAt = min(contrastAt, text.distance(from: text.startIndex, to: range.lowerBound)) }
     }
     var used = [Bool](repeating: false, count: characters.count)
-    for (entry, polarity) in chinese.sorted(by: { $0.0.count > $1.0.count }) {
-      let pattern = Array(entry)
+    for (entry, pattern, polarity) in chineseLongestFirst {
       var index = 0
       while index + pattern.count <= characters.count {
-        if !used[index..<(index + pattern.count)].contains(true), Array(characters[index..<(index + pattern.count)]) == pattern {
+        if characters[index] == pattern[0], !used[index..<(index + pattern.count)].contains(true),
+          characters[index..<(index + pattern.count)].elementsEqual(pattern)
+        {
           for i in index..<(index + pattern.count) { used[i] = true }
           let negated = entry != "不错" && isNegated(characters, before: index)
           add(polarity, negated, index > contrastAt ? 2 : 1)
