@@ -114,6 +114,19 @@ import Testing
           abs(invoices.negativeShare - 0.6) < 1e-9 && abs(invoices.neutralShare - 0.4) < 1e-9 && invoices.positiveShare == 0,
           "\(invoices)")
         #expect(abs(vipThemes.negativeShare - 0.6) < 1e-9 && abs(vipThemes.neutralShare - 0.4) < 1e-9)
+        // Split by a customer attribute: every VIP text about invoices is a VIP's (of 10).
+        let byTier = try await segmentation.getThemes(
+          .with {
+            $0.segment = "vip"; $0.splitBy = "tier"
+          }, metadata: key)
+        #expect(byTier.themes.first?.splits.map(\.value) == ["vip"])
+        #expect(byTier.themes.first?.splits.first?.count == 10 && byTier.themes.first?.splits.first?.texts == 10)
+        // An unknown split is refused, naming the field and the choices.
+        let badSplit = await #expect(throws: RPCError.self) {
+          try await segmentation.getThemes(.with { $0.splitBy = "colour" }, metadata: key)
+        }
+        #expect(badSplit?.code == .invalidArgument)
+        #expect(badSplit?.message.contains("split_by") == true && badSplit?.message.contains("business_line") == true)
         let all = try await segmentation.getThemes(
           .with {
             $0.negativeOnly = true; $0.limit = 5
