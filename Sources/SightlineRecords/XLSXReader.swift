@@ -45,10 +45,26 @@ final class XLSXReader: @unchecked Sendable {
     guard let entry = archive[part] else { throw Problem("the workbook names sheet '\(name)' at \(part), which it does not hold") }
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sightline-sheet-\(UUID().uuidString).xml")
     do {
-      _ = try archive.extract(entry, to: scratch)
+      guard FileManager.default.createFile(atPath: scratch.path, contents: nil) else {
+        throw Problem("sheet '\(name)' (\(part)) cannot be unzipped: \(scratch.path) cannot be created")
+      }
+      let file = try FileHandle(forWritingTo: scratch)
+      defer { try? file.close() }
+      var check = XMLPartCheck(part: "sheet '\(name)' (\(part))")
+      do {
+        _ = try archive.extract(entry) { chunk in
+          try check.feed(chunk)
+          try file.write(contentsOf: chunk)
+        }
+      } catch let problem as Problem {
+        throw problem
+      } catch {
+        throw Problem("sheet '\(name)' (\(part)) cannot be unzipped: \(error)")
+      }
+      try check.finish()
     } catch {
       try? FileManager.default.removeItem(at: scratch)
-      throw Problem("sheet '\(name)' (\(part)) cannot be unzipped: \(error)")
+      throw error
     }
     let (queue, strings, dates, date1904) = (self.queue, book.sharedStrings, book.dateStyles, book.date1904)
     let thread = Thread {
@@ -211,6 +227,9 @@ private struct Workbook {
     } catch {
       throw XLSXReader.Problem("\(path) cannot be unzipped: \(error)")
     }
+    var check = XMLPartCheck(part: path)
+    try check.feed(data)
+    try check.finish()
     return data
   }
 
@@ -465,6 +484,52 @@ enum XLSXCells {
       rest = (rest - 1) / 26
     }
     return name
+  }
+}
+
+/// Checks that an XML part's bytes are UTF-8 before FoundationXML parses it, a chunk at a
+/// time. libxml2 hands a tag or attribute name whose bytes are not UTF-8 on to
+/// FoundationXML, whose `XMLParser` force-unwraps the name's decoding and traps
+/// (swift-corelibs-foundation, Swift 6.3): one corrupt byte in a tag would end the process
+/// instead of refusing the workbook. A part that starts as UTF-16 (a byte-order mark, or
+/// `<` as a 16-bit unit) is left to libxml2, which decodes it itself and never passes on a
+/// bad name. Every writer of .xlsx writes UTF-8, so a part declaring another encoding is
+/// refused too, by the same check.
+struct XMLPartCheck {
+  /// The part as an error names it.
+  let part: String
+  private var transcoder: TextTranscoder?
+  private var started = false
+
+  init(part: String) { self.part = part }
+
+  mutating func feed(_ chunk: Data) throws {
+    guard !chunk.isEmpty else { return }
+    if !started {
+      started = true
+      let head = Array(chunk.prefix(2))
+      let utf16 = head == [0xFF, 0xFE] || head == [0xFE, 0xFF] || head == [0x3C, 0x00] || head == [0x00, 0x3C]
+      transcoder = utf16 ? nil : try TextTranscoder(encoding: .utf8)
+    }
+    do {
+      _ = try transcoder?.feed([UInt8](chunk))
+    } catch let error as EncodingError {
+      throw problem(error)
+    }
+  }
+
+  mutating func finish() throws {
+    do {
+      _ = try transcoder?.finish()
+    } catch let error as EncodingError {
+      throw problem(error)
+    }
+  }
+
+  private func problem(_ error: EncodingError) -> XLSXReader.Problem {
+    XLSXReader.Problem(
+      "\(part) is not UTF-8 text: the byte at offset \(error.offset) (line \(error.line)) is not part of a UTF-8 character"
+        + " (the part is damaged, or written in another encoding; save the workbook again from Excel)")
   }
 }
 

@@ -430,38 +430,33 @@ extension HelpdeskImportTests {
         try Data(bytes).write(to: URL(fileURLWithPath: mutated))
         Self.checkWorkbook(mutated)
       }
-      let archive = try Archive(url: URL(fileURLWithPath: directory + "/book.xlsx"), accessMode: .read)
-      var parts: [(String, Data)] = []
-      for entry in archive {
-        var data = Data()
-        _ = try archive.extract(entry) { data.append($0) }
-        parts.append((entry.path, data))
-      }
+      let parts = try Self.parts(of: directory + "/book.xlsx")
       var outcomes: [String: Int] = [:]
-      let fragments = [
-        "<", ">", "</row>", "<row r=\"1\">", "r=\"ZZZ9\"", "r=\"A0\"", "t=\"s\"", "<v>-1</v>", "&", "&#0;", "s=\"99\"", "<v>1e308</v>",
-      ]
+      // Bytes that are no UTF-8 (a lone lead byte, a stray continuation byte) land inside
+      // tag names too, where FoundationXML's parser would trap on them.
+      let fragments =
+        [
+          "<", ">", "</row>", "<row r=\"1\">", "r=\"ZZZ9\"", "r=\"A0\"", "t=\"s\"", "<v>-1</v>", "&", "&#0;", "s=\"99\"", "<v>1e308</v>",
+        ].map { Array($0.utf8) } + [[0xE7], [0xB8, 0xAD], [0xFF]]
       for _ in 0..<250 {
-        let rezipped = try Archive(accessMode: .create)
+        var damaged: [(String, Data)] = []
         for (path, data) in parts {
           var content = data
           if path.hasPrefix("xl/worksheets/") || (path == "xl/sharedStrings.xml" && random.next() % 4 == 0) {
-            var text = Array(String(decoding: data, as: UTF8.self).utf8)
+            var text = [UInt8](data)
             for _ in 0..<(1 + Int(random.next() % 3)) {
               let position = Int(random.next() % UInt64(text.count))
               switch random.next() % 3 {
-              case 0: text.insert(contentsOf: Array(random.pick(fragments).utf8), at: position)
+              case 0: text.insert(contentsOf: random.pick(fragments), at: position)
               case 1: text.removeSubrange(position..<min(text.count, position + Int(random.next() % 20)))
               default: text = Array(text.prefix(position))
               }
             }
             content = Data(text)
           }
-          try rezipped.addEntry(with: path, type: .file, uncompressedSize: Int64(content.count), compressionMethod: .deflate) {
-            position, size in content.subdata(in: Int(position)..<Int(position) + size)
-          }
+          damaged.append((path, content))
         }
-        try rezipped.data!.write(to: URL(fileURLWithPath: mutated))
+        try Self.zip(damaged, to: mutated)
         let problem = Self.checkWorkbook(mutated)
         let outcome = problem == nil ? "read" : problem!.contains("not well-formed XML") ? "broken XML" : "refused otherwise"
         outcomes[outcome, default: 0] += 1
@@ -470,6 +465,87 @@ extension HelpdeskImportTests {
       #expect(outcomes.count == 3 && outcomes.values.allSatisfy { $0 >= 1 }, "\(outcomes)")
       print("HelpdeskImportTests: 250 re-zipped workbook mutations: \(outcomes.sorted { $0.key < $1.key })")
     }
+  }
+
+  /// A byte that is no UTF-8 inside a tag or attribute name made FoundationXML's parser
+  /// trap (CI, 2026-12-03). Such a part is refused, naming the part and the byte; a part
+  /// in UTF-16 is still read, by libxml2's own decoding.
+  @Test func aNameThatIsNotUTF8IsRefusedNotATrap() throws {
+    try Self.fixtures { directory in
+      let plain = directory + "/plain.csv"
+      try Self.chineseExport.write(toFile: plain, atomically: true, encoding: .utf8)
+      try Self.run(
+        "python3",
+        [Self.root.path + "/scripts/import-fixtures.py", "xlsx", plain, directory + "/book.xlsx", "--dates", "创建时间", "--shared-strings"])
+      let parts = try Self.parts(of: directory + "/book.xlsx")
+      let sheetPath = try #require(parts.first { $0.0.hasPrefix("xl/worksheets/") }?.0)
+      let original = try Self.rows(of: directory + "/book.xlsx")
+      func damaged(_ path: String, _ change: (String) -> [UInt8]) throws -> String? {
+        let target = directory + "/damaged.xlsx"
+        try Self.zip(parts.map { ($0.0, $0.0 == path ? Data(change(String(decoding: $0.1, as: UTF8.self))) : $0.1) }, to: target)
+        return Self.checkWorkbook(target)
+      }
+      func spliced(_ text: String, after marker: String, _ bytes: [UInt8]) -> [UInt8] {
+        let range = text.range(of: marker)!
+        return Array(text[..<range.upperBound].utf8) + bytes + Array(text[range.upperBound...].utf8)
+      }
+      // A lead byte inside the name of a row's tag.
+      let inTag = try #require(try damaged(sheetPath) { spliced($0, after: "<row", [0xE7, 0x30, 0x36]) })
+      #expect(inTag.hasPrefix("sheet '") && inTag.contains("(\(sheetPath)) is not UTF-8 text: the byte at offset"), "\(inTag)")
+      // A stray byte inside an attribute name of the shared strings.
+      let inAttribute = try #require(try damaged("xl/sharedStrings.xml") { spliced($0, after: "<sst ", [0x78, 0xE7]) })
+      #expect(inAttribute.hasPrefix("xl/sharedStrings.xml is not UTF-8 text"), "\(inAttribute)")
+      // A declaration of UTF-16 over 8-bit bytes: libxml2 reads the bytes as UTF-8.
+      let declared = try #require(
+        try damaged(sheetPath) { text in
+          let body = text.hasPrefix("<?xml") ? String(text[text.range(of: "?>")!.upperBound...]) : text
+          return Array("<?xml version=\"1.0\" encoding=\"UTF-16\"?>".utf8) + spliced(body, after: "<c", [0xFF])
+        })
+      #expect(declared.contains("is not UTF-8 text"), "\(declared)")
+      // The same sheet in UTF-16 with a byte-order mark reads as before.
+      let utf16 = directory + "/utf16.xlsx"
+      try Self.zip(
+        parts.map { path, data in
+          guard path == sheetPath else { return (path, data) }
+          let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "encoding=\"UTF-8\"", with: "encoding=\"UTF-16\"")
+          return (path, Data([0xFF, 0xFE]) + text.data(using: .utf16LittleEndian)!)
+        }, to: utf16)
+      #expect(Self.checkWorkbook(utf16) == nil)
+      #expect(try Self.rows(of: utf16) == original)
+    }
+  }
+
+  /// The rows of a workbook's first sheet.
+  static func rows(of path: String) throws -> [[String]] {
+    let reader = try XLSXReader(path: path, sheet: nil)
+    var rows: [[String]] = []
+    while let row = try reader.next() { rows.append(row.fields) }
+    return rows
+  }
+}
+
+extension HelpdeskImportTests {
+  /// Each part of the workbook at `path`, in order.
+  static func parts(of path: String) throws -> [(String, Data)] {
+    let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+    var parts: [(String, Data)] = []
+    for entry in archive {
+      var data = Data()
+      _ = try archive.extract(entry) { data.append($0) }
+      parts.append((entry.path, data))
+    }
+    return parts
+  }
+
+  /// Writes `parts` as a workbook at `path`.
+  static func zip(_ parts: [(String, Data)], to path: String) throws {
+    let archive = try Archive(accessMode: .create)
+    for (name, content) in parts {
+      try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(content.count), compressionMethod: .deflate) {
+        position, size in content.subdata(in: Int(position)..<Int(position) + size)
+      }
+    }
+    try archive.data!.write(to: URL(fileURLWithPath: path))
   }
 }
 
