@@ -45,10 +45,11 @@ struct ChangeExplanation {
   let timeZone: String
 
   /// The dimensions explained by default: every ticket and customer dimension but the
-  /// customer itself and, comparing groups, the group's own dimension.
+  /// customer itself and, comparing groups, the group's own dimension. Weekday and hour of
+  /// day are explained when asked for (they are scanned, never rolled up).
   static func defaultDimensions(for sides: ChangeSides) -> [KpiDimension] {
     KpiDimension.allCases.filter { dimension in
-      if dimension == .customer { return false }
+      if dimension == .customer || dimension.isTimeOfWeek { return false }
       if case .groups(let grouped, _, _, _) = sides { return dimension != grouped }
       return true
     }

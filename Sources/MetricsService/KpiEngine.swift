@@ -1,5 +1,6 @@
 import Foundation
 import SightlineModel
+import SightlineRPC
 import Synchronization
 
 /// The two halves' results of a parallel scan.
@@ -49,7 +50,18 @@ struct KpiEngine: Sendable {
     let needsSurveys = kpis.contains(where: \.isSurvey)
     var scanned = [KpiSelection(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs, filters: filters, groupBy: groupBy)]
     let rollups = DailyRollups(store: store, settings: settings, nowMs: nowMs, buildLock: buildLock)
-    if useRollups, needsTickets || needsSurveys, let plan = DailyRollups.plan(filters: filters, groupBy: groupBy) {
+    if let cut = TimeOfWeekCut(filters: filters, groupBy: groupBy, timeZone: settings.timeZone) {
+      guard !kpis.contains(.backlog) else {
+        throw InvalidInput(
+          field: groupBy.contains(where: \.isTimeOfWeek) ? "group_by" : "filters",
+          reason: "backlog counts open tickets at moments, not tickets of an hour: it is not cut by weekday or hour of day"
+            + " (GetWorkloadHeatmap gives backlog by hour of the week)")
+      }
+      // Read from each row's time: scanned, never from rollups.
+      if needsTickets { try addTickets(to: &cells, selection: scanned[0], buckets: buckets, cut: cut) }
+      if needsSurveys { try addSurveys(to: &cells, selection: scanned[0], buckets: buckets, cut: cut) }
+      scanned = []
+    } else if useRollups, needsTickets || needsSurveys, let plan = DailyRollups.plan(filters: filters, groupBy: groupBy) {
       let days = rollups.wholeDays(startMs: buckets.rangeStartMs, endMs: buckets.rangeEndMs)
       if let first = days.first, let last = days.last {
         try rollups.ensureBuilt(days)
@@ -103,19 +115,31 @@ struct KpiEngine: Sendable {
   /// the reads run side by side); the halves' accumulators are then merged.
   static let parallelScanThresholdMs: Int64 = 7 * 86_400_000
 
-  private func scan(_ part: KpiSelection, buckets: CalendarBuckets) throws -> [KpiCell: KpiAccumulator] {
+  private func scan(_ part: KpiSelection, buckets: CalendarBuckets, cut: TimeOfWeekCut?) throws -> [KpiCell: KpiAccumulator] {
     var partial: [KpiCell: KpiAccumulator] = [:]
-    try store.forEachTicket(part) { ticket, group in
-      guard let bucket = buckets.index(of: ticket.createdMs) else { return }
+    guard let cut else {
+      try store.forEachTicket(part) { ticket, group in
+        guard let bucket = buckets.index(of: ticket.createdMs) else { return }
+        partial[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()]
+          .add(ticket: ticket, settings: settings, nowMs: nowMs)
+      }
+      return partial
+    }
+    try store.forEachTicket(cut.stored(part)) { ticket, stored in
+      guard let bucket = buckets.index(of: ticket.createdMs), let group = cut.group(stored, timeMs: ticket.createdMs) else { return }
       partial[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()]
         .add(ticket: ticket, settings: settings, nowMs: nowMs)
     }
     return partial
   }
 
-  private func addTickets(to cells: inout [KpiCell: KpiAccumulator], selection: KpiSelection, buckets: CalendarBuckets) throws {
+  private func addTickets(
+    to cells: inout [KpiCell: KpiAccumulator], selection: KpiSelection, buckets: CalendarBuckets, cut: TimeOfWeekCut? = nil
+  ) throws {
     guard selection.endMs - selection.startMs > Self.parallelScanThresholdMs else {
-      for (cell, accumulator) in try scan(selection, buckets: buckets) { cells[cell, default: KpiAccumulator()].merge(accumulator) }
+      for (cell, accumulator) in try scan(selection, buckets: buckets, cut: cut) {
+        cells[cell, default: KpiAccumulator()].merge(accumulator)
+      }
       return
     }
     let middle = selection.startMs + (selection.endMs - selection.startMs) / 2
@@ -126,16 +150,25 @@ struct KpiEngine: Sendable {
     let halves = [first, second]
     let results = ScanResults()
     DispatchQueue.concurrentPerform(iterations: 2) { index in
-      results.set(index, Result { try self.scan(halves[index], buckets: buckets) })
+      results.set(index, Result { try self.scan(halves[index], buckets: buckets, cut: cut) })
     }
     for index in 0..<2 {
       for (cell, accumulator) in try results.get(index) { cells[cell, default: KpiAccumulator()].merge(accumulator) }
     }
   }
 
-  private func addSurveys(to cells: inout [KpiCell: KpiAccumulator], selection: KpiSelection, buckets: CalendarBuckets) throws {
-    try store.forEachSurvey(selection) { survey, timeMs, group in
-      guard let bucket = buckets.index(of: timeMs) else { return }
+  private func addSurveys(
+    to cells: inout [KpiCell: KpiAccumulator], selection: KpiSelection, buckets: CalendarBuckets, cut: TimeOfWeekCut? = nil
+  ) throws {
+    guard let cut else {
+      try store.forEachSurvey(selection) { survey, timeMs, group in
+        guard let bucket = buckets.index(of: timeMs) else { return }
+        cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].add(survey: survey)
+      }
+      return
+    }
+    try store.forEachSurvey(cut.stored(selection)) { survey, timeMs, stored in
+      guard let bucket = buckets.index(of: timeMs), let group = cut.group(stored, timeMs: timeMs) else { return }
       cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].add(survey: survey)
     }
   }
@@ -163,5 +196,51 @@ struct KpiEngine: Sendable {
         if seen && open { cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].addBacklog() }
       }
     }
+  }
+}
+
+/// The weekday and hour-of-day dimensions of a selection, read from each row's time in the
+/// tenant's zone: the store is asked for the other dimensions only, and each row's group is
+/// put back together in the order asked for (or the row dropped by a time filter).
+struct TimeOfWeekCut {
+  let zone: TimeZone
+  let groupBy: [KpiDimension]
+  /// Accepted values of the time-of-week filters.
+  let accepted: [KpiDimension: Set<String>]
+
+  /// Nil when the selection uses neither time-of-week dimension.
+  init?(filters: [KpiDimension: [String]], groupBy: [KpiDimension], timeZone: String) {
+    let timeFilters = filters.filter { $0.key.isTimeOfWeek && !$0.value.isEmpty }
+    guard !timeFilters.isEmpty || groupBy.contains(where: \.isTimeOfWeek) else { return nil }
+    zone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
+    self.groupBy = groupBy
+    accepted = timeFilters.mapValues(Set.init)
+  }
+
+  /// `selection` without the time-of-week dimensions.
+  func stored(_ selection: KpiSelection) -> KpiSelection {
+    var stored = selection
+    stored.groupBy = selection.groupBy.filter { !$0.isTimeOfWeek }
+    stored.filters = selection.filters.filter { !$0.key.isTimeOfWeek }
+    return stored
+  }
+
+  /// The row's group: `stored` values (the stored dimensions', in order) with the
+  /// time-of-week values put in; nil when a time filter drops the row.
+  func group(_ stored: [String], timeMs: Int64) -> [String]? {
+    let time = TimeOfWeek(milliseconds: timeMs, zone: zone)
+    for (dimension, values) in accepted where !values.contains(dimension.value(of: time)) { return nil }
+    var group: [String] = []
+    group.reserveCapacity(groupBy.count)
+    var next = 0
+    for dimension in groupBy {
+      if dimension.isTimeOfWeek {
+        group.append(dimension.value(of: time))
+      } else {
+        group.append(stored[next])
+        next += 1
+      }
+    }
+    return group
   }
 }

@@ -228,6 +228,7 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
       if let problem = KpiTarget.problem(with: value, for: kind) { throw InvalidInput(field: field, reason: problem) }
       settings.targets[kind] = value
     }
+    if wire.hasWorkload { settings.workload = try Self.workloadSettings(wire.workload) }
     try store.setSettings(settings)
     return ServerResponse(message: Self.wireSettings(settings))
   }
@@ -434,6 +435,11 @@ extension MetricsProvider {
             $0.kpi = kpi; $0.goal = target.goal; $0.tolerance = target.tolerance
           }
         }
+      }
+      $0.workload = .with { workload in
+        workload.handleSeconds = settings.workload.handleSeconds
+        workload.liveChannels = settings.workload.liveChannels.sorted()
+        workload.targets = Self.wireTargets(settings.workload.targets)
       }
     }
   }

@@ -308,6 +308,17 @@ import X509
         #expect(units.aggregates.isEmpty)
         #expect(try await segmentation.listAtRisk(.init(), metadata: keyB).customers.isEmpty)
         #expect(try await segmentation.getThemes(.init(), metadata: keyB).documents == 0)
+        let marchRange = Sightline_Common_V1_TimeRange.with {
+          $0.start = timestamp("2026-03-01T00:00:00Z"); $0.end = timestamp("2026-03-04T00:00:00Z")
+        }
+        let heatmap = try await metrics.getWorkloadHeatmap(
+          .with {
+            $0.kpi = .volume; $0.range = marchRange
+          }, metadata: keyB)
+        #expect(heatmap.cells.count == 168 && heatmap.cells.allSatisfy { $0.value.sampleSize == 0 })
+        #expect(try await metrics.forecastArrivals(.init(), metadata: keyB).series.isEmpty)
+        let plan = try await metrics.planStaffing(.with { $0.range = marchRange }, metadata: keyB)
+        #expect(plan.hours.allSatisfy { $0.channels.isEmpty })
         let keysOfB = try await gateway.listKeys(.init(), metadata: keyB)
         #expect(Set(keysOfB.keys.map(\.id)).isDisjoint(with: keysOfA.keys.map(\.id)))
         // A tenant header smuggled in by B is dropped by the gateway.

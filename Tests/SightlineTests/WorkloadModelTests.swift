@@ -122,7 +122,8 @@ struct WorkloadModelTests {
     for t in 0..<(weeks * 168) {
       let slot = t % 168
       let (day, hour) = (slot / 24, slot % 24)
-      let daily = 0.15 + exp(-pow(Double(hour) - 10, 2) / 6) + 0.8 * exp(-pow(Double(hour) - 15, 2) / 8) + (hour >= 8 && hour < 20 ? 0.3 : 0)
+      let daily =
+        0.15 + exp(-pow(Double(hour) - 10, 2) / 6) + 0.8 * exp(-pow(Double(hour) - 15, 2) / 8) + (hour >= 8 && hour < 20 ? 0.3 : 0)
       let weekly = day >= 5 ? 0.45 : 1
       let shift = t >= 6 * 168 ? 1.35 : 1
       let holiday = t / 168 == 8 && day == 2 ? 0.25 : 1
@@ -141,7 +142,9 @@ struct WorkloadModelTests {
       #expect(backtest.wape < backtest.naiveWape, "seed \(seed): \(backtest)")
       #expect((0.75...0.85).contains(backtest.coverage80), "seed \(seed): \(backtest)")
       #expect(backtest.coverage95 >= 0.9, "seed \(seed): \(backtest)")
-      print("WorkloadModelTests seed \(seed): WAPE \(backtest.wape) vs naive \(backtest.naiveWape), coverage \(backtest.coverage80) / \(backtest.coverage95)")
+      print(
+        "WorkloadModelTests seed \(seed): WAPE \(backtest.wape) vs naive \(backtest.naiveWape), coverage \(backtest.coverage80) / \(backtest.coverage95)"
+      )
     }
   }
 
@@ -152,7 +155,8 @@ struct WorkloadModelTests {
     // Mean of the planted rates after the shift, over a week.
     let planted = (0..<168).map { slot -> Double in
       let (day, hour) = (slot / 24, slot % 24)
-      let daily = 0.15 + exp(-pow(Double(hour) - 10, 2) / 6) + 0.8 * exp(-pow(Double(hour) - 15, 2) / 8) + (hour >= 8 && hour < 20 ? 0.3 : 0)
+      let daily =
+        0.15 + exp(-pow(Double(hour) - 10, 2) / 6) + 0.8 * exp(-pow(Double(hour) - 15, 2) / 8) + (hour >= 8 && hour < 20 ? 0.3 : 0)
       return 30 * daily * (day >= 5 ? 0.45 : 1) * 1.35
     }
     let plantedLevel = planted.reduce(0, +) / 168
@@ -164,6 +168,8 @@ struct WorkloadModelTests {
     #expect(forecast[0].lower95 <= forecast[0].lower80 && forecast[0].lower80 <= forecast[0].mean)
     #expect(forecast[0].mean <= forecast[0].upper80 && forecast[0].upper80 <= forecast[0].upper95)
     // Fewer than two weeks: refused, saying how many hours there are.
-    #expect(throws: ArrivalForecast.TooShort.self) { try ArrivalForecast(counts: Array(counts.prefix(300)), slots: Array(slots.prefix(300))) }
+    #expect(throws: ArrivalForecast.TooShort.self) {
+      try ArrivalForecast(counts: Array(counts.prefix(300)), slots: Array(slots.prefix(300)))
+    }
   }
 }

@@ -107,6 +107,9 @@ struct KpiReadSQL {
     case (.customerType, _): "COALESCE(c.type, '')"
     case (.customer, .ticket): "t.customer_id"
     case (.customer, .survey): "s.customer_id"
+    // Read from the row's time in the tenant's zone by the KPI engine (``TimeOfWeekCut``),
+    // which never hands these to a store.
+    case (.weekday, _), (.hourOfDay, _): preconditionFailure("\(dimension) is read from the time, not stored")
     }
   }
 

@@ -37,6 +37,8 @@ enum KpiSettingRows {
   /// The settings the rows give (defaults for what they leave out).
   static func settings(from rows: [(name: String, value: String)]) -> KpiSettings {
     var settings = KpiSettings.defaults
+    // Live channels are one row each ("live_channel:phone"); the first replaces the default set.
+    var liveChannelsRead = false
     for (name, value) in rows {
       switch name {
       case "time_zone": settings.timeZone = value
@@ -49,6 +51,20 @@ enum KpiSettingRows {
           // "goal tolerance"
           let numbers = value.split(separator: " ").compactMap { Double($0) }
           if numbers.count == 2 { settings.targets[kind] = KpiTarget(goal: numbers[0], tolerance: numbers[1]) }
+        } else if name.hasPrefix("handle_seconds:"), let seconds = Double(value) {
+          settings.workload.handleSeconds[String(name.dropFirst("handle_seconds:".count))] = seconds
+        } else if name.hasPrefix("live_channel:") {
+          if !liveChannelsRead { settings.workload.liveChannels = [] }
+          liveChannelsRead = true
+          let channel = String(name.dropFirst("live_channel:".count))
+          if !channel.isEmpty { settings.workload.liveChannels.insert(channel) }
+        } else if name == "staffing_targets" {
+          // "service_level within_seconds max_occupancy shrinkage"
+          let numbers = value.split(separator: " ").compactMap { Double($0) }
+          if numbers.count == 4 {
+            settings.workload.targets = StaffingTargets(
+              serviceLevel: numbers[0], answerWithinSeconds: numbers[1], maxOccupancy: numbers[2], shrinkage: numbers[3])
+          }
         }
       }
     }
@@ -63,6 +79,16 @@ enum KpiSettingRows {
     ]
     for priority in TicketPriority.allCases { rows.append(("sla_\(priority.rawValue)", String(settings.slaTarget(priority)))) }
     for (kind, target) in settings.targets { rows.append(("target_\(kind.rawValue)", "\(target.goal) \(target.tolerance)")) }
+    let workload = settings.workload
+    for (channel, seconds) in workload.handleSeconds { rows.append(("handle_seconds:\(channel)", String(seconds))) }
+    if workload.liveChannels != WorkloadSettings.defaultLiveChannels {
+      // An empty set is kept as one empty name, so that "no live channel" survives a read.
+      let live = workload.liveChannels.isEmpty ? [""] : workload.liveChannels.sorted()
+      for channel in live { rows.append(("live_channel:\(channel)", "")) }
+    }
+    let targets = workload.targets
+    rows.append(
+      ("staffing_targets", "\(targets.serviceLevel) \(targets.answerWithinSeconds) \(targets.maxOccupancy) \(targets.shrinkage)"))
     return rows
   }
 }

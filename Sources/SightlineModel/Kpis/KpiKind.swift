@@ -55,6 +55,21 @@ public enum KpiDimension: String, CaseIterable, Sendable, Hashable {
   case customerTier = "customer_tier"
   case customerType = "customer_type"
   case customer
+  /// The ISO weekday of the ticket's creation (or the answer's time) in the tenant's zone,
+  /// "1" (Monday) … "7" (Sunday): read from the time, not stored (``TimeOfWeek``).
+  case weekday
+  /// The local hour of the day, "00" … "23", read like ``weekday``.
+  case hourOfDay = "hour_of_day"
+
+  /// Whether the dimension is read from a row's time in the tenant's zone rather than
+  /// stored with the ticket.
+  public var isTimeOfWeek: Bool { self == .weekday || self == .hourOfDay }
+
+  /// The value of a time-of-week dimension for an hour of the week.
+  public func value(of time: TimeOfWeek) -> String {
+    precondition(isTimeOfWeek)
+    return self == .weekday ? time.weekdayValue : time.hourValue
+  }
 }
 
 /// Ticket priority; it selects the first-response SLA target.

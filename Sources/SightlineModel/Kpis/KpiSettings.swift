@@ -11,6 +11,9 @@ public struct KpiSettings: Sendable, Equatable {
   /// The tenant's own cockpit targets; KPIs not here use `KpiTarget.defaults`. They do not
   /// change any KPI's value, so they are not part of `fingerprint`.
   public var targets: [KpiKind: KpiTarget] = [:]
+  /// Handle times, live channels and staffing targets (docs/workload.md). They change no
+  /// KPI's value, so they are not part of `fingerprint` either.
+  public var workload = WorkloadSettings()
 
   /// The defaults (docs/kpis.md): UTC, SLA urgent 1 h / high 4 h / normal 8 h / low 24 h,
   /// complaint target 48 h, repeat window 7 days.

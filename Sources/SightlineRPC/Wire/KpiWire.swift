@@ -20,6 +20,7 @@ public enum KpiWire {
     .channel: .channel, .region: .region, .businessLine: .businessLine, .agent: .agent,
     .productModule: .productModule, .problemType: .problemType, .priority: .priority,
     .customerTier: .customerTier, .customerType: .customerType, .customer: .customer,
+    .weekday: .weekday, .hourOfDay: .hourOfDay,
   ]
   /// Model dimension → wire dimension.
   public static let wireDimensions = Dictionary(uniqueKeysWithValues: dimensions.map { ($1, $0) })

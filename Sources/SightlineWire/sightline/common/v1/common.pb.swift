@@ -41,6 +41,13 @@ public nonisolated enum Sightline_Common_V1_Dimension: SwiftProtobuf.Enum, Swift
 
   /// The customer itself: used as an experiment unit.
   case customer // = 11
+
+  /// The ISO weekday in the tenant's zone of the ticket's creation (or the answer's time):
+  /// "1" (Monday) ... "7" (Sunday). KPI queries only; not for backlog.
+  case weekday // = 12
+
+  /// The local hour of the day, "00" ... "23", read like the weekday.
+  case hourOfDay // = 13
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -61,6 +68,8 @@ public nonisolated enum Sightline_Common_V1_Dimension: SwiftProtobuf.Enum, Swift
     case 9: self = .customerType
     case 10: self = .segment
     case 11: self = .customer
+    case 12: self = .weekday
+    case 13: self = .hourOfDay
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -79,6 +88,8 @@ public nonisolated enum Sightline_Common_V1_Dimension: SwiftProtobuf.Enum, Swift
     case .customerType: return 9
     case .segment: return 10
     case .customer: return 11
+    case .weekday: return 12
+    case .hourOfDay: return 13
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -97,6 +108,8 @@ public nonisolated enum Sightline_Common_V1_Dimension: SwiftProtobuf.Enum, Swift
     .customerType,
     .segment,
     .customer,
+    .weekday,
+    .hourOfDay,
   ]
 
 }
@@ -227,7 +240,7 @@ public nonisolated struct Sightline_Common_V1_RecordError: Sendable {
 fileprivate nonisolated let _protobuf_package = "sightline.common.v1"
 
 nonisolated extension Sightline_Common_V1_Dimension: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DIMENSION_UNSPECIFIED\0\u{1}DIMENSION_CHANNEL\0\u{1}DIMENSION_REGION\0\u{1}DIMENSION_BUSINESS_LINE\0\u{1}DIMENSION_AGENT\0\u{1}DIMENSION_PRODUCT_MODULE\0\u{1}DIMENSION_PROBLEM_TYPE\0\u{1}DIMENSION_PRIORITY\0\u{1}DIMENSION_CUSTOMER_TIER\0\u{1}DIMENSION_CUSTOMER_TYPE\0\u{1}DIMENSION_SEGMENT\0\u{1}DIMENSION_CUSTOMER\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DIMENSION_UNSPECIFIED\0\u{1}DIMENSION_CHANNEL\0\u{1}DIMENSION_REGION\0\u{1}DIMENSION_BUSINESS_LINE\0\u{1}DIMENSION_AGENT\0\u{1}DIMENSION_PRODUCT_MODULE\0\u{1}DIMENSION_PROBLEM_TYPE\0\u{1}DIMENSION_PRIORITY\0\u{1}DIMENSION_CUSTOMER_TIER\0\u{1}DIMENSION_CUSTOMER_TYPE\0\u{1}DIMENSION_SEGMENT\0\u{1}DIMENSION_CUSTOMER\0\u{1}DIMENSION_WEEKDAY\0\u{1}DIMENSION_HOUR_OF_DAY\0")
 }
 
 nonisolated extension Sightline_Common_V1_GoodDirection: SwiftProtobuf._ProtoNameProviding {

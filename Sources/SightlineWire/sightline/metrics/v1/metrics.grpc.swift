@@ -62,6 +62,45 @@ public enum Sightline_Metrics_V1_Metrics: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetWorkloadHeatmap" metadata.
+        public enum GetWorkloadHeatmap: Sendable {
+            /// Request type for "GetWorkloadHeatmap".
+            public typealias Input = Sightline_Metrics_V1_GetWorkloadHeatmapRequest
+            /// Response type for "GetWorkloadHeatmap".
+            public typealias Output = Sightline_Metrics_V1_GetWorkloadHeatmapResponse
+            /// Descriptor for "GetWorkloadHeatmap".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "GetWorkloadHeatmap",
+                type: .unary
+            )
+        }
+        /// Namespace for "ForecastArrivals" metadata.
+        public enum ForecastArrivals: Sendable {
+            /// Request type for "ForecastArrivals".
+            public typealias Input = Sightline_Metrics_V1_ForecastArrivalsRequest
+            /// Response type for "ForecastArrivals".
+            public typealias Output = Sightline_Metrics_V1_ForecastArrivalsResponse
+            /// Descriptor for "ForecastArrivals".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "ForecastArrivals",
+                type: .unary
+            )
+        }
+        /// Namespace for "PlanStaffing" metadata.
+        public enum PlanStaffing: Sendable {
+            /// Request type for "PlanStaffing".
+            public typealias Input = Sightline_Metrics_V1_PlanStaffingRequest
+            /// Response type for "PlanStaffing".
+            public typealias Output = Sightline_Metrics_V1_PlanStaffingResponse
+            /// Descriptor for "PlanStaffing".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "PlanStaffing",
+                type: .unary
+            )
+        }
         /// Namespace for "GetSettings" metadata.
         public enum GetSettings: Sendable {
             /// Request type for "GetSettings".
@@ -171,6 +210,9 @@ public enum Sightline_Metrics_V1_Metrics: Sendable {
             QueryKpis.descriptor,
             GetUnitAggregates.descriptor,
             ExplainChange.descriptor,
+            GetWorkloadHeatmap.descriptor,
+            ForecastArrivals.descriptor,
+            PlanStaffing.descriptor,
             GetSettings.descriptor,
             SetSettings.descriptor,
             AddAlertRule.descriptor,
@@ -262,6 +304,61 @@ extension Sightline_Metrics_V1_Metrics {
             request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ExplainChangeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ExplainChangeResponse>
+
+        /// Handle the "GetWorkloadHeatmap" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A KPI by hour of the week (weekday x hour, in the tenant's zone).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_GetWorkloadHeatmapRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_GetWorkloadHeatmapResponse` messages.
+        func getWorkloadHeatmap(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>
+
+        /// Handle the "ForecastArrivals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hourly ticket arrivals ahead with 80 % and 95 % intervals, and optionally a backtest.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_ForecastArrivalsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_ForecastArrivalsResponse` messages.
+        func forecastArrivals(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ForecastArrivalsResponse>
+
+        /// Handle the "PlanStaffing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Agents needed per hour (Erlang C for live channels, workload for tickets) against a
+        /// > roster, with the KPIs of the understaffed hours against the others.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_PlanStaffingRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_PlanStaffingResponse` messages.
+        func planStaffing(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_PlanStaffingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_PlanStaffingResponse>
 
         /// Handle the "GetSettings" method.
         ///
@@ -475,6 +572,61 @@ extension Sightline_Metrics_V1_Metrics {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ExplainChangeResponse>
 
+        /// Handle the "GetWorkloadHeatmap" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A KPI by hour of the week (weekday x hour, in the tenant's zone).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_GetWorkloadHeatmapRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_GetWorkloadHeatmapResponse` message.
+        func getWorkloadHeatmap(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>
+
+        /// Handle the "ForecastArrivals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hourly ticket arrivals ahead with 80 % and 95 % intervals, and optionally a backtest.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ForecastArrivalsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_ForecastArrivalsResponse` message.
+        func forecastArrivals(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ForecastArrivalsResponse>
+
+        /// Handle the "PlanStaffing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Agents needed per hour (Erlang C for live channels, workload for tickets) against a
+        /// > roster, with the KPIs of the understaffed hours against the others.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_PlanStaffingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_PlanStaffingResponse` message.
+        func planStaffing(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_PlanStaffingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_PlanStaffingResponse>
+
         /// Handle the "GetSettings" method.
         ///
         /// > Source IDL Documentation:
@@ -685,6 +837,61 @@ extension Sightline_Metrics_V1_Metrics {
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Metrics_V1_ExplainChangeResponse
 
+        /// Handle the "GetWorkloadHeatmap" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A KPI by hour of the week (weekday x hour, in the tenant's zone).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_GetWorkloadHeatmapRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_GetWorkloadHeatmapResponse` to respond with.
+        func getWorkloadHeatmap(
+            request: Sightline_Metrics_V1_GetWorkloadHeatmapRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_GetWorkloadHeatmapResponse
+
+        /// Handle the "ForecastArrivals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hourly ticket arrivals ahead with 80 % and 95 % intervals, and optionally a backtest.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_ForecastArrivalsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_ForecastArrivalsResponse` to respond with.
+        func forecastArrivals(
+            request: Sightline_Metrics_V1_ForecastArrivalsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_ForecastArrivalsResponse
+
+        /// Handle the "PlanStaffing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Agents needed per hour (Erlang C for live channels, workload for tickets) against a
+        /// > roster, with the KPIs of the understaffed hours against the others.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_PlanStaffingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_PlanStaffingResponse` to respond with.
+        func planStaffing(
+            request: Sightline_Metrics_V1_PlanStaffingRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_PlanStaffingResponse
+
         /// Handle the "GetSettings" method.
         ///
         /// > Source IDL Documentation:
@@ -871,6 +1078,39 @@ extension Sightline_Metrics_V1_Metrics.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.GetWorkloadHeatmap.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>(),
+            handler: { request, context in
+                try await self.getWorkloadHeatmap(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.ForecastArrivals.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ForecastArrivalsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ForecastArrivalsResponse>(),
+            handler: { request, context in
+                try await self.forecastArrivals(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.PlanStaffing.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_PlanStaffingRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_PlanStaffingResponse>(),
+            handler: { request, context in
+                try await self.planStaffing(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Sightline_Metrics_V1_Metrics.Method.GetSettings.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_GetSettingsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_TenantSettings>(),
@@ -991,6 +1231,39 @@ extension Sightline_Metrics_V1_Metrics.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ExplainChangeResponse> {
         let response = try await self.explainChange(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getWorkloadHeatmap(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse> {
+        let response = try await self.getWorkloadHeatmap(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func forecastArrivals(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ForecastArrivalsResponse> {
+        let response = try await self.forecastArrivals(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func planStaffing(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_PlanStaffingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_PlanStaffingResponse> {
+        let response = try await self.planStaffing(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1121,6 +1394,45 @@ extension Sightline_Metrics_V1_Metrics.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ExplainChangeResponse> {
         return GRPCCore.ServerResponse<Sightline_Metrics_V1_ExplainChangeResponse>(
             message: try await self.explainChange(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getWorkloadHeatmap(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>(
+            message: try await self.getWorkloadHeatmap(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func forecastArrivals(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ForecastArrivalsResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_ForecastArrivalsResponse>(
+            message: try await self.forecastArrivals(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func planStaffing(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_PlanStaffingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_PlanStaffingResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_PlanStaffingResponse>(
+            message: try await self.planStaffing(
                 request: request.message,
                 context: context
             ),
@@ -1317,6 +1629,76 @@ extension Sightline_Metrics_V1_Metrics {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ExplainChangeResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ExplainChangeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetWorkloadHeatmap" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A KPI by hour of the week (weekday x hour, in the tenant's zone).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_GetWorkloadHeatmapRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_GetWorkloadHeatmapRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_GetWorkloadHeatmapResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getWorkloadHeatmap<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ForecastArrivals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hourly ticket arrivals ahead with 80 % and 95 % intervals, and optionally a backtest.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ForecastArrivalsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ForecastArrivalsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_ForecastArrivalsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func forecastArrivals<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ForecastArrivalsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ForecastArrivalsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PlanStaffing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Agents needed per hour (Erlang C for live channels, workload for tickets) against a
+        /// > roster, with the KPIs of the understaffed hours against the others.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_PlanStaffingRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_PlanStaffingRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_PlanStaffingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func planStaffing<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_PlanStaffingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_PlanStaffingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_PlanStaffingResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_PlanStaffingResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetSettings" method.
@@ -1620,6 +2002,109 @@ extension Sightline_Metrics_V1_Metrics {
             try await self.client.unary(
                 request: request,
                 descriptor: Sightline_Metrics_V1_Metrics.Method.ExplainChange.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetWorkloadHeatmap" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A KPI by hour of the week (weekday x hour, in the tenant's zone).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_GetWorkloadHeatmapRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_GetWorkloadHeatmapRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_GetWorkloadHeatmapResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getWorkloadHeatmap<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.GetWorkloadHeatmap.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ForecastArrivals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Hourly ticket arrivals ahead with 80 % and 95 % intervals, and optionally a backtest.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ForecastArrivalsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ForecastArrivalsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_ForecastArrivalsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func forecastArrivals<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ForecastArrivalsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ForecastArrivalsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.ForecastArrivals.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "PlanStaffing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Agents needed per hour (Erlang C for live channels, workload for tickets) against a
+        /// > roster, with the KPIs of the understaffed hours against the others.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_PlanStaffingRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_PlanStaffingRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_PlanStaffingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func planStaffing<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_PlanStaffingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_PlanStaffingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_PlanStaffingResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_PlanStaffingResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.PlanStaffing.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1990,6 +2475,94 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
         )
     }
 
+    /// Call the "GetWorkloadHeatmap" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A KPI by hour of the week (weekday x hour, in the tenant's zone).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_GetWorkloadHeatmapRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getWorkloadHeatmap<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getWorkloadHeatmap(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ForecastArrivals" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Hourly ticket arrivals ahead with 80 % and 95 % intervals, and optionally a backtest.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_ForecastArrivalsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func forecastArrivals<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ForecastArrivalsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ForecastArrivalsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.forecastArrivals(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ForecastArrivalsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ForecastArrivalsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PlanStaffing" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Agents needed per hour (Erlang C for live channels, workload for tickets) against a
+    /// > roster, with the KPIs of the understaffed hours against the others.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_PlanStaffingRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func planStaffing<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_PlanStaffingRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_PlanStaffingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.planStaffing(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_PlanStaffingRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_PlanStaffingResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "GetSettings" method.
     ///
     /// > Source IDL Documentation:
@@ -2318,6 +2891,106 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
             metadata: metadata
         )
         return try await self.explainChange(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetWorkloadHeatmap" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A KPI by hour of the week (weekday x hour, in the tenant's zone).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getWorkloadHeatmap<Result>(
+        _ message: Sightline_Metrics_V1_GetWorkloadHeatmapRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_GetWorkloadHeatmapResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_GetWorkloadHeatmapRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getWorkloadHeatmap(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ForecastArrivals" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Hourly ticket arrivals ahead with 80 % and 95 % intervals, and optionally a backtest.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func forecastArrivals<Result>(
+        _ message: Sightline_Metrics_V1_ForecastArrivalsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ForecastArrivalsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_ForecastArrivalsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.forecastArrivals(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PlanStaffing" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Agents needed per hour (Erlang C for live channels, workload for tickets) against a
+    /// > roster, with the KPIs of the understaffed hours against the others.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func planStaffing<Result>(
+        _ message: Sightline_Metrics_V1_PlanStaffingRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_PlanStaffingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_PlanStaffingRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.planStaffing(
             request: request,
             options: options,
             onResponse: handleResponse

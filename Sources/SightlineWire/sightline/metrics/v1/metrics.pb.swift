@@ -331,6 +331,49 @@ public nonisolated enum Sightline_Metrics_V1_Severity: SwiftProtobuf.Enum, Swift
 
 }
 
+/// What the staffing is computed from.
+public nonisolated enum Sightline_Metrics_V1_StaffingBasis: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Mean arrivals per hour of the week over a past range (the default).
+  case past // = 1
+
+  /// Forecast arrivals, hour by hour, for the days ahead.
+  case forecast // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .past
+    case 2: self = .forecast
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .past: return 1
+    case .forecast: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Sightline_Metrics_V1_StaffingBasis] = [
+    .unspecified,
+    .past,
+    .forecast,
+  ]
+
+}
+
 /// A KPI query.
 public nonisolated struct Sightline_Metrics_V1_QueryKpisRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -904,11 +947,80 @@ public nonisolated struct Sightline_Metrics_V1_TenantSettings: Sendable {
   /// defaults of docs/cockpit.md. They change no KPI value.
   public var targets: [Sightline_Metrics_V1_KpiTarget] = []
 
+  /// What staffing needs besides arrivals (docs/workload.md); unset: no handle times, the
+  /// default live channels and targets.
+  public var workload: Sightline_Metrics_V1_WorkloadSettings {
+    get {_workload ?? Sightline_Metrics_V1_WorkloadSettings()}
+    set {_workload = newValue}
+  }
+  /// Returns true if `workload` has been explicitly set.
+  public var hasWorkload: Bool {self._workload != nil}
+  /// Clears the value of `workload`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkload() {self._workload = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _sla: Sightline_Metrics_V1_SlaTargets? = nil
+  fileprivate var _workload: Sightline_Metrics_V1_WorkloadSettings? = nil
+}
+
+/// Handle times, live channels and staffing targets of a tenant (docs/workload.md).
+public nonisolated struct Sightline_Metrics_V1_WorkloadSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Average handle time per channel, seconds (work per ticket or contact). A channel with
+  /// arrivals and no handle time gets no staffing figure: it cannot be computed.
+  public var handleSeconds: Dictionary<String,Double> = [:]
+
+  /// Channels answered live (Erlang C); the others are worked as tickets. Empty: phone
+  /// and chat.
+  public var liveChannels: [String] = []
+
+  /// The staffing targets; unset fields take the defaults (80 % in 20 s, occupancy at
+  /// most 85 %, shrinkage 30 %).
+  public var targets: Sightline_Metrics_V1_StaffingTargets {
+    get {_targets ?? Sightline_Metrics_V1_StaffingTargets()}
+    set {_targets = newValue}
+  }
+  /// Returns true if `targets` has been explicitly set.
+  public var hasTargets: Bool {self._targets != nil}
+  /// Clears the value of `targets`. Subsequent reads from it will return its default value.
+  public mutating func clearTargets() {self._targets = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _targets: Sightline_Metrics_V1_StaffingTargets? = nil
+}
+
+/// What staffing aims for. 0 means the default.
+public nonisolated struct Sightline_Metrics_V1_StaffingTargets: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Share of live contacts to answer within `answer_within_seconds`, (0, 1).
+  public var serviceLevel: Double = 0
+
+  public var answerWithinSeconds: Double = 0
+
+  /// Highest share of an agent's time spent handling, (0, 1].
+  public var maxOccupancy: Double = 0
+
+  /// Share of scheduled time lost to breaks, training and absence, [0, 1). Set
+  /// `no_shrinkage` for 0 (0 here means the default).
+  public var shrinkage: Double = 0
+
+  public var noShrinkage: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// A KPI's target for the cockpit's traffic light: green at or beyond `goal`, amber within
@@ -1394,6 +1506,540 @@ public nonisolated struct Sightline_Metrics_V1_WatchAlertsResponse: Sendable {
   fileprivate var _alert: Sightline_Metrics_V1_Alert? = nil
 }
 
+/// Asks for a KPI by hour of the week: weekday x hour in the tenant's zone.
+public nonisolated struct Sightline_Metrics_V1_GetWorkloadHeatmapRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The KPI; volume is given as mean tickets per such hour, backlog as the mean open
+  /// tickets at the end of each such hour, the others as their value over the hour's
+  /// tickets or answers.
+  public var kpi: Sightline_Metrics_V1_Kpi = .unspecified
+
+  /// The period (default: the 4 weeks up to the start of the current hour).
+  public var range: Sightline_Common_V1_TimeRange {
+    get {_range ?? Sightline_Common_V1_TimeRange()}
+    set {_range = newValue}
+  }
+  /// Returns true if `range` has been explicitly set.
+  public var hasRange: Bool {self._range != nil}
+  /// Clears the value of `range`. Subsequent reads from it will return its default value.
+  public mutating func clearRange() {self._range = nil}
+
+  /// Filters, all of which must hold (weekday and hour of day excepted).
+  public var filters: [Sightline_Common_V1_DimensionFilter] = []
+
+  /// Read-your-writes offset.
+  public var minOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _range: Sightline_Common_V1_TimeRange? = nil
+}
+
+/// One hour of the week.
+public nonisolated struct Sightline_Metrics_V1_HeatmapCell: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 = Monday ... 7 = Sunday.
+  public var weekday: Int32 = 0
+
+  /// 0-23, local.
+  public var hour: Int32 = 0
+
+  /// The KPI over every such hour of the range (see the request).
+  public var value: Sightline_Metrics_V1_KpiValue {
+    get {_value ?? Sightline_Metrics_V1_KpiValue()}
+    set {_value = newValue}
+  }
+  /// Returns true if `value` has been explicitly set.
+  public var hasValue: Bool {self._value != nil}
+  /// Clears the value of `value`. Subsequent reads from it will return its default value.
+  public mutating func clearValue() {self._value = nil}
+
+  /// How many such hours the range holds.
+  public var hours: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _value: Sightline_Metrics_V1_KpiValue? = nil
+}
+
+/// The heatmap: 168 cells, Monday 00:00 first.
+public nonisolated struct Sightline_Metrics_V1_GetWorkloadHeatmapResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kpi: Sightline_Metrics_V1_Kpi = .unspecified
+
+  /// The zone the hours are read in.
+  public var timeZone: String = String()
+
+  public var range: Sightline_Common_V1_TimeRange {
+    get {_range ?? Sightline_Common_V1_TimeRange()}
+    set {_range = newValue}
+  }
+  /// Returns true if `range` has been explicitly set.
+  public var hasRange: Bool {self._range != nil}
+  /// Clears the value of `range`. Subsequent reads from it will return its default value.
+  public mutating func clearRange() {self._range = nil}
+
+  public var cells: [Sightline_Metrics_V1_HeatmapCell] = []
+
+  /// The KPI over the whole range, as each cell gives it.
+  public var overall: Sightline_Metrics_V1_KpiValue {
+    get {_overall ?? Sightline_Metrics_V1_KpiValue()}
+    set {_overall = newValue}
+  }
+  /// Returns true if `overall` has been explicitly set.
+  public var hasOverall: Bool {self._overall != nil}
+  /// Clears the value of `overall`. Subsequent reads from it will return its default value.
+  public mutating func clearOverall() {self._overall = nil}
+
+  public var appliedOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _range: Sightline_Common_V1_TimeRange? = nil
+  fileprivate var _overall: Sightline_Metrics_V1_KpiValue? = nil
+}
+
+/// Asks for hourly ticket arrivals ahead, with prediction intervals (docs/workload.md).
+public nonisolated struct Sightline_Metrics_V1_ForecastArrivalsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Days ahead from the start of the current hour; 0 = 14, at most 28.
+  public var days: Int32 = 0
+
+  /// Forecast each value of these dimensions apart (channel, business line); empty: the
+  /// tenant's total.
+  public var splitBy: [Sightline_Common_V1_Dimension] = []
+
+  /// Filters on the arrivals.
+  public var filters: [Sightline_Common_V1_DimensionFilter] = []
+
+  /// Weeks of history read, 2-52; 0 = 12.
+  public var historyWeeks: Int32 = 0
+
+  /// Also backtest the model over the last 4 weeks against seasonal naive.
+  public var backtest: Bool = false
+
+  /// Read-your-writes offset.
+  public var minOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One forecast hour.
+public nonisolated struct Sightline_Metrics_V1_ForecastHour: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var start: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_start ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_start = newValue}
+  }
+  /// Returns true if `start` has been explicitly set.
+  public var hasStart: Bool {self._start != nil}
+  /// Clears the value of `start`. Subsequent reads from it will return its default value.
+  public mutating func clearStart() {self._start = nil}
+
+  /// Expected arrivals.
+  public var mean: Double = 0
+
+  /// 80 % and 95 % prediction intervals.
+  public var lower80: Double = 0
+
+  public var upper80: Double = 0
+
+  public var lower95: Double = 0
+
+  public var upper95: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _start: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A rolling-origin backtest: each of the last weeks forecast from the history before it.
+public nonisolated struct Sightline_Metrics_V1_ForecastBacktest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Weighted absolute percentage error of the model and of seasonal naive (the same hour
+  /// a week earlier).
+  public var wape: Double = 0
+
+  public var naiveWape: Double = 0
+
+  /// Share of held-out hours inside the 80 % and 95 % intervals.
+  public var coverage80: Double = 0
+
+  public var coverage95: Double = 0
+
+  /// Held-out hours.
+  public var hours: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One series' forecast.
+public nonisolated struct Sightline_Metrics_V1_ArrivalForecast: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Values of `split_by`, in order.
+  public var groupValues: [String] = []
+
+  /// Arrivals in the history read.
+  public var historyArrivals: Double = 0
+
+  public var hours: [Sightline_Metrics_V1_ForecastHour] = []
+
+  /// Set when asked for and the history allows it.
+  public var backtest: Sightline_Metrics_V1_ForecastBacktest {
+    get {_backtest ?? Sightline_Metrics_V1_ForecastBacktest()}
+    set {_backtest = newValue}
+  }
+  /// Returns true if `backtest` has been explicitly set.
+  public var hasBacktest: Bool {self._backtest != nil}
+  /// Clears the value of `backtest`. Subsequent reads from it will return its default value.
+  public mutating func clearBacktest() {self._backtest = nil}
+
+  /// Why there is no forecast (too little history), else empty.
+  public var problem: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _backtest: Sightline_Metrics_V1_ForecastBacktest? = nil
+}
+
+/// The forecast.
+public nonisolated struct Sightline_Metrics_V1_ForecastArrivalsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var timeZone: String = String()
+
+  /// The history read: whole hours up to the start of the current one.
+  public var history: Sightline_Common_V1_TimeRange {
+    get {_history ?? Sightline_Common_V1_TimeRange()}
+    set {_history = newValue}
+  }
+  /// Returns true if `history` has been explicitly set.
+  public var hasHistory: Bool {self._history != nil}
+  /// Clears the value of `history`. Subsequent reads from it will return its default value.
+  public mutating func clearHistory() {self._history = nil}
+
+  /// Series by arrivals in the history, largest first.
+  public var series: [Sightline_Metrics_V1_ArrivalForecast] = []
+
+  public var appliedOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _history: Sightline_Common_V1_TimeRange? = nil
+}
+
+/// Agents rostered for one hour of the week.
+public nonisolated struct Sightline_Metrics_V1_RosterHour: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 = Monday ... 7 = Sunday.
+  public var weekday: Int32 = 0
+
+  /// 0-23, local.
+  public var hour: Int32 = 0
+
+  /// Agents scheduled.
+  public var agents: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Asks how many agents each hour needs, and where a roster falls short.
+public nonisolated struct Sightline_Metrics_V1_PlanStaffingRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var basis: Sightline_Metrics_V1_StaffingBasis = .unspecified
+
+  /// Past: the range read (default: the 4 weeks up to the start of the current hour).
+  public var range: Sightline_Common_V1_TimeRange {
+    get {_range ?? Sightline_Common_V1_TimeRange()}
+    set {_range = newValue}
+  }
+  /// Returns true if `range` has been explicitly set.
+  public var hasRange: Bool {self._range != nil}
+  /// Clears the value of `range`. Subsequent reads from it will return its default value.
+  public mutating func clearRange() {self._range = nil}
+
+  /// Forecast: days ahead; 0 = 14, at most 28.
+  public var days: Int32 = 0
+
+  /// The weekly roster; hours not listed have 0 agents. Empty: no comparison.
+  public var roster: [Sightline_Metrics_V1_RosterHour] = []
+
+  /// Targets for this plan; unset fields take the tenant's (WorkloadSettings).
+  public var targets: Sightline_Metrics_V1_StaffingTargets {
+    get {_targets ?? Sightline_Metrics_V1_StaffingTargets()}
+    set {_targets = newValue}
+  }
+  /// Returns true if `targets` has been explicitly set.
+  public var hasTargets: Bool {self._targets != nil}
+  /// Clears the value of `targets`. Subsequent reads from it will return its default value.
+  public mutating func clearTargets() {self._targets = nil}
+
+  /// Filters on the arrivals (business line, region ...).
+  public var filters: [Sightline_Common_V1_DimensionFilter] = []
+
+  public var minOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _range: Sightline_Common_V1_TimeRange? = nil
+  fileprivate var _targets: Sightline_Metrics_V1_StaffingTargets? = nil
+}
+
+/// One channel's part of an hour's need.
+public nonisolated struct Sightline_Metrics_V1_ChannelNeed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var channel: String = String()
+
+  /// Arrivals in the hour (mean, or forecast).
+  public var arrivals: Double = 0
+
+  /// The handle time used, seconds (0 with `problem`).
+  public var handleSeconds: Double = 0
+
+  /// Answered live (Erlang C) or worked as tickets.
+  public var live: Bool = false
+
+  /// Agents handling: live, the Erlang C minimum; tickets, workload / (occupancy x 3600).
+  public var agents: Double = 0
+
+  /// Agents to schedule, after shrinkage.
+  public var scheduled: Double = 0
+
+  /// Live: the service level `agents` give.
+  public var serviceLevel: Double = 0
+
+  /// Why there is no figure: no handle time for the channel.
+  public var problem: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One hour's need against the roster.
+public nonisolated struct Sightline_Metrics_V1_StaffingHour: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Forecast basis: the hour's start; past basis: unset.
+  public var start: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_start ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_start = newValue}
+  }
+  /// Returns true if `start` has been explicitly set.
+  public var hasStart: Bool {self._start != nil}
+  /// Clears the value of `start`. Subsequent reads from it will return its default value.
+  public mutating func clearStart() {self._start = nil}
+
+  public var weekday: Int32 = 0
+
+  public var hour: Int32 = 0
+
+  public var channels: [Sightline_Metrics_V1_ChannelNeed] = []
+
+  /// Agents to schedule over the channels that have a figure.
+  public var needed: Double = 0
+
+  /// Agents on the roster.
+  public var rostered: Double = 0
+
+  /// needed - rostered, when positive (else 0).
+  public var shortfall: Double = 0
+
+  /// Whether the roster falls short by at least half an agent.
+  public var understaffed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _start: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A run of consecutive understaffed hours of one weekday (past basis) or day.
+public nonisolated struct Sightline_Metrics_V1_UnderstaffedRun: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var weekday: Int32 = 0
+
+  /// First hour and the hour after the last, local.
+  public var fromHour: Int32 = 0
+
+  public var toHour: Int32 = 0
+
+  /// Forecast basis: the run's start.
+  public var start: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_start ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_start = newValue}
+  }
+  /// Returns true if `start` has been explicitly set.
+  public var hasStart: Bool {self._start != nil}
+  /// Clears the value of `start`. Subsequent reads from it will return its default value.
+  public mutating func clearStart() {self._start = nil}
+
+  /// The largest shortfall in the run.
+  public var shortfall: Double = 0
+
+  /// First response, CSAT and NPS in the run's hours of the week against every other hour,
+  /// over the past range.
+  public var comparisons: [Sightline_Metrics_V1_HourComparison] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _start: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A KPI in the understaffed hours of the week against the tenant's other hours, over the
+/// past range, with a test of the difference.
+public nonisolated struct Sightline_Metrics_V1_HourComparison: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kpi: Sightline_Metrics_V1_Kpi = .unspecified
+
+  public var understaffed: Sightline_Metrics_V1_KpiValue {
+    get {_understaffed ?? Sightline_Metrics_V1_KpiValue()}
+    set {_understaffed = newValue}
+  }
+  /// Returns true if `understaffed` has been explicitly set.
+  public var hasUnderstaffed: Bool {self._understaffed != nil}
+  /// Clears the value of `understaffed`. Subsequent reads from it will return its default value.
+  public mutating func clearUnderstaffed() {self._understaffed = nil}
+
+  public var other: Sightline_Metrics_V1_KpiValue {
+    get {_other ?? Sightline_Metrics_V1_KpiValue()}
+    set {_other = newValue}
+  }
+  /// Returns true if `other` has been explicitly set.
+  public var hasOther: Bool {self._other != nil}
+  /// Clears the value of `other`. Subsequent reads from it will return its default value.
+  public mutating func clearOther() {self._other = nil}
+
+  /// understaffed - other, in the KPI's unit.
+  public var difference: Double = 0
+
+  /// Two-sided: Welch's test for first response, the two-proportion z-test for CSAT,
+  /// Welch on the +100/0/-100 scores for NPS.
+  public var pValue: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _understaffed: Sightline_Metrics_V1_KpiValue? = nil
+  fileprivate var _other: Sightline_Metrics_V1_KpiValue? = nil
+}
+
+/// The staffing plan.
+public nonisolated struct Sightline_Metrics_V1_PlanStaffingResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var basis: Sightline_Metrics_V1_StaffingBasis = .unspecified
+
+  public var timeZone: String = String()
+
+  /// The arrivals read (past) or the history the forecast read.
+  public var range: Sightline_Common_V1_TimeRange {
+    get {_range ?? Sightline_Common_V1_TimeRange()}
+    set {_range = newValue}
+  }
+  /// Returns true if `range` has been explicitly set.
+  public var hasRange: Bool {self._range != nil}
+  /// Clears the value of `range`. Subsequent reads from it will return its default value.
+  public mutating func clearRange() {self._range = nil}
+
+  /// Past: 168 hours of the week; forecast: each hour ahead.
+  public var hours: [Sightline_Metrics_V1_StaffingHour] = []
+
+  /// Channels with arrivals and no handle time: their staffing cannot be computed.
+  public var missingHandleTime: [String] = []
+
+  public var understaffed: [Sightline_Metrics_V1_UnderstaffedRun] = []
+
+  /// First response, CSAT and NPS in the understaffed hours of the week against the other
+  /// hours (empty without a roster or without understaffed hours).
+  public var comparisons: [Sightline_Metrics_V1_HourComparison] = []
+
+  /// The targets used.
+  public var targets: Sightline_Metrics_V1_StaffingTargets {
+    get {_targets ?? Sightline_Metrics_V1_StaffingTargets()}
+    set {_targets = newValue}
+  }
+  /// Returns true if `targets` has been explicitly set.
+  public var hasTargets: Bool {self._targets != nil}
+  /// Clears the value of `targets`. Subsequent reads from it will return its default value.
+  public mutating func clearTargets() {self._targets = nil}
+
+  public var appliedOffset: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _range: Sightline_Common_V1_TimeRange? = nil
+  fileprivate var _targets: Sightline_Metrics_V1_StaffingTargets? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sightline.metrics.v1"
@@ -1420,6 +2066,10 @@ nonisolated extension Sightline_Metrics_V1_Comparison: SwiftProtobuf._ProtoNameP
 
 nonisolated extension Sightline_Metrics_V1_Severity: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SEVERITY_UNSPECIFIED\0\u{1}SEVERITY_INFO\0\u{1}SEVERITY_WARNING\0\u{1}SEVERITY_CRITICAL\0")
+}
+
+nonisolated extension Sightline_Metrics_V1_StaffingBasis: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STAFFING_BASIS_UNSPECIFIED\0\u{1}STAFFING_BASIS_PAST\0\u{1}STAFFING_BASIS_FORECAST\0")
 }
 
 nonisolated extension Sightline_Metrics_V1_QueryKpisRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2295,7 +2945,7 @@ nonisolated extension Sightline_Metrics_V1_SlaTargets: SwiftProtobuf.Message, Sw
 
 nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TenantSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{1}sla\0\u{3}complaint_target_seconds\0\u{3}repeat_window_seconds\0\u{1}targets\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{1}sla\0\u{3}complaint_target_seconds\0\u{3}repeat_window_seconds\0\u{1}targets\0\u{1}workload\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2308,6 +2958,7 @@ nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.complaintTargetSeconds) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.repeatWindowSeconds) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.targets) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._workload) }()
       default: break
       }
     }
@@ -2333,6 +2984,9 @@ nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message
     if !self.targets.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.targets, fieldNumber: 5)
     }
+    try { if let v = self._workload {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2342,6 +2996,101 @@ nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message
     if lhs.complaintTargetSeconds != rhs.complaintTargetSeconds {return false}
     if lhs.repeatWindowSeconds != rhs.repeatWindowSeconds {return false}
     if lhs.targets != rhs.targets {return false}
+    if lhs._workload != rhs._workload {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_WorkloadSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkloadSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}handle_seconds\0\u{3}live_channels\0\u{1}targets\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.handleSeconds) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.liveChannels) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._targets) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.handleSeconds.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.handleSeconds, fieldNumber: 1)
+    }
+    if !self.liveChannels.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.liveChannels, fieldNumber: 2)
+    }
+    try { if let v = self._targets {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_WorkloadSettings, rhs: Sightline_Metrics_V1_WorkloadSettings) -> Bool {
+    if lhs.handleSeconds != rhs.handleSeconds {return false}
+    if lhs.liveChannels != rhs.liveChannels {return false}
+    if lhs._targets != rhs._targets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_StaffingTargets: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StaffingTargets"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_level\0\u{3}answer_within_seconds\0\u{3}max_occupancy\0\u{1}shrinkage\0\u{3}no_shrinkage\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.serviceLevel) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.answerWithinSeconds) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.maxOccupancy) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.shrinkage) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.noShrinkage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.serviceLevel.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.serviceLevel, fieldNumber: 1)
+    }
+    if self.answerWithinSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.answerWithinSeconds, fieldNumber: 2)
+    }
+    if self.maxOccupancy.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxOccupancy, fieldNumber: 3)
+    }
+    if self.shrinkage.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.shrinkage, fieldNumber: 4)
+    }
+    if self.noShrinkage != false {
+      try visitor.visitSingularBoolField(value: self.noShrinkage, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_StaffingTargets, rhs: Sightline_Metrics_V1_StaffingTargets) -> Bool {
+    if lhs.serviceLevel != rhs.serviceLevel {return false}
+    if lhs.answerWithinSeconds != rhs.answerWithinSeconds {return false}
+    if lhs.maxOccupancy != rhs.maxOccupancy {return false}
+    if lhs.shrinkage != rhs.shrinkage {return false}
+    if lhs.noShrinkage != rhs.noShrinkage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3146,6 +3895,855 @@ nonisolated extension Sightline_Metrics_V1_WatchAlertsResponse: SwiftProtobuf.Me
 
   public static func ==(lhs: Sightline_Metrics_V1_WatchAlertsResponse, rhs: Sightline_Metrics_V1_WatchAlertsResponse) -> Bool {
     if lhs._alert != rhs._alert {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_GetWorkloadHeatmapRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetWorkloadHeatmapRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}range\0\u{1}filters\0\u{3}min_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kpi) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._range) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.filters) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.minOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kpi != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kpi, fieldNumber: 1)
+    }
+    try { if let v = self._range {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.filters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.filters, fieldNumber: 3)
+    }
+    if self.minOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.minOffset, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_GetWorkloadHeatmapRequest, rhs: Sightline_Metrics_V1_GetWorkloadHeatmapRequest) -> Bool {
+    if lhs.kpi != rhs.kpi {return false}
+    if lhs._range != rhs._range {return false}
+    if lhs.filters != rhs.filters {return false}
+    if lhs.minOffset != rhs.minOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_HeatmapCell: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeatmapCell"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weekday\0\u{1}hour\0\u{1}value\0\u{1}hours\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.weekday) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.hour) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._value) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.hours) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.weekday != 0 {
+      try visitor.visitSingularInt32Field(value: self.weekday, fieldNumber: 1)
+    }
+    if self.hour != 0 {
+      try visitor.visitSingularInt32Field(value: self.hour, fieldNumber: 2)
+    }
+    try { if let v = self._value {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.hours != 0 {
+      try visitor.visitSingularInt32Field(value: self.hours, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_HeatmapCell, rhs: Sightline_Metrics_V1_HeatmapCell) -> Bool {
+    if lhs.weekday != rhs.weekday {return false}
+    if lhs.hour != rhs.hour {return false}
+    if lhs._value != rhs._value {return false}
+    if lhs.hours != rhs.hours {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_GetWorkloadHeatmapResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetWorkloadHeatmapResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{3}time_zone\0\u{1}range\0\u{1}cells\0\u{1}overall\0\u{3}applied_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kpi) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._range) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.cells) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._overall) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.appliedOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kpi != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kpi, fieldNumber: 1)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 2)
+    }
+    try { if let v = self._range {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.cells.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.cells, fieldNumber: 4)
+    }
+    try { if let v = self._overall {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.appliedOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.appliedOffset, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_GetWorkloadHeatmapResponse, rhs: Sightline_Metrics_V1_GetWorkloadHeatmapResponse) -> Bool {
+    if lhs.kpi != rhs.kpi {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs._range != rhs._range {return false}
+    if lhs.cells != rhs.cells {return false}
+    if lhs._overall != rhs._overall {return false}
+    if lhs.appliedOffset != rhs.appliedOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ForecastArrivalsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ForecastArrivalsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}days\0\u{3}split_by\0\u{1}filters\0\u{3}history_weeks\0\u{1}backtest\0\u{3}min_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.days) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.splitBy) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.filters) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.historyWeeks) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.backtest) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.minOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.days != 0 {
+      try visitor.visitSingularInt32Field(value: self.days, fieldNumber: 1)
+    }
+    if !self.splitBy.isEmpty {
+      try visitor.visitPackedEnumField(value: self.splitBy, fieldNumber: 2)
+    }
+    if !self.filters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.filters, fieldNumber: 3)
+    }
+    if self.historyWeeks != 0 {
+      try visitor.visitSingularInt32Field(value: self.historyWeeks, fieldNumber: 4)
+    }
+    if self.backtest != false {
+      try visitor.visitSingularBoolField(value: self.backtest, fieldNumber: 5)
+    }
+    if self.minOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.minOffset, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ForecastArrivalsRequest, rhs: Sightline_Metrics_V1_ForecastArrivalsRequest) -> Bool {
+    if lhs.days != rhs.days {return false}
+    if lhs.splitBy != rhs.splitBy {return false}
+    if lhs.filters != rhs.filters {return false}
+    if lhs.historyWeeks != rhs.historyWeeks {return false}
+    if lhs.backtest != rhs.backtest {return false}
+    if lhs.minOffset != rhs.minOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ForecastHour: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ForecastHour"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}mean\0\u{1}lower80\0\u{1}upper80\0\u{1}lower95\0\u{1}upper95\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._start) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.mean) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.lower80) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.upper80) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.lower95) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.upper95) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._start {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.mean.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.mean, fieldNumber: 2)
+    }
+    if self.lower80.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lower80, fieldNumber: 3)
+    }
+    if self.upper80.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.upper80, fieldNumber: 4)
+    }
+    if self.lower95.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lower95, fieldNumber: 5)
+    }
+    if self.upper95.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.upper95, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ForecastHour, rhs: Sightline_Metrics_V1_ForecastHour) -> Bool {
+    if lhs._start != rhs._start {return false}
+    if lhs.mean != rhs.mean {return false}
+    if lhs.lower80 != rhs.lower80 {return false}
+    if lhs.upper80 != rhs.upper80 {return false}
+    if lhs.lower95 != rhs.lower95 {return false}
+    if lhs.upper95 != rhs.upper95 {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ForecastBacktest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ForecastBacktest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}wape\0\u{3}naive_wape\0\u{1}coverage80\0\u{1}coverage95\0\u{1}hours\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.wape) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.naiveWape) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.coverage80) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.coverage95) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.hours) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.wape.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.wape, fieldNumber: 1)
+    }
+    if self.naiveWape.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.naiveWape, fieldNumber: 2)
+    }
+    if self.coverage80.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.coverage80, fieldNumber: 3)
+    }
+    if self.coverage95.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.coverage95, fieldNumber: 4)
+    }
+    if self.hours != 0 {
+      try visitor.visitSingularInt32Field(value: self.hours, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ForecastBacktest, rhs: Sightline_Metrics_V1_ForecastBacktest) -> Bool {
+    if lhs.wape != rhs.wape {return false}
+    if lhs.naiveWape != rhs.naiveWape {return false}
+    if lhs.coverage80 != rhs.coverage80 {return false}
+    if lhs.coverage95 != rhs.coverage95 {return false}
+    if lhs.hours != rhs.hours {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ArrivalForecast: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArrivalForecast"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}group_values\0\u{3}history_arrivals\0\u{1}hours\0\u{1}backtest\0\u{1}problem\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.groupValues) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.historyArrivals) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.hours) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._backtest) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.problem) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.groupValues.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.groupValues, fieldNumber: 1)
+    }
+    if self.historyArrivals.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.historyArrivals, fieldNumber: 2)
+    }
+    if !self.hours.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.hours, fieldNumber: 3)
+    }
+    try { if let v = self._backtest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.problem.isEmpty {
+      try visitor.visitSingularStringField(value: self.problem, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ArrivalForecast, rhs: Sightline_Metrics_V1_ArrivalForecast) -> Bool {
+    if lhs.groupValues != rhs.groupValues {return false}
+    if lhs.historyArrivals != rhs.historyArrivals {return false}
+    if lhs.hours != rhs.hours {return false}
+    if lhs._backtest != rhs._backtest {return false}
+    if lhs.problem != rhs.problem {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ForecastArrivalsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ForecastArrivalsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{1}history\0\u{1}series\0\u{3}applied_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._history) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.series) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.appliedOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 1)
+    }
+    try { if let v = self._history {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.series.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.series, fieldNumber: 3)
+    }
+    if self.appliedOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.appliedOffset, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ForecastArrivalsResponse, rhs: Sightline_Metrics_V1_ForecastArrivalsResponse) -> Bool {
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs._history != rhs._history {return false}
+    if lhs.series != rhs.series {return false}
+    if lhs.appliedOffset != rhs.appliedOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_RosterHour: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RosterHour"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weekday\0\u{1}hour\0\u{1}agents\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.weekday) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.hour) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.agents) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.weekday != 0 {
+      try visitor.visitSingularInt32Field(value: self.weekday, fieldNumber: 1)
+    }
+    if self.hour != 0 {
+      try visitor.visitSingularInt32Field(value: self.hour, fieldNumber: 2)
+    }
+    if self.agents.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.agents, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_RosterHour, rhs: Sightline_Metrics_V1_RosterHour) -> Bool {
+    if lhs.weekday != rhs.weekday {return false}
+    if lhs.hour != rhs.hour {return false}
+    if lhs.agents != rhs.agents {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_PlanStaffingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PlanStaffingRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}basis\0\u{1}range\0\u{1}days\0\u{1}roster\0\u{1}targets\0\u{1}filters\0\u{3}min_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.basis) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._range) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.days) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.roster) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._targets) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.filters) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.minOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.basis != .unspecified {
+      try visitor.visitSingularEnumField(value: self.basis, fieldNumber: 1)
+    }
+    try { if let v = self._range {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.days != 0 {
+      try visitor.visitSingularInt32Field(value: self.days, fieldNumber: 3)
+    }
+    if !self.roster.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.roster, fieldNumber: 4)
+    }
+    try { if let v = self._targets {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.filters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.filters, fieldNumber: 6)
+    }
+    if self.minOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.minOffset, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_PlanStaffingRequest, rhs: Sightline_Metrics_V1_PlanStaffingRequest) -> Bool {
+    if lhs.basis != rhs.basis {return false}
+    if lhs._range != rhs._range {return false}
+    if lhs.days != rhs.days {return false}
+    if lhs.roster != rhs.roster {return false}
+    if lhs._targets != rhs._targets {return false}
+    if lhs.filters != rhs.filters {return false}
+    if lhs.minOffset != rhs.minOffset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ChannelNeed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChannelNeed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}channel\0\u{1}arrivals\0\u{3}handle_seconds\0\u{1}live\0\u{1}agents\0\u{1}scheduled\0\u{3}service_level\0\u{1}problem\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.arrivals) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.handleSeconds) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.live) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.agents) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.scheduled) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.serviceLevel) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.problem) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 1)
+    }
+    if self.arrivals.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.arrivals, fieldNumber: 2)
+    }
+    if self.handleSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.handleSeconds, fieldNumber: 3)
+    }
+    if self.live != false {
+      try visitor.visitSingularBoolField(value: self.live, fieldNumber: 4)
+    }
+    if self.agents.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.agents, fieldNumber: 5)
+    }
+    if self.scheduled.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.scheduled, fieldNumber: 6)
+    }
+    if self.serviceLevel.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.serviceLevel, fieldNumber: 7)
+    }
+    if !self.problem.isEmpty {
+      try visitor.visitSingularStringField(value: self.problem, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ChannelNeed, rhs: Sightline_Metrics_V1_ChannelNeed) -> Bool {
+    if lhs.channel != rhs.channel {return false}
+    if lhs.arrivals != rhs.arrivals {return false}
+    if lhs.handleSeconds != rhs.handleSeconds {return false}
+    if lhs.live != rhs.live {return false}
+    if lhs.agents != rhs.agents {return false}
+    if lhs.scheduled != rhs.scheduled {return false}
+    if lhs.serviceLevel != rhs.serviceLevel {return false}
+    if lhs.problem != rhs.problem {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_StaffingHour: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StaffingHour"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}weekday\0\u{1}hour\0\u{1}channels\0\u{1}needed\0\u{1}rostered\0\u{1}shortfall\0\u{1}understaffed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._start) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.weekday) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.hour) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.channels) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.needed) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.rostered) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.shortfall) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.understaffed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._start {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.weekday != 0 {
+      try visitor.visitSingularInt32Field(value: self.weekday, fieldNumber: 2)
+    }
+    if self.hour != 0 {
+      try visitor.visitSingularInt32Field(value: self.hour, fieldNumber: 3)
+    }
+    if !self.channels.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.channels, fieldNumber: 4)
+    }
+    if self.needed.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.needed, fieldNumber: 5)
+    }
+    if self.rostered.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.rostered, fieldNumber: 6)
+    }
+    if self.shortfall.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.shortfall, fieldNumber: 7)
+    }
+    if self.understaffed != false {
+      try visitor.visitSingularBoolField(value: self.understaffed, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_StaffingHour, rhs: Sightline_Metrics_V1_StaffingHour) -> Bool {
+    if lhs._start != rhs._start {return false}
+    if lhs.weekday != rhs.weekday {return false}
+    if lhs.hour != rhs.hour {return false}
+    if lhs.channels != rhs.channels {return false}
+    if lhs.needed != rhs.needed {return false}
+    if lhs.rostered != rhs.rostered {return false}
+    if lhs.shortfall != rhs.shortfall {return false}
+    if lhs.understaffed != rhs.understaffed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_UnderstaffedRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnderstaffedRun"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weekday\0\u{3}from_hour\0\u{3}to_hour\0\u{1}start\0\u{1}shortfall\0\u{1}comparisons\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.weekday) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.fromHour) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.toHour) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._start) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.shortfall) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.comparisons) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.weekday != 0 {
+      try visitor.visitSingularInt32Field(value: self.weekday, fieldNumber: 1)
+    }
+    if self.fromHour != 0 {
+      try visitor.visitSingularInt32Field(value: self.fromHour, fieldNumber: 2)
+    }
+    if self.toHour != 0 {
+      try visitor.visitSingularInt32Field(value: self.toHour, fieldNumber: 3)
+    }
+    try { if let v = self._start {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.shortfall.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.shortfall, fieldNumber: 5)
+    }
+    if !self.comparisons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.comparisons, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_UnderstaffedRun, rhs: Sightline_Metrics_V1_UnderstaffedRun) -> Bool {
+    if lhs.weekday != rhs.weekday {return false}
+    if lhs.fromHour != rhs.fromHour {return false}
+    if lhs.toHour != rhs.toHour {return false}
+    if lhs._start != rhs._start {return false}
+    if lhs.shortfall != rhs.shortfall {return false}
+    if lhs.comparisons != rhs.comparisons {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_HourComparison: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HourComparison"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}understaffed\0\u{1}other\0\u{1}difference\0\u{3}p_value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kpi) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._understaffed) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._other) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.difference) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.pValue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kpi != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kpi, fieldNumber: 1)
+    }
+    try { if let v = self._understaffed {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._other {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.difference.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.difference, fieldNumber: 4)
+    }
+    if self.pValue.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.pValue, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_HourComparison, rhs: Sightline_Metrics_V1_HourComparison) -> Bool {
+    if lhs.kpi != rhs.kpi {return false}
+    if lhs._understaffed != rhs._understaffed {return false}
+    if lhs._other != rhs._other {return false}
+    if lhs.difference != rhs.difference {return false}
+    if lhs.pValue != rhs.pValue {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PlanStaffingResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}basis\0\u{3}time_zone\0\u{1}range\0\u{1}hours\0\u{3}missing_handle_time\0\u{1}understaffed\0\u{1}comparisons\0\u{1}targets\0\u{3}applied_offset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.basis) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._range) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.hours) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.missingHandleTime) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.understaffed) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.comparisons) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._targets) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.appliedOffset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.basis != .unspecified {
+      try visitor.visitSingularEnumField(value: self.basis, fieldNumber: 1)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 2)
+    }
+    try { if let v = self._range {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.hours.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.hours, fieldNumber: 4)
+    }
+    if !self.missingHandleTime.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.missingHandleTime, fieldNumber: 5)
+    }
+    if !self.understaffed.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.understaffed, fieldNumber: 6)
+    }
+    if !self.comparisons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.comparisons, fieldNumber: 7)
+    }
+    try { if let v = self._targets {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if self.appliedOffset != 0 {
+      try visitor.visitSingularInt64Field(value: self.appliedOffset, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_PlanStaffingResponse, rhs: Sightline_Metrics_V1_PlanStaffingResponse) -> Bool {
+    if lhs.basis != rhs.basis {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs._range != rhs._range {return false}
+    if lhs.hours != rhs.hours {return false}
+    if lhs.missingHandleTime != rhs.missingHandleTime {return false}
+    if lhs.understaffed != rhs.understaffed {return false}
+    if lhs.comparisons != rhs.comparisons {return false}
+    if lhs._targets != rhs._targets {return false}
+    if lhs.appliedOffset != rhs.appliedOffset {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

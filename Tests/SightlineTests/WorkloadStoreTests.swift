@@ -1,0 +1,88 @@
+import Foundation
+import SightlineModel
+import Testing
+
+@testable import MetricsService
+
+/// The workload's reads over a real metrics store, on both backends: weekday and hour of
+/// day cut in the tenant's zone, backlog by hour against the KPI engine's, and the
+/// workload settings kept beside the KPI settings.
+@Suite("Workload: the store")
+struct WorkloadStoreTests {
+  /// Tickets every 90 minutes over 2026-03-02..08 (UTC), lines L1/L2 alternating, each
+  /// resolved 5 hours later; the last 10 never.
+  static func fixture(_ backend: TestBackend) throws -> (KpiFixture, [Int64]) {
+    var f = try KpiFixture(backend)
+    var created: [Int64] = []
+    let start = KpiFixture.ms("2026-03-02T00:00:00Z")
+    for i in 0..<112 {
+      let at = start + Int64(i) * 5_400_000
+      created.append(at)
+      try f.ticket("T\(i)", .created, RFC3339.format(milliseconds: at), customer: "C\(i)", line: i % 2 == 0 ? "L1" : "L2")
+      if i < 102 { try f.ticket("T\(i)", .resolved, RFC3339.format(milliseconds: at + 5 * 3_600_000)) }
+    }
+    return (f, created)
+  }
+
+  @Test("weekday and hour of day are read in the tenant's zone, grouped or filtered beside stored dimensions", arguments: TestBackend.all)
+  func timeOfWeekDimensions(_ backend: TestBackend) throws {
+    let (f, created) = try Self.fixture(backend)
+    let shanghai = TimeZone(identifier: "Asia/Shanghai")!
+    let cells = try f.query(
+      [.volume], from: "2026-03-01T00:00:00Z", to: "2026-03-10T00:00:00Z", timeZone: "Asia/Shanghai",
+      groupBy: [.businessLine, .weekday, .hourOfDay])
+    var expected: [[String]: Double] = [:]
+    for (i, at) in created.enumerated() {
+      let time = TimeOfWeek(milliseconds: at, zone: shanghai)
+      expected[[i % 2 == 0 ? "L1" : "L2", time.weekdayValue, time.hourValue], default: 0] += 1
+    }
+    let found = Dictionary(uniqueKeysWithValues: cells.map { ($0.cell.group, $0.accumulator.result(.volume).value) })
+    #expect(found == expected)
+    // A filter on the hour keeps the tickets of that local hour only.
+    let morning = try f.query(
+      [.volume], from: "2026-03-01T00:00:00Z", to: "2026-03-10T00:00:00Z", timeZone: "Asia/Shanghai",
+      filters: [.hourOfDay: ["09", "10"], .businessLine: ["L1"]])
+    let inMorning = created.enumerated().filter { i, at in
+      i % 2 == 0 && [9, 10].contains(TimeOfWeek(milliseconds: at, zone: shanghai).hour)
+    }
+    #expect(morning.map { $0.accumulator.result(.volume).value } == [Double(inMorning.count)])
+  }
+
+  @Test("backlog at the end of each hour equals the KPI engine's backlog of that hour", arguments: TestBackend.all)
+  func hourlyBacklogAgreesWithTheEngine(_ backend: TestBackend) throws {
+    let (f, _) = try Self.fixture(backend)
+    let now = KpiFixture.ms("2026-03-09T06:30:00Z")
+    var settings = try f.store.settings()
+    settings.timeZone = "Asia/Shanghai"
+    let engine = KpiEngine(store: f.store, settings: settings, nowMs: now, buildLock: RollupBuildLock())
+    let reads = WorkloadReads(engine: engine)
+    let (start, end) = (KpiFixture.ms("2026-03-03T00:00:00Z"), KpiFixture.ms("2026-03-09T12:00:00Z"))
+    let hourly = try reads.hourlyBacklog(from: start, to: end, filters: [:])
+    // Hours that have not ended by now have no backlog yet.
+    #expect(hourly.count == Int((KpiFixture.ms("2026-03-09T06:00:00Z") - start) / 3_600_000))
+    for (hourStart, open) in hourly where hourStart % (7 * 3_600_000) == 0 {
+      // The engine's backlog at the end of a one-hour range.
+      let buckets = try CalendarBuckets(startMs: hourStart, endMs: hourStart + 3_600_000, interval: .all, timeZone: "UTC")
+      let reference = try engine.compute(kpis: [.backlog], buckets: buckets, filters: [:], groupBy: [])
+      #expect(Double(open) == reference[0].accumulator.result(.backlog).value, "\(RFC3339.format(milliseconds: hourStart))")
+    }
+    #expect(hourly.last!.open >= 10)
+  }
+
+  @Test("workload settings survive a write and a read, an empty set of live channels included", arguments: TestBackend.all)
+  func workloadSettingsRoundTrip(_ backend: TestBackend) throws {
+    let (f, _) = try Self.fixture(backend)
+    var settings = try f.store.settings()
+    #expect(settings.workload == WorkloadSettings())
+    settings.workload = WorkloadSettings(
+      handleSeconds: ["phone": 290.5, "电话": 300], liveChannels: ["phone", "电话"],
+      targets: StaffingTargets(serviceLevel: 0.9, answerWithinSeconds: 15, maxOccupancy: 0.8, shrinkage: 0))
+    let fingerprint = settings.fingerprint
+    try f.store.setSettings(settings)
+    #expect(try f.store.settings().workload == settings.workload)
+    #expect(try f.store.settings().fingerprint == fingerprint)
+    settings.workload.liveChannels = []
+    try f.store.setSettings(settings)
+    #expect(try f.store.settings().workload.liveChannels.isEmpty)
+  }
+}
