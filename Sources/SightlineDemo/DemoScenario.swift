@@ -32,6 +32,9 @@ public struct DemoScenario: Sendable, Equatable {
   /// VIP customers' CSAT "satisfied" chance drops by `vipDrop` over the last `vipDays`.
   public var vipDays = 30
   public var vipDrop = 0.30
+  /// Handle times the demo tenant sets (seconds), and its live channels (docs/workload.md).
+  public static let handleSeconds: [String: Double] = ["wechat": 240, "phone": 360, "app": 300, "email": 540, "web": 480]
+  public static let liveChannels = ["phone", "wechat"]
 
   /// A scenario ending at `endMs` with the defaults above.
   public init(endMs: Int64) { self.endMs = endMs }

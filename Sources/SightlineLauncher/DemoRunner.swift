@@ -70,7 +70,16 @@ public struct DemoRunner: Sendable {
         }, metadata: key)
     }
     let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
-    _ = try await retrying { try await metrics.setSettings(.with { $0.settings.timeZone = DemoScenario.timeZone }, metadata: key) }
+    _ = try await retrying {
+      try await metrics.setSettings(
+        .with {
+          $0.settings.timeZone = DemoScenario.timeZone
+          $0.settings.workload = .with { workload in
+            workload.handleSeconds = DemoScenario.handleSeconds
+            workload.liveChannels = DemoScenario.liveChannels
+          }
+        }, metadata: key)
+    }
 
     let dataset = DemoDataset(scenario)
     let events = dataset.events

@@ -10,7 +10,7 @@ struct SightlineCommand: AsyncParsableCommand {
     subcommands: [
       Demo.self, Up.self, Health.self, TenantCommand.self, KeyCommand.self, WhoAmI.self, Ingest.self, Stats.self, Retention.self,
       Redaction.self, AuditCommand.self, Kpi.self,
-      Explain.self,
+      Explain.self, WorkloadCommand.self,
       AlertsCommand.self, ExperimentCommand.self, Dashboard.self, SegmentsCommand.self, CustomersCommand.self,
       ThemesCommand.self, SettingsCommand.self,
     ])

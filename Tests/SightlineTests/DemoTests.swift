@@ -172,6 +172,11 @@ extension RealProcessSuites {
           // It rose against the 30 days before, when VIPs had not soured yet.
           #expect(vipThemes.emerging.first.map { ["专属客服", "dedicated account manager"].contains($0.term) } == true)
 
+          // The demo tenant's handle times and live channels let staffing figure every channel.
+          let plan = try await metrics.planStaffing(.init(), metadata: key)
+          #expect(plan.missingHandleTime.isEmpty && plan.hours.contains { $0.needed > 0 })
+          #expect(try await metrics.getSettings(.init(), metadata: key).workload.liveChannels.sorted() == ["phone", "wechat"])
+
           // Stop segmentation: the cockpit still answers, with that section marked unavailable.
           suite.servers[.segmentation]!.server.beginGracefulShutdown()
           try await Task.sleep(for: .milliseconds(300))
