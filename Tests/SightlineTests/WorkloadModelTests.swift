@@ -172,4 +172,46 @@ struct WorkloadModelTests {
       try ArrivalForecast(counts: Array(counts.prefix(300)), slots: Array(slots.prefix(300)))
     }
   }
+
+  @Test("a roster CSV: weekday names, hour ranges and quoted fields are read; a bad line is named with its column")
+  func rosterCSV() throws {
+    let roster = try Roster(
+      csv: "\u{FEFF}team,Weekday,hour,agents\n\"L1, north\",Mon,09-12,4\nL1,周二,13:00,2.5\n\nL1,7,23,1\n")
+    #expect(
+      roster.agents == [
+        TimeOfWeek(weekday: 1, hour: 9).index: 4, TimeOfWeek(weekday: 1, hour: 10).index: 4, TimeOfWeek(weekday: 1, hour: 11).index: 4,
+        TimeOfWeek(weekday: 2, hour: 13).index: 2.5, TimeOfWeek(weekday: 7, hour: 23).index: 1,
+      ])
+    let cases: [(String, Roster.Problem)] = [
+      ("", Roster.Problem(line: 1, column: "header", reason: "the file is empty; it needs a header: weekday,hour,agents")),
+      (
+        "weekday,agents\n",
+        Roster.Problem(line: 1, column: "header", reason: "no 'hour' column (the header needs weekday, hour and agents)")
+      ),
+      (
+        "weekday,hour,agents\nMonday,9,1\nFunday,9,1\n",
+        Roster.Problem(line: 3, column: "weekday", reason: "'Funday' is not a weekday (1-7 with Monday 1, Mon, Monday or 周一)")
+      ),
+      (
+        "weekday,hour,agents\n1,24,1\n",
+        Roster.Problem(line: 2, column: "hour", reason: "'24' is not an hour 0-23 (9, 09:00) or a range (09-18)")
+      ),
+      (
+        "weekday,hour,agents\n1,18-09,1\n",
+        Roster.Problem(line: 2, column: "hour", reason: "'18-09' is not an hour 0-23 (9, 09:00) or a range (09-18)")
+      ),
+      ("weekday,hour,agents\n1,9,-1\n", Roster.Problem(line: 2, column: "agents", reason: "'-1' is not a number of agents (0 or more)")),
+      ("weekday,hour,agents\n1,9\n", Roster.Problem(line: 2, column: "agents", reason: "missing (the line has 2 fields)")),
+      (
+        "weekday,hour,agents\nMon,08-12,3\nMonday,11,2\n", Roster.Problem(line: 3, column: "hour", reason: "Mon 11:00 is on line 2 already")
+      ),
+    ]
+    for (text, problem) in cases {
+      #expect(throws: problem) { try Roster(csv: text) }
+    }
+    // The example shipped for a business line reads, and staffs evenings thinly.
+    let example = try Roster(
+      csv: String(contentsOf: HelpdeskImportTests.root.appendingPathComponent("examples/roster-line.csv"), encoding: .utf8))
+    #expect(example.agents.count == 7 * 14 && example.agents[TimeOfWeek(weekday: 3, hour: 20).index] == 2)
+  }
 }

@@ -17,6 +17,13 @@ public struct Roster: Sendable, Equatable {
     public var column: String
     public var reason: String
     public var description: String { "line \(line), \(column): \(reason)" }
+
+    /// A problem from its parts.
+    public init(line: Int, column: String, reason: String) {
+      self.line = line
+      self.column = column
+      self.reason = reason
+    }
   }
 
   /// A roster from its hours.
