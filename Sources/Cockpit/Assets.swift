@@ -44,6 +44,9 @@ enum Assets {
     svg .grid { stroke: #e5e7eb; } svg .zero { stroke: var(--muted); stroke-dasharray: 4 3; }
     svg .axis { font-size: 11px; fill: var(--muted); }
     svg .partial { fill: #eef0f3; }
+    svg.heatmap { max-width: 760px; } svg .cell.empty { fill: #fafafa; stroke: #e5e7eb; }
+    svg .cell.small { stroke: #b45309; stroke-width: 1.5; stroke-dasharray: 2 2; }
+    .filters textarea { font: inherit; font-size: .85rem; }
     .note { color: var(--muted); font-size: .9em; }
     .small-n { font-style: italic; color: var(--muted); }
     .text { white-space: normal; }

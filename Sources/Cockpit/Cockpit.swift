@@ -83,6 +83,7 @@ public struct Cockpit: Sendable {
     router.get("/why") { request, _ in await self.page(request) { try await WhyPage.render($0, gateway: self.gateway) } }
     router.get("/segments") { request, _ in await self.page(request) { try await SegmentsPage.render($0, gateway: self.gateway) } }
     router.get("/voice") { request, _ in await self.page(request) { try await VoicePage.render($0, gateway: self.gateway) } }
+    router.get("/workload") { request, _ in await self.page(request) { try await WorkloadPage.render($0, gateway: self.gateway) } }
     router.get("/experiments") { request, _ in await self.page(request) { try await ExperimentsPage.render($0, gateway: self.gateway) } }
     router.get("/admin/keys") { request, _ in
       await self.page(request, admin: true) { try await KeysPage.render($0, gateway: self.gateway) }

@@ -76,7 +76,7 @@ extension RealProcessSuites {
       // Every headline KPI, every line's figures, every explorer row… were compared.
       let checks = text.firstMatch(of: /passed \((\d+) checks\)/).flatMap { Int($0.1) } ?? 0
       #expect(checks > 150, "only \(checks) checks ran")
-      for page in ["overview", "explore", "segments", "voice", "experiments", "keys", "why"] {
+      for page in ["overview", "explore", "segments", "voice", "workload", "experiments", "keys", "why"] {
         for language in ["en", "zh"] {
           #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-\(language).png"), "\(page)-\(language).png")
           #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-phone-\(language).png"), "\(page)-phone-\(language).png")

@@ -148,6 +148,25 @@ struct WorkloadModelTests {
     }
   }
 
+  @Test("forecast: weeks of silence before the first ticket are not read as a level of zero")
+  func silenceBeforeTheFirstTicket() throws {
+    let (counts, slots) = Self.world(weeks: 6, seed: 4)
+    // Eight quiet weeks, then the six weeks of arrivals; hours of the week carry on.
+    let quiet = 8 * 168
+    let padded = [Double](repeating: 0, count: quiet) + counts
+    let paddedSlots = (0..<quiet).map { $0 % 168 } + slots
+    let backtest = try ForecastBacktest(counts: padded, slots: paddedSlots)
+    #expect(backtest.wape < backtest.naiveWape, "\(backtest)")
+    #expect(backtest.coverage80 > 0.7, "\(backtest)")
+    let alone = try ArrivalForecast(counts: counts, slots: slots)
+    let model = try ArrivalForecast(counts: padded, slots: paddedSlots)
+    #expect(model.level == alone.level && model.profile == alone.profile)
+    // Silence only: not enough history once the silence is skipped.
+    #expect(throws: ArrivalForecast.TooShort.self) {
+      try ArrivalForecast(counts: [Double](repeating: 0, count: quiet) + [3], slots: (0...quiet).map { $0 % 168 })
+    }
+  }
+
   @Test("forecast: the profile holds the planted shape, the level follows the shift, and a holiday barely moves it")
   func forecastShape() throws {
     let (counts, slots) = Self.world(weeks: 12, seed: 9)

@@ -282,6 +282,33 @@ def main():
         check(len(driver.find_elements(By.CSS_SELECTOR, "#theme [data-split]")) >= 1, "no split by business line")
         shoot(driver, args.screenshots, "voice-theme-en")
 
+        # Workload: a 168-hour heatmap with a titled cell for every hour of the week, hatched
+        # exactly where it rests on fewer than 30 answers; a pasted roster finds short hours.
+        driver.get(cockpit.base + "/workload?kpi=csat")
+        check_charts(driver, "workload")
+        heat = driver.execute_script("""
+            var svg = document.querySelector('svg.heatmap');
+            var out = {cells: 0, titled: 0, smallWrong: 0};
+            svg.querySelectorAll('rect.cell').forEach(function (r) {
+              out.cells += 1;
+              var t = r.querySelector('title');
+              if (t && t.textContent) out.titled += 1;
+              var m = /n=(\\d+)/.exec(t ? t.textContent : '');
+              if (m && ((parseInt(m[1]) < 30) !== r.classList.contains('small'))) out.smallWrong += 1;
+            });
+            return out;""")
+        check(heat["cells"] == 168 and heat["titled"] == 168, f"workload heatmap: {heat}")
+        check(heat["smallWrong"] == 0, f"workload heatmap: {heat['smallWrong']} cells marked against their n")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "svg.heatmap")) == 2, "no heatmap of the agents needed")
+        shoot(driver, args.screenshots, "workload-en")
+        roster = "weekday,hour,agents%0AMon,08-20,1%0ATue,08-20,1"
+        driver.get(cockpit.base + "/workload?roster=" + roster)
+        rows = driver.find_elements(By.CSS_SELECTOR, "#staffing ~ div table tbody tr, #staffing ~ .scroll table tbody tr")
+        check(len(rows) >= 1, "a one-agent roster leaves no hour short")
+        shoot(driver, args.screenshots, "workload-roster-en")
+        driver.get(cockpit.base + "/workload?roster=" + "weekday,hour,agents%0AFunday,9,1")
+        check("Funday" in text(driver, "#staffing ~ p.warning"), "a bad roster line is not named")
+
         # Experiments: verdict and effects, a forest plot.
         driver.get(cockpit.base + "/experiments")
         experiment = expected["experiment"]
@@ -351,7 +378,8 @@ def main():
         WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans")
         shoot(driver, args.screenshots, "keys-zh")
         for page, path in [("overview", "/"), ("explore", "/explore?" + query), ("segments", "/segments"),
-                           ("voice", "/voice"), ("experiments", "/experiments"), ("why", "/why?" + why["query"])]:
+                           ("voice", "/voice"), ("workload", "/workload"), ("experiments", "/experiments"),
+                           ("why", "/why?" + why["query"])]:
             driver.get(cockpit.base + path)
             check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans", f"{page} is not in Chinese")
             check_charts(driver, page + " (zh)")
@@ -368,7 +396,8 @@ def main():
         inner = driver.execute_script("return window.innerWidth;")
         for language in ["zh", "en"]:
             for page, path in [("overview", "/"), ("explore", "/explore?" + query), ("segments", "/segments"),
-                               ("voice", "/voice"), ("experiments", "/experiments"), ("why", "/why?" + why["query"]),
+                               ("voice", "/voice"), ("workload", "/workload"), ("experiments", "/experiments"),
+                               ("why", "/why?" + why["query"]),
                                ("keys", "/admin/keys")]:
                 driver.get(cockpit.base + path + ("&" if "?" in path else "?") + "lang=" + language)
                 width = driver.execute_script("return document.documentElement.scrollWidth;")

@@ -59,8 +59,12 @@ public struct ArrivalForecast: Sendable {
 
   /// Fits the model to `counts`, hour by hour, whose hours of the week are `slots`
   /// (``TimeOfWeek/index``, one per count).
-  public init(counts: [Double], slots: [Int]) throws(TooShort) {
-    precondition(counts.count == slots.count)
+  public init(counts allCounts: [Double], slots allSlots: [Int]) throws(TooShort) {
+    precondition(allCounts.count == allSlots.count)
+    // A history that opens with silence (before the tenant's first ticket) is read from
+    // the day of its first arrival: a level started at zero would take weeks to recover.
+    let first = (allCounts.firstIndex { $0 > 0 } ?? 0) / 24 * 24
+    let counts = Array(allCounts[first...]), slots = Array(allSlots[first...])
     let n = counts.count
     guard n >= 2 * Self.week else { throw TooShort(hours: n) }
     let weeks = min(Self.profileWeeks, n / Self.week)
