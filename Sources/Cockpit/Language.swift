@@ -266,5 +266,7 @@ enum Language: String, Sendable, CaseIterable {
     "dimension.customer_tier": ("Customer tier", "客户等级"),
     "dimension.customer_type": ("Customer type", "客户类型"),
     "dimension.customer": ("Customer", "客户"),
+    "dimension.weekday": ("Weekday", "星期"),
+    "dimension.hour_of_day": ("Hour of day", "小时"),
   ]
 }

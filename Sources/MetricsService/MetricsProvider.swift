@@ -240,6 +240,9 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let wire = request.message.rule
     let kpi = try KpiWire.kpi(wire.kpi, field: "rule.kpi")
     let by = wire.by == .unspecified ? nil : try KpiWire.dimension(wire.by, field: "rule.by")
+    if kpi == .backlog, let by, by.isTimeOfWeek {
+      throw InvalidInput(field: "rule.by", reason: "backlog is not cut by \(by.rawValue) (it counts open tickets at moments)")
+    }
     guard wire.windowSeconds >= 0, wire.windowSeconds <= 90 * 86_400 else {
       throw InvalidInput(field: "rule.window_seconds", reason: "must be between 1 second and 90 days (0 = 1 day)")
     }

@@ -252,6 +252,16 @@ import Testing
             { try await metrics.planStaffing(.with { $0.targets = .with { $0.serviceLevel = 1.5 } }, metadata: key) as Any },
             "targets.service_level"
           ),
+          (
+            {
+              try await metrics.addAlertRule(
+                .with {
+                  $0.rule = .with {
+                    $0.kpi = .backlog; $0.by = .hourOfDay; $0.comparison = .greater; $0.threshold = 10
+                  }
+                }, metadata: key) as Any
+            }, "rule.by"
+          ),
         ] {
           let error = await #expect(throws: RPCError.self) { _ = try await call() }
           #expect(error?.code == .invalidArgument)
