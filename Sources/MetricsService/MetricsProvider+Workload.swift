@@ -168,11 +168,13 @@ extension MetricsProvider {
       let ahead = reads.hours(from: end, to: end + Int64(days * 24) * WorkloadReads.hourMs)
       var byChannel: [String: [Double]] = [:]
       for (group, counts) in try reads.arrivals(from: start, to: end, filters: filters, groupBy: [.channel]) {
-        guard let model = try? ArrivalForecast(counts: counts, slots: slots) else {
-          throw InvalidInput(
-            field: "basis", reason: "a forecast needs two weeks of history; channel '\(group[0])' has less (use the past basis)")
+        if let model = try? ArrivalForecast(counts: counts, slots: slots) {
+          byChannel[group[0]] = model.forecast(slots: ahead.map(\.slot)).map(\.mean)
+        } else {
+          // Too little history to fit (a new channel): its mean per hour of the week over
+          // the history it has, from its first arrival on.
+          byChannel[group[0]] = Self.hourOfWeekMeans(counts: counts, slots: slots, for: ahead.map(\.slot))
         }
-        byChannel[group[0]] = model.forecast(slots: ahead.map(\.slot)).map(\.mean)
       }
       for (index, hour) in ahead.enumerated() {
         plan.addHour(startMs: hour.startMs, time: TimeOfWeek(index: hour.slot), arrivals: byChannel.mapValues { $0[index] })
@@ -217,6 +219,18 @@ extension MetricsProvider {
   }
 
   // MARK: - Parts
+
+  /// Mean arrivals per hour of the week over `counts` from its first arrival on, for each
+  /// of `wanted`: the forecast of a series too short for ``ArrivalForecast``.
+  static func hourOfWeekMeans(counts: [Double], slots: [Int], for wanted: [Int]) -> [Double] {
+    let first = (counts.firstIndex { $0 > 0 } ?? counts.count) / 24 * 24
+    var sums = [Double](repeating: 0, count: 168), hours = [Double](repeating: 0, count: 168)
+    for index in first..<counts.count {
+      sums[slots[index]] += counts[index]
+      hours[slots[index]] += 1
+    }
+    return wanted.map { hours[$0] > 0 ? sums[$0] / hours[$0] : 0 }
+  }
 
   func workloadReads(tenant: TenantID, store: any MetricsStore) throws -> WorkloadReads {
     WorkloadReads(

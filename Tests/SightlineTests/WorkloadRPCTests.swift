@@ -216,6 +216,15 @@ import Testing
         let frtComparison = try #require(plan.understaffed[0].comparisons.first { $0.kpi == .firstResponseTime })
         #expect(frtComparison.understaffed.value == 7200 && frtComparison.difference > 0)
 
+        // On the forecast basis, hour by hour for the week ahead: the same needs.
+        let ahead = try await metrics.planStaffing(
+          .with {
+            $0.basis = .forecast; $0.days = 7; $0.roster = roster
+          }, metadata: key)
+        #expect(ahead.basis == .forecast && ahead.hours.count == 168)
+        let nextEvening = try #require(ahead.hours.first { $0.weekday == 1 && $0.hour == 19 })
+        #expect(nextEvening.hasStart && abs(nextEvening.needed - 5) < 1e-6 && nextEvening.understaffed)
+
         // Bad requests name their field.
         for (call, field) in [
           ({ try await metrics.getWorkloadHeatmap(.with { $0.kpi = .unspecified }, metadata: key) as Any }, "kpi"),

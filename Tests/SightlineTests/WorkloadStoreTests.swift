@@ -85,4 +85,17 @@ struct WorkloadStoreTests {
     try f.store.setSettings(settings)
     #expect(try f.store.settings().workload.liveChannels.isEmpty)
   }
+
+  @Test("a channel too new to forecast gets its mean per hour of the week since its first arrival")
+  func hourOfWeekMeansFromTheFirstArrival() {
+    // Ten silent days, then 3 arrivals at every hour 10 and 1 at hour 11 for five days.
+    let slots = (0..<(15 * 24)).map { $0 % 168 }
+    let counts = slots.indices.map { index -> Double in
+      guard index >= 10 * 24 else { return 0 }
+      return index % 24 == 10 ? 3 : index % 24 == 11 ? 1 : 0
+    }
+    let means = MetricsProvider.hourOfWeekMeans(counts: counts, slots: slots, for: [10, 11, 12, 24 * 5 + 10])
+    // Days 10-14 fall on the hours of the week 72-167 and 0-23; slot 130 is day 12 at 10:00.
+    #expect(means == [3, 1, 0, 3])
+  }
 }
