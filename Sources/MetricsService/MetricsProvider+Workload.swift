@@ -422,7 +422,7 @@ struct StaffingPlan {
         need.scheduled = Double(live.scheduled)
         need.serviceLevel = live.serviceLevel
       } else {
-        need.agents = count * handle / (targets.maxOccupancy * 3_600)
+        need.agents = StaffingNeed.ticketsHandling(arrivals: count, handleSeconds: handle, targets: targets)
         need.scheduled = StaffingNeed.tickets(arrivals: count, handleSeconds: handle, targets: targets)
       }
       hour.needed += need.scheduled

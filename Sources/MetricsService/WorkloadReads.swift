@@ -21,11 +21,7 @@ struct WorkloadReads {
 
   /// The start of the local hour `milliseconds` falls in (zones a half hour off UTC
   /// included).
-  func hourStart(_ milliseconds: Int64) -> Int64 {
-    let offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(milliseconds) / 1000))) * 1000
-    let local = milliseconds + offset
-    return milliseconds - (local - local.floorDivision(by: Self.hourMs) * Self.hourMs)
-  }
+  func hourStart(_ milliseconds: Int64) -> Int64 { LocalTime.startOfHour(milliseconds: milliseconds, zone: zone) }
 
   /// The hours [start, end) as starts one hour apart, each with its hour of the week.
   func hours(from start: Int64, to end: Int64) -> [(startMs: Int64, slot: Int)] {
@@ -94,13 +90,5 @@ struct WorkloadReads {
       open += change[index]
       return (hour, open)
     }
-  }
-}
-
-extension Int64 {
-  /// Division rounding toward negative infinity.
-  fileprivate func floorDivision(by divisor: Int64) -> Int64 {
-    let quotient = self / divisor
-    return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
   }
 }

@@ -26,6 +26,13 @@ public enum LocalTime {
     return start
   }
 
+  /// The start of the local hour `milliseconds` falls in, in `zone` (a zone a half hour
+  /// off UTC starts its hours at :30 UTC).
+  public static func startOfHour(milliseconds: Int64, zone: TimeZone) -> Int64 {
+    let local = milliseconds + offsetMs(milliseconds, zone)
+    return milliseconds - (local - local.floorDiv(3_600_000) * 3_600_000)
+  }
+
   /// `milliseconds` in `zone` as YYYY-MM-DD.
   public static func date(milliseconds: Int64, zone: TimeZone) -> String {
     let (year, month, day) = RFC3339.civilFromDays(day(milliseconds: milliseconds, zone: zone))

@@ -106,6 +106,12 @@ struct WorkloadModelTests {
     #expect(TimeOfWeek(milliseconds: 1_772_955_000_000, zone: newYork) == TimeOfWeek(weekday: 7, hour: 3))
     #expect(TimeOfWeek.all.count == 168 && TimeOfWeek.all.map(\.index) == Array(0..<168))
     #expect(TimeOfWeek(index: 100) == TimeOfWeek(weekday: 5, hour: 4))
+    // Before 1970 the weekday still counts from Thursday 1 January 1970: 31 December 1969 was a Wednesday.
+    #expect(TimeOfWeek(milliseconds: -3_600_000, zone: TimeZone(identifier: "UTC")!) == TimeOfWeek(weekday: 3, hour: 23))
+    // Local hours start on the zone's own hour: :30 UTC in Kolkata, :00 in Shanghai.
+    let kolkata = try #require(TimeZone(identifier: "Asia/Kolkata"))
+    #expect(LocalTime.startOfHour(milliseconds: ms + 10 * 60_000, zone: kolkata) == ms)
+    #expect(LocalTime.startOfHour(milliseconds: ms + 10 * 60_000, zone: shanghai) == ms - 30 * 60_000)
     for (text, day) in [("1", 1), ("Mon", 1), ("sunday", 7), ("周三", 3), ("星期天", 7), ("礼拜六", 6)] {
       #expect(TimeOfWeek.weekday(named: text) == day, "\(text)")
     }

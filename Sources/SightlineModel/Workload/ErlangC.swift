@@ -117,7 +117,12 @@ public enum StaffingNeed {
   /// workload arrivals × handle seconds. Fractional: tickets wait, so an hour's need can be
   /// shared across the day.
   public static func tickets(arrivals: Double, handleSeconds: Double, targets: StaffingTargets) -> Double {
-    arrivals * handleSeconds / (targets.maxOccupancy * 3_600 * (1 - targets.shrinkage))
+    ticketsHandling(arrivals: arrivals, handleSeconds: handleSeconds, targets: targets) / (1 - targets.shrinkage)
+  }
+
+  /// The agents working a ticket channel's hour before shrinkage: workload ÷ (occupancy × 3,600).
+  public static func ticketsHandling(arrivals: Double, handleSeconds: Double, targets: StaffingTargets) -> Double {
+    arrivals * handleSeconds / (targets.maxOccupancy * 3_600)
   }
 
   /// Agents to schedule so that `agents` are working after shrinkage.

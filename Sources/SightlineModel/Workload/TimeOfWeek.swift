@@ -24,7 +24,7 @@ public struct TimeOfWeek: Sendable, Hashable, Comparable {
     let local = milliseconds + LocalTime.offsetMs(milliseconds, zone)
     let day = local.floorDiv(LocalTime.dayMs)
     // 1970-01-01 was a Thursday (ISO weekday 4).
-    weekday = Int((day + 3).floorMod(7)) + 1
+    weekday = Int(day + 3 - (day + 3).floorDiv(7) * 7) + 1
     hour = Int((local - day * LocalTime.dayMs) / 3_600_000)
   }
 
@@ -62,12 +62,4 @@ public struct TimeOfWeek: Sendable, Hashable, Comparable {
   }
 
   public static func < (lhs: TimeOfWeek, rhs: TimeOfWeek) -> Bool { lhs.index < rhs.index }
-}
-
-extension Int64 {
-  /// The remainder of floor division: never negative for a positive divisor.
-  func floorMod(_ divisor: Int64) -> Int64 {
-    let remainder = self % divisor
-    return remainder < 0 ? remainder + divisor : remainder
-  }
 }
