@@ -23,6 +23,8 @@ public struct EventValidator: Sendable {
   public static let earliestMs: Int64 = 946_684_800_000
   /// How far in the future an event time may be (clock skew allowance): one day.
   public static let futureAllowanceMs: Int64 = 86_400_000
+  /// The largest handle time a reply may carry, seconds (a day).
+  public static let maxHandleSeconds: Double = 86_400
   /// Largest accepted free text (feedback text, survey comment), in UTF-8 bytes.
   public static let maxTextBytes = 16 * 1024
   /// Largest accepted id or label, in UTF-8 bytes.
@@ -126,6 +128,20 @@ private struct Checker {
     return (RFC3339.format(milliseconds: ms), ms)
   }
 
+  /// An agent's working time on a reply: only replies carry it, and it is a real
+  /// duration of at most a day (a larger one is a unit mistake, milliseconds or a clock
+  /// time, that would swamp a channel's mean).
+  mutating func handleSeconds(_ t: Sightline_Ingestion_V1_TicketEvent) {
+    let field = "ticket_event.handle_seconds"
+    if t.kind != .agentReply {
+      fail(field, "invalid", "only an agent_reply carries a handle time; this event is another kind")
+    } else if !t.handleSeconds.isFinite || t.handleSeconds < 0 {
+      fail(field, "out_of_range", "\(t.handleSeconds) is not a duration of 0 seconds or more")
+    } else if t.handleSeconds > EventValidator.maxHandleSeconds {
+      fail(field, "out_of_range", "\(t.handleSeconds) s is more than a day (86400 s): is it in milliseconds?")
+    }
+  }
+
   func alias(_ value: String, _ map: [String: String]) -> String {
     let trimmed = value.trimmingWhitespace
     return map[AliasKey.normalise(trimmed)] ?? trimmed
@@ -156,6 +172,7 @@ private struct Checker {
       t.businessLine = id(t.businessLine, "ticket_event.business_line", required: false)
       t.agent = id(t.agent, "ticket_event.agent", required: false)
       t.productModule = id(t.productModule, "ticket_event.product_module", required: false)
+      if t.hasHandleSeconds { handleSeconds(t) }
       event.record = .ticketEvent(t)
     case .surveyResponse(var s):
       kind = "survey_response"

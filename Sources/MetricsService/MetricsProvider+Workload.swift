@@ -157,7 +157,8 @@ extension MetricsProvider {
     // The past range: what a past plan is computed from, and what the KPIs of the
     // understaffed hours are compared over in either basis.
     let (pastStart, pastEnd) = try Self.workloadRange(message.hasRange ? message.range : nil, reads: reads)
-    var plan = StaffingPlan(workload: workload, targets: targets, roster: roster)
+    let handleTimes = workload.handleTimes(measured: try reads.measuredHandleTimes(from: pastStart, to: pastEnd, filters: filters))
+    var plan = StaffingPlan(handleTimes: handleTimes, liveChannels: workload.liveChannels, targets: targets, roster: roster)
     var range = (pastStart, pastEnd)
     if forecastBasis {
       let days = try Self.forecastDays(message.days, field: "days")
@@ -205,6 +206,13 @@ extension MetricsProvider {
     }
     response.hours = plan.hours
     response.missingHandleTime = plan.missingHandleTime.sorted()
+    response.handleTimes = handleTimes.sorted { $0.key < $1.key }.map { channel, time in
+      .with {
+        $0.channel = channel
+        $0.seconds = time.seconds
+        $0.measuredTickets = Int64(time.measuredTickets)
+      }
+    }
     response.targets = Self.wireTargets(targets)
     response.appliedOffset = applied
     var runs = plan.understaffedRuns()
@@ -384,7 +392,9 @@ extension MetricsProvider {
 
 /// The agents each hour needs against the roster (docs/workload.md, "Staffing").
 struct StaffingPlan {
-  let workload: WorkloadSettings
+  /// Each channel's handle time (measured or set).
+  let handleTimes: [String: HandleTime]
+  let liveChannels: Set<String>
   let targets: StaffingTargets
   /// Agents rostered per hour of the week.
   let roster: [Int: Double]
@@ -392,8 +402,9 @@ struct StaffingPlan {
   /// Channels with arrivals and no handle time.
   private(set) var missingHandleTime: Set<String> = []
 
-  init(workload: WorkloadSettings, targets: StaffingTargets, roster: [Int: Double]) {
-    self.workload = workload
+  init(handleTimes: [String: HandleTime], liveChannels: Set<String>, targets: StaffingTargets, roster: [Int: Double]) {
+    self.handleTimes = handleTimes
+    self.liveChannels = liveChannels
     self.targets = targets
     self.roster = roster
   }
@@ -408,8 +419,8 @@ struct StaffingPlan {
       var need = Sightline_Metrics_V1_ChannelNeed()
       need.channel = channel
       need.arrivals = count
-      need.live = workload.liveChannels.contains(channel)
-      guard let handle = workload.handleSeconds[channel] else {
+      need.live = liveChannels.contains(channel)
+      guard let handle = handleTimes[channel]?.seconds else {
         need.problem = "no handle time for '\(channel)': set one (sightline workload handle-time) or send handle_seconds"
         missingHandleTime.insert(channel)
         hour.channels.append(need)

@@ -42,6 +42,20 @@ struct WorkloadReads {
     return series
   }
 
+  /// Per channel, the tickets created in [start, end) whose replies carry handle times,
+  /// and those times summed (milliseconds).
+  func measuredHandleTimes(
+    from start: Int64, to end: Int64, filters: [KpiDimension: [String]]
+  ) throws -> [String: (tickets: Int, totalMs: Int64)] {
+    var sums: [String: (tickets: Int, totalMs: Int64)] = [:]
+    try store.forEachTicket(KpiSelection(startMs: start, endMs: end, filters: filters, groupBy: [.channel])) { ticket, group in
+      guard ticket.handledReplies > 0 else { return }
+      sums[group[0], default: (0, 0)].tickets += 1
+      sums[group[0], default: (0, 0)].totalMs += ticket.handleMs
+    }
+    return sums
+  }
+
   /// A KPI's accumulators by hour of the week over [start, end) (not backlog).
   func accumulatorsByHourOfWeek(
     _ kpis: Set<KpiKind>, from start: Int64, to end: Int64, filters: [KpiDimension: [String]]

@@ -63,7 +63,7 @@ public enum RecordReader {
     case .ticketEvent:
       [
         "ticket_id", "customer_id", "time", "kind", "channel", "region", "business_line", "agent", "product_module", "problem_type",
-        "priority", "complaint",
+        "priority", "complaint", "handle_seconds",
       ]
     case .surveyResponse: ["customer_id", "ticket_id", "kind", "score", "comment", "time", "channel"]
     case .feedback: ["customer_id", "ticket_id", "source", "text", "time", "rating"]

@@ -1,4 +1,5 @@
 import Foundation
+import SightlineModel
 import SightlineWire
 import SwiftProtobuf
 
@@ -207,6 +208,12 @@ struct TableRecords {
       case (_, "score"), (_, "rating"), (_, "amount_minor"):
         guard let number = Int64(value) else { return problem(name, "'\(value)' is not a whole number") }
         record.add(name, literal: String(number))
+      case (.ticketEvent, "handle_seconds"):
+        // A duration such as "4m30s" or "1h" is read too: helpdesk exports write both.
+        guard let seconds = Double(value) ?? (try? HumanDuration.seconds(value).get()).map(Double.init), seconds.isFinite else {
+          return problem(name, "'\(value)' is not a number of seconds or a duration such as 4m30s")
+        }
+        record.add(name, literal: String(seconds))
       case (_, let field) where RecordReader.timeFields.contains(field):
         switch time(value) {
         case .success(let text): record.add(name, string: text)

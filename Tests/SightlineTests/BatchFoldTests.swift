@@ -93,7 +93,7 @@ struct BatchFoldTests {
     }
     var expected: [String: Expected] = [:]
     for (index, event) in events.enumerated() {
-      guard case .ticket(let id, let customer, let type, let time, _) = event else { continue }
+      guard case .ticket(let id, let customer, let type, let time, _, _) = event else { continue }
       let offset = Int64(index + 1)
       var ticket = expected[id] ?? Expected()
       switch type {

@@ -36,6 +36,23 @@ import Testing
     #expect(found.code == "out_of_range")
   }
 
+  @Test func handleTimesBelongToRepliesAndAreRealDurations() {
+    var reply = ticketCreated("h")
+    reply.ticketEvent.kind = .agentReply
+    for (seconds, code) in [(-1.0, "out_of_range"), (.nan, "out_of_range"), (.infinity, "out_of_range"), (86_401, "out_of_range")] {
+      reply.ticketEvent.handleSeconds = seconds
+      let found = problem(reply)
+      #expect(found?.field == "ticket_event.handle_seconds" && found?.code == code, "\(seconds)")
+    }
+    for seconds in [0.0, 12.5, 86_400] {
+      reply.ticketEvent.handleSeconds = seconds
+      #expect(problem(reply) == nil, "\(seconds)")
+    }
+    var created = ticketCreated("c")
+    created.ticketEvent.handleSeconds = 60
+    #expect(problem(created)?.field == "ticket_event.handle_seconds" && problem(created)?.code == "invalid")
+  }
+
   @Test func rejectsEachRule() {
     #expect(problem(.with { $0.ticketEvent = ticketCreated("x").ticketEvent })?.field == "event_id")
     #expect(problem(.with { $0.eventID = "x" })?.field == "record")

@@ -265,9 +265,9 @@ struct RollupTests {
 
     // A late reply for a ticket of day 3 drops that day (and only it) until warmed again.
     let late = events.first {
-      if case .ticket(_, _, .created, let time, _) = $0 { time / Self.day == Self.start / Self.day + 3 } else { false }
+      if case .ticket(_, _, .created, let time, _, _) = $0 { time / Self.day == Self.start / Self.day + 3 } else { false }
     }
-    guard case .ticket(let ticketID, let customerID, _, let created, let attributes) = try #require(late) else { return }
+    guard case .ticket(let ticketID, let customerID, _, let created, let attributes, _) = try #require(late) else { return }
     try store.apply(
       [
         (

@@ -327,7 +327,7 @@ struct SharedRollupTests {
           $0 += 1; return $0
         }
         var late = lateTicket
-        if case .ticket(_, let customer, let type, let time, let attributes) = late {
+        if case .ticket(_, let customer, let type, let time, let attributes, _) = late {
           late = .ticket(ticketID: "late\(next)", customerID: customer, type: type, timeMs: time + next, attributes: attributes)
         }
         try a.apply([(next, late)], throughOffset: next)

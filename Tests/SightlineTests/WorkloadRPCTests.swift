@@ -11,7 +11,7 @@ import Testing
 /// to the current hour (Asia/Shanghai): phone 4 tickets an hour 09:00–21:59 on weekdays
 /// and 12 at 19:00 and 20:00, email 2 an hour 09:00–17:59, wechat 1 at 12:00. Evening
 /// tickets (19:00 on) get their reply after 2 hours and a CSAT of 2; the others after
-/// 10 minutes and a 5.
+/// 10 minutes and a 5. Email replies carry a handle time of 8 minutes.
 @Suite(.serialized) struct WorkloadRPCTests {
   static let zone = TimeZone(identifier: "Asia/Shanghai")!
   static let hourMs: Int64 = 3_600_000
@@ -49,7 +49,10 @@ import Testing
             }
           }
           events.append(ticket(.created, created))
-          events.append(ticket(.agentReply, reply))
+          var answer = ticket(.agentReply, reply)
+          // Email replies say what they cost: 8 minutes each, which replaces the set 10.
+          if channel == "email" { answer.ticketEvent.handleSeconds = 480 }
+          events.append(answer)
           events.append(
             .with {
               $0.eventID = "\(id)-csat"
@@ -85,6 +88,22 @@ import Testing
           #expect(reply.rejected.isEmpty)
           offset = reply.offset
         }
+        // A handle time on another kind of event, or beyond a day, is refused by name; the
+        // good record beside them is kept.
+        var misplaced = all[0]
+        misplaced.eventID = "bad-1"
+        misplaced.ticketEvent.handleSeconds = 60
+        var huge = all[1]
+        huge.eventID = "bad-2"
+        huge.ticketEvent.handleSeconds = 90_000
+        var good = all[1]
+        good.eventID = "good-1"
+        good.ticketEvent.clearHandleSeconds()
+        let mixed = try await ingestion.ingest(.with { $0.events = [misplaced, huge, good] }, metadata: key)
+        #expect(mixed.rejected.map(\.recordID) == ["bad-1", "bad-2"])
+        #expect(mixed.rejected.allSatisfy { $0.field == "ticket_event.handle_seconds" })
+        #expect(mixed.accepted == 1)
+        offset = mixed.offset
         let range = Sightline_Common_V1_TimeRange.with {
           $0.start = Google_Protobuf_Timestamp(unixMilliseconds: end - 21 * 24 * Self.hourMs)
           $0.end = Google_Protobuf_Timestamp(unixMilliseconds: end)
@@ -203,7 +222,12 @@ import Testing
         #expect(evening.needed == 5 && evening.rostered == 2 && evening.shortfall == 3 && evening.understaffed)
         let morning = plan.hours[monday10]
         let email = try #require(morning.channels.first { $0.channel == "email" })
-        #expect(!email.live && abs(email.scheduled - 1_200 / (0.85 * 3_600 * 0.7)) < 1e-12)
+        #expect(!email.live && email.handleSeconds == 480 && abs(email.scheduled - 960 / (0.85 * 3_600 * 0.7)) < 1e-12)
+        // Email's handle time is measured over its 270 tickets; phone's is the setting.
+        #expect(
+          plan.handleTimes.map { [$0.channel, "\($0.seconds)", "\($0.measuredTickets)"] } == [
+            ["email", "480.0", "270"], ["phone", "300.0", "0"],
+          ])
         #expect(!morning.understaffed)
         #expect(morning.channels.first { $0.channel == "wechat" } == nil)
         #expect(plan.hours[TimeOfWeek(weekday: 1, hour: 12).index].channels.first { $0.channel == "wechat" }?.problem.isEmpty == false)

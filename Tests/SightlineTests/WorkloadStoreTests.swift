@@ -86,6 +86,50 @@ struct WorkloadStoreTests {
     #expect(try f.store.settings().workload.liveChannels.isEmpty)
   }
 
+  @Test(
+    "replies' handle times are summed per ticket, a reply before its ticket included, and measured per channel", arguments: TestBackend.all)
+  func handleTimesAreFoldedAndMeasured(_ backend: TestBackend) throws {
+    var f = try KpiFixture(backend)
+    // A reply that arrives before its ticket's `created` event still counts.
+    try f.ticket("T2", .agentReply, "2026-03-02T10:05:00Z", channel: "phone", handleMs: 30_000)
+    try f.ticket("T1", .created, "2026-03-02T09:00:00Z", customer: "C1", line: "L1", channel: "phone")
+    try f.ticket("T1", .agentReply, "2026-03-02T09:10:00Z", handleMs: 120_000)
+    try f.ticket("T1", .agentReply, "2026-03-02T09:30:00Z", handleMs: 60_500)
+    try f.ticket("T2", .created, "2026-03-02T10:00:00Z", customer: "C2", line: "L2", channel: "phone")
+    // A reply without a handle time leaves its ticket unmeasured, not at zero.
+    try f.ticket("T3", .created, "2026-03-02T11:00:00Z", customer: "C3", line: "L1", channel: "phone")
+    try f.ticket("T3", .agentReply, "2026-03-02T11:20:00Z")
+    try f.ticket("T4", .created, "2026-03-02T12:00:00Z", customer: "C4", line: "L1", channel: "email")
+    try f.ticket("T4", .agentReply, "2026-03-03T08:00:00Z", handleMs: 600_000)
+    let engine = KpiEngine(
+      store: f.store, settings: try f.store.settings(), nowMs: KpiFixture.ms("2026-03-05T00:00:00Z"), buildLock: RollupBuildLock())
+    let reads = WorkloadReads(engine: engine)
+    let (start, end) = (KpiFixture.ms("2026-03-02T00:00:00Z"), KpiFixture.ms("2026-03-03T00:00:00Z"))
+    let all = try reads.measuredHandleTimes(from: start, to: end, filters: [:])
+    #expect(all.mapValues { [Int64($0.tickets), $0.totalMs] } == ["phone": [2, 210_500], "email": [1, 600_000]])
+    let lineOne = try reads.measuredHandleTimes(from: start, to: end, filters: [.businessLine: ["L1"]])
+    #expect(lineOne.mapValues { [Int64($0.tickets), $0.totalMs] } == ["phone": [1, 180_500], "email": [1, 600_000]])
+    // Replies with handle times are replies as before: first responses of 10 min, 5 min,
+    // 20 min and 20 h.
+    let frt = try f.query([.firstResponseTime], from: "2026-03-02T00:00:00Z", to: "2026-03-03T00:00:00Z")
+    let mean = try #require(frt.first?.accumulator.result(.firstResponseTime).value)
+    #expect(abs(mean - (600 + 300 + 1_200 + 72_000) / 4) < 1e-9, "\(mean)")
+  }
+
+  @Test("a measured handle time replaces the setting from 30 tickets on; a channel with neither is missing")
+  func measuredHandleTimesReplaceTheSetting() {
+    let settings = WorkloadSettings(handleSeconds: ["phone": 300, "email": 600])
+    let times = settings.handleTimes(measured: [
+      "phone": (tickets: 29, totalMs: 29 * 100_000), "email": (tickets: 30, totalMs: 30 * 450_500),
+      "sms": (tickets: 40, totalMs: 40 * 60_000),
+    ])
+    #expect(times["phone"] == HandleTime(seconds: 300, measuredTickets: 0))
+    #expect(times["email"] == HandleTime(seconds: 450.5, measuredTickets: 30))
+    #expect(times["sms"] == HandleTime(seconds: 60, measuredTickets: 40))
+    #expect(settings.handleTimes(measured: [:]).keys.sorted() == ["email", "phone"])
+    #expect(WorkloadSettings().handleTimes(measured: ["chat": (tickets: 3, totalMs: 9_000)]).isEmpty)
+  }
+
   @Test("a channel too new to forecast gets its mean per hour of the week since its first arrival")
   func hourOfWeekMeansFromTheFirstArrival() {
     // Ten silent days, then 3 arrivals at every hour 10 and 1 at hour 11 for five days.

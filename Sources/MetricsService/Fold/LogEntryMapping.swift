@@ -17,7 +17,9 @@ enum LogEntryMapping {
         attributes: TicketAttributes(
           channel: ticket.channel, region: ticket.region, businessLine: ticket.businessLine, agent: ticket.agent,
           productModule: ticket.productModule, problemType: ticket.problemType, priority: priority,
-          complaint: ticket.complaint))
+          complaint: ticket.complaint),
+        // Whole milliseconds, so sums over many replies stay exact.
+        handleMs: ticket.hasHandleSeconds ? Int64((ticket.handleSeconds * 1000).rounded()) : nil)
     case .surveyResponse(let survey):
       guard let scale = RecordWire.surveyScale(survey.kind) else { return .other }
       return .survey(

@@ -62,7 +62,7 @@ struct MetricsBatch {
   /// Tickets the events name.
   var ticketIDs: Set<String> {
     var ids = Set<String>()
-    for case (_, .ticket(let ticketID, _, _, _, _)) in events { ids.insert(ticketID) }
+    for case (_, .ticket(let ticketID, _, _, _, _, _)) in events { ids.insert(ticketID) }
     return ids
   }
 
@@ -71,7 +71,7 @@ struct MetricsBatch {
   /// tickets must be loaded before ``apply()``.
   func customersToLoad(_ stored: [String: TicketState]) -> Set<String> {
     var customers = Set<String>()
-    for case (_, .ticket(let ticketID, let customerID, .created, _, _)) in events {
+    for case (_, .ticket(let ticketID, let customerID, .created, _, _, _)) in events {
       customers.insert(customerID)
       if let old = stored[ticketID]?.customerID { customers.insert(old) }
     }
@@ -117,9 +117,9 @@ struct MetricsBatch {
   mutating func apply() {
     for (offset, event) in events {
       switch event {
-      case .ticket(let ticketID, let customerID, let type, let timeMs, let attributes):
+      case .ticket(let ticketID, let customerID, let type, let timeMs, let attributes, let handleMs):
         let isStatus = tickets[ticketID, default: TicketState(ticketID: ticketID)].apply(
-          type, customerID: customerID, timeMs: timeMs, attributes: attributes, offset: offset)
+          type, customerID: customerID, timeMs: timeMs, attributes: attributes, offset: offset, handleMs: handleMs)
         if isStatus { statusEvents.append(StatusEvent(ticketID: ticketID, offset: offset, timeMs: timeMs, open: type != .resolved)) }
       case .survey(let responseID, let customerID, let ticketID, let scale, let score, let timeMs, let channel):
         guard storedAnswers.insert(responseID).inserted else { continue }

@@ -56,7 +56,7 @@ extension SQLiteMetricsStore {
   private static let ticketColumns = """
     ticket_id, customer_id, created_ms, channel, region, business_line, agent, product_module, problem_type,
     priority, complaint, first_reply_ms, reply_count, first_resolved_ms, last_resolved_ms, reopen_count,
-    status_open, status_ms, status_offset, next_contact_ms
+    status_open, status_ms, status_offset, next_contact_ms, handle_ms, handled_replies
     """
 
   /// Loads the batch's tickets, all the tickets of the customers whose next contacts it may
@@ -104,6 +104,8 @@ extension SQLiteMetricsStore {
     ticket.statusMs = row[17]
     ticket.statusOffset = row[18]
     ticket.nextContactMs = row[19]
+    ticket.handleMs = row[20]
+    ticket.handledReplies = row[21]
     return ticket
   }
 
@@ -122,7 +124,7 @@ extension SQLiteMetricsStore {
         ticket.ticketID, ticket.customerID, ticket.createdMs, a.channel, a.region, a.businessLine, a.agent, a.productModule,
         a.problemType, a.priority.rawValue, a.complaint, ticket.firstReplyMs, ticket.replyCount, ticket.firstResolvedMs,
         ticket.lastResolvedMs, ticket.reopenCount, ticket.statusOpen, ticket.statusMs, ticket.statusOffset,
-        ticket.nextContactMs,
+        ticket.nextContactMs, ticket.handleMs, ticket.handledReplies,
       ]
       guard let stored = batch.loadedTickets[ticket.ticketID], stored.customerID == ticket.customerID,
         stored.createdMs == ticket.createdMs
@@ -131,11 +133,11 @@ extension SQLiteMetricsStore {
         continue
       }
       // The key, then the columns of `factColumns` (and the first reply).
-      let update: Values = [row[0]] + row[3...10] + row[12...19]
+      let update: Values = [row[0]] + row[3...10] + row[12...21]
       if stored.firstReplyMs == ticket.firstReplyMs { facts.append(update) } else { factsAndFirstReply.append(update + [row[11]]) }
     }
     try db.insertRows(
-      "INSERT INTO ticket (\(ticketColumns))", columns: 20, rows: inserted,
+      "INSERT INTO ticket (\(ticketColumns))", columns: 22, rows: inserted,
       tail: "ON CONFLICT(ticket_id) DO UPDATE SET "
         + ticketColumns.split(separator: ",").dropFirst().map {
           let column = $0.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -149,7 +151,7 @@ extension SQLiteMetricsStore {
   private static let factColumns = [
     "channel", "region", "business_line", "agent", "product_module", "problem_type", "priority", "complaint",
     "reply_count", "first_resolved_ms", "last_resolved_ms", "reopen_count", "status_open", "status_ms", "status_offset",
-    "next_contact_ms",
+    "next_contact_ms", "handle_ms", "handled_replies",
   ]
 
   /// Writes what the batch changed: tickets, status events, answers, profiles and the

@@ -30,8 +30,12 @@ struct KpiReadSQL {
   /// keys that lead with it.
   private func sameTenant(_ a: String, _ b: String) -> String { dialect == .postgres ? "\(a).tenant_id = \(b).tenant_id AND " : "" }
 
+  /// The columns of a ticket's facts that ``tickets(_:)`` reads before the groups.
+  static let ticketFactColumns = 12
+
   /// The tickets created in the selection's range that pass its filters; bind the range
-  /// start and end, then `values`. Columns: the facts, then one per grouping dimension.
+  /// start and end, then `values`. Columns: the facts (``ticketFactColumns``), then one per
+  /// grouping dimension.
   mutating func tickets(_ selection: KpiSelection) -> (sql: String, values: [String]) {
     let (start, end) = (placeholder(), placeholder())
     let (conditions, values) = filters(selection.filters, source: .ticket)
@@ -39,7 +43,7 @@ struct KpiReadSQL {
     let unanswered = selection.unansweredOnly ? " AND t.first_reply_ms IS NULL" : ""
     let sql = """
       SELECT t.created_ms, t.priority, t.complaint, t.first_reply_ms, t.reply_count, t.first_resolved_ms,
-        t.last_resolved_ms, t.reopen_count, t.status_open, t.next_contact_ms\(groups.map { ", " + $0 }.joined())
+        t.last_resolved_ms, t.reopen_count, t.status_open, t.next_contact_ms, t.handle_ms, t.handled_replies\(groups.map { ", " + $0 }.joined())
       FROM ticket AS t\(customerJoin(selection.filters, selection.groupBy))
       WHERE t.created_ms >= \(start) AND t.created_ms < \(end)\(tenant("t"))\(unanswered)\(conditions)
       """

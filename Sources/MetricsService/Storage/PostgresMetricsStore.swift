@@ -101,6 +101,14 @@ public enum MetricsPostgresSchema: PostgresSchema {
       // all of the tenant's.
       statements: ["CREATE INDEX rollup_by_day ON rollup (tenant_id, day_start_ms)"],
       tenantTables: []),
+    PostgresMigration(
+      version: 5, name: "ticket handle time",
+      // Agents' handle time per ticket, from the replies that carry one (docs/workload.md).
+      statements: [
+        "ALTER TABLE ticket ADD COLUMN handle_ms bigint NOT NULL DEFAULT 0",
+        "ALTER TABLE ticket ADD COLUMN handled_replies bigint NOT NULL DEFAULT 0",
+      ],
+      tenantTables: []),
   ]
 }
 
@@ -194,7 +202,7 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
     [
       "ticket_id", "customer_id", "created_ms", "channel", "region", "business_line", "agent", "product_module", "problem_type",
       "priority", "complaint", "first_reply_ms", "reply_count", "first_resolved_ms", "last_resolved_ms", "reopen_count",
-      "status_open", "status_ms", "status_offset", "next_contact_ms",
+      "status_open", "status_ms", "status_offset", "next_contact_ms", "handle_ms", "handled_replies",
     ]
   }
 
@@ -254,6 +262,8 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
     ticket.statusMs = try int(17)
     ticket.statusOffset = try int(18)
     ticket.nextContactMs = try int(19)
+    ticket.handleMs = try int(20) ?? 0
+    ticket.handledReplies = Int(try int(21) ?? 0)
     return ticket
   }
 
@@ -270,7 +280,7 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
           .text(a.businessLine), .text(a.agent), .text(a.productModule), .text(a.problemType), .text(a.priority.rawValue),
           .bool(a.complaint), .int(ticket.firstReplyMs), .int(ticket.replyCount), .int(ticket.firstResolvedMs),
           .int(ticket.lastResolvedMs), .int(ticket.reopenCount), .bool(ticket.statusOpen), .int(ticket.statusMs),
-          .int(ticket.statusOffset), .int(ticket.nextContactMs),
+          .int(ticket.statusOffset), .int(ticket.nextContactMs), .integer(ticket.handleMs), .int(ticket.handledReplies),
         ]
       },
       tail: "ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
@@ -313,8 +323,9 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
       let facts = TicketFacts(
         createdMs: try int(0) ?? 0, priority: TicketPriority(rawValue: try cells[1].decode(String.self)) ?? .normal,
         complaint: try int(2) == 1, firstReplyMs: try int(3), replyCount: Int(try int(4) ?? 0), firstResolvedMs: try int(5),
-        lastResolvedMs: try int(6), reopenCount: Int(try int(7) ?? 0), isResolved: try int(8) == 0, nextContactMs: try int(9))
-      try body(facts, try (0..<groups).map { try cells[10 + $0].decode(String?.self) ?? "" })
+        lastResolvedMs: try int(6), reopenCount: Int(try int(7) ?? 0), isResolved: try int(8) == 0, nextContactMs: try int(9),
+        handleMs: try int(10) ?? 0, handledReplies: Int(try int(11) ?? 0))
+      try body(facts, try (0..<groups).map { try cells[KpiReadSQL.ticketFactColumns + $0].decode(String?.self) ?? "" })
     }
   }
 

@@ -20,8 +20,9 @@ extension SQLiteMetricsStore {
         let facts = TicketFacts(
           createdMs: row[0], priority: TicketPriority(rawValue: row[1]) ?? .normal, complaint: row[2],
           firstReplyMs: row[3], replyCount: row[4], firstResolvedMs: row[5], lastResolvedMs: row[6],
-          reopenCount: row[7], isResolved: (row[8] as Int?) == 0, nextContactMs: row[9])
-        try body(facts, (0..<groups).map { row[10 + $0] ?? "" })
+          reopenCount: row[7], isResolved: (row[8] as Int?) == 0, nextContactMs: row[9], handleMs: row[10],
+          handledReplies: row[11])
+        try body(facts, (0..<groups).map { row[KpiReadSQL.ticketFactColumns + $0] ?? "" })
       }
     }
   }

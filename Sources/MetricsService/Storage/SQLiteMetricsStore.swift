@@ -98,6 +98,13 @@ public enum MetricsSchema: SQLiteSchema {
     // Dropping or replacing a day's rows (the key leads with the series) without reading
     // every row.
     SQLiteMigration("v5-rollup-by-day", "CREATE INDEX rollup_by_day ON rollup(day_start_ms)"),
+    // Agents' handle time per ticket, from the replies that carry one (docs/workload.md).
+    SQLiteMigration(
+      "v6-ticket-handle-time",
+      """
+      ALTER TABLE ticket ADD COLUMN handle_ms INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE ticket ADD COLUMN handled_replies INTEGER NOT NULL DEFAULT 0;
+      """),
   ]
 }
 

@@ -37,8 +37,10 @@ public struct TicketAttributes: Sendable, Equatable {
 /// One log entry reduced to what the KPIs use. The metrics consumer maps each wire event
 /// to one of these; records the KPIs do not use (feedback, orders) become `.other`.
 public enum MetricsEvent: Sendable, Equatable {
-  /// A ticket event.
-  case ticket(ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, attributes: TicketAttributes)
+  /// A ticket event; an agent reply may carry the agent's working time on it.
+  case ticket(
+    ticketID: String, customerID: String, type: TicketEventType, timeMs: Int64, attributes: TicketAttributes,
+    handleMs: Int64? = nil)
   /// A survey answer.
   case survey(
     responseID: String, customerID: String, ticketID: String, scale: SurveyScale, score: Int, timeMs: Int64,

@@ -20,12 +20,16 @@ public struct TicketFacts: Sendable, Equatable {
   public var isResolved: Bool
   /// Creation time of the same customer's next ticket (strictly later), if any.
   public var nextContactMs: Int64?
+  /// The agents' working time on the ticket (its replies' handle times summed) and how
+  /// many replies carried one (0: unknown, not zero work).
+  public var handleMs: Int64
+  public var handledReplies: Int
 
   /// Facts from their parts.
   public init(
     createdMs: Int64, priority: TicketPriority = .normal, complaint: Bool = false, firstReplyMs: Int64? = nil,
     replyCount: Int = 0, firstResolvedMs: Int64? = nil, lastResolvedMs: Int64? = nil, reopenCount: Int = 0,
-    isResolved: Bool = false, nextContactMs: Int64? = nil
+    isResolved: Bool = false, nextContactMs: Int64? = nil, handleMs: Int64 = 0, handledReplies: Int = 0
   ) {
     self.createdMs = createdMs
     self.priority = priority
@@ -37,6 +41,8 @@ public struct TicketFacts: Sendable, Equatable {
     self.reopenCount = reopenCount
     self.isResolved = isResolved
     self.nextContactMs = nextContactMs
+    self.handleMs = handleMs
+    self.handledReplies = handledReplies
   }
 
   /// Whether it was ever resolved.

@@ -2,7 +2,7 @@
 /// dimensions, first reply, resolutions, reopens, current status, next contact).
 ///
 /// The consumers fold a batch of log entries by loading the touched tickets once,
-/// applying every event in log order with ``apply(_:customerID:timeMs:attributes:offset:)``
+/// applying every event in log order with ``apply(_:customerID:timeMs:attributes:offset:handleMs:)``
 /// and writing the changed tickets back. The rules make the result independent of arrival
 /// order and of batch boundaries (docs/kpis.md):
 /// - the earliest `created` event defines the ticket (a later one is ignored, an earlier
@@ -23,6 +23,10 @@ public struct TicketState: Sendable, Equatable {
   public var firstResolvedMs: Int64?
   public var lastResolvedMs: Int64?
   public var reopenCount = 0
+  /// The agents' working time on the ticket (the sum of its replies' handle times) and
+  /// how many replies carried one.
+  public var handleMs: Int64 = 0
+  public var handledReplies = 0
   /// Whether the latest status event (created, resolved, reopened) left it open.
   public var statusOpen: Bool?
   public var statusMs: Int64?
@@ -50,7 +54,8 @@ public struct TicketState: Sendable, Equatable {
   /// status history (backlog) keeps.
   @discardableResult
   public mutating func apply(
-    _ type: TicketEventType, customerID: String, timeMs: Int64, attributes: TicketAttributes, offset: Int64
+    _ type: TicketEventType, customerID: String, timeMs: Int64, attributes: TicketAttributes, offset: Int64,
+    handleMs: Int64? = nil
   ) -> Bool {
     switch type {
     case .created:
@@ -66,6 +71,10 @@ public struct TicketState: Sendable, Equatable {
     case .agentReply:
       replyCount += 1
       firstReplyMs = min(firstReplyMs ?? timeMs, timeMs)
+      if let handleMs {
+        self.handleMs += handleMs
+        handledReplies += 1
+      }
       if self.attributes.agent.isEmpty { self.attributes.agent = attributes.agent }
       return false
     case .resolved:

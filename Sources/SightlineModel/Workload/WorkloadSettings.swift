@@ -23,3 +23,36 @@ public struct WorkloadSettings: Sendable, Equatable {
     self.targets = targets
   }
 }
+
+/// The handle time staffing uses for a channel, and where it came from.
+public struct HandleTime: Sendable, Equatable {
+  /// Mean agent working time per ticket or contact, seconds.
+  public var seconds: Double
+  /// The tickets it was measured over (their replies' `handle_seconds`); 0 when it is the
+  /// tenant's setting.
+  public var measuredTickets: Int
+
+  public init(seconds: Double, measuredTickets: Int) {
+    self.seconds = seconds
+    self.measuredTickets = measuredTickets
+  }
+}
+
+extension WorkloadSettings {
+  /// The fewest tickets with measured handle times that replace a channel's setting: fewer
+  /// give a mean too noisy to staff by.
+  public static let minimumMeasuredTickets = 30
+
+  /// Each channel's handle time: measured from its tickets' replies where at least
+  /// ``minimumMeasuredTickets`` carry one (what agents really spend beats an estimate),
+  /// else the tenant's setting; channels with neither are missing (no guess).
+  /// `measured` holds, per channel, the tickets with a measured handle time and their sum
+  /// in milliseconds.
+  public func handleTimes(measured: [String: (tickets: Int, totalMs: Int64)]) -> [String: HandleTime] {
+    var times = handleSeconds.mapValues { HandleTime(seconds: $0, measuredTickets: 0) }
+    for (channel, sum) in measured where sum.tickets >= Self.minimumMeasuredTickets {
+      times[channel] = HandleTime(seconds: Double(sum.totalMs) / 1000 / Double(sum.tickets), measuredTickets: sum.tickets)
+    }
+    return times
+  }
+}

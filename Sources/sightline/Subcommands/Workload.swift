@@ -407,6 +407,14 @@ struct StaffingReport {
       "basis \(reply.basis == .forecast ? "forecast" : "past") (\(reply.timeZone)); targets \(KpiFormat.percent(t.serviceLevel)) live"
         + " answered within \(HumanDuration.text(Int64(t.answerWithinSeconds))), occupancy ≤ \(KpiFormat.percent(t.maxOccupancy)),"
         + " shrinkage \(KpiFormat.percent(t.shrinkage))")
+    if !reply.handleTimes.isEmpty {
+      print(
+        "handle times: "
+          + reply.handleTimes.map { time in
+            "\(time.channel) \(HumanDuration.text(Int64(time.seconds.rounded())))"
+              + (time.measuredTickets > 0 ? " (measured over \(time.measuredTickets) tickets)" : " (set)")
+          }.joined(separator: ", "))
+    }
     if !reply.missingHandleTime.isEmpty {
       print(
         "no handle time for \(reply.missingHandleTime.joined(separator: ", ")): their staffing cannot be computed"

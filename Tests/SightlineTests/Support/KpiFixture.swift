@@ -33,12 +33,14 @@ struct KpiFixture {
 
   mutating func ticket(
     _ id: String, _ type: TicketEventType, _ time: String, customer: String = "", line: String = "",
-    region: String = "", priority: TicketPriority = .normal, complaint: Bool = false
+    region: String = "", priority: TicketPriority = .normal, complaint: Bool = false, channel: String = "",
+    handleMs: Int64? = nil
   ) throws {
     offset += 1
     let event = MetricsEvent.ticket(
       ticketID: id, customerID: customer, type: type, timeMs: Self.ms(time),
-      attributes: TicketAttributes(region: region, businessLine: line, priority: priority, complaint: complaint))
+      attributes: TicketAttributes(channel: channel, region: region, businessLine: line, priority: priority, complaint: complaint),
+      handleMs: handleMs)
     try store.apply([(offset, event)], throughOffset: offset)
   }
 

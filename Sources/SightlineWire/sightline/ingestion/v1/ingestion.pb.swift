@@ -303,9 +303,23 @@ public nonisolated struct Sightline_Ingestion_V1_TicketEvent: Sendable {
   /// True when the ticket is a complaint.
   public var complaint: Bool = false
 
+  /// Agent replies only: the agent's working time on this reply, seconds (talk and wrap-up
+  /// for a call, writing for a message). At most a day. The metrics service sums it per
+  /// ticket and measures each channel's handle time from it (docs/workload.md).
+  public var handleSeconds: Double {
+    get {_handleSeconds ?? 0}
+    set {_handleSeconds = newValue}
+  }
+  /// Returns true if `handleSeconds` has been explicitly set.
+  public var hasHandleSeconds: Bool {self._handleSeconds != nil}
+  /// Clears the value of `handleSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearHandleSeconds() {self._handleSeconds = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _handleSeconds: Double? = nil
 }
 
 /// One answer to a CSAT, NPS or CES survey.
@@ -923,7 +937,7 @@ nonisolated extension Sightline_Ingestion_V1_AliasField: SwiftProtobuf._ProtoNam
 
 nonisolated extension Sightline_Ingestion_V1_TicketEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TicketEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ticket_id\0\u{3}customer_id\0\u{1}time\0\u{1}kind\0\u{1}channel\0\u{1}region\0\u{3}business_line\0\u{1}agent\0\u{3}product_module\0\u{3}problem_type\0\u{1}priority\0\u{1}complaint\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ticket_id\0\u{3}customer_id\0\u{1}time\0\u{1}kind\0\u{1}channel\0\u{1}region\0\u{3}business_line\0\u{1}agent\0\u{3}product_module\0\u{3}problem_type\0\u{1}priority\0\u{1}complaint\0\u{3}handle_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -943,12 +957,17 @@ nonisolated extension Sightline_Ingestion_V1_TicketEvent: SwiftProtobuf.Message,
       case 10: try { try decoder.decodeSingularStringField(value: &self.problemType) }()
       case 11: try { try decoder.decodeSingularEnumField(value: &self.priority) }()
       case 12: try { try decoder.decodeSingularBoolField(value: &self.complaint) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self._handleSeconds) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.ticketID.isEmpty {
       try visitor.visitSingularStringField(value: self.ticketID, fieldNumber: 1)
     }
@@ -985,6 +1004,9 @@ nonisolated extension Sightline_Ingestion_V1_TicketEvent: SwiftProtobuf.Message,
     if self.complaint != false {
       try visitor.visitSingularBoolField(value: self.complaint, fieldNumber: 12)
     }
+    try { if let v = self._handleSeconds {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1001,6 +1023,7 @@ nonisolated extension Sightline_Ingestion_V1_TicketEvent: SwiftProtobuf.Message,
     if lhs.problemType != rhs.problemType {return false}
     if lhs.priority != rhs.priority {return false}
     if lhs.complaint != rhs.complaint {return false}
+    if lhs._handleSeconds != rhs._handleSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

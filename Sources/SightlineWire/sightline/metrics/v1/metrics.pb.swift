@@ -1989,55 +1989,102 @@ public nonisolated struct Sightline_Metrics_V1_HourComparison: Sendable {
 }
 
 /// The staffing plan.
-public nonisolated struct Sightline_Metrics_V1_PlanStaffingResponse: Sendable {
+public nonisolated struct Sightline_Metrics_V1_PlanStaffingResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var basis: Sightline_Metrics_V1_StaffingBasis = .unspecified
+  public var basis: Sightline_Metrics_V1_StaffingBasis {
+    get {_storage._basis}
+    set {_uniqueStorage()._basis = newValue}
+  }
 
-  public var timeZone: String = String()
+  public var timeZone: String {
+    get {_storage._timeZone}
+    set {_uniqueStorage()._timeZone = newValue}
+  }
 
   /// The arrivals read (past) or the history the forecast read.
   public var range: Sightline_Common_V1_TimeRange {
-    get {_range ?? Sightline_Common_V1_TimeRange()}
-    set {_range = newValue}
+    get {_storage._range ?? Sightline_Common_V1_TimeRange()}
+    set {_uniqueStorage()._range = newValue}
   }
   /// Returns true if `range` has been explicitly set.
-  public var hasRange: Bool {self._range != nil}
+  public var hasRange: Bool {_storage._range != nil}
   /// Clears the value of `range`. Subsequent reads from it will return its default value.
-  public mutating func clearRange() {self._range = nil}
+  public mutating func clearRange() {_uniqueStorage()._range = nil}
 
   /// Past: 168 hours of the week; forecast: each hour ahead.
-  public var hours: [Sightline_Metrics_V1_StaffingHour] = []
+  public var hours: [Sightline_Metrics_V1_StaffingHour] {
+    get {_storage._hours}
+    set {_uniqueStorage()._hours = newValue}
+  }
 
   /// Channels with arrivals and no handle time: their staffing cannot be computed.
-  public var missingHandleTime: [String] = []
+  public var missingHandleTime: [String] {
+    get {_storage._missingHandleTime}
+    set {_uniqueStorage()._missingHandleTime = newValue}
+  }
 
-  public var understaffed: [Sightline_Metrics_V1_UnderstaffedRun] = []
+  public var understaffed: [Sightline_Metrics_V1_UnderstaffedRun] {
+    get {_storage._understaffed}
+    set {_uniqueStorage()._understaffed = newValue}
+  }
 
   /// First response, CSAT and NPS in the understaffed hours of the week against the other
   /// hours (empty without a roster or without understaffed hours).
-  public var comparisons: [Sightline_Metrics_V1_HourComparison] = []
+  public var comparisons: [Sightline_Metrics_V1_HourComparison] {
+    get {_storage._comparisons}
+    set {_uniqueStorage()._comparisons = newValue}
+  }
 
   /// The targets used.
   public var targets: Sightline_Metrics_V1_StaffingTargets {
-    get {_targets ?? Sightline_Metrics_V1_StaffingTargets()}
-    set {_targets = newValue}
+    get {_storage._targets ?? Sightline_Metrics_V1_StaffingTargets()}
+    set {_uniqueStorage()._targets = newValue}
   }
   /// Returns true if `targets` has been explicitly set.
-  public var hasTargets: Bool {self._targets != nil}
+  public var hasTargets: Bool {_storage._targets != nil}
   /// Clears the value of `targets`. Subsequent reads from it will return its default value.
-  public mutating func clearTargets() {self._targets = nil}
+  public mutating func clearTargets() {_uniqueStorage()._targets = nil}
 
-  public var appliedOffset: Int64 = 0
+  public var appliedOffset: Int64 {
+    get {_storage._appliedOffset}
+    set {_uniqueStorage()._appliedOffset = newValue}
+  }
+
+  /// The handle time each channel was staffed with, and where it came from.
+  public var handleTimes: [Sightline_Metrics_V1_HandleTimeUsed] {
+    get {_storage._handleTimes}
+    set {_uniqueStorage()._handleTimes = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _range: Sightline_Common_V1_TimeRange? = nil
-  fileprivate var _targets: Sightline_Metrics_V1_StaffingTargets? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A channel's handle time in a staffing plan: measured from the `handle_seconds` of its
+/// tickets' replies over the past range when at least 30 tickets carry them, else the
+/// tenant's setting (docs/workload.md, "Handle time").
+public nonisolated struct Sightline_Metrics_V1_HandleTimeUsed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var channel: String = String()
+
+  /// Mean agent working time per ticket or contact, seconds.
+  public var seconds: Double = 0
+
+  /// The tickets it was measured over; 0: the tenant's setting.
+  public var measuredTickets: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -4677,7 +4724,140 @@ nonisolated extension Sightline_Metrics_V1_HourComparison: SwiftProtobuf.Message
 
 nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PlanStaffingResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}basis\0\u{3}time_zone\0\u{1}range\0\u{1}hours\0\u{3}missing_handle_time\0\u{1}understaffed\0\u{1}comparisons\0\u{1}targets\0\u{3}applied_offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}basis\0\u{3}time_zone\0\u{1}range\0\u{1}hours\0\u{3}missing_handle_time\0\u{1}understaffed\0\u{1}comparisons\0\u{1}targets\0\u{3}applied_offset\0\u{3}handle_times\0")
+
+  fileprivate class _StorageClass {
+    var _basis: Sightline_Metrics_V1_StaffingBasis = .unspecified
+    var _timeZone: String = String()
+    var _range: Sightline_Common_V1_TimeRange? = nil
+    var _hours: [Sightline_Metrics_V1_StaffingHour] = []
+    var _missingHandleTime: [String] = []
+    var _understaffed: [Sightline_Metrics_V1_UnderstaffedRun] = []
+    var _comparisons: [Sightline_Metrics_V1_HourComparison] = []
+    var _targets: Sightline_Metrics_V1_StaffingTargets? = nil
+    var _appliedOffset: Int64 = 0
+    var _handleTimes: [Sightline_Metrics_V1_HandleTimeUsed] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _basis = source._basis
+      _timeZone = source._timeZone
+      _range = source._range
+      _hours = source._hours
+      _missingHandleTime = source._missingHandleTime
+      _understaffed = source._understaffed
+      _comparisons = source._comparisons
+      _targets = source._targets
+      _appliedOffset = source._appliedOffset
+      _handleTimes = source._handleTimes
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._basis) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._timeZone) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._range) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._hours) }()
+        case 5: try { try decoder.decodeRepeatedStringField(value: &_storage._missingHandleTime) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._understaffed) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._comparisons) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._targets) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._appliedOffset) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._handleTimes) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._basis != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._basis, fieldNumber: 1)
+      }
+      if !_storage._timeZone.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._timeZone, fieldNumber: 2)
+      }
+      try { if let v = _storage._range {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._hours.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._hours, fieldNumber: 4)
+      }
+      if !_storage._missingHandleTime.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._missingHandleTime, fieldNumber: 5)
+      }
+      if !_storage._understaffed.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._understaffed, fieldNumber: 6)
+      }
+      if !_storage._comparisons.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._comparisons, fieldNumber: 7)
+      }
+      try { if let v = _storage._targets {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if _storage._appliedOffset != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._appliedOffset, fieldNumber: 9)
+      }
+      if !_storage._handleTimes.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._handleTimes, fieldNumber: 10)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_PlanStaffingResponse, rhs: Sightline_Metrics_V1_PlanStaffingResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._basis != rhs_storage._basis {return false}
+        if _storage._timeZone != rhs_storage._timeZone {return false}
+        if _storage._range != rhs_storage._range {return false}
+        if _storage._hours != rhs_storage._hours {return false}
+        if _storage._missingHandleTime != rhs_storage._missingHandleTime {return false}
+        if _storage._understaffed != rhs_storage._understaffed {return false}
+        if _storage._comparisons != rhs_storage._comparisons {return false}
+        if _storage._targets != rhs_storage._targets {return false}
+        if _storage._appliedOffset != rhs_storage._appliedOffset {return false}
+        if _storage._handleTimes != rhs_storage._handleTimes {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_HandleTimeUsed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HandleTimeUsed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}channel\0\u{1}seconds\0\u{3}measured_tickets\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4685,65 +4865,31 @@ nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.M
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.basis) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._range) }()
-      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.hours) }()
-      case 5: try { try decoder.decodeRepeatedStringField(value: &self.missingHandleTime) }()
-      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.understaffed) }()
-      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.comparisons) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._targets) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.appliedOffset) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.channel) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.measuredTickets) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.basis != .unspecified {
-      try visitor.visitSingularEnumField(value: self.basis, fieldNumber: 1)
+    if !self.channel.isEmpty {
+      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 1)
     }
-    if !self.timeZone.isEmpty {
-      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 2)
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 2)
     }
-    try { if let v = self._range {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.hours.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.hours, fieldNumber: 4)
-    }
-    if !self.missingHandleTime.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.missingHandleTime, fieldNumber: 5)
-    }
-    if !self.understaffed.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.understaffed, fieldNumber: 6)
-    }
-    if !self.comparisons.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.comparisons, fieldNumber: 7)
-    }
-    try { if let v = self._targets {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-    } }()
-    if self.appliedOffset != 0 {
-      try visitor.visitSingularInt64Field(value: self.appliedOffset, fieldNumber: 9)
+    if self.measuredTickets != 0 {
+      try visitor.visitSingularInt64Field(value: self.measuredTickets, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Sightline_Metrics_V1_PlanStaffingResponse, rhs: Sightline_Metrics_V1_PlanStaffingResponse) -> Bool {
-    if lhs.basis != rhs.basis {return false}
-    if lhs.timeZone != rhs.timeZone {return false}
-    if lhs._range != rhs._range {return false}
-    if lhs.hours != rhs.hours {return false}
-    if lhs.missingHandleTime != rhs.missingHandleTime {return false}
-    if lhs.understaffed != rhs.understaffed {return false}
-    if lhs.comparisons != rhs.comparisons {return false}
-    if lhs._targets != rhs._targets {return false}
-    if lhs.appliedOffset != rhs.appliedOffset {return false}
+  public static func ==(lhs: Sightline_Metrics_V1_HandleTimeUsed, rhs: Sightline_Metrics_V1_HandleTimeUsed) -> Bool {
+    if lhs.channel != rhs.channel {return false}
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.measuredTickets != rhs.measuredTickets {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
