@@ -124,8 +124,12 @@ enum Language: String, Sendable, CaseIterable {
       "以下渠道没有处理时长：%@，无法计算其排班（sightline workload handle-time）。"
     ),
     "workload.roster.none": (
-      "Paste a roster above to see the hours it leaves short, and how service looks in them.",
-      "在上方粘贴排班表，即可查看人手不足的时段及其服务表现。"
+      "Paste a roster above (or store one: sightline workload roster FILE) to see the hours it leaves short, and how service looks in them.",
+      "在上方粘贴排班表（或保存一份：sightline workload roster FILE），即可查看人手不足的时段及其服务表现。"
+    ),
+    "workload.roster.stored": (
+      "Compared with the tenant's stored roster; paste another above to try it.",
+      "对照的是租户已保存的排班表；可在上方粘贴另一份试算。"
     ),
     "workload.roster.bad": ("The roster cannot be read", "排班表无法读取"),
     "workload.covered": ("The roster covers every hour.", "排班覆盖了所有时段。"),

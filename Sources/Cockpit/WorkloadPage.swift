@@ -84,7 +84,7 @@ enum WorkloadPage {
       Cell(weekday: Int(hour.weekday), hour: Int(hour.hour), value: hour.needed, sample: nil, present: true)
     }
     body += svg(context, cells: needs, format: { KpiFormat.fixed($0, digits: 1) })
-    body += understaffed(context, plan: plan, hasRoster: roster != nil, problem: rosterProblem)
+    body += understaffed(context, plan: plan, problem: rosterProblem)
     body += "</section>"
     body += forecastSection(context, forecast)
     return Layout.page(context, title: context.text("workload.title"), body: body)
@@ -168,13 +168,14 @@ enum WorkloadPage {
   }
 
   static func understaffed(
-    _ context: PageContext, plan: Sightline_Metrics_V1_PlanStaffingResponse, hasRoster: Bool, problem: String?
+    _ context: PageContext, plan: Sightline_Metrics_V1_PlanStaffingResponse, problem: String?
   ) -> String {
     if let problem {
       return "<p class=\"warning\" role=\"alert\">\(HTML.escape(context.text("workload.roster.bad"))): \(HTML.escape(problem))</p>"
     }
-    guard hasRoster else { return "<p>\(HTML.escape(context.text("workload.roster.none")))</p>" }
-    guard !plan.understaffed.isEmpty else { return "<p class=\"ok\">\(HTML.escape(context.text("workload.covered")))</p>" }
+    guard plan.rosterSource != .none else { return "<p>\(HTML.escape(context.text("workload.roster.none")))</p>" }
+    let source = plan.rosterSource == .stored ? "<p>\(HTML.escape(context.text("workload.roster.stored")))</p>" : ""
+    guard !plan.understaffed.isEmpty else { return source + "<p class=\"ok\">\(HTML.escape(context.text("workload.covered")))</p>" }
     let names = context.language == .zh ? TimeOfWeek.chineseWeekdayNames : TimeOfWeek.weekdayNames
     func hour(_ value: Int32) -> String { (value % 24 < 10 ? "0" : "") + "\(value % 24):00" }
     let rows = plan.understaffed.map { run -> [String] in
@@ -190,10 +191,11 @@ enum WorkloadPage {
       }
       return [HTML.escape(when), HTML.escape(comparisons.joined(separator: "; ")), KpiFormat.fixed(run.shortfall, digits: 1)]
     }
-    return Layout.table(
-      caption: context.text("workload.understaffed"),
-      header: [context.text("workload.when"), context.text("workload.service"), context.text("workload.short")], rows: rows,
-      numericFrom: 2)
+    return source
+      + Layout.table(
+        caption: context.text("workload.understaffed"),
+        header: [context.text("workload.when"), context.text("workload.service"), context.text("workload.short")], rows: rows,
+        numericFrom: 2)
   }
 
   static func forecastSection(_ context: PageContext, _ forecast: Sightline_Metrics_V1_ForecastArrivalsResponse) -> String {

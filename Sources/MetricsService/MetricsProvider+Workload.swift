@@ -150,7 +150,8 @@ extension MetricsProvider {
     let reads = try workloadReads(tenant: tenant, store: store)
     let workload = reads.settings.workload
     let targets = try Self.staffingTargets(message.hasTargets ? message.targets : nil, defaults: workload.targets, field: "targets")
-    let roster = try Self.roster(message.roster)
+    // A request without a roster is compared with the tenant's stored one.
+    let roster = message.roster.isEmpty ? workload.roster : try Self.roster(message.roster)
     let filters = try Self.workloadFilters(message.filters)
     let forecastBasis = message.basis == .forecast
     if !forecastBasis && message.days != 0 { throw InvalidInput(field: "days", reason: "days ahead are for the forecast basis") }
@@ -163,23 +164,8 @@ extension MetricsProvider {
     if forecastBasis {
       let days = try Self.forecastDays(message.days, field: "days")
       let end = reads.hourStart(clock())
-      let start = end - Int64(Self.defaultHistoryWeeks * ArrivalForecast.week) * WorkloadReads.hourMs
-      range = (start, end)
-      let slots = reads.hours(from: start, to: end).map(\.slot)
-      let ahead = reads.hours(from: end, to: end + Int64(days * 24) * WorkloadReads.hourMs)
-      var byChannel: [String: [Double]] = [:]
-      for (group, counts) in try reads.arrivals(from: start, to: end, filters: filters, groupBy: [.channel]) {
-        if let model = try? ArrivalForecast(counts: counts, slots: slots) {
-          byChannel[group[0]] = model.forecast(slots: ahead.map(\.slot)).map(\.mean)
-        } else {
-          // Too little history to fit (a new channel): its mean per hour of the week over
-          // the history it has, from its first arrival on.
-          byChannel[group[0]] = Self.hourOfWeekMeans(counts: counts, slots: slots, for: ahead.map(\.slot))
-        }
-      }
-      for (index, hour) in ahead.enumerated() {
-        plan.addHour(startMs: hour.startMs, time: TimeOfWeek(index: hour.slot), arrivals: byChannel.mapValues { $0[index] })
-      }
+      range = (end - Int64(Self.defaultHistoryWeeks * ArrivalForecast.week) * WorkloadReads.hourMs, end)
+      try reads.addForecastHours(to: &plan, from: end, hoursAhead: days * 24, filters: filters)
     } else {
       let hours = reads.hours(from: pastStart, to: pastEnd)
       var hoursPerSlot = [Int](repeating: 0, count: 168)
@@ -206,6 +192,7 @@ extension MetricsProvider {
     }
     response.hours = plan.hours
     response.missingHandleTime = plan.missingHandleTime.sorted()
+    response.rosterSource = !message.roster.isEmpty ? .request : roster.isEmpty ? .none : .stored
     response.handleTimes = handleTimes.sorted { $0.key < $1.key }.map { channel, time in
       .with {
         $0.channel = channel
@@ -284,11 +271,11 @@ extension MetricsProvider {
     return days == 0 ? defaultForecastDays : Int(days)
   }
 
-  /// The weekly roster, or INVALID_ARGUMENT naming the entry.
-  static func roster(_ wire: [Sightline_Metrics_V1_RosterHour]) throws -> [Int: Double] {
+  /// The weekly roster, or INVALID_ARGUMENT naming the entry (under `path`).
+  static func roster(_ wire: [Sightline_Metrics_V1_RosterHour], path: String = "roster") throws -> [Int: Double] {
     var roster: [Int: Double] = [:]
     for (index, entry) in wire.enumerated() {
-      let field = "roster[\(index)]"
+      let field = "\(path)[\(index)]"
       guard (1...7).contains(entry.weekday) else {
         throw InvalidInput(field: "\(field).weekday", reason: "must be 1 (Monday) to 7 (Sunday)")
       }
@@ -330,7 +317,20 @@ extension MetricsProvider {
     return WorkloadSettings(
       handleSeconds: wire.handleSeconds,
       liveChannels: wire.liveChannels.isEmpty ? WorkloadSettings.defaultLiveChannels : Set(wire.liveChannels),
-      targets: try staffingTargets(wire.hasTargets ? wire.targets : nil, defaults: .defaults, field: "settings.workload.targets"))
+      targets: try staffingTargets(wire.hasTargets ? wire.targets : nil, defaults: .defaults, field: "settings.workload.targets"),
+      roster: try roster(wire.roster, path: "settings.workload.roster"))
+  }
+
+  /// A roster on the wire, hour of the week by hour.
+  static func wireRoster(_ roster: [Int: Double]) -> [Sightline_Metrics_V1_RosterHour] {
+    roster.sorted { $0.key < $1.key }.map { slot, agents in
+      let time = TimeOfWeek(index: slot)
+      return .with {
+        $0.weekday = Int32(time.weekday)
+        $0.hour = Int32(time.hour)
+        $0.agents = agents
+      }
+    }
   }
 
   static func wireTargets(_ targets: StaffingTargets) -> Sightline_Metrics_V1_StaffingTargets {

@@ -19,6 +19,8 @@ public final class MetricsProvider: Sendable {
   let follower: LogFollower?
   let clock: @Sendable () -> Int64
   private let feed = TenantBroadcast<AlertRecord>(buffering: .unbounded)
+  /// When each staffing-gap rule was last evaluated, and on what.
+  private let staffingGapCadence = StaffingGapCadence()
 
   /// A provider over `state`; `follower` (if any) is asked to follow tenants as calls for
   /// them arrive; `clock` gives "now" in Unix ms.
@@ -51,7 +53,12 @@ public final class MetricsProvider: Sendable {
   /// what opened or resolved.
   @discardableResult
   public func evaluateAlerts(tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole) throws -> [AlertRecord] {
-    publish(try alertEvaluator(tenant, nowMs: nowMs, fence: fence).evaluate(), tenant: tenant)
+    var evaluator = try alertEvaluator(tenant, nowMs: nowMs, fence: fence)
+    let (settings, now) = (evaluator.settings, evaluator.nowMs)
+    evaluator.staffingGapDue = { [staffingGapCadence] rule in
+      staffingGapCadence.due(tenant: tenant, rule: rule, settings: settings, nowMs: now)
+    }
+    return publish(try evaluator.evaluate(), tenant: tenant)
   }
 
   /// Saves, writing under `fence`, the alerts that `tenant`'s history from `fromMs` on
@@ -236,8 +243,23 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
   public func addAlertRule(
     request: ServerRequest<Sightline_Metrics_V1_AddAlertRuleRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Metrics_V1_AlertRule> {
-    let (tenant, _) = try self.context(request.metadata)
+    let (tenant, store) = try self.context(request.metadata)
     let wire = request.message.rule
+    let rule: AlertRuleRecord
+    switch wire.kind {
+    case .kpi: rule = try Self.kpiRule(wire)
+    case .staffingGap: rule = try Self.staffingGapRule(wire, roster: try store.settings().workload.roster)
+    case .UNRECOGNIZED(let raw): throw InvalidInput(field: "rule.kind", reason: "\(raw) is not a known rule kind")
+    }
+    try state.alerts(for: tenant).add(rule)
+    state.rulesChanged(tenant)
+    // The replica that evaluates this tenant may be another.
+    try state.storage.announce(.rulesChanged(tenant))
+    return ServerResponse(message: Self.wireRule(rule))
+  }
+
+  /// A KPI rule from the wire, or INVALID_ARGUMENT naming the field.
+  static func kpiRule(_ wire: Sightline_Metrics_V1_AlertRule) throws -> AlertRuleRecord {
     let kpi = try KpiWire.kpi(wire.kpi, field: "rule.kpi")
     let by = wire.by == .unspecified ? nil : try KpiWire.dimension(wire.by, field: "rule.by")
     if kpi == .backlog, let by, by.isTimeOfWeek {
@@ -261,16 +283,39 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     }
     guard wire.threshold.isFinite else { throw InvalidInput(field: "rule.threshold", reason: "must be a finite number") }
     let name = wire.name.trimmingCharacters(in: .whitespacesAndNewlines)
-    let rule = AlertRuleRecord(
-      id: "rule_" + UUID().uuidString.lowercased().prefix(8), name: name.isEmpty ? kpi.rawValue : name, kpi: kpi, by: by,
+    return AlertRuleRecord(
+      id: newRuleID(), name: name.isEmpty ? kpi.rawValue : name, kpi: kpi, by: by,
       windowMs: (wire.windowSeconds == 0 ? 86_400 : wire.windowSeconds) * 1000, comparison: comparison,
       threshold: wire.threshold, anomaly: wire.anomaly, minSample: wire.minSample == 0 ? 20 : wire.minSample)
-    try state.alerts(for: tenant).add(rule)
-    state.rulesChanged(tenant)
-    // The replica that evaluates this tenant may be another.
-    try state.storage.announce(.rulesChanged(tenant))
-    return ServerResponse(message: Self.wireRule(rule))
   }
+
+  /// A staffing-gap rule from the wire (docs/workload.md, "Staffing alerts"): it looks
+  /// `window_seconds` ahead (default 7 days) for hours short by `threshold` agents (default
+  /// 1) against the tenant's stored `roster`, which must exist.
+  static func staffingGapRule(_ wire: Sightline_Metrics_V1_AlertRule, roster: [Int: Double]) throws -> AlertRuleRecord {
+    guard wire.windowSeconds == 0 || (3_600...Int64(maxForecastDays) * 86_400).contains(wire.windowSeconds) else {
+      throw InvalidInput(field: "rule.window_seconds", reason: "looks 1 hour to \(maxForecastDays) days ahead (0 = 7 days)")
+    }
+    guard wire.threshold >= 0, wire.threshold.isFinite else {
+      throw InvalidInput(field: "rule.threshold", reason: "agents short: a number above 0 (0 = 1 agent)")
+    }
+    guard wire.by == .unspecified else { throw InvalidInput(field: "rule.by", reason: "a staffing-gap rule watches the whole roster") }
+    guard !wire.anomaly, wire.comparison != .less else {
+      throw InvalidInput(field: "rule.comparison", reason: "a staffing-gap rule fires when the need exceeds the roster; leave it unset")
+    }
+    guard !roster.isEmpty else {
+      throw RPCError(
+        code: .failedPrecondition,
+        message: "the tenant has no roster to compare with: store one first (settings.workload.roster; sightline workload roster FILE)")
+    }
+    let name = wire.name.trimmingCharacters(in: .whitespacesAndNewlines)
+    return AlertRuleRecord(
+      id: newRuleID(), name: name.isEmpty ? "staffing gap" : name, kpi: .volume, by: nil,
+      windowMs: (wire.windowSeconds == 0 ? 7 * 86_400 : wire.windowSeconds) * 1000, comparison: .greater,
+      threshold: wire.threshold == 0 ? 1 : wire.threshold, anomaly: false, minSample: 0, kind: .staffingGap)
+  }
+
+  private static func newRuleID() -> String { "rule_" + UUID().uuidString.lowercased().prefix(8) }
 
   public func listAlertRules(
     request: ServerRequest<Sightline_Metrics_V1_ListAlertRulesRequest>, context: ServerContext
@@ -298,6 +343,11 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     _ = try await waitForOffset(message.minOffset, tenant: tenant, store: store)
     guard let rule = try state.alerts(for: tenant).rules().first(where: { $0.id == message.ruleID }) else {
       throw RPCError(code: .notFound, message: "no alert rule '\(message.ruleID)'")
+    }
+    guard rule.kind == .kpi else {
+      throw RPCError(
+        code: .failedPrecondition,
+        message: "rule '\(rule.id)' watches the staffing gap ahead, which has no history to replay: see PlanStaffing on the forecast basis")
     }
     guard message.overSeconds >= 0, message.overSeconds <= 3_650 * 86_400 else {
       throw InvalidInput(field: "over_seconds", reason: "must be between 0 (90 days) and 10 years")
@@ -443,6 +493,7 @@ extension MetricsProvider {
         workload.handleSeconds = settings.workload.handleSeconds
         workload.liveChannels = settings.workload.liveChannels.sorted()
         workload.targets = Self.wireTargets(settings.workload.targets)
+        workload.roster = Self.wireRoster(settings.workload.roster)
       }
     }
   }
@@ -463,6 +514,7 @@ extension MetricsProvider {
       $0.threshold = rule.threshold
       $0.anomaly = rule.anomaly
       $0.minSample = rule.minSample
+      $0.kind = rule.kind == .staffingGap ? .staffingGap : .kpi
     }
   }
 
@@ -486,6 +538,7 @@ extension MetricsProvider {
       }
       $0.message = alert.message
       $0.contributors = alert.contributors.map(Self.wireContributor)
+      $0.ruleKind = alert.isStaffingGap ? .staffingGap : .kpi
     }
   }
 

@@ -42,6 +42,41 @@ struct WorkloadReads {
     return series
   }
 
+  /// Adds to `plan` each of the `hoursAhead` hours from `end` (the start of the current hour) with
+  /// its forecast arrivals per channel, from the 12 weeks before `end`. A channel with too
+  /// little history to fit (a new one) takes its mean per hour of the week over the
+  /// history it has, from its first arrival on.
+  func addForecastHours(to plan: inout StaffingPlan, from end: Int64, hoursAhead: Int, filters: [KpiDimension: [String]]) throws {
+    let start = end - Int64(MetricsProvider.defaultHistoryWeeks * ArrivalForecast.week) * Self.hourMs
+    let slots = hours(from: start, to: end).map(\.slot)
+    let ahead = hours(from: end, to: end + Int64(hoursAhead) * Self.hourMs)
+    var byChannel: [String: [Double]] = [:]
+    for (group, counts) in try arrivals(from: start, to: end, filters: filters, groupBy: [.channel]) {
+      if let model = try? ArrivalForecast(counts: counts, slots: slots) {
+        byChannel[group[0]] = model.forecast(slots: ahead.map(\.slot)).map(\.mean)
+      } else {
+        byChannel[group[0]] = MetricsProvider.hourOfWeekMeans(counts: counts, slots: slots, for: ahead.map(\.slot))
+      }
+    }
+    for (index, hour) in ahead.enumerated() {
+      plan.addHour(startMs: hour.startMs, time: TimeOfWeek(index: hour.slot), arrivals: byChannel.mapValues { $0[index] })
+    }
+  }
+
+  /// The staffing plan of the hours ahead of now (the current hour's start) against the
+  /// tenant's stored roster and targets, with handle times measured over the default past
+  /// range (the 4 weeks before now): what a staffing-gap alert rule watches.
+  func forecastPlanAgainstRoster(hoursAhead: Int) throws -> StaffingPlan {
+    let end = hourStart(engine.nowMs)
+    let workload = settings.workload
+    let measured = try measuredHandleTimes(from: end - MetricsProvider.defaultWorkloadRangeMs, to: end, filters: [:])
+    var plan = StaffingPlan(
+      handleTimes: workload.handleTimes(measured: measured), liveChannels: workload.liveChannels, targets: workload.targets,
+      roster: workload.roster)
+    try addForecastHours(to: &plan, from: end, hoursAhead: hoursAhead, filters: [:])
+    return plan
+  }
+
   /// Per channel, the tickets created in [start, end) whose replies carry handle times,
   /// and those times summed (milliseconds).
   func measuredHandleTimes(

@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import MetricsService
 import SightlineModel
 import SightlineRPC
 import SightlineTesting
@@ -249,6 +250,54 @@ import Testing
         let nextEvening = try #require(ahead.hours.first { $0.weekday == 1 && $0.hour == 19 })
         #expect(nextEvening.hasStart && abs(nextEvening.needed - 5) < 1e-6 && nextEvening.understaffed)
 
+        // Staffing-gap alerts watch the stored roster: none yet, so a rule is refused.
+        let gapRule = Sightline_Metrics_V1_AlertRule.with {
+          $0.kind = .staffingGap; $0.kpi = .volume; $0.threshold = 2; $0.windowSeconds = 7 * 86_400; $0.name = "evenings"
+        }
+        let noRoster = await #expect(throws: RPCError.self) { try await metrics.addAlertRule(.with { $0.rule = gapRule }, metadata: key) }
+        #expect(noRoster?.code == .failedPrecondition && noRoster?.message.contains("roster") == true)
+        settings = try await metrics.getSettings(.init(), metadata: key)
+        settings.workload.roster = roster
+        _ = try await metrics.setSettings(.with { $0.settings = settings }, metadata: key)
+        #expect(try await metrics.getSettings(.init(), metadata: key).workload.roster == roster)
+        // A plan without a roster compares with the stored one.
+        let stored = try await metrics.planStaffing(.with { $0.range = range }, metadata: key)
+        #expect(stored.rosterSource == .stored && plan.rosterSource == .request)
+        #expect(stored.understaffed.map { [$0.weekday, $0.fromHour, $0.toHour] } == (1...5).map { [Int32($0), 19, 22] })
+        let rule = try await metrics.addAlertRule(.with { $0.rule = gapRule }, metadata: key)
+        #expect(rule.kind == .staffingGap && rule.threshold == 2 && rule.windowSeconds == 7 * 86_400)
+        let tenantID = try #require(TenantID(tenant.id))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let opened = try suite.metrics.evaluateAlerts(tenant: tenantID, nowMs: now)
+        // Every weekday evening ahead (5, or 6 when the week ahead ends inside one) is short by 3
+        // agents, more than the rule's 2.
+        #expect((5...6).contains(opened.count), "\(opened.map(\.message))")
+        for alert in opened {
+          let start = TimeOfWeek(milliseconds: alert.windowStartMs, zone: Self.zone)
+          #expect(alert.isStaffingGap && alert.resolvedMs == nil && alert.windowStartMs > now)
+          // 19:00 and 20:00 (12 calls each) are short by 3; 21:00 (4 calls) by less than 2.
+          #expect(
+            start.weekday <= 5 && (19...20).contains(start.hour) && TimeOfWeek(milliseconds: alert.windowEndMs, zone: Self.zone).hour == 21)
+          #expect(abs(alert.value - 3) < 1e-6 && alert.severity == .warning && alert.expectedHigh == 2)
+          #expect(alert.message.contains("needs 3 more agents than the roster has"), "\(alert.message)")
+        }
+        // Nothing new at the same hour; a roster that covers the evenings resolves them all.
+        #expect(try suite.metrics.evaluateAlerts(tenant: tenantID, nowMs: now + 1_000).isEmpty)
+        let listed = try await metrics.listAlerts(.with { $0.openOnly = true }, metadata: key)
+        #expect(listed.alerts.count == opened.count && listed.alerts.allSatisfy { $0.ruleKind == .staffingGap })
+        settings.workload.roster = roster.map { hour in
+          var covered = hour
+          if covered.hour >= 19 { covered.agents = 5 }
+          return covered
+        }
+        _ = try await metrics.setSettings(.with { $0.settings = settings }, metadata: key)
+        let resolved = try suite.metrics.evaluateAlerts(tenant: tenantID, nowMs: now + 2_000)
+        #expect(resolved.count == opened.count && resolved.allSatisfy { $0.resolvedMs != nil })
+        let replay = await #expect(throws: RPCError.self) {
+          try await metrics.testAlertRule(.with { $0.ruleID = rule.id }, metadata: key)
+        }
+        #expect(replay?.code == .failedPrecondition)
+
         // Bad requests name their field.
         for (call, field) in [
           ({ try await metrics.getWorkloadHeatmap(.with { $0.kpi = .unspecified }, metadata: key) as Any }, "kpi"),
@@ -294,6 +343,39 @@ import Testing
                   }
                 }, metadata: key) as Any
             }, "rule.by"
+          ),
+          (
+            {
+              try await metrics.addAlertRule(
+                .with {
+                  $0.rule = .with {
+                    $0.kind = .staffingGap; $0.windowSeconds = 29 * 86_400
+                  }
+                }, metadata: key) as Any
+            }, "rule.window_seconds"
+          ),
+          (
+            {
+              try await metrics.addAlertRule(
+                .with {
+                  $0.rule = .with {
+                    $0.kind = .staffingGap; $0.by = .region
+                  }
+                }, metadata: key) as Any
+            }, "rule.by"
+          ),
+          (
+            {
+              try await metrics.setSettings(
+                .with {
+                  $0.settings = settings
+                  $0.settings.workload.roster = [
+                    .with {
+                      $0.weekday = 1; $0.hour = 24
+                    }
+                  ]
+                }, metadata: key) as Any
+            }, "settings.workload.roster[0].hour"
           ),
         ] {
           let error = await #expect(throws: RPCError.self) { _ = try await call() }

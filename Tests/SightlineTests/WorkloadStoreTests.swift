@@ -76,7 +76,8 @@ struct WorkloadStoreTests {
     #expect(settings.workload == WorkloadSettings())
     settings.workload = WorkloadSettings(
       handleSeconds: ["phone": 290.5, "电话": 300], liveChannels: ["phone", "电话"],
-      targets: StaffingTargets(serviceLevel: 0.9, answerWithinSeconds: 15, maxOccupancy: 0.8, shrinkage: 0))
+      targets: StaffingTargets(serviceLevel: 0.9, answerWithinSeconds: 15, maxOccupancy: 0.8, shrinkage: 0),
+      roster: [0: 3, 9: 4.5, 167: 0])
     let fingerprint = settings.fingerprint
     try f.store.setSettings(settings)
     #expect(try f.store.settings().workload == settings.workload)
@@ -128,6 +129,47 @@ struct WorkloadStoreTests {
     #expect(times["sms"] == HandleTime(seconds: 60, measuredTickets: 40))
     #expect(settings.handleTimes(measured: [:]).keys.sorted() == ["email", "phone"])
     #expect(WorkloadSettings().handleTimes(measured: ["chat": (tickets: 3, totalMs: 9_000)]).isEmpty)
+  }
+
+  @Test("staffing gaps: consecutive hours short by the threshold or more make one run, keyed by its local start")
+  func staffingGapsAreRunsOfShortHours() {
+    let shanghai = TimeZone(identifier: "Asia/Shanghai")!
+    let start = KpiFixture.ms("2026-03-02T10:00:00Z")  // Monday 18:00 in Shanghai
+    let hour: Int64 = 3_600_000
+    let hours = [(5.0, 4.0), (7, 4), (9, 4), (6, 4), (4, 4), (8, 4), (8, 4)].enumerated().map {
+      (startMs: start + Int64($0.offset) * hour, needed: $0.element.0, rostered: $0.element.1)
+    }
+    let gaps = StaffingGapAlerts.gaps(hours, threshold: 2, zone: shanghai)
+    // 19:00-22:00 (short by 3, 5 and 2: exactly the threshold counts), then 23:00-01:00.
+    #expect(gaps.map(\.key) == ["2026-03-02 19:00", "2026-03-02 23:00"])
+    #expect(gaps.map { ($0.endMs - $0.startMs) / hour } == [3, 2])
+    #expect(gaps[0].shortfall == 5 && gaps[0].needed == 9 && gaps[0].rostered == 4)
+    let rule = AlertRuleRecord(
+      id: "r", name: "evenings", kpi: .volume, by: nil, windowMs: 7 * 86_400_000, comparison: .greater, threshold: 2,
+      anomaly: false, minSample: 0, kind: .staffingGap)
+    #expect(
+      StaffingGapAlerts.message(gaps[0], rule: rule, zone: shanghai)
+        == "Mon 2026-03-02 19:00–22:00 (Asia/Shanghai) needs 5 more agents than the roster has (9.0 needed, 4 rostered at the worst hour; rule evenings)"
+    )
+    #expect(StaffingGapAlerts.gaps(hours, threshold: 6, zone: shanghai).isEmpty)
+  }
+
+  @Test("a staffing-gap rule is evaluated again when the hour turns, the workload settings change or 15 minutes pass")
+  func staffingGapCadence() throws {
+    let cadence = StaffingGapCadence()
+    let tenant = try #require(TenantID("acme"))
+    let rule = AlertRuleRecord(
+      id: "r", name: "gap", kpi: .volume, by: nil, windowMs: 86_400_000, comparison: .greater, threshold: 1, anomaly: false,
+      minSample: 0, kind: .staffingGap)
+    var settings = KpiSettings.defaults
+    let t0 = KpiFixture.ms("2026-03-02T10:00:00Z")
+    #expect(cadence.due(tenant: tenant, rule: rule, settings: settings, nowMs: t0))
+    #expect(!cadence.due(tenant: tenant, rule: rule, settings: settings, nowMs: t0 + 60_000))
+    #expect(cadence.due(tenant: tenant, rule: rule, settings: settings, nowMs: t0 + 15 * 60_000))
+    settings.workload.roster = [3: 2]
+    #expect(cadence.due(tenant: tenant, rule: rule, settings: settings, nowMs: t0 + 16 * 60_000))
+    #expect(!cadence.due(tenant: tenant, rule: rule, settings: settings, nowMs: t0 + 17 * 60_000))
+    #expect(cadence.due(tenant: tenant, rule: rule, settings: settings, nowMs: t0 + 60 * 60_000))
   }
 
   @Test("a channel too new to forecast gets its mean per hour of the week since its first arrival")

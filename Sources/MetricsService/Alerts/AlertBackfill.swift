@@ -24,7 +24,8 @@ struct AlertBackfill {
   func run(fromMs: Int64) throws -> [AlertRecord] {
     let nowMs = evaluator.nowMs
     var saved: [AlertRecord] = []
-    for rule in try evaluator.alerts.rules() {
+    // A staffing gap looks ahead: history that arrives late changes no past warning.
+    for rule in try evaluator.alerts.rules() where rule.kind == .kpi {
       let step = Self.step(for: rule)
       // Events within the last step are the live round's to judge.
       let startMs = max(fromMs, nowMs - Int64(AlertReplay.maxSteps - 1) * step)

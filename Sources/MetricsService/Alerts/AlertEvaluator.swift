@@ -29,11 +29,18 @@ struct AlertEvaluator {
   let buildLock: RollupBuildLock
   /// The tenant's metrics lease, which every alert written must still carry.
   var fence: LeaseFence = .sole
+  /// Whether a staffing-gap rule is due now (``StaffingGapCadence``); always, unless the
+  /// scheduler says otherwise.
+  var staffingGapDue: (AlertRuleRecord) -> Bool = { _ in true }
 
   func evaluate() throws -> [AlertRecord] {
     var changes: [AlertRecord] = []
     for rule in try alerts.rules() {
-      changes += try evaluate(rule)
+      switch rule.kind {
+      case .kpi: changes += try evaluate(rule)
+      case .staffingGap where staffingGapDue(rule): changes += try StaffingGapAlerts(evaluator: self).evaluate(rule)
+      case .staffingGap: continue
+      }
     }
     return changes
   }

@@ -16,12 +16,16 @@ public struct AlertRuleRecord: Sendable, Equatable {
   public var anomaly: Bool
   /// Windows with fewer observations are not judged.
   public var minSample: Int64
+  /// What the rule watches. A staffing-gap rule looks `windowMs` ahead and opens an alert
+  /// for each run of hours its forecast need exceeds the roster by `threshold` agents.
+  public var kind: AlertRuleKind
 
   /// A rule from its parts.
   public init(
     id: String, name: String, kpi: KpiKind, by: KpiDimension?, windowMs: Int64, comparison: AlertComparison?,
-    threshold: Double, anomaly: Bool, minSample: Int64
+    threshold: Double, anomaly: Bool, minSample: Int64, kind: AlertRuleKind = .kpi
   ) {
+    self.kind = kind
     self.id = id
     self.name = name
     self.kpi = kpi
@@ -32,6 +36,14 @@ public struct AlertRuleRecord: Sendable, Equatable {
     self.anomaly = anomaly
     self.minSample = minSample
   }
+}
+
+/// What an alert rule watches.
+public enum AlertRuleKind: String, Sendable {
+  /// A KPI over a window ending now (threshold or anomaly).
+  case kpi
+  /// The forecast staffing need ahead against the tenant's roster (docs/workload.md).
+  case staffingGap = "staffing_gap"
 }
 
 /// Direction of a threshold rule.
@@ -90,6 +102,12 @@ public struct AlertRecord: Sendable, Equatable {
     self.message = message
     self.contributors = contributors
   }
+}
+
+extension AlertRecord {
+  /// Whether a staffing-gap rule raised it: only those name a value (the run's start)
+  /// without a dimension; a KPI rule's alert for the whole tenant has the value "".
+  public var isStaffingGap: Bool { dimension == nil && !dimensionValue.isEmpty }
 }
 
 /// One segment's part in an alert's KPI change.

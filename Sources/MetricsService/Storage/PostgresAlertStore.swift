@@ -8,9 +8,11 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
     try transaction { session in
       try session.execute(
         """
-        INSERT INTO alert_rule (tenant_id, id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample, created_ms)
+        INSERT INTO alert_rule (
+          tenant_id, id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample, created_ms, kind)
         VALUES (\(tenant.rawValue), \(rule.id), \(rule.name), \(rule.kpi.rawValue), \(rule.by?.rawValue), \(rule.windowMs),
-          \(rule.comparison?.rawValue), \(rule.threshold), \(Int64(rule.anomaly ? 1 : 0)), \(rule.minSample), \(WallClock.now))
+          \(rule.comparison?.rawValue), \(rule.threshold), \(Int64(rule.anomaly ? 1 : 0)), \(rule.minSample), \(WallClock.now),
+          \(rule.kind.rawValue))
         """)
     }
   }
@@ -19,17 +21,17 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
     try transaction { session in
       try session.query(
         """
-        SELECT id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample FROM alert_rule
+        SELECT id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample, kind FROM alert_rule
         WHERE tenant_id = \(tenant.rawValue) ORDER BY created_ms, id
         """
       ).compactMap { row in
-        let (id, name, kpi, by, window, comparison, threshold, anomaly, minSample) = try row.decode(
-          (String, String, String, String?, Int64, String?, Double, Int64, Int64).self)
-        guard let kpi = KpiKind(rawValue: kpi) else { return nil }
+        let (id, name, kpi, by, window, comparison, threshold, anomaly, minSample, kind) = try row.decode(
+          (String, String, String, String?, Int64, String?, Double, Int64, Int64, String).self)
+        guard let kpi = KpiKind(rawValue: kpi), let kind = AlertRuleKind(rawValue: kind) else { return nil }
         return AlertRuleRecord(
           id: id, name: name, kpi: kpi, by: by.flatMap(KpiDimension.init(rawValue:)), windowMs: window,
           comparison: comparison.flatMap(AlertComparison.init(rawValue:)), threshold: threshold, anomaly: anomaly == 1,
-          minSample: minSample)
+          minSample: minSample, kind: kind)
       }
     }
   }

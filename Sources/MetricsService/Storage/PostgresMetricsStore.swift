@@ -109,6 +109,11 @@ public enum MetricsPostgresSchema: PostgresSchema {
         "ALTER TABLE ticket ADD COLUMN handled_replies bigint NOT NULL DEFAULT 0",
       ],
       tenantTables: []),
+    PostgresMigration(
+      version: 6, name: "alert rule kind",
+      // What a rule watches: a KPI, or the staffing gap ahead (docs/workload.md).
+      statements: ["ALTER TABLE alert_rule ADD COLUMN kind text NOT NULL DEFAULT 'kpi'"],
+      tenantTables: []),
   ]
 }
 

@@ -11,12 +11,12 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
     try writer.write { db in
       try db.execute(
         sql: """
-          INSERT INTO alert_rule (id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample, created_ms)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          INSERT INTO alert_rule (id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample, created_ms, kind)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           rule.id, rule.name, rule.kpi.rawValue, rule.by?.rawValue, rule.windowMs, rule.comparison?.rawValue,
-          rule.threshold, rule.anomaly, rule.minSample, WallClock.now,
+          rule.threshold, rule.anomaly, rule.minSample, WallClock.now, rule.kind.rawValue,
         ])
     }
   }
@@ -27,13 +27,16 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
       try Row.fetchAll(
         db,
         sql:
-          "SELECT id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample FROM alert_rule ORDER BY created_ms, id"
+          """
+          SELECT id, name, kpi, by_dimension, window_ms, comparison, threshold, anomaly, min_sample, kind FROM alert_rule
+          ORDER BY created_ms, id
+          """
       ).compactMap { row in
-        guard let kpi = KpiKind(rawValue: row[2]) else { return nil }
+        guard let kpi = KpiKind(rawValue: row[2]), let kind = AlertRuleKind(rawValue: row[9]) else { return nil }
         return AlertRuleRecord(
           id: row[0], name: row[1], kpi: kpi, by: (row[3] as String?).flatMap(KpiDimension.init(rawValue:)),
           windowMs: row[4], comparison: (row[5] as String?).flatMap(AlertComparison.init(rawValue:)),
-          threshold: row[6], anomaly: row[7], minSample: row[8])
+          threshold: row[6], anomaly: row[7], minSample: row[8], kind: kind)
       }
     }
   }

@@ -58,6 +58,14 @@ enum KpiSettingRows {
           liveChannelsRead = true
           let channel = String(name.dropFirst("live_channel:".count))
           if !channel.isEmpty { settings.workload.liveChannels.insert(channel) }
+        } else if name == "roster" {
+          // "slot=agents slot=agents ..."
+          for pair in value.split(separator: " ") {
+            let parts = pair.split(separator: "=")
+            if parts.count == 2, let slot = Int(parts[0]), (0..<168).contains(slot), let agents = Double(parts[1]) {
+              settings.workload.roster[slot] = agents
+            }
+          }
         } else if name == "staffing_targets" {
           // "service_level within_seconds max_occupancy shrinkage"
           let numbers = value.split(separator: " ").compactMap { Double($0) }
@@ -85,6 +93,9 @@ enum KpiSettingRows {
       // An empty set is kept as one empty name, so that "no live channel" survives a read.
       let live = workload.liveChannels.isEmpty ? [""] : workload.liveChannels.sorted()
       for channel in live { rows.append(("live_channel:\(channel)", "")) }
+    }
+    if !workload.roster.isEmpty {
+      rows.append(("roster", workload.roster.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
     }
     let targets = workload.targets
     rows.append(

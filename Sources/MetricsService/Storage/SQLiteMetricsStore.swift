@@ -105,6 +105,8 @@ public enum MetricsSchema: SQLiteSchema {
       ALTER TABLE ticket ADD COLUMN handle_ms INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE ticket ADD COLUMN handled_replies INTEGER NOT NULL DEFAULT 0;
       """),
+    // What a rule watches: a KPI, or the staffing gap ahead (docs/workload.md).
+    SQLiteMigration("v7-alert-rule-kind", "ALTER TABLE alert_rule ADD COLUMN kind TEXT NOT NULL DEFAULT 'kpi'"),
   ]
 }
 

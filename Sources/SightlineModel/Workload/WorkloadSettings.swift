@@ -8,6 +8,9 @@ public struct WorkloadSettings: Sendable, Equatable {
   public var liveChannels: Set<String>
   /// Service level, occupancy cap and shrinkage.
   public var targets: StaffingTargets
+  /// The tenant's weekly roster: agents per hour of the week (``TimeOfWeek/index``); hours
+  /// not listed have none. Empty: no roster stored.
+  public var roster: [Int: Double]
 
   /// Phone and chat are live until a tenant says otherwise.
   public static let defaultLiveChannels: Set<String> = ["phone", "chat"]
@@ -16,11 +19,12 @@ public struct WorkloadSettings: Sendable, Equatable {
   /// contact-centre targets).
   public init(
     handleSeconds: [String: Double] = [:], liveChannels: Set<String> = WorkloadSettings.defaultLiveChannels,
-    targets: StaffingTargets = .defaults
+    targets: StaffingTargets = .defaults, roster: [Int: Double] = [:]
   ) {
     self.handleSeconds = handleSeconds
     self.liveChannels = liveChannels
     self.targets = targets
+    self.roster = roster
   }
 }
 

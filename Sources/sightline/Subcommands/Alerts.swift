@@ -41,8 +41,8 @@ struct AlertsCommand: AsyncParsableCommand {
         reply.alerts.map { alert in
           [
             alert.hasResolvedAt ? "resolved" : "OPEN", AlertText.severity(alert.severity),
-            DateArgument.localTime(alert.openedAt, zone: zone), WireNames.name(alert.kpi), AlertText.scope(alert),
-            AlertText.value(alert.value, alert.kpi), AlertText.expected(alert), String(alert.sampleSize),
+            DateArgument.localTime(alert.openedAt, zone: zone), AlertText.metric(alert), AlertText.scope(alert),
+            AlertText.value(alert), AlertText.expected(alert), String(alert.sampleSize),
             AlertText.contributors(alert),
           ]
         })
@@ -81,22 +81,36 @@ struct AlertsCommand: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
       static let configuration = CommandConfiguration(
-        abstract: "Add a threshold (--above/--below) or anomaly (--anomaly) rule.",
-        discussion: "Example: sightline alerts rule add --metric complaint_rate --by region --window 1d --above 0.08")
-      @Option(help: "The KPI watched.") var metric: String
+        abstract: "Add a threshold (--above/--below), anomaly (--anomaly) or staffing-gap (--staffing-gap) rule.",
+        discussion: """
+          Example: sightline alerts rule add --metric complaint_rate --by region --window 1d --above 0.08
+          A staffing-gap rule watches the forecast need per hour over the next --ahead against the tenant's stored roster
+          (sightline workload roster FILE), and alerts on each run of hours short by --short-by agents or more:
+          sightline alerts rule add --staffing-gap --short-by 2 --ahead 7d
+          """)
+      @Option(help: "The KPI watched (not for --staffing-gap).") var metric: String?
       @Option(help: "Evaluate per value of this dimension.") var by: String?
       @Option(help: "Window: e.g. 1d, 6h, 30m, 1h30m (default 1d).") var window: String = "1d"
       @Option(help: "Alert when the value is above this.") var above: Double?
       @Option(help: "Alert when the value is below this.") var below: Double?
       @Flag(help: "Alert on values outside the robust baseline (same weekday, last 4 weeks).") var anomaly = false
       @Option(help: "Windows with fewer observations are not judged (default 20).") var minSample: Int64 = 20
+      @Flag(help: "Alert on hours ahead whose forecast need exceeds the stored roster.") var staffingGap = false
+      @Option(help: "--staffing-gap: agents short that make an hour a gap (default 1).") var shortBy: Double = 1
+      @Option(help: "--staffing-gap: how far ahead to look, 1h to 28d (default 7d).") var ahead: String = "7d"
       @Option(help: "A name for people.") var name: String = ""
       @OptionGroup var connection: ConnectionOptions
 
       func validate() throws {
-        let modes = [above != nil, below != nil, anomaly].filter { $0 }.count
-        guard modes == 1 else { throw ValidationError("give exactly one of --above, --below, --anomaly") }
-        _ = try Self.seconds(window)
+        let modes = [above != nil, below != nil, anomaly, staffingGap].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("give exactly one of --above, --below, --anomaly, --staffing-gap") }
+        if staffingGap {
+          guard metric == nil && by == nil else { throw ValidationError("--staffing-gap watches the roster: no --metric or --by") }
+          _ = try Self.seconds(ahead, flag: "--ahead")
+        } else {
+          guard metric != nil else { throw ValidationError("--metric is required (or --staffing-gap)") }
+          _ = try Self.seconds(window)
+        }
       }
 
       static func seconds(_ text: String, flag: String = "--window") throws -> Int64 {
@@ -107,9 +121,28 @@ struct AlertsCommand: AsyncParsableCommand {
       }
 
       func run() async throws {
-        let rule = try Sightline_Metrics_V1_AlertRule.with {
+        let rule = try staffingGap ? staffingGapRule() : kpiRule()
+        let added = try await connection.withGateway { client, metadata in
+          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).addAlertRule(
+            .with { $0.rule = rule }, metadata: metadata)
+        }
+        print("rule \(added.id) added: \(AlertText.describe(added))")
+      }
+
+      private func staffingGapRule() throws -> Sightline_Metrics_V1_AlertRule {
+        try .with {
           $0.name = name
-          $0.kpi = try WireNames.kpi(metric)
+          $0.kind = .staffingGap
+          $0.kpi = .volume
+          $0.windowSeconds = try Self.seconds(ahead, flag: "--ahead")
+          $0.threshold = shortBy
+        }
+      }
+
+      private func kpiRule() throws -> Sightline_Metrics_V1_AlertRule {
+        try .with {
+          $0.name = name
+          $0.kpi = try WireNames.kpi(metric ?? "")
           if let by { $0.by = try WireNames.dimension(by) }
           $0.windowSeconds = try Self.seconds(window)
           if let above { $0.comparison = .greater; $0.threshold = above }
@@ -117,11 +150,6 @@ struct AlertsCommand: AsyncParsableCommand {
           $0.anomaly = anomaly
           $0.minSample = minSample
         }
-        let added = try await connection.withGateway { client, metadata in
-          try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).addAlertRule(
-            .with { $0.rule = rule }, metadata: metadata)
-        }
-        print("rule \(added.id) added: \(AlertText.describe(added))")
       }
     }
 
@@ -238,7 +266,18 @@ enum AlertText {
   }
 
   static func scope(_ alert: Sightline_Metrics_V1_Alert) -> String {
-    alert.dimension == .unspecified ? "all" : "\(WireNames.name(alert.dimension))=\(alert.dimensionValue)"
+    if alert.ruleKind == .staffingGap { return "from \(alert.dimensionValue), \(alert.sampleSize) h" }
+    return alert.dimension == .unspecified ? "all" : "\(WireNames.name(alert.dimension))=\(alert.dimensionValue)"
+  }
+
+  /// What the alert is about: its KPI, or the staffing gap.
+  static func metric(_ alert: Sightline_Metrics_V1_Alert) -> String {
+    alert.ruleKind == .staffingGap ? "staffing gap" : WireNames.name(alert.kpi)
+  }
+
+  /// An alert's value: agents short for a staffing gap, else in its KPI's unit.
+  static func value(_ alert: Sightline_Metrics_V1_Alert) -> String {
+    alert.ruleKind == .staffingGap ? "\(KpiFormat.fixed(alert.value, digits: 1)) agents" : value(alert.value, alert.kpi)
   }
 
   static func value(_ value: Double, _ kpi: Sightline_Metrics_V1_Kpi) -> String {
@@ -254,10 +293,15 @@ enum AlertText {
   }
 
   static func expected(_ alert: Sightline_Metrics_V1_Alert) -> String {
-    "\(value(alert.expectedLow, alert.kpi))–\(value(alert.expectedHigh, alert.kpi))"
+    if alert.ruleKind == .staffingGap { return "short by < \(KpiFormat.fixed(alert.expectedHigh, digits: 1))" }
+    return "\(value(alert.expectedLow, alert.kpi))–\(value(alert.expectedHigh, alert.kpi))"
   }
 
   static func describe(_ rule: Sightline_Metrics_V1_AlertRule) -> String {
+    if rule.kind == .staffingGap {
+      let ahead = rule.windowSeconds % 86_400 == 0 ? "\(rule.windowSeconds / 86_400)d" : "\(rule.windowSeconds / 3_600)h"
+      return "staffing gap: forecast need over the roster by ≥ \(KpiFormat.fixed(rule.threshold, digits: 1)) agents, \(ahead) ahead"
+    }
     let scope = rule.by == .unspecified ? "" : " by \(WireNames.name(rule.by))"
     let window = rule.windowSeconds % 86_400 == 0 ? "\(rule.windowSeconds / 86_400)d" : "\(rule.windowSeconds / 3_600)h"
     let test =

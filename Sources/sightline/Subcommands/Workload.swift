@@ -12,7 +12,23 @@ struct WorkloadCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "workload",
     abstract: "Workload and staffing: a KPI by hour of the week, arrivals ahead, agents needed against a roster.",
-    subcommands: [Heatmap.self, Forecast.self, Staffing.self, HandleTime.self])
+    subcommands: [Heatmap.self, Forecast.self, Staffing.self, HandleTime.self, RosterCommand.self])
+
+  /// The roster CSV at `path` as wire hours, or a ValidationError naming the file, line
+  /// and column.
+  static func rosterHours(_ path: String, flag: String) throws -> [Sightline_Metrics_V1_RosterHour] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(flag): cannot read \(path)") }
+    do {
+      return try Roster(csv: String(decoding: data, as: UTF8.self)).agents.sorted { $0.key < $1.key }.map { slot, agents in
+        let time = TimeOfWeek(index: slot)
+        return .with {
+          $0.weekday = Int32(time.weekday); $0.hour = Int32(time.hour); $0.agents = agents
+        }
+      }
+    } catch {
+      throw ValidationError("\(flag) \(path): \(error)")
+    }
+  }
 
   /// `--period Nd|Nw` or `--from`/`--to`, as a range in the tenant's zone (unset: the
   /// service's default, the 4 weeks up to the current hour).
@@ -195,7 +211,7 @@ struct WorkloadCommand: AsyncParsableCommand {
         week against every other hour of the past range, with a test of the difference.
         """)
     enum Basis: String, ExpressibleByArgument, CaseIterable { case past, forecast }
-    @Option(help: "The weekly roster CSV (weekday,hour,agents).") var roster: String?
+    @Option(help: "The weekly roster CSV (weekday,hour,agents; default: the stored roster).") var roster: String?
     @Option(help: "past: mean arrivals per hour of the week over the range; forecast: the days ahead.") var basis: Basis = .past
     @Option(help: "Forecast basis: days ahead (1-28).") var days: Int32?
     @OptionGroup var range: RangeOptions
@@ -214,21 +230,7 @@ struct WorkloadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-      var rosterHours: [Sightline_Metrics_V1_RosterHour] = []
-      if let roster {
-        guard let data = FileManager.default.contents(atPath: roster) else { throw ValidationError("--roster: cannot read \(roster)") }
-        do {
-          let parsed = try Roster(csv: String(decoding: data, as: UTF8.self))
-          rosterHours = parsed.agents.sorted { $0.key < $1.key }.map { slot, agents in
-            let time = TimeOfWeek(index: slot)
-            return .with {
-              $0.weekday = Int32(time.weekday); $0.hour = Int32(time.hour); $0.agents = agents
-            }
-          }
-        } catch {
-          throw ValidationError("--roster \(roster): \(error)")
-        }
-      }
+      let rosterHours = try roster.map { try WorkloadCommand.rosterHours($0, flag: "--roster") } ?? []
       let wireFilters = try FilterArgument.parse(filters)
       let rostered = rosterHours
       let within = try answerWithin.map { try SettingsCommand.Set.duration($0, flag: "--answer-within") }
@@ -270,8 +272,62 @@ struct WorkloadCommand: AsyncParsableCommand {
             print(cells.map(CSV.escape).joined(separator: ","))
           }
         }
-      case .table: StaffingReport(reply: reply, zone: zone, all: all, hasRoster: !rosterHours.isEmpty).show()
+      case .table: StaffingReport(reply: reply, zone: zone, all: all, hasRoster: reply.rosterSource != .none).show()
       }
+    }
+  }
+
+  struct RosterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "roster",
+      abstract:
+        "Show or store the tenant's weekly roster (admin key to store): what staffing compares with by default and staffing-gap alerts watch.",
+      discussion: """
+        Example: sightline workload roster examples/roster-line.csv. The CSV has a header weekday,hour,agents
+        (weekday 1-7, Mon or 周一; hour 9, 09:00 or a range 09-18); hours not listed have no agents.
+        Other settings are kept.
+        """)
+    @Argument(help: "The roster CSV to store.") var file: String?
+    @Flag(help: "Forget the stored roster.") var clear = false
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+      if clear && file != nil { throw ValidationError("give a roster file or --clear, not both") }
+    }
+
+    func run() async throws {
+      let hours = try file.map { try WorkloadCommand.rosterHours($0, flag: "roster") }
+      let clear = self.clear
+      let settings = try await connection.withGateway { client, metadata in
+        let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
+        var settings = try await metrics.getSettings(.init(), metadata: metadata)
+        guard hours != nil || clear else { return settings }
+        // SetSettings replaces the whole settings: start from the current ones.
+        settings.workload.roster = hours ?? []
+        return try await metrics.setSettings(.with { $0.settings = settings }, metadata: metadata)
+      }
+      let roster = settings.workload.roster
+      guard !roster.isEmpty else {
+        print("no roster stored (sightline workload roster FILE.csv stores one)")
+        return
+      }
+      // One line per weekday: its hours with agents, runs of equal staffing joined.
+      for weekday in 1...7 {
+        let day = roster.filter { $0.weekday == weekday }.sorted { $0.hour < $1.hour }
+        var runs: [(from: Int32, to: Int32, agents: Double)] = []
+        for hour in day {
+          if let last = runs.last, last.to == hour.hour, last.agents == hour.agents {
+            runs[runs.count - 1].to = hour.hour + 1
+          } else {
+            runs.append((hour.hour, hour.hour + 1, hour.agents))
+          }
+        }
+        let text = runs.map {
+          "\(WorkloadCommand.hourName($0.from))–\(WorkloadCommand.hourName($0.to % 24)) \(KpiFormat.fixed($0.agents, digits: $0.agents == $0.agents.rounded() ? 0 : 1))"
+        }
+        print("\(WorkloadCommand.weekdayName(Int32(weekday))): \(text.isEmpty ? "–" : text.joined(separator: ", "))")
+      }
+      print("\(roster.reduce(0) { $0 + $1.agents }) agent-hours a week")
     }
   }
 

@@ -288,6 +288,49 @@ public nonisolated enum Sightline_Metrics_V1_Comparison: SwiftProtobuf.Enum, Swi
 
 }
 
+/// What an alert rule watches.
+public nonisolated enum Sightline_Metrics_V1_AlertRuleKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// A KPI over a window ending now: threshold or anomaly.
+  case kpi // = 0
+
+  /// The staffing gap ahead (docs/workload.md, "Staffing alerts"): the forecast need per
+  /// hour over the next `window_seconds` (1 hour to 28 days) against the tenant's stored
+  /// roster; an alert opens for each run of hours short by at least `threshold` agents,
+  /// and resolves when the run is covered or has begun. `kpi` is volume (the arrivals the
+  /// forecast is of); `by`, `comparison`, `anomaly` and `min_sample` are not used.
+  case staffingGap // = 1
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .kpi
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .kpi
+    case 1: self = .staffingGap
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .kpi: return 0
+    case .staffingGap: return 1
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Sightline_Metrics_V1_AlertRuleKind] = [
+    .kpi,
+    .staffingGap,
+  ]
+
+}
+
 /// Severity of an alert.
 public nonisolated enum Sightline_Metrics_V1_Severity: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -370,6 +413,45 @@ public nonisolated enum Sightline_Metrics_V1_StaffingBasis: SwiftProtobuf.Enum, 
     .unspecified,
     .past,
     .forecast,
+  ]
+
+}
+
+/// Where a staffing plan's roster came from.
+public nonisolated enum Sightline_Metrics_V1_RosterSource: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case none // = 0
+  case request // = 1
+  case stored // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .none
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .none
+    case 1: self = .request
+    case 2: self = .stored
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .none: return 0
+    case .request: return 1
+    case .stored: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Sightline_Metrics_V1_RosterSource] = [
+    .none,
+    .request,
+    .stored,
   ]
 
 }
@@ -991,6 +1073,11 @@ public nonisolated struct Sightline_Metrics_V1_WorkloadSettings: Sendable {
   /// Clears the value of `targets`. Subsequent reads from it will return its default value.
   public mutating func clearTargets() {self._targets = nil}
 
+  /// The tenant's weekly roster (agents per hour of the week; hours not listed have 0):
+  /// what PlanStaffing compares with when a request brings none, and what staffing-gap
+  /// alert rules watch.
+  public var roster: [Sightline_Metrics_V1_RosterHour] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1111,6 +1198,9 @@ public nonisolated struct Sightline_Metrics_V1_AlertRule: Sendable {
 
   /// Minimum sample size for a window to be judged.
   public var minSample: Int64 = 0
+
+  /// What the rule watches: a KPI (the default), or the staffing gap ahead.
+  public var kind: Sightline_Metrics_V1_AlertRuleKind = .kpi
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1296,6 +1386,14 @@ public nonisolated struct Sightline_Metrics_V1_Alert: @unchecked Sendable {
     set {_uniqueStorage()._contributors = newValue}
   }
 
+  /// What the rule watched. A staffing gap's `dimension_value` is the run's local start
+  /// ("2026-12-07 19:00"), `window` the hours short, `value` the largest shortfall in
+  /// agents over `sample_size` hours, and `expected_high` the rule's threshold.
+  public var ruleKind: Sightline_Metrics_V1_AlertRuleKind {
+    get {_storage._ruleKind}
+    set {_uniqueStorage()._ruleKind = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1400,45 +1498,53 @@ public nonisolated struct Sightline_Metrics_V1_AlertEpisode: Sendable {
 }
 
 /// The replay.
-public nonisolated struct Sightline_Metrics_V1_TestAlertRuleResponse: Sendable {
+public nonisolated struct Sightline_Metrics_V1_TestAlertRuleResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The rule replayed.
   public var rule: Sightline_Metrics_V1_AlertRule {
-    get {_rule ?? Sightline_Metrics_V1_AlertRule()}
-    set {_rule = newValue}
+    get {_storage._rule ?? Sightline_Metrics_V1_AlertRule()}
+    set {_uniqueStorage()._rule = newValue}
   }
   /// Returns true if `rule` has been explicitly set.
-  public var hasRule: Bool {self._rule != nil}
+  public var hasRule: Bool {_storage._rule != nil}
   /// Clears the value of `rule`. Subsequent reads from it will return its default value.
-  public mutating func clearRule() {self._rule = nil}
+  public mutating func clearRule() {_uniqueStorage()._rule = nil}
 
   /// The replayed range, and how often it was judged.
   public var range: Sightline_Common_V1_TimeRange {
-    get {_range ?? Sightline_Common_V1_TimeRange()}
-    set {_range = newValue}
+    get {_storage._range ?? Sightline_Common_V1_TimeRange()}
+    set {_uniqueStorage()._range = newValue}
   }
   /// Returns true if `range` has been explicitly set.
-  public var hasRange: Bool {self._range != nil}
+  public var hasRange: Bool {_storage._range != nil}
   /// Clears the value of `range`. Subsequent reads from it will return its default value.
-  public mutating func clearRange() {self._range = nil}
+  public mutating func clearRange() {_uniqueStorage()._range = nil}
 
-  public var stepSeconds: Int64 = 0
+  public var stepSeconds: Int64 {
+    get {_storage._stepSeconds}
+    set {_uniqueStorage()._stepSeconds = newValue}
+  }
 
   /// Moments judged.
-  public var evaluations: Int64 = 0
+  public var evaluations: Int64 {
+    get {_storage._evaluations}
+    set {_uniqueStorage()._evaluations = newValue}
+  }
 
   /// Every episode, oldest first.
-  public var episodes: [Sightline_Metrics_V1_AlertEpisode] = []
+  public var episodes: [Sightline_Metrics_V1_AlertEpisode] {
+    get {_storage._episodes}
+    set {_uniqueStorage()._episodes = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _rule: Sightline_Metrics_V1_AlertRule? = nil
-  fileprivate var _range: Sightline_Common_V1_TimeRange? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Lists alerts.
@@ -1808,7 +1914,8 @@ public nonisolated struct Sightline_Metrics_V1_PlanStaffingRequest: Sendable {
   /// Forecast: days ahead; 0 = 14, at most 28.
   public var days: Int32 = 0
 
-  /// The weekly roster; hours not listed have 0 agents. Empty: no comparison.
+  /// The weekly roster; hours not listed have 0 agents. Empty: the tenant's stored roster
+  /// (WorkloadSettings.roster), if any, else no comparison.
   public var roster: [Sightline_Metrics_V1_RosterHour] = []
 
   /// Targets for this plan; unset fields take the tenant's (WorkloadSettings).
@@ -2059,6 +2166,12 @@ public nonisolated struct Sightline_Metrics_V1_PlanStaffingResponse: @unchecked 
     set {_uniqueStorage()._handleTimes = newValue}
   }
 
+  /// The roster compared with: the request's, else the tenant's stored one, else none.
+  public var rosterSource: Sightline_Metrics_V1_RosterSource {
+    get {_storage._rosterSource}
+    set {_uniqueStorage()._rosterSource = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2111,12 +2224,20 @@ nonisolated extension Sightline_Metrics_V1_Comparison: SwiftProtobuf._ProtoNameP
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COMPARISON_UNSPECIFIED\0\u{1}COMPARISON_GREATER\0\u{1}COMPARISON_LESS\0")
 }
 
+nonisolated extension Sightline_Metrics_V1_AlertRuleKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ALERT_RULE_KIND_KPI\0\u{1}ALERT_RULE_KIND_STAFFING_GAP\0")
+}
+
 nonisolated extension Sightline_Metrics_V1_Severity: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SEVERITY_UNSPECIFIED\0\u{1}SEVERITY_INFO\0\u{1}SEVERITY_WARNING\0\u{1}SEVERITY_CRITICAL\0")
 }
 
 nonisolated extension Sightline_Metrics_V1_StaffingBasis: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STAFFING_BASIS_UNSPECIFIED\0\u{1}STAFFING_BASIS_PAST\0\u{1}STAFFING_BASIS_FORECAST\0")
+}
+
+nonisolated extension Sightline_Metrics_V1_RosterSource: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROSTER_SOURCE_NONE\0\u{1}ROSTER_SOURCE_REQUEST\0\u{1}ROSTER_SOURCE_STORED\0")
 }
 
 nonisolated extension Sightline_Metrics_V1_QueryKpisRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3051,7 +3172,7 @@ nonisolated extension Sightline_Metrics_V1_TenantSettings: SwiftProtobuf.Message
 
 nonisolated extension Sightline_Metrics_V1_WorkloadSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkloadSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}handle_seconds\0\u{3}live_channels\0\u{1}targets\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}handle_seconds\0\u{3}live_channels\0\u{1}targets\0\u{1}roster\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3062,6 +3183,7 @@ nonisolated extension Sightline_Metrics_V1_WorkloadSettings: SwiftProtobuf.Messa
       case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.handleSeconds) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.liveChannels) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._targets) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.roster) }()
       default: break
       }
     }
@@ -3081,6 +3203,9 @@ nonisolated extension Sightline_Metrics_V1_WorkloadSettings: SwiftProtobuf.Messa
     try { if let v = self._targets {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if !self.roster.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.roster, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3088,6 +3213,7 @@ nonisolated extension Sightline_Metrics_V1_WorkloadSettings: SwiftProtobuf.Messa
     if lhs.handleSeconds != rhs.handleSeconds {return false}
     if lhs.liveChannels != rhs.liveChannels {return false}
     if lhs._targets != rhs._targets {return false}
+    if lhs.roster != rhs.roster {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3238,7 +3364,7 @@ nonisolated extension Sightline_Metrics_V1_SetSettingsRequest: SwiftProtobuf.Mes
 
 nonisolated extension Sightline_Metrics_V1_AlertRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AlertRule"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kpi\0\u{1}by\0\u{3}window_seconds\0\u{1}comparison\0\u{1}threshold\0\u{1}anomaly\0\u{3}min_sample\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kpi\0\u{1}by\0\u{3}window_seconds\0\u{1}comparison\0\u{1}threshold\0\u{1}anomaly\0\u{3}min_sample\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3255,6 +3381,7 @@ nonisolated extension Sightline_Metrics_V1_AlertRule: SwiftProtobuf.Message, Swi
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.threshold) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.anomaly) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.minSample) }()
+      case 10: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
     }
@@ -3288,6 +3415,9 @@ nonisolated extension Sightline_Metrics_V1_AlertRule: SwiftProtobuf.Message, Swi
     if self.minSample != 0 {
       try visitor.visitSingularInt64Field(value: self.minSample, fieldNumber: 9)
     }
+    if self.kind != .kpi {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3301,6 +3431,7 @@ nonisolated extension Sightline_Metrics_V1_AlertRule: SwiftProtobuf.Message, Swi
     if lhs.threshold != rhs.threshold {return false}
     if lhs.anomaly != rhs.anomaly {return false}
     if lhs.minSample != rhs.minSample {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3440,7 +3571,7 @@ nonisolated extension Sightline_Metrics_V1_RemoveAlertRuleResponse: SwiftProtobu
 
 nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Alert"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}rule_id\0\u{1}kpi\0\u{1}dimension\0\u{3}dimension_value\0\u{1}value\0\u{3}sample_size\0\u{3}expected_low\0\u{3}expected_high\0\u{1}severity\0\u{3}opened_at\0\u{3}resolved_at\0\u{1}window\0\u{1}message\0\u{1}contributors\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}rule_id\0\u{1}kpi\0\u{1}dimension\0\u{3}dimension_value\0\u{1}value\0\u{3}sample_size\0\u{3}expected_low\0\u{3}expected_high\0\u{1}severity\0\u{3}opened_at\0\u{3}resolved_at\0\u{1}window\0\u{1}message\0\u{1}contributors\0\u{3}rule_kind\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -3458,6 +3589,7 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
     var _window: Sightline_Common_V1_TimeRange? = nil
     var _message: String = String()
     var _contributors: [Sightline_Metrics_V1_AlertContributor] = []
+    var _ruleKind: Sightline_Metrics_V1_AlertRuleKind = .kpi
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3483,6 +3615,7 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
       _window = source._window
       _message = source._message
       _contributors = source._contributors
+      _ruleKind = source._ruleKind
     }
   }
 
@@ -3516,6 +3649,7 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._window) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
         case 15: try { try decoder.decodeRepeatedMessageField(value: &_storage._contributors) }()
+        case 16: try { try decoder.decodeSingularEnumField(value: &_storage._ruleKind) }()
         default: break
         }
       }
@@ -3573,6 +3707,9 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
       if !_storage._contributors.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._contributors, fieldNumber: 15)
       }
+      if _storage._ruleKind != .kpi {
+        try visitor.visitSingularEnumField(value: _storage._ruleKind, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3597,6 +3734,7 @@ nonisolated extension Sightline_Metrics_V1_Alert: SwiftProtobuf.Message, SwiftPr
         if _storage._window != rhs_storage._window {return false}
         if _storage._message != rhs_storage._message {return false}
         if _storage._contributors != rhs_storage._contributors {return false}
+        if _storage._ruleKind != rhs_storage._ruleKind {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3779,51 +3917,95 @@ nonisolated extension Sightline_Metrics_V1_TestAlertRuleResponse: SwiftProtobuf.
   public static let protoMessageName: String = _protobuf_package + ".TestAlertRuleResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0\u{1}range\0\u{3}step_seconds\0\u{1}evaluations\0\u{1}episodes\0")
 
+  fileprivate class _StorageClass {
+    var _rule: Sightline_Metrics_V1_AlertRule? = nil
+    var _range: Sightline_Common_V1_TimeRange? = nil
+    var _stepSeconds: Int64 = 0
+    var _evaluations: Int64 = 0
+    var _episodes: [Sightline_Metrics_V1_AlertEpisode] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _rule = source._rule
+      _range = source._range
+      _stepSeconds = source._stepSeconds
+      _evaluations = source._evaluations
+      _episodes = source._episodes
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._range) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.stepSeconds) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.evaluations) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.episodes) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._rule) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._range) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._stepSeconds) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._evaluations) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._episodes) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._rule {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._range {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    if self.stepSeconds != 0 {
-      try visitor.visitSingularInt64Field(value: self.stepSeconds, fieldNumber: 3)
-    }
-    if self.evaluations != 0 {
-      try visitor.visitSingularInt64Field(value: self.evaluations, fieldNumber: 4)
-    }
-    if !self.episodes.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.episodes, fieldNumber: 5)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._rule {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._range {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if _storage._stepSeconds != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._stepSeconds, fieldNumber: 3)
+      }
+      if _storage._evaluations != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._evaluations, fieldNumber: 4)
+      }
+      if !_storage._episodes.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._episodes, fieldNumber: 5)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Metrics_V1_TestAlertRuleResponse, rhs: Sightline_Metrics_V1_TestAlertRuleResponse) -> Bool {
-    if lhs._rule != rhs._rule {return false}
-    if lhs._range != rhs._range {return false}
-    if lhs.stepSeconds != rhs.stepSeconds {return false}
-    if lhs.evaluations != rhs.evaluations {return false}
-    if lhs.episodes != rhs.episodes {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._rule != rhs_storage._rule {return false}
+        if _storage._range != rhs_storage._range {return false}
+        if _storage._stepSeconds != rhs_storage._stepSeconds {return false}
+        if _storage._evaluations != rhs_storage._evaluations {return false}
+        if _storage._episodes != rhs_storage._episodes {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4724,7 +4906,7 @@ nonisolated extension Sightline_Metrics_V1_HourComparison: SwiftProtobuf.Message
 
 nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PlanStaffingResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}basis\0\u{3}time_zone\0\u{1}range\0\u{1}hours\0\u{3}missing_handle_time\0\u{1}understaffed\0\u{1}comparisons\0\u{1}targets\0\u{3}applied_offset\0\u{3}handle_times\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}basis\0\u{3}time_zone\0\u{1}range\0\u{1}hours\0\u{3}missing_handle_time\0\u{1}understaffed\0\u{1}comparisons\0\u{1}targets\0\u{3}applied_offset\0\u{3}handle_times\0\u{3}roster_source\0")
 
   fileprivate class _StorageClass {
     var _basis: Sightline_Metrics_V1_StaffingBasis = .unspecified
@@ -4737,6 +4919,7 @@ nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.M
     var _targets: Sightline_Metrics_V1_StaffingTargets? = nil
     var _appliedOffset: Int64 = 0
     var _handleTimes: [Sightline_Metrics_V1_HandleTimeUsed] = []
+    var _rosterSource: Sightline_Metrics_V1_RosterSource = .none
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4757,6 +4940,7 @@ nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.M
       _targets = source._targets
       _appliedOffset = source._appliedOffset
       _handleTimes = source._handleTimes
+      _rosterSource = source._rosterSource
     }
   }
 
@@ -4785,6 +4969,7 @@ nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.M
         case 8: try { try decoder.decodeSingularMessageField(value: &_storage._targets) }()
         case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._appliedOffset) }()
         case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._handleTimes) }()
+        case 11: try { try decoder.decodeSingularEnumField(value: &_storage._rosterSource) }()
         default: break
         }
       }
@@ -4827,6 +5012,9 @@ nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.M
       if !_storage._handleTimes.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._handleTimes, fieldNumber: 10)
       }
+      if _storage._rosterSource != .none {
+        try visitor.visitSingularEnumField(value: _storage._rosterSource, fieldNumber: 11)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4846,6 +5034,7 @@ nonisolated extension Sightline_Metrics_V1_PlanStaffingResponse: SwiftProtobuf.M
         if _storage._targets != rhs_storage._targets {return false}
         if _storage._appliedOffset != rhs_storage._appliedOffset {return false}
         if _storage._handleTimes != rhs_storage._handleTimes {return false}
+        if _storage._rosterSource != rhs_storage._rosterSource {return false}
         return true
       }
       if !storagesAreEqual {return false}
