@@ -167,8 +167,14 @@ struct KpiEngine: Sendable {
       }
       return
     }
-    try store.forEachSurvey(cut.stored(selection)) { survey, timeMs, stored in
-      guard let bucket = buckets.index(of: timeMs), let group = cut.group(stored, timeMs: timeMs) else { return }
+    // An answer is cut by its service time (its ticket's creation): CSAT "in the evening"
+    // is that of the evening's tickets, whenever their customers answered.
+    var selection = cut.stored(selection)
+    selection.surveyServiceTime = true
+    try store.forEachSurvey(selection) { survey, timeMs, stored in
+      guard let bucket = buckets.index(of: timeMs), let serviceMs = stored.last.flatMap({ Int64($0) }),
+        let group = cut.group(stored.dropLast(), timeMs: serviceMs)
+      else { return }
       cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].add(survey: survey)
     }
   }
@@ -227,7 +233,7 @@ struct TimeOfWeekCut {
 
   /// The row's group: `stored` values (the stored dimensions', in order) with the
   /// time-of-week values put in; nil when a time filter drops the row.
-  func group(_ stored: [String], timeMs: Int64) -> [String]? {
+  func group(_ stored: some RandomAccessCollection<String>, timeMs: Int64) -> [String]? {
     let time = TimeOfWeek(milliseconds: timeMs, zone: zone)
     for (dimension, values) in accepted where !values.contains(dimension.value(of: time)) { return nil }
     var group: [String] = []
@@ -237,7 +243,7 @@ struct TimeOfWeekCut {
       if dimension.isTimeOfWeek {
         group.append(dimension.value(of: time))
       } else {
-        group.append(stored[next])
+        group.append(stored[stored.index(stored.startIndex, offsetBy: next)])
         next += 1
       }
     }

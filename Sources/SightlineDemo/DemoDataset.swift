@@ -54,6 +54,8 @@ private struct Customer {
 private struct Generator {
   let scenario: DemoScenario
   var random: SeededRandom
+  /// The short evenings' own draws (``DemoScenario/shortEveningLines``).
+  var eveningRandom: SeededRandom
   var timed: [(ms: Int64, event: Sightline_Ingestion_V1_Event)] = []
   var customers: [Customer] = []
   var ticketCounter = 0
@@ -61,6 +63,7 @@ private struct Generator {
   init(scenario: DemoScenario) {
     self.scenario = scenario
     random = SeededRandom(seed: scenario.seed)
+    eveningRandom = SeededRandom(seed: scenario.seed ^ 0x5EED_E7E0)
   }
 
   mutating func run() -> [Sightline_Ingestion_V1_Event] {
@@ -129,12 +132,45 @@ private struct Generator {
     return "web"
   }
 
+  /// The moment `workMs` of service hours (08:00-22:00 Shanghai) after `start`. Any 24
+  /// hours hold exactly 14 service hours, so a day's tickets stay within its 24 hours
+  /// whenever the scenario starts, and keep Shanghai's working day: the hour-of-week
+  /// cuts (docs/workload.md) see evenings where Shanghai has them.
+  static func afterServiceTime(_ start: Int64, _ workMs: Int64) -> Int64 {
+    let hour: Int64 = 3_600_000
+    let (open, close) = (Int64(DemoScenario.openHour) * hour, Int64(DemoScenario.closeHour) * hour)
+    var (moment, remaining) = (start, workMs)
+    while true {
+      let timeOfDay = Self.localTimeOfDay(moment)
+      if timeOfDay < open {
+        moment += open - timeOfDay
+      } else if timeOfDay >= close {
+        moment += DemoScenario.dayMs - timeOfDay + open
+      } else if remaining < close - timeOfDay {
+        return moment + remaining
+      } else {
+        remaining -= close - timeOfDay
+        moment += close - timeOfDay
+      }
+    }
+  }
+
+  /// Milliseconds since local midnight in Shanghai (times before 1970 included).
+  static func localTimeOfDay(_ ms: Int64) -> Int64 {
+    let remainder = (ms + DemoScenario.zoneOffsetMs) % DemoScenario.dayMs
+    return remainder < 0 ? remainder + DemoScenario.dayMs : remainder
+  }
+
+  /// The local hour of `ms` in Shanghai.
+  static func localHour(_ ms: Int64) -> Int { Int(localTimeOfDay(ms) / 3_600_000) }
+
   mutating func makeTicket(line: String, dayStart: Int64, baseFirstResponse: Double) {
     ticketCounter += 1
     let ticket = "T\(ticketCounter)"
     let customer = random.pick(customers)
-    // Working hours in China: 08:00-22:00 +08:00 is 00:00-14:00 UTC.
-    let created = dayStart + Int64(random.unit() * 14 * 3_600_000)
+    let created = Self.afterServiceTime(dayStart, Int64(random.unit() * 14 * 3_600_000))
+    let shortEvening =
+      scenario.shortEveningLines.contains(line) && Self.localHour(created) >= scenario.eveningFrom
     let treated = scenario.treatedLines.contains(line) && created >= scenario.rolloutMs
     let spike =
       customer.region == scenario.spikeRegion
@@ -173,7 +209,7 @@ private struct Generator {
     guard random.chance(0.985) else { return }
     let firstResponse = random.logNormal(
       median: baseFirstResponse * (treated ? 1 + scenario.firstResponseEffect : 1), sigma: 0.6)
-    var clock = created + Int64(firstResponse * 1000)
+    var clock = created + Int64(firstResponse * (shortEvening ? scenario.eveningSlowdown : 1) * 1000)
     ticketEvent(.agentReply, clock, generator: &self)
     if random.chance(0.35) {
       for _ in 0..<(1 + random.poisson(0.5)) {
@@ -195,18 +231,22 @@ private struct Generator {
     }
     makeSurveys(
       ticket: ticket, customer: customer, at: resolvedAt + 3_600_000, firstResponse: firstResponse,
-      treated: treated, problem: problem, channel: channel)
+      treated: treated, problem: problem, channel: channel, shortEvening: shortEvening)
   }
 
   mutating func makeSurveys(
     ticket: String, customer: Customer, at ms: Int64, firstResponse: Double, treated: Bool, problem: String,
-    channel: String
+    channel: String, shortEvening: Bool
   ) {
     let souring = customer.tier == "vip" && ms >= scenario.endMs - Int64(scenario.vipDays) * DemoScenario.dayMs
     var satisfiedChance = 0.80 - (firstResponse > 4 * 3_600 ? 0.10 : 0)
     if treated { satisfiedChance += scenario.csatEffect }
     if souring { satisfiedChance -= scenario.vipDrop }
-    let satisfied = random.chance(satisfiedChance)
+    let satisfiedAsDrawn = random.chance(satisfiedChance)
+    // A short evening sours some answers. Drawn from a stream of its own, and the draws
+    // below gated on the main stream's outcome, so every other planted effect sees the
+    // same draws as without it.
+    let satisfied = satisfiedAsDrawn && !(shortEvening && eveningRandom.chance(scenario.eveningDissatisfaction))
     if random.chance(0.45) {
       let score = satisfied ? (random.chance(0.6) ? 5 : 4) : 1 + Int(random.next() % 3)
       let comment = random.chance(0.5) ? comment(score: score, scale: 5, problem: problem, souring: souring) : ""
@@ -250,7 +290,7 @@ private struct Generator {
         }
       }
     }
-    if !satisfied && random.chance(0.1) {
+    if !satisfiedAsDrawn && random.chance(0.1) {
       let text = DemoText.withContact(random.pick(DemoText.negative[problem] ?? DemoText.neutral), ticket: ticketCounter)
       let rating = 1 + Int32(random.next() % 2)
       add(ms + 7_200_000, "f-\(ticket)") { event in

@@ -1,7 +1,8 @@
 /// What the demo data set plants: a realistic service operation over `days`, where some
 /// business lines get the dashboard on the rollout day and improve, one region suffers a
-/// complaint spike at the end, and VIP customers sour over the last weeks. Tests check
-/// that Sightline finds exactly these.
+/// complaint spike at the end, VIP customers sour over the last weeks, and a few lines run
+/// short in the evenings (slower replies, lower CSAT from 19:00). Tests check that
+/// Sightline finds exactly these.
 public struct DemoScenario: Sendable, Equatable {
   /// Seed of the generator: the same seed gives the same data set.
   public var seed: UInt64 = 7
@@ -32,6 +33,14 @@ public struct DemoScenario: Sendable, Equatable {
   /// VIP customers' CSAT "satisfied" chance drops by `vipDrop` over the last `vipDays`.
   public var vipDays = 30
   public var vipDrop = 0.30
+  /// Lines whose evenings are understaffed (one treated, one control, so the rollout's
+  /// comparison is not tilted): tickets created from `eveningFrom` (local) get replies
+  /// `eveningSlowdown` times slower, and a satisfied customer turns unsatisfied with the
+  /// chance `eveningDissatisfaction`. `examples/roster-line.csv` is such a line's rota.
+  public var shortEveningLines = ["L03", "L13"]
+  public var eveningFrom = 19
+  public var eveningSlowdown = 3.0
+  public var eveningDissatisfaction = 0.5
   /// Handle times the demo tenant sets (seconds), and its live channels (docs/workload.md).
   public static let handleSeconds: [String: Double] = ["wechat": 240, "phone": 360, "app": 300, "email": 540, "web": 480]
   public static let liveChannels = ["phone", "wechat"]
@@ -52,6 +61,11 @@ public struct DemoScenario: Sendable, Equatable {
 
   /// The demo tenant's time zone: its days, and the dates printed about it, are Shanghai's.
   public static let timeZone = "Asia/Shanghai"
+  /// Shanghai's offset from UTC (no daylight saving), and its service hours: tickets come
+  /// in from 08:00 to 22:00 local.
+  static let zoneOffsetMs: Int64 = 8 * 3_600_000
+  static let openHour = 8
+  static let closeHour = 22
   static let dayMs: Int64 = 86_400_000
   static let regions = ["north", "south", "east", "west", "central", "northeast"]
   static let channels: [(String, Double)] = [("wechat", 0.35), ("phone", 0.25), ("app", 0.2), ("email", 0.1), ("web", 0.1)]

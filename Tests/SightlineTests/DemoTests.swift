@@ -19,10 +19,12 @@ extension RealProcessSuites {
   /// among them), so it runs one after another with them rather than beside them.
   @Suite(.serialized) struct DemoTests {
     @Test func theDemoFindsWhatWasPlantedAndTheCockpitAgreesWithTheRPCs() async throws {
-      // The data end on a 6-h boundary, the replays' step below: which moments judge which
-      // windows is then the same on every run, as the seeded data are.
-      let sixHours: Int64 = 6 * 3_600_000
-      var scenario = DemoScenario(endMs: Int64(Date().timeIntervalSince1970 * 1000) / sixHours * sixHours)
+      // The data end at today's midnight UTC (08:00 in Shanghai), a boundary of the
+      // replays' 6-hour step: the tickets, placed in Shanghai's service hours, and which
+      // moments judge which windows are then the same on every run, as the seeded data are.
+      // (Ending at another hour of the day places the same draws at other moments relative
+      // to the end: another realisation of the same plants.)
+      var scenario = DemoScenario(endMs: todayMidnightMs())
       scenario.days = 70
       scenario.rolloutDay = 35
       scenario.customers = 800
@@ -36,7 +38,9 @@ extension RealProcessSuites {
           let tenant = try #require(TenantID(outcome.tenantID))
 
           // The complaint spike raises alerts for the south region and no other.
-          let changes = try suite.metrics.evaluateAlerts(tenant: tenant)
+          // Judged at the end of the data (the scheduler's next round would be now, up to a
+          // day later, when the spike's window holds fewer of its tickets).
+          let changes = try suite.metrics.evaluateAlerts(tenant: tenant, nowMs: planted.endMs)
           #expect(!changes.isEmpty)
           #expect(Set(changes.map(\.dimensionValue)) == [planted.spikeRegion])
           // Each carries what moved the tenant's complaint rate: the spiking region first.
@@ -176,6 +180,39 @@ extension RealProcessSuites {
           let plan = try await metrics.planStaffing(.init(), metadata: key)
           #expect(plan.missingHandleTime.isEmpty && plan.hours.contains { $0.needed > 0 })
           #expect(try await metrics.getSettings(.init(), metadata: key).workload.liveChannels.sorted() == ["phone", "wechat"])
+          // The planted short evenings: on a line's rota (examples/roster-line.csv: 5 agents
+          // 08:00-19:00, 2 until 22:00), staffing finds evening hours short (those whose
+          // weeks brought both live channels), none by day, with slower first replies and a
+          // lower CSAT there than in the line's other hours.
+          let rota = (1...7).flatMap { day in
+            (8..<22).map { hour in
+              Sightline_Metrics_V1_RosterHour.with {
+                $0.weekday = Int32(day); $0.hour = Int32(hour); $0.agents = hour >= 19 ? 2 : 5
+              }
+            }
+          }
+          for line in planted.shortEveningLines {
+            let lineStaffing = try await metrics.planStaffing(
+              .with {
+                $0.roster = rota
+                $0.range = .with {
+                  $0.start = Google_Protobuf_Timestamp(unixMilliseconds: planted.startMs)
+                  $0.end = Google_Protobuf_Timestamp(unixMilliseconds: planted.endMs)
+                }
+                $0.filters = [
+                  .with {
+                    $0.dimension = .businessLine; $0.values = [line]
+                  }
+                ]
+              }, metadata: key)
+            let runs = lineStaffing.understaffed.map { [$0.weekday, $0.fromHour, $0.toHour] }
+            #expect(runs.allSatisfy { $0[1] >= 19 && $0[2] <= 22 }, "\(line): \(runs)")
+            #expect(Set(runs.map { $0[0] }).count >= 5, "\(line): \(runs)")
+            let csat = try #require(lineStaffing.comparisons.first { $0.kpi == .csat })
+            let frt = try #require(lineStaffing.comparisons.first { $0.kpi == .firstResponseTime })
+            #expect(csat.difference < -0.1 && csat.pValue < 0.05, "\(line): CSAT \(csat)")
+            #expect(frt.difference > 0 && frt.pValue < 0.05, "\(line): first response \(frt)")
+          }
 
           // Stop segmentation: the cockpit still answers, with that section marked unavailable.
           suite.servers[.segmentation]!.server.beginGracefulShutdown()

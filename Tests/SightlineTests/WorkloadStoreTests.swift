@@ -48,6 +48,28 @@ struct WorkloadStoreTests {
     #expect(morning.map { $0.accumulator.result(.volume).value } == [Double(inMorning.count)])
   }
 
+  @Test("an answer is cut by the hour its ticket came in; one without a ticket by its own time", arguments: TestBackend.all)
+  func answersAreCutByTheirServiceTime(_ backend: TestBackend) throws {
+    var f = try KpiFixture(backend)
+    // Monday 20:15 in Shanghai; answered on Tuesday at 10:00 (a 1) and 11:00 (a 5, no ticket).
+    try f.ticket("T1", .created, "2026-03-02T12:15:00Z", customer: "C1")
+    try f.survey(.csat, 1, "2026-03-03T02:00:00Z", ticket: "T1")
+    try f.survey(.csat, 5, "2026-03-03T03:00:00Z")
+    // An answer to a ticket created before the range still counts, at its ticket's hour.
+    try f.ticket("T0", .created, "2026-02-20T01:30:00Z", customer: "C0")
+    try f.survey(.csat, 4, "2026-03-03T04:00:00Z", ticket: "T0")
+    let cells = try f.query(
+      [.csat], from: "2026-03-03T00:00:00Z", to: "2026-03-04T00:00:00Z", timeZone: "Asia/Shanghai", groupBy: [.weekday, .hourOfDay])
+    let found = Dictionary(
+      uniqueKeysWithValues: cells.map {
+        ($0.cell.group, [$0.accumulator.result(.csat).value, Double($0.accumulator.result(.csat).sampleSize)])
+      })
+    #expect(found == [["1", "20"]: [0, 1], ["2", "11"]: [1, 1], ["5", "09"]: [1, 1]])
+    // Grouped by the ticket's own dimensions as before, and not by time: one cell.
+    let all = try f.query([.csat], from: "2026-03-03T00:00:00Z", to: "2026-03-04T00:00:00Z", timeZone: "Asia/Shanghai")
+    #expect(all.first?.accumulator.result(.csat).sampleSize == 3)
+  }
+
   @Test("backlog at the end of each hour equals the KPI engine's backlog of that hour", arguments: TestBackend.all)
   func hourlyBacklogAgreesWithTheEngine(_ backend: TestBackend) throws {
     let (f, _) = try Self.fixture(backend)

@@ -52,10 +52,13 @@ struct KpiReadSQL {
 
   /// The survey answers given in the selection's range that pass its filters (ticket
   /// dimensions come from the answer's ticket, if it names one); bind as ``tickets(_:)``.
+  /// Columns: scale, score, time, one per grouping dimension, then the service time when
+  /// the selection asks for it.
   mutating func surveys(_ selection: KpiSelection) -> (sql: String, values: [String]) {
     let (start, end) = (placeholder(), placeholder())
     let (conditions, values) = filters(selection.filters, source: .survey)
-    let groups = selection.groupBy.map { expression($0, source: .survey) }
+    var groups = selection.groupBy.map { expression($0, source: .survey) }
+    if selection.surveyServiceTime { groups.append("CAST(COALESCE(t.created_ms, s.time_ms) AS TEXT)") }
     let sql = """
       SELECT s.scale, s.score, s.time_ms\(groups.map { ", " + $0 }.joined())
       FROM survey AS s LEFT JOIN ticket AS t ON \(sameTenant("t", "s"))t.ticket_id = s.ticket_id

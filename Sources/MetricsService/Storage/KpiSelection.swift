@@ -12,6 +12,10 @@ public struct KpiSelection: Sendable {
   public var groupBy: [KpiDimension]
   /// Only tickets without an agent reply (for judging SLA breaches of unanswered tickets).
   public var unansweredOnly = false
+  /// Survey reads: also give each answer's service time, the creation of the ticket it is
+  /// about (its own time when it names none), as one more value after the groups (Unix ms
+  /// as text). The hour-of-week cut reads an answer there: when the service was given.
+  public var surveyServiceTime = false
 
   /// A selection from its parts.
   public init(startMs: Int64, endMs: Int64, filters: [KpiDimension: [String]] = [:], groupBy: [KpiDimension] = []) {

@@ -337,7 +337,7 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
   public func forEachSurvey(_ selection: KpiSelection, _ body: (SurveyFact, Int64, [String]) throws -> Void) throws {
     var builder = KpiReadSQL(.postgres)
     let (sql, values) = builder.surveys(selection)
-    let groups = selection.groupBy.count
+    let groups = selection.groupBy.count + (selection.surveyServiceTime ? 1 : 0)
     try read(sql, [.integer(selection.startMs), .integer(selection.endMs)] + values.map(SQLValue.text)) { cells in
       guard let scale = SurveyScale(rawValue: try cells[0].decode(String.self)) else { return }
       try body(

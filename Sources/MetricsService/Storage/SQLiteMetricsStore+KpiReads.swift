@@ -32,7 +32,7 @@ extension SQLiteMetricsStore {
   public func forEachSurvey(_ selection: KpiSelection, _ body: (SurveyFact, Int64, [String]) throws -> Void) throws {
     var builder = KpiReadSQL(.sqlite)
     let (sql, values) = builder.surveys(selection)
-    let groups = selection.groupBy.count
+    let groups = selection.groupBy.count + (selection.surveyServiceTime ? 1 : 0)
     try writer.read { db in
       let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([selection.startMs, selection.endMs] + values))
       while let row = try rows.next() {
