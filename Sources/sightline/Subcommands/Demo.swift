@@ -144,12 +144,14 @@ struct Demo: AsyncParsableCommand {
         Planted in the data: lines \(scenario.treatedLines.first!)-\(scenario.treatedLines.last!) got the dashboard on \
         \(LocalTime.date(milliseconds: scenario.rolloutMs, zone: TimeZone(identifier: DemoScenario.timeZone)!)) with first response \(Int(-scenario.firstResponseEffect * 100)) % \
         faster and CSAT +\(Int(scenario.csatEffect * 100)) points; complaints spike in '\(scenario.spikeRegion)' over the last \
-        \(scenario.spikeDays) days; VIP customers sour over the last \(scenario.vipDays) days.
+        \(scenario.spikeDays) days; VIP customers sour over the last \(scenario.vipDays) days; lines \
+        \(scenario.shortEveningLines.joined(separator: " and ")) run short from \(scenario.eveningFrom):00 (slower replies, lower CSAT).
 
         Tenant \(outcome.tenantName) (\(outcome.tenantID)); its admin key is in \(keyFile). Try:
           sightline kpi --api-key $(cat \(keyFile)) --data-dir \(dataDir) --by business_line --metric first_response_time --metric csat
           sightline experiment evaluate '\(outcome.experiment)' --api-key $(cat \(keyFile)) --data-dir \(dataDir)
           sightline explain --metric complaint_rate --period \(scenario.spikeDays)d --api-key $(cat \(keyFile)) --data-dir \(dataDir)
+          sightline workload staffing --roster examples/roster-line.csv --where business_line=\(scenario.shortEveningLines[0]) --period 17w --api-key $(cat \(keyFile)) --data-dir \(dataDir)
           sightline dashboard --watch --api-key $(cat \(keyFile)) --data-dir \(dataDir)
         """)
       if let url = launcher.cockpitURL {
