@@ -63,6 +63,10 @@ enum Language: String, Sendable, CaseIterable {
     "alerts.title": ("Open alerts", "未关闭告警"),
     "alerts.none": ("No open alerts.", "暂无告警。"),
     "alerts.why": ("Moved by (against a week before)", "主要贡献（对比一周前）"),
+    "alerts.staffing_gap": ("Staffing gap", "排班缺口"),
+    "alerts.staffing_gap.detail": (
+      "from %@ for %@ h: %@ agents short (rule: %@ or more)", "自 %@ 起 %@ 小时：缺 %@ 名坐席（规则：%@ 名及以上）"
+    ),
     "alerts.critical": ("Critical", "严重"),
     "alerts.warning": ("Warning", "警告"),
     "headline.title": ("Headline KPIs", "核心指标"),

@@ -69,13 +69,21 @@ enum OverviewPage {
     return "<ul class=\"alerts\">"
       + alerts.map { alert in
         let critical = alert.severity == .critical
+        let severity = "<strong>\(HTML.escape(context.text(critical ? "alerts.critical" : "alerts.warning")))</strong> "
+        let item = "<li class=\"\(critical ? "critical" : "warning")\" data-alert=\"\(HTML.escape(alert.id))\">"
+        if alert.ruleKind == .staffingGap {
+          let detail = WhyPage.fill(
+            context.text("alerts.staffing_gap.detail"), alert.dimensionValue, "\(alert.sampleSize)",
+            KpiFormat.fixed(alert.value, digits: 1), KpiFormat.fixed(alert.expectedHigh, digits: 1))
+          return item + severity + "\(HTML.escape(context.text("alerts.staffing_gap"))) · \(HTML.escape(detail)) · "
+            + "<time>\(context.time(alert.openedAt))</time></li>"
+        }
         let kind = KpiWire.kpis[alert.kpi]
         let name = kind.map(context.language.kpi) ?? "\(alert.kpi)"
         let scope = KpiWire.dimensions[alert.dimension].map { "\(context.language.dimension($0)) = \(alert.dimensionValue)" } ?? ""
         let value = kind.map { KpiFormat.value(alert.value, $0) } ?? "\(alert.value)"
         let expected = kind.map { " (\(KpiFormat.value(alert.expectedLow, $0)) – \(KpiFormat.value(alert.expectedHigh, $0)))" } ?? ""
-        return
-          "<li class=\"\(critical ? "critical" : "warning")\" data-alert=\"\(HTML.escape(alert.id))\"><strong>\(HTML.escape(context.text(critical ? "alerts.critical" : "alerts.warning")))</strong> "
+        return item + severity
           + "\(HTML.escape(name)) · \(HTML.escape(scope)): \(HTML.escape(value))\(HTML.escape(expected)) · <time>\(context.time(alert.openedAt))</time>"
           + contributors(context, alert, kind) + "</li>"
       }.joined() + "</ul>"

@@ -1,5 +1,7 @@
 import Foundation
 import SightlineModel
+import SightlineWire
+import SwiftProtobuf
 import Testing
 
 @testable import Cockpit
@@ -115,6 +117,19 @@ import Testing
     #expect(context.day(milliseconds: now) == "2026-03-08")
     let page = Layout.page(context, title: "t", body: "")
     #expect(page.contains("data-zone=\"Asia/Shanghai\""))
+  }
+  /// A staffing gap reads as agents short over hours, in both languages, not as a KPI.
+  @Test func aStaffingGapAlertNamesItsHoursAndAgents() {
+    let session = SessionStore().open(key: "k", tenantID: "t_1", role: "reader", keyID: "k_1")
+    let alert = Sightline_Metrics_V1_Alert.with {
+      $0.id = "a1"; $0.ruleKind = .staffingGap; $0.kpi = .volume; $0.dimensionValue = "2026-12-07 19:00"
+      $0.sampleSize = 3; $0.value = 4.6; $0.expectedHigh = 2; $0.severity = .critical
+    }
+    let english = OverviewPage.alerts(PageContext(session: session, language: .en, path: "/", query: []), [alert])
+    #expect(english.contains("Staffing gap · from 2026-12-07 19:00 for 3 h: 4.6 agents short (rule: 2.0 or more)"), "\(english)")
+    let chinese = OverviewPage.alerts(PageContext(session: session, language: .zh, path: "/", query: []), [alert])
+    #expect(chinese.contains("排班缺口 · 自 2026-12-07 19:00 起 3 小时：缺 4.6 名坐席"), "\(chinese)")
+    #expect(!english.contains("Tickets"))
   }
 }
 
