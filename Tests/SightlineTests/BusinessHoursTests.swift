@@ -1,0 +1,118 @@
+import Foundation
+import SightlineModel
+import Testing
+
+/// Business hours (issue 22's foundation): hand-worked durations and a property test of
+/// the cumulative open-time function against a minute-by-minute walk.
+struct BusinessHoursTests {
+  static func ms(_ text: String) -> Int64 { RFC3339.parseMilliseconds(text)! }
+  static func day(_ date: String) -> Int { LocalTime.parseDate(date)! }
+  static func hours(_ from: String, _ to: String) -> OpenInterval { OpenInterval(from, to)! }
+
+  /// Monday to Friday 09:00–18:00 in Shanghai.
+  static let office = BusinessHours(
+    timeZone: "Asia/Shanghai", weekly: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, [hours("09:00", "18:00")]) }))
+
+  static func open(_ hours: BusinessHours, _ from: String, _ to: String) throws -> Int64 {
+    let time = try #require(OpenTime(hours: hours, fromMs: ms(from), toMs: ms(to)))
+    return time.openMs(from: ms(from), to: ms(to)) / 1000
+  }
+
+  @Test func handWorkedDurations() throws {
+    // Friday 17:55 to Monday 09:10 (Shanghai): 5 minutes on Friday, 10 on Monday.
+    #expect(try Self.open(Self.office, "2026-03-06T09:55:00Z", "2026-03-09T01:10:00Z") == 15 * 60)
+    // Created on a holiday (Wednesday 4 March) at 10:00, answered Thursday 09:30: 30 minutes.
+    var holiday = Self.office
+    holiday.holidays = [Self.day("2026-03-04")]
+    #expect(try Self.open(holiday, "2026-03-04T02:00:00Z", "2026-03-05T01:30:00Z") == 30 * 60)
+    // A make-up Sunday (8 March, 09:00–18:00): Saturday 12:00 to Sunday 10:00 is one hour.
+    var makeUp = Self.office
+    makeUp.overrides = [Self.day("2026-03-08"): [Self.hours("09:00", "18:00")]]
+    #expect(try Self.open(makeUp, "2026-03-07T04:00:00Z", "2026-03-08T02:00:00Z") == 3_600)
+    #expect(try Self.open(Self.office, "2026-03-07T04:00:00Z", "2026-03-08T02:00:00Z") == 0)
+    // A night shift, Monday 22:00–06:00, beside the day hours: Monday 23:00 to Tuesday
+    // 09:30 is 7 hours of night and 30 minutes of day.
+    var night = Self.office
+    night.weekly[1]!.append(Self.hours("22:00", "06:00"))
+    #expect(night.problem == nil)
+    #expect(try Self.open(night, "2026-03-02T15:00:00Z", "2026-03-03T01:30:00Z") == 7 * 3_600 + 30 * 60)
+    // The night shift does not run into a holiday.
+    night.holidays = [Self.day("2026-03-03")]
+    #expect(try Self.open(night, "2026-03-02T15:00:00Z", "2026-03-03T01:30:00Z") == 3_600)
+    // Created before opening and answered after closing on the same day: the whole 9 hours.
+    #expect(try Self.open(Self.office, "2026-03-02T23:00:00Z", "2026-03-03T12:00:00Z") == 9 * 3_600)
+    // Wholly outside open hours: 0, not "no value".
+    #expect(try Self.open(Self.office, "2026-03-07T02:00:00Z", "2026-03-07T03:00:00Z") == 0)
+  }
+
+  @Test func daylightSavingDaysHaveTheirOwnLength() throws {
+    let always = BusinessHours(
+      timeZone: "America/New_York", weekly: Dictionary(uniqueKeysWithValues: (1...7).map { ($0, [Self.hours("00:00", "24:00")]) }))
+    // Saturday 12:00 to Monday 12:00 across the 23-hour 8 March 2026 (EST → EDT).
+    #expect(try Self.open(always, "2026-03-07T17:00:00Z", "2026-03-09T16:00:00Z") == 47 * 3_600)
+    // Across the 25-hour 1 November 2026 (EDT → EST).
+    #expect(try Self.open(always, "2026-10-31T16:00:00Z", "2026-11-02T17:00:00Z") == 49 * 3_600)
+    // 01:00–03:00 local on the short day holds one real hour, on the long day three.
+    let early = BusinessHours(timeZone: "America/New_York", weekly: [7: [Self.hours("01:00", "03:00")]])
+    #expect(try Self.open(early, "2026-03-08T00:00:00Z", "2026-03-09T00:00:00Z") == 3_600)
+    #expect(try Self.open(early, "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z") == 3 * 3_600)
+  }
+
+  @Test func badHoursAreNamed() {
+    var hours = Self.office
+    hours.timeZone = "Mars/Olympus"
+    #expect(hours.problem?.field == "time_zone")
+    hours = Self.office
+    hours.weekly[2] = [Self.hours("09:00", "12:00"), Self.hours("11:00", "14:00")]
+    #expect(hours.problem == BusinessHours.Problem(field: "weekly[2][1]", reason: "overlaps weekly[2][0]"))
+    hours = Self.office
+    hours.weekly[1]!.append(Self.hours("22:00", "10:00"))  // its morning overlaps Tuesday 09:00
+    #expect(hours.problem?.field == "weekly[2][0]")
+    hours = Self.office
+    hours.overrides = [Self.day("2026-03-08"): [Self.hours("18:00", "09:00")]]
+    #expect(hours.problem?.field == "overrides[2026-03-08][0]")
+    #expect(hours.problem?.reason.contains("do not cross midnight") == true)
+    hours = Self.office
+    hours.weekly[8] = []
+    #expect(hours.problem?.field == "weekly[8]")
+    #expect(OpenInterval("9:00", "24:00") != nil && OpenInterval("24:00", "01:00") == nil && OpenInterval("09:60", "10:00") == nil)
+  }
+
+  /// For random calendars and random spans, the cumulative function equals a walk that
+  /// asks of every minute whether it is open.
+  @Test(arguments: ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"])
+  func cumulativeEqualsAMinuteWalk(zone name: String) throws {
+    // Seeded by the zone's name, so a failing calendar comes back on every run.
+    var seeded = SeededRandom(seed: name.utf8.reduce(UInt64(17)) { $0 &* 31 &+ UInt64($1) })
+    let zone = try #require(TimeZone(identifier: name))
+    var checked = 0
+    while checked < 12 {
+      var weekly: [Int: [OpenInterval]] = [:]
+      for weekday in 1...7 where seeded.next() % 4 != 0 {
+        let start = Int(seeded.next() % 48) * 30
+        let length = 30 + Int(seeded.next() % 40) * 30
+        weekly[weekday] = [
+          OpenInterval(startMinute: start, endMinute: (start + length) % 1_440 == start ? start + 1 : (start + length) % 1_440)
+        ]
+        if seeded.next() % 3 == 0, (start + length) < 1_400 {
+          let second = start + length + 15
+          weekly[weekday]!.append(OpenInterval(startMinute: second, endMinute: min(1_440, second + 45)))
+        }
+      }
+      // Spans around both of 2026's changes of offset, with holidays and a date of its own.
+      let base = Self.ms(seeded.next() % 2 == 0 ? "2026-03-05T00:00:00Z" : "2026-10-22T00:00:00Z")
+      let startDay = LocalTime.day(milliseconds: base, zone: zone)
+      var hours = BusinessHours(timeZone: name, weekly: weekly)
+      hours.holidays = [startDay + Int(seeded.next() % 8)]
+      hours.overrides = [startDay + Int(seeded.next() % 8): [OpenInterval(startMinute: 600, endMinute: 660)]]
+      guard hours.problem == nil else { continue }
+      checked += 1
+      let from = base + Int64(seeded.next() % (3 * 1_440)) * 60_000
+      let to = from + Int64(seeded.next() % (8 * 1_440)) * 60_000
+      let time = try #require(OpenTime(hours: hours, fromMs: from, toMs: to))
+      var walked: Int64 = 0
+      for minute in stride(from: from, to: to, by: 60_000) where OpenTime.isOpen(hours, at: minute, zone: zone) { walked += 60_000 }
+      #expect(time.openMs(from: from, to: to) == walked, "\(name) \(weekly) from \(from) to \(to)")
+    }
+  }
+}
