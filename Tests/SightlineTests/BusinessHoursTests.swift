@@ -78,6 +78,46 @@ struct BusinessHoursTests {
     #expect(OpenInterval("9:00", "24:00") != nil && OpenInterval("24:00", "01:00") == nil && OpenInterval("09:60", "10:00") == nil)
   }
 
+  /// The shipped 2026 schedule: 33 days off and 6 make-up working days, all on weekends,
+  /// and the durations across the Spring Festival on an office calendar that imports it.
+  @Test func theChinaScheduleImportsAndOpensItsMakeUpDays() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("examples/china-2026-holidays.ics")
+    let days = try ICalendarDays.parse(String(contentsOf: url, encoding: .utf8))
+    let holidays = days.filter { $0.kind == .holiday }, workdays = days.filter { $0.kind == .workday }
+    #expect(holidays.count == 33 && Set(holidays.map(\.day)).count == 33)
+    #expect(
+      workdays.map { LocalTime.dateText(day: $0.day) } == [
+        "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
+      ])
+    #expect(workdays.allSatisfy { BusinessHours.weekday(ofDay: $0.day) >= 6 })
+    var office = Self.office
+    office.add(days, workdayHours: [Self.hours("09:00", "18:00")])
+    #expect(office.problem == nil)
+    // Friday 13 February 17:00 to the make-up Saturday 14th 10:00: an hour each day.
+    #expect(try Self.open(office, "2026-02-13T09:00:00Z", "2026-02-14T02:00:00Z") == 2 * 3_600)
+    // Saturday 14th 17:00 to Tuesday 24th 09:30, over the nine days off: 90 minutes.
+    #expect(try Self.open(office, "2026-02-14T09:00:00Z", "2026-02-24T01:30:00Z") == 90 * 60)
+  }
+
+  @Test func aBadCalendarFileIsNamedByItsLine() {
+    func problem(_ text: String) -> ICalendarDays.ParseError? {
+      do {
+        _ = try ICalendarDays.parse(text)
+        return nil
+      } catch { return error }
+    }
+    let event = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20261001\n"
+    #expect(problem(event + "this line has no colon\nEND:VEVENT\nEND:VCALENDAR")?.line == 4)
+    #expect(problem("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20261001T090000\nEND:VEVENT\nEND:VCALENDAR")?.line == 3)
+    #expect(problem(event + "DTEND;VALUE=DATE:20260930\nEND:VEVENT\nEND:VCALENDAR")?.reason.contains("not after") == true)
+    #expect(problem(event + "END:VCALENDAR")?.line == 2)
+    #expect(problem("BEGIN:VEVENT\nEND:VEVENT")?.reason.contains("not an iCalendar") == true)
+    // A folded summary is one line; a one-day event without DTEND is that day.
+    let folded = try? ICalendarDays.parse(event + "SUMMARY:National\n  Day 补\n 班\nEND:VEVENT\nEND:VCALENDAR")
+    #expect(folded == [ICalendarDays.Day(kind: .workday, day: LocalTime.parseDate("2026-10-01")!, summary: "National Day 补班")])
+  }
+
   /// For random calendars and random spans, the cumulative function equals a walk that
   /// asks of every minute whether it is open.
   @Test(arguments: ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"])
