@@ -118,6 +118,41 @@ struct BusinessHoursTests {
     #expect(folded == [ICalendarDays.Day(kind: .workday, day: LocalTime.parseDate("2026-10-01")!, summary: "National Day 补班")])
   }
 
+  /// A change of hours from a date on measures tickets created from then on with the new
+  /// hours; one created the day before keeps the old ones, even for its later reply.
+  @Test func aCalendarVersionGovernsTheTicketsCreatedUnderIt() throws {
+    var calendar = VersionedCalendar(name: "support", hours: Self.office)
+    var longer = Self.office
+    longer.weekly[2] = [Self.hours("08:00", "20:00")]  // Tuesdays from 10 March: 08:00-20:00
+    calendar.change(fromDay: Self.day("2026-03-10"), to: longer)
+    let zone = try #require(TimeZone(identifier: "Asia/Shanghai"))
+    func business(created: String, answered: String) throws -> Int64 {
+      let hours = calendar.hours(onDay: LocalTime.day(milliseconds: Self.ms(created), zone: zone))
+      return try Self.open(hours, created, answered)
+    }
+    // Created Monday 9 March 19:00, answered Tuesday 10 March 08:30: the old Tuesday opens at 09:00.
+    #expect(try business(created: "2026-03-09T11:00:00Z", answered: "2026-03-10T00:30:00Z") == 0)
+    // Created Tuesday 10 March 07:00, answered 08:30: the new Tuesday has been open since 08:00.
+    #expect(try business(created: "2026-03-09T23:00:00Z", answered: "2026-03-10T00:30:00Z") == 30 * 60)
+    #expect(calendar.hours(onDay: Self.day("2020-01-01")) == Self.office)
+  }
+
+  /// The most specific policy wins, ties by order; no match falls back to the plain targets.
+  @Test func theMostSpecificPolicyWins() {
+    let hour: Int64 = 3_600_000
+    let fallback = SlaPolicy(name: "default", firstResponseMs: [.normal: 24 * hour])
+    let policies = [
+      SlaPolicy(name: "L1", businessLines: ["L1"], calendar: "office", firstResponseMs: [.normal: 4 * hour]),
+      SlaPolicy(name: "phone", channels: ["phone"], firstResponseMs: [.normal: hour]),
+      SlaPolicy(name: "L1 phone", businessLines: ["L1"], channels: ["phone"], calendar: "office", firstResponseMs: [.normal: 30 * 60_000]),
+      SlaPolicy(name: "L1 again", businessLines: ["L1"], firstResponseMs: [.normal: 2 * hour]),
+    ]
+    #expect(SlaPolicy.match(policies, businessLine: "L1", channel: "phone", fallback: fallback).name == "L1 phone")
+    #expect(SlaPolicy.match(policies, businessLine: "L1", channel: "email", fallback: fallback).name == "L1")
+    #expect(SlaPolicy.match(policies, businessLine: "L2", channel: "phone", fallback: fallback).name == "phone")
+    #expect(SlaPolicy.match(policies, businessLine: "L2", channel: "email", fallback: fallback).name == "default")
+  }
+
   /// For random calendars and random spans, the cumulative function equals a walk that
   /// asks of every minute whether it is open.
   @Test(arguments: ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC"])
