@@ -49,11 +49,7 @@ enum WorkloadPage {
     let plan = try await metrics.planStaffing(
       .with {
         $0.range = range; $0.filters = filters
-        $0.roster = (roster?.agents ?? [:]).sorted { $0.key < $1.key }.map { slot, agents in
-          .with {
-            $0.weekday = Int32(TimeOfWeek(index: slot).weekday); $0.hour = Int32(TimeOfWeek(index: slot).hour); $0.agents = agents
-          }
-        }
+        $0.roster = KpiWire.rosterHours(roster?.agents ?? [:])
       }, metadata: metadata)
     let forecast = try await metrics.forecastArrivals(
       .with {

@@ -321,18 +321,6 @@ extension MetricsProvider {
       roster: try roster(wire.roster, path: "settings.workload.roster"))
   }
 
-  /// A roster on the wire, hour of the week by hour.
-  static func wireRoster(_ roster: [Int: Double]) -> [Sightline_Metrics_V1_RosterHour] {
-    roster.sorted { $0.key < $1.key }.map { slot, agents in
-      let time = TimeOfWeek(index: slot)
-      return .with {
-        $0.weekday = Int32(time.weekday)
-        $0.hour = Int32(time.hour)
-        $0.agents = agents
-      }
-    }
-  }
-
   static func wireTargets(_ targets: StaffingTargets) -> Sightline_Metrics_V1_StaffingTargets {
     .with {
       $0.serviceLevel = targets.serviceLevel

@@ -493,7 +493,7 @@ extension MetricsProvider {
         workload.handleSeconds = settings.workload.handleSeconds
         workload.liveChannels = settings.workload.liveChannels.sorted()
         workload.targets = Self.wireTargets(settings.workload.targets)
-        workload.roster = Self.wireRoster(settings.workload.roster)
+        workload.roster = KpiWire.rosterHours(settings.workload.roster)
       }
     }
   }

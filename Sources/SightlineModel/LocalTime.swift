@@ -35,8 +35,7 @@ public enum LocalTime {
 
   /// `milliseconds` in `zone` as YYYY-MM-DD.
   public static func date(milliseconds: Int64, zone: TimeZone) -> String {
-    let (year, month, day) = RFC3339.civilFromDays(day(milliseconds: milliseconds, zone: zone))
-    return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+    dateText(day: day(milliseconds: milliseconds, zone: zone))
   }
 
   /// `milliseconds` in `zone` as YYYY-MM-DD HH:MM.

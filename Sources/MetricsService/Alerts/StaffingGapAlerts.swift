@@ -120,7 +120,8 @@ final class StaffingGapCadence: Sendable {
   /// when it is.
   func due(tenant: TenantID, rule: AlertRuleRecord, settings: KpiSettings, nowMs: Int64) -> Bool {
     let inputs = Inputs(hour: nowMs / WorkloadReads.hourMs, workload: settings.workload, timeZone: settings.timeZone)
-    let key = "\(tenant.rawValue)/\(rule.id)/\(rule.windowMs)/\(rule.threshold)"
+    // A rule is never edited (only removed and added again, under a new id).
+    let key = "\(tenant.rawValue)/\(rule.id)"
     return last.withLock { last in
       if let previous = last[key], previous.inputs == inputs, nowMs - previous.atMs < Self.interval, nowMs >= previous.atMs {
         return false

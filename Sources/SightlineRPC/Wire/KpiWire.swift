@@ -1,5 +1,6 @@
 public import SightlineModel
 public import SightlineWire
+import SwiftProtobuf
 
 /// The wire enums of KPIs and dimensions and their model counterparts, in one place for
 /// every service and the CLI.
@@ -106,6 +107,21 @@ public enum RecordWire {
     case .high: .high
     case .urgent: .urgent
     default: .normal
+    }
+  }
+}
+
+extension KpiWire {
+  /// A weekly roster (agents per hour of the week, ``TimeOfWeek/index``) on the wire, hour
+  /// by hour in order: what the CLI, the cockpit and GetSettings send.
+  public static func rosterHours(_ agents: [Int: Double]) -> [Sightline_Metrics_V1_RosterHour] {
+    agents.sorted { $0.key < $1.key }.map { slot, agents in
+      let time = TimeOfWeek(index: slot)
+      return .with {
+        $0.weekday = Int32(time.weekday)
+        $0.hour = Int32(time.hour)
+        $0.agents = agents
+      }
     }
   }
 }

@@ -19,12 +19,7 @@ struct WorkloadCommand: AsyncParsableCommand {
   static func rosterHours(_ path: String, flag: String) throws -> [Sightline_Metrics_V1_RosterHour] {
     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(flag): cannot read \(path)") }
     do {
-      return try Roster(csv: String(decoding: data, as: UTF8.self)).agents.sorted { $0.key < $1.key }.map { slot, agents in
-        let time = TimeOfWeek(index: slot)
-        return .with {
-          $0.weekday = Int32(time.weekday); $0.hour = Int32(time.hour); $0.agents = agents
-        }
-      }
+      return KpiWire.rosterHours(try Roster(csv: String(decoding: data, as: UTF8.self)).agents)
     } catch {
       throw ValidationError("\(flag) \(path): \(error)")
     }
