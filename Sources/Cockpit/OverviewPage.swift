@@ -17,11 +17,19 @@ enum OverviewPage {
     context.parameter("days").flatMap(Int32.init).flatMap { periods.contains($0) ? $0 : nil } ?? 30
   }
 
+  /// The clock of the time KPIs (URL `hours`): business or calendar (the default).
+  static func hours(_ context: PageContext) -> Sightline_Metrics_V1_Hours {
+    context.parameter("hours") == "business" ? .business : .calendar
+  }
+
   static func render(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
     let days = Self.days(context)
+    let hours = Self.hours(context)
     let metadata = Cockpit.metadata(context.session)
     async let dashboard = Sightline_Gateway_V1_Gateway.Client(wrapping: gateway).dashboard(
-      .with { $0.periodDays = days }, metadata: metadata)
+      .with {
+        $0.periodDays = days; $0.hours = hours
+      }, metadata: metadata)
     // The tenant's own targets; without them (metrics unreachable) the defaults.
     async let settings = try? Sightline_Metrics_V1_Metrics.Client(wrapping: gateway).getSettings(.init(), metadata: metadata)
     let cockpit = try await dashboard
@@ -29,7 +37,8 @@ enum OverviewPage {
     func unavailable(_ section: String) -> String? {
       cockpit.sections.first { $0.section == section && !$0.available }.map { Layout.unavailable(context, $0.reason) }
     }
-    var body = periodPicker(context, days: days)
+    var body = periodPicker(context, days: days, keeping: hours == .business ? [("hours", "business")] : [])
+    body += hoursPicker(context, days: days, hours: hours)
     body +=
       "<p class=\"meta\">\(HTML.escape(String(format: context.text("period.vs"), Int(days)))) · \(HTML.escape(context.text("updated"))) <time>\(context.time(cockpit.generatedAt))</time> · <span class=\"live\">\(HTML.escape(context.text("live")))</span></p>"
     body += "<section aria-labelledby=\"alerts\"><h2 id=\"alerts\">\(HTML.escape(context.text("alerts.title")))</h2>"
@@ -61,6 +70,17 @@ enum OverviewPage {
         return option == days
           ? "<strong aria-current=\"true\">\(label)</strong>"
           : "<a href=\"\(context.path)\(HTML.escape(HTML.query(keeping + [("days", "\(option)")])))\">\(label)</a>"
+      }.joined(separator: " · ") + "</p>"
+  }
+
+  /// The calendar / business hours toggle of the time KPIs, keeping the period.
+  static func hoursPicker(_ context: PageContext, days: Int32, hours: Sightline_Metrics_V1_Hours) -> String {
+    "<p class=\"hours\">\(HTML.escape(context.text("hours"))): "
+      + [(Sightline_Metrics_V1_Hours.calendar, "calendar"), (.business, "business")].map { option, name in
+        let label = HTML.escape(context.text("hours." + name))
+        return option == hours
+          ? "<strong aria-current=\"true\">\(label)</strong>"
+          : "<a href=\"\(context.path)\(HTML.escape(HTML.query([("days", "\(days)"), ("hours", name)])))\">\(label)</a>"
       }.joined(separator: " · ") + "</p>"
   }
 
@@ -124,7 +144,7 @@ enum OverviewPage {
           target.map { "\(context.text("target")) \(kind.higherIsBetter == true ? "≥" : "≤") \(KpiFormat.value($0.goal, kind))" } ?? ""
         return """
           <article class="card \(status.rawValue)" data-kpi="\(kind.rawValue)">
-          <h3>\(HTML.escape(context.language.kpi(kind)))</h3>
+          <h3>\(HTML.escape(context.language.kpi(kind)))\(hoursLabel(context, value))</h3>
           <p class="value" data-value="\(value.value)">\(HTML.escape(Layout.value(value, kind)))</p>
           <p class="change">\(change(value, earlier, kind, context))</p>
           \(target == nil ? "" : "<p class=\"status\"><span class=\"light\" aria-hidden=\"true\"></span>\(HTML.escape(context.text("status." + status.rawValue))) · \(HTML.escape(targetText))</p>")
@@ -133,6 +153,15 @@ enum OverviewPage {
           </article>
           """
       }.joined() + "</div>"
+  }
+
+  /// "(business hours)" or "(calendar time)" after a time KPI's name: the clock its value ran on.
+  static func hoursLabel(_ context: PageContext, _ value: Sightline_Metrics_V1_KpiValue) -> String {
+    switch value.hours {
+    case .business: " <small class=\"hours\" data-hours=\"business\">\(HTML.escape(context.text("hours.business.label")))</small>"
+    case .calendar: " <small class=\"hours\" data-hours=\"calendar\">\(HTML.escape(context.text("hours.calendar.label")))</small>"
+    default: ""
+    }
   }
 
   /// The change against the previous period: an arrow, the amount (points for shares and

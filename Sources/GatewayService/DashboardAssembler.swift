@@ -12,7 +12,7 @@ import SwiftProtobuf
 public struct DashboardAssembler: Sendable {
   /// The KPIs of the headline and the breakdown.
   public static let headlineKpis: [Sightline_Metrics_V1_Kpi] = [
-    .volume, .firstResponseTime, .resolutionTime, .fcrRate, .slaFirstResponse, .csat, .nps, .complaintRate,
+    .volume, .firstResponseTime, .resolutionTime, .fcrRate, .slaFirstResponse, .slaResolution, .csat, .nps, .complaintRate,
     .reopenRate, .backlog,
   ]
   /// The KPIs of the daily trend.
@@ -40,10 +40,11 @@ public struct DashboardAssembler: Sendable {
     var failure: String?
   }
 
-  /// The cockpit of `tenant` for the `periodDays` ending `nowMs`; each backend call gets
-  /// `timeout` (the caller's remaining deadline).
+  /// The cockpit of `tenant` for the `periodDays` ending `nowMs`, its time KPIs on
+  /// `hours`; each backend call gets `timeout` (the caller's remaining deadline).
   public func assemble(
-    tenant: TenantID, requestID: String?, periodDays: Int, minOffset: Int64, nowMs: Int64, timeout: Duration
+    tenant: TenantID, requestID: String?, periodDays: Int, minOffset: Int64, nowMs: Int64, timeout: Duration,
+    hours: Sightline_Metrics_V1_Hours = .unspecified
   ) async -> Sightline_Gateway_V1_DashboardResponse {
     let metadata = SuiteMetadata.forTenant(tenant, requestID: requestID)
     var options = CallOptions.defaults
@@ -60,9 +61,11 @@ public struct DashboardAssembler: Sendable {
           { client in
             let metrics = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
             async let now = metrics.queryKpis(
-              Self.query(Self.headlineKpis, current, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
+              Self.query(Self.headlineKpis, current, .all, minOffset: minOffset, hours: hours), metadata: callMetadata, options: callOptions
+            )
             async let before = metrics.queryKpis(
-              Self.query(Self.headlineKpis, previous, .all, minOffset: minOffset), metadata: callMetadata, options: callOptions)
+              Self.query(Self.headlineKpis, previous, .all, minOffset: minOffset, hours: hours), metadata: callMetadata,
+              options: callOptions)
             return [.headline(try await now), .previous(try await before)]
           }
         ),
@@ -75,7 +78,7 @@ public struct DashboardAssembler: Sendable {
             let settings = try await metrics.getSettings(.init(), metadata: callMetadata, options: callOptions)
             let start = Self.localMidnight(daysBefore: periodDays - 1, nowMs: nowMs, timeZone: settings.timeZone)
             let reply = try await metrics.queryKpis(
-              Self.query(Self.trendKpis, Self.range(start, nowMs), .day, minOffset: minOffset), metadata: callMetadata,
+              Self.query(Self.trendKpis, Self.range(start, nowMs), .day, minOffset: minOffset, hours: hours), metadata: callMetadata,
               options: callOptions)
             return [.trend(reply)]
           }
@@ -83,7 +86,7 @@ public struct DashboardAssembler: Sendable {
         (
           "by_business_line", .metrics,
           { client in
-            var request = Self.query(Self.headlineKpis, current, .all, minOffset: minOffset)
+            var request = Self.query(Self.headlineKpis, current, .all, minOffset: minOffset, hours: hours)
             request.groupBy = [.businessLine]
             let reply = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
               request, metadata: callMetadata, options: callOptions)
@@ -216,13 +219,14 @@ public struct DashboardAssembler: Sendable {
 
   static func query(
     _ kpis: [Sightline_Metrics_V1_Kpi], _ range: Sightline_Common_V1_TimeRange, _ interval: Sightline_Metrics_V1_Interval,
-    minOffset: Int64
+    minOffset: Int64, hours: Sightline_Metrics_V1_Hours
   ) -> Sightline_Metrics_V1_QueryKpisRequest {
     .with {
       $0.kpis = kpis
       $0.range = range
       $0.interval = interval
       $0.minOffset = minOffset
+      $0.hours = hours
     }
   }
 }

@@ -402,6 +402,6 @@ extension GatewayProvider: Sightline_Gateway_V1_Gateway.ServiceProtocol {
       clients: clients)
     return await assembler.assemble(
       tenant: tenant, requestID: SuiteMetadata.requestID(metadata), periodDays: request.periodDays == 0 ? 30 : Int(request.periodDays),
-      minOffset: request.minOffset, nowMs: Self.nowMs(), timeout: deadline)
+      minOffset: request.minOffset, nowMs: Self.nowMs(), timeout: deadline, hours: request.hours)
   }
 }

@@ -117,18 +117,19 @@ struct KpiEngine: Sendable {
 
   private func scan(_ part: KpiSelection, buckets: CalendarBuckets, cut: TimeOfWeekCut?) throws -> [KpiCell: KpiAccumulator] {
     var partial: [KpiCell: KpiAccumulator] = [:]
+    let clock = ServiceClock(settings: settings)
+    var selection = cut?.stored(part) ?? part
+    selection.ticketLines = settings.serviceLevels.needsTicketLines
     guard let cut else {
-      try store.forEachTicket(part) { ticket, group in
+      try store.forEachTicket(selection) { ticket, group in
         guard let bucket = buckets.index(of: ticket.createdMs) else { return }
-        partial[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()]
-          .add(ticket: ticket, settings: settings, nowMs: nowMs)
+        partial[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].add(ticket: ticket, clock: clock, nowMs: nowMs)
       }
       return partial
     }
-    try store.forEachTicket(cut.stored(part)) { ticket, stored in
+    try store.forEachTicket(selection) { ticket, stored in
       guard let bucket = buckets.index(of: ticket.createdMs), let group = cut.group(stored, timeMs: ticket.createdMs) else { return }
-      partial[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()]
-        .add(ticket: ticket, settings: settings, nowMs: nowMs)
+      partial[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].add(ticket: ticket, clock: clock, nowMs: nowMs)
     }
     return partial
   }

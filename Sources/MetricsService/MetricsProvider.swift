@@ -138,11 +138,13 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
     let buckets = try Self.buckets(start, end, interval, settings.timeZone, field: "range")
     let cells = try KpiEngine(store: store, settings: settings, nowMs: now, buildLock: state.rollupLock(for: tenant))
       .compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: groupBy)
+    // Business time where asked for and the tenant has a calendar; each value says which.
+    let hours: DurationHours = message.hours == .business && settings.serviceLevels.hasCalendar ? .business : .calendar
     let rows = cells.map { cell, accumulator in
       Sightline_Metrics_V1_KpiRow.with { row in
         row.bucketStart = Google_Protobuf_Timestamp(unixMilliseconds: buckets.starts[cell.bucket])
         row.groupValues = cell.group
-        row.values = kpis.map { kpi in Self.wireValue(kpi, accumulator.result(kpi)) }
+        row.values = kpis.map { kpi in Self.wireValue(kpi, accumulator.result(kpi, hours: hours), hours: hours) }
       }
     }
     return ServerResponse(
@@ -236,6 +238,8 @@ extension MetricsProvider: Sightline_Metrics_V1_Metrics.ServiceProtocol {
       settings.targets[kind] = value
     }
     if wire.hasWorkload { settings.workload = try Self.workloadSettings(wire.workload) }
+    // Calendars and SLA policies have RPCs of their own: these settings keep them.
+    settings.serviceLevels = try store.settings().serviceLevels
     try store.setSettings(settings)
     return ServerResponse(message: Self.wireSettings(settings))
   }
@@ -460,9 +464,11 @@ extension MetricsProvider {
     return (start, end)
   }
 
-  static func wireValue(_ kpi: KpiKind, _ result: KpiResult) -> Sightline_Metrics_V1_KpiValue {
+  /// A KPI's value on the wire; a time KPI's says which clock it ran on.
+  static func wireValue(_ kpi: KpiKind, _ result: KpiResult, hours: DurationHours = .calendar) -> Sightline_Metrics_V1_KpiValue {
     .with {
       $0.kpi = KpiWire.wireKpis[kpi]!
+      if kpi == .firstResponseTime || kpi == .resolutionTime { $0.hours = hours == .business ? .business : .calendar }
       $0.value = result.value
       $0.sampleSize = result.sampleSize
       if let median = result.median { $0.median = median }

@@ -1,3 +1,5 @@
+import SightlineModel
+
 /// What the demo data set plants: a realistic service operation over `days`, where some
 /// business lines get the dashboard on the rollout day and improve, one region suffers a
 /// complaint spike at the end, VIP customers sour over the last weeks, and a few lines run
@@ -61,6 +63,26 @@ public struct DemoScenario: Sendable, Equatable {
 
   /// The demo tenant's time zone: its days, and the dates printed about it, are Shanghai's.
   public static let timeZone = "Asia/Shanghai"
+  /// The demo tenant's business-hours calendar: 09:00–18:00 Monday to Friday in Shanghai,
+  /// with mainland China's 2026 holidays and make-up working days, as
+  /// examples/china-2026-holidays.ics has them (a test holds the two equal).
+  public static let calendarName = "office"
+  public static let officeHours = (start: "09:00", end: "18:00")
+  /// Each holiday run: its first date and its length in days (33 days in all).
+  public static let holidays2026: [(first: String, days: Int)] = [
+    ("2026-01-01", 3), ("2026-02-15", 9), ("2026-04-04", 3), ("2026-05-01", 5), ("2026-06-19", 3), ("2026-09-25", 3),
+    ("2026-10-01", 7),
+  ]
+  /// Weekend dates worked instead (调休), with office hours.
+  public static let makeUpDays2026 = ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
+
+  /// Every 2026 holiday date, YYYY-MM-DD.
+  public static var holidayDates2026: [String] {
+    holidays2026.flatMap { run in
+      let first = LocalTime.parseDate(run.first)!
+      return (first..<first + run.days).map { LocalTime.dateText(day: $0) }
+    }
+  }
   /// Shanghai's offset from UTC (no daylight saving), and its service hours: tickets come
   /// in from 08:00 to 22:00 local.
   static let zoneOffsetMs: Int64 = 8 * 3_600_000

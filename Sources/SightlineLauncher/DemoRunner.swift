@@ -80,6 +80,13 @@ public struct DemoRunner: Sendable {
           }
         }, metadata: key)
     }
+    try await retrying {
+      do {
+        _ = try await metrics.changeCalendar(Self.officeCalendar, metadata: key)
+      } catch let error as RPCError where error.code == .alreadyExists {
+        // A retry after a create whose answer was lost.
+      }
+    }
 
     let dataset = DemoDataset(scenario)
     let events = dataset.events
@@ -126,6 +133,31 @@ public struct DemoRunner: Sendable {
     return DemoOutcome(
       tenantID: tenant.tenant.id, tenantName: name, adminKey: tenant.adminSecret, events: Int(reply.accepted),
       offset: reply.offset, experiment: Self.experimentName, scenario: scenario)
+  }
+
+  /// The demo tenant's calendar (``DemoScenario/calendarName``): office hours on weekdays,
+  /// China's 2026 holidays closed, its make-up working days open.
+  public static var officeCalendar: Sightline_Metrics_V1_ChangeCalendarRequest {
+    let hours = Sightline_Metrics_V1_OpeningInterval.with {
+      $0.start = DemoScenario.officeHours.start; $0.end = DemoScenario.officeHours.end
+    }
+    return .with {
+      $0.name = DemoScenario.calendarName
+      $0.create = .with { calendar in
+        calendar.timeZone = DemoScenario.timeZone
+        calendar.weekly = (1...5).map { day in
+          .with {
+            $0.weekday = Int32(day); $0.intervals = [hours]
+          }
+        }
+        calendar.holidays = DemoScenario.holidayDates2026
+        calendar.overrides = DemoScenario.makeUpDays2026.map { date in
+          .with {
+            $0.date = date; $0.intervals = [hours]
+          }
+        }
+      }
+    }
   }
 
   /// Complaint-rate rules: an anomaly rule per region and a fixed ceiling, over two days

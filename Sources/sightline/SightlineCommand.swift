@@ -12,6 +12,6 @@ struct SightlineCommand: AsyncParsableCommand {
       Redaction.self, AuditCommand.self, Kpi.self,
       Explain.self, WorkloadCommand.self,
       AlertsCommand.self, ExperimentCommand.self, Dashboard.self, SegmentsCommand.self, CustomersCommand.self,
-      ThemesCommand.self, SettingsCommand.self,
+      ThemesCommand.self, SettingsCommand.self, CalendarCommand.self, SlaPolicyCommand.self,
     ])
 }

@@ -45,6 +45,20 @@ struct BusinessHoursTests {
     #expect(try Self.open(Self.office, "2026-03-07T02:00:00Z", "2026-03-07T03:00:00Z") == 0)
   }
 
+  /// DOMAIN.md's order: a date's own hours win over a holiday, and may cross midnight into
+  /// a plain weekday (whose own night-shift tail is not cut); a holiday cuts the tail of
+  /// the night before.
+  @Test func aDatesOwnHoursWinAndMayCrossMidnight() throws {
+    var hours = Self.office
+    let sunday = Self.day("2026-03-08")
+    hours.holidays = [sunday]
+    hours.overrides = [sunday: [Self.hours("20:00", "02:00")]]
+    // Sunday 20:00 to Monday 10:00 (Shanghai): 4 h on Sunday night, Monday's 2 h tail,
+    // then Monday 09:00–10:00.
+    #expect(try Self.open(hours, "2026-03-08T12:00:00Z", "2026-03-09T02:00:00Z") == 7 * 3_600)
+    #expect(hours.openMinutes(ofDay: sunday + 1) == [0..<120, 540..<1_080])
+  }
+
   @Test func daylightSavingDaysHaveTheirOwnLength() throws {
     let always = BusinessHours(
       timeZone: "America/New_York", weekly: Dictionary(uniqueKeysWithValues: (1...7).map { ($0, [Self.hours("00:00", "24:00")]) }))
@@ -69,9 +83,11 @@ struct BusinessHoursTests {
     hours.weekly[1]!.append(Self.hours("22:00", "10:00"))  // its morning overlaps Tuesday 09:00
     #expect(hours.problem?.field == "weekly[2][0]")
     hours = Self.office
-    hours.overrides = [Self.day("2026-03-08"): [Self.hours("18:00", "09:00")]]
+    hours.overrides = [Self.day("2026-03-08"): [Self.hours("18:00", "18:00")]]
     #expect(hours.problem?.field == "overrides[2026-03-08][0]")
-    #expect(hours.problem?.reason.contains("do not cross midnight") == true)
+    #expect(hours.problem?.reason.contains("empty") == true)
+    hours.overrides = [Self.day("2026-03-08"): [Self.hours("20:00", "02:00"), Self.hours("21:00", "22:00")]]
+    #expect(hours.problem?.field == "overrides[2026-03-08][1]")
     hours = Self.office
     hours.weekly[8] = []
     #expect(hours.problem?.field == "weekly[8]")

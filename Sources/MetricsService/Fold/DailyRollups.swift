@@ -122,36 +122,60 @@ struct DailyRollups: Sendable {
     filters: [KpiDimension: [String]], buckets: CalendarBuckets, to cells: inout [KpiCell: KpiAccumulator]
   ) throws -> [Day] {
     guard let first = days.first, let last = days.last else { return [] }
-    let longestTarget = TicketPriority.allCases.map { settings.slaTarget($0) }.max() ?? 0
+    let clock = ServiceClock(settings: settings)
     let read = try store.rollups(
       series: plan.series, part: part, fromMs: first.startMs, toMs: last.endMs, valuePrefix: plan.valuePrefix,
       timeDistributions: kpis.contains(.firstResponseTime) || kpis.contains(.resolutionTime))
     let stamp = Self.stamp(settings)
     let served = days.filter { read.built[$0.startMs] == BuiltDay(endMs: $0.endMs, settings: stamp) }
     let ends = Dictionary(uniqueKeysWithValues: served.map { ($0.startMs, $0.endMs) })
+    var settledDays: [Int64: (firstResponse: Bool, resolution: Bool)] = [:]
     for row in read.rows {
       guard ends[row.dayStartMs] == row.dayEndMs, let values = plan.values(of: row.value) else { continue }
       guard zip(plan.accepted, values).allSatisfy({ $0.0?.contains($0.1) ?? true }) else { continue }
       guard let bucket = buckets.index(of: row.dayStartMs) else { continue }
       var accumulator = row.accumulator
-      if part == .tickets && row.dayEndMs + longestTarget <= nowMs { accumulator.countUnansweredAsBreached() }
+      if part == .tickets {
+        let settled = settledDays[row.dayEndMs] ?? settled(dayEndMs: row.dayEndMs, clock: clock)
+        settledDays[row.dayEndMs] = settled
+        accumulator.countPendingAsBreached(firstResponse: settled.firstResponse, resolution: settled.resolution)
+      }
       let group = plan.groupedBy.map { values[$0] }
       cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].merge(accumulator)
     }
     let missing = days.filter { ends[$0.startMs] == nil }
     guard part == .tickets else { return missing }
-    // The unanswered tickets of the days served from rollups whose targets have not all
-    // passed (the days scanned judge their own).
-    for run in Self.runs(of: served.filter { $0.endMs + longestTarget > nowMs && $0.startMs < nowMs }, longest: .max) {
-      var selection = KpiSelection(startMs: run[0].startMs, endMs: run[run.count - 1].endMs, filters: filters, groupBy: groupBy)
-      selection.unansweredOnly = true
-      try store.forEachTicket(selection) { ticket, group in
-        guard nowMs > ticket.createdMs + settings.slaTarget(ticket.priority), let bucket = buckets.index(of: ticket.createdMs)
-        else { return }
-        cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()].addUnansweredBreach()
+    // The pending tickets of the days served from rollups whose targets have not all
+    // passed (the days scanned judge their own): unanswered ones for the first-response
+    // SLA, open ones for the resolution SLA (read only when asked for).
+    for pending in [KpiSelection.PendingTickets.unanswered, .open] {
+      let isFirstResponse = pending == .unanswered
+      guard kpis.contains(isFirstResponse ? .slaFirstResponse : .slaResolution) else { continue }
+      let unsettled = served.filter { day in
+        guard day.startMs < nowMs, let settled = settledDays[day.endMs] else { return false }
+        return !(isFirstResponse ? settled.firstResponse : settled.resolution)
+      }
+      for run in Self.runs(of: unsettled, longest: .max) {
+        var selection = KpiSelection(startMs: run[0].startMs, endMs: run[run.count - 1].endMs, filters: filters, groupBy: groupBy)
+        selection.pending = pending
+        selection.ticketLines = settings.serviceLevels.needsTicketLines
+        try store.forEachTicket(selection) { ticket, group in
+          guard let bucket = buckets.index(of: ticket.createdMs) else { return }
+          cells[KpiCell(bucket: bucket, group: group), default: KpiAccumulator()]
+            .judgePending(ticket, clock: clock, nowMs: nowMs, firstResponse: isFirstResponse, resolution: !isFirstResponse)
+        }
       }
     }
     return missing
+  }
+
+  /// Whether every first-response (resolution) target of the tickets of a day ending at
+  /// `dayEndMs` has passed by now, so its pending tickets have all breached.
+  private func settled(dayEndMs: Int64, clock: ServiceClock) -> (firstResponse: Bool, resolution: Bool) {
+    (
+      clock.allTargetsPassed(sinceMs: dayEndMs, nowMs: nowMs, resolution: false),
+      clock.allTargetsPassed(sinceMs: dayEndMs, nowMs: nowMs, resolution: true)
+    )
   }
 
   // MARK: - Building
@@ -218,8 +242,14 @@ struct DailyRollups: Sendable {
     let selection = KpiSelection(startMs: first.startMs, endMs: last.endMs, groupBy: Self.dimensions)
     var names = ValueNames()
     var tickets = Array(repeating: DayAccumulators(), count: run.count)
+    let clock = ServiceClock(settings: settings)
+    let (line, channel) = (Self.dimensions.firstIndex(of: .businessLine)!, Self.dimensions.firstIndex(of: .channel)!)
     try store.forEachTicket(selection) { ticket, values in
-      tickets[day(ticket.createdMs)].add(names.ids(values)) { $0.add(ticket: ticket, settings: settings, nowMs: nil) }
+      var ticket = ticket
+      (ticket.businessLine, ticket.channel) = (values[line], values[channel])
+      // Measured once, added to the tenant's, each dimension's and each pair's accumulator.
+      let judgement = clock.judge(ticket, nowMs: nil)
+      tickets[day(ticket.createdMs)].add(names.ids(values)) { $0.add(ticket: ticket, judgement: judgement, settings: settings) }
     }
     var surveys = Array(repeating: DayAccumulators(), count: run.count)
     try store.forEachSurvey(selection) { survey, timeMs, values in

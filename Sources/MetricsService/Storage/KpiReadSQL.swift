@@ -34,18 +34,24 @@ struct KpiReadSQL {
   static let ticketFactColumns = 12
 
   /// The tickets created in the selection's range that pass its filters; bind the range
-  /// start and end, then `values`. Columns: the facts (``ticketFactColumns``), then one per
-  /// grouping dimension.
+  /// start and end, then `values`. Columns: the facts (``ticketFactColumns``), one per
+  /// grouping dimension, then the business line and channel if the selection asks for them.
   mutating func tickets(_ selection: KpiSelection) -> (sql: String, values: [String]) {
     let (start, end) = (placeholder(), placeholder())
     let (conditions, values) = filters(selection.filters, source: .ticket)
-    let groups = selection.groupBy.map { expression($0, source: .ticket) }
-    let unanswered = selection.unansweredOnly ? " AND t.first_reply_ms IS NULL" : ""
+    var groups = selection.groupBy.map { expression($0, source: .ticket) }
+    if selection.ticketLines { groups += ["COALESCE(t.business_line, '')", "t.channel"] }
+    var pending = ""
+    switch selection.pending {
+    case .unanswered: pending = " AND t.first_reply_ms IS NULL"
+    case .open: pending = " AND t.status_open = 1"
+    case nil: break
+    }
     let sql = """
       SELECT t.created_ms, t.priority, t.complaint, t.first_reply_ms, t.reply_count, t.first_resolved_ms,
         t.last_resolved_ms, t.reopen_count, t.status_open, t.next_contact_ms, t.handle_ms, t.handled_replies\(groups.map { ", " + $0 }.joined())
       FROM ticket AS t\(customerJoin(selection.filters, selection.groupBy))
-      WHERE t.created_ms >= \(start) AND t.created_ms < \(end)\(tenant("t"))\(unanswered)\(conditions)
+      WHERE t.created_ms >= \(start) AND t.created_ms < \(end)\(tenant("t"))\(pending)\(conditions)
       """
     return (sql, values)
   }

@@ -114,6 +114,11 @@ public enum MetricsPostgresSchema: PostgresSchema {
       // What a rule watches: a KPI, or the staffing gap ahead (docs/workload.md).
       statements: ["ALTER TABLE alert_rule ADD COLUMN kind text NOT NULL DEFAULT 'kpi'"],
       tenantTables: []),
+    PostgresMigration(
+      version: 7, name: "open tickets",
+      // The open tickets of the last days, whose resolution SLA a query judges (docs/kpis.md).
+      statements: ["CREATE INDEX ticket_open ON ticket (tenant_id, created_ms) WHERE status_open = 1"],
+      tenantTables: []),
   ]
 }
 
@@ -325,11 +330,15 @@ extension PostgresStore: MetricsStore where Schema == MetricsPostgresSchema {
     let groups = selection.groupBy.count
     try read(sql, [.integer(selection.startMs), .integer(selection.endMs)] + values.map(SQLValue.text)) { cells in
       func int(_ index: Int) throws -> Int64? { try cells[index].decode(Int64?.self) }
-      let facts = TicketFacts(
+      var facts = TicketFacts(
         createdMs: try int(0) ?? 0, priority: TicketPriority(rawValue: try cells[1].decode(String.self)) ?? .normal,
         complaint: try int(2) == 1, firstReplyMs: try int(3), replyCount: Int(try int(4) ?? 0), firstResolvedMs: try int(5),
         lastResolvedMs: try int(6), reopenCount: Int(try int(7) ?? 0), isResolved: try int(8) == 0, nextContactMs: try int(9),
         handleMs: try int(10) ?? 0, handledReplies: Int(try int(11) ?? 0))
+      if selection.ticketLines {
+        facts.businessLine = try cells[KpiReadSQL.ticketFactColumns + groups].decode(String?.self) ?? ""
+        facts.channel = try cells[KpiReadSQL.ticketFactColumns + groups + 1].decode(String?.self) ?? ""
+      }
       try body(facts, try (0..<groups).map { try cells[KpiReadSQL.ticketFactColumns + $0].decode(String?.self) ?? "" })
     }
   }

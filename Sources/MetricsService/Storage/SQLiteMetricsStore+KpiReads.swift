@@ -17,11 +17,15 @@ extension SQLiteMetricsStore {
     try writer.read { db in
       let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([selection.startMs, selection.endMs] + values))
       while let row = try rows.next() {
-        let facts = TicketFacts(
+        var facts = TicketFacts(
           createdMs: row[0], priority: TicketPriority(rawValue: row[1]) ?? .normal, complaint: row[2],
           firstReplyMs: row[3], replyCount: row[4], firstResolvedMs: row[5], lastResolvedMs: row[6],
           reopenCount: row[7], isResolved: (row[8] as Int?) == 0, nextContactMs: row[9], handleMs: row[10],
           handledReplies: row[11])
+        if selection.ticketLines {
+          facts.businessLine = row[KpiReadSQL.ticketFactColumns + groups] ?? ""
+          facts.channel = row[KpiReadSQL.ticketFactColumns + groups + 1] ?? ""
+        }
         try body(facts, (0..<groups).map { row[KpiReadSQL.ticketFactColumns + $0] ?? "" })
       }
     }

@@ -39,11 +39,15 @@ enum KpiSettingRows {
     var settings = KpiSettings.defaults
     // Live channels are one row each ("live_channel:phone"); the first replaces the default set.
     var liveChannelsRead = false
+    var calendars: String?
+    var policies: String?
     for (name, value) in rows {
       switch name {
       case "time_zone": settings.timeZone = value
       case "complaint_target_ms": settings.complaintTargetMs = Int64(value) ?? settings.complaintTargetMs
       case "repeat_window_ms": settings.repeatWindowMs = Int64(value) ?? settings.repeatWindowMs
+      case "calendars": calendars = value
+      case "sla_policies": policies = value
       default:
         if name.hasPrefix("sla_"), let priority = TicketPriority(rawValue: String(name.dropFirst(4))), let ms = Int64(value) {
           settings.slaTargetMs[priority] = ms
@@ -76,6 +80,8 @@ enum KpiSettingRows {
         }
       }
     }
+    // Written only by ``rows(_:)`` from levels that passed their checks.
+    if let levels = try? ServiceLevels(calendarsDocument: calendars, policiesDocument: policies) { settings.serviceLevels = levels }
     return settings
   }
 
@@ -97,6 +103,8 @@ enum KpiSettingRows {
     if !workload.roster.isEmpty {
       rows.append(("roster", workload.roster.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
     }
+    if let calendars = settings.serviceLevels.calendarsDocument { rows.append(("calendars", calendars)) }
+    if let policies = settings.serviceLevels.policiesDocument { rows.append(("sla_policies", policies)) }
     let targets = workload.targets
     rows.append(
       ("staffing_targets", "\(targets.serviceLevel) \(targets.answerWithinSeconds) \(targets.maxOccupancy) \(targets.shrinkage)"))

@@ -107,6 +107,8 @@ public enum MetricsSchema: SQLiteSchema {
       """),
     // What a rule watches: a KPI, or the staffing gap ahead (docs/workload.md).
     SQLiteMigration("v7-alert-rule-kind", "ALTER TABLE alert_rule ADD COLUMN kind TEXT NOT NULL DEFAULT 'kpi'"),
+    // The open tickets of the last days, whose resolution SLA a query judges (docs/kpis.md).
+    SQLiteMigration("v8-open-tickets", "CREATE INDEX ticket_open ON ticket(created_ms) WHERE status_open = 1"),
   ]
 }
 

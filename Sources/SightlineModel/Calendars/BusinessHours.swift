@@ -1,8 +1,8 @@
 public import Foundation
 
-/// Opening hours on a local day, in minutes since local midnight: [start, end). In the
-/// weekly hours an interval whose end is not after its start crosses midnight (a 22:00–06:00
-/// night shift runs into the next day); a date's own hours never do.
+/// Opening hours on a local day, in minutes since local midnight: [start, end). An interval
+/// whose end is not after its start crosses midnight (a 22:00–06:00 night shift runs into
+/// the next day) and belongs to the date it starts on.
 public struct OpenInterval: Sendable, Hashable, Codable {
   public var startMinute: Int
   public var endMinute: Int
@@ -40,8 +40,9 @@ public struct OpenInterval: Sendable, Hashable, Codable {
 /// When a service desk is open, in its own zone (docs/kpis.md, "Business hours"): weekly
 /// opening intervals (several per weekday, possibly across midnight), holidays (whole
 /// local dates, closed) and dates with hours of their own (a make-up working Sunday, a
-/// half day). A date that is a holiday or has hours of its own is governed by them alone:
-/// a night shift of the day before does not run into it.
+/// half day). A date's own hours win over a holiday, a holiday over the weekly pattern. A
+/// date that is a holiday or has hours of its own is governed by them alone: a night shift
+/// of the day before does not run into it; its own intervals may cross into the next day.
 public struct BusinessHours: Sendable, Equatable {
   /// IANA zone.
   public var timeZone: String
@@ -73,8 +74,7 @@ public struct BusinessHours: Sendable, Equatable {
   }
 
   /// The first problem: an unknown zone, a weekday outside 1–7, an interval outside the
-  /// day or empty, a date's interval that ends before it starts (only weekly hours cross
-  /// midnight), or intervals that overlap (a night shift's morning included).
+  /// day or empty, or intervals that overlap (a night shift's morning included).
   public var problem: Problem? {
     if TimeZone(identifier: timeZone) == nil { return Problem(field: "time_zone", reason: "'\(timeZone)' is not an IANA time zone") }
     // Each weekday's minutes of the week, a crossing interval's morning on the next day.
@@ -104,14 +104,10 @@ public struct BusinessHours: Sendable, Equatable {
       for (index, interval) in overrides[day]!.enumerated() {
         let field = "overrides[\(date)][\(index)]"
         if let problem = Self.bounds(interval, field: field) { return problem }
-        guard interval.endMinute > interval.startMinute else {
-          return Problem(
-            field: field,
-            reason:
-              "ends at \(OpenInterval.text(interval.endMinute)), not after its start \(OpenInterval.text(interval.startMinute)) (a date's hours do not cross midnight)"
-          )
+        guard interval.startMinute != interval.endMinute else {
+          return Problem(field: field, reason: "starts and ends at \(OpenInterval.text(interval.startMinute)): it is empty")
         }
-        ranges.append((interval.startMinute..<interval.endMinute, field))
+        ranges.append((interval.startMinute..<(interval.crossesMidnight ? 1_440 + interval.endMinute : interval.endMinute), field))
       }
       if let overlap = Self.firstOverlap(ranges) { return overlap }
     }
@@ -138,20 +134,23 @@ public struct BusinessHours: Sendable, Equatable {
 
   /// The open minutes of local `day`, sorted and disjoint, each within [0, 1440).
   public func openMinutes(ofDay day: Int) -> [Range<Int>] {
-    if holidays.contains(day) { return [] }
-    if let own = overrides[day] { return Self.union(own.map { $0.startMinute..<$0.endMinute }) }
-    var ranges: [Range<Int>] = []
-    for interval in weekly[Self.weekday(ofDay: day)] ?? [] {
-      ranges.append(interval.startMinute..<(interval.crossesMidnight ? 1_440 : interval.endMinute))
-    }
-    // The morning of a night shift that started the day before, if that day worked it.
-    let previous = day - 1
-    if !holidays.contains(previous) && overrides[previous] == nil {
-      for interval in weekly[Self.weekday(ofDay: previous)] ?? [] where interval.crossesMidnight && interval.endMinute > 0 {
+    var ranges = intervals(startingOn: day).map { $0.startMinute..<($0.crossesMidnight ? 1_440 : $0.endMinute) }
+    // The morning of a night shift that started the day before, unless this date is a
+    // holiday or has hours of its own.
+    if overrides[day] == nil && !holidays.contains(day) {
+      for interval in intervals(startingOn: day - 1) where interval.crossesMidnight && interval.endMinute > 0 {
         ranges.append(0..<interval.endMinute)
       }
     }
     return Self.union(ranges)
+  }
+
+  /// The intervals that start on local `day`: its own hours, none on a holiday, else the
+  /// weekday's.
+  func intervals(startingOn day: Int) -> [OpenInterval] {
+    if let own = overrides[day] { return own }
+    if holidays.contains(day) { return [] }
+    return weekly[Self.weekday(ofDay: day)] ?? []
   }
 
   private static func union(_ ranges: [Range<Int>]) -> [Range<Int>] {

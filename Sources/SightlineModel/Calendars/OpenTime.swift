@@ -106,3 +106,8 @@ public struct OpenTime: Sendable {
     return hours.openMinutes(ofDay: day).contains { $0.contains(minute) }
   }
 }
+
+extension OpenTime {
+  /// Whether `ms` lies within the covered days.
+  func covers(_ ms: Int64) -> Bool { ms >= dayStarts[0] && ms < dayStarts[dayStarts.count - 1] }
+}

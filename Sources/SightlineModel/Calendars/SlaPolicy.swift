@@ -37,30 +37,48 @@ public struct VersionedCalendar: Sendable, Equatable {
   }
 }
 
-/// A ticket's service-level targets: first response and resolution per priority, on a
-/// calendar's business hours or in calendar time, for the business lines and channels it
-/// names (none named: all).
+/// A ticket's service-level targets: first response and resolution per priority, for the
+/// business lines and channels it names (none named: all). Its durations run on a calendar
+/// (``calendar``, else the tenant's default calendar), and its targets are in business
+/// time or in calendar time (``businessTime``).
 public struct SlaPolicy: Sendable, Equatable {
   public var name: String
   /// Business lines and channels it applies to; empty: any.
   public var businessLines: Set<String>
   public var channels: Set<String>
-  /// The calendar its targets run on (business time); nil: calendar time.
+  /// The calendar its business durations run on; nil: the tenant's default calendar.
   public var calendar: String?
+  /// Whether its targets are counted in business time (open hours) rather than calendar time.
+  public var businessTime: Bool
   /// Targets per priority, milliseconds; a priority without one has no target.
   public var firstResponseMs: [TicketPriority: Int64]
   public var resolutionMs: [TicketPriority: Int64]
 
   public init(
     name: String, businessLines: Set<String> = [], channels: Set<String> = [], calendar: String? = nil,
-    firstResponseMs: [TicketPriority: Int64], resolutionMs: [TicketPriority: Int64] = [:]
+    businessTime: Bool = false, firstResponseMs: [TicketPriority: Int64], resolutionMs: [TicketPriority: Int64] = [:]
   ) {
     self.name = name
     self.businessLines = businessLines
     self.channels = channels
     self.calendar = calendar
+    self.businessTime = businessTime
     self.firstResponseMs = firstResponseMs
     self.resolutionMs = resolutionMs
+  }
+
+  /// The resolution targets of the default policy (docs/kpis.md): urgent 24 h, high 48 h,
+  /// normal 72 h, low 120 h.
+  public static let defaultResolutionMs: [TicketPriority: Int64] = [
+    .urgent: 24 * 3_600_000, .high: 48 * 3_600_000, .normal: 72 * 3_600_000, .low: 120 * 3_600_000,
+  ]
+
+  /// The default policy: the tenant's plain first-response targets and the default
+  /// resolution targets, in calendar time, for every ticket no policy matches.
+  public static func fallback(_ settings: KpiSettings) -> SlaPolicy {
+    SlaPolicy(
+      name: "default", firstResponseMs: Dictionary(uniqueKeysWithValues: TicketPriority.allCases.map { ($0, settings.slaTarget($0)) }),
+      resolutionMs: defaultResolutionMs)
   }
 
   /// How many of its conditions it sets: a policy for a line and a channel is more
@@ -78,10 +96,23 @@ public struct SlaPolicy: Sendable, Equatable {
   public static func match(
     _ policies: [SlaPolicy], businessLine: String, channel: String, fallback: SlaPolicy
   ) -> SlaPolicy {
-    var best: SlaPolicy?
-    for policy in policies where policy.applies(businessLine: businessLine, channel: channel) {
-      if best == nil || policy.specificity > best!.specificity { best = policy }
+    index(policies, businessLine: businessLine, channel: channel).map { policies[$0] } ?? fallback
+  }
+
+  /// The index of the policy ``match(_:businessLine:channel:fallback:)`` picks; nil: the fallback.
+  public static func index(_ policies: [SlaPolicy], businessLine: String, channel: String) -> Int? {
+    var best: Int?
+    for (index, policy) in policies.enumerated() where policy.applies(businessLine: businessLine, channel: channel) {
+      if best == nil || policy.specificity > policies[best!].specificity { best = index }
     }
-    return best ?? fallback
+    return best
+  }
+}
+
+extension VersionedCalendar {
+  /// Replaces the hours of the latest version (a change that takes effect for every date
+  /// that version governs).
+  public mutating func replaceLatest(with hours: BusinessHours) {
+    versions[versions.count - 1].hours = hours
   }
 }

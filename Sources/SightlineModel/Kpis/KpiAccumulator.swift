@@ -49,6 +49,9 @@ public struct KpiAccumulator: Sendable {
   private var tickets = 0
   private var firstResponse = TimeDistribution()
   private var resolution = TimeDistribution()
+  /// The same durations in business time, on each ticket's calendar (empty without one).
+  private var firstResponseBusiness = TimeDistribution()
+  private var resolutionBusiness = TimeDistribution()
   private var unanswered = 0
   private var resolved = 0
   private var firstContactResolved = 0
@@ -56,6 +59,12 @@ public struct KpiAccumulator: Sendable {
   private var reopened = 0
   private var slaMet = 0
   private var slaBreached = 0
+  private var slaResolutionMet = 0
+  private var slaResolutionBreached = 0
+  /// Tickets counted without a "now" (a rollup) that are still unanswered (unresolved) and
+  /// have a first-response (resolution) target: the query judges them.
+  private var firstResponsePending = 0
+  private var resolutionPending = 0
   private var complaints = 0
   private var complaintsClosedInTarget = 0
   private var repeatContacts = 0
@@ -74,40 +83,64 @@ public struct KpiAccumulator: Sendable {
   /// An empty accumulator.
   public init() {}
 
-  /// Counts a ticket created in the bucket. `nowMs` is when the query runs: an unanswered
-  /// ticket breaches its SLA only once its target has passed by then. With `nowMs` nil
-  /// (a daily rollup, built before the query's "now" is known) unanswered tickets are left
-  /// unjudged; the query judges them later with ``countUnansweredAsBreached()`` or
-  /// ``addUnansweredBreach()``.
+  /// Counts a ticket created in the bucket, in calendar time on the plain targets (no
+  /// calendar, no policy): for reads that judge no business time.
   public mutating func add(ticket: TicketFacts, settings: KpiSettings, nowMs: Int64?) {
+    let terms = ServiceClock.Terms(policy: SlaPolicy.fallback(settings), span: nil)
+    add(ticket: ticket, judgement: terms.judge(ticket, nowMs: nowMs), settings: settings)
+  }
+
+  /// Counts a ticket created in the bucket under its SLA policy and calendar (`clock`).
+  /// `nowMs` is when the query runs: an unanswered (unresolved) ticket breaches its target
+  /// only once the target has passed by then. With `nowMs` nil (a daily rollup, built before
+  /// the query's "now" is known) such tickets are left pending; the query judges them later
+  /// with ``countPendingAsBreached(firstResponse:resolution:)`` or ``judgePending(_:clock:nowMs:firstResponse:resolution:)``.
+  public mutating func add(ticket: TicketFacts, clock: ServiceClock, nowMs: Int64?) {
+    add(ticket: ticket, judgement: clock.judge(ticket, nowMs: nowMs), settings: clock.settings)
+  }
+
+  /// Counts a ticket created in the bucket, judged already (``ServiceClock/judge(_:nowMs:)``):
+  /// a rollup build adds each ticket to many accumulators and measures it once.
+  public mutating func add(ticket: TicketFacts, judgement: TicketJudgement, settings: KpiSettings) {
     tickets += 1
+    let created = ticket.createdMs
     if let reply = ticket.firstReplyMs {
-      firstResponse.add(reply - ticket.createdMs)
+      firstResponse.add(reply - created)
+      if let business = judgement.firstResponseBusinessMs { firstResponseBusiness.add(business) }
     } else {
       unanswered += 1
     }
     if ticket.isResolved {
       resolved += 1
-      if let last = ticket.lastResolvedMs { resolution.add(last - ticket.createdMs) }
+      if let last = ticket.lastResolvedMs {
+        resolution.add(last - created)
+        if let business = judgement.resolutionBusinessMs { resolutionBusiness.add(business) }
+      }
       if ticket.replyCount == 1 && ticket.reopenCount == 0 { firstContactResolved += 1 }
     }
     if ticket.everResolved {
       everResolved += 1
       if ticket.reopenCount > 0 { reopened += 1 }
     }
-    let deadline = ticket.createdMs + settings.slaTarget(ticket.priority)
-    if let reply = ticket.firstReplyMs {
-      if reply <= deadline { slaMet += 1 } else { slaBreached += 1 }
-    } else if let nowMs, nowMs > deadline {
-      slaBreached += 1
+    switch judgement.firstResponse {
+    case .met: slaMet += 1
+    case .breached: slaBreached += 1
+    case .pending: firstResponsePending += 1
+    case .notJudged: break
+    }
+    switch judgement.resolution {
+    case .met: slaResolutionMet += 1
+    case .breached: slaResolutionBreached += 1
+    case .pending: resolutionPending += 1
+    case .notJudged: break
     }
     if ticket.complaint {
       complaints += 1
-      if let first = ticket.firstResolvedMs, first - ticket.createdMs <= settings.complaintTargetMs {
+      if let first = ticket.firstResolvedMs, first - created <= settings.complaintTargetMs {
         complaintsClosedInTarget += 1
       }
     }
-    if let next = ticket.nextContactMs, next > ticket.createdMs, next - ticket.createdMs <= settings.repeatWindowMs {
+    if let next = ticket.nextContactMs, next > created, next - created <= settings.repeatWindowMs {
       repeatContacts += 1
     }
   }
@@ -133,13 +166,20 @@ public struct KpiAccumulator: Sendable {
   /// Counts a ticket open at the bucket's end.
   public mutating func addBacklog() { backlog += 1 }
 
-  /// Judges every unanswered ticket counted so far as breaching its SLA: right for a day
-  /// whose every ticket's target had passed by the query's "now".
-  public mutating func countUnansweredAsBreached() { slaBreached += unanswered }
+  /// Judges every pending ticket counted so far as breaching its first-response
+  /// (resolution) target: right for a day whose every target had passed by the query's "now".
+  public mutating func countPendingAsBreached(firstResponse: Bool, resolution: Bool) {
+    if firstResponse { slaBreached += firstResponsePending }
+    if resolution { slaResolutionBreached += resolutionPending }
+  }
 
-  /// Counts one unanswered ticket whose SLA target has passed (for tickets counted with
-  /// `nowMs` nil).
-  public mutating func addUnansweredBreach() { slaBreached += 1 }
+  /// Judges one ticket a rollup left pending (read again by the query): still unanswered
+  /// (unresolved) and past its first-response (resolution) target by `nowMs`, it breaches.
+  public mutating func judgePending(_ ticket: TicketFacts, clock: ServiceClock, nowMs: Int64, firstResponse: Bool, resolution: Bool) {
+    let judgement = clock.judge(ticket, nowMs: nowMs)
+    if firstResponse && ticket.firstReplyMs == nil && judgement.firstResponse == .breached { slaBreached += 1 }
+    if resolution && !ticket.isResolved && judgement.resolution == .breached { slaResolutionBreached += 1 }
+  }
 
   /// Adds everything `other` counted (the two must have seen disjoint tickets and answers),
   /// so parts of a range can be accumulated in parallel.
@@ -147,6 +187,8 @@ public struct KpiAccumulator: Sendable {
     tickets += other.tickets
     firstResponse.merge(other.firstResponse)
     resolution.merge(other.resolution)
+    firstResponseBusiness.merge(other.firstResponseBusiness)
+    resolutionBusiness.merge(other.resolutionBusiness)
     unanswered += other.unanswered
     resolved += other.resolved
     firstContactResolved += other.firstContactResolved
@@ -154,6 +196,10 @@ public struct KpiAccumulator: Sendable {
     reopened += other.reopened
     slaMet += other.slaMet
     slaBreached += other.slaBreached
+    slaResolutionMet += other.slaResolutionMet
+    slaResolutionBreached += other.slaResolutionBreached
+    firstResponsePending += other.firstResponsePending
+    resolutionPending += other.resolutionPending
     complaints += other.complaints
     complaintsClosedInTarget += other.complaintsClosedInTarget
     repeatContacts += other.repeatContacts
@@ -170,12 +216,13 @@ public struct KpiAccumulator: Sendable {
     backlog += other.backlog
   }
 
-  /// The value of `kpi`.
-  public func result(_ kpi: KpiKind) -> KpiResult {
+  /// The value of `kpi`; a time KPI in `hours` (business hours read the business-time
+  /// durations, which exist only where tickets ran on a calendar).
+  public func result(_ kpi: KpiKind, hours: DurationHours = .calendar) -> KpiResult {
     switch kpi {
     case .volume: return KpiResult(value: Double(tickets), sampleSize: Int64(tickets))
-    case .firstResponseTime: return Self.timeResult(firstResponse)
-    case .resolutionTime: return Self.timeResult(resolution)
+    case .firstResponseTime: return Self.timeResult(hours == .business ? firstResponseBusiness : firstResponse)
+    case .resolutionTime: return Self.timeResult(hours == .business ? resolutionBusiness : resolution)
     case .unanswered: return KpiResult(value: Double(unanswered), sampleSize: Int64(tickets))
     case .backlog: return KpiResult(value: Double(backlog), sampleSize: Int64(backlog))
     case .nps:
@@ -190,7 +237,7 @@ public struct KpiAccumulator: Sendable {
       var result = Self.share(csatSatisfied, of: csatResponses)
       result.secondary = csatResponses > 0 ? Double(csatScoreSum) / Double(csatResponses) : 0
       return result
-    case .fcrRate, .reopenRate, .slaFirstResponse, .complaintRate, .complaintClosureRate, .repeatContactRate:
+    case .fcrRate, .reopenRate, .slaFirstResponse, .slaResolution, .complaintRate, .complaintClosureRate, .repeatContactRate:
       let (numerator, denominator) = ratioParts(kpi)!
       return Self.share(numerator, of: denominator)
     }
@@ -219,11 +266,11 @@ public struct KpiAccumulator: Sendable {
     }
   }
 
-  /// The observations of a time KPI (first response, resolution); nil for the others.
-  public func timeDistribution(_ kpi: KpiKind) -> TimeDistribution? {
+  /// The observations of a time KPI (first response, resolution) in `hours`; nil for the others.
+  public func timeDistribution(_ kpi: KpiKind, hours: DurationHours = .calendar) -> TimeDistribution? {
     switch kpi {
-    case .firstResponseTime: firstResponse
-    case .resolutionTime: resolution
+    case .firstResponseTime: hours == .business ? firstResponseBusiness : firstResponse
+    case .resolutionTime: hours == .business ? resolutionBusiness : resolution
     default: nil
     }
   }
@@ -234,6 +281,7 @@ public struct KpiAccumulator: Sendable {
     case .fcrRate: (firstContactResolved, resolved)
     case .reopenRate: (reopened, everResolved)
     case .slaFirstResponse: (slaMet, slaMet + slaBreached)
+    case .slaResolution: (slaResolutionMet, slaResolutionMet + slaResolutionBreached)
     case .csat: (csatSatisfied, csatResponses)
     case .complaintRate: (complaints, tickets)
     case .complaintClosureRate: (complaintsClosedInTarget, complaints)
@@ -260,14 +308,15 @@ public struct KpiAccumulator: Sendable {
   // MARK: - Serialization (rollup rows)
 
   /// Format version of ``encoded()``; a stored rollup of another version is rebuilt.
-  static let encodingVersion: Int64 = 1
+  static let encodingVersion: Int64 = 2
 
   /// The counters, in the order ``encoded()`` writes them.
   private var counters: [Int] {
     [
       tickets, unanswered, resolved, firstContactResolved, everResolved, reopened, slaMet, slaBreached, complaints,
       complaintsClosedInTarget, repeatContacts, csatResponses, csatSatisfied, csatScoreSum, npsResponses, promoters,
-      detractors, cesResponses, cesScoreSum, cesScoreSquares, cesEasy, backlog,
+      detractors, cesResponses, cesScoreSum, cesScoreSquares, cesEasy, backlog, slaResolutionMet, slaResolutionBreached,
+      firstResponsePending, resolutionPending,
     ]
   }
 
@@ -277,6 +326,8 @@ public struct KpiAccumulator: Sendable {
     words += counters.map(Int64.init)
     firstResponse.encode(into: &words)
     resolution.encode(into: &words)
+    firstResponseBusiness.encode(into: &words)
+    resolutionBusiness.encode(into: &words)
     return words.withUnsafeBytes { Array($0) }
   }
 
@@ -297,14 +348,16 @@ public struct KpiAccumulator: Sendable {
       (c[8], c[9], c[10], c[11], c[12], c[13])
     (npsResponses, promoters, detractors, cesResponses, cesScoreSum, cesScoreSquares, cesEasy, backlog) =
       (c[14], c[15], c[16], c[17], c[18], c[19], c[20], c[21])
+    (slaResolutionMet, slaResolutionBreached, firstResponsePending, resolutionPending) = (c[22], c[23], c[24], c[25])
     guard timeDistributions else { return }
     var position = counterCount + 1
     let distributions = try words.withUnsafeBufferPointer { buffer throws(RollupDecodingError) in
-      let first = try TimeDistribution(decoding: buffer, at: &position)
-      let second = try TimeDistribution(decoding: buffer, at: &position)
-      return (first, second)
+      var decoded: [TimeDistribution] = []
+      for _ in 0..<4 { decoded.append(try TimeDistribution(decoding: buffer, at: &position)) }
+      return decoded
     }
     guard position == words.count else { throw RollupDecodingError() }
-    (firstResponse, resolution) = distributions
+    (firstResponse, resolution, firstResponseBusiness, resolutionBusiness) =
+      (distributions[0], distributions[1], distributions[2], distributions[3])
   }
 }

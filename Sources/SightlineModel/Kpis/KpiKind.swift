@@ -8,6 +8,7 @@ public enum KpiKind: String, CaseIterable, Sendable, Hashable {
   case fcrRate = "fcr_rate"
   case reopenRate = "reopen_rate"
   case slaFirstResponse = "sla_first_response"
+  case slaResolution = "sla_resolution"
   case csat
   case nps
   case ces
@@ -19,7 +20,7 @@ public enum KpiKind: String, CaseIterable, Sendable, Hashable {
   /// KPIs whose value is a share in [0, 1] of `sample_size` observations.
   public var isRate: Bool {
     switch self {
-    case .fcrRate, .reopenRate, .slaFirstResponse, .csat, .complaintRate, .complaintClosureRate,
+    case .fcrRate, .reopenRate, .slaFirstResponse, .slaResolution, .csat, .complaintRate, .complaintClosureRate,
       .repeatContactRate:
       true
     default: false
@@ -32,7 +33,7 @@ public enum KpiKind: String, CaseIterable, Sendable, Hashable {
   /// Whether a higher value is better, for arrows and verdicts (nil: neither, e.g. volume).
   public var higherIsBetter: Bool? {
     switch self {
-    case .fcrRate, .slaFirstResponse, .csat, .nps, .ces, .complaintClosureRate: true
+    case .fcrRate, .slaFirstResponse, .slaResolution, .csat, .nps, .ces, .complaintClosureRate: true
     case .firstResponseTime, .resolutionTime, .unanswered, .reopenRate, .complaintRate,
       .repeatContactRate, .backlog:
       false
@@ -75,4 +76,10 @@ public enum KpiDimension: String, CaseIterable, Sendable, Hashable {
 /// Ticket priority; it selects the first-response SLA target.
 public enum TicketPriority: String, CaseIterable, Sendable, Hashable {
   case low, normal, high, urgent
+}
+
+/// Which clock a duration KPI runs on: calendar time, or business time (the open hours of
+/// the ticket's calendar; docs/kpis.md, "Business hours").
+public enum DurationHours: String, Sendable, Hashable, CaseIterable {
+  case calendar, business
 }

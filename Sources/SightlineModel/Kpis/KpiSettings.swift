@@ -14,6 +14,9 @@ public struct KpiSettings: Sendable, Equatable {
   /// Handle times, live channels and staffing targets (docs/workload.md). They change no
   /// KPI's value, so they are not part of `fingerprint` either.
   public var workload = WorkloadSettings()
+  /// Calendars and SLA policies (docs/kpis.md, "Business hours"): part of `fingerprint`,
+  /// since business times and SLA judgements depend on them.
+  public var serviceLevels = ServiceLevels.none
 
   /// The defaults (docs/kpis.md): UTC, SLA urgent 1 h / high 4 h / normal 8 h / low 24 h,
   /// complaint target 48 h, repeat window 7 days.
@@ -35,7 +38,8 @@ public struct KpiSettings: Sendable, Equatable {
   /// are rebuilt.
   public var fingerprint: String {
     let targets = TicketPriority.allCases.map { "\($0.rawValue)=\(slaTarget($0))" }.joined(separator: ",")
-    return "\(timeZone)|\(targets)|\(complaintTargetMs)|\(repeatWindowMs)"
+    let levels = serviceLevels == .none ? "" : "|levels=" + serviceLevels.fingerprint
+    return "\(timeZone)|\(targets)|\(complaintTargetMs)|\(repeatWindowMs)\(levels)"
   }
 
   /// `kind`'s cockpit target: the tenant's, else the default (nil for volume and backlog).

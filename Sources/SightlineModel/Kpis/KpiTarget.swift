@@ -43,6 +43,7 @@ public struct KpiTarget: Sendable, Equatable {
     .fcrRate: KpiTarget(goal: 0.70, tolerance: 0.10),
     .reopenRate: KpiTarget(goal: 0.05, tolerance: 0.05),
     .slaFirstResponse: KpiTarget(goal: 0.90, tolerance: 0.10),
+    .slaResolution: KpiTarget(goal: 0.90, tolerance: 0.10),
     .csat: KpiTarget(goal: 0.85, tolerance: 0.10),
     .nps: KpiTarget(goal: 30, tolerance: 30),
     .ces: KpiTarget(goal: 5, tolerance: 1),

@@ -24,6 +24,10 @@ public struct TicketFacts: Sendable, Equatable {
   /// many replies carried one (0: unknown, not zero work).
   public var handleMs: Int64
   public var handledReplies: Int
+  /// Its business line and channel, read only when an SLA policy looks at them
+  /// (``KpiSelection/ticketLines``); "" otherwise.
+  public var businessLine = ""
+  public var channel = ""
 
   /// Facts from their parts.
   public init(

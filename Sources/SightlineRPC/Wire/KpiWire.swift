@@ -11,6 +11,7 @@ public enum KpiWire {
     .unanswered: .unanswered, .fcrRate: .fcrRate, .reopenRate: .reopenRate, .slaFirstResponse: .slaFirstResponse,
     .csat: .csat, .nps: .nps, .ces: .ces, .complaintRate: .complaintRate,
     .complaintClosureRate: .complaintClosureRate, .repeatContactRate: .repeatContactRate, .backlog: .backlog,
+    .slaResolution: .slaResolution,
   ]
   /// Model KPI → wire KPI.
   public static let wireKpis = Dictionary(uniqueKeysWithValues: kpis.map { ($1, $0) })

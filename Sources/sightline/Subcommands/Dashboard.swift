@@ -16,6 +16,8 @@ struct Dashboard: AsyncParsableCommand {
   @Flag(help: "Refresh every few seconds until interrupted.") var watch = false
   @Option(help: "Seconds between refreshes with --watch.") var every: Int = 5
   @Option(help: "Output: table or json.") var format: Format = .table
+  @Option(help: "Clock of the time KPIs: calendar, or business (the tenant's open hours).")
+  var hours: HoursArgument = .calendar
   @OptionGroup var connection: ConnectionOptions
 
   func validate() throws {
@@ -32,12 +34,15 @@ struct Dashboard: AsyncParsableCommand {
 
   func run() async throws {
     let days = try Self.days(period)
-    let (format, watch, every) = (self.format, self.watch, self.every)
+    let (format, watch, every, hours) = (self.format, self.watch, self.every, self.hours)
     try await connection.withGateway { client, metadata in
       let gateway = Sightline_Gateway_V1_Gateway.Client(wrapping: client)
       let zone = await DateArgument.tenantZone(client, metadata: metadata)
       repeat {
-        let cockpit = try await gateway.dashboard(.with { $0.periodDays = days }, metadata: metadata)
+        let cockpit = try await gateway.dashboard(
+          .with {
+            $0.periodDays = days; $0.hours = hours.wire
+          }, metadata: metadata)
         let text =
           format == .json
           ? try CockpitJSON.render(cockpit) : CockpitView(cockpit, days: Int(days), zone: zone, color: Terminal.isTTY).render()
@@ -142,7 +147,8 @@ struct CockpitView {
       let previous = before?.values[safe: index]
       let shown = value.sampleSize > 0 ? KpiFormat.value(value.value, kind) : "–"
       let was = previous.map { $0.sampleSize > 0 ? KpiFormat.value($0.value, kind) : "–" } ?? "–"
-      rows.append(["  " + kind.rawValue, shown, was, change(value, previous, kind), "n=\(value.sampleSize)"])
+      let label = value.hours == .business ? " (business h)" : value.hours == .calendar ? " (calendar h)" : ""
+      rows.append(["  " + kind.rawValue + label, shown, was, change(value, previous, kind), "n=\(value.sampleSize)"])
     }
     return lines + table(["  kpi", "now", "before", "change", ""], rows) + [""]
   }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import SightlineDemo
 import SightlineLauncher
 import SightlineModel
@@ -118,6 +119,8 @@ struct Demo: AsyncParsableCommand {
         }, metadata: key)
       print(CockpitView(cockpit, days: 30, zone: TimeZone(identifier: DemoScenario.timeZone)!, color: Terminal.isTTY).render())
       print("")
+      print(try await Self.businessHours(metrics, key: key, outcome: outcome))
+      print("")
       let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
         .with {
           $0.name = outcome.experiment; $0.minOffset = outcome.offset
@@ -148,6 +151,7 @@ struct Demo: AsyncParsableCommand {
         \(scenario.shortEveningLines.joined(separator: " and ")) run short from \(scenario.eveningFrom):00 (slower replies, lower CSAT).
 
         Tenant \(outcome.tenantName) (\(outcome.tenantID)); its admin key is in \(keyFile). Try:
+          sightline kpi --hours business --metric first_response_time --metric resolution_time --by channel --api-key $(cat \(keyFile)) --data-dir \(dataDir)
           sightline kpi --api-key $(cat \(keyFile)) --data-dir \(dataDir) --by business_line --metric first_response_time --metric csat
           sightline experiment evaluate '\(outcome.experiment)' --api-key $(cat \(keyFile)) --data-dir \(dataDir)
           sightline explain --metric complaint_rate --period \(scenario.spikeDays)d --api-key $(cat \(keyFile)) --data-dir \(dataDir)
@@ -162,5 +166,39 @@ struct Demo: AsyncParsableCommand {
           """)
       }
     }
+  }
+
+  /// First response and resolution over the last 30 days in calendar and in business time,
+  /// on the demo tenant's office calendar.
+  static func businessHours(
+    _ metrics: Sightline_Metrics_V1_Metrics.Client<HTTP2ClientTransport.Posix>, key: Metadata, outcome: DemoOutcome
+  ) async throws -> String {
+    var lines = [
+      "BUSINESS HOURS  calendar '\(DemoScenario.calendarName)': Mon–Fri \(DemoScenario.officeHours.start)–\(DemoScenario.officeHours.end) "
+        + "\(DemoScenario.timeZone), China's 2026 holidays and make-up days"
+    ]
+    var rows: [[String]] = []
+    var values: [Sightline_Metrics_V1_Hours: [Sightline_Metrics_V1_KpiValue]] = [:]
+    for hours in [Sightline_Metrics_V1_Hours.calendar, .business] {
+      let reply = try await metrics.queryKpis(
+        .with {
+          $0.kpis = [.firstResponseTime, .resolutionTime]
+          $0.range.start = Google_Protobuf_Timestamp(unixMilliseconds: WallClock.unixMilliseconds() - 30 * 86_400_000)
+          $0.minOffset = outcome.offset
+          $0.hours = hours
+        }, metadata: key)
+      values[hours] = reply.rows.first?.values ?? []
+    }
+    for (index, kind) in [KpiKind.firstResponseTime, .resolutionTime].enumerated() {
+      for hours in [Sightline_Metrics_V1_Hours.calendar, .business] {
+        guard let value = values[hours]?[safe: index], value.sampleSize > 0 else { continue }
+        rows.append([
+          "  " + kind.rawValue, hours == .business ? "business" : "calendar", KpiFormat.value(value.value, kind),
+          KpiFormat.value(value.median, kind), KpiFormat.value(value.p90, kind), "n=\(value.sampleSize)",
+        ])
+      }
+    }
+    lines += tableLines(["  kpi (30 days)", "hours", "mean", "median", "p90", ""], rows)
+    return lines.joined(separator: "\n")
   }
 }

@@ -30,6 +30,8 @@ struct Kpi: AsyncParsableCommand {
   @Option(help: "End date, exclusive (default: now).") var to: String?
   @Option(help: "Bucket: day, week, month or all.") var interval: IntervalArgument = .all
   @Option(help: "Output: table, json or csv.") var format: Format = .table
+  @Option(help: "Clock of first_response_time and resolution_time: calendar, or business (the tenant's open hours).")
+  var hours: HoursArgument = .calendar
   @Option(help: "Wait until the metrics service applied this ingestion offset (read your writes).")
   var minOffset: Int64 = 0
   @OptionGroup var connection: ConnectionOptions
@@ -39,7 +41,7 @@ struct Kpi: AsyncParsableCommand {
       .map(WireNames.kpi)
     let dimensions = try groupBy.map(WireNames.dimension)
     let wireFilters = try FilterArgument.parse(filters)
-    let (from, to, interval, minOffset) = (self.from, self.to, self.interval, self.minOffset)
+    let (from, to, interval, minOffset, hours) = (self.from, self.to, self.interval, self.minOffset, self.hours)
     let (reply, zone) = try await connection.withGateway { client, metadata in
       let metricsClient = Sightline_Metrics_V1_Metrics.Client(wrapping: client)
       // Reads are safe to repeat: ride out a restarting service or a consumer catching up.
@@ -57,6 +59,7 @@ struct Kpi: AsyncParsableCommand {
           case .all: .all
           }
         $0.minOffset = minOffset
+        $0.hours = hours.wire
         if let from { $0.range.start = try DateArgument.timestamp(from, zone: zone, flag: "--from") }
         if let to { $0.range.end = try DateArgument.timestamp(to, zone: zone, flag: "--to") }
       }
@@ -64,13 +67,22 @@ struct Kpi: AsyncParsableCommand {
     }
     let table = KpiTable(reply: reply, kpis: kpis, groupBy: groupBy, zone: zone)
     switch format {
-    case .table: printTable(table.header(raw: false), table.rows(raw: false))
+    case .table:
+      printTable(table.header(raw: false), table.rows(raw: false))
+      if let note = table.hoursNote(asked: hours) { print(note) }
     case .csv:
       print(table.header(raw: true).map(CSV.escape).joined(separator: ","))
       for row in table.rows(raw: true) { print(row.map(CSV.escape).joined(separator: ",")) }
     case .json: print(try table.json())
     }
   }
+}
+
+/// `--hours calendar|business`: the clock of the time KPIs.
+enum HoursArgument: String, ExpressibleByArgument, CaseIterable {
+  case calendar, business
+
+  var wire: Sightline_Metrics_V1_Hours { self == .business ? .business : .calendar }
 }
 
 /// Parses `--where DIM=VALUE` options: a repeated dimension's values are alternatives.
@@ -163,9 +175,26 @@ struct KpiTable {
     var header = ["period"] + groupBy
     for kpi in kpis {
       let name = WireNames.name(kpi)
-      header += [name] + extras(kpi).map { "\(name).\($0)" } + [raw ? "\(name).n" : "n"]
+      let shown = raw ? name : name + hoursLabel(kpi)
+      header += [shown] + extras(kpi).map { "\(name).\($0)" } + [raw ? "\(name).n" : "n"]
     }
     return header
+  }
+
+  /// " (business h)" or " (calendar h)" after a time KPI's name: which clock it ran on.
+  private func hoursLabel(_ kpi: Sightline_Metrics_V1_Kpi) -> String {
+    guard kpi == .firstResponseTime || kpi == .resolutionTime, let index = kpis.firstIndex(of: kpi),
+      let value = reply.rows.first?.values[index]
+    else { return "" }
+    return value.hours == .business ? " (business h)" : " (calendar h)"
+  }
+
+  /// Why business hours were asked for and calendar time came back, if they were.
+  func hoursNote(asked: HoursArgument) -> String? {
+    guard asked == .business, let index = kpis.firstIndex(where: { $0 == .firstResponseTime || $0 == .resolutionTime }),
+      reply.rows.first?.values[index].hours == .calendar
+    else { return nil }
+    return "the tenant has no business-hours calendar: durations are in calendar time (sightline calendar create)"
   }
 
   func rows(raw: Bool) -> [[String]] {

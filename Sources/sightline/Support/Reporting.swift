@@ -43,11 +43,15 @@ func explainTransportFailure(_ error: RPCError) -> String? {
 
 /// Prints rows as an aligned table.
 func printTable(_ header: [String], _ rows: [[String]]) {
+  for line in tableLines(header, rows) { print(line) }
+}
+
+/// Rows aligned under `header`, one string per line.
+func tableLines(_ header: [String], _ rows: [[String]]) -> [String] {
   let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
   func line(_ cells: [String]) -> String {
     cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
       .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
   }
-  print(line(header))
-  for row in rows { print(line(row)) }
+  return ([header] + rows).map(line)
 }

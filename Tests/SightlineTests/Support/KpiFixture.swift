@@ -54,13 +54,16 @@ struct KpiFixture {
 
   func query(
     _ kpis: [KpiKind], from: String, to: String, interval: BucketInterval = .all, timeZone: String = "UTC",
-    groupBy: [KpiDimension] = [], filters: [KpiDimension: [String]] = [:], now: String = "2026-03-10T00:00:00Z"
+    groupBy: [KpiDimension] = [], filters: [KpiDimension: [String]] = [:], now: String = "2026-03-10T00:00:00Z",
+    levels: ServiceLevels? = nil, rollups: Bool = true
   ) throws -> [(cell: KpiCell, accumulator: KpiAccumulator)] {
     var settings = try store.settings()
     settings.timeZone = timeZone
+    if let levels { settings.serviceLevels = levels }
     let buckets = try CalendarBuckets(startMs: Self.ms(from), endMs: Self.ms(to), interval: interval, timeZone: timeZone)
-    return try KpiEngine(store: store, settings: settings, nowMs: Self.ms(now), buildLock: RollupBuildLock())
-      .compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: groupBy)
+    var engine = KpiEngine(store: store, settings: settings, nowMs: Self.ms(now), buildLock: RollupBuildLock())
+    engine.useRollups = rollups
+    return try engine.compute(kpis: Set(kpis), buckets: buckets, filters: filters, groupBy: groupBy)
   }
 
   /// The single cell's result of `kpi` over 2026-03-02 (UTC).

@@ -445,6 +445,9 @@ public nonisolated struct Sightline_Gateway_V1_DashboardRequest: Sendable {
   /// Read-your-writes offset.
   public var minOffset: Int64 = 0
 
+  /// The clock of the time KPIs (business time where the tenant has a calendar).
+  public var hours: Sightline_Metrics_V1_Hours = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1588,7 +1591,7 @@ nonisolated extension Sightline_Gateway_V1_SuiteHealthResponse: SwiftProtobuf.Me
 
 nonisolated extension Sightline_Gateway_V1_DashboardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DashboardRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}period_days\0\u{3}min_offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}period_days\0\u{3}min_offset\0\u{1}hours\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1598,6 +1601,7 @@ nonisolated extension Sightline_Gateway_V1_DashboardRequest: SwiftProtobuf.Messa
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.periodDays) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.minOffset) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.hours) }()
       default: break
       }
     }
@@ -1610,12 +1614,16 @@ nonisolated extension Sightline_Gateway_V1_DashboardRequest: SwiftProtobuf.Messa
     if self.minOffset != 0 {
       try visitor.visitSingularInt64Field(value: self.minOffset, fieldNumber: 2)
     }
+    if self.hours != .unspecified {
+      try visitor.visitSingularEnumField(value: self.hours, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Gateway_V1_DashboardRequest, rhs: Sightline_Gateway_V1_DashboardRequest) -> Bool {
     if lhs.periodDays != rhs.periodDays {return false}
     if lhs.minOffset != rhs.minOffset {return false}
+    if lhs.hours != rhs.hours {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

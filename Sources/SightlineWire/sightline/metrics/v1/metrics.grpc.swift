@@ -127,6 +127,58 @@ public enum Sightline_Metrics_V1_Metrics: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListCalendars" metadata.
+        public enum ListCalendars: Sendable {
+            /// Request type for "ListCalendars".
+            public typealias Input = Sightline_Metrics_V1_ListCalendarsRequest
+            /// Response type for "ListCalendars".
+            public typealias Output = Sightline_Metrics_V1_ListCalendarsResponse
+            /// Descriptor for "ListCalendars".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "ListCalendars",
+                type: .unary
+            )
+        }
+        /// Namespace for "ChangeCalendar" metadata.
+        public enum ChangeCalendar: Sendable {
+            /// Request type for "ChangeCalendar".
+            public typealias Input = Sightline_Metrics_V1_ChangeCalendarRequest
+            /// Response type for "ChangeCalendar".
+            public typealias Output = Sightline_Metrics_V1_ChangeCalendarResponse
+            /// Descriptor for "ChangeCalendar".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "ChangeCalendar",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListSlaPolicies" metadata.
+        public enum ListSlaPolicies: Sendable {
+            /// Request type for "ListSlaPolicies".
+            public typealias Input = Sightline_Metrics_V1_ListSlaPoliciesRequest
+            /// Response type for "ListSlaPolicies".
+            public typealias Output = Sightline_Metrics_V1_SlaPoliciesResponse
+            /// Descriptor for "ListSlaPolicies".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "ListSlaPolicies",
+                type: .unary
+            )
+        }
+        /// Namespace for "SetSlaPolicies" metadata.
+        public enum SetSlaPolicies: Sendable {
+            /// Request type for "SetSlaPolicies".
+            public typealias Input = Sightline_Metrics_V1_SetSlaPoliciesRequest
+            /// Response type for "SetSlaPolicies".
+            public typealias Output = Sightline_Metrics_V1_SlaPoliciesResponse
+            /// Descriptor for "SetSlaPolicies".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.metrics.v1.Metrics"),
+                method: "SetSlaPolicies",
+                type: .unary
+            )
+        }
         /// Namespace for "AddAlertRule" metadata.
         public enum AddAlertRule: Sendable {
             /// Request type for "AddAlertRule".
@@ -215,6 +267,10 @@ public enum Sightline_Metrics_V1_Metrics: Sendable {
             PlanStaffing.descriptor,
             GetSettings.descriptor,
             SetSettings.descriptor,
+            ListCalendars.descriptor,
+            ChangeCalendar.descriptor,
+            ListSlaPolicies.descriptor,
+            SetSlaPolicies.descriptor,
             AddAlertRule.descriptor,
             ListAlertRules.descriptor,
             RemoveAlertRule.descriptor,
@@ -382,7 +438,7 @@ extension Sightline_Metrics_V1_Metrics {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the tenant's KPI settings.
+        /// > Replaces the tenant's KPI settings (calendars and SLA policies are kept).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Sightline_Metrics_V1_SetSettingsRequest` messages.
@@ -395,6 +451,78 @@ extension Sightline_Metrics_V1_Metrics {
             request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_SetSettingsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_TenantSettings>
+
+        /// Handle the "ListCalendars" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's business-hours calendars.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_ListCalendarsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_ListCalendarsResponse` messages.
+        func listCalendars(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ListCalendarsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ListCalendarsResponse>
+
+        /// Handle the "ChangeCalendar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates, changes (a new version from a date) or deletes a calendar.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_ChangeCalendarRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_ChangeCalendarResponse` messages.
+        func changeCalendar(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ChangeCalendarRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ChangeCalendarResponse>
+
+        /// Handle the "ListSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_ListSlaPoliciesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_SlaPoliciesResponse` messages.
+        func listSlaPolicies(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse>
+
+        /// Handle the "SetSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Metrics_V1_SetSlaPoliciesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Metrics_V1_SlaPoliciesResponse` messages.
+        func setSlaPolicies(
+            request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse>
 
         /// Handle the "AddAlertRule" method.
         ///
@@ -649,7 +777,7 @@ extension Sightline_Metrics_V1_Metrics {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the tenant's KPI settings.
+        /// > Replaces the tenant's KPI settings (calendars and SLA policies are kept).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sightline_Metrics_V1_SetSettingsRequest` message.
@@ -662,6 +790,78 @@ extension Sightline_Metrics_V1_Metrics {
             request: GRPCCore.ServerRequest<Sightline_Metrics_V1_SetSettingsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_TenantSettings>
+
+        /// Handle the "ListCalendars" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's business-hours calendars.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ListCalendarsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_ListCalendarsResponse` message.
+        func listCalendars(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ListCalendarsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ListCalendarsResponse>
+
+        /// Handle the "ChangeCalendar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates, changes (a new version from a date) or deletes a calendar.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ChangeCalendarRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_ChangeCalendarResponse` message.
+        func changeCalendar(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ChangeCalendarRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ChangeCalendarResponse>
+
+        /// Handle the "ListSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ListSlaPoliciesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_SlaPoliciesResponse` message.
+        func listSlaPolicies(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse>
+
+        /// Handle the "SetSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_SetSlaPoliciesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Metrics_V1_SlaPoliciesResponse` message.
+        func setSlaPolicies(
+            request: GRPCCore.ServerRequest<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse>
 
         /// Handle the "AddAlertRule" method.
         ///
@@ -914,7 +1114,7 @@ extension Sightline_Metrics_V1_Metrics {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the tenant's KPI settings.
+        /// > Replaces the tenant's KPI settings (calendars and SLA policies are kept).
         ///
         /// - Parameters:
         ///   - request: A `Sightline_Metrics_V1_SetSettingsRequest` message.
@@ -927,6 +1127,78 @@ extension Sightline_Metrics_V1_Metrics {
             request: Sightline_Metrics_V1_SetSettingsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Metrics_V1_TenantSettings
+
+        /// Handle the "ListCalendars" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's business-hours calendars.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_ListCalendarsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_ListCalendarsResponse` to respond with.
+        func listCalendars(
+            request: Sightline_Metrics_V1_ListCalendarsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_ListCalendarsResponse
+
+        /// Handle the "ChangeCalendar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates, changes (a new version from a date) or deletes a calendar.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_ChangeCalendarRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_ChangeCalendarResponse` to respond with.
+        func changeCalendar(
+            request: Sightline_Metrics_V1_ChangeCalendarRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_ChangeCalendarResponse
+
+        /// Handle the "ListSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_ListSlaPoliciesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_SlaPoliciesResponse` to respond with.
+        func listSlaPolicies(
+            request: Sightline_Metrics_V1_ListSlaPoliciesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_SlaPoliciesResponse
+
+        /// Handle the "SetSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Metrics_V1_SetSlaPoliciesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Metrics_V1_SlaPoliciesResponse` to respond with.
+        func setSlaPolicies(
+            request: Sightline_Metrics_V1_SetSlaPoliciesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Metrics_V1_SlaPoliciesResponse
 
         /// Handle the "AddAlertRule" method.
         ///
@@ -1133,6 +1405,50 @@ extension Sightline_Metrics_V1_Metrics.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.ListCalendars.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ListCalendarsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ListCalendarsResponse>(),
+            handler: { request, context in
+                try await self.listCalendars(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.ChangeCalendar.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ChangeCalendarRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ChangeCalendarResponse>(),
+            handler: { request, context in
+                try await self.changeCalendar(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.ListSlaPolicies.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ListSlaPoliciesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_SlaPoliciesResponse>(),
+            handler: { request, context in
+                try await self.listSlaPolicies(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Metrics_V1_Metrics.Method.SetSlaPolicies.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_SetSlaPoliciesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_SlaPoliciesResponse>(),
+            handler: { request, context in
+                try await self.setSlaPolicies(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Sightline_Metrics_V1_Metrics.Method.AddAlertRule.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_AddAlertRuleRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_AlertRule>(),
@@ -1286,6 +1602,50 @@ extension Sightline_Metrics_V1_Metrics.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_TenantSettings> {
         let response = try await self.setSettings(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCalendars(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ListCalendarsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ListCalendarsResponse> {
+        let response = try await self.listCalendars(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func changeCalendar(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ChangeCalendarRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_ChangeCalendarResponse> {
+        let response = try await self.changeCalendar(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listSlaPolicies(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse> {
+        let response = try await self.listSlaPolicies(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setSlaPolicies(
+        request: GRPCCore.StreamingServerRequest<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse> {
+        let response = try await self.setSlaPolicies(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1459,6 +1819,58 @@ extension Sightline_Metrics_V1_Metrics.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_TenantSettings> {
         return GRPCCore.ServerResponse<Sightline_Metrics_V1_TenantSettings>(
             message: try await self.setSettings(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCalendars(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ListCalendarsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ListCalendarsResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_ListCalendarsResponse>(
+            message: try await self.listCalendars(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func changeCalendar(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ChangeCalendarRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_ChangeCalendarResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_ChangeCalendarResponse>(
+            message: try await self.changeCalendar(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listSlaPolicies(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse>(
+            message: try await self.listSlaPolicies(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setSlaPolicies(
+        request: GRPCCore.ServerRequest<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse> {
+        return GRPCCore.ServerResponse<Sightline_Metrics_V1_SlaPoliciesResponse>(
+            message: try await self.setSlaPolicies(
                 request: request.message,
                 context: context
             ),
@@ -1728,7 +2140,7 @@ extension Sightline_Metrics_V1_Metrics {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the tenant's KPI settings.
+        /// > Replaces the tenant's KPI settings (calendars and SLA policies are kept).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sightline_Metrics_V1_SetSettingsRequest` message.
@@ -1745,6 +2157,98 @@ extension Sightline_Metrics_V1_Metrics {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_TenantSettings>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_TenantSettings>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListCalendars" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's business-hours calendars.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ListCalendarsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ListCalendarsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_ListCalendarsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listCalendars<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ListCalendarsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ListCalendarsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ListCalendarsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ListCalendarsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ChangeCalendar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates, changes (a new version from a date) or deletes a calendar.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ChangeCalendarRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ChangeCalendarRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_ChangeCalendarResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func changeCalendar<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ChangeCalendarRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ChangeCalendarRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ChangeCalendarResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ChangeCalendarResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ListSlaPoliciesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ListSlaPoliciesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_SlaPoliciesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listSlaPolicies<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_SlaPoliciesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_SlaPoliciesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_SetSlaPoliciesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_SetSlaPoliciesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_SlaPoliciesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setSlaPolicies<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_SlaPoliciesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_SlaPoliciesResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "AddAlertRule" method.
@@ -2150,7 +2654,7 @@ extension Sightline_Metrics_V1_Metrics {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the tenant's KPI settings.
+        /// > Replaces the tenant's KPI settings (calendars and SLA policies are kept).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sightline_Metrics_V1_SetSettingsRequest` message.
@@ -2173,6 +2677,142 @@ extension Sightline_Metrics_V1_Metrics {
             try await self.client.unary(
                 request: request,
                 descriptor: Sightline_Metrics_V1_Metrics.Method.SetSettings.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListCalendars" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's business-hours calendars.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ListCalendarsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ListCalendarsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_ListCalendarsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listCalendars<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ListCalendarsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ListCalendarsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ListCalendarsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ListCalendarsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.ListCalendars.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ChangeCalendar" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates, changes (a new version from a date) or deletes a calendar.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ChangeCalendarRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ChangeCalendarRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_ChangeCalendarResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func changeCalendar<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ChangeCalendarRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ChangeCalendarRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_ChangeCalendarResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ChangeCalendarResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.ChangeCalendar.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_ListSlaPoliciesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_ListSlaPoliciesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_SlaPoliciesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listSlaPolicies<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_SlaPoliciesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_SlaPoliciesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.ListSlaPolicies.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SetSlaPolicies" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Replaces the tenant's SLA policies.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Metrics_V1_SetSlaPoliciesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Metrics_V1_SetSlaPoliciesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Metrics_V1_SlaPoliciesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setSlaPolicies<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Metrics_V1_SlaPoliciesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_SlaPoliciesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Metrics_V1_Metrics.Method.SetSlaPolicies.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2596,7 +3236,7 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Replaces the tenant's KPI settings.
+    /// > Replaces the tenant's KPI settings (calendars and SLA policies are kept).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Sightline_Metrics_V1_SetSettingsRequest` message.
@@ -2616,6 +3256,122 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_SetSettingsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_TenantSettings>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCalendars" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The tenant's business-hours calendars.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_ListCalendarsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCalendars<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ListCalendarsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ListCalendarsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listCalendars(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ListCalendarsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ListCalendarsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ChangeCalendar" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates, changes (a new version from a date) or deletes a calendar.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_ChangeCalendarRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func changeCalendar<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ChangeCalendarRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ChangeCalendarResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.changeCalendar(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ChangeCalendarRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_ChangeCalendarResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSlaPolicies" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The tenant's SLA policies.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_ListSlaPoliciesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSlaPolicies<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_ListSlaPoliciesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_SlaPoliciesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listSlaPolicies(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_ListSlaPoliciesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_SlaPoliciesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetSlaPolicies" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replaces the tenant's SLA policies.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Metrics_V1_SetSlaPoliciesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setSlaPolicies<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Metrics_V1_SetSlaPoliciesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_SlaPoliciesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setSlaPolicies(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Metrics_V1_SetSlaPoliciesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Metrics_V1_SlaPoliciesResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3034,7 +3790,7 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Replaces the tenant's KPI settings.
+    /// > Replaces the tenant's KPI settings (calendars and SLA policies are kept).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -3057,6 +3813,138 @@ extension Sightline_Metrics_V1_Metrics.ClientProtocol {
             metadata: metadata
         )
         return try await self.setSettings(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListCalendars" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The tenant's business-hours calendars.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listCalendars<Result>(
+        _ message: Sightline_Metrics_V1_ListCalendarsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ListCalendarsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_ListCalendarsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listCalendars(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ChangeCalendar" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates, changes (a new version from a date) or deletes a calendar.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func changeCalendar<Result>(
+        _ message: Sightline_Metrics_V1_ChangeCalendarRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_ChangeCalendarResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_ChangeCalendarRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.changeCalendar(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSlaPolicies" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The tenant's SLA policies.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSlaPolicies<Result>(
+        _ message: Sightline_Metrics_V1_ListSlaPoliciesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_SlaPoliciesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_ListSlaPoliciesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listSlaPolicies(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetSlaPolicies" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Replaces the tenant's SLA policies.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setSlaPolicies<Result>(
+        _ message: Sightline_Metrics_V1_SetSlaPoliciesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Metrics_V1_SlaPoliciesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Metrics_V1_SetSlaPoliciesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setSlaPolicies(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -41,6 +41,9 @@ public nonisolated enum Sightline_Metrics_V1_Kpi: SwiftProtobuf.Enum, Swift.Case
   case complaintClosureRate // = 12
   case repeatContactRate // = 13
   case backlog // = 14
+
+  /// Resolved within the ticket's policy resolution target ÷ judged tickets (docs/kpis.md).
+  case slaResolution // = 15
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -64,6 +67,7 @@ public nonisolated enum Sightline_Metrics_V1_Kpi: SwiftProtobuf.Enum, Swift.Case
     case 12: self = .complaintClosureRate
     case 13: self = .repeatContactRate
     case 14: self = .backlog
+    case 15: self = .slaResolution
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -85,6 +89,7 @@ public nonisolated enum Sightline_Metrics_V1_Kpi: SwiftProtobuf.Enum, Swift.Case
     case .complaintClosureRate: return 12
     case .repeatContactRate: return 13
     case .backlog: return 14
+    case .slaResolution: return 15
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -106,11 +111,57 @@ public nonisolated enum Sightline_Metrics_V1_Kpi: SwiftProtobuf.Enum, Swift.Case
     .complaintClosureRate,
     .repeatContactRate,
     .backlog,
+    .slaResolution,
   ]
 
 }
 
 /// Calendar interval, aligned in the tenant's time zone.
+/// Which clock a duration runs on (docs/kpis.md, "Business hours").
+public nonisolated enum Sightline_Metrics_V1_Hours: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Calendar time.
+  case unspecified // = 0
+
+  /// Calendar time: every second between the two instants.
+  case calendar // = 1
+
+  /// Business time: the open seconds of the ticket's calendar between them.
+  case business // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .calendar
+    case 2: self = .business
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .calendar: return 1
+    case .business: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Sightline_Metrics_V1_Hours] = [
+    .unspecified,
+    .calendar,
+    .business,
+  ]
+
+}
+
 public nonisolated enum Sightline_Metrics_V1_Interval: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -487,6 +538,10 @@ public nonisolated struct Sightline_Metrics_V1_QueryKpisRequest: Sendable {
   /// Wait (within the deadline) until the service has applied this ingestion offset.
   public var minOffset: Int64 = 0
 
+  /// The clock of first_response_time and resolution_time: business time where the tenant
+  /// has a calendar (each value's `hours` says which it got).
+  public var hours: Sightline_Metrics_V1_Hours = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -519,6 +574,10 @@ public nonisolated struct Sightline_Metrics_V1_KpiValue: Sendable {
 
   /// Secondary value: mean score for csat, share 5-7 for ces.
   public var secondary: Double = 0
+
+  /// For first_response_time and resolution_time: the clock of the value. Business time
+  /// was asked for but the tenant has no calendar: CALENDAR. Unspecified for other KPIs.
+  public var hours: Sightline_Metrics_V1_Hours = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2055,44 +2114,52 @@ public nonisolated struct Sightline_Metrics_V1_UnderstaffedRun: Sendable {
 
 /// A KPI in the understaffed hours of the week against the tenant's other hours, over the
 /// past range, with a test of the difference.
-public nonisolated struct Sightline_Metrics_V1_HourComparison: Sendable {
+public nonisolated struct Sightline_Metrics_V1_HourComparison: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kpi: Sightline_Metrics_V1_Kpi = .unspecified
+  public var kpi: Sightline_Metrics_V1_Kpi {
+    get {_storage._kpi}
+    set {_uniqueStorage()._kpi = newValue}
+  }
 
   public var understaffed: Sightline_Metrics_V1_KpiValue {
-    get {_understaffed ?? Sightline_Metrics_V1_KpiValue()}
-    set {_understaffed = newValue}
+    get {_storage._understaffed ?? Sightline_Metrics_V1_KpiValue()}
+    set {_uniqueStorage()._understaffed = newValue}
   }
   /// Returns true if `understaffed` has been explicitly set.
-  public var hasUnderstaffed: Bool {self._understaffed != nil}
+  public var hasUnderstaffed: Bool {_storage._understaffed != nil}
   /// Clears the value of `understaffed`. Subsequent reads from it will return its default value.
-  public mutating func clearUnderstaffed() {self._understaffed = nil}
+  public mutating func clearUnderstaffed() {_uniqueStorage()._understaffed = nil}
 
   public var other: Sightline_Metrics_V1_KpiValue {
-    get {_other ?? Sightline_Metrics_V1_KpiValue()}
-    set {_other = newValue}
+    get {_storage._other ?? Sightline_Metrics_V1_KpiValue()}
+    set {_uniqueStorage()._other = newValue}
   }
   /// Returns true if `other` has been explicitly set.
-  public var hasOther: Bool {self._other != nil}
+  public var hasOther: Bool {_storage._other != nil}
   /// Clears the value of `other`. Subsequent reads from it will return its default value.
-  public mutating func clearOther() {self._other = nil}
+  public mutating func clearOther() {_uniqueStorage()._other = nil}
 
   /// understaffed - other, in the KPI's unit.
-  public var difference: Double = 0
+  public var difference: Double {
+    get {_storage._difference}
+    set {_uniqueStorage()._difference = newValue}
+  }
 
   /// Two-sided: Welch's test for first response, the two-proportion z-test for CSAT,
   /// Welch on the +100/0/-100 scores for NPS.
-  public var pValue: Double = 0
+  public var pValue: Double {
+    get {_storage._pValue}
+    set {_uniqueStorage()._pValue = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _understaffed: Sightline_Metrics_V1_KpiValue? = nil
-  fileprivate var _other: Sightline_Metrics_V1_KpiValue? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// The staffing plan.
@@ -2200,12 +2267,415 @@ public nonisolated struct Sightline_Metrics_V1_HandleTimeUsed: Sendable {
   public init() {}
 }
 
+/// Opening hours on a local day: [start, end) as "HH:MM" ("24:00" may end one). An interval
+/// that ends at or before its start crosses midnight and belongs to the date it starts on.
+public nonisolated struct Sightline_Metrics_V1_OpeningInterval: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var start: String = String()
+
+  public var end: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A weekday's opening intervals.
+public nonisolated struct Sightline_Metrics_V1_WeekdayHours: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// ISO weekday: 1 (Monday) to 7 (Sunday).
+  public var weekday: Int32 = 0
+
+  public var intervals: [Sightline_Metrics_V1_OpeningInterval] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A local date with hours of its own: a make-up working day, or part of a day closed.
+public nonisolated struct Sightline_Metrics_V1_DateHours: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// YYYY-MM-DD.
+  public var date: String = String()
+
+  /// The date's only intervals; none: closed all day.
+  public var intervals: [Sightline_Metrics_V1_OpeningInterval] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// When a service desk is open, in its own zone.
+public nonisolated struct Sightline_Metrics_V1_CalendarHours: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// IANA zone, e.g. "Asia/Shanghai".
+  public var timeZone: String = String()
+
+  /// The weekly pattern; a weekday not listed is closed.
+  public var weekly: [Sightline_Metrics_V1_WeekdayHours] = []
+
+  /// Closed local dates, YYYY-MM-DD.
+  public var holidays: [String] = []
+
+  /// Dates with hours of their own; they win over holidays and the weekly pattern.
+  public var overrides: [Sightline_Metrics_V1_DateHours] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One version of a calendar: its hours from a local date on.
+public nonisolated struct Sightline_Metrics_V1_CalendarVersion: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The first local date it governs, YYYY-MM-DD; empty for the first version, which
+  /// governs every earlier date.
+  public var effectiveFrom: String = String()
+
+  public var hours: Sightline_Metrics_V1_CalendarHours {
+    get {_hours ?? Sightline_Metrics_V1_CalendarHours()}
+    set {_hours = newValue}
+  }
+  /// Returns true if `hours` has been explicitly set.
+  public var hasHours: Bool {self._hours != nil}
+  /// Clears the value of `hours`. Subsequent reads from it will return its default value.
+  public mutating func clearHours() {self._hours = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _hours: Sightline_Metrics_V1_CalendarHours? = nil
+}
+
+/// A named business-hours calendar and its versions, oldest first. A duration runs on the
+/// version in force when its ticket was created.
+public nonisolated struct Sightline_Metrics_V1_BusinessCalendar: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var versions: [Sightline_Metrics_V1_CalendarVersion] = []
+
+  /// The tenant's default calendar (its first): the default SLA policy and policies that
+  /// name none run on it.
+  public var isDefault: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Local dates.
+public nonisolated struct Sightline_Metrics_V1_DateList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// YYYY-MM-DD each.
+  public var dates: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Dates with hours of their own.
+public nonisolated struct Sightline_Metrics_V1_DateHoursList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dates: [Sightline_Metrics_V1_DateHours] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Holidays and make-up working days from an iCalendar file.
+public nonisolated struct Sightline_Metrics_V1_IcsImport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The file's text (.ics, RFC 5545; all-day events).
+  public var text: String = String()
+
+  /// The hours of a make-up working day; none: the calendar's Monday hours.
+  public var workdayHours: [Sightline_Metrics_V1_OpeningInterval] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Creates, changes or deletes a calendar. A change adds a version from `effective_from`.
+public nonisolated struct Sightline_Metrics_V1_ChangeCalendarRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The calendar's name: 1-64 letters, digits, '-', '_' or '.'.
+  public var name: String = String()
+
+  /// The local date (YYYY-MM-DD) a change takes effect from; empty: every date, the
+  /// current version is edited in place. Not read by create and delete.
+  public var effectiveFrom: String = String()
+
+  public var change: Sightline_Metrics_V1_ChangeCalendarRequest.OneOf_Change? = nil
+
+  /// A new calendar with these hours.
+  public var create: Sightline_Metrics_V1_CalendarHours {
+    get {
+      if case .create(let v)? = change {return v}
+      return Sightline_Metrics_V1_CalendarHours()
+    }
+    set {change = .create(newValue)}
+  }
+
+  /// New weekly hours (and zone, if given); holidays and date overrides are kept.
+  public var setHours: Sightline_Metrics_V1_CalendarHours {
+    get {
+      if case .setHours(let v)? = change {return v}
+      return Sightline_Metrics_V1_CalendarHours()
+    }
+    set {change = .setHours(newValue)}
+  }
+
+  /// Closes these dates.
+  public var addHolidays: Sightline_Metrics_V1_DateList {
+    get {
+      if case .addHolidays(let v)? = change {return v}
+      return Sightline_Metrics_V1_DateList()
+    }
+    set {change = .addHolidays(newValue)}
+  }
+
+  /// Gives these dates hours of their own.
+  public var addOverrides: Sightline_Metrics_V1_DateHoursList {
+    get {
+      if case .addOverrides(let v)? = change {return v}
+      return Sightline_Metrics_V1_DateHoursList()
+    }
+    set {change = .addOverrides(newValue)}
+  }
+
+  /// Adds an iCalendar file's holidays and make-up working days.
+  public var importIcs: Sightline_Metrics_V1_IcsImport {
+    get {
+      if case .importIcs(let v)? = change {return v}
+      return Sightline_Metrics_V1_IcsImport()
+    }
+    set {change = .importIcs(newValue)}
+  }
+
+  /// Deletes the calendar; refused while an SLA policy names it.
+  public var delete: Bool {
+    get {
+      if case .delete(let v)? = change {return v}
+      return false
+    }
+    set {change = .delete(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Change: Equatable, Sendable {
+    /// A new calendar with these hours.
+    case create(Sightline_Metrics_V1_CalendarHours)
+    /// New weekly hours (and zone, if given); holidays and date overrides are kept.
+    case setHours(Sightline_Metrics_V1_CalendarHours)
+    /// Closes these dates.
+    case addHolidays(Sightline_Metrics_V1_DateList)
+    /// Gives these dates hours of their own.
+    case addOverrides(Sightline_Metrics_V1_DateHoursList)
+    /// Adds an iCalendar file's holidays and make-up working days.
+    case importIcs(Sightline_Metrics_V1_IcsImport)
+    /// Deletes the calendar; refused while an SLA policy names it.
+    case delete(Bool)
+
+  }
+
+  public init() {}
+}
+
+/// The calendar after the change.
+public nonisolated struct Sightline_Metrics_V1_ChangeCalendarResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Unset after a delete.
+  public var calendar: Sightline_Metrics_V1_BusinessCalendar {
+    get {_calendar ?? Sightline_Metrics_V1_BusinessCalendar()}
+    set {_calendar = newValue}
+  }
+  /// Returns true if `calendar` has been explicitly set.
+  public var hasCalendar: Bool {self._calendar != nil}
+  /// Clears the value of `calendar`. Subsequent reads from it will return its default value.
+  public mutating func clearCalendar() {self._calendar = nil}
+
+  /// What an import added.
+  public var importedHolidays: Int32 = 0
+
+  public var importedWorkdays: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _calendar: Sightline_Metrics_V1_BusinessCalendar? = nil
+}
+
+/// Lists the tenant's calendars.
+public nonisolated struct Sightline_Metrics_V1_ListCalendarsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The tenant's calendars, the default first.
+public nonisolated struct Sightline_Metrics_V1_ListCalendarsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var calendars: [Sightline_Metrics_V1_BusinessCalendar] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// SLA targets per priority for first response and resolution; 0: no target.
+public nonisolated struct Sightline_Metrics_V1_SlaPolicy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Unique among the tenant's policies.
+  public var name: String = String()
+
+  /// The business lines and channels it applies to; none: any.
+  public var businessLines: [String] = []
+
+  public var channels: [String] = []
+
+  /// The calendar its durations run on; empty: the tenant's default calendar.
+  public var calendar: String = String()
+
+  /// Whether its targets count business time (open hours) rather than calendar time.
+  public var businessTime: Bool = false
+
+  public var firstResponse: Sightline_Metrics_V1_SlaTargets {
+    get {_firstResponse ?? Sightline_Metrics_V1_SlaTargets()}
+    set {_firstResponse = newValue}
+  }
+  /// Returns true if `firstResponse` has been explicitly set.
+  public var hasFirstResponse: Bool {self._firstResponse != nil}
+  /// Clears the value of `firstResponse`. Subsequent reads from it will return its default value.
+  public mutating func clearFirstResponse() {self._firstResponse = nil}
+
+  public var resolution: Sightline_Metrics_V1_SlaTargets {
+    get {_resolution ?? Sightline_Metrics_V1_SlaTargets()}
+    set {_resolution = newValue}
+  }
+  /// Returns true if `resolution` has been explicitly set.
+  public var hasResolution: Bool {self._resolution != nil}
+  /// Clears the value of `resolution`. Subsequent reads from it will return its default value.
+  public mutating func clearResolution() {self._resolution = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _firstResponse: Sightline_Metrics_V1_SlaTargets? = nil
+  fileprivate var _resolution: Sightline_Metrics_V1_SlaTargets? = nil
+}
+
+/// Lists the tenant's SLA policies.
+public nonisolated struct Sightline_Metrics_V1_ListSlaPoliciesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Replaces the tenant's SLA policies, in order (order breaks ties between equally
+/// specific policies). None: every ticket falls under the default policy.
+public nonisolated struct Sightline_Metrics_V1_SetSlaPoliciesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var policies: [Sightline_Metrics_V1_SlaPolicy] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The tenant's SLA policies and the default policy every other ticket falls under.
+public nonisolated struct Sightline_Metrics_V1_SlaPoliciesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var policies: [Sightline_Metrics_V1_SlaPolicy] = []
+
+  public var defaultPolicy: Sightline_Metrics_V1_SlaPolicy {
+    get {_defaultPolicy ?? Sightline_Metrics_V1_SlaPolicy()}
+    set {_defaultPolicy = newValue}
+  }
+  /// Returns true if `defaultPolicy` has been explicitly set.
+  public var hasDefaultPolicy: Bool {self._defaultPolicy != nil}
+  /// Clears the value of `defaultPolicy`. Subsequent reads from it will return its default value.
+  public mutating func clearDefaultPolicy() {self._defaultPolicy = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _defaultPolicy: Sightline_Metrics_V1_SlaPolicy? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sightline.metrics.v1"
 
 nonisolated extension Sightline_Metrics_V1_Kpi: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KPI_UNSPECIFIED\0\u{1}KPI_VOLUME\0\u{1}KPI_FIRST_RESPONSE_TIME\0\u{1}KPI_RESOLUTION_TIME\0\u{1}KPI_UNANSWERED\0\u{1}KPI_FCR_RATE\0\u{1}KPI_REOPEN_RATE\0\u{1}KPI_SLA_FIRST_RESPONSE\0\u{1}KPI_CSAT\0\u{1}KPI_NPS\0\u{1}KPI_CES\0\u{1}KPI_COMPLAINT_RATE\0\u{1}KPI_COMPLAINT_CLOSURE_RATE\0\u{1}KPI_REPEAT_CONTACT_RATE\0\u{1}KPI_BACKLOG\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KPI_UNSPECIFIED\0\u{1}KPI_VOLUME\0\u{1}KPI_FIRST_RESPONSE_TIME\0\u{1}KPI_RESOLUTION_TIME\0\u{1}KPI_UNANSWERED\0\u{1}KPI_FCR_RATE\0\u{1}KPI_REOPEN_RATE\0\u{1}KPI_SLA_FIRST_RESPONSE\0\u{1}KPI_CSAT\0\u{1}KPI_NPS\0\u{1}KPI_CES\0\u{1}KPI_COMPLAINT_RATE\0\u{1}KPI_COMPLAINT_CLOSURE_RATE\0\u{1}KPI_REPEAT_CONTACT_RATE\0\u{1}KPI_BACKLOG\0\u{1}KPI_SLA_RESOLUTION\0")
+}
+
+nonisolated extension Sightline_Metrics_V1_Hours: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HOURS_UNSPECIFIED\0\u{1}HOURS_CALENDAR\0\u{1}HOURS_BUSINESS\0")
 }
 
 nonisolated extension Sightline_Metrics_V1_Interval: SwiftProtobuf._ProtoNameProviding {
@@ -2242,7 +2712,7 @@ nonisolated extension Sightline_Metrics_V1_RosterSource: SwiftProtobuf._ProtoNam
 
 nonisolated extension Sightline_Metrics_V1_QueryKpisRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QueryKpisRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpis\0\u{1}range\0\u{1}interval\0\u{3}group_by\0\u{1}filters\0\u{3}min_offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpis\0\u{1}range\0\u{1}interval\0\u{3}group_by\0\u{1}filters\0\u{3}min_offset\0\u{1}hours\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2256,6 +2726,7 @@ nonisolated extension Sightline_Metrics_V1_QueryKpisRequest: SwiftProtobuf.Messa
       case 4: try { try decoder.decodeRepeatedEnumField(value: &self.groupBy) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.filters) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.minOffset) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.hours) }()
       default: break
       }
     }
@@ -2284,6 +2755,9 @@ nonisolated extension Sightline_Metrics_V1_QueryKpisRequest: SwiftProtobuf.Messa
     if self.minOffset != 0 {
       try visitor.visitSingularInt64Field(value: self.minOffset, fieldNumber: 6)
     }
+    if self.hours != .unspecified {
+      try visitor.visitSingularEnumField(value: self.hours, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2294,6 +2768,7 @@ nonisolated extension Sightline_Metrics_V1_QueryKpisRequest: SwiftProtobuf.Messa
     if lhs.groupBy != rhs.groupBy {return false}
     if lhs.filters != rhs.filters {return false}
     if lhs.minOffset != rhs.minOffset {return false}
+    if lhs.hours != rhs.hours {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2301,7 +2776,7 @@ nonisolated extension Sightline_Metrics_V1_QueryKpisRequest: SwiftProtobuf.Messa
 
 nonisolated extension Sightline_Metrics_V1_KpiValue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".KpiValue"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}value\0\u{3}sample_size\0\u{1}median\0\u{1}p90\0\u{1}secondary\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}value\0\u{3}sample_size\0\u{1}median\0\u{1}p90\0\u{1}secondary\0\u{1}hours\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2315,6 +2790,7 @@ nonisolated extension Sightline_Metrics_V1_KpiValue: SwiftProtobuf.Message, Swif
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.median) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.p90) }()
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.secondary) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.hours) }()
       default: break
       }
     }
@@ -2339,6 +2815,9 @@ nonisolated extension Sightline_Metrics_V1_KpiValue: SwiftProtobuf.Message, Swif
     if self.secondary.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.secondary, fieldNumber: 6)
     }
+    if self.hours != .unspecified {
+      try visitor.visitSingularEnumField(value: self.hours, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2349,6 +2828,7 @@ nonisolated extension Sightline_Metrics_V1_KpiValue: SwiftProtobuf.Message, Swif
     if lhs.median != rhs.median {return false}
     if lhs.p90 != rhs.p90 {return false}
     if lhs.secondary != rhs.secondary {return false}
+    if lhs.hours != rhs.hours {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4854,51 +5334,95 @@ nonisolated extension Sightline_Metrics_V1_HourComparison: SwiftProtobuf.Message
   public static let protoMessageName: String = _protobuf_package + ".HourComparison"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kpi\0\u{1}understaffed\0\u{1}other\0\u{1}difference\0\u{3}p_value\0")
 
+  fileprivate class _StorageClass {
+    var _kpi: Sightline_Metrics_V1_Kpi = .unspecified
+    var _understaffed: Sightline_Metrics_V1_KpiValue? = nil
+    var _other: Sightline_Metrics_V1_KpiValue? = nil
+    var _difference: Double = 0
+    var _pValue: Double = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _kpi = source._kpi
+      _understaffed = source._understaffed
+      _other = source._other
+      _difference = source._difference
+      _pValue = source._pValue
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.kpi) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._understaffed) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._other) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.difference) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self.pValue) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kpi) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._understaffed) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._other) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._difference) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._pValue) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.kpi != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kpi, fieldNumber: 1)
-    }
-    try { if let v = self._understaffed {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._other {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if self.difference.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.difference, fieldNumber: 4)
-    }
-    if self.pValue.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.pValue, fieldNumber: 5)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._kpi != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kpi, fieldNumber: 1)
+      }
+      try { if let v = _storage._understaffed {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._other {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._difference.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._difference, fieldNumber: 4)
+      }
+      if _storage._pValue.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._pValue, fieldNumber: 5)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Metrics_V1_HourComparison, rhs: Sightline_Metrics_V1_HourComparison) -> Bool {
-    if lhs.kpi != rhs.kpi {return false}
-    if lhs._understaffed != rhs._understaffed {return false}
-    if lhs._other != rhs._other {return false}
-    if lhs.difference != rhs.difference {return false}
-    if lhs.pValue != rhs.pValue {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._kpi != rhs_storage._kpi {return false}
+        if _storage._understaffed != rhs_storage._understaffed {return false}
+        if _storage._other != rhs_storage._other {return false}
+        if _storage._difference != rhs_storage._difference {return false}
+        if _storage._pValue != rhs_storage._pValue {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5079,6 +5603,715 @@ nonisolated extension Sightline_Metrics_V1_HandleTimeUsed: SwiftProtobuf.Message
     if lhs.channel != rhs.channel {return false}
     if lhs.seconds != rhs.seconds {return false}
     if lhs.measuredTickets != rhs.measuredTickets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_OpeningInterval: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpeningInterval"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.start) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.end) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.start.isEmpty {
+      try visitor.visitSingularStringField(value: self.start, fieldNumber: 1)
+    }
+    if !self.end.isEmpty {
+      try visitor.visitSingularStringField(value: self.end, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_OpeningInterval, rhs: Sightline_Metrics_V1_OpeningInterval) -> Bool {
+    if lhs.start != rhs.start {return false}
+    if lhs.end != rhs.end {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_WeekdayHours: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WeekdayHours"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weekday\0\u{1}intervals\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.weekday) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.intervals) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.weekday != 0 {
+      try visitor.visitSingularInt32Field(value: self.weekday, fieldNumber: 1)
+    }
+    if !self.intervals.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.intervals, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_WeekdayHours, rhs: Sightline_Metrics_V1_WeekdayHours) -> Bool {
+    if lhs.weekday != rhs.weekday {return false}
+    if lhs.intervals != rhs.intervals {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_DateHours: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DateHours"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{1}intervals\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.date) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.intervals) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.date.isEmpty {
+      try visitor.visitSingularStringField(value: self.date, fieldNumber: 1)
+    }
+    if !self.intervals.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.intervals, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_DateHours, rhs: Sightline_Metrics_V1_DateHours) -> Bool {
+    if lhs.date != rhs.date {return false}
+    if lhs.intervals != rhs.intervals {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_CalendarHours: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CalendarHours"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{1}weekly\0\u{1}holidays\0\u{1}overrides\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.weekly) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.holidays) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.overrides) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 1)
+    }
+    if !self.weekly.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.weekly, fieldNumber: 2)
+    }
+    if !self.holidays.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.holidays, fieldNumber: 3)
+    }
+    if !self.overrides.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.overrides, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_CalendarHours, rhs: Sightline_Metrics_V1_CalendarHours) -> Bool {
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.weekly != rhs.weekly {return false}
+    if lhs.holidays != rhs.holidays {return false}
+    if lhs.overrides != rhs.overrides {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_CalendarVersion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CalendarVersion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}effective_from\0\u{1}hours\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.effectiveFrom) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._hours) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.effectiveFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveFrom, fieldNumber: 1)
+    }
+    try { if let v = self._hours {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_CalendarVersion, rhs: Sightline_Metrics_V1_CalendarVersion) -> Bool {
+    if lhs.effectiveFrom != rhs.effectiveFrom {return false}
+    if lhs._hours != rhs._hours {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_BusinessCalendar: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BusinessCalendar"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}versions\0\u{3}is_default\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.versions) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.isDefault) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.versions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.versions, fieldNumber: 2)
+    }
+    if self.isDefault != false {
+      try visitor.visitSingularBoolField(value: self.isDefault, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_BusinessCalendar, rhs: Sightline_Metrics_V1_BusinessCalendar) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.versions != rhs.versions {return false}
+    if lhs.isDefault != rhs.isDefault {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_DateList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DateList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.dates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.dates.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.dates, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_DateList, rhs: Sightline_Metrics_V1_DateList) -> Bool {
+    if lhs.dates != rhs.dates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_DateHoursList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DateHoursList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.dates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.dates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.dates, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_DateHoursList, rhs: Sightline_Metrics_V1_DateHoursList) -> Bool {
+    if lhs.dates != rhs.dates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_IcsImport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IcsImport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{3}workday_hours\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.workdayHours) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 1)
+    }
+    if !self.workdayHours.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.workdayHours, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_IcsImport, rhs: Sightline_Metrics_V1_IcsImport) -> Bool {
+    if lhs.text != rhs.text {return false}
+    if lhs.workdayHours != rhs.workdayHours {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ChangeCalendarRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeCalendarRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}effective_from\0\u{1}create\0\u{3}set_hours\0\u{3}add_holidays\0\u{3}add_overrides\0\u{3}import_ics\0\u{1}delete\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.effectiveFrom) }()
+      case 3: try {
+        var v: Sightline_Metrics_V1_CalendarHours?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .create(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .create(v)
+        }
+      }()
+      case 4: try {
+        var v: Sightline_Metrics_V1_CalendarHours?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .setHours(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .setHours(v)
+        }
+      }()
+      case 5: try {
+        var v: Sightline_Metrics_V1_DateList?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .addHolidays(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .addHolidays(v)
+        }
+      }()
+      case 6: try {
+        var v: Sightline_Metrics_V1_DateHoursList?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .addOverrides(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .addOverrides(v)
+        }
+      }()
+      case 7: try {
+        var v: Sightline_Metrics_V1_IcsImport?
+        var hadOneofValue = false
+        if let current = self.change {
+          hadOneofValue = true
+          if case .importIcs(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.change = .importIcs(v)
+        }
+      }()
+      case 8: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.change != nil {try decoder.handleConflictingOneOf()}
+          self.change = .delete(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.effectiveFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveFrom, fieldNumber: 2)
+    }
+    switch self.change {
+    case .create?: try {
+      guard case .create(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .setHours?: try {
+      guard case .setHours(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .addHolidays?: try {
+      guard case .addHolidays(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .addOverrides?: try {
+      guard case .addOverrides(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .importIcs?: try {
+      guard case .importIcs(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case .delete?: try {
+      guard case .delete(let v)? = self.change else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 8)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ChangeCalendarRequest, rhs: Sightline_Metrics_V1_ChangeCalendarRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.effectiveFrom != rhs.effectiveFrom {return false}
+    if lhs.change != rhs.change {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ChangeCalendarResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeCalendarResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}calendar\0\u{3}imported_holidays\0\u{3}imported_workdays\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._calendar) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.importedHolidays) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.importedWorkdays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._calendar {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.importedHolidays != 0 {
+      try visitor.visitSingularInt32Field(value: self.importedHolidays, fieldNumber: 2)
+    }
+    if self.importedWorkdays != 0 {
+      try visitor.visitSingularInt32Field(value: self.importedWorkdays, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ChangeCalendarResponse, rhs: Sightline_Metrics_V1_ChangeCalendarResponse) -> Bool {
+    if lhs._calendar != rhs._calendar {return false}
+    if lhs.importedHolidays != rhs.importedHolidays {return false}
+    if lhs.importedWorkdays != rhs.importedWorkdays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ListCalendarsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCalendarsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ListCalendarsRequest, rhs: Sightline_Metrics_V1_ListCalendarsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ListCalendarsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCalendarsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}calendars\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.calendars) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.calendars.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.calendars, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ListCalendarsResponse, rhs: Sightline_Metrics_V1_ListCalendarsResponse) -> Bool {
+    if lhs.calendars != rhs.calendars {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_SlaPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SlaPolicy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}business_lines\0\u{1}channels\0\u{1}calendar\0\u{3}business_time\0\u{3}first_response\0\u{1}resolution\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.businessLines) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.channels) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.calendar) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.businessTime) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._firstResponse) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._resolution) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.businessLines.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.businessLines, fieldNumber: 2)
+    }
+    if !self.channels.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.channels, fieldNumber: 3)
+    }
+    if !self.calendar.isEmpty {
+      try visitor.visitSingularStringField(value: self.calendar, fieldNumber: 4)
+    }
+    if self.businessTime != false {
+      try visitor.visitSingularBoolField(value: self.businessTime, fieldNumber: 5)
+    }
+    try { if let v = self._firstResponse {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._resolution {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_SlaPolicy, rhs: Sightline_Metrics_V1_SlaPolicy) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.businessLines != rhs.businessLines {return false}
+    if lhs.channels != rhs.channels {return false}
+    if lhs.calendar != rhs.calendar {return false}
+    if lhs.businessTime != rhs.businessTime {return false}
+    if lhs._firstResponse != rhs._firstResponse {return false}
+    if lhs._resolution != rhs._resolution {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_ListSlaPoliciesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSlaPoliciesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_ListSlaPoliciesRequest, rhs: Sightline_Metrics_V1_ListSlaPoliciesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_SetSlaPoliciesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetSlaPoliciesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.policies) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.policies.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.policies, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_SetSlaPoliciesRequest, rhs: Sightline_Metrics_V1_SetSlaPoliciesRequest) -> Bool {
+    if lhs.policies != rhs.policies {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Metrics_V1_SlaPoliciesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SlaPoliciesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{3}default_policy\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.policies) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._defaultPolicy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.policies.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.policies, fieldNumber: 1)
+    }
+    try { if let v = self._defaultPolicy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Metrics_V1_SlaPoliciesResponse, rhs: Sightline_Metrics_V1_SlaPoliciesResponse) -> Bool {
+    if lhs.policies != rhs.policies {return false}
+    if lhs._defaultPolicy != rhs._defaultPolicy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
