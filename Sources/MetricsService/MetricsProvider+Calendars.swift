@@ -14,7 +14,8 @@ extension MetricsProvider {
   ) async throws -> ServerResponse<Sightline_Metrics_V1_ListCalendarsResponse> {
     let (_, store) = try self.context(request.metadata)
     let levels = try store.settings().serviceLevels
-    return ServerResponse(message: .with { $0.calendars = levels.calendars.enumerated().map { Self.wireCalendar($1, isDefault: $0 == 0) } })
+    return ServerResponse(
+      message: .with { $0.calendars = levels.calendars.enumerated().map { CalendarWire.calendar($1, isDefault: $0 == 0) } })
   }
 
   public func changeCalendar(
@@ -88,7 +89,7 @@ extension MetricsProvider {
     settings.serviceLevels = levels
     try store.setSettings(settings)
     if let calendar = levels.calendar(named: message.name) {
-      response.calendar = Self.wireCalendar(calendar, isDefault: levels.calendars.first?.name == calendar.name)
+      response.calendar = CalendarWire.calendar(calendar, isDefault: levels.calendars.first?.name == calendar.name)
     }
     return ServerResponse(message: response)
   }
@@ -158,43 +159,6 @@ extension MetricsProvider {
     }
     if validate, let problem = hours.problem { throw InvalidInput(field: "\(field).\(problem.field)", reason: problem.reason) }
     return hours
-  }
-
-  static func wireCalendar(_ calendar: VersionedCalendar, isDefault: Bool) -> Sightline_Metrics_V1_BusinessCalendar {
-    .with {
-      $0.name = calendar.name
-      $0.isDefault = isDefault
-      $0.versions = calendar.versions.map { version in
-        .with {
-          if version.fromDay != .min { $0.effectiveFrom = LocalTime.dateText(day: version.fromDay) }
-          $0.hours = wireHours(version.hours)
-        }
-      }
-    }
-  }
-
-  static func wireHours(_ hours: BusinessHours) -> Sightline_Metrics_V1_CalendarHours {
-    func wire(_ intervals: [OpenInterval]) -> [Sightline_Metrics_V1_OpeningInterval] {
-      intervals.map { interval in
-        .with {
-          $0.start = OpenInterval.text(interval.startMinute); $0.end = OpenInterval.text(interval.endMinute)
-        }
-      }
-    }
-    return .with {
-      $0.timeZone = hours.timeZone
-      $0.weekly = hours.weekly.keys.sorted().map { day in
-        .with {
-          $0.weekday = Int32(day); $0.intervals = wire(hours.weekly[day]!)
-        }
-      }
-      $0.holidays = hours.holidays.sorted().map { LocalTime.dateText(day: $0) }
-      $0.overrides = hours.overrides.keys.sorted().map { day in
-        .with {
-          $0.date = LocalTime.dateText(day: day); $0.intervals = wire(hours.overrides[day]!)
-        }
-      }
-    }
   }
 
   private static func targets(_ wire: Sightline_Metrics_V1_SlaTargets, field: String) throws -> [TicketPriority: Int64] {

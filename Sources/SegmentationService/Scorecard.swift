@@ -33,6 +33,8 @@ enum Scorecard {
   ) -> (members: Int, values: [(String, Double, Int)]) {
     let members = SegmentView(table: table, asOfMs: period.1, windows: windows).members(segment)
     var accumulator = KpiAccumulator()
+    // Calendar time on the default targets: one clock for every ticket.
+    let clock = ServiceClock(settings: .defaults)
     table.withColumns { columns in
       for i in members {
         for a in columns.answerStart[i]..<columns.answerStart[i + 1]
@@ -47,7 +49,7 @@ enum Scorecard {
               createdMs: columns.ticketCreatedMs[t], complaint: columns.ticketComplaint[t],
               firstReplyMs: firstReply == CustomerTable.none ? nil : firstReply, replyCount: Int(table.ticketReplies[t]),
               reopenCount: Int(table.ticketReopens[t]), isResolved: columns.ticketResolvedMs[t] != CustomerTable.none),
-            settings: .defaults, nowMs: period.1)
+            clock: clock, nowMs: period.1)
         }
       }
     }

@@ -1,4 +1,4 @@
-import SightlineModel
+public import SightlineModel
 
 /// What the demo data set plants: a realistic service operation over `days`, where some
 /// business lines get the dashboard on the rollout day and improve, one region suffers a
@@ -68,6 +68,14 @@ public struct DemoScenario: Sendable, Equatable {
   /// examples/china-2026-holidays.ics has them (a test holds the two equal).
   public static let calendarName = "office"
   public static let officeHours = (start: "09:00", end: "18:00")
+  /// The calendar itself.
+  public static var officeCalendar: VersionedCalendar {
+    let hours = [OpenInterval(officeHours.start, officeHours.end)!]
+    var office = BusinessHours(timeZone: timeZone, weekly: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, hours) }))
+    office.holidays = Set(holidayDates2026.map { LocalTime.parseDate($0)! })
+    office.overrides = Dictionary(uniqueKeysWithValues: makeUpDays2026.map { (LocalTime.parseDate($0)!, hours) })
+    return VersionedCalendar(name: calendarName, hours: office)
+  }
   /// Each holiday run: its first date and its length in days (33 days in all).
   public static let holidays2026: [(first: String, days: Int)] = [
     ("2026-01-01", 3), ("2026-02-15", 9), ("2026-04-04", 3), ("2026-05-01", 5), ("2026-06-19", 3), ("2026-09-25", 3),

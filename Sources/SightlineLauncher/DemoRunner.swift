@@ -138,25 +138,10 @@ public struct DemoRunner: Sendable {
   /// The demo tenant's calendar (``DemoScenario/calendarName``): office hours on weekdays,
   /// China's 2026 holidays closed, its make-up working days open.
   public static var officeCalendar: Sightline_Metrics_V1_ChangeCalendarRequest {
-    let hours = Sightline_Metrics_V1_OpeningInterval.with {
-      $0.start = DemoScenario.officeHours.start; $0.end = DemoScenario.officeHours.end
-    }
+    let calendar = DemoScenario.officeCalendar
     return .with {
-      $0.name = DemoScenario.calendarName
-      $0.create = .with { calendar in
-        calendar.timeZone = DemoScenario.timeZone
-        calendar.weekly = (1...5).map { day in
-          .with {
-            $0.weekday = Int32(day); $0.intervals = [hours]
-          }
-        }
-        calendar.holidays = DemoScenario.holidayDates2026
-        calendar.overrides = DemoScenario.makeUpDays2026.map { date in
-          .with {
-            $0.date = date; $0.intervals = [hours]
-          }
-        }
-      }
+      $0.name = calendar.name
+      $0.create = CalendarWire.hours(calendar.versions[0].hours)
     }
   }
 

@@ -173,6 +173,15 @@ struct WorkloadModelTests {
     }
   }
 
+  @Test("forecast: a weekday-only series whose history opens on a weekend keeps its weekend")
+  func weekendOpeningIsNotSilence() throws {
+    // Three weeks from a Saturday 00:00 (slot 5 × 24): arrivals on weekdays only.
+    let slots = (0..<(3 * 168)).map { (5 * 24 + $0) % 168 }
+    let counts = slots.map { $0 < 5 * 24 ? 4.0 : 0 }
+    let backtest = try ForecastBacktest(counts: counts, slots: slots)
+    #expect(backtest.hours == 168 && backtest.wape < 1e-9, "\(backtest)")
+  }
+
   @Test("forecast: the profile holds the planted shape, the level follows the shift, and a holiday barely moves it")
   func forecastShape() throws {
     let (counts, slots) = Self.world(weeks: 12, seed: 9)

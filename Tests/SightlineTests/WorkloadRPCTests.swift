@@ -193,7 +193,7 @@ import Testing
           }, metadata: key)
         #expect(forecast.series.map(\.groupValues) == [["phone"], ["email"], ["wechat"]])
         let phone = forecast.series[0]
-        #expect(phone.hours.count == 168 && phone.backtest.hours == 168)
+        #expect(phone.hours.count == 168 && phone.backtest.hours == 168, "\(phone.problem) \(phone.backtest)")
         #expect(phone.backtest.wape < 1e-9)
         for hour in phone.hours {
           let time = TimeOfWeek(milliseconds: hour.start.unixMilliseconds, zone: Self.zone)

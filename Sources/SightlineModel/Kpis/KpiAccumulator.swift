@@ -84,7 +84,8 @@ public struct KpiAccumulator: Sendable {
   public init() {}
 
   /// Counts a ticket created in the bucket, in calendar time on the plain targets (no
-  /// calendar, no policy): for reads that judge no business time.
+  /// calendar, no policy). It builds the default policy on each call: a loop over many
+  /// tickets makes one ``ServiceClock`` and calls ``add(ticket:clock:nowMs:)``.
   public mutating func add(ticket: TicketFacts, settings: KpiSettings, nowMs: Int64?) {
     let terms = ServiceClock.Terms(policy: SlaPolicy.fallback(settings), span: nil)
     add(ticket: ticket, judgement: terms.judge(ticket, nowMs: nowMs), settings: settings)

@@ -61,9 +61,13 @@ public struct ArrivalForecast: Sendable {
   /// (``TimeOfWeek/index``, one per count).
   public init(counts allCounts: [Double], slots allSlots: [Int]) throws(TooShort) {
     precondition(allCounts.count == allSlots.count)
-    // A history that opens with silence (before the tenant's first ticket) is read from
-    // the day of its first arrival: a level started at zero would take weeks to recover.
-    let first = (allCounts.firstIndex { $0 > 0 } ?? 0) / 24 * 24
+    // A history that opens with a week or more of silence (before the tenant's first
+    // ticket) is read from the day of its first arrival: a level started at zero would take
+    // weeks to recover. A shorter silence is the series' own week (a weekend without phone
+    // calls) and is kept: skipping it would leave a three-week history starting on a
+    // Saturday too short to backtest.
+    let firstArrival = allCounts.firstIndex { $0 > 0 } ?? 0
+    let first = firstArrival >= Self.week ? firstArrival / 24 * 24 : 0
     let counts = Array(allCounts[first...]), slots = Array(allSlots[first...])
     let n = counts.count
     guard n >= 2 * Self.week else { throw TooShort(hours: n) }
