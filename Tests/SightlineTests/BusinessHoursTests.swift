@@ -1,4 +1,5 @@
 import Foundation
+import SightlineDemo
 import SightlineModel
 import Testing
 
@@ -114,6 +115,17 @@ struct BusinessHoursTests {
     #expect(try Self.open(office, "2026-02-13T09:00:00Z", "2026-02-14T02:00:00Z") == 2 * 3_600)
     // Saturday 14th 17:00 to Tuesday 24th 09:30, over the nine days off: 90 minutes.
     #expect(try Self.open(office, "2026-02-14T09:00:00Z", "2026-02-24T01:30:00Z") == 90 * 60)
+  }
+
+  /// The demo tenant's calendar carries the shipped 2026 schedule, date for date.
+  @Test func theDemoCalendarIsTheShippedSchedule() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("examples/china-2026-holidays.ics")
+    let days = try ICalendarDays.parse(String(contentsOf: url, encoding: .utf8))
+    let hours = DemoScenario.officeCalendar.versions[0].hours
+    #expect(hours.holidays == Set(days.filter { $0.kind == .holiday }.map(\.day)))
+    #expect(Set(hours.overrides.keys) == Set(days.filter { $0.kind == .workday }.map(\.day)))
+    #expect(hours.problem == nil && hours.timeZone == DemoScenario.timeZone)
   }
 
   @Test func aBadCalendarFileIsNamedByItsLine() {

@@ -144,6 +144,18 @@ extension RealProcessSuites {
               $0.kpis = DashboardAssembler.headlineKpis; $0.range = range; $0.interval = .all
             }, metadata: key)
           #expect(headline.rows.map(\.values) == direct.rows.map(\.values))
+          // The demo tenant's office calendar: first response in business time leaves out
+          // nights, weekends and holidays, so it is shorter than in calendar time, over the
+          // same tickets, and each value says which it is.
+          let business = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
+            .with {
+              $0.kpis = [.firstResponseTime]; $0.range = range; $0.hours = .business
+            }, metadata: key)
+          let calendarTime = try #require(direct.rows.first?.values.first { $0.kpi == .firstResponseTime })
+          let businessTime = try #require(business.rows.first?.values.first)
+          #expect(calendarTime.hours == .calendar && businessTime.hours == .business)
+          #expect(businessTime.sampleSize == calendarTime.sampleSize)
+          #expect(businessTime.value < calendarTime.value * 0.8, "business \(businessTime.value) s, calendar \(calendarTime.value) s")
           // The daily trend covers whole local days: 29 full days and today.
           let trend = cockpit.trend
           #expect(trend.rows.count == 30)
