@@ -106,13 +106,15 @@ public struct AuditLog: Sendable {
   }
 
   /// The forwarded methods that are administrative, and their request types (to write
-  /// their detail): settings, retention, aliases, redaction, alert rules, segments and
-  /// experiments.
+  /// their detail): settings, calendars, SLA policies, retention, aliases, redaction, alert
+  /// rules, segments and experiments.
   static let forwarded: [String: any SwiftProtobuf.Message.Type] = [
     "sightline.ingestion.v1.Ingestion/SetAliases": Sightline_Ingestion_V1_SetAliasesRequest.self,
     "sightline.ingestion.v1.Ingestion/SetRetention": Sightline_Ingestion_V1_SetRetentionRequest.self,
     "sightline.ingestion.v1.Ingestion/SetRedaction": Sightline_Ingestion_V1_SetRedactionRequest.self,
     "sightline.metrics.v1.Metrics/SetSettings": Sightline_Metrics_V1_SetSettingsRequest.self,
+    "sightline.metrics.v1.Metrics/ChangeCalendar": Sightline_Metrics_V1_ChangeCalendarRequest.self,
+    "sightline.metrics.v1.Metrics/SetSlaPolicies": Sightline_Metrics_V1_SetSlaPoliciesRequest.self,
     "sightline.metrics.v1.Metrics/AddAlertRule": Sightline_Metrics_V1_AddAlertRuleRequest.self,
     "sightline.metrics.v1.Metrics/RemoveAlertRule": Sightline_Metrics_V1_RemoveAlertRuleRequest.self,
     "sightline.segmentation.v1.Segmentation/DefineSegment": Sightline_Segmentation_V1_DefineSegmentRequest.self,

@@ -131,6 +131,27 @@ import Testing
     #expect(chinese.contains("排班缺口 · 自 2026-12-07 19:00 起 3 小时：缺 4.6 名坐席"), "\(chinese)")
     #expect(!english.contains("Tickets"))
   }
+
+  /// The overview's hours toggle keeps the period, and a time KPI's card says which clock
+  /// its value ran on, in both languages.
+  @Test func theHoursToggleAndTheCardsSayWhichClock() {
+    let session = SessionStore().open(key: "k", tenantID: "t_1", role: "reader", keyID: "k_1")
+    let context = PageContext(session: session, language: .en, path: "/", query: [("days", "7"), ("hours", "business")])
+    #expect(OverviewPage.hours(context) == .business)
+    let picker = OverviewPage.hoursPicker(context, days: 7, hours: .business)
+    #expect(picker.contains("<strong aria-current=\"true\">business hours</strong>"), "\(picker)")
+    #expect(picker.contains("href=\"/?days=7&amp;hours=calendar\""), "\(picker)")
+    let business = Sightline_Metrics_V1_KpiValue.with {
+      $0.kpi = .firstResponseTime; $0.hours = .business; $0.value = 600; $0.sampleSize = 4
+    }
+    let headline = Sightline_Metrics_V1_QueryKpisResponse.with { $0.rows = [.with { $0.values = [business] }] }
+    let cards = OverviewPage.headline(context, days: 7, targets: [:], now: headline, before: nil)
+    #expect(cards.contains("data-hours=\"business\">(business hours)</small>"), "\(cards)")
+    var chinese = context
+    chinese.language = .zh
+    #expect(OverviewPage.headline(chinese, days: 7, targets: [:], now: headline, before: nil).contains("（工作时间）"))
+    #expect(OverviewPage.hours(PageContext(session: session, language: .en, path: "/", query: [])) == .calendar)
+  }
 }
 
 /// Local dates and times: a zone ahead of UTC, one behind with a daylight-saving change,

@@ -1,5 +1,5 @@
 // The KPI benchmark (issue 4): loads synthetic tickets with surveys through the gateway,
-// then times a dashboard query (10 KPIs, 90 days, by business line) through the gateway
+// then times a dashboard query (11 KPIs, 90 days, by business line) through the gateway
 // against recomputing the same answer by scanning the raw events, and an explanation of
 // CSAT's change (90 days against the 90 before, every dimension). Prints the figures;
 // docs/performance.md records the latest run.
@@ -77,7 +77,7 @@ let serviceLevels =
     ]) : .none
 let hours: DurationHours = options.calendar ? .business : .calendar
 let kpis: [Sightline_Metrics_V1_Kpi] = [
-  .volume, .firstResponseTime, .resolutionTime, .unanswered, .fcrRate, .reopenRate, .slaFirstResponse, .csat,
+  .volume, .firstResponseTime, .resolutionTime, .unanswered, .fcrRate, .reopenRate, .slaFirstResponse, .slaResolution, .csat,
   .complaintRate, .repeatContactRate,
 ]
 
@@ -88,7 +88,7 @@ func ms(_ duration: Duration) -> Double {
 
 /// Recomputes the dashboard answer from the raw event log, without rollups or ticket state:
 /// decode every event, fold tickets, then accumulate (the "scan" baseline).
-func scan(logPath: String) throws -> [String: KpiAccumulator] {
+func scan(logPath: String, nowMs: Int64) throws -> [String: KpiAccumulator] {
   let queue = try DatabaseQueue(
     path: logPath,
     configuration: {
@@ -157,7 +157,7 @@ func scan(logPath: String) throws -> [String: KpiAccumulator] {
     guard let created = ticket.created, created >= queryStart, created < endMs else { continue }
     let times = customerTickets[ticketCustomer[id]!]!
     ticket.facts.nextContactMs = times.first { $0 > created }
-    cells[ticket.line, default: KpiAccumulator()].add(ticket: ticket.facts, clock: clock, nowMs: now)
+    cells[ticket.line, default: KpiAccumulator()].add(ticket: ticket.facts, clock: clock, nowMs: nowMs)
   }
   for survey in surveys where survey.ms >= queryStart && survey.ms < endMs {
     cells[tickets[survey.ticket]?.line ?? "", default: KpiAccumulator()].add(survey: survey.fact)
@@ -229,16 +229,33 @@ try await InProcessSuite.with(database: database) { suite in
     var answer = try await metrics.queryKpis(request, metadata: key)
     print(String(format: "first dashboard query (builds the daily rollups it reads): %.0f ms", ms(ContinuousClock.now - coldStart)))
     var latencies: [Double] = []
+    // The moment the last answer was asked for: the scan judges SLAs at it too.
+    var answeredAtMs = now
     for index in 0..<(options.queries + 3) {
       let start = ContinuousClock.now
+      answeredAtMs = WallClock.unixMilliseconds()
       answer = try await metrics.queryKpis(request, metadata: key)
       if index >= 3 { latencies.append(ms(ContinuousClock.now - start)) }
     }
     let p50 = percentile(latencies, 0.5)
     print(
       String(
-        format: "dashboard query via gateway (10 KPIs, 90 days, by business line, %d runs): p50 %.1f ms, p99 %.1f ms",
+        format: "dashboard query via gateway (11 KPIs, 90 days, by business line, %d runs): p50 %.1f ms, p99 %.1f ms",
         latencies.count, p50, percentile(latencies, 0.99)))
+    // The same without sla_resolution, whose open tickets of the last days are read one by
+    // one: the figure earlier runs of this benchmark report.
+    var withoutResolution = request
+    withoutResolution.kpis.removeAll { $0 == .slaResolution }
+    var tenKpis: [Double] = []
+    for index in 0..<(options.queries + 3) {
+      let start = ContinuousClock.now
+      _ = try await metrics.queryKpis(withoutResolution, metadata: key)
+      if index >= 3 { tenKpis.append(ms(ContinuousClock.now - start)) }
+    }
+    print(
+      String(
+        format: "dashboard query without sla_resolution (10 KPIs, %d runs): p50 %.1f ms, p99 %.1f ms",
+        tenKpis.count, percentile(tenKpis, 0.5), percentile(tenKpis, 0.99)))
 
     // Why did CSAT move? The last 90 days against the 90 before, over every dimension
     // (issue 23's figure): whole days come from the same rollups.
@@ -303,7 +320,7 @@ try await InProcessSuite.with(database: database) { suite in
     var scanned: [String: KpiAccumulator] = [:]
     for _ in 0..<3 {
       let start = ContinuousClock.now
-      scanned = try scan(logPath: logPath)
+      scanned = try scan(logPath: logPath, nowMs: answeredAtMs)
       scans.append(ms(ContinuousClock.now - start))
     }
     let scanP50 = percentile(scans, 0.5)
@@ -318,7 +335,7 @@ try await InProcessSuite.with(database: database) { suite in
       let line = row.groupValues[0]
       guard let cell = scanned[line] else { mismatches += 1; continue }
       for value in row.values {
-        let kind = KpiKind(rawValue: WireNames.name(value.kpi))!
+        let kind = KpiWire.kpis[value.kpi]!
         let expected = cell.result(kind, hours: hours)
         if abs(expected.value - value.value) > 1e-6 * max(1, abs(expected.value)) || expected.sampleSize != value.sampleSize {
           mismatches += 1
@@ -414,23 +431,4 @@ func exportForDuckDB(metricsPath: String, into directory: String) throws -> (tic
       """)
   try write(answers, header: "ticket_id,score,time_ms", sql: "SELECT ticket_id, score, time_ms FROM survey WHERE scale = 'csat'")
   return (tickets, answers)
-}
-
-/// KPI names as documented.
-enum WireNames {
-  static func name(_ kpi: Sightline_Metrics_V1_Kpi) -> String {
-    switch kpi {
-    case .volume: "volume"
-    case .firstResponseTime: "first_response_time"
-    case .resolutionTime: "resolution_time"
-    case .unanswered: "unanswered"
-    case .fcrRate: "fcr_rate"
-    case .reopenRate: "reopen_rate"
-    case .slaFirstResponse: "sla_first_response"
-    case .csat: "csat"
-    case .complaintRate: "complaint_rate"
-    case .repeatContactRate: "repeat_contact_rate"
-    default: "\(kpi)"
-    }
-  }
 }
