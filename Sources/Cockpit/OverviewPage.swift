@@ -144,7 +144,7 @@ enum OverviewPage {
           target.map { "\(context.text("target")) \(kind.higherIsBetter == true ? "≥" : "≤") \(KpiFormat.value($0.goal, kind))" } ?? ""
         return """
           <article class="card \(status.rawValue)" data-kpi="\(kind.rawValue)">
-          <h3>\(HTML.escape(context.language.kpi(kind)))\(hoursLabel(context, value))</h3>
+          <h3>\(HTML.escape(context.language.kpi(kind)))</h3>\(hoursLabel(context, value))
           <p class="value" data-value="\(value.value)">\(HTML.escape(Layout.value(value, kind)))</p>
           <p class="change">\(change(value, earlier, kind, context))</p>
           \(target == nil ? "" : "<p class=\"status\"><span class=\"light\" aria-hidden=\"true\"></span>\(HTML.escape(context.text("status." + status.rawValue))) · \(HTML.escape(targetText))</p>")
@@ -155,11 +155,11 @@ enum OverviewPage {
       }.joined() + "</div>"
   }
 
-  /// "(business hours)" or "(calendar time)" after a time KPI's name: the clock its value ran on.
+  /// "(business hours)" or "(calendar time)" under a time KPI's name: the clock its value ran on.
   static func hoursLabel(_ context: PageContext, _ value: Sightline_Metrics_V1_KpiValue) -> String {
     switch value.hours {
-    case .business: " <small class=\"hours\" data-hours=\"business\">\(HTML.escape(context.text("hours.business.label")))</small>"
-    case .calendar: " <small class=\"hours\" data-hours=\"calendar\">\(HTML.escape(context.text("hours.calendar.label")))</small>"
+    case .business: "<p class=\"hours\" data-hours=\"business\">\(HTML.escape(context.text("hours.business.label")))</p>"
+    case .calendar: "<p class=\"hours\" data-hours=\"calendar\">\(HTML.escape(context.text("hours.calendar.label")))</p>"
     default: ""
     }
   }

@@ -146,7 +146,7 @@ import Testing
     }
     let headline = Sightline_Metrics_V1_QueryKpisResponse.with { $0.rows = [.with { $0.values = [business] }] }
     let cards = OverviewPage.headline(context, days: 7, targets: [:], now: headline, before: nil)
-    #expect(cards.contains("data-hours=\"business\">(business hours)</small>"), "\(cards)")
+    #expect(cards.contains("</h3><p class=\"hours\" data-hours=\"business\">(business hours)</p>"), "\(cards)")
     var chinese = context
     chinese.language = .zh
     #expect(OverviewPage.headline(chinese, days: 7, targets: [:], now: headline, before: nil).contains("（工作时间）"))

@@ -387,6 +387,10 @@ def main():
         driver.get(cockpit.base + "/")
         check(text(driver, 'article[data-kpi="csat"] h3') == "客户满意度", "CSAT is not 客户满意度")
         check(text(driver, 'article[data-kpi="first_response_time"] h3') == "首次响应时长", "first response is not 首次响应时长")
+        check(
+            text(driver, 'article[data-kpi="first_response_time"] .hours') == "（自然时间）",
+            "first response does not say it is in calendar time",
+        )
         check(text(driver, 'article[data-kpi="fcr_rate"] h3') == "首次联系解决率", "FCR is not 首次联系解决率")
         check(text(driver, "nav a[aria-current=page]") == "总览", "the navigation is not in Chinese")
 
