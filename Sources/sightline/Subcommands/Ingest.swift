@@ -270,7 +270,7 @@ struct Ingest: AsyncParsableCommand {
       while let first = try await source.next() {
         let group = SentBatches()
         group.batches.append(first)
-        let reply: Sightline_Ingestion_V1_IngestResponse
+        var reply: Sightline_Ingestion_V1_IngestResponse
         do {
           reply = try await TransientRetry.run {
             try await ingestion.ingestStream(
@@ -285,6 +285,31 @@ struct Ingest: AsyncParsableCommand {
         } catch let error as RecordReader.CSVError {
           // Not expected after the whole-file check; said plainly if it happens.
           throw FileRefused("\(file): \(error)")
+        }
+        // Every event the stream carried must be answered for: stored, a duplicate or
+        // rejected. An answer that accounts for fewer (a stream cut short on its way, seen
+        // once in the failover drill) is not taken as the batches' fate: they are sent again
+        // on a stream of their own, which stores what is missing (ingest is idempotent by
+        // event id). Its answer then accounts for all of them; what the first one stored
+        // comes back as duplicates, so those are counted as stored.
+        let carried = Int64(group.batches.reduce(0) { $0 + $1.count })
+        if reply.accepted + reply.duplicates + Int64(reply.rejected.count) < carried {
+          var resent = try await TransientRetry.run {
+            try await ingestion.ingestStream(
+              request: StreamingClientRequest(metadata: metadata) { writer in
+                for batch in group.batches { try await writer.write(.with { $0.events = batch.map(\.event) }) }
+              }, options: Self.streamOptions)
+          }
+          guard resent.accepted + resent.duplicates + Int64(resent.rejected.count) == carried else {
+            throw RPCError(
+              code: .dataLoss,
+              message:
+                "the service answered for \(resent.accepted + resent.duplicates + Int64(resent.rejected.count)) of \(carried) events sent again; nothing after line \(group.batches.last?.last?.line ?? 0) of \(file) was sent"
+            )
+          }
+          resent.accepted += reply.accepted
+          resent.duplicates -= min(reply.accepted, resent.duplicates)
+          reply = resent
         }
         // What did not parse and what the service refused, in the file's order.
         var rejected = Self.rejections(source.takeFailures(), file: file)
