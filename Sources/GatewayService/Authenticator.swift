@@ -53,9 +53,11 @@ public struct Authenticator: Sendable {
     return (.tenantKey(tenant: tenant, role: role, keyID: key.id), key.label)
   }
 
-  /// The caller's tenant and role, requiring at least `role`; PERMISSION_DENIED otherwise.
+  /// The caller's tenant, role and name (`<key label> (<key id>)`, as a case's history
+  /// records who changed it), requiring at least `role`; PERMISSION_DENIED otherwise.
   public func requireTenant(_ metadata: Metadata, role required: Role) throws -> (TenantID, Role, String) {
-    switch try authenticate(metadata) {
+    let (principal, label) = try identify(metadata)
+    switch principal {
     case .operator:
       throw RPCError(
         code: .permissionDenied,
@@ -64,7 +66,7 @@ public struct Authenticator: Sendable {
       guard role.satisfies(required) else {
         throw RPCError(code: .permissionDenied, message: "this call needs the \(required.rawValue) role; the key has \(role.rawValue)")
       }
-      return (tenant, role, keyID)
+      return (tenant, role, "\(label) (\(keyID))")
     }
   }
 

@@ -76,12 +76,13 @@ public struct ForwardingService: RegistrableRPCService {
     guard let role else {
       throw RPCError(code: .permissionDenied, message: "\(method) has no access policy; refusing to forward it")
     }
-    let (tenant, _, _) = try authenticator.requireTenant(request.metadata, role: role)
+    let (tenant, _, caller) = try authenticator.requireTenant(request.metadata, role: role)
     SpanExport.noteTenant(tenant)
     let live = MethodPolicy.liveStreams.contains(method.fullyQualifiedMethod)
     try limiter.admit(tenant, holdsSlot: !live)
     let slot = live ? nil : AdmissionSlot(limiter: limiter, tenant: tenant)
-    return forward(request, method: method, tenant: tenant, client: client, slot: slot, waitForReady: role == .reader, audit: audit)
+    return forward(
+      request, method: method, tenant: tenant, caller: caller, client: client, slot: slot, waitForReady: role == .reader, audit: audit)
   }
 
   /// Forwards one call. With `waitForReady` (idempotent reads), a backend channel that is
@@ -89,11 +90,11 @@ public struct ForwardingService: RegistrableRPCService {
   /// deadline rather than failing the call at once: nothing has reached the backend yet,
   /// and a read can safely wait for it.
   static func forward(
-    _ request: StreamingServerRequest<[UInt8]>, method: MethodDescriptor, tenant: TenantID,
+    _ request: StreamingServerRequest<[UInt8]>, method: MethodDescriptor, tenant: TenantID, caller: String? = nil,
     client: GRPCClient<HTTP2ClientTransport.Posix>, slot: AdmissionSlot? = nil, waitForReady: Bool = false,
     audit: AuditedCall? = nil
   ) -> StreamingServerResponse<[UInt8]> {
-    let metadata = ForwardedMetadata.outgoing(from: request.metadata, tenant: tenant)
+    let metadata = ForwardedMetadata.outgoing(from: request.metadata, tenant: tenant, caller: caller)
     var callOptions = CallOptions.defaults
     callOptions.timeout = ForwardedMetadata.timeout(request.metadata)
     // Only within a deadline: a read without one would wait forever for a backend that is down.
@@ -236,16 +237,18 @@ enum ForwardedMetadata {
     let key = key.lowercased()
     return key.hasPrefix(":") || key.hasPrefix("grpc-") || key == "content-type" || key == "te"
       || key == "user-agent" || key == SuiteMetadata.authorizationKey || key == SuiteMetadata.tenantKey
+      || key == SuiteMetadata.callerKey
   }
 
-  /// The metadata sent to the backend: the caller's own keys plus the tenant and a
-  /// request id (the caller's, or a new one).
-  static func outgoing(from incoming: Metadata, tenant: TenantID) -> Metadata {
+  /// The metadata sent to the backend: the caller's own keys plus the tenant, the caller's
+  /// name (its key's label and id) and a request id (the caller's, or a new one).
+  static func outgoing(from incoming: Metadata, tenant: TenantID, caller: String? = nil) -> Metadata {
     var metadata: Metadata = [:]
     for (key, value) in incoming where !isReserved(key) {
       metadata.add(value, forKey: key)
     }
     metadata.addString(tenant.rawValue, forKey: SuiteMetadata.tenantKey)
+    if let caller { metadata.addString(caller, forKey: SuiteMetadata.callerKey) }
     if SuiteMetadata.requestID(incoming) == nil {
       metadata.addString(UUID().uuidString.lowercased(), forKey: SuiteMetadata.requestIDKey)
     }

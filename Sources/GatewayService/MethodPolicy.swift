@@ -10,6 +10,7 @@ public enum MethodPolicy {
   public static let services: [(component: SuiteComponent, methods: [MethodDescriptor])] = [
     (.ingestion, Sightline_Ingestion_V1_Ingestion.Method.descriptors),
     (.metrics, Sightline_Metrics_V1_Metrics.Method.descriptors),
+    (.metrics, Sightline_Cases_V1_Cases.Method.descriptors),
     (.segmentation, Sightline_Segmentation_V1_Segmentation.Method.descriptors),
     (.experiments, Sightline_Experiments_V1_Experiments.Method.descriptors),
   ]
@@ -43,6 +44,16 @@ public enum MethodPolicy {
     "sightline.metrics.v1.Metrics/RemoveAlertRule": .writer,
     "sightline.metrics.v1.Metrics/ListAlerts": .reader,
     "sightline.metrics.v1.Metrics/WatchAlerts": .reader,
+
+    "sightline.cases.v1.Cases/ListCases": .reader,
+    "sightline.cases.v1.Cases/GetCase": .reader,
+    "sightline.cases.v1.Cases/OpenCase": .writer,
+    "sightline.cases.v1.Cases/UpdateCase": .writer,
+    "sightline.cases.v1.Cases/ListFollowUps": .reader,
+    "sightline.cases.v1.Cases/RecordFollowUp": .writer,
+    "sightline.cases.v1.Cases/GetCaseRules": .reader,
+    "sightline.cases.v1.Cases/SetCaseRules": .admin,
+    "sightline.cases.v1.Cases/GetLoopKpis": .reader,
 
     "sightline.segmentation.v1.Segmentation/GetCustomer": .reader,
     "sightline.segmentation.v1.Segmentation/DefineSegment": .writer,

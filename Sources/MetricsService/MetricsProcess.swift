@@ -17,6 +17,8 @@ public struct MetricsProcess: Sendable {
 
   /// The fully qualified gRPC service name, as reported by health.
   public static let serviceName = "sightline.metrics.v1.Metrics"
+  /// The cases service the metrics process serves too (docs/cases.md).
+  public static let casesServiceName = "sightline.cases.v1.Cases"
 
   /// A metrics process for `configuration`. Alert rules are evaluated every
   /// `alertInterval`.
@@ -50,7 +52,8 @@ public struct MetricsProcess: Sendable {
     }
     let provider = MetricsProvider(state: state, follower: follower)
     let server = try SuiteServer.backend(
-      configuration: configuration, services: [provider, provider.tenantData(logger: logger)], serviceNames: [serviceName],
+      configuration: configuration, services: [provider, CasesProvider(metrics: provider), provider.tenantData(logger: logger)],
+      serviceNames: [serviceName, casesServiceName],
       readiness: [follower.readinessCheck(maxLag: configuration.maxConsumerLag)]
         + (database?.all ?? []).map(PostgresStartup.readinessCheck),
       databaseSizes: database.map { PostgresTenantSizes(MetricsPostgresSchema.self, pools: $0.all, logger: logger) }, logger: logger)
@@ -66,7 +69,12 @@ public struct MetricsProcess: Sendable {
     let listeners: [any Service] = applied + [announcements].compactMap { $0 }
     let services: [any Service] =
       pools + [ingestion] + listeners + [
-        follower, PeriodicService(interval: alertInterval) { try? await BlockingWork.run { scheduler.evaluateAll() } },
+        follower, PeriodicService(interval: alertInterval) {
+          try? await BlockingWork.run {
+            scheduler.evaluateAll()
+            scheduler.runCaseRules()
+          }
+        },
         PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() }, server,
       ]
     return MetricsProcess(services: services, provider: provider, server: server)

@@ -70,6 +70,18 @@ public final class MetricsProvider: Sendable {
       try AlertBackfill(evaluator: alertEvaluator(tenant, nowMs: nowMs, fence: fence)).run(fromMs: fromMs), tenant: tenant)
   }
 
+  /// Runs `tenant`'s case rules once, writing under `fence` (``CaseAutomation``); returns
+  /// the cases opened and escalated.
+  @discardableResult
+  public func runCaseRules(
+    tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole
+  ) throws -> (opened: [ServiceCase], escalated: [ServiceCase]) {
+    try CaseAutomation(
+      cases: state.cases(for: tenant), alerts: state.alerts(for: tenant), settings: state.store(for: tenant).settings(),
+      nowMs: nowMs ?? clock(), fence: fence
+    ).run()
+  }
+
   private func alertEvaluator(_ tenant: TenantID, nowMs: Int64?, fence: LeaseFence) throws -> AlertEvaluator {
     let store = try state.store(for: tenant)
     return AlertEvaluator(

@@ -54,6 +54,38 @@ struct AlertScheduler: Sendable {
     }
   }
 
+  /// One round of the case rules over every tenant that is this replica's (docs/cases.md):
+  /// cases for chosen alerts and recent detractor answers, escalation of overdue ones.
+  /// Runs after the alert round, so an alert that just opened gets its case in the same
+  /// period; writes are fenced by the tenant's lease like the alerts'.
+  func runCaseRules() {
+    let state = provider.state
+    let ownership = provider.follower?.ownership
+    for tenant in state.tenants() where ownership?.isAssigned(tenant) ?? true {
+      do {
+        var fence = LeaseFence.sole
+        if let ownership {
+          guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
+          fence = held
+        }
+        let (opened, escalated) = try provider.runCaseRules(tenant: tenant, fence: fence)
+        for item in opened {
+          TenantSeries.cases(tenant.rawValue, change: "opened").increment()
+          logger.info("case opened", metadata: ["tenant": "\(tenant)", "case": "\(item.id)", "owner": "\(item.owner)"])
+        }
+        for item in escalated {
+          TenantSeries.cases(tenant.rawValue, change: "escalated").increment()
+          logger.info("case overdue", metadata: ["tenant": "\(tenant)", "case": "\(item.id)", "owner": "\(item.owner)"])
+        }
+      } catch let error as LeaseLost {
+        ownership?.lost(tenant)
+        logger.warning("a case write was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
+      } catch {
+        logger.error("case rules failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+      }
+    }
+  }
+
   /// Runs one tenant's part of a round: counts and logs the alerts it opened, resolved or
   /// `backfilled` (saved for history, open or resolved), and logs (never throws) what went
   /// wrong.

@@ -53,6 +53,8 @@ public final class MetricsLogConsumer: LogConsumer {
 
   /// The alert rules and alerts of `tenant`.
   public func alerts(for tenant: TenantID) throws -> any AlertStore { try storage.alerts(for: tenant) }
+  /// The cases and case rules of `tenant`.
+  public func cases(for tenant: TenantID) throws -> any CaseStore { try storage.cases(for: tenant) }
 
   /// Tenants with metrics state.
   public func tenants() -> [TenantID] { (try? storage.tenants()) ?? [] }

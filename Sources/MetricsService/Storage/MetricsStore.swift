@@ -80,6 +80,8 @@ public protocol MetricsStorage: TenantDataStore {
   func metrics(for tenant: TenantID) throws -> any MetricsStore
   /// The alert rules and alerts of `tenant`.
   func alerts(for tenant: TenantID) throws -> any AlertStore
+  /// The cases and case rules of `tenant`.
+  func cases(for tenant: TenantID) throws -> any CaseStore
   /// Whether other replicas share this storage (they hear of alert changes through
   /// ``announce(_:)`` rather than from this process).
   var sharedByReplicas: Bool { get }
@@ -93,6 +95,8 @@ extension SQLiteTenantStores: MetricsStorage where Schema == MetricsSchema {
   public func alerts(for tenant: TenantID) throws -> any AlertStore {
     try store(for: tenant)
   }
+  /// Cases live in the tenant's metrics database too.
+  public func cases(for tenant: TenantID) throws -> any CaseStore { try store(for: tenant) }
   /// One process owns the files.
   public var sharedByReplicas: Bool { false }
   /// Nobody else to tell.

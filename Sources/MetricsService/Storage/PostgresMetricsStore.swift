@@ -119,6 +119,33 @@ public enum MetricsPostgresSchema: PostgresSchema {
       // The open tickets of the last days, whose resolution SLA a query judges (docs/kpis.md).
       statements: ["CREATE INDEX ticket_open ON ticket (tenant_id, created_ms) WHERE status_open = 1"],
       tenantTables: []),
+    PostgresMigration(
+      version: 8, name: "cases",
+      // Cases, their history and the case rules (docs/cases.md).
+      statements: [
+        """
+        CREATE TABLE service_case (
+          tenant_id text NOT NULL, id text NOT NULL, title text NOT NULL, source text NOT NULL, source_ref text NOT NULL,
+          owner text NOT NULL, due_ms bigint NOT NULL, due_business bigint NOT NULL, status text NOT NULL,
+          overdue bigint NOT NULL, scope text NOT NULL, action text NOT NULL, opened_ms bigint NOT NULL,
+          first_action_ms bigint, closed_ms bigint, version bigint NOT NULL, follow_up_attempts bigint NOT NULL,
+          first_follow_up_ms bigint, answer_scale text NOT NULL, answer_score bigint, answer_ms bigint,
+          PRIMARY KEY (tenant_id, id))
+        """,
+        "CREATE INDEX case_by_opened ON service_case (tenant_id, opened_ms)",
+        "CREATE INDEX case_by_due ON service_case (tenant_id, status, due_ms)",
+        """
+        CREATE TABLE case_change (
+          tenant_id text NOT NULL, case_id text NOT NULL, version bigint NOT NULL, at_ms bigint NOT NULL, actor text NOT NULL,
+          kind text NOT NULL, detail text NOT NULL, PRIMARY KEY (tenant_id, case_id, version))
+        """,
+        """
+        CREATE TABLE case_rules (
+          tenant_id text NOT NULL, id bigint NOT NULL CHECK (id = 1), document text NOT NULL, PRIMARY KEY (tenant_id, id))
+        """,
+        "CREATE INDEX survey_by_customer_time ON survey (tenant_id, customer_id, time_ms)",
+      ],
+      tenantTables: ["service_case", "case_change", "case_rules"]),
   ]
 }
 
@@ -128,6 +155,7 @@ public typealias PostgresMetricsStores = PostgresTenantStores<MetricsPostgresSch
 extension PostgresTenantStores: MetricsStorage where Schema == MetricsPostgresSchema, Export == MetricsSchema {
   public func metrics(for tenant: TenantID) throws -> any MetricsStore { try store(for: tenant) }
   public func alerts(for tenant: TenantID) throws -> any AlertStore { try store(for: tenant) }
+  public func cases(for tenant: TenantID) throws -> any CaseStore { try store(for: tenant) }
   public var sharedByReplicas: Bool { true }
   /// Announced on the control database, where every replica listens.
   public func announce(_ announcement: AlertAnnouncement) throws {

@@ -109,6 +109,46 @@ public enum MetricsSchema: SQLiteSchema {
     SQLiteMigration("v7-alert-rule-kind", "ALTER TABLE alert_rule ADD COLUMN kind TEXT NOT NULL DEFAULT 'kpi'"),
     // The open tickets of the last days, whose resolution SLA a query judges (docs/kpis.md).
     SQLiteMigration("v8-open-tickets", "CREATE INDEX ticket_open ON ticket(created_ms) WHERE status_open = 1"),
+    // Cases, their history and the case rules (docs/cases.md).
+    SQLiteMigration(
+      "v9-cases",
+      """
+      CREATE TABLE service_case (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        source TEXT NOT NULL,
+        source_ref TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        due_ms INTEGER NOT NULL,
+        due_business INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        overdue INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        action TEXT NOT NULL,
+        opened_ms INTEGER NOT NULL,
+        first_action_ms INTEGER,
+        closed_ms INTEGER,
+        version INTEGER NOT NULL,
+        follow_up_attempts INTEGER NOT NULL,
+        first_follow_up_ms INTEGER,
+        answer_scale TEXT NOT NULL,
+        answer_score INTEGER,
+        answer_ms INTEGER
+      );
+      CREATE INDEX case_by_opened ON service_case(opened_ms);
+      CREATE INDEX case_by_due ON service_case(status, due_ms);
+      CREATE TABLE case_change (
+        case_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (case_id, version)
+      ) WITHOUT ROWID;
+      CREATE TABLE case_rules (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);
+      CREATE INDEX survey_by_customer ON survey(customer_id, time_ms);
+      """),
   ]
 }
 

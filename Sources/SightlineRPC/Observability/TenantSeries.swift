@@ -31,6 +31,11 @@ public enum TenantSeries {
     Counter(label: "sightline_alerts_total", dimensions: [("tenant", tenant), ("change", change)])
   }
 
+  /// Metrics: cases the case rules opened or escalated (docs/cases.md).
+  public static func cases(_ tenant: String, change: String) -> Counter {
+    Counter(label: "sightline_cases_total", dimensions: [("tenant", tenant), ("change", change)])
+  }
+
   /// Removes every series of `tenant` from this process's registry.
   public static func forget(_ tenant: TenantID) {
     let id = tenant.rawValue
@@ -40,5 +45,6 @@ public enum TenantSeries {
       for outcome in recordOutcomes { ingestRecords(id, kind: kind, outcome: outcome).destroy() }
     }
     for change in alertChanges { alerts(id, change: change).destroy() }
+    for change in ["opened", "escalated"] { cases(id, change: change).destroy() }
   }
 }

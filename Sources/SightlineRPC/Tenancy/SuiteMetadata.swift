@@ -9,6 +9,9 @@ public enum SuiteMetadata {
   /// A request id for correlating log lines across hops; the gateway sets one if the
   /// caller did not.
   public static let requestIDKey = "x-request-id"
+  /// Who made the call: `<key label> (<key id>)`, set only by the gateway (a case's
+  /// history records it).
+  public static let callerKey = "x-sightline-caller"
   /// The API key header of callers at the gateway.
   public static let authorizationKey = "authorization"
 
@@ -41,6 +44,11 @@ public enum SuiteMetadata {
           : "malformed tenant in the call's metadata")
     }
     return tenant
+  }
+
+  /// The caller's name the gateway set in `metadata`, if any.
+  public static func caller(_ metadata: Metadata) -> String? {
+    metadata[stringValues: callerKey].first(where: { _ in true })
   }
 
   /// The request id in `metadata`, if any.

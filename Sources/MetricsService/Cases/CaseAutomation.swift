@@ -1,0 +1,111 @@
+import Foundation
+import SightlineModel
+
+/// What the case rules do on their own, once per round for a tenant whose work this
+/// replica holds (docs/cases.md): open a case for every open alert of a chosen rule and
+/// for every recent detractor answer, and escalate what passed its due time unfinished.
+///
+/// Each case the rules open has an id made of what opened it (``ServiceCase/id(alert:)``,
+/// ``ServiceCase/id(answer:)``) and is inserted only if absent, so rounds may repeat and
+/// replicas overlap without opening a case twice; the writes are fenced by the tenant's
+/// metrics lease besides.
+struct CaseAutomation {
+  let cases: any CaseStore
+  let alerts: any AlertStore
+  let settings: KpiSettings
+  let nowMs: Int64
+  let fence: LeaseFence
+
+  /// Detractor answers older than this open no case: an import of last year's history
+  /// must not fill the follow-up list with customers nobody can still call back about.
+  static let detractorLookbackMs: Int64 = 7 * 86_400_000
+  /// At most this many cases of each kind a round (the next round takes the rest).
+  static let batchLimit = 500
+
+  /// Runs the rules once; returns the cases opened and escalated.
+  func run() throws -> (opened: [ServiceCase], escalated: [ServiceCase]) {
+    let rules = try cases.caseRules()
+    var opened = try openAlertCases(rules)
+    if rules.detractors { opened += try openDetractorCases(rules) }
+    return (opened, try escalateOverdue(rules))
+  }
+
+  /// A case for each open alert of a rule the case rules name, unless it has one.
+  func openAlertCases(_ rules: CaseRules) throws -> [ServiceCase] {
+    guard rules.allAlerts || !rules.alertRuleIDs.isEmpty else { return [] }
+    var opened: [ServiceCase] = []
+    for alert in try alerts.alerts(openOnly: true, limit: Self.batchLimit) where rules.opensCase(alertRule: alert.ruleID) {
+      guard try cases.serviceCase(id: ServiceCase.id(alert: alert.id)) == nil else { continue }
+      let item = Self.alertCase(alert, rules: rules, settings: settings, openedMs: nowMs)
+      if try cases.open(item, change: Self.opening(item, by: CaseChange.rulesActor), fence: fence) { opened.append(item) }
+    }
+    return opened
+  }
+
+  /// A follow-up case for each detractor answer of the last week that has none.
+  func openDetractorCases(_ rules: CaseRules) throws -> [ServiceCase] {
+    var opened: [ServiceCase] = []
+    let since = nowMs - Self.detractorLookbackMs
+    for detractor in try cases.uncasedDetractors(sinceMs: since, rules: rules, limit: Self.batchLimit) {
+      let answer = detractor.answer
+      let scope = CaseScope(
+        businessLines: detractor.businessLine.isEmpty ? [] : [detractor.businessLine],
+        regions: detractor.region.isEmpty ? [] : [detractor.region], customerID: detractor.customerID)
+      let due = CaseDeadline.due(
+        openedMs: nowMs, hours: rules.dueHours, businessHours: rules.dueInBusinessHours, levels: settings.serviceLevels)
+      let item = ServiceCase(
+        id: ServiceCase.id(answer: answer.responseID),
+        title: "Follow up: \(answer.scale.uppercased()) \(answer.score) from customer \(detractor.customerID)",
+        source: .detractor, sourceRef: answer.responseID, owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions),
+        dueMs: due.ms, dueInBusinessHours: due.business, scope: scope, openedMs: nowMs, answer: answer)
+      if try cases.open(item, change: Self.opening(item, by: CaseChange.rulesActor), fence: fence) { opened.append(item) }
+    }
+    return opened
+  }
+
+  /// Flags each unfinished case past its due time, and hands it to the escalation owner.
+  func escalateOverdue(_ rules: CaseRules) throws -> [ServiceCase] {
+    let due = try cases.cases(
+      CaseFilter(statuses: CaseFilter.unfinished, dueBeforeMs: nowMs, earliestDueFirst: true, limit: Self.batchLimit))
+    var escalated: [ServiceCase] = []
+    for var item in due where !item.overdue {
+      let previousOwner = item.owner
+      item.overdue = true
+      if !rules.escalationOwner.isEmpty { item.owner = rules.escalationOwner }
+      item.version += 1
+      let handedOver = item.owner == previousOwner ? "" : "; escalated from \(Self.ownerText(previousOwner)) to \(item.owner)"
+      let change = CaseChange(
+        atMs: nowMs, actor: CaseChange.rulesActor, kind: .escalated,
+        detail: "overdue: due \(RFC3339.format(milliseconds: item.dueMs))\(handedOver)")
+      // A person changing the case meanwhile wins; the next round looks again.
+      if try cases.update(item, change: change, fence: fence) { escalated.append(item) }
+    }
+    return escalated
+  }
+
+  /// The case an alert opens: its message as the title, its dimension value as the scope.
+  static func alertCase(_ alert: AlertRecord, rules: CaseRules, settings: KpiSettings, openedMs: Int64) -> ServiceCase {
+    var scope = CaseScope()
+    switch alert.dimension {
+    case .businessLine?: scope.businessLines = [alert.dimensionValue]
+    case .region?: scope.regions = [alert.dimensionValue]
+    case .customer?: scope.customerID = alert.dimensionValue
+    default: break
+    }
+    let due = CaseDeadline.due(
+      openedMs: openedMs, hours: rules.dueHours, businessHours: rules.dueInBusinessHours, levels: settings.serviceLevels)
+    return ServiceCase(
+      id: ServiceCase.id(alert: alert.id), title: alert.message, source: .alert, sourceRef: alert.id,
+      owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions), dueMs: due.ms,
+      dueInBusinessHours: due.business, scope: scope, openedMs: openedMs)
+  }
+
+  /// The history entry of a case's opening.
+  static func opening(_ item: ServiceCase, by actor: String) -> CaseChange {
+    CaseChange(
+      atMs: item.openedMs, actor: actor, kind: .opened,
+      detail: "opened from \(item.source.rawValue)\(item.sourceRef.isEmpty ? "" : " \(item.sourceRef)"), owner \(ownerText(item.owner)), due \(RFC3339.format(milliseconds: item.dueMs))")
+  }
+
+  static func ownerText(_ owner: String) -> String { owner.isEmpty ? "nobody" : owner }
+}
