@@ -147,7 +147,7 @@ public enum MetricsSchema: SQLiteSchema {
         PRIMARY KEY (case_id, version)
       ) WITHOUT ROWID;
       CREATE TABLE case_rules (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);
-      CREATE INDEX survey_by_customer ON survey(customer_id, time_ms);
+      CREATE INDEX survey_by_customer_time ON survey(customer_id, time_ms);
       """),
   ]
 }
