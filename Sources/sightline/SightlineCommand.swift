@@ -12,6 +12,7 @@ struct SightlineCommand: AsyncParsableCommand {
       Redaction.self, AuditCommand.self, Kpi.self,
       Explain.self, WorkloadCommand.self,
       AlertsCommand.self, ExperimentCommand.self, Dashboard.self, SegmentsCommand.self, CustomersCommand.self,
-      ThemesCommand.self, SettingsCommand.self, CalendarCommand.self, SlaPolicyCommand.self,
+      ThemesCommand.self, SettingsCommand.self, CalendarCommand.self, SlaPolicyCommand.self, CasesCommand.self, FollowUpsCommand.self,
+      CaseRulesCommand.self,
     ])
 }
