@@ -107,7 +107,7 @@ public struct AuditLog: Sendable {
 
   /// The forwarded methods that are administrative, and their request types (to write
   /// their detail): settings, calendars, SLA policies, retention, aliases, redaction, alert
-  /// rules, segments and experiments.
+  /// rules, case rules, segments and experiments.
   static let forwarded: [String: any SwiftProtobuf.Message.Type] = [
     "sightline.ingestion.v1.Ingestion/SetAliases": Sightline_Ingestion_V1_SetAliasesRequest.self,
     "sightline.ingestion.v1.Ingestion/SetRetention": Sightline_Ingestion_V1_SetRetentionRequest.self,
@@ -121,6 +121,8 @@ public struct AuditLog: Sendable {
     "sightline.segmentation.v1.Segmentation/DeleteSegment": Sightline_Segmentation_V1_DeleteSegmentRequest.self,
     "sightline.segmentation.v1.Segmentation/SetSegmentSettings": Sightline_Segmentation_V1_SetSegmentSettingsRequest.self,
     "sightline.experiments.v1.Experiments/CreateExperiment": Sightline_Experiments_V1_CreateExperimentRequest.self,
+    // Case work has its own history on each case; the rules that open cases are the tenant's policy.
+    "sightline.cases.v1.Cases/SetCaseRules": Sightline_Cases_V1_SetCaseRulesRequest.self,
   ]
 
   /// The short name of a method, "Metrics/SetSettings".

@@ -69,7 +69,8 @@ public struct MetricsProcess: Sendable {
     let listeners: [any Service] = applied + [announcements].compactMap { $0 }
     let services: [any Service] =
       pools + [ingestion] + listeners + [
-        follower, PeriodicService(interval: alertInterval) {
+        follower,
+        PeriodicService(interval: alertInterval) {
           try? await BlockingWork.run {
             scheduler.evaluateAll()
             scheduler.runCaseRules()

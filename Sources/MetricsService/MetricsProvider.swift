@@ -70,16 +70,28 @@ public final class MetricsProvider: Sendable {
       try AlertBackfill(evaluator: alertEvaluator(tenant, nowMs: nowMs, fence: fence)).run(fromMs: fromMs), tenant: tenant)
   }
 
+  /// Tells the replica running `tenant`'s case rules (this one, or through the shared
+  /// storage another) that its cases or case rules changed.
+  func casesChanged(_ tenant: TenantID) {
+    if state.storage.sharedByReplicas {
+      try? state.storage.announce(.casesChanged(tenant))
+    } else {
+      state.caseCues.mark(tenant)
+    }
+  }
+
   /// Runs `tenant`'s case rules once, writing under `fence` (``CaseAutomation``); returns
   /// the cases opened and escalated.
   @discardableResult
   public func runCaseRules(
     tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole
   ) throws -> (opened: [ServiceCase], escalated: [ServiceCase]) {
-    try CaseAutomation(
+    let outcome = try CaseAutomation(
       cases: state.cases(for: tenant), alerts: state.alerts(for: tenant), settings: state.store(for: tenant).settings(),
       nowMs: nowMs ?? clock(), fence: fence
     ).run()
+    state.caseCues.looked(tenant, nextDueMs: outcome.nextDueMs)
+    return (outcome.opened, outcome.escalated)
   }
 
   private func alertEvaluator(_ tenant: TenantID, nowMs: Int64?, fence: LeaseFence) throws -> AlertEvaluator {
@@ -92,6 +104,7 @@ public final class MetricsProvider: Sendable {
   /// Tells every `WatchAlerts` stream of `changes`: through the database when replicas
   /// share it (each replica's streams, this one's included, hear it there), else directly.
   private func publish(_ changes: [AlertRecord], tenant: TenantID) -> [AlertRecord] {
+    if !changes.isEmpty { state.caseCues.mark(tenant) }
     for alert in changes {
       if state.storage.sharedByReplicas {
         try? state.storage.announce(.alertChanged(tenant, id: alert.id))
@@ -108,7 +121,11 @@ public final class MetricsProvider: Sendable {
     case .rulesChanged(let tenant):
       state.rulesChanged(tenant)
     case .alertChanged(let tenant, let id):
+      // A case for it may be due (the case rules run where the tenant's lease is).
+      state.caseCues.mark(tenant)
       if let alert = try? state.alerts(for: tenant).alert(id: id) { feed.publish(alert, tenant: tenant) }
+    case .casesChanged(let tenant):
+      state.caseCues.mark(tenant)
     }
   }
 

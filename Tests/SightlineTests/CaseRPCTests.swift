@@ -17,7 +17,9 @@ import Testing
   /// answer and a later promoter answer, a satisfied CSAT, and C8's lone CSAT detractor.
   static func recentEvents(nowMs: Int64) -> [Sightline_Ingestion_V1_Event] {
     func time(_ minutesAgo: Int64) -> String { RFC3339.format(milliseconds: nowMs - minutesAgo * 60_000) }
-    func survey(_ id: String, _ customer: String, _ ticket: String, _ kind: Sightline_Ingestion_V1_SurveyKind, _ score: Int32, _ minutesAgo: Int64)
+    func survey(
+      _ id: String, _ customer: String, _ ticket: String, _ kind: Sightline_Ingestion_V1_SurveyKind, _ score: Int32, _ minutesAgo: Int64
+    )
       -> Sightline_Ingestion_V1_Event
     {
       .with {
@@ -97,7 +99,9 @@ import Testing
           ]
         }
         for metadata in [reader, agent] {
-          let refused = await #expect(throws: RPCError.self) { try await cases.setCaseRules(.with { $0.rules = rules }, metadata: metadata) }
+          let refused = await #expect(throws: RPCError.self) {
+            try await cases.setCaseRules(.with { $0.rules = rules }, metadata: metadata)
+          }
           #expect(refused?.code == .permissionDenied)
         }
         var bad = rules
@@ -243,7 +247,10 @@ import Testing
   static let office = ServiceLevels(
     calendars: [
       VersionedCalendar(
-        name: "office", hours: BusinessHours(timeZone: "UTC", weekly: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, [OpenInterval(startMinute: 540, endMinute: 1080)]) })))
+        name: "office",
+        hours: BusinessHours(
+          timeZone: "UTC", weekly: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, [OpenInterval(startMinute: 540, endMinute: 1080)]) })
+        ))
     ])
 
   @Test func dueTimesRunInBusinessHoursWhenAsked() throws {
@@ -256,7 +263,9 @@ import Testing
     #expect(CaseDeadline.due(openedMs: friday, hours: 8, businessHours: true, levels: .none) == (friday + 8 * 3_600_000, false))
     // Opened on Saturday: due after Monday's first eight hours, at closing time.
     let saturday = try #require(RFC3339.parseMilliseconds("2026-03-07T10:00:00Z"))
-    #expect(CaseDeadline.due(openedMs: saturday, hours: 9, businessHours: true, levels: Self.office).ms == RFC3339.parseMilliseconds("2026-03-09T18:00:00Z"))
+    #expect(
+      CaseDeadline.due(openedMs: saturday, hours: 9, businessHours: true, levels: Self.office).ms
+        == RFC3339.parseMilliseconds("2026-03-09T18:00:00Z"))
     // Time to close over the weekend: Friday 17:00 to Monday 10:00 is two business hours.
     #expect(CaseDeadline.elapsedMs(from: friday, to: RFC3339.parseMilliseconds("2026-03-09T10:00:00Z")!, levels: Self.office) == 7_200_000)
   }
@@ -293,6 +302,25 @@ import Testing
     #expect(byName["follow_up_rate"] == LoopKpis.Value(name: "follow_up_rate", value: 0.5, sampleSize: 4))
     // Recovery: a of a and b (d was never followed up, c has no later answer).
     #expect(byName["recovery_rate"] == LoopKpis.Value(name: "recovery_rate", value: 0.5, sampleSize: 2))
+  }
+
+  @Test func idleTenantsAreLookedAtOnceThenOnlyOnACue() throws {
+    let cues = CaseCues()
+    let tenant = try #require(TenantID("t_idle"))
+    // Once after the start, then not until something happens.
+    #expect(cues.take(tenant, nowMs: 0))
+    cues.looked(tenant, nextDueMs: nil)
+    #expect(!cues.take(tenant, nowMs: 1))
+    // Answers folded (or an alert, or a case changed).
+    cues.mark(tenant)
+    #expect(cues.take(tenant, nowMs: 2) && !cues.take(tenant, nowMs: 3))
+    // A due time: looked at when it passes, once.
+    cues.looked(tenant, nextDueMs: 100)
+    #expect(!cues.take(tenant, nowMs: 99))
+    #expect(cues.take(tenant, nowMs: 100) && !cues.take(tenant, nowMs: 101))
+    // A failed look is tried again.
+    cues.failed(tenant)
+    #expect(cues.take(tenant, nowMs: 102))
   }
 
   @Test func caseRulesNameWhatIsWrongAndRoundTrip() throws {

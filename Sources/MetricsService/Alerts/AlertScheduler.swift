@@ -54,21 +54,25 @@ struct AlertScheduler: Sendable {
     }
   }
 
-  /// One round of the case rules over every tenant that is this replica's (docs/cases.md):
-  /// cases for chosen alerts and recent detractor answers, escalation of overdue ones.
+  /// One round of the case rules over the tenants that are this replica's and have a cue
+  /// (``CaseCues``: answers folded, an alert opened, cases changed, a due time passed;
+  /// docs/cases.md): cases for chosen alerts and recent detractor answers, escalation of
+  /// overdue ones.
   /// Runs after the alert round, so an alert that just opened gets its case in the same
   /// period; writes are fenced by the tenant's lease like the alerts'.
   func runCaseRules() {
     let state = provider.state
     let ownership = provider.follower?.ownership
+    let now = provider.clock()
     for tenant in state.tenants() where ownership?.isAssigned(tenant) ?? true {
+      guard state.caseCues.take(tenant, nowMs: now) else { continue }
       do {
         var fence = LeaseFence.sole
         if let ownership {
           guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
           fence = held
         }
-        let (opened, escalated) = try provider.runCaseRules(tenant: tenant, fence: fence)
+        let (opened, escalated) = try provider.runCaseRules(tenant: tenant, nowMs: now, fence: fence)
         for item in opened {
           TenantSeries.cases(tenant.rawValue, change: "opened").increment()
           logger.info("case opened", metadata: ["tenant": "\(tenant)", "case": "\(item.id)", "owner": "\(item.owner)"])
@@ -79,8 +83,10 @@ struct AlertScheduler: Sendable {
         }
       } catch let error as LeaseLost {
         ownership?.lost(tenant)
+        state.caseCues.failed(tenant)
         logger.warning("a case write was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
       } catch {
+        state.caseCues.failed(tenant)
         logger.error("case rules failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
       }
     }

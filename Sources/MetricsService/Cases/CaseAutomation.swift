@@ -22,12 +22,23 @@ struct CaseAutomation {
   /// At most this many cases of each kind a round (the next round takes the rest).
   static let batchLimit = 500
 
-  /// Runs the rules once; returns the cases opened and escalated.
-  func run() throws -> (opened: [ServiceCase], escalated: [ServiceCase]) {
+  /// What a run did, and when the tenant's next unfinished case falls due.
+  struct Outcome {
+    var opened: [ServiceCase]
+    var escalated: [ServiceCase]
+    var nextDueMs: Int64?
+  }
+
+  /// Runs the rules once.
+  func run() throws -> Outcome {
     let rules = try cases.caseRules()
     var opened = try openAlertCases(rules)
     if rules.detractors { opened += try openDetractorCases(rules) }
-    return (opened, try escalateOverdue(rules))
+    let escalated = try escalateOverdue(rules)
+    let next = try cases.cases(
+      CaseFilter(statuses: CaseFilter.unfinished, excludeOverdue: true, earliestDueFirst: true, limit: 1)
+    ).first?.dueMs
+    return Outcome(opened: opened, escalated: escalated, nextDueMs: next)
   }
 
   /// A case for each open alert of a rule the case rules name, unless it has one.
@@ -104,7 +115,9 @@ struct CaseAutomation {
   static func opening(_ item: ServiceCase, by actor: String) -> CaseChange {
     CaseChange(
       atMs: item.openedMs, actor: actor, kind: .opened,
-      detail: "opened from \(item.source.rawValue)\(item.sourceRef.isEmpty ? "" : " \(item.sourceRef)"), owner \(ownerText(item.owner)), due \(RFC3339.format(milliseconds: item.dueMs))")
+      detail:
+        "opened from \(item.source.rawValue)\(item.sourceRef.isEmpty ? "" : " \(item.sourceRef)"), owner \(ownerText(item.owner)), due \(RFC3339.format(milliseconds: item.dueMs))"
+    )
   }
 
   static func ownerText(_ owner: String) -> String { owner.isEmpty ? "nobody" : owner }

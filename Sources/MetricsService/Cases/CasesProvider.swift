@@ -15,10 +15,16 @@ public struct CasesProvider: Sendable {
 
   /// The desk of the calling tenant and person.
   private func desk(_ metadata: Metadata) throws -> CaseDesk {
+    try deskAndTenant(metadata).desk
+  }
+
+  /// The desk of the calling tenant and person, and the tenant (to announce changes).
+  private func deskAndTenant(_ metadata: Metadata) throws -> (desk: CaseDesk, tenant: TenantID) {
     let (tenant, store) = try metrics.context(metadata)
-    return CaseDesk(
+    let desk = CaseDesk(
       cases: try metrics.state.cases(for: tenant), alerts: try metrics.state.alerts(for: tenant), settings: try store.settings(),
       nowMs: metrics.clock(), actor: SuiteMetadata.caller(metadata) ?? "unknown caller")
+    return (desk, tenant)
   }
 
   /// Runs `body`, turning a refused change into the matching status.
@@ -52,7 +58,8 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
     return ServerResponse(message: .with { $0.cases = cases.map(CaseWire.serviceCase) })
   }
 
-  public func getCase(request wrapped: ServerRequest<Sightline_Cases_V1_GetCaseRequest>, context: ServerContext
+  public func getCase(
+    request wrapped: ServerRequest<Sightline_Cases_V1_GetCaseRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_GetCaseResponse> {
     let request = wrapped.message
     let desk = try desk(wrapped.metadata)
@@ -60,33 +67,38 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
       throw RPCError(code: .notFound, message: "no case has id \(request.caseID)")
     }
     let history = try desk.cases.history(caseID: item.id)
-    return ServerResponse(message: .with {
-      $0.case = CaseWire.serviceCase(item)
-      $0.history = history.map(CaseWire.change)
-    })
+    return ServerResponse(
+      message: .with {
+        $0.case = CaseWire.serviceCase(item)
+        $0.history = history.map(CaseWire.change)
+      })
   }
 
-  public func openCase(request wrapped: ServerRequest<Sightline_Cases_V1_OpenCaseRequest>, context: ServerContext
+  public func openCase(
+    request wrapped: ServerRequest<Sightline_Cases_V1_OpenCaseRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_OpenCaseResponse> {
     let request = wrapped.message
-    let desk = try desk(wrapped.metadata)
+    let (desk, tenant) = try deskAndTenant(wrapped.metadata)
+    defer { metrics.casesChanged(tenant) }
     let source: CaseSource = request.source == .unspecified ? .person : CaseWire.source(request.source) ?? .person
     let (item, created) = try answering {
       try desk.open(
         title: request.title, source: source, sourceRef: request.sourceRef, owner: request.owner,
         dueMs: request.hasDueAt ? request.dueAt.unixMilliseconds : nil, scope: CaseWire.scope(request.scope), note: request.note)
     }
-    return ServerResponse(message: .with {
-      $0.case = CaseWire.serviceCase(item)
-      $0.created = created
-    })
+    return ServerResponse(
+      message: .with {
+        $0.case = CaseWire.serviceCase(item)
+        $0.created = created
+      })
   }
 
   public func updateCase(
     request wrapped: ServerRequest<Sightline_Cases_V1_UpdateCaseRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_UpdateCaseResponse> {
     let request = wrapped.message
-    let desk = try desk(wrapped.metadata)
+    let (desk, tenant) = try deskAndTenant(wrapped.metadata)
+    defer { metrics.casesChanged(tenant) }
     let change: CaseDesk.Change
     switch request.change {
     case .assign(let owner): change = .assign(owner)
@@ -130,7 +142,8 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
     request wrapped: ServerRequest<Sightline_Cases_V1_RecordFollowUpRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_RecordFollowUpResponse> {
     let request = wrapped.message
-    let desk = try desk(wrapped.metadata)
+    let (desk, tenant) = try deskAndTenant(wrapped.metadata)
+    defer { metrics.casesChanged(tenant) }
     let outcome: CaseDesk.FollowUpOutcome
     switch request.outcome {
     case .reached: outcome = .reached
@@ -146,22 +159,26 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
     return ServerResponse(message: .with { $0.case = CaseWire.serviceCase(item) })
   }
 
-  public func getCaseRules(request wrapped: ServerRequest<Sightline_Cases_V1_GetCaseRulesRequest>, context: ServerContext
+  public func getCaseRules(
+    request wrapped: ServerRequest<Sightline_Cases_V1_GetCaseRulesRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_CaseRules> {
     let request = wrapped.message
     return ServerResponse(message: CaseWire.rules(try desk(wrapped.metadata).cases.caseRules()))
   }
 
-  public func setCaseRules(request wrapped: ServerRequest<Sightline_Cases_V1_SetCaseRulesRequest>, context: ServerContext
+  public func setCaseRules(
+    request wrapped: ServerRequest<Sightline_Cases_V1_SetCaseRulesRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_CaseRules> {
     let request = wrapped.message
-    let desk = try desk(wrapped.metadata)
+    let (desk, tenant) = try deskAndTenant(wrapped.metadata)
+    defer { metrics.casesChanged(tenant) }
     let rules = try CaseWire.rules(request.rules)
     try desk.cases.setCaseRules(rules)
     return ServerResponse(message: CaseWire.rules(rules))
   }
 
-  public func getLoopKpis(request wrapped: ServerRequest<Sightline_Cases_V1_GetLoopKpisRequest>, context: ServerContext
+  public func getLoopKpis(
+    request wrapped: ServerRequest<Sightline_Cases_V1_GetLoopKpisRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_GetLoopKpisResponse> {
     let request = wrapped.message
     let desk = try desk(wrapped.metadata)
@@ -175,16 +192,17 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
         guard let answer = item.answer else { return nil }
         return try desk.cases.nextAnswerScore(customerID: item.scope.customerID, scale: answer.scale, afterMs: answer.timeMs)
       })
-    return ServerResponse(message: .with {
-      $0.businessHours = levels.hasCalendar
-      $0.kpis = values.map { value in
-        .with {
-          $0.name = value.name
-          $0.value = value.value ?? 0
-          $0.median = value.median ?? 0
-          $0.sampleSize = Int64(value.value == nil ? 0 : value.sampleSize)
+    return ServerResponse(
+      message: .with {
+        $0.businessHours = levels.hasCalendar
+        $0.kpis = values.map { value in
+          .with {
+            $0.name = value.name
+            $0.value = value.value ?? 0
+            $0.median = value.median ?? 0
+            $0.sampleSize = Int64(value.value == nil ? 0 : value.sampleSize)
+          }
         }
-      }
-    })
+      })
   }
 }

@@ -21,6 +21,8 @@ public final class MetricsLogConsumer: LogConsumer {
   /// Which tenants are known to have no alert rules (for ``AlertScheduler``), and a count
   /// of rule changes per tenant, so a change racing a check is never lost.
   private let rules = Mutex<RuleMarks>(RuleMarks())
+  /// Which tenants the case rules look at next (answers folded, alerts opened, cases changed).
+  let caseCues = CaseCues()
 
   private struct Activity {
     var applied: ContinuousClock.Instant?
@@ -76,6 +78,7 @@ public final class MetricsLogConsumer: LogConsumer {
     let earliest = rulesChangedMs.flatMap { since in
       entries.lazy.filter { $0.event.isTicketOrSurvey && $0.ingestedMs >= since }.map(\.eventTimeUnixMs).min()
     }
+    if entries.contains(where: \.event.isSurvey) { caseCues.mark(tenant) }
     activity.withLock { activity in
       activity[tenant, default: Activity()].applied = .now
       activity[tenant, default: Activity()].appliedSinceWarming += entries.count
@@ -155,6 +158,7 @@ public final class MetricsLogConsumer: LogConsumer {
   /// Forgets what is kept in memory about `tenant` (its data was deleted or imported).
   func forget(_ tenant: TenantID) {
     rulesChanged(tenant)
+    caseCues.mark(tenant)
     activity.withLock { $0[tenant] = nil }
   }
 }
@@ -168,6 +172,10 @@ extension Sightline_Ingestion_V1_LogEntry {
 
 extension Sightline_Ingestion_V1_Event {
   /// Whether the event is a ticket event or a survey answer (what KPIs count by time).
+  fileprivate var isSurvey: Bool {
+    if case .surveyResponse = record { true } else { false }
+  }
+
   fileprivate var isTicketOrSurvey: Bool {
     switch record {
     case .ticketEvent, .surveyResponse: true

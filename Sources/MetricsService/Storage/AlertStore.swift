@@ -194,4 +194,7 @@ public enum AlertAnnouncement: Sendable, Equatable {
   case rulesChanged(TenantID)
   /// An alert opened or resolved: `WatchAlerts` streams on every replica deliver it.
   case alertChanged(TenantID, id: String)
+  /// A tenant's cases or case rules changed: the replica running its case rules must look
+  /// at it again (a new due time, a new rule).
+  case casesChanged(TenantID)
 }

@@ -9,6 +9,8 @@ public struct CaseFilter: Sendable, Equatable {
   public var owner: String?
   /// Only cases flagged overdue.
   public var overdueOnly: Bool
+  /// Only cases not flagged overdue.
+  public var excludeOverdue: Bool
   /// Only cases opened in [from, to).
   public var openedFromMs: Int64?
   public var openedToMs: Int64?
@@ -21,13 +23,15 @@ public struct CaseFilter: Sendable, Equatable {
   /// A filter from its parts; the defaults list the 100 newest cases.
   public init(
     statuses: Set<CaseStatus> = [], source: CaseSource? = nil, owner: String? = nil, overdueOnly: Bool = false,
-    openedFromMs: Int64? = nil, openedToMs: Int64? = nil, dueBeforeMs: Int64? = nil, earliestDueFirst: Bool = false,
+    excludeOverdue: Bool = false, openedFromMs: Int64? = nil, openedToMs: Int64? = nil, dueBeforeMs: Int64? = nil,
+    earliestDueFirst: Bool = false,
     limit: Int = 100
   ) {
     self.statuses = statuses
     self.source = source
     self.owner = owner
     self.overdueOnly = overdueOnly
+    self.excludeOverdue = excludeOverdue
     self.openedFromMs = openedFromMs
     self.openedToMs = openedToMs
     self.dueBeforeMs = dueBeforeMs
@@ -254,6 +258,7 @@ enum CaseListingSQL {
     if let source = filter.source { conditions.append("source = \(bind(.text(source.rawValue)))") }
     if let owner = filter.owner { conditions.append("owner = \(bind(.text(owner)))") }
     if filter.overdueOnly { conditions.append("overdue = 1") }
+    if filter.excludeOverdue { conditions.append("overdue = 0") }
     if let from = filter.openedFromMs { conditions.append("opened_ms >= \(bind(.integer(from)))") }
     if let to = filter.openedToMs { conditions.append("opened_ms < \(bind(.integer(to)))") }
     if let due = filter.dueBeforeMs { conditions.append("due_ms < \(bind(.integer(due)))") }

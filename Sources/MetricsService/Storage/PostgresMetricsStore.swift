@@ -165,7 +165,8 @@ extension PostgresTenantStores: MetricsStorage where Schema == MetricsPostgresSc
   }
 }
 
-/// The `NOTIFY` channel of ``AlertAnnouncement``s: "rules TENANT" or "alert TENANT ID".
+/// The `NOTIFY` channel of ``AlertAnnouncement``s: "rules TENANT", "alert TENANT ID" or
+/// "cases TENANT".
 public enum AlertAnnouncementChannel {
   public static let name = "sightline_alerts"
 
@@ -173,6 +174,7 @@ public enum AlertAnnouncementChannel {
     switch announcement {
     case .rulesChanged(let tenant): "rules \(tenant.rawValue)"
     case .alertChanged(let tenant, let id): "alert \(tenant.rawValue) \(id)"
+    case .casesChanged(let tenant): "cases \(tenant.rawValue)"
     }
   }
 
@@ -182,6 +184,7 @@ public enum AlertAnnouncementChannel {
     switch (parts.first, parts.count) {
     case ("rules", 2): return TenantID(parts[1]).map { .rulesChanged($0) }
     case ("alert", 3): return TenantID(parts[1]).map { .alertChanged($0, id: parts[2]) }
+    case ("cases", 2): return TenantID(parts[1]).map { .casesChanged($0) }
     default: return nil
     }
   }

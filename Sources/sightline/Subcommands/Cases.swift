@@ -259,7 +259,9 @@ struct CasesCommand: AsyncParsableCommand {
   }
 
   /// A status change, with an optional note.
-  static func setStatus(_ status: Sightline_Cases_V1_CaseStatus, _ target: CaseOptions, note: String, _ connection: ConnectionOptions)
+  static func setStatus(
+    _ status: Sightline_Cases_V1_CaseStatus, _ target: CaseOptions, note: String, _ connection: ConnectionOptions
+  )
     async throws
   {
     try await update(
@@ -357,12 +359,14 @@ struct FollowUpsCommand: AsyncParsableCommand {
       for followUp in reply.followUps {
         CasesCommand.describe(followUp.case, zone: zone).forEach { print($0) }
         for answer in followUp.recentAnswers {
-          print("    answer \(DateArgument.localTime(answer.answeredAt, zone: zone))  \(answer.scale) \(answer.score)"
-            + (answer.ticketID.isEmpty ? "" : "  ticket \(answer.ticketID)"))
+          print(
+            "    answer \(DateArgument.localTime(answer.answeredAt, zone: zone))  \(answer.scale) \(answer.score)"
+              + (answer.ticketID.isEmpty ? "" : "  ticket \(answer.ticketID)"))
         }
         for ticket in followUp.recentTickets {
-          print("    ticket \(ticket.ticketID)  \(DateArgument.localTime(ticket.createdAt, zone: zone))  \(ticket.channel) \(ticket.businessLine) "
-            + "\(ticket.problemType)\(ticket.complaint ? "  complaint" : "")\(ticket.resolved ? "  resolved" : "  open")")
+          print(
+            "    ticket \(ticket.ticketID)  \(DateArgument.localTime(ticket.createdAt, zone: zone))  \(ticket.channel) \(ticket.businessLine) "
+              + "\(ticket.problemType)\(ticket.complaint ? "  complaint" : "")\(ticket.resolved ? "  resolved" : "  open")")
         }
         print("")
       }
@@ -410,7 +414,9 @@ struct CaseRulesCommand: AsyncParsableCommand {
     commandName: "case-rules", abstract: "The tenant's case rules (admin key to set).", subcommands: [Show.self, Set.self])
 
   static func print(_ rules: Sightline_Cases_V1_CaseRules) {
-    Swift.print("alerts that open a case: \(rules.allAlerts ? "every alert" : rules.alertRuleIds.isEmpty ? "none" : rules.alertRuleIds.joined(separator: ", "))")
+    Swift.print(
+      "alerts that open a case: \(rules.allAlerts ? "every alert" : rules.alertRuleIds.isEmpty ? "none" : rules.alertRuleIds.joined(separator: ", "))"
+    )
     Swift.print("detractor follow-ups: \(rules.detractors ? "NPS ≤ \(rules.npsMax), CSAT ≤ \(rules.csatMax)" : "off")")
     for owner in rules.owners {
       Swift.print("owner: \(owner.dimension == .region ? "region" : "business_line")=\(owner.value) → \(owner.owner)")

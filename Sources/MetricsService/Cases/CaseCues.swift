@@ -1,0 +1,46 @@
+import SightlineModel
+import Synchronization
+
+/// Which tenants the case rules must look at in a round, so that idle tenants cost nothing
+/// (docs/architecture.md, "Limits"): a tenant is looked at when survey answers were folded
+/// for it (a detractor may be among them), an alert opened, its case rules or a case
+/// changed (here or, on PostgreSQL, on another replica: ``AlertAnnouncement/casesChanged``),
+/// when its earliest due time passes, and once after the process starts.
+final class CaseCues: Sendable {
+  private struct Marks {
+    /// Tenants to look at in the next round.
+    var pending: Set<TenantID> = []
+    /// Tenants looked at since the process started.
+    var seen: Set<TenantID> = []
+    /// When each tenant's earliest unfinished case falls due.
+    var nextDueMs: [TenantID: Int64] = [:]
+  }
+
+  private let marks = Mutex(Marks())
+
+  /// Looks at `tenant` in the next round.
+  func mark(_ tenant: TenantID) {
+    marks.withLock { _ = $0.pending.insert(tenant) }
+  }
+
+  /// Whether the next round must look at `tenant` at `nowMs`; taking the cue clears it.
+  func take(_ tenant: TenantID, nowMs: Int64) -> Bool {
+    marks.withLock { marks in
+      let due = marks.nextDueMs[tenant].map { $0 <= nowMs } ?? false
+      let cued = marks.pending.remove(tenant) != nil || marks.seen.insert(tenant).inserted || due
+      if due { marks.nextDueMs[tenant] = nil }
+      return cued
+    }
+  }
+
+  /// After a look: `tenant`'s earliest unfinished, not yet overdue case falls due at
+  /// `dueMs` (nil: none).
+  func looked(_ tenant: TenantID, nextDueMs dueMs: Int64?) {
+    marks.withLock { marks in
+      if let dueMs { marks.nextDueMs[tenant] = dueMs } else { marks.nextDueMs[tenant] = nil }
+    }
+  }
+
+  /// A look that failed: try again next round.
+  func failed(_ tenant: TenantID) { mark(tenant) }
+}
