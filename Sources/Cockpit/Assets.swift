@@ -52,6 +52,10 @@ enum Assets {
     .text { white-space: normal; }
     .legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .85rem; }
     .swatch { display: inline-block; margin-right: .3rem; vertical-align: middle; }
+    dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
+    dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
+    .overdue { color: var(--red); } form.open-case { display: inline; margin-left: .5rem; }
+    article.followup { border-top: 1px solid #e5e7eb; padding-top: .5rem; }
     .scroll { overflow-x: auto; }
     table { border-collapse: collapse; width: 100%; background: var(--card); margin: .5rem 0; font-size: .92rem; }
     caption { text-align: left; color: var(--muted); padding: .2rem 0; }

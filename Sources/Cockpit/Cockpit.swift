@@ -85,6 +85,10 @@ public struct Cockpit: Sendable {
     router.get("/voice") { request, _ in await self.page(request) { try await VoicePage.render($0, gateway: self.gateway) } }
     router.get("/workload") { request, _ in await self.page(request) { try await WorkloadPage.render($0, gateway: self.gateway) } }
     router.get("/experiments") { request, _ in await self.page(request) { try await ExperimentsPage.render($0, gateway: self.gateway) } }
+    router.get("/cases") { request, _ in await self.page(request) { try await CasesPage.render($0, gateway: self.gateway) } }
+    router.get("/case") { request, _ in await self.page(request) { try await CasePage.render($0, gateway: self.gateway) } }
+    router.get("/followups") { request, _ in await self.page(request) { try await FollowUpsPage.render($0, gateway: self.gateway) } }
+    router.post("/cases/open") { request, _ in await self.openCase(request) }
     router.get("/admin/keys") { request, _ in
       await self.page(request, admin: true) { try await KeysPage.render($0, gateway: self.gateway) }
     }
@@ -265,6 +269,28 @@ public struct Cockpit: Sendable {
     guard token == session.csrf else { return Response(status: .forbidden) }
     sessions.close(session.id)
     return Self.redirect("/signin", cookies: [Self.cookie(Self.sessionCookie, "", maxAge: 0)])
+  }
+
+  // MARK: Cases
+
+  /// The overview's "open a case" button on an alert: with the session's form token, opens
+  /// (or finds) the alert's case and shows it. A reader's key is refused by the gateway.
+  func openCase(_ request: Request) async -> Response {
+    var request = request
+    let body = (try? await request.collectBody(upTo: 4_096)).map { String(buffer: $0) } ?? ""
+    let fields = FormData.decode(body)
+    guard let session = session(request) else { return Self.redirect("/signin") }
+    guard fields.last(where: { $0.0 == "csrf" })?.1 == session.csrf else { return Response(status: .forbidden) }
+    let alert = fields.last { $0.0 == "alert" }?.1 ?? ""
+    return await page(request) { context in
+      let opened = try await Sightline_Cases_V1_Cases.Client(wrapping: self.gateway).openCase(
+        .with {
+          $0.source = .alert; $0.sourceRef = alert
+        }, metadata: Self.metadata(session))
+      var shown = context
+      shown.query = [("id", opened.case.id)]
+      return try await CasePage.render(shown, gateway: self.gateway)
+    }
   }
 
   // MARK: Live updates

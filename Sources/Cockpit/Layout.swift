@@ -41,7 +41,8 @@ enum Layout {
     let links: [(String, String)] =
       [
         ("/", "nav.overview"), ("/explore", "nav.explore"), ("/segments", "nav.segments"), ("/voice", "nav.voice"),
-        ("/workload", "nav.workload"), ("/experiments", "nav.experiments"),
+        ("/workload", "nav.workload"), ("/experiments", "nav.experiments"), ("/cases", "nav.cases"),
+        ("/followups", "nav.followups"),
       ] + (context.session.isAdmin ? [("/admin/keys", "nav.keys")] : [])
     let nav = links.map { href, key in
       "<a href=\"\(href)\"\(href == context.path ? " aria-current=\"page\"" : "")>\(HTML.escape(context.text(key)))</a>"

@@ -96,7 +96,7 @@ enum OverviewPage {
             context.text("alerts.staffing_gap.detail"), alert.dimensionValue, "\(alert.sampleSize)",
             KpiFormat.fixed(alert.value, digits: 1), KpiFormat.fixed(alert.expectedHigh, digits: 1))
           return item + severity + "\(HTML.escape(context.text("alerts.staffing_gap"))) · \(HTML.escape(detail)) · "
-            + "<time>\(context.time(alert.openedAt))</time></li>"
+            + "<time>\(context.time(alert.openedAt))</time>" + openCaseButton(context, alert) + "</li>"
         }
         let kind = KpiWire.kpis[alert.kpi]
         let name = kind.map(context.language.kpi) ?? "\(alert.kpi)"
@@ -105,8 +105,15 @@ enum OverviewPage {
         let expected = kind.map { " (\(KpiFormat.value(alert.expectedLow, $0)) – \(KpiFormat.value(alert.expectedHigh, $0)))" } ?? ""
         return item + severity
           + "\(HTML.escape(name)) · \(HTML.escape(scope)): \(HTML.escape(value))\(HTML.escape(expected)) · <time>\(context.time(alert.openedAt))</time>"
-          + contributors(context, alert, kind) + "</li>"
+          + contributors(context, alert, kind) + openCaseButton(context, alert) + "</li>"
       }.joined() + "</ul>"
+  }
+
+  /// A form that opens the alert's case (writers and admins; a reader sees none).
+  static func openCaseButton(_ context: PageContext, _ alert: Sightline_Metrics_V1_Alert) -> String {
+    guard context.session.role != "reader" else { return "" }
+    return "<form class=\"open-case\" method=\"post\" action=\"/cases/open\"><input type=\"hidden\" name=\"csrf\" value=\"\(context.session.csrf)\">"
+      + "<input type=\"hidden\" name=\"alert\" value=\"\(HTML.escape(alert.id))\"><button type=\"submit\">\(HTML.escape(context.text("cases.open_case")))</button></form>"
   }
 
   /// What moved the alert's KPI when it opened: its top contributors against a week before.

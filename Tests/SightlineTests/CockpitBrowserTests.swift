@@ -76,7 +76,7 @@ extension RealProcessSuites {
       // Every headline KPI, every line's figures, every explorer row… were compared.
       let checks = text.firstMatch(of: /passed \((\d+) checks\)/).flatMap { Int($0.1) } ?? 0
       #expect(checks > 150, "only \(checks) checks ran")
-      for page in ["overview", "explore", "segments", "voice", "workload", "experiments", "keys", "why"] {
+      for page in ["overview", "explore", "segments", "voice", "workload", "experiments", "keys", "why", "cases", "case", "followups"] {
         for language in ["en", "zh"] {
           #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-\(language).png"), "\(page)-\(language).png")
           #expect(FileManager.default.fileExists(atPath: "\(screenshots)/\(page)-phone-\(language).png"), "\(page)-phone-\(language).png")
@@ -189,7 +189,10 @@ extension RealProcessSuites {
             $0.end = Google_Protobuf_Timestamp(unixMilliseconds: localMidnight(lastDay) + 86_400_000)
           }
         }, metadata: key)
+      // An alert of the demo (its backfill raises the planted south spike) to open a case for.
+      let alerts = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(.with { $0.limit = 50 }, metadata: key)
       let expected: [String: Any] = [
+        "alert_id": alerts.alerts.first?.id ?? "",
         "why": [
           "query": "kpi=csat&from=\(rollout)&to=\(lastDay)", "change": "\(why.change)",
           "segments": why.dimensions.first?.segments.count ?? 0,

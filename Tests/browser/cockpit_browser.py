@@ -356,6 +356,13 @@ def main():
         check(reply.accepted == 1, f"the live ticket was not accepted: {reply}")
         WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.__beforeRefresh === undefined;"))
 
+        # A reader sees cases but has no button to open one (the gateway would refuse it).
+        check(not driver.find_elements(By.CSS_SELECTOR, "form.open-case"), "a reader sees the open-a-case button")
+        csrf = driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] input[name=csrf]").get_attribute("value")
+        status, _, body = cockpit.request("POST", "/cases/open", cookie=session,
+                                          body="csrf=" + csrf + "&alert=" + urllib.parse.quote(expected["alert_id"]))
+        check(status == 502 and "permission" in body.lower(), f"a reader opening a case answered {status}")
+
         # A reader cannot reach the admin page, and has no link to it.
         status, _, _ = cockpit.request("GET", "/admin/keys", cookie=session)
         check(status == 403, f"a reader reached /admin/keys: {status}")
@@ -369,8 +376,41 @@ def main():
         status, _, _ = cockpit.request("GET", "/", cookie=session)
         check(status == 303, f"the old session still works after sign-out: {status}")
 
-        # The admin, in Chinese (the switch), on every page; the keys page lists the reader's key.
+        # The admin opens the case of an alert from the cockpit (without the form token: refused).
         sign_in(driver, cockpit, expected["admin_key"])
+        check(expected["alert_id"], "the demo raised no alert to open a case for")
+        admin_session = "sl_session=" + next(c for c in driver.get_cookies() if c["name"] == "sl_session")["value"]
+        status, _, _ = cockpit.request("POST", "/cases/open", cookie=admin_session, body="csrf=wrong&alert=" + expected["alert_id"])
+        check(status == 403, f"opening a case without the token answered {status}")
+        driver.get(cockpit.base + "/")
+        buttons = driver.find_elements(By.CSS_SELECTOR, "form.open-case button")
+        if buttons:
+            buttons[0].click()
+        else:
+            # No alert is open right now: the same form, posted for the demo's alert.
+            driver.get(cockpit.base + "/cases")
+            driver.execute_script("""
+                var f = document.createElement('form'); f.method = 'post'; f.action = '/cases/open';
+                [['csrf', arguments[0]], ['alert', arguments[1]]].forEach(function (p) {
+                  var i = document.createElement('input'); i.type = 'hidden'; i.name = p[0]; i.value = p[1]; f.appendChild(i); });
+                document.body.appendChild(f); f.submit();""",
+                driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] input[name=csrf]").get_attribute("value"),
+                expected["alert_id"])
+        WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'p.lead[data-case^="alert-"]'))
+        case_id = driver.find_element(By.CSS_SELECTOR, "p.lead[data-case]").get_attribute("data-case")
+        changes = [e.get_attribute("data-change") for e in driver.find_elements(By.CSS_SELECTOR, "[data-change]")]
+        check(changes and changes[0] == "opened", f"the case's history: {changes}")
+        check("first admin key (" in driver.page_source, "the history does not name the admin's key")
+        shoot(driver, args.screenshots, "case-en")
+        driver.get(cockpit.base + "/cases")
+        check(driver.find_elements(By.CSS_SELECTOR, f'a[data-case="{case_id}"]'), f"the cases page does not list {case_id}")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "[data-loop]")) == 4, "the cases page lacks the four loop KPIs")
+        shoot(driver, args.screenshots, "cases-en")
+        driver.get(cockpit.base + "/followups")
+        check(driver.find_elements(By.CSS_SELECTOR, "p.lead"), "the follow-up page did not render")
+        shoot(driver, args.screenshots, "followups-en")
+
+        # The admin, in Chinese (the switch), on every page; the keys page lists the reader's key.
         driver.get(cockpit.base + "/admin/keys")
         check(expected["reader_key_id"] in driver.page_source, "the keys page does not list the reader's key")
         shoot(driver, args.screenshots, "keys-en")
@@ -379,7 +419,8 @@ def main():
         shoot(driver, args.screenshots, "keys-zh")
         for page, path in [("overview", "/"), ("explore", "/explore?" + query), ("segments", "/segments"),
                            ("voice", "/voice"), ("workload", "/workload"), ("experiments", "/experiments"),
-                           ("why", "/why?" + why["query"])]:
+                           ("why", "/why?" + why["query"]), ("cases", "/cases"), ("case", "/case?id=" + case_id),
+                           ("followups", "/followups")]:
             driver.get(cockpit.base + path)
             check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans", f"{page} is not in Chinese")
             check_charts(driver, page + " (zh)")
@@ -401,7 +442,8 @@ def main():
         for language in ["zh", "en"]:
             for page, path in [("overview", "/"), ("explore", "/explore?" + query), ("segments", "/segments"),
                                ("voice", "/voice"), ("workload", "/workload"), ("experiments", "/experiments"),
-                               ("why", "/why?" + why["query"]),
+                               ("why", "/why?" + why["query"]), ("cases", "/cases"),
+                               ("case", "/case?id=" + urllib.parse.quote(case_id)), ("followups", "/followups"),
                                ("keys", "/admin/keys")]:
                 driver.get(cockpit.base + path + ("&" if "?" in path else "?") + "lang=" + language)
                 width = driver.execute_script("return document.documentElement.scrollWidth;")
