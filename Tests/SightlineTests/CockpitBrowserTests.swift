@@ -189,10 +189,23 @@ extension RealProcessSuites {
             $0.end = Google_Protobuf_Timestamp(unixMilliseconds: localMidnight(lastDay) + 86_400_000)
           }
         }, metadata: key)
-      // An alert of the demo (its backfill raises the planted south spike) to open a case for.
-      let alerts = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlerts(.with { $0.limit = 50 }, metadata: key)
+      // An open alert to open a case for: a rule every line's last week breaks, judged by
+      // the metrics process's own scheduler (every 15 s).
+      _ = try await metrics.addAlertRule(
+        .with {
+          $0.rule = .with {
+            $0.name = "any volume"; $0.kpi = .volume; $0.comparison = .greater; $0.threshold = 0; $0.windowSeconds = 7 * 86_400
+            $0.minSample = 1
+          }
+        }, metadata: key)
+      var alertID = ""
+      let deadline = ContinuousClock.now + .seconds(60)
+      while alertID.isEmpty && ContinuousClock.now < deadline {
+        alertID = try await metrics.listAlerts(.with { $0.openOnly = true }, metadata: key).alerts.first?.id ?? ""
+        if alertID.isEmpty { try await Task.sleep(for: .seconds(1)) }
+      }
       let expected: [String: Any] = [
-        "alert_id": alerts.alerts.first?.id ?? "",
+        "alert_id": alertID,
         "why": [
           "query": "kpi=csat&from=\(rollout)&to=\(lastDay)", "change": "\(why.change)",
           "segments": why.dimensions.first?.segments.count ?? 0,
