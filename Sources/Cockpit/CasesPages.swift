@@ -22,7 +22,8 @@ enum CasesPage {
       }, metadata: metadata)
     let loop = try await cases.getLoopKpis(.init(), metadata: metadata)
     var body = "<p class=\"lead\" data-zone=\"\(HTML.escape(LocalTime.name(context.zone)))\">\(HTML.escape(context.text("cases.lead")))</p>"
-    body += "<p><a href=\"/cases\(overdueOnly ? "" : "?overdue=1")\">\(HTML.escape(context.text(overdueOnly ? "cases.all" : "cases.overdue_only")))</a></p>"
+    body +=
+      "<p><a href=\"/cases\(overdueOnly ? "" : "?overdue=1")\">\(HTML.escape(context.text(overdueOnly ? "cases.all" : "cases.overdue_only")))</a></p>"
     body += "<section aria-labelledby=\"open-cases\"><h2 id=\"open-cases\">\(HTML.escape(context.text("cases.open")))</h2>"
     body += table(context, unfinished.cases, caption: context.text("cases.open")) + "</section>"
     body += "<section aria-labelledby=\"loop\"><h2 id=\"loop\">\(HTML.escape(context.text("cases.loop")))</h2>"
@@ -66,7 +67,9 @@ enum CasesPage {
           time ? HumanDuration.text(Int64(value.rounded())) : KpiFormat.fixed(value * 100, digits: 1) + "%"
         }
         let defined = kpi.sampleSize > 0
-        let name = context.text("cases.loop." + kpi.name) + (kpi.name == "time_to_close" && loop.businessHours ? " (\(context.text("hours.business")))" : "")
+        let name =
+          context.text("cases.loop." + kpi.name)
+          + (kpi.name == "time_to_close" && loop.businessHours ? " (\(context.text("hours.business")))" : "")
         return [
           HTML.escape(name), "<span data-loop=\"\(HTML.escape(kpi.name))\">\(defined ? HTML.escape(format(kpi.value)) : "–")</span>",
           defined && time ? HTML.escape(format(kpi.median)) : "", String(kpi.sampleSize),
@@ -111,7 +114,8 @@ enum CasePage {
       ),
       (
         context.text("cases.source"),
-        HTML.escape(context.text("cases.source." + CasesPage.sourceName(item.source)) + (item.sourceRef.isEmpty ? "" : " \(item.sourceRef)"))
+        HTML.escape(
+          context.text("cases.source." + CasesPage.sourceName(item.source)) + (item.sourceRef.isEmpty ? "" : " \(item.sourceRef)"))
       ),
       (context.text("cases.opened"), HTML.escape(context.time(item.openedAt))),
     ]
@@ -124,7 +128,8 @@ enum CasePage {
         ))
     }
     if item.hasClosedAt { facts.append((context.text("cases.closed"), HTML.escape(context.time(item.closedAt)))) }
-    var body = "<p class=\"lead\" data-case=\"\(HTML.escape(item.id))\" data-zone=\"\(HTML.escape(LocalTime.name(context.zone)))\">\(HTML.escape(item.title))</p>"
+    var body =
+      "<p class=\"lead\" data-case=\"\(HTML.escape(item.id))\" data-zone=\"\(HTML.escape(LocalTime.name(context.zone)))\">\(HTML.escape(item.title))</p>"
     body += "<dl class=\"facts\">" + facts.map { "<dt>\(HTML.escape($0.0))</dt><dd>\($0.1)</dd>" }.joined() + "</dl>"
     body += "<section aria-labelledby=\"history\"><h2 id=\"history\">\(HTML.escape(context.text("cases.history")))</h2>"
     body += Layout.table(
@@ -159,7 +164,8 @@ enum FollowUpsPage {
   static func render(_ context: PageContext, gateway: GRPCClient<HTTP2ClientTransport.Posix>) async throws -> String {
     let reply = try await Sightline_Cases_V1_Cases.Client(wrapping: gateway).listFollowUps(
       .with { $0.limit = 100 }, metadata: Cockpit.metadata(context.session))
-    var body = "<p class=\"lead\" data-zone=\"\(HTML.escape(LocalTime.name(context.zone)))\">\(HTML.escape(context.text("followups.lead")))</p>"
+    var body =
+      "<p class=\"lead\" data-zone=\"\(HTML.escape(LocalTime.name(context.zone)))\">\(HTML.escape(context.text("followups.lead")))</p>"
     guard !reply.followUps.isEmpty else {
       return Layout.page(
         context, title: context.text("followups.title"), body: body + "<p class=\"ok\">\(HTML.escape(context.text("followups.none")))</p>")
@@ -168,14 +174,16 @@ enum FollowUpsPage {
       let item = followUp.case
       body += "<article class=\"followup\" data-followup=\"\(HTML.escape(item.id))\">"
       body += "<h2><a href=\"/case?id=\(HTML.percentEncode(item.id))\">\(HTML.escape(item.title))</a></h2>"
-      body += "<p>\(CasesPage.status(context, item)) · \(HTML.escape(context.text("cases.owner"))): \(HTML.escape(item.owner.isEmpty ? "–" : item.owner))"
+      body +=
+        "<p>\(CasesPage.status(context, item)) · \(HTML.escape(context.text("cases.owner"))): \(HTML.escape(item.owner.isEmpty ? "–" : item.owner))"
         + " · \(HTML.escape(context.text("cases.due"))): \(HTML.escape(context.time(item.dueAt)))</p>"
       let answers = followUp.recentAnswers.map { answer in
         "<li data-answer=\"\(HTML.escape(answer.responseID))\">\(HTML.escape(context.time(answer.answeredAt))) · \(HTML.escape(answer.scale.uppercased())) \(answer.score)</li>"
       }.joined()
       let tickets = followUp.recentTickets.map { ticket in
         let state = context.text(ticket.resolved ? "followups.resolved" : "followups.open")
-        return "<li data-ticket=\"\(HTML.escape(ticket.ticketID))\">\(HTML.escape(ticket.ticketID)) · \(HTML.escape(context.time(ticket.createdAt))) · "
+        return
+          "<li data-ticket=\"\(HTML.escape(ticket.ticketID))\">\(HTML.escape(ticket.ticketID)) · \(HTML.escape(context.time(ticket.createdAt))) · "
           + "\(HTML.escape(ticket.channel)) \(HTML.escape(ticket.businessLine)) \(HTML.escape(ticket.problemType)) · \(HTML.escape(state))"
           + (ticket.complaint ? " · \(HTML.escape(context.text("followups.complaint")))" : "") + "</li>"
       }.joined()

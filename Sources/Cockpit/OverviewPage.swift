@@ -112,7 +112,8 @@ enum OverviewPage {
   /// A form that opens the alert's case (writers and admins; a reader sees none).
   static func openCaseButton(_ context: PageContext, _ alert: Sightline_Metrics_V1_Alert) -> String {
     guard context.session.role != "reader" else { return "" }
-    return "<form class=\"open-case\" method=\"post\" action=\"/cases/open\"><input type=\"hidden\" name=\"csrf\" value=\"\(context.session.csrf)\">"
+    return
+      "<form class=\"open-case\" method=\"post\" action=\"/cases/open\"><input type=\"hidden\" name=\"csrf\" value=\"\(context.session.csrf)\">"
       + "<input type=\"hidden\" name=\"alert\" value=\"\(HTML.escape(alert.id))\"><button type=\"submit\">\(HTML.escape(context.text("cases.open_case")))</button></form>"
   }
 

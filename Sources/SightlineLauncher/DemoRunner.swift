@@ -115,6 +115,12 @@ public struct DemoRunner: Sendable {
         if !present { _ = try await metrics.addAlertRule(.with { $0.rule = rule }, metadata: key) }
       }
     }
+    try await retrying {
+      let rules = try await metrics.listAlertRules(.init(), metadata: key).rules
+      _ = try await Sightline_Cases_V1_Cases.Client(wrapping: client).setCaseRules(
+        .with { $0.rules = Self.caseRules(spikeRuleIDs: rules.filter { $0.name == Self.alertRules[0].name }.map(\.id), scenario) },
+        metadata: key)
+    }
     let experiment = Self.rolloutExperiment(scenario)
     let experiments = Sightline_Experiments_V1_Experiments.Client(wrapping: client)
     try await retrying {
@@ -169,6 +175,28 @@ public struct DemoRunner: Sendable {
       $0.minSample = 20
     },
   ]
+
+  /// The demo tenant's case rules (docs/cases.md): the complaint spike rule's alerts open a
+  /// case for the region's team, detractors open follow-ups for the service desk, due in 8
+  /// business hours on the office calendar, overdue ones go to the duty manager.
+  public static func caseRules(spikeRuleIDs: [String], _ scenario: DemoScenario) -> Sightline_Cases_V1_CaseRules {
+    .with {
+      $0.alertRuleIds = spikeRuleIDs
+      $0.detractors = true
+      $0.owners = [
+        .with {
+          $0.dimension = .region; $0.value = scenario.spikeRegion; $0.owner = "\(scenario.spikeRegion)-team"
+        }
+      ]
+      $0.defaultOwner = "service-desk"
+      $0.dueHours = 8
+      $0.dueInBusinessHours = true
+      $0.escalationOwner = "duty-manager"
+    }
+  }
+
+  /// The action the demo records on the spike's case: what a manager would do.
+  public static let spikeAction = "Two more complaint handlers on the south queue; refunds approved the same day"
 
   /// The dashboard rollout: treated vs control business lines, the pre-period before it.
   public static func rolloutExperiment(_ scenario: DemoScenario) -> Sightline_Experiments_V1_Experiment {

@@ -49,6 +49,19 @@ extension RealProcessSuites {
             #expect(alert.contributors.first?.value == planted.spikeRegion, "\(alert.contributors)")
           }
 
+          // The demo's case rules open one case, for the spike rule's south alert, owned by the
+          // region's team and due in business hours; detractors of the last week get follow-ups.
+          let opened = try suite.metrics.runCaseRules(tenant: tenant, nowMs: planted.endMs).opened
+          let alertCases = opened.filter { $0.source == .alert }
+          let spikeRule = try #require(
+            try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).listAlertRules(.init(), metadata: key).rules.first {
+              $0.name == DemoRunner.alertRules[0].name
+            })
+          #expect(alertCases.count == changes.filter { $0.ruleID == spikeRule.id }.count && alertCases.count == 1, "\(alertCases)")
+          #expect(alertCases.first?.owner == "\(planted.spikeRegion)-team" && alertCases.first?.dueInBusinessHours == true)
+          #expect(alertCases.first?.scope.regions == [planted.spikeRegion])
+          #expect(opened.contains { $0.source == .detractor && $0.owner == "service-desk" })
+
           // Replayed over the whole history, each of the demo's rules finds the planted
           // spike and nothing else: one episode, for the spiking region, opened within the
           // spike's days and still open.

@@ -113,6 +113,8 @@ struct Demo: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(1))
       }
 
+      let caseLines = try await Self.spikeCase(client, key: key, scenario: scenario)
+
       let cockpit = try await Sightline_Gateway_V1_Gateway.Client(wrapping: client).dashboard(
         .with {
           $0.periodDays = 30; $0.minOffset = outcome.offset
@@ -120,6 +122,8 @@ struct Demo: AsyncParsableCommand {
       print(CockpitView(cockpit, days: 30, zone: TimeZone(identifier: DemoScenario.timeZone)!, color: Terminal.isTTY).render())
       print("")
       print(try await Self.businessHours(metrics, key: key, outcome: outcome))
+      print("")
+      print(caseLines)
       print("")
       let evaluation = try await Sightline_Experiments_V1_Experiments.Client(wrapping: client).evaluate(
         .with {
@@ -157,6 +161,7 @@ struct Demo: AsyncParsableCommand {
           sightline explain --metric complaint_rate --period \(scenario.spikeDays)d --api-key $(cat \(keyFile)) --data-dir \(dataDir)
           sightline workload staffing --roster examples/roster-line.csv --where business_line=\(scenario.shortEveningLines[0]) --period 17w --api-key $(cat \(keyFile)) --data-dir \(dataDir)
           sightline dashboard --watch --api-key $(cat \(keyFile)) --data-dir \(dataDir)
+          sightline followups list --api-key $(cat \(keyFile)) --data-dir \(dataDir)
         """)
       if let url = launcher.cockpitURL {
         print(
@@ -166,6 +171,42 @@ struct Demo: AsyncParsableCommand {
           """)
       }
     }
+  }
+
+  /// The case the rules opened for the south complaint spike (they run after each alert
+  /// round), with the demo's action recorded on it; and how many detractors wait for a call.
+  static func spikeCase(_ client: GRPCClient<HTTP2ClientTransport.Posix>, key: Metadata, scenario: DemoScenario) async throws -> String {
+    let cases = Sightline_Cases_V1_Cases.Client(wrapping: client)
+    let zone = TimeZone(identifier: DemoScenario.timeZone)!
+    var spike: Sightline_Cases_V1_Case?
+    let deadline = ContinuousClock.now + .seconds(40)
+    while spike == nil && ContinuousClock.now < deadline {
+      spike = try await cases.listCases(.with { $0.source = .alert }, metadata: key).cases.first {
+        $0.scope.regions == [scenario.spikeRegion]
+      }
+      if spike == nil { try await Task.sleep(for: .seconds(1)) }
+    }
+    var lines = ["CASES"]
+    if let spike {
+      let acted = try await cases.updateCase(
+        .with {
+          $0.caseID = spike.id
+          $0.action = .with {
+            $0.description_p = DemoRunner.spikeAction; $0.effectiveAt = .init(unixMilliseconds: WallClock.unixMilliseconds())
+          }
+        }, metadata: key
+      ).case
+      lines.append("  \(acted.title)")
+      lines.append(
+        "  case \(acted.id): owner \(acted.owner), due \(LocalTime.minute(milliseconds: acted.dueAt.unixMilliseconds, zone: zone))"
+          + (acted.dueInBusinessHours ? " (8 business hours)" : ""))
+      lines.append("  action recorded: \(acted.action.description_p)")
+    } else {
+      lines.append("  the complaint spike's case was not opened within 40 s (the case rules run after each alert round)")
+    }
+    let followUps = try await cases.listFollowUps(.init(), metadata: key).followUps
+    lines.append("  \(followUps.count) detractors of the last 7 days wait for a follow-up call (sightline followups list)")
+    return lines.joined(separator: "\n")
   }
 
   /// First response and resolution over the last 30 days in calendar and in business time,
