@@ -2,8 +2,9 @@
 /// replica unavailable (``ClientFactory/makeClient(replicas:security:interceptors:retryable:)``):
 /// reads, ingest (idempotent by event id: a batch stored before the replica died is not
 /// stored twice), and settings that are replaced whole. Calls that create something new
-/// each time (a rule, an experiment, a key) or whose second attempt would answer
-/// differently (an import, a delete) are not retried: their caller sees UNAVAILABLE.
+/// each time (a rule, an experiment, a key, a person's case, a note on a case) or whose
+/// second attempt would answer differently (an import, a delete) are not retried: their
+/// caller sees UNAVAILABLE.
 public enum RetryableMethods {
   /// Fully qualified method names, `service/method`.
   public static let names: Set<String> = [
@@ -25,6 +26,12 @@ public enum RetryableMethods {
     "sightline.metrics.v1.Metrics/ListAlertRules",
     "sightline.metrics.v1.Metrics/ListAlerts",
     "sightline.metrics.v1.Metrics/WatchAlerts",
+    "sightline.cases.v1.Cases/ListCases",
+    "sightline.cases.v1.Cases/GetCase",
+    "sightline.cases.v1.Cases/ListFollowUps",
+    "sightline.cases.v1.Cases/GetCaseRules",
+    "sightline.cases.v1.Cases/SetCaseRules",
+    "sightline.cases.v1.Cases/GetLoopKpis",
     "sightline.segmentation.v1.Segmentation/GetCustomer",
     "sightline.segmentation.v1.Segmentation/ListSegments",
     "sightline.segmentation.v1.Segmentation/ListMembers",
