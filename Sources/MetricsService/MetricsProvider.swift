@@ -91,6 +91,10 @@ public final class MetricsProvider: Sendable {
       nowMs: nowMs ?? clock(), fence: fence
     ).run()
     state.caseCues.looked(tenant, nextDueMs: outcome.nextDueMs)
+    // A full batch may have left more: look again next round.
+    if outcome.opened.count >= CaseAutomation.batchLimit || outcome.escalated.count >= CaseAutomation.batchLimit {
+      state.caseCues.mark(tenant)
+    }
     return (outcome.opened, outcome.escalated)
   }
 

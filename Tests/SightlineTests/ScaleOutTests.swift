@@ -81,6 +81,14 @@ struct ScaleOutTests {
       #expect(throws: LeaseLost.self) { try store.apply(entries, throughOffset: 1, fence: LeaseFence(token: first)) }
       #expect(try store.appliedOffset() == 0)
       #expect(try store.apply(entries, throughOffset: 1, fence: LeaseFence(token: second)) == 1)
+      // The case rules' writes are fenced the same way: a's case is not opened, b's is.
+      let cases = try PostgresMetricsStores(pool: pool, service: "metrics", transferDirectory: "/tmp").cases(for: tenant)
+      let item = ServiceCase(id: ServiceCase.id(answer: "r1"), title: "Follow up", source: .detractor, dueMs: 1, openedMs: 0)
+      let opening = CaseChange(atMs: 0, actor: CaseChange.rulesActor, kind: .opened, detail: "opened")
+      #expect(throws: LeaseLost.self) { try cases.open(item, change: opening, fence: LeaseFence(token: first)) }
+      #expect(try cases.serviceCase(id: item.id) == nil)
+      #expect(try cases.open(item, change: opening, fence: LeaseFence(token: second)))
+      #expect(try !cases.open(item, change: opening, fence: LeaseFence(token: second)), "a case is opened once")
 
       // Released, the next claim (by anyone) takes a greater token still.
       try leases.release(tenant, member: "b", token: second)
@@ -348,11 +356,12 @@ struct SharedRollupTests {
       (Sightline_Ingestion_V1_Ingestion.Method.descriptors + Sightline_Ingestion_V1_TenantDirectory.Method.descriptors
         + Sightline_Metrics_V1_Metrics.Method.descriptors + Sightline_Segmentation_V1_Segmentation.Method.descriptors
         + Sightline_Experiments_V1_Experiments.Method.descriptors + Sightline_Tenantdata_V1_TenantData.Method.descriptors
-        + Grpc_Health_V1_Health.Method.descriptors).map(\.fullyQualifiedMethod))
+        + Sightline_Cases_V1_Cases.Method.descriptors + Grpc_Health_V1_Health.Method.descriptors).map(\.fullyQualifiedMethod))
     for name in RetryableMethods.names { #expect(known.contains(name), "\(name) is not a method") }
     for name in [
       "sightline.metrics.v1.Metrics/AddAlertRule", "sightline.experiments.v1.Experiments/CreateExperiment",
       "sightline.tenantdata.v1.TenantData/ImportData", "sightline.tenantdata.v1.TenantData/DeleteData",
+      "sightline.cases.v1.Cases/OpenCase", "sightline.cases.v1.Cases/UpdateCase", "sightline.cases.v1.Cases/RecordFollowUp",
     ] {
       #expect(!RetryableMethods.names.contains(name), "\(name) must not be sent twice")
     }

@@ -77,9 +77,10 @@ struct CaseAutomation {
   /// Flags each unfinished case past its due time, and hands it to the escalation owner.
   func escalateOverdue(_ rules: CaseRules) throws -> [ServiceCase] {
     let due = try cases.cases(
-      CaseFilter(statuses: CaseFilter.unfinished, dueBeforeMs: nowMs, earliestDueFirst: true, limit: Self.batchLimit))
+      CaseFilter(
+        statuses: CaseFilter.unfinished, excludeOverdue: true, dueBeforeMs: nowMs, earliestDueFirst: true, limit: Self.batchLimit))
     var escalated: [ServiceCase] = []
-    for var item in due where !item.overdue {
+    for var item in due {
       let previousOwner = item.owner
       item.overdue = true
       if !rules.escalationOwner.isEmpty { item.owner = rules.escalationOwner }

@@ -210,7 +210,8 @@ struct Demo: AsyncParsableCommand {
       }, metadata: key
     ).cases.count
     lines.append(
-      "  \(waiting == 1000 ? "1000 or more" : "\(waiting)") detractors of the last 7 days wait for a follow-up call (sightline followups list)")
+      "  \(waiting == 1000 ? "1000 or more" : "\(waiting)") detractors of the last 7 days wait for a follow-up call (sightline followups list)"
+    )
     return lines.joined(separator: "\n")
   }
 
