@@ -205,6 +205,29 @@ import Testing
         let noChange = await #expect(throws: RPCError.self) { try await cases.updateCase(.with { $0.caseID = personal }, metadata: agent) }
         #expect(noChange?.code == .invalidArgument)
 
+        // A customer at risk has one unfinished case: opening it again returns it.
+        let atRisk = try await cases.openCase(
+          .with {
+            $0.source = .atRisk; $0.sourceRef = "C9"
+          }, metadata: agent)
+        #expect(atRisk.created && atRisk.case.scope.customerID == "C9" && atRisk.case.title == "Customer C9 at risk")
+        let atRiskAgain = try await cases.openCase(
+          .with {
+            $0.source = .atRisk; $0.sourceRef = "C9"
+          }, metadata: agent)
+        #expect(!atRiskAgain.created && atRiskAgain.case.id == atRisk.case.id)
+        let byRules = await #expect(throws: RPCError.self) {
+          try await cases.openCase(
+            .with {
+              $0.source = .detractor; $0.sourceRef = "e-r2"
+            }, metadata: agent)
+        }
+        #expect(byRules?.code == .invalidArgument && byRules?.message.contains("source") == true)
+        _ = try await cases.updateCase(
+          .with {
+            $0.caseID = atRisk.case.id; $0.status = .closed
+          }, metadata: agent)
+
         // Nine hours on, what is unfinished is overdue and goes to the lead.
         let escalated = try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now + 9 * 3_600_000).escalated
         #expect(Set(escalated.map(\.id)) == ["alert-\(alerts[0].id)", "answer-e-r3", personal])
@@ -212,12 +235,13 @@ import Testing
         #expect(overdue.count == 3 && overdue.allSatisfy { $0.owner == "lead" && $0.overdue })
         #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now + 10 * 3_600_000).escalated.isEmpty)
 
-        // Loop KPIs over the four cases: acted on: r1 (follow-up) and the person's (action);
-        // closed: r1; detractors: r1 followed up in time, r3 not; r1's next NPS answer is a 9.
+        // Loop KPIs over the five cases: acted on: r1 (follow-up), the person's (action) and
+        // the customer at risk (closed); closed: r1 and the customer at risk; detractors: r1
+        // followed up in time, r3 not; r1's next NPS answer is a 9.
         let loop = try await cases.getLoopKpis(.init(), metadata: reader)
         let byName = Dictionary(uniqueKeysWithValues: loop.kpis.map { ($0.name, $0) })
-        #expect(byName["time_to_first_action"]?.sampleSize == 2)
-        #expect(byName["time_to_close"]?.sampleSize == 1)
+        #expect(byName["time_to_first_action"]?.sampleSize == 3)
+        #expect(byName["time_to_close"]?.sampleSize == 2)
         #expect(byName["follow_up_rate"]?.value == 0.5 && byName["follow_up_rate"]?.sampleSize == 2)
         #expect(byName["recovery_rate"]?.value == 1 && byName["recovery_rate"]?.sampleSize == 1)
 

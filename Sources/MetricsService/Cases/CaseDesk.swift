@@ -52,8 +52,9 @@ struct CaseDesk {
   static let maxTitleLength = 200
   static let maxNoteLength = 4_000
 
-  /// Opens a person's case, or the case of alert `sourceRef` (returned as it is, with
-  /// `created` false, when the alert has one already).
+  /// Opens a person's case, the case of alert `sourceRef`, or the case of customer
+  /// `sourceRef` at risk (an alert has one case, a customer at risk one unfinished case:
+  /// returned as it is, with `created` false, when it exists).
   func open(
     title: String, source: CaseSource, sourceRef: String, owner: String, dueMs: Int64?, scope: CaseScope, note: String
   ) throws -> (ServiceCase, created: Bool) {
@@ -79,9 +80,24 @@ struct CaseDesk {
         id: "case-\(UUID().uuidString.lowercased().prefix(13))", title: title, source: .person,
         owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions), dueMs: due.ms,
         dueInBusinessHours: due.business, scope: scope, openedMs: nowMs)
-    case .detractor, .atRisk:
+    case .atRisk:
+      // One unfinished case per customer at risk: opening it again returns it.
+      guard !sourceRef.isEmpty else {
+        throw CaseDeskError.invalid(field: "source_ref", reason: "name the customer at risk (sightline customers at-risk lists them)")
+      }
+      let unfinished = try cases.cases(CaseFilter(statuses: CaseFilter.unfinished, source: .atRisk, limit: 10_000))
+      if let existing = unfinished.first(where: { $0.sourceRef == sourceRef }) { return (existing, false) }
+      var scope = scope
+      scope.customerID = sourceRef
+      let due = CaseDeadline.due(
+        openedMs: nowMs, hours: rules.dueHours, businessHours: rules.dueInBusinessHours, levels: settings.serviceLevels)
+      item = ServiceCase(
+        id: "case-\(UUID().uuidString.lowercased().prefix(13))", title: title.isEmpty ? "Customer \(sourceRef) at risk" : title,
+        source: .atRisk, sourceRef: sourceRef, owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions),
+        dueMs: due.ms, dueInBusinessHours: due.business, scope: scope, openedMs: nowMs)
+    case .detractor:
       throw CaseDeskError.invalid(
-        field: "source", reason: "\(source.rawValue) cases are opened by the case rules; a person opens PERSON or ALERT cases")
+        field: "source", reason: "detractor cases are opened by the case rules; a person opens PERSON, ALERT or AT_RISK cases")
     }
     try Self.check(text: item.title, field: "title", limit: Self.maxTitleLength)
     if !owner.isEmpty { item.owner = owner }

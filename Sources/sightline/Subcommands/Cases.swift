@@ -169,29 +169,40 @@ struct CasesCommand: AsyncParsableCommand {
 
   struct Open: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Open a case (yours, or an alert's with --alert; an alert has one case).")
+      abstract: "Open a case: yours, an alert's (--alert; an alert has one case), or a customer's at risk (--at-risk).")
     @Option(help: "What it is about (required unless --alert).") var title: String = ""
     @Option(help: "Open the case of this alert (sightline alerts list shows ids).") var alert: String?
+    @Option(name: .customLong("at-risk"), help: "Open the case of this customer at risk (sightline customers at-risk).")
+    var atRisk: String?
     @Option(help: "Owner (default: the case rules' owner for the scope).") var owner: String = ""
     @Option(help: "Due date or time (default: the case rules' due time).") var due: String?
     @Option(help: "A first note.") var note: String = ""
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var connection: ConnectionOptions
 
+    func validate() throws {
+      if alert != nil && atRisk != nil { throw ValidationError("give --alert or --at-risk, not both") }
+      if alert == nil && atRisk == nil && title.isEmpty { throw ValidationError("--title is required for a case of your own") }
+    }
+
     func run() async throws {
-      let (title, alert, owner, due, note, scope) = (self.title, self.alert, self.owner, self.due, self.note, self.scope.scope)
+      let (title, alert, atRisk, owner, due, note, scope) = (
+        self.title, self.alert, self.atRisk, self.owner, self.due, self.note, self.scope.scope
+      )
       let (reply, zone) = try await connection.withGateway { client, metadata in
         let zone = await DateArgument.tenantZone(client, metadata: metadata)
         let request = try Sightline_Cases_V1_OpenCaseRequest.with {
           $0.title = title; $0.owner = owner; $0.note = note; $0.scope = scope
           if let alert {
             $0.source = .alert; $0.sourceRef = alert
+          } else if let atRisk {
+            $0.source = .atRisk; $0.sourceRef = atRisk
           }
           if let due { $0.dueAt = try DateArgument.timestamp(due, zone: zone, flag: "--due") }
         }
         return (try await Sightline_Cases_V1_Cases.Client(wrapping: client).openCase(request, metadata: metadata), zone)
       }
-      if !reply.created { print("the alert has this case already:") }
+      if !reply.created { print("it has this case already:") }
       CasesCommand.describe(reply.case, zone: zone).forEach { print($0) }
     }
   }

@@ -464,8 +464,9 @@ public nonisolated struct Sightline_Cases_V1_OpenCaseRequest: Sendable {
 
   public var title: String = String()
 
-  /// PERSON (the default) or ALERT with `source_ref` naming the alert: opening a case for
-  /// an alert that has one returns that case (an alert has one case).
+  /// PERSON (the default), ALERT with `source_ref` naming the alert, or AT_RISK with
+  /// `source_ref` naming the customer. Opening a case for an alert that has one, or for a
+  /// customer at risk with an unfinished one, returns that case.
   public var source: Sightline_Cases_V1_CaseSource = .unspecified
 
   public var sourceRef: String = String()
