@@ -80,7 +80,14 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
     let request = wrapped.message
     let (desk, tenant) = try deskAndTenant(wrapped.metadata)
     defer { metrics.casesChanged(tenant) }
-    let source: CaseSource = request.source == .unspecified ? .person : CaseWire.source(request.source) ?? .person
+    let source: CaseSource
+    if request.source == .unspecified {
+      source = .person
+    } else if let named = CaseWire.source(request.source) {
+      source = named
+    } else {
+      throw InvalidInput(field: "source", reason: "name a source: PERSON, ALERT or AT_RISK")
+    }
     let (item, created) = try answering {
       try desk.open(
         title: request.title, source: source, sourceRef: request.sourceRef, owner: request.owner,
@@ -162,8 +169,7 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
   public func getCaseRules(
     request wrapped: ServerRequest<Sightline_Cases_V1_GetCaseRulesRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_CaseRules> {
-    let request = wrapped.message
-    return ServerResponse(message: CaseWire.rules(try desk(wrapped.metadata).cases.caseRules()))
+    ServerResponse(message: CaseWire.rules(try desk(wrapped.metadata).cases.caseRules()))
   }
 
   public func setCaseRules(
