@@ -188,8 +188,22 @@ enum FollowUpsPage {
           + (ticket.complaint ? " · \(HTML.escape(context.text("followups.complaint")))" : "") + "</li>"
       }.joined()
       body += "<h3>\(HTML.escape(context.text("followups.answers")))</h3><ul>\(answers)</ul>"
-      body += "<h3>\(HTML.escape(context.text("followups.tickets")))</h3><ul>\(tickets)</ul></article>"
+      body += "<h3>\(HTML.escape(context.text("followups.tickets")))</h3><ul>\(tickets)</ul>"
+      body += recordForm(context, item) + "</article>"
     }
     return Layout.page(context, title: context.text("followups.title"), body: body)
+  }
+
+  /// How the call went: a form for writers and admins (a reader sees none).
+  static func recordForm(_ context: PageContext, _ item: Sightline_Cases_V1_Case) -> String {
+    guard context.session.role != "reader" else { return "" }
+    let options = ["reached", "not_reached", "recovered"].map {
+      "<option value=\"\($0)\">\(HTML.escape(context.text("followups.outcome." + $0)))</option>"
+    }.joined()
+    return "<form class=\"record-call\" method=\"post\" action=\"/followups/record\">"
+      + "<input type=\"hidden\" name=\"csrf\" value=\"\(context.session.csrf)\"><input type=\"hidden\" name=\"case\" value=\"\(HTML.escape(item.id))\">"
+      + "<label>\(HTML.escape(context.text("followups.outcome"))) <select name=\"outcome\">\(options)</select></label> "
+      + "<label>\(HTML.escape(context.text("followups.note"))) <input name=\"note\" maxlength=\"4000\"></label> "
+      + "<button type=\"submit\">\(HTML.escape(context.text("followups.record")))</button></form>"
   }
 }

@@ -89,6 +89,7 @@ public struct Cockpit: Sendable {
     router.get("/case") { request, _ in await self.page(request) { try await CasePage.render($0, gateway: self.gateway) } }
     router.get("/followups") { request, _ in await self.page(request) { try await FollowUpsPage.render($0, gateway: self.gateway) } }
     router.post("/cases/open") { request, _ in await self.openCase(request) }
+    router.post("/followups/record") { request, _ in await self.recordFollowUp(request) }
     router.get("/admin/keys") { request, _ in
       await self.page(request, admin: true) { try await KeysPage.render($0, gateway: self.gateway) }
     }
@@ -273,23 +274,53 @@ public struct Cockpit: Sendable {
 
   // MARK: Cases
 
-  /// The overview's "open a case" button on an alert: with the session's form token, opens
-  /// (or finds) the alert's case and shows it. A reader's key is refused by the gateway.
-  func openCase(_ request: Request) async -> Response {
+  /// A form of a signed-in page: with the session's form token, runs `perform` with the
+  /// form's fields and redirects to the page it names (so a reload never sends the form
+  /// twice); a failed call shows the error page with the gateway's reason (a reader's key
+  /// is refused there).
+  func formAction(
+    _ request: Request, _ perform: @escaping @Sendable (SessionStore.Session, [(String, String)]) async throws -> String
+  ) async -> Response {
     var request = request
-    let body = (try? await request.collectBody(upTo: 4_096)).map { String(buffer: $0) } ?? ""
+    let body = (try? await request.collectBody(upTo: 16_384)).map { String(buffer: $0) } ?? ""
     let fields = FormData.decode(body)
     guard let session = session(request) else { return Self.redirect("/signin") }
     guard fields.last(where: { $0.0 == "csrf" })?.1 == session.csrf else { return Response(status: .forbidden) }
-    let alert = fields.last { $0.0 == "alert" }?.1 ?? ""
-    return await page(request) { context in
+    do {
+      return Self.redirect(try await perform(session, fields))
+    } catch {
+      return await page(request) { _ in throw error }
+    }
+  }
+
+  /// The overview's "open a case" button on an alert: opens (or finds) the alert's case and
+  /// shows it.
+  func openCase(_ request: Request) async -> Response {
+    await formAction(request) { session, fields in
       let opened = try await Sightline_Cases_V1_Cases.Client(wrapping: self.gateway).openCase(
         .with {
-          $0.source = .alert; $0.sourceRef = alert
+          $0.source = .alert; $0.sourceRef = fields.last { $0.0 == "alert" }?.1 ?? ""
         }, metadata: Self.metadata(session))
-      var shown = context
-      shown.query = [("id", opened.case.id)]
-      return try await CasePage.render(shown, gateway: self.gateway)
+      return "/case?id=" + HTML.percentEncode(opened.case.id)
+    }
+  }
+
+  /// The follow-up page's form: records how a call went, back to the follow-up list.
+  func recordFollowUp(_ request: Request) async -> Response {
+    await formAction(request) { session, fields in
+      func field(_ name: String) -> String { fields.last { $0.0 == name }?.1 ?? "" }
+      let outcome: Sightline_Cases_V1_FollowUpOutcome =
+        switch field("outcome") {
+        case "reached": .reached
+        case "not_reached": .notReached
+        case "recovered": .recovered
+        default: .unspecified
+        }
+      _ = try await Sightline_Cases_V1_Cases.Client(wrapping: self.gateway).recordFollowUp(
+        .with {
+          $0.caseID = field("case"); $0.outcome = outcome; $0.note = field("note")
+        }, metadata: Self.metadata(session))
+      return "/followups"
     }
   }
 

@@ -102,8 +102,8 @@ enum Language: String, Sendable, CaseIterable {
     "cases.loop.recovery_rate": ("Recovery rate", "挽回率"),
     "followups.title": ("Follow-ups", "客户回访"),
     "followups.lead": (
-      "Detractors to call back, the earliest due first, with their recent answers and tickets. Record each call with sightline followups record.",
-      "待回访的贬损客户，按截止时间排序，附近期评价与工单。回访结果用 sightline followups record 记录。"
+      "Detractors to call back, the earliest due first, with their recent answers and tickets. Record each call below it (or with sightline followups record).",
+      "待回访的贬损客户，按截止时间排序，附近期评价与工单。每位客户下方可记录回访结果（或用 sightline followups record）。"
     ),
     "followups.none": ("Nobody to call back.", "暂无待回访客户。"),
     "followups.answers": ("Recent answers", "近期评价"),
@@ -111,6 +111,12 @@ enum Language: String, Sendable, CaseIterable {
     "followups.resolved": ("resolved", "已解决"),
     "followups.open": ("open", "未解决"),
     "followups.complaint": ("complaint", "投诉"),
+    "followups.outcome": ("The call", "回访结果"),
+    "followups.outcome.reached": ("reached (resolves the case)", "已联系（事项解决）"),
+    "followups.outcome.not_reached": ("not reached (try again later)", "未联系上（稍后再试）"),
+    "followups.outcome.recovered": ("recovered (closes the case)", "已挽回（事项关闭）"),
+    "followups.note": ("Note", "备注"),
+    "followups.record": ("Record the call", "记录回访"),
     "nav.signout": ("Sign out", "退出"),
     "nav.language": ("中文", "English"),
     "signin.title": ("Sign in", "登录"),

@@ -356,8 +356,12 @@ def main():
         check(reply.accepted == 1, f"the live ticket was not accepted: {reply}")
         WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.__beforeRefresh === undefined;"))
 
-        # A reader sees cases but has no button to open one (the gateway would refuse it).
+        # A reader sees cases but has no button to open one, nor a form to record a call
+        # (the gateway would refuse both).
         check(not driver.find_elements(By.CSS_SELECTOR, "form.open-case"), "a reader sees the open-a-case button")
+        driver.get(cockpit.base + "/followups")
+        check(not driver.find_elements(By.CSS_SELECTOR, "form.record-call"), "a reader sees the record-a-call form")
+        driver.get(cockpit.base + "/")
         csrf = driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] input[name=csrf]").get_attribute("value")
         status, _, body = cockpit.request("POST", "/cases/open", cookie=session,
                                           body="csrf=" + csrf + "&alert=" + urllib.parse.quote(expected["alert_id"]))
@@ -407,8 +411,20 @@ def main():
         check(len(driver.find_elements(By.CSS_SELECTOR, "[data-loop]")) == 4, "the cases page lacks the four loop KPIs")
         shoot(driver, args.screenshots, "cases-en")
         driver.get(cockpit.base + "/followups")
-        check(driver.find_elements(By.CSS_SELECTOR, "p.lead"), "the follow-up page did not render")
+        followups = driver.find_elements(By.CSS_SELECTOR, "article[data-followup]")
+        check(followups, "the case rules opened no follow-up for the demo's detractors of the last week")
         shoot(driver, args.screenshots, "followups-en")
+        # A call recorded from the page closes the case: it leaves the list, and its history says so.
+        called = followups[0].get_attribute("data-followup")
+        form = followups[0].find_element(By.CSS_SELECTOR, "form.record-call")
+        form.find_element(By.CSS_SELECTOR, "select[name=outcome] option[value=recovered]").click()
+        form.find_element(By.NAME, "note").send_keys("voucher sent")
+        form.find_element(By.CSS_SELECTOR, "button").click()
+        WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("/followups"))
+        check(not driver.find_elements(By.CSS_SELECTOR, f'article[data-followup="{called}"]'), f"{called} is still to call")
+        driver.get(cockpit.base + "/case?id=" + urllib.parse.quote(called))
+        check(driver.find_element(By.CSS_SELECTOR, "[data-status]").get_attribute("data-status") == "closed", f"{called} is not closed")
+        check("voucher sent" in driver.page_source, "the call's note is not in the history")
 
         # The admin, in Chinese (the switch), on every page; the keys page lists the reader's key.
         driver.get(cockpit.base + "/admin/keys")
