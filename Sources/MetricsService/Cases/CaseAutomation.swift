@@ -62,8 +62,7 @@ struct CaseAutomation {
       let scope = CaseScope(
         businessLines: detractor.businessLine.isEmpty ? [] : [detractor.businessLine],
         regions: detractor.region.isEmpty ? [] : [detractor.region], customerID: detractor.customerID)
-      let due = CaseDeadline.due(
-        openedMs: nowMs, hours: rules.dueHours, businessHours: rules.dueInBusinessHours, levels: settings.serviceLevels)
+      let due = rules.due(openedMs: nowMs, levels: settings.serviceLevels)
       let item = ServiceCase(
         id: ServiceCase.id(answer: answer.responseID),
         title: "Follow up: \(answer.scale.uppercased()) \(answer.score) from customer \(detractor.customerID)",
@@ -104,8 +103,7 @@ struct CaseAutomation {
     case .customer?: scope.customerID = alert.dimensionValue
     default: break
     }
-    let due = CaseDeadline.due(
-      openedMs: openedMs, hours: rules.dueHours, businessHours: rules.dueInBusinessHours, levels: settings.serviceLevels)
+    let due = rules.due(openedMs: openedMs, levels: settings.serviceLevels)
     return ServiceCase(
       id: ServiceCase.id(alert: alert.id), title: alert.message, source: .alert, sourceRef: alert.id,
       owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions), dueMs: due.ms,

@@ -74,12 +74,7 @@ struct CaseDesk {
       guard !title.trimmingCharacters(in: .whitespaces).isEmpty else {
         throw CaseDeskError.invalid(field: "title", reason: "a case needs a title")
       }
-      let due = CaseDeadline.due(
-        openedMs: nowMs, hours: rules.dueHours, businessHours: rules.dueInBusinessHours, levels: settings.serviceLevels)
-      item = ServiceCase(
-        id: "case-\(UUID().uuidString.lowercased().prefix(13))", title: title, source: .person,
-        owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions), dueMs: due.ms,
-        dueInBusinessHours: due.business, scope: scope, openedMs: nowMs)
+      item = newCase(title: title, source: .person, sourceRef: "", scope: scope, rules: rules)
     case .atRisk:
       // One unfinished case per customer at risk: opening it again returns it.
       guard !sourceRef.isEmpty else {
@@ -89,12 +84,8 @@ struct CaseDesk {
       if let existing = unfinished.first(where: { $0.sourceRef == sourceRef }) { return (existing, false) }
       var scope = scope
       scope.customerID = sourceRef
-      let due = CaseDeadline.due(
-        openedMs: nowMs, hours: rules.dueHours, businessHours: rules.dueInBusinessHours, levels: settings.serviceLevels)
-      item = ServiceCase(
-        id: "case-\(UUID().uuidString.lowercased().prefix(13))", title: title.isEmpty ? "Customer \(sourceRef) at risk" : title,
-        source: .atRisk, sourceRef: sourceRef, owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions),
-        dueMs: due.ms, dueInBusinessHours: due.business, scope: scope, openedMs: nowMs)
+      item = newCase(
+        title: title.isEmpty ? "Customer \(sourceRef) at risk" : title, source: .atRisk, sourceRef: sourceRef, scope: scope, rules: rules)
     case .detractor:
       throw CaseDeskError.invalid(
         field: "source", reason: "detractor cases are opened by the case rules; a person opens PERSON, ALERT or AT_RISK cases")
@@ -113,6 +104,15 @@ struct CaseDesk {
       return (try cases.serviceCase(id: item.id) ?? item, false)
     }
     return (item, true)
+  }
+
+  /// A new case with a generated id, owned and due as the rules say.
+  private func newCase(title: String, source: CaseSource, sourceRef: String, scope: CaseScope, rules: CaseRules) -> ServiceCase {
+    let due = rules.due(openedMs: nowMs, levels: settings.serviceLevels)
+    return ServiceCase(
+      id: "case-\(UUID().uuidString.lowercased().prefix(13))", title: title, source: source, sourceRef: sourceRef,
+      owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions), dueMs: due.ms,
+      dueInBusinessHours: due.business, scope: scope, openedMs: nowMs)
   }
 
   /// Applies `change` to case `id`; with `expectedVersion` > 0, only if the case is at that

@@ -60,6 +60,12 @@ public struct CaseRules: Sendable, Equatable, Codable {
     return defaultOwner
   }
 
+  /// When a case opened at `openedMs` is due under these rules, on `levels`' default
+  /// calendar when they ask for business hours (``CaseDeadline``).
+  public func due(openedMs: Int64, levels: ServiceLevels) -> (ms: Int64, business: Bool) {
+    CaseDeadline.due(openedMs: openedMs, hours: dueHours, businessHours: dueInBusinessHours, levels: levels)
+  }
+
   /// Whether an alert of `ruleID` opens a case.
   public func opensCase(alertRule ruleID: String) -> Bool { allAlerts || alertRuleIDs.contains(ruleID) }
 
