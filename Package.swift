@@ -54,6 +54,8 @@ let package = Package(
     .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     // The web cockpit's HTTPS server (HTTP/2 and HTTP/1.1).
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    // Messages to DingTalk, WeCom, Slack and webhooks from the cases' outbox (docs/delivery.md).
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     // Helpdesk imports (docs/ingestion.md, "Importing from your helpdesk"): .xlsx is a zip,
     // column maps are YAML.
@@ -143,6 +145,8 @@ let package = Package(
         "SightlineModel", "SightlineWire", "SightlineRPC", "SightlineStorage", "SightlinePostgres", postgres, "SightlineTenantData",
         grpcCore, swiftProtobuf, logging,
         lifecycle, metrics, grdb,
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MetricsService
 import SightlineModel
 import SightlineRPC
@@ -11,9 +12,47 @@ struct MetricsCommand: AsyncParsableCommand {
 
   @OptionGroup var options: BackendOptions
 
+  @Option(
+    name: .long,
+    help:
+      "The cockpit's address, for links in delivered messages, e.g. https://sightline.example.com (env SIGHTLINE_COCKPIT_URL; default: no links)."
+  )
+  var cockpitURL: String?
+
+  @Option(
+    name: .long,
+    help: "Hours a message that fails is tried again before it goes to the dead letter (env SIGHTLINE_DELIVERY_RETRY_HOURS; default 72).")
+  var deliveryRetryHours: Double?
+
+  @Option(
+    name: .long,
+    help:
+      "Milliseconds before the first retry of a failed message; each later wait doubles, up to 2 hours (env SIGHTLINE_DELIVERY_FIRST_RETRY_MS; default 5000)."
+  )
+  var deliveryFirstRetryMs: Int64?
+
   func run() async throws {
+    let delivery = try deliverySettings()
     try await ProcessBootstrap.runBackend(.metrics, options: options) { configuration, logger in
-      try MetricsProcess.make(configuration: configuration, logger: logger).services
+      try MetricsProcess.make(configuration: configuration, logger: logger, delivery: delivery).services
     }
+  }
+
+  /// The deliverer's settings from the flags, else the environment, else the defaults.
+  func deliverySettings() throws -> DeliverySettings {
+    let env = ProcessInfo.processInfo.environment
+    var settings = DeliverySettings(cockpitURL: cockpitURL ?? env["SIGHTLINE_COCKPIT_URL"] ?? "")
+    if !settings.cockpitURL.isEmpty, URL(string: settings.cockpitURL)?.host == nil {
+      throw ValidationError("--cockpit-url must be an absolute URL, got '\(settings.cockpitURL)'")
+    }
+    if let hours = deliveryRetryHours ?? env["SIGHTLINE_DELIVERY_RETRY_HOURS"].flatMap(Double.init) {
+      guard hours > 0, hours <= 24 * 30 else { throw ValidationError("--delivery-retry-hours must be between 0 and 720") }
+      settings.retry.maxAgeMs = Int64(hours * 3_600_000)
+    }
+    if let first = deliveryFirstRetryMs ?? env["SIGHTLINE_DELIVERY_FIRST_RETRY_MS"].flatMap(Int64.init) {
+      guard first >= 10, first <= 3_600_000 else { throw ValidationError("--delivery-first-retry-ms must be between 10 and 3600000") }
+      settings.retry.firstDelayMs = first
+    }
+    return settings
   }
 }

@@ -123,6 +123,10 @@ public struct AuditLog: Sendable {
     "sightline.experiments.v1.Experiments/CreateExperiment": Sightline_Experiments_V1_CreateExperimentRequest.self,
     // Case work has its own history on each case; the rules that open cases are the tenant's policy.
     "sightline.cases.v1.Cases/SetCaseRules": Sightline_Cases_V1_SetCaseRulesRequest.self,
+    // Where the tenant's messages go (an endpoint's URL and secret are credentials: left out).
+    "sightline.cases.v1.Cases/AddEndpoint": Sightline_Cases_V1_AddEndpointRequest.self,
+    "sightline.cases.v1.Cases/RemoveEndpoint": Sightline_Cases_V1_RemoveEndpointRequest.self,
+    "sightline.cases.v1.Cases/ReplayDeliveries": Sightline_Cases_V1_ReplayDeliveriesRequest.self,
   ]
 
   /// The short name of a method, "Metrics/SetSettings".
@@ -132,7 +136,11 @@ public struct AuditLog: Sendable {
 
   /// The detail of a forwarded request from its bytes ("" when it does not decode).
   static func detail(method: String, bytes: [UInt8]?) -> String {
-    guard let type = forwarded[method], let bytes, let message = try? type.init(serializedBytes: bytes) else { return "" }
+    guard let type = forwarded[method], let bytes, var message = try? type.init(serializedBytes: bytes) else { return "" }
+    if var endpoint = message as? Sightline_Cases_V1_AddEndpointRequest {
+      (endpoint.url, endpoint.secret) = ("", "")
+      message = endpoint
+    }
     return detail(message)
   }
 }

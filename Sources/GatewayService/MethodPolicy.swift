@@ -54,6 +54,12 @@ public enum MethodPolicy {
     "sightline.cases.v1.Cases/GetCaseRules": .reader,
     "sightline.cases.v1.Cases/SetCaseRules": .admin,
     "sightline.cases.v1.Cases/GetLoopKpis": .reader,
+    "sightline.cases.v1.Cases/ListEndpoints": .reader,
+    "sightline.cases.v1.Cases/AddEndpoint": .admin,
+    "sightline.cases.v1.Cases/RemoveEndpoint": .admin,
+    "sightline.cases.v1.Cases/TestEndpoint": .admin,
+    "sightline.cases.v1.Cases/ListDeliveries": .reader,
+    "sightline.cases.v1.Cases/ReplayDeliveries": .admin,
 
     "sightline.segmentation.v1.Segmentation/GetCustomer": .reader,
     "sightline.segmentation.v1.Segmentation/DefineSegment": .writer,

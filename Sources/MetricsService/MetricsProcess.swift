@@ -6,7 +6,8 @@ public import SightlineRPC
 
 /// The parts of a metrics process, as ``make(configuration:logger:alertInterval:)``
 /// assembles them: the ingestion client, the log follower that folds every tenant's log
-/// into KPI state, the alert scheduler, the rollup warmer, and the mutual-TLS server.
+/// into KPI state, the alert scheduler, the rollup warmer, the outbox's deliverer, and the
+/// mutual-TLS server.
 public struct MetricsProcess: Sendable {
   /// Everything to run, in dependency order (the server last, so it drains first).
   public var services: [any Service]
@@ -21,9 +22,10 @@ public struct MetricsProcess: Sendable {
   public static let casesServiceName = "sightline.cases.v1.Cases"
 
   /// A metrics process for `configuration`. Alert rules are evaluated every
-  /// `alertInterval`.
+  /// `alertInterval`; the outbox is delivered as `delivery` says.
   public static func make(
-    configuration: BackendConfiguration, logger: Logger, alertInterval: Duration = .seconds(15)
+    configuration: BackendConfiguration, logger: Logger, alertInterval: Duration = .seconds(15),
+    delivery: DeliverySettings = DeliverySettings()
   ) throws -> MetricsProcess {
     let ingestion = try configuration.upstreamClient(.ingestion)
     let database = try configuration.databaseURL.map { url in
@@ -76,7 +78,8 @@ public struct MetricsProcess: Sendable {
             scheduler.runCaseRules()
           }
         },
-        PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() }, server,
+        PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() },
+        OutboxDeliverer(provider: provider, settings: delivery, logger: logger), server,
       ]
     return MetricsProcess(services: services, provider: provider, server: server)
   }

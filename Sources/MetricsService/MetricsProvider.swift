@@ -77,6 +77,7 @@ public final class MetricsProvider: Sendable {
       try? state.storage.announce(.casesChanged(tenant))
     } else {
       state.caseCues.mark(tenant)
+      state.deliveryCues.mark(tenant)
     }
   }
 
@@ -91,6 +92,8 @@ public final class MetricsProvider: Sendable {
       nowMs: nowMs ?? clock(), fence: fence
     ).run()
     state.caseCues.looked(tenant, nextDueMs: outcome.nextDueMs)
+    // Their openings and escalations wrote events to the outbox.
+    if !outcome.opened.isEmpty || !outcome.escalated.isEmpty { state.deliveryCues.mark(tenant) }
     // A full batch may have left more: look again next round.
     if outcome.opened.count >= CaseAutomation.batchLimit || outcome.escalated.count >= CaseAutomation.batchLimit {
       state.caseCues.mark(tenant)
@@ -108,7 +111,10 @@ public final class MetricsProvider: Sendable {
   /// Tells every `WatchAlerts` stream of `changes`: through the database when replicas
   /// share it (each replica's streams, this one's included, hear it there), else directly.
   private func publish(_ changes: [AlertRecord], tenant: TenantID) -> [AlertRecord] {
-    if !changes.isEmpty { state.caseCues.mark(tenant) }
+    if !changes.isEmpty {
+      state.caseCues.mark(tenant)
+      state.deliveryCues.mark(tenant)
+    }
     for alert in changes {
       if state.storage.sharedByReplicas {
         try? state.storage.announce(.alertChanged(tenant, id: alert.id))
@@ -127,9 +133,11 @@ public final class MetricsProvider: Sendable {
     case .alertChanged(let tenant, let id):
       // A case for it may be due (the case rules run where the tenant's lease is).
       state.caseCues.mark(tenant)
+      state.deliveryCues.mark(tenant)
       if let alert = try? state.alerts(for: tenant).alert(id: id) { feed.publish(alert, tenant: tenant) }
     case .casesChanged(let tenant):
       state.caseCues.mark(tenant)
+      state.deliveryCues.mark(tenant)
     }
   }
 

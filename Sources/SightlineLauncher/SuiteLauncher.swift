@@ -144,6 +144,8 @@ public final class SuiteLauncher: @unchecked Sendable {
     if component == .gateway { arguments += ["--operator-key-file", operatorKeyFile] }
     if component == .gateway, first, let port = cockpitPort { arguments += ["--web-listen", "127.0.0.1:\(port)"] }
     if first, let port = prometheusPorts[component] { arguments += ["--prometheus-listen", "127.0.0.1:\(port)"] }
+    // Messages the metrics process delivers link to the cockpit the suite serves.
+    if component == .metrics, let url = cockpitURL { arguments += ["--cockpit-url", url] }
     for upstream in component.upstreams {
       arguments += ["--\(upstream.rawValue)", ReplicaSet(replicas(of: upstream)).description]
     }

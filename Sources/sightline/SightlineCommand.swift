@@ -13,6 +13,6 @@ struct SightlineCommand: AsyncParsableCommand {
       Explain.self, WorkloadCommand.self,
       AlertsCommand.self, ExperimentCommand.self, Dashboard.self, SegmentsCommand.self, CustomersCommand.self,
       ThemesCommand.self, SettingsCommand.self, CalendarCommand.self, SlaPolicyCommand.self, CasesCommand.self, FollowUpsCommand.self,
-      CaseRulesCommand.self,
+      CaseRulesCommand.self, EndpointsCommand.self,
     ])
 }

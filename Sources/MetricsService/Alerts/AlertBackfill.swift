@@ -49,7 +49,8 @@ struct AlertBackfill {
             rule, group: episode.group, result: KpiResult(value: episode.value, sampleSize: episode.sampleSize),
             expected: episode.expectedLow...episode.expectedHigh),
           contributors: episode.contributors)
-        try evaluator.alerts.save(alert, fence: evaluator.fence)
+        // History: nobody is told of an alert of the past.
+        try evaluator.alerts.save(alert, fence: evaluator.fence, announcing: nil)
         saved.append(alert)
       }
     }

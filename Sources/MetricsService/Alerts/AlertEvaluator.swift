@@ -102,7 +102,7 @@ struct AlertEvaluator {
           expectedHigh: verdict.expected.upperBound, severity: verdict.severity, openedMs: nowMs, resolvedMs: nil,
           windowStartMs: nowMs - rule.windowMs, windowEndMs: nowMs,
           message: message(rule, group: group, result: result, expected: verdict.expected))
-        try alerts.save(alert, fence: fence)
+        try alerts.save(alert, fence: fence, announcing: .alertOpened)
         opened.append(changes.count)
         changes.append(alert)
       case (true, var alert?):
@@ -112,12 +112,12 @@ struct AlertEvaluator {
         alert.severity = verdict.severity
         alert.windowStartMs = nowMs - rule.windowMs
         alert.windowEndMs = nowMs
-        try alerts.save(alert, fence: fence)
+        try alerts.save(alert, fence: fence, announcing: nil)
       case (false, var alert?):
         alert.resolvedMs = nowMs
         alert.value = result.value
         alert.sampleSize = result.sampleSize
-        try alerts.save(alert, fence: fence)
+        try alerts.save(alert, fence: fence, announcing: .alertResolved)
         changes.append(alert)
       case (false, nil):
         break
@@ -131,7 +131,7 @@ struct AlertEvaluator {
       for index in opened where !found.isEmpty {
         var alert = changes[index]
         alert.contributors = found
-        if (try? alerts.save(alert, fence: fence)) != nil { changes[index] = alert }
+        if (try? alerts.save(alert, fence: fence, announcing: nil)) != nil { changes[index] = alert }
       }
     }
     return changes

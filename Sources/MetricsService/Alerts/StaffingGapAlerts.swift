@@ -69,7 +69,7 @@ struct StaffingGapAlerts {
         // Still short: kept current, not announced again.
         (alert.value, alert.sampleSize, alert.severity) = (gap.shortfall, Int64((gap.endMs - gap.startMs) / WorkloadReads.hourMs), severity)
         (alert.windowStartMs, alert.windowEndMs, alert.message) = (gap.startMs, gap.endMs, message)
-        try alerts.save(alert, fence: evaluator.fence)
+        try alerts.save(alert, fence: evaluator.fence, announcing: nil)
         continue
       }
       let alert = AlertRecord(
@@ -77,13 +77,13 @@ struct StaffingGapAlerts {
         value: gap.shortfall, sampleSize: Int64((gap.endMs - gap.startMs) / WorkloadReads.hourMs), expectedLow: 0,
         expectedHigh: rule.threshold, severity: severity, openedMs: nowMs, resolvedMs: nil, windowStartMs: gap.startMs,
         windowEndMs: gap.endMs, message: message)
-      try alerts.save(alert, fence: evaluator.fence)
+      try alerts.save(alert, fence: evaluator.fence, announcing: .alertOpened)
       changes.append(alert)
     }
     // Covered, or begun: resolved.
     for var alert in open.values.sorted(by: { $0.windowStartMs < $1.windowStartMs }) {
       alert.resolvedMs = nowMs
-      try alerts.save(alert, fence: evaluator.fence)
+      try alerts.save(alert, fence: evaluator.fence, announcing: .alertResolved)
       changes.append(alert)
     }
     return changes

@@ -22,7 +22,9 @@ public final class MetricsLogConsumer: LogConsumer {
   /// of rule changes per tenant, so a change racing a check is never lost.
   private let rules = Mutex<RuleMarks>(RuleMarks())
   /// Which tenants the case rules look at next (answers folded, alerts opened, cases changed).
-  let caseCues = CaseCues()
+  let caseCues = TenantCues()
+  /// Which tenants the deliverer looks at next (events written, endpoints changed, retries due).
+  let deliveryCues = TenantCues()
 
   private struct Activity {
     var applied: ContinuousClock.Instant?
@@ -57,6 +59,8 @@ public final class MetricsLogConsumer: LogConsumer {
   public func alerts(for tenant: TenantID) throws -> any AlertStore { try storage.alerts(for: tenant) }
   /// The cases and case rules of `tenant`.
   public func cases(for tenant: TenantID) throws -> any CaseStore { try storage.cases(for: tenant) }
+  /// `tenant`'s endpoints and outbox.
+  public func deliveries(for tenant: TenantID) throws -> any DeliveryStore { try storage.deliveries(for: tenant) }
 
   /// Tenants with metrics state.
   public func tenants() -> [TenantID] { (try? storage.tenants()) ?? [] }
@@ -159,6 +163,7 @@ public final class MetricsLogConsumer: LogConsumer {
   func forget(_ tenant: TenantID) {
     rulesChanged(tenant)
     caseCues.mark(tenant)
+    deliveryCues.mark(tenant)
     activity.withLock { $0[tenant] = nil }
   }
 }

@@ -173,8 +173,9 @@ public protocol AlertStore: Sendable {
   /// at or after it).
   func alerts(ruleID: String, openSinceMs sinceMs: Int64) throws -> [AlertRecord]
   /// Inserts or updates `alert` (by id), if `fence` is still the tenant's metrics lease
-  /// (else ``LeaseLost``, and nothing is written).
-  func save(_ alert: AlertRecord, fence: LeaseFence) throws
+  /// (else ``LeaseLost``, and nothing is written); with `event`, writes that event about it
+  /// to the outbox in the same transaction (docs/delivery.md).
+  func save(_ alert: AlertRecord, fence: LeaseFence, announcing event: DeliveryEventKind?) throws
   /// The alert with `id`, if any.
   func alert(id: String) throws -> AlertRecord?
   /// The newest alerts first, at most `limit`, only open ones when `openOnly`.
@@ -183,7 +184,7 @@ public protocol AlertStore: Sendable {
 
 extension AlertStore {
   /// Saves `alert` as the store's only writer (no lease to check).
-  public func save(_ alert: AlertRecord) throws { try save(alert, fence: .sole) }
+  public func save(_ alert: AlertRecord) throws { try save(alert, fence: .sole, announcing: nil) }
 }
 
 /// What a metrics replica tells the others about alerting, so that each answers as if it

@@ -82,6 +82,8 @@ public protocol MetricsStorage: TenantDataStore {
   func alerts(for tenant: TenantID) throws -> any AlertStore
   /// The cases and case rules of `tenant`.
   func cases(for tenant: TenantID) throws -> any CaseStore
+  /// `tenant`'s endpoints and outbox (docs/delivery.md).
+  func deliveries(for tenant: TenantID) throws -> any DeliveryStore
   /// Whether other replicas share this storage (they hear of alert changes through
   /// ``announce(_:)`` rather than from this process).
   var sharedByReplicas: Bool { get }
@@ -97,6 +99,7 @@ extension SQLiteTenantStores: MetricsStorage where Schema == MetricsSchema {
   }
   /// Cases live in the tenant's metrics database too.
   public func cases(for tenant: TenantID) throws -> any CaseStore { try store(for: tenant) }
+  public func deliveries(for tenant: TenantID) throws -> any DeliveryStore { try store(for: tenant) }
   /// One process owns the files.
   public var sharedByReplicas: Bool { false }
   /// Nobody else to tell.

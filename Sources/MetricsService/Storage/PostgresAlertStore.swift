@@ -52,7 +52,7 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
     try alerts(where: "rule_id = $2 AND (resolved_ms IS NULL OR resolved_ms >= \(sinceMs))", ruleID)
   }
 
-  public func save(_ alert: AlertRecord, fence: LeaseFence) throws {
+  public func save(_ alert: AlertRecord, fence: LeaseFence, announcing event: DeliveryEventKind?) throws {
     try transaction { session in
       try session.checkFence(fence, component: Schema.component, tenant: tenant)
       try session.execute(
@@ -69,6 +69,7 @@ extension PostgresStore: AlertStore where Schema == MetricsPostgresSchema {
           opened_ms = excluded.opened_ms, resolved_ms = excluded.resolved_ms, window_start_ms = excluded.window_start_ms,
           window_end_ms = excluded.window_end_ms, message = excluded.message, contributors = excluded.contributors
         """)
+      if let event { try session.recordOutboxEvent(DeliveryEvent(alert, kind: event), tenant: tenant) }
     }
   }
 

@@ -39,6 +39,7 @@ extension PostgresStore: CaseStore where Schema == MetricsPostgresSchema {
         """)
       guard inserted > 0 else { return false }
       try append(change, caseID: row.id, version: row.version, session)
+      if let event = DeliveryEvent.announced(by: change, of: serviceCase) { try session.recordOutboxEvent(event, tenant: tenant) }
       return true
     }
   }
@@ -59,6 +60,7 @@ extension PostgresStore: CaseStore where Schema == MetricsPostgresSchema {
         """)
       guard updated > 0 else { return false }
       try append(change, caseID: row.id, version: row.version, session)
+      if let event = DeliveryEvent.announced(by: change, of: serviceCase) { try session.recordOutboxEvent(event, tenant: tenant) }
       return true
     }
   }

@@ -146,6 +146,34 @@ public enum MetricsPostgresSchema: PostgresSchema {
         "CREATE INDEX survey_by_customer_time ON survey (tenant_id, customer_id, time_ms)",
       ],
       tenantTables: ["service_case", "case_change", "case_rules"]),
+    PostgresMigration(
+      version: 9, name: "delivery",
+      // Endpoints and the outbox of messages about alerts and cases (docs/delivery.md).
+      statements: [
+        """
+        CREATE TABLE delivery_endpoint (
+          tenant_id text NOT NULL, id text NOT NULL, name text NOT NULL, kind text NOT NULL, url text NOT NULL,
+          secret text NOT NULL, events text NOT NULL, language text NOT NULL, enabled bigint NOT NULL,
+          disabled_reason text NOT NULL, created_ms bigint NOT NULL, PRIMARY KEY (tenant_id, id))
+        """,
+        """
+        CREATE TABLE outbox_event (
+          tenant_id text NOT NULL, id text NOT NULL, kind text NOT NULL, at_ms bigint NOT NULL, payload text NOT NULL,
+          fanned_out bigint NOT NULL, PRIMARY KEY (tenant_id, id))
+        """,
+        "CREATE INDEX outbox_to_fan_out ON outbox_event (tenant_id, at_ms) WHERE fanned_out = 0",
+        """
+        CREATE TABLE delivery (
+          tenant_id text NOT NULL, event_id text NOT NULL, endpoint_id text NOT NULL, status text NOT NULL,
+          attempts bigint NOT NULL, created_ms bigint NOT NULL, next_ms bigint NOT NULL, last_attempt_ms bigint,
+          last_error text NOT NULL, delivered_ms bigint, folded_into text NOT NULL,
+          PRIMARY KEY (tenant_id, event_id, endpoint_id))
+        """,
+        "CREATE INDEX delivery_due ON delivery (tenant_id, status, next_ms)",
+        "CREATE INDEX delivery_by_endpoint ON delivery (tenant_id, endpoint_id, last_attempt_ms)",
+        "CREATE INDEX delivery_by_created ON delivery (tenant_id, created_ms)",
+      ],
+      tenantTables: ["delivery_endpoint", "outbox_event", "delivery"]),
   ]
 }
 
@@ -156,6 +184,7 @@ extension PostgresTenantStores: MetricsStorage where Schema == MetricsPostgresSc
   public func metrics(for tenant: TenantID) throws -> any MetricsStore { try store(for: tenant) }
   public func alerts(for tenant: TenantID) throws -> any AlertStore { try store(for: tenant) }
   public func cases(for tenant: TenantID) throws -> any CaseStore { try store(for: tenant) }
+  public func deliveries(for tenant: TenantID) throws -> any DeliveryStore { try store(for: tenant) }
   public var sharedByReplicas: Bool { true }
   /// Announced on the control database, where every replica listens.
   public func announce(_ announcement: AlertAnnouncement) throws {

@@ -77,7 +77,7 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
 
   /// Inserts or replaces an alert (opening, updating or resolving it). The fence is not
   /// checked: one process is the only writer of a tenant's SQLite file.
-  public func save(_ alert: AlertRecord, fence: LeaseFence) throws {
+  public func save(_ alert: AlertRecord, fence: LeaseFence, announcing event: DeliveryEventKind?) throws {
     try writer.write { db in
       try db.execute(
         sql: """
@@ -91,6 +91,7 @@ extension SQLiteStore: AlertStore where Schema == MetricsSchema {
           alert.resolvedMs, alert.windowStartMs, alert.windowEndMs, alert.message,
           AlertContributor.stored(alert.contributors),
         ])
+      if let event { try SQLiteOutbox.record(DeliveryEvent(alert, kind: event), db) }
     }
   }
 

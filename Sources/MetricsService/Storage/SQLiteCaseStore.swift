@@ -26,6 +26,7 @@ extension SQLiteStore: CaseStore where Schema == MetricsSchema {
         arguments: StatementArguments(Self.values(StoredCase(serviceCase))))
       guard db.changesCount > 0 else { return false }
       try Self.append(change, caseID: serviceCase.id, version: serviceCase.version, db)
+      if let event = DeliveryEvent.announced(by: change, of: serviceCase) { try SQLiteOutbox.record(event, db) }
       return true
     }
   }
@@ -43,6 +44,7 @@ extension SQLiteStore: CaseStore where Schema == MetricsSchema {
         arguments: StatementArguments(Array(Self.values(stored).dropFirst()) + [stored.id, stored.version - 1]))
       guard db.changesCount > 0 else { return false }
       try Self.append(change, caseID: serviceCase.id, version: serviceCase.version, db)
+      if let event = DeliveryEvent.announced(by: change, of: serviceCase) { try SQLiteOutbox.record(event, db) }
       return true
     }
   }

@@ -149,6 +149,47 @@ public enum MetricsSchema: SQLiteSchema {
       CREATE TABLE case_rules (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);
       CREATE INDEX survey_by_customer_time ON survey(customer_id, time_ms);
       """),
+    // Endpoints and the outbox of messages about alerts and cases (docs/delivery.md).
+    SQLiteMigration(
+      "v10-delivery",
+      """
+      CREATE TABLE delivery_endpoint (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        events TEXT NOT NULL,
+        language TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        disabled_reason TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE TABLE outbox_event (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        fanned_out INTEGER NOT NULL
+      );
+      CREATE INDEX outbox_to_fan_out ON outbox_event(at_ms) WHERE fanned_out = 0;
+      CREATE TABLE delivery (
+        event_id TEXT NOT NULL,
+        endpoint_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        next_ms INTEGER NOT NULL,
+        last_attempt_ms INTEGER,
+        last_error TEXT NOT NULL,
+        delivered_ms INTEGER,
+        folded_into TEXT NOT NULL,
+        PRIMARY KEY (event_id, endpoint_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX delivery_due ON delivery(status, next_ms);
+      CREATE INDEX delivery_by_endpoint ON delivery(endpoint_id, last_attempt_ms);
+      CREATE INDEX delivery_by_created ON delivery(created_ms);
+      """),
   ]
 }
 

@@ -32,6 +32,8 @@ public enum RetryableMethods {
     "sightline.cases.v1.Cases/GetCaseRules",
     "sightline.cases.v1.Cases/SetCaseRules",
     "sightline.cases.v1.Cases/GetLoopKpis",
+    "sightline.cases.v1.Cases/ListEndpoints",
+    "sightline.cases.v1.Cases/ListDeliveries",
     "sightline.segmentation.v1.Segmentation/GetCustomer",
     "sightline.segmentation.v1.Segmentation/ListSegments",
     "sightline.segmentation.v1.Segmentation/ListMembers",

@@ -36,6 +36,11 @@ public enum TenantSeries {
     Counter(label: "sightline_cases_total", dimensions: [("tenant", tenant), ("change", change)])
   }
 
+  /// Metrics: attempts to deliver a message, by what they came to (docs/delivery.md).
+  public static func deliveries(_ tenant: String, outcome: String) -> Counter {
+    Counter(label: "sightline_deliveries_total", dimensions: [("tenant", tenant), ("outcome", outcome)])
+  }
+
   /// Removes every series of `tenant` from this process's registry.
   public static func forget(_ tenant: TenantID) {
     let id = tenant.rawValue
@@ -46,5 +51,6 @@ public enum TenantSeries {
     }
     for change in alertChanges { alerts(id, change: change).destroy() }
     for change in ["opened", "escalated"] { cases(id, change: change).destroy() }
+    for outcome in ["delivered", "retried", "dead", "gone"] { deliveries(id, outcome: outcome).destroy() }
   }
 }

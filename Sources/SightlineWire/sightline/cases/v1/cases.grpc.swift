@@ -142,6 +142,84 @@ public enum Sightline_Cases_V1_Cases: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListEndpoints" metadata.
+        public enum ListEndpoints: Sendable {
+            /// Request type for "ListEndpoints".
+            public typealias Input = Sightline_Cases_V1_ListEndpointsRequest
+            /// Response type for "ListEndpoints".
+            public typealias Output = Sightline_Cases_V1_ListEndpointsResponse
+            /// Descriptor for "ListEndpoints".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.cases.v1.Cases"),
+                method: "ListEndpoints",
+                type: .unary
+            )
+        }
+        /// Namespace for "AddEndpoint" metadata.
+        public enum AddEndpoint: Sendable {
+            /// Request type for "AddEndpoint".
+            public typealias Input = Sightline_Cases_V1_AddEndpointRequest
+            /// Response type for "AddEndpoint".
+            public typealias Output = Sightline_Cases_V1_AddEndpointResponse
+            /// Descriptor for "AddEndpoint".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.cases.v1.Cases"),
+                method: "AddEndpoint",
+                type: .unary
+            )
+        }
+        /// Namespace for "RemoveEndpoint" metadata.
+        public enum RemoveEndpoint: Sendable {
+            /// Request type for "RemoveEndpoint".
+            public typealias Input = Sightline_Cases_V1_RemoveEndpointRequest
+            /// Response type for "RemoveEndpoint".
+            public typealias Output = Sightline_Cases_V1_RemoveEndpointResponse
+            /// Descriptor for "RemoveEndpoint".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.cases.v1.Cases"),
+                method: "RemoveEndpoint",
+                type: .unary
+            )
+        }
+        /// Namespace for "TestEndpoint" metadata.
+        public enum TestEndpoint: Sendable {
+            /// Request type for "TestEndpoint".
+            public typealias Input = Sightline_Cases_V1_TestEndpointRequest
+            /// Response type for "TestEndpoint".
+            public typealias Output = Sightline_Cases_V1_TestEndpointResponse
+            /// Descriptor for "TestEndpoint".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.cases.v1.Cases"),
+                method: "TestEndpoint",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListDeliveries" metadata.
+        public enum ListDeliveries: Sendable {
+            /// Request type for "ListDeliveries".
+            public typealias Input = Sightline_Cases_V1_ListDeliveriesRequest
+            /// Response type for "ListDeliveries".
+            public typealias Output = Sightline_Cases_V1_ListDeliveriesResponse
+            /// Descriptor for "ListDeliveries".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.cases.v1.Cases"),
+                method: "ListDeliveries",
+                type: .unary
+            )
+        }
+        /// Namespace for "ReplayDeliveries" metadata.
+        public enum ReplayDeliveries: Sendable {
+            /// Request type for "ReplayDeliveries".
+            public typealias Input = Sightline_Cases_V1_ReplayDeliveriesRequest
+            /// Response type for "ReplayDeliveries".
+            public typealias Output = Sightline_Cases_V1_ReplayDeliveriesResponse
+            /// Descriptor for "ReplayDeliveries".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.cases.v1.Cases"),
+                method: "ReplayDeliveries",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "sightline.cases.v1.Cases" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ListCases.descriptor,
@@ -152,7 +230,13 @@ public enum Sightline_Cases_V1_Cases: Sendable {
             RecordFollowUp.descriptor,
             GetCaseRules.descriptor,
             SetCaseRules.descriptor,
-            GetLoopKpis.descriptor
+            GetLoopKpis.descriptor,
+            ListEndpoints.descriptor,
+            AddEndpoint.descriptor,
+            RemoveEndpoint.descriptor,
+            TestEndpoint.descriptor,
+            ListDeliveries.descriptor,
+            ReplayDeliveries.descriptor
         ]
     }
 }
@@ -344,6 +428,114 @@ extension Sightline_Cases_V1_Cases {
             request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_GetLoopKpisRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_GetLoopKpisResponse>
+
+        /// Handle the "ListEndpoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's endpoints (secrets masked).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Cases_V1_ListEndpointsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Cases_V1_ListEndpointsResponse` messages.
+        func listEndpoints(
+            request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_ListEndpointsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_ListEndpointsResponse>
+
+        /// Handle the "AddEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds an endpoint: INVALID_ARGUMENT names the field that is wrong.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Cases_V1_AddEndpointRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Cases_V1_AddEndpointResponse` messages.
+        func addEndpoint(
+            request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_AddEndpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_AddEndpointResponse>
+
+        /// Handle the "RemoveEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes an endpoint and its deliveries.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Cases_V1_RemoveEndpointRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Cases_V1_RemoveEndpointResponse` messages.
+        func removeEndpoint(
+            request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_RemoveEndpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_RemoveEndpointResponse>
+
+        /// Handle the "TestEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues a test message to an endpoint (FAILED_PRECONDITION if it is disabled).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Cases_V1_TestEndpointRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Cases_V1_TestEndpointResponse` messages.
+        func testEndpoint(
+            request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_TestEndpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_TestEndpointResponse>
+
+        /// Handle the "ListDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deliveries, newest first, filtered: the dead letter is status DEAD.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Cases_V1_ListDeliveriesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Cases_V1_ListDeliveriesResponse` messages.
+        func listDeliveries(
+            request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_ListDeliveriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_ListDeliveriesResponse>
+
+        /// Handle the "ReplayDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues dead deliveries again with a fresh retry period, enabling their endpoints.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Cases_V1_ReplayDeliveriesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Cases_V1_ReplayDeliveriesResponse` messages.
+        func replayDeliveries(
+            request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_ReplayDeliveriesResponse>
     }
 
     /// Service protocol for the "sightline.cases.v1.Cases" service.
@@ -519,6 +711,114 @@ extension Sightline_Cases_V1_Cases {
             request: GRPCCore.ServerRequest<Sightline_Cases_V1_GetLoopKpisRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_GetLoopKpisResponse>
+
+        /// Handle the "ListEndpoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's endpoints (secrets masked).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ListEndpointsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Cases_V1_ListEndpointsResponse` message.
+        func listEndpoints(
+            request: GRPCCore.ServerRequest<Sightline_Cases_V1_ListEndpointsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_ListEndpointsResponse>
+
+        /// Handle the "AddEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds an endpoint: INVALID_ARGUMENT names the field that is wrong.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_AddEndpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Cases_V1_AddEndpointResponse` message.
+        func addEndpoint(
+            request: GRPCCore.ServerRequest<Sightline_Cases_V1_AddEndpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_AddEndpointResponse>
+
+        /// Handle the "RemoveEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes an endpoint and its deliveries.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_RemoveEndpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Cases_V1_RemoveEndpointResponse` message.
+        func removeEndpoint(
+            request: GRPCCore.ServerRequest<Sightline_Cases_V1_RemoveEndpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_RemoveEndpointResponse>
+
+        /// Handle the "TestEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues a test message to an endpoint (FAILED_PRECONDITION if it is disabled).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_TestEndpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Cases_V1_TestEndpointResponse` message.
+        func testEndpoint(
+            request: GRPCCore.ServerRequest<Sightline_Cases_V1_TestEndpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_TestEndpointResponse>
+
+        /// Handle the "ListDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deliveries, newest first, filtered: the dead letter is status DEAD.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ListDeliveriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Cases_V1_ListDeliveriesResponse` message.
+        func listDeliveries(
+            request: GRPCCore.ServerRequest<Sightline_Cases_V1_ListDeliveriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_ListDeliveriesResponse>
+
+        /// Handle the "ReplayDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues dead deliveries again with a fresh retry period, enabling their endpoints.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ReplayDeliveriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Cases_V1_ReplayDeliveriesResponse` message.
+        func replayDeliveries(
+            request: GRPCCore.ServerRequest<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_ReplayDeliveriesResponse>
     }
 
     /// Simple service protocol for the "sightline.cases.v1.Cases" service.
@@ -692,6 +992,114 @@ extension Sightline_Cases_V1_Cases {
             request: Sightline_Cases_V1_GetLoopKpisRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Cases_V1_GetLoopKpisResponse
+
+        /// Handle the "ListEndpoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's endpoints (secrets masked).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Cases_V1_ListEndpointsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Cases_V1_ListEndpointsResponse` to respond with.
+        func listEndpoints(
+            request: Sightline_Cases_V1_ListEndpointsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Cases_V1_ListEndpointsResponse
+
+        /// Handle the "AddEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds an endpoint: INVALID_ARGUMENT names the field that is wrong.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Cases_V1_AddEndpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Cases_V1_AddEndpointResponse` to respond with.
+        func addEndpoint(
+            request: Sightline_Cases_V1_AddEndpointRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Cases_V1_AddEndpointResponse
+
+        /// Handle the "RemoveEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes an endpoint and its deliveries.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Cases_V1_RemoveEndpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Cases_V1_RemoveEndpointResponse` to respond with.
+        func removeEndpoint(
+            request: Sightline_Cases_V1_RemoveEndpointRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Cases_V1_RemoveEndpointResponse
+
+        /// Handle the "TestEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues a test message to an endpoint (FAILED_PRECONDITION if it is disabled).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Cases_V1_TestEndpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Cases_V1_TestEndpointResponse` to respond with.
+        func testEndpoint(
+            request: Sightline_Cases_V1_TestEndpointRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Cases_V1_TestEndpointResponse
+
+        /// Handle the "ListDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deliveries, newest first, filtered: the dead letter is status DEAD.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Cases_V1_ListDeliveriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Cases_V1_ListDeliveriesResponse` to respond with.
+        func listDeliveries(
+            request: Sightline_Cases_V1_ListDeliveriesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Cases_V1_ListDeliveriesResponse
+
+        /// Handle the "ReplayDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues dead deliveries again with a fresh retry period, enabling their endpoints.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Cases_V1_ReplayDeliveriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Cases_V1_ReplayDeliveriesResponse` to respond with.
+        func replayDeliveries(
+            request: Sightline_Cases_V1_ReplayDeliveriesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Cases_V1_ReplayDeliveriesResponse
     }
 }
 
@@ -798,6 +1206,72 @@ extension Sightline_Cases_V1_Cases.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Sightline_Cases_V1_Cases.Method.ListEndpoints.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_ListEndpointsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_ListEndpointsResponse>(),
+            handler: { request, context in
+                try await self.listEndpoints(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Cases_V1_Cases.Method.AddEndpoint.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_AddEndpointRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_AddEndpointResponse>(),
+            handler: { request, context in
+                try await self.addEndpoint(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Cases_V1_Cases.Method.RemoveEndpoint.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_RemoveEndpointRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_RemoveEndpointResponse>(),
+            handler: { request, context in
+                try await self.removeEndpoint(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Cases_V1_Cases.Method.TestEndpoint.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_TestEndpointRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_TestEndpointResponse>(),
+            handler: { request, context in
+                try await self.testEndpoint(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Cases_V1_Cases.Method.ListDeliveries.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_ListDeliveriesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_ListDeliveriesResponse>(),
+            handler: { request, context in
+                try await self.listDeliveries(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sightline_Cases_V1_Cases.Method.ReplayDeliveries.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_ReplayDeliveriesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_ReplayDeliveriesResponse>(),
+            handler: { request, context in
+                try await self.replayDeliveries(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -897,6 +1371,72 @@ extension Sightline_Cases_V1_Cases.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_GetLoopKpisResponse> {
         let response = try await self.getLoopKpis(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listEndpoints(
+        request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_ListEndpointsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_ListEndpointsResponse> {
+        let response = try await self.listEndpoints(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func addEndpoint(
+        request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_AddEndpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_AddEndpointResponse> {
+        let response = try await self.addEndpoint(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func removeEndpoint(
+        request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_RemoveEndpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_RemoveEndpointResponse> {
+        let response = try await self.removeEndpoint(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func testEndpoint(
+        request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_TestEndpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_TestEndpointResponse> {
+        let response = try await self.testEndpoint(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listDeliveries(
+        request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_ListDeliveriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_ListDeliveriesResponse> {
+        let response = try await self.listDeliveries(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func replayDeliveries(
+        request: GRPCCore.StreamingServerRequest<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Cases_V1_ReplayDeliveriesResponse> {
+        let response = try await self.replayDeliveries(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1017,6 +1557,84 @@ extension Sightline_Cases_V1_Cases.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_GetLoopKpisResponse> {
         return GRPCCore.ServerResponse<Sightline_Cases_V1_GetLoopKpisResponse>(
             message: try await self.getLoopKpis(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listEndpoints(
+        request: GRPCCore.ServerRequest<Sightline_Cases_V1_ListEndpointsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_ListEndpointsResponse> {
+        return GRPCCore.ServerResponse<Sightline_Cases_V1_ListEndpointsResponse>(
+            message: try await self.listEndpoints(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func addEndpoint(
+        request: GRPCCore.ServerRequest<Sightline_Cases_V1_AddEndpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_AddEndpointResponse> {
+        return GRPCCore.ServerResponse<Sightline_Cases_V1_AddEndpointResponse>(
+            message: try await self.addEndpoint(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func removeEndpoint(
+        request: GRPCCore.ServerRequest<Sightline_Cases_V1_RemoveEndpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_RemoveEndpointResponse> {
+        return GRPCCore.ServerResponse<Sightline_Cases_V1_RemoveEndpointResponse>(
+            message: try await self.removeEndpoint(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func testEndpoint(
+        request: GRPCCore.ServerRequest<Sightline_Cases_V1_TestEndpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_TestEndpointResponse> {
+        return GRPCCore.ServerResponse<Sightline_Cases_V1_TestEndpointResponse>(
+            message: try await self.testEndpoint(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listDeliveries(
+        request: GRPCCore.ServerRequest<Sightline_Cases_V1_ListDeliveriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_ListDeliveriesResponse> {
+        return GRPCCore.ServerResponse<Sightline_Cases_V1_ListDeliveriesResponse>(
+            message: try await self.listDeliveries(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func replayDeliveries(
+        request: GRPCCore.ServerRequest<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Cases_V1_ReplayDeliveriesResponse> {
+        return GRPCCore.ServerResponse<Sightline_Cases_V1_ReplayDeliveriesResponse>(
+            message: try await self.replayDeliveries(
                 request: request.message,
                 context: context
             ),
@@ -1243,6 +1861,144 @@ extension Sightline_Cases_V1_Cases {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_GetLoopKpisResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_GetLoopKpisResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListEndpoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's endpoints (secrets masked).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ListEndpointsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_ListEndpointsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_ListEndpointsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listEndpoints<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_ListEndpointsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_ListEndpointsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_ListEndpointsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ListEndpointsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AddEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds an endpoint: INVALID_ARGUMENT names the field that is wrong.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_AddEndpointRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_AddEndpointRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_AddEndpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func addEndpoint<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_AddEndpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_AddEndpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_AddEndpointResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_AddEndpointResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RemoveEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes an endpoint and its deliveries.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_RemoveEndpointRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_RemoveEndpointRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_RemoveEndpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func removeEndpoint<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_RemoveEndpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_RemoveEndpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_RemoveEndpointResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_RemoveEndpointResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TestEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues a test message to an endpoint (FAILED_PRECONDITION if it is disabled).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_TestEndpointRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_TestEndpointRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_TestEndpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func testEndpoint<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_TestEndpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_TestEndpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_TestEndpointResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_TestEndpointResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deliveries, newest first, filtered: the dead letter is status DEAD.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ListDeliveriesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_ListDeliveriesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_ListDeliveriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listDeliveries<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_ListDeliveriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_ListDeliveriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_ListDeliveriesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ListDeliveriesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReplayDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues dead deliveries again with a fresh retry period, enabling their endpoints.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ReplayDeliveriesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_ReplayDeliveriesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_ReplayDeliveriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func replayDeliveries<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_ReplayDeliveriesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ReplayDeliveriesResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1571,6 +2327,210 @@ extension Sightline_Cases_V1_Cases {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListEndpoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The tenant's endpoints (secrets masked).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ListEndpointsRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_ListEndpointsRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_ListEndpointsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listEndpoints<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_ListEndpointsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_ListEndpointsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_ListEndpointsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ListEndpointsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Cases_V1_Cases.Method.ListEndpoints.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "AddEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Adds an endpoint: INVALID_ARGUMENT names the field that is wrong.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_AddEndpointRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_AddEndpointRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_AddEndpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func addEndpoint<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_AddEndpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_AddEndpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_AddEndpointResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_AddEndpointResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Cases_V1_Cases.Method.AddEndpoint.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RemoveEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes an endpoint and its deliveries.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_RemoveEndpointRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_RemoveEndpointRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_RemoveEndpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func removeEndpoint<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_RemoveEndpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_RemoveEndpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_RemoveEndpointResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_RemoveEndpointResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Cases_V1_Cases.Method.RemoveEndpoint.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "TestEndpoint" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues a test message to an endpoint (FAILED_PRECONDITION if it is disabled).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_TestEndpointRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_TestEndpointRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_TestEndpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func testEndpoint<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_TestEndpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_TestEndpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_TestEndpointResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_TestEndpointResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Cases_V1_Cases.Method.TestEndpoint.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deliveries, newest first, filtered: the dead letter is status DEAD.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ListDeliveriesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_ListDeliveriesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_ListDeliveriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listDeliveries<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_ListDeliveriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_ListDeliveriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_ListDeliveriesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ListDeliveriesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Cases_V1_Cases.Method.ListDeliveries.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ReplayDeliveries" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Queues dead deliveries again with a fresh retry period, enabling their endpoints.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Cases_V1_ReplayDeliveriesRequest` message.
+        ///   - serializer: A serializer for `Sightline_Cases_V1_ReplayDeliveriesRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Cases_V1_ReplayDeliveriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func replayDeliveries<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Cases_V1_ReplayDeliveriesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ReplayDeliveriesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Cases_V1_Cases.Method.ReplayDeliveries.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1833,6 +2793,180 @@ extension Sightline_Cases_V1_Cases.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_GetLoopKpisRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_GetLoopKpisResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListEndpoints" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The tenant's endpoints (secrets masked).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Cases_V1_ListEndpointsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listEndpoints<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Cases_V1_ListEndpointsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ListEndpointsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listEndpoints(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_ListEndpointsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_ListEndpointsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddEndpoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds an endpoint: INVALID_ARGUMENT names the field that is wrong.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Cases_V1_AddEndpointRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addEndpoint<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Cases_V1_AddEndpointRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_AddEndpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.addEndpoint(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_AddEndpointRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_AddEndpointResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveEndpoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes an endpoint and its deliveries.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Cases_V1_RemoveEndpointRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeEndpoint<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Cases_V1_RemoveEndpointRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_RemoveEndpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.removeEndpoint(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_RemoveEndpointRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_RemoveEndpointResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TestEndpoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Queues a test message to an endpoint (FAILED_PRECONDITION if it is disabled).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Cases_V1_TestEndpointRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func testEndpoint<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Cases_V1_TestEndpointRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_TestEndpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.testEndpoint(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_TestEndpointRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_TestEndpointResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDeliveries" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deliveries, newest first, filtered: the dead letter is status DEAD.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Cases_V1_ListDeliveriesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDeliveries<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Cases_V1_ListDeliveriesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ListDeliveriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listDeliveries(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_ListDeliveriesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_ListDeliveriesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReplayDeliveries" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Queues dead deliveries again with a fresh retry period, enabling their endpoints.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Cases_V1_ReplayDeliveriesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func replayDeliveries<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Cases_V1_ReplayDeliveriesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ReplayDeliveriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.replayDeliveries(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Cases_V1_ReplayDeliveriesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Cases_V1_ReplayDeliveriesResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2133,6 +3267,204 @@ extension Sightline_Cases_V1_Cases.ClientProtocol {
             metadata: metadata
         )
         return try await self.getLoopKpis(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListEndpoints" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The tenant's endpoints (secrets masked).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listEndpoints<Result>(
+        _ message: Sightline_Cases_V1_ListEndpointsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ListEndpointsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Cases_V1_ListEndpointsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listEndpoints(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AddEndpoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Adds an endpoint: INVALID_ARGUMENT names the field that is wrong.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func addEndpoint<Result>(
+        _ message: Sightline_Cases_V1_AddEndpointRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_AddEndpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Cases_V1_AddEndpointRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.addEndpoint(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveEndpoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes an endpoint and its deliveries.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeEndpoint<Result>(
+        _ message: Sightline_Cases_V1_RemoveEndpointRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_RemoveEndpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Cases_V1_RemoveEndpointRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.removeEndpoint(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TestEndpoint" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Queues a test message to an endpoint (FAILED_PRECONDITION if it is disabled).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func testEndpoint<Result>(
+        _ message: Sightline_Cases_V1_TestEndpointRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_TestEndpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Cases_V1_TestEndpointRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.testEndpoint(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListDeliveries" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deliveries, newest first, filtered: the dead letter is status DEAD.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listDeliveries<Result>(
+        _ message: Sightline_Cases_V1_ListDeliveriesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ListDeliveriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Cases_V1_ListDeliveriesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listDeliveries(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReplayDeliveries" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Queues dead deliveries again with a fresh retry period, enabling their endpoints.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func replayDeliveries<Result>(
+        _ message: Sightline_Cases_V1_ReplayDeliveriesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Cases_V1_ReplayDeliveriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Cases_V1_ReplayDeliveriesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.replayDeliveries(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1,12 +1,15 @@
 import SightlineModel
 import Synchronization
 
-/// Which tenants the case rules must look at in a round, so that idle tenants cost nothing
-/// (docs/architecture.md, "Limits"): a tenant is looked at when survey answers were folded
-/// for it (a detractor may be among them), an alert opened, its case rules or a case
-/// changed (here or, on PostgreSQL, on another replica: ``AlertAnnouncement/casesChanged``),
-/// when its earliest due time passes, and once after the process starts.
-final class CaseCues: Sendable {
+/// Which tenants a round of background work must look at, so that idle tenants cost
+/// nothing (docs/architecture.md, "Limits"): a tenant is looked at when something was
+/// marked for it, when its earliest due time passes, and once after the process starts.
+///
+/// The case rules look when survey answers were folded (a detractor may be among them), an
+/// alert opened, the case rules or a case changed (here or, on PostgreSQL, on another
+/// replica: ``AlertAnnouncement/casesChanged``), or a case falls due. The deliverer looks
+/// when an event may have entered the outbox, an endpoint changed, or a retry falls due.
+final class TenantCues: Sendable {
   private struct Marks {
     /// Tenants to look at in the next round.
     var pending: Set<TenantID> = []
@@ -33,8 +36,8 @@ final class CaseCues: Sendable {
     }
   }
 
-  /// After a look: `tenant`'s earliest unfinished, not yet overdue case falls due at
-  /// `dueMs` (nil: none).
+  /// After a look: `tenant`'s next work falls due at `dueMs` (nil: none), e.g. its earliest
+  /// unfinished, not yet overdue case, or its earliest retry.
   func looked(_ tenant: TenantID, nextDueMs dueMs: Int64?) {
     marks.withLock { marks in
       if let dueMs { marks.nextDueMs[tenant] = dueMs } else { marks.nextDueMs[tenant] = nil }

@@ -1,0 +1,196 @@
+public import Logging
+import Metrics
+public import ServiceLifecycle
+public import SightlineModel
+import SightlineRPC
+import SightlineStorage
+
+/// How the deliverer runs (the metrics process's `--cockpit-url` and `--delivery-*` flags).
+public struct DeliverySettings: Sendable {
+  /// The cockpit's address, for links in messages ("" for none).
+  public var cockpitURL: String
+  public var retry: RetryPolicy
+  /// How often the deliverer looks for work.
+  public var interval: Duration
+  /// How long one request may take.
+  public var requestTimeout: Duration
+
+  public init(
+    cockpitURL: String = "", retry: RetryPolicy = .standard, interval: Duration = .seconds(1),
+    requestTimeout: Duration = .seconds(10)
+  ) {
+    self.cockpitURL = cockpitURL
+    self.retry = retry
+    self.interval = interval
+    self.requestTimeout = requestTimeout
+  }
+}
+
+/// Sends each tenant's outbox to its endpoints (docs/delivery.md): only for tenants whose
+/// metrics lease this replica holds, and only when cued (``TenantCues``: an event written,
+/// an endpoint changed, a retry due, once after start), so idle tenants cost nothing.
+///
+/// Every attempt is recorded after the receiver answers, so a process killed mid-send
+/// sends the message again after restart with the same id: at least once, never lost.
+public struct OutboxDeliverer: Service {
+  let provider: MetricsProvider
+  let settings: DeliverySettings
+  let logger: Logger
+
+  /// At most this many due messages per tenant a round.
+  static let batchLimit = 500
+
+  public init(provider: MetricsProvider, settings: DeliverySettings, logger: Logger) {
+    self.provider = provider
+    self.settings = settings
+    self.logger = logger
+  }
+
+  public func run() async throws {
+    let poster = MessagePoster(timeout: settings.requestTimeout)
+    await cancelWhenGracefulShutdown {
+      while !Task.isCancelled {
+        await round(poster)
+        try? await Task.sleep(for: settings.interval)
+      }
+    }
+    await poster.shutdown()
+  }
+
+  /// One look at every cued tenant that is this replica's.
+  func round(_ poster: MessagePoster) async {
+    let state = provider.state
+    let ownership = provider.follower?.ownership
+    for tenant in state.tenants() where ownership?.isAssigned(tenant) ?? true {
+      guard state.deliveryCues.take(tenant, nowMs: provider.clock()) else { continue }
+      do {
+        var fence = LeaseFence.sole
+        if let ownership {
+          guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
+          fence = held
+        }
+        try await deliver(tenant, fence: fence, poster: poster)
+      } catch let error as LeaseLost {
+        ownership?.lost(tenant)
+        logger.warning("a delivery write was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
+      } catch {
+        state.deliveryCues.failed(tenant)
+        logger.error("delivery failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+      }
+    }
+  }
+
+  /// Fans new events out, sends what is due (within each endpoint's rate, the excess folded
+  /// into a digest), records each answer and cues the next retry.
+  func deliver(_ tenant: TenantID, fence: LeaseFence, poster: MessagePoster) async throws {
+    let store = try provider.state.deliveries(for: tenant)
+    let alerts = try provider.state.alerts(for: tenant)
+    let now = provider.clock()
+    let batches: [[PendingDelivery]] = try await BlockingWork.run {
+      _ = try store.fanOut(nowMs: now, fence: fence)
+      let due = try store.dueDeliveries(nowMs: now, limit: Self.batchLimit)
+      var batches: [[PendingDelivery]] = []
+      for endpointID in Self.orderedEndpoints(due) {
+        let waiting = due.filter { $0.endpoint.id == endpointID }
+        let endpoint = waiting[0].endpoint
+        let plan = DeliveryRatePlan.plan(
+          due: waiting.count, sentInWindow: try store.attempts(endpointID: endpointID, sinceMs: now - 60_000),
+          limit: endpoint.kind.messagesPerMinute)
+        var batch = Array(waiting.prefix(plan.individually))
+        if plan.folded > 0 {
+          let folded = Array(waiting.dropFirst(plan.individually))
+          let digest = Self.digest(of: folded.map(\.event), endpointID: endpointID, nowMs: now)
+          try store.fold(eventIDs: folded.map(\.event.id), endpointID: endpointID, into: digest, nowMs: now, fence: fence)
+          batch.append(PendingDelivery(event: digest, endpoint: endpoint, attempts: 0, createdMs: now))
+        }
+        if !batch.isEmpty { batches.append(batch.map { Self.refreshed($0, alerts: alerts) }) }
+      }
+      return batches
+    }
+    let message = DeliveryMessage(cockpitURL: settings.cockpitURL)
+    // Endpoints side by side; each endpoint's messages in order.
+    let answers = await withTaskGroup(of: [(PendingDelivery, PostResult, Int64)].self) { group in
+      for batch in batches {
+        group.addTask {
+          var answers: [(PendingDelivery, PostResult, Int64)] = []
+          for delivery in batch {
+            let sentMs = provider.clock()
+            let request = message.request(delivery.event, to: delivery.endpoint, nowMs: sentMs)
+            answers.append((delivery, await poster.post(request, kind: delivery.endpoint.kind), sentMs))
+          }
+          return answers
+        }
+      }
+      return await group.reduce(into: []) { $0 += $1 }
+    }
+    try await BlockingWork.run {
+      for (delivery, result, sentMs) in answers {
+        let outcome = outcome(of: result, delivery: delivery, atMs: provider.clock())
+        try store.record(outcome, eventID: delivery.event.id, endpointID: delivery.endpoint.id, atMs: sentMs, fence: fence)
+        count(outcome, tenant: tenant, delivery: delivery)
+      }
+      provider.state.deliveryCues.looked(tenant, nextDueMs: try store.nextDeliveryMs())
+    }
+    // More than a batch was due: look again next round.
+    if answers.count >= Self.batchLimit { provider.state.deliveryCues.mark(tenant) }
+  }
+
+  /// What an answer means for the delivery: done, tried again with backoff, or given up.
+  func outcome(of result: PostResult, delivery: PendingDelivery, atMs: Int64) -> DeliveryOutcome {
+    switch result {
+    case .accepted: return .delivered
+    case .gone(let reason): return .gone(error: reason)
+    case .failed(let reason):
+      guard
+        let next = settings.retry.nextAttemptMs(
+          afterAttempts: delivery.attempts + 1, createdMs: delivery.createdMs, nowMs: atMs, jitter: Double.random(in: 0...1))
+      else { return .dead(error: reason) }
+      return .retry(atMs: next, error: reason)
+    }
+  }
+
+  private func count(_ outcome: DeliveryOutcome, tenant: TenantID, delivery: PendingDelivery) {
+    let (name, level): (String, Logger.Level) =
+      switch outcome {
+      case .delivered: ("delivered", .info)
+      case .retry: ("retried", .notice)
+      case .dead: ("dead", .warning)
+      case .gone: ("gone", .warning)
+      }
+    TenantSeries.deliveries(tenant.rawValue, outcome: name).increment()
+    var metadata: Logger.Metadata = ["tenant": "\(tenant)", "event": "\(delivery.event.id)", "endpoint": "\(delivery.endpoint.id)"]
+    switch outcome {
+    case .retry(let next, let error): metadata["error"] = "\(error)"; metadata["next_ms"] = "\(next)"
+    case .dead(let error), .gone(let error): metadata["error"] = "\(error)"
+    case .delivered: break
+    }
+    logger.log(level: level, "message \(name)", metadata: metadata)
+  }
+
+  /// The endpoints of `due`, in the order of their first due message.
+  static func orderedEndpoints(_ due: [PendingDelivery]) -> [String] {
+    var seen: Set<String> = []
+    return due.map(\.endpoint.id).filter { seen.insert($0).inserted }
+  }
+
+  /// The digest of `events` for one endpoint: its id is made of the endpoint and the first
+  /// folded event, so a digest written before a crash is sent after it under the same id.
+  static func digest(of events: [DeliveryEvent], endpointID: String, nowMs: Int64) -> DeliveryEvent {
+    var facts = DeliveryFacts()
+    facts.subject = endpointID
+    facts.summary = "\(events.count) events"
+    facts.folded = events.map(FoldedEvent.init)
+    return DeliveryEvent(id: "digest-\(endpointID)-\(events.first?.id ?? "")", kind: .digest, atMs: nowMs, facts: facts)
+  }
+
+  /// An alert's message names the contributors found after it opened (they are saved just
+  /// after the alert, in the same round).
+  static func refreshed(_ delivery: PendingDelivery, alerts: any AlertStore) -> PendingDelivery {
+    guard delivery.event.kind == .alertOpened, delivery.event.facts.contributors.isEmpty,
+      let alert = try? alerts.alert(id: delivery.event.facts.subject), !alert.contributors.isEmpty
+    else { return delivery }
+    var refreshed = delivery
+    refreshed.event.facts.contributors = DeliveryEvent(alert, kind: .alertOpened).facts.contributors
+    return refreshed
+  }
+}
