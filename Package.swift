@@ -358,6 +358,9 @@ let package = Package(
         "MetricsService", "SegmentationService", "ExperimentsService", "GatewayService", "SightlineLauncher", "SightlineTesting",
         "SightlineDemo", "Cockpit", "SightlinePostgres", "ZIPFoundation",
         grpcCore, grpcTransport, grpcProtobuf, swiftProtobuf, logging, grdb, postgres,
+        // Local receivers of delivered messages (Support/TestReceiver.swift).
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "X509", package: "swift-certificates"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -88,10 +88,11 @@ public struct InProcessSuite: Sendable {
   /// `replicas`: metrics and segmentation run that many replicas each (PostgreSQL only),
   /// sharing tenants through leases of `leaseTime`; the gateway spreads calls over them.
   /// `gateways`: that many gateways (PostgreSQL only) share the tenants and keys.
+  /// `delivery`: how the metrics replicas deliver their outbox (retries' pace, cockpit links).
   public static func with<R: Sendable>(
     limits: TenantLimiter.Limits = .defaults, logHandler: (@Sendable (String) -> any LogHandler)? = nil,
     followLogs: Bool = true, database: SuiteDatabase? = nil, replicas: Int = 1, gateways: Int = 1,
-    leaseTime: Duration = .seconds(10),
+    leaseTime: Duration = .seconds(10), delivery: DeliverySettings = DeliverySettings(),
     _ body: @Sendable (InProcessSuite) async throws -> R
   ) async throws -> R {
     precondition(replicas == 1 && gateways == 1 || database != nil, "replicas share their data through PostgreSQL")
@@ -145,7 +146,8 @@ public struct InProcessSuite: Sendable {
       var metricsReplicas: [Replica<MetricsProvider>] = []
       var segmentationReplicas: [Replica<Void>] = []
       for _ in 0..<replicas {
-        let metricsProcess = try MetricsProcess.make(configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600))
+        let metricsProcess = try MetricsProcess.make(
+          configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600), delivery: delivery)
         let (server, port, stop) = try await start(metricsProcess.services)
         metricsReplicas.append(Replica(provider: metricsProcess.provider, port: port, server: server, stop: stop))
       }

@@ -329,7 +329,7 @@ import Testing
   }
 
   @Test func idleTenantsAreLookedAtOnceThenOnlyOnACue() throws {
-    let cues = CaseCues()
+    let cues = TenantCues()
     let tenant = try #require(TenantID("t_idle"))
     // Once after the start, then not until something happens.
     #expect(cues.take(tenant, nowMs: 0))

@@ -83,7 +83,8 @@ public protocol DeliveryStore: Sendable {
   /// Gives each event not yet fanned out a delivery, due at `nowMs`, to every enabled
   /// endpoint that chose its kind; returns how many deliveries were written.
   func fanOut(nowMs: Int64, fence: LeaseFence) throws -> Int
-  /// Pending deliveries to enabled endpoints due at `nowMs`, the earliest first.
+  /// Pending deliveries to enabled endpoints due at `nowMs`, the earliest first (those due
+  /// at once in the order their events were written).
   func dueDeliveries(nowMs: Int64, limit: Int) throws -> [PendingDelivery]
   /// Attempts made to `endpointID` at or after `sinceMs` (its rate window).
   func attempts(endpointID: String, sinceMs: Int64) throws -> Int

@@ -70,7 +70,7 @@ extension PostgresStore: DeliveryStore where Schema == MetricsPostgresSchema {
         FROM delivery d JOIN outbox_event e ON e.tenant_id = d.tenant_id AND e.id = d.event_id
           JOIN delivery_endpoint p ON p.tenant_id = d.tenant_id AND p.id = d.endpoint_id
         WHERE d.tenant_id = \(tenant.rawValue) AND d.status = 'pending' AND d.next_ms <= \(nowMs) AND p.enabled = 1
-        ORDER BY d.next_ms, d.created_ms, d.event_id LIMIT \(Int64(limit))
+        ORDER BY d.next_ms, e.seq LIMIT \(Int64(limit))
         """
       ).compactMap { row in
         let cells = row.makeRandomAccess()

@@ -159,7 +159,7 @@ public enum MetricsPostgresSchema: PostgresSchema {
         """
         CREATE TABLE outbox_event (
           tenant_id text NOT NULL, id text NOT NULL, kind text NOT NULL, at_ms bigint NOT NULL, payload text NOT NULL,
-          fanned_out bigint NOT NULL, PRIMARY KEY (tenant_id, id))
+          fanned_out bigint NOT NULL, seq bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (tenant_id, id))
         """,
         "CREATE INDEX outbox_to_fan_out ON outbox_event (tenant_id, at_ms) WHERE fanned_out = 0",
         """

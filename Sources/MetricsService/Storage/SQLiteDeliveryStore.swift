@@ -74,7 +74,7 @@ extension SQLiteStore: DeliveryStore where Schema == MetricsSchema {
           SELECT e.payload, d.attempts, d.created_ms, \(DeliverySQL.joinedEndpointColumns)
           FROM delivery d JOIN outbox_event e ON e.id = d.event_id JOIN delivery_endpoint p ON p.id = d.endpoint_id
           WHERE d.status = 'pending' AND d.next_ms <= ? AND p.enabled = 1
-          ORDER BY d.next_ms, d.created_ms, d.event_id LIMIT ?
+          ORDER BY d.next_ms, e.rowid LIMIT ?
           """,
         arguments: [nowMs, limit]
       ).compactMap { row in

@@ -72,13 +72,14 @@ enum TestBackend: String, Sendable, CustomTestStringConvertible {
   /// Runs `body` with the whole suite in this process on this backend (PostgreSQL: in a
   /// database of its own, dropped afterwards).
   func withSuite<R: Sendable>(
-    logHandler: (@Sendable (String) -> any LogHandler)? = nil, _ body: @Sendable (InProcessSuite) async throws -> R
+    logHandler: (@Sendable (String) -> any LogHandler)? = nil, delivery: DeliverySettings = DeliverySettings(),
+    _ body: @Sendable (InProcessSuite) async throws -> R
   ) async throws -> R {
     switch self {
-    case .sqlite: try await InProcessSuite.with(logHandler: logHandler, body)
+    case .sqlite: try await InProcessSuite.with(logHandler: logHandler, delivery: delivery, body)
     case .postgres:
       try await TestPostgres.withScratchDatabase { database in
-        try await InProcessSuite.with(logHandler: logHandler, database: database, body)
+        try await InProcessSuite.with(logHandler: logHandler, database: database, delivery: delivery, body)
       }
     }
   }
