@@ -108,31 +108,30 @@ public struct OutboxDeliverer: Service {
       return batches
     }
     let message = DeliveryMessage(cockpitURL: settings.cockpitURL)
-    // Endpoints side by side; each endpoint's messages in order.
-    let answers = await withTaskGroup(of: [(PendingDelivery, PostResult, Int64)].self) { group in
+    // Endpoints side by side; each endpoint's messages in order, each answer recorded as it
+    // comes, so a slow receiver holds back neither another's record nor a crash's replay.
+    let sent = try await withThrowingTaskGroup(of: Int.self) { group in
       for batch in batches {
         group.addTask {
-          var answers: [(PendingDelivery, PostResult, Int64)] = []
           for delivery in batch {
             let sentMs = provider.clock()
-            let request = message.request(delivery.event, to: delivery.endpoint, nowMs: sentMs)
-            answers.append((delivery, await poster.post(request, kind: delivery.endpoint.kind), sentMs))
+            let result = await poster.post(message.request(delivery.event, to: delivery.endpoint, nowMs: sentMs), kind: delivery.endpoint.kind)
+            try await BlockingWork.run {
+              let outcome = outcome(of: result, delivery: delivery, atMs: provider.clock())
+              try store.record(outcome, eventID: delivery.event.id, endpointID: delivery.endpoint.id, atMs: sentMs, fence: fence)
+              count(outcome, tenant: tenant, delivery: delivery)
+            }
+            // Gone: the endpoint's other messages are in the dead letter now.
+            if case .gone = result { break }
           }
-          return answers
+          return batch.count
         }
       }
-      return await group.reduce(into: []) { $0 += $1 }
+      return try await group.reduce(0, +)
     }
-    try await BlockingWork.run {
-      for (delivery, result, sentMs) in answers {
-        let outcome = outcome(of: result, delivery: delivery, atMs: provider.clock())
-        try store.record(outcome, eventID: delivery.event.id, endpointID: delivery.endpoint.id, atMs: sentMs, fence: fence)
-        count(outcome, tenant: tenant, delivery: delivery)
-      }
-      provider.state.deliveryCues.looked(tenant, nextDueMs: try store.nextDeliveryMs())
-    }
+    try await BlockingWork.run { provider.state.deliveryCues.looked(tenant, nextDueMs: try store.nextDeliveryMs()) }
     // More than a batch was due: look again next round.
-    if answers.count >= Self.batchLimit { provider.state.deliveryCues.mark(tenant) }
+    if sent >= Self.batchLimit { provider.state.deliveryCues.mark(tenant) }
   }
 
   /// What an answer means for the delivery: done, tried again with backoff, or given up.

@@ -80,8 +80,9 @@ public protocol DeliveryStore: Sendable {
   func removeEndpoint(id: String) throws -> Bool
   /// Writes `event` to the outbox for `endpointID` alone, due at `nowMs` (a test message).
   func enqueue(_ event: DeliveryEvent, endpointID: String, nowMs: Int64) throws
-  /// Gives each event not yet fanned out a delivery, due at `nowMs`, to every enabled
-  /// endpoint that chose its kind; returns how many deliveries were written.
+  /// Gives each event not yet fanned out a delivery, due at `nowMs`, to every endpoint that
+  /// chose its kind (to a disabled one in the dead letter, so a replay sends it); returns
+  /// how many deliveries were written.
   func fanOut(nowMs: Int64, fence: LeaseFence) throws -> Int
   /// Pending deliveries to enabled endpoints due at `nowMs`, the earliest first (those due
   /// at once in the order their events were written).
@@ -150,6 +151,9 @@ enum DeliverySQL {
     case .dead(let error), .gone(let error): (.dead, atMs, error)
     }
   }
+
+  /// The dead letter's reason for a delivery to an endpoint disabled for `reason`.
+  static func disabled(_ reason: String) -> String { "endpoint disabled: " + short(reason) }
 
   /// Errors are kept short: a receiver's whole error page is not a reason.
   static func short(_ error: String) -> String { String(error.prefix(300)) }

@@ -47,12 +47,14 @@ extension PostgresStore: DeliveryStore where Schema == MetricsPostgresSchema {
   public func fanOut(nowMs: Int64, fence: LeaseFence) throws -> Int {
     try transaction { session in
       try session.checkFence(fence, component: Schema.component, tenant: tenant)
-      // One statement: every enabled endpoint that chose an event's kind gets its delivery.
+      // One statement: every endpoint that chose an event's kind gets its delivery (a
+      // disabled one straight in the dead letter, as the SQLite store does).
       let written = try session.execute(
         """
         INSERT INTO delivery (tenant_id, event_id, endpoint_id, status, attempts, created_ms, next_ms, last_error, folded_into)
-        SELECT e.tenant_id, e.id, p.id, 'pending', 0, \(nowMs), \(nowMs), '', ''
-        FROM outbox_event e JOIN delivery_endpoint p ON p.tenant_id = e.tenant_id AND p.enabled = 1
+        SELECT e.tenant_id, e.id, p.id, CASE WHEN p.enabled = 1 THEN 'pending' ELSE 'dead' END, 0, \(nowMs), \(nowMs),
+          CASE WHEN p.enabled = 1 THEN '' ELSE \(DeliverySQL.disabled("")) || p.disabled_reason END, ''
+        FROM outbox_event e JOIN delivery_endpoint p ON p.tenant_id = e.tenant_id
           AND e.kind = ANY (string_to_array(p.events, ','))
         WHERE e.tenant_id = \(tenant.rawValue) AND e.fanned_out = 0
         ON CONFLICT (tenant_id, event_id, endpoint_id) DO NOTHING
@@ -113,7 +115,7 @@ extension PostgresStore: DeliveryStore where Schema == MetricsPostgresSchema {
           """)
         try session.execute(
           """
-          UPDATE delivery SET status = 'dead', last_error = \("endpoint disabled: " + DeliverySQL.short(reason))
+          UPDATE delivery SET status = 'dead', last_error = \(DeliverySQL.disabled(reason))
           WHERE tenant_id = \(tenant.rawValue) AND endpoint_id = \(endpointID) AND status = 'pending'
           """)
       }

@@ -50,14 +50,17 @@ extension SQLiteStore: DeliveryStore where Schema == MetricsSchema {
     try writer.write { db in
       let events = try Row.fetchAll(db, sql: "SELECT id, kind FROM outbox_event WHERE fanned_out = 0 ORDER BY at_ms, id LIMIT 1000")
       guard !events.isEmpty else { return 0 }
-      let endpoints = try Row.fetchAll(db, sql: "SELECT id, events FROM delivery_endpoint WHERE enabled = 1").map {
-        (id: $0[0] as String, events: Set(($0[1] as String).split(separator: ",").map(String.init)))
+      let endpoints = try Row.fetchAll(db, sql: "SELECT id, events, enabled, disabled_reason FROM delivery_endpoint").map {
+        (
+          id: $0[0] as String, events: Set(($0[1] as String).split(separator: ",").map(String.init)),
+          disabledReason: ($0[2] as Int64) == 0 ? $0[3] as String : nil
+        )
       }
       var written = 0
       for event in events {
         let (id, kind): (String, String) = (event[0], event[1])
         for endpoint in endpoints where endpoint.events.contains(kind) {
-          try Self.insertDelivery(eventID: id, endpointID: endpoint.id, nowMs: nowMs, db)
+          try Self.insertDelivery(eventID: id, endpointID: endpoint.id, nowMs: nowMs, disabledReason: endpoint.disabledReason, db)
           written += db.changesCount
         }
         try db.execute(sql: "UPDATE outbox_event SET fanned_out = 1 WHERE id = ?", arguments: [id])
@@ -114,7 +117,7 @@ extension SQLiteStore: DeliveryStore where Schema == MetricsSchema {
           arguments: [DeliverySQL.short(reason), endpointID])
         try db.execute(
           sql: "UPDATE delivery SET status = 'dead', last_error = ? WHERE endpoint_id = ? AND status = 'pending'",
-          arguments: ["endpoint disabled: " + DeliverySQL.short(reason), endpointID])
+          arguments: [DeliverySQL.disabled(reason), endpointID])
       }
     }
   }
@@ -194,13 +197,19 @@ extension SQLiteStore: DeliveryStore where Schema == MetricsSchema {
     }
   }
 
-  private static func insertDelivery(eventID: String, endpointID: String, nowMs: Int64, _ db: Database) throws {
+  /// A delivery due at `nowMs`; to an endpoint disabled for `disabledReason`, straight to
+  /// the dead letter (replaying it enables the endpoint and sends it).
+  private static func insertDelivery(
+    eventID: String, endpointID: String, nowMs: Int64, disabledReason: String? = nil, _ db: Database
+  ) throws {
     try db.execute(
       sql: """
         INSERT INTO delivery (event_id, endpoint_id, status, attempts, created_ms, next_ms, last_error, folded_into)
-        VALUES (?, ?, 'pending', 0, ?, ?, '', '') ON CONFLICT (event_id, endpoint_id) DO NOTHING
+        VALUES (?, ?, ?, 0, ?, ?, ?, '') ON CONFLICT (event_id, endpoint_id) DO NOTHING
         """,
-      arguments: [eventID, endpointID, nowMs, nowMs])
+      arguments: [
+        eventID, endpointID, disabledReason == nil ? "pending" : "dead", nowMs, nowMs, disabledReason.map(DeliverySQL.disabled) ?? "",
+      ])
   }
 }
 
