@@ -55,7 +55,8 @@ extension RealProcessSuites {
       let keyed = connection + ["--api-key", admin]
 
       // Endpoints from the command line; a wrong flag is named before anything is sent.
-      let badKind = try Self.cli(["endpoints", "add", "--name", "x", "--kind", "fax", "--url", "https://x", "--event", "case.opened"] + keyed)
+      let badKind = try Self.cli(
+        ["endpoints", "add", "--name", "x", "--kind", "fax", "--url", "https://x", "--event", "case.opened"] + keyed)
       #expect(badKind.status != 0 && badKind.stderr.contains("--kind is dingtalk, wecom, slack or webhook"), "\(badKind)")
       let insecure = try Self.cli(
         ["endpoints", "add", "--name", "x", "--kind", "slack", "--url", "http://hooks.example.com", "--event", "case.opened"] + keyed)

@@ -135,6 +135,51 @@ struct ReplicaSuiteTests {
     }
   }
 
+  /// Two replicas, four tenants, one receiver: every case opening reaches it exactly once
+  /// (each tenant's outbox is sent by the replica holding its lease), signed (issue 24).
+  @Test func twoReplicasDeliverEachMessageOnce() async throws {
+    let secret = WebhookSecret.generate()
+    let receiver = TestReceiver(secret: secret)
+    try await receiver.start()
+    defer { Task { await receiver.stop() } }
+    try await TestPostgres.withScratchDatabase { database in
+      try await InProcessSuite.with(
+        database: database, replicas: 2, leaseTime: .seconds(10), delivery: DeliveryRPCTests.fast
+      ) { suite in
+        let replicas = suite.metricsReplicas
+        let joined = ContinuousClock.now + .seconds(60)
+        while replicas.contains(where: { $0.provider.follower!.ownership.members.count < 2 }), ContinuousClock.now < joined {
+          try await Task.sleep(for: .milliseconds(50))
+        }
+        try await suite.withGatewayClient { client in
+          let cases = Sightline_Cases_V1_Cases.Client(wrapping: client)
+          var expected: Set<String> = []
+          for name in ["north", "south", "east", "west"] {
+            let key = SuiteMetadata.bearer(try await suite.createTenant(name).adminKey)
+            _ = try await cases.addEndpoint(
+              .with {
+                $0.name = "hook"; $0.kind = .webhook; $0.url = receiver.url; $0.secret = secret; $0.events = ["case.opened"]
+              }, metadata: key)
+            for index in 0..<5 {
+              let opened = try await cases.openCase(
+                .with {
+                  $0.title = "\(name) \(index)"; $0.owner = "desk"
+                }, metadata: key)
+              expected.insert("case.opened-\(opened.case.id)")
+            }
+          }
+          _ = await receiver.wait(timeout: .seconds(60)) { Set($0.compactMap(\.messageID)) == expected }
+          // A little longer: a second sender would show up now.
+          try await Task.sleep(for: .seconds(2))
+          let ids = receiver.messages.compactMap(\.messageID)
+          #expect(Set(ids) == expected)
+          #expect(ids.count == expected.count, "each message once: \(ids.count) for \(expected.count)")
+          #expect(receiver.messages.allSatisfy { $0.signatureValid == true && $0.status == 200 })
+        }
+      }
+    }
+  }
+
   /// The tenant's ticket volume over [from, to), once `minOffset` is applied.
   static func volume(from: Int64, to: Int64, minOffset: Int64) -> Sightline_Metrics_V1_QueryKpisRequest {
     .with {

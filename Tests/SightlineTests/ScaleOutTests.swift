@@ -89,6 +89,21 @@ struct ScaleOutTests {
       #expect(try cases.serviceCase(id: item.id) == nil)
       #expect(try cases.open(item, change: opening, fence: LeaseFence(token: second)))
       #expect(try !cases.open(item, change: opening, fence: LeaseFence(token: second)), "a case is opened once")
+      // So are the deliverer's: a's record of an attempt is refused, b's lands.
+      let outbox = try PostgresMetricsStores(pool: pool, service: "metrics", transferDirectory: "/tmp").deliveries(for: tenant)
+      let endpoint = DeliveryEndpoint(
+        id: "ep-1", name: "ops", kind: .slack, url: "https://hooks.example.com/x", secret: "", events: [.caseOpened], language: .en,
+        createdMs: 0)
+      #expect(try outbox.addEndpoint(endpoint))
+      #expect(try outbox.fanOut(nowMs: 1, fence: LeaseFence(token: second)) == 1, "the case's opening is in the outbox")
+      #expect(throws: LeaseLost.self) { try outbox.fanOut(nowMs: 1, fence: LeaseFence(token: first)) }
+      let event = "case.opened-\(item.id)"
+      #expect(throws: LeaseLost.self) {
+        try outbox.record(.delivered, eventID: event, endpointID: "ep-1", atMs: 2, fence: LeaseFence(token: first))
+      }
+      #expect(try outbox.deliveries(DeliveryFilter()).map(\.status) == [.pending])
+      try outbox.record(.delivered, eventID: event, endpointID: "ep-1", atMs: 2, fence: LeaseFence(token: second))
+      #expect(try outbox.deliveries(DeliveryFilter()).map(\.status) == [.delivered])
 
       // Released, the next claim (by anyone) takes a greater token still.
       try leases.release(tenant, member: "b", token: second)

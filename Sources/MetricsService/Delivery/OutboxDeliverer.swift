@@ -115,7 +115,8 @@ public struct OutboxDeliverer: Service {
         group.addTask {
           for delivery in batch {
             let sentMs = provider.clock()
-            let result = await poster.post(message.request(delivery.event, to: delivery.endpoint, nowMs: sentMs), kind: delivery.endpoint.kind)
+            let result = await poster.post(
+              message.request(delivery.event, to: delivery.endpoint, nowMs: sentMs), kind: delivery.endpoint.kind)
             try await BlockingWork.run {
               let outcome = outcome(of: result, delivery: delivery, atMs: provider.clock())
               try store.record(outcome, eventID: delivery.event.id, endpointID: delivery.endpoint.id, atMs: sentMs, fence: fence)
