@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import SightlineModel
+import SightlineRPC
 import SightlineWire
 import SwiftProtobuf
 
@@ -77,24 +78,9 @@ enum CasesPage {
       })
   }
 
-  static func statusName(_ status: Sightline_Cases_V1_CaseStatus) -> String {
-    switch status {
-    case .open: "open"
-    case .inProgress: "in_progress"
-    case .resolved: "resolved"
-    case .closed: "closed"
-    default: "open"
-    }
-  }
+  static func statusName(_ status: Sightline_Cases_V1_CaseStatus) -> String { CaseWireNames.status(status)?.rawValue ?? "open" }
 
-  static func sourceName(_ source: Sightline_Cases_V1_CaseSource) -> String {
-    switch source {
-    case .alert: "alert"
-    case .detractor: "detractor"
-    case .atRisk: "at_risk"
-    default: "person"
-    }
-  }
+  static func sourceName(_ source: Sightline_Cases_V1_CaseSource) -> String { CaseWireNames.source(source)?.rawValue ?? "person" }
 }
 
 /// One case: what, who, by when, the action taken, and its history.

@@ -80,8 +80,8 @@ struct CaseDesk {
       guard !sourceRef.isEmpty else {
         throw CaseDeskError.invalid(field: "source_ref", reason: "name the customer at risk (sightline customers at-risk lists them)")
       }
-      let unfinished = try cases.cases(CaseFilter(statuses: CaseFilter.unfinished, source: .atRisk, limit: 10_000))
-      if let existing = unfinished.first(where: { $0.sourceRef == sourceRef }) { return (existing, false) }
+      let unfinished = try cases.cases(CaseFilter(statuses: CaseFilter.unfinished, source: .atRisk, sourceRef: sourceRef, limit: 1))
+      if let existing = unfinished.first { return (existing, false) }
       var scope = scope
       scope.customerID = sourceRef
       item = newCase(

@@ -5,42 +5,17 @@ import SwiftProtobuf
 
 /// Cases, changes and rules between the model and the wire (cases.proto).
 enum CaseWire {
-  static func source(_ source: CaseSource) -> Sightline_Cases_V1_CaseSource {
-    switch source {
-    case .alert: .alert
-    case .detractor: .detractor
-    case .atRisk: .atRisk
-    case .person: .person
-    }
-  }
+  static func source(_ source: CaseSource) -> Sightline_Cases_V1_CaseSource { CaseWireNames.source(source) }
 
-  static func source(_ source: Sightline_Cases_V1_CaseSource) -> CaseSource? {
-    switch source {
-    case .alert: .alert
-    case .detractor: .detractor
-    case .atRisk: .atRisk
-    case .person: .person
-    default: nil
-    }
-  }
+  static func source(_ source: Sightline_Cases_V1_CaseSource) -> CaseSource? { CaseWireNames.source(source) }
 
-  static func status(_ status: CaseStatus) -> Sightline_Cases_V1_CaseStatus {
-    switch status {
-    case .open: .open
-    case .inProgress: .inProgress
-    case .resolved: .resolved
-    case .closed: .closed
-    }
-  }
+  static func status(_ status: CaseStatus) -> Sightline_Cases_V1_CaseStatus { CaseWireNames.status(status) }
 
   static func status(_ status: Sightline_Cases_V1_CaseStatus, field: String) throws -> CaseStatus {
-    switch status {
-    case .open: return .open
-    case .inProgress: return .inProgress
-    case .resolved: return .resolved
-    case .closed: return .closed
-    default: throw InvalidInput(field: field, reason: "name a status: OPEN, IN_PROGRESS, RESOLVED or CLOSED")
+    guard let named = CaseWireNames.status(status) else {
+      throw InvalidInput(field: field, reason: "name a status: OPEN, IN_PROGRESS, RESOLVED or CLOSED")
     }
+    return named
   }
 
   static func scope(_ scope: CaseScope) -> Sightline_Cases_V1_CaseScope {

@@ -79,7 +79,6 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
   ) async throws -> ServerResponse<Sightline_Cases_V1_OpenCaseResponse> {
     let request = wrapped.message
     let (desk, tenant) = try deskAndTenant(wrapped.metadata)
-    defer { metrics.casesChanged(tenant) }
     let source: CaseSource
     if request.source == .unspecified {
       source = .person
@@ -93,6 +92,8 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
         title: request.title, source: source, sourceRef: request.sourceRef, owner: request.owner,
         dueMs: request.hasDueAt ? request.dueAt.unixMilliseconds : nil, scope: CaseWire.scope(request.scope), note: request.note)
     }
+    // Written: the rules and the deliverer look at the tenant again.
+    metrics.casesChanged(tenant)
     return ServerResponse(
       message: .with {
         $0.case = CaseWire.serviceCase(item)
@@ -105,7 +106,6 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
   ) async throws -> ServerResponse<Sightline_Cases_V1_UpdateCaseResponse> {
     let request = wrapped.message
     let (desk, tenant) = try deskAndTenant(wrapped.metadata)
-    defer { metrics.casesChanged(tenant) }
     let change: CaseDesk.Change
     switch request.change {
     case .assign(let owner): change = .assign(owner)
@@ -120,6 +120,8 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
       throw InvalidInput(field: "change", reason: "say what changes: assign, note, status or action")
     }
     let item = try answering { try desk.update(request.caseID, expectedVersion: request.expectedVersion, change) }
+    // Written: the rules and the deliverer look at the tenant again.
+    metrics.casesChanged(tenant)
     return ServerResponse(message: .with { $0.case = CaseWire.serviceCase(item) })
   }
 
@@ -150,7 +152,6 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
   ) async throws -> ServerResponse<Sightline_Cases_V1_RecordFollowUpResponse> {
     let request = wrapped.message
     let (desk, tenant) = try deskAndTenant(wrapped.metadata)
-    defer { metrics.casesChanged(tenant) }
     let outcome: CaseDesk.FollowUpOutcome
     switch request.outcome {
     case .reached: outcome = .reached
@@ -163,6 +164,8 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
         request.caseID, outcome: outcome, note: request.note,
         nextAttemptMs: request.hasNextAttemptAt ? request.nextAttemptAt.unixMilliseconds : nil)
     }
+    // Written: the rules and the deliverer look at the tenant again.
+    metrics.casesChanged(tenant)
     return ServerResponse(message: .with { $0.case = CaseWire.serviceCase(item) })
   }
 
@@ -177,9 +180,10 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
   ) async throws -> ServerResponse<Sightline_Cases_V1_CaseRules> {
     let request = wrapped.message
     let (desk, tenant) = try deskAndTenant(wrapped.metadata)
-    defer { metrics.casesChanged(tenant) }
     let rules = try CaseWire.rules(request.rules)
     try desk.cases.setCaseRules(rules)
+    // Written: the rules and the deliverer look at the tenant again.
+    metrics.casesChanged(tenant)
     return ServerResponse(message: CaseWire.rules(rules))
   }
 

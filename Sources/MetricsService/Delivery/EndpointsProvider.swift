@@ -120,24 +120,9 @@ extension CasesProvider {
 
 /// Endpoints and deliveries between the model and cases.proto.
 enum DeliveryWire {
-  static func kind(_ kind: Sightline_Cases_V1_EndpointKind) -> EndpointKind? {
-    switch kind {
-    case .dingtalk: .dingtalk
-    case .wecom: .wecom
-    case .slack: .slack
-    case .webhook: .webhook
-    case .unspecified, .UNRECOGNIZED: nil
-    }
-  }
+  static func kind(_ kind: Sightline_Cases_V1_EndpointKind) -> EndpointKind? { CaseWireNames.kind(kind) }
 
-  static func kind(_ kind: EndpointKind) -> Sightline_Cases_V1_EndpointKind {
-    switch kind {
-    case .dingtalk: .dingtalk
-    case .wecom: .wecom
-    case .slack: .slack
-    case .webhook: .webhook
-    }
-  }
+  static func kind(_ kind: EndpointKind) -> Sightline_Cases_V1_EndpointKind { CaseWireNames.kind(kind) }
 
   static func status(_ status: Sightline_Cases_V1_DeliveryStatus) -> DeliveryStatus? {
     switch status {

@@ -6,6 +6,8 @@ public struct CaseFilter: Sendable, Equatable {
   /// Only these statuses (all when empty).
   public var statuses: Set<CaseStatus>
   public var source: CaseSource?
+  /// Only cases from this alert, response or customer.
+  public var sourceRef: String?
   public var owner: String?
   /// Only cases flagged overdue.
   public var overdueOnly: Bool
@@ -22,13 +24,15 @@ public struct CaseFilter: Sendable, Equatable {
 
   /// A filter from its parts; the defaults list the 100 newest cases.
   public init(
-    statuses: Set<CaseStatus> = [], source: CaseSource? = nil, owner: String? = nil, overdueOnly: Bool = false,
+    statuses: Set<CaseStatus> = [], source: CaseSource? = nil, sourceRef: String? = nil, owner: String? = nil,
+    overdueOnly: Bool = false,
     excludeOverdue: Bool = false, openedFromMs: Int64? = nil, openedToMs: Int64? = nil, dueBeforeMs: Int64? = nil,
     earliestDueFirst: Bool = false,
     limit: Int = 100
   ) {
     self.statuses = statuses
     self.source = source
+    self.sourceRef = sourceRef
     self.owner = owner
     self.overdueOnly = overdueOnly
     self.excludeOverdue = excludeOverdue
@@ -256,6 +260,7 @@ enum CaseListingSQL {
       conditions.append("status IN (\(list))")
     }
     if let source = filter.source { conditions.append("source = \(bind(.text(source.rawValue)))") }
+    if let reference = filter.sourceRef { conditions.append("source_ref = \(bind(.text(reference)))") }
     if let owner = filter.owner { conditions.append("owner = \(bind(.text(owner)))") }
     if filter.overdueOnly { conditions.append("overdue = 1") }
     if filter.excludeOverdue { conditions.append("overdue = 0") }

@@ -18,34 +18,15 @@ struct CasesCommand: AsyncParsableCommand {
       """,
     subcommands: [List.self, Show.self, Open.self, Assign.self, Note.self, Act.self, Resolve.self, Close.self, Reopen.self, Kpis.self])
 
-  static func statusName(_ status: Sightline_Cases_V1_CaseStatus) -> String {
-    switch status {
-    case .open: "open"
-    case .inProgress: "in_progress"
-    case .resolved: "resolved"
-    case .closed: "closed"
-    default: "?"
-    }
-  }
+  static func statusName(_ status: Sightline_Cases_V1_CaseStatus) -> String { CaseWireNames.name(status) }
 
-  static func sourceName(_ source: Sightline_Cases_V1_CaseSource) -> String {
-    switch source {
-    case .alert: "alert"
-    case .detractor: "detractor"
-    case .atRisk: "at_risk"
-    case .person: "person"
-    default: "?"
-    }
-  }
+  static func sourceName(_ source: Sightline_Cases_V1_CaseSource) -> String { CaseWireNames.name(source) }
 
   static func status(_ text: String) throws -> Sightline_Cases_V1_CaseStatus {
-    switch text {
-    case "open": .open
-    case "in_progress": .inProgress
-    case "resolved": .resolved
-    case "closed": .closed
-    default: throw ValidationError("--status is open, in_progress, resolved or closed, not '\(text)'")
+    guard let status = CaseStatus(rawValue: text) else {
+      throw ValidationError("--status is open, in_progress, resolved or closed, not '\(text)'")
     }
+    return CaseWireNames.status(status)
   }
 
   /// One case's lines, as `show` and every change print it.

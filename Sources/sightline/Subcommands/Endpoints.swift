@@ -21,15 +21,11 @@ struct EndpointsCommand: AsyncParsableCommand {
       """,
     subcommands: [Add.self, List.self, Test.self, Remove.self, Deliveries.self, Replay.self])
 
-  static let kinds: [(String, Sightline_Cases_V1_EndpointKind)] = [
-    ("dingtalk", .dingtalk), ("wecom", .wecom), ("slack", .slack), ("webhook", .webhook),
-  ]
-
   static let statuses: [(String, Sightline_Cases_V1_DeliveryStatus)] = [
     ("pending", .pending), ("delivered", .delivered), ("dead", .dead), ("folded", .folded),
   ]
 
-  static func kindName(_ kind: Sightline_Cases_V1_EndpointKind) -> String { kinds.first { $0.1 == kind }?.0 ?? "?" }
+  static func kindName(_ kind: Sightline_Cases_V1_EndpointKind) -> String { CaseWireNames.name(kind) }
   static func statusName(_ status: Sightline_Cases_V1_DeliveryStatus) -> String { statuses.first { $0.1 == status }?.0 ?? "?" }
 
   struct Add: AsyncParsableCommand {
@@ -47,7 +43,7 @@ struct EndpointsCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-      guard let kindValue = EndpointsCommand.kinds.first(where: { $0.0 == kind })?.1 else {
+      guard let kindValue = EndpointKind(rawValue: kind).map(CaseWireNames.kind) else {
         throw ValidationError("--kind is dingtalk, wecom, slack or webhook, not '\(kind)'")
       }
       guard !events.isEmpty else {
