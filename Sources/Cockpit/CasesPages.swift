@@ -128,8 +128,38 @@ enum CasePage {
           HTML.escape(change.detail),
         ]
       }, numericFrom: 99)
-    body += "</section><p><a href=\"/cases\">\(HTML.escape(context.text("cases.back")))</a></p>"
+    body += "</section>" + verificationSection(context, reply.verifications)
+    body += "<p><a href=\"/cases\">\(HTML.escape(context.text("cases.back")))</a></p>"
     return Layout.page(context, title: context.text("cases.case") + " " + item.id, body: body)
+  }
+
+  /// The action's verified effects (复盘), one row per horizon, the weaker fallback said so.
+  static func verificationSection(_ context: PageContext, _ verifications: [Sightline_Cases_V1_Verification]) -> String {
+    var section = "<section aria-labelledby=\"verified\"><h2 id=\"verified\">\(HTML.escape(context.text("cases.verified")))</h2>"
+    guard !verifications.isEmpty else {
+      return section + "<p class=\"muted\">\(HTML.escape(context.text("cases.verified.none")))</p></section>"
+    }
+    func number(_ value: Double) -> String { (value >= 0 ? "+" : "") + String(format: "%.3g", value) }
+    section += Layout.table(
+      caption: context.text("cases.verified"),
+      header: [
+        context.text("cases.verified.horizon"), context.text("cases.verified.verdict"), context.text("cases.verified.effect"), "p",
+        context.text("cases.verified.method"),
+      ],
+      rows: verifications.map { verification in
+        [
+          "\(verification.horizonDays) \(HTML.escape(context.text("cases.verified.days")))",
+          "<span data-verdict=\"\(HTML.escape(verification.verdict))\">"
+            + HTML.escape(context.text("cases.verified." + verification.verdict)) + "</span>",
+          HTML.escape("\(verification.kpi) \(number(verification.effect)) (\(number(verification.ciLow)) … \(number(verification.ciHigh)))"),
+          HTML.escape(String(format: "%.3g", verification.pValue)),
+          HTML.escape(verification.method)
+            + (verification.weakerEvidence
+              ? " <strong data-weaker>\(HTML.escape(context.text("cases.verified.weaker")))</strong>"
+              : " (\(verification.controlUnits))"),
+        ]
+      }, numericFrom: 99)
+    return section + "</section>"
   }
 
   static func scopeText(_ context: PageContext, _ scope: Sightline_Cases_V1_CaseScope) -> String? {

@@ -76,6 +76,21 @@ enum Language: String, Sendable, CaseIterable {
     "cases.change": ("Change", "变更"),
     "cases.detail": ("Detail", "详情"),
     "cases.back": ("All cases", "全部事项"),
+    "cases.verified": ("Verified effect", "效果复盘"),
+    "cases.verified.none": (
+      "The action is verified 14 and 28 days after it took effect.", "措施生效 14 天和 28 天后自动复盘。"
+    ),
+    "cases.verified.horizon": ("After", "生效后"),
+    "cases.verified.days": ("days", "天"),
+    "cases.verified.verdict": ("Verdict", "结论"),
+    "cases.verified.effect": ("Effect (95 % CI)", "效应（95% 置信区间）"),
+    "cases.verified.method": ("How", "方法"),
+    "cases.verified.weaker": (
+      "weaker evidence: no untouched units to compare with", "证据较弱：没有未受影响的单元可作对照"
+    ),
+    "cases.verified.improved": ("improved", "改善"),
+    "cases.verified.worsened": ("worsened", "变差"),
+    "cases.verified.inconclusive": ("inconclusive", "不确定"),
     "cases.open_case": ("Open a case", "建立跟进"),
     "cases.status.open": ("open", "待处理"),
     "cases.status.in_progress": ("in progress", "处理中"),

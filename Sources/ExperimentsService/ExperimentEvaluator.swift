@@ -243,7 +243,7 @@ struct ExperimentPlanner {
           })
         continue
       }
-      let average = mean(values)
+      let average = MetricAnalysis.average(values)
       let sd = (values.reduce(0) { $0 + ($1 - average) * ($1 - average) } / Double(values.count - 1)).squareRoot()
       let mde = ABStatistics.minimumDetectableEffect(sd: sd, nControl: nc, nTreatment: nt, alpha: alpha, power: power)
       response.mde.append(mde)

@@ -81,24 +81,30 @@ public final class MetricsProvider: Sendable {
     }
   }
 
-  /// Runs `tenant`'s case rules once, writing under `fence` (``CaseAutomation``); returns
-  /// the cases opened and escalated.
+  /// Runs `tenant`'s case rules once, writing under `fence` (``CaseAutomation``), then
+  /// verifies the cases' actions whose horizon came (``CaseVerifier``); returns the cases
+  /// opened and escalated and the verifications stored.
   @discardableResult
   public func runCaseRules(
     tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole
-  ) throws -> (opened: [ServiceCase], escalated: [ServiceCase]) {
-    let outcome = try CaseAutomation(
-      cases: state.cases(for: tenant), alerts: state.alerts(for: tenant), settings: state.store(for: tenant).settings(),
-      nowMs: nowMs ?? clock(), fence: fence
+  ) throws -> (opened: [ServiceCase], escalated: [ServiceCase], verified: [(ServiceCase, CaseVerification)]) {
+    let now = nowMs ?? clock()
+    let store = try state.store(for: tenant)
+    let settings = try store.settings()
+    let (cases, alerts) = (try state.cases(for: tenant), try state.alerts(for: tenant))
+    let outcome = try CaseAutomation(cases: cases, alerts: alerts, settings: settings, nowMs: now, fence: fence).run()
+    let verification = try CaseVerifier(
+      cases: cases, alerts: alerts, store: store, settings: settings, buildLock: state.rollupLock(for: tenant), nowMs: now, fence: fence
     ).run()
-    state.caseCues.looked(tenant, nextDueMs: outcome.nextDueMs)
-    // Their openings and escalations wrote events to the outbox.
-    if !outcome.opened.isEmpty || !outcome.escalated.isEmpty { state.deliveryCues.mark(tenant) }
+    let nextDue = [outcome.nextDueMs, verification.nextDueMs].compactMap { $0 }.min()
+    state.caseCues.looked(tenant, nextDueMs: nextDue)
     // A full batch may have left more: look again next round.
     if outcome.opened.count >= CaseAutomation.batchLimit || outcome.escalated.count >= CaseAutomation.batchLimit {
       state.caseCues.mark(tenant)
     }
-    return (outcome.opened, outcome.escalated)
+    // Their openings, escalations and verdicts wrote events to the outbox.
+    if !outcome.opened.isEmpty || !outcome.escalated.isEmpty || !verification.verified.isEmpty { state.deliveryCues.mark(tenant) }
+    return (outcome.opened, outcome.escalated, verification.verified)
   }
 
   private func alertEvaluator(_ tenant: TenantID, nowMs: Int64?, fence: LeaseFence) throws -> AlertEvaluator {

@@ -72,7 +72,7 @@ struct AlertScheduler: Sendable {
           guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
           fence = held
         }
-        let (opened, escalated) = try provider.runCaseRules(tenant: tenant, nowMs: now, fence: fence)
+        let (opened, escalated, verified) = try provider.runCaseRules(tenant: tenant, nowMs: now, fence: fence)
         for item in opened {
           TenantSeries.cases(tenant.rawValue, change: "opened").increment()
           logger.info("case opened", metadata: ["tenant": "\(tenant)", "case": "\(item.id)", "owner": "\(item.owner)"])
@@ -80,6 +80,15 @@ struct AlertScheduler: Sendable {
         for item in escalated {
           TenantSeries.cases(tenant.rawValue, change: "escalated").increment()
           logger.info("case overdue", metadata: ["tenant": "\(tenant)", "case": "\(item.id)", "owner": "\(item.owner)"])
+        }
+        for (item, verification) in verified {
+          TenantSeries.cases(tenant.rawValue, change: "verified").increment()
+          logger.info(
+            "case action verified",
+            metadata: [
+              "tenant": "\(tenant)", "case": "\(item.id)", "horizon_days": "\(verification.horizonDays)",
+              "verdict": "\(verification.verdict.rawValue)", "method": "\(verification.method)",
+            ])
         }
       } catch let error as LeaseLost {
         ownership?.lost(tenant)

@@ -18,6 +18,25 @@ enum CaseWire {
     return named
   }
 
+  static func verification(_ verification: CaseVerification) -> Sightline_Cases_V1_Verification {
+    .with {
+      $0.horizonDays = Int32(verification.horizonDays)
+      $0.evaluatedAt = .init(unixMilliseconds: verification.evaluatedMs)
+      $0.kpi = verification.kpi
+      $0.dimension = verification.dimension
+      $0.treated = verification.treated
+      $0.controlUnits = Int32(clamping: verification.controlUnits)
+      $0.method = verification.method
+      $0.effect = verification.effect
+      $0.ciLow = verification.ciLow
+      $0.ciHigh = verification.ciHigh
+      $0.pValue = verification.pValue
+      $0.verdict = verification.verdict.rawValue
+      $0.weakerEvidence = verification.weakerEvidence
+      $0.note = verification.note
+    }
+  }
+
   static func scope(_ scope: CaseScope) -> Sightline_Cases_V1_CaseScope {
     .with {
       $0.businessLines = scope.businessLines

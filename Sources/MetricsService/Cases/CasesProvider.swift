@@ -67,10 +67,12 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
       throw RPCError(code: .notFound, message: "no case has id \(request.caseID)")
     }
     let history = try desk.cases.history(caseID: item.id)
+    let verifications = try desk.cases.verifications(caseID: item.id)
     return ServerResponse(
       message: .with {
         $0.case = CaseWire.serviceCase(item)
         $0.history = history.map(CaseWire.change)
+        $0.verifications = verifications.map(CaseWire.verification)
       })
   }
 

@@ -33,6 +33,25 @@ extension DeliveryEvent {
     self.init(id: "\(kind.rawValue)-\(serviceCase.id)", kind: kind, atMs: atMs, facts: facts)
   }
 
+  /// The `verification.result` event of `serviceCase`'s action at one horizon.
+  public init(_ verification: CaseVerification, of serviceCase: ServiceCase) {
+    var facts = DeliveryFacts()
+    facts.subject = serviceCase.id
+    facts.summary = "\(serviceCase.action?.description ?? serviceCase.title) (\(verification.horizonDays) days): \(verification.verdict.rawValue)"
+    facts.kpi = verification.kpi
+    facts.owner = serviceCase.owner
+    facts.verdict =
+      verification.verdict.rawValue + " (\(verification.method)" + (verification.weakerEvidence ? ", weaker evidence: no untouched units" : "")
+      + ")"
+    facts.effect = verification.effect
+    facts.ciLow = verification.ciLow
+    facts.ciHigh = verification.ciHigh
+    facts.pValue = verification.pValue
+    self.init(
+      id: "verification.result-\(serviceCase.id)-\(verification.horizonDays)d", kind: .verificationResult, atMs: verification.evaluatedMs,
+      facts: facts)
+  }
+
   /// The event a case change announces, if any: its opening, or its escalation when overdue.
   static func announced(by change: CaseChange, of serviceCase: ServiceCase) -> DeliveryEvent? {
     switch change.kind {

@@ -13,6 +13,8 @@ public struct CaseFilter: Sendable, Equatable {
   public var overdueOnly: Bool
   /// Only cases not flagged overdue.
   public var excludeOverdue: Bool
+  /// Only cases with an action recorded.
+  public var withAction: Bool
   /// Only cases opened in [from, to).
   public var openedFromMs: Int64?
   public var openedToMs: Int64?
@@ -26,7 +28,7 @@ public struct CaseFilter: Sendable, Equatable {
   public init(
     statuses: Set<CaseStatus> = [], source: CaseSource? = nil, sourceRef: String? = nil, owner: String? = nil,
     overdueOnly: Bool = false,
-    excludeOverdue: Bool = false, openedFromMs: Int64? = nil, openedToMs: Int64? = nil, dueBeforeMs: Int64? = nil,
+    excludeOverdue: Bool = false, withAction: Bool = false, openedFromMs: Int64? = nil, openedToMs: Int64? = nil, dueBeforeMs: Int64? = nil,
     earliestDueFirst: Bool = false,
     limit: Int = 100
   ) {
@@ -36,6 +38,7 @@ public struct CaseFilter: Sendable, Equatable {
     self.owner = owner
     self.overdueOnly = overdueOnly
     self.excludeOverdue = excludeOverdue
+    self.withAction = withAction
     self.openedFromMs = openedFromMs
     self.openedToMs = openedToMs
     self.dueBeforeMs = dueBeforeMs
@@ -130,6 +133,12 @@ public protocol CaseStore: Sendable {
   func tickets(customerID: String, sinceMs: Int64, limit: Int) throws -> [CustomerTicket]
   /// `customerID`'s answers at or after `sinceMs`, newest first, at most `limit`.
   func answers(customerID: String, sinceMs: Int64, limit: Int) throws -> [CustomerAnswer]
+  /// The case's verified effects, by horizon.
+  func verifications(caseID: String) throws -> [CaseVerification]
+  /// Stores `verification` of `serviceCase`'s action unless one of its horizon exists, with
+  /// its `verification.result` event in the outbox, in one transaction, if `fence` is still
+  /// the tenant's metrics lease; true when it was stored.
+  func recordVerification(_ verification: CaseVerification, of serviceCase: ServiceCase, fence: LeaseFence) throws -> Bool
 }
 
 /// A case as both backends store it: one row of `service_case`, scope and action as JSON.
@@ -264,6 +273,7 @@ enum CaseListingSQL {
     if let owner = filter.owner { conditions.append("owner = \(bind(.text(owner)))") }
     if filter.overdueOnly { conditions.append("overdue = 1") }
     if filter.excludeOverdue { conditions.append("overdue = 0") }
+    if filter.withAction { conditions.append("action <> ''") }
     if let from = filter.openedFromMs { conditions.append("opened_ms >= \(bind(.integer(from)))") }
     if let to = filter.openedToMs { conditions.append("opened_ms < \(bind(.integer(to)))") }
     if let due = filter.dueBeforeMs { conditions.append("due_ms < \(bind(.integer(due)))") }

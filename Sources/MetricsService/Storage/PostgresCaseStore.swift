@@ -155,6 +155,31 @@ extension PostgresStore: CaseStore where Schema == MetricsPostgresSchema {
     }
   }
 
+  public func verifications(caseID: String) throws -> [CaseVerification] {
+    try transaction { session in
+      try session.query(
+        """
+        SELECT document FROM case_verification WHERE tenant_id = \(tenant.rawValue) AND case_id = \(caseID) ORDER BY horizon_days
+        """
+      ).compactMap { row in CaseVerification(document: try row.decode(String.self)) }
+    }
+  }
+
+  public func recordVerification(_ verification: CaseVerification, of serviceCase: ServiceCase, fence: LeaseFence) throws -> Bool {
+    try transaction { session in
+      try session.checkFence(fence, component: Schema.component, tenant: tenant)
+      let inserted = try session.execute(
+        """
+        INSERT INTO case_verification (tenant_id, case_id, horizon_days, document)
+        VALUES (\(tenant.rawValue), \(serviceCase.id), \(Int64(verification.horizonDays)), \(verification.document))
+        ON CONFLICT (tenant_id, case_id, horizon_days) DO NOTHING
+        """)
+      guard inserted > 0 else { return false }
+      try session.recordOutboxEvent(DeliveryEvent(verification, of: serviceCase), tenant: tenant)
+      return true
+    }
+  }
+
   private func append(_ change: CaseChange, caseID: String, version: Int64, _ session: PostgresSession) throws {
     try session.execute(
       """

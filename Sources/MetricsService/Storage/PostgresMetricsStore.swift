@@ -174,6 +174,17 @@ public enum MetricsPostgresSchema: PostgresSchema {
         "CREATE INDEX delivery_by_created ON delivery (tenant_id, created_ms)",
       ],
       tenantTables: ["delivery_endpoint", "outbox_event", "delivery"]),
+    PostgresMigration(
+      version: 10, name: "case verification",
+      // The verified effects of cases' actions, one per horizon (docs/cases.md, "Verified effect").
+      statements: [
+        """
+        CREATE TABLE case_verification (
+          tenant_id text NOT NULL, case_id text NOT NULL, horizon_days bigint NOT NULL, document text NOT NULL,
+          PRIMARY KEY (tenant_id, case_id, horizon_days))
+        """
+      ],
+      tenantTables: ["case_verification"]),
   ]
 }
 

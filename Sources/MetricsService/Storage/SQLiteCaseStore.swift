@@ -145,6 +145,25 @@ extension SQLiteStore: CaseStore where Schema == MetricsSchema {
     }
   }
 
+  public func verifications(caseID: String) throws -> [CaseVerification] {
+    try writer.read { db in
+      try String.fetchAll(
+        db, sql: "SELECT document FROM case_verification WHERE case_id = ? ORDER BY horizon_days", arguments: [caseID]
+      ).compactMap(CaseVerification.init(document:))
+    }
+  }
+
+  public func recordVerification(_ verification: CaseVerification, of serviceCase: ServiceCase, fence: LeaseFence) throws -> Bool {
+    try writer.write { db in
+      try db.execute(
+        sql: "INSERT INTO case_verification (case_id, horizon_days, document) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        arguments: [serviceCase.id, verification.horizonDays, verification.document])
+      guard db.changesCount > 0 else { return false }
+      try SQLiteOutbox.record(DeliveryEvent(verification, of: serviceCase), db)
+      return true
+    }
+  }
+
   private static func append(_ change: CaseChange, caseID: String, version: Int64, _ db: Database) throws {
     try db.execute(
       sql: "INSERT INTO case_change (case_id, version, at_ms, actor, kind, detail) VALUES (?, ?, ?, ?, ?, ?)",

@@ -190,6 +190,17 @@ public enum MetricsSchema: SQLiteSchema {
       CREATE INDEX delivery_by_endpoint ON delivery(endpoint_id, last_attempt_ms);
       CREATE INDEX delivery_by_created ON delivery(created_ms);
       """),
+    // The verified effects of cases' actions, one per horizon (docs/cases.md, "Verified effect").
+    SQLiteMigration(
+      "v11-case-verification",
+      """
+      CREATE TABLE case_verification (
+        case_id TEXT NOT NULL,
+        horizon_days INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (case_id, horizon_days)
+      ) WITHOUT ROWID;
+      """),
   ]
 }
 

@@ -50,7 +50,7 @@ public enum TenantSeries {
       for outcome in recordOutcomes { ingestRecords(id, kind: kind, outcome: outcome).destroy() }
     }
     for change in alertChanges { alerts(id, change: change).destroy() }
-    for change in ["opened", "escalated"] { cases(id, change: change).destroy() }
+    for change in ["opened", "escalated", "verified"] { cases(id, change: change).destroy() }
     for outcome in ["delivered", "retried", "dead", "gone"] { deliveries(id, outcome: outcome).destroy() }
   }
 }

@@ -129,7 +129,9 @@ struct CasesCommand: AsyncParsableCommand {
   }
 
   struct Show: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a case and its history.")
+    static let configuration = CommandConfiguration(abstract: "Show a case, its history and its action's verified effect.")
+
+    static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + String(format: "%.3g", value) }
     @Argument(help: "The case id.") var id: String
     @OptionGroup var connection: ConnectionOptions
 
@@ -144,6 +146,14 @@ struct CasesCommand: AsyncParsableCommand {
       print("history:")
       for change in reply.history {
         print("  \(DateArgument.localTime(change.at, zone: zone))  \(change.actor)  \(change.kind): \(change.detail)")
+      }
+      for verification in reply.verifications {
+        print(
+          "verified at \(verification.horizonDays) days: \(verification.verdict) on \(verification.kpi), effect "
+            + "\(Self.signed(verification.effect)) (95 % CI \(Self.signed(verification.ciLow)) … \(Self.signed(verification.ciHigh)), "
+            + "p = \(String(format: "%.3g", verification.pValue))), \(verification.method)"
+            + (verification.weakerEvidence ? "; WEAKER EVIDENCE: no untouched units" : "; \(verification.controlUnits) untouched units"))
+        print("  \(verification.note)")
       }
     }
   }

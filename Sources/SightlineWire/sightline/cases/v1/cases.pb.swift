@@ -541,6 +541,62 @@ public nonisolated struct Sightline_Cases_V1_GetCaseRequest: Sendable {
   public init() {}
 }
 
+/// The verified effect of a case's action at one horizon (复盘, docs/cases.md).
+public nonisolated struct Sightline_Cases_V1_Verification: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Days after the action took effect: 14, then 28.
+  public var horizonDays: Int32 = 0
+
+  public var evaluatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_evaluatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_evaluatedAt = newValue}
+  }
+  /// Returns true if `evaluatedAt` has been explicitly set.
+  public var hasEvaluatedAt: Bool {self._evaluatedAt != nil}
+  /// Clears the value of `evaluatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEvaluatedAt() {self._evaluatedAt = nil}
+
+  /// The KPI judged (the alert's, else csat).
+  public var kpi: String = String()
+
+  /// The dimension compared on and the scope's units ("" and none for the fallback).
+  public var dimension: String = String()
+
+  public var treated: [String] = []
+
+  /// Untouched units compared with.
+  public var controlUnits: Int32 = 0
+
+  /// permutation, did, cuped, welch (as the experiments engine's auto chose),
+  /// before_after_trend (no untouched units), none (too little data).
+  public var method: String = String()
+
+  public var effect: Double = 0
+
+  public var ciLow: Double = 0
+
+  public var ciHigh: Double = 0
+
+  public var pValue: Double = 0
+
+  /// improved, worsened or inconclusive (5 %, in the KPI's good direction).
+  public var verdict: String = String()
+
+  /// True for the before/after comparison: nothing rules out what else changed meanwhile.
+  public var weakerEvidence: Bool = false
+
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _evaluatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 public nonisolated struct Sightline_Cases_V1_GetCaseResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -557,6 +613,9 @@ public nonisolated struct Sightline_Cases_V1_GetCaseResponse: Sendable {
 
   /// Every change, oldest first.
   public var history: [Sightline_Cases_V1_CaseChange] = []
+
+  /// The action's verified effects, by horizon.
+  public var verifications: [Sightline_Cases_V1_Verification] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1780,9 +1839,108 @@ nonisolated extension Sightline_Cases_V1_GetCaseRequest: SwiftProtobuf.Message, 
   }
 }
 
+nonisolated extension Sightline_Cases_V1_Verification: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Verification"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}horizon_days\0\u{3}evaluated_at\0\u{1}kpi\0\u{1}dimension\0\u{1}treated\0\u{3}control_units\0\u{1}method\0\u{1}effect\0\u{3}ci_low\0\u{3}ci_high\0\u{3}p_value\0\u{1}verdict\0\u{3}weaker_evidence\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.horizonDays) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._evaluatedAt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.kpi) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.dimension) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.treated) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.controlUnits) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.method) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.effect) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.ciLow) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.ciHigh) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.pValue) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.verdict) }()
+      case 13: try { try decoder.decodeSingularBoolField(value: &self.weakerEvidence) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.horizonDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.horizonDays, fieldNumber: 1)
+    }
+    try { if let v = self._evaluatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.kpi.isEmpty {
+      try visitor.visitSingularStringField(value: self.kpi, fieldNumber: 3)
+    }
+    if !self.dimension.isEmpty {
+      try visitor.visitSingularStringField(value: self.dimension, fieldNumber: 4)
+    }
+    if !self.treated.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.treated, fieldNumber: 5)
+    }
+    if self.controlUnits != 0 {
+      try visitor.visitSingularInt32Field(value: self.controlUnits, fieldNumber: 6)
+    }
+    if !self.method.isEmpty {
+      try visitor.visitSingularStringField(value: self.method, fieldNumber: 7)
+    }
+    if self.effect.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.effect, fieldNumber: 8)
+    }
+    if self.ciLow.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ciLow, fieldNumber: 9)
+    }
+    if self.ciHigh.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ciHigh, fieldNumber: 10)
+    }
+    if self.pValue.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.pValue, fieldNumber: 11)
+    }
+    if !self.verdict.isEmpty {
+      try visitor.visitSingularStringField(value: self.verdict, fieldNumber: 12)
+    }
+    if self.weakerEvidence != false {
+      try visitor.visitSingularBoolField(value: self.weakerEvidence, fieldNumber: 13)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 14)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Cases_V1_Verification, rhs: Sightline_Cases_V1_Verification) -> Bool {
+    if lhs.horizonDays != rhs.horizonDays {return false}
+    if lhs._evaluatedAt != rhs._evaluatedAt {return false}
+    if lhs.kpi != rhs.kpi {return false}
+    if lhs.dimension != rhs.dimension {return false}
+    if lhs.treated != rhs.treated {return false}
+    if lhs.controlUnits != rhs.controlUnits {return false}
+    if lhs.method != rhs.method {return false}
+    if lhs.effect != rhs.effect {return false}
+    if lhs.ciLow != rhs.ciLow {return false}
+    if lhs.ciHigh != rhs.ciHigh {return false}
+    if lhs.pValue != rhs.pValue {return false}
+    if lhs.verdict != rhs.verdict {return false}
+    if lhs.weakerEvidence != rhs.weakerEvidence {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Sightline_Cases_V1_GetCaseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetCaseResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0\u{1}history\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0\u{1}history\0\u{1}verifications\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1792,6 +1950,7 @@ nonisolated extension Sightline_Cases_V1_GetCaseResponse: SwiftProtobuf.Message,
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._case) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.history) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.verifications) }()
       default: break
       }
     }
@@ -1808,12 +1967,16 @@ nonisolated extension Sightline_Cases_V1_GetCaseResponse: SwiftProtobuf.Message,
     if !self.history.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.history, fieldNumber: 2)
     }
+    if !self.verifications.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.verifications, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sightline_Cases_V1_GetCaseResponse, rhs: Sightline_Cases_V1_GetCaseResponse) -> Bool {
     if lhs._case != rhs._case {return false}
     if lhs.history != rhs.history {return false}
+    if lhs.verifications != rhs.verifications {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,36 +1,42 @@
-import SightlineModel
-
 /// One unit's data for one metric: its sufficient statistics in the pre- and post-period.
-struct UnitData: Sendable {
-  var unit: String
-  var pre: SufficientStatistics?
-  var post: SufficientStatistics
+public struct UnitData: Sendable {
+  public var unit: String
+  public var pre: SufficientStatistics?
+  public var post: SufficientStatistics
+
+  public init(unit: String, pre: SufficientStatistics?, post: SufficientStatistics) {
+    self.unit = unit
+    self.pre = pre
+    self.post = post
+  }
 }
 
 /// Why a metric could not be analysed with the method asked for.
-struct AnalysisError: Error, CustomStringConvertible {
-  var description: String
+public struct AnalysisError: Error, CustomStringConvertible {
+  public var description: String
 }
 
 /// The result of one metric's analysis.
-struct MetricOutcome: Sendable {
-  var method: AnalysisMethod
-  var estimate: EffectEstimate
-  var controlUnits: Int
-  var treatmentUnits: Int
-  var note: String
+public struct MetricOutcome: Sendable {
+  public var method: AnalysisMethod
+  public var estimate: EffectEstimate
+  public var controlUnits: Int
+  public var treatmentUnits: Int
+  public var note: String
   /// Smallest p-value the design can produce (permutation), else 0.
-  var smallestPossibleP: Double = 0
+  public var smallestPossibleP: Double = 0
 }
 
-/// Analyses one metric of an experiment from unit-level sufficient statistics.
-enum MetricAnalysis {
+/// Analyses one metric of an experiment from unit-level sufficient statistics: the
+/// experiments engine, shared by the experiments service and the verification of a case's
+/// action (docs/cases.md, "Verified effect").
+public enum MetricAnalysis {
   /// Units per arm at or below which `auto` uses randomisation inference.
-  static let fewUnits = 15
+  public static let fewUnits = 15
 
   /// A unit's value of `kpi` in a period of `days`: the mean (or share) for most KPIs,
   /// tickets per day for volume, the count at the period's end for backlog.
-  static func unitValue(_ stats: SufficientStatistics, kpi: KpiKind, days: Double) -> Double? {
+  public static func unitValue(_ stats: SufficientStatistics, kpi: KpiKind, days: Double) -> Double? {
     switch kpi {
     case .volume: return days > 0 ? stats.sum / days : nil
     case .backlog: return stats.sum
@@ -39,7 +45,7 @@ enum MetricAnalysis {
   }
 
   /// The method `auto` picks, and why.
-  static func automatic(kpi: KpiKind, hashAssigned: Bool, unitsPerArm: Int, hasPrePeriod: Bool) -> (AnalysisMethod, String) {
+  public static func automatic(kpi: KpiKind, hashAssigned: Bool, unitsPerArm: Int, hasPrePeriod: Bool) -> (AnalysisMethod, String) {
     if hashAssigned && kpi != .volume && kpi != .backlog {
       return (.delta, "hash-assigned units: pooled ratio per arm with the delta method (units as clusters)")
     }
@@ -56,7 +62,7 @@ enum MetricAnalysis {
   }
 
   /// Analyses `kpi` with `method`.
-  static func analyse(
+  public static func analyse(
     kpi: KpiKind, method: AnalysisMethod, control: [UnitData], treatment: [UnitData], preDays: Double,
     postDays: Double
   ) throws(AnalysisError) -> MetricOutcome {
@@ -105,7 +111,7 @@ enum MetricAnalysis {
       }
       let welch = ABStatistics.welch(control: c, treatment: t)
       let estimate = EffectEstimate(
-        control: mean(post(control)), treatment: mean(post(treatment)), effect: result.effect,
+        control: average(post(control)), treatment: average(post(treatment)), effect: result.effect,
         standardError: welch?.standardError ?? 0, statistic: result.effect, degreesOfFreedom: nil,
         ciLow: result.ciLow, ciHigh: result.ciHigh, pValue: result.pValue)
       return MetricOutcome(
@@ -135,7 +141,7 @@ enum MetricAnalysis {
         controlUnits: c.count, treatmentUnits: t.count, note: "ratio of sums per arm, delta-method variance over units")
     }
   }
-}
 
-/// The mean of `values` (0 when empty).
-func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+  /// The mean of `values` (0 when empty).
+  public static func average(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+}
