@@ -201,9 +201,14 @@ struct Demo: AsyncParsableCommand {
         "  case \(acted.id): owner \(acted.owner), due \(LocalTime.minute(milliseconds: acted.dueAt.unixMilliseconds, zone: zone))"
           + (acted.dueInBusinessHours ? " (in business hours)" : ""))
       lines.append("  action recorded: \(acted.action.description_p)")
+      let firstLook = acted.action.effectiveAt.unixMilliseconds + Int64(ActionVerifier.horizonsDays[0]) * 86_400_000
+      lines.append(
+        "  its effect is verified on \(LocalTime.date(milliseconds: firstLook, zone: zone)) (\(ActionVerifier.horizonsDays[0]) days on) and again at "
+          + "\(ActionVerifier.horizonsDays[1]) days (sightline cases show \(acted.id))")
     } else {
       lines.append("  the complaint spike's case was not opened within 40 s (the case rules run after each alert round)")
     }
+    lines += try await rolloutVerification(cases, key: key, scenario: scenario)
     let waiting = try await cases.listCases(
       .with {
         $0.source = .detractor; $0.statuses = [.open, .inProgress]; $0.limit = 1000
@@ -213,6 +218,46 @@ struct Demo: AsyncParsableCommand {
       "  \(waiting == 1000 ? "1000 or more" : "\(waiting)") detractors of the last 7 days wait for a follow-up call (sightline followups list)"
     )
     return lines.joined(separator: "\n")
+  }
+
+  /// The dashboard rollout recorded as a case's action on the treated lines from the rollout
+  /// day: its 14- and 28-day verifications are due already, and the metrics process's case
+  /// rules (every 15 s) write them.
+  static func rolloutVerification(
+    _ cases: Sightline_Cases_V1_Cases.Client<HTTP2ClientTransport.Posix>, key: Metadata, scenario: DemoScenario
+  ) async throws -> [String] {
+    let lines = scenario.treatedLines
+    let opened = try await cases.openCase(
+      .with {
+        $0.title = "Management dashboard for lines \(lines.joined(separator: ", "))"; $0.owner = "service-director"
+        $0.scope.businessLines = lines
+      }, metadata: key
+    ).case
+    _ = try await cases.updateCase(
+      .with {
+        $0.caseID = opened.id
+        $0.action = .with {
+          $0.description_p = "Dashboard rolled out to the team leads of lines \(lines.joined(separator: ", "))"
+          $0.effectiveAt = .init(unixMilliseconds: scenario.rolloutMs)
+          $0.scope.businessLines = lines
+        }
+      }, metadata: key)
+    var verifications: [Sightline_Cases_V1_Verification] = []
+    let deadline = ContinuousClock.now + .seconds(40)
+    while verifications.count < ActionVerifier.horizonsDays.count && ContinuousClock.now < deadline {
+      try await Task.sleep(for: .seconds(1))
+      verifications = try await cases.getCase(.with { $0.caseID = opened.id }, metadata: key).verifications
+    }
+    var text = ["  case \(opened.id): the dashboard rollout as an action on lines \(lines.joined(separator: ", ")), verified (复盘):"]
+    for verification in verifications {
+      func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + String(format: "%.3f", value) }
+      text.append(
+        "    \(verification.horizonDays) days: \(verification.verdict) on \(verification.kpi), effect \(signed(verification.effect)) "
+          + "(95 % CI \(signed(verification.ciLow)) … \(signed(verification.ciHigh)), p = \(String(format: "%.3f", verification.pValue))), "
+          + "\(verification.method) against \(verification.controlUnits) untouched lines")
+    }
+    if verifications.isEmpty { text.append("    not verified within 40 s (the case rules run every 15 s)") }
+    return text
   }
 
   /// First response and resolution over the last 30 days in calendar and in business time,
