@@ -128,9 +128,19 @@ enum CasePage {
           HTML.escape(change.detail),
         ]
       }, numericFrom: 99)
-    body += "</section>" + verificationSection(context, reply.verifications)
+    body += "</section>" + workForm(context, item) + verificationSection(context, reply.verifications)
     body += "<p><a href=\"/cases\">\(HTML.escape(context.text("cases.back")))</a></p>"
     return Layout.page(context, title: context.text("cases.case") + " " + item.id, body: body)
+  }
+
+  /// Assign the case or note on it: a form for writers and admins (a reader sees none).
+  static func workForm(_ context: PageContext, _ item: Sightline_Cases_V1_Case) -> String {
+    guard context.session.role != "reader" else { return "" }
+    return "<form class=\"work-case\" method=\"post\" action=\"/cases/update\">"
+      + "<input type=\"hidden\" name=\"csrf\" value=\"\(context.session.csrf)\"><input type=\"hidden\" name=\"case\" value=\"\(HTML.escape(item.id))\">"
+      + "<label>\(HTML.escape(context.text("cases.assignTo"))) <input name=\"owner\" maxlength=\"200\" placeholder=\"\(HTML.escape(item.owner))\"></label> "
+      + "<label>\(HTML.escape(context.text("cases.addNote"))) <input name=\"note\" maxlength=\"4000\"></label> "
+      + "<button type=\"submit\">\(HTML.escape(context.text("cases.save")))</button></form>"
   }
 
   /// The action's verified effects (复盘), one row per horizon, the weaker fallback said so.

@@ -90,6 +90,7 @@ public struct Cockpit: Sendable {
     router.get("/followups") { request, _ in await self.page(request) { try await FollowUpsPage.render($0, gateway: self.gateway) } }
     router.post("/cases/open") { request, _ in await self.openCase(request) }
     router.post("/followups/record") { request, _ in await self.recordFollowUp(request) }
+    router.post("/cases/update") { request, _ in await self.updateCase(request) }
     router.get("/admin/keys") { request, _ in
       await self.page(request, admin: true) { try await KeysPage.render($0, gateway: self.gateway) }
     }
@@ -302,6 +303,21 @@ public struct Cockpit: Sendable {
           $0.source = .alert; $0.sourceRef = fields.last { $0.0 == "alert" }?.1 ?? ""
         }, metadata: Self.metadata(session))
       return "/case?id=" + HTML.percentEncode(opened.case.id)
+    }
+  }
+
+  /// The case page's form: assigns the case and/or adds a note (each a change of its own in
+  /// the history), back to the case.
+  func updateCase(_ request: Request) async -> Response {
+    await formAction(request) { session, fields in
+      func field(_ name: String) -> String { (fields.last { $0.0 == name }?.1 ?? "").trimmingCharacters(in: .whitespaces) }
+      let (id, owner, note) = (field("case"), field("owner"), field("note"))
+      let cases = Sightline_Cases_V1_Cases.Client(wrapping: self.gateway)
+      let changes: [Sightline_Cases_V1_UpdateCaseRequest.OneOf_Change] = (owner.isEmpty ? [] : [.assign(owner)]) + (note.isEmpty ? [] : [.note(note)])
+      for change in changes {
+        _ = try await cases.updateCase(.with { $0.caseID = id; $0.change = change }, metadata: Self.metadata(session))
+      }
+      return "/case?id=" + HTML.percentEncode(id)
     }
   }
 

@@ -77,6 +77,9 @@ enum Language: String, Sendable, CaseIterable {
     "cases.detail": ("Detail", "详情"),
     "cases.back": ("All cases", "全部事项"),
     "cases.verified": ("Verified effect", "效果复盘"),
+    "cases.assignTo": ("Assign to", "指派给"),
+    "cases.addNote": ("Note", "备注"),
+    "cases.save": ("Save", "保存"),
     "cases.verified.none": (
       "The action is verified 14 and 28 days after it took effect.", "措施生效 14 天和 28 天后自动复盘。"
     ),

@@ -405,6 +405,17 @@ def main():
         changes = [e.get_attribute("data-change") for e in driver.find_elements(By.CSS_SELECTOR, "[data-change]")]
         check(changes and changes[0] == "opened", f"the case's history: {changes}")
         check("first admin key (" in driver.page_source, "the history does not name the admin's key")
+        # Assigned and noted from the page: two changes in the history, under the admin's key.
+        work = driver.find_element(By.CSS_SELECTOR, "form.work-case")
+        work.find_element(By.NAME, "owner").send_keys("wang")
+        work.find_element(By.NAME, "note").send_keys("called the carrier")
+        work.find_element(By.CSS_SELECTOR, "button").click()
+        WebDriverWait(driver, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-change]")) >= len(changes) + 2)
+        worked = [e.get_attribute("data-change") for e in driver.find_elements(By.CSS_SELECTOR, "[data-change]")]
+        check(worked[-2:] == ["assigned", "note"], f"the case's history after working it: {worked}")
+        check("called the carrier" in driver.page_source and "wang" in driver.page_source, "the assignment or note is missing")
+        status, _, _ = cockpit.request("POST", "/cases/update", cookie=admin_session, body="csrf=wrong&case=" + case_id + "&note=x")
+        check(status == 403, f"working a case without the token answered {status}")
         shoot(driver, args.screenshots, "case-en")
         driver.get(cockpit.base + "/cases")
         check(driver.find_elements(By.CSS_SELECTOR, f'a[data-case="{case_id}"]'), f"the cases page does not list {case_id}")
