@@ -161,7 +161,8 @@ enum CasePage {
           "\(verification.horizonDays) \(HTML.escape(context.text("cases.verified.days")))",
           "<span data-verdict=\"\(HTML.escape(verification.verdict))\">"
             + HTML.escape(context.text("cases.verified." + verification.verdict)) + "</span>",
-          HTML.escape("\(verification.kpi) \(number(verification.effect)) (\(number(verification.ciLow)) … \(number(verification.ciHigh)))"),
+          HTML.escape(
+            "\(verification.kpi) \(number(verification.effect)) (\(number(verification.ciLow)) … \(number(verification.ciHigh)))"),
           HTML.escape(String(format: "%.3g", verification.pValue)),
           HTML.escape(verification.method)
             + (verification.weakerEvidence

@@ -313,9 +313,13 @@ public struct Cockpit: Sendable {
       func field(_ name: String) -> String { (fields.last { $0.0 == name }?.1 ?? "").trimmingCharacters(in: .whitespaces) }
       let (id, owner, note) = (field("case"), field("owner"), field("note"))
       let cases = Sightline_Cases_V1_Cases.Client(wrapping: self.gateway)
-      let changes: [Sightline_Cases_V1_UpdateCaseRequest.OneOf_Change] = (owner.isEmpty ? [] : [.assign(owner)]) + (note.isEmpty ? [] : [.note(note)])
+      let changes: [Sightline_Cases_V1_UpdateCaseRequest.OneOf_Change] =
+        (owner.isEmpty ? [] : [.assign(owner)]) + (note.isEmpty ? [] : [.note(note)])
       for change in changes {
-        _ = try await cases.updateCase(.with { $0.caseID = id; $0.change = change }, metadata: Self.metadata(session))
+        _ = try await cases.updateCase(
+          .with {
+            $0.caseID = id; $0.change = change
+          }, metadata: Self.metadata(session))
       }
       return "/case?id=" + HTML.percentEncode(id)
     }

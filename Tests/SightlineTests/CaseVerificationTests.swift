@@ -74,10 +74,16 @@ import Testing
           .ingest(.with { $0.events = Self.events(effectiveMs: effective, treated: ["south", "west", "north"]) }, metadata: admin)
         #expect(ingested.accepted == 28 * 8 * 3 * 2)
         _ = try await Sightline_Metrics_V1_Metrics.Client(wrapping: client).queryKpis(
-          .with { $0.kpis = [.csat]; $0.minOffset = ingested.offset }, metadata: admin)
+          .with {
+            $0.kpis = [.csat]; $0.minOffset = ingested.offset
+          }, metadata: admin)
 
         func openWithAction(_ title: String, regions: [String]) async throws -> String {
-          let opened = try await cases.openCase(.with { $0.title = title; $0.owner = "desk" }, metadata: admin).case
+          let opened = try await cases.openCase(
+            .with {
+              $0.title = title; $0.owner = "desk"
+            }, metadata: admin
+          ).case
           _ = try await cases.updateCase(
             .with {
               $0.caseID = opened.id

@@ -37,11 +37,13 @@ extension DeliveryEvent {
   public init(_ verification: CaseVerification, of serviceCase: ServiceCase) {
     var facts = DeliveryFacts()
     facts.subject = serviceCase.id
-    facts.summary = "\(serviceCase.action?.description ?? serviceCase.title) (\(verification.horizonDays) days): \(verification.verdict.rawValue)"
+    facts.summary =
+      "\(serviceCase.action?.description ?? serviceCase.title) (\(verification.horizonDays) days): \(verification.verdict.rawValue)"
     facts.kpi = verification.kpi
     facts.owner = serviceCase.owner
     facts.verdict =
-      verification.verdict.rawValue + " (\(verification.method)" + (verification.weakerEvidence ? ", weaker evidence: no untouched units" : "")
+      verification.verdict.rawValue + " (\(verification.method)"
+      + (verification.weakerEvidence ? ", weaker evidence: no untouched units" : "")
       + ")"
     facts.effect = verification.effect
     facts.ciLow = verification.ciLow
