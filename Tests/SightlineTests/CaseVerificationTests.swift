@@ -78,7 +78,7 @@ import Testing
             $0.kpis = [.csat]; $0.minOffset = ingested.offset
           }, metadata: admin)
 
-        func openWithAction(_ title: String, regions: [String]) async throws -> String {
+        func openWithAction(_ title: String, regions: [String], verifyAfterDays: Int32 = 0) async throws -> String {
           let opened = try await cases.openCase(
             .with {
               $0.title = title; $0.owner = "desk"
@@ -90,16 +90,18 @@ import Testing
               $0.action = .with {
                 $0.description_p = title; $0.effectiveAt = .init(unixMilliseconds: effective)
                 $0.scope = .with { $0.regions = regions }
+                $0.verifyAfterDays = verifyAfterDays
               }
             }, metadata: admin)
           return opened.id
         }
         let scoped = try await openWithAction("Callback within 2 hours", regions: ["south", "west", "north"])
-        let unscoped = try await openWithAction("New greeting script", regions: [])
+        // This one sets its own follow-up horizon: a week.
+        let unscoped = try await openWithAction("New greeting script", regions: [], verifyAfterDays: 7)
 
         // 14 days after the action: verified; the 28-day look waits for its day.
         let first = try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now)
-        #expect(Set(first.verified.map { "\($0.0.id)@\($0.1.horizonDays)" }) == ["\(scoped)@14", "\(unscoped)@14"])
+        #expect(Set(first.verified.map { "\($0.0.id)@\($0.1.horizonDays)" }) == ["\(scoped)@14", "\(unscoped)@7"])
         #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now).verified.isEmpty, "verified once")
 
         let shown = try await cases.getCase(.with { $0.caseID = scoped }, metadata: admin)
@@ -120,7 +122,7 @@ import Testing
 
         // The verdicts reach the endpoint, signed, under one id each.
         let got = await receiver.wait { $0.count >= 2 }
-        #expect(Set(got.compactMap(\.messageID)) == ["verification.result-\(scoped)-14d", "verification.result-\(unscoped)-14d"])
+        #expect(Set(got.compactMap(\.messageID)) == ["verification.result-\(scoped)-14d", "verification.result-\(unscoped)-7d"])
         #expect(got.allSatisfy { $0.signatureValid == true && $0.body.contains(#""type":"verification.result""#) })
         #expect(got.contains { $0.body.contains("improved (permutation)") })
 
@@ -129,6 +131,13 @@ import Testing
         #expect(Set(later.verified.map { "\($0.0.id)@\($0.1.horizonDays)" }) == ["\(scoped)@28", "\(unscoped)@28"])
       }
     }
+  }
+
+  @Test func theFollowUpHorizonIsTheActionsOwnThen28Days() {
+    func horizons(_ days: Int?) -> [Int] {
+      CaseAction(description: "x", effectiveMs: 0, scope: CaseScope(), verifyAfterDays: days).verificationHorizons
+    }
+    #expect(horizons(nil) == [14, 28] && horizons(7) == [7, 28] && horizons(28) == [28] && horizons(40) == [28, 40])
   }
 
   /// The before/after fallback by hand: a nearly flat series (slope −0.2/17.5 a day) then a

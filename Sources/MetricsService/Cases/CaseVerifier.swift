@@ -25,7 +25,7 @@ struct CaseVerifier {
     for item in try cases.cases(CaseFilter(withAction: true, limit: Self.batchLimit)) {
       guard let action = item.action else { continue }
       let done = Set(try cases.verifications(caseID: item.id).map(\.horizonDays))
-      for horizon in ActionVerifier.horizonsDays where !done.contains(horizon) {
+      for horizon in action.verificationHorizons where !done.contains(horizon) {
         let due = action.effectiveMs + Int64(horizon) * Self.dayMs
         guard due <= nowMs else {
           next = min(next ?? due, due)

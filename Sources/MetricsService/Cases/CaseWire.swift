@@ -69,6 +69,7 @@ enum CaseWire {
           $0.description_p = action.description
           $0.effectiveAt = .init(unixMilliseconds: action.effectiveMs)
           $0.scope = scope(action.scope)
+          $0.verifyAfterDays = Int32(action.verifyAfterDays ?? 0)
         }
       }
       $0.openedAt = .init(unixMilliseconds: item.openedMs)

@@ -115,9 +115,13 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
     case .status(let status): change = .status(try CaseWire.status(status, field: "status"), note: request.noteWithStatus)
     case .action(let action):
       guard action.hasEffectiveAt else { throw InvalidInput(field: "action.effective_at", reason: "say from when the action applies") }
+      guard (0...365).contains(action.verifyAfterDays) else {
+        throw InvalidInput(field: "action.verify_after_days", reason: "must be 1 to 365 days (0 for the default, 14)")
+      }
       change = .action(
         CaseAction(
-          description: action.description_p, effectiveMs: action.effectiveAt.unixMilliseconds, scope: CaseWire.scope(action.scope)))
+          description: action.description_p, effectiveMs: action.effectiveAt.unixMilliseconds, scope: CaseWire.scope(action.scope),
+          verifyAfterDays: action.verifyAfterDays == 0 ? nil : Int(action.verifyAfterDays)))
     case nil:
       throw InvalidInput(field: "change", reason: "say what changes: assign, note, status or action")
     }

@@ -74,7 +74,8 @@ public struct CaseVerification: Sendable, Equatable, Codable {
 
 /// Verifies a case's action with the experiments engine (``MetricAnalysis``).
 public enum ActionVerifier {
-  /// The horizons, in days after the action took effect: the follow-up horizon, then 28.
+  /// The horizons, in days after the action took effect: the default follow-up horizon
+  /// (an action may set its own: ``CaseAction/verifyAfterDays``), then 28.
   public static let horizonsDays = [14, 28]
   static let alpha = 0.05
 

@@ -49,12 +49,22 @@ public struct CaseAction: Sendable, Equatable, Codable {
   public var effectiveMs: Int64
   /// The units it touched.
   public var scope: CaseScope
+  /// Days after `effectiveMs` its effect is first verified (nil: 14); again at 28.
+  public var verifyAfterDays: Int?
 
   /// An action from its parts.
-  public init(description: String, effectiveMs: Int64, scope: CaseScope) {
+  public init(description: String, effectiveMs: Int64, scope: CaseScope, verifyAfterDays: Int? = nil) {
     self.description = description
     self.effectiveMs = effectiveMs
     self.scope = scope
+    self.verifyAfterDays = verifyAfterDays
+  }
+
+  /// The days after it took effect its effect is verified: its follow-up horizon (14 by
+  /// default), then 28 (once, when they are the same).
+  public var verificationHorizons: [Int] {
+    let first = verifyAfterDays ?? ActionVerifier.horizonsDays[0]
+    return Array(Set([first, ActionVerifier.horizonsDays[1]])).sorted()
   }
 }
 

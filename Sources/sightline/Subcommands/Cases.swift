@@ -240,18 +240,20 @@ struct CasesCommand: AsyncParsableCommand {
     @OptionGroup var target: CaseOptions
     @Argument(help: "What was done.") var description: String
     @Option(help: "From when it applies: a date or time (default: now).") var from: String?
+    @Option(help: "Days after --from its effect is first verified (1-365; default 14); again at 28.") var verifyAfter: Int32?
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-      let (target, description, from, scope) = (self.target, self.description, self.from, self.scope.scope)
+      if let days = verifyAfter, !(1...365).contains(days) { throw ValidationError("--verify-after is 1 to 365 days, not \(days)") }
+      let (target, description, from, scope, verifyAfter) = (self.target, self.description, self.from, self.scope.scope, self.verifyAfter)
       let (reply, zone) = try await connection.withGateway { client, metadata in
         let zone = await DateArgument.tenantZone(client, metadata: metadata)
         let effective = try from.map { try DateArgument.timestamp($0, zone: zone, flag: "--from") } ?? .init(date: Date())
         let request = Sightline_Cases_V1_UpdateCaseRequest.with {
           $0.caseID = target.id; $0.expectedVersion = target.version
           $0.action = .with {
-            $0.description_p = description; $0.effectiveAt = effective; $0.scope = scope
+            $0.description_p = description; $0.effectiveAt = effective; $0.scope = scope; $0.verifyAfterDays = verifyAfter ?? 0
           }
         }
         return (try await Sightline_Cases_V1_Cases.Client(wrapping: client).updateCase(request, metadata: metadata), zone)

@@ -335,6 +335,9 @@ public nonisolated struct Sightline_Cases_V1_CaseAction: Sendable {
   /// Clears the value of `scope`. Subsequent reads from it will return its default value.
   public mutating func clearScope() {self._scope = nil}
 
+  /// Days after effective_at its effect is first verified (1-365; 0 = 14); again at 28.
+  public var verifyAfterDays: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1470,7 +1473,7 @@ nonisolated extension Sightline_Cases_V1_CaseScope: SwiftProtobuf.Message, Swift
 
 nonisolated extension Sightline_Cases_V1_CaseAction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CaseAction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}description\0\u{3}effective_at\0\u{1}scope\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}description\0\u{3}effective_at\0\u{1}scope\0\u{3}verify_after_days\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1481,6 +1484,7 @@ nonisolated extension Sightline_Cases_V1_CaseAction: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._effectiveAt) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._scope) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.verifyAfterDays) }()
       default: break
       }
     }
@@ -1500,6 +1504,9 @@ nonisolated extension Sightline_Cases_V1_CaseAction: SwiftProtobuf.Message, Swif
     try { if let v = self._scope {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if self.verifyAfterDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.verifyAfterDays, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1507,6 +1514,7 @@ nonisolated extension Sightline_Cases_V1_CaseAction: SwiftProtobuf.Message, Swif
     if lhs.description_p != rhs.description_p {return false}
     if lhs._effectiveAt != rhs._effectiveAt {return false}
     if lhs._scope != rhs._scope {return false}
+    if lhs.verifyAfterDays != rhs.verifyAfterDays {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
