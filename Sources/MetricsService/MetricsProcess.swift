@@ -52,7 +52,9 @@ public struct MetricsProcess: Sendable {
     let applied = (database?.all ?? []).map {
       AppliedNotification.listener(component: "metrics", url: $0.url, logger: logger, follower.observeApplied)
     }
-    let provider = MetricsProvider(state: state, follower: follower)
+    // The segmentation service lists customers at risk for the case rules (when configured).
+    let segmentation = try configuration.upstreams[.segmentation].map { _ in try configuration.upstreamClient(.segmentation) }
+    let provider = MetricsProvider(state: state, follower: follower, segmentation: segmentation?.client)
     let server = try SuiteServer.backend(
       configuration: configuration, services: [provider, CasesProvider(metrics: provider), provider.tenantData(logger: logger)],
       serviceNames: [serviceName, casesServiceName],
@@ -70,13 +72,12 @@ public struct MetricsProcess: Sendable {
     let pools: [any Service] = (database?.all ?? []) + (leases?.pools ?? [])
     let listeners: [any Service] = applied + [announcements].compactMap { $0 }
     let services: [any Service] =
-      pools + [ingestion] + listeners + [
+      pools + [ingestion] + [segmentation].compactMap { $0 } + listeners + [
         follower,
         PeriodicService(interval: alertInterval) {
-          try? await BlockingWork.run {
-            scheduler.evaluateAll()
-            scheduler.runCaseRules()
-          }
+          try? await BlockingWork.run { scheduler.evaluateAll() }
+          let atRisk = await scheduler.fetchAtRisk()
+          try? await BlockingWork.run { scheduler.runCaseRules(atRisk: atRisk) }
         },
         PeriodicService(interval: .seconds(10)) { await warmer.warmQuietTenants() },
         OutboxDeliverer(provider: provider, settings: delivery, logger: logger), server,

@@ -1,5 +1,6 @@
 import Foundation
 public import GRPCCore
+public import GRPCNIOTransportHTTP2
 public import Logging
 public import SightlineModel
 public import SightlineRPC
@@ -21,16 +22,20 @@ public final class MetricsProvider: Sendable {
   private let feed = TenantBroadcast<AlertRecord>(buffering: .unbounded)
   /// When each staffing-gap rule was last evaluated, and on what.
   private let staffingGapCadence = StaffingGapCadence()
+  /// The segmentation service's customers at risk, for the case rules (nil without a
+  /// segmentation service to ask).
+  let atRiskFeed: AtRiskFeed?
 
   /// A provider over `state`; `follower` (if any) is asked to follow tenants as calls for
   /// them arrive; `clock` gives "now" in Unix ms.
   public init(
     state: MetricsLogConsumer, follower: LogFollower?,
-    clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds
+    clock: @escaping @Sendable () -> Int64 = WallClock.unixMilliseconds, segmentation: GRPCClient<HTTP2ClientTransport.Posix>? = nil
   ) {
     self.state = state
     self.follower = follower
     self.clock = clock
+    self.atRiskFeed = segmentation.map(AtRiskFeed.init(client:))
   }
 
   /// This service's part of the tenant data lifecycle; deleting a tenant first stops its log
@@ -78,21 +83,23 @@ public final class MetricsProvider: Sendable {
     } else {
       state.caseCues.mark(tenant)
       state.deliveryCues.mark(tenant)
+      atRiskFeed?.forget(tenant)
     }
   }
 
-  /// Runs `tenant`'s case rules once, writing under `fence` (``CaseAutomation``), then
+  /// Runs `tenant`'s case rules once, writing under `fence` (``CaseAutomation``; with
+  /// `atRisk`, the segmentation service's list, customers at risk open cases too), then
   /// verifies the cases' actions whose horizon came (``CaseVerifier``); returns the cases
   /// opened and escalated and the verifications stored.
   @discardableResult
   public func runCaseRules(
-    tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole
+    tenant: TenantID, nowMs: Int64? = nil, fence: LeaseFence = .sole, atRisk: [AtRiskCustomer]? = nil
   ) throws -> (opened: [ServiceCase], escalated: [ServiceCase], verified: [(ServiceCase, CaseVerification)]) {
     let now = nowMs ?? clock()
     let store = try state.store(for: tenant)
     let settings = try store.settings()
     let (cases, alerts) = (try state.cases(for: tenant), try state.alerts(for: tenant))
-    let outcome = try CaseAutomation(cases: cases, alerts: alerts, settings: settings, nowMs: now, fence: fence).run()
+    let outcome = try CaseAutomation(cases: cases, alerts: alerts, settings: settings, nowMs: now, fence: fence, atRisk: atRisk).run()
     let verification = try CaseVerifier(
       cases: cases, alerts: alerts, store: store, settings: settings, buildLock: state.rollupLock(for: tenant), nowMs: now, fence: fence
     ).run()
@@ -144,6 +151,7 @@ public final class MetricsProvider: Sendable {
     case .casesChanged(let tenant):
       state.caseCues.mark(tenant)
       state.deliveryCues.mark(tenant)
+      atRiskFeed?.forget(tenant)
     }
   }
 

@@ -25,7 +25,9 @@ public enum SuiteComponent: String, Sendable, CaseIterable, Codable {
   public var upstreams: [SuiteComponent] {
     switch self {
     case .gateway: Self.backends
-    case .metrics, .segmentation: [.ingestion]
+    // Metrics asks segmentation for customers at risk (the case rules: docs/cases.md).
+    case .metrics: [.ingestion, .segmentation]
+    case .segmentation: [.ingestion]
     case .experiments: [.metrics]
     case .ingestion: []
     }

@@ -142,9 +142,16 @@ public struct InProcessSuite: Sendable {
         return (server, try await server.boundPort(), stop)
       }
       let (ingestion, ingestionPort, _) = try await start(ingestionServices)
-      let metricsConfiguration = backend(upstreams: [.ingestion: .local(ingestionPort)])
-      var metricsReplicas: [Replica<MetricsProvider>] = []
+      // Segmentation first: metrics asks it for customers at risk (the case rules).
       var segmentationReplicas: [Replica<Void>] = []
+      for _ in 0..<replicas {
+        let (server, port, stop) = try await start(
+          try SegmentationProcess.make(configuration: backend(upstreams: [.ingestion: .local(ingestionPort)]), logger: logger))
+        segmentationReplicas.append(Replica(provider: (), port: port, server: server, stop: stop))
+      }
+      let segmentationPorts = ReplicaSet(segmentationReplicas.map { HostAndPort(host: "127.0.0.1", port: $0.port) })
+      let metricsConfiguration = backend(upstreams: [.ingestion: .local(ingestionPort), .segmentation: segmentationPorts])
+      var metricsReplicas: [Replica<MetricsProvider>] = []
       for _ in 0..<replicas {
         let metricsProcess = try MetricsProcess.make(
           configuration: metricsConfiguration, logger: logger, alertInterval: .seconds(3600), delivery: delivery)
@@ -154,13 +161,6 @@ public struct InProcessSuite: Sendable {
       let metricsPorts = ReplicaSet(metricsReplicas.map { HostAndPort(host: "127.0.0.1", port: $0.port) })
       let (experimentsServer, experimentsPort, _) = try await start(
         try ExperimentsProcess.make(configuration: backend(upstreams: [.metrics: metricsPorts]), logger: logger))
-      for _ in 0..<replicas {
-        let (server, port, stop) = try await start(
-          try SegmentationProcess.make(
-            configuration: metricsConfiguration.with(listen: HostAndPort(host: "127.0.0.1", port: 0)), logger: logger))
-        segmentationReplicas.append(Replica(provider: (), port: port, server: server, stop: stop))
-      }
-      let segmentationPorts = ReplicaSet(segmentationReplicas.map { HostAndPort(host: "127.0.0.1", port: $0.port) })
       var configuration = GatewayConfiguration(
         listen: HostAndPort(host: "127.0.0.1", port: 0), dataDirectory: directory, pki: pki,
         operatorKeyFile: directory + "/operator.key",

@@ -369,3 +369,60 @@ import Testing
     #expect(rules.isDetractor(scale: "nps", score: 6) && !rules.isDetractor(scale: "ces", score: 1))
   }
 }
+
+/// Customers at risk open cases by the rules (issue 24): the metrics process asks the
+/// segmentation service for its list, and each listed customer at or above the rules' score
+/// gets one unfinished case, however often the rules run; a customer a person already
+/// opened one for gets none.
+@Suite(.serialized) struct AtRiskCaseTests {
+  @Test(arguments: TestBackend.all) func customersAtRiskOpenOneCaseEach(_ backend: TestBackend) async throws {
+    try await backend.withSuite { suite in
+      let tenant = try await suite.createTenant("acme")
+      let tenantID = try #require(TenantID(tenant.id))
+      try await suite.withGatewayClient { client in
+        let admin = SuiteMetadata.bearer(tenant.adminKey)
+        let now = WallClock.unixMilliseconds()
+        _ = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client)
+          .ingest(.with { $0.events = CaseRPCTests.recentEvents(nowMs: now) }, metadata: admin)
+        let feed = try #require(suite.metrics.atRiskFeed, "the suite's metrics process has a segmentation service to ask")
+        var listed: [AtRiskCustomer] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while listed.count < 2 && ContinuousClock.now < deadline {
+          listed = try await feed.customers(of: tenantID)
+          if listed.count < 2 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(Set(listed.map(\.customerID)) == ["C7", "C8"], "\(listed)")
+        #expect(listed.allSatisfy { !$0.reasons.isEmpty && $0.score > 0 })
+
+        let cases = Sightline_Cases_V1_Cases.Client(wrapping: client)
+        // Without the rule, nobody's case is opened.
+        #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now, atRisk: listed).opened.allSatisfy { $0.source != .atRisk })
+        let rules = try await cases.setCaseRules(
+          .with {
+            $0.rules = .with {
+              $0.detractors = false; $0.atRisk = true; $0.atRiskMinScore = 0; $0.defaultOwner = "retention"
+            }
+          }, metadata: admin)
+        #expect(rules.atRisk && rules.atRiskMinScore == 0)
+        // A person opened C7's already.
+        let mine = try await cases.openCase(
+          .with {
+            $0.source = .atRisk; $0.sourceRef = "C7"
+          }, metadata: admin
+        ).case
+        let opened = try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now, atRisk: listed).opened
+        #expect(opened.map(\.sourceRef) == ["C8"] && opened[0].source == .atRisk && opened[0].owner == "retention", "\(opened)")
+        #expect(opened[0].title.hasPrefix("Customer C8 at risk: "), "\(opened[0].title)")
+        #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now + 60_000, atRisk: listed).opened.isEmpty, "once each")
+        let atRisk = try await cases.listCases(.with { $0.source = .atRisk }, metadata: admin).cases
+        #expect(Set(atRisk.map(\.sourceRef)) == ["C7", "C8"] && atRisk.contains { $0.id == mine.id })
+        // Above every listed score: nobody new.
+        var strict = rules
+        strict.atRiskMinScore = 1_000
+        _ = try await cases.setCaseRules(.with { $0.rules = strict }, metadata: admin)
+        let tomorrow = now + 86_400_000
+        #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: tomorrow, atRisk: listed).opened.isEmpty)
+      }
+    }
+  }
+}

@@ -60,7 +60,7 @@ struct AlertScheduler: Sendable {
   /// overdue ones.
   /// Runs after the alert round, so an alert that just opened gets its case in the same
   /// period; writes are fenced by the tenant's lease like the alerts'.
-  func runCaseRules() {
+  func runCaseRules(atRisk: [TenantID: [AtRiskCustomer]] = [:]) {
     let state = provider.state
     let ownership = provider.follower?.ownership
     let now = provider.clock()
@@ -72,7 +72,8 @@ struct AlertScheduler: Sendable {
           guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
           fence = held
         }
-        let (opened, escalated, verified) = try provider.runCaseRules(tenant: tenant, nowMs: now, fence: fence)
+        let (opened, escalated, verified) = try provider.runCaseRules(
+          tenant: tenant, nowMs: now, fence: fence, atRisk: atRisk[tenant])
         for item in opened {
           TenantSeries.cases(tenant.rawValue, change: "opened").increment()
           logger.info("case opened", metadata: ["tenant": "\(tenant)", "case": "\(item.id)", "owner": "\(item.owner)"])
@@ -99,6 +100,33 @@ struct AlertScheduler: Sendable {
         logger.error("case rules failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
       }
     }
+  }
+
+  /// The customers at risk of the tenants that are this replica's, whose case rules want
+  /// them and who were not asked about within the hour (``AtRiskFeed``); each is cued for
+  /// the case rules' round. A segmentation service that does not answer is asked again next
+  /// round.
+  func fetchAtRisk() async -> [TenantID: [AtRiskCustomer]] {
+    guard let feed = provider.atRiskFeed else { return [:] }
+    let state = provider.state
+    let ownership = provider.follower?.ownership
+    var fetched: [TenantID: [AtRiskCustomer]] = [:]
+    for tenant in state.tenants() where ownership?.isAssigned(tenant) ?? true {
+      guard feed.isDue(tenant) else { continue }
+      let wanted = (try? await BlockingWork.run { try state.cases(for: tenant).caseRules().atRiskMinScore != nil }) ?? false
+      guard wanted else {
+        feed.looked(tenant)
+        continue
+      }
+      do {
+        fetched[tenant] = try await feed.customers(of: tenant)
+        feed.looked(tenant)
+        state.caseCues.mark(tenant)
+      } catch {
+        logger.warning("customers at risk not fetched", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+      }
+    }
+    return fetched
   }
 
   /// Runs one tenant's part of a round: counts and logs the alerts it opened, resolved or

@@ -15,6 +15,9 @@ struct CaseAutomation {
   let settings: KpiSettings
   let nowMs: Int64
   let fence: LeaseFence
+  /// The segmentation service's customers at risk, when fetched for this round (the
+  /// scheduler asks at most hourly, for tenants whose rules want them).
+  var atRisk: [AtRiskCustomer]? = nil
 
   /// Detractor answers older than this open no case: an import of last year's history
   /// must not fill the follow-up list with customers nobody can still call back about.
@@ -34,6 +37,7 @@ struct CaseAutomation {
     let rules = try cases.caseRules()
     var opened = try openAlertCases(rules)
     if rules.detractors { opened += try openDetractorCases(rules) }
+    if let atRisk, rules.atRiskMinScore != nil { opened += try openAtRiskCases(atRisk, rules: rules) }
     let escalated = try escalateOverdue(rules)
     let next = try cases.cases(
       CaseFilter(statuses: CaseFilter.unfinished, excludeOverdue: true, earliestDueFirst: true, limit: 1)
@@ -68,6 +72,27 @@ struct CaseAutomation {
         title: "Follow up: \(answer.scale.uppercased()) \(answer.score) from customer \(detractor.customerID)",
         source: .detractor, sourceRef: answer.responseID, owner: rules.owner(businessLines: scope.businessLines, regions: scope.regions),
         dueMs: due.ms, dueInBusinessHours: due.business, scope: scope, openedMs: nowMs, answer: answer)
+      if try cases.open(item, change: Self.opening(item, by: CaseChange.rulesActor), fence: fence) { opened.append(item) }
+    }
+    return opened
+  }
+
+  /// A case for each customer at risk with at least the rules' score who has no unfinished
+  /// at-risk case (a person's or the rules'); its id names the customer and the day, so
+  /// rounds and replicas open it once.
+  func openAtRiskCases(_ customers: [AtRiskCustomer], rules: CaseRules) throws -> [ServiceCase] {
+    var opened: [ServiceCase] = []
+    for customer in customers.prefix(Self.batchLimit) where customer.score >= rules.atRiskMinScore ?? .infinity {
+      let unfinished = try cases.cases(
+        CaseFilter(statuses: CaseFilter.unfinished, source: .atRisk, sourceRef: customer.customerID, limit: 1))
+      guard unfinished.isEmpty else { continue }
+      let scope = CaseScope(customerID: customer.customerID)
+      let due = rules.due(openedMs: nowMs, levels: settings.serviceLevels)
+      let reasons = customer.reasons.isEmpty ? "" : ": " + customer.reasons.joined(separator: "; ")
+      let item = ServiceCase(
+        id: "risk-\(customer.customerID)-\(nowMs / 86_400_000)", title: "Customer \(customer.customerID) at risk\(reasons)",
+        source: .atRisk, sourceRef: customer.customerID, owner: rules.owner(businessLines: [], regions: []), dueMs: due.ms,
+        dueInBusinessHours: due.business, scope: scope, openedMs: nowMs)
       if try cases.open(item, change: Self.opening(item, by: CaseChange.rulesActor), fence: fence) { opened.append(item) }
     }
     return opened
@@ -120,4 +145,18 @@ struct CaseAutomation {
   }
 
   static func ownerText(_ owner: String) -> String { owner.isEmpty ? "nobody" : owner }
+}
+
+/// A customer the segmentation service lists as at risk, as the case rules need it.
+public struct AtRiskCustomer: Sendable, Equatable {
+  public var customerID: String
+  public var score: Double
+  /// Why, in words ("3 complaints in 30 days").
+  public var reasons: [String]
+
+  public init(customerID: String, score: Double, reasons: [String]) {
+    self.customerID = customerID
+    self.score = score
+    self.reasons = reasons
+  }
 }

@@ -107,6 +107,8 @@ enum CaseWire {
       $0.dueInBusinessHours = rules.dueInBusinessHours
       $0.escalationOwner = rules.escalationOwner
       $0.retryHours = rules.retryHours
+      $0.atRisk = rules.atRiskMinScore != nil
+      $0.atRiskMinScore = rules.atRiskMinScore ?? 0
     }
   }
 
@@ -127,7 +129,7 @@ enum CaseWire {
       npsMax: wire.npsMax == 0 ? defaults.npsMax : Int(wire.npsMax), csatMax: wire.csatMax == 0 ? defaults.csatMax : Int(wire.csatMax),
       owners: owners, defaultOwner: wire.defaultOwner, dueHours: wire.dueHours == 0 ? defaults.dueHours : wire.dueHours,
       dueInBusinessHours: wire.dueInBusinessHours, escalationOwner: wire.escalationOwner,
-      retryHours: wire.retryHours == 0 ? defaults.retryHours : wire.retryHours)
+      retryHours: wire.retryHours == 0 ? defaults.retryHours : wire.retryHours, atRiskMinScore: wire.atRisk ? wire.atRiskMinScore : nil)
     if let problem = rules.problem { throw InvalidInput(field: "rules.\(problem.field)", reason: problem.reason) }
     return rules
   }

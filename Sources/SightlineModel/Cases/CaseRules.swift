@@ -25,6 +25,9 @@ public struct CaseRules: Sendable, Equatable, Codable {
   public var escalationOwner: String
   /// Hours until the next follow-up attempt after one that did not reach the customer.
   public var retryHours: Double
+  /// Customers the segmentation service lists as at risk with at least this score open a
+  /// case each (one unfinished per customer); nil: none do (a person opens them).
+  public var atRiskMinScore: Double?
 
   /// The rules of a tenant that set none: detractors open follow-ups due in 24 hours, no
   /// alert opens a case (a person opens one from an alert, or an admin names the rules).
@@ -35,7 +38,8 @@ public struct CaseRules: Sendable, Equatable, Codable {
   /// Rules from their parts.
   public init(
     alertRuleIDs: [String], allAlerts: Bool, detractors: Bool, npsMax: Int, csatMax: Int, owners: [OwnerRule],
-    defaultOwner: String, dueHours: Double, dueInBusinessHours: Bool, escalationOwner: String, retryHours: Double
+    defaultOwner: String, dueHours: Double, dueInBusinessHours: Bool, escalationOwner: String, retryHours: Double,
+    atRiskMinScore: Double? = nil
   ) {
     self.alertRuleIDs = alertRuleIDs
     self.allAlerts = allAlerts
@@ -48,6 +52,7 @@ public struct CaseRules: Sendable, Equatable, Codable {
     self.dueInBusinessHours = dueInBusinessHours
     self.escalationOwner = escalationOwner
     self.retryHours = retryHours
+    self.atRiskMinScore = atRiskMinScore
   }
 
   /// The default owner of one case: the first owner rule naming one of its business lines
@@ -82,6 +87,9 @@ public struct CaseRules: Sendable, Equatable, Codable {
   public var problem: BusinessHours.Problem? {
     if !(0...10).contains(npsMax) { return .init(field: "nps_max", reason: "\(npsMax) is not an NPS score (0-10)") }
     if !(1...5).contains(csatMax) { return .init(field: "csat_max", reason: "\(csatMax) is not a CSAT score (1-5)") }
+    if let score = atRiskMinScore, !(score >= 0 && score.isFinite) {
+      return .init(field: "at_risk_min_score", reason: "\(score) is not a risk score (0 or more)")
+    }
     if !(dueHours > 0 && dueHours <= 24 * 365) {
       return .init(field: "due_hours", reason: "\(dueHours) is not a number of hours between 0 and a year")
     }

@@ -29,7 +29,9 @@ public struct BackendOptions: ParsableArguments, Sendable {
     name: .long,
     help: "Metrics service HOST:PORT[,HOST:PORT…], for experiments and the gateway (env SIGHTLINE_METRICS_ADDR).")
   public var metrics: String?
-  @Option(name: .long, help: "Segmentation service HOST:PORT[,HOST:PORT…], for the gateway (env SIGHTLINE_SEGMENTATION_ADDR).")
+  @Option(
+    name: .long,
+    help: "Segmentation service HOST:PORT[,HOST:PORT…], for metrics (customers at risk) and the gateway (env SIGHTLINE_SEGMENTATION_ADDR).")
   public var segmentation: String?
   @Option(name: .long, help: "Experiments service HOST:PORT[,HOST:PORT…], for the gateway (env SIGHTLINE_EXPERIMENTS_ADDR).")
   public var experiments: String?

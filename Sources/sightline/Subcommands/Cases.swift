@@ -429,6 +429,10 @@ struct CaseRulesCommand: AsyncParsableCommand {
     Swift.print("due: \(rules.dueHours) h after opening, in \(rules.dueInBusinessHours ? "business hours" : "calendar hours")")
     Swift.print("overdue cases go to: \(rules.escalationOwner.isEmpty ? "their owner (flagged)" : rules.escalationOwner)")
     Swift.print("next follow-up attempt: \(rules.retryHours) h after one that did not reach")
+    Swift.print(
+      "customers at risk: "
+        + (rules.atRisk
+          ? "open a case each at a risk score of \(rules.atRiskMinScore) or more (checked hourly)" : "a person opens their cases"))
   }
 
   struct Show: AsyncParsableCommand {
@@ -462,6 +466,9 @@ struct CaseRulesCommand: AsyncParsableCommand {
     @Flag(help: "Due hours run in the tenant's business hours (its default calendar).") var businessHours = false
     @Option(help: "Who overdue cases go to (default: they stay with their owner, flagged).") var escalateTo: String = ""
     @Option(help: "Hours to the next follow-up attempt after one that did not reach (default 24).") var retryHours: Double = 24
+    @Option(
+      help: "Customers at risk with at least this risk score open a case each (default: none; 0 opens one for every customer listed).")
+    var atRiskMinScore: Double?
     @OptionGroup var connection: ConnectionOptions
 
     func rules() throws -> Sightline_Cases_V1_CaseRules {
@@ -484,6 +491,7 @@ struct CaseRulesCommand: AsyncParsableCommand {
         $0.alertRuleIds = alertRules; $0.allAlerts = allAlerts; $0.detractors = !noDetractors; $0.npsMax = npsMax
         $0.csatMax = csatMax; $0.owners = owners; $0.defaultOwner = defaultOwner; $0.dueHours = dueHours
         $0.dueInBusinessHours = businessHours; $0.escalationOwner = escalateTo; $0.retryHours = retryHours
+        $0.atRisk = atRiskMinScore != nil; $0.atRiskMinScore = atRiskMinScore ?? 0
       }
     }
 

@@ -1010,6 +1010,12 @@ public nonisolated struct Sightline_Cases_V1_CaseRules: Sendable {
   /// Hours until the next follow-up attempt after one that did not reach (24 when 0).
   public var retryHours: Double = 0
 
+  /// Whether customers the segmentation service lists as at risk open a case each (one
+  /// unfinished per customer), those with a risk score of at least `at_risk_min_score`.
+  public var atRisk: Bool = false
+
+  public var atRiskMinScore: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2580,7 +2586,7 @@ nonisolated extension Sightline_Cases_V1_OwnerRule: SwiftProtobuf.Message, Swift
 
 nonisolated extension Sightline_Cases_V1_CaseRules: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CaseRules"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}alert_rule_ids\0\u{3}all_alerts\0\u{1}detractors\0\u{3}nps_max\0\u{3}csat_max\0\u{1}owners\0\u{3}default_owner\0\u{3}due_hours\0\u{3}due_in_business_hours\0\u{3}escalation_owner\0\u{3}retry_hours\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}alert_rule_ids\0\u{3}all_alerts\0\u{1}detractors\0\u{3}nps_max\0\u{3}csat_max\0\u{1}owners\0\u{3}default_owner\0\u{3}due_hours\0\u{3}due_in_business_hours\0\u{3}escalation_owner\0\u{3}retry_hours\0\u{3}at_risk\0\u{3}at_risk_min_score\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2599,6 +2605,8 @@ nonisolated extension Sightline_Cases_V1_CaseRules: SwiftProtobuf.Message, Swift
       case 9: try { try decoder.decodeSingularBoolField(value: &self.dueInBusinessHours) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.escalationOwner) }()
       case 11: try { try decoder.decodeSingularDoubleField(value: &self.retryHours) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.atRisk) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self.atRiskMinScore) }()
       default: break
       }
     }
@@ -2638,6 +2646,12 @@ nonisolated extension Sightline_Cases_V1_CaseRules: SwiftProtobuf.Message, Swift
     if self.retryHours.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.retryHours, fieldNumber: 11)
     }
+    if self.atRisk != false {
+      try visitor.visitSingularBoolField(value: self.atRisk, fieldNumber: 12)
+    }
+    if self.atRiskMinScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.atRiskMinScore, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2653,6 +2667,8 @@ nonisolated extension Sightline_Cases_V1_CaseRules: SwiftProtobuf.Message, Swift
     if lhs.dueInBusinessHours != rhs.dueInBusinessHours {return false}
     if lhs.escalationOwner != rhs.escalationOwner {return false}
     if lhs.retryHours != rhs.retryHours {return false}
+    if lhs.atRisk != rhs.atRisk {return false}
+    if lhs.atRiskMinScore != rhs.atRiskMinScore {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
