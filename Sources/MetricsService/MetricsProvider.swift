@@ -84,6 +84,7 @@ public final class MetricsProvider: Sendable {
       state.caseCues.mark(tenant)
       state.deliveryCues.mark(tenant)
       atRiskFeed?.forget(tenant)
+      state.forgetVerificationDue(tenant)
     }
   }
 
@@ -100,9 +101,17 @@ public final class MetricsProvider: Sendable {
     let settings = try store.settings()
     let (cases, alerts) = (try state.cases(for: tenant), try state.alerts(for: tenant))
     let outcome = try CaseAutomation(cases: cases, alerts: alerts, settings: settings, nowMs: now, fence: fence, atRisk: atRisk).run()
-    let verification = try CaseVerifier(
-      cases: cases, alerts: alerts, store: store, settings: settings, buildLock: state.rollupLock(for: tenant), nowMs: now, fence: fence
-    ).run()
+    // Actions are verified when a horizon comes or the cases changed, not every round.
+    var verification: (verified: [(ServiceCase, CaseVerification)], nextDueMs: Int64?) = ([], nil)
+    let known = state.knownVerificationDue(tenant)
+    if let known, known > now {
+      verification.nextDueMs = known
+    } else {
+      verification = try CaseVerifier(
+        cases: cases, alerts: alerts, store: store, settings: settings, buildLock: state.rollupLock(for: tenant), nowMs: now, fence: fence
+      ).run()
+      state.noteVerificationDue(tenant, verification.nextDueMs)
+    }
     let nextDue = [outcome.nextDueMs, verification.nextDueMs].compactMap { $0 }.min()
     state.caseCues.looked(tenant, nextDueMs: nextDue)
     // A full batch may have left more: look again next round.
@@ -152,6 +161,8 @@ public final class MetricsProvider: Sendable {
       state.caseCues.mark(tenant)
       state.deliveryCues.mark(tenant)
       atRiskFeed?.forget(tenant)
+      state.forgetVerificationDue(tenant)
+      state.forgetVerificationDue(tenant)
     }
   }
 

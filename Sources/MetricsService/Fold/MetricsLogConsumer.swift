@@ -25,6 +25,18 @@ public final class MetricsLogConsumer: LogConsumer {
   let caseCues = TenantCues()
   /// Which tenants the deliverer looks at next (events written, endpoints changed, retries due).
   let deliveryCues = TenantCues()
+  /// When each tenant's next action verification falls due (absent: look at its cases'
+  /// actions in the next round), so the case rules' frequent rounds do not reread them.
+  private let verificationDue = Mutex<[TenantID: Int64]>([:])
+
+  /// When `tenant`'s next action verification falls due, if known.
+  func knownVerificationDue(_ tenant: TenantID) -> Int64? { verificationDue.withLock { $0[tenant] } }
+
+  /// `tenant`'s next action verification falls due at `dueMs` (nil: none is waiting).
+  func noteVerificationDue(_ tenant: TenantID, _ dueMs: Int64?) { verificationDue.withLock { $0[tenant] = dueMs ?? .max } }
+
+  /// `tenant`'s cases changed: look at their actions in the next round.
+  func forgetVerificationDue(_ tenant: TenantID) { _ = verificationDue.withLock { $0.removeValue(forKey: tenant) } }
 
   private struct Activity {
     var applied: ContinuousClock.Instant?
@@ -164,6 +176,7 @@ public final class MetricsLogConsumer: LogConsumer {
     rulesChanged(tenant)
     caseCues.mark(tenant)
     deliveryCues.mark(tenant)
+    forgetVerificationDue(tenant)
     activity.withLock { $0[tenant] = nil }
   }
 }
