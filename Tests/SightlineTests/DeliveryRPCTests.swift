@@ -240,4 +240,33 @@ import Testing
       }
     }
   }
+
+  /// A failing endpoint backs off as a whole: its queue is held until the failed message's
+  /// next attempt; another endpoint's queue is not (the store, on both backends).
+  @Test(arguments: TestBackend.all) func aFailingEndpointsQueueWaitsWithItsFailedMessage(_ backend: TestBackend) throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try backend.metricsStores(directory: directory).deliveries(for: TestBackend.freshTenant())
+    for id in ["down", "up"] {
+      #expect(
+        try store.addEndpoint(
+          DeliveryEndpoint(
+            id: id, name: id, kind: .slack, url: "https://hooks.example.com/\(id)", secret: "", events: [.caseOpened], language: .en,
+            createdMs: 0)))
+    }
+    for index in 0..<3 {
+      var facts = DeliveryFacts()
+      facts.summary = "case \(index)"
+      for endpoint in ["down", "up"] {
+        try store.enqueue(
+          DeliveryEvent(id: "test-\(endpoint)-\(index)", kind: .test, atMs: 1_000, facts: facts), endpointID: endpoint, nowMs: 1_000)
+      }
+    }
+    #expect(try store.dueDeliveries(nowMs: 1_000, limit: 100).count == 6)
+    try store.record(.retry(atMs: 6_000, error: "HTTP 503"), eventID: "test-down-0", endpointID: "down", atMs: 1_000, fence: .sole)
+    try store.postpone(endpointID: "down", untilMs: 6_000, fence: .sole)
+    #expect(try store.dueDeliveries(nowMs: 5_999, limit: 100).map(\.endpoint.id) == ["up", "up", "up"])
+    #expect(try store.dueDeliveries(nowMs: 6_000, limit: 100).count == 6)
+    #expect(try store.nextDeliveryMs() == 1_000)
+  }
 }

@@ -117,13 +117,20 @@ public struct OutboxDeliverer: Service {
             let sentMs = provider.clock()
             let result = await poster.post(
               message.request(delivery.event, to: delivery.endpoint, nowMs: sentMs), kind: delivery.endpoint.kind)
+            let outcome = outcome(of: result, delivery: delivery, atMs: provider.clock())
             try await BlockingWork.run {
-              let outcome = outcome(of: result, delivery: delivery, atMs: provider.clock())
               try store.record(outcome, eventID: delivery.event.id, endpointID: delivery.endpoint.id, atMs: sentMs, fence: fence)
               count(outcome, tenant: tenant, delivery: delivery)
+              // A failing endpoint backs off as a whole: the rest of its queue waits with
+              // the message that failed, rather than each being tried against it now.
+              if case .retry(let next, _) = outcome {
+                try store.postpone(endpointID: delivery.endpoint.id, untilMs: next, fence: fence)
+              }
             }
-            // Gone: the endpoint's other messages are in the dead letter now.
-            if case .gone = result { break }
+            // The rest of this endpoint's queue waits for its next attempt (or, gone, is in
+            // the dead letter already).
+            if case .retry = outcome { break }
+            if case .gone = outcome { break }
           }
           return batch.count
         }

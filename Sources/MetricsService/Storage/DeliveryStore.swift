@@ -91,6 +91,9 @@ public protocol DeliveryStore: Sendable {
   func attempts(endpointID: String, sinceMs: Int64) throws -> Int
   /// Records an attempt at `atMs` and what it came to.
   func record(_ outcome: DeliveryOutcome, eventID: String, endpointID: String, atMs: Int64, fence: LeaseFence) throws
+  /// Holds `endpointID`'s pending deliveries until at least `untilMs` (the endpoint failed:
+  /// its queue backs off with the message that failed, instead of each being tried).
+  func postpone(endpointID: String, untilMs: Int64, fence: LeaseFence) throws
   /// Writes `digest` to the outbox for `endpointID`, due at `nowMs`, and marks the
   /// deliveries of `eventIDs` to it folded into it, in one transaction.
   func fold(eventIDs: [String], endpointID: String, into digest: DeliveryEvent, nowMs: Int64, fence: LeaseFence) throws

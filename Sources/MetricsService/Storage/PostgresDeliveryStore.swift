@@ -122,6 +122,17 @@ extension PostgresStore: DeliveryStore where Schema == MetricsPostgresSchema {
     }
   }
 
+  public func postpone(endpointID: String, untilMs: Int64, fence: LeaseFence) throws {
+    try transaction { session in
+      try session.checkFence(fence, component: Schema.component, tenant: tenant)
+      try session.execute(
+        """
+        UPDATE delivery SET next_ms = \(untilMs)
+        WHERE tenant_id = \(tenant.rawValue) AND endpoint_id = \(endpointID) AND status = 'pending' AND next_ms < \(untilMs)
+        """)
+    }
+  }
+
   public func fold(eventIDs: [String], endpointID: String, into digest: DeliveryEvent, nowMs: Int64, fence: LeaseFence) throws {
     try transaction { session in
       try session.checkFence(fence, component: Schema.component, tenant: tenant)

@@ -122,6 +122,14 @@ extension SQLiteStore: DeliveryStore where Schema == MetricsSchema {
     }
   }
 
+  public func postpone(endpointID: String, untilMs: Int64, fence: LeaseFence) throws {
+    try writer.write { db in
+      try db.execute(
+        sql: "UPDATE delivery SET next_ms = ? WHERE endpoint_id = ? AND status = 'pending' AND next_ms < ?",
+        arguments: [untilMs, endpointID, untilMs])
+    }
+  }
+
   public func fold(eventIDs: [String], endpointID: String, into digest: DeliveryEvent, nowMs: Int64, fence: LeaseFence) throws {
     try writer.write { db in
       try SQLiteOutbox.record(digest, fannedOut: true, db)
