@@ -69,7 +69,11 @@ struct AlertScheduler: Sendable {
       do {
         var fence = LeaseFence.sole
         if let ownership {
-          guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
+          guard case .held(let held) = try ownership.fence(for: tenant) else {
+            // Its lease is not held yet (being taken over): keep the cue for the next round.
+            state.caseCues.failed(tenant)
+            continue
+          }
           fence = held
         }
         let (opened, escalated, verified) = try provider.runCaseRules(

@@ -49,24 +49,34 @@ public struct OutboxDeliverer: Service {
   public func run() async throws {
     let poster = MessagePoster(timeout: settings.requestTimeout)
     await cancelWhenGracefulShutdown {
+      var assigned: Set<TenantID> = []
       while !Task.isCancelled {
-        await round(poster)
+        await round(poster, assigned: &assigned)
         try? await Task.sleep(for: settings.interval)
       }
     }
     await poster.shutdown()
   }
 
-  /// One look at every cued tenant that is this replica's.
-  func round(_ poster: MessagePoster) async {
+  /// One look at every cued tenant that is this replica's. A tenant that became this
+  /// replica's since the last round (`assigned`: a replica left, or this one started) is
+  /// looked at whatever its cues say: the replica before may have left messages waiting.
+  func round(_ poster: MessagePoster, assigned: inout Set<TenantID>) async {
     let state = provider.state
     let ownership = provider.follower?.ownership
-    for tenant in state.tenants() where ownership?.isAssigned(tenant) ?? true {
+    let now = Set(state.tenants().filter { ownership?.isAssigned($0) ?? true })
+    for tenant in now.subtracting(assigned) { state.deliveryCues.mark(tenant) }
+    assigned = now
+    for tenant in now.sorted(by: { $0.rawValue < $1.rawValue }) {
       guard state.deliveryCues.take(tenant, nowMs: provider.clock()) else { continue }
       do {
         var fence = LeaseFence.sole
         if let ownership {
-          guard case .held(let held) = try ownership.fence(for: tenant) else { continue }
+          guard case .held(let held) = try ownership.fence(for: tenant) else {
+            // Its lease is not held yet (being taken over): keep the cue for the next round.
+            state.deliveryCues.failed(tenant)
+            continue
+          }
           fence = held
         }
         try await deliver(tenant, fence: fence, poster: poster)
