@@ -155,4 +155,24 @@ import Testing
     #expect(message.link(opened) == "https://cockpit.example.com/case?id=answer-r1")
     #expect(DeliveryMessage(cockpitURL: "").link(opened) == nil)
   }
+
+  /// A verdict whose interval the design cannot bound (one treated unit: ±∞) still makes a
+  /// readable event and message: the bounds are left out, nothing is lost.
+  @Test func aVerdictWithAnUnboundedIntervalIsStillDelivered() throws {
+    let verification = CaseVerification(
+      horizonDays: 14, evaluatedMs: 5, kpi: "csat", dimension: "region", treated: ["south"], controlUnits: 3, method: "permutation",
+      effect: 0.2, ciLow: -.infinity, ciHigh: .infinity, pValue: 0.5, verdict: .inconclusive, weakerEvidence: false, note: "few units")
+    #expect(CaseVerification(document: verification.document) == verification)
+    let item = ServiceCase(
+      id: "case-1", title: "Refunds", source: .person, dueMs: 0,
+      action: CaseAction(description: "same-day refunds", effectiveMs: 0, scope: CaseScope(regions: ["south"])), openedMs: 0)
+    let event = DeliveryEvent(verification, of: item)
+    #expect(event.id == "verification.result-case-1-14d" && event.facts.ciLow == nil && event.facts.effect == 0.2)
+    #expect(DeliveryEvent(payload: event.payload) == event)
+    let endpoint = DeliveryEndpoint(
+      id: "e", name: "ops", kind: .webhook, url: "https://x.example.com", secret: WebhookSecret.generate(),
+      events: [.verificationResult], language: .en, createdMs: 0)
+    let body = String(decoding: DeliveryMessage(cockpitURL: "").request(event, to: endpoint, nowMs: 5).body, as: UTF8.self)
+    #expect(body.contains(#""type":"verification.result""#) && body.contains("same-day refunds (14 days): inconclusive"), "\(body)")
+  }
 }

@@ -45,10 +45,12 @@ extension DeliveryEvent {
       verification.verdict.rawValue + " (\(verification.method)"
       + (verification.weakerEvidence ? ", weaker evidence: no untouched units" : "")
       + ")"
-    facts.effect = verification.effect
-    facts.ciLow = verification.ciLow
-    facts.ciHigh = verification.ciHigh
-    facts.pValue = verification.pValue
+    // An interval the design cannot bound (too few units) is left out, not sent as ±∞.
+    func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
+    facts.effect = finite(verification.effect)
+    facts.ciLow = finite(verification.ciLow)
+    facts.ciHigh = finite(verification.ciHigh)
+    facts.pValue = finite(verification.pValue)
     self.init(
       id: "verification.result-\(serviceCase.id)-\(verification.horizonDays)d", kind: .verificationResult, atMs: verification.evaluatedMs,
       facts: facts)

@@ -88,6 +88,8 @@ public struct DeliveryMessage: Sendable {
       data: .init(id: event.id, text: headline, url: link, facts: event.facts))
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // A number JSON cannot hold must not cost the whole message.
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return Array((try? encoder.encode(body)) ?? Data("{}".utf8))
   }
 

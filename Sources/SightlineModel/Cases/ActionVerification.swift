@@ -55,19 +55,11 @@ public struct CaseVerification: Sendable, Equatable, Codable {
   }
 
   /// The verification as stored (JSON).
-  public var document: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .sortedKeys
-    // An interval may be unbounded (a test with too little data): kept, not lost.
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return (try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
-  }
+  public var document: String { StoredJSON.text(self) }
 
   /// A stored verification (nil if it cannot be read).
   public init?(document: String) {
-    let decoder = JSONDecoder()
-    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    guard let value = try? decoder.decode(Self.self, from: Data(document.utf8)) else { return nil }
+    guard let value = StoredJSON.value(Self.self, from: document) else { return nil }
     self = value
   }
 }

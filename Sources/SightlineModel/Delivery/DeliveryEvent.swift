@@ -19,15 +19,11 @@ public struct DeliveryEvent: Sendable, Equatable, Codable {
   }
 
   /// The event as the outbox stores it.
-  public var payload: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .sortedKeys
-    return (try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
-  }
+  public var payload: String { StoredJSON.text(self) }
 
   /// An event from its stored payload (nil if it cannot be read).
   public init?(payload: String) {
-    guard let event = try? JSONDecoder().decode(Self.self, from: Data(payload.utf8)) else { return nil }
+    guard let event = StoredJSON.value(Self.self, from: payload) else { return nil }
     self = event
   }
 }
