@@ -1,8 +1,12 @@
 import Foundation
+import GRDB
 import GRPCCore
 import Logging
+import PostgresNIO
 import SightlineModel
+import SightlinePostgres
 import SightlineRPC
+import SightlineStorage
 import SightlineTesting
 import SightlineWire
 import SwiftProtobuf
@@ -262,11 +266,55 @@ import Testing
           DeliveryEvent(id: "test-\(endpoint)-\(index)", kind: .test, atMs: 1_000, facts: facts), endpointID: endpoint, nowMs: 1_000)
       }
     }
-    #expect(try store.dueDeliveries(nowMs: 1_000, limit: 100).count == 6)
+    #expect(try store.dueDeliveries(nowMs: 1_000, limit: 100).pending.count == 6)
     try store.record(.retry(atMs: 6_000, error: "HTTP 503"), eventID: "test-down-0", endpointID: "down", atMs: 1_000, fence: .sole)
     try store.postpone(endpointID: "down", untilMs: 6_000, fence: .sole)
-    #expect(try store.dueDeliveries(nowMs: 5_999, limit: 100).map(\.endpoint.id) == ["up", "up", "up"])
-    #expect(try store.dueDeliveries(nowMs: 6_000, limit: 100).count == 6)
+    #expect(try store.dueDeliveries(nowMs: 5_999, limit: 100).pending.map(\.endpoint.id) == ["up", "up", "up"])
+    #expect(try store.dueDeliveries(nowMs: 6_000, limit: 100).pending.count == 6)
     #expect(try store.nextDeliveryMs() == 1_000)
+  }
+
+  /// A stored event this version cannot read (a newer version's, or damaged) goes to the
+  /// dead letter with a reason, instead of waiting unseen; the messages beside it go out.
+  @Test(arguments: TestBackend.all) func anUnreadableStoredEventGoesToTheDeadLetter(_ backend: TestBackend) async throws {
+    let receiver = TestReceiver(secret: "whsec_" + Data("unreadable-event-test-secret-32b".utf8).base64EncodedString())
+    try await receiver.start()
+    defer { Task { await receiver.stop() } }
+    let settings = DeliverySettings(
+      cockpitURL: Self.fast.cockpitURL, retry: Self.fast.retry, interval: .seconds(3600), requestTimeout: .seconds(5))
+    try await backend.withSuite(delivery: settings) { suite in
+      let tenant = try await suite.createTenant("acme")
+      let tenantID = try #require(TenantID(tenant.id))
+      try await suite.withGatewayClient { client in
+        let admin = SuiteMetadata.bearer(tenant.adminKey)
+        let cases = Sightline_Cases_V1_Cases.Client(wrapping: client)
+        _ = try await cases.addEndpoint(
+          .with {
+            $0.name = "hook"; $0.kind = .webhook; $0.url = receiver.url; $0.secret = receiver.secret; $0.events = ["case.opened"]
+          }, metadata: admin)
+        for title in ["Damaged case", "Readable case"] {
+          _ = try await cases.openCase(
+            .with {
+              $0.title = title; $0.owner = "desk"
+            }, metadata: admin)
+        }
+        let damage = "UPDATE outbox_event SET payload = '{\"kind\":\"from.the.future\"}' WHERE payload LIKE '%Damaged case%'"
+        switch try suite.metrics.state.deliveries(for: tenantID) {
+        case let store as SQLiteStore<MetricsSchema>: try await store.writer.write { try $0.execute(sql: damage) }
+        case let store as PostgresStore<MetricsPostgresSchema>: try store.transaction { try $0.execute(PostgresQuery(unsafeSQL: damage)) }
+        default: Issue.record("a store of neither backend")
+        }
+        let deliverer = OutboxDeliverer(provider: suite.metrics, settings: settings, logger: .init(label: "test"))
+        let poster = MessagePoster(timeout: .seconds(5))
+        try await deliverer.deliver(tenantID, fence: .sole, poster: poster)
+        try await deliverer.deliver(tenantID, fence: .sole, poster: poster)
+        await poster.shutdown()
+        #expect(receiver.messages.count == 1 && receiver.messages.allSatisfy { $0.body.contains("Readable case") })
+        let dead = try await cases.listDeliveries(.with { $0.status = .dead }, metadata: admin).deliveries
+        #expect(dead.count == 1 && dead.allSatisfy { $0.event == "case.opened" && $0.lastError.contains("cannot be read") })
+        let pending = try await cases.listDeliveries(.with { $0.status = .pending }, metadata: admin).deliveries
+        #expect(pending.isEmpty)
+      }
+    }
   }
 }

@@ -21,6 +21,7 @@ import urllib.parse
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python"))
@@ -431,6 +432,9 @@ def main():
         form.find_element(By.CSS_SELECTOR, "select[name=outcome] option[value=recovered]").click()
         form.find_element(By.NAME, "note").send_keys("voucher sent")
         form.find_element(By.CSS_SELECTOR, "button").click()
+        # The list's own address does not change, so wait for the old page to go (the form
+        # goes stale once the browser has followed the post's redirect), not for the URL.
+        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(form))
         WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("/followups"))
         check(not driver.find_elements(By.CSS_SELECTOR, f'article[data-followup="{called}"]'), f"{called} is still to call")
         driver.get(cockpit.base + "/case?id=" + urllib.parse.quote(called))

@@ -124,24 +124,9 @@ enum DeliveryWire {
 
   static func kind(_ kind: EndpointKind) -> Sightline_Cases_V1_EndpointKind { CaseWireNames.kind(kind) }
 
-  static func status(_ status: Sightline_Cases_V1_DeliveryStatus) -> DeliveryStatus? {
-    switch status {
-    case .pending: .pending
-    case .delivered: .delivered
-    case .dead: .dead
-    case .folded: .folded
-    case .unspecified, .UNRECOGNIZED: nil
-    }
-  }
+  static func status(_ status: Sightline_Cases_V1_DeliveryStatus) -> DeliveryStatus? { CaseWireNames.deliveryStatus(status) }
 
-  static func status(_ status: DeliveryStatus) -> Sightline_Cases_V1_DeliveryStatus {
-    switch status {
-    case .pending: .pending
-    case .delivered: .delivered
-    case .dead: .dead
-    case .folded: .folded
-    }
-  }
+  static func status(_ status: DeliveryStatus) -> Sightline_Cases_V1_DeliveryStatus { CaseWireNames.deliveryStatus(status) }
 
   static func endpoint(_ endpoint: DeliveryEndpoint) -> Sightline_Cases_V1_Endpoint {
     .with {
@@ -162,7 +147,7 @@ enum DeliveryWire {
     .with {
       $0.eventID = record.eventID
       $0.endpointID = record.endpointID
-      $0.event = record.kind.rawValue
+      $0.event = record.kind
       $0.summary = record.summary
       $0.status = status(record.status)
       $0.attempts = Int32(clamping: record.attempts)

@@ -98,7 +98,13 @@ public struct OutboxDeliverer: Service {
     let now = provider.clock()
     let batches: [[PendingDelivery]] = try await BlockingWork.run {
       _ = try store.fanOut(nowMs: now, fence: fence)
-      let due = try store.dueDeliveries(nowMs: now, limit: Self.batchLimit)
+      let found = try store.dueDeliveries(nowMs: now, limit: Self.batchLimit)
+      for key in found.unreadable {
+        let outcome = DeliveryOutcome.dead(error: Self.unreadable)
+        try store.record(outcome, eventID: key.eventID, endpointID: key.endpointID, atMs: now, fence: fence)
+        count(outcome, tenant: tenant, key)
+      }
+      let due = found.pending
       var batches: [[PendingDelivery]] = []
       for endpointID in Self.orderedEndpoints(due) {
         let waiting = due.filter { $0.endpoint.id == endpointID }
@@ -130,7 +136,7 @@ public struct OutboxDeliverer: Service {
             let outcome = outcome(of: result, delivery: delivery, atMs: provider.clock())
             try await BlockingWork.run {
               try store.record(outcome, eventID: delivery.event.id, endpointID: delivery.endpoint.id, atMs: sentMs, fence: fence)
-              count(outcome, tenant: tenant, delivery: delivery)
+              count(outcome, tenant: tenant, DeliveryKey(eventID: delivery.event.id, endpointID: delivery.endpoint.id))
               // A failing endpoint backs off as a whole: the rest of its queue waits with
               // the message that failed, rather than each being tried against it now.
               if case .retry(let next, _) = outcome {
@@ -166,7 +172,7 @@ public struct OutboxDeliverer: Service {
     }
   }
 
-  private func count(_ outcome: DeliveryOutcome, tenant: TenantID, delivery: PendingDelivery) {
+  private func count(_ outcome: DeliveryOutcome, tenant: TenantID, _ key: DeliveryKey) {
     let (name, level): (String, Logger.Level) =
       switch outcome {
       case .delivered: ("delivered", .info)
@@ -175,7 +181,7 @@ public struct OutboxDeliverer: Service {
       case .gone: ("gone", .warning)
       }
     TenantSeries.deliveries(tenant.rawValue, outcome: name).increment()
-    var metadata: Logger.Metadata = ["tenant": "\(tenant)", "event": "\(delivery.event.id)", "endpoint": "\(delivery.endpoint.id)"]
+    var metadata: Logger.Metadata = ["tenant": "\(tenant)", "event": "\(key.eventID)", "endpoint": "\(key.endpointID)"]
     switch outcome {
     case .retry(let next, let error): metadata["error"] = "\(error)"; metadata["next_ms"] = "\(next)"
     case .dead(let error), .gone(let error): metadata["error"] = "\(error)"
@@ -185,6 +191,9 @@ public struct OutboxDeliverer: Service {
   }
 
   /// The endpoints of `due`, in the order of their first due message.
+  /// The dead letter's reason for a delivery whose stored event or endpoint cannot be read.
+  static let unreadable = "the stored event or endpoint cannot be read by this version of Sightline (replay it after upgrading)"
+
   static func orderedEndpoints(_ due: [PendingDelivery]) -> [String] {
     var seen: Set<String> = []
     return due.map(\.endpoint.id).filter { seen.insert($0).inserted }

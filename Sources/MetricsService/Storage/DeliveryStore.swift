@@ -1,17 +1,5 @@
 public import SightlineModel
 
-/// Where a delivery stands.
-public enum DeliveryStatus: String, Sendable, CaseIterable {
-  /// Waiting for its next attempt.
-  case pending
-  case delivered
-  /// Given up on (its time ran out, or the endpoint answered 410): the dead letter,
-  /// replayable.
-  case dead
-  /// Sent inside a digest (``DeliveryRecord/foldedInto`` names it).
-  case folded
-}
-
 /// One event on its way to one endpoint, due for an attempt.
 public struct PendingDelivery: Sendable, Equatable {
   public var event: DeliveryEvent
@@ -20,6 +8,31 @@ public struct PendingDelivery: Sendable, Equatable {
   public var attempts: Int
   /// When the delivery was written (or replayed): its retries end `maxAgeMs` after.
   public var createdMs: Int64
+}
+
+/// The deliveries due for an attempt.
+public struct DueDeliveries: Sendable, Equatable {
+  public var pending: [PendingDelivery] = []
+  /// Due deliveries whose stored event or endpoint this version cannot read (written by a
+  /// newer version, or damaged): they cannot be sent, so they go to the dead letter, where
+  /// they stay visible and replayable, instead of waiting unseen.
+  public var unreadable: [DeliveryKey] = []
+
+  public init(pending: [PendingDelivery] = [], unreadable: [DeliveryKey] = []) {
+    self.pending = pending
+    self.unreadable = unreadable
+  }
+}
+
+/// One event's delivery to one endpoint.
+public struct DeliveryKey: Sendable, Equatable {
+  public var eventID: String
+  public var endpointID: String
+
+  public init(eventID: String, endpointID: String) {
+    self.eventID = eventID
+    self.endpointID = endpointID
+  }
 }
 
 /// What an attempt came to.
@@ -38,7 +51,8 @@ public enum DeliveryOutcome: Sendable, Equatable {
 public struct DeliveryRecord: Sendable, Equatable {
   public var eventID: String
   public var endpointID: String
-  public var kind: DeliveryEventKind
+  /// The event kind's name as stored (a newer version's kinds are listed too).
+  public var kind: String
   public var summary: String
   public var status: DeliveryStatus
   public var attempts: Int
@@ -86,7 +100,7 @@ public protocol DeliveryStore: Sendable {
   func fanOut(nowMs: Int64, fence: LeaseFence) throws -> Int
   /// Pending deliveries to enabled endpoints due at `nowMs`, the earliest first (those due
   /// at once in the order their events were written).
-  func dueDeliveries(nowMs: Int64, limit: Int) throws -> [PendingDelivery]
+  func dueDeliveries(nowMs: Int64, limit: Int) throws -> DueDeliveries
   /// Attempts made to `endpointID` at or after `sinceMs` (its rate window).
   func attempts(endpointID: String, sinceMs: Int64) throws -> Int
   /// Records an attempt at `atMs` and what it came to.
@@ -139,7 +153,7 @@ enum DeliverySQL {
     eventID: String, endpointID: String, kind: String, payload: String, status: String, attempts: Int64, createdMs: Int64,
     nextMs: Int64, lastAttemptMs: Int64?, lastError: String, deliveredMs: Int64?, foldedInto: String
   ) -> DeliveryRecord? {
-    guard let kind = DeliveryEventKind(rawValue: kind), let status = DeliveryStatus(rawValue: status) else { return nil }
+    guard let status = DeliveryStatus(rawValue: status) else { return nil }
     return DeliveryRecord(
       eventID: eventID, endpointID: endpointID, kind: kind, summary: DeliveryEvent(payload: payload)?.facts.summary ?? "",
       status: status, attempts: Int(attempts), createdMs: createdMs, nextMs: nextMs, lastAttemptMs: lastAttemptMs,

@@ -64,24 +64,32 @@ extension PostgresStore: DeliveryStore where Schema == MetricsPostgresSchema {
     }
   }
 
-  public func dueDeliveries(nowMs: Int64, limit: Int) throws -> [PendingDelivery] {
+  public func dueDeliveries(nowMs: Int64, limit: Int) throws -> DueDeliveries {
     try transaction { session in
-      try session.query(
+      var due = DueDeliveries()
+      for row in try session.query(
         """
-        SELECT e.payload, d.attempts, d.created_ms, \(unescaped: DeliverySQL.joinedEndpointColumns)
+        SELECT e.payload, d.attempts, d.created_ms, d.event_id, \(unescaped: DeliverySQL.joinedEndpointColumns)
         FROM delivery d JOIN outbox_event e ON e.tenant_id = d.tenant_id AND e.id = d.event_id
           JOIN delivery_endpoint p ON p.tenant_id = d.tenant_id AND p.id = d.endpoint_id
         WHERE d.tenant_id = \(tenant.rawValue) AND d.status = 'pending' AND d.next_ms <= \(nowMs) AND p.enabled = 1
         ORDER BY d.next_ms, e.seq LIMIT \(Int64(limit))
-        """
-      ).compactMap { row in
+        """)
+      {
         let cells = row.makeRandomAccess()
         guard let event = DeliveryEvent(payload: try cells[0].decode(String.self)),
-          let endpoint = try Self.endpoint(cells, from: 3)
-        else { return nil }
-        return PendingDelivery(
-          event: event, endpoint: endpoint, attempts: Int(try cells[1].decode(Int64.self)), createdMs: try cells[2].decode(Int64.self))
+          let endpoint = try Self.endpoint(cells, from: 4)
+        else {
+          due.unreadable.append(
+            DeliveryKey(eventID: try cells[3].decode(String.self), endpointID: try cells[4].decode(String.self)))
+          continue
+        }
+        due.pending.append(
+          PendingDelivery(
+            event: event, endpoint: endpoint, attempts: Int(try cells[1].decode(Int64.self)),
+            createdMs: try cells[2].decode(Int64.self)))
       }
+      return due
     }
   }
 

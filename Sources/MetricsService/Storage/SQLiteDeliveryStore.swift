@@ -69,25 +69,30 @@ extension SQLiteStore: DeliveryStore where Schema == MetricsSchema {
     }
   }
 
-  public func dueDeliveries(nowMs: Int64, limit: Int) throws -> [PendingDelivery] {
+  public func dueDeliveries(nowMs: Int64, limit: Int) throws -> DueDeliveries {
     try writer.read { db in
-      try Row.fetchAll(
+      var due = DueDeliveries()
+      for row in try Row.fetchAll(
         db,
         sql: """
-          SELECT e.payload, d.attempts, d.created_ms, \(DeliverySQL.joinedEndpointColumns)
+          SELECT e.payload, d.attempts, d.created_ms, d.event_id, \(DeliverySQL.joinedEndpointColumns)
           FROM delivery d JOIN outbox_event e ON e.id = d.event_id JOIN delivery_endpoint p ON p.id = d.endpoint_id
           WHERE d.status = 'pending' AND d.next_ms <= ? AND p.enabled = 1
           ORDER BY d.next_ms, e.rowid LIMIT ?
           """,
-        arguments: [nowMs, limit]
-      ).compactMap { row in
+        arguments: [nowMs, limit])
+      {
         guard let event = DeliveryEvent(payload: row[0]),
           let endpoint = DeliverySQL.endpoint(
-            id: row[3], name: row[4], kind: row[5], url: row[6], secret: row[7], events: row[8], language: row[9],
-            enabled: row[10], disabledReason: row[11], createdMs: row[12])
-        else { return nil }
-        return PendingDelivery(event: event, endpoint: endpoint, attempts: row[1], createdMs: row[2])
+            id: row[4], name: row[5], kind: row[6], url: row[7], secret: row[8], events: row[9], language: row[10],
+            enabled: row[11], disabledReason: row[12], createdMs: row[13])
+        else {
+          due.unreadable.append(DeliveryKey(eventID: row[3], endpointID: row[4]))
+          continue
+        }
+        due.pending.append(PendingDelivery(event: event, endpoint: endpoint, attempts: row[1], createdMs: row[2]))
       }
+      return due
     }
   }
 

@@ -21,12 +21,8 @@ struct EndpointsCommand: AsyncParsableCommand {
       """,
     subcommands: [Add.self, List.self, Test.self, Remove.self, Deliveries.self, Replay.self])
 
-  static let statuses: [(String, Sightline_Cases_V1_DeliveryStatus)] = [
-    ("pending", .pending), ("delivered", .delivered), ("dead", .dead), ("folded", .folded),
-  ]
-
   static func kindName(_ kind: Sightline_Cases_V1_EndpointKind) -> String { CaseWireNames.name(kind) }
-  static func statusName(_ status: Sightline_Cases_V1_DeliveryStatus) -> String { statuses.first { $0.1 == status }?.0 ?? "?" }
+  static func statusName(_ status: Sightline_Cases_V1_DeliveryStatus) -> String { CaseWireNames.name(status) }
 
   struct Add: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Add an endpoint (admin key).")
@@ -159,10 +155,11 @@ struct EndpointsCommand: AsyncParsableCommand {
         $0.endpointID = endpoint; $0.eventID = event; $0.limit = limit
       }
       if let status {
-        guard let value = EndpointsCommand.statuses.first(where: { $0.0 == status })?.1 else {
-          throw ValidationError("--status is pending, delivered, dead or folded, not '\(status)'")
+        guard let value = DeliveryStatus(rawValue: status) else {
+          let names = DeliveryStatus.allCases.map(\.rawValue).joined(separator: ", ")
+          throw ValidationError("--status is one of \(names), not '\(status)'")
         }
-        request.status = value
+        request.status = CaseWireNames.deliveryStatus(value)
       }
       let query = request
       let (reply, zone) = try await connection.withGateway { client, metadata in
