@@ -81,11 +81,17 @@ public final class MetricsProvider: Sendable {
     if state.storage.sharedByReplicas {
       try? state.storage.announce(.casesChanged(tenant))
     } else {
-      state.caseCues.mark(tenant)
-      state.deliveryCues.mark(tenant)
-      atRiskFeed?.forget(tenant)
-      state.forgetVerificationDue(tenant)
+      heardCasesChanged(tenant)
     }
+  }
+
+  /// `tenant`'s cases or case rules changed: its rules and deliveries are looked at next
+  /// round, its customers at risk asked for again, its verification horizons reread.
+  private func heardCasesChanged(_ tenant: TenantID) {
+    state.caseCues.mark(tenant)
+    state.deliveryCues.mark(tenant)
+    atRiskFeed?.forget(tenant)
+    state.forgetVerificationDue(tenant)
   }
 
   /// Runs `tenant`'s case rules once, writing under `fence` (``CaseAutomation``; with
@@ -158,11 +164,7 @@ public final class MetricsProvider: Sendable {
       state.deliveryCues.mark(tenant)
       if let alert = try? state.alerts(for: tenant).alert(id: id) { feed.publish(alert, tenant: tenant) }
     case .casesChanged(let tenant):
-      state.caseCues.mark(tenant)
-      state.deliveryCues.mark(tenant)
-      atRiskFeed?.forget(tenant)
-      state.forgetVerificationDue(tenant)
-      state.forgetVerificationDue(tenant)
+      heardCasesChanged(tenant)
     }
   }
 

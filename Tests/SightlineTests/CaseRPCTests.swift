@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import Logging
 import SightlineModel
 import SightlineRPC
 import SightlineTesting
@@ -395,8 +396,12 @@ import Testing
         #expect(listed.allSatisfy { !$0.reasons.isEmpty && $0.score > 0 })
 
         let cases = Sightline_Cases_V1_Cases.Client(wrapping: client)
-        // Without the rule, nobody's case is opened.
+        // Without the rule, nobody's case is opened, and segmentation is not asked (the
+        // tenant is looked at again only an hour later, or when its rules change).
         #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now, atRisk: listed).opened.allSatisfy { $0.source != .atRisk })
+        let scheduler = AlertScheduler(provider: suite.metrics, logger: Logger(label: "test"))
+        #expect(await scheduler.fetchAtRisk()[tenantID] == nil)
+        #expect(!feed.isDue(tenantID))
         let rules = try await cases.setCaseRules(
           .with {
             $0.rules = .with {
@@ -404,6 +409,14 @@ import Testing
             }
           }, metadata: admin)
         #expect(rules.atRisk && rules.atRiskMinScore == 0)
+        // The rules changed: segmentation is asked at once, then not again within the hour
+        // (on PostgreSQL the change is heard through NOTIFY, a moment later).
+        let heard = ContinuousClock.now + .seconds(10)
+        while !feed.isDue(tenantID) && ContinuousClock.now < heard { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(feed.isDue(tenantID))
+        let fetched = await scheduler.fetchAtRisk()[tenantID]
+        #expect(Set(fetched?.map(\.customerID) ?? []) == ["C7", "C8"], "\(String(describing: fetched))")
+        #expect(await scheduler.fetchAtRisk()[tenantID] == nil, "asked again within the hour")
         // A person opened C7's already.
         let mine = try await cases.openCase(
           .with {
@@ -416,12 +429,18 @@ import Testing
         #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: now + 60_000, atRisk: listed).opened.isEmpty, "once each")
         let atRisk = try await cases.listCases(.with { $0.source = .atRisk }, metadata: admin).cases
         #expect(Set(atRisk.map(\.sourceRef)) == ["C7", "C8"] && atRisk.contains { $0.id == mine.id })
-        // Above every listed score: nobody new.
+        // A customer newly at risk with a score under the rule's minimum gets no case; at the
+        // minimum, one.
+        let newcomer = AtRiskCustomer(customerID: "C99", score: 40, reasons: ["3 complaints in 30 days"])
         var strict = rules
-        strict.atRiskMinScore = 1_000
+        strict.atRiskMinScore = 41
         _ = try await cases.setCaseRules(.with { $0.rules = strict }, metadata: admin)
         let tomorrow = now + 86_400_000
-        #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: tomorrow, atRisk: listed).opened.isEmpty)
+        #expect(try suite.metrics.runCaseRules(tenant: tenantID, nowMs: tomorrow, atRisk: [newcomer]).opened.isEmpty)
+        strict.atRiskMinScore = 40
+        _ = try await cases.setCaseRules(.with { $0.rules = strict }, metadata: admin)
+        let opensNewcomer = try suite.metrics.runCaseRules(tenant: tenantID, nowMs: tomorrow + 60_000, atRisk: [newcomer]).opened
+        #expect(opensNewcomer.map(\.sourceRef) == ["C99"], "\(opensNewcomer)")
       }
     }
   }
