@@ -122,13 +122,40 @@ import Testing
 
         // The verdicts reach the endpoint, signed, under one id each.
         let got = await receiver.wait { $0.count >= 2 }
-        #expect(Set(got.compactMap(\.messageID)) == ["verification.result-\(scoped)-14d", "verification.result-\(unscoped)-7d"])
+        #expect(
+          Set(got.compactMap(\.messageID)) == [
+            "verification.result-\(scoped)-\(effective)-14d", "verification.result-\(unscoped)-\(effective)-7d",
+          ])
         #expect(got.allSatisfy { $0.signatureValid == true && $0.body.contains(#""type":"verification.result""#) })
         #expect(got.contains { $0.body.contains("improved (permutation)") })
 
         // 28 days after: the second look.
         let later = try suite.metrics.runCaseRules(tenant: tenantID, nowMs: effective + 28 * Self.dayMs + 1)
         #expect(Set(later.verified.map { "\($0.0.id)@\($0.1.horizonDays)" }) == ["\(scoped)@28", "\(unscoped)@28"])
+
+        // The action is replaced by one a week later: its verdicts are not the new one's, and
+        // the new action is verified at its own horizons, under a message id of its own.
+        let replaced = effective + 7 * Self.dayMs
+        _ = try await cases.updateCase(
+          .with {
+            $0.caseID = scoped
+            $0.action = .with {
+              $0.description_p = "Callback within 1 hour"; $0.effectiveAt = .init(unixMilliseconds: replaced)
+              $0.scope = .with { $0.regions = ["south", "west", "north"] }
+            }
+          }, metadata: admin)
+        #expect(try await cases.getCase(.with { $0.caseID = scoped }, metadata: admin).verifications.isEmpty)
+        // (On PostgreSQL the change is heard through NOTIFY, a moment later.)
+        let heard = ContinuousClock.now + .seconds(10)
+        while suite.metrics.state.knownVerificationDue(tenantID) != nil && ContinuousClock.now < heard {
+          try await Task.sleep(for: .milliseconds(50))
+        }
+        let again = try suite.metrics.runCaseRules(tenant: tenantID, nowMs: replaced + 14 * Self.dayMs + 1)
+        #expect(again.verified.map { "\($0.0.id)@\($0.1.horizonDays)" } == ["\(scoped)@14"])
+        let renewed = try await cases.getCase(.with { $0.caseID = scoped }, metadata: admin).verifications
+        #expect(renewed.map(\.horizonDays) == [14])
+        let resent = await receiver.wait { $0.count >= 5 }
+        #expect(resent.contains { $0.messageID == "verification.result-\(scoped)-\(replaced)-14d" })
       }
     }
   }

@@ -14,18 +14,19 @@ struct CaseVerifier {
   let fence: LeaseFence
 
   static let dayMs: Int64 = 86_400_000
-  /// Cases with an action looked at per round (the newest opened first).
-  static let batchLimit = 1000
 
   /// Verifies every horizon that is due and not yet verified; returns what was stored and
   /// when the next horizon falls due.
   func run() throws -> (verified: [(ServiceCase, CaseVerification)], nextDueMs: Int64?) {
     var verified: [(ServiceCase, CaseVerification)] = []
     var next: Int64?
-    for item in try cases.cases(CaseFilter(withAction: true, limit: Self.batchLimit)) {
+    // Two reads however many cases there are: every case with an action, and every horizon
+    // verified (runs only when a horizon comes or the cases changed).
+    let done = try cases.verifiedHorizons()
+    for item in try cases.cases(CaseFilter(withAction: true, limit: .max)) {
       guard let action = item.action else { continue }
-      let done = Set(try cases.verifications(caseID: item.id).map(\.horizonDays))
-      for horizon in action.verificationHorizons where !done.contains(horizon) {
+      for horizon in action.verificationHorizons
+      where !done.contains(VerifiedHorizon(caseID: item.id, actionEffectiveMs: action.effectiveMs, horizonDays: horizon)) {
         let due = action.effectiveMs + Int64(horizon) * Self.dayMs
         guard due <= nowMs else {
           next = min(next ?? due, due)

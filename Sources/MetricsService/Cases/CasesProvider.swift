@@ -67,7 +67,7 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
       throw RPCError(code: .notFound, message: "no case has id \(request.caseID)")
     }
     let history = try desk.cases.history(caseID: item.id)
-    let verifications = try desk.cases.verifications(caseID: item.id)
+    let verifications = try item.action.map { try desk.cases.verifications(caseID: item.id, actionEffectiveMs: $0.effectiveMs) } ?? []
     return ServerResponse(
       message: .with {
         $0.case = CaseWire.serviceCase(item)

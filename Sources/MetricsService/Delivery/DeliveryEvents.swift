@@ -52,8 +52,8 @@ extension DeliveryEvent {
     facts.ciHigh = finite(verification.ciHigh)
     facts.pValue = finite(verification.pValue)
     self.init(
-      id: "verification.result-\(serviceCase.id)-\(verification.horizonDays)d", kind: .verificationResult, atMs: verification.evaluatedMs,
-      facts: facts)
+      id: "verification.result-\(serviceCase.id)-\(serviceCase.action?.effectiveMs ?? 0)-\(verification.horizonDays)d",
+      kind: .verificationResult, atMs: verification.evaluatedMs, facts: facts)
   }
 
   /// The event a case change announces, if any: its opening, or its escalation when overdue.

@@ -133,12 +133,29 @@ public protocol CaseStore: Sendable {
   func tickets(customerID: String, sinceMs: Int64, limit: Int) throws -> [CustomerTicket]
   /// `customerID`'s answers at or after `sinceMs`, newest first, at most `limit`.
   func answers(customerID: String, sinceMs: Int64, limit: Int) throws -> [CustomerAnswer]
-  /// The case's verified effects, by horizon.
-  func verifications(caseID: String) throws -> [CaseVerification]
-  /// Stores `verification` of `serviceCase`'s action unless one of its horizon exists, with
-  /// its `verification.result` event in the outbox, in one transaction, if `fence` is still
-  /// the tenant's metrics lease; true when it was stored.
+  /// The verified effects of the case's action that took effect at `actionEffectiveMs` (an
+  /// action replaced later keeps its own), by horizon.
+  func verifications(caseID: String, actionEffectiveMs: Int64) throws -> [CaseVerification]
+  /// Every horizon verified so far, of every case's actions, in one read.
+  func verifiedHorizons() throws -> Set<VerifiedHorizon>
+  /// Stores `verification` of `serviceCase`'s action unless one of that action's at its
+  /// horizon exists, with its `verification.result` event in the outbox, in one transaction,
+  /// if `fence` is still the tenant's metrics lease; true when it was stored.
   func recordVerification(_ verification: CaseVerification, of serviceCase: ServiceCase, fence: LeaseFence) throws -> Bool
+}
+
+/// One horizon at which one action of a case was verified.
+public struct VerifiedHorizon: Sendable, Hashable {
+  public var caseID: String
+  /// The action's ``CaseAction/effectiveMs``: a replaced action is verified afresh.
+  public var actionEffectiveMs: Int64
+  public var horizonDays: Int
+
+  public init(caseID: String, actionEffectiveMs: Int64, horizonDays: Int) {
+    self.caseID = caseID
+    self.actionEffectiveMs = actionEffectiveMs
+    self.horizonDays = horizonDays
+  }
 }
 
 /// A case as both backends store it: one row of `service_case`, scope and action as JSON.

@@ -155,13 +155,26 @@ extension PostgresStore: CaseStore where Schema == MetricsPostgresSchema {
     }
   }
 
-  public func verifications(caseID: String) throws -> [CaseVerification] {
+  public func verifications(caseID: String, actionEffectiveMs: Int64) throws -> [CaseVerification] {
     try transaction { session in
       try session.query(
         """
-        SELECT document FROM case_verification WHERE tenant_id = \(tenant.rawValue) AND case_id = \(caseID) ORDER BY horizon_days
+        SELECT document FROM case_verification
+        WHERE tenant_id = \(tenant.rawValue) AND case_id = \(caseID) AND action_ms = \(actionEffectiveMs) ORDER BY horizon_days
         """
       ).compactMap { row in CaseVerification(document: try row.decode(String.self)) }
+    }
+  }
+
+  public func verifiedHorizons() throws -> Set<VerifiedHorizon> {
+    try transaction { session in
+      Set(
+        try session.query(
+          "SELECT case_id, action_ms, horizon_days FROM case_verification WHERE tenant_id = \(tenant.rawValue)"
+        ).map { row in
+          let (caseID, actionMs, horizon) = try row.decode((String, Int64, Int64).self)
+          return VerifiedHorizon(caseID: caseID, actionEffectiveMs: actionMs, horizonDays: Int(horizon))
+        })
     }
   }
 
@@ -170,9 +183,10 @@ extension PostgresStore: CaseStore where Schema == MetricsPostgresSchema {
       try session.checkFence(fence, component: Schema.component, tenant: tenant)
       let inserted = try session.execute(
         """
-        INSERT INTO case_verification (tenant_id, case_id, horizon_days, document)
-        VALUES (\(tenant.rawValue), \(serviceCase.id), \(Int64(verification.horizonDays)), \(verification.document))
-        ON CONFLICT (tenant_id, case_id, horizon_days) DO NOTHING
+        INSERT INTO case_verification (tenant_id, case_id, action_ms, horizon_days, document)
+        VALUES (\(tenant.rawValue), \(serviceCase.id), \(serviceCase.action?.effectiveMs ?? 0), \(Int64(verification.horizonDays)),
+          \(verification.document))
+        ON CONFLICT (tenant_id, case_id, action_ms, horizon_days) DO NOTHING
         """)
       guard inserted > 0 else { return false }
       try session.recordOutboxEvent(DeliveryEvent(verification, of: serviceCase), tenant: tenant)

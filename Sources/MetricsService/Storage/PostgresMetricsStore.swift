@@ -185,6 +185,26 @@ public enum MetricsPostgresSchema: PostgresSchema {
         """
       ],
       tenantTables: ["case_verification"]),
+    PostgresMigration(
+      version: 11, name: "verification per action",
+      // A case's action can be replaced: each action's horizons are verified on their own,
+      // so a verification names the action (its effective time) it judged.
+      statements: [
+        "ALTER TABLE case_verification ADD COLUMN action_ms bigint NOT NULL DEFAULT 0",
+        // Row-level security is forced on the owner too: lifted for this one update of every
+        // tenant's rows, inside the migration's transaction.
+        "ALTER TABLE case_verification NO FORCE ROW LEVEL SECURITY",
+        "ALTER TABLE service_case NO FORCE ROW LEVEL SECURITY",
+        """
+        UPDATE case_verification v SET action_ms = ((c.action::jsonb) ->> 'effectiveMs')::bigint
+        FROM service_case c WHERE c.tenant_id = v.tenant_id AND c.id = v.case_id AND c.action <> ''
+        """,
+        "ALTER TABLE case_verification FORCE ROW LEVEL SECURITY",
+        "ALTER TABLE service_case FORCE ROW LEVEL SECURITY",
+        "ALTER TABLE case_verification ALTER COLUMN action_ms DROP DEFAULT",
+        "ALTER TABLE case_verification DROP CONSTRAINT case_verification_pkey",
+        "ALTER TABLE case_verification ADD PRIMARY KEY (tenant_id, case_id, action_ms, horizon_days)",
+      ]),
   ]
 }
 

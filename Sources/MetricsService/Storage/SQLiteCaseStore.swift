@@ -145,19 +145,32 @@ extension SQLiteStore: CaseStore where Schema == MetricsSchema {
     }
   }
 
-  public func verifications(caseID: String) throws -> [CaseVerification] {
+  public func verifications(caseID: String, actionEffectiveMs: Int64) throws -> [CaseVerification] {
     try writer.read { db in
       try String.fetchAll(
-        db, sql: "SELECT document FROM case_verification WHERE case_id = ? ORDER BY horizon_days", arguments: [caseID]
+        db, sql: "SELECT document FROM case_verification WHERE case_id = ? AND action_ms = ? ORDER BY horizon_days",
+        arguments: [caseID, actionEffectiveMs]
       ).compactMap(CaseVerification.init(document:))
+    }
+  }
+
+  public func verifiedHorizons() throws -> Set<VerifiedHorizon> {
+    try writer.read { db in
+      Set(
+        try Row.fetchAll(db, sql: "SELECT case_id, action_ms, horizon_days FROM case_verification").map { row in
+          VerifiedHorizon(caseID: row[0], actionEffectiveMs: row[1], horizonDays: row[2])
+        })
     }
   }
 
   public func recordVerification(_ verification: CaseVerification, of serviceCase: ServiceCase, fence: LeaseFence) throws -> Bool {
     try writer.write { db in
       try db.execute(
-        sql: "INSERT INTO case_verification (case_id, horizon_days, document) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        arguments: [serviceCase.id, verification.horizonDays, verification.document])
+        sql: """
+          INSERT INTO case_verification (case_id, action_ms, horizon_days, document) VALUES (?, ?, ?, ?)
+          ON CONFLICT DO NOTHING
+          """,
+        arguments: [serviceCase.id, serviceCase.action?.effectiveMs ?? 0, verification.horizonDays, verification.document])
       guard db.changesCount > 0 else { return false }
       try SQLiteOutbox.record(DeliveryEvent(verification, of: serviceCase), db)
       return true

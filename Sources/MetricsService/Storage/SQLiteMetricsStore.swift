@@ -201,6 +201,24 @@ public enum MetricsSchema: SQLiteSchema {
         PRIMARY KEY (case_id, horizon_days)
       ) WITHOUT ROWID;
       """),
+    // A case's action can be replaced: each action's horizons are verified on their own, so
+    // a verification names the action (its effective time) it judged.
+    SQLiteMigration(
+      "v12-verification-per-action",
+      """
+      CREATE TABLE case_verification_new (
+        case_id TEXT NOT NULL,
+        action_ms INTEGER NOT NULL,
+        horizon_days INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (case_id, action_ms, horizon_days)
+      ) WITHOUT ROWID;
+      INSERT INTO case_verification_new (case_id, action_ms, horizon_days, document)
+        SELECT v.case_id, COALESCE(json_extract(NULLIF(c.action, ''), '$.effectiveMs'), 0), v.horizon_days, v.document
+        FROM case_verification v LEFT JOIN service_case c ON c.id = v.case_id;
+      DROP TABLE case_verification;
+      ALTER TABLE case_verification_new RENAME TO case_verification;
+      """),
   ]
 }
 
