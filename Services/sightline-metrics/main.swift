@@ -31,6 +31,13 @@ struct MetricsCommand: AsyncParsableCommand {
   )
   var deliveryFirstRetryMs: Int64?
 
+  @Option(
+    name: .long,
+    help:
+      "Days sent messages and their events are kept before they are pruned, 0 for ever; pending and dead-letter messages stay until sent or replayed (env SIGHTLINE_DELIVERY_KEEP_DAYS; default 90)."
+  )
+  var deliveryKeepDays: Int?
+
   func run() async throws {
     let delivery = try deliverySettings()
     try await ProcessBootstrap.runBackend(.metrics, options: options) { configuration, logger in
@@ -52,6 +59,10 @@ struct MetricsCommand: AsyncParsableCommand {
     if let first = deliveryFirstRetryMs ?? env["SIGHTLINE_DELIVERY_FIRST_RETRY_MS"].flatMap(Int64.init) {
       guard first >= 10, first <= 3_600_000 else { throw ValidationError("--delivery-first-retry-ms must be between 10 and 3600000") }
       settings.retry.firstDelayMs = first
+    }
+    if let days = deliveryKeepDays ?? env["SIGHTLINE_DELIVERY_KEEP_DAYS"].flatMap(Int.init) {
+      guard days >= 0, days <= 36_500 else { throw ValidationError("--delivery-keep-days must be between 0 and 36500") }
+      settings.keepDays = days
     }
     return settings
   }

@@ -318,3 +318,73 @@ import Testing
     }
   }
 }
+
+/// Sent messages are pruned after the keep period; pending and dead ones stay (the store on
+/// both backends, and the deliverer's once-a-day schedule).
+@Suite struct DeliveryPruningTests {
+  @Test(arguments: TestBackend.all) func sentMessagesGoAfterTheirKeepPeriodPendingAndDeadOnesStay(_ backend: TestBackend) throws {
+    let directory = InProcessSuite.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try backend.metricsStores(directory: directory).deliveries(for: TestBackend.freshTenant())
+    #expect(
+      try store.addEndpoint(
+        DeliveryEndpoint(
+          id: "robot", name: "robot", kind: .slack, url: "https://hooks.example.com/robot", secret: "", events: [.caseOpened],
+          language: .en, createdMs: 0)))
+    func enqueue(_ id: String) throws {
+      var facts = DeliveryFacts()
+      facts.summary = id
+      try store.enqueue(DeliveryEvent(id: id, kind: .test, atMs: 1_000, facts: facts), endpointID: "robot", nowMs: 1_000)
+    }
+    for id in ["sent-early", "waiting", "dead", "sent-late", "folded-a", "folded-b"] { try enqueue(id) }
+    try store.record(.delivered, eventID: "sent-early", endpointID: "robot", atMs: 2_000, fence: .sole)
+    try store.record(.retry(atMs: 90_000, error: "HTTP 503"), eventID: "waiting", endpointID: "robot", atMs: 2_000, fence: .sole)
+    try store.record(.dead(error: "too old"), eventID: "dead", endpointID: "robot", atMs: 2_000, fence: .sole)
+    try store.record(.delivered, eventID: "sent-late", endpointID: "robot", atMs: 50_000, fence: .sole)
+    let digest = DeliveryEvent(id: "digest-robot-3000", kind: .digest, atMs: 3_000, facts: DeliveryFacts())
+    try store.fold(eventIDs: ["folded-a", "folded-b"], endpointID: "robot", into: digest, nowMs: 3_000, fence: .sole)
+    try store.record(.delivered, eventID: digest.id, endpointID: "robot", atMs: 4_000, fence: .sole)
+
+    // Before 10 s: the early message, the two folded ones and their digest, with their events.
+    #expect(try store.prune(beforeMs: 10_000, fence: .sole) == PrunedDeliveries(deliveries: 4, events: 4))
+    #expect(Set(try store.deliveries(DeliveryFilter()).map(\.eventID)) == ["waiting", "dead", "sent-late"])
+    #expect(try store.prune(beforeMs: 10_000, fence: .sole) == PrunedDeliveries(deliveries: 0, events: 0))
+    #expect(try store.prune(beforeMs: 60_000, fence: .sole) == PrunedDeliveries(deliveries: 1, events: 1))
+    // The waiting and dead ones stay whatever their age, and can still be sent or replayed.
+    #expect(try store.prune(beforeMs: 1_000_000, fence: .sole) == PrunedDeliveries(deliveries: 0, events: 0))
+    #expect(try store.dueDeliveries(nowMs: 90_000, limit: 10).pending.map(\.event.id) == ["waiting"])
+    #expect(try store.replay(endpointID: nil, eventID: "dead", nowMs: 100_000) == 1)
+  }
+
+  @Test func theDelivererPrunesATenantOnceADayAfterItsKeepDays() async throws {
+    try await TestBackend.sqlite.withSuite { suite in
+      let tenant = try #require(TenantID(try await suite.createTenant("acme").id))
+      let store = try suite.metrics.state.deliveries(for: tenant)
+      #expect(
+        try store.addEndpoint(
+          DeliveryEndpoint(
+            id: "robot", name: "robot", kind: .slack, url: "https://hooks.example.com/robot", secret: "", events: [.test],
+            language: .en, createdMs: 0)))
+      func sent(_ id: String) throws {
+        try store.enqueue(DeliveryEvent(id: id, kind: .test, atMs: 0, facts: DeliveryFacts()), endpointID: "robot", nowMs: 0)
+        try store.record(.delivered, eventID: id, endpointID: "robot", atMs: 0, fence: .sole)
+      }
+      try sent("old")
+      let dayMs: Int64 = 86_400_000
+      let deliverer = OutboxDeliverer(provider: suite.metrics, settings: DeliverySettings(keepDays: 2), logger: Logger(label: "test"))
+      // Just under two days later it is kept, and the tenant is not looked at again for a
+      // day: just under a day after that, still kept, though old enough by then.
+      try deliverer.pruneIfDue(tenant, store: store, nowMs: 2 * dayMs - 1, fence: .sole)
+      #expect(try store.deliveries(DeliveryFilter()).count == 1)
+      try deliverer.pruneIfDue(tenant, store: store, nowMs: 3 * dayMs - 2, fence: .sole)
+      #expect(try store.deliveries(DeliveryFilter()).count == 1)
+      try deliverer.pruneIfDue(tenant, store: store, nowMs: 3 * dayMs - 1, fence: .sole)
+      #expect(try store.deliveries(DeliveryFilter()).isEmpty)
+      // Kept 0 days: kept forever.
+      try sent("kept")
+      let forever = OutboxDeliverer(provider: suite.metrics, settings: DeliverySettings(keepDays: 0), logger: Logger(label: "test"))
+      try forever.pruneIfDue(tenant, store: store, nowMs: 100 * dayMs, fence: .sole)
+      #expect(try store.deliveries(DeliveryFilter()).count == 1)
+    }
+  }
+}

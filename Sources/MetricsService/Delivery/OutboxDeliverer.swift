@@ -4,6 +4,7 @@ public import ServiceLifecycle
 public import SightlineModel
 import SightlineRPC
 import SightlineStorage
+import Synchronization
 
 /// How the deliverer runs (the metrics process's `--cockpit-url` and `--delivery-*` flags).
 public struct DeliverySettings: Sendable {
@@ -14,15 +15,19 @@ public struct DeliverySettings: Sendable {
   public var interval: Duration
   /// How long one request may take.
   public var requestTimeout: Duration
+  /// Days sent messages and their events are kept (0: forever); pending and dead ones are
+  /// kept until they are sent or replayed.
+  public var keepDays: Int
 
   public init(
     cockpitURL: String = "", retry: RetryPolicy = .standard, interval: Duration = .seconds(1),
-    requestTimeout: Duration = .seconds(10)
+    requestTimeout: Duration = .seconds(10), keepDays: Int = 90
   ) {
     self.cockpitURL = cockpitURL
     self.retry = retry
     self.interval = interval
     self.requestTimeout = requestTimeout
+    self.keepDays = keepDays
   }
 }
 
@@ -36,9 +41,13 @@ public struct OutboxDeliverer: Service {
   let provider: MetricsProvider
   let settings: DeliverySettings
   let logger: Logger
+  /// When each tenant's sent messages were last pruned.
+  private let pruned = PruneTimes()
 
   /// At most this many due messages per tenant a round.
   static let batchLimit = 500
+  /// A tenant's sent messages are pruned at most this often.
+  static let pruneIntervalMs: Int64 = 86_400_000
 
   public init(provider: MetricsProvider, settings: DeliverySettings, logger: Logger) {
     self.provider = provider
@@ -97,6 +106,7 @@ public struct OutboxDeliverer: Service {
     let alerts = try provider.state.alerts(for: tenant)
     let now = provider.clock()
     let batches: [[PendingDelivery]] = try await BlockingWork.run {
+      try pruneIfDue(tenant, store: store, nowMs: now, fence: fence)
       _ = try store.fanOut(nowMs: now, fence: fence)
       let found = try store.dueDeliveries(nowMs: now, limit: Self.batchLimit)
       for key in found.unreadable {
@@ -191,6 +201,19 @@ public struct OutboxDeliverer: Service {
   }
 
   /// The endpoints of `due`, in the order of their first due message.
+  /// Removes `tenant`'s messages sent more than ``DeliverySettings/keepDays`` ago, at most
+  /// once a day (on its first round after start, then on a round a day later).
+  func pruneIfDue(_ tenant: TenantID, store: any DeliveryStore, nowMs: Int64, fence: LeaseFence) throws {
+    guard settings.keepDays > 0 else { return }
+    guard pruned.take(tenant, nowMs: nowMs, every: Self.pruneIntervalMs) else { return }
+    let removed = try store.prune(beforeMs: nowMs - Int64(settings.keepDays) * 86_400_000, fence: fence)
+    if removed.deliveries + removed.events > 0 {
+      logger.info(
+        "sent messages pruned",
+        metadata: ["tenant": "\(tenant)", "deliveries": "\(removed.deliveries)", "events": "\(removed.events)"])
+    }
+  }
+
   /// The dead letter's reason for a delivery whose stored event or endpoint cannot be read.
   static let unreadable = "the stored event or endpoint cannot be read by this version of Sightline (replay it after upgrading)"
 
@@ -218,5 +241,20 @@ public struct OutboxDeliverer: Service {
     var refreshed = delivery
     refreshed.event.facts.contributors = DeliveryEvent(alert, kind: .alertOpened).facts.contributors
     return refreshed
+  }
+}
+
+/// When each tenant was last pruned (shared by the deliverer's copies).
+private final class PruneTimes: Sendable {
+  private let last = Mutex<[TenantID: Int64]>([:])
+
+  /// Whether `tenant` is due (not pruned within `every` ms of `nowMs`); if so, it counts as
+  /// pruned now.
+  func take(_ tenant: TenantID, nowMs: Int64, every: Int64) -> Bool {
+    last.withLock { last in
+      if let previous = last[tenant], nowMs - previous < every { return false }
+      last[tenant] = nowMs
+      return true
+    }
   }
 }

@@ -118,6 +118,20 @@ public protocol DeliveryStore: Sendable {
   func replay(endpointID: String?, eventID: String?, nowMs: Int64) throws -> Int
   /// When the earliest pending delivery to an enabled endpoint falls due, if any.
   func nextDeliveryMs() throws -> Int64?
+  /// Removes deliveries sent (on their own or in a digest) before `beforeMs`, then the
+  /// events fanned out before it that have no delivery left; pending and dead ones stay.
+  func prune(beforeMs: Int64, fence: LeaseFence) throws -> PrunedDeliveries
+}
+
+/// What a prune removed.
+public struct PrunedDeliveries: Sendable, Equatable {
+  public var deliveries: Int
+  public var events: Int
+
+  public init(deliveries: Int, events: Int) {
+    self.deliveries = deliveries
+    self.events = events
+  }
 }
 
 /// The SQL both backends share for listings.
@@ -171,6 +185,9 @@ enum DeliverySQL {
 
   /// The dead letter's reason for a delivery to an endpoint disabled for `reason`.
   static func disabled(_ reason: String) -> String { "endpoint disabled: " + short(reason) }
+
+  /// The deliveries a prune removes: sent on their own or in a digest, before the cutoff.
+  static let prunable = "status IN ('delivered', 'folded') AND COALESCE(delivered_ms, last_attempt_ms, created_ms) <"
 
   /// Errors are kept short: a receiver's whole error page is not a reason.
   static func short(_ error: String) -> String { String(error.prefix(300)) }

@@ -203,6 +203,20 @@ extension PostgresStore: DeliveryStore where Schema == MetricsPostgresSchema {
     }
   }
 
+  public func prune(beforeMs: Int64, fence: LeaseFence) throws -> PrunedDeliveries {
+    try transaction { session in
+      try session.checkFence(fence, component: Schema.component, tenant: tenant)
+      let deliveries = try session.execute(
+        "DELETE FROM delivery WHERE tenant_id = \(tenant.rawValue) AND \(unescaped: DeliverySQL.prunable) \(beforeMs)")
+      let events = try session.execute(
+        """
+        DELETE FROM outbox_event e WHERE e.tenant_id = \(tenant.rawValue) AND e.fanned_out = 1 AND e.at_ms < \(beforeMs)
+          AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.tenant_id = e.tenant_id AND d.event_id = e.id)
+        """)
+      return PrunedDeliveries(deliveries: deliveries, events: events)
+    }
+  }
+
   private func insertDelivery(eventID: String, endpointID: String, nowMs: Int64, _ session: PostgresSession) throws {
     try session.execute(
       """

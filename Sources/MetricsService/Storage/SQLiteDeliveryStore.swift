@@ -210,6 +210,19 @@ extension SQLiteStore: DeliveryStore where Schema == MetricsSchema {
     }
   }
 
+  public func prune(beforeMs: Int64, fence: LeaseFence) throws -> PrunedDeliveries {
+    try writer.write { db in
+      try db.execute(sql: "DELETE FROM delivery WHERE \(DeliverySQL.prunable) ?", arguments: [beforeMs])
+      let deliveries = db.changesCount
+      try db.execute(
+        sql: """
+          DELETE FROM outbox_event WHERE fanned_out = 1 AND at_ms < ?
+            AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.event_id = outbox_event.id)
+          """, arguments: [beforeMs])
+      return PrunedDeliveries(deliveries: deliveries, events: db.changesCount)
+    }
+  }
+
   /// A delivery due at `nowMs`; to an endpoint disabled for `disabledReason`, straight to
   /// the dead letter (replaying it enables the endpoint and sends it).
   private static func insertDelivery(
