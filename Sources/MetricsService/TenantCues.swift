@@ -17,6 +17,8 @@ final class TenantCues: Sendable {
     var seen: Set<TenantID> = []
     /// When each tenant's earliest unfinished case falls due.
     var nextDueMs: [TenantID: Int64] = [:]
+    /// The tenants this replica had at the last round.
+    var assigned: Set<TenantID> = []
   }
 
   private let marks = Mutex(Marks())
@@ -26,11 +28,25 @@ final class TenantCues: Sendable {
     marks.withLock { _ = $0.pending.insert(tenant) }
   }
 
+  /// The tenants that are this replica's now: those that were not at the last call (a
+  /// replica left, or the tenant came back) are looked at whatever their cues say, since
+  /// the replica before may have left work that this one's cues do not know of.
+  func assigned(_ tenants: Set<TenantID>) {
+    marks.withLock { marks in
+      marks.pending.formUnion(tenants.subtracting(marks.assigned))
+      marks.assigned = tenants
+    }
+  }
+
   /// Whether the next round must look at `tenant` at `nowMs`; taking the cue clears it.
   func take(_ tenant: TenantID, nowMs: Int64) -> Bool {
     marks.withLock { marks in
       let due = marks.nextDueMs[tenant].map { $0 <= nowMs } ?? false
-      let cued = marks.pending.remove(tenant) != nil || marks.seen.insert(tenant).inserted || due
+      // Each evaluated on its own (not short-circuited): a cue taken now also counts as the
+      // look after start.
+      let marked = marks.pending.remove(tenant) != nil
+      let first = marks.seen.insert(tenant).inserted
+      let cued = marked || first || due
       if due { marks.nextDueMs[tenant] = nil }
       return cued
     }

@@ -348,6 +348,22 @@ import Testing
     #expect(cues.take(tenant, nowMs: 102))
   }
 
+  /// A tenant that becomes this replica's again (another replica had it in between) is
+  /// looked at, though nothing was marked here: the other replica's cases may fall due.
+  @Test func aTenantThatComesBackToThisReplicaIsLookedAt() throws {
+    let cues = TenantCues()
+    let (kept, moving) = (try #require(TenantID("t_kept")), try #require(TenantID("t_moving")))
+    cues.assigned([kept, moving])
+    #expect(cues.take(kept, nowMs: 0) && cues.take(moving, nowMs: 0))
+    cues.looked(moving, nextDueMs: nil)
+    cues.assigned([kept])
+    cues.assigned([kept])
+    #expect(!cues.take(kept, nowMs: 1), "still this replica's, nothing new")
+    cues.assigned([kept, moving])
+    #expect(cues.take(moving, nowMs: 2) && !cues.take(moving, nowMs: 3))
+    #expect(!cues.take(kept, nowMs: 4))
+  }
+
   @Test func caseRulesNameWhatIsWrongAndRoundTrip() throws {
     var rules = CaseRules.defaults
     rules.owners = [OwnerRule(dimension: .region, value: "south", owner: "")]

@@ -55,7 +55,7 @@ struct AlertScheduler: Sendable {
   }
 
   /// One round of the case rules over the tenants that are this replica's and have a cue
-  /// (``CaseCues``: answers folded, an alert opened, cases changed, a due time passed;
+  /// (``TenantCues``: answers folded, an alert opened, cases changed, a due time passed;
   /// docs/cases.md): cases for chosen alerts and recent detractor answers, escalation of
   /// overdue ones.
   /// Runs after the alert round, so an alert that just opened gets its case in the same
@@ -64,7 +64,11 @@ struct AlertScheduler: Sendable {
     let state = provider.state
     let ownership = provider.follower?.ownership
     let now = provider.clock()
-    for tenant in state.tenants() where ownership?.isAssigned(tenant) ?? true {
+    // A tenant that became this replica's is looked at: cases the replica before opened
+    // may fall due before any new cue here.
+    let mine = Set(state.tenants().filter { ownership?.isAssigned($0) ?? true })
+    state.caseCues.assigned(mine)
+    for tenant in mine.sorted(by: { $0.rawValue < $1.rawValue }) {
       guard state.caseCues.take(tenant, nowMs: now) else { continue }
       do {
         var fence = LeaseFence.sole

@@ -58,9 +58,8 @@ public struct OutboxDeliverer: Service {
   public func run() async throws {
     let poster = MessagePoster(timeout: settings.requestTimeout)
     await cancelWhenGracefulShutdown {
-      var assigned: Set<TenantID> = []
       while !Task.isCancelled {
-        await round(poster, assigned: &assigned)
+        await round(poster)
         try? await Task.sleep(for: settings.interval)
       }
     }
@@ -68,15 +67,14 @@ public struct OutboxDeliverer: Service {
   }
 
   /// One look at every cued tenant that is this replica's. A tenant that became this
-  /// replica's since the last round (`assigned`: a replica left, or this one started) is
-  /// looked at whatever its cues say: the replica before may have left messages waiting.
-  func round(_ poster: MessagePoster, assigned: inout Set<TenantID>) async {
+  /// replica's since the last round (a replica left, or this one started) is looked at
+  /// whatever its cues say: the replica before may have left messages waiting.
+  func round(_ poster: MessagePoster) async {
     let state = provider.state
     let ownership = provider.follower?.ownership
-    let now = Set(state.tenants().filter { ownership?.isAssigned($0) ?? true })
-    for tenant in now.subtracting(assigned) { state.deliveryCues.mark(tenant) }
-    assigned = now
-    for tenant in now.sorted(by: { $0.rawValue < $1.rawValue }) {
+    let mine = Set(state.tenants().filter { ownership?.isAssigned($0) ?? true })
+    state.deliveryCues.assigned(mine)
+    for tenant in mine.sorted(by: { $0.rawValue < $1.rawValue }) {
       guard state.deliveryCues.take(tenant, nowMs: provider.clock()) else { continue }
       do {
         var fence = LeaseFence.sole
