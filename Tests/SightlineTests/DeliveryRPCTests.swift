@@ -319,6 +319,52 @@ import Testing
   }
 }
 
+/// Tenants are delivered to side by side: one tenant's slow receiver does not hold back
+/// another tenant's message (the metrics process's own deliverer, running).
+@Suite struct DeliveryAcrossTenantsTests {
+  @Test func aSlowReceiverOfOneTenantDoesNotHoldBackAnothers() async throws {
+    let (slow, quick) = (TestReceiver(), TestReceiver())
+    try await slow.start()
+    try await quick.start()
+    defer {
+      Task {
+        await slow.stop(); await quick.stop()
+      }
+    }
+    // Under the request timeout (5 s): the slow receiver answers, just late.
+    slow.program(delay: .seconds(3))
+    try await TestBackend.sqlite.withSuite(delivery: DeliveryRPCTests.fast) { suite in
+      let (first, second) = (try await suite.createTenant("first"), try await suite.createTenant("second"))
+      try await suite.withGatewayClient { client in
+        let cases = Sightline_Cases_V1_Cases.Client(wrapping: client)
+        for (tenant, receiver) in [(first, slow), (second, quick)] {
+          _ = try await cases.addEndpoint(
+            .with {
+              $0.name = "hook"; $0.kind = .slack; $0.url = receiver.url; $0.events = ["case.opened"]
+            }, metadata: SuiteMetadata.bearer(tenant.adminKey))
+        }
+        _ = try await cases.openCase(
+          .with {
+            $0.title = "Slow one"; $0.owner = "desk"
+          }, metadata: SuiteMetadata.bearer(first.adminKey))
+        // The first tenant's message is at its receiver, which takes 3 s to answer.
+        let arrived = ContinuousClock.now + .seconds(20)
+        while slow.arrived == 0 && ContinuousClock.now < arrived { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(slow.arrived == 1)
+        _ = try await cases.openCase(
+          .with {
+            $0.title = "Quick one"; $0.owner = "desk"
+          }, metadata: SuiteMetadata.bearer(second.adminKey))
+        let got = await quick.wait(timeout: .seconds(20)) { !$0.isEmpty }
+        #expect(got.count == 1 && got[0].body.contains("Quick one"))
+        #expect(slow.messages.isEmpty, "the second tenant's message waited for the first's slow receiver")
+        let late = await slow.wait(timeout: .seconds(20)) { !$0.isEmpty }
+        #expect(late.count == 1 && late[0].body.contains("Slow one"))
+      }
+    }
+  }
+}
+
 /// Sent messages are pruned after the keep period; pending and dead ones stay (the store on
 /// both backends, and the deliverer's once-a-day schedule).
 @Suite struct DeliveryPruningTests {

@@ -46,6 +46,8 @@ public struct OutboxDeliverer: Service {
 
   /// At most this many due messages per tenant a round.
   static let batchLimit = 500
+  /// Tenants delivered to at once; cued tenants beyond wait for a free slot.
+  static let concurrentTenants = 16
   /// A tenant's sent messages are pruned at most this often.
   static let pruneIntervalMs: Int64 = 86_400_000
 
@@ -57,43 +59,66 @@ public struct OutboxDeliverer: Service {
 
   public func run() async throws {
     let poster = MessagePoster(timeout: settings.requestTimeout)
+    let busy = BusyTenants()
     await cancelWhenGracefulShutdown {
-      while !Task.isCancelled {
-        await round(poster)
-        try? await Task.sleep(for: settings.interval)
+      // Tenants are delivered to side by side, each in a task of its own, and a round does
+      // not wait for them: one tenant's slow receiver delays none of the others' messages.
+      await withDiscardingTaskGroup { group in
+        while !Task.isCancelled {
+          for tenant in cuedTenants(busy: busy) {
+            group.addTask {
+              await look(at: tenant, poster: poster)
+              busy.remove(tenant)
+            }
+          }
+          try? await Task.sleep(for: settings.interval)
+        }
       }
     }
     await poster.shutdown()
   }
 
-  /// One look at every cued tenant that is this replica's. A tenant that became this
-  /// replica's since the last round (a replica left, or this one started) is looked at
-  /// whatever its cues say: the replica before may have left messages waiting.
-  func round(_ poster: MessagePoster) async {
+  /// The cued tenants that are this replica's and not being delivered to, at most as many
+  /// as free slots; each returned is marked busy and its cue taken (the cues of those left
+  /// for a later round are kept). A tenant that became this replica's since the last round
+  /// (a replica left, or this one started) is cued whatever happened: the replica before
+  /// may have left messages waiting.
+  func cuedTenants(busy: BusyTenants) -> [TenantID] {
     let state = provider.state
     let ownership = provider.follower?.ownership
     let mine = Set(state.tenants().filter { ownership?.isAssigned($0) ?? true })
     state.deliveryCues.assigned(mine)
-    for tenant in mine.sorted(by: { $0.rawValue < $1.rawValue }) {
-      guard state.deliveryCues.take(tenant, nowMs: provider.clock()) else { continue }
-      do {
-        var fence = LeaseFence.sole
-        if let ownership {
-          guard case .held(let held) = try ownership.fence(for: tenant) else {
-            // Its lease is not held yet (being taken over): keep the cue for the next round.
-            state.deliveryCues.failed(tenant)
-            continue
-          }
-          fence = held
+    var chosen: [TenantID] = []
+    for tenant in mine.sorted(by: { $0.rawValue < $1.rawValue }) where busy.count < Self.concurrentTenants {
+      guard !busy.contains(tenant), state.deliveryCues.take(tenant, nowMs: provider.clock()) else { continue }
+      busy.insert(tenant)
+      chosen.append(tenant)
+    }
+    return chosen
+  }
+
+  /// Delivers `tenant`'s due messages under its lease; logs (never throws) what went wrong,
+  /// keeping its cue when it should be tried again.
+  func look(at tenant: TenantID, poster: MessagePoster) async {
+    let state = provider.state
+    let ownership = provider.follower?.ownership
+    do {
+      var fence = LeaseFence.sole
+      if let ownership {
+        guard case .held(let held) = try ownership.fence(for: tenant) else {
+          // Its lease is not held yet (being taken over): keep the cue for the next round.
+          state.deliveryCues.failed(tenant)
+          return
         }
-        try await deliver(tenant, fence: fence, poster: poster)
-      } catch let error as LeaseLost {
-        ownership?.lost(tenant)
-        logger.warning("a delivery write was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
-      } catch {
-        state.deliveryCues.failed(tenant)
-        logger.error("delivery failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+        fence = held
       }
+      try await deliver(tenant, fence: fence, poster: poster)
+    } catch let error as LeaseLost {
+      ownership?.lost(tenant)
+      logger.warning("a delivery write was refused by fencing: another replica took this tenant over", metadata: ["error": "\(error)"])
+    } catch {
+      state.deliveryCues.failed(tenant)
+      logger.error("delivery failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
     }
   }
 
@@ -255,4 +280,14 @@ private final class PruneTimes: Sendable {
       return true
     }
   }
+}
+
+/// The tenants being delivered to now.
+final class BusyTenants: Sendable {
+  private let tenants = Mutex<Set<TenantID>>([])
+
+  var count: Int { tenants.withLock { $0.count } }
+  func contains(_ tenant: TenantID) -> Bool { tenants.withLock { $0.contains(tenant) } }
+  func insert(_ tenant: TenantID) { _ = tenants.withLock { $0.insert(tenant) } }
+  func remove(_ tenant: TenantID) { _ = tenants.withLock { $0.remove(tenant) } }
 }
