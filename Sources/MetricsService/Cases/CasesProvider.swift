@@ -202,12 +202,15 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
     let rules = try desk.cases.caseRules()
     let levels = desk.settings.serviceLevels
     let opened = try desk.cases.cases(CaseFilter(openedFromMs: start, openedToMs: end, limit: Int.max))
-    let values = try LoopKpis.compute(
+    // The next answers of the followed-up detractors, in one read.
+    let followedUp = opened.filter { $0.source == .detractor && $0.followUpAttempts > 0 }.compactMap { item in
+      item.answer.map { (item.id, NextAnswerQuestion(customerID: item.scope.customerID, scale: $0.scale, afterMs: $0.timeMs)) }
+    }
+    let scores = try desk.cases.nextAnswerScores(followedUp.map(\.1))
+    let nextScore = Dictionary(uniqueKeysWithValues: zip(followedUp.map(\.0), scores))
+    let values = LoopKpis.compute(
       cases: opened, rules: rules, closeElapsedMs: { CaseDeadline.elapsedMs(from: $0, to: $1, levels: levels) },
-      nextAnswerScore: { item in
-        guard let answer = item.answer else { return nil }
-        return try desk.cases.nextAnswerScore(customerID: item.scope.customerID, scale: answer.scale, afterMs: answer.timeMs)
-      })
+      nextAnswerScore: { nextScore[$0.id] ?? nil })
     return ServerResponse(
       message: .with {
         $0.businessHours = levels.hasCalendar

@@ -127,8 +127,9 @@ public protocol CaseStore: Sendable {
   /// Detractor answers at or after `sinceMs` (under `rules`' thresholds) that have no case,
   /// oldest first, at most `limit`.
   func uncasedDetractors(sinceMs: Int64, rules: CaseRules, limit: Int) throws -> [DetractorAnswer]
-  /// The score of `customerID`'s first answer on `scale` after `afterMs`, if any.
-  func nextAnswerScore(customerID: String, scale: String, afterMs: Int64) throws -> Int?
+  /// For each question, the score of its customer's first answer on its scale after its
+  /// time (nil: none yet), in the questions' order; one read however many there are.
+  func nextAnswerScores(_ questions: [NextAnswerQuestion]) throws -> [Int?]
   /// `customerID`'s tickets created at or after `sinceMs`, newest first, at most `limit`.
   func tickets(customerID: String, sinceMs: Int64, limit: Int) throws -> [CustomerTicket]
   /// `customerID`'s answers at or after `sinceMs`, newest first, at most `limit`.
@@ -142,6 +143,19 @@ public protocol CaseStore: Sendable {
   /// horizon exists, with its `verification.result` event in the outbox, in one transaction,
   /// if `fence` is still the tenant's metrics lease; true when it was stored.
   func recordVerification(_ verification: CaseVerification, of serviceCase: ServiceCase, fence: LeaseFence) throws -> Bool
+}
+
+/// Which answer the recovery rate looks for: `customerID`'s first on `scale` after `afterMs`.
+public struct NextAnswerQuestion: Sendable, Equatable, Codable {
+  public var customerID: String
+  public var scale: String
+  public var afterMs: Int64
+
+  public init(customerID: String, scale: String, afterMs: Int64) {
+    self.customerID = customerID
+    self.scale = scale
+    self.afterMs = afterMs
+  }
 }
 
 /// One horizon at which one action of a case was verified.

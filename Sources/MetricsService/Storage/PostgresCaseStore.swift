@@ -111,14 +111,25 @@ extension PostgresStore: CaseStore where Schema == MetricsPostgresSchema {
     }
   }
 
-  public func nextAnswerScore(customerID: String, scale: String, afterMs: Int64) throws -> Int? {
-    try transaction { session in
-      try session.value(
+  public func nextAnswerScores(_ questions: [NextAnswerQuestion]) throws -> [Int?] {
+    guard !questions.isEmpty else { return [] }
+    return try transaction { session in
+      var scores = [Int?](repeating: nil, count: questions.count)
+      // The questions go in as three arrays: one statement, however many there are.
+      for row in try session.query(
         """
-        SELECT score FROM survey WHERE tenant_id = \(tenant.rawValue) AND customer_id = \(customerID) AND scale = \(scale)
-          AND time_ms > \(afterMs) ORDER BY time_ms, response_id LIMIT 1
-        """, as: Int64.self
-      ).map { Int($0) }
+        SELECT q.i, (
+          SELECT s.score FROM survey s
+          WHERE s.tenant_id = \(tenant.rawValue) AND s.customer_id = q.customer_id AND s.scale = q.scale AND s.time_ms > q.after_ms
+          ORDER BY s.time_ms, s.response_id LIMIT 1)
+        FROM unnest(\(questions.map(\.customerID))::text[], \(questions.map(\.scale))::text[], \(questions.map(\.afterMs))::bigint[])
+          WITH ORDINALITY AS q(customer_id, scale, after_ms, i)
+        """)
+      {
+        let (index, score) = try row.decode((Int64, Int64?).self)
+        scores[Int(index) - 1] = score.map { Int($0) }
+      }
+      return scores
     }
   }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 public import SightlineModel
 public import SightlineStorage
@@ -102,14 +103,27 @@ extension SQLiteStore: CaseStore where Schema == MetricsSchema {
     }
   }
 
-  public func nextAnswerScore(customerID: String, scale: String, afterMs: Int64) throws -> Int? {
-    try writer.read { db in
-      try Int.fetchOne(
+  public func nextAnswerScores(_ questions: [NextAnswerQuestion]) throws -> [Int?] {
+    guard !questions.isEmpty else { return [] }
+    // The questions go in as one JSON array: one statement, however many there are.
+    let list = String(decoding: try JSONEncoder().encode(questions.map { [$0.customerID, $0.scale, String($0.afterMs)] }), as: UTF8.self)
+    return try writer.read { db in
+      var scores = [Int?](repeating: nil, count: questions.count)
+      for row in try Row.fetchAll(
         db,
         sql: """
-          SELECT score FROM survey WHERE customer_id = ? AND scale = ? AND time_ms > ? ORDER BY time_ms, response_id LIMIT 1
-          """,
-        arguments: [customerID, scale, afterMs])
+          SELECT q.key, (
+            SELECT s.score FROM survey s
+            WHERE s.customer_id = json_extract(q.value, '$[0]') AND s.scale = json_extract(q.value, '$[1]')
+              AND s.time_ms > CAST(json_extract(q.value, '$[2]') AS INTEGER)
+            ORDER BY s.time_ms, s.response_id LIMIT 1)
+          FROM json_each(?) q
+          """, arguments: [list])
+      {
+        let index: Int = row[0]
+        scores[index] = row[1]
+      }
+      return scores
     }
   }
 
