@@ -214,11 +214,36 @@ enum FollowUpsPage {
           + "\(HTML.escape(ticket.channel)) \(HTML.escape(ticket.businessLine)) \(HTML.escape(ticket.problemType)) · \(HTML.escape(state))"
           + (ticket.complaint ? " · \(HTML.escape(context.text("followups.complaint")))" : "") + "</li>"
       }.joined()
+      body += customerContext(context, followUp)
       body += "<h3>\(HTML.escape(context.text("followups.answers")))</h3><ul>\(answers)</ul>"
       body += "<h3>\(HTML.escape(context.text("followups.tickets")))</h3><ul>\(tickets)</ul>"
       body += recordForm(context, item) + "</article>"
     }
     return Layout.page(context, title: context.text("followups.title"), body: body)
+  }
+
+  /// The customer's risk and own words, from the segmentation service (or a note that they
+  /// are unavailable).
+  static func customerContext(_ context: PageContext, _ followUp: Sightline_Cases_V1_FollowUp) -> String {
+    guard !followUp.contextUnavailable else {
+      return "<p class=\"problem\" data-context=\"unavailable\">\(HTML.escape(context.text("followups.contextUnavailable")))</p>"
+    }
+    let risk =
+      followUp.riskReasons.isEmpty
+      ? context.text("followups.noRisk")
+      : String(format: "%.0f", followUp.riskScore) + " · " + followUp.riskReasons.joined(separator: "; ")
+    var html =
+      "<p data-risk=\"\(String(format: "%.0f", followUp.riskScore))\">\(HTML.escape(context.text("followups.risk"))): \(HTML.escape(risk))</p>"
+    if !followUp.recentComments.isEmpty {
+      let comments = followUp.recentComments.map { comment in
+        let score =
+          comment.scale.isEmpty ? (comment.score > 0 ? " ★\(comment.score)" : "") : " \(comment.scale.uppercased()) \(comment.score)"
+        return
+          "<li data-comment><q>\(HTML.escape(comment.text))</q> · \(HTML.escape(context.time(comment.at))) · \(HTML.escape(comment.source))\(HTML.escape(score))</li>"
+      }.joined()
+      html += "<h3>\(HTML.escape(context.text("followups.comments")))</h3><ul>\(comments)</ul>"
+    }
+    return html
   }
 
   /// How the call went: a form for writers and admins (a reader sees none).

@@ -126,6 +126,12 @@ enum Language: String, Sendable, CaseIterable {
     "followups.none": ("Nobody to call back.", "暂无待回访客户。"),
     "followups.answers": ("Recent answers", "近期评价"),
     "followups.tickets": ("Recent tickets", "近期工单"),
+    "followups.comments": ("In their words", "客户原话"),
+    "followups.risk": ("Risk", "流失风险"),
+    "followups.noRisk": ("no sign of risk", "暂无风险迹象"),
+    "followups.contextUnavailable": (
+      "Comments and risk are unavailable: the segmentation service did not answer.", "客户原话与风险暂不可用：分群服务未响应。"
+    ),
     "followups.resolved": ("resolved", "已解决"),
     "followups.open": ("open", "未解决"),
     "followups.complaint": ("complaint", "投诉"),

@@ -68,6 +68,7 @@ public enum MethodPolicy {
     "sightline.segmentation.v1.Segmentation/ListMembers": .reader,
     "sightline.segmentation.v1.Segmentation/GetScorecard": .reader,
     "sightline.segmentation.v1.Segmentation/ListAtRisk": .reader,
+    "sightline.segmentation.v1.Segmentation/DescribeCustomers": .reader,
     "sightline.segmentation.v1.Segmentation/GetThemes": .reader,
     "sightline.segmentation.v1.Segmentation/AnalyzeText": .reader,
     "sightline.segmentation.v1.Segmentation/GetSegmentSettings": .reader,

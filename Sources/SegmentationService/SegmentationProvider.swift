@@ -222,6 +222,55 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
       })
   }
 
+  public func describeCustomers(
+    request: ServerRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>, context: ServerContext
+  ) async throws -> ServerResponse<Sightline_Segmentation_V1_DescribeCustomersResponse> {
+    let message = request.message
+    guard message.customerIds.count <= 500 else {
+      throw InvalidInput(field: "customer_ids", reason: "\(message.customerIds.count) customers; at most 500 at a time")
+    }
+    guard (0...50).contains(message.textsPerCustomer) else {
+      throw InvalidInput(field: "texts_per_customer", reason: "\(message.textsPerCustomer) is not between 0 and 50")
+    }
+    let (tenant, store) = try store(request.metadata)
+    let now = clock()
+    let view = try view(tenant, store, asOfMs: now)
+    let known = message.customerIds.filter { view.table.index(of: $0) != nil }
+    let since = message.hasTextsSince ? message.textsSince.seconds * 1000 : now - 90 * 86_400_000
+    let perCustomer = message.textsPerCustomer == 0 ? 5 : Int(message.textsPerCustomer)
+    let texts = Dictionary(grouping: try store.customerTexts(customerIDs: known, sinceMs: since), by: \.customerID)
+    return ServerResponse(
+      message: .with {
+        $0.customers = known.map { id in
+          let index = view.table.index(of: id)!
+          let (score, reasons) = RiskScore.assess(view.figures(index), tier: view.table.attributes(of: index)["tier"])
+          return .with {
+            $0.customerID = id
+            $0.riskScore = score
+            $0.riskReasons = reasons.map { reason in
+              .with {
+                $0.code = reason.code; $0.points = reason.points; $0.detail = reason.detail
+              }
+            }
+            $0.recentTexts = (texts[id] ?? []).prefix(perCustomer).map { text in
+              .with {
+                $0.source = Self.sourceName(text.source); $0.text = text.text; $0.at = .init(unixMilliseconds: text.timeMs)
+                $0.ticketID = text.ticketID; $0.scale = text.scale; $0.score = Int32(clamping: text.score)
+              }
+            }
+          }
+        }
+      })
+  }
+
+  /// A stored text source in the API's words: feedback sources are stored as the wire
+  /// enum's Swift name (`appReview`), shown as proto names are (`app_review`).
+  static func sourceName(_ stored: String) -> String {
+    stored.reduce(into: "") { name, character in
+      if character.isUppercase { name += "_" + character.lowercased() } else { name.append(character) }
+    }
+  }
+
   public func getThemes(
     request: ServerRequest<Sightline_Segmentation_V1_GetThemesRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Segmentation_V1_GetThemesResponse> {

@@ -138,12 +138,44 @@ import Testing
         }
         #expect(unknownAlert?.code == .notFound)
 
-        // The follow-up list, earliest due first, with the customer's tickets and answers.
-        let followUps = try await cases.listFollowUps(.init(), metadata: reader).followUps
+        // The customers' own words: a review by C7, a comment with C8's satisfied answer.
+        func minutesAgo(_ minutes: Int64) -> String { RFC3339.format(milliseconds: now - minutes * 60_000) }
+        _ = try await Sightline_Ingestion_V1_Ingestion.Client(wrapping: client).ingest(
+          .with {
+            $0.events = [
+              .with {
+                $0.eventID = "f-c7"
+                $0.feedback = .with {
+                  $0.customerID = "C7"; $0.source = .appReview; $0.text = "nobody called me back"; $0.rating = 1; $0.time = minutesAgo(30)
+                }
+              },
+              .with {
+                $0.eventID = "e-r5"
+                $0.surveyResponse = .with {
+                  $0.customerID = "C8"; $0.kind = .csat; $0.score = 4; $0.comment = "better today"; $0.time = minutesAgo(5)
+                }
+              },
+            ]
+          }, metadata: admin)
+
+        // The follow-up list, earliest due first, with the customer's tickets and answers,
+        // and from the segmentation service their risk and own words (once it folded them).
+        var followUps = try await cases.listFollowUps(.init(), metadata: reader).followUps
+        let folded = ContinuousClock.now + .seconds(30)
+        while followUps.reduce(0, { $0 + $1.recentComments.count }) < 2 && ContinuousClock.now < folded {
+          try await Task.sleep(for: .milliseconds(200))
+          followUps = try await cases.listFollowUps(.init(), metadata: reader).followUps
+        }
         #expect(Set(followUps.map(\.customerID)) == ["C7", "C8"])
         let c7 = try #require(followUps.first { $0.customerID == "C7" })
         #expect(c7.recentTickets.map(\.ticketID) == ["T1"] && c7.recentTickets[0].resolved)
         #expect(c7.recentAnswers.map(\.responseID) == ["e-r4", "e-r2", "e-r1"])
+        #expect(!c7.contextUnavailable && c7.riskScore > 0 && !c7.riskReasons.isEmpty, "\(c7)")
+        #expect(c7.recentComments.map(\.text) == ["nobody called me back"] && c7.recentComments[0].source == "app_review")
+        #expect(c7.recentComments[0].score == 1 && c7.recentComments[0].scale.isEmpty)
+        let c8 = try #require(followUps.first { $0.customerID == "C8" })
+        #expect(c8.recentComments.map(\.text) == ["better today"] && c8.recentComments[0].source == "survey")
+        #expect(c8.recentComments[0].scale == "csat" && c8.recentComments[0].score == 4)
 
         // A reader cannot work a case; a writer can, under its key's name.
         let readOnly = await #expect(throws: RPCError.self) {

@@ -8,7 +8,8 @@ import Synchronization
 
 /// The segmentation service's customers at risk, for the case rules of tenants that want
 /// them (``CaseRules/atRiskMinScore``): asked at most once an hour per tenant, and again at
-/// once when the tenant's case rules change.
+/// once when the tenant's case rules change; and its description of the customers on the
+/// follow-up list.
 final class AtRiskFeed: Sendable {
   let client: GRPCClient<HTTP2ClientTransport.Posix>
   private let asked = Mutex<[TenantID: ContinuousClock.Instant]>([:])
@@ -29,6 +30,23 @@ final class AtRiskFeed: Sendable {
 
   /// Look at `tenant` in the next round (its case rules changed).
   func forget(_ tenant: TenantID) { _ = asked.withLock { $0.removeValue(forKey: tenant) } }
+
+  /// What the segmentation service knows of `customers` now (risk with reasons, recent
+  /// comments and feedback), by customer id; customers it does not know are left out.
+  func describe(_ customers: [String], of tenant: TenantID) async throws -> [String: Sightline_Segmentation_V1_CustomerDescription] {
+    var options = CallOptions.defaults
+    // A listing waits for it: better without the context than slow.
+    options.timeout = .seconds(5)
+    var described: [String: Sightline_Segmentation_V1_CustomerDescription] = [:]
+    // At most 500 customers a call (the RPC's bound).
+    for start in stride(from: 0, to: customers.count, by: 500) {
+      let chunk = Array(customers[start..<min(start + 500, customers.count)])
+      let reply = try await Sightline_Segmentation_V1_Segmentation.Client(wrapping: client).describeCustomers(
+        .with { $0.customerIds = chunk }, metadata: SuiteMetadata.forTenant(tenant), options: options)
+      for customer in reply.customers { described[customer.customerID] = customer }
+    }
+    return described
+  }
 
   /// `tenant`'s customers at risk, riskiest first, with their reasons in words.
   func customers(of tenant: TenantID) async throws -> [AtRiskCustomer] {

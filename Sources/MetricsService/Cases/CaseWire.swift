@@ -155,4 +155,16 @@ enum CaseWire {
       $0.resolved = ticket.resolved
     }
   }
+
+  /// Fills a follow-up's comments and risk from the segmentation service's description.
+  static func describe(_ followUp: inout Sightline_Cases_V1_FollowUp, _ customer: Sightline_Segmentation_V1_CustomerDescription) {
+    followUp.riskScore = customer.riskScore
+    followUp.riskReasons = customer.riskReasons.map { $0.detail.isEmpty ? $0.code : $0.detail }
+    followUp.recentComments = customer.recentTexts.map { text in
+      .with {
+        $0.source = text.source; $0.text = text.text; $0.at = text.at; $0.ticketID = text.ticketID; $0.scale = text.scale
+        $0.score = text.score
+      }
+    }
+  }
 }

@@ -135,10 +135,11 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
     request wrapped: ServerRequest<Sightline_Cases_V1_ListFollowUpsRequest>, context: ServerContext
   ) async throws -> ServerResponse<Sightline_Cases_V1_ListFollowUpsResponse> {
     let request = wrapped.message
-    let desk = try desk(wrapped.metadata)
+    let (desk, tenant) = try deskAndTenant(wrapped.metadata)
     let open = try desk.cases.cases(
       CaseFilter(statuses: CaseFilter.unfinished, source: .detractor, earliestDueFirst: true, limit: Self.limit(request.limit)))
     let since = desk.nowMs - 90 * 86_400_000
+    let context = await describe(Set(open.map(\.scope.customerID)), of: tenant)
     let followUps = try open.map { item in
       let customer = item.scope.customerID
       let tickets = try desk.cases.tickets(customerID: customer, sinceMs: since, limit: 10)
@@ -148,9 +149,24 @@ extension CasesProvider: Sightline_Cases_V1_Cases.ServiceProtocol {
         $0.customerID = customer
         $0.recentTickets = tickets.map(CaseWire.ticket)
         $0.recentAnswers = answers.map(CaseWire.answer)
+        if let context {
+          if let described = context[customer] { CaseWire.describe(&$0, described) }
+        } else {
+          $0.contextUnavailable = true
+        }
       }
     }
     return ServerResponse(message: .with { $0.followUps = followUps })
+  }
+
+  /// The segmentation service's description of `customers` (risk and recent words); nil
+  /// when it cannot be asked or did not answer, so the list says the context is missing
+  /// rather than showing none.
+  private func describe(_ customers: Set<String>, of tenant: TenantID) async -> [String: Sightline_Segmentation_V1_CustomerDescription]? {
+    let wanted = customers.filter { !$0.isEmpty }.sorted()
+    guard !wanted.isEmpty else { return [:] }
+    guard let feed = metrics.atRiskFeed else { return nil }
+    return try? await feed.describe(wanted, of: tenant)
   }
 
   public func recordFollowUp(

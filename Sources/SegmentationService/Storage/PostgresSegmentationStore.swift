@@ -287,6 +287,27 @@ extension PostgresStore: SegmentationStore where Schema == SegmentationPostgresS
     return table.build()
   }
 
+  public func customerTexts(customerIDs: [String], sinceMs: Int64) throws -> [CustomerText] {
+    guard !customerIDs.isEmpty else { return [] }
+    return try transaction { session in
+      try session.query(
+        """
+        SELECT customer_id, 'survey', comment, time_ms, ticket_id, scale, score FROM answer
+        WHERE tenant_id = \(tenant.rawValue) AND comment != '' AND time_ms >= \(sinceMs) AND customer_id = ANY(\(customerIDs)::text[])
+        UNION ALL
+        SELECT customer_id, source, text, time_ms, ticket_id, '', rating FROM feedback
+        WHERE tenant_id = \(tenant.rawValue) AND time_ms >= \(sinceMs) AND customer_id = ANY(\(customerIDs)::text[])
+        ORDER BY 4 DESC
+        """
+      ).map { row in
+        let (customer, source, text, time, ticket, scale, score) = try row.decode(
+          (String, String, String, Int64, String, String, Int64).self)
+        return CustomerText(
+          customerID: customer, source: source, text: text, timeMs: time, ticketID: ticket, scale: scale, score: Int(score))
+      }
+    }
+  }
+
   public func documents(startMs: Int64?, endMs: Int64?) throws -> [FeedbackDocument] {
     let (start, end) = (startMs ?? .min, endMs ?? .max)
     return try transaction { session in

@@ -235,6 +235,27 @@ extension SQLiteStore: SegmentationStore where Schema == SegmentationSchema {
   }
 
   /// Feedback texts and survey comments written in [start, end) (all time when nil).
+  public func customerTexts(customerIDs: [String], sinceMs: Int64) throws -> [CustomerText] {
+    guard !customerIDs.isEmpty else { return [] }
+    // The customers go in as one JSON list: one statement, however many there are.
+    let ids = String(decoding: try JSONEncoder().encode(customerIDs), as: UTF8.self)
+    return try writer.read { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT customer_id, 'survey', comment, time_ms, ticket_id, scale, score FROM answer
+          WHERE comment != '' AND time_ms >= ? AND customer_id IN (SELECT value FROM json_each(?))
+          UNION ALL
+          SELECT customer_id, source, text, time_ms, ticket_id, '', rating FROM feedback
+          WHERE time_ms >= ? AND customer_id IN (SELECT value FROM json_each(?))
+          ORDER BY 4 DESC
+          """, arguments: [sinceMs, ids, sinceMs, ids]
+      ).map { row in
+        CustomerText(customerID: row[0], source: row[1], text: row[2], timeMs: row[3], ticketID: row[4], scale: row[5], score: row[6])
+      }
+    }
+  }
+
   public func documents(startMs: Int64?, endMs: Int64?) throws -> [FeedbackDocument] {
     try writer.read { db in
       let (start, end) = (startMs ?? .min, endMs ?? .max)

@@ -46,6 +46,30 @@ public struct FeedbackDocument: Sendable {
   public var lowScore: Bool
 }
 
+/// A customer's own words: a survey comment or a piece of feedback.
+public struct CustomerText: Sendable, Equatable {
+  public var customerID: String
+  /// "survey", or the feedback's source (app_review, social, chat, ...).
+  public var source: String
+  public var text: String
+  public var timeMs: Int64
+  public var ticketID: String
+  /// nps, csat or ces for a survey comment ("" for feedback).
+  public var scale: String
+  /// The answer's score, or the feedback's rating (0: none).
+  public var score: Int
+
+  public init(customerID: String, source: String, text: String, timeMs: Int64, ticketID: String, scale: String, score: Int) {
+    self.customerID = customerID
+    self.source = source
+    self.text = text
+    self.timeMs = timeMs
+    self.ticketID = ticketID
+    self.scale = scale
+    self.score = score
+  }
+}
+
 /// A tenant's segmentation state: what segmentation needs from its storage. The fold
 /// keeps each customer's profile, tickets, answers, orders and texts with the offset
 /// applied, in one transaction per batch; the reads feed RFM, risk, scorecards and themes.
@@ -62,6 +86,9 @@ public protocol SegmentationStore: Sendable {
   func customerFacts(changedAfter offset: Int64?) throws -> CustomerFactsUpdate
   /// Texts (feedback and survey comments) in the range, all when nil.
   func documents(startMs: Int64?, endMs: Int64?) throws -> [FeedbackDocument]
+  /// The texts of `customerIDs` at or after `sinceMs` (survey comments and feedback),
+  /// newest first.
+  func customerTexts(customerIDs: [String], sinceMs: Int64) throws -> [CustomerText]
   /// The tenant's segment windows (defaults until set).
   func windows() throws -> SegmentWindows
   /// Replaces the tenant's segment windows.

@@ -39,6 +39,7 @@ public enum RetryableMethods {
     "sightline.segmentation.v1.Segmentation/ListMembers",
     "sightline.segmentation.v1.Segmentation/GetScorecard",
     "sightline.segmentation.v1.Segmentation/ListAtRisk",
+    "sightline.segmentation.v1.Segmentation/DescribeCustomers",
     "sightline.segmentation.v1.Segmentation/GetThemes",
     "sightline.segmentation.v1.Segmentation/AnalyzeText",
     "sightline.segmentation.v1.Segmentation/GetSegmentSettings",

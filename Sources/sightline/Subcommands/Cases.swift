@@ -362,6 +362,17 @@ struct FollowUpsCommand: AsyncParsableCommand {
       }
       for followUp in reply.followUps {
         CasesCommand.describe(followUp.case, zone: zone).forEach { print($0) }
+        if followUp.contextUnavailable {
+          print("    (comments and risk unavailable: the segmentation service did not answer)")
+        } else {
+          print(
+            "    risk \(String(format: "%.0f", followUp.riskScore))"
+              + (followUp.riskReasons.isEmpty ? ": no sign of risk" : ": " + followUp.riskReasons.joined(separator: "; ")))
+          for comment in followUp.recentComments {
+            let score = comment.scale.isEmpty ? (comment.score > 0 ? " rating \(comment.score)" : "") : " \(comment.scale) \(comment.score)"
+            print("    said \(DateArgument.localTime(comment.at, zone: zone))  \(comment.source)\(score): \"\(comment.text)\"")
+          }
+        }
         for answer in followUp.recentAnswers {
           print(
             "    answer \(DateArgument.localTime(answer.answeredAt, zone: zone))  \(answer.scale) \(answer.score)"

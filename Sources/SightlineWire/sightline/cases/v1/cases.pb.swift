@@ -864,6 +864,41 @@ public nonisolated struct Sightline_Cases_V1_FollowUpAnswer: Sendable {
   fileprivate var _answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
+/// A comment or piece of feedback of the customer, in their own words.
+public nonisolated struct Sightline_Cases_V1_FollowUpComment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "survey" or the feedback's source (app_review, social, chat, ...).
+  public var source: String = String()
+
+  public var text: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var ticketID: String = String()
+
+  /// nps, csat or ces for a survey comment.
+  public var scale: String = String()
+
+  /// The answer's score or the feedback's rating (0: none).
+  public var score: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 /// An open detractor case with what the caller needs before phoning the customer.
 public nonisolated struct Sightline_Cases_V1_FollowUp: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -886,6 +921,19 @@ public nonisolated struct Sightline_Cases_V1_FollowUp: Sendable {
 
   /// The customer's answers of the last 90 days, newest first (at most 10).
   public var recentAnswers: [Sightline_Cases_V1_FollowUpAnswer] = []
+
+  /// The customer's comments and feedback of the last 90 days, newest first (at most 5),
+  /// from the segmentation service.
+  public var recentComments: [Sightline_Cases_V1_FollowUpComment] = []
+
+  /// The customer's risk score now (0: no sign of risk) and its reasons in words, from the
+  /// segmentation service.
+  public var riskScore: Double = 0
+
+  public var riskReasons: [String] = []
+
+  /// The segmentation service did not answer: comments and risk are missing, not empty.
+  public var contextUnavailable: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2382,9 +2430,68 @@ nonisolated extension Sightline_Cases_V1_FollowUpAnswer: SwiftProtobuf.Message, 
   }
 }
 
+nonisolated extension Sightline_Cases_V1_FollowUpComment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FollowUpComment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}source\0\u{1}text\0\u{1}at\0\u{3}ticket_id\0\u{1}scale\0\u{1}score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.ticketID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.scale) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.score) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 1)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.ticketID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ticketID, fieldNumber: 4)
+    }
+    if !self.scale.isEmpty {
+      try visitor.visitSingularStringField(value: self.scale, fieldNumber: 5)
+    }
+    if self.score != 0 {
+      try visitor.visitSingularInt32Field(value: self.score, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Cases_V1_FollowUpComment, rhs: Sightline_Cases_V1_FollowUpComment) -> Bool {
+    if lhs.source != rhs.source {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.ticketID != rhs.ticketID {return false}
+    if lhs.scale != rhs.scale {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Sightline_Cases_V1_FollowUp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FollowUp"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0\u{3}customer_id\0\u{3}recent_tickets\0\u{3}recent_answers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}case\0\u{3}customer_id\0\u{3}recent_tickets\0\u{3}recent_answers\0\u{3}recent_comments\0\u{3}risk_score\0\u{3}risk_reasons\0\u{3}context_unavailable\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2396,6 +2503,10 @@ nonisolated extension Sightline_Cases_V1_FollowUp: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.recentTickets) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.recentAnswers) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.recentComments) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.riskScore) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.riskReasons) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.contextUnavailable) }()
       default: break
       }
     }
@@ -2418,6 +2529,18 @@ nonisolated extension Sightline_Cases_V1_FollowUp: SwiftProtobuf.Message, SwiftP
     if !self.recentAnswers.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.recentAnswers, fieldNumber: 4)
     }
+    if !self.recentComments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.recentComments, fieldNumber: 5)
+    }
+    if self.riskScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.riskScore, fieldNumber: 6)
+    }
+    if !self.riskReasons.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.riskReasons, fieldNumber: 7)
+    }
+    if self.contextUnavailable != false {
+      try visitor.visitSingularBoolField(value: self.contextUnavailable, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2426,6 +2549,10 @@ nonisolated extension Sightline_Cases_V1_FollowUp: SwiftProtobuf.Message, SwiftP
     if lhs.customerID != rhs.customerID {return false}
     if lhs.recentTickets != rhs.recentTickets {return false}
     if lhs.recentAnswers != rhs.recentAnswers {return false}
+    if lhs.recentComments != rhs.recentComments {return false}
+    if lhs.riskScore != rhs.riskScore {return false}
+    if lhs.riskReasons != rhs.riskReasons {return false}
+    if lhs.contextUnavailable != rhs.contextUnavailable {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

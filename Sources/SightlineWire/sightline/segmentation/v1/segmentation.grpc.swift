@@ -115,6 +115,19 @@ public enum Sightline_Segmentation_V1_Segmentation: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "DescribeCustomers" metadata.
+        public enum DescribeCustomers: Sendable {
+            /// Request type for "DescribeCustomers".
+            public typealias Input = Sightline_Segmentation_V1_DescribeCustomersRequest
+            /// Response type for "DescribeCustomers".
+            public typealias Output = Sightline_Segmentation_V1_DescribeCustomersResponse
+            /// Descriptor for "DescribeCustomers".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sightline.segmentation.v1.Segmentation"),
+                method: "DescribeCustomers",
+                type: .unary
+            )
+        }
         /// Namespace for "GetThemes" metadata.
         public enum GetThemes: Sendable {
             /// Request type for "GetThemes".
@@ -176,6 +189,7 @@ public enum Sightline_Segmentation_V1_Segmentation: Sendable {
             ListMembers.descriptor,
             GetScorecard.descriptor,
             ListAtRisk.descriptor,
+            DescribeCustomers.descriptor,
             GetThemes.descriptor,
             AnalyzeText.descriptor,
             GetSegmentSettings.descriptor,
@@ -335,6 +349,25 @@ extension Sightline_Segmentation_V1_Segmentation {
             request: GRPCCore.StreamingServerRequest<Sightline_Segmentation_V1_ListAtRiskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse>
+
+        /// Handle the "DescribeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Given customers' risk with reasons and their recent comments and feedback (for the
+        /// > follow-up list).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sightline_Segmentation_V1_DescribeCustomersRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sightline_Segmentation_V1_DescribeCustomersResponse` messages.
+        func describeCustomers(
+            request: GRPCCore.StreamingServerRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_DescribeCustomersResponse>
 
         /// Handle the "GetThemes" method.
         ///
@@ -547,6 +580,25 @@ extension Sightline_Segmentation_V1_Segmentation {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse>
 
+        /// Handle the "DescribeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Given customers' risk with reasons and their recent comments and feedback (for the
+        /// > follow-up list).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_DescribeCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sightline_Segmentation_V1_DescribeCustomersResponse` message.
+        func describeCustomers(
+            request: GRPCCore.ServerRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_DescribeCustomersResponse>
+
         /// Handle the "GetThemes" method.
         ///
         /// > Source IDL Documentation:
@@ -756,6 +808,25 @@ extension Sightline_Segmentation_V1_Segmentation {
             context: GRPCCore.ServerContext
         ) async throws -> Sightline_Segmentation_V1_ListAtRiskResponse
 
+        /// Handle the "DescribeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Given customers' risk with reasons and their recent comments and feedback (for the
+        /// > follow-up list).
+        ///
+        /// - Parameters:
+        ///   - request: A `Sightline_Segmentation_V1_DescribeCustomersRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sightline_Segmentation_V1_DescribeCustomersResponse` to respond with.
+        func describeCustomers(
+            request: Sightline_Segmentation_V1_DescribeCustomersRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sightline_Segmentation_V1_DescribeCustomersResponse
+
         /// Handle the "GetThemes" method.
         ///
         /// > Source IDL Documentation:
@@ -912,6 +983,17 @@ extension Sightline_Segmentation_V1_Segmentation.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Sightline_Segmentation_V1_Segmentation.Method.DescribeCustomers.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_DescribeCustomersRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_DescribeCustomersResponse>(),
+            handler: { request, context in
+                try await self.describeCustomers(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Sightline_Segmentation_V1_Segmentation.Method.GetThemes.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_GetThemesRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_GetThemesResponse>(),
@@ -1032,6 +1114,17 @@ extension Sightline_Segmentation_V1_Segmentation.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse> {
         let response = try await self.listAtRisk(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func describeCustomers(
+        request: GRPCCore.StreamingServerRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sightline_Segmentation_V1_DescribeCustomersResponse> {
+        let response = try await self.describeCustomers(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1170,6 +1263,19 @@ extension Sightline_Segmentation_V1_Segmentation.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse> {
         return GRPCCore.ServerResponse<Sightline_Segmentation_V1_ListAtRiskResponse>(
             message: try await self.listAtRisk(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func describeCustomers(
+        request: GRPCCore.ServerRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sightline_Segmentation_V1_DescribeCustomersResponse> {
+        return GRPCCore.ServerResponse<Sightline_Segmentation_V1_DescribeCustomersResponse>(
+            message: try await self.describeCustomers(
                 request: request.message,
                 context: context
             ),
@@ -1402,6 +1508,30 @@ extension Sightline_Segmentation_V1_Segmentation {
             deserializer: some GRPCCore.MessageDeserializer<Sightline_Segmentation_V1_ListAtRiskResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_ListAtRiskResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DescribeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Given customers' risk with reasons and their recent comments and feedback (for the
+        /// > follow-up list).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_DescribeCustomersRequest` message.
+        ///   - serializer: A serializer for `Sightline_Segmentation_V1_DescribeCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Segmentation_V1_DescribeCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func describeCustomers<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Segmentation_V1_DescribeCustomersResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_DescribeCustomersResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetThemes" method.
@@ -1755,6 +1885,41 @@ extension Sightline_Segmentation_V1_Segmentation {
             )
         }
 
+        /// Call the "DescribeCustomers" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Given customers' risk with reasons and their recent comments and feedback (for the
+        /// > follow-up list).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sightline_Segmentation_V1_DescribeCustomersRequest` message.
+        ///   - serializer: A serializer for `Sightline_Segmentation_V1_DescribeCustomersRequest` messages.
+        ///   - deserializer: A deserializer for `Sightline_Segmentation_V1_DescribeCustomersResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func describeCustomers<Result>(
+            request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sightline_Segmentation_V1_DescribeCustomersResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_DescribeCustomersResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sightline_Segmentation_V1_Segmentation.Method.DescribeCustomers.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "GetThemes" method.
         ///
         /// > Source IDL Documentation:
@@ -2094,6 +2259,36 @@ extension Sightline_Segmentation_V1_Segmentation.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_ListAtRiskRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_ListAtRiskResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DescribeCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Given customers' risk with reasons and their recent comments and feedback (for the
+    /// > follow-up list).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sightline_Segmentation_V1_DescribeCustomersRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func describeCustomers<Result>(
+        request: GRPCCore.ClientRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_DescribeCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.describeCustomers(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sightline_Segmentation_V1_DescribeCustomersRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sightline_Segmentation_V1_DescribeCustomersResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2444,6 +2639,40 @@ extension Sightline_Segmentation_V1_Segmentation.ClientProtocol {
             metadata: metadata
         )
         return try await self.listAtRisk(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DescribeCustomers" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Given customers' risk with reasons and their recent comments and feedback (for the
+    /// > follow-up list).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func describeCustomers<Result>(
+        _ message: Sightline_Segmentation_V1_DescribeCustomersRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sightline_Segmentation_V1_DescribeCustomersResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sightline_Segmentation_V1_DescribeCustomersRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.describeCustomers(
             request: request,
             options: options,
             onResponse: handleResponse

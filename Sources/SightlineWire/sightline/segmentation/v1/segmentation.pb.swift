@@ -439,6 +439,104 @@ public nonisolated struct Sightline_Segmentation_V1_ListAtRiskResponse: Sendable
   public init() {}
 }
 
+/// Asks what is known of some customers before someone calls them.
+public nonisolated struct Sightline_Segmentation_V1_DescribeCustomersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The customers, at most 500; unknown ones are left out of the answer.
+  public var customerIds: [String] = []
+
+  /// Texts at or after this time (unset: the last 90 days).
+  public var textsSince: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_textsSince ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_textsSince = newValue}
+  }
+  /// Returns true if `textsSince` has been explicitly set.
+  public var hasTextsSince: Bool {self._textsSince != nil}
+  /// Clears the value of `textsSince`. Subsequent reads from it will return its default value.
+  public mutating func clearTextsSince() {self._textsSince = nil}
+
+  /// At most this many texts per customer, newest first; 0 = 5, at most 50.
+  public var textsPerCustomer: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _textsSince: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A customer's own words: a survey comment or a piece of feedback.
+public nonisolated struct Sightline_Segmentation_V1_CustomerText: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "survey" (with its scale and score) or the feedback's source (app_review, social, ...).
+  public var source: String = String()
+
+  public var text: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var ticketID: String = String()
+
+  /// nps, csat or ces for a survey comment.
+  public var scale: String = String()
+
+  /// The answer's score, or the feedback's rating (0: none).
+  public var score: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// One customer's risk and recent words.
+public nonisolated struct Sightline_Segmentation_V1_CustomerDescription: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// Risk score now (0: no sign of risk) and why.
+  public var riskScore: Double = 0
+
+  public var riskReasons: [Sightline_Segmentation_V1_RiskReason] = []
+
+  /// Comments and feedback, newest first.
+  public var recentTexts: [Sightline_Segmentation_V1_CustomerText] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Sightline_Segmentation_V1_DescribeCustomersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// In the order asked.
+  public var customers: [Sightline_Segmentation_V1_CustomerDescription] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// Asks for text themes.
 public nonisolated struct Sightline_Segmentation_V1_GetThemesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1414,6 +1512,184 @@ nonisolated extension Sightline_Segmentation_V1_ListAtRiskResponse: SwiftProtobu
   }
 
   public static func ==(lhs: Sightline_Segmentation_V1_ListAtRiskResponse, rhs: Sightline_Segmentation_V1_ListAtRiskResponse) -> Bool {
+    if lhs.customers != rhs.customers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_DescribeCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DescribeCustomersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_ids\0\u{3}texts_since\0\u{3}texts_per_customer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.customerIds) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._textsSince) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.textsPerCustomer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.customerIds, fieldNumber: 1)
+    }
+    try { if let v = self._textsSince {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.textsPerCustomer != 0 {
+      try visitor.visitSingularInt32Field(value: self.textsPerCustomer, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_DescribeCustomersRequest, rhs: Sightline_Segmentation_V1_DescribeCustomersRequest) -> Bool {
+    if lhs.customerIds != rhs.customerIds {return false}
+    if lhs._textsSince != rhs._textsSince {return false}
+    if lhs.textsPerCustomer != rhs.textsPerCustomer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_CustomerText: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CustomerText"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}source\0\u{1}text\0\u{1}at\0\u{3}ticket_id\0\u{1}scale\0\u{1}score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.ticketID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.scale) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.score) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 1)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.ticketID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ticketID, fieldNumber: 4)
+    }
+    if !self.scale.isEmpty {
+      try visitor.visitSingularStringField(value: self.scale, fieldNumber: 5)
+    }
+    if self.score != 0 {
+      try visitor.visitSingularInt32Field(value: self.score, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_CustomerText, rhs: Sightline_Segmentation_V1_CustomerText) -> Bool {
+    if lhs.source != rhs.source {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.ticketID != rhs.ticketID {return false}
+    if lhs.scale != rhs.scale {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_CustomerDescription: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CustomerDescription"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}risk_score\0\u{3}risk_reasons\0\u{3}recent_texts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.riskScore) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.riskReasons) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.recentTexts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.riskScore.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.riskScore, fieldNumber: 2)
+    }
+    if !self.riskReasons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.riskReasons, fieldNumber: 3)
+    }
+    if !self.recentTexts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.recentTexts, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_CustomerDescription, rhs: Sightline_Segmentation_V1_CustomerDescription) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.riskScore != rhs.riskScore {return false}
+    if lhs.riskReasons != rhs.riskReasons {return false}
+    if lhs.recentTexts != rhs.recentTexts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sightline_Segmentation_V1_DescribeCustomersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DescribeCustomersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.customers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.customers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sightline_Segmentation_V1_DescribeCustomersResponse, rhs: Sightline_Segmentation_V1_DescribeCustomersResponse) -> Bool {
     if lhs.customers != rhs.customers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
