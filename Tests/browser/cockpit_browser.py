@@ -425,6 +425,9 @@ def main():
         driver.get(cockpit.base + "/followups")
         followups = driver.find_elements(By.CSS_SELECTOR, "article[data-followup]")
         check(followups, "the case rules opened no follow-up for the demo's detractors of the last week")
+        # Each with the customer's risk from the segmentation service (never "unavailable" here).
+        check(not driver.find_elements(By.CSS_SELECTOR, '[data-context="unavailable"]'), "the follow-ups lack segmentation's context")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "article[data-followup] [data-risk]")) == len(followups), "a follow-up without its risk")
         shoot(driver, args.screenshots, "followups-en")
         # A call recorded from the page closes the case: it leaves the list, and its history says so.
         called = followups[0].get_attribute("data-followup")
