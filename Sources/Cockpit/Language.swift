@@ -120,8 +120,8 @@ enum Language: String, Sendable, CaseIterable {
     "cases.loop.recovery_rate": ("Recovery rate", "挽回率"),
     "followups.title": ("Follow-ups", "客户回访"),
     "followups.lead": (
-      "Detractors to call back, the earliest due first, with their recent answers and tickets. Record each call below it (or with sightline followups record).",
-      "待回访的贬损客户，按截止时间排序，附近期评价与工单。每位客户下方可记录回访结果（或用 sightline followups record）。"
+      "Detractors to call back, the earliest due first, with their risk, their own words, and their recent answers and tickets. Record each call below it (or with sightline followups record).",
+      "待回访的贬损客户，按截止时间排序，附流失风险、客户原话及近期评价与工单。每位客户下方可记录回访结果（或用 sightline followups record）。"
     ),
     "followups.none": ("Nobody to call back.", "暂无待回访客户。"),
     "followups.answers": ("Recent answers", "近期评价"),
