@@ -167,7 +167,7 @@ import Testing
       id: "case-1", title: "Refunds", source: .person, dueMs: 0,
       action: CaseAction(description: "same-day refunds", effectiveMs: 0, scope: CaseScope(regions: ["south"])), openedMs: 0)
     let event = DeliveryEvent(verification, of: item)
-    #expect(event.id == "verification.result-case-1-14d" && event.facts.ciLow == nil && event.facts.effect == 0.2)
+    #expect(event.id == "verification.result-case-1-0-14d" && event.facts.ciLow == nil && event.facts.effect == 0.2)
     #expect(DeliveryEvent(payload: event.payload) == event)
     let endpoint = DeliveryEndpoint(
       id: "e", name: "ops", kind: .webhook, url: "https://x.example.com", secret: WebhookSecret.generate(),
