@@ -212,11 +212,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
             $0.customerID = id
             $0.score = score
             $0.tier = tier ?? ""
-            $0.reasons = reasons.map { reason in
-              .with {
-                $0.code = reason.code; $0.points = reason.points; $0.detail = reason.detail
-              }
-            }
+            $0.reasons = reasons.map(Self.wire)
           }
         }
       })
@@ -247,11 +243,7 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
           return .with {
             $0.customerID = id
             $0.riskScore = score
-            $0.riskReasons = reasons.map { reason in
-              .with {
-                $0.code = reason.code; $0.points = reason.points; $0.detail = reason.detail
-              }
-            }
+            $0.riskReasons = reasons.map(Self.wire)
             $0.recentTexts = (texts[id] ?? []).prefix(perCustomer).map { text in
               .with {
                 $0.source = Self.sourceName(text.source); $0.text = text.text; $0.at = .init(unixMilliseconds: text.timeMs)
@@ -338,6 +330,12 @@ extension SegmentationProvider: Sightline_Segmentation_V1_Segmentation.ServicePr
     }
     try store.setWindows(windows)
     return ServerResponse(message: Self.wire(windows))
+  }
+
+  static func wire(_ reason: RiskReason) -> Sightline_Segmentation_V1_RiskReason {
+    .with {
+      $0.code = reason.code; $0.points = reason.points; $0.detail = reason.detail
+    }
   }
 
   static func wire(_ windows: SegmentWindows) -> Sightline_Segmentation_V1_SegmentSettings {

@@ -47,20 +47,23 @@ extension PostgresStore: DeliveryStore where Schema == MetricsPostgresSchema {
   public func fanOut(nowMs: Int64, fence: LeaseFence) throws -> Int {
     try transaction { session in
       try session.checkFence(fence, component: Schema.component, tenant: tenant)
-      // One statement: every endpoint that chose an event's kind gets its delivery (a
-      // disabled one straight in the dead letter, as the SQLite store does).
-      let written = try session.execute(
+      // One statement: the events marked fanned out are exactly those whose deliveries it
+      // writes, every endpoint that chose an event's kind getting one (a disabled one
+      // straight in the dead letter, as the SQLite store does). Two statements would each
+      // see the events committed by then: one committed between them would be marked
+      // without a delivery, and its message never sent.
+      return try session.execute(
         """
+        WITH fanned AS (
+          UPDATE outbox_event SET fanned_out = 1 WHERE tenant_id = \(tenant.rawValue) AND fanned_out = 0
+          RETURNING tenant_id, id, kind)
         INSERT INTO delivery (tenant_id, event_id, endpoint_id, status, attempts, created_ms, next_ms, last_error, folded_into)
         SELECT e.tenant_id, e.id, p.id, CASE WHEN p.enabled = 1 THEN 'pending' ELSE 'dead' END, 0, \(nowMs), \(nowMs),
           CASE WHEN p.enabled = 1 THEN '' ELSE \(DeliverySQL.disabled("")) || p.disabled_reason END, ''
-        FROM outbox_event e JOIN delivery_endpoint p ON p.tenant_id = e.tenant_id
+        FROM fanned e JOIN delivery_endpoint p ON p.tenant_id = e.tenant_id
           AND e.kind = ANY (string_to_array(p.events, ','))
-        WHERE e.tenant_id = \(tenant.rawValue) AND e.fanned_out = 0
         ON CONFLICT (tenant_id, event_id, endpoint_id) DO NOTHING
         """)
-      try session.execute("UPDATE outbox_event SET fanned_out = 1 WHERE tenant_id = \(tenant.rawValue) AND fanned_out = 0")
-      return written
     }
   }
 
