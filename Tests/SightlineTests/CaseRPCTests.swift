@@ -202,6 +202,12 @@ import Testing
             $0.caseID = "answer-e-r1"; $0.outcome = .recovered; $0.note = "refund sent"
           }, metadata: agent)
         #expect(recovered.case.status == .closed && recovered.case.hasClosedAt)
+        // The same call sent again (a form posted twice) answers as the first, changing nothing.
+        let repeated = try await cases.recordFollowUp(
+          .with {
+            $0.caseID = "answer-e-r1"; $0.outcome = .recovered; $0.note = "refund sent"
+          }, metadata: agent)
+        #expect(repeated.case == recovered.case)
         let over = await #expect(throws: RPCError.self) {
           try await cases.recordFollowUp(
             .with {

@@ -157,8 +157,13 @@ struct CaseDesk {
   /// Records a follow-up attempt on detractor case `id`: reached resolves it, recovered
   /// closes it, not reached schedules the next attempt (`nextAttemptMs`, else the rules'
   /// retry interval from now) as its new due time.
+  ///
+  /// The same call sent again by the same caller after it finished the case (a form sent
+  /// twice, a browser repeating a post whose answer it lost) answers as the first did,
+  /// with the case, instead of as a new attempt on a finished case.
   func recordFollowUp(_ id: String, outcome: FollowUpOutcome, note: String, nextAttemptMs: Int64?) throws -> ServiceCase {
     try Self.check(text: note, field: "note", limit: Self.maxNoteLength)
+    if let finished = try finishedByTheSameCall(id, outcome: outcome, note: note) { return finished }
     let rules = try cases.caseRules()
     return try modify(id, expectedVersion: 0) { item in
       guard item.source == .detractor else {
@@ -169,7 +174,7 @@ struct CaseDesk {
       }
       item.followUpAttempts += 1
       if item.firstFollowUpMs == nil { item.firstFollowUpMs = nowMs }
-      var detail = "attempt \(item.followUpAttempts): \(outcome.rawValue)"
+      var nextDueMs: Int64?
       switch outcome {
       case .reached:
         item.status = .resolved
@@ -184,11 +189,28 @@ struct CaseDesk {
         item.dueMs = nextAttemptMs ?? nowMs + Int64((rules.retryHours * 3_600_000).rounded())
         item.dueInBusinessHours = false
         item.overdue = false
-        detail += "; next attempt by \(RFC3339.format(milliseconds: item.dueMs))"
+        nextDueMs = item.dueMs
       }
-      if !note.isEmpty { detail += ": \(note)" }
-      return (.followUp, detail)
+      return (.followUp, Self.followUpDetail(attempt: item.followUpAttempts, outcome: outcome, nextDueMs: nextDueMs, note: note))
     }
+  }
+
+  /// A follow-up's line in the case's history.
+  static func followUpDetail(attempt: Int, outcome: FollowUpOutcome, nextDueMs: Int64?, note: String) -> String {
+    var detail = "attempt \(attempt): \(outcome.rawValue)"
+    if let nextDueMs { detail += "; next attempt by \(RFC3339.format(milliseconds: nextDueMs))" }
+    if !note.isEmpty { detail += ": \(note)" }
+    return detail
+  }
+
+  /// Case `id` as it is, if its last change is this caller's follow-up with this outcome and
+  /// note that finished it (so this call repeats that one).
+  private func finishedByTheSameCall(_ id: String, outcome: FollowUpOutcome, note: String) throws -> ServiceCase? {
+    guard outcome != .notReached, let item = try cases.serviceCase(id: id), item.status.isFinished,
+      let last = try cases.history(caseID: id).last, last.kind == .followUp, last.actor == actor
+    else { return nil }
+    let detail = Self.followUpDetail(attempt: item.followUpAttempts, outcome: outcome, nextDueMs: nil, note: note)
+    return last.detail == detail ? item : nil
   }
 
   /// Reads case `id`, lets `body` change it and say what it did, and writes it one version
